@@ -1,0 +1,148 @@
+/**
+ * Step 1 — backup. `pg_dump -Fc` of every database the reset will touch, streamed to disk with its
+ * SHA-256 computed on the way, checked with `pg_restore --list`, and only then renamed to its final
+ * name: a file that looks whole is whole. Connection secrets reach pg_dump through libpq's
+ * environment variables, never its command line (which `ps` shows to every user of the host).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { BackupFile, BackupRecord } from '../workflows/definitions';
+import { withKeepalive } from './lib/keepalive';
+import { withClient } from './lib/postgres';
+import { redact, runCommand } from './lib/shell';
+import { resolveTarget, type ActivityDeps, type DatabaseHandle } from './lib/target';
+
+export function createBackupActivities(deps: ActivityDeps) {
+  return {
+    async backupDatabase(args: { target: string }): Promise<BackupRecord> {
+      const t = resolveTarget(deps, args.target);
+      const { dir, keep = 5 } = t.config.backup;
+      const pgDump = t.config.backup.pgDump ?? 'pg_dump';
+      const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      removePartials(dir, t.name);
+      const stamp = timestamp(new Date());
+      const version = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: process.env });
+      const serverVersion = await withClient(t.primary, async (c) => (await c.query(`SHOW server_version`)).rows[0].server_version as string);
+
+      return withKeepalive(async (beat) => {
+        const files: BackupFile[] = [];
+        let done = 0;
+        for (const db of t.databases) {
+          const name = `backup_pre_reset_${t.name}_${stamp}${db.name === 'primary' ? '' : `.${db.name}`}.dump`;
+          const file = path.join(dir, name);
+          const dumped = await dumpTo(pgDump, db, file, (bytes) => beat({ unit: 'bytes', done: done + bytes }));
+          done += dumped.bytes;
+          const tocEntries = await checkArchive(pgRestore, file, db);
+          fs.renameSync(`${file}.partial`, file);
+          files.push({ database: db.name, path: file, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries });
+        }
+        fsyncDir(dir);
+        pruneOldBackups(dir, t.name, keep);
+        return { files, serverVersion, pgDumpVersion: version.output.trim(), createdAt: new Date().toISOString() };
+      });
+    },
+  };
+}
+
+/** libpq reads these; pg_dump's argv then names nothing secret. */
+export function libpqEnv(url: string): NodeJS.ProcessEnv {
+  const u = new URL(url);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('PG')) delete env[k];
+  if (u.hostname) env.PGHOST = decodeURIComponent(u.hostname);
+  if (u.port) env.PGPORT = u.port;
+  if (u.username) env.PGUSER = decodeURIComponent(u.username);
+  if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
+  env.PGDATABASE = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  const ssl = u.searchParams.get('sslmode');
+  if (ssl) env.PGSSLMODE = ssl;
+  const host = u.searchParams.get('host'); // unix socket form: postgres:///db?host=/run/postgresql
+  if (host) env.PGHOST = host;
+  return env;
+}
+
+function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
+  return new Promise((resolve, reject) => {
+    const out = fs.createWriteStream(`${file}.partial`, { mode: 0o600, flags: 'w' });
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let stderr = '';
+    const child = spawn(pgDump, ['-Fc', '--no-password'], { env: libpqEnv(db.url), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (b: Buffer) => {
+      hash.update(b);
+      bytes += b.length;
+      onBytes(bytes);
+    });
+    child.stdout.pipe(out);
+    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
+    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
+    child.on('close', (code) => {
+      out.on('finish', () => {
+        const fd = fs.openSync(`${file}.partial`, 'r');
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+        if (code !== 0) {
+          fs.rmSync(`${file}.partial`, { force: true });
+          return reject(new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redact(stderr.trim(), [db.url])}`));
+        }
+        resolve({ bytes, sha256: hash.digest('hex') });
+      });
+      out.end();
+    });
+  });
+}
+
+/** `pg_restore --list` reads the whole archive's table of contents: a truncated or corrupt file fails here. */
+function checkArchive(pgRestore: string, file: string, db: DatabaseHandle): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(pgRestore, ['--list', `${file}.partial`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let entries = 0;
+    let rest = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      const lines = (rest + b.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      entries += lines.filter((l) => /^\d+;/.test(l)).length;
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2048)));
+    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'BackupFailed')));
+    child.on('close', (code) => {
+      if (code === 0 && entries > 0) return resolve(entries);
+      fs.rmSync(`${file}.partial`, { force: true });
+      reject(new Error(`pg_restore --list rejected the dump of database "${db.name}" (exit ${code}): ${stderr.trim() || 'no entries'}`));
+    });
+  });
+}
+
+export function timestamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+/** A concurrent reset of the same target is impossible (one workflow id per target), so its partials are ours. */
+function removePartials(dir: string, target: string): void {
+  for (const f of fs.readdirSync(dir)) if (f.startsWith(`backup_pre_reset_${target}_`) && f.endsWith('.partial')) fs.rmSync(path.join(dir, f), { force: true });
+}
+
+function pruneOldBackups(dir: string, target: string, keep: number): void {
+  const re = new RegExp(`^backup_pre_reset_${target}_(\\d{8}-\\d{6})(\\.[a-z0-9_-]+)?\\.dump$`);
+  const stamps = [...new Set(fs.readdirSync(dir).map((f) => re.exec(f)?.[1]).filter((s): s is string => Boolean(s)))].sort();
+  const drop = new Set(stamps.slice(0, Math.max(0, stamps.length - keep)));
+  for (const f of fs.readdirSync(dir)) {
+    const m = re.exec(f);
+    if (m && drop.has(m[1])) fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Step 3 — reset the database: what `rails db:seed:replant` does, made safe to retry.
+ * Order matters: record the blob keys (the purge needs them and the TRUNCATE erases them), refuse a
+ * stale backup, prove the tables are still those the plan showed, then one TRUNCATE per database
+ * with SQL seeds in the same transaction, or a seed command after it commits.
+ */
+import * as fs from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from 'pg';
+import { readBlobs } from './lib/blobs';
+import { withKeepalive } from './lib/keepalive';
+import { countRows, qualified, quoted, withClient } from './lib/postgres';
+import { describeFailure, runCommand } from './lib/shell';
+import { decideTables, planDigest, type TableDecision } from './lib/tables';
+import { expandEnv, resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
+import { manifestPath, readManifest, writeManifestOnce } from './manifest';
+
+export interface ResetArgs {
+  target: string;
+  runId: string;
+  planDigest: string;
+  backupCreatedAt: string;
+}
+export interface ResetOutcome {
+  manifest: { path: string; blobs: number; bytes: number };
+  countsBefore: Record<string, number>;
+  countsAfter: Record<string, number>;
+}
+
+export function createDatabaseActivities(deps: ActivityDeps) {
+  return {
+    async resetDatabase(args: ResetArgs): Promise<ResetOutcome> {
+      const t = resolveTarget(deps, args.target);
+      return withKeepalive(async () => {
+        refuseStaleBackup(t, args.backupCreatedAt);
+        const manifest = await recordBlobs(t, args.runId);
+        const decisions = await assertPlanStillHolds(t, args.planDigest);
+        const countsBefore = await countAll(t, decisions);
+        const strategy = t.config.strategy ?? { kind: 'replant' as const };
+        if (strategy.kind === 'rebuild') {
+          await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds ?? 3600);
+        } else {
+          // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
+          for (const d of [...decisions].reverse()) await truncate(t, d);
+          const seeds = t.config.seeds;
+          if (seeds && 'command' in seeds) {
+            await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds ?? 1800);
+          }
+        }
+        const countsAfter = await countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
+        return { manifest: { path: manifest.path, blobs: manifest.blobs, bytes: manifest.bytes }, countsBefore, countsAfter };
+      });
+    },
+  };
+}
+
+function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
+  const maxMinutes = t.config.backup.maxAgeMinutes ?? 60;
+  const ageMinutes = (Date.now() - Date.parse(createdAt)) / 60_000;
+  if (!(ageMinutes <= maxMinutes)) {
+    throw ApplicationFailure.nonRetryable(
+      `The backup of target "${t.name}" is ${Math.round(ageMinutes)} minutes old, more than backup.maxAgeMinutes (${maxMinutes}); nothing was truncated. Abort this run and start a new reset, which takes a fresh backup.`,
+      'BackupTooOld',
+    );
+  }
+}
+
+async function recordBlobs(t: ResolvedTarget, runId: string) {
+  const file = manifestPath(t.config.backup.dir, t.name, runId);
+  const existing = readManifest(file);
+  const m = existing ?? writeManifestOnce(file, { target: t.name, runId, createdAt: new Date().toISOString(), blobs: await withClient(t.primary, readBlobs) });
+  return { path: file, blobs: m.blobs.length, bytes: m.blobs.reduce((a, b) => a + b.bytes, 0) };
+}
+
+async function assertPlanStillHolds(t: ResolvedTarget, expected: string): Promise<TableDecision[]> {
+  const decisions: TableDecision[] = [];
+  let databaseName = '';
+  for (const db of t.databases) {
+    await withClient(db, async (c) => {
+      if (db.name === 'primary') databaseName = (await c.query(`SELECT current_database() AS n`)).rows[0].n;
+      decisions.push(await decideTables(c, db));
+    });
+  }
+  const errors = decisions.flatMap((d) => d.errors);
+  const now = planDigest({ target: t.name, databaseName, strategy: t.config.strategy?.kind ?? 'replant', restartIdentity: t.config.restartIdentity ?? false, decisions });
+  if (errors.length || now !== expected) {
+    throw ApplicationFailure.nonRetryable(
+      `The tables of target "${t.name}" are no longer those the approved plan showed${errors.length ? ` (${errors.join('; ')})` : ' (a table was added, removed or renamed, or the configuration changed)'}; nothing was truncated. Abort and start a new reset to see the new plan.`,
+      'PlanChanged',
+    );
+  }
+  return decisions;
+}
+
+async function countAll(t: ResolvedTarget, decisions: TableDecision[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const d of decisions) {
+    const db = t.databases.find((x) => x.name === d.database)!;
+    await withClient(db, async (c) => {
+      for (const tb of [...d.truncate, ...d.keep]) out[`${d.database}/${qualified(tb)}`] = await countRows(c, tb);
+    });
+  }
+  return out;
+}
+
+async function truncate(t: ResolvedTarget, d: TableDecision): Promise<void> {
+  const db = t.databases.find((x) => x.name === d.database)!;
+  const seeds = t.config.seeds;
+  const sqlSeed = seeds && 'sqlFile' in seeds && (seeds.database ?? 'primary') === db.name ? fs.readFileSync(seeds.sqlFile, 'utf8') : undefined;
+  const lockTimeout = t.config.timing?.lockTimeoutSeconds ?? 10;
+  await withClient(
+    db,
+    async (c: Client) => {
+      await c.query('BEGIN');
+      try {
+        await c.query(`SET LOCAL lock_timeout = '${Math.round(lockTimeout * 1000)}ms'`);
+        // One statement for all tables: foreign keys between them need no CASCADE, and the plan has
+        // proved no kept table references them. RESTART IDENTITY only on request (see config docs).
+        const identity = t.config.restartIdentity ? 'RESTART IDENTITY' : 'CONTINUE IDENTITY';
+        await c.query(`TRUNCATE TABLE ${d.truncate.map(quoted).join(', ')} ${identity}`);
+        if (sqlSeed) await c.query(sqlSeed);
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw explainTruncateError(t, db, err as Error & { code?: string }, Boolean(sqlSeed));
+      }
+    },
+    'reset-runbook:truncate',
+  );
+}
+
+function explainTruncateError(t: ResolvedTarget, db: DatabaseHandle, err: Error & { code?: string }, withSeeds: boolean): Error {
+  const where = `target "${t.name}", database "${db.name}"`;
+  if (err.code === '55P03') {
+    return new Error(
+      `TRUNCATE could not lock its tables within ${t.config.timing?.lockTimeoutSeconds ?? 10}s (${where}): another session holds a lock; find it with SELECT pid, query FROM pg_stat_activity WHERE pid IN (SELECT pid FROM pg_locks WHERE NOT granted OR mode LIKE '%Exclusive%'). Nothing was changed (rolled back).`,
+    );
+  }
+  return new Error(`${withSeeds ? 'TRUNCATE + SQL seeds' : 'TRUNCATE'} failed (${where}): ${err.message}. The transaction was rolled back; nothing was changed.`);
+}
+
+async function runTargetCommand(t: ResolvedTarget, what: string, cmd: string[], cwd: string | undefined, env: Record<string, string> | undefined, timeoutSeconds: number) {
+  const r = await runCommand(cmd, { cwd, env: { ...t.env, ...expandEnv(env, t.env) }, timeoutMs: timeoutSeconds * 1000, redact: t.databases.map((d) => d.url) });
+  if (r.code !== 0) throw new Error(`${describeFailure(`${what} ${cmd.join(' ')}`, r)} (target "${t.name}"). The tables are already truncated; fix the cause, then retry (truncate + seeds run again).`);
+}

@@ -1,0 +1,78 @@
+/**
+ * PostgreSQL access shared by the steps: short-lived clients, and the catalogue queries that tell
+ * which tables exist, how they reference each other, and how many rows they hold.
+ * Identifiers are always quoted with escapeIdentifier; values are always parameters.
+ */
+import { Client, escapeIdentifier } from 'pg';
+import type { DatabaseHandle } from './target';
+
+export async function withClient<T>(db: DatabaseHandle, fn: (c: Client) => Promise<T>, appName = 'reset-runbook'): Promise<T> {
+  const client = new Client({ connectionString: db.url, application_name: appName, connectionTimeoutMillis: 10_000 });
+  // An error event on an idle client would otherwise crash the worker process.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface TableRef {
+  schema: string;
+  table: string;
+}
+export const qualified = (t: TableRef) => `${t.schema}.${t.table}`;
+export const quoted = (t: TableRef) => `${escapeIdentifier(t.schema)}.${escapeIdentifier(t.table)}`;
+
+/** The schemas to reset: the configured ones, or those of the connection's search path that exist. */
+export async function schemasOf(c: Client, db: DatabaseHandle): Promise<string[]> {
+  if (db.schemas?.length) return db.schemas;
+  const r = await c.query<{ s: string }>(`SELECT unnest(current_schemas(false)) AS s`);
+  return r.rows.map((x) => x.s);
+}
+
+export async function listTables(c: Client, schemas: string[]): Promise<TableRef[]> {
+  const r = await c.query<{ schema: string; table: string }>(
+    `SELECT n.nspname AS schema, cl.relname AS table
+       FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE cl.relkind IN ('r', 'p') AND NOT cl.relispartition AND n.nspname = ANY($1)
+      ORDER BY 1, 2`,
+    [schemas],
+  );
+  return r.rows;
+}
+
+export interface ForeignKey {
+  name: string;
+  from: TableRef;
+  to: TableRef;
+}
+
+export async function listForeignKeys(c: Client, schemas: string[]): Promise<ForeignKey[]> {
+  const r = await c.query<{ name: string; fs: string; ft: string; ts: string; tt: string }>(
+    `SELECT con.conname AS name, fn.nspname AS fs, fc.relname AS ft, tn.nspname AS ts, tc.relname AS tt
+       FROM pg_constraint con
+       JOIN pg_class fc ON fc.oid = con.conrelid JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+       JOIN pg_class tc ON tc.oid = con.confrelid JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+      WHERE con.contype = 'f' AND (fn.nspname = ANY($1) OR tn.nspname = ANY($1))
+      ORDER BY 1`,
+    [schemas],
+  );
+  return r.rows.map((x) => ({ name: x.name, from: { schema: x.fs, table: x.ft }, to: { schema: x.ts, table: x.tt } }));
+}
+
+export async function countRows(c: Client, t: TableRef): Promise<number> {
+  const r = await c.query<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${quoted(t)}`);
+  return Number(r.rows[0].n);
+}
+
+/** "users" matches a table of that name in any reset schema; "public.users" only that one. */
+export function matchesName(t: TableRef, name: string): boolean {
+  return name.includes('.') ? name === qualified(t) : name === t.table;
+}
+
+export async function tableExists(c: Client, name: string): Promise<boolean> {
+  const r = await c.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [name]);
+  return r.rows[0].ok;
+}

@@ -1,0 +1,60 @@
+/**
+ * S3 access for the storage step. One client per ActiveStorage service; credentials come from the
+ * standard AWS chain (env, profile, instance role), never from the targets file or the workflow.
+ */
+import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import type { StorageServiceConfig } from '../../config/types';
+
+export interface S3Object {
+  key: string;
+  size: number;
+}
+
+export function s3ClientFor(svc: StorageServiceConfig): S3Client {
+  return new S3Client({
+    region: svc.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    endpoint: svc.endpoint,
+    forcePathStyle: svc.forcePathStyle ?? Boolean(svc.endpoint),
+    maxAttempts: 5,
+  });
+}
+
+/** Pages through ListObjectsV2 under the service's prefix, in key order, from just after `startAfter`. */
+export async function* listObjects(s3: S3Client, svc: StorageServiceConfig, startAfter?: string): AsyncGenerator<S3Object[]> {
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: svc.bucket,
+        Prefix: svc.prefix || undefined,
+        ContinuationToken: token,
+        StartAfter: token ? undefined : startAfter,
+        MaxKeys: 1000,
+      }),
+    );
+    yield (page.Contents ?? []).map((o) => ({ key: o.Key!, size: Number(o.Size ?? 0) }));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+export interface DeleteOutcome {
+  deleted: string[];
+  errors: { key: string; code: string; message: string }[];
+}
+
+/** One DeleteObjects call (at most 1,000 keys); S3 answers per key, and a partial failure is not an exception. */
+export async function deleteBatch(s3: S3Client, svc: StorageServiceConfig, keys: string[]): Promise<DeleteOutcome> {
+  const prefix = svc.prefix ?? '';
+  for (const k of keys) {
+    // The last line of defence: nothing outside the configured prefix is ever sent for deletion.
+    if (!k.startsWith(prefix)) throw new Error(`refusing to delete ${k}: outside prefix "${prefix}" of bucket ${svc.bucket}`);
+  }
+  if (keys.length === 0) return { deleted: [], errors: [] };
+  const r = await s3.send(
+    new DeleteObjectsCommand({ Bucket: svc.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }),
+  );
+  return {
+    deleted: (r.Deleted ?? []).map((d) => d.Key!),
+    errors: (r.Errors ?? []).map((e) => ({ key: e.Key ?? '?', code: e.Code ?? 'Unknown', message: e.Message ?? '' })),
+  };
+}

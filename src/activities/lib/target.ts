@@ -1,0 +1,71 @@
+/**
+ * Resolving a target name into what the activities need, secrets included. This is the only place
+ * database URLs are read from the environment, and they never leave the worker process.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { LoadedTargets } from '../../config/load';
+import { ALWAYS_KEPT } from '../../config/load';
+import type { TargetConfig } from '../../config/types';
+
+export interface DatabaseHandle {
+  /** "primary", or an extra database's logical name ("queue", "cache", …). */
+  name: string;
+  url: string;
+  schemas?: string[];
+  keepTables: string[];
+}
+
+export interface ResolvedTarget {
+  name: string;
+  config: TargetConfig;
+  databases: DatabaseHandle[];
+  primary: DatabaseHandle;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface ActivityDeps {
+  targets: LoadedTargets;
+  env: NodeJS.ProcessEnv;
+}
+
+export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget {
+  const config = deps.targets.targets[name];
+  if (!config) {
+    const known = Object.keys(deps.targets.targets).join(', ') || '(none)';
+    throw ApplicationFailure.nonRetryable(
+      `Unknown target "${name}". This worker knows: ${known}. Add it to ${deps.targets.file} and restart the worker, then retry.`,
+      'UnknownTarget',
+    );
+  }
+  const url = (envName: string) => {
+    const v = deps.env[envName];
+    if (!v) throw ApplicationFailure.nonRetryable(`Target "${name}": environment variable ${envName} is not set on this worker.`, 'MissingSecret');
+    return v;
+  };
+  const primary: DatabaseHandle = {
+    name: 'primary',
+    url: url(config.database.urlEnv),
+    schemas: config.database.schemas,
+    keepTables: [...ALWAYS_KEPT, ...(config.database.keepTables ?? [])],
+  };
+  const extras = (config.extraDatabases ?? []).map((d) => ({
+    name: d.name,
+    url: url(d.urlEnv),
+    schemas: d.schemas,
+    keepTables: [...ALWAYS_KEPT, ...(d.keepTables ?? [])],
+  }));
+  return { name, config, primary, databases: [primary, ...extras], env: deps.env };
+}
+
+export function databaseByName(t: ResolvedTarget, name = 'primary'): DatabaseHandle {
+  const d = t.databases.find((x) => x.name === name);
+  if (!d) throw ApplicationFailure.nonRetryable(`Target "${t.name}" has no database named "${name}".`, 'BadConfig');
+  return d;
+}
+
+/** `${VAR}` in a command's env values is taken from the worker's environment, so secrets stay out of the file. */
+export function expandEnv(values: Record<string, string> | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values ?? {})) out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n) => env[n] ?? '');
+  return out;
+}

@@ -1,0 +1,188 @@
+/**
+ * Step 0 — plan. Reads the target and reports what a reset would do; changes nothing, anywhere.
+ * Problems that make a reset impossible are returned as `errors` (the workflow refuses to go on),
+ * not thrown: a plan with errors is still a useful answer to "what would happen?".
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Plan, TablePlan } from '../workflows/definitions';
+import { ownerKey, readBlobs, summariseBlobs } from './lib/blobs';
+import { withKeepalive } from './lib/keepalive';
+import { countRows, tableExists, withClient } from './lib/postgres';
+import { listObjects, s3ClientFor } from './lib/s3';
+import { queueState } from './lib/solid-queue';
+import { runCommand } from './lib/shell';
+import { decideTables, planDigest, type TableDecision } from './lib/tables';
+import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
+
+export function createPlanActivities(deps: ActivityDeps) {
+  return {
+    async planReset(args: { target: string }): Promise<Plan> {
+      return withKeepalive(() => makePlan(resolveTarget(deps, args.target)));
+    },
+  };
+}
+
+export async function makePlan(t: ResolvedTarget): Promise<Plan> {
+  const cfg = t.config;
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const tables: TablePlan[] = [];
+  const decisions: TableDecision[] = [];
+  let databaseName = '';
+  let environment: string | undefined;
+  let serverVersion = '';
+  let databaseBytes = 0;
+
+  for (const db of t.databases) {
+    await withClient(db, async (c) => {
+      const info = (
+        await c.query<{ name: string; version: string; bytes: string }>(
+          `SELECT current_database() AS name, current_setting('server_version') AS version, pg_database_size(current_database())::bigint AS bytes`,
+        )
+      ).rows[0];
+      databaseBytes += Number(info.bytes);
+      if (db.name === 'primary') {
+        databaseName = info.name;
+        serverVersion = info.version;
+        if (await tableExists(c, 'ar_internal_metadata')) {
+          const env = await c.query<{ value: string }>(`SELECT value FROM ar_internal_metadata WHERE key = 'environment'`);
+          environment = env.rows[0]?.value;
+        }
+      }
+      const d = await decideTables(c, db);
+      decisions.push(d);
+      errors.push(...d.errors);
+      for (const [action, list] of [['truncate', d.truncate], ['keep', d.keep]] as const) {
+        for (const tb of list) tables.push({ database: db.name, schema: tb.schema, table: tb.table, rows: await countRows(c, tb), action });
+      }
+    });
+  }
+
+  // Storage: the objects of every blob the truncation drops (all of them, unless the blob table is kept).
+  const blobsDropped = tables.some((x) => x.database === 'primary' && x.table === 'active_storage_blobs' && x.action === 'truncate');
+  const { blobs, objectsToDelete } = await planStorage(t, blobsDropped, warnings, errors);
+
+  // Workers
+  let workersAlive = 0;
+  let claimedExecutions = 0;
+  if (cfg.workers) {
+    await withClient(databaseByName(t, cfg.workers.database), async (c) => {
+      const q = await queueState(c, cfg.workers!.heartbeatThresholdSeconds ?? 300);
+      if (!q.present) warnings.push(`no solid_queue_processes table in database "${cfg.workers!.database ?? 'primary'}": cannot watch the workers stop`);
+      workersAlive = q.alive;
+      claimedExecutions = q.claimedTotal;
+      if (q.stale) warnings.push(`${q.stale} Solid Queue process row(s) have stale heartbeats (a crashed host?); they are ignored`);
+    });
+  } else {
+    warnings.push('no workers configured: Solid Queue must be stopped and started by hand around this reset');
+  }
+
+  // pg_dump must be at least the server's major version, or it refuses to dump.
+  const pgDump = cfg.backup.pgDump ?? 'pg_dump';
+  const v = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: process.env });
+  const pgDumpVersion = v.code === 0 ? (/(\d+(?:\.\d+)*)/.exec(v.output)?.[1] ?? v.output.trim()) : '';
+  if (!pgDumpVersion) errors.push(`${pgDump} not found or not runnable on the worker host; install the PostgreSQL client of major version ${major(serverVersion)}`);
+  else if (major(pgDumpVersion) < major(serverVersion)) {
+    errors.push(`pg_dump ${pgDumpVersion} is older than the server (${serverVersion}) and would refuse to dump; install postgresql-client-${major(serverVersion)} or set backup.pgDump`);
+  }
+
+  // Disk: a custom-format dump is compressed, but we refuse to gamble with less room than the database's size.
+  const backupDirFreeBytes = freeBytes(cfg.backup.dir);
+  if (backupDirFreeBytes < databaseBytes) {
+    errors.push(`backup folder ${cfg.backup.dir} has ${fmtBytes(backupDirFreeBytes)} free, less than the databases' ${fmtBytes(databaseBytes)}; free space or point backup.dir elsewhere`);
+  }
+
+  const strategy = cfg.strategy?.kind ?? 'replant';
+  const highRisk = strategy === 'rebuild';
+  if (highRisk) warnings.push(`HIGH RISK: strategy "rebuild" runs ${(cfg.strategy as { command: string[] }).command.join(' ')}, which drops and recreates the schema`);
+  if (environment === undefined) warnings.push('ar_internal_metadata has no environment: treating the database as production');
+  if (!cfg.seeds) warnings.push('no seeds configured: every truncated table stays empty');
+  if (claimedExecutions > 0) warnings.push(`${claimedExecutions} job(s) are claimed right now; stopping the workers will let them finish or release them`);
+
+  const settings = {
+    heartbeatTimeoutSeconds: cfg.timing?.heartbeatTimeoutSeconds ?? 30,
+    maximumAttempts: cfg.timing?.maximumAttempts ?? 3,
+    approvalRequired: cfg.approval?.required ?? false,
+    approvalTimeout: cfg.approval?.timeout ?? '24h',
+    workersConfigured: Boolean(cfg.workers),
+    storageConfigured: Boolean(cfg.storage),
+    stopTimeoutSeconds: cfg.workers?.stopTimeoutSeconds ?? 120,
+    startTimeoutSeconds: cfg.workers?.startTimeoutSeconds ?? 120,
+  };
+  const digest = planDigest({ target: t.name, databaseName, strategy, restartIdentity: cfg.restartIdentity ?? false, decisions });
+  return {
+    target: t.name,
+    databaseName,
+    environment,
+    strategy,
+    highRisk,
+    tables,
+    foreignKeys: decisions.flatMap((d) => d.foreignKeys),
+    blobs,
+    objectsToDelete,
+    workersAlive,
+    claimedExecutions,
+    pgDumpVersion,
+    serverVersion,
+    databaseBytes,
+    backupDirFreeBytes,
+    warnings,
+    errors,
+    settings,
+    digest,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: string[], errors: string[]) {
+  const services = t.config.storage?.services ?? {};
+  return withClient(t.primary, async (c) => {
+    const blobs = await summariseBlobs(c);
+    const objectsToDelete = { count: 0, bytes: 0 };
+    if (!blobsDropped || blobs.count === 0) return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete };
+    const missing = blobs.services.filter((s) => !services[s]);
+    if (missing.length) {
+      errors.push(`blobs are stored on ActiveStorage service(s) ${missing.join(', ')} but storage.services has no entry for them; add the bucket so their files can be cleaned`);
+    }
+    const rows = await readBlobs(c);
+    for (const [name, svc] of Object.entries(services)) {
+      const recorded = new Set(rows.filter((r) => r.service === name).map((r) => r.key));
+      if (recorded.size === 0) continue;
+      try {
+        for await (const page of listObjects(s3ClientFor(svc), svc)) {
+          for (const o of page) {
+            if (ownerKey(o.key, svc.prefix ?? '', recorded)) {
+              objectsToDelete.count++;
+              objectsToDelete.bytes += o.size;
+            }
+          }
+        }
+      } catch (err) {
+        errors.push(`cannot list bucket ${svc.bucket} (service ${name}): ${(err as Error).message}; check the endpoint, region and credentials`);
+      }
+    }
+    return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete };
+  });
+}
+
+const major = (v: string) => Number(/^(\d+)/.exec(v)?.[1] ?? 0);
+
+function freeBytes(dir: string): number {
+  // The folder may not exist yet (the backup creates it): measure the nearest existing ancestor.
+  let d = path.resolve(dir);
+  while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+  const s = fs.statfsSync(d);
+  return s.bavail * s.bsize;
+}
+
+export function fmtBytes(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+

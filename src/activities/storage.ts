@@ -1,0 +1,97 @@
+/**
+ * Step 4 — clean orphaned S3 files. The runbook's `ActiveStorage::Blob.unattached.each(&:purge_later)`
+ * finds nothing after a TRUNCATE (the blob rows are gone), so we work from the manifest the reset
+ * step wrote: delete the objects of recorded blobs that no blob references after the seeds, and
+ * nothing else — not orphans that predate the reset, not other applications' prefixes.
+ * Walks the bucket in ListObjectsV2 pages and deletes each page with one DeleteObjects call;
+ * the heartbeat carries the position, so a new worker resumes where a killed one stopped.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { HeartbeatProgress } from '../workflows/definitions';
+import { ownerKey, readBlobs } from './lib/blobs';
+import { withKeepalive } from './lib/keepalive';
+import { withClient } from './lib/postgres';
+import { deleteBatch, listObjects, s3ClientFor } from './lib/s3';
+import { resolveTarget, type ActivityDeps } from './lib/target';
+import { manifestPath, readManifest } from './manifest';
+
+export interface PurgeResult {
+  deleted: number;
+  bytes: number;
+  /** Blobs the seeds re-created with the same key: their files stay. */
+  keptReferenced: number;
+}
+
+interface Position {
+  service: string;
+  after: string;
+  deleted: number;
+  bytes: number;
+}
+
+const KEY_RETRIES = 3;
+
+export function createStorageActivities(deps: ActivityDeps) {
+  return {
+    async purgeStorage(args: { target: string; runId: string; expectedObjects?: number }): Promise<PurgeResult> {
+      const t = resolveTarget(deps, args.target);
+      const file = manifestPath(t.config.backup.dir, t.name, args.runId);
+      const manifest = readManifest(file);
+      if (!manifest) {
+        throw ApplicationFailure.nonRetryable(`The purge manifest ${file} is missing; without it no object can be proven orphaned. Nothing was deleted.`, 'ManifestMissing');
+      }
+      const services = t.config.storage?.services ?? {};
+      const stillReferenced = new Set((await withClient(t.primary, readBlobs)).map((b) => `${b.service}\u0000${b.key}`));
+      const resumeFrom = (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
+      const pos: Position = resumeFrom ? JSON.parse(resumeFrom) : { service: '', after: '', deleted: 0, bytes: 0 };
+      let keptReferenced = 0;
+
+      return withKeepalive(async (beat) => {
+        const report = () => beat({ unit: 'objects', done: pos.deleted, total: args.expectedObjects, position: JSON.stringify(pos) });
+        for (const name of Object.keys(services).sort()) {
+          if (pos.service && name < pos.service) continue; // finished before the crash
+          const svc = services[name];
+          const recorded = new Set<string>();
+          for (const b of manifest.blobs) {
+            if (b.service !== name) continue;
+            if (stillReferenced.has(`${name}\u0000${b.key}`)) keptReferenced++;
+            else recorded.add(b.key);
+          }
+          if (recorded.size === 0) continue;
+          const s3 = s3ClientFor(svc);
+          const startAfter = pos.service === name ? pos.after : undefined;
+          for await (const page of listObjects(s3, svc, startAfter)) {
+            const doomed = page.filter((o) => ownerKey(o.key, svc.prefix ?? '', recorded));
+            const sizes = new Map(doomed.map((o) => [o.key, o.size]));
+            let pending = doomed.map((o) => o.key);
+            for (let attempt = 1; pending.length && attempt <= KEY_RETRIES; attempt++) {
+              const r = await deleteBatch(s3, svc, pending);
+              for (const k of r.deleted) {
+                pos.deleted++;
+                pos.bytes += sizes.get(k) ?? 0;
+              }
+              pending = r.errors.map((e) => e.key);
+              if (pending.length && attempt === KEY_RETRIES) {
+                const codes = [...new Set(r.errors.map((e) => e.code))].join(', ');
+                // The position stays before this page, so the retry sees the failed keys again.
+                report();
+                throw new Error(`S3 refused to delete ${pending.length} object(s) in bucket ${svc.bucket} (${codes}), e.g. ${pending[0]}; ${pos.deleted} deleted so far. Check the bucket policy, then retry: it resumes here.`);
+              }
+              if (pending.length) await new Promise((res) => setTimeout(res, 500 * attempt));
+            }
+            if (page.length) {
+              pos.service = name;
+              pos.after = page[page.length - 1].key;
+            }
+            report();
+          }
+          pos.service = name;
+          pos.after = '\uffff'; // this service is done
+          report();
+        }
+        return { deleted: pos.deleted, bytes: pos.bytes, keptReferenced };
+      });
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Steps 2 and 5 — stop and start the Solid Queue workers. The target's own commands do the work
+ * (`systemctl stop solid_queue`, possibly over ssh); Solid Queue's tables are the proof: a command
+ * that exits 0 proves nothing until the heartbeats stop, or come back.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { withKeepalive } from './lib/keepalive';
+import { withClient } from './lib/postgres';
+import { describeFailure, runCommand } from './lib/shell';
+import { queueState } from './lib/solid-queue';
+import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
+
+export interface WorkersStopped {
+  staleProcessRows: number;
+  claimedByDeadProcesses: number;
+}
+export interface WorkersStarted {
+  alive: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createWorkerActivities(deps: ActivityDeps) {
+  return {
+    async stopWorkers(args: { target: string }): Promise<WorkersStopped> {
+      const t = resolveTarget(deps, args.target);
+      const w = workersOf(t);
+      const timeoutMs = (w.stopTimeoutSeconds ?? 120) * 1000;
+      const deadline = Date.now() + timeoutMs;
+      return withKeepalive(async (beat) => {
+        const r = await runCommand(w.stop, { cwd: w.cwd, env: t.env, timeoutMs, redact: t.databases.map((d) => d.url) });
+        if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
+        return withClient(databaseByName(t, w.database), async (c) => {
+          for (;;) {
+            const q = await queueState(c, w.heartbeatThresholdSeconds ?? 300);
+            beat({ unit: 'processes', done: q.alive });
+            // Claims of dead processes cannot finish; the truncation clears them. Live claims must end first.
+            if (q.alive === 0 && q.claimedByLive === 0) return { staleProcessRows: q.stale, claimedByDeadProcesses: q.claimedTotal };
+            if (Date.now() > deadline) {
+              throw new Error(
+                `Workers still alive ${Math.round(timeoutMs / 1000)}s after "${w.stop}": ${q.alive} process(es) heartbeating, ${q.claimedByLive} claimed job(s). Check the service on its host, then retry.`,
+              );
+            }
+            await sleep(1000);
+          }
+        });
+      });
+    },
+
+    async startWorkers(args: { target: string }): Promise<WorkersStarted> {
+      const t = resolveTarget(deps, args.target);
+      const w = workersOf(t);
+      const timeoutMs = (w.startTimeoutSeconds ?? 120) * 1000;
+      const deadline = Date.now() + timeoutMs;
+      return withKeepalive(async (beat) =>
+        withClient(databaseByName(t, w.database), async (c) => {
+          const since = (await queueState(c, 1)).now;
+          const r = await runCommand(w.start, { cwd: w.cwd, env: t.env, timeoutMs, redact: t.databases.map((d) => d.url) });
+          if (r.code !== 0) throw new Error(describeFailure(`Start command "${w.start}"`, r));
+          for (;;) {
+            const q = await queueState(c, w.heartbeatThresholdSeconds ?? 300, since);
+            beat({ unit: 'processes', done: q.alive });
+            if (q.alive > 0 || !q.present) {
+              if (w.status) {
+                const s = await runCommand(w.status, { cwd: w.cwd, env: t.env, timeoutMs: 30_000 });
+                if (s.code !== 0) throw new Error(describeFailure(`Status command "${w.status}"`, s));
+              }
+              return { alive: q.alive };
+            }
+            if (Date.now() > deadline) {
+              throw new Error(`No Solid Queue heartbeat within ${Math.round(timeoutMs / 1000)}s after "${w.start}". Check the service's log on its host, then retry.`);
+            }
+            await sleep(500);
+          }
+        }),
+      );
+    },
+  };
+}
+
+function workersOf(t: ResolvedTarget) {
+  if (!t.config.workers) throw ApplicationFailure.nonRetryable(`Target "${t.name}" has no workers configured.`, 'BadConfig');
+  return t.config.workers;
+}

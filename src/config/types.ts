@@ -1,0 +1,104 @@
+/**
+ * The targets file, as the worker reads it (path in RESET_RUNBOOK_TARGETS). JSON.
+ * Secrets appear only as the *names* of environment variables (`urlEnv`), never as values.
+ */
+
+export interface TargetsFile {
+  targets: Record<string, TargetConfig>;
+}
+
+export interface DatabaseConfig {
+  /** Name of the environment variable holding the PostgreSQL URL (e.g. "DATABASE_URL"). */
+  urlEnv: string;
+  /** Schemas to reset. Default: the connection's search path (its existing schemas). */
+  schemas?: string[];
+  /** Tables kept besides schema_migrations and ar_internal_metadata (always kept). "table" or "schema.table". */
+  keepTables?: string[];
+}
+
+export interface ExtraDatabaseConfig extends DatabaseConfig {
+  /** Logical name, as Rails' database.yml calls it: "queue", "cache", "cable". */
+  name: string;
+}
+
+export type SeedConfig =
+  /** Applied in the same transaction as the TRUNCATE. Relative paths resolve against the targets file. */
+  | { sqlFile: string; database?: string }
+  /** Run after the TRUNCATE commits, e.g. ["bin/rails", "db:seed"]. */
+  | { command: string[]; cwd?: string; env?: Record<string, string>; timeoutSeconds?: number };
+
+export type StrategyConfig =
+  | { kind: 'replant' }
+  /** For a corrupted schema only: `bin/rails db:reset` or `db:migrate:reset`. High risk. */
+  | { kind: 'rebuild'; command: string[]; cwd?: string; env?: Record<string, string>; timeoutSeconds?: number };
+
+export interface WorkersConfig {
+  /** Shell commands, e.g. "sudo systemctl stop solid_queue" or "ssh app1 sudo systemctl stop solid_queue". */
+  stop: string;
+  start: string;
+  status?: string;
+  cwd?: string;
+  /** Which database holds solid_queue_processes: "primary" (default) or an extra database's name. */
+  database?: string;
+  /** A process whose heartbeat is older than this is dead (Solid Queue's process_alive_threshold). Default 300. */
+  heartbeatThresholdSeconds?: number;
+  stopTimeoutSeconds?: number; // default 120
+  startTimeoutSeconds?: number; // default 120
+}
+
+export interface StorageServiceConfig {
+  bucket: string;
+  prefix?: string;
+  region?: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+}
+
+export interface StorageConfig {
+  /** Keyed by ActiveStorage service name (active_storage_blobs.service_name), e.g. "amazon". */
+  services: Record<string, StorageServiceConfig>;
+}
+
+export interface BackupConfig {
+  dir: string;
+  keep?: number; // default 5
+  /** The reset refuses a backup older than this. Default 60. */
+  maxAgeMinutes?: number;
+  /** pg_dump / pg_restore to use; default from PATH. */
+  pgDump?: string;
+  pgRestore?: string;
+}
+
+export interface ExpectedCount {
+  label: string;
+  table: string;
+  database?: string; // default "primary"
+  count?: number;
+  min?: number;
+  max?: number;
+}
+
+export interface TargetConfig {
+  database: DatabaseConfig;
+  extraDatabases?: ExtraDatabaseConfig[];
+  /** Default false: ids keep counting, as db:seed:replant leaves them. */
+  restartIdentity?: boolean;
+  seeds?: SeedConfig;
+  strategy?: StrategyConfig;
+  workers?: WorkersConfig;
+  storage?: StorageConfig;
+  backup: BackupConfig;
+  verify?: { expect: ExpectedCount[] };
+  approval?: { required?: boolean; timeout?: string };
+  /** How the workflow paces this target's activities. */
+  timing?: TimingConfig;
+}
+
+export interface TimingConfig {
+  /** A worker that dies mid-step is noticed after this long and the step is retried elsewhere. Default 30. */
+  heartbeatTimeoutSeconds?: number;
+  /** Attempts per step before the run waits for an operator. Default 3. */
+  maximumAttempts?: number;
+  /** How long the TRUNCATE waits for a table lock held by another session. Default 10. */
+  lockTimeoutSeconds?: number;
+}

@@ -1,0 +1,62 @@
+/**
+ * The worker: loads and validates the targets file (secrets stay in this process's environment),
+ * builds the activities, and polls the runbook's task queue.
+ *
+ *   RESET_RUNBOOK_TARGETS=targets.json DATABASE_URL=… node dist/src/worker.js
+ *
+ * Temporal connection from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (and TEMPORAL_TLS_* for mTLS).
+ */
+import * as fs from 'node:fs';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { ConfigError, loadTargetsFromEnv } from './config/load';
+import { TASK_QUEUE } from './workflows/definitions';
+
+export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
+  const targets = loadTargetsFromEnv(env);
+  const tls =
+    env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
+      ? {
+          clientCertPair: { crt: fs.readFileSync(env.TEMPORAL_TLS_CERT), key: fs.readFileSync(env.TEMPORAL_TLS_KEY) },
+          serverRootCACertificate: env.TEMPORAL_TLS_CA ? fs.readFileSync(env.TEMPORAL_TLS_CA) : undefined,
+        }
+      : undefined;
+  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233', tls });
+  // A prebuilt bundle (RR_WORKFLOW_BUNDLE) starts a worker in a second instead of bundling anew.
+  const bundle = env.RR_WORKFLOW_BUNDLE;
+  const worker = await Worker.create({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: TASK_QUEUE,
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities({ targets, env }),
+  });
+  return { worker, connection, targets };
+}
+
+async function main() {
+  let made;
+  try {
+    made = await createWorker();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const { worker, connection, targets } = made;
+  console.log(`reset-runbook worker: task queue "${TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file})`);
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`reset-runbook worker stopped: ${err?.message ?? err}`);
+    process.exit(1);
+  });
+}

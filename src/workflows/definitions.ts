@@ -1,0 +1,234 @@
+/**
+ * The contract between the runbook workflow and everything that talks to it: the CLI, the Web UI,
+ * `temporal`/`tctl`, tests. Deterministic code only (this file is bundled into the workflow sandbox).
+ *
+ * Secrets never appear here: the input names a target, and the worker resolves the target's
+ * database URLs and credentials from its own environment.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+export const TASK_QUEUE = 'reset-runbook';
+/** The workflow type name, as typed into the Web UI's Start Workflow form or `temporal workflow start --type`. */
+export const WORKFLOW_TYPE = 'productionDataReset';
+
+/** A reset of target X always runs under this id, so the server refuses a second concurrent reset of X. */
+export function resetWorkflowId(target: string): string {
+  return `reset-${target}`;
+}
+/** Plans change nothing, so any number may run; this is the id the CLI uses. */
+export function planWorkflowId(target: string, at: Date): string {
+  return `plan-${target}-${at.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+}
+
+/** Search attributes registered by `scripts/stack up` (dev server) and docker-compose (production). */
+export const SEARCH_ATTRIBUTES = {
+  target: 'ResetTarget',
+  step: 'ResetStep',
+  outcome: 'ResetOutcome',
+} as const;
+export const TARGET_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.target, SearchAttributeType.KEYWORD);
+export const STEP_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.step, SearchAttributeType.KEYWORD);
+export const OUTCOME_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.outcome, SearchAttributeType.KEYWORD);
+
+export type Mode = 'plan' | 'execute';
+
+/** The single JSON object a run takes (the Web UI's Start Workflow form sends exactly one payload). */
+export interface ResetInput {
+  /** Name of a target in the worker's targets file. */
+  target: string;
+  /** `plan` reads and reports, changing nothing. `execute` runs the whole runbook. Default: plan. */
+  mode?: Mode;
+  /** Always wait for an `approve` signal, even where the database does not call itself production. */
+  requireApproval?: boolean;
+  /**
+   * The database's name typed in advance. Used instead of an approval signal only where no approval
+   * is required; a wrong value fails the run before anything is touched.
+   */
+  confirmation?: string;
+  /** Why this reset is run; recorded in history and the result. */
+  reason?: string;
+  /** How long to wait for approval, e.g. "30m", "24h". Default from the target, else 24h. */
+  approvalTimeout?: string;
+}
+
+export type StepName = 'plan' | 'backup' | 'approval' | 'stopWorkers' | 'reset' | 'purgeStorage' | 'startWorkers' | 'verify';
+
+export const STEP_TITLES: Record<StepName, string> = {
+  plan: '0 Plan',
+  backup: '1 Backup the database',
+  approval: 'Approval',
+  stopWorkers: '2 Stop Solid Queue workers',
+  reset: '3 Reset the database',
+  purgeStorage: '4 Clean orphaned S3 files',
+  startWorkers: '5 Restart Solid Queue workers',
+  verify: '6 Verify',
+};
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'waiting-for-operator' | 'skipped';
+
+export interface StepState {
+  name: StepName;
+  title: string;
+  status: StepStatus;
+  startedAt?: string;
+  endedAt?: string;
+  /** Times the step was started by the workflow (an operator's retry counts one more). */
+  attempts: number;
+  detail?: string;
+  error?: string;
+}
+
+export type Phase =
+  | 'planning'
+  | 'running'
+  | 'awaiting-approval'
+  | 'waiting-for-operator'
+  | 'compensating'
+  | 'completed'
+  | 'failed'
+  | 'aborted'
+  | 'cancelled';
+
+export interface Progress {
+  target: string;
+  mode: Mode;
+  phase: Phase;
+  currentStep?: StepName;
+  steps: StepState[];
+  /** Set while the run waits for an operator after a step failed its retries. */
+  waiting?: { step: StepName; error: string; since: string; signals: ['retry', 'abort'] };
+  /** Set while the run waits for approval. */
+  approval?: { database: string; highRisk: boolean; since: string; deadline: string; planDigest: string };
+  plan?: Plan;
+  backup?: BackupRecord;
+  /** Workers were stopped by this run and are not yet known to be running again. */
+  workersStoppedByUs: boolean;
+}
+
+export interface ApproveArgs {
+  /** Must equal the target database's name. */
+  confirmation: string;
+  /** Required for high-risk strategies (schema rebuild): must equal `REBUILD <database>`. */
+  highRiskConfirmation?: string;
+  /** If given, must equal the plan digest shown in `progress.approval.planDigest`. */
+  planDigest?: string;
+  by?: string;
+}
+export interface AbortArgs {
+  reason?: string;
+  by?: string;
+}
+
+export const approveSignal = defineSignal<[ApproveArgs]>('approve');
+export const retrySignal = defineSignal<[]>('retry');
+export const abortSignal = defineSignal<[AbortArgs]>('abort');
+export const progressQuery = defineQuery<Progress>('progress');
+
+// ---- What the activities report (kept here so the workflow, CLI and tests share one shape) ----
+
+export interface TablePlan {
+  database: string; // the logical name: "primary", or an extra database's name
+  schema: string;
+  table: string;
+  rows: number; // exact count
+  action: 'truncate' | 'keep';
+}
+
+export interface ForeignKeyEdge {
+  database: string;
+  from: string; // schema.table that holds the key
+  to: string; // schema.table it references
+  name: string;
+}
+
+export interface Plan {
+  target: string;
+  /** The primary database's name; the approval confirmation must equal it. */
+  databaseName: string;
+  /** What ar_internal_metadata says, if it exists. */
+  environment?: string;
+  strategy: 'replant' | 'rebuild';
+  highRisk: boolean;
+  tables: TablePlan[];
+  foreignKeys: ForeignKeyEdge[];
+  blobs: { count: number; bytes: number };
+  /** Objects under the configured bucket/prefix that the reset would delete (blobs the truncation drops + their variants). */
+  objectsToDelete: { count: number; bytes: number };
+  workersAlive: number;
+  claimedExecutions: number;
+  pgDumpVersion: string;
+  serverVersion: string;
+  databaseBytes: number;
+  backupDirFreeBytes: number;
+  warnings: string[];
+  /** Problems that make the reset impossible; an execute run stops at the plan when there are any. */
+  errors: string[];
+  /** How the workflow runs this target (from the worker's targets file; no secrets). */
+  settings: RunSettings;
+  /** SHA-256 over the plan's decisive parts (tables and actions, strategy, database): what an approval binds to. */
+  digest: string;
+  createdAt: string;
+}
+
+export interface RunSettings {
+  heartbeatTimeoutSeconds: number;
+  maximumAttempts: number;
+  approvalRequired: boolean;
+  approvalTimeout: string;
+  workersConfigured: boolean;
+  storageConfigured: boolean;
+  stopTimeoutSeconds: number;
+  startTimeoutSeconds: number;
+}
+
+export interface BackupFile {
+  /** "primary", or an extra database's logical name. */
+  database: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** Entries `pg_restore --list` found in the file: proof it is a complete, readable archive. */
+  tocEntries: number;
+}
+
+export interface BackupRecord {
+  files: BackupFile[];
+  serverVersion: string;
+  pgDumpVersion: string;
+  createdAt: string;
+}
+
+export interface VerifyLine {
+  label: string;
+  table: string;
+  database: string;
+  expected: string; // "6", "0", "1..10"
+  actual: number;
+  ok: boolean;
+}
+
+export interface ResetResult {
+  target: string;
+  mode: Mode;
+  outcome: 'planned' | 'completed' | 'failed' | 'aborted' | 'rejected';
+  reason?: string;
+  message?: string;
+  plan?: Plan;
+  backup?: BackupRecord;
+  countsBefore?: Record<string, number>;
+  countsAfter?: Record<string, number>;
+  verify?: { ok: boolean; lines: VerifyLine[]; report: string; hints: string[] };
+  objectsDeleted?: { count: number; bytes: number; errors: number };
+  accounts?: { login: string; role: string }[];
+  stepDurationsMs?: Partial<Record<StepName, number>>;
+}
+
+/** Heartbeat details of long activities: what `follow` shows as a progress bar. */
+export interface HeartbeatProgress {
+  unit: 'bytes' | 'objects' | 'tables' | 'processes';
+  done: number;
+  total?: number;
+  /** Opaque resume position (e.g. the last key deleted). */
+  position?: string;
+}

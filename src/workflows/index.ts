@@ -1,0 +1,2 @@
+/** Workflow entry points registered by the worker. One workflow type per procedure. */
+export { productionDataReset } from './runbook';

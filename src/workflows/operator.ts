@@ -1,0 +1,107 @@
+/**
+ * Where the run waits for a person: the approval before anything destructive, and the pause after
+ * a step failed its retries. Signals only set state here; the runbook decides what happens next.
+ */
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { abortSignal, approveSignal, retrySignal, type AbortArgs, type ApproveArgs, type Plan } from './definitions';
+import type { RunProgress } from './progress';
+
+/** Thrown inside the workflow when an operator aborts; the runbook compensates, then fails the run. */
+export class AbortRequested extends Error {
+  constructor(public readonly by: AbortArgs) {
+    super(`Aborted by ${by.by ?? 'an operator'}${by.reason ? `: ${by.reason}` : ''}`);
+  }
+}
+
+export class Operator {
+  private approval?: ApproveArgs;
+  private rejectedApprovals: string[] = [];
+  private retryRequested = false;
+  private abort?: AbortArgs;
+  private plan?: Plan;
+
+  constructor(private readonly progress: RunProgress) {
+    setHandler(approveSignal, (a) => {
+      // A wrong confirmation is recorded, not fatal: the person can type it again.
+      const problem = this.plan ? checkApproval(this.plan, a) : 'no plan to approve yet';
+      if (problem) this.rejectedApprovals.push(problem);
+      else this.approval = a;
+    });
+    setHandler(retrySignal, () => {
+      this.retryRequested = true;
+    });
+    setHandler(abortSignal, (a) => {
+      this.abort = a ?? {};
+    });
+  }
+
+  get aborted(): AbortArgs | undefined {
+    return this.abort;
+  }
+
+  throwIfAborted(): void {
+    if (this.abort) throw new AbortRequested(this.abort);
+  }
+
+  /** Waits for an approve signal that names the database (and the second confirmation for high risk). */
+  async approve(plan: Plan, timeoutMs: number): Promise<ApproveArgs> {
+    this.plan = plan;
+    const since = new Date();
+    this.progress.state.approval = {
+      database: plan.databaseName,
+      highRisk: plan.highRisk,
+      since: since.toISOString(),
+      deadline: new Date(since.getTime() + timeoutMs).toISOString(),
+      planDigest: plan.digest,
+    };
+    this.progress.phase('awaiting-approval');
+    const step = this.progress.step('approval');
+    step.status = 'running';
+    step.startedAt = since.toISOString();
+    step.attempts = 1;
+    step.detail = `waiting for signal "approve" with {"confirmation": "${plan.databaseName}"${plan.highRisk ? `, "highRiskConfirmation": "REBUILD ${plan.databaseName}"` : ''}}`;
+    this.progress.publish();
+    let seen = 0;
+    const got = await condition(() => {
+      if (this.rejectedApprovals.length > seen) {
+        seen = this.rejectedApprovals.length;
+        step.error = `rejected approval: ${this.rejectedApprovals[seen - 1]}`;
+        this.progress.publish();
+      }
+      return Boolean(this.approval || this.abort);
+    }, timeoutMs);
+    this.throwIfAborted();
+    if (!got) {
+      step.status = 'failed';
+      step.error = 'no approval before the deadline';
+      throw ApplicationFailure.nonRetryable(
+        `No approval within ${Math.round(timeoutMs / 60000)} minutes; the run ends having changed nothing (a backup was taken).`,
+        'ApprovalTimedOut',
+      );
+    }
+    step.status = 'done';
+    step.endedAt = new Date().toISOString();
+    step.error = undefined;
+    step.detail = `approved by ${this.approval!.by ?? 'an operator'}`;
+    this.progress.publish();
+    return this.approval!;
+  }
+
+  /** After a step failed its retries: wait for "retry" (returns) or "abort" (throws). */
+  async decide(): Promise<void> {
+    this.retryRequested = false;
+    await condition(() => this.retryRequested || Boolean(this.abort));
+    this.throwIfAborted();
+    this.retryRequested = false;
+  }
+}
+
+export function checkApproval(plan: Plan, a: ApproveArgs): string | undefined {
+  if (!a || typeof a.confirmation !== 'string') return 'the signal needs {"confirmation": "<database name>"}';
+  if (a.confirmation !== plan.databaseName) return `confirmation "${a.confirmation}" does not match the database name "${plan.databaseName}"`;
+  if (a.planDigest !== undefined && a.planDigest !== plan.digest) return `planDigest does not match this run's plan (${plan.digest.slice(0, 12)}…); look at the plan again`;
+  if (plan.highRisk && a.highRiskConfirmation !== `REBUILD ${plan.databaseName}`) {
+    return `this plan rebuilds the schema (high risk): add "highRiskConfirmation": "REBUILD ${plan.databaseName}"`;
+  }
+  return undefined;
+}

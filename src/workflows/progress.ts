@@ -1,0 +1,103 @@
+/**
+ * The run's visible state: what the `progress` query answers, what the Web UI shows as the run's
+ * current details, and the search attributes operators filter by.
+ */
+import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  progressQuery,
+  OUTCOME_KEY,
+  STEP_KEY,
+  TARGET_KEY,
+  STEP_TITLES,
+  type Mode,
+  type Phase,
+  type Progress,
+  type StepName,
+  type StepState,
+} from './definitions';
+
+const ORDER: StepName[] = ['plan', 'backup', 'approval', 'stopWorkers', 'reset', 'purgeStorage', 'startWorkers', 'verify'];
+
+export class RunProgress {
+  readonly state: Progress;
+
+  constructor(target: string, mode: Mode) {
+    const steps = (mode === 'plan' ? ORDER.slice(0, 1) : ORDER).map((name): StepState => ({ name, title: STEP_TITLES[name], status: 'pending', attempts: 0 }));
+    this.state = { target, mode, phase: 'planning', steps, workersStoppedByUs: false };
+    setHandler(progressQuery, () => this.state);
+    upsertSearchAttributes([{ key: TARGET_KEY, value: target }]);
+    this.publish();
+  }
+
+  step(name: StepName): StepState {
+    return this.state.steps.find((s) => s.name === name)!;
+  }
+
+  started(name: StepName, detail?: string): void {
+    const s = this.step(name);
+    s.status = 'running';
+    s.attempts++;
+    s.startedAt = new Date().toISOString();
+    s.endedAt = undefined;
+    s.error = undefined;
+    s.detail = detail;
+    this.state.currentStep = name;
+    this.state.waiting = undefined;
+    if (name !== 'plan') this.state.phase = 'running';
+    upsertSearchAttributes([{ key: STEP_KEY, value: name }]);
+    this.publish();
+  }
+
+  finished(name: StepName, detail?: string): void {
+    const s = this.step(name);
+    s.status = 'done';
+    s.endedAt = new Date().toISOString();
+    if (detail) s.detail = detail;
+    this.publish();
+  }
+
+  skipped(name: StepName, why: string): void {
+    const s = this.step(name);
+    s.status = 'skipped';
+    s.detail = why;
+    this.publish();
+  }
+
+  failed(name: StepName, error: string, waiting: boolean): void {
+    const s = this.step(name);
+    s.status = waiting ? 'waiting-for-operator' : 'failed';
+    s.endedAt = new Date().toISOString();
+    s.error = error;
+    if (waiting) {
+      this.state.phase = 'waiting-for-operator';
+      this.state.waiting = { step: name, error, since: s.endedAt, signals: ['retry', 'abort'] };
+    }
+    this.publish();
+  }
+
+  phase(p: Phase): void {
+    this.state.phase = p;
+    if (p !== 'waiting-for-operator') this.state.waiting = undefined;
+    if (p !== 'awaiting-approval') this.state.approval = undefined;
+    this.publish();
+  }
+
+  outcome(outcome: string): void {
+    upsertSearchAttributes([{ key: OUTCOME_KEY, value: outcome }]);
+  }
+
+  durations(): Partial<Record<StepName, number>> {
+    const out: Partial<Record<StepName, number>> = {};
+    for (const s of this.state.steps) if (s.startedAt && s.endedAt) out[s.name] = Date.parse(s.endedAt) - Date.parse(s.startedAt);
+    return out;
+  }
+
+  /** The Web UI shows this as the run's current details: the runbook, ticked off as it goes. */
+  publish(): void {
+    const mark: Record<string, string> = { pending: '[ ]', running: '[>]', done: '[x]', failed: '[!]', 'waiting-for-operator': '[?]', skipped: '[-]' };
+    const lines = this.state.steps.map((s) => `${mark[s.status]} ${s.title}${s.detail ? ` — ${s.detail}` : ''}${s.error ? ` — ERROR: ${s.error}` : ''}`);
+    const head = `**${this.state.target}** (${this.state.mode}): ${this.state.phase}`;
+    const tail = this.state.waiting ? ['', `Waiting for an operator: signal "retry" to run "${this.state.waiting.step}" again, or "abort".`] : [];
+    setCurrentDetails([head, '', ...lines, ...tail].join('\n'));
+  }
+}
