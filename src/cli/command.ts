@@ -1,0 +1,24 @@
+import { CommandSpec, ParsedCommand } from './args';
+import { Context } from './context';
+import { ExitCode } from './exit-codes';
+import { UsageError } from './errors';
+
+export interface Command extends CommandSpec {
+  run(ctx: Context, parsed: ParsedCommand): Promise<ExitCode>;
+}
+
+/** Target names as the targets file spells them; also safe inside a visibility query. */
+export function checkTarget(target: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(target)) {
+    throw new UsageError(`target ${JSON.stringify(target)}: expected letters, digits, '.', '_' or '-'`);
+  }
+  return target;
+}
+
+export const RUN_ARG = {
+  name: 'run',
+  required: true,
+  description: 'workflow id (reset-<target>, plan-<target>-<time>, or any id given in the Web UI), or a target name for its reset',
+};
+
+export const RUN_ID_OPTION = { type: 'string' as const, value: '<run id>', description: 'a specific run of that workflow id (default: the latest)' };

@@ -1,0 +1,80 @@
+import { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { parsePositiveInt } from '../args';
+import { Command, checkTarget } from '../command';
+import { renderRunList } from '../render';
+import { EXIT } from '../exit-codes';
+import { kindOf, RunSummary } from '../snapshot';
+
+export const listCommand: Command = {
+  name: 'list',
+  summary: 'Past and running resets and plans, newest first, with their outcome.',
+  positionals: [{ name: 'target', required: false, description: 'only this target' }],
+  options: {
+    limit: { type: 'string', value: '<n>', description: 'at most this many runs (default 20)' },
+    running: { type: 'boolean', description: 'only runs still running' },
+  },
+  async run(ctx, { args, opts }) {
+    const target = args.target ? checkTarget(args.target) : undefined;
+    const limit = opts.limit !== undefined ? parsePositiveInt(opts.limit as string, '--limit') : 20;
+    const { client } = await ctx.connection();
+    const runs = await listRuns(client, { target, limit, running: opts.running === true });
+    ctx.emit({ target: target ?? null, runs });
+    ctx.print(renderRunList(runs, ctx.style));
+    return EXIT.ok;
+  },
+};
+
+function first(sa: unknown): string | undefined {
+  return Array.isArray(sa) && sa.length ? String(sa[0]) : undefined;
+}
+
+export function summarize(info: WorkflowExecutionInfo): RunSummary {
+  const sa = (info.searchAttributes ?? {}) as Record<string, unknown>;
+  const target =
+    first(sa[SEARCH_ATTRIBUTES.target]) ?? /^(?:reset|plan)-(.+?)(?:-\d{8}T\d{6,7})?$/.exec(info.workflowId)?.[1];
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    kind: kindOf(info.workflowId),
+    target,
+    status: info.status.name,
+    outcome: first(sa[SEARCH_ATTRIBUTES.outcome]),
+    step: first(sa[SEARCH_ATTRIBUTES.step]),
+    startTime: info.startTime.toISOString(),
+    closeTime: info.closeTime?.toISOString(),
+  };
+}
+
+/**
+ * Runs of the runbook, by visibility query on the search attributes. A server where the search
+ * attributes are not registered refuses the ResetTarget filter; then the runs are filtered by id.
+ */
+export async function listRuns(client: Client, { target, limit, running }: { target?: string; limit: number; running?: boolean }): Promise<RunSummary[]> {
+  const base = `WorkflowType='${WORKFLOW_TYPE}'${running ? ` AND ExecutionStatus='Running'` : ''}`;
+  const collect = async (query: string, keep: (r: RunSummary) => boolean) => {
+    const out: RunSummary[] = [];
+    for await (const info of client.workflow.list({ query, pageSize: Math.min(1000, Math.max(limit * 2, 100)) })) {
+      const r = summarize(info);
+      if (keep(r)) out.push(r);
+      if (out.length >= limit * 5) break;
+    }
+    return out;
+  };
+  let runs: RunSummary[];
+  if (!target) runs = await collect(base, () => true);
+  else {
+    try {
+      runs = await collect(`${base} AND ${SEARCH_ATTRIBUTES.target}='${target}'`, () => true);
+    } catch (err) {
+      if (!/search attribute|not defined|invalid query|unknown/i.test((err as Error).message)) throw err;
+      runs = [];
+    }
+    // Runs started before the search attributes were set (or without them) are found by their id.
+    const byId = await collect(base, (r) => r.target === target);
+    const seen = new Set(runs.map((r) => r.runId));
+    for (const r of byId) if (!seen.has(r.runId)) runs.push(r);
+  }
+  runs.sort((a, b) => b.startTime.localeCompare(a.startTime));
+  return runs.slice(0, limit);
+}

@@ -1,0 +1,52 @@
+import { planWorkflowId, ResetInput, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { Command, checkTarget } from '../command';
+import { EXIT } from '../exit-codes';
+import { followRun } from '../live';
+import { renderPlan } from '../render';
+import { workersSeen } from '../snapshot';
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'Plan a reset of <target>: read the database, storage and workers, change nothing, print the plan.',
+  positionals: [{ name: 'target', required: true, description: "a target in the worker's targets file" }],
+  options: {
+    reason: { type: 'string', value: '<text>', description: 'why; recorded in the run' },
+  },
+  details: 'Exit 0 when the plan is clean, 1 when it has errors (a reset would stop at them) or the plan run failed.',
+  async run(ctx, { args, opts }) {
+    const target = checkTarget(args.target!);
+    const { client } = await ctx.connection();
+    const workers = await workersSeen(client).catch(() => undefined);
+    if (workers && workers.workflowPollers === 0) {
+      ctx.note(`no worker polls task queue "${TASK_QUEUE}" yet: the plan runs as soon as one does (Ctrl-C to detach)`);
+    }
+    const input: ResetInput = { target, mode: 'plan', reason: opts.reason as string | undefined };
+    const handle = await client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: TASK_QUEUE,
+      workflowId: planWorkflowId(target, ctx.now()),
+      args: [input],
+    });
+    ctx.note(`planning "${target}" (workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}) ...`);
+    const { snap, code, detached } = await followRun(ctx, client, handle, { quiet: true });
+    if (detached) return code;
+    const result = snap.result;
+    const plan = result?.plan;
+    ctx.emit({
+      workflowId: snap.workflowId,
+      runId: snap.runId,
+      target,
+      status: snap.status,
+      outcome: result?.outcome ?? null,
+      message: result?.message ?? snap.failure ?? null,
+      plan: plan ?? null,
+      exitCode: code,
+    });
+    if (plan) ctx.print(renderPlan(plan, ctx.style));
+    if (!plan) {
+      ctx.note(ctx.errStyle.red(`plan of "${target}" ${snap.status.toLowerCase()}: ${result?.message ?? snap.failure ?? 'no plan in the result'}`));
+      return EXIT.failed;
+    }
+    if (result?.outcome !== 'planned') ctx.note(`plan run ended "${result?.outcome}": ${result?.message ?? ''}`);
+    return code;
+  },
+};

@@ -1,0 +1,124 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { parseDurationMs } from '../args';
+import { Command, checkTarget } from '../command';
+import { Context } from '../context';
+import { CliError, UsageError } from '../errors';
+import { EXIT } from '../exit-codes';
+import { followRun, WaitingKind } from '../live';
+import { ask } from '../prompt';
+import { renderPlan, renderResult } from '../render';
+import { Snapshot, workersSeen } from '../snapshot';
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'Start a reset of <target>: plan, backup, approval, stop workers, reset, purge storage, restart workers, verify.',
+  positionals: [{ name: 'target', required: true, description: "a target in the worker's targets file" }],
+  options: {
+    confirm: { type: 'string', value: '<database>', description: "the database's name, typed in advance (otherwise asked for once the plan is made)" },
+    'confirm-rebuild': { type: 'string', value: "'REBUILD <db>'", description: 'second confirmation a high-risk (rebuild) strategy needs' },
+    reason: { type: 'string', value: '<text>', description: 'why this reset is run; recorded in the run and its result' },
+    'approval-timeout': { type: 'string', value: '<duration>', description: 'how long the run waits for approval, e.g. 30m, 24h' },
+    detach: { type: 'boolean', description: 'start and return at once (exit 0); approve later with `reset-runbook approve`' },
+    'exit-on-wait': { type: 'boolean', description: 'return with exit 3 if a step fails and the run waits for resume/abort' },
+  },
+  details: `The run waits for an approval after its plan and backup. Without --confirm, the plan is shown and
+the database's name is asked for (stdin, typed or piped); with --confirm it is checked against the plan.
+Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow <target>\`.`,
+  async run(ctx, { args, opts }) {
+    const target = checkTarget(args.target!);
+    const confirm = opts.confirm as string | undefined;
+    const detach = opts.detach === true;
+    if (opts['approval-timeout'] !== undefined) parseDurationMs(opts['approval-timeout'] as string, '--approval-timeout');
+    if (confirm !== undefined && confirm.trim() === '') throw new UsageError('--confirm: give the database name');
+    const { client } = await ctx.connection();
+
+    const input: ResetInput = {
+      target,
+      mode: 'execute',
+      reason: opts.reason as string | undefined,
+      approvalTimeout: opts['approval-timeout'] as string | undefined,
+    };
+    if (confirm) input.confirmation = confirm;
+    // Without the name in advance, a person approves after seeing the plan: always wait for that.
+    else input.requireApproval = true;
+
+    const workers = await workersSeen(client).catch(() => undefined);
+    if (workers && workers.workflowPollers === 0) {
+      ctx.note(`no worker polls task queue "${TASK_QUEUE}" yet: the reset starts as soon as one does`);
+    }
+    let handle;
+    try {
+      handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: resetWorkflowId(target), args: [input] });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new CliError(`a reset of "${target}" is already running (workflow ${resetWorkflowId(target)})`, EXIT.failed, `follow it: reset-runbook follow ${resetWorkflowId(target)}`);
+      }
+      throw err;
+    }
+    ctx.note(`started reset of "${target}": workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}`);
+    if (detach) {
+      ctx.emit({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, target, status: 'RUNNING' });
+      ctx.print(`follow: reset-runbook follow ${handle.workflowId}`);
+      return EXIT.ok;
+    }
+
+    const approved = new Set<string>();
+    const onWaiting = async (snap: Snapshot, kind: WaitingKind): Promise<'continue' | 'stop'> => {
+      if (kind !== 'approval') return opts['exit-on-wait'] ? 'stop' : 'continue';
+      const approval = snap.progress!.approval!;
+      const key = `${approval.planDigest}@${approval.since}`;
+      if (approved.has(key)) return 'continue';
+      const args = await approvalFor(ctx, snap, confirm, opts['confirm-rebuild'] as string | undefined);
+      if (!args) return 'stop';
+      await handle.signal(approveSignal, args);
+      approved.add(key);
+      ctx.note(`approved by ${args.by}`);
+      return 'continue';
+    };
+    const { snap, code, detached } = await followRun(ctx, client, handle, { onWaiting });
+    if (!detached && ctx.json) ctx.emit({ type: 'result', workflowId: snap.workflowId, runId: snap.runId, status: snap.status, outcome: snap.result?.outcome ?? null, result: snap.result ?? null, failure: snap.failure ?? null, exitCode: code });
+    if (!detached && !ctx.live && snap.result) ctx.print(renderResult(snap.result, ctx.style));
+    return code;
+  },
+};
+
+/**
+ * The approval a person gives: the plan shown, the database's name typed (or given with --confirm)
+ * and checked against the plan. Undefined when no valid name came (the run keeps waiting).
+ */
+export async function approvalFor(ctx: Context, snap: Snapshot, confirm: string | undefined, confirmRebuild: string | undefined): Promise<ApproveArgs | undefined> {
+  const approval = snap.progress?.approval;
+  if (!approval) return undefined;
+  const database = approval.database;
+  let name = confirm;
+  if (name === undefined) {
+    if (snap.progress?.plan) ctx.note(renderPlan(snap.progress.plan, ctx.errStyle));
+    for (let tries = 0; tries < 3 && name === undefined; tries++) {
+      const typed = await ask(ctx.io, `\nType the database name (${database}) to approve the reset of "${snap.progress!.target}", or Ctrl-C to leave it waiting: `, ctx.signal);
+      if (typed === undefined) break;
+      if (typed === database) name = typed;
+      else ctx.note(ctx.errStyle.red(`"${typed}" is not "${database}".`));
+    }
+  } else if (name !== database) {
+    ctx.note(ctx.errStyle.red(`--confirm "${name}" does not match the database in the plan ("${database}"); the run keeps waiting.`));
+    ctx.note(`approve it: reset-runbook approve ${snap.workflowId}   or abort it: reset-runbook abort ${snap.workflowId}`);
+    return undefined;
+  }
+  if (name === undefined) {
+    ctx.note(`not approved; the run keeps waiting until ${approval.deadline}. approve: reset-runbook approve ${snap.workflowId}`);
+    return undefined;
+  }
+  const args: ApproveArgs = { confirmation: name, planDigest: approval.planDigest, by: ctx.operator() };
+  if (approval.highRisk) {
+    const expected = `REBUILD ${database}`;
+    let second = confirmRebuild;
+    if (second === undefined) second = await ask(ctx.io, `High risk: the schema is dropped and rebuilt. Type "${expected}" to go on: `, ctx.signal);
+    if (second !== expected) {
+      ctx.note(ctx.errStyle.red(`the high-risk confirmation must be exactly "${expected}"; the run keeps waiting.`));
+      return undefined;
+    }
+    args.highRiskConfirmation = second;
+  }
+  return args;
+}

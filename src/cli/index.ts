@@ -1,0 +1,116 @@
+/**
+ * reset-runbook: the operator CLI of the production data reset runbook.
+ *
+ *   reset-runbook plan <target>            reset-runbook follow <run>
+ *   reset-runbook start <target>           reset-runbook approve|resume|abort <run>
+ *   reset-runbook status <run>             reset-runbook list [target]
+ */
+import { ServiceError } from '@temporalio/client';
+import { commandHelp, GlobalOptions, parseCommandArgs } from './args';
+import { Command } from './command';
+import { abortCommand } from './commands/abort';
+import { approveCommand } from './commands/approve';
+import { followCommand } from './commands/follow';
+import { listCommand } from './commands/list';
+import { planCommand } from './commands/plan';
+import { resumeCommand } from './commands/resume';
+import { startCommand } from './commands/start';
+import { statusCommand } from './commands/status';
+import { Context, Io } from './context';
+import { CliError, UsageError } from './errors';
+import { EXIT, EXIT_CODE_HELP, ExitCode } from './exit-codes';
+import { closePrompts } from './prompt';
+
+export const COMMANDS: Command[] = [planCommand, startCommand, followCommand, approveCommand, resumeCommand, abortCommand, statusCommand, listCommand];
+
+export function mainHelp(): string {
+  const lines = [
+    'reset-runbook: a durable runbook that resets a Rails application\'s production data, on Temporal.',
+    '',
+    'usage: reset-runbook <command> [arguments] [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`),
+    '',
+    'Every command takes --json (machine-readable output), --address and --namespace, -h/--help.',
+    'Connection: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_TLS,',
+    'TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY / TEMPORAL_TLS_CA (paths), TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY.',
+    '',
+    EXIT_CODE_HELP,
+    '',
+    'Operator guide: docs/operators.md',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function isUnreachable(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : String(err);
+  return (err instanceof ServiceError || err instanceof Error) && /\b14 UNAVAILABLE|ECONNREFUSED|failed to connect|No connection established/i.test(msg);
+}
+
+export async function main(argv: string[], io: Io, signal: AbortSignal): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  const wantsJson = rest.includes('--json') || name === '--json';
+  const fail = (err: CliError): ExitCode => {
+    if (wantsJson) io.stdout.write(JSON.stringify({ error: err.message, hint: err.hint ?? null, exitCode: err.exitCode }) + '\n');
+    io.stderr.write(`reset-runbook: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+    return err.exitCode;
+  };
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    (name ? io.stdout : io.stderr).write(topic ? commandHelp(topic) : mainHelp());
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout.write(`${require('../../package.json').version}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) return fail(new UsageError(`unknown command "${name}"`, `commands: ${COMMANDS.map((c) => c.name).join(', ')}; see: reset-runbook --help`));
+
+  let ctx: Context | undefined;
+  try {
+    const parsed = parseCommandArgs(command, rest);
+    if (parsed.global.help) {
+      io.stdout.write(commandHelp(command));
+      return EXIT.ok;
+    }
+    ctx = new Context(io, parsed.global as GlobalOptions, signal);
+    return await command.run(ctx, parsed);
+  } catch (err) {
+    if (err instanceof CliError) return fail(err);
+    if (isUnreachable(err)) {
+      return fail(new CliError(`lost the Temporal server: ${(err as Error).message}`, EXIT.unreachable, 'check TEMPORAL_ADDRESS and that the server runs'));
+    }
+    if (io.env.RESET_RUNBOOK_DEBUG) io.stderr.write(`${(err as Error)?.stack ?? err}\n`);
+    return fail(new CliError(`${command.name} failed: ${(err as Error)?.message ?? err}`, EXIT.failed));
+  } finally {
+    closePrompts(io);
+    await ctx?.close();
+  }
+}
+
+/** The process entry: wires stdio, Ctrl-C (detach, never cancel) and the exit code. */
+export function run(): void {
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    controller.abort();
+  });
+  const io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+  main(process.argv.slice(2), io, controller.signal).then(
+    (code) => {
+      process.exitCode = code;
+      // Flush stdout before leaving; a lingering handle (gRPC) must not keep the CLI alive.
+      process.stdout.write('', () => setTimeout(() => process.exit(code), 50).unref());
+    },
+    (err) => {
+      process.stderr.write(`reset-runbook: ${err?.message ?? err}\n`);
+      process.exit(EXIT.failed);
+    },
+  );
+}
+
+if (require.main === module) run();

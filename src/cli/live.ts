@@ -1,0 +1,154 @@
+/**
+ * Following a run: polls the server once a second and shows what it sees. On a terminal it redraws
+ * a live view; piped, it prints one line per change; with --json, one NDJSON object per change.
+ * Ctrl-C (ctx.signal) detaches: the run goes on, untouched.
+ */
+import { Client, WorkflowHandle } from '@temporalio/client';
+import { Context, sleep } from './context';
+import { EXIT, ExitCode } from './exit-codes';
+import { formatTime, visibleLength } from './format';
+import { activityLabel, progressBar, renderView } from './render';
+import { exitCodeFor, RateTracker, Snapshot, takeSnapshot } from './snapshot';
+
+export type WaitingKind = 'approval' | 'operator' | 'no-worker';
+
+export function waitingKind(snap: Snapshot): WaitingKind | undefined {
+  if (snap.status !== 'RUNNING') return undefined;
+  if (snap.workers && snap.workers.workflowPollers === 0) return 'no-worker';
+  if (snap.progress?.phase === 'awaiting-approval') return 'approval';
+  if (snap.progress?.phase === 'waiting-for-operator') return 'operator';
+  return undefined;
+}
+
+export interface FollowOptions {
+  intervalMs?: number;
+  /** Return (exit 3) as soon as the run waits for an operator. */
+  exitOnWait?: boolean;
+  /**
+   * Called each time a poll finds the run waiting; `start` uses it to ask for the approval.
+   * Returns 'continue' to keep following, 'stop' to return with the current exit code.
+   */
+  onWaiting?: (snap: Snapshot, kind: WaitingKind) => Promise<'continue' | 'stop'>;
+  /** Show nothing while following (plan, abort): the caller prints the end. */
+  quiet?: boolean;
+}
+
+export interface FollowOutcome {
+  snap: Snapshot;
+  code: ExitCode;
+  detached: boolean;
+}
+
+/** What changed between two snapshots, for the line-per-change output. */
+export function changeLines(prev: Snapshot | undefined, snap: Snapshot, now: Date, bars: boolean): string[] {
+  const lines: string[] = [];
+  const t = formatTime(now).slice(11);
+  const prevSteps = new Map((prev?.progress?.steps ?? []).map((s) => [s.name, s]));
+  for (const s of snap.progress?.steps ?? []) {
+    const before = prevSteps.get(s.name);
+    if (!before ? s.status !== 'pending' : before.status !== s.status || before.attempts !== s.attempts) {
+      const extra = s.error ? `: ${s.error}` : s.detail && s.status === 'done' ? `: ${s.detail}` : '';
+      lines.push(`[${t}] ${s.title}: ${s.status}${s.attempts > 1 ? ` (try ${s.attempts})` : ''}${extra}`);
+    }
+  }
+  const kind = waitingKind(snap);
+  const prevKind = prev ? waitingKind(prev) : undefined;
+  if (kind && kind !== prevKind) {
+    if (kind === 'approval' && snap.progress?.approval) {
+      lines.push(`[${t}] WAITING FOR APPROVAL of database "${snap.progress.approval.database}": reset-runbook approve ${snap.workflowId}`);
+    } else if (kind === 'operator' && snap.progress?.waiting) {
+      lines.push(`[${t}] PAUSED at step "${snap.progress.waiting.step}": ${snap.progress.waiting.error}`);
+      lines.push(`[${t}]   retry: reset-runbook resume ${snap.workflowId}   abort: reset-runbook abort ${snap.workflowId}`);
+    } else if (kind === 'no-worker') {
+      lines.push(`[${t}] NO WORKER polls task queue "${snap.workers?.taskQueue}": the run goes on as soon as one does`);
+    }
+  }
+  if (bars) {
+    for (const a of snap.activities) if (a.progress) lines.push(`[${t}] ${progressBar({ label: activityLabel(a), progress: a.progress, width: 20 })}`);
+  }
+  if (snap.status !== 'RUNNING' && prev?.status === 'RUNNING') lines.push(`[${t}] run ${snap.status.toLowerCase()}`);
+  return lines;
+}
+
+/** A comparable digest of what matters in a snapshot (not times). */
+function fingerprint(s: Snapshot): string {
+  return JSON.stringify([s.status, s.progress?.phase, s.progress?.steps.map((x) => [x.status, x.attempts]), s.activities.map((a) => [a.attempt, a.progress?.done]), s.workers?.workflowPollers]);
+}
+
+export async function followRun(ctx: Context, client: Client, handle: WorkflowHandle, opts: FollowOptions = {}): Promise<FollowOutcome> {
+  const interval = opts.intervalMs ?? Number(ctx.io.env.RESET_RUNBOOK_POLL_MS ?? 1000);
+  const rates = new RateTracker();
+  let prev: Snapshot | undefined;
+  let drawnRows = 0;
+  let lastBarsAt = 0;
+  let lastFingerprint = '';
+  const columns = () => ctx.io.stdout.columns ?? 120;
+
+  const draw = (text: string) => {
+    const rows = text.split('\n').reduce((n, l) => n + Math.max(1, Math.ceil(visibleLength(l) / columns())), 0);
+    let out = '';
+    if (drawnRows) out += `\x1b[${drawnRows}F\x1b[0J`;
+    ctx.io.stdout.write(out + text + '\n');
+    drawnRows = rows;
+  };
+
+  for (;;) {
+    const snap = await takeSnapshot(client, handle, { queryTimeoutMs: 5000 });
+    const now = ctx.now();
+    for (const a of snap.activities) if (a.progress) rates.add(a.activityId, a.progress.done, now.getTime());
+    const fp = fingerprint(snap);
+    if (ctx.json) {
+      if (!opts.quiet && (fp !== lastFingerprint || snap.status !== 'RUNNING')) ctx.emit({ type: 'progress', ...snapshotJson(snap, rates) });
+    } else if (!opts.quiet) {
+      if (ctx.live) draw(renderView(snap, { now, rates: rates.rates(), style: ctx.style }));
+      else {
+        const withBars = now.getTime() - lastBarsAt >= 10_000;
+        if (withBars) lastBarsAt = now.getTime();
+        for (const l of changeLines(prev, snap, now, withBars && snap.status === 'RUNNING')) ctx.print(l);
+      }
+    }
+    lastFingerprint = fp;
+    prev = snap;
+
+    if (snap.status !== 'RUNNING') return { snap, code: exitCodeFor(snap), detached: false };
+    const kind = waitingKind(snap);
+    if (kind) {
+      if (opts.onWaiting) {
+        const next = await opts.onWaiting(snap, kind);
+        if (next === 'stop') return { snap, code: exitCodeFor(snap), detached: false };
+        if (ctx.live) drawnRows = 0; // the prompt's lines stay; redraw below them
+      } else if (opts.exitOnWait) {
+        return { snap, code: EXIT.waiting, detached: false };
+      }
+    }
+    await sleep(interval, ctx.signal);
+    if (ctx.signal.aborted) {
+      ctx.note(`\ndetached from ${snap.workflowId}: the run goes on. Follow it again: reset-runbook follow ${snap.workflowId}`);
+      return { snap, code: exitCodeFor(snap) === EXIT.waiting ? EXIT.waiting : EXIT.running, detached: true };
+    }
+  }
+}
+
+/** The JSON shape of a snapshot for --json output (stable keys, rates included). */
+export function snapshotJson(snap: Snapshot, rates?: RateTracker) {
+  return {
+    workflowId: snap.workflowId,
+    runId: snap.runId,
+    status: snap.status,
+    phase: snap.progress?.phase ?? null,
+    target: snap.target ?? snap.progress?.target ?? null,
+    currentStep: snap.progress?.currentStep ?? snap.step ?? null,
+    outcome: snap.result?.outcome ?? snap.outcome ?? null,
+    startTime: snap.startTime,
+    closeTime: snap.closeTime ?? null,
+    steps: snap.progress?.steps ?? null,
+    waiting: snap.progress?.waiting ?? null,
+    approval: snap.progress?.approval ?? null,
+    activities: snap.activities.map((a) => ({ ...a, rate: rates?.rate(a.activityId) ?? null })),
+    workers: snap.workers ?? null,
+    progressError: snap.progressError ?? null,
+    result: snap.result ?? null,
+    failure: snap.failure ?? null,
+    exitCode: exitCodeFor(snap),
+  };
+}

@@ -1,0 +1,271 @@
+/**
+ * Renderers: pure functions from the contract's shapes (Plan, Progress, ResetResult, heartbeat
+ * progress) to text. No I/O here, so they are unit-tested without a server.
+ */
+import type { HeartbeatProgress, Plan, ResetResult, StepState } from '../workflows/definitions';
+import {
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatRate,
+  formatTime,
+  formatUnit,
+  padVisible,
+  truncate,
+  visibleLength,
+} from './format';
+import { PLAIN, Style } from './style';
+import type { ActivityView, RunSummary, Snapshot } from './snapshot';
+
+export interface TableOptions {
+  align?: ('left' | 'right')[];
+  indent?: string;
+}
+
+/** A plain text table: a header row, a rule, the rows; columns as wide as their widest cell. */
+export function table(headers: string[], rows: string[][], opts: TableOptions = {}): string {
+  const indent = opts.indent ?? '  ';
+  const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    indent +
+    cells
+      .map((c, i) => padVisible(c ?? '', widths[i], opts.align?.[i] ?? 'left'))
+      .join('  ')
+      .replace(/\s+$/, '');
+  return [line(headers), indent + widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export interface BarInput {
+  label: string;
+  progress: HeartbeatProgress;
+  /** Units per second, if known. */
+  rate?: number;
+  width?: number;
+}
+
+/** `label  [██████░░░░░░]  45%  1.20 GiB / 2.67 GiB  34.1 MiB/s  ETA 42s` */
+export function progressBar({ label, progress, rate, width = 30 }: BarInput, style: Style = PLAIN): string {
+  const { unit, done, total } = progress;
+  const parts = [padVisible(label, 10)];
+  if (total !== undefined && total > 0) {
+    const frac = Math.max(0, Math.min(1, done / total));
+    const filled = Math.round(frac * width);
+    parts.push(`[${style.cyan('█'.repeat(filled))}${'░'.repeat(width - filled)}]`);
+    parts.push(`${String(Math.floor(frac * 100)).padStart(3)}%`);
+    parts.push(`${formatUnit(done, unit)} / ${formatUnit(total, unit)}`);
+  } else {
+    parts.push(`[${'·'.repeat(width)}]`, '   ?', `${formatUnit(done, unit)}`);
+  }
+  if (rate !== undefined && rate > 0) {
+    parts.push(formatRate(rate, unit));
+    if (total !== undefined && total > done) parts.push(`ETA ${formatDuration(((total - done) / rate) * 1000)}`);
+  }
+  return parts.join('  ');
+}
+
+const STATUS_MARK: Record<string, string> = {
+  pending: '·',
+  running: '▶',
+  done: '✔',
+  failed: '✖',
+  'waiting-for-operator': '⏸',
+  skipped: '–',
+};
+
+export function stepDurationMs(step: StepState, now: Date): number | undefined {
+  if (!step.startedAt) return undefined;
+  const start = Date.parse(step.startedAt);
+  const end = step.endedAt ? Date.parse(step.endedAt) : now.getTime();
+  return end - start;
+}
+
+export function renderSteps(steps: StepState[], now: Date, style: Style = PLAIN): string {
+  const color = (status: string, s: string) =>
+    status === 'done'
+      ? style.green(s)
+      : status === 'failed'
+        ? style.red(s)
+        : status === 'waiting-for-operator'
+          ? style.yellow(s)
+          : status === 'running'
+            ? style.cyan(s)
+            : status === 'pending' || status === 'skipped'
+              ? style.dim(s)
+              : s;
+  const rows = steps.map((s) => [
+    color(s.status, STATUS_MARK[s.status] ?? '?'),
+    s.title,
+    color(s.status, s.status),
+    formatDuration(stepDurationMs(s, now)),
+    s.attempts > 1 ? String(s.attempts) : '',
+    truncate((s.error ?? s.detail ?? '').replace(/\s+/g, ' '), 70),
+  ]);
+  return table(['', 'step', 'status', 'duration', 'tries', 'detail'], rows, { align: ['left', 'left', 'left', 'right', 'right', 'left'] });
+}
+
+export function renderPlan(plan: Plan, style: Style = PLAIN): string {
+  const out: string[] = [];
+  const kv = (k: string, v: string) => out.push(`  ${(k + ':').padEnd(20)} ${v}`);
+  out.push(style.bold(`Plan for target "${plan.target}"`) + style.dim(`  (digest ${plan.digest.slice(0, 12)}, ${formatTime(plan.createdAt)})`));
+  kv('database', plan.databaseName + (plan.environment ? `  (environment: ${plan.environment})` : ''));
+  kv('strategy', plan.strategy + (plan.highRisk ? style.red('  HIGH RISK: drops and rebuilds the schema') : ''));
+  kv('server', `PostgreSQL ${plan.serverVersion}, pg_dump ${plan.pgDumpVersion}`);
+  kv('database size', formatBytes(plan.databaseBytes));
+  kv('backup dir free', formatBytes(plan.backupDirFreeBytes));
+
+  const dropped = plan.tables.filter((t) => t.action === 'truncate').sort((a, b) => b.rows - a.rows || a.table.localeCompare(b.table));
+  const kept = plan.tables.filter((t) => t.action === 'keep').sort((a, b) => a.table.localeCompare(b.table));
+  const multiDb = new Set(plan.tables.map((t) => t.database)).size > 1;
+  const name = (t: { database: string; schema: string; table: string }) =>
+    `${multiDb ? t.database + ':' : ''}${t.schema === 'public' ? '' : t.schema + '.'}${t.table}`;
+  const droppedRows = dropped.reduce((n, t) => n + t.rows, 0);
+
+  out.push('', style.bold(`Tables emptied (${dropped.length} tables, ${formatCount(droppedRows)} rows dropped)`));
+  out.push(dropped.length ? table(['table', 'rows'], dropped.map((t) => [name(t), formatCount(t.rows)]), { align: ['left', 'right'] }) : '  (none)');
+  out.push('', style.bold(`Tables kept (${kept.length})`));
+  out.push(kept.length ? table(['table', 'rows'], kept.map((t) => [name(t), formatCount(t.rows)]), { align: ['left', 'right'] }) : '  (none)');
+
+  out.push('', style.bold('Storage'));
+  kv('blobs in database', `${formatCount(plan.blobs.count)} (${formatBytes(plan.blobs.bytes)})`);
+  kv('objects to delete', `${formatCount(plan.objectsToDelete.count)} (${formatBytes(plan.objectsToDelete.bytes)})`);
+
+  out.push('', style.bold('Solid Queue workers'));
+  kv('workers alive', formatCount(plan.workersAlive));
+  kv('claimed executions', formatCount(plan.claimedExecutions));
+
+  out.push('', style.bold(`Warnings (${plan.warnings.length})`));
+  out.push(plan.warnings.length ? plan.warnings.map((w) => `  ${style.yellow('!')} ${w}`).join('\n') : '  (none)');
+  if (plan.errors.length) {
+    out.push('', style.red(style.bold(`Errors (${plan.errors.length}): a reset would stop here`)));
+    out.push(plan.errors.map((e) => `  ${style.red('✖')} ${e}`).join('\n'));
+  }
+  return out.join('\n');
+}
+
+export function renderResult(result: ResetResult, style: Style = PLAIN): string {
+  const out: string[] = [];
+  const ok = result.outcome === 'completed' || result.outcome === 'planned';
+  const head = `${result.mode === 'plan' ? 'Plan' : 'Reset'} of "${result.target}": ${result.outcome}`;
+  out.push(ok ? style.green(style.bold(head)) : style.red(style.bold(head)));
+  if (result.message) out.push(`  ${result.message}`);
+  if (result.reason) out.push(`  reason: ${result.reason}`);
+  for (const f of result.backup?.files ?? []) {
+    out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`);
+  }
+  if (result.objectsDeleted) {
+    out.push(
+      `  storage: ${formatCount(result.objectsDeleted.count)} objects deleted (${formatBytes(result.objectsDeleted.bytes)})` +
+        (result.objectsDeleted.errors ? style.red(`, ${result.objectsDeleted.errors} errors`) : ''),
+    );
+  }
+  if (result.stepDurationsMs) {
+    const parts = Object.entries(result.stepDurationsMs).map(([k, v]) => `${k} ${formatDuration(v)}`);
+    if (parts.length) out.push(`  durations: ${parts.join(', ')}`);
+  }
+  if (result.verify) {
+    out.push('', style.bold(`Verify: ${result.verify.ok ? 'OK' : 'MISMATCH'}`));
+    out.push(
+      table(
+        ['', 'what', 'expected', 'actual'],
+        result.verify.lines.map((l) => [l.ok ? style.green('✔') : style.red('✖'), l.label, l.expected, String(l.actual)]),
+        { align: ['left', 'left', 'right', 'right'] },
+      ),
+    );
+    for (const h of result.verify.hints) out.push(`  ${style.yellow('!')} ${h}`);
+  }
+  if (result.accounts?.length) {
+    out.push('', style.bold('Accounts after the reset'));
+    out.push(table(['login', 'role'], result.accounts.map((a) => [a.login, a.role])));
+  }
+  return out.join('\n');
+}
+
+export function activityLabel(a: ActivityView): string {
+  const unit = a.progress?.unit;
+  if (unit === 'bytes') return 'backup';
+  if (unit === 'objects') return 'purge';
+  if (unit === 'tables') return 'tables';
+  if (unit === 'processes') return 'workers';
+  return a.type;
+}
+
+export interface ViewOptions {
+  now: Date;
+  /** Rates (units/s) by activity id. */
+  rates?: Record<string, number | undefined>;
+  style?: Style;
+}
+
+/** The live view `follow` redraws: header, steps, progress bars, and the pause with its reason. */
+export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: ViewOptions): string {
+  const out: string[] = [];
+  const p = snap.progress;
+  const elapsed = (snap.closeTime ? Date.parse(snap.closeTime) : now.getTime()) - Date.parse(snap.startTime);
+  const phase = p?.phase ?? snap.status.toLowerCase();
+  out.push(
+    `${style.bold(snap.workflowId)}  ${style.dim(snap.runId)}\n` +
+      `  target ${snap.target ?? p?.target ?? '?'}   mode ${p?.mode ?? '?'}   ${snap.status}` +
+      (p ? ` / ${phase}` : '') +
+      `   elapsed ${formatDuration(elapsed)}`,
+  );
+  if (p) {
+    out.push('', renderSteps(p.steps, now, style));
+  } else if (snap.progressError) {
+    out.push('', style.yellow(`  (no progress: ${snap.progressError})`));
+  }
+  const bars = snap.activities.filter((a) => a.progress);
+  if (bars.length) {
+    out.push('');
+    for (const a of bars) out.push('  ' + progressBar({ label: activityLabel(a), progress: a.progress!, rate: rates[a.activityId] }, style));
+  }
+  for (const a of snap.activities) {
+    if (a.attempt > 1 && a.lastFailure) {
+      out.push(style.yellow(`  ${a.type}: attempt ${a.attempt}, last failure: ${truncate(a.lastFailure, 160)}`));
+    }
+  }
+  if (p?.approval && p.phase === 'awaiting-approval') {
+    out.push(
+      '',
+      style.yellow(style.bold('  WAITING FOR APPROVAL')) +
+        `  of database "${p.approval.database}"${p.approval.highRisk ? style.red(' (HIGH RISK)') : ''} since ${formatTime(p.approval.since)}, deadline ${formatTime(p.approval.deadline)}`,
+      `  approve: reset-runbook approve ${snap.workflowId}    abort: reset-runbook abort ${snap.workflowId}`,
+    );
+  }
+  if (p?.waiting) {
+    out.push(
+      '',
+      style.yellow(style.bold(`  PAUSED at step "${p.waiting.step}"`)) + ` since ${formatTime(p.waiting.since)}: the step failed its retries`,
+      `  reason: ${p.waiting.error}`,
+      `  retry the step: reset-runbook resume ${snap.workflowId}    give up (restarts workers if stopped): reset-runbook abort ${snap.workflowId}`,
+    );
+  }
+  if (snap.workers && snap.status === 'RUNNING' && snap.workers.workflowPollers === 0) {
+    out.push(
+      '',
+      style.yellow(style.bold('  NO WORKER')) + ` polls task queue "${snap.workers.taskQueue}": the run goes on as soon as one does`,
+      '  start one: systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker',
+    );
+  }
+  if (p?.workersStoppedByUs && snap.status === 'RUNNING') {
+    out.push(style.yellow('  Solid Queue workers are stopped by this run'));
+  }
+  if (snap.result) out.push('', renderResult(snap.result, style));
+  else if (snap.failure) out.push('', style.red(`  ${snap.status}: ${snap.failure}`));
+  return out.join('\n');
+}
+
+export function renderRunList(runs: RunSummary[], style: Style = PLAIN): string {
+  if (!runs.length) return '  (no runs)';
+  return table(
+    ['workflow id', 'kind', 'status', 'outcome', 'step', 'started', 'took'],
+    runs.map((r) => [
+      r.workflowId,
+      r.kind,
+      r.status === 'RUNNING' ? style.cyan(r.status) : r.status === 'COMPLETED' ? r.status : style.red(r.status),
+      r.outcome ?? '',
+      r.step ?? '',
+      formatTime(r.startTime),
+      formatDuration((r.closeTime ? Date.parse(r.closeTime) : Date.now()) - Date.parse(r.startTime)),
+    ]),
+  );
+}

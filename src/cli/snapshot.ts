@@ -1,0 +1,285 @@
+/**
+ * What the CLI knows about a run at one moment: the server's description (status, pending
+ * activities with their heartbeat progress, search attributes), the workflow's `progress` query
+ * (when a worker answers it) and, once closed, its result or failure.
+ */
+import { Client, WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import {
+  HeartbeatProgress,
+  Progress,
+  ResetResult,
+  SEARCH_ATTRIBUTES,
+  TASK_QUEUE,
+  progressQuery,
+} from '../workflows/definitions';
+import { CliError } from './errors';
+import { EXIT, ExitCode } from './exit-codes';
+
+export interface ActivityView {
+  activityId: string;
+  type: string;
+  state: string;
+  attempt: number;
+  progress?: HeartbeatProgress;
+  lastHeartbeat?: string;
+  lastFailure?: string;
+}
+
+export interface WorkersSeen {
+  taskQueue: string;
+  workflowPollers: number;
+  activityPollers: number;
+  identities: string[];
+}
+
+export interface Snapshot {
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW. */
+  status: string;
+  startTime: string;
+  closeTime?: string;
+  /** From search attributes. */
+  target?: string;
+  step?: string;
+  outcome?: string;
+  /** The workflow's own view; absent when no worker answered the query. */
+  progress?: Progress;
+  progressError?: string;
+  activities: ActivityView[];
+  workers?: WorkersSeen;
+  result?: ResetResult;
+  /** Why a closed run did not complete (failed, terminated, timed out). */
+  failure?: string;
+}
+
+export interface RunSummary {
+  workflowId: string;
+  runId: string;
+  kind: 'plan' | 'reset' | 'other';
+  target?: string;
+  status: string;
+  outcome?: string;
+  step?: string;
+  startTime: string;
+  closeTime?: string;
+}
+
+export function kindOf(workflowId: string): RunSummary['kind'] {
+  return workflowId.startsWith('plan-') ? 'plan' : workflowId.startsWith('reset-') ? 'reset' : 'other';
+}
+
+/** Heartbeat details -> HeartbeatProgress, or undefined if they are not in that shape. */
+export function decodeHeartbeat(payloads: temporal.api.common.v1.IPayload[] | null | undefined): HeartbeatProgress | undefined {
+  if (!payloads?.length) return undefined;
+  try {
+    const value = defaultPayloadConverter.fromPayload<unknown>(payloads[0] as never);
+    return asHeartbeatProgress(value);
+  } catch {
+    return undefined;
+  }
+}
+
+export function asHeartbeatProgress(value: unknown): HeartbeatProgress | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  if ((v.unit === 'bytes' || v.unit === 'objects' || v.unit === 'tables' || v.unit === 'processes') && typeof v.done === 'number') {
+    return {
+      unit: v.unit,
+      done: v.done,
+      total: typeof v.total === 'number' ? v.total : undefined,
+      position: typeof v.position === 'string' ? v.position : undefined,
+    };
+  }
+  return undefined;
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  0: 'UNSPECIFIED',
+  1: 'RUNNING',
+  2: 'COMPLETED',
+  3: 'FAILED',
+  4: 'CANCELLED',
+  5: 'TERMINATED',
+  6: 'CONTINUED_AS_NEW',
+  7: 'TIMED_OUT',
+};
+
+const ACTIVITY_STATES: Record<number, string> = { 0: 'UNSPECIFIED', 1: 'SCHEDULED', 2: 'STARTED', 3: 'CANCEL_REQUESTED', 4: 'PAUSED', 5: 'PAUSE_REQUESTED' };
+
+function tsToIso(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): string | undefined {
+  if (!ts || ts.seconds == null) return undefined;
+  const s = Number(ts.seconds);
+  return new Date(s * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
+}
+
+function firstString(sa: unknown): string | undefined {
+  if (Array.isArray(sa)) return sa.length ? String(sa[0]) : undefined;
+  return typeof sa === 'string' ? sa : undefined;
+}
+
+/** Workers polling the runbook's task queue now (workflow and activity pollers). */
+export async function workersSeen(client: Client, taskQueue = TASK_QUEUE): Promise<WorkersSeen> {
+  const ask = (type: temporal.api.enums.v1.TaskQueueType) =>
+    client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      taskQueueType: type,
+    });
+  const [wf, act] = await Promise.all([
+    ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+    ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+  ]);
+  const identities = [...new Set([...(wf.pollers ?? []), ...(act.pollers ?? [])].map((p) => p.identity ?? '').filter(Boolean))];
+  return { taskQueue, workflowPollers: wf.pollers?.length ?? 0, activityPollers: act.pollers?.length ?? 0, identities };
+}
+
+export interface SnapshotOptions {
+  /** How long to wait for a worker to answer the progress query. */
+  queryTimeoutMs?: number;
+  /** Skip the query (e.g. when no worker polls and it would only time out). */
+  query?: boolean;
+  /** Also fetch the result of a closed run. */
+  result?: boolean;
+  /** Also look for workers on the task queue. */
+  workers?: boolean;
+}
+
+export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts: SnapshotOptions = {}): Promise<Snapshot> {
+  const desc = await handle.describe();
+  const raw = desc.raw;
+  const sa = desc.searchAttributes as Record<string, unknown> | undefined;
+  const snap: Snapshot = {
+    workflowId: desc.workflowId,
+    runId: desc.runId,
+    workflowType: desc.type,
+    status: desc.status.name,
+    startTime: desc.startTime.toISOString(),
+    closeTime: desc.closeTime?.toISOString(),
+    target: firstString(sa?.[SEARCH_ATTRIBUTES.target]),
+    step: firstString(sa?.[SEARCH_ATTRIBUTES.step]),
+    outcome: firstString(sa?.[SEARCH_ATTRIBUTES.outcome]),
+    activities: (raw.pendingActivities ?? []).map((a) => ({
+      activityId: a.activityId ?? '',
+      type: a.activityType?.name ?? '?',
+      state: ACTIVITY_STATES[Number(a.state ?? 0)] ?? String(a.state),
+      attempt: a.attempt ?? 1,
+      progress: decodeHeartbeat(a.heartbeatDetails?.payloads),
+      lastHeartbeat: tsToIso(a.lastHeartbeatTime as never),
+      lastFailure: a.lastFailure?.message ?? undefined,
+    })),
+  };
+  const running = snap.status === 'RUNNING';
+  if (opts.workers || running) {
+    try {
+      snap.workers = await workersSeen(client, raw.executionConfig?.taskQueue?.name ?? TASK_QUEUE);
+    } catch {
+      // describeTaskQueue may be denied by an authorizer; the view goes on without it.
+    }
+  }
+  const wantQuery = opts.query ?? true;
+  if (wantQuery && !(running && snap.workers && snap.workers.workflowPollers === 0)) {
+    try {
+      snap.progress = await client.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 5000), () => handle.query(progressQuery));
+    } catch (err) {
+      snap.progressError = queryErrorText(err);
+    }
+  } else if (wantQuery) {
+    snap.progressError = `no worker polls task queue "${snap.workers?.taskQueue}"`;
+  }
+  if (!running && opts.result !== false) {
+    try {
+      snap.result = (await handle.result()) as ResetResult;
+    } catch (err) {
+      snap.failure = failureText(err);
+    }
+  }
+  return snap;
+}
+
+function queryErrorText(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/deadline|DEADLINE_EXCEEDED/i.test(msg)) return 'no worker answered the progress query in time';
+  return msg;
+}
+
+/** The innermost cause of a workflow failure, which is the message an operator can act on. */
+export function failureText(err: unknown): string {
+  let e: unknown = err;
+  const parts: string[] = [];
+  while (e instanceof Error) {
+    if (e.message) parts.push(e.message);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.length ? parts[parts.length - 1] : String(err);
+}
+
+/** Exit code that tells a script where the run stands. */
+export function exitCodeFor(snap: Snapshot): ExitCode {
+  if (snap.status === 'RUNNING') {
+    const phase = snap.progress?.phase;
+    if (phase === 'awaiting-approval' || phase === 'waiting-for-operator') return EXIT.waiting;
+    if (snap.workers && snap.workers.workflowPollers === 0) return EXIT.waiting;
+    return EXIT.running;
+  }
+  if (snap.status === 'COMPLETED' && snap.result) {
+    const o = snap.result.outcome;
+    if (o === 'completed') return EXIT.ok;
+    if (o === 'planned') return snap.result.plan?.errors?.length ? EXIT.failed : EXIT.ok;
+    return EXIT.failed;
+  }
+  return EXIT.failed;
+}
+
+/**
+ * A run is named by its workflow id ("reset-demo", "plan-demo-20261126T150405"), or by a target
+ * name, meaning that target's reset ("demo" -> "reset-demo").
+ */
+export async function resolveRun(client: Client, run: string, runId?: string): Promise<WorkflowHandle> {
+  const candidates = /^(reset|plan)-/.test(run) ? [run] : [run, `reset-${run}`];
+  for (const id of candidates) {
+    const handle = client.workflow.getHandle(id, runId);
+    try {
+      await handle.describe();
+      return client.workflow.getHandle(id, runId ?? (await handle.describe()).runId);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) continue;
+      throw err;
+    }
+  }
+  throw new CliError(`no run "${run}"${runId ? ` with run id ${runId}` : ''} in namespace ${client.options.namespace}`, EXIT.notFound, 'see: reset-runbook list');
+}
+
+/** Rate of progress per activity, from the samples seen while following. */
+export class RateTracker {
+  private samples = new Map<string, { t: number; done: number }[]>();
+  constructor(private readonly windowMs = 15_000) {}
+
+  add(key: string, done: number, t: number): void {
+    const list = this.samples.get(key) ?? [];
+    const last = list[list.length - 1];
+    if (last && done < last.done) list.length = 0; // restarted from an earlier position
+    if (!last || last.done !== done || t - last.t > 1000) list.push({ t, done });
+    while (list.length > 2 && t - list[0].t > this.windowMs) list.shift();
+    this.samples.set(key, list);
+  }
+
+  /** Units per second over the window, or undefined with fewer than two samples. */
+  rate(key: string): number | undefined {
+    const list = this.samples.get(key);
+    if (!list || list.length < 2) return undefined;
+    const a = list[0];
+    const b = list[list.length - 1];
+    if (b.t <= a.t) return undefined;
+    return ((b.done - a.done) / (b.t - a.t)) * 1000;
+  }
+
+  rates(): Record<string, number | undefined> {
+    const out: Record<string, number | undefined> = {};
+    for (const k of this.samples.keys()) out[k] = this.rate(k);
+    return out;
+  }
+}
