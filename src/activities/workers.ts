@@ -8,7 +8,7 @@ import { withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
 import { queueState } from './lib/solid-queue';
-import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
+import { databaseByName, expandEnv, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
 
 export interface WorkersStopped {
   staleProcessRows: number;
@@ -28,7 +28,7 @@ export function createWorkerActivities(deps: ActivityDeps) {
       const timeoutMs = (w.stopTimeoutSeconds ?? 120) * 1000;
       const deadline = Date.now() + timeoutMs;
       return withKeepalive(async (beat) => {
-        const r = await runCommand(w.stop, { cwd: w.cwd, env: t.env, timeoutMs, redact: t.databases.map((d) => d.url) });
+        const r = await runCommand(w.stop, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
         if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
         return withClient(databaseByName(t, w.database), async (c) => {
           for (;;) {
@@ -55,14 +55,14 @@ export function createWorkerActivities(deps: ActivityDeps) {
       return withKeepalive(async (beat) =>
         withClient(databaseByName(t, w.database), async (c) => {
           const since = (await queueState(c, 1)).now;
-          const r = await runCommand(w.start, { cwd: w.cwd, env: t.env, timeoutMs, redact: t.databases.map((d) => d.url) });
+          const r = await runCommand(w.start, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
           if (r.code !== 0) throw new Error(describeFailure(`Start command "${w.start}"`, r));
           for (;;) {
             const q = await queueState(c, w.heartbeatThresholdSeconds ?? 300, since);
             beat({ unit: 'processes', done: q.alive });
             if (q.alive > 0 || !q.present) {
               if (w.status) {
-                const s = await runCommand(w.status, { cwd: w.cwd, env: t.env, timeoutMs: 30_000 });
+                const s = await runCommand(w.status, { cwd: w.cwd, env: commandEnv(t), timeoutMs: 30_000 });
                 if (s.code !== 0) throw new Error(describeFailure(`Status command "${w.status}"`, s));
               }
               return { alive: q.alive };
@@ -76,6 +76,10 @@ export function createWorkerActivities(deps: ActivityDeps) {
       );
     },
   };
+}
+
+function commandEnv(t: ResolvedTarget): NodeJS.ProcessEnv {
+  return { ...t.env, ...expandEnv(t.config.workers?.env, t.env) };
 }
 
 function workersOf(t: ResolvedTarget) {

@@ -177,6 +177,7 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
       str(w.stop, 'workers.stop');
       str(w.start, 'workers.start');
       str(w.status, 'workers.status', false);
+      envMap(w.env, 'workers.env');
       if (w.database !== undefined && !dbNames.has(String(w.database))) p.push(`${at}.workers.database: "${w.database}" is not one of ${[...dbNames].join(', ')}`);
       num(w.heartbeatThresholdSeconds, 'workers.heartbeatThresholdSeconds', 1);
       num(w.stopTimeoutSeconds, 'workers.stopTimeoutSeconds', 1);

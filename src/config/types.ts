@@ -38,6 +38,8 @@ export interface WorkersConfig {
   start: string;
   status?: string;
   cwd?: string;
+  /** Extra environment for the commands; `${VAR}` is taken from the worker's environment. */
+  env?: Record<string, string>;
   /** Which database holds solid_queue_processes: "primary" (default) or an extra database's name. */
   database?: string;
   /** A process whose heartbeat is older than this is dead (Solid Queue's process_alive_threshold). Default 300. */

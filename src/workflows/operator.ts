@@ -75,7 +75,7 @@ export class Operator {
       step.status = 'failed';
       step.error = 'no approval before the deadline';
       throw ApplicationFailure.nonRetryable(
-        `No approval within ${Math.round(timeoutMs / 60000)} minutes; the run ends having changed nothing (a backup was taken).`,
+        `No approval within ${humanDuration(timeoutMs)}; the run ends having changed nothing (a backup was taken).`,
         'ApprovalTimedOut',
       );
     }
@@ -104,4 +104,10 @@ export function checkApproval(plan: Plan, a: ApproveArgs): string | undefined {
     return `this plan rebuilds the schema (high risk): add "highRiskConfirmation": "REBUILD ${plan.databaseName}"`;
   }
   return undefined;
+}
+
+function humanDuration(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} seconds`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} minutes`;
+  return `${Math.round(ms / 3_600_000)} hours`;
 }

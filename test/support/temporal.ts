@@ -1,0 +1,42 @@
+/**
+ * Temporal helpers for tests: a workflow bundle built once per content of src/workflows (bundling
+ * takes seconds; tests start many workers), and a connection to the stack's Temporal server.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function sourceHash(): string {
+  const h = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const f of fs.readdirSync(dir).sort()) {
+      const p = path.join(dir, f);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else h.update(p).update(fs.readFileSync(p));
+    }
+  };
+  walk(path.join(ROOT, 'src', 'workflows'));
+  return h.digest('hex').slice(0, 16);
+}
+
+export async function workflowBundlePath(): Promise<string> {
+  const file = path.join(os.tmpdir(), `reset-runbook-bundle-${sourceHash()}.js`);
+  if (!fs.existsSync(file)) {
+    const { code } = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts') });
+    fs.writeFileSync(`${file}.tmp`, code);
+    fs.renameSync(`${file}.tmp`, file);
+  }
+  return file;
+}
+
+export function temporalAddress(): string {
+  const a = process.env.TEMPORAL_ADDRESS;
+  if (!a) throw new Error('TEMPORAL_ADDRESS is not set: run the tests with scripts/test (it starts the stack), or eval "$(scripts/stack env)"');
+  return a;
+}
+
+export const REPO_ROOT = ROOT;

@@ -1,0 +1,272 @@
+/**
+ * The runbook's ordering and compensation, with mocked activities on the real Temporal dev server.
+ * Every test checks the sequence of calls, because the order IS the safety property.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import type { Activities } from '../../src/activities';
+import {
+  abortSignal,
+  approveSignal,
+  progressQuery,
+  resetWorkflowId,
+  retrySignal,
+  type Plan,
+  type Progress,
+  type ResetInput,
+} from '../../src/workflows/definitions';
+import { temporalAddress, workflowBundlePath } from '../support/temporal';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+let env: TestWorkflowEnvironment;
+let bundle: string;
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createFromExistingServer({ address: temporalAddress() });
+  bundle = await workflowBundlePath();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function fakePlan(target: string, over: Partial<Plan> = {}): Plan {
+  return {
+    target,
+    databaseName: 'phonefin_production',
+    environment: 'production',
+    strategy: 'replant',
+    highRisk: false,
+    tables: [{ database: 'primary', schema: 'public', table: 'customers', rows: 5, action: 'truncate' }],
+    foreignKeys: [],
+    blobs: { count: 1, bytes: 10 },
+    objectsToDelete: { count: 2, bytes: 20 },
+    workersAlive: 1,
+    claimedExecutions: 0,
+    pgDumpVersion: '15.1',
+    serverVersion: '15.1',
+    databaseBytes: 1,
+    backupDirFreeBytes: 10,
+    warnings: [],
+    errors: [],
+    settings: {
+      heartbeatTimeoutSeconds: 5,
+      maximumAttempts: 1,
+      approvalRequired: false,
+      approvalTimeout: '1h',
+      workersConfigured: true,
+      storageConfigured: true,
+      stopTimeoutSeconds: 5,
+      startTimeoutSeconds: 5,
+    },
+    digest: 'd1',
+    createdAt: new Date().toISOString(),
+    ...over,
+  };
+}
+
+type Calls = string[];
+type Overrides = Partial<Record<keyof Activities, (calls: Calls) => Promise<unknown>>>;
+
+function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activities {
+  const rec = <T>(name: keyof Activities, value: T) => async () => {
+    calls.push(name);
+    if (over[name]) return over[name]!(calls);
+    return value;
+  };
+  return {
+    planReset: rec('planReset', plan),
+    backupDatabase: rec('backupDatabase', { files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }], serverVersion: '15', pgDumpVersion: '15', createdAt: new Date().toISOString() }),
+    stopWorkers: rec('stopWorkers', { staleProcessRows: 0, claimedByDeadProcesses: 0 }),
+    resetDatabase: rec('resetDatabase', { manifest: { path: '/b/m.json', blobs: 1, bytes: 10 }, countsBefore: { a: 1 }, countsAfter: { a: 0 } }),
+    purgeStorage: rec('purgeStorage', { deleted: 2, bytes: 20, keptReferenced: 0 }),
+    startWorkers: rec('startWorkers', { alive: 3 }),
+    verifyCounts: rec('verifyCounts', { ok: true, lines: [], report: 'Users: 6', hints: [], accounts: [{ login: 'master@example.com', role: 'master' }] }),
+  } as unknown as Activities;
+}
+
+async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `unit-${randomUUID()}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: bundle }, activities });
+  return worker.runUntil(fn(taskQueue));
+}
+
+function start(taskQueue: string, input: ResetInput, workflowId = resetWorkflowId(input.target)) {
+  return env.client.workflow.start('productionDataReset', { taskQueue, workflowId, args: [input] });
+}
+
+async function until(h: { query: (q: typeof progressQuery) => Promise<Progress> }, pred: (p: Progress) => boolean, ms = 20000): Promise<Progress> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const p = await h.query(progressQuery);
+    if (pred(p)) return p;
+    if (Date.now() > deadline) throw new Error(`timed out; last progress: ${JSON.stringify(p)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const target = () => `unit-${randomUUID().slice(0, 8)}`;
+
+test('runs the steps in the runbook order, waiting for approval before anything destructive', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, fakePlan(t)), async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute' });
+    await until(h, (p) => p.phase === 'awaiting-approval');
+    expect(calls).toEqual(['planReset', 'backupDatabase']);
+    await h.signal(approveSignal, { confirmation: 'wrong_db' });
+    const p = await until(h, (x) => Boolean(x.steps.find((s) => s.name === 'approval')?.error));
+    expect(p.phase).toBe('awaiting-approval');
+    expect(calls).toEqual(['planReset', 'backupDatabase']);
+    await h.signal(approveSignal, { confirmation: 'phonefin_production', by: 'test' });
+    const r = await h.result();
+    expect(r.outcome).toBe('completed');
+    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'verifyCounts']);
+    expect(r.accounts).toEqual([{ login: 'master@example.com', role: 'master' }]);
+    const final = await h.query(progressQuery);
+    expect(final.steps.every((s) => s.status === 'done')).toBe(true);
+    expect(final.workersStoppedByUs).toBe(false);
+  });
+});
+
+test('plan mode reads and stops: only the plan activity runs', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, fakePlan(t)), async (tq) => {
+    const r = await (await start(tq, { target: t, mode: 'plan' }, `plan-${t}`)).result();
+    expect(r.outcome).toBe('planned');
+    expect(r.plan?.databaseName).toBe('phonefin_production');
+    expect(calls).toEqual(['planReset']);
+  });
+});
+
+test('bad input fails at once and touches nothing', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, fakePlan(t)), async (tq) => {
+    await expect((await start(tq, { target: t, mdoe: 'execute' } as unknown as ResetInput, `x-${t}`)).result()).rejects.toThrow(WorkflowFailedError);
+    const h = await start(tq, { target: t, mode: 'execute' }, `not-the-reset-id-${t}`);
+    const err = await h.result().catch((e) => e);
+    expect(String(err.cause?.message)).toMatch(/workflow id "reset-/);
+    expect(calls).toEqual([]);
+  });
+});
+
+test('a plan with errors refuses an execute run before the backup', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, fakePlan(t, { errors: ['kept table x references truncated table y'] })), async (tq) => {
+    const err = await (await start(tq, { target: t, mode: 'execute' })).result().catch((e) => e);
+    expect(err.cause?.type).toBe('ResetRefused');
+    expect(calls).toEqual(['planReset']);
+  });
+});
+
+test('a failed reset brings the workers back, waits, and a retry stops them again and finishes', async () => {
+  const t = target();
+  const calls: Calls = [];
+  let resets = 0;
+  const acts = mockActivities(calls, fakePlan(t, { environment: 'development' }), {
+    resetDatabase: async () => {
+      if (++resets === 1) throw ApplicationFailure.nonRetryable('TRUNCATE could not lock its tables within 1s');
+      return { manifest: { path: '/m', blobs: 0, bytes: 0 }, countsBefore: {}, countsAfter: {} };
+    },
+  });
+  await withWorker(acts, async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
+    const p = await until(h, (x) => x.phase === 'waiting-for-operator');
+    expect(p.waiting?.step).toBe('reset');
+    expect(p.waiting?.error).toMatch(/could not lock/);
+    expect(p.workersStoppedByUs).toBe(false);
+    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers']);
+    await h.signal(retrySignal);
+    const r = await h.result();
+    expect(r.outcome).toBe('completed');
+    expect(calls).toEqual([
+      'planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers',
+      'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'verifyCounts',
+    ]);
+  });
+});
+
+test('abort while waiting ends the run as aborted, with the workers running', async () => {
+  const t = target();
+  const calls: Calls = [];
+  const acts = mockActivities(calls, fakePlan(t), {
+    purgeStorage: async () => {
+      throw ApplicationFailure.nonRetryable('S3 refused to delete 3 object(s)');
+    },
+  });
+  await withWorker(acts, async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute' });
+    await until(h, (x) => x.phase === 'awaiting-approval');
+    await h.signal(approveSignal, { confirmation: 'phonefin_production' });
+    await until(h, (x) => x.phase === 'waiting-for-operator');
+    await h.signal(abortSignal, { reason: 'test', by: 'jest' });
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.type).toBe('ResetAborted');
+    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers']);
+    const p = await h.query(progressQuery);
+    expect(p.phase).toBe('aborted');
+  });
+});
+
+test('cancelling the run after the workers stopped restarts them first', async () => {
+  const t = target();
+  const calls: Calls = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const acts = mockActivities(calls, fakePlan(t, { environment: 'development' }), {
+    resetDatabase: async () => {
+      await gate; // hold the step so that the cancellation lands while workers are stopped
+      throw ApplicationFailure.nonRetryable('interrupted');
+    },
+  });
+  await withWorker(acts, async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
+    await until(h, (x) => x.currentStep === 'reset');
+    await h.cancel();
+    release();
+    await expect(h.result()).rejects.toThrow(WorkflowFailedError);
+    expect(calls.slice(-1)).toEqual(['startWorkers']);
+    expect(calls).toContain('stopWorkers');
+    expect(calls).not.toContain('purgeStorage');
+  });
+});
+
+test('no approval before the deadline ends the run with nothing changed', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, fakePlan(t)), async (tq) => {
+    const err = await (await start(tq, { target: t, mode: 'execute', approvalTimeout: '2s' })).result().catch((e) => e);
+    expect(err.cause?.type).toBe('ApprovalTimedOut');
+    expect(calls).toEqual(['planReset', 'backupDatabase']);
+  });
+});
+
+test('a high-risk plan needs the second, distinct confirmation', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, fakePlan(t, { strategy: 'rebuild', highRisk: true })), async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute' });
+    await until(h, (x) => x.phase === 'awaiting-approval');
+    await h.signal(approveSignal, { confirmation: 'phonefin_production' });
+    const p = await until(h, (x) => /REBUILD/.test(x.steps.find((s) => s.name === 'approval')?.error ?? ''));
+    expect(p.phase).toBe('awaiting-approval');
+    await h.signal(approveSignal, { confirmation: 'phonefin_production', highRiskConfirmation: 'REBUILD phonefin_production' });
+    expect((await h.result()).outcome).toBe('completed');
+  });
+});
+
+test('a second execute run of the same target is refused while one runs', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, fakePlan(t)), async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute' });
+    await until(h, (x) => x.phase === 'awaiting-approval');
+    await expect(start(tq, { target: t, mode: 'execute' })).rejects.toThrow(/already started/i);
+    await h.signal(abortSignal, { reason: 'done testing' });
+    await h.result().catch(() => undefined);
+  });
+});
