@@ -73,8 +73,16 @@ export class Context {
 
   /** Who is acting, recorded in approve/abort signals. */
   operator(): string {
-    const user = this.io.env.USER ?? this.io.env.LOGNAME ?? 'unknown';
-    const host = this.io.env.HOSTNAME ?? require('node:os').hostname();
+    const os = require('node:os') as typeof import('node:os');
+    let user = this.io.env.USER ?? this.io.env.LOGNAME;
+    if (!user) {
+      try {
+        user = os.userInfo().username;
+      } catch {
+        user = 'unknown';
+      }
+    }
+    const host = this.io.env.HOSTNAME ?? os.hostname();
     return `${user}@${host} (reset-runbook CLI)`;
   }
 }

@@ -47,7 +47,7 @@ export function changeLines(prev: Snapshot | undefined, snap: Snapshot, now: Dat
   for (const s of snap.progress?.steps ?? []) {
     const before = prevSteps.get(s.name);
     if (!before ? s.status !== 'pending' : before.status !== s.status || before.attempts !== s.attempts) {
-      const extra = s.error ? `: ${s.error}` : s.detail && s.status === 'done' ? `: ${s.detail}` : '';
+      const extra = s.error ? `: ${s.error}` : s.detail && (s.status === 'done' || s.status === 'skipped') ? `: ${s.detail}` : '';
       lines.push(`[${t}] ${s.title}: ${s.status}${s.attempts > 1 ? ` (try ${s.attempts})` : ''}${extra}`);
     }
   }

@@ -164,7 +164,8 @@ export function renderResult(result: ResetResult, style: Style = PLAIN): string 
   }
   if (result.verify) {
     out.push('', style.bold(`Verify: ${result.verify.ok ? 'OK' : 'MISMATCH'}`));
-    out.push(
+    if (!result.verify.lines.length) out.push('  (no expected counts configured for this target)');
+    else out.push(
       table(
         ['', 'what', 'expected', 'actual'],
         result.verify.lines.map((l) => [l.ok ? style.green('✔') : style.red('✖'), l.label, l.expected, String(l.actual)]),

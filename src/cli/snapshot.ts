@@ -195,6 +195,9 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
       snap.result = (await handle.result()) as ResetResult;
     } catch (err) {
       snap.failure = failureText(err);
+      // The runbook ends a rejected or aborted run as a failure that carries its ResetResult.
+      const details = failureDetails(err);
+      if (details && typeof details === 'object' && 'outcome' in details && 'target' in details) snap.result = details as ResetResult;
     }
   }
   return snap;
@@ -215,6 +218,18 @@ export function failureText(err: unknown): string {
     e = (e as { cause?: unknown }).cause;
   }
   return parts.length ? parts[parts.length - 1] : String(err);
+}
+
+/** The first detail of the innermost ApplicationFailure in a failure chain. */
+export function failureDetails(err: unknown): unknown {
+  let found: unknown;
+  let e: unknown = err;
+  while (e instanceof Error) {
+    const d = (e as { details?: unknown[] }).details;
+    if (Array.isArray(d) && d.length) found = d[0];
+    e = (e as { cause?: unknown }).cause;
+  }
+  return found;
 }
 
 /** Exit code that tells a script where the run stands. */
