@@ -6,7 +6,7 @@
  * same values.
  *
  * Rules, per customer: 1 credit application, 2 notifications. 9 in 10 applications are approved and
- * get a loan; each loan has 6 or 12 installments (some paid: one payment each), a contract, a device with
+ * get a loan; each loan has 12 or 24 installments (some paid: one payment each), a contract, a device with
  * an MDM blueprint and a push token, and 2 audit log entries.
  */
 import { Client } from 'pg';
@@ -63,7 +63,7 @@ export const APP_STEPS: RowStep[] = [
              'PF-' || $1 || '-' || lpad(a.n::text, 8, '0'),
              pm.prices[k.i], round(pm.prices[k.i] * 0.1, 2),
              (24 + pg_temp.rnd($1 || ':ir:' || a.n) % 36)::numeric,
-             CASE WHEN a.n % 2 = 0 THEN 12 ELSE 6 END,
+             CASE WHEN a.n % 2 = 0 THEN 24 ELSE 12 END,
              CASE WHEN a.n % 17 = 0 THEN 'defaulted' WHEN a.n % 11 = 0 THEN 'paid_off' ELSE 'active' END,
              a.created_at + interval '2 hours', a.created_at + interval '2 hours', a.created_at + interval '2 hours'
       FROM (SELECT ca.*, row_number() OVER (ORDER BY id) AS n FROM credit_applications ca WHERE status = 'approved') a

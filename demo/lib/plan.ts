@@ -3,7 +3,7 @@
  * "large" is over a million rows and over fifty thousand objects. Every count scales linearly.
  */
 
-export const SCALES = { small: 1, large: 1800 } as const;
+export const SCALES = { small: 1, large: 1300 } as const;
 
 export function parseScale(value: string | number | undefined): number {
   if (value === undefined || value === '') return SCALES.small;

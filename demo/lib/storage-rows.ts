@@ -29,28 +29,30 @@ export async function generateStorageRows(c: Client, ctx: { seed: string; servic
 
   // Customers' id_document photos: blob + attachment in one statement (counts are equal by construction).
   const photos = await c.query(
-    `WITH c AS (SELECT id, created_at, row_number() OVER (ORDER BY id) AS n FROM customers),
+    `WITH c AS (SELECT id, created_at, n, pg_temp.blob_key($1 || ':cust:' || n) AS key
+                FROM (SELECT id, created_at, row_number() OVER (ORDER BY id) AS n FROM customers) x),
      b AS (INSERT INTO active_storage_blobs ${BLOB_COLUMNS}
-           ${blobSelect('c', `pg_temp.blob_key($1 || ':cust:' || c.n)`, `'id_document_' || c.n || '.jpg'`, 'image/jpeg', IMAGE_META, 'c.created_at')}
+           ${blobSelect('c', 'c.key', `'id_document_' || c.n || '.jpg'`, 'image/jpeg', IMAGE_META, 'c.created_at')}
            ORDER BY c.n
            RETURNING id, key, created_at)
      INSERT INTO active_storage_attachments (name, record_type, record_id, blob_id, created_at)
      SELECT 'id_document', 'Customer', c.id, b.id, b.created_at
-     FROM c JOIN b ON b.key = pg_temp.blob_key($1 || ':cust:' || c.n) ORDER BY c.n`,
+     FROM c JOIN b ON b.key = c.key ORDER BY c.n`,
     params,
   );
   add('active_storage_blobs', photos.rowCount);
   add('active_storage_attachments', photos.rowCount);
 
   const pdfs = await c.query(
-    `WITH c AS (SELECT id, created_at, n FROM (SELECT id, created_at, row_number() OVER (ORDER BY id) AS n FROM contracts) x WHERE n % 2 = 1),
+    `WITH c AS (SELECT id, created_at, n, pg_temp.blob_key($1 || ':contract:' || n) AS key
+                FROM (SELECT id, created_at, row_number() OVER (ORDER BY id) AS n FROM contracts) x WHERE n % 2 = 1),
      b AS (INSERT INTO active_storage_blobs ${BLOB_COLUMNS}
-           ${blobSelect('c', `pg_temp.blob_key($1 || ':contract:' || c.n)`, `'contract_' || c.n || '.pdf'`, 'application/pdf', `'{"identified":true,"analyzed":true}'`, 'c.created_at')}
+           ${blobSelect('c', 'c.key', `'contract_' || c.n || '.pdf'`, 'application/pdf', `'{"identified":true,"analyzed":true}'`, 'c.created_at')}
            ORDER BY c.n
            RETURNING id, key, created_at)
      INSERT INTO active_storage_attachments (name, record_type, record_id, blob_id, created_at)
      SELECT 'signed_pdf', 'Contract', c.id, b.id, b.created_at
-     FROM c JOIN b ON b.key = pg_temp.blob_key($1 || ':contract:' || c.n) ORDER BY c.n`,
+     FROM c JOIN b ON b.key = c.key ORDER BY c.n`,
     params,
   );
   add('active_storage_blobs', pdfs.rowCount);
@@ -61,18 +63,18 @@ export async function generateStorageRows(c: Client, ctx: { seed: string; servic
     `WITH o AS (SELECT a.blob_id, b.key AS orig_key, b.created_at, row_number() OVER (ORDER BY a.record_id) AS n
                 FROM active_storage_attachments a JOIN active_storage_blobs b ON b.id = a.blob_id
                 WHERE a.record_type = 'Customer' AND a.name = 'id_document'),
-     sel AS (SELECT * FROM o WHERE n % 2 = 0),
+     sel AS (SELECT o.*, pg_temp.blob_key($1 || ':variant:' || n) AS vkey FROM o WHERE n % 2 = 0),
      vr AS (INSERT INTO active_storage_variant_records (blob_id, variation_digest)
             SELECT blob_id, encode(substr(sha256(convert_to('resize_to_limit:[300,300]:' || orig_key, 'UTF8')), 1, 20), 'base64')
             FROM sel ORDER BY n
             RETURNING id, blob_id),
      vb AS (INSERT INTO active_storage_blobs ${BLOB_COLUMNS}
-            ${blobSelect('sel', `pg_temp.blob_key($1 || ':variant:' || sel.n)`, `'id_document_' || sel.n || '.jpg'`, 'image/jpeg', `'{"identified":true,"width":300,"height":200,"analyzed":true}'`, 'sel.created_at')}
+            ${blobSelect('sel', 'sel.vkey', `'id_document_' || sel.n || '.jpg'`, 'image/jpeg', `'{"identified":true,"width":300,"height":200,"analyzed":true}'`, 'sel.created_at')}
             ORDER BY sel.n
             RETURNING id, key, created_at)
      INSERT INTO active_storage_attachments (name, record_type, record_id, blob_id, created_at)
      SELECT 'image', 'ActiveStorage::VariantRecord', vr.id, vb.id, vb.created_at
-     FROM sel JOIN vr ON vr.blob_id = sel.blob_id JOIN vb ON vb.key = pg_temp.blob_key($1 || ':variant:' || sel.n)
+     FROM sel JOIN vr ON vr.blob_id = sel.blob_id JOIN vb ON vb.key = sel.vkey
      ORDER BY sel.n`,
     params,
   );
