@@ -27,7 +27,8 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
-    taskQueue: TASK_QUEUE,
+    // One queue per deployment by default; RR_TASK_QUEUE separates environments (and tests) on one server.
+    taskQueue: env.RR_TASK_QUEUE ?? TASK_QUEUE,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities({ targets, env }),
   });
@@ -46,7 +47,7 @@ async function main() {
     throw err;
   }
   const { worker, connection, targets } = made;
-  console.log(`reset-runbook worker: task queue "${TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file})`);
+  console.log(`reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file})`);
   try {
     await worker.run();
   } finally {

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupFile, BackupRecord } from '../workflows/definitions';
+import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { redact, runCommand } from './lib/shell';
@@ -34,7 +35,10 @@ export function createBackupActivities(deps: ActivityDeps) {
         for (const db of t.databases) {
           const name = `backup_pre_reset_${t.name}_${stamp}${db.name === 'primary' ? '' : `.${db.name}`}.dump`;
           const file = path.join(dir, name);
-          const dumped = await dumpTo(pgDump, db, file, (bytes) => beat({ unit: 'bytes', done: done + bytes }));
+          const dumped = await dumpTo(pgDump, db, file, (bytes) => {
+            beat({ unit: 'bytes', done: done + bytes });
+            crashPoint('backup.streaming');
+          });
           done += dumped.bytes;
           const tocEntries = await checkArchive(pgRestore, file, db);
           fs.renameSync(`${file}.partial`, file);
@@ -42,6 +46,7 @@ export function createBackupActivities(deps: ActivityDeps) {
         }
         fsyncDir(dir);
         pruneOldBackups(dir, t.name, keep);
+        crashPoint('backup.done');
         return { files, serverVersion, pgDumpVersion: version.output.trim(), createdAt: new Date().toISOString() };
       });
     },
@@ -65,35 +70,34 @@ export function libpqEnv(url: string): NodeJS.ProcessEnv {
   return env;
 }
 
-function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
-  return new Promise((resolve, reject) => {
-    const out = fs.createWriteStream(`${file}.partial`, { mode: 0o600, flags: 'w' });
-    const hash = createHash('sha256');
-    let bytes = 0;
-    let stderr = '';
-    const child = spawn(pgDump, ['-Fc', '--no-password'], { env: libpqEnv(db.url), stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (b: Buffer) => {
-      hash.update(b);
-      bytes += b.length;
-      onBytes(bytes);
-    });
-    child.stdout.pipe(out);
-    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
-    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
-    child.on('close', (code) => {
-      out.on('finish', () => {
-        const fd = fs.openSync(`${file}.partial`, 'r');
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
-        if (code !== 0) {
-          fs.rmSync(`${file}.partial`, { force: true });
-          return reject(new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redact(stderr.trim(), [db.url])}`));
-        }
-        resolve({ bytes, sha256: hash.digest('hex') });
-      });
-      out.end();
-    });
+async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
+  const out = fs.createWriteStream(`${file}.partial`, { mode: 0o600, flags: 'w' });
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let stderr = '';
+  const child = spawn(pgDump, ['-Fc', '--no-password'], { env: libpqEnv(db.url), stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (b: Buffer) => {
+    hash.update(b);
+    bytes += b.length;
+    onBytes(bytes);
   });
+  child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
+  // Both must happen: pg_dump exits, and every byte it wrote is flushed to the file.
+  const written = new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
+    child.on('close', resolve);
+  });
+  child.stdout.pipe(out);
+  const [code] = await Promise.all([exited, written]);
+  if (code !== 0) {
+    fs.rmSync(`${file}.partial`, { force: true });
+    throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redact(stderr.trim(), [db.url])}`);
+  }
+  const fd = fs.openSync(`${file}.partial`, 'r');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  return { bytes, sha256: hash.digest('hex') };
 }
 
 /** `pg_restore --list` reads the whole archive's table of contents: a truncated or corrupt file fails here. */

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from 'pg';
 import { readBlobs } from './lib/blobs';
+import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { countRows, qualified, quoted, withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
@@ -48,6 +49,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
           }
         }
         const countsAfter = await countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
+        crashPoint('reset.done');
         return { manifest: { path: manifest.path, blobs: manifest.blobs, bytes: manifest.bytes }, countsBefore, countsAfter };
       });
     },
@@ -119,7 +121,9 @@ async function truncate(t: ResolvedTarget, d: TableDecision): Promise<void> {
         const identity = t.config.restartIdentity ? 'RESTART IDENTITY' : 'CONTINUE IDENTITY';
         await c.query(`TRUNCATE TABLE ${d.truncate.map(quoted).join(', ')} ${identity}`);
         if (sqlSeed) await c.query(sqlSeed);
+        crashPoint('reset.beforeCommit');
         await c.query('COMMIT');
+        crashPoint('reset.afterCommit');
       } catch (err) {
         await c.query('ROLLBACK').catch(() => undefined);
         throw explainTruncateError(t, db, err as Error & { code?: string }, Boolean(sqlSeed));

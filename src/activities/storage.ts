@@ -10,6 +10,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { HeartbeatProgress } from '../workflows/definitions';
 import { ownerKey, readBlobs } from './lib/blobs';
+import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { deleteBatch, listObjects, s3ClientFor } from './lib/s3';
@@ -61,7 +62,7 @@ export function createStorageActivities(deps: ActivityDeps) {
           if (recorded.size === 0) continue;
           const s3 = s3ClientFor(svc);
           const startAfter = pos.service === name ? pos.after : undefined;
-          for await (const page of listObjects(s3, svc, startAfter)) {
+          for await (const page of listObjects(s3, svc, startAfter, t.config.storage?.pageSize)) {
             const doomed = page.filter((o) => ownerKey(o.key, svc.prefix ?? '', recorded));
             const sizes = new Map(doomed.map((o) => [o.key, o.size]));
             let pending = doomed.map((o) => o.key);
@@ -85,11 +86,13 @@ export function createStorageActivities(deps: ActivityDeps) {
               pos.after = page[page.length - 1].key;
             }
             report();
+            if (doomed.length) crashPoint('purge.afterFirstPage');
           }
           pos.service = name;
           pos.after = '\uffff'; // this service is done
           report();
         }
+        crashPoint('purge.done');
         return { deleted: pos.deleted, bytes: pos.bytes, keptReferenced };
       });
     },

@@ -6,6 +6,7 @@
 import type { Client } from 'pg';
 import type { ExpectedCount } from '../config/types';
 import type { VerifyLine } from '../workflows/definitions';
+import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { databaseByName, resolveTarget, type ActivityDeps } from './lib/target';
@@ -36,6 +37,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
           .map((l) => `${l.label}: expected 0, found ${l.actual}. The seeds probably still create demo data (the runbook's note: sections 3-12 of db/seeds.rb); remove those sections for a blank handoff.`);
         for (const l of lines.filter((x) => !x.ok && x.expected !== '0')) hints.push(`${l.label}: expected ${l.expected}, found ${l.actual}. Check the seeds.`);
         const accounts = await withClient(t.primary, readAccounts);
+        crashPoint('verify.done');
         return { ok: lines.every((l) => l.ok), lines, report: lines.map((l) => `${l.label}: ${l.actual}`).join('\n'), hints, accounts };
       });
     },

@@ -4,6 +4,7 @@
  * that exits 0 proves nothing until the heartbeats stop, or come back.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
@@ -35,7 +36,10 @@ export function createWorkerActivities(deps: ActivityDeps) {
             const q = await queueState(c, w.heartbeatThresholdSeconds ?? 300);
             beat({ unit: 'processes', done: q.alive });
             // Claims of dead processes cannot finish; the truncation clears them. Live claims must end first.
-            if (q.alive === 0 && q.claimedByLive === 0) return { staleProcessRows: q.stale, claimedByDeadProcesses: q.claimedTotal };
+            if (q.alive === 0 && q.claimedByLive === 0) {
+              crashPoint('stopWorkers.done');
+              return { staleProcessRows: q.stale, claimedByDeadProcesses: q.claimedTotal };
+            }
             if (Date.now() > deadline) {
               throw new Error(
                 `Workers still alive ${Math.round(timeoutMs / 1000)}s after "${w.stop}": ${q.alive} process(es) heartbeating, ${q.claimedByLive} claimed job(s). Check the service on its host, then retry.`,
@@ -65,6 +69,7 @@ export function createWorkerActivities(deps: ActivityDeps) {
                 const s = await runCommand(w.status, { cwd: w.cwd, env: commandEnv(t), timeoutMs: 30_000 });
                 if (s.code !== 0) throw new Error(describeFailure(`Status command "${w.status}"`, s));
               }
+              crashPoint('startWorkers.done');
               return { alive: q.alive };
             }
             if (Date.now() > deadline) {

@@ -188,6 +188,7 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
   // storage
   if (t.storage !== undefined) {
     const s = t.storage;
+    if (isObj(s) && s.pageSize !== undefined && (typeof s.pageSize !== 'number' || s.pageSize < 1 || s.pageSize > 1000)) p.push(`${at}.storage.pageSize: expected a number from 1 to 1000`);
     if (!isObj(s) || !isObj(s.services) || Object.keys(s.services).length === 0) p.push(`${at}.storage.services: expected {"<ActiveStorage service name>": {"bucket": "..."}}`);
     else
       for (const [svc, c] of Object.entries(s.services)) {

@@ -59,6 +59,8 @@ export interface StorageServiceConfig {
 export interface StorageConfig {
   /** Keyed by ActiveStorage service name (active_storage_blobs.service_name), e.g. "amazon". */
   services: Record<string, StorageServiceConfig>;
+  /** Keys per ListObjectsV2 page and DeleteObjects call (S3's maximum, 1000, by default). */
+  pageSize?: number;
 }
 
 export interface BackupConfig {

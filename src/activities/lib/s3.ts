@@ -20,7 +20,7 @@ export function s3ClientFor(svc: StorageServiceConfig): S3Client {
 }
 
 /** Pages through ListObjectsV2 under the service's prefix, in key order, from just after `startAfter`. */
-export async function* listObjects(s3: S3Client, svc: StorageServiceConfig, startAfter?: string): AsyncGenerator<S3Object[]> {
+export async function* listObjects(s3: S3Client, svc: StorageServiceConfig, startAfter?: string, pageSize = 1000): AsyncGenerator<S3Object[]> {
   let token: string | undefined;
   do {
     const page = await s3.send(
@@ -29,7 +29,7 @@ export async function* listObjects(s3: S3Client, svc: StorageServiceConfig, star
         Prefix: svc.prefix || undefined,
         ContinuationToken: token,
         StartAfter: token ? undefined : startAfter,
-        MaxKeys: 1000,
+        MaxKeys: pageSize,
       }),
     );
     yield (page.Contents ?? []).map((o) => ({ key: o.Key!, size: Number(o.Size ?? 0) }));

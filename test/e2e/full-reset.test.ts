@@ -1,0 +1,89 @@
+/**
+ * A whole reset on the real stack: generated data in, the runbook's expected output out.
+ * Real Temporal, PostgreSQL, S3 (moto), pg_dump/pg_restore, the stand-in Solid Queue service and a
+ * worker process.
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { approveSignal, progressQuery, type Progress } from '../../src/workflows/definitions';
+import { fixture, type ResetFixture } from '../support/fixture';
+
+let f: ResetFixture;
+afterEach(async () => {
+  await f?.cleanup();
+});
+
+export async function waitFor(h: { query: (q: typeof progressQuery) => Promise<Progress> }, pred: (p: Progress) => boolean, ms = 60_000): Promise<Progress> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const p = await h.query(progressQuery).catch(() => undefined);
+    if (p && pred(p)) return p;
+    if (Date.now() > deadline) throw new Error(`timed out waiting; last progress: ${JSON.stringify(p, null, 1)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('a full reset ends exactly as the runbook expects, keeps what it must, and leaves a restorable backup', async () => {
+  f = await fixture();
+  expect(f.service('start')).toBe(0);
+  const blobKeys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')).map((r) => r.key);
+  expect(blobKeys.length).toBeGreaterThan(0);
+  const before = await f.objects();
+  const otherBefore = await f.objects(f.otherAppPrefix);
+  const countsBefore = { customers: await f.count('customers'), loans: await f.count('loans'), jobs: await f.count('solid_queue_jobs') };
+  expect(countsBefore.customers).toBeGreaterThan(0);
+
+  const worker = await f.startWorker();
+  const h = await f.start({ mode: 'execute', reason: 'e2e: clean handoff' });
+  const waiting = await waitFor(h, (p) => p.phase === 'awaiting-approval');
+  expect(waiting.approval?.database).toBe(f.dbName);
+  // Nothing destructive has happened while the run waits for a person.
+  expect(await f.count('customers')).toBe(countsBefore.customers);
+  expect(f.service('status')).toBe(0);
+  await h.signal(approveSignal, { confirmation: f.dbName, by: 'jest' });
+  const r = await h.result();
+
+  expect(r.outcome).toBe('completed');
+  expect(r.verify?.report).toBe(['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'));
+  expect(r.accounts).toHaveLength(6);
+  expect(JSON.stringify(r.accounts)).not.toMatch(/\$2[aby]\$/); // never a password digest
+
+  // Storage: no object of a dropped blob is left; orphans and the other application's files are.
+  const after = await f.objects();
+  for (const key of blobKeys) {
+    expect(after.has(`${f.prefix}${key}`)).toBe(false);
+    expect([...after.keys()].some((k) => k.startsWith(`${f.prefix}variants/${key}/`))).toBe(false);
+  }
+  const deleted = [...before.keys()].filter((k) => !after.has(k));
+  expect(r.objectsDeleted?.count).toBe(deleted.length);
+  expect(after.size).toBe(f.report.objects!.orphan);
+  expect(deleted.length).toBe(f.report.objects!.blob + f.report.objects!.trackedVariant + f.report.objects!.untrackedVariant);
+  expect(await f.objects(f.otherAppPrefix)).toEqual(otherBefore);
+
+  // Workers are running again.
+  expect(f.service('status')).toBe(0);
+  const live = await f.sql<{ n: string }>(`SELECT count(*) AS n FROM solid_queue_processes WHERE last_heartbeat_at > now() - interval '10 seconds'`);
+  expect(Number(live[0].n)).toBeGreaterThan(0);
+
+  // The backup: mode 0600, the digest on record, and it restores to the pre-reset counts.
+  const file = r.backup!.files[0];
+  expect(fs.statSync(file.path).mode & 0o777).toBe(0o600);
+  expect(path.basename(file.path)).toMatch(new RegExp(`^backup_pre_reset_${f.target}_\\d{8}-\\d{6}\\.dump$`));
+  expect(createHash('sha256').update(fs.readFileSync(file.path)).digest('hex')).toBe(file.sha256);
+  const pgBin = process.env.RR_PG_BIN!;
+  await f.sql(`CREATE DATABASE "${f.dbName}_restore"`);
+  const restoreUrl = f.dbUrl.replace(`/${f.dbName}`, `/${f.dbName}_restore`);
+  execFileSync(path.join(pgBin, 'pg_restore'), ['--no-owner', '-d', restoreUrl, file.path], { stdio: 'pipe' });
+  expect(await f.count('customers', restoreUrl)).toBe(countsBefore.customers);
+  expect(await f.count('loans', restoreUrl)).toBe(countsBefore.loans);
+  expect(await f.count('solid_queue_jobs', restoreUrl)).toBe(countsBefore.jobs);
+
+  // No secret anywhere in the run's history, result or worker log.
+  const history = JSON.stringify(await h.fetchHistory());
+  for (const text of [history, JSON.stringify(r), worker.log()]) {
+    expect(text).not.toContain(f.secret);
+    expect(text).not.toContain('postgres://');
+  }
+});
