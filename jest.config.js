@@ -6,4 +6,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
   testTimeout: 120000,
+  // Reads `scripts/stack env --json` into process.env; fails with what to do when the stack is down.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
 };

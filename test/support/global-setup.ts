@@ -1,0 +1,23 @@
+/**
+ * jest globalSetup: puts the local stack's coordinates (`scripts/stack env --json`) into process.env
+ * and fails at once, with what to do, when the stack is not up. scripts/test starts the stack first.
+ * RR_NO_STACK=1 skips the check (for tests that need no server).
+ */
+import { spawnSync } from 'node:child_process';
+import { readStackEnvVars, STACK_SCRIPT } from './stack-env';
+
+export default async function globalSetup(): Promise<void> {
+  if (process.env.RR_NO_STACK === '1') return;
+  const status = spawnSync(STACK_SCRIPT, ['status'], { encoding: 'utf8', env: process.env });
+  if (status.status !== 0) {
+    const down = (status.stdout || status.stderr || '')
+      .split('\n')
+      .filter((l) => l && !/: running/.test(l))
+      .join('; ');
+    throw new Error(
+      `the local stack is not up (${down || `scripts/stack status exited ${status.status}`}): ` +
+        `run the tests with scripts/test, or start it with scripts/stack up (RR_NO_STACK=1 skips this check)`,
+    );
+  }
+  Object.assign(process.env, readStackEnvVars());
+}
