@@ -7,23 +7,14 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { approveSignal, progressQuery, type Progress } from '../../src/workflows/definitions';
+import { approveSignal } from '../../src/workflows/definitions';
+import { waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 
 let f: ResetFixture;
 afterEach(async () => {
   await f?.cleanup();
 });
-
-export async function waitFor(h: { query: (q: typeof progressQuery) => Promise<Progress> }, pred: (p: Progress) => boolean, ms = 60_000): Promise<Progress> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const p = await h.query(progressQuery).catch(() => undefined);
-    if (p && pred(p)) return p;
-    if (Date.now() > deadline) throw new Error(`timed out waiting; last progress: ${JSON.stringify(p, null, 1)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 test('a full reset ends exactly as the runbook expects, keeps what it must, and leaves a restorable backup', async () => {
   f = await fixture();

@@ -1,0 +1,33 @@
+/** Driving a run from a test the way an operator would: watch progress, approve when asked. */
+import type { WorkflowHandle } from '@temporalio/client';
+import { approveSignal, progressQuery, type Progress, type ResetResult } from '../../src/workflows/definitions';
+
+type Handle = WorkflowHandle<(i: never) => Promise<ResetResult>>;
+
+export async function waitFor(h: Pick<Handle, 'query'>, pred: (p: Progress) => boolean, ms = 90_000): Promise<Progress> {
+  const deadline = Date.now() + ms;
+  let last: Progress | undefined;
+  for (;;) {
+    // A query fails while no worker polls (after a crash); that is part of what tests go through.
+    last = (await h.query(progressQuery).catch(() => undefined)) ?? last;
+    if (last && pred(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting; last progress: ${JSON.stringify(last, null, 1)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Approves (once) whenever the run asks, and returns its result. */
+export async function approveAndFinish(h: Handle, database: string): Promise<ResetResult> {
+  let done = false;
+  const result = h.result().finally(() => (done = true));
+  let approved = false;
+  while (!done && !approved) {
+    const p = await h.query(progressQuery).catch(() => undefined);
+    if (p?.phase === 'awaiting-approval') {
+      await h.signal(approveSignal, { confirmation: database, by: 'jest' });
+      approved = true;
+    }
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 250))]);
+  }
+  return result;
+}
