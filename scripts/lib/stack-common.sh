@@ -73,6 +73,25 @@ pid_is_ours() {
   esac
 }
 
+# One scripts/stack at a time per state dir. Started servers never inherit the lock's fd (8>&- 9>&-).
+lock_holders() { # lockfile -> "pid N (cmd), ..." of processes that have it open
+  local f=$1 p out=""
+  for p in /proc/[0-9]*; do
+    [[ "${p#/proc/}" == "$$" || "${p#/proc/}" == "$BASHPID" ]] && continue
+    if ls -l "$p/fd" 2>/dev/null | grep -qF -- "-> $f"; then
+      out+="${out:+, }pid ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-60))"
+    fi
+  done
+  echo "${out:-unknown holder}"
+}
+lock_state_dir() {
+  mkdir -p "$RR_STATE_DIR"
+  local f="$RR_STATE_DIR/stack.flock"
+  exec 9>"$f"
+  flock -w "$RR_STACK_TIMEOUT" 9 \
+    || die "another scripts/stack holds $f for over ${RR_STACK_TIMEOUT}s ($(lock_holders "$f")): wait for it, or stop that process"
+}
+
 port_open() { timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 port_owner() {
