@@ -36,11 +36,17 @@ service_port() {
   case "$1" in temporal) echo "$RR_TEMPORAL_PORT" ;; postgres) echo "$RR_PG_PORT" ;; s3) echo "$RR_S3_PORT" ;; esac
 }
 
+# Where the cluster lives: <state>/pg, unless user postgres cannot reach the state dir (e.g. a checkout
+# under /root): then `up` picks a folder under /var/tmp and writes it to <state>/pg.home.
+pg_home() { if [[ -f "$RR_STATE_DIR/pg.home" ]]; then cat "$RR_STATE_DIR/pg.home"; else echo "$RR_STATE_DIR"; fi; }
+log_of() { if [[ $1 == postgres ]]; then echo "$(pg_home)/postgres.log"; else echo "$RR_STATE_DIR/$1.log"; fi; }
+
 # PostgreSQL binaries: the version the cluster was made with, else the newest installed.
 pg_bin_dir() {
-  local v
-  if [[ -f "$RR_STATE_DIR/pg/PG_VERSION" ]]; then
-    v="$(cat "$RR_STATE_DIR/pg/PG_VERSION")"
+  local v home
+  home="$(pg_home)"
+  if [[ -f "$home/pg/PG_VERSION" ]]; then
+    v="$(cat "$home/pg/PG_VERSION")"
     [[ -x "/usr/lib/postgresql/$v/bin/initdb" ]] && { echo "/usr/lib/postgresql/$v/bin"; return; }
   fi
   local d
@@ -50,7 +56,7 @@ pg_bin_dir() {
 
 # Unix sockets are limited to ~107 bytes of path: without room, PostgreSQL listens on TCP only.
 pg_socket_dir() {
-  local d="$RR_STATE_DIR/run"
+  local d; d="$(pg_home)/run"
   if ((${#d} < 80)); then echo "$d"; else echo ""; fi
 }
 
@@ -68,7 +74,7 @@ pid_is_ours() {
   cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
   case "$svc" in
     temporal) [[ "$cmd" == *start-dev* && "$cmd" == *"$RR_STATE_DIR/temporal.sqlite"* ]] ;;
-    postgres) [[ "$cmd" == *postgres* && "$cmd" == *"-D $RR_STATE_DIR/pg"* ]] ;;
+    postgres) [[ "$cmd" == *postgres* && "$cmd" == *"-D $(pg_home)/pg"* ]] ;;
     s3) [[ "$cmd" == *moto_server* && "$cmd" == *"-p $(recorded_port s3)"* ]] ;;
   esac
 }
