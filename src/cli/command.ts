@@ -2,6 +2,7 @@ import { CommandSpec, ParsedCommand } from './args';
 import { Context } from './context';
 import { ExitCode } from './exit-codes';
 import { UsageError } from './errors';
+import { TASK_QUEUE } from '../workflows/definitions';
 
 export interface Command extends CommandSpec {
   run(ctx: Context, parsed: ParsedCommand): Promise<ExitCode>;
@@ -22,3 +23,8 @@ export const RUN_ARG = {
 };
 
 export const RUN_ID_OPTION = { type: 'string' as const, value: '<run id>', description: 'a specific run of that workflow id (default: the latest)' };
+
+/** The runbook's task queue; RR_TASK_QUEUE separates environments (and tests) on one server, as for the worker. */
+export function taskQueueOf(env: NodeJS.ProcessEnv): string {
+  return env.RR_TASK_QUEUE || TASK_QUEUE;
+}

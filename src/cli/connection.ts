@@ -75,7 +75,7 @@ export interface Connected {
 }
 
 export async function connect(settings: ConnectionSettings): Promise<Connected> {
-  const options: ConnectionOptions = { address: settings.address, connectTimeout: '10s' };
+  const options: ConnectionOptions = { address: settings.address, connectTimeout: '5s' };
   if (settings.tls !== undefined) options.tls = settings.tls;
   if (settings.apiKey) options.apiKey = settings.apiKey;
   let connection: Connection;

@@ -29,9 +29,14 @@ export interface ActivityView {
 
 export interface WorkersSeen {
   taskQueue: string;
+  /** Pollers seen within the staleness window: workers that poll now. */
   workflowPollers: number;
   activityPollers: number;
   identities: string[];
+  /** The most recent poll of any worker, live or gone (the server lists pollers for minutes after they die). */
+  lastPollAt?: string;
+  /** Pollers older than this count as gone. */
+  staleAfterSeconds: number;
 }
 
 export interface Snapshot {
@@ -121,8 +126,17 @@ function firstString(sa: unknown): string | undefined {
   return typeof sa === 'string' ? sa : undefined;
 }
 
+/**
+ * A poller is live while its last poll is recent: an idle worker re-polls at least once a minute
+ * (long polls end after ~60 s), and the server keeps listing a dead one with its last poll time.
+ */
+export function pollerStaleSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.RESET_RUNBOOK_POLLER_STALE_SECONDS);
+  return Number.isFinite(v) && v > 0 ? v : 75;
+}
+
 /** Workers polling the runbook's task queue now (workflow and activity pollers). */
-export async function workersSeen(client: Client, taskQueue = TASK_QUEUE): Promise<WorkersSeen> {
+export async function workersSeen(client: Client, taskQueue = TASK_QUEUE, now = new Date(), staleAfterSeconds = pollerStaleSeconds()): Promise<WorkersSeen> {
   const ask = (type: temporal.api.enums.v1.TaskQueueType) =>
     client.workflowService.describeTaskQueue({
       namespace: client.options.namespace,
@@ -133,8 +147,29 @@ export async function workersSeen(client: Client, taskQueue = TASK_QUEUE): Promi
     ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
     ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
   ]);
-  const identities = [...new Set([...(wf.pollers ?? []), ...(act.pollers ?? [])].map((p) => p.identity ?? '').filter(Boolean))];
-  return { taskQueue, workflowPollers: wf.pollers?.length ?? 0, activityPollers: act.pollers?.length ?? 0, identities };
+  return summarizePollers(taskQueue, wf.pollers ?? [], act.pollers ?? [], now, staleAfterSeconds);
+}
+
+export function summarizePollers(
+  taskQueue: string,
+  workflowPollers: temporal.api.taskqueue.v1.IPollerInfo[],
+  activityPollers: temporal.api.taskqueue.v1.IPollerInfo[],
+  now: Date,
+  staleAfterSeconds: number,
+): WorkersSeen {
+  const at = (p: temporal.api.taskqueue.v1.IPollerInfo) => (tsToIso(p.lastAccessTime as never) ? Date.parse(tsToIso(p.lastAccessTime as never)!) : 0);
+  const live = (p: temporal.api.taskqueue.v1.IPollerInfo) => now.getTime() - at(p) <= staleAfterSeconds * 1000;
+  const all = [...workflowPollers, ...activityPollers];
+  const last = all.reduce((m, p) => Math.max(m, at(p)), 0);
+  const identities = [...new Set(all.filter(live).map((p) => p.identity ?? '').filter(Boolean))];
+  return {
+    taskQueue,
+    workflowPollers: workflowPollers.filter(live).length,
+    activityPollers: activityPollers.filter(live).length,
+    identities,
+    lastPollAt: last ? new Date(last).toISOString() : undefined,
+    staleAfterSeconds,
+  };
 }
 
 export interface SnapshotOptions {
@@ -175,7 +210,7 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
   const running = snap.status === 'RUNNING';
   if (opts.workers || running) {
     try {
-      snap.workers = await workersSeen(client, raw.executionConfig?.taskQueue?.name ?? TASK_QUEUE);
+      snap.workers = await workersSeen(client, raw.executionConfig?.taskQueue?.name ?? TASK_QUEUE, new Date());
     } catch {
       // describeTaskQueue may be denied by an authorizer; the view goes on without it.
     }

@@ -1,5 +1,5 @@
-import { planWorkflowId, ResetInput, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/definitions';
-import { Command, checkTarget } from '../command';
+import { planWorkflowId, ResetInput, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { Command, checkTarget, taskQueueOf } from '../command';
 import { EXIT } from '../exit-codes';
 import { followRun } from '../live';
 import { renderPlan } from '../render';
@@ -16,13 +16,13 @@ export const planCommand: Command = {
   async run(ctx, { args, opts }) {
     const target = checkTarget(args.target!);
     const { client } = await ctx.connection();
-    const workers = await workersSeen(client).catch(() => undefined);
+    const workers = await workersSeen(client, taskQueueOf(ctx.io.env)).catch(() => undefined);
     if (workers && workers.workflowPollers === 0) {
-      ctx.note(`no worker polls task queue "${TASK_QUEUE}" yet: the plan runs as soon as one does (Ctrl-C to detach)`);
+      ctx.note(`no worker polls task queue "${taskQueueOf(ctx.io.env)}" yet: the plan runs as soon as one does (Ctrl-C to detach)`);
     }
     const input: ResetInput = { target, mode: 'plan', reason: opts.reason as string | undefined };
     const handle = await client.workflow.start(WORKFLOW_TYPE, {
-      taskQueue: TASK_QUEUE,
+      taskQueue: taskQueueOf(ctx.io.env),
       workflowId: planWorkflowId(target, ctx.now()),
       args: [input],
     });

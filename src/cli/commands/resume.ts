@@ -27,7 +27,7 @@ whether one does (exit 0) or not (exit 3). A run waiting for approval needs \`ap
     const w = snap.workers;
     if (w && w.workflowPollers === 0) {
       const lines = [
-        `no worker polls task queue "${w.taskQueue}" now: ${snap.workflowId} goes on by itself as soon as one does.`,
+        `no worker polls task queue "${w.taskQueue}" now (last poll: ${w.lastPollAt ? `${formatTime(w.lastPollAt)}, ${formatDuration(ctx.now().getTime() - Date.parse(w.lastPollAt))} ago` : 'never'}): ${snap.workflowId} goes on by itself as soon as one does.`,
         ...pendingLines(snap, ctx.now()),
         START_WORKER_HINT,
       ];

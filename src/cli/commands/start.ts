@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, TASK_QUEUE, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, WORKFLOW_TYPE } from '../../workflows/definitions';
 import { parseDurationMs } from '../args';
-import { Command, checkTarget } from '../command';
+import { Command, checkTarget, taskQueueOf } from '../command';
 import { Context } from '../context';
 import { CliError, UsageError } from '../errors';
 import { EXIT } from '../exit-codes';
@@ -43,13 +43,13 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
     // Without the name in advance, a person approves after seeing the plan: always wait for that.
     else input.requireApproval = true;
 
-    const workers = await workersSeen(client).catch(() => undefined);
+    const workers = await workersSeen(client, taskQueueOf(ctx.io.env)).catch(() => undefined);
     if (workers && workers.workflowPollers === 0) {
-      ctx.note(`no worker polls task queue "${TASK_QUEUE}" yet: the reset starts as soon as one does`);
+      ctx.note(`no worker polls task queue "${taskQueueOf(ctx.io.env)}" yet: the reset starts as soon as one does`);
     }
     let handle;
     try {
-      handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: resetWorkflowId(target), args: [input] });
+      handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue: taskQueueOf(ctx.io.env), workflowId: resetWorkflowId(target), args: [input] });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         throw new CliError(`a reset of "${target}" is already running (workflow ${resetWorkflowId(target)})`, EXIT.failed, `follow it: reset-runbook follow ${resetWorkflowId(target)}`);
