@@ -20,6 +20,8 @@ export interface DemoTargetOptions {
   pidFile: string;
   heartbeatSeconds?: number;
   seeds?: 'sql' | 'command';
+  /** With seeds 'command': run this instead of demo/bin/seed. */
+  seedCommand?: string[];
   pageSize?: number;
   timing?: TargetConfig['timing'];
   backup?: Partial<TargetConfig['backup']>;
@@ -40,7 +42,7 @@ export function demoTarget(o: DemoTargetOptions): TargetConfig {
     extraDatabases: o.queueUrlEnv ? [{ name: 'queue', urlEnv: o.queueUrlEnv }] : undefined,
     seeds:
       o.seeds === 'command'
-        ? { command: [path.join(ROOT, 'demo', 'bin', 'seed')], env: { DATABASE_URL: `\${${o.urlEnv}}` }, timeoutSeconds: 120 }
+        ? { command: o.seedCommand ?? [path.join(ROOT, 'demo', 'bin', 'seed')], env: { DATABASE_URL: `\${${o.urlEnv}}` }, timeoutSeconds: 120 }
         : { sqlFile: path.join(ROOT, 'demo', 'db', 'seeds.sql') },
     workers: {
       stop: `${service} stop`,

@@ -18,6 +18,7 @@ import {
   type ResetInput,
 } from '../../src/workflows/definitions';
 import { temporalAddress, workflowBundlePath } from '../support/temporal';
+import { recordHistory } from '../support/histories';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -126,6 +127,7 @@ test('runs the steps in the runbook order, waiting for approval before anything 
     expect(r.accounts).toEqual([{ login: 'master@example.com', role: 'master' }]);
     const final = await h.query(progressQuery);
     expect(final.steps.every((s) => s.status === 'done')).toBe(true);
+    await recordHistory('completed-with-approval', h);
     expect(final.workersStoppedByUs).toBe(false);
   });
 });
@@ -134,10 +136,12 @@ test('plan mode reads and stops: only the plan activity runs', async () => {
   const t = target();
   const calls: Calls = [];
   await withWorker(mockActivities(calls, fakePlan(t)), async (tq) => {
-    const r = await (await start(tq, { target: t, mode: 'plan' }, `plan-${t}`)).result();
+    const h = await start(tq, { target: t, mode: 'plan' }, `plan-${t}`);
+    const r = await h.result();
     expect(r.outcome).toBe('planned');
     expect(r.plan?.databaseName).toBe('phonefin_production');
     expect(calls).toEqual(['planReset']);
+    await recordHistory('plan-only', h);
   });
 });
 
@@ -187,6 +191,7 @@ test('a failed reset brings the workers back, waits, and a retry stops them agai
       'planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers',
       'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'verifyCounts',
     ]);
+    await recordHistory('reset-failed-then-retried', h);
   });
 });
 
@@ -209,6 +214,7 @@ test('abort while waiting ends the run as aborted, with the workers running', as
     expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers']);
     const p = await h.query(progressQuery);
     expect(p.phase).toBe('aborted');
+    await recordHistory('purge-failed-then-aborted', h);
   });
 });
 

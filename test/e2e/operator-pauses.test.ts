@@ -1,0 +1,90 @@
+/**
+ * When a step fails after its retries: the data is as it should be, the workers run again, and the
+ * run waits for an operator. "abort" ends it cleanly; "retry" after the cause is fixed completes it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client as PgClient } from 'pg';
+import { abortSignal, approveSignal, retrySignal } from '../../src/workflows/definitions';
+import { waitFor } from '../support/drive';
+import { fixture, type ResetFixture } from '../support/fixture';
+import { REPO_ROOT } from '../support/temporal';
+
+let f: ResetFixture;
+afterEach(async () => {
+  await f?.cleanup();
+});
+
+async function liveProcesses(fx: ResetFixture): Promise<number> {
+  const r = await fx.sql<{ n: string }>(`SELECT count(*) AS n FROM solid_queue_processes WHERE last_heartbeat_at > now() - interval '5 seconds'`);
+  return Number(r[0].n);
+}
+
+test('a TRUNCATE blocked by another session past lock_timeout: data intact, workers back, run waits; abort ends it', async () => {
+  f = await fixture({ target: { timing: { lockTimeoutSeconds: 1, maximumAttempts: 2, heartbeatTimeoutSeconds: 5 } } });
+  expect(f.service('start')).toBe(0);
+  const customers = await f.count('customers');
+  const loans = await f.count('loans');
+  const objectsBefore = await f.objects();
+
+  // Another session reads customers in an open transaction: TRUNCATE needs ACCESS EXCLUSIVE and waits.
+  const blocker = new PgClient({ connectionString: f.dbUrl });
+  await blocker.connect();
+  await blocker.query('BEGIN');
+  await blocker.query('LOCK TABLE customers IN ACCESS SHARE MODE');
+  try {
+    await f.startWorker();
+    const h = await f.start({ mode: 'execute' });
+    await waitFor(h, (p) => p.phase === 'awaiting-approval');
+    await h.signal(approveSignal, { confirmation: f.dbName });
+    const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
+
+    expect(p.waiting?.step).toBe('reset');
+    expect(p.waiting?.error).toMatch(/TRUNCATE could not lock its tables within 1s/);
+    expect(p.waiting?.error).toMatch(/Nothing was changed/);
+    expect(p.workersStoppedByUs).toBe(false);
+    expect(await f.count('customers')).toBe(customers);
+    expect(await f.count('loans')).toBe(loans);
+    expect(await f.objects()).toEqual(objectsBefore);
+    expect(f.service('status')).toBe(0);
+    expect(await liveProcesses(f)).toBeGreaterThan(0);
+
+    await h.signal(abortSignal, { reason: 'lock held by a report', by: 'jest' });
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.type).toBe('ResetAborted');
+    expect(err.cause?.message).toMatch(/lock held by a report/);
+    expect(await f.count('customers')).toBe(customers);
+    expect(await f.objects()).toEqual(objectsBefore);
+    expect(f.service('status')).toBe(0);
+  } finally {
+    await blocker.query('ROLLBACK').catch(() => undefined);
+    await blocker.end();
+  }
+});
+
+test('a seed command that fails: the run waits; retry after the seeds are fixed completes it', async () => {
+  const dirSeed = fs.mkdtempSync('/tmp/rr-seed-');
+  const wrapper = path.join(dirSeed, 'seed');
+  // An operator's broken seeds file, as a command that fails the way `bin/rails db:seed` would.
+  fs.writeFileSync(wrapper, `#!/bin/sh\necho "seeds.rb:12: undefined method 'find_or_create_by!' (NoMethodError)" >&2\nexit 1\n`, { mode: 0o755 });
+  f = await fixture({ seeds: 'command', target: { seedCommand: [wrapper], timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 } } });
+  expect(f.service('start')).toBe(0);
+  await f.startWorker();
+  const h = await f.start({ mode: 'execute' });
+  await waitFor(h, (p) => p.phase === 'awaiting-approval');
+  await h.signal(approveSignal, { confirmation: f.dbName });
+  const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
+  expect(p.waiting?.step).toBe('reset');
+  expect(p.waiting?.error).toMatch(/Seed command .* exited with code 1: .*NoMethodError/);
+  expect(p.waiting?.error).not.toContain(f.secret);
+  expect(f.service('status')).toBe(0);
+
+  // The fix: the seeds work again.
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ${path.join(REPO_ROOT, 'demo', 'bin', 'seed')}\n`, { mode: 0o755 });
+  await h.signal(retrySignal);
+  const r = await h.result();
+  expect(r.outcome).toBe('completed');
+  expect(r.verify?.report).toBe(['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'));
+  expect(f.service('status')).toBe(0);
+  fs.rmSync(dirSeed, { recursive: true, force: true });
+});

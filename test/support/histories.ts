@@ -1,0 +1,19 @@
+/**
+ * Recorded histories for the replay test. `RECORD_HISTORIES=1 npx jest test/unit` rewrites them;
+ * do that only for a deliberate, versioned change of the workflow (see the patching-api sample),
+ * never to make the replay test pass: a failing replay means runs in flight would break.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+
+export const HISTORIES_DIR = path.resolve(__dirname, '..', 'replay', 'histories');
+
+export async function recordHistory(name: string, h: WorkflowHandle): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  fs.mkdirSync(HISTORIES_DIR, { recursive: true });
+  // The workflow id is part of the run's identity (an execute run checks it), and not in the events.
+  for (const old of fs.readdirSync(HISTORIES_DIR)) if (old.startsWith(`${name}--`)) fs.rmSync(path.join(HISTORIES_DIR, old));
+  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}--${h.workflowId}.json`), historyToJSON(await h.fetchHistory()));
+}
