@@ -114,7 +114,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     // 3 — reset: record the blobs, then TRUNCATE + seeds.
     const reset = await step('reset', () => act.reset({ target: input.target, runId, planDigest: plan.digest, backupCreatedAt: backup.createdAt }), {
       needsWorkersStopped: true,
-      detail: (r) => `${Object.keys(r.countsBefore).length} tables; ${r.manifest.blobs} blob keys recorded`,
+      detail: (r) => `${Object.values(r.countsAfter).filter((n) => n === 0).length} tables empty, ${Object.values(r.countsBefore).reduce((a, n) => a + n, 0)} rows before; ${r.manifest.blobs} blob keys recorded`,
     });
     result.countsBefore = reset.countsBefore;
     result.countsAfter = reset.countsAfter;
