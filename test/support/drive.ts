@@ -1,8 +1,9 @@
 /** Driving a run from a test the way an operator would: watch progress, approve when asked. */
 import type { WorkflowHandle } from '@temporalio/client';
+import type { productionDataReset } from '../../src/workflows';
 import { approveSignal, progressQuery, type Progress, type ResetResult } from '../../src/workflows/definitions';
 
-type Handle = WorkflowHandle<(i: never) => Promise<ResetResult>>;
+type Handle = WorkflowHandle<typeof productionDataReset>;
 
 export async function waitFor(h: Pick<Handle, 'query'>, pred: (p: Progress) => boolean, ms = 90_000): Promise<Progress> {
   const deadline = Date.now() + ms;

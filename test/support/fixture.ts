@@ -15,6 +15,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { demoTarget, type DemoTargetOptions } from '../../demo/target';
 import { load, type GenerateReport } from '../../demo/generate';
 import { resetWorkflowId, type ResetInput } from '../../src/workflows/definitions';
+import type { productionDataReset } from '../../src/workflows';
 import { REPO_ROOT, temporalAddress, workflowBundlePath } from './temporal';
 
 export interface FixtureOptions {
@@ -161,7 +162,7 @@ export class ResetFixture {
 
   start(input: Omit<ResetInput, 'target'> = {}, workflowId?: string) {
     const full: ResetInput = { target: this.target, ...input };
-    return this.client.workflow.start('productionDataReset', {
+    return this.client.workflow.start<typeof productionDataReset>('productionDataReset', {
       taskQueue: this.taskQueue,
       workflowId: workflowId ?? (full.mode === 'execute' ? resetWorkflowId(this.target) : `plan-${this.target}-${Date.now()}`),
       args: [full],
