@@ -1,0 +1,84 @@
+/** The targets file: every mistake is named with its field, before the worker polls anything. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, loadTargetsFile } from '../../src/config/load';
+import { demoTarget } from '../../demo/target';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function write(obj: unknown): string {
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rr-config-')), 'targets.json');
+  fs.writeFileSync(f, typeof obj === 'string' ? obj : JSON.stringify(obj));
+  return f;
+}
+
+function problems(obj: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    loadTargetsFile(write(obj), env);
+    return [];
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+}
+
+test('the production example in deploy/ is valid once its variables are set', () => {
+  const loaded = loadTargetsFile(path.join(ROOT, 'deploy', 'targets.example.json'), {
+    PRODUCTION_DATABASE_URL: 'postgres://app@db/app_production',
+    PRODUCTION_QUEUE_DATABASE_URL: 'postgres://app@db/app_production_queue',
+  });
+  expect(Object.keys(loaded.targets)).toEqual(['production']);
+});
+
+test('the demo target is valid, and relative paths resolve against the file', () => {
+  const t = demoTarget({ urlEnv: 'DEMO_DATABASE_URL', bucket: 'b', endpoint: 'http://127.0.0.1:1', backupDir: 'backups', pidFile: '/tmp/x.pid' });
+  const file = write({ targets: { demo: t } });
+  const loaded = loadTargetsFile(file, { DEMO_DATABASE_URL: 'postgres://x@y/z' });
+  expect(loaded.targets.demo.backup.dir).toBe(path.join(path.dirname(file), 'backups'));
+});
+
+test('a URL written where the variable name belongs is refused, and so is an unset variable', () => {
+  const base = { backup: { dir: '/b' } };
+  expect(problems({ targets: { a: { ...base, database: { urlEnv: 'postgres://u:secret@h/db' } } } }).join('\n')).toMatch(/targets\.a\.database\.urlEnv: expected the NAME of an environment variable/);
+  expect(problems({ targets: { a: { ...base, database: { urlEnv: 'APP_DB' } } } })).toEqual(['targets.a.database.urlEnv: environment variable APP_DB is not set on this worker']);
+});
+
+test('every problem is reported at once, each naming its field', () => {
+  const p = problems(
+    {
+      targets: {
+        'Bad Name': {
+          database: { urlEnv: 'DB' },
+          backup: {},
+          seeds: { sqlFile: 'a.sql', command: ['x'] },
+          strategy: { kind: 'nuke' },
+          workers: { stop: 'x' },
+          storage: { services: { amazon: { bucket: '', endpoint: 'http://key:secret@minio:9000' } } },
+          verify: { expect: [{ label: 'Users', table: 'users' }] },
+          approval: { timeout: 'soon' },
+        },
+      },
+    },
+    { DB: 'postgres://x' },
+  );
+  const text = p.join('\n');
+  for (const needle of [
+    'targets.Bad Name: a target name is lower-case',
+    'backup.dir: expected a non-empty string',
+    'seeds: expected either {"sqlFile"',
+    'strategy.kind: expected "replant" or "rebuild"',
+    'workers.start: expected a non-empty string',
+    'storage.services.amazon.bucket: expected a non-empty string',
+    'storage.services.amazon.endpoint: must not carry credentials',
+    'verify.expect[0]: give "count", or "min" and/or "max"',
+    'approval.timeout: expected a duration',
+  ]) {
+    expect(text).toContain(needle);
+  }
+});
+
+test('not JSON, or no targets: one clear line', () => {
+  expect(problems('{ nope')[0]).toMatch(/^not valid JSON/);
+  expect(problems({ targets: {} })).toEqual(['"targets" is empty: define at least one target']);
+});
