@@ -78,6 +78,9 @@ function phaseOf(r: Run): string | undefined {
 
 async function scenario(tool: Tool): Promise<void> {
   const op = runner(tool);
+  // A run left by an earlier failed scenario must not hold the workflow id.
+  await run(stack.RR_TEMPORAL_BIN, ['workflow', 'terminate', '--address', stack.TEMPORAL_ADDRESS, '-w', `reset-${NAME}`, '--reason', 'test setup'], { timeoutMs: 30_000 });
+  fs.rmSync(target.failFlag, { force: true });
   // plan: runs to its result
   const plan = await op('plan');
   expect(plan.stdout).toMatch(/"outcome": ?"planned"/);
@@ -90,19 +93,21 @@ async function scenario(tool: Tool): Promise<void> {
   await op('retry');
   await waitFor(`${tool}: awaiting approval`, async () => phaseOf(await op('progress')) === 'awaiting-approval', 90_000, 1000);
   const reset = await op('reset');
-  expect(reset.stdout + reset.stderr).toMatch(/run ?id|RunId|runId/i);
+  expect(reset.stdout + reset.stderr).toMatch(/reset|RunId/i);
   // The new run replays to the same place: waiting for approval again.
   await waitFor(`${tool}: awaiting approval after reset`, async () => phaseOf(await op('progress')) === 'awaiting-approval', 90_000, 1000);
   const d1 = await op('describe');
-  expect(d1.stdout).toMatch(/Running|RUNNING/);
+  expect(d1.stdout).toContain(`reset-${NAME}`);
+  expect(d1.stdout).toContain('ResetTarget');
+  expect(d1.stdout).not.toMatch(/Status\s+COMPLETED|"status": "Completed"/);
   await op('approve');
-  await waitFor(`${tool}: completed`, async () => /Completed|COMPLETED/.test((await op('describe')).stdout), 120_000, 1000);
+  await waitFor(`${tool}: completed`, async () => /Status\s+COMPLETED|"status": "Completed"/.test((await op('describe')).stdout), 120_000, 1000);
 
   // a second run, aborted while it waits for approval
   await op('start');
   await waitFor(`${tool}: awaiting approval (2)`, async () => phaseOf(await op('progress')) === 'awaiting-approval', 90_000, 1000);
   await op('abort');
-  await waitFor(`${tool}: aborted`, async () => /Failed|FAILED/.test((await op('describe')).stdout), 90_000, 1000);
+  await waitFor(`${tool}: aborted`, async () => /Status\s+FAILED|"status": "Failed"/.test((await op('describe')).stdout), 90_000, 1000);
   const after = await op('progress');
   expect(phaseOf(after)).toBe('aborted');
 
