@@ -30,7 +30,7 @@ const plan: Plan = {
   errors: [],
   digest: 'abcdef0123456789',
   createdAt: '2026-11-26T15:00:00.000Z',
-} as Plan;
+} as unknown as Plan;
 
 describe('formatters', () => {
   test('bytes, counts, durations', () => {
@@ -191,7 +191,7 @@ describe('snapshot helpers', () => {
 
   test('a poller whose last poll is older than the window counts as gone', () => {
     const now = new Date('2026-11-26T15:10:00Z');
-    const at = (iso: string) => ({ identity: iso, lastAccessTime: { seconds: Date.parse(iso) / 1000, nanos: 0 } });
+    const at = (iso: string) => ({ identity: iso, lastAccessTime: { seconds: Date.parse(iso) / 1000, nanos: 0 } }) as never;
     const w = summarizePollers('q', [at('2026-11-26T15:09:30Z'), at('2026-11-26T15:05:00Z')], [at('2026-11-26T15:08:00Z')], now, 75);
     expect(w).toMatchObject({ workflowPollers: 1, activityPollers: 0, identities: ['2026-11-26T15:09:30Z'], lastPollAt: '2026-11-26T15:09:30.000Z' });
   });
