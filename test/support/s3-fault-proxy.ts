@@ -27,7 +27,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       let body = Buffer.concat(chunks);
-      const headers = { ...req.headers, host: upstream.host };
+      const headers: http.OutgoingHttpHeaders = { ...req.headers, host: upstream.host };
       const refused: string[] = [];
       const isDelete = req.method === 'POST' && /[?&]delete(=|&|$)/.test(req.url ?? '');
       if (isDelete) {
