@@ -22,6 +22,10 @@ export interface DemoTargetOptions {
   seeds?: 'sql' | 'command';
   /** With seeds 'command': run this instead of demo/bin/seed. */
   seedCommand?: string[];
+  /** With seeds 'sql': apply this file instead of demo/db/seeds.sql. */
+  seedSqlFile?: string;
+  /** Use the high-risk "rebuild" strategy with this command (DATABASE_URL set for it). */
+  rebuildCommand?: string[];
   pageSize?: number;
   timing?: TargetConfig['timing'];
   backup?: Partial<TargetConfig['backup']>;
@@ -43,7 +47,8 @@ export function demoTarget(o: DemoTargetOptions): TargetConfig {
     seeds:
       o.seeds === 'command'
         ? { command: o.seedCommand ?? [path.join(ROOT, 'demo', 'bin', 'seed')], env: { DATABASE_URL: `\${${o.urlEnv}}` }, timeoutSeconds: 120 }
-        : { sqlFile: path.join(ROOT, 'demo', 'db', 'seeds.sql') },
+        : { sqlFile: o.seedSqlFile ?? path.join(ROOT, 'demo', 'db', 'seeds.sql') },
+    strategy: o.rebuildCommand ? { kind: 'rebuild', command: o.rebuildCommand, env: { DATABASE_URL: `\${${o.urlEnv}}` }, timeoutSeconds: 300 } : undefined,
     workers: {
       stop: `${service} stop`,
       start: `${service} start`,

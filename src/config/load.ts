@@ -212,7 +212,7 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
   else {
     str(b.dir, 'backup.dir');
     num(b.keep, 'backup.keep', 1);
-    num(b.maxAgeMinutes, 'backup.maxAgeMinutes', 1);
+    num(b.maxAgeMinutes, 'backup.maxAgeMinutes', 0.01);
     str(b.pgDump, 'backup.pgDump', false);
     str(b.pgRestore, 'backup.pgRestore', false);
   }

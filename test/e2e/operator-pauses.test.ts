@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { abortSignal, approveSignal, retrySignal } from '../../src/workflows/definitions';
-import { waitFor } from '../support/drive';
+import { abortSignal, retrySignal } from '../../src/workflows/definitions';
+import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';
 
@@ -35,8 +35,7 @@ test('a TRUNCATE blocked by another session past lock_timeout: data intact, work
   try {
     await f.startWorker();
     const h = await f.start({ mode: 'execute' });
-    await waitFor(h, (p) => p.phase === 'awaiting-approval');
-    await h.signal(approveSignal, { confirmation: f.dbName });
+    await approveWhenAsked(h, f.dbName);
     const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
 
     expect(p.waiting?.step).toBe('reset');
@@ -71,8 +70,7 @@ test('a seed command that fails: the run waits; retry after the seeds are fixed 
   expect(f.service('start')).toBe(0);
   await f.startWorker();
   const h = await f.start({ mode: 'execute' });
-  await waitFor(h, (p) => p.phase === 'awaiting-approval');
-  await h.signal(approveSignal, { confirmation: f.dbName });
+  await approveWhenAsked(h, f.dbName);
   const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
   expect(p.waiting?.step).toBe('reset');
   expect(p.waiting?.error).toMatch(/Seed command .* exited with code 1: .*NoMethodError/);

@@ -3,8 +3,8 @@
  * step; a key S3 keeps refusing makes the run wait for an operator (workers running again), and a
  * retry after the cause is fixed resumes and finishes. Nothing outside the recorded blobs is touched.
  */
-import { approveSignal, retrySignal } from '../../src/workflows/definitions';
-import { waitFor } from '../support/drive';
+import { retrySignal } from '../../src/workflows/definitions';
+import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy';
 
@@ -28,8 +28,7 @@ test('a key refused once is retried inside the step and the run completes', asyn
   proxy.refuse.set(key, 1);
   await f.startWorker();
   const h = await f.start({ mode: 'execute' });
-  await waitFor(h, (p) => p.phase === 'awaiting-approval');
-  await h.signal(approveSignal, { confirmation: f.dbName });
+  await approveWhenAsked(h, f.dbName);
   const r = await h.result();
   expect(r.outcome).toBe('completed');
   expect(proxy.refusals).toBe(1);
@@ -41,8 +40,7 @@ test('a key S3 keeps refusing: the run waits with the reason, workers back; retr
   proxy.refuse.set(key, Infinity);
   await f.startWorker();
   const h = await f.start({ mode: 'execute' });
-  await waitFor(h, (p) => p.phase === 'awaiting-approval');
-  await h.signal(approveSignal, { confirmation: f.dbName });
+  await approveWhenAsked(h, f.dbName);
   const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
   expect(p.waiting?.step).toBe('purgeStorage');
   expect(p.waiting?.error).toMatch(/S3 refused to delete 1 object\(s\) in bucket .* \(AccessDenied\), e\.g\. /);

@@ -32,3 +32,9 @@ export async function approveAndFinish(h: Handle, database: string): Promise<Res
   }
   return result;
 }
+
+/** Waits until the run asks for approval, then gives it, as an operator who read the plan would. */
+export async function approveWhenAsked(h: Handle, database: string): Promise<void> {
+  await waitFor(h, (p) => p.phase === 'awaiting-approval');
+  await h.signal(approveSignal, { confirmation: database, by: 'jest' });
+}
