@@ -17,6 +17,5 @@ const demo = demoTarget({
   endpoint: process.env.RR_S3_ENDPOINT,
   backupDir: path.join(state, 'backups'),
   pidFile: path.join(state, 'solid_queue.pid'),
-  pageSize: 100,
 });
 process.stdout.write(JSON.stringify({ targets: { demo } }, null, 2) + '\n');
