@@ -31,6 +31,8 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
     taskQueue: env.RR_TASK_QUEUE ?? TASK_QUEUE,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities({ targets, env }),
+    // On SIGTERM (systemd stop, a deploy) the step in flight may finish: 90 s, inside the unit's TimeoutStopSec=120.
+    shutdownGraceTime: '90s',
   });
   return { worker, connection, targets };
 }

@@ -3,7 +3,7 @@
  * so a killed worker is noticed after `heartbeatTimeout`, and the step is retried on another.
  * After `maximumAttempts` the failure reaches the runbook, which asks an operator.
  */
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { STEP_TITLES, type RunSettings, type StepName } from './definitions';
 
@@ -24,6 +24,9 @@ function options(step: StepName, s: RunSettings, startToCloseSeconds: number, ma
     startToCloseTimeout: `${startToCloseSeconds}s`,
     heartbeatTimeout: `${s.heartbeatTimeoutSeconds}s`,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts },
+    // A cancelled run waits for the step in flight to finish before it compensates: workers are never
+    // started while a TRUNCATE is still running, and nothing is reported done that is half-done.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   };
 }
 

@@ -224,8 +224,9 @@ test('cancelling the run after the workers stopped restarts them first', async (
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
   const acts = mockActivities(calls, fakePlan(t, { environment: 'development' }), {
-    resetDatabase: async () => {
+    resetDatabase: async (c) => {
       await gate; // hold the step so that the cancellation lands while workers are stopped
+      c.push('resetDatabase:finished');
       throw ApplicationFailure.nonRetryable('interrupted');
     },
   });
@@ -233,9 +234,15 @@ test('cancelling the run after the workers stopped restarts them first', async (
     const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
     await until(h, (x) => x.currentStep === 'reset');
     await h.cancel();
-    release();
+    try {
+      // The run waits for the step in flight: no worker is started under a running TRUNCATE.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(calls).not.toContain('startWorkers');
+    } finally {
+      release(); // else a failed expectation leaves the worker waiting on the gate forever
+    }
     await expect(h.result()).rejects.toThrow(WorkflowFailedError);
-    expect(calls.slice(-1)).toEqual(['startWorkers']);
+    expect(calls.slice(-2)).toEqual(['resetDatabase:finished', 'startWorkers']);
     expect(calls).toContain('stopWorkers');
     expect(calls).not.toContain('purgeStorage');
   });
