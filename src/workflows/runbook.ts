@@ -58,15 +58,16 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   const s = plan.settings;
   const act = stepActivities(s);
   const { runId } = workflowInfo();
-  let workersStopped = false;
+  // Whether this run stopped the workers and has not yet seen them running again; the progress
+  // query shows it, and every ending of the run consults it.
+  const state = progress.state;
 
   /** Runs one step; after its retries are spent, brings the workers back and waits for an operator. */
   async function step<T>(name: StepName, run: () => Promise<T>, opts: { needsWorkersStopped?: boolean; detail?: (r: T) => string } = {}): Promise<T> {
     for (;;) {
       operator.throwIfAborted();
-      if (opts.needsWorkersStopped && s.workersConfigured && !workersStopped) await stopWorkers();
-      if (name === 'stopWorkers') workersStopped = true; // a half-done stop still needs undoing
-      progress.state.workersStoppedByUs = workersStopped;
+      if (opts.needsWorkersStopped && s.workersConfigured && !state.workersStoppedByUs) await stopWorkers();
+      if (name === 'stopWorkers') state.workersStoppedByUs = true; // a half-done stop still needs undoing
       progress.started(name);
       try {
         const r = await run();
@@ -76,7 +77,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
         if (isCancellation(err)) throw err;
         const message = messageOf(err);
         log.warn('Step failed after its retries; waiting for an operator', { step: name, error: message });
-        if (workersStopped && name !== 'startWorkers') await restartWorkers(`while "${name}" waits for an operator`);
+        if (state.workersStoppedByUs && name !== 'startWorkers') await restartWorkers(`while "${name}" waits for an operator`);
         progress.failed(name, message, true);
         await operator.decide();
       }
@@ -87,8 +88,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     log.info(`Restarting workers ${why}`);
     progress.phase('compensating');
     await act.restartWorkers({ target: input.target });
-    workersStopped = false;
-    progress.state.workersStoppedByUs = false;
+    state.workersStoppedByUs = false;
   }
 
   try {
@@ -128,10 +128,9 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     } else progress.skipped('purgeStorage', 'no storage configured');
 
     // 5 — start workers: heartbeats come back.
-    if (workersStopped) {
+    if (state.workersStoppedByUs) {
       await step('startWorkers', () => act.startWorkers({ target: input.target }), { detail: (w) => `${w.alive} process(es) alive` });
-      workersStopped = false;
-      progress.state.workersStoppedByUs = false;
+      state.workersStoppedByUs = false;
     } else progress.skipped('startWorkers', s.workersConfigured ? 'workers already running' : 'no workers configured');
 
     // 6 — verify: the runbook's expected output.
@@ -150,12 +149,11 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     return end('completed');
   } catch (err) {
     const cancelled = isCancellation(err);
-    if (workersStopped) {
+    if (state.workersStoppedByUs) {
       // Compensation must run even when the run itself was cancelled.
       await CancellationScope.nonCancellable(() => restartWorkers('before the run ends')).catch((e) => {
         const msg = `WORKERS ARE STILL STOPPED: restarting them failed (${messageOf(e)}); start them by hand`;
         log.error(msg);
-        progress.state.workersStoppedByUs = true;
         throw ApplicationFailure.nonRetryable(msg, 'CompensationFailed', result);
       });
     }
