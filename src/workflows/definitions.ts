@@ -104,7 +104,41 @@ export interface Progress {
   backup?: BackupRecord;
   /** Workers were stopped by this run and are not yet known to be running again. */
   workersStoppedByUs: boolean;
+  /**
+   * CONTRACT (issue 7): the one record of the workers' state that every view reads. It replaces
+   * `workersStoppedByUs` (status 'stopped' | 'restarting' | 'still-stopped' mean "stopped by us").
+   */
+  workers?: WorkersState;
 }
+
+/** Whether the target's Solid Queue workers run, as far as this run knows. */
+export interface WorkersState {
+  /**
+   * untouched: this run never stopped them · stopped: stopped by this run (a step needs them stopped)
+   * · restarting: the run is starting them again (compensation) · running: started again by this run
+   * · still-stopped: starting them failed within the restart budget; a person must start them.
+   */
+  status: 'untouched' | 'stopped' | 'restarting' | 'running' | 'still-stopped';
+  /** When this run stopped them (ISO time). */
+  stoppedSince?: string;
+  /** The target's start command, so an operator can start them by hand (the targets file holds no secrets). */
+  startCommand?: string;
+  /** While (and after) compensating: attempt n of at most maxAttempts, within the budget ending at deadline. */
+  restart?: { attempt: number; maxAttempts: number; deadline: string; lastError?: string };
+}
+
+/** Why a run ended, for scripts and the CLI's exit codes; `outcome` says how. */
+export type EndReason =
+  | 'completed'
+  | 'planned'
+  | 'refused'
+  | 'planFailed'
+  | 'approvalTimedOut'
+  | 'aborted'
+  | 'cancelled'
+  | 'stepFailed'
+  /** The run could not start the workers again: they are stopped, and a person must start them. */
+  | 'workersStillStopped';
 
 export interface ApproveArgs {
   /** Must equal the target database's name. */
@@ -180,6 +214,17 @@ export interface RunSettings {
   storageConfigured: boolean;
   stopTimeoutSeconds: number;
   startTimeoutSeconds: number;
+  /** CONTRACT (issue 7): total time compensation may spend starting the workers again (workers.restartBudgetSeconds). */
+  restartBudgetSeconds?: number;
+  /** CONTRACT (issue 7): the start command, shown when the workers are left stopped. */
+  startCommand?: string;
+  /**
+   * CONTRACT (issue 7): whether step 5 starts the workers when none was alive before the reset
+   * (workers.whenNoneAliveBefore: "start" | "leave"); the plan says which.
+   */
+  startWorkersAtEnd?: boolean;
+  /** CONTRACT (issue 7): the target has notification webhooks (their URLs stay in the worker's environment). */
+  notifications?: boolean;
 }
 
 export interface BackupFile {
@@ -222,6 +267,10 @@ export interface ResetResult {
   objectsDeleted?: { count: number; bytes: number; errors: number };
   accounts?: { login: string; role: string }[];
   stepDurationsMs?: Partial<Record<StepName, number>>;
+  /** CONTRACT (issue 7): why the run ended; set on every ending. */
+  endReason?: EndReason;
+  /** CONTRACT (issue 7): the workers' final state (see WorkersState). */
+  workers?: WorkersState;
 }
 
 /** Heartbeat details of long activities: what `follow` shows as a progress bar. */
