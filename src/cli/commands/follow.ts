@@ -1,6 +1,6 @@
 import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { followRun } from '../live';
-import { renderResult } from '../render';
+import { renderEnding } from '../render';
 import { resolveRun } from '../snapshot';
 
 export const followCommand: Command = {
@@ -17,7 +17,7 @@ With --json, prints one JSON object per change (NDJSON), the last one with "exit
     const { client } = await ctx.connection();
     const handle = await resolveRun(client, args.run!, opts['run-id'] as string | undefined);
     const { snap, code, detached } = await followRun(ctx, client, handle, { exitOnWait: opts['exit-on-wait'] === true });
-    if (!detached && !ctx.live && snap.result) ctx.print(renderResult(snap.result, ctx.style));
+    if (!detached && !ctx.live && snap.status !== 'RUNNING') ctx.print(renderEnding(snap, ctx.style));
     return code;
   },
 };
