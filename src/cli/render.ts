@@ -144,9 +144,9 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
 }
 
 /** `failure`: the closed run's failure message, for runs whose result does not say it all. */
-export function renderResult(result: ResetResult, style: Style = PLAIN, failure?: string): string {
+export function renderResult(result: ResetResult, style: Style = PLAIN, failure?: string, known?: LeftStopped): string {
   const out: string[] = [];
-  const stopped = leftStopped({ result, failure });
+  const stopped = known ?? leftStopped({ result, failure });
   const outcome = shownOutcome(result, stopped);
   const ok = !stopped && (outcome === 'completed' || outcome === 'planned');
   const head = `${result.mode === 'plan' ? 'Plan' : 'Reset'} of "${result.target}": ${outcome}${result.endReason && result.endReason !== outcome ? ` (${result.endReason})` : ''}`;
@@ -210,7 +210,9 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
   const elapsed = (snap.closeTime ? Date.parse(snap.closeTime) : now.getTime()) - Date.parse(snap.startTime);
   const h = snap.history;
   const stopped = leftStopped(snap);
-  const phase = p?.phase ?? (h && h.phase !== 'ended' ? h.phase : undefined);
+  // A closed run shows only a final phase: one left at "compensating" by an older run would mislead.
+  const rawPhase = p?.phase ?? (h && h.phase !== 'ended' ? h.phase : undefined);
+  const phase = snap.status === 'RUNNING' || ['completed', 'failed', 'aborted', 'cancelled'].includes(rawPhase ?? '') ? rawPhase : undefined;
   const mode = p?.mode ?? h?.mode ?? snap.result?.mode;
   out.push(
     `${style.bold(snap.workflowId)}  ${style.dim(snap.runId)}\n` +
@@ -268,14 +270,14 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
     const since = p?.workers?.stoppedSince ?? h?.workersStoppedSince;
     out.push(style.yellow(`  Solid Queue workers are stopped by this run${since ? ` since ${formatTime(since)}` : ''}`));
   }
-  if (snap.result) out.push('', renderResult(snap.result, style, snap.failure));
+  if (snap.result) out.push('', renderResult(snap.result, style, snap.failure, stopped));
   else if (snap.failure) out.push('', style.red(`  ${snap.status}: ${snap.failure}`));
   return out.join('\n');
 }
 
 /** How a closed run ended: its result (with the workers' state), else its failure. */
 export function renderEnding(snap: Snapshot, style: Style = PLAIN): string {
-  if (snap.result) return renderResult(snap.result, style, snap.failure);
+  if (snap.result) return renderResult(snap.result, style, snap.failure, leftStopped(snap));
   const stopped = leftStopped(snap);
   const lines = [style.red(`${snap.workflowId}: ${snap.status}${snap.failure ? `: ${snap.failure}` : ''}`)];
   if (stopped) lines.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
