@@ -12,6 +12,8 @@ export const followCommand: Command = {
     'exit-on-wait': { type: 'boolean', description: 'return with exit 3 as soon as the run waits for an operator' },
   },
   details: `Ctrl-C detaches (exit 3 if the run waits for an operator, else 4); it never cancels the reset.
+While the run compensates it shows each attempt to start the workers again; a run that ended with the
+workers STILL STOPPED exits 7.
 With --json, prints one JSON object per change (NDJSON), the last one with "exitCode".`,
   async run(ctx, { args, opts }) {
     const { client } = await ctx.connection();
