@@ -8,6 +8,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { STEP_TITLES, type Mode, type Plan, type ResetInput, type StepName, type StepState } from '../workflows/definitions';
 import { checkApproval } from '../workflows/operator';
+import { formatTime } from './format';
 import type { ActivityView } from './snapshot';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
@@ -231,7 +232,7 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
     } else {
       ap.status = 'running';
       approval = { database: plan?.databaseName, since: approvalTimer.since, deadline: approvalTimer.deadline };
-      if (good) ap.detail = `approve signal from ${good.by ?? 'an operator'} received ${good.at}; the run takes it on its next workflow task`;
+      if (good) ap.detail = `approve signal from ${good.by ?? 'an operator'} received ${formatTime(good.at)}; the run takes it on its next workflow task`;
     }
   }
 
@@ -259,14 +260,14 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
   } else if (approval) {
     phase = 'awaiting-approval';
     currentStep = 'approval';
-    why = `the approval deadline timer started ${approval.since} and no valid approval was taken`;
+    why = `the approval's deadline timer started ${formatTime(approval.since)} and no valid approval was taken`;
   } else if (lastFailure && !signals.some((s) => s.name === 'retry' && s.eventId > lastFailure!.eventId)) {
     phase = 'waiting-for-operator';
     currentStep = lastFailure.step;
     waiting = { step: lastFailure.step, error: lastFailure.error, since: lastFailure.at };
     const s = stepState(lastFailure.step);
     s.status = 'waiting-for-operator';
-    why = `step "${lastFailure.step}" failed its retries at ${lastFailure.at}; no retry signal since`;
+    why = `step "${lastFailure.step}" failed its retries at ${formatTime(lastFailure.at)}; no retry signal since`;
   } else if (lastRunning) {
     phase = lastRunning.name === 'plan' ? 'planning' : 'running';
     currentStep = lastRunning.name;
@@ -274,7 +275,7 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
   } else {
     phase = 'running';
     currentStep = lastCompleted?.step;
-    why = lastCompleted ? `the last step completed was "${lastCompleted.step}" at ${lastCompleted.at}; the run decides its next step on its next workflow task` : 'no step has started yet';
+    why = lastCompleted ? `the last step completed was "${lastCompleted.step}" at ${formatTime(lastCompleted.at)}; the run decides its next step on its next workflow task` : 'no step has started yet';
   }
 
   return {
