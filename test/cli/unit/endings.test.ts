@@ -299,6 +299,12 @@ describe('status that never guesses: the state from the history when no worker a
     expect(lines).toContain("the run's history shows: awaiting-approval, step approval");
     expect(lines).toContain('signal "abort" received 2026-11-26 18:00:21Z, not yet taken by the run');
     expect(renderView(derivedSnap(events), { now })).toContain('signal "abort" from bob@host received 2026-11-26 18:00:21Z: the run has not taken it yet');
+ 
+    // A workflow task completed after a signal: the run has taken it (and keeps waiting, the name was wrong).
+    const taken = deriveFromHistory([...approvalWaitHistory(), events[events.length - 2], ...task(22)]);
+    expect(taken.signals).toEqual([expect.objectContaining({ name: 'approve', seenByRun: true })]);
+    expect(taken.phase).toBe('awaiting-approval');
+    expect(historyLines('reset-demo', taken).join('\n')).not.toContain('not yet taken');
   });
 
   test('a step that failed its retries with no retry since: paused; the workers stopped by the run are said', () => {
