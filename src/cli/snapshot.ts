@@ -268,12 +268,17 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
       // describeTaskQueue may be denied by an authorizer; the view goes on without it.
     }
   }
-  if (running && wantQuery && !snap.progress) {
+  // No answer in time, or no poll within the heartbeat timeout: no worker runs this run now. A quick
+  // refusal while a worker polls (e.g. its first workflow task not yet done) is not that: the view
+  // shows the error and the history instead.
+  const timedOut = snap.progressError === NO_ANSWER;
+  const recentPoll = !!snap.workers && snap.workers.workflowPollers > 0;
+  if (running && wantQuery && !snap.progress && (timedOut || !recentPoll)) {
     snap.noWorker = {
       taskQueue,
       lastPollAt: snap.workers?.lastPollAt,
       heartbeatTimeoutSeconds: heartbeat,
-      recentPoll: !!snap.workers && snap.workers.workflowPollers > 0,
+      recentPoll,
       queryError: snap.progressError ?? 'no answer',
     };
   }
@@ -285,9 +290,11 @@ export function phaseOf(snap: Pick<Snapshot, 'progress' | 'history'>): string | 
   return snap.progress?.phase ?? snap.history?.phase;
 }
 
+const NO_ANSWER = 'no worker answered the progress query in time';
+
 function queryErrorText(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  if (/deadline|DEADLINE_EXCEEDED/i.test(msg)) return 'no worker answered the progress query in time';
+  if (/deadline|DEADLINE_EXCEEDED/i.test(msg)) return NO_ANSWER;
   return msg;
 }
 

@@ -27,15 +27,18 @@ shows (exit 3): the run continues when a worker starts. A run waiting for approv
     if (snap.status !== 'RUNNING') {
       throw new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to resume`, EXIT.failed, `a new reset: reset-runbook start ${snap.target ?? '<target>'}`);
     }
-    if (snap.noWorker) {
+    if (snap.noWorker || !snap.progress) {
       const h = snap.history;
+      const head = snap.noWorker
+        ? noWorkerLines(snap.noWorker, ctx.now())[0].trim()
+        : `the run did not answer its progress query (${snap.progressError ?? 'no answer'}); nothing was sent: look at the worker's log`;
       const lines = [
-        ...noWorkerLines(snap.noWorker, ctx.now()).map((l) => l.trim()).slice(0, 1),
+        head,
         ...(h ? historyLines(snap.workflowId, h) : []),
         ...pendingLines(snap, ctx.now()),
         START_WORKER_HINT,
       ];
-      ctx.emit({ ...base, action: 'none', reason: 'no-worker', phase: h?.phase ?? null, stateFrom: h ? 'history' : null, currentStep: h?.currentStep ?? null, noWorker: snap.noWorker, message: lines[0], exitCode: EXIT.waiting });
+      ctx.emit({ ...base, action: 'none', reason: snap.noWorker ? 'no-worker' : 'no-answer', phase: h?.phase ?? null, stateFrom: h ? 'history' : null, currentStep: h?.currentStep ?? null, noWorker: snap.noWorker, message: lines[0], exitCode: EXIT.waiting });
       ctx.print(lines.join('\n'));
       return EXIT.waiting;
     }
