@@ -338,3 +338,38 @@ describe('status that never guesses: the state from the history when no worker a
     expect(h.why).toContain('activity backupDatabase is pending (started, attempt 2)');
   });
 });
+
+describe('the same derivation on a real recorded history (test/replay/histories)', () => {
+  // A run whose purge failed its retries, then was aborted; cut at each point a worker could have died.
+  const fs = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  const { historyFromJSON } = require('@temporalio/common/lib/proto-utils') as typeof import('@temporalio/common/lib/proto-utils');
+  const dir = path.join(__dirname, '..', '..', 'replay', 'histories');
+  const file = fs.readdirSync(dir).find((f) => f.startsWith('purge-failed-then-aborted--'))!;
+  const events = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'))).events!;
+  const at = (pred: (e: temporal.api.history.v1.IHistoryEvent) => unknown) => events.findIndex(pred);
+  const upTo = (i: number) => deriveFromHistory(events.slice(0, i + 1));
+
+  test('waiting for approval, then an approve the run has not taken yet', () => {
+    const timer = at((e) => e.timerStartedEventAttributes);
+    expect(upTo(timer)).toMatchObject({ phase: 'awaiting-approval', currentStep: 'approval', heartbeatTimeoutSeconds: expect.any(Number) });
+    const approve = at((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'approve');
+    const h = upTo(approve);
+    expect(h.phase).toBe('awaiting-approval');
+    expect(h.signals).toEqual([expect.objectContaining({ name: 'approve', seenByRun: false })]);
+    expect(h.signals[0].problem).toBeUndefined();
+  });
+
+  test('the reset step running with the workers stopped; compensation; the pause; an abort not yet taken', () => {
+    const reset = at((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'resetDatabase');
+    expect(upTo(reset)).toMatchObject({ phase: 'running', currentStep: 'reset', workersStoppedSince: expect.any(String) });
+    const restart = at((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startWorkers');
+    expect(upTo(restart)).toMatchObject({ phase: 'compensating', currentStep: 'startWorkers' });
+    const abort = at((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'abort');
+    const h = upTo(abort);
+    expect(h).toMatchObject({ phase: 'waiting-for-operator', currentStep: 'purgeStorage', waiting: { step: 'purgeStorage' } });
+    expect(h.workersStoppedSince).toBeUndefined(); // started again before the pause
+    expect(h.signals.map((s) => [s.name, s.seenByRun])).toEqual([['approve', true], ['abort', false]]);
+    expect(deriveFromHistory(events).phase).toBe('ended');
+  });
+});
