@@ -33,6 +33,11 @@ afterAll(async () => {
 test('worker SIGKILLed while the run waits for approval: status and resume tell it from the history; abort is bounded (exit 3) and takes effect when a worker is back', async () => {
   expect((await cli(['start', NAME, '--detach'], env)).code).toBe(0);
   await waitFor('approval', async () => json((await cli(['status', NAME, '--json'], env))).phase === 'awaiting-approval', 90_000);
+  // A live, idle worker re-polls only when its long poll ends (up to a minute): its last poll may be
+  // older than the heartbeat timeout, but it answers the query, so it is never reported missing.
+  await new Promise((r) => setTimeout(r, 15_000));
+  const live = json(await cli(['status', NAME, '--json'], env));
+  expect(live).toMatchObject({ phase: 'awaiting-approval', stateFrom: 'query', noWorker: null, exitCode: 3 });
   await killWorker(worker!);
 
   // Once the last poll is older than the target's heartbeat timeout (10 s), no worker is polling.
