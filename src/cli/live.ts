@@ -196,7 +196,7 @@ export function snapshotJson(snap: Snapshot, rates?: RateTracker) {
     workers: workersOf(snap) ?? null,
     workersStillStopped: stopped ?? null,
     /** Workers of this runbook polling the run's task queue (pollers judged by the heartbeat timeout). */
-    pollers: snap.workers ?? null,
+    pollers: snap.pollers ?? null,
     noWorker: snap.noWorker ?? null,
     history: fromHistory ? { why: h!.why, lastCompleted: h!.lastCompleted ?? null, signals: h!.signals, workflowTaskWaitingSince: h!.workflowTaskWaitingSince ?? null } : null,
     progressError: snap.progressError ?? null,

@@ -64,7 +64,7 @@ export interface Snapshot {
   progress?: Progress;
   progressError?: string;
   activities: ActivityView[];
-  workers?: WorkersSeen;
+  pollers?: WorkersSeen;
   /** The run's state derived from its history, when no worker answered the progress query. */
   history?: HistoryState;
   /**
@@ -263,7 +263,7 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
   const heartbeat = snap.progress?.plan?.settings?.heartbeatTimeoutSeconds ?? snap.history?.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
   if (opts.workers || running) {
     try {
-      snap.workers = await workersSeen(client, taskQueue, new Date(), heartbeat);
+      snap.pollers = await workersSeen(client, taskQueue, new Date(), heartbeat);
     } catch {
       // describeTaskQueue may be denied by an authorizer; the view goes on without it.
     }
@@ -272,11 +272,11 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
   // refusal while a worker polls (e.g. its first workflow task not yet done) is not that: the view
   // shows the error and the history instead.
   const timedOut = snap.progressError === NO_ANSWER;
-  const recentPoll = !!snap.workers && snap.workers.workflowPollers > 0;
+  const recentPoll = !!snap.pollers && snap.pollers.workflowPollers > 0;
   if (running && wantQuery && !snap.progress && (timedOut || !recentPoll)) {
     snap.noWorker = {
       taskQueue,
-      lastPollAt: snap.workers?.lastPollAt,
+      lastPollAt: snap.pollers?.lastPollAt,
       heartbeatTimeoutSeconds: heartbeat,
       recentPoll,
       queryError: snap.progressError ?? 'no answer',

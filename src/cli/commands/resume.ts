@@ -23,7 +23,7 @@ shows (exit 3): the run continues when a worker starts. A run waiting for approv
     const { client } = await ctx.connection();
     const handle = await resolveRun(client, args.run!, opts['run-id'] as string | undefined);
     const snap = await takeSnapshot(client, handle, { workers: true, result: false });
-    const base = { workflowId: snap.workflowId, runId: snap.runId, pollers: snap.workers ?? null, workers: workersOf(snap) ?? null };
+    const base = { workflowId: snap.workflowId, runId: snap.runId, pollers: snap.pollers ?? null, workers: workersOf(snap) ?? null };
     if (snap.status !== 'RUNNING') {
       throw new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to resume`, EXIT.failed, `a new reset: reset-runbook start ${snap.target ?? '<target>'}`);
     }
@@ -65,7 +65,7 @@ shows (exit 3): the run continues when a worker starts. A run waiting for approv
       return EXIT.waiting;
     }
     // Reached only when a worker answered the progress query: it is running the run now.
-    const w = snap.workers;
+    const w = snap.pollers;
     const who = w && w.identities.length ? ` (polling: ${w.identities.join(', ')})` : '';
     const msg = `${snap.workflowId} is not paused (${p?.phase ?? snap.status.toLowerCase()}${p?.currentStep ? `, step ${p.currentStep}` : ''}): a worker answered its progress query and is running it${who}; nothing to resume.`;
     ctx.emit({ ...base, action: 'none', reason: 'running', phase: p?.phase ?? null, message: msg, exitCode: EXIT.ok });

@@ -244,7 +244,7 @@ function derivedSnap(events: temporal.api.history.v1.IHistoryEvent[], over: Part
     activities: [],
     target: 'demo',
     progressError: 'no worker answered the progress query in time',
-    workers: { taskQueue: 'reset-runbook', workflowPollers: 0, activityPollers: 0, identities: [], lastPollAt: noWorker.lastPollAt, staleAfterSeconds: 10 },
+    pollers: { taskQueue: 'reset-runbook', workflowPollers: 0, activityPollers: 0, identities: [], lastPollAt: noWorker.lastPollAt, staleAfterSeconds: 10 },
     history: deriveFromHistory(events),
     noWorker,
     ...over,

@@ -113,7 +113,7 @@ function snap(over: Partial<Snapshot> = {}): Snapshot {
     status: 'RUNNING',
     startTime: '2026-11-26T15:00:00Z',
     activities: [],
-    workers: { taskQueue: 'reset-runbook', workflowPollers: 1, activityPollers: 1, identities: ['1@host'], staleAfterSeconds: 75 },
+    pollers: { taskQueue: 'reset-runbook', workflowPollers: 1, activityPollers: 1, identities: ['1@host'], staleAfterSeconds: 75 },
     progress: { target: 'demo', mode: 'execute', phase: 'waiting-for-operator', currentStep: 'backup', steps, workersStoppedByUs: false, waiting: { step: 'backup', error: 'disk full', since: '2026-11-26T15:00:32Z', signals: ['retry', 'abort'] } },
     ...over,
   };
@@ -138,7 +138,7 @@ describe('live view', () => {
 
   test('approval wait and a missing worker are shown', () => {
     const s = snap({
-      workers: { taskQueue: 'reset-runbook', workflowPollers: 0, activityPollers: 0, identities: [], staleAfterSeconds: 30, lastPollAt: '2026-11-26T15:00:18Z' },
+      pollers: { taskQueue: 'reset-runbook', workflowPollers: 0, activityPollers: 0, identities: [], staleAfterSeconds: 30, lastPollAt: '2026-11-26T15:00:18Z' },
       noWorker: { taskQueue: 'reset-runbook', lastPollAt: '2026-11-26T15:00:18Z', heartbeatTimeoutSeconds: 30, recentPoll: false, queryError: 'no worker answered the progress query in time' },
       progress: { ...snap().progress!, phase: 'awaiting-approval', waiting: undefined, approval: { database: 'phonefin_production', highRisk: false, since: '2026-11-26T15:00:40Z', deadline: '2026-11-27T15:00:40Z', planDigest: 'abc' } },
     });
