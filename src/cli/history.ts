@@ -107,6 +107,7 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
   let approvalTimer: { id: string; since: string; deadline?: string; fired: boolean; cancelled: boolean } | undefined;
   let compensating = false;
   let ended = false;
+  let endedAt: string | undefined;
   let stoppedSince: string | undefined;
 
   const stepState = (name: StepName) => {
@@ -209,6 +210,7 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
       e.workflowExecutionContinuedAsNewEventAttributes
     ) {
       ended = true;
+      endedAt = at;
     }
   }
   for (const s of signals) s.seenByRun = s.eventId < lastTaskCompletedId;
@@ -234,6 +236,17 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
       approval = { database: plan?.databaseName, since: approvalTimer.since, deadline: approvalTimer.deadline };
       if (good) ap.detail = `approve signal from ${good.by ?? 'an operator'} received ${formatTime(good.at)}; the run takes it on its next workflow task`;
     }
+  }
+
+  if (ended) {
+    // Facts once the run has closed: a step it never finished did not finish.
+    for (const s of steps.values()) {
+      if (s.status !== 'running') continue;
+      s.status = 'failed';
+      s.endedAt = endedAt;
+      s.error = s.name === 'approval' ? 'no approval was taken before the run ended' : 'the run ended before this step finished';
+    }
+    approval = undefined;
   }
 
   const mode: Mode | undefined = input ? (input.mode ?? 'plan') : undefined;

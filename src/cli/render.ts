@@ -227,7 +227,8 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
     out.push('', renderSteps(p.steps, now, style));
   } else if (h) {
     out.push('', renderSteps(h.steps, now, style));
-    out.push(style.dim(`  from the run's history (${snap.noWorker ? 'no worker answered the progress query' : `the progress query failed: ${snap.progressError ?? '?'}`}): ${h.why}`));
+    if (snap.status === 'RUNNING') out.push(style.dim(`  from the run's history (${snap.noWorker ? 'no worker answered the progress query' : `the progress query failed: ${snap.progressError ?? '?'}`}): ${h.why}`));
+    else out.push(style.dim("  from the run's history (no worker answered the progress query)"));
     if (h.lastCompleted) out.push(style.dim(`  last step completed: ${h.lastCompleted.step} at ${formatTime(h.lastCompleted.at)}`));
     for (const sig of h.signals.filter((x) => !x.seenByRun)) {
       out.push(style.yellow(`  signal "${sig.name}"${sig.by ? ` from ${sig.by}` : ''} received ${formatTime(sig.at)}: the run has not taken it yet (it does when a worker runs it)${sig.problem ? `; it will be refused: ${sig.problem}` : ''}`));

@@ -251,7 +251,7 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
     }
   }
   // Without the workflow's own answer, the history says what the run has done and waits for.
-  const needHistory = wantQuery && !snap.progress && (running || (!!leftStopped(snap) && !snap.result?.workers?.stoppedSince));
+  const needHistory = wantQuery && !snap.progress;
   if (needHistory) {
     try {
       const history = await handle.fetchHistory();

@@ -22,7 +22,7 @@ export const listCommand: Command = {
     const { client } = await ctx.connection();
     const runs = await listRuns(client, { target, limit, running: opts.running === true });
     await Promise.all(runs.map((r) => addEnding(client, r)));
-    ctx.emit({ target: target ?? null, runs });
+    ctx.emit({ target: target ?? null, runs: runs.map((r) => ({ ...r, endReason: r.endReason ?? null, workers: r.workers ?? null, stillStopped: r.stillStopped ?? null })) });
     ctx.print(renderRunList(runs, ctx.style));
     return EXIT.ok;
   },

@@ -372,4 +372,15 @@ describe('the same derivation on a real recorded history (test/replay/histories)
     expect(h.signals.map((s) => [s.name, s.seenByRun])).toEqual([['approve', true], ['abort', false]]);
     expect(deriveFromHistory(events).phase).toBe('ended');
   });
+
+  test('an ended run: no step left running or waiting, each with its end time', () => {
+    const approve = at((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'approve');
+    // The run as if it had been aborted while it waited for approval (the close event moved up).
+    const closedEvent = events[events.length - 1];
+    const h = deriveFromHistory([...events.slice(0, approve), closedEvent]);
+    expect(h.phase).toBe('ended');
+    expect(h.approval).toBeUndefined();
+    expect(h.steps.find((s) => s.name === 'approval')).toMatchObject({ status: 'failed', error: 'no approval was taken before the run ended', endedAt: expect.any(String) });
+    expect(h.steps.filter((s) => s.status === 'running' || s.status === 'waiting-for-operator')).toEqual([]);
+  });
 });
