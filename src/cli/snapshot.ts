@@ -20,7 +20,7 @@ import { PLAN_DEFAULTS } from '../workflows/activities';
 import { CliError } from './errors';
 import { EXIT, ExitCode } from './exit-codes';
 import { deriveFromHistory, HistoryState } from './history';
-import { leftStopped, LeftStopped } from './workers-view';
+import { leftStopped, LeftStopped, stillStoppedLine } from './workers-view';
 
 export interface ActivityView {
   activityId: string;
@@ -337,6 +337,13 @@ export function exitCodeFor(snap: Snapshot): ExitCode {
     return EXIT.failed;
   }
   return EXIT.failed;
+}
+
+/** For a command that needs a running run: the run has ended; if it left the workers stopped, that first (exit 7). */
+export function endedRunError(snap: Snapshot, nothingTo: string, hint?: string): CliError {
+  const stopped = leftStopped(snap);
+  if (stopped) return new CliError(`${snap.workflowId} has ended (${snap.status}) with the Solid Queue workers stopped; there is nothing to ${nothingTo}. ${stillStoppedLine(stopped)}`, EXIT.workersStopped);
+  return new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to ${nothingTo}`, EXIT.failed, hint);
 }
 
 /**

@@ -2,12 +2,11 @@ import { abortSignal } from '../../workflows/definitions';
 import { parseDurationMs } from '../args';
 import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { Context, sleep } from '../context';
-import { CliError } from '../errors';
 import { EXIT, ExitCode } from '../exit-codes';
 import { formatTime } from '../format';
 import { endingJson } from '../live';
 import { noWorkerLines, renderEnding } from '../render';
-import { exitCodeFor, phaseOf, resolveRun, Snapshot, takeSnapshot } from '../snapshot';
+import { endedRunError, exitCodeFor, phaseOf, resolveRun, Snapshot, takeSnapshot } from '../snapshot';
 import { leftStopped, restartLine, workersOf } from '../workers-view';
 
 /** How long a progress query may take before abort says no worker answers (the bounded wait). */
@@ -33,7 +32,7 @@ ending after --wait; 7 when it ended with the workers STILL STOPPED (start them 
     const { client } = await ctx.connection();
     const handle = await resolveRun(client, args.run!, opts['run-id'] as string | undefined);
     const before = await takeSnapshot(client, handle, { query: false, result: false });
-    if (before.status !== 'RUNNING') throw new CliError(`${before.workflowId} has ended (${before.status}); there is nothing to abort`, EXIT.failed);
+    if (before.status !== 'RUNNING') throw endedRunError(await takeSnapshot(client, handle, { query: false }), 'abort');
     const by = ctx.operator();
     await handle.signal(abortSignal, { reason: opts.reason as string | undefined, by });
     const ids = { workflowId: before.workflowId, runId: before.runId, signal: 'abort' };

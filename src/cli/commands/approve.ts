@@ -4,7 +4,7 @@ import { sleep } from '../context';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { noWorkerLines } from '../render';
-import { resolveRun, takeSnapshot } from '../snapshot';
+import { endedRunError, resolveRun, takeSnapshot } from '../snapshot';
 import { approvalFor } from './start';
 
 export const approveCommand: Command = {
@@ -21,7 +21,7 @@ export const approveCommand: Command = {
     const { client } = await ctx.connection();
     const handle = await resolveRun(client, args.run!, opts['run-id'] as string | undefined);
     const snap = await takeSnapshot(client, handle);
-    if (snap.status !== 'RUNNING') throw new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to approve`, EXIT.failed);
+    if (snap.status !== 'RUNNING') throw endedRunError(snap, 'approve');
     if (!snap.progress) {
       const why = snap.noWorker ? noWorkerLines(snap.noWorker, ctx.now())[0].trim() : `no answer to the progress query: ${snap.progressError}`;
       const shows = snap.history ? `; its history shows: ${snap.history.phase}` : '';

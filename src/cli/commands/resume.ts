@@ -1,12 +1,11 @@
 import { retrySignal } from '../../workflows/definitions';
 import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { sleep } from '../context';
-import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { formatDuration, formatTime } from '../format';
 import { HistoryState } from '../history';
 import { noWorkerLines } from '../render';
-import { resolveRun, Snapshot, takeSnapshot } from '../snapshot';
+import { endedRunError, resolveRun, Snapshot, takeSnapshot } from '../snapshot';
 import { workersOf } from '../workers-view';
 
 const START_WORKER_HINT = 'start a worker: sudo systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker';
@@ -25,7 +24,7 @@ shows (exit 3): the run continues when a worker starts. A run waiting for approv
     const snap = await takeSnapshot(client, handle, { workers: true, result: false });
     const base = { workflowId: snap.workflowId, runId: snap.runId, pollers: snap.pollers ?? null, workers: workersOf(snap) ?? null };
     if (snap.status !== 'RUNNING') {
-      throw new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to resume`, EXIT.failed, `a new reset: reset-runbook start ${snap.target ?? '<target>'}`);
+      throw endedRunError(await takeSnapshot(client, handle, { query: false }), 'resume', `a new reset: reset-runbook start ${snap.target ?? '<target>'}`);
     }
     if (snap.noWorker || !snap.progress) {
       const h = snap.history;

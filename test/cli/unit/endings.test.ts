@@ -14,7 +14,7 @@ import { deriveFromHistory } from '../../../src/cli/history';
 import { mainHelp } from '../../../src/cli/index';
 import { changeLines, endingJson, snapshotJson } from '../../../src/cli/live';
 import { renderEnding, renderResult, renderRunList, renderView } from '../../../src/cli/render';
-import { exitCodeFor, Snapshot } from '../../../src/cli/snapshot';
+import { endedRunError, exitCodeFor, Snapshot } from '../../../src/cli/snapshot';
 import { ANSI } from '../../../src/cli/style';
 
 const RED = '\x1b[31m';
@@ -132,6 +132,15 @@ describe('workers left stopped: red in every view, exit 7', () => {
     expect(snapshotJson(s)).toMatchObject({ outcome: 'failed', endReason: 'workersStillStopped' });
     // Without a result at all, the failure alone still says it.
     expect(renderEnding(closed({ result: undefined, failure }))).toContain('WORKERS ARE STILL STOPPED since an unrecorded time');
+  });
+
+  test('resume/approve/abort of such an ended run say it first, exit 7', () => {
+    const e = endedRunError(closed(), 'resume');
+    expect(e.exitCode).toBe(7);
+    expect(e.message).toContain(LINE);
+    const plain = endedRunError(closed({ result: { target: 'demo', mode: 'execute', outcome: 'aborted' }, failure: 'Aborted by x' }), 'resume');
+    expect(plain.exitCode).toBe(1);
+    expect(plain.message).not.toContain('WORKERS');
   });
 
   test('list: the outcome in red and the line under the run', () => {
