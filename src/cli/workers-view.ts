@@ -58,7 +58,8 @@ export function restartLine(w: WorkersState | undefined): string | undefined {
 export function stoppedByRun(snap: Pick<Snapshot, 'progress'>): boolean {
   const w = snap.progress?.workers;
   if (w) return w.status === 'stopped' || w.status === 'restarting' || w.status === 'still-stopped';
-  return snap.progress?.workersStoppedByUs === true;
+  // Runs from before issue 7 (and while the contract field is being rolled out) carry only this flag.
+  return (snap.progress as { workersStoppedByUs?: boolean } | undefined)?.workersStoppedByUs === true;
 }
 
 /**
