@@ -105,6 +105,8 @@ export interface Progress {
     /** CONTRACT (issue 7): whether this run started the workers again before pausing (false: it never stopped them, or it could not start them). */
     workersRestarted: boolean;
   };
+  /** CONTRACT (issue 7): set the moment an abort signal arrives, so `abort` can say "accepted" while the run compensates. */
+  abortRequested?: { by?: string; reason?: string; at: string };
   /** Set while the run waits for approval. */
   approval?: { database: string; highRisk: boolean; since: string; deadline: string; planDigest: string };
   plan?: Plan;

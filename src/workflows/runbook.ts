@@ -208,7 +208,9 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     const reset = await step('reset', () => act.reset({ target: input.target, runId, planDigest: plan.digest, backupCreatedAt: backup.createdAt }), {
       needsWorkersStopped: true,
       beforeStop: ensureFreshBackup,
-      detail: (r) => `${r.truncated.rows} rows truncated (${r.kept.tables} kept tables: ${r.kept.rows} rows kept); ${r.manifest.blobs} blob keys recorded`,
+      // `truncated` is missing from results recorded before it existed (runs in flight across an upgrade).
+      detail: (r) =>
+        `${r.truncated ? `${r.truncated.rows} rows truncated (${r.kept.tables} kept tables: ${r.kept.rows} rows kept)` : `${Object.values(r.countsBefore).reduce((a, n) => a + n, 0)} rows before`}; ${r.manifest.blobs} blob keys recorded`,
     });
     result.countsBefore = reset.countsBefore;
     result.countsAfter = reset.countsAfter;
@@ -261,6 +263,8 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     }
     if (isCancellation(err)) end('failed', 'cancelled', 'cancelled', 'the run was cancelled');
     else end('failed', err instanceof ApplicationFailure && err.type === 'ApprovalTimedOut' ? 'approvalTimedOut' : 'stepFailed', 'failed', messageOf(err));
+    // The result rides on the failure, so every view reads the same ending (outcome, endReason, workers).
+    if (err instanceof ApplicationFailure && !err.details?.length) throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: true, details: [result] });
     throw err;
   }
 }

@@ -261,6 +261,10 @@ test('no approval before the deadline ends the run with nothing changed', async 
     const err = await (await start(tq, { target: t, mode: 'execute', approvalTimeout: '2s' })).result().catch((e) => e);
     expect(err.cause?.type).toBe('ApprovalTimedOut');
     expect(calls).toEqual(['planReset', 'backupDatabase']);
+    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'failed', endReason: 'approvalTimedOut', workers: { status: 'untouched' } });
+    const p = await env.client.workflow.getHandle(resetWorkflowId(t)).query(progressQuery);
+    expect(p.steps.find((x) => x.name === 'approval')).toMatchObject({ status: 'failed', error: 'no approval before the deadline' });
+    expect(p.steps.filter((x) => ['running', 'waiting-for-operator', 'pending'].includes(x.status))).toEqual([]);
   });
 });
 
@@ -370,6 +374,7 @@ test('abort at a pause: the paused step becomes failed with its error kept; atte
     expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'aborted', endReason: 'aborted', workers: { status: 'running' } });
     const p = await h.query(progressQuery);
     expect(p.steps.find((x) => x.name === 'purgeStorage')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^S3 refused to delete 3 object\(s\).*Aborted by jest/) });
+    expect(p.abortRequested).toMatchObject({ by: 'jest', reason: 'test' });
     expect(p.steps.filter((x) => activeStates.includes(x.status))).toEqual([]);
   });
 });
