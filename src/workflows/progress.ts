@@ -61,7 +61,7 @@ export class RunProgress {
     const s = this.step(name);
     s.status = 'done';
     s.endedAt = new Date().toISOString();
-    if (detail) s.detail = detail;
+    s.detail = detail; // not the last failed attempt's note
     this.publish();
   }
 
