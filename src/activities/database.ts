@@ -1,8 +1,9 @@
 /**
  * Step 3 — reset the database: what `rails db:seed:replant` does, made safe to retry.
- * Order matters: record the blob keys (the purge needs them and the TRUNCATE erases them), refuse a
- * stale backup, prove the tables are still those the plan showed, then one TRUNCATE per database
- * with SQL seeds in the same transaction, or a seed command after it commits.
+ * Order matters: refuse a stale backup (before this run's first TRUNCATE only: see journal.ts), record
+ * the blob keys (the purge needs them and the TRUNCATE erases them), prove the tables are still those
+ * the plan showed, then one TRUNCATE per database with SQL seeds in the same transaction, or a seed
+ * command after it commits.
  */
 import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
@@ -14,6 +15,7 @@ import { countRows, qualified, quoted, withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { expandEnv, resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
+import { databaseChanged, readJournal, recordTransaction, writeJournal } from './journal';
 import { manifestPath, readManifest, writeManifestOnce } from './manifest';
 
 export interface ResetArgs {
@@ -26,6 +28,9 @@ export interface ResetOutcome {
   manifest: { path: string; blobs: number; bytes: number };
   countsBefore: Record<string, number>;
   countsAfter: Record<string, number>;
+  /** Rows in the truncated and in the kept tables just before this run's first TRUNCATE. */
+  truncated: { tables: number; rows: number };
+  kept: { tables: number; rows: number };
 }
 
 export function createDatabaseActivities(deps: ActivityDeps) {
@@ -33,16 +38,26 @@ export function createDatabaseActivities(deps: ActivityDeps) {
     async resetDatabase(args: ResetArgs): Promise<ResetOutcome> {
       const t = resolveTarget(deps, args.target);
       return withKeepalive(async () => {
-        refuseStaleBackup(t, args.backupCreatedAt);
+        const journal = readJournal(t, args.runId);
+        // Once this run's TRUNCATE committed, the backup that protects it is the one checked then:
+        // a retry (a seed command fixed an hour later) must finish the job, never refuse for age.
+        const changed = await databaseChanged(t, journal);
+        if (!changed) refuseStaleBackup(t, args.backupCreatedAt);
         const manifest = await recordBlobs(t, args.runId);
-        const decisions = await assertPlanStillHolds(t, args.planDigest);
-        const countsBefore = await countAll(t, decisions);
+        const decisions = await assertPlanStillHolds(t, args.planDigest, changed);
+        // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
+        let countsBefore = changed ? journal.countsBefore : undefined;
+        if (!countsBefore) {
+          countsBefore = await countAll(t, decisions);
+          writeJournal(t, { ...journal, countsBefore });
+        }
         const strategy = t.config.strategy ?? { kind: 'replant' as const };
         if (strategy.kind === 'rebuild') {
+          writeJournal(t, { ...readJournal(t, args.runId), rebuildStartedAt: new Date().toISOString() });
           await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds ?? 3600);
         } else {
           // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
-          for (const d of [...decisions].reverse()) await truncate(t, d);
+          for (const d of [...decisions].reverse()) await truncate(t, d, args.runId);
           const seeds = t.config.seeds;
           if (seeds && 'command' in seeds) {
             await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds ?? 1800);
@@ -50,8 +65,21 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         }
         const countsAfter = await countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
         crashPoint('reset.done');
-        return { manifest: { path: manifest.path, blobs: manifest.blobs, bytes: manifest.bytes }, countsBefore, countsAfter };
+        const sum = (tables: TableDecision['truncate'], database: string) => tables.reduce((a, tb) => a + (countsBefore![`${database}/${qualified(tb)}`] ?? 0), 0);
+        return {
+          manifest: { path: manifest.path, blobs: manifest.blobs, bytes: manifest.bytes },
+          countsBefore,
+          countsAfter,
+          truncated: { tables: decisions.reduce((a, d) => a + d.truncate.length, 0), rows: decisions.reduce((a, d) => a + sum(d.truncate, d.database), 0) },
+          kept: { tables: decisions.reduce((a, d) => a + d.keep.length, 0), rows: decisions.reduce((a, d) => a + sum(d.keep, d.database), 0) },
+        };
       });
+    },
+
+    /** For the workflow, before it decides to refresh a stale backup: has this run already changed the database? */
+    async resetState(args: { target: string; runId: string }): Promise<{ databaseChanged: boolean }> {
+      const t = resolveTarget(deps, args.target);
+      return withKeepalive(async () => ({ databaseChanged: await databaseChanged(t, readJournal(t, args.runId)) }));
     },
   };
 }
@@ -61,7 +89,7 @@ function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
   const ageMinutes = (Date.now() - Date.parse(createdAt)) / 60_000;
   if (!(ageMinutes <= maxMinutes)) {
     throw ApplicationFailure.nonRetryable(
-      `The backup of target "${t.name}" is ${Math.round(ageMinutes)} minutes old, more than backup.maxAgeMinutes (${maxMinutes}); nothing was truncated. Abort this run and start a new reset, which takes a fresh backup.`,
+      `The backup of target "${t.name}" is ${Math.round(ageMinutes)} minutes old, more than backup.maxAgeMinutes (${maxMinutes}); nothing was truncated. Retry: the run takes a fresh backup before it stops the workers again.`,
       'BackupTooOld',
     );
   }
@@ -74,7 +102,7 @@ async function recordBlobs(t: ResolvedTarget, runId: string) {
   return { path: file, blobs: m.blobs.length, bytes: m.blobs.reduce((a, b) => a + b.bytes, 0) };
 }
 
-async function assertPlanStillHolds(t: ResolvedTarget, expected: string): Promise<TableDecision[]> {
+async function assertPlanStillHolds(t: ResolvedTarget, expected: string, changed: boolean): Promise<TableDecision[]> {
   const decisions: TableDecision[] = [];
   let databaseName = '';
   for (const db of t.databases) {
@@ -87,7 +115,11 @@ async function assertPlanStillHolds(t: ResolvedTarget, expected: string): Promis
   const now = planDigest({ target: t.name, databaseName, strategy: t.config.strategy?.kind ?? 'replant', restartIdentity: t.config.restartIdentity ?? false, decisions });
   if (errors.length || now !== expected) {
     throw ApplicationFailure.nonRetryable(
-      `The tables of target "${t.name}" are no longer those the approved plan showed${errors.length ? ` (${errors.join('; ')})` : ' (a table was added, removed or renamed, or the configuration changed)'}; nothing was truncated. Abort and start a new reset to see the new plan.`,
+      `The tables of target "${t.name}" are no longer those the approved plan showed${errors.length ? ` (${errors.join('; ')})` : ' (a table was added, removed or renamed, or the configuration changed)'}; ${
+        changed
+          ? "this run's TRUNCATE had already committed. Restore the configuration the plan was made with and retry, so that the seeds and the purge finish with this run's manifest."
+          : 'nothing was truncated. Abort and start a new reset to see the new plan.'
+      }`,
       'PlanChanged',
     );
   }
@@ -105,7 +137,7 @@ async function countAll(t: ResolvedTarget, decisions: TableDecision[]): Promise<
   return out;
 }
 
-async function truncate(t: ResolvedTarget, d: TableDecision): Promise<void> {
+async function truncate(t: ResolvedTarget, d: TableDecision, runId: string): Promise<void> {
   const db = t.databases.find((x) => x.name === d.database)!;
   const seeds = t.config.seeds;
   const sqlSeed = seeds && 'sqlFile' in seeds && (seeds.database ?? 'primary') === db.name ? fs.readFileSync(seeds.sqlFile, 'utf8') : undefined;
@@ -121,6 +153,7 @@ async function truncate(t: ResolvedTarget, d: TableDecision): Promise<void> {
         const identity = t.config.restartIdentity ? 'RESTART IDENTITY' : 'CONTINUE IDENTITY';
         await c.query(`TRUNCATE TABLE ${d.truncate.map(quoted).join(', ')} ${identity}`);
         if (sqlSeed) await c.query(sqlSeed);
+        await recordTransaction(t, runId, db.name, c);
         crashPoint('reset.beforeCommit');
         await c.query('COMMIT');
         crashPoint('reset.afterCommit');

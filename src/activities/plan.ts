@@ -109,6 +109,10 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
     storageConfigured: Boolean(cfg.storage),
     stopTimeoutSeconds: cfg.workers?.stopTimeoutSeconds ?? 120,
     startTimeoutSeconds: cfg.workers?.startTimeoutSeconds ?? 120,
+    restartBudgetSeconds: cfg.workers?.restartBudgetSeconds ?? 300,
+    startCommand: cfg.workers?.start,
+    startWorkersAtEnd: true,
+    backupMaxAgeMinutes: cfg.backup.maxAgeMinutes ?? 60,
   };
   const digest = planDigest({ target: t.name, databaseName, strategy, restartIdentity: cfg.restartIdentity ?? false, decisions });
   return {

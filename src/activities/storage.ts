@@ -35,7 +35,8 @@ const KEY_RETRIES = 3;
 
 export function createStorageActivities(deps: ActivityDeps) {
   return {
-    async purgeStorage(args: { target: string; runId: string; expectedObjects?: number }): Promise<PurgeResult> {
+    /** resumeFrom: the last heartbeat position of an earlier attempt (the workflow passes it on when it retries the step). */
+    async purgeStorage(args: { target: string; runId: string; expectedObjects?: number; resumeFrom?: string }): Promise<PurgeResult> {
       const t = resolveTarget(deps, args.target);
       const file = manifestPath(t.config.backup.dir, t.name, args.runId);
       const manifest = readManifest(file);
@@ -44,7 +45,7 @@ export function createStorageActivities(deps: ActivityDeps) {
       }
       const services = t.config.storage?.services ?? {};
       const stillReferenced = new Set((await withClient(t.primary, readBlobs)).map((b) => `${b.service}\u0000${b.key}`));
-      const resumeFrom = (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
+      const resumeFrom = args.resumeFrom ?? (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
       const pos: Position = resumeFrom ? JSON.parse(resumeFrom) : { service: '', after: '', deleted: 0, bytes: 0 };
       let keptReferenced = 0;
 

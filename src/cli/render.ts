@@ -247,7 +247,7 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
       '  start one: systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker',
     );
   }
-  if (p?.workersStoppedByUs && snap.status === 'RUNNING') {
+  if (p?.workers && ['stopped', 'restarting', 'still-stopped'].includes(p.workers.status) && snap.status === 'RUNNING') {
     out.push(style.yellow('  Solid Queue workers are stopped by this run'));
   }
   if (snap.result) out.push('', renderResult(snap.result, style));

@@ -182,6 +182,7 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
       num(w.heartbeatThresholdSeconds, 'workers.heartbeatThresholdSeconds', 1);
       num(w.stopTimeoutSeconds, 'workers.stopTimeoutSeconds', 1);
       num(w.startTimeoutSeconds, 'workers.startTimeoutSeconds', 1);
+      num(w.restartBudgetSeconds, 'workers.restartBudgetSeconds', 1);
     }
   }
 

@@ -46,6 +46,11 @@ export interface WorkersConfig {
   heartbeatThresholdSeconds?: number;
   stopTimeoutSeconds?: number; // default 120
   startTimeoutSeconds?: number; // default 120
+  /**
+   * Total time a failing run may spend starting the workers again before it gives up and says they
+   * are still stopped (attempts of startTimeoutSeconds each, with a pause between). Default 300.
+   */
+  restartBudgetSeconds?: number;
 }
 
 export interface StorageServiceConfig {

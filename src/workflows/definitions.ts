@@ -73,7 +73,7 @@ export interface StepState {
   status: StepStatus;
   startedAt?: string;
   endedAt?: string;
-  /** Times the step was started by the workflow (an operator's retry counts one more). */
+  /** Every attempt of the step's activity: the workflow's own retries and an operator's retry each count one. */
   attempts: number;
   detail?: string;
   error?: string;
@@ -97,18 +97,25 @@ export interface Progress {
   currentStep?: StepName;
   steps: StepState[];
   /** Set while the run waits for an operator after a step failed its retries. */
-  waiting?: { step: StepName; error: string; since: string; signals: ['retry', 'abort'] };
+  waiting?: {
+    step: StepName;
+    error: string;
+    since: string;
+    signals: ['retry', 'abort'];
+    /** CONTRACT (issue 7): whether this run started the workers again before pausing (false: it never stopped them, or it could not start them). */
+    workersRestarted: boolean;
+  };
+  /** CONTRACT (issue 7): set the moment an abort signal arrives, so `abort` can say "accepted" while the run compensates. */
+  abortRequested?: { by?: string; reason?: string; at: string };
   /** Set while the run waits for approval. */
   approval?: { database: string; highRisk: boolean; since: string; deadline: string; planDigest: string };
   plan?: Plan;
   backup?: BackupRecord;
-  /** Workers were stopped by this run and are not yet known to be running again. */
-  workersStoppedByUs: boolean;
   /**
    * CONTRACT (issue 7): the one record of the workers' state that every view reads. It replaces
    * `workersStoppedByUs` (status 'stopped' | 'restarting' | 'still-stopped' mean "stopped by us").
    */
-  workers?: WorkersState;
+  workers: WorkersState;
 }
 
 /** Whether the target's Solid Queue workers run, as far as this run knows. */
@@ -216,6 +223,8 @@ export interface RunSettings {
   startTimeoutSeconds: number;
   /** CONTRACT (issue 7): total time compensation may spend starting the workers again (workers.restartBudgetSeconds). */
   restartBudgetSeconds?: number;
+  /** CONTRACT (issue 7): backup.maxAgeMinutes: the workflow refreshes a backup that would be older at the TRUNCATE. */
+  backupMaxAgeMinutes?: number;
   /** CONTRACT (issue 7): the start command, shown when the workers are left stopped. */
   startCommand?: string;
   /**

@@ -31,7 +31,10 @@ export class Operator {
       this.retryRequested = true;
     });
     setHandler(abortSignal, (a) => {
+      if (this.abort) return; // the first abort is the one acted on
       this.abort = a ?? {};
+      this.progress.state.abortRequested = { by: this.abort.by, reason: this.abort.reason, at: new Date().toISOString() };
+      this.progress.publish();
     });
   }
 
