@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from 'pg';
 import { readBlobs } from './lib/blobs';
 import { crashPoint } from './lib/faults';
-import { withKeepalive } from './lib/keepalive';
+import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { countRows, qualified, quoted, withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
@@ -37,12 +37,14 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         const manifest = await recordBlobs(t, args.runId);
         const decisions = await assertPlanStillHolds(t, args.planDigest);
         const countsBefore = await countAll(t, decisions);
+        throwIfCancelled();
         const strategy = t.config.strategy ?? { kind: 'replant' as const };
         if (strategy.kind === 'rebuild') {
           await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds ?? 3600);
         } else {
           // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
           for (const d of [...decisions].reverse()) await truncate(t, d);
+          throwIfCancelled();
           const seeds = t.config.seeds;
           if (seeds && 'command' in seeds) {
             await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds ?? 1800);
@@ -122,6 +124,8 @@ async function truncate(t: ResolvedTarget, d: TableDecision): Promise<void> {
         await c.query(`TRUNCATE TABLE ${d.truncate.map(quoted).join(', ')} ${identity}`);
         if (sqlSeed) await c.query(sqlSeed);
         crashPoint('reset.beforeCommit');
+        // An abort that arrived during the seeds still rolls everything back.
+        throwIfCancelled();
         await c.query('COMMIT');
         crashPoint('reset.afterCommit');
       } catch (err) {

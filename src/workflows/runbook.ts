@@ -70,11 +70,11 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
       if (name === 'stopWorkers') state.workersStoppedByUs = true; // a half-done stop still needs undoing
       progress.started(name);
       try {
-        const r = await run();
+        const r = await operator.abortable(run);
         progress.finished(name, opts.detail?.(r));
         return r;
       } catch (err) {
-        if (isCancellation(err)) throw err;
+        if (isCancellation(err) || err instanceof AbortRequested) throw err;
         const message = messageOf(err);
         log.warn('Step failed after its retries; waiting for an operator', { step: name, error: message });
         if (state.workersStoppedByUs && name !== 'startWorkers') await restartWorkers(`while "${name}" waits for an operator`);
