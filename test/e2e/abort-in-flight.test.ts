@@ -274,3 +274,29 @@ test('a worker SIGKILLed during a slow stop command takes the command with it: n
   for (let i = 1; i < intervals.length; i++) expect(intervals[i][0]).toBeGreaterThanOrEqual(intervals[i - 1][1]);
   expect(f.service('status')).toBe(0);
 });
+
+test('a worker SIGKILLed during a backup takes pg_dump with it; the retry on a new worker completes the run', async () => {
+  // Slow the first time only: the retry's pg_dump runs through.
+  const slow = path.join(scratch, 'pg_dump');
+  const real = path.join(process.env.RR_PG_BIN!, 'pg_dump');
+  fs.writeFileSync(
+    slow,
+    `#!/bin/sh\n[ "$1" = "--version" ] && exec ${real} "$@"\n[ -e ${slow}.pgid ] && exec ${real} "$@"\nps -o pgid= $$ | tr -d ' ' > ${slow}.pgid\n${real} "$@"\nsleep 600\n`,
+    { mode: 0o755 },
+  );
+  f = await fixture({ target: { backup: { pgDump: slow }, timing: { heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_S } } });
+  expect(f.service('start')).toBe(0);
+  const doomed = await f.startWorker();
+  const h = await f.start({ mode: 'execute' });
+  const finished = approveAndFinish(h, f.dbName);
+  const pgid = await pgidOf(slow);
+  expect(groupMembers(pgid).length).toBeGreaterThan(0);
+
+  await doomed.kill('SIGKILL');
+  await until('the orphaned pg_dump to die', () => groupMembers(pgid).length === 0, 3_000);
+  await f.startWorker();
+  const r = await finished;
+  expect(r.outcome).toBe('completed');
+  expect(fs.readdirSync(f.backupDir).filter((x) => x.endsWith('.partial'))).toEqual([]);
+  for (const file of r.backup!.files) expect(fs.statSync(file.path).size).toBe(file.bytes);
+});

@@ -13,7 +13,8 @@
  * in a process group of its own. The kernel sends the guard shell SIGTERM the moment the worker dies
  * (PR_SET_PDEATHSIG, kept across exec), and the guard answers with `kill -KILL 0`: the whole group,
  * grandchildren of a shell command included, dies at once — before Temporal's heartbeat timeout can
- * even schedule the retry, so two copies never overlap. A pid-file registry reaped before a step
+ * even schedule the retry, so two copies never overlap. (The signal follows the thread that spawned
+ * the child: Node spawns from its main thread, which lives exactly as long as the worker.) A pid-file registry reaped before a step
  * re-runs a command would also work, but only on the same host, only after the fact, and at the risk
  * of killing a recycled pid; the death signal needs no state and no cleanup step. setpriv is part of
  * util-linux, essential on Debian (the Dockerfile's node:20-bookworm-slim has it). The guard also
