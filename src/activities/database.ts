@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from 'pg';
 import { readBlobs } from './lib/blobs';
 import { crashPoint } from './lib/faults';
-import { withKeepalive } from './lib/keepalive';
+import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { countRows, qualified, quoted, withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
@@ -51,6 +51,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
           countsBefore = await countAll(t, decisions);
           writeJournal(t, { ...journal, countsBefore });
         }
+        throwIfCancelled();
         const strategy = t.config.strategy ?? { kind: 'replant' as const };
         if (strategy.kind === 'rebuild') {
           writeJournal(t, { ...readJournal(t, args.runId), rebuildStartedAt: new Date().toISOString() });
@@ -58,6 +59,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         } else {
           // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
           for (const d of [...decisions].reverse()) await truncate(t, d, args.runId);
+          throwIfCancelled();
           const seeds = t.config.seeds;
           if (seeds && 'command' in seeds) {
             await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds ?? 1800);
@@ -155,6 +157,8 @@ async function truncate(t: ResolvedTarget, d: TableDecision, runId: string): Pro
         if (sqlSeed) await c.query(sqlSeed);
         await recordTransaction(t, runId, db.name, c);
         crashPoint('reset.beforeCommit');
+        // An abort that arrived during the seeds still rolls everything back.
+        throwIfCancelled();
         await c.query('COMMIT');
         crashPoint('reset.afterCommit');
       } catch (err) {

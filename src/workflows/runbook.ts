@@ -89,7 +89,8 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
       }
       progress.started(name);
       try {
-        const r = await attempts(name, run);
+        // The abortable scope covers the attempts and the pauses between them: an abort stops either.
+        const r = await operator.abortable(() => attempts(name, run));
         progress.finished(name, opts.detail?.(r));
         return r;
       } catch (err) {
