@@ -11,6 +11,7 @@ import { ApplicationFailure, CancellationScope, isCancellation, log, workflowInf
 import type { Plan, ResetInput, ResetResult, StepName } from './definitions';
 import { planActivities, stepActivities } from './activities';
 import { checkInput, durationMs } from './input';
+import { notify } from './notify';
 import { AbortRequested, Operator } from './operator';
 import { RunProgress } from './progress';
 
@@ -146,24 +147,29 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     result.verify = { ok: verify.ok, lines: verify.lines, report: verify.report, hints: verify.hints };
     result.accounts = verify.accounts;
     progress.phase('completed');
-    return end('completed');
+    end('completed');
+    await notify('completed', progress.state, result);
+    return result;
   } catch (err) {
     const cancelled = isCancellation(err);
     if (state.workersStoppedByUs) {
       // Compensation must run even when the run itself was cancelled.
-      await CancellationScope.nonCancellable(() => restartWorkers('before the run ends')).catch((e) => {
+      await CancellationScope.nonCancellable(() => restartWorkers('before the run ends')).catch(async (e) => {
         const msg = `WORKERS ARE STILL STOPPED: restarting them failed (${messageOf(e)}); start them by hand`;
         log.error(msg);
+        await notify('workersStillStopped', progress.state, result);
         throw ApplicationFailure.nonRetryable(msg, 'CompensationFailed', result);
       });
     }
     if (err instanceof AbortRequested) {
       progress.phase('aborted');
       end('aborted', err.message);
+      await notify('aborted', progress.state, result);
       throw ApplicationFailure.nonRetryable(`Reset of "${input.target}" ${err.message}`, 'ResetAborted', result);
     }
     progress.phase(cancelled ? 'cancelled' : 'failed');
     end('failed', messageOf(err));
+    await notify('failed', progress.state, result);
     throw err;
   }
 }
