@@ -31,7 +31,7 @@ export async function notify(event: NotifyEvent, progress: Progress, result?: Re
 }
 
 export function notifyMessage(event: NotifyEvent, p: Progress, result: ResetResult | undefined, ids: { workflowId: string; runId: string }): NotifyMessage {
-  const step: StepName | undefined = p.waiting?.step ?? p.currentStep;
+  const step = event === 'waitingForApproval' ? 'approval' : stepConcerned(p);
   const stepTitle = step ? `"${STEP_TITLES[step]}"` : '';
   const db = p.plan?.databaseName;
   const run = `Reset of "${p.target}"${db ? ` (database ${db})` : ''}`;
@@ -48,25 +48,32 @@ export function notifyMessage(event: NotifyEvent, p: Progress, result: ResetResu
       break;
     }
     case 'waitingForOperator':
-      text = `:warning: ${run}: step ${stepTitle} failed after its retries: ${p.waiting?.error ?? 'see the run'}. ${workersLine(p)} It waits for an operator: ${cmd('resume')} to retry, ${cmd('abort')} to end it.`;
+      text = `:warning: ${run}: step ${stepTitle} failed after its retries: ${clause(p.waiting?.error ?? 'see the run')}. ${workersLine(p)} It waits for an operator: ${cmd('resume')} to retry, ${cmd('abort')} to end it.`;
       break;
     case 'workersStillStopped': {
       const w = p.workers;
       const start = w?.startCommand ?? p.plan?.settings.startCommand ?? 'the target\'s start command';
-      text = `:rotating_light: WORKERS ARE STILL STOPPED${w?.stoppedSince ? ` since ${w.stoppedSince}` : ''} — start them by hand: ${start}. ${run} could not start them again${w?.restart?.lastError ? `: ${w.restart.lastError}` : ''}.`;
+      text = `:rotating_light: WORKERS ARE STILL STOPPED${w?.stoppedSince ? ` since ${w.stoppedSince}` : ''} — start them by hand: ${start}. ${run} could not start them again${w?.restart?.lastError ? `: ${clause(w.restart.lastError)}` : ''}.`;
       break;
     }
     case 'completed':
       text = `:white_check_mark: ${run} completed${result?.verify ? `: ${result.verify.report.replace(/\n/g, ', ')}` : ''}${result?.objectsDeleted ? `; ${result.objectsDeleted.count} objects deleted` : ''}. ${workersLine(p)}`;
       break;
     case 'aborted':
-      text = `:octagonal_sign: ${run} ended: ${result?.message ?? 'aborted'}${step ? ` (at step ${stepTitle})` : ''}. ${workersLine(p)}`;
+      text = `:octagonal_sign: ${run} ended: ${clause(result?.message ?? 'aborted')}${step ? ` (at step ${stepTitle})` : ''}. ${workersLine(p)}`;
       break;
     case 'failed':
-      text = `:x: ${run} ${p.phase === 'cancelled' ? 'was cancelled' : 'failed'}${step ? ` at step ${stepTitle}` : ''}: ${result?.message ?? 'see the run'}. ${workersLine(p)}`;
+      text = `:x: ${run} ${p.phase === 'cancelled' ? 'was cancelled' : 'failed'}${step ? ` at step ${stepTitle}` : ''}: ${clause(result?.message ?? 'see the run')}. ${workersLine(p)}`;
       break;
   }
   return { event, target: p.target, runId: ids.runId, workflowId: ids.workflowId, outcome: result?.outcome ?? null, step: step ?? null, text: slackEscape(text) };
+}
+
+/** The step a message is about: the one waited on, else the last one still running or failed (the approval is not a "current step"). */
+function stepConcerned(p: Progress): StepName | undefined {
+  if (p.waiting) return p.waiting.step;
+  const open = p.steps.filter((s) => s.status === 'running' || s.status === 'failed' || s.status === 'waiting-for-operator');
+  return open.length ? open[open.length - 1].name : p.currentStep;
 }
 
 /** Whether the workers run, as far as this run knows: the first thing an operator asks. */
@@ -78,6 +85,11 @@ function workersLine(p: Progress): string {
   const stopStep = p.steps.find((s) => s.name === 'stopWorkers');
   if (status === 'running' || (stopStep && stopStep.attempts > 0)) return 'Workers: started again.';
   return p.plan?.settings.workersConfigured ? 'Workers: not touched.' : 'Workers: not managed by this target.';
+}
+
+/** A message quoted inside a sentence: without its own closing full stop. */
+function clause(s: string): string {
+  return s.replace(/[.\s]+$/, '');
 }
 
 /** Slack reads <…> as links and &… as entities; these three must be escaped in `text`. */
