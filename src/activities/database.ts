@@ -11,6 +11,7 @@ import type { Client } from 'pg';
 import { readBlobs } from './lib/blobs';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
+import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
 import { countRows, qualified, quoted, withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
@@ -64,6 +65,8 @@ export function createDatabaseActivities(deps: ActivityDeps) {
           if (seeds && 'command' in seeds) {
             await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds ?? 1800);
           }
+          // After the seeds, so the views show the seeded rows, not the old ones nor none.
+          for (const d of decisions) await refreshViews(t, d);
         }
         const countsAfter = await countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
         crashPoint('reset.done');
@@ -178,6 +181,29 @@ function explainTruncateError(t: ResolvedTarget, db: DatabaseHandle, err: Error 
     );
   }
   return new Error(`${withSeeds ? 'TRUNCATE + SQL seeds' : 'TRUNCATE'} failed (${where}): ${err.message}. The transaction was rolled back; nothing was changed.`);
+}
+
+async function refreshViews(t: ResolvedTarget, d: TableDecision): Promise<void> {
+  const db = t.databases.find((x) => x.name === d.database)!;
+  if (!db.refreshMaterializedViews) return;
+  const lockTimeout = t.config.timing?.lockTimeoutSeconds ?? 10;
+  await withClient(
+    db,
+    async (c: Client) => {
+      for (const m of await materializedViewsOver(c, d.truncate)) {
+        try {
+          // Each in its own statement: REFRESH locks the view, and a reader holding it should fail fast, not hang.
+          await c.query(`SET lock_timeout = '${Math.round(lockTimeout * 1000)}ms'`);
+          await refreshMaterializedView(c, m);
+        } catch (err) {
+          throw new Error(
+            `REFRESH MATERIALIZED VIEW ${qualified(m)} failed (target "${t.name}", database "${db.name}"): ${(err as Error).message}. The tables are already truncated and seeded; fix the cause, then retry (truncate, seeds and refresh run again), or set database.refreshMaterializedViews to false.`,
+          );
+        }
+      }
+    },
+    'reset-runbook:refresh',
+  );
 }
 
 async function runTargetCommand(t: ResolvedTarget, what: string, cmd: string[], cwd: string | undefined, env: Record<string, string> | undefined, timeoutSeconds: number) {

@@ -123,9 +123,11 @@ export interface WorkersState {
   /**
    * untouched: this run never stopped them · stopped: stopped by this run (a step needs them stopped)
    * · restarting: the run is starting them again (compensation) · running: started again by this run
-   * · still-stopped: starting them failed within the restart budget; a person must start them.
+   * · still-stopped: starting them failed within the restart budget; a person must start them
+   * · left-stopped: none was alive before the reset and the target says to leave them so
+   *   (workers.whenNoneAliveBefore: "leave"): stopped, as they were, on purpose.
    */
-  status: 'untouched' | 'stopped' | 'restarting' | 'running' | 'still-stopped';
+  status: 'untouched' | 'stopped' | 'restarting' | 'running' | 'still-stopped' | 'left-stopped';
   /** When this run stopped them (ISO time). */
   stoppedSince?: string;
   /** The target's start command, so an operator can start them by hand (the targets file holds no secrets). */
@@ -146,6 +148,27 @@ export type EndReason =
   | 'stepFailed'
   /** The run could not start the workers again: they are stopped, and a person must start them. */
   | 'workersStillStopped';
+
+/**
+ * CONTRACT (issue 7, added by item 7): what a run tells the target's webhooks. waitingForApproval ·
+ * waitingForOperator (a step failed its retries) · workersStillStopped (compensation failed) ·
+ * completed · failed · aborted.
+ */
+export const NOTIFY_EVENTS = ['waitingForApproval', 'waitingForOperator', 'workersStillStopped', 'completed', 'failed', 'aborted'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** The JSON body each webhook receives; `text` makes it a valid Slack incoming-webhook message. */
+export interface NotifyMessage {
+  event: NotifyEvent;
+  target: string;
+  runId: string;
+  workflowId: string;
+  /** How the run ended; null while it has not (it waits). */
+  outcome: ResetResult['outcome'] | null;
+  /** The step the message is about (the failed or current one); null before any. */
+  step: StepName | null;
+  text: string;
+}
 
 export interface ApproveArgs {
   /** Must equal the target database's name. */
@@ -183,6 +206,19 @@ export interface ForeignKeyEdge {
   name: string;
 }
 
+/** CONTRACT (issue 7, added by item 6): a materialized view that reads (directly or through views) truncated tables. */
+export interface MaterializedViewPlan {
+  database: string;
+  /** schema.name */
+  name: string;
+  /** The truncated tables it reads, schema.table. */
+  dependsOn: string[];
+  /** Rows it holds now. */
+  rows: number;
+  /** Whether the reset refreshes it after the seeds (database.refreshMaterializedViews); if not, it keeps these rows. */
+  refresh: boolean;
+}
+
 export interface Plan {
   target: string;
   /** The primary database's name; the approval confirmation must equal it. */
@@ -193,6 +229,8 @@ export interface Plan {
   highRisk: boolean;
   tables: TablePlan[];
   foreignKeys: ForeignKeyEdge[];
+  /** CONTRACT (issue 7): materialized views over truncated tables, in refresh order. */
+  materializedViews?: MaterializedViewPlan[];
   blobs: { count: number; bytes: number };
   /** Objects under the configured bucket/prefix that the reset would delete (blobs the truncation drops + their variants). */
   objectsToDelete: { count: number; bytes: number };

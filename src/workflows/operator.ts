@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure, CancellationScope, condition, setHandler } from '@temporalio/workflow';
 import { abortSignal, approveSignal, retrySignal, type AbortArgs, type ApproveArgs, type Plan } from './definitions';
+import { notify } from './notify';
 import type { RunProgress } from './progress';
 
 /** Thrown inside the workflow when an operator aborts; the runbook compensates, then fails the run. */
@@ -89,6 +90,7 @@ export class Operator {
     step.attempts = 1;
     step.detail = `waiting for signal "approve" with {"confirmation": "${plan.databaseName}"${plan.highRisk ? `, "highRiskConfirmation": "REBUILD ${plan.databaseName}"` : ''}}`;
     this.progress.publish();
+    void notify('waitingForApproval', this.progress.state); // not awaited: the deadline runs from `since`
     let seen = 0;
     const got = await condition(() => {
       if (this.rejectedApprovals.length > seen) {
@@ -118,6 +120,7 @@ export class Operator {
   /** After a step failed its retries: wait for "retry" (returns) or "abort" (throws). */
   async decide(): Promise<void> {
     this.retryRequested = false;
+    void notify('waitingForOperator', this.progress.state); // not awaited: a signal may come at once
     await condition(() => this.retryRequested || Boolean(this.abort));
     this.throwIfAborted();
     this.retryRequested = false;

@@ -11,6 +11,7 @@ import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure,
 import type { EndReason, HeartbeatProgress, Phase, Plan, ResetInput, ResetResult, StepName } from './definitions';
 import { planActivities, restartBudget, retryDelayMs, stepActivities } from './activities';
 import { checkInput, durationMs } from './input';
+import { notify } from './notify';
 import { AbortRequested, Operator } from './operator';
 import { RunProgress, workersStillStoppedMessage } from './progress';
 
@@ -64,6 +65,15 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   const workers = state.workers;
   /** Stopped by this run and not yet known to be running again: every ending consults this. */
   const stoppedByUs = () => workers.status === 'stopped' || workers.status === 'restarting' || workers.status === 'still-stopped';
+  /**
+   * None was alive before the reset and the target says to leave them so (whenNoneAliveBefore
+   * "leave"): the stop step still makes sure nothing runs during the TRUNCATE, but neither step 5
+   * nor compensation starts them; the run ends with them stopped, as they were.
+   */
+  const leaveStopped = () => {
+    workers.status = 'left-stopped';
+    progress.publish();
+  };
 
   /**
    * Runs one step: its activity up to `maximumAttempts` times (each attempt counted), then, if it still
@@ -97,7 +107,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
         if (isCancellation(err) || err instanceof AbortRequested) throw err;
         const message = messageOf(err);
         log.warn('Step failed after its attempts; waiting for an operator', { step: name, error: message });
-        const restart = stoppedByUs() && name !== 'startWorkers';
+        const restart = stoppedByUs() && name !== 'startWorkers' && s.startWorkersAtEnd !== false;
         if (restart) {
           progress.failed(name, message);
           await restartWorkers(`while "${name}" waits for an operator`);
@@ -227,7 +237,10 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     } else progress.skipped('purgeStorage', 'no storage configured');
 
     // 5 — start workers: heartbeats come back.
-    if (stoppedByUs()) {
+    if (stoppedByUs() && s.startWorkersAtEnd === false) {
+      leaveStopped();
+      progress.skipped('startWorkers', 'left stopped: none was alive before the reset (workers.whenNoneAliveBefore "leave")');
+    } else if (stoppedByUs()) {
       await step('startWorkers', () => act.startWorkers({ target: input.target }), { detail: (w) => `${w.alive} process(es) alive` });
       workers.status = 'running';
     } else progress.skipped('startWorkers', s.workersConfigured ? 'workers already running' : 'no workers configured');
@@ -244,9 +257,12 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     );
     result.verify = { ok: verify.ok, lines: verify.lines, report: verify.report, hints: verify.hints };
     result.accounts = verify.accounts;
-    return end('completed', 'completed', 'completed');
+    const done = end('completed', 'completed', 'completed');
+    await notify('completed', progress.state, result);
+    return done;
   } catch (err) {
-    if (stoppedByUs() && workers.status !== 'still-stopped') {
+    if (stoppedByUs() && workers.status !== 'still-stopped' && s.startWorkersAtEnd === false) leaveStopped();
+    else if (stoppedByUs() && workers.status !== 'still-stopped') {
       // Compensation runs even when the run itself was cancelled (restartWorkers is non-cancellable).
       await restartWorkers('before the run ends').catch((e) => {
         if (!(e instanceof WorkersStillStopped)) throw e;
@@ -256,14 +272,17 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
       const msg = workersStillStoppedMessage(workers);
       log.error(msg, err instanceof WorkersStillStopped ? {} : { endedBecause: messageOf(err) });
       end('failed', 'workersStillStopped', 'failed', msg);
+      await notify('workersStillStopped', progress.state, result);
       throw ApplicationFailure.nonRetryable(msg, 'CompensationFailed', result);
     }
     if (err instanceof AbortRequested) {
       end('aborted', 'aborted', 'aborted', err.message);
+      await notify('aborted', progress.state, result);
       throw ApplicationFailure.nonRetryable(`Reset of "${input.target}" ${err.message}`, 'ResetAborted', result);
     }
     if (isCancellation(err)) end('failed', 'cancelled', 'cancelled', 'the run was cancelled');
     else end('failed', err instanceof ApplicationFailure && err.type === 'ApprovalTimedOut' ? 'approvalTimedOut' : 'stepFailed', 'failed', messageOf(err));
+    await notify('failed', progress.state, result);
     // The result rides on the failure, so every view reads the same ending (outcome, endReason, workers).
     if (err instanceof ApplicationFailure && !err.details?.length) throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: true, details: [result] });
     throw err;
