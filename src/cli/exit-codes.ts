@@ -16,6 +16,11 @@ export const EXIT = {
   notFound: 5,
   /** The Temporal server could not be reached (address, namespace, TLS or API key). */
   unreachable: 6,
+  /**
+   * The run ended with the Solid Queue workers STILL STOPPED: restarting them failed within its
+   * budget, and a person must start them (the start command is printed). Outranks every other code.
+   */
+  workersStopped: 7,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -27,4 +32,5 @@ export const EXIT_CODE_HELP = `Exit codes:
   3  the run waits for an operator (approval, retry/abort, or a worker to come back)
   4  the run is still running (status; follow detached with Ctrl-C)
   5  no such run
-  6  the Temporal server could not be reached`;
+  6  the Temporal server could not be reached
+  7  the run ended with the Solid Queue workers STILL STOPPED: start them by hand (the command is printed)`;

@@ -7,14 +7,15 @@ import { Client, WorkflowHandle } from '@temporalio/client';
 import { Context, sleep } from './context';
 import { EXIT, ExitCode } from './exit-codes';
 import { formatTime, visibleLength } from './format';
-import { activityLabel, progressBar, renderView } from './render';
-import { exitCodeFor, RateTracker, Snapshot, takeSnapshot } from './snapshot';
+import { activityLabel, agoText, progressBar, renderView } from './render';
+import { exitCodeFor, phaseOf, RateTracker, Snapshot, takeSnapshot } from './snapshot';
+import { endReasonOf, leftStopped, restartLine, shownOutcome, stillStoppedLine, workersOf } from './workers-view';
 
 export type WaitingKind = 'approval' | 'operator' | 'no-worker';
 
 export function waitingKind(snap: Snapshot): WaitingKind | undefined {
   if (snap.status !== 'RUNNING') return undefined;
-  if (snap.workers && snap.workers.workflowPollers === 0) return 'no-worker';
+  if (snap.noWorker) return 'no-worker';
   if (snap.progress?.phase === 'awaiting-approval') return 'approval';
   if (snap.progress?.phase === 'waiting-for-operator') return 'operator';
   return undefined;
@@ -59,10 +60,21 @@ export function changeLines(prev: Snapshot | undefined, snap: Snapshot, now: Dat
     } else if (kind === 'operator' && snap.progress?.waiting) {
       lines.push(`[${t}] PAUSED at step "${snap.progress.waiting.step}": ${snap.progress.waiting.error}`);
       lines.push(`[${t}]   retry: reset-runbook resume ${snap.workflowId}   abort: reset-runbook abort ${snap.workflowId}`);
-    } else if (kind === 'no-worker') {
-      lines.push(`[${t}] NO WORKER polls task queue "${snap.workers?.taskQueue}": the run goes on as soon as one does`);
+    } else if (kind === 'no-worker' && snap.noWorker) {
+      const nw = snap.noWorker;
+      const last = nw.lastPollAt ? `last poll ${agoText(now.getTime() - Date.parse(nw.lastPollAt))}` : 'no poll on record';
+      lines.push(
+        nw.recentPoll
+          ? `[${t}] NO WORKER answered the progress query (${last}, within the heartbeat timeout): the run continues when a worker runs it`
+          : `[${t}] NO WORKER is polling task queue ${nw.taskQueue} (${last}): the run continues when a worker starts`,
+      );
+      if (snap.history) lines.push(`[${t}]   from the run's history: ${snap.history.phase}${snap.history.currentStep ? `, step ${snap.history.currentStep}` : ''}: ${snap.history.why}`);
     }
   }
+  const restart = restartLine(workersOf(snap));
+  if (restart && restart !== restartLine(prev ? workersOf(prev) : undefined)) lines.push(`[${t}] ${restart}`);
+  const stopped = leftStopped(snap);
+  if (stopped && !(prev && leftStopped(prev))) lines.push(`[${t}] ${stillStoppedLine(stopped)}`);
   if (bars) {
     for (const a of snap.activities) if (a.progress) lines.push(`[${t}] ${progressBar({ label: activityLabel(a), progress: a.progress, width: 20 })}`);
   }
@@ -72,7 +84,17 @@ export function changeLines(prev: Snapshot | undefined, snap: Snapshot, now: Dat
 
 /** A comparable digest of what matters in a snapshot (not times). */
 function fingerprint(s: Snapshot): string {
-  return JSON.stringify([s.status, s.progress?.phase, s.progress?.steps.map((x) => [x.status, x.attempts]), s.activities.map((a) => [a.attempt, a.progress?.done]), s.workers?.workflowPollers]);
+  const w = workersOf(s);
+  return JSON.stringify([
+    s.status,
+    phaseOf(s),
+    (s.progress ?? s.history)?.steps.map((x) => [x.status, x.attempts]),
+    s.activities.map((a) => [a.attempt, a.progress?.done]),
+    !!s.noWorker,
+    w?.status,
+    w?.restart?.attempt,
+    w?.restart?.lastError,
+  ]);
 }
 
 export async function followRun(ctx: Context, client: Client, handle: WorkflowHandle, opts: FollowOptions = {}): Promise<FollowOutcome> {
@@ -129,23 +151,54 @@ export async function followRun(ctx: Context, client: Client, handle: WorkflowHa
   }
 }
 
+/** The last --json object of a command that followed a run to its end (start, abort). */
+export function endingJson(snap: Snapshot, exitCode: ExitCode, extra: Record<string, unknown> = {}) {
+  const stopped = leftStopped(snap);
+  return {
+    type: 'result',
+    workflowId: snap.workflowId,
+    runId: snap.runId,
+    ...extra,
+    status: snap.status,
+    outcome: shownOutcome(snap.result, stopped) ?? (stopped ? 'failed' : null),
+    endReason: endReasonOf(snap) ?? null,
+    workers: workersOf(snap) ?? null,
+    workersStillStopped: stopped ?? null,
+    result: snap.result ?? null,
+    failure: snap.failure ?? null,
+    exitCode,
+  };
+}
+
 /** The JSON shape of a snapshot for --json output (stable keys, rates included). */
 export function snapshotJson(snap: Snapshot, rates?: RateTracker) {
+  const h = snap.history;
+  const stopped = leftStopped(snap);
+  const fromHistory = !snap.progress && !!h && h.phase !== 'ended';
   return {
     workflowId: snap.workflowId,
     runId: snap.runId,
     status: snap.status,
-    phase: snap.progress?.phase ?? null,
-    target: snap.target ?? snap.progress?.target ?? null,
-    currentStep: snap.progress?.currentStep ?? snap.step ?? null,
-    outcome: snap.result?.outcome ?? snap.outcome ?? null,
+    phase: snap.progress?.phase ?? (fromHistory ? h!.phase : null),
+    /** "query": the workflow answered; "history": derived from the run's history (no worker answered). */
+    stateFrom: snap.progress ? 'query' : fromHistory ? 'history' : null,
+    target: snap.target ?? snap.progress?.target ?? h?.target ?? null,
+    currentStep: snap.progress?.currentStep ?? (fromHistory ? h!.currentStep : undefined) ?? snap.step ?? null,
+    outcome: shownOutcome(snap.result, stopped) ?? (stopped ? 'failed' : undefined) ?? snap.outcome ?? null,
+    endReason: endReasonOf(snap) ?? null,
     startTime: snap.startTime,
     closeTime: snap.closeTime ?? null,
-    steps: snap.progress?.steps ?? null,
-    waiting: snap.progress?.waiting ?? null,
-    approval: snap.progress?.approval ?? null,
+    steps: snap.progress?.steps ?? (fromHistory ? h!.steps : null),
+    waiting: snap.progress?.waiting ?? (fromHistory ? h!.waiting : undefined) ?? null,
+    approval: snap.progress?.approval ?? (fromHistory ? h!.approval : undefined) ?? null,
     activities: snap.activities.map((a) => ({ ...a, rate: rates?.rate(a.activityId) ?? null })),
-    workers: snap.workers ?? null,
+    /** The target's Solid Queue workers as this run knows them (contract WorkersState), null before issue 7. */
+    workers: workersOf(snap) ?? null,
+    workersStillStopped: stopped ?? null,
+    /** Workers of this runbook polling the run's task queue (pollers judged by the heartbeat timeout). */
+    pollers: snap.pollers ?? null,
+    noWorker: snap.noWorker ?? null,
+    history: fromHistory ? { why: h!.why, lastCompleted: h!.lastCompleted ?? null, signals: h!.signals, workflowTaskWaitingSince: h!.workflowTaskWaitingSince ?? null } : null,
     progressError: snap.progressError ?? null,
     result: snap.result ?? null,
     failure: snap.failure ?? null,

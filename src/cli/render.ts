@@ -16,6 +16,7 @@ import {
 } from './format';
 import { PLAIN, Style } from './style';
 import type { ActivityView, RunSummary, Snapshot } from './snapshot';
+import { leftStopped, LeftStopped, restartLine, shownOutcome, stillStoppedLine, stoppedByRun, workersOf } from './workers-view';
 
 export interface TableOptions {
   align?: ('left' | 'right')[];
@@ -142,12 +143,17 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
   return out.join('\n');
 }
 
-export function renderResult(result: ResetResult, style: Style = PLAIN): string {
+/** `failure`: the closed run's failure message, for runs whose result does not say it all. */
+export function renderResult(result: ResetResult, style: Style = PLAIN, failure?: string, known?: LeftStopped): string {
   const out: string[] = [];
-  const ok = result.outcome === 'completed' || result.outcome === 'planned';
-  const head = `${result.mode === 'plan' ? 'Plan' : 'Reset'} of "${result.target}": ${result.outcome}`;
+  const stopped = known ?? leftStopped({ result, failure });
+  const outcome = shownOutcome(result, stopped);
+  const ok = !stopped && (outcome === 'completed' || outcome === 'planned');
+  const head = `${result.mode === 'plan' ? 'Plan' : 'Reset'} of "${result.target}": ${outcome}${result.endReason && result.endReason !== outcome ? ` (${result.endReason})` : ''}`;
   out.push(ok ? style.green(style.bold(head)) : style.red(style.bold(head)));
+  if (stopped) out.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
   if (result.message) out.push(`  ${result.message}`);
+  else if (failure && stopped) out.push(`  ${failure}`);
   if (result.reason) out.push(`  reason: ${result.reason}`);
   for (const f of result.backup?.files ?? []) {
     out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`);
@@ -202,17 +208,33 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
   const out: string[] = [];
   const p = snap.progress;
   const elapsed = (snap.closeTime ? Date.parse(snap.closeTime) : now.getTime()) - Date.parse(snap.startTime);
-  const phase = p?.phase ?? snap.status.toLowerCase();
+  const h = snap.history;
+  const stopped = leftStopped(snap);
+  // A closed run shows only a final phase: one left at "compensating" by an older run would mislead.
+  const rawPhase = p?.phase ?? (h && h.phase !== 'ended' ? h.phase : undefined);
+  const phase = snap.status === 'RUNNING' || ['completed', 'failed', 'aborted', 'cancelled'].includes(rawPhase ?? '') ? rawPhase : undefined;
+  const mode = p?.mode ?? h?.mode ?? snap.result?.mode;
   out.push(
     `${style.bold(snap.workflowId)}  ${style.dim(snap.runId)}\n` +
-      `  target ${snap.target ?? p?.target ?? '?'}   mode ${p?.mode ?? '?'}   ${snap.status}` +
-      (p ? ` / ${phase}` : '') +
+      `  target ${snap.target ?? p?.target ?? h?.target ?? snap.result?.target ?? '-'}` +
+      (mode ? `   mode ${mode}` : '') +
+      `   ${snap.status}` +
+      (phase ? ` / ${phase}${p ? '' : ' (from history)'}` : '') +
       `   elapsed ${formatDuration(elapsed)}`,
   );
+  if (stopped) out.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
   if (p) {
     out.push('', renderSteps(p.steps, now, style));
-  } else if (snap.progressError) {
-    out.push('', style.yellow(`  (no progress: ${snap.progressError})`));
+  } else if (h) {
+    out.push('', renderSteps(h.steps, now, style));
+    if (snap.status === 'RUNNING') out.push(style.dim(`  from the run's history (${snap.noWorker ? 'no worker answered the progress query' : `the progress query failed: ${snap.progressError ?? '?'}`}): ${h.why}`));
+    else out.push(style.dim("  from the run's history (no worker answered the progress query)"));
+    if (h.lastCompleted) out.push(style.dim(`  last step completed: ${h.lastCompleted.step} at ${formatTime(h.lastCompleted.at)}`));
+    for (const sig of h.signals.filter((x) => !x.seenByRun)) {
+      out.push(style.yellow(`  signal "${sig.name}"${sig.by ? ` from ${sig.by}` : ''} received ${formatTime(sig.at)}: the run has not taken it yet (it does when a worker runs it)${sig.problem ? `; it will be refused: ${sig.problem}` : ''}`));
+    }
+  } else if (snap.status !== 'RUNNING' && snap.progressError) {
+    out.push('', style.dim('  (steps not shown: no worker answered the progress query; the ending follows)'));
   }
   const bars = snap.activities.filter((a) => a.progress);
   if (bars.length) {
@@ -224,49 +246,81 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
       out.push(style.yellow(`  ${a.type}: attempt ${a.attempt}, last failure: ${truncate(a.lastFailure, 160)}`));
     }
   }
-  if (p?.approval && p.phase === 'awaiting-approval') {
+  const approval = p?.approval && p.phase === 'awaiting-approval' ? p.approval : !p && h?.phase === 'awaiting-approval' ? h.approval : undefined;
+  if (approval) {
     out.push(
       '',
       style.yellow(style.bold('  WAITING FOR APPROVAL')) +
-        `  of database "${p.approval.database}"${p.approval.highRisk ? style.red(' (HIGH RISK)') : ''} since ${formatTime(p.approval.since)}, deadline ${formatTime(p.approval.deadline)}`,
+        `  of database "${approval.database ?? '?'}"${'highRisk' in approval && approval.highRisk ? style.red(' (HIGH RISK)') : ''} since ${formatTime(approval.since)}, deadline ${formatTime(approval.deadline)}`,
       `  approve: reset-runbook approve ${snap.workflowId}    abort: reset-runbook abort ${snap.workflowId}`,
     );
   }
-  if (p?.waiting) {
+  const waiting = p?.waiting ?? (!p && h?.phase === 'waiting-for-operator' ? h.waiting : undefined);
+  if (waiting) {
     out.push(
       '',
-      style.yellow(style.bold(`  PAUSED at step "${p.waiting.step}"`)) + ` since ${formatTime(p.waiting.since)}: the step failed its retries`,
-      `  reason: ${p.waiting.error}`,
+      style.yellow(style.bold(`  PAUSED at step "${waiting.step}"`)) + ` since ${formatTime(waiting.since)}: the step failed its retries`,
+      `  reason: ${waiting.error}`,
       `  retry the step: reset-runbook resume ${snap.workflowId}    give up (restarts workers if stopped): reset-runbook abort ${snap.workflowId}`,
     );
   }
-  if (snap.workers && snap.status === 'RUNNING' && snap.workers.workflowPollers === 0) {
-    out.push(
-      '',
-      style.yellow(style.bold('  NO WORKER')) + ` polls task queue "${snap.workers.taskQueue}": the run goes on as soon as one does`,
-      '  start one: systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker',
-    );
+  if (snap.noWorker) out.push('', ...noWorkerLines(snap.noWorker, now, style));
+  const restarting = restartLine(workersOf(snap));
+  if (restarting && snap.status === 'RUNNING') out.push(style.yellow(`  ${restarting}`));
+  else if (!stopped && snap.status === 'RUNNING' && (stoppedByRun(snap) || (!p && h?.workersStoppedSince))) {
+    const since = p?.workers?.stoppedSince ?? h?.workersStoppedSince;
+    out.push(style.yellow(`  Solid Queue workers are stopped by this run${since ? ` since ${formatTime(since)}` : ''}`));
   }
-  if (p?.workers && ['stopped', 'restarting', 'still-stopped'].includes(p.workers.status) && snap.status === 'RUNNING') {
-    out.push(style.yellow('  Solid Queue workers are stopped by this run'));
-  }
-  if (snap.result) out.push('', renderResult(snap.result, style));
+  if (snap.result) out.push('', renderResult(snap.result, style, snap.failure, stopped));
   else if (snap.failure) out.push('', style.red(`  ${snap.status}: ${snap.failure}`));
   return out.join('\n');
 }
 
+/** How a closed run ended: its result (with the workers' state), else its failure. */
+export function renderEnding(snap: Snapshot, style: Style = PLAIN): string {
+  if (snap.result) return renderResult(snap.result, style, snap.failure, leftStopped(snap));
+  const stopped = leftStopped(snap);
+  const lines = [style.red(`${snap.workflowId}: ${snap.status}${snap.failure ? `: ${snap.failure}` : ''}`)];
+  if (stopped) lines.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
+  return lines.join('\n');
+}
+
+/** "42 s ago" (seconds up to two minutes, then 3m05s). */
+export function agoText(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return 'just now';
+  return ms < 120_000 ? `${Math.round(ms / 1000)} s ago` : `${formatDuration(ms)} ago`;
+}
+
+/** What to say when no worker answered the progress query of a running run. */
+export function noWorkerLines(nw: NonNullable<Snapshot['noWorker']>, now: Date, style: Style = PLAIN): string[] {
+  const last = nw.lastPollAt ? `last poll ${agoText(now.getTime() - Date.parse(nw.lastPollAt))}` : 'no poll on record';
+  const head = nw.recentPoll
+    ? `no worker answered the progress query, though a worker polled task queue ${nw.taskQueue} within the heartbeat timeout (${nw.heartbeatTimeoutSeconds} s; ${last}): it may be stopping or stuck; the run continues when a worker runs it`
+    : `no worker is polling task queue ${nw.taskQueue} (${last}): the run continues when a worker starts`;
+  return [style.yellow(style.bold(`  ${head}`)), '  start one: systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker'];
+}
+
 export function renderRunList(runs: RunSummary[], style: Style = PLAIN): string {
   if (!runs.length) return '  (no runs)';
-  return table(
+  const lines = table(
     ['workflow id', 'kind', 'status', 'outcome', 'step', 'started', 'took'],
     runs.map((r) => [
       r.workflowId,
       r.kind,
       r.status === 'RUNNING' ? style.cyan(r.status) : r.status === 'COMPLETED' ? r.status : style.red(r.status),
-      r.outcome ?? '',
+      r.stillStopped ? style.red(r.outcome ?? 'failed') : r.outcome ?? '',
       r.step ?? '',
       formatTime(r.startTime),
       formatDuration((r.closeTime ? Date.parse(r.closeTime) : Date.now()) - Date.parse(r.startTime)),
     ]),
-  );
+  ).split('\n');
+  // Header and rule first, then each run with, under it, the workers it left stopped.
+  const out = lines.slice(0, 2);
+  runs.forEach((r, i) => {
+    out.push(lines[i + 2]);
+    if (r.stillStopped) out.push(style.red(style.bold(`    ${stillStoppedLine(r.stillStopped)}`)));
+  });
+  return out.join('\n');
 }
+
+export type { LeftStopped };

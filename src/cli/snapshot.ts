@@ -7,6 +7,8 @@ import { Client, WorkflowHandle, WorkflowNotFoundError } from '@temporalio/clien
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import {
+  EndReason,
+  WorkersState,
   HeartbeatProgress,
   Progress,
   ResetResult,
@@ -14,8 +16,11 @@ import {
   TASK_QUEUE,
   progressQuery,
 } from '../workflows/definitions';
+import { PLAN_DEFAULTS } from '../workflows/activities';
 import { CliError } from './errors';
 import { EXIT, ExitCode } from './exit-codes';
+import { deriveFromHistory, HistoryState } from './history';
+import { leftStopped, LeftStopped } from './workers-view';
 
 export interface ActivityView {
   activityId: string;
@@ -29,13 +34,17 @@ export interface ActivityView {
 
 export interface WorkersSeen {
   taskQueue: string;
-  /** Pollers seen within the staleness window: workers that poll now. */
+  /** Pollers whose last poll is within the target's heartbeat timeout (staleAfterSeconds). */
   workflowPollers: number;
   activityPollers: number;
   identities: string[];
   /** The most recent poll of any worker, live or gone (the server lists pollers for minutes after they die). */
   lastPollAt?: string;
-  /** Pollers older than this count as gone. */
+  /**
+   * The target's heartbeat timeout (from the run's plan, else the default): a poller seen within it
+   * polled recently. An idle worker's long poll lasts up to a minute, so an older poll alone proves
+   * nothing either way; the progress query (answered or not) is what tells a run's worker is there.
+   */
   staleAfterSeconds: number;
 }
 
@@ -55,7 +64,14 @@ export interface Snapshot {
   progress?: Progress;
   progressError?: string;
   activities: ActivityView[];
-  workers?: WorkersSeen;
+  pollers?: WorkersSeen;
+  /** The run's state derived from its history, when no worker answered the progress query. */
+  history?: HistoryState;
+  /**
+   * Set while the run is RUNNING and no worker answered the progress query: no worker is polling
+   * (recentPoll false: no poll within the heartbeat timeout), or one polled lately but did not answer.
+   */
+  noWorker?: { taskQueue: string; lastPollAt?: string; heartbeatTimeoutSeconds: number; recentPoll: boolean; queryError: string };
   result?: ResetResult;
   /** Why a closed run did not complete (failed, terminated, timed out). */
   failure?: string;
@@ -71,6 +87,11 @@ export interface RunSummary {
   step?: string;
   startTime: string;
   closeTime?: string;
+  /** From the ended run's result (list reads it for failed resets). */
+  endReason?: EndReason;
+  workers?: WorkersState;
+  /** Set when the run left the workers stopped. */
+  stillStopped?: LeftStopped;
 }
 
 export function kindOf(workflowId: string): RunSummary['kind'] {
@@ -126,17 +147,17 @@ function firstString(sa: unknown): string | undefined {
   return typeof sa === 'string' ? sa : undefined;
 }
 
-/**
- * A poller is live while its last poll is recent: an idle worker re-polls at least once a minute
- * (long polls end after ~60 s), and the server keeps listing a dead one with its last poll time.
- */
-export function pollerStaleSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.RESET_RUNBOOK_POLLER_STALE_SECONDS);
-  return Number.isFinite(v) && v > 0 ? v : 75;
-}
+/** The heartbeat timeout a run's pollers are judged by when its plan (and so its target's setting) is unknown. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = PLAN_DEFAULTS.heartbeatTimeoutSeconds;
 
-/** Workers polling the runbook's task queue now (workflow and activity pollers). */
-export async function workersSeen(client: Client, taskQueue = TASK_QUEUE, now = new Date(), staleAfterSeconds = pollerStaleSeconds()): Promise<WorkersSeen> {
+/**
+ * Before any run exists there is no query to ask, only the pollers: an idle worker re-polls when
+ * its long poll ends (the server holds it up to a minute), so a poll within this counts as a worker.
+ */
+export const IDLE_REPOLL_SECONDS = 70;
+
+/** Workers polling the runbook's task queue (workflow and activity pollers) within staleAfterSeconds. */
+export async function workersSeen(client: Client, taskQueue = TASK_QUEUE, now = new Date(), staleAfterSeconds = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS): Promise<WorkersSeen> {
   const ask = (type: temporal.api.enums.v1.TaskQueueType) =>
     client.workflowService.describeTaskQueue({
       namespace: client.options.namespace,
@@ -208,22 +229,16 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
     })),
   };
   const running = snap.status === 'RUNNING';
-  if (opts.workers || running) {
-    try {
-      snap.workers = await workersSeen(client, raw.executionConfig?.taskQueue?.name ?? TASK_QUEUE, new Date());
-    } catch {
-      // describeTaskQueue may be denied by an authorizer; the view goes on without it.
-    }
-  }
+  const taskQueue = raw.executionConfig?.taskQueue?.name ?? TASK_QUEUE;
+  // The query is the proof: a worker that answers it runs this run. The pollers only say when
+  // something last polled (the server lists a dead worker's pollers for minutes).
   const wantQuery = opts.query ?? true;
-  if (wantQuery && !(running && snap.workers && snap.workers.workflowPollers === 0)) {
+  if (wantQuery) {
     try {
       snap.progress = await client.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 5000), () => handle.query(progressQuery));
     } catch (err) {
       snap.progressError = queryErrorText(err);
     }
-  } else if (wantQuery) {
-    snap.progressError = `no worker polls task queue "${snap.workers?.taskQueue}"`;
   }
   if (!running && opts.result !== false) {
     try {
@@ -235,12 +250,51 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
       if (details && typeof details === 'object' && 'outcome' in details && 'target' in details) snap.result = details as ResetResult;
     }
   }
+  // Without the workflow's own answer, the history says what the run has done and waits for.
+  const needHistory = wantQuery && !snap.progress;
+  if (needHistory) {
+    try {
+      const history = await handle.fetchHistory();
+      snap.history = deriveFromHistory(history.events ?? [], snap.activities);
+    } catch {
+      // the view goes on with what describe gave
+    }
+  }
+  const heartbeat = snap.progress?.plan?.settings?.heartbeatTimeoutSeconds ?? snap.history?.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+  if (opts.workers || running) {
+    try {
+      snap.pollers = await workersSeen(client, taskQueue, new Date(), heartbeat);
+    } catch {
+      // describeTaskQueue may be denied by an authorizer; the view goes on without it.
+    }
+  }
+  // No answer in time, or no poll within the heartbeat timeout: no worker runs this run now. A quick
+  // refusal while a worker polls (e.g. its first workflow task not yet done) is not that: the view
+  // shows the error and the history instead.
+  const timedOut = snap.progressError === NO_ANSWER;
+  const recentPoll = !!snap.pollers && snap.pollers.workflowPollers > 0;
+  if (running && wantQuery && !snap.progress && (timedOut || !recentPoll)) {
+    snap.noWorker = {
+      taskQueue,
+      lastPollAt: snap.pollers?.lastPollAt,
+      heartbeatTimeoutSeconds: heartbeat,
+      recentPoll,
+      queryError: snap.progressError ?? 'no answer',
+    };
+  }
   return snap;
 }
 
+/** The run's phase: the workflow's own word, else what its history shows. */
+export function phaseOf(snap: Pick<Snapshot, 'progress' | 'history'>): string | undefined {
+  return snap.progress?.phase ?? snap.history?.phase;
+}
+
+const NO_ANSWER = 'no worker answered the progress query in time';
+
 function queryErrorText(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  if (/deadline|DEADLINE_EXCEEDED/i.test(msg)) return 'no worker answered the progress query in time';
+  if (/deadline|DEADLINE_EXCEEDED/i.test(msg)) return NO_ANSWER;
   return msg;
 }
 
@@ -269,10 +323,11 @@ export function failureDetails(err: unknown): unknown {
 
 /** Exit code that tells a script where the run stands. */
 export function exitCodeFor(snap: Snapshot): ExitCode {
+  if (leftStopped(snap)) return EXIT.workersStopped;
   if (snap.status === 'RUNNING') {
-    const phase = snap.progress?.phase;
+    const phase = phaseOf(snap);
     if (phase === 'awaiting-approval' || phase === 'waiting-for-operator') return EXIT.waiting;
-    if (snap.workers && snap.workers.workflowPollers === 0) return EXIT.waiting;
+    if (snap.noWorker) return EXIT.waiting;
     return EXIT.running;
   }
   if (snap.status === 'COMPLETED' && snap.result) {

@@ -7,7 +7,8 @@ import { ActivityCancellationType, proxyActivities, type ActivityOptions } from 
 import type { Activities } from '../activities';
 import { STEP_TITLES, type RunSettings, type StepName } from './definitions';
 
-const PLAN_DEFAULTS: RunSettings = {
+/** Also the CLI's default heartbeat timeout when a run's plan is not known yet. */
+export const PLAN_DEFAULTS: RunSettings = {
   heartbeatTimeoutSeconds: 30,
   maximumAttempts: 3,
   approvalRequired: false,

@@ -3,6 +3,7 @@ import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { sleep } from '../context';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
+import { noWorkerLines } from '../render';
 import { resolveRun, takeSnapshot } from '../snapshot';
 import { approvalFor } from './start';
 
@@ -22,7 +23,9 @@ export const approveCommand: Command = {
     const snap = await takeSnapshot(client, handle);
     if (snap.status !== 'RUNNING') throw new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to approve`, EXIT.failed);
     if (!snap.progress) {
-      throw new CliError(`cannot read ${snap.workflowId}'s plan: ${snap.progressError}`, EXIT.waiting, 'start a worker, then approve; see: reset-runbook resume ' + snap.workflowId);
+      const why = snap.noWorker ? noWorkerLines(snap.noWorker, ctx.now())[0].trim() : `no answer to the progress query: ${snap.progressError}`;
+      const shows = snap.history ? `; its history shows: ${snap.history.phase}` : '';
+      throw new CliError(`cannot approve ${snap.workflowId} now (${why})${shows}`, EXIT.waiting, 'start a worker, then approve; see: reset-runbook status ' + snap.workflowId);
     }
     if (snap.progress.phase !== 'awaiting-approval' || !snap.progress.approval) {
       throw new CliError(`${snap.workflowId} does not wait for approval (phase: ${snap.progress.phase})`, EXIT.failed);

@@ -4,7 +4,9 @@ import { parsePositiveInt } from '../args';
 import { Command, checkTarget } from '../command';
 import { renderRunList } from '../render';
 import { EXIT } from '../exit-codes';
-import { kindOf, RunSummary } from '../snapshot';
+import { failureDetails, failureText, kindOf, RunSummary } from '../snapshot';
+import type { ResetResult } from '../../workflows/definitions';
+import { endReasonOf, leftStopped, shownOutcome } from '../workers-view';
 
 export const listCommand: Command = {
   name: 'list',
@@ -19,11 +21,37 @@ export const listCommand: Command = {
     const limit = opts.limit !== undefined ? parsePositiveInt(opts.limit as string, '--limit') : 20;
     const { client } = await ctx.connection();
     const runs = await listRuns(client, { target, limit, running: opts.running === true });
-    ctx.emit({ target: target ?? null, runs });
+    await Promise.all(runs.map((r) => addEnding(client, r)));
+    ctx.emit({ target: target ?? null, runs: runs.map((r) => ({ ...r, endReason: r.endReason ?? null, workers: r.workers ?? null, stillStopped: r.stillStopped ?? null })) });
     ctx.print(renderRunList(runs, ctx.style));
     return EXIT.ok;
   },
 };
+
+/**
+ * A failed reset's search attributes may not tell its whole ending (a run from before issue 7
+ * kept outcome "planned" when it left the workers stopped): read its result, which does.
+ */
+export async function addEnding(client: Client, r: RunSummary): Promise<void> {
+  if (r.kind === 'plan' || (r.status !== 'FAILED' && r.status !== 'COMPLETED')) return;
+  let result: ResetResult | undefined;
+  let failure: string | undefined;
+  try {
+    result = (await client.workflow.getHandle(r.workflowId, r.runId).result()) as ResetResult;
+  } catch (err) {
+    failure = failureText(err);
+    const d = failureDetails(err);
+    if (d && typeof d === 'object' && 'outcome' in d && 'target' in d) result = d as ResetResult;
+  }
+  const stopped = leftStopped({ result, failure });
+  if (result) r.outcome = shownOutcome(result, stopped) ?? r.outcome;
+  if (result?.workers) r.workers = result.workers;
+  r.endReason = endReasonOf({ result, failure });
+  if (stopped) {
+    r.stillStopped = stopped;
+    if (!result) r.outcome = 'failed';
+  }
+}
 
 function first(sa: unknown): string | undefined {
   return Array.isArray(sa) && sa.length ? String(sa[0]) : undefined;

@@ -3,7 +3,7 @@ import { Command, checkTarget, taskQueueOf } from '../command';
 import { EXIT } from '../exit-codes';
 import { followRun } from '../live';
 import { renderPlan } from '../render';
-import { workersSeen } from '../snapshot';
+import { IDLE_REPOLL_SECONDS, workersSeen } from '../snapshot';
 
 export const planCommand: Command = {
   name: 'plan',
@@ -16,7 +16,7 @@ export const planCommand: Command = {
   async run(ctx, { args, opts }) {
     const target = checkTarget(args.target!);
     const { client } = await ctx.connection();
-    const workers = await workersSeen(client, taskQueueOf(ctx.io.env)).catch(() => undefined);
+    const workers = await workersSeen(client, taskQueueOf(ctx.io.env), new Date(), IDLE_REPOLL_SECONDS).catch(() => undefined);
     if (workers && workers.workflowPollers === 0) {
       ctx.note(`no worker polls task queue "${taskQueueOf(ctx.io.env)}" yet: the plan runs as soon as one does (Ctrl-C to detach)`);
     }

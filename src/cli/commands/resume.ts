@@ -4,7 +4,10 @@ import { sleep } from '../context';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { formatDuration, formatTime } from '../format';
+import { HistoryState } from '../history';
+import { noWorkerLines } from '../render';
 import { resolveRun, Snapshot, takeSnapshot } from '../snapshot';
+import { workersOf } from '../workers-view';
 
 const START_WORKER_HINT = 'start a worker: sudo systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker';
 
@@ -14,24 +17,28 @@ export const resumeCommand: Command = {
   positionals: [RUN_ARG],
   options: { 'run-id': RUN_ID_OPTION },
   details: `A step that failed its retries pauses the run; resume sends it the "retry" signal (exit 0).
-A run whose worker died goes on by itself as soon as any worker polls the task queue: resume says
-whether one does (exit 0) or not (exit 3). A run waiting for approval needs \`approve\` (exit 3).`,
+When no worker answers the run's progress query, resume says so, with the state the run's history
+shows (exit 3): the run continues when a worker starts. A run waiting for approval needs \`approve\` (exit 3).`,
   async run(ctx, { args, opts }) {
     const { client } = await ctx.connection();
     const handle = await resolveRun(client, args.run!, opts['run-id'] as string | undefined);
     const snap = await takeSnapshot(client, handle, { workers: true, result: false });
-    const base = { workflowId: snap.workflowId, runId: snap.runId, workers: snap.workers ?? null };
+    const base = { workflowId: snap.workflowId, runId: snap.runId, pollers: snap.pollers ?? null, workers: workersOf(snap) ?? null };
     if (snap.status !== 'RUNNING') {
       throw new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to resume`, EXIT.failed, `a new reset: reset-runbook start ${snap.target ?? '<target>'}`);
     }
-    const w = snap.workers;
-    if (w && w.workflowPollers === 0) {
+    if (snap.noWorker || !snap.progress) {
+      const h = snap.history;
+      const head = snap.noWorker
+        ? noWorkerLines(snap.noWorker, ctx.now())[0].trim()
+        : `the run did not answer its progress query (${snap.progressError ?? 'no answer'}); nothing was sent: look at the worker's log`;
       const lines = [
-        `no worker polls task queue "${w.taskQueue}" now (last poll: ${w.lastPollAt ? `${formatTime(w.lastPollAt)}, ${formatDuration(ctx.now().getTime() - Date.parse(w.lastPollAt))} ago` : 'never'}): ${snap.workflowId} goes on by itself as soon as one does.`,
+        head,
+        ...(h ? historyLines(snap.workflowId, h) : []),
         ...pendingLines(snap, ctx.now()),
         START_WORKER_HINT,
       ];
-      ctx.emit({ ...base, action: 'none', reason: 'no-worker', message: lines[0], exitCode: EXIT.waiting });
+      ctx.emit({ ...base, action: 'none', reason: snap.noWorker ? 'no-worker' : 'no-answer', phase: h?.phase ?? null, stateFrom: h ? 'history' : null, currentStep: h?.currentStep ?? null, noWorker: snap.noWorker, message: lines[0], exitCode: EXIT.waiting });
       ctx.print(lines.join('\n'));
       return EXIT.waiting;
     }
@@ -57,13 +64,26 @@ whether one does (exit 0) or not (exit 3). A run waiting for approval needs \`ap
       ctx.print(`${snap.workflowId} waits for approval, not for a retry: reset-runbook approve ${snap.workflowId}`);
       return EXIT.waiting;
     }
-    const who = w ? `${w.workflowPollers} workflow and ${w.activityPollers} activity poller(s) on "${w.taskQueue}"${w.identities.length ? ` (${w.identities.join(', ')})` : ''}` : 'workers unknown';
-    const msg = `${snap.workflowId} is not paused (${p?.phase ?? snap.status.toLowerCase()}${p?.currentStep ? `, step ${p.currentStep}` : ''}); ${who}: it goes on by itself.`;
+    // Reached only when a worker answered the progress query: it is running the run now.
+    const w = snap.pollers;
+    const who = w && w.identities.length ? ` (polling: ${w.identities.join(', ')})` : '';
+    const msg = `${snap.workflowId} is not paused (${p?.phase ?? snap.status.toLowerCase()}${p?.currentStep ? `, step ${p.currentStep}` : ''}): a worker answered its progress query and is running it${who}; nothing to resume.`;
     ctx.emit({ ...base, action: 'none', reason: 'running', phase: p?.phase ?? null, message: msg, exitCode: EXIT.ok });
     ctx.print([msg, ...pendingLines(snap, ctx.now())].join('\n'));
     return EXIT.ok;
   },
 };
+
+/** The state a run's history shows, for a run no worker runs now. */
+export function historyLines(workflowId: string, h: HistoryState): string[] {
+  const out = [`the run's history shows: ${h.phase}${h.currentStep ? `, step ${h.currentStep}` : ''} (${h.why})`];
+  if (h.lastCompleted) out.push(`  last step completed: ${h.lastCompleted.step} at ${formatTime(h.lastCompleted.at)}`);
+  if (h.phase === 'awaiting-approval') out.push(`  it waits for approval${h.approval?.deadline ? ` until ${formatTime(h.approval.deadline)}` : ''}: reset-runbook approve ${workflowId} (once a worker runs it)`);
+  if (h.phase === 'waiting-for-operator' && h.waiting) out.push(`  it is paused at step "${h.waiting.step}": ${h.waiting.error}; resume again once a worker runs it`);
+  for (const s of h.signals.filter((x) => !x.seenByRun)) out.push(`  signal "${s.name}" received ${formatTime(s.at)}, not yet taken by the run${s.problem ? ` (it will be refused: ${s.problem})` : ''}`);
+  if (h.workersStoppedSince) out.push(`  Solid Queue workers are stopped by this run since ${formatTime(h.workersStoppedSince)}`);
+  return out;
+}
 
 function pendingLines(snap: Snapshot, now: Date): string[] {
   return snap.activities.map((a) => {

@@ -7,8 +7,9 @@ import { CliError, UsageError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { followRun, WaitingKind } from '../live';
 import { ask } from '../prompt';
-import { renderPlan, renderResult } from '../render';
-import { Snapshot, workersSeen } from '../snapshot';
+import { renderEnding, renderPlan } from '../render';
+import { IDLE_REPOLL_SECONDS, Snapshot, workersSeen } from '../snapshot';
+import { endingJson } from '../live';
 
 export const startCommand: Command = {
   name: 'start',
@@ -43,7 +44,7 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
     // Without the name in advance, a person approves after seeing the plan: always wait for that.
     else input.requireApproval = true;
 
-    const workers = await workersSeen(client, taskQueueOf(ctx.io.env)).catch(() => undefined);
+    const workers = await workersSeen(client, taskQueueOf(ctx.io.env), new Date(), IDLE_REPOLL_SECONDS).catch(() => undefined);
     if (workers && workers.workflowPollers === 0) {
       ctx.note(`no worker polls task queue "${taskQueueOf(ctx.io.env)}" yet: the reset starts as soon as one does`);
     }
@@ -77,8 +78,8 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
       return 'continue';
     };
     const { snap, code, detached } = await followRun(ctx, client, handle, { onWaiting });
-    if (!detached && ctx.json) ctx.emit({ type: 'result', workflowId: snap.workflowId, runId: snap.runId, status: snap.status, outcome: snap.result?.outcome ?? null, result: snap.result ?? null, failure: snap.failure ?? null, exitCode: code });
-    if (!detached && !ctx.live && snap.result) ctx.print(renderResult(snap.result, ctx.style));
+    if (!detached && ctx.json) ctx.emit(endingJson(snap, code));
+    if (!detached && !ctx.live && snap.status !== 'RUNNING') ctx.print(renderEnding(snap, ctx.style));
     return code;
   },
 };

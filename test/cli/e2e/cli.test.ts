@@ -107,7 +107,7 @@ describe('a whole reset: start --detach, follow, approve, status, list', () => {
 
     const st = await statusOf(`reset-${NAME}`);
     expect(st.code).toBe(3);
-    expect(st.body).toMatchObject({ phase: 'awaiting-approval', currentStep: 'backup', target: NAME, workers: { workflowPollers: expect.any(Number) } });
+    expect(st.body).toMatchObject({ phase: 'awaiting-approval', currentStep: 'backup', target: NAME, pollers: { workflowPollers: expect.any(Number) } });
 
     const wrong = await cli(['approve', `reset-${NAME}`, '--confirm', 'not-the-db', '--json'], env);
     expect(wrong.code).toBe(3);
@@ -209,17 +209,18 @@ describe('pauses: a failing step, resume; a dead worker', () => {
       150_000,
       5_000,
     );
-    expect(json(gone)).toMatchObject({ action: 'none', reason: 'no-worker', workers: { workflowPollers: 0, taskQueue: `rr-cli-${process.pid}` }, exitCode: 3 });
+    expect(json(gone)).toMatchObject({ action: 'none', reason: 'no-worker', stateFrom: 'history', phase: 'awaiting-approval', noWorker: { taskQueue: `rr-cli-${process.pid}` }, exitCode: 3 });
     const human = await cli(['resume', NAME], env);
     expect(human.code).toBe(3);
-    expect(human.stdout).toContain(`no worker polls task queue "rr-cli-${process.pid}" now`);
+    expect(human.stdout).toMatch(new RegExp(`no worker (is polling|answered the progress query, though a worker polled) task queue rr-cli-${process.pid}`));
+    expect(human.stdout).not.toContain('goes on by itself');
     expect((await statusOf(NAME)).code).toBe(3);
 
     worker = await startWorker(env);
     const back = await cli(['resume', NAME, '--json'], env);
     expect(back.code).toBe(3); // live worker, but the run waits for approval (not a retry)
     expect(json(back)).toMatchObject({ reason: 'awaiting-approval' });
-    expect(json(back).workers.workflowPollers).toBeGreaterThan(0);
+    expect(json(back).pollers.workflowPollers).toBeGreaterThan(0);
   });
 
   test('Ctrl-C in follow detaches (exit 3 while waiting) and never cancels the run', async () => {

@@ -113,7 +113,7 @@ function snap(over: Partial<Snapshot> = {}): Snapshot {
     status: 'RUNNING',
     startTime: '2026-11-26T15:00:00Z',
     activities: [],
-    workers: { taskQueue: 'reset-runbook', workflowPollers: 1, activityPollers: 1, identities: ['1@host'], staleAfterSeconds: 75 },
+    pollers: { taskQueue: 'reset-runbook', workflowPollers: 1, activityPollers: 1, identities: ['1@host'], staleAfterSeconds: 75 },
     progress: { target: 'demo', mode: 'execute', phase: 'waiting-for-operator', currentStep: 'backup', steps, workers: { status: 'untouched' }, waiting: { step: 'backup', error: 'disk full', since: '2026-11-26T15:00:32Z', signals: ['retry', 'abort'], workersRestarted: false } },
     ...over,
   };
@@ -138,12 +138,13 @@ describe('live view', () => {
 
   test('approval wait and a missing worker are shown', () => {
     const s = snap({
-      workers: { taskQueue: 'reset-runbook', workflowPollers: 0, activityPollers: 0, identities: [], staleAfterSeconds: 75 },
+      pollers: { taskQueue: 'reset-runbook', workflowPollers: 0, activityPollers: 0, identities: [], staleAfterSeconds: 30, lastPollAt: '2026-11-26T15:00:18Z' },
+      noWorker: { taskQueue: 'reset-runbook', lastPollAt: '2026-11-26T15:00:18Z', heartbeatTimeoutSeconds: 30, recentPoll: false, queryError: 'no worker answered the progress query in time' },
       progress: { ...snap().progress!, phase: 'awaiting-approval', waiting: undefined, approval: { database: 'phonefin_production', highRisk: false, since: '2026-11-26T15:00:40Z', deadline: '2026-11-27T15:00:40Z', planDigest: 'abc' } },
     });
     const text = renderView(s, { now });
     expect(text).toContain('WAITING FOR APPROVAL  of database "phonefin_production"');
-    expect(text).toContain('NO WORKER polls task queue "reset-runbook"');
+    expect(text).toContain('no worker is polling task queue reset-runbook (last poll 42 s ago): the run continues when a worker starts');
   });
 
   test('progress bars come from pending activities\' heartbeat details, with the tracked rate', () => {
@@ -182,14 +183,14 @@ describe('snapshot helpers', () => {
   test('exit codes: 0 completed, 1 failed, 3 waiting or no worker, 4 running', () => {
     expect(exitCodeFor(snap())).toBe(3);
     expect(exitCodeFor(snap({ progress: { ...snap().progress!, phase: 'running', waiting: undefined } }))).toBe(4);
-    expect(exitCodeFor(snap({ progress: { ...snap().progress!, phase: 'running' }, workers: { taskQueue: 'q', workflowPollers: 0, activityPollers: 0, identities: [], staleAfterSeconds: 75 } }))).toBe(3);
+    expect(exitCodeFor(snap({ progress: undefined, noWorker: { taskQueue: 'q', heartbeatTimeoutSeconds: 30, recentPoll: false, queryError: 'x' } }))).toBe(3);
     expect(exitCodeFor(snap({ status: 'COMPLETED', result: { target: 'demo', mode: 'execute', outcome: 'completed' } }))).toBe(0);
     expect(exitCodeFor(snap({ status: 'COMPLETED', result: { target: 'demo', mode: 'plan', outcome: 'planned', plan: { ...plan, errors: ['x'] } } }))).toBe(1);
     expect(exitCodeFor(snap({ status: 'FAILED', result: { target: 'demo', mode: 'execute', outcome: 'aborted' } }))).toBe(1);
     expect(exitCodeFor(snap({ status: 'TERMINATED' }))).toBe(1);
   });
 
-  test('a poller whose last poll is older than the window counts as gone', () => {
+  test('a poller whose last poll is older than the heartbeat timeout does not count as polling now', () => {
     const now = new Date('2026-11-26T15:10:00Z');
     const at = (iso: string) => ({ identity: iso, lastAccessTime: { seconds: Date.parse(iso) / 1000, nanos: 0 } }) as never;
     const w = summarizePollers('q', [at('2026-11-26T15:09:30Z'), at('2026-11-26T15:05:00Z')], [at('2026-11-26T15:08:00Z')], now, 75);

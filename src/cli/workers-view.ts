@@ -1,0 +1,80 @@
+/**
+ * The one question every view must answer truthfully: are the target's Solid Queue workers running?
+ * Read from the contract's `workers` state (result, then progress), with the older shapes as
+ * fallbacks: `endReason`, a failure message "WORKERS ARE STILL STOPPED …", `workersStoppedByUs`.
+ */
+import type { EndReason, ResetResult, WorkersState } from '../workflows/definitions';
+import { formatTime } from './format';
+import type { Snapshot } from './snapshot';
+
+export const STILL_STOPPED_PREFIX = 'WORKERS ARE STILL STOPPED';
+
+export interface LeftStopped {
+  /** ISO time the run stopped them, when anything recorded it. */
+  since?: string;
+  startCommand?: string;
+  lastError?: string;
+}
+
+/** The workers' state as the freshest source says: the result (ended), else the progress query. */
+export function workersOf(snap: Pick<Snapshot, 'result' | 'progress'>): WorkersState | undefined {
+  return snap.result?.workers ?? snap.progress?.workers;
+}
+
+/** Set when the run ended (or is ending) with the workers stopped and a person must start them. */
+export function leftStopped(snap: Pick<Snapshot, 'result' | 'progress' | 'failure' | 'history'>): LeftStopped | undefined {
+  const w = workersOf(snap);
+  const failure = snap.failure ?? '';
+  const message = snap.result?.message ?? '';
+  const flagged =
+    w?.status === 'still-stopped' ||
+    snap.result?.endReason === 'workersStillStopped' ||
+    failure.startsWith(STILL_STOPPED_PREFIX) ||
+    message.startsWith(STILL_STOPPED_PREFIX);
+  if (!flagged) return undefined;
+  const stopStep = snap.progress?.steps.find((s) => s.name === 'stopWorkers') ?? snap.history?.steps.find((s) => s.name === 'stopWorkers');
+  const plan = snap.result?.plan ?? snap.progress?.plan ?? snap.history?.plan;
+  return {
+    since: w?.stoppedSince ?? stopStep?.startedAt ?? snap.history?.workersStoppedSince,
+    startCommand: w?.startCommand ?? plan?.settings?.startCommand ?? snap.history?.startCommand,
+    lastError: w?.restart?.lastError,
+  };
+}
+
+/** The red line every view prints for a run that left the workers stopped. */
+export function stillStoppedLine(l: LeftStopped): string {
+  return `${STILL_STOPPED_PREFIX} since ${l.since ? formatTime(l.since) : 'an unrecorded time'} — start them by hand: ${l.startCommand ?? "the target's start command (workers.start in the targets file)"}`;
+}
+
+/** "restarting workers, attempt 2/5 (budget until 18:40:12Z): last error …" while compensating. */
+export function restartLine(w: WorkersState | undefined): string | undefined {
+  if (!w || w.status !== 'restarting') return undefined;
+  const r = w.restart;
+  if (!r) return 'restarting workers';
+  return `restarting workers, attempt ${r.attempt}/${r.maxAttempts} (budget until ${formatTime(r.deadline).slice(11)})${r.lastError ? `; last error: ${r.lastError}` : ''}`;
+}
+
+/** Whether this run has the workers stopped right now (contract state, else the older flag). */
+export function stoppedByRun(snap: Pick<Snapshot, 'progress'>): boolean {
+  const w = snap.progress?.workers;
+  if (w) return w.status === 'stopped' || w.status === 'restarting' || w.status === 'still-stopped';
+  // Workers before issue 7 answered with a flag instead of the `workers` state.
+  return (snap.progress as { workersStoppedByUs?: boolean } | undefined)?.workersStoppedByUs === true;
+}
+
+/**
+ * The outcome to show: what the result says. A run from before issue 7 that failed its compensation
+ * carried its initial "planned"; an execute run that left the workers stopped has failed.
+ */
+export function shownOutcome(result: ResetResult | undefined, stopped: LeftStopped | undefined): ResetResult['outcome'] | undefined {
+  if (!result) return undefined;
+  if (stopped && result.mode === 'execute' && result.outcome === 'planned') return 'failed';
+  return result.outcome;
+}
+
+/** endReason from the result, or what an older run's ending shows. */
+export function endReasonOf(snap: Pick<Snapshot, 'result' | 'progress' | 'failure' | 'history'>): EndReason | undefined {
+  if (snap.result?.endReason) return snap.result.endReason;
+  if (leftStopped(snap)) return 'workersStillStopped';
+  return undefined;
+}
