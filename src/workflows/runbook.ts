@@ -1,5 +1,5 @@
 /**
- * The production data reset runbook (shared/runbook/production-data-reset.md), as a workflow.
+ * The production data reset runbook (docs/runbook.md), as a workflow.
  *
  *   0 plan · 1 backup · (approval) · 2 stop workers · 3 reset · 4 clean S3 · 5 start workers · 6 verify
  *
