@@ -407,3 +407,36 @@ test('a backup that would be too old at the TRUNCATE is taken again before the w
     expect(p.steps.find((x) => x.name === 'backup')?.detail).toMatch(/^refreshed: /);
   });
 });
+
+test('no worker alive before and whenNoneAliveBefore "leave": the workers are stopped for the TRUNCATE and left stopped, also after a failure', async () => {
+  const plan = (t: string) => settings(fakePlan(t, { environment: 'development', workersAlive: 0 }), { startWorkersAtEnd: false });
+  // Completed: step 5 is skipped and says why; the final state says "left stopped", not "running".
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, plan(t)), async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
+    const r = await h.result();
+    expect(r.outcome).toBe('completed');
+    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'verifyCounts']);
+    expect(r.workers?.status).toBe('left-stopped');
+    const p = await h.query(progressQuery);
+    expect(p.steps.find((x) => x.name === 'startWorkers')).toMatchObject({ status: 'skipped', detail: expect.stringMatching(/none was alive before the reset/) });
+  });
+  // A failure after the stop: no compensation start either, and the pause says the workers were not started.
+  const t2 = target();
+  const calls2: Calls = [];
+  const acts = mockActivities(calls2, plan(t2), {
+    resetDatabase: async () => {
+      throw ApplicationFailure.nonRetryable('Seed command failed');
+    },
+  });
+  await withWorker(acts, async (tq) => {
+    const h = await start(tq, { target: t2, mode: 'execute', confirmation: 'phonefin_production' });
+    const paused = await until(h, (x) => x.phase === 'waiting-for-operator');
+    expect(paused.waiting?.workersRestarted).toBe(false);
+    await h.signal(abortSignal, { reason: 'test' });
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'aborted', workers: { status: 'left-stopped' } });
+    expect(calls2).not.toContain('startWorkers');
+  });
+});
