@@ -30,6 +30,13 @@ export interface DemoTargetOptions {
   timing?: TargetConfig['timing'];
   backup?: Partial<TargetConfig['backup']>;
   keepTables?: string[];
+  /** database.refreshMaterializedViews (default true). */
+  refreshMaterializedViews?: boolean;
+  /** Leave out the workers section: Solid Queue is then stopped and started by hand. */
+  noWorkers?: boolean;
+  /** workers.whenNoneAliveBefore (default "start"). */
+  whenNoneAliveBefore?: 'start' | 'leave';
+  notify?: TargetConfig['notify'];
 }
 
 export function demoTarget(o: DemoTargetOptions): TargetConfig {
@@ -42,24 +49,27 @@ export function demoTarget(o: DemoTargetOptions): TargetConfig {
   const queueDb = o.queueUrlEnv ? 'queue' : undefined;
   const service = path.join(ROOT, 'scripts', 'solid-queue-service');
   return {
-    database: { urlEnv: o.urlEnv, keepTables: o.keepTables },
+    database: { urlEnv: o.urlEnv, keepTables: o.keepTables, refreshMaterializedViews: o.refreshMaterializedViews },
     extraDatabases: o.queueUrlEnv ? [{ name: 'queue', urlEnv: o.queueUrlEnv }] : undefined,
     seeds:
       o.seeds === 'command'
         ? { command: o.seedCommand ?? [path.join(ROOT, 'demo', 'bin', 'seed')], env: { DATABASE_URL: `\${${o.urlEnv}}` }, timeoutSeconds: 120 }
         : { sqlFile: o.seedSqlFile ?? path.join(ROOT, 'demo', 'db', 'seeds.sql') },
     strategy: o.rebuildCommand ? { kind: 'rebuild', command: o.rebuildCommand, env: { DATABASE_URL: `\${${o.urlEnv}}` }, timeoutSeconds: 300 } : undefined,
-    workers: {
-      stop: `${service} stop`,
-      start: `${service} start`,
-      status: `${service} status`,
-      env: serviceEnv,
-      database: queueDb,
-      // The stand-in heartbeats every second; a process silent for 5 s is gone.
-      heartbeatThresholdSeconds: Math.max(5, 5 * (o.heartbeatSeconds ?? 1)),
-      stopTimeoutSeconds: 60,
-      startTimeoutSeconds: 60,
-    },
+    workers: o.noWorkers
+      ? undefined
+      : {
+          stop: `${service} stop`,
+          start: `${service} start`,
+          status: `${service} status`,
+          env: serviceEnv,
+          database: queueDb,
+          // The stand-in heartbeats every second; a process silent for 5 s is gone.
+          heartbeatThresholdSeconds: Math.max(5, 5 * (o.heartbeatSeconds ?? 1)),
+          stopTimeoutSeconds: 60,
+          startTimeoutSeconds: 60,
+          whenNoneAliveBefore: o.whenNoneAliveBefore,
+        },
     storage: {
       services: { amazon: { bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, forcePathStyle: true, region: 'us-east-1' } },
       pageSize: o.pageSize,
@@ -76,5 +86,6 @@ export function demoTarget(o: DemoTargetOptions): TargetConfig {
       ],
     },
     timing: { heartbeatTimeoutSeconds: 5, maximumAttempts: 3, lockTimeoutSeconds: 5, ...o.timing },
+    notify: o.notify,
   };
 }

@@ -23,6 +23,9 @@ S3_ENDPOINT="http://127.0.0.1:$RR_S3_PORT"
 for _p in RR_TEMPORAL_PORT RR_TEMPORAL_UI_PORT RR_PG_PORT RR_S3_PORT RR_STACK_TIMEOUT; do
   [[ "${!_p}" =~ ^[0-9]+$ ]] || { echo "scripts/stack: $_p='${!_p}' is not a number: set it to a free TCP port (or seconds)" >&2; exit 2; }
 done
+for _p in RR_TEMPORAL_PORT RR_TEMPORAL_UI_PORT RR_PG_PORT RR_S3_PORT; do
+  ((10#${!_p} >= 1 && 10#${!_p} <= 65535)) || { echo "scripts/stack: $_p=${!_p} is not a TCP port (1-65535): choose a free one, e.g. below 32768" >&2; exit 2; }
+done
 unset _p
 
 note() { echo "$*" >&2; }
@@ -100,10 +103,37 @@ lock_state_dir() {
 
 port_open() { timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
-port_owner() {
+port_owner() { # port [ss state filter, default listening] -> "cmd, pid N" of the first socket's process
   command -v ss >/dev/null || return 0
-  ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -1 \
+  local filter=(-l); [[ -n "${2:-}" ]] && filter=(state "$2")
+  ss -tnpH "${filter[@]}" "( sport = :$1 )" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -1 \
     | sed -E 's/users:\(\("([^"]*)",pid=([0-9]*)/\1, pid \2/' || true
+}
+
+ephemeral_range() { tr -s '\t ' '-' </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo "32768-60999"; }
+
+# Why a listener cannot have this port now, as a sentence naming the fix; nothing when it is free.
+# A listener is the obvious case. The others are sockets whose *local* port it is: an outgoing
+# connection that the kernel gave it as its ephemeral port (only for ports inside the ephemeral range)
+# while it is open, and for up to a minute after it closed (TIME-WAIT): bind() is refused meanwhile.
+port_diagnosis() { # port knob
+  local port=$1 knob=$2 who n
+  command -v ss >/dev/null || { port_open "$port" && echo "port $port on 127.0.0.1 is already taken by another process: stop it, or choose another port with $knob=<port>"; return 0; }
+  if [[ -n "$(ss -ltnH "( sport = :$port )" 2>/dev/null)" ]]; then
+    who="$(port_owner "$port")"
+    echo "port $port on 127.0.0.1 is already taken by another process${who:+ ($who)}: stop it, or choose another port with $knob=<port>"
+    return 0
+  fi
+  n="$(ss -tanH state time-wait "( sport = :$port )" 2>/dev/null | wc -l)"
+  if ((n > 0)); then
+    echo "port $port is held in TIME-WAIT by $n closed connection(s) that used it as their local port (ss -tan state time-wait '( sport = :$port )'); the kernel frees it within a minute: run scripts/stack up again then, or choose a port outside the ephemeral range $(ephemeral_range) with $knob=<port>"
+    return 0
+  fi
+  n="$(ss -tanH state connected "( sport = :$port )" 2>/dev/null | wc -l)"
+  if ((n > 0)); then
+    who="$(port_owner "$port" connected)"
+    echo "port $port is the local port of $n open connection(s)${who:+ ($who)} (typically an outgoing connection given it as its ephemeral port): close that connection, or choose a port outside the ephemeral range $(ephemeral_range) with $knob=<port>"
+  fi
 }
 
 # http_status [-I | -X METHOD] URL -> the HTTP status code, 000 when nothing answers.

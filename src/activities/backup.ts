@@ -4,16 +4,15 @@
  * name: a file that looks whole is whole. Connection secrets reach pg_dump through libpq's
  * environment variables, never its command line (which `ps` shows to every user of the host).
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupFile, BackupRecord } from '../workflows/definitions';
 import { crashPoint } from './lib/faults';
-import { withKeepalive } from './lib/keepalive';
+import { cancellation, cancelledFailure, throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
-import { redact, runCommand } from './lib/shell';
+import { killGroup, redact, runCommand, spawnGuarded } from './lib/shell';
 import { resolveTarget, type ActivityDeps, type DatabaseHandle } from './lib/target';
 
 export function createBackupActivities(deps: ActivityDeps) {
@@ -32,17 +31,24 @@ export function createBackupActivities(deps: ActivityDeps) {
       return withKeepalive(async (beat) => {
         const files: BackupFile[] = [];
         let done = 0;
-        for (const db of t.databases) {
-          const name = `backup_pre_reset_${t.name}_${stamp}${db.name === 'primary' ? '' : `.${db.name}`}.dump`;
-          const file = path.join(dir, name);
-          const dumped = await dumpTo(pgDump, db, file, (bytes) => {
-            beat({ unit: 'bytes', done: done + bytes });
-            crashPoint('backup.streaming');
-          });
-          done += dumped.bytes;
-          const tocEntries = await checkArchive(pgRestore, file, db);
-          fs.renameSync(`${file}.partial`, file);
-          files.push({ database: db.name, path: file, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries });
+        try {
+          for (const db of t.databases) {
+            const name = `backup_pre_reset_${t.name}_${stamp}${db.name === 'primary' ? '' : `.${db.name}`}.dump`;
+            const file = path.join(dir, name);
+            const dumped = await dumpTo(pgDump, db, file, (bytes) => {
+              beat({ unit: 'bytes', done: done + bytes });
+              crashPoint('backup.streaming');
+            });
+            done += dumped.bytes;
+            const tocEntries = await checkArchive(pgRestore, file, db);
+            fs.renameSync(`${file}.partial`, file);
+            files.push({ database: db.name, path: file, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries });
+          }
+        } catch (err) {
+          // A cancelled backup leaves no file behind: not even the whole dump of a first database,
+          // which no run records and which would pass for a complete backup.
+          if (cancellation()?.aborted) for (const f of files) fs.rmSync(f.path, { force: true });
+          throw err;
         }
         fsyncDir(dir);
         pruneOldBackups(dir, t.name, keep);
@@ -70,31 +76,53 @@ export function libpqEnv(url: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Runs pg_dump into `<file>.partial`. On cancellation pg_dump is killed with its process group (its
+ * server session ends when the socket closes), the partial file is removed, and the activity's
+ * CancelledFailure is thrown once pg_dump is gone.
+ */
 async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
-  const out = fs.createWriteStream(`${file}.partial`, { mode: 0o600, flags: 'w' });
+  const partial = `${file}.partial`;
+  const cancel = cancellation();
+  throwIfCancelled(cancel);
+  const out = fs.createWriteStream(partial, { mode: 0o600, flags: 'w' });
   const hash = createHash('sha256');
   let bytes = 0;
   let stderr = '';
-  const child = spawn(pgDump, ['-Fc', '--no-password'], { env: libpqEnv(db.url), stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (b: Buffer) => {
+  const child = spawnGuarded(pgDump, ['-Fc', '--no-password'], { env: libpqEnv(db.url) });
+  const onCancel = () => killGroup(child);
+  cancel?.addEventListener('abort', onCancel, { once: true });
+  child.stdout!.on('data', (b: Buffer) => {
     hash.update(b);
     bytes += b.length;
     onBytes(bytes);
   });
-  child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
+  child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
   // Both must happen: pg_dump exits, and every byte it wrote is flushed to the file.
   const written = new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
     child.on('close', resolve);
   });
-  child.stdout.pipe(out);
-  const [code] = await Promise.all([exited, written]);
+  child.stdout!.pipe(out);
+  let code: number | null;
+  try {
+    [code] = await Promise.all([exited, written]);
+  } catch (err) {
+    fs.rmSync(partial, { force: true });
+    throw err;
+  } finally {
+    cancel?.removeEventListener('abort', onCancel);
+  }
+  if (cancel?.aborted) {
+    fs.rmSync(partial, { force: true });
+    throw cancelledFailure(cancel);
+  }
   if (code !== 0) {
-    fs.rmSync(`${file}.partial`, { force: true });
+    fs.rmSync(partial, { force: true });
     throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redact(stderr.trim(), [db.url])}`);
   }
-  const fd = fs.openSync(`${file}.partial`, 'r');
+  const fd = fs.openSync(partial, 'r');
   fs.fsyncSync(fd);
   fs.closeSync(fd);
   return { bytes, sha256: hash.digest('hex') };
@@ -102,19 +130,31 @@ async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes:
 
 /** `pg_restore --list` reads the whole archive's table of contents: a truncated or corrupt file fails here. */
 function checkArchive(pgRestore: string, file: string, db: DatabaseHandle): Promise<number> {
+  const cancel = cancellation();
   return new Promise((resolve, reject) => {
-    const child = spawn(pgRestore, ['--list', `${file}.partial`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (cancel?.aborted) {
+      fs.rmSync(`${file}.partial`, { force: true });
+      return reject(cancelledFailure(cancel));
+    }
+    const child = spawnGuarded(pgRestore, ['--list', `${file}.partial`]);
+    const onCancel = () => killGroup(child);
+    cancel?.addEventListener('abort', onCancel, { once: true });
     let entries = 0;
     let rest = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
+    child.stdout!.on('data', (b: Buffer) => {
       const lines = (rest + b.toString()).split('\n');
       rest = lines.pop() ?? '';
       entries += lines.filter((l) => /^\d+;/.test(l)).length;
     });
-    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2048)));
+    child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2048)));
     child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'BackupFailed')));
     child.on('close', (code) => {
+      cancel?.removeEventListener('abort', onCancel);
+      if (cancel?.aborted) {
+        fs.rmSync(`${file}.partial`, { force: true });
+        return reject(cancelledFailure(cancel));
+      }
       if (code === 0 && entries > 0) return resolve(entries);
       fs.rmSync(`${file}.partial`, { force: true });
       reject(new Error(`pg_restore --list rejected the dump of database "${db.name}" (exit ${code}): ${stderr.trim() || 'no entries'}`));

@@ -1,19 +1,22 @@
 /**
  * Step 3 — reset the database: what `rails db:seed:replant` does, made safe to retry.
- * Order matters: record the blob keys (the purge needs them and the TRUNCATE erases them), refuse a
- * stale backup, prove the tables are still those the plan showed, then one TRUNCATE per database
- * with SQL seeds in the same transaction, or a seed command after it commits.
+ * Order matters: refuse a stale backup (before this run's first TRUNCATE only: see journal.ts), record
+ * the blob keys (the purge needs them and the TRUNCATE erases them), prove the tables are still those
+ * the plan showed, then one TRUNCATE per database with SQL seeds in the same transaction, or a seed
+ * command after it commits.
  */
 import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from 'pg';
 import { readBlobs } from './lib/blobs';
 import { crashPoint } from './lib/faults';
-import { withKeepalive } from './lib/keepalive';
+import { throwIfCancelled, withKeepalive } from './lib/keepalive';
+import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
 import { countRows, qualified, quoted, withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { expandEnv, resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
+import { databaseChanged, readJournal, recordTransaction, writeJournal } from './journal';
 import { manifestPath, readManifest, writeManifestOnce } from './manifest';
 
 export interface ResetArgs {
@@ -26,6 +29,9 @@ export interface ResetOutcome {
   manifest: { path: string; blobs: number; bytes: number };
   countsBefore: Record<string, number>;
   countsAfter: Record<string, number>;
+  /** Rows in the truncated and in the kept tables just before this run's first TRUNCATE. */
+  truncated: { tables: number; rows: number };
+  kept: { tables: number; rows: number };
 }
 
 export function createDatabaseActivities(deps: ActivityDeps) {
@@ -33,25 +39,52 @@ export function createDatabaseActivities(deps: ActivityDeps) {
     async resetDatabase(args: ResetArgs): Promise<ResetOutcome> {
       const t = resolveTarget(deps, args.target);
       return withKeepalive(async () => {
-        refuseStaleBackup(t, args.backupCreatedAt);
+        const journal = readJournal(t, args.runId);
+        // Once this run's TRUNCATE committed, the backup that protects it is the one checked then:
+        // a retry (a seed command fixed an hour later) must finish the job, never refuse for age.
+        const changed = await databaseChanged(t, journal);
+        if (!changed) refuseStaleBackup(t, args.backupCreatedAt);
         const manifest = await recordBlobs(t, args.runId);
-        const decisions = await assertPlanStillHolds(t, args.planDigest);
-        const countsBefore = await countAll(t, decisions);
+        const decisions = await assertPlanStillHolds(t, args.planDigest, changed);
+        // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
+        let countsBefore = changed ? journal.countsBefore : undefined;
+        if (!countsBefore) {
+          countsBefore = await countAll(t, decisions);
+          writeJournal(t, { ...journal, countsBefore });
+        }
+        throwIfCancelled();
         const strategy = t.config.strategy ?? { kind: 'replant' as const };
         if (strategy.kind === 'rebuild') {
+          writeJournal(t, { ...readJournal(t, args.runId), rebuildStartedAt: new Date().toISOString() });
           await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds ?? 3600);
         } else {
           // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
-          for (const d of [...decisions].reverse()) await truncate(t, d);
+          for (const d of [...decisions].reverse()) await truncate(t, d, args.runId);
+          throwIfCancelled();
           const seeds = t.config.seeds;
           if (seeds && 'command' in seeds) {
             await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds ?? 1800);
           }
+          // After the seeds, so the views show the seeded rows, not the old ones nor none.
+          for (const d of decisions) await refreshViews(t, d);
         }
         const countsAfter = await countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
         crashPoint('reset.done');
-        return { manifest: { path: manifest.path, blobs: manifest.blobs, bytes: manifest.bytes }, countsBefore, countsAfter };
+        const sum = (tables: TableDecision['truncate'], database: string) => tables.reduce((a, tb) => a + (countsBefore![`${database}/${qualified(tb)}`] ?? 0), 0);
+        return {
+          manifest: { path: manifest.path, blobs: manifest.blobs, bytes: manifest.bytes },
+          countsBefore,
+          countsAfter,
+          truncated: { tables: decisions.reduce((a, d) => a + d.truncate.length, 0), rows: decisions.reduce((a, d) => a + sum(d.truncate, d.database), 0) },
+          kept: { tables: decisions.reduce((a, d) => a + d.keep.length, 0), rows: decisions.reduce((a, d) => a + sum(d.keep, d.database), 0) },
+        };
       });
+    },
+
+    /** For the workflow, before it decides to refresh a stale backup: has this run already changed the database? */
+    async resetState(args: { target: string; runId: string }): Promise<{ databaseChanged: boolean }> {
+      const t = resolveTarget(deps, args.target);
+      return withKeepalive(async () => ({ databaseChanged: await databaseChanged(t, readJournal(t, args.runId)) }));
     },
   };
 }
@@ -61,7 +94,7 @@ function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
   const ageMinutes = (Date.now() - Date.parse(createdAt)) / 60_000;
   if (!(ageMinutes <= maxMinutes)) {
     throw ApplicationFailure.nonRetryable(
-      `The backup of target "${t.name}" is ${Math.round(ageMinutes)} minutes old, more than backup.maxAgeMinutes (${maxMinutes}); nothing was truncated. Abort this run and start a new reset, which takes a fresh backup.`,
+      `The backup of target "${t.name}" is ${Math.round(ageMinutes)} minutes old, more than backup.maxAgeMinutes (${maxMinutes}); nothing was truncated. Retry: the run takes a fresh backup before it stops the workers again.`,
       'BackupTooOld',
     );
   }
@@ -74,7 +107,7 @@ async function recordBlobs(t: ResolvedTarget, runId: string) {
   return { path: file, blobs: m.blobs.length, bytes: m.blobs.reduce((a, b) => a + b.bytes, 0) };
 }
 
-async function assertPlanStillHolds(t: ResolvedTarget, expected: string): Promise<TableDecision[]> {
+async function assertPlanStillHolds(t: ResolvedTarget, expected: string, changed: boolean): Promise<TableDecision[]> {
   const decisions: TableDecision[] = [];
   let databaseName = '';
   for (const db of t.databases) {
@@ -87,7 +120,11 @@ async function assertPlanStillHolds(t: ResolvedTarget, expected: string): Promis
   const now = planDigest({ target: t.name, databaseName, strategy: t.config.strategy?.kind ?? 'replant', restartIdentity: t.config.restartIdentity ?? false, decisions });
   if (errors.length || now !== expected) {
     throw ApplicationFailure.nonRetryable(
-      `The tables of target "${t.name}" are no longer those the approved plan showed${errors.length ? ` (${errors.join('; ')})` : ' (a table was added, removed or renamed, or the configuration changed)'}; nothing was truncated. Abort and start a new reset to see the new plan.`,
+      `The tables of target "${t.name}" are no longer those the approved plan showed${errors.length ? ` (${errors.join('; ')})` : ' (a table was added, removed or renamed, or the configuration changed)'}; ${
+        changed
+          ? "this run's TRUNCATE had already committed. Restore the configuration the plan was made with and retry, so that the seeds and the purge finish with this run's manifest."
+          : 'nothing was truncated. Abort and start a new reset to see the new plan.'
+      }`,
       'PlanChanged',
     );
   }
@@ -105,7 +142,7 @@ async function countAll(t: ResolvedTarget, decisions: TableDecision[]): Promise<
   return out;
 }
 
-async function truncate(t: ResolvedTarget, d: TableDecision): Promise<void> {
+async function truncate(t: ResolvedTarget, d: TableDecision, runId: string): Promise<void> {
   const db = t.databases.find((x) => x.name === d.database)!;
   const seeds = t.config.seeds;
   const sqlSeed = seeds && 'sqlFile' in seeds && (seeds.database ?? 'primary') === db.name ? fs.readFileSync(seeds.sqlFile, 'utf8') : undefined;
@@ -121,7 +158,10 @@ async function truncate(t: ResolvedTarget, d: TableDecision): Promise<void> {
         const identity = t.config.restartIdentity ? 'RESTART IDENTITY' : 'CONTINUE IDENTITY';
         await c.query(`TRUNCATE TABLE ${d.truncate.map(quoted).join(', ')} ${identity}`);
         if (sqlSeed) await c.query(sqlSeed);
+        await recordTransaction(t, runId, db.name, c);
         crashPoint('reset.beforeCommit');
+        // An abort that arrived during the seeds still rolls everything back.
+        throwIfCancelled();
         await c.query('COMMIT');
         crashPoint('reset.afterCommit');
       } catch (err) {
@@ -141,6 +181,29 @@ function explainTruncateError(t: ResolvedTarget, db: DatabaseHandle, err: Error 
     );
   }
   return new Error(`${withSeeds ? 'TRUNCATE + SQL seeds' : 'TRUNCATE'} failed (${where}): ${err.message}. The transaction was rolled back; nothing was changed.`);
+}
+
+async function refreshViews(t: ResolvedTarget, d: TableDecision): Promise<void> {
+  const db = t.databases.find((x) => x.name === d.database)!;
+  if (!db.refreshMaterializedViews) return;
+  const lockTimeout = t.config.timing?.lockTimeoutSeconds ?? 10;
+  await withClient(
+    db,
+    async (c: Client) => {
+      for (const m of await materializedViewsOver(c, d.truncate)) {
+        try {
+          // Each in its own statement: REFRESH locks the view, and a reader holding it should fail fast, not hang.
+          await c.query(`SET lock_timeout = '${Math.round(lockTimeout * 1000)}ms'`);
+          await refreshMaterializedView(c, m);
+        } catch (err) {
+          throw new Error(
+            `REFRESH MATERIALIZED VIEW ${qualified(m)} failed (target "${t.name}", database "${db.name}"): ${(err as Error).message}. The tables are already truncated and seeded; fix the cause, then retry (truncate, seeds and refresh run again), or set database.refreshMaterializedViews to false.`,
+          );
+        }
+      }
+    },
+    'reset-runbook:refresh',
+  );
 }
 
 async function runTargetCommand(t: ResolvedTarget, what: string, cmd: string[], cwd: string | undefined, env: Record<string, string> | undefined, timeoutSeconds: number) {

@@ -5,6 +5,7 @@
 import { createBackupActivities } from './backup';
 import { createDatabaseActivities } from './database';
 import type { ActivityDeps } from './lib/target';
+import { createNotifyActivities } from './notify';
 import { createPlanActivities } from './plan';
 import { createStorageActivities } from './storage';
 import { createVerifyActivities } from './verify';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDatabaseActivities(deps),
     ...createStorageActivities(deps),
     ...createVerifyActivities(deps),
+    ...createNotifyActivities(deps),
   };
 }
 

@@ -5,12 +5,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Plan, TablePlan } from '../workflows/definitions';
+import type { MaterializedViewPlan, Plan, TablePlan } from '../workflows/definitions';
 import { ownerKey, readBlobs, summariseBlobs } from './lib/blobs';
 import { withKeepalive } from './lib/keepalive';
-import { countRows, tableExists, withClient } from './lib/postgres';
+import { materializedViewRows, materializedViewsOver } from './lib/matviews';
+import { countRows, qualified, tableExists, withClient } from './lib/postgres';
 import { listObjects, s3ClientFor } from './lib/s3';
-import { queueState } from './lib/solid-queue';
+import { processesEverRegistered, queueState } from './lib/solid-queue';
 import { runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
@@ -33,6 +34,8 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   let environment: string | undefined;
   let serverVersion = '';
   let databaseBytes = 0;
+  const strategy = cfg.strategy?.kind ?? 'replant';
+  const materializedViews: MaterializedViewPlan[] = [];
 
   for (const db of t.databases) {
     await withClient(db, async (c) => {
@@ -56,6 +59,12 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
       for (const [action, list] of [['truncate', d.truncate], ['keep', d.keep]] as const) {
         for (const tb of list) tables.push({ database: db.name, schema: tb.schema, table: tb.table, rows: await countRows(c, tb), action });
       }
+      // A rebuild recreates the schema, views included; only a replant leaves views over emptied tables.
+      if (strategy === 'replant') {
+        for (const m of await materializedViewsOver(c, d.truncate)) {
+          materializedViews.push({ database: db.name, name: qualified(m), dependsOn: m.dependsOn, rows: await materializedViewRows(c, m), refresh: db.refreshMaterializedViews });
+        }
+      }
     });
   }
 
@@ -63,19 +72,57 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   const blobsDropped = tables.some((x) => x.database === 'primary' && x.table === 'active_storage_blobs' && x.action === 'truncate');
   const { blobs, objectsToDelete } = await planStorage(t, blobsDropped, warnings, errors);
 
+  for (const m of materializedViews) {
+    const what = `materialized view ${m.name} (database "${m.database}", ${m.rows} rows) reads truncated table(s) ${m.dependsOn.join(', ')}`;
+    warnings.push(
+      m.refresh
+        ? `${what}: the reset refreshes it after the seeds (REFRESH MATERIALIZED VIEW; database.refreshMaterializedViews: false turns this off)`
+        : `${what}: it keeps its ${m.rows} old rows after the reset, because database.refreshMaterializedViews is false; refresh it by hand afterwards`,
+    );
+  }
+
   // Workers
   let workersAlive = 0;
   let claimedExecutions = 0;
-  if (cfg.workers) {
-    await withClient(databaseByName(t, cfg.workers.database), async (c) => {
-      const q = await queueState(c, cfg.workers!.heartbeatThresholdSeconds ?? 300);
-      if (!q.present) warnings.push(`no solid_queue_processes table in database "${cfg.workers!.database ?? 'primary'}": cannot watch the workers stop`);
+  let startWorkersAtEnd = false;
+  const w = cfg.workers;
+  if (w) {
+    const where = w.database ?? 'primary';
+    await withClient(databaseByName(t, w.database), async (c) => {
+      const q = await queueState(c, w.heartbeatThresholdSeconds ?? 300);
+      if (!q.present) warnings.push(`no solid_queue_processes table in database "${where}": cannot watch the workers stop`);
       workersAlive = q.alive;
       claimedExecutions = q.claimedTotal;
       if (q.stale) warnings.push(`${q.stale} Solid Queue process row(s) have stale heartbeats (a crashed host?); they are ignored`);
+      // "start" by default: a reset should leave the application with workers, and a run that starts
+      // them proves the start command works; "leave" is for targets whose workers are meant to be off.
+      startWorkersAtEnd = q.alive > 0 || (w.whenNoneAliveBefore ?? 'start') === 'start';
+      if (q.alive === 0) {
+        warnings.push(
+          startWorkersAtEnd
+            ? `no Solid Queue process is alive before the reset, yet the run will start the workers at the end with "${w.start}" (workers.whenNoneAliveBefore: "start"; set it to "leave" to leave them stopped, as they were)`
+            : `no Solid Queue process is alive before the reset: the workers will be left stopped at the end, as they were (workers.whenNoneAliveBefore: "leave"); start them by hand with "${w.start}" if they should run`,
+        );
+      }
+      if ((await processesEverRegistered(c)) === false) {
+        warnings.push(
+          `no Solid Queue process has ever registered in database "${where}" (solid_queue_processes is empty and its id sequence was never used): "${w.start}" cannot be expected to bring heartbeats back${startWorkersAtEnd ? ', so step 5 would fail after the TRUNCATE' : ''}; check that workers.database names the database Solid Queue writes to and that the start command really starts it`,
+        );
+      }
     });
   } else {
     warnings.push('no workers configured: Solid Queue must be stopped and started by hand around this reset');
+    for (const db of t.databases) {
+      await withClient(db, async (c) => {
+        const q = await queueState(c, 300);
+        if (q.alive === 0) return;
+        workersAlive += q.alive;
+        claimedExecutions += q.claimedTotal;
+        warnings.push(
+          `${q.alive} Solid Queue process(es) are alive in database "${db.name}" (heartbeat within 300 s) but this target configures no workers: they will keep running jobs while the reset truncates their tables; stop them by hand before approving, or configure workers.stop and workers.start`,
+        );
+      });
+    }
   }
 
   // pg_dump must be at least the server's major version, or it refuses to dump.
@@ -93,7 +140,6 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
     errors.push(`backup folder ${cfg.backup.dir} has ${fmtBytes(backupDirFreeBytes)} free, less than the databases' ${fmtBytes(databaseBytes)}; free space or point backup.dir elsewhere`);
   }
 
-  const strategy = cfg.strategy?.kind ?? 'replant';
   const highRisk = strategy === 'rebuild';
   if (highRisk) warnings.push(`HIGH RISK: strategy "rebuild" runs ${(cfg.strategy as { command: string[] }).command.join(' ')}, which drops and recreates the schema`);
   if (environment === undefined) warnings.push('ar_internal_metadata has no environment: treating the database as production');
@@ -109,6 +155,11 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
     storageConfigured: Boolean(cfg.storage),
     stopTimeoutSeconds: cfg.workers?.stopTimeoutSeconds ?? 120,
     startTimeoutSeconds: cfg.workers?.startTimeoutSeconds ?? 120,
+    restartBudgetSeconds: cfg.workers?.restartBudgetSeconds ?? 300,
+    startCommand: cfg.workers?.start,
+    startWorkersAtEnd,
+    backupMaxAgeMinutes: cfg.backup.maxAgeMinutes ?? 60,
+    notifications: (cfg.notify?.webhooks.length ?? 0) > 0,
   };
   const digest = planDigest({ target: t.name, databaseName, strategy, restartIdentity: cfg.restartIdentity ?? false, decisions });
   return {
@@ -119,6 +170,7 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
     highRisk,
     tables,
     foreignKeys: decisions.flatMap((d) => d.foreignKeys),
+    materializedViews,
     blobs,
     objectsToDelete,
     workersAlive,

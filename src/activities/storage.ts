@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { HeartbeatProgress } from '../workflows/definitions';
 import { ownerKey, readBlobs } from './lib/blobs';
 import { crashPoint } from './lib/faults';
-import { withKeepalive } from './lib/keepalive';
+import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { deleteBatch, listObjects, s3ClientFor } from './lib/s3';
 import { resolveTarget, type ActivityDeps } from './lib/target';
@@ -35,7 +35,8 @@ const KEY_RETRIES = 3;
 
 export function createStorageActivities(deps: ActivityDeps) {
   return {
-    async purgeStorage(args: { target: string; runId: string; expectedObjects?: number }): Promise<PurgeResult> {
+    /** resumeFrom: the last heartbeat position of an earlier attempt (the workflow passes it on when it retries the step). */
+    async purgeStorage(args: { target: string; runId: string; expectedObjects?: number; resumeFrom?: string }): Promise<PurgeResult> {
       const t = resolveTarget(deps, args.target);
       const file = manifestPath(t.config.backup.dir, t.name, args.runId);
       const manifest = readManifest(file);
@@ -44,7 +45,7 @@ export function createStorageActivities(deps: ActivityDeps) {
       }
       const services = t.config.storage?.services ?? {};
       const stillReferenced = new Set((await withClient(t.primary, readBlobs)).map((b) => `${b.service}\u0000${b.key}`));
-      const resumeFrom = (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
+      const resumeFrom = args.resumeFrom ?? (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
       const pos: Position = resumeFrom ? JSON.parse(resumeFrom) : { service: '', after: '', deleted: 0, bytes: 0 };
       let keptReferenced = 0;
 
@@ -63,10 +64,13 @@ export function createStorageActivities(deps: ActivityDeps) {
           const s3 = s3ClientFor(svc);
           const startAfter = pos.service === name ? pos.after : undefined;
           for await (const page of listObjects(s3, svc, startAfter, t.config.storage?.pageSize)) {
+            // Paging stops at a cancellation; the heartbeat's position says where a new run would resume.
+            throwIfCancelled();
             const doomed = page.filter((o) => ownerKey(o.key, svc.prefix ?? '', recorded));
             const sizes = new Map(doomed.map((o) => [o.key, o.size]));
             let pending = doomed.map((o) => o.key);
             for (let attempt = 1; pending.length && attempt <= KEY_RETRIES; attempt++) {
+              throwIfCancelled();
               const r = await deleteBatch(s3, svc, pending);
               for (const k of r.deleted) {
                 pos.deleted++;

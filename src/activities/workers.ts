@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { crashPoint } from './lib/faults';
-import { withKeepalive } from './lib/keepalive';
+import { cancellation, throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
 import { queueState } from './lib/solid-queue';
@@ -19,7 +19,20 @@ export interface WorkersStarted {
   alive: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A pause in a polling loop that a cancellation ends at once. */
+async function sleep(ms: number): Promise<void> {
+  const signal = cancellation();
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+  throwIfCancelled(signal);
+}
 
 export function createWorkerActivities(deps: ActivityDeps) {
   return {

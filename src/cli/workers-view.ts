@@ -58,7 +58,7 @@ export function restartLine(w: WorkersState | undefined): string | undefined {
 export function stoppedByRun(snap: Pick<Snapshot, 'progress'>): boolean {
   const w = snap.progress?.workers;
   if (w) return w.status === 'stopped' || w.status === 'restarting' || w.status === 'still-stopped';
-  // Runs from before issue 7 (and while the contract field is being rolled out) carry only this flag.
+  // Workers before issue 7 answered with a flag instead of the `workers` state.
   return (snap.progress as { workersStoppedByUs?: boolean } | undefined)?.workersStoppedByUs === true;
 }
 

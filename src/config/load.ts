@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { NOTIFY_EVENTS } from '../workflows/definitions';
 import type { TargetConfig, TargetsFile } from './types';
 
 export const TARGETS_ENV = 'RESET_RUNBOOK_TARGETS';
@@ -111,6 +112,9 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
   const command = (v: unknown, field: string) => {
     if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string')) p.push(`${at}.${field}: expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]`);
   };
+  const bool = (v: unknown, field: string) => {
+    if (v !== undefined && typeof v !== 'boolean') p.push(`${at}.${field}: expected true or false`);
+  };
   const envMap = (v: unknown, field: string) => {
     if (v === undefined) return;
     if (!isObj(v) || Object.values(v).some((x) => typeof x !== 'string')) p.push(`${at}.${field}: expected an object of string values`);
@@ -124,6 +128,7 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
     urlEnv(db.urlEnv, 'database.urlEnv');
     strList(db.schemas, 'database.schemas');
     strList(db.keepTables, 'database.keepTables');
+    bool(db.refreshMaterializedViews, 'database.refreshMaterializedViews');
   }
   if (t.extraDatabases !== undefined) {
     if (!Array.isArray(t.extraDatabases)) p.push(`${at}.extraDatabases: expected a list`);
@@ -139,6 +144,7 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
         urlEnv(x.urlEnv, `${f}.urlEnv`);
         strList(x.schemas, `${f}.schemas`);
         strList(x.keepTables, `${f}.keepTables`);
+        bool(x.refreshMaterializedViews, `${f}.refreshMaterializedViews`);
       });
   }
   if (t.restartIdentity !== undefined && typeof t.restartIdentity !== 'boolean') p.push(`${at}.restartIdentity: expected true or false`);
@@ -182,6 +188,10 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
       num(w.heartbeatThresholdSeconds, 'workers.heartbeatThresholdSeconds', 1);
       num(w.stopTimeoutSeconds, 'workers.stopTimeoutSeconds', 1);
       num(w.startTimeoutSeconds, 'workers.startTimeoutSeconds', 1);
+      num(w.restartBudgetSeconds, 'workers.restartBudgetSeconds', 1);
+      if (w.whenNoneAliveBefore !== undefined && w.whenNoneAliveBefore !== 'start' && w.whenNoneAliveBefore !== 'leave') {
+        p.push(`${at}.workers.whenNoneAliveBefore: expected "start" or "leave"`);
+      }
     }
   }
 
@@ -252,6 +262,31 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
       num(x.maximumAttempts, 'timing.maximumAttempts', 1);
       num(x.lockTimeoutSeconds, 'timing.lockTimeoutSeconds', 1);
     }
+  }
+
+  // notify: webhook URLs are secrets (Slack's carry a token in the path), so only their env var names
+  if (t.notify !== undefined) {
+    const n = t.notify;
+    if (!isObj(n) || !Array.isArray(n.webhooks)) p.push(`${at}.notify: expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}`);
+    else
+      n.webhooks.forEach((h: unknown, i: number) => {
+        const f = `notify.webhooks[${i}]`;
+        if (!isObj(h)) return p.push(`${at}.${f}: expected an object {"urlEnv": "..."}`);
+        if (typeof h.urlEnv !== 'string' || !ENV_NAME.test(h.urlEnv)) {
+          p.push(`${at}.${f}.urlEnv: expected the NAME of an environment variable holding the webhook URL (never the URL itself)`);
+        } else if (!env[h.urlEnv]) {
+          p.push(`${at}.${f}.urlEnv: environment variable ${h.urlEnv} is not set on this worker`);
+        } else if (!/^https?:\/\/[^\s]+$/.test(env[h.urlEnv]!)) {
+          // The value is a secret: say what is wrong with it without repeating it.
+          p.push(`${at}.${f}.urlEnv: environment variable ${h.urlEnv} does not hold an http(s) URL`);
+        }
+        if (h.events !== undefined) {
+          const known: readonly string[] = NOTIFY_EVENTS;
+          if (!Array.isArray(h.events) || h.events.length === 0 || h.events.some((e) => typeof e !== 'string' || !known.includes(e))) {
+            p.push(`${at}.${f}.events: expected a non-empty list of ${NOTIFY_EVENTS.map((e) => `"${e}"`).join(', ')} (or leave it out for all)`);
+          }
+        }
+      });
   }
   return p;
 }

@@ -3,6 +3,8 @@
  * Secrets appear only as the *names* of environment variables (`urlEnv`), never as values.
  */
 
+import type { NotifyEvent } from '../workflows/definitions';
+
 export interface TargetsFile {
   targets: Record<string, TargetConfig>;
 }
@@ -14,6 +16,12 @@ export interface DatabaseConfig {
   schemas?: string[];
   /** Tables kept besides schema_migrations and ar_internal_metadata (always kept). "table" or "schema.table". */
   keepTables?: string[];
+  /**
+   * Refresh the materialized views that read truncated tables after the seeds, in dependency order,
+   * so they show the new rows rather than the old ones. Default true; when false they keep their old
+   * rows (the plan says so).
+   */
+  refreshMaterializedViews?: boolean;
 }
 
 export interface ExtraDatabaseConfig extends DatabaseConfig {
@@ -46,6 +54,16 @@ export interface WorkersConfig {
   heartbeatThresholdSeconds?: number;
   stopTimeoutSeconds?: number; // default 120
   startTimeoutSeconds?: number; // default 120
+  /**
+   * Total time a failing run may spend starting the workers again before it gives up and says they
+   * are still stopped (attempts of startTimeoutSeconds each, with a pause between). Default 300.
+   */
+  restartBudgetSeconds?: number;
+  /**
+   * When no Solid Queue process is alive before the reset: "start" (default) starts them at the end
+   * anyway, so the application has workers after a reset; "leave" leaves them stopped, as they were.
+   */
+  whenNoneAliveBefore?: 'start' | 'leave';
 }
 
 export interface StorageServiceConfig {
@@ -96,6 +114,20 @@ export interface TargetConfig {
   approval?: { required?: boolean; timeout?: string };
   /** How the workflow paces this target's activities. */
   timing?: TimingConfig;
+  /** Who hears about a run that waits for a person, leaves the workers stopped, completes or fails. */
+  notify?: NotifyConfig;
+}
+
+export interface WebhookConfig {
+  /** Name of the environment variable holding the webhook URL (a secret: never the URL itself). */
+  urlEnv: string;
+  /** The events this webhook receives. Default: all of them. */
+  events?: NotifyEvent[];
+}
+
+export interface NotifyConfig {
+  /** Each receives a JSON POST {event, target, runId, workflowId, outcome, step, text} (Slack-compatible). */
+  webhooks: WebhookConfig[];
 }
 
 export interface TimingConfig {

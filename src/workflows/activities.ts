@@ -1,7 +1,7 @@
 /**
  * How the workflow calls each step: timeouts and retries per activity. Every activity heartbeats,
  * so a killed worker is noticed after `heartbeatTimeout`, and the step is retried on another.
- * After `maximumAttempts` the failure reaches the runbook, which asks an operator.
+ * After `maximumAttempts` the runbook asks an operator.
  */
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -36,15 +36,36 @@ export function planActivities() {
   return proxyActivities<Pick<Activities, 'planReset'>>(options('plan', PLAN_DEFAULTS, 600));
 }
 
+/**
+ * The steps' activities make ONE attempt each: the runbook retries them itself (see `retryDelayMs`),
+ * so that every attempt is counted in the step's state, an abort is seen between attempts, and the
+ * restart of the workers keeps to its time budget.
+ */
 export function stepActivities(s: RunSettings) {
+  const once = (step: StepName, seconds: number) => proxyActivities<Activities>(options(step, s, seconds, 1));
   return {
-    backup: proxyActivities<Activities>(options('backup', s, 12 * 3600)).backupDatabase,
-    stopWorkers: proxyActivities<Activities>(options('stopWorkers', s, s.stopTimeoutSeconds + 120)).stopWorkers,
-    reset: proxyActivities<Activities>(options('reset', s, 6 * 3600)).resetDatabase,
-    purgeStorage: proxyActivities<Activities>(options('purgeStorage', s, 12 * 3600)).purgeStorage,
-    startWorkers: proxyActivities<Activities>(options('startWorkers', s, s.startTimeoutSeconds + 120)).startWorkers,
-    verify: proxyActivities<Activities>(options('verify', s, 1800)).verifyCounts,
-    /** Compensation: more patient, since "never leave workers stopped" outranks a quick ending. */
-    restartWorkers: proxyActivities<Activities>(options('startWorkers', s, s.startTimeoutSeconds + 120, Math.max(10, s.maximumAttempts))).startWorkers,
+    backup: once('backup', 12 * 3600).backupDatabase,
+    stopWorkers: once('stopWorkers', s.stopTimeoutSeconds + 120).stopWorkers,
+    reset: once('reset', 6 * 3600).resetDatabase,
+    purgeStorage: once('purgeStorage', 12 * 3600).purgeStorage,
+    startWorkers: once('startWorkers', s.startTimeoutSeconds + 120).startWorkers,
+    verify: once('verify', 1800).verifyCounts,
+    /** Before a stale backup is refreshed: whether this run's TRUNCATE already changed the database (retried by the server). */
+    resetState: proxyActivities<Activities>(options('reset', s, 120)).resetState,
+    /** Compensation: one attempt, cut off at what is left of the restart budget. */
+    restartWorkers: (seconds: number) => once('startWorkers', Math.max(5, Math.min(seconds, s.startTimeoutSeconds + 120))).startWorkers,
   };
+}
+
+/** The pause before the workflow's next attempt of a step: 2 s, doubling, at most 60 s (Temporal's usual policy). */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(60_000, 2000 * 2 ** (attempt - 1));
+}
+
+/** How long compensation may spend starting the workers again, and how many attempts fit in it. */
+export function restartBudget(s: RunSettings): { budgetMs: number; maxAttempts: number } {
+  const budgetMs = (s.restartBudgetSeconds ?? 300) * 1000;
+  // An attempt takes up to the start timeout (the command, then the wait for heartbeats), plus a pause.
+  const perAttemptMs = s.startTimeoutSeconds * 1000 + 5000;
+  return { budgetMs, maxAttempts: Math.max(1, Math.ceil(budgetMs / perAttemptMs)) };
 }

@@ -73,7 +73,7 @@ export interface StepState {
   status: StepStatus;
   startedAt?: string;
   endedAt?: string;
-  /** Times the step was started by the workflow (an operator's retry counts one more). */
+  /** Every attempt of the step's activity: the workflow's own retries and an operator's retry each count one. */
   attempts: number;
   detail?: string;
   error?: string;
@@ -97,18 +97,25 @@ export interface Progress {
   currentStep?: StepName;
   steps: StepState[];
   /** Set while the run waits for an operator after a step failed its retries. */
-  waiting?: { step: StepName; error: string; since: string; signals: ['retry', 'abort'] };
+  waiting?: {
+    step: StepName;
+    error: string;
+    since: string;
+    signals: ['retry', 'abort'];
+    /** CONTRACT (issue 7): whether this run started the workers again before pausing (false: it never stopped them, or it could not start them). */
+    workersRestarted: boolean;
+  };
+  /** CONTRACT (issue 7): set the moment an abort signal arrives, so `abort` can say "accepted" while the run compensates. */
+  abortRequested?: { by?: string; reason?: string; at: string };
   /** Set while the run waits for approval. */
   approval?: { database: string; highRisk: boolean; since: string; deadline: string; planDigest: string };
   plan?: Plan;
   backup?: BackupRecord;
-  /** Workers were stopped by this run and are not yet known to be running again. */
-  workersStoppedByUs: boolean;
   /**
    * CONTRACT (issue 7): the one record of the workers' state that every view reads. It replaces
    * `workersStoppedByUs` (status 'stopped' | 'restarting' | 'still-stopped' mean "stopped by us").
    */
-  workers?: WorkersState;
+  workers: WorkersState;
 }
 
 /** Whether the target's Solid Queue workers run, as far as this run knows. */
@@ -116,9 +123,11 @@ export interface WorkersState {
   /**
    * untouched: this run never stopped them · stopped: stopped by this run (a step needs them stopped)
    * · restarting: the run is starting them again (compensation) · running: started again by this run
-   * · still-stopped: starting them failed within the restart budget; a person must start them.
+   * · still-stopped: starting them failed within the restart budget; a person must start them
+   * · left-stopped: none was alive before the reset and the target says to leave them so
+   *   (workers.whenNoneAliveBefore: "leave"): stopped, as they were, on purpose.
    */
-  status: 'untouched' | 'stopped' | 'restarting' | 'running' | 'still-stopped';
+  status: 'untouched' | 'stopped' | 'restarting' | 'running' | 'still-stopped' | 'left-stopped';
   /** When this run stopped them (ISO time). */
   stoppedSince?: string;
   /** The target's start command, so an operator can start them by hand (the targets file holds no secrets). */
@@ -139,6 +148,27 @@ export type EndReason =
   | 'stepFailed'
   /** The run could not start the workers again: they are stopped, and a person must start them. */
   | 'workersStillStopped';
+
+/**
+ * CONTRACT (issue 7, added by item 7): what a run tells the target's webhooks. waitingForApproval ·
+ * waitingForOperator (a step failed its retries) · workersStillStopped (compensation failed) ·
+ * completed · failed · aborted.
+ */
+export const NOTIFY_EVENTS = ['waitingForApproval', 'waitingForOperator', 'workersStillStopped', 'completed', 'failed', 'aborted'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** The JSON body each webhook receives; `text` makes it a valid Slack incoming-webhook message. */
+export interface NotifyMessage {
+  event: NotifyEvent;
+  target: string;
+  runId: string;
+  workflowId: string;
+  /** How the run ended; null while it has not (it waits). */
+  outcome: ResetResult['outcome'] | null;
+  /** The step the message is about (the failed or current one); null before any. */
+  step: StepName | null;
+  text: string;
+}
 
 export interface ApproveArgs {
   /** Must equal the target database's name. */
@@ -176,6 +206,19 @@ export interface ForeignKeyEdge {
   name: string;
 }
 
+/** CONTRACT (issue 7, added by item 6): a materialized view that reads (directly or through views) truncated tables. */
+export interface MaterializedViewPlan {
+  database: string;
+  /** schema.name */
+  name: string;
+  /** The truncated tables it reads, schema.table. */
+  dependsOn: string[];
+  /** Rows it holds now. */
+  rows: number;
+  /** Whether the reset refreshes it after the seeds (database.refreshMaterializedViews); if not, it keeps these rows. */
+  refresh: boolean;
+}
+
 export interface Plan {
   target: string;
   /** The primary database's name; the approval confirmation must equal it. */
@@ -186,6 +229,8 @@ export interface Plan {
   highRisk: boolean;
   tables: TablePlan[];
   foreignKeys: ForeignKeyEdge[];
+  /** CONTRACT (issue 7): materialized views over truncated tables, in refresh order. */
+  materializedViews?: MaterializedViewPlan[];
   blobs: { count: number; bytes: number };
   /** Objects under the configured bucket/prefix that the reset would delete (blobs the truncation drops + their variants). */
   objectsToDelete: { count: number; bytes: number };
@@ -216,6 +261,8 @@ export interface RunSettings {
   startTimeoutSeconds: number;
   /** CONTRACT (issue 7): total time compensation may spend starting the workers again (workers.restartBudgetSeconds). */
   restartBudgetSeconds?: number;
+  /** CONTRACT (issue 7): backup.maxAgeMinutes: the workflow refreshes a backup that would be older at the TRUNCATE. */
+  backupMaxAgeMinutes?: number;
   /** CONTRACT (issue 7): the start command, shown when the workers are left stopped. */
   startCommand?: string;
   /**

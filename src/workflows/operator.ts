@@ -2,8 +2,9 @@
  * Where the run waits for a person: the approval before anything destructive, and the pause after
  * a step failed its retries. Signals only set state here; the runbook decides what happens next.
  */
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, setHandler } from '@temporalio/workflow';
 import { abortSignal, approveSignal, retrySignal, type AbortArgs, type ApproveArgs, type Plan } from './definitions';
+import { notify } from './notify';
 import type { RunProgress } from './progress';
 
 /** Thrown inside the workflow when an operator aborts; the runbook compensates, then fails the run. */
@@ -19,6 +20,8 @@ export class Operator {
   private retryRequested = false;
   private abort?: AbortArgs;
   private plan?: Plan;
+  /** The scopes of the steps in flight: an abort cancels them, so it reaches the running activity. */
+  private inFlight = new Set<CancellationScope>();
 
   constructor(private readonly progress: RunProgress) {
     setHandler(approveSignal, (a) => {
@@ -31,7 +34,11 @@ export class Operator {
       this.retryRequested = true;
     });
     setHandler(abortSignal, (a) => {
+      if (this.abort) return; // the first abort is the one acted on
       this.abort = a ?? {};
+      this.progress.state.abortRequested = { by: this.abort.by, reason: this.abort.reason, at: new Date().toISOString() };
+      this.progress.publish();
+      for (const scope of this.inFlight) scope.cancel();
     });
   }
 
@@ -41,6 +48,28 @@ export class Operator {
 
   throwIfAborted(): void {
     if (this.abort) throw new AbortRequested(this.abort);
+  }
+
+  /**
+   * Runs a step's work so that an abort stops it mid-way: the activity is cancelled (it kills its
+   * processes, cancels its statement and rolls back; activities.ts waits until it has), and the
+   * cancellation becomes AbortRequested, so the runbook compensates and ends "aborted" as for an
+   * abort between steps. A cancellation of the whole run stays a cancellation.
+   */
+  async abortable<T>(work: () => Promise<T>): Promise<T> {
+    this.throwIfAborted();
+    const scope = new CancellationScope();
+    this.inFlight.add(scope);
+    try {
+      return await scope.run(work);
+    } catch (err) {
+      // Whatever the step ended with once an abort was asked for (its cancellation, or a failure of
+      // its own on the way out), the operator's decision is made: no pause, no retry.
+      if (this.abort) throw new AbortRequested(this.abort);
+      throw err;
+    } finally {
+      this.inFlight.delete(scope);
+    }
   }
 
   /** Waits for an approve signal that names the database (and the second confirmation for high risk). */
@@ -61,6 +90,7 @@ export class Operator {
     step.attempts = 1;
     step.detail = `waiting for signal "approve" with {"confirmation": "${plan.databaseName}"${plan.highRisk ? `, "highRiskConfirmation": "REBUILD ${plan.databaseName}"` : ''}}`;
     this.progress.publish();
+    void notify('waitingForApproval', this.progress.state); // not awaited: the deadline runs from `since`
     let seen = 0;
     const got = await condition(() => {
       if (this.rejectedApprovals.length > seen) {
@@ -90,6 +120,7 @@ export class Operator {
   /** After a step failed its retries: wait for "retry" (returns) or "abort" (throws). */
   async decide(): Promise<void> {
     this.retryRequested = false;
+    void notify('waitingForOperator', this.progress.state); // not awaited: a signal may come at once
     await condition(() => this.retryRequested || Boolean(this.abort));
     this.throwIfAborted();
     this.retryRequested = false;

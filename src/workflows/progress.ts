@@ -14,6 +14,7 @@ import {
   type Progress,
   type StepName,
   type StepState,
+  type WorkersState,
 } from './definitions';
 
 const ORDER: StepName[] = ['plan', 'backup', 'approval', 'stopWorkers', 'reset', 'purgeStorage', 'startWorkers', 'verify'];
@@ -23,7 +24,7 @@ export class RunProgress {
 
   constructor(target: string, mode: Mode) {
     const steps = (mode === 'plan' ? ORDER.slice(0, 1) : ORDER).map((name): StepState => ({ name, title: STEP_TITLES[name], status: 'pending', attempts: 0 }));
-    this.state = { target, mode, phase: 'planning', steps, workersStoppedByUs: false };
+    this.state = { target, mode, phase: 'planning', steps, workers: { status: 'untouched' } };
     setHandler(progressQuery, () => this.state);
     upsertSearchAttributes([{ key: TARGET_KEY, value: target }]);
     this.publish();
@@ -48,11 +49,19 @@ export class RunProgress {
     this.publish();
   }
 
+  /** The workflow tries the step's activity again after a retryable failure: one more attempt. */
+  retrying(name: StepName, attempt: number, maxAttempts: number, lastError: string): void {
+    const s = this.step(name);
+    s.attempts++;
+    s.detail = `attempt ${attempt}/${maxAttempts}; the last one failed: ${lastError}`;
+    this.publish();
+  }
+
   finished(name: StepName, detail?: string): void {
     const s = this.step(name);
     s.status = 'done';
     s.endedAt = new Date().toISOString();
-    if (detail) s.detail = detail;
+    s.detail = detail; // not the last failed attempt's note
     this.publish();
   }
 
@@ -63,14 +72,40 @@ export class RunProgress {
     this.publish();
   }
 
-  failed(name: StepName, error: string, waiting: boolean): void {
+  failed(name: StepName, error: string): void {
     const s = this.step(name);
-    s.status = waiting ? 'waiting-for-operator' : 'failed';
+    s.status = 'failed';
     s.endedAt = new Date().toISOString();
     s.error = error;
-    if (waiting) {
-      this.state.phase = 'waiting-for-operator';
-      this.state.waiting = { step: name, error, since: s.endedAt, signals: ['retry', 'abort'] };
+    this.publish();
+  }
+
+  /** The step failed its attempts; the run waits for "retry" or "abort". */
+  paused(name: StepName, error: string, workersRestarted: boolean): void {
+    const s = this.step(name);
+    s.status = 'waiting-for-operator';
+    s.endedAt = new Date().toISOString();
+    s.error = error;
+    this.state.phase = 'waiting-for-operator';
+    this.state.waiting = { step: name, error, since: s.endedAt, signals: ['retry', 'abort'], workersRestarted };
+    this.publish();
+  }
+
+  /**
+   * The run ends: no step may still look alive. A step in flight or waiting for an operator failed
+   * (its error kept, the ending said beside it); a step never reached says so.
+   */
+  ended(how: string): void {
+    const now = new Date().toISOString();
+    for (const s of this.state.steps) {
+      if (s.status === 'running' || s.status === 'waiting-for-operator') {
+        s.status = 'failed';
+        s.endedAt = now;
+        s.error = s.error ? `${s.error} (then: ${how})` : how;
+      } else if (s.status === 'pending') {
+        s.status = 'skipped';
+        s.detail = `not reached: ${how}`;
+      }
     }
     this.publish();
   }
@@ -98,6 +133,14 @@ export class RunProgress {
     const lines = this.state.steps.map((s) => `${mark[s.status]} ${s.title}${s.detail ? ` — ${s.detail}` : ''}${s.error ? ` — ERROR: ${s.error}` : ''}`);
     const head = `**${this.state.target}** (${this.state.mode}): ${this.state.phase}`;
     const tail = this.state.waiting ? ['', `Waiting for an operator: signal "retry" to run "${this.state.waiting.step}" again, or "abort".`] : [];
+    const w = this.state.workers;
+    if (w.status === 'restarting' && w.restart) tail.push('', `Restarting the workers, attempt ${w.restart.attempt}/${w.restart.maxAttempts} (gives up at ${w.restart.deadline}).`);
+    if (w.status === 'still-stopped') tail.push('', workersStillStoppedMessage(w));
     setCurrentDetails([head, '', ...lines, ...tail].join('\n'));
   }
+}
+
+/** The one sentence every view shows when a run leaves the workers stopped. */
+export function workersStillStoppedMessage(w: WorkersState): string {
+  return `WORKERS ARE STILL STOPPED since ${w.stoppedSince ?? '(unknown)'} — start them by hand: ${w.startCommand ?? "the target's workers.start command"}`;
 }

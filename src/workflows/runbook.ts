@@ -1,5 +1,5 @@
 /**
- * The production data reset runbook (shared/runbook/production-data-reset.md), as a workflow.
+ * The production data reset runbook (docs/runbook.md), as a workflow.
  *
  *   0 plan · 1 backup · (approval) · 2 stop workers · 3 reset · 4 clean S3 · 5 start workers · 6 verify
  *
@@ -7,21 +7,28 @@
  * first starts them again. A step that fails after its retries does not end the run: the workers
  * are brought back, and the run waits for an operator's "retry" or "abort".
  */
-import { ApplicationFailure, CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
-import type { Plan, ResetInput, ResetResult, StepName } from './definitions';
-import { planActivities, stepActivities } from './activities';
+import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, sleep, workflowInfo } from '@temporalio/workflow';
+import type { EndReason, HeartbeatProgress, Phase, Plan, ResetInput, ResetResult, StepName } from './definitions';
+import { planActivities, restartBudget, retryDelayMs, stepActivities } from './activities';
 import { checkInput, durationMs } from './input';
+import { notify } from './notify';
 import { AbortRequested, Operator } from './operator';
-import { RunProgress } from './progress';
+import { RunProgress, workersStillStoppedMessage } from './progress';
 
 export async function productionDataReset(raw: ResetInput): Promise<ResetResult> {
   const input = checkInput(raw, workflowInfo().workflowId);
   const progress = new RunProgress(input.target, input.mode);
   const operator = new Operator(progress);
+  const state = progress.state;
   const result: ResetResult = { target: input.target, mode: input.mode, outcome: 'planned', reason: input.reason };
-  const end = (outcome: ResetResult['outcome'], message?: string): ResetResult => {
+  /** Every ending goes through here: outcome, reason, phase, every step and the workers' state agree. */
+  const end = (outcome: ResetResult['outcome'], endReason: EndReason, phase: Phase, message?: string): ResetResult => {
+    progress.ended(message ?? endReason);
+    progress.phase(phase);
     result.outcome = outcome;
+    result.endReason = endReason;
     result.message = message;
+    result.workers = { ...state.workers };
     result.stepDurationsMs = progress.durations();
     progress.outcome(outcome);
     return result;
@@ -33,21 +40,18 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   try {
     plan = await planActivities().planReset({ target: input.target });
   } catch (err) {
-    progress.failed('plan', messageOf(err), false);
-    progress.phase('failed');
-    end('failed', messageOf(err));
+    progress.failed('plan', messageOf(err));
+    end('failed', 'planFailed', 'failed', messageOf(err));
     throw err;
   }
   result.plan = plan;
   progress.state.plan = plan;
   progress.finished('plan', planSummary(plan));
   if (input.mode === 'plan') {
-    progress.phase('completed');
-    return end('planned', plan.errors.length ? `The plan has errors: ${plan.errors.join('; ')}` : undefined);
+    return end('planned', 'planned', 'completed', plan.errors.length ? `The plan has errors: ${plan.errors.join('; ')}` : undefined);
   }
   const refuse = (why: string) => {
-    progress.phase('failed');
-    end('rejected', why);
+    end('rejected', 'refused', 'failed', why);
     return ApplicationFailure.nonRetryable(`Reset of "${input.target}" refused; nothing was touched: ${why}`, 'ResetRefused', result);
   };
   if (plan.errors.length) throw refuse(plan.errors.join('; '));
@@ -58,46 +62,145 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   const s = plan.settings;
   const act = stepActivities(s);
   const { runId } = workflowInfo();
-  // Whether this run stopped the workers and has not yet seen them running again; the progress
-  // query shows it, and every ending of the run consults it.
-  const state = progress.state;
+  const workers = state.workers;
+  /** Stopped by this run and not yet known to be running again: every ending consults this. */
+  const stoppedByUs = () => workers.status === 'stopped' || workers.status === 'restarting' || workers.status === 'still-stopped';
+  /**
+   * None was alive before the reset and the target says to leave them so (whenNoneAliveBefore
+   * "leave"): the stop step still makes sure nothing runs during the TRUNCATE, but neither step 5
+   * nor compensation starts them; the run ends with them stopped, as they were.
+   */
+  const leaveStopped = () => {
+    workers.status = 'left-stopped';
+    progress.publish();
+  };
 
-  /** Runs one step; after its retries are spent, brings the workers back and waits for an operator. */
-  async function step<T>(name: StepName, run: () => Promise<T>, opts: { needsWorkersStopped?: boolean; detail?: (r: T) => string } = {}): Promise<T> {
+  /**
+   * Runs one step: its activity up to `maximumAttempts` times (each attempt counted), then, if it still
+   * fails, brings the workers back and waits for an operator's "retry" or "abort".
+   */
+  async function step<T>(
+    name: StepName,
+    run: (lastHeartbeat?: unknown) => Promise<T>,
+    opts: { needsWorkersStopped?: boolean; beforeStop?: () => Promise<void>; detail?: (r: T) => string } = {},
+  ): Promise<T> {
     for (;;) {
       operator.throwIfAborted();
-      if (opts.needsWorkersStopped && s.workersConfigured && !state.workersStoppedByUs) await stopWorkers();
-      if (name === 'stopWorkers') state.workersStoppedByUs = true; // a half-done stop still needs undoing
+      if (opts.needsWorkersStopped && !stoppedByUs()) {
+        await opts.beforeStop?.();
+        if (s.workersConfigured) await stopWorkers();
+      }
+      if (name === 'stopWorkers' && !stoppedByUs()) {
+        // A half-done stop still needs undoing, so the workers count as stopped from here.
+        workers.status = 'stopped';
+        workers.stoppedSince = new Date().toISOString();
+        workers.startCommand = s.startCommand;
+        workers.restart = undefined;
+      }
       progress.started(name);
       try {
-        const r = await run();
+        // The abortable scope covers the attempts and the pauses between them: an abort stops either.
+        const r = await operator.abortable(() => attempts(name, run));
         progress.finished(name, opts.detail?.(r));
         return r;
       } catch (err) {
-        if (isCancellation(err)) throw err;
+        if (isCancellation(err) || err instanceof AbortRequested) throw err;
         const message = messageOf(err);
-        log.warn('Step failed after its retries; waiting for an operator', { step: name, error: message });
-        if (state.workersStoppedByUs && name !== 'startWorkers') await restartWorkers(`while "${name}" waits for an operator`);
-        progress.failed(name, message, true);
+        log.warn('Step failed after its attempts; waiting for an operator', { step: name, error: message });
+        const restart = stoppedByUs() && name !== 'startWorkers' && s.startWorkersAtEnd !== false;
+        if (restart) {
+          progress.failed(name, message);
+          await restartWorkers(`while "${name}" waits for an operator`);
+        }
+        progress.paused(name, message, restart);
         await operator.decide();
       }
     }
   }
+  /** The workflow's own retries: an abort is seen between attempts, and the step's state counts each one. */
+  async function attempts<T>(name: StepName, run: (lastHeartbeat?: unknown) => Promise<T>): Promise<T> {
+    let lastHeartbeat: unknown;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run(lastHeartbeat);
+      } catch (err) {
+        if (isCancellation(err) || !retryable(err) || attempt >= s.maximumAttempts) throw err;
+        // A killed worker's last heartbeat says where it was (the purge resumes from it).
+        if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.lastHeartbeatDetails !== undefined) lastHeartbeat = err.cause.lastHeartbeatDetails;
+        await condition(() => Boolean(operator.aborted), retryDelayMs(attempt));
+        operator.throwIfAborted();
+        progress.retrying(name, attempt + 1, s.maximumAttempts, messageOf(err));
+      }
+    }
+  }
   const stopWorkers = () => step('stopWorkers', () => act.stopWorkers({ target: input.target }));
-  async function restartWorkers(why: string) {
-    log.info(`Restarting workers ${why}`);
-    progress.phase('compensating');
-    await act.restartWorkers({ target: input.target });
-    state.workersStoppedByUs = false;
+
+  /**
+   * Compensation: start the workers again, within the restart budget, counting attempts where every
+   * view sees them. Runs to its end even when the run is cancelled or aborted meanwhile; throws
+   * WorkersStillStopped when the budget is spent.
+   */
+  async function restartWorkers(why: string): Promise<void> {
+    await CancellationScope.nonCancellable(async () => {
+      log.info(`Restarting workers ${why}`);
+      progress.phase('compensating');
+      const { budgetMs, maxAttempts } = restartBudget(s);
+      const deadline = Date.now() + budgetMs;
+      workers.status = 'restarting';
+      workers.restart = { attempt: 0, maxAttempts, deadline: new Date(deadline).toISOString() };
+      for (let attempt = 1; attempt <= maxAttempts && Date.now() < deadline; attempt++) {
+        workers.restart = { ...workers.restart, attempt };
+        progress.publish();
+        try {
+          await act.restartWorkers(Math.ceil((deadline - Date.now()) / 1000))({ target: input.target });
+          workers.status = 'running';
+          progress.publish();
+          return;
+        } catch (err) {
+          workers.restart = { ...workers.restart, lastError: messageOf(err) };
+          log.warn('Restarting the workers failed', { attempt, maxAttempts, error: messageOf(err) });
+          progress.publish();
+          if (!retryable(err)) break;
+          const left = deadline - Date.now();
+          if (attempt < maxAttempts && left > 0) await sleep(Math.min(retryDelayMs(attempt), left));
+        }
+      }
+      workers.status = 'still-stopped';
+      progress.publish();
+      throw new WorkersStillStopped(workersStillStoppedMessage(workers));
+    });
   }
 
   try {
     // 1 — backup: a restorable file exists and its place is recorded.
-    const backup = await step('backup', () => act.backup({ target: input.target }), {
-      detail: (b) => b.files.map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.sha256.slice(0, 12)}…)`).join('; '),
-    });
+    const takeBackup = (why?: string) =>
+      step('backup', () => act.backup({ target: input.target }), {
+        detail: (b) => `${why ? `${why}: ` : ''}${b.files.map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.sha256.slice(0, 12)}…)`).join('; ')}`,
+      });
+    let backup = await takeBackup();
     result.backup = backup;
     progress.state.backup = backup;
+
+    /**
+     * Freshness by construction: the backup that protects the TRUNCATE is at most backup.maxAgeMinutes
+     * old when the TRUNCATE runs, however late the approval (or an operator's retry) comes. The backup
+     * stays before the approval — the approver sees it exists, and a prompt approval costs no second
+     * dump — and is refreshed when it would be too old; the refresh happens here, just before the
+     * workers are stopped, so the time they are stopped never grows by a dump. The stop may take up to
+     * its timeout, so that much is kept in hand (at most half the limit, for very short limits). Once
+     * this run's TRUNCATE has committed, the backup taken before it is the one that counts: never refresh
+     * then (it would dump the emptied database).
+     */
+    async function ensureFreshBackup(): Promise<void> {
+      const maxMs = (s.backupMaxAgeMinutes ?? 60) * 60_000;
+      const reserveMs = Math.min((s.stopTimeoutSeconds + 30) * 1000, maxMs / 2);
+      const ageMs = Date.now() - Date.parse(backup.createdAt);
+      if (ageMs + reserveMs <= maxMs) return;
+      if (progress.step('reset').attempts > 0 && (await act.resetState({ target: input.target, runId })).databaseChanged) return;
+      backup = await takeBackup(`refreshed: the backup of ${backup.createdAt} would be older than ${s.backupMaxAgeMinutes ?? 60} min at the TRUNCATE`);
+      result.backup = backup;
+      progress.state.backup = backup;
+    }
 
     // Approval: a person saw the plan and typed the database's name.
     // Always for production (Rails' protected-environment check) and high risk; otherwise a
@@ -108,29 +211,38 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     else progress.skipped('approval', `confirmed in the input ("${input.confirmation}"), environment "${plan.environment}"`);
 
     // 2 — stop workers: no live Solid Queue process, no claimed execution.
+    await ensureFreshBackup();
     if (s.workersConfigured) await stopWorkers();
     else progress.skipped('stopWorkers', 'no workers configured');
 
     // 3 — reset: record the blobs, then TRUNCATE + seeds.
     const reset = await step('reset', () => act.reset({ target: input.target, runId, planDigest: plan.digest, backupCreatedAt: backup.createdAt }), {
       needsWorkersStopped: true,
-      detail: (r) => `${Object.values(r.countsAfter).filter((n) => n === 0).length} tables empty, ${Object.values(r.countsBefore).reduce((a, n) => a + n, 0)} rows before; ${r.manifest.blobs} blob keys recorded`,
+      beforeStop: ensureFreshBackup,
+      // `truncated` is missing from results recorded before it existed (runs in flight across an upgrade).
+      detail: (r) =>
+        `${r.truncated ? `${r.truncated.rows} rows truncated (${r.kept.tables} kept tables: ${r.kept.rows} rows kept)` : `${Object.values(r.countsBefore).reduce((a, n) => a + n, 0)} rows before`}; ${r.manifest.blobs} blob keys recorded`,
     });
     result.countsBefore = reset.countsBefore;
     result.countsAfter = reset.countsAfter;
 
     // 4 — clean S3: the recorded blobs' objects that nothing references any more.
     if (s.storageConfigured) {
-      const purged = await step('purgeStorage', () => act.purgeStorage({ target: input.target, runId, expectedObjects: plan.objectsToDelete.count }), {
-        detail: (p) => `${p.deleted} objects, ${p.bytes} bytes deleted`,
-      });
+      const purged = await step(
+        'purgeStorage',
+        (hb) => act.purgeStorage({ target: input.target, runId, expectedObjects: plan.objectsToDelete.count, resumeFrom: (hb as HeartbeatProgress | undefined)?.position }),
+        { detail: (p) => `${p.deleted} objects, ${p.bytes} bytes deleted` },
+      );
       result.objectsDeleted = { count: purged.deleted, bytes: purged.bytes, errors: 0 };
     } else progress.skipped('purgeStorage', 'no storage configured');
 
     // 5 — start workers: heartbeats come back.
-    if (state.workersStoppedByUs) {
+    if (stoppedByUs() && s.startWorkersAtEnd === false) {
+      leaveStopped();
+      progress.skipped('startWorkers', 'left stopped: none was alive before the reset (workers.whenNoneAliveBefore "leave")');
+    } else if (stoppedByUs()) {
       await step('startWorkers', () => act.startWorkers({ target: input.target }), { detail: (w) => `${w.alive} process(es) alive` });
-      state.workersStoppedByUs = false;
+      workers.status = 'running';
     } else progress.skipped('startWorkers', s.workersConfigured ? 'workers already running' : 'no workers configured');
 
     // 6 — verify: the runbook's expected output.
@@ -145,33 +257,52 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     );
     result.verify = { ok: verify.ok, lines: verify.lines, report: verify.report, hints: verify.hints };
     result.accounts = verify.accounts;
-    progress.phase('completed');
-    return end('completed');
+    const done = end('completed', 'completed', 'completed');
+    await notify('completed', progress.state, result);
+    return done;
   } catch (err) {
-    const cancelled = isCancellation(err);
-    if (state.workersStoppedByUs) {
-      // Compensation must run even when the run itself was cancelled.
-      await CancellationScope.nonCancellable(() => restartWorkers('before the run ends')).catch((e) => {
-        const msg = `WORKERS ARE STILL STOPPED: restarting them failed (${messageOf(e)}); start them by hand`;
-        log.error(msg);
-        throw ApplicationFailure.nonRetryable(msg, 'CompensationFailed', result);
+    if (stoppedByUs() && workers.status !== 'still-stopped' && s.startWorkersAtEnd === false) leaveStopped();
+    else if (stoppedByUs() && workers.status !== 'still-stopped') {
+      // Compensation runs even when the run itself was cancelled (restartWorkers is non-cancellable).
+      await restartWorkers('before the run ends').catch((e) => {
+        if (!(e instanceof WorkersStillStopped)) throw e;
       });
     }
+    if (workers.status === 'still-stopped') {
+      const msg = workersStillStoppedMessage(workers);
+      log.error(msg, err instanceof WorkersStillStopped ? {} : { endedBecause: messageOf(err) });
+      end('failed', 'workersStillStopped', 'failed', msg);
+      await notify('workersStillStopped', progress.state, result);
+      throw ApplicationFailure.nonRetryable(msg, 'CompensationFailed', result);
+    }
     if (err instanceof AbortRequested) {
-      progress.phase('aborted');
-      end('aborted', err.message);
+      end('aborted', 'aborted', 'aborted', err.message);
+      await notify('aborted', progress.state, result);
       throw ApplicationFailure.nonRetryable(`Reset of "${input.target}" ${err.message}`, 'ResetAborted', result);
     }
-    progress.phase(cancelled ? 'cancelled' : 'failed');
-    end('failed', messageOf(err));
+    if (isCancellation(err)) end('failed', 'cancelled', 'cancelled', 'the run was cancelled');
+    else end('failed', err instanceof ApplicationFailure && err.type === 'ApprovalTimedOut' ? 'approvalTimedOut' : 'stepFailed', 'failed', messageOf(err));
+    await notify('failed', progress.state, result);
+    // The result rides on the failure, so every view reads the same ending (outcome, endReason, workers).
+    if (err instanceof ApplicationFailure && !err.details?.length) throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: true, details: [result] });
     throw err;
   }
+}
+
+/** Compensation spent its budget: the run ends saying so. */
+class WorkersStillStopped extends Error {}
+
+/** Whether the workflow should try an activity again: not when it said its failure is final. */
+function retryable(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
 }
 
 function planSummary(p: Plan): string {
   const truncate = p.tables.filter((t) => t.action === 'truncate');
   const rows = truncate.reduce((a, t) => a + t.rows, 0);
-  return `${truncate.length} tables to truncate (${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete, ${p.workersAlive} workers alive${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
+  const restart = p.settings.workersConfigured ? `, workers restarted within ${p.settings.restartBudgetSeconds ?? 300} s if the run fails` : '';
+  return `${truncate.length} tables to truncate (${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete, ${p.workersAlive} workers alive${restart}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
 }
 
 /** The message an operator should read: the activity's own error, not the wrapper's. */

@@ -41,7 +41,8 @@ test('a TRUNCATE blocked by another session past lock_timeout: data intact, work
     expect(p.waiting?.step).toBe('reset');
     expect(p.waiting?.error).toMatch(/TRUNCATE could not lock its tables within 1s/);
     expect(p.waiting?.error).toMatch(/Nothing was changed/);
-    expect(p.workersStoppedByUs).toBe(false);
+    expect(p.workers.status).toBe('running');
+    expect(p.waiting?.workersRestarted).toBe(true);
     expect(await f.count('customers')).toBe(customers);
     expect(await f.count('loans')).toBe(loans);
     expect(await f.objects()).toEqual(objectsBefore);

@@ -44,7 +44,8 @@ test('a key S3 keeps refusing: the run waits with the reason, workers back; retr
   const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
   expect(p.waiting?.step).toBe('purgeStorage');
   expect(p.waiting?.error).toMatch(/S3 refused to delete 1 object\(s\) in bucket .* \(AccessDenied\), e\.g\. /);
-  expect(p.workersStoppedByUs).toBe(false);
+  expect(p.workers.status).toBe('running');
+  expect(p.waiting?.workersRestarted).toBe(true);
   expect(f.service('status')).toBe(0);
   expect((await f.objects()).has(key)).toBe(true);
 

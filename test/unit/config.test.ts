@@ -53,7 +53,7 @@ test('every problem is reported at once, each naming its field', () => {
           backup: {},
           seeds: { sqlFile: 'a.sql', command: ['x'] },
           strategy: { kind: 'nuke' },
-          workers: { stop: 'x' },
+          workers: { stop: 'x', restartBudgetSeconds: 0 },
           storage: { services: { amazon: { bucket: '', endpoint: 'http://key:secret@minio:9000' } } },
           verify: { expect: [{ label: 'Users', table: 'users' }] },
           approval: { timeout: 'soon' },
@@ -69,6 +69,7 @@ test('every problem is reported at once, each naming its field', () => {
     'seeds: expected either {"sqlFile"',
     'strategy.kind: expected "replant" or "rebuild"',
     'workers.start: expected a non-empty string',
+    'workers.restartBudgetSeconds: expected a number >= 1',
     'storage.services.amazon.bucket: expected a non-empty string',
     'storage.services.amazon.endpoint: must not carry credentials',
     'verify.expect[0]: give "count", or "min" and/or "max"',
@@ -81,4 +82,38 @@ test('every problem is reported at once, each naming its field', () => {
 test('not JSON, or no targets: one clear line', () => {
   expect(problems('{ nope')[0]).toMatch(/^not valid JSON/);
   expect(problems({ targets: {} })).toEqual(['"targets" is empty: define at least one target']);
+});
+
+test('issue 7 settings: materialized views, workers when none alive, restart budget and webhooks are checked', () => {
+  const base = { backup: { dir: '/b' } };
+  const env = { DB: 'postgres://x@y/z', HOOK: 'https://hooks.slack.com/services/T0/B0/token', NOT_A_URL: 'hooks.slack.com/x' };
+  const p = problems(
+    {
+      targets: {
+        a: {
+          ...base,
+          database: { urlEnv: 'DB', refreshMaterializedViews: 'yes' },
+          workers: { stop: 'x', start: 'y', whenNoneAliveBefore: 'maybe', restartBudgetSeconds: 0 },
+          notify: { webhooks: [{ urlEnv: 'https://hooks.slack.com/services/T0/B0/token' }, { urlEnv: 'UNSET' }, { urlEnv: 'NOT_A_URL' }, { urlEnv: 'HOOK', events: ['done'] }] },
+        },
+        b: { ...base, database: { urlEnv: 'DB' }, notify: { webhooks: 'HOOK' } },
+      },
+    },
+    env,
+  );
+  expect(p).toEqual([
+    'targets.a.database.refreshMaterializedViews: expected true or false',
+    'targets.a.workers.restartBudgetSeconds: expected a number >= 1',
+    'targets.a.workers.whenNoneAliveBefore: expected "start" or "leave"',
+    'targets.a.notify.webhooks[0].urlEnv: expected the NAME of an environment variable holding the webhook URL (never the URL itself)',
+    'targets.a.notify.webhooks[1].urlEnv: environment variable UNSET is not set on this worker',
+    'targets.a.notify.webhooks[2].urlEnv: environment variable NOT_A_URL does not hold an http(s) URL',
+    'targets.a.notify.webhooks[3].events: expected a non-empty list of "waitingForApproval", "waitingForOperator", "workersStillStopped", "completed", "failed", "aborted" (or leave it out for all)',
+    'targets.b.notify: expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}',
+  ]);
+  // A problem never repeats the secret it is about.
+  expect(p.join('\n')).not.toContain('token');
+  expect(
+    problems({ targets: { a: { ...base, database: { urlEnv: 'DB', refreshMaterializedViews: false }, workers: { stop: 'x', start: 'y', whenNoneAliveBefore: 'leave', restartBudgetSeconds: 600 }, notify: { webhooks: [{ urlEnv: 'HOOK', events: ['completed', 'failed'] }] } } } }, env),
+  ).toEqual([]);
 });

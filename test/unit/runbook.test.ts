@@ -10,6 +10,7 @@ import type { Activities } from '../../src/activities';
 import {
   abortSignal,
   approveSignal,
+  OUTCOME_KEY,
   progressQuery,
   resetWorkflowId,
   retrySignal,
@@ -80,7 +81,8 @@ function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activit
     planReset: rec('planReset', plan),
     backupDatabase: rec('backupDatabase', { files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }], serverVersion: '15', pgDumpVersion: '15', createdAt: new Date().toISOString() }),
     stopWorkers: rec('stopWorkers', { staleProcessRows: 0, claimedByDeadProcesses: 0 }),
-    resetDatabase: rec('resetDatabase', { manifest: { path: '/b/m.json', blobs: 1, bytes: 10 }, countsBefore: { a: 1 }, countsAfter: { a: 0 } }),
+    resetDatabase: rec('resetDatabase', { manifest: { path: '/b/m.json', blobs: 1, bytes: 10 }, countsBefore: { a: 1, k: 2 }, countsAfter: { a: 0, k: 2 }, truncated: { tables: 1, rows: 1 }, kept: { tables: 1, rows: 2 } }),
+    resetState: rec('resetState', { databaseChanged: false }),
     purgeStorage: rec('purgeStorage', { deleted: 2, bytes: 20, keptReferenced: 0 }),
     startWorkers: rec('startWorkers', { alive: 3 }),
     verifyCounts: rec('verifyCounts', { ok: true, lines: [], report: 'Users: 6', hints: [], accounts: [{ login: 'master@example.com', role: 'master' }] }),
@@ -128,7 +130,10 @@ test('runs the steps in the runbook order, waiting for approval before anything 
     const final = await h.query(progressQuery);
     expect(final.steps.every((s) => s.status === 'done')).toBe(true);
     await recordHistory('completed-with-approval', h);
-    expect(final.workersStoppedByUs).toBe(false);
+    expect(final.workers.status).toBe('running');
+    expect(r.endReason).toBe('completed');
+    expect(r.workers?.status).toBe('running');
+    expect(final.steps.find((x) => x.name === 'reset')?.detail).toBe('1 rows truncated (1 kept tables: 2 rows kept); 1 blob keys recorded');
   });
 });
 
@@ -174,7 +179,7 @@ test('a failed reset brings the workers back, waits, and a retry stops them agai
   const acts = mockActivities(calls, fakePlan(t, { environment: 'development' }), {
     resetDatabase: async () => {
       if (++resets === 1) throw ApplicationFailure.nonRetryable('TRUNCATE could not lock its tables within 1s');
-      return { manifest: { path: '/m', blobs: 0, bytes: 0 }, countsBefore: {}, countsAfter: {} };
+      return { manifest: { path: '/m', blobs: 0, bytes: 0 }, countsBefore: {}, countsAfter: {}, truncated: { tables: 0, rows: 0 }, kept: { tables: 0, rows: 0 } };
     },
   });
   await withWorker(acts, async (tq) => {
@@ -182,7 +187,8 @@ test('a failed reset brings the workers back, waits, and a retry stops them agai
     const p = await until(h, (x) => x.phase === 'waiting-for-operator');
     expect(p.waiting?.step).toBe('reset');
     expect(p.waiting?.error).toMatch(/could not lock/);
-    expect(p.workersStoppedByUs).toBe(false);
+    expect(p.workers.status).toBe('running');
+    expect(p.waiting?.workersRestarted).toBe(true);
     expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers']);
     await h.signal(retrySignal);
     const r = await h.result();
@@ -255,6 +261,10 @@ test('no approval before the deadline ends the run with nothing changed', async 
     const err = await (await start(tq, { target: t, mode: 'execute', approvalTimeout: '2s' })).result().catch((e) => e);
     expect(err.cause?.type).toBe('ApprovalTimedOut');
     expect(calls).toEqual(['planReset', 'backupDatabase']);
+    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'failed', endReason: 'approvalTimedOut', workers: { status: 'untouched' } });
+    const p = await env.client.workflow.getHandle(resetWorkflowId(t)).query(progressQuery);
+    expect(p.steps.find((x) => x.name === 'approval')).toMatchObject({ status: 'failed', error: 'no approval before the deadline' });
+    expect(p.steps.filter((x) => ['running', 'waiting-for-operator', 'pending'].includes(x.status))).toEqual([]);
   });
 });
 
@@ -281,5 +291,152 @@ test('a second execute run of the same target is refused while one runs', async 
     await expect(start(tq, { target: t, mode: 'execute' })).rejects.toThrow(/already started/i);
     await h.signal(abortSignal, { reason: 'done testing' });
     await h.result().catch(() => undefined);
+  });
+});
+
+const settings = (p: Plan, over: Partial<Plan['settings']>): Plan => ({ ...p, settings: { ...p.settings, ...over } });
+const activeStates = ['running', 'waiting-for-operator', 'pending'];
+
+test('a restart that never brings the workers back ends the run as failed, workersStillStopped, every step final', async () => {
+  const t = target();
+  const calls: Calls = [];
+  const plan = settings(fakePlan(t, { environment: 'development' }), { startTimeoutSeconds: 1, restartBudgetSeconds: 12, startCommand: 'sudo systemctl start solid_queue' });
+  const acts = mockActivities(calls, plan, {
+    resetDatabase: async () => {
+      throw ApplicationFailure.nonRetryable('Seed command failed');
+    },
+    startWorkers: async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      throw new Error('No Solid Queue heartbeat within 1s');
+    },
+  });
+  await withWorker(acts, async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
+    // The attempts are visible while they run: what `abort` and `follow` show.
+    const live = await until(h, (x) => x.phase === 'compensating' && x.workers.restart?.attempt === 2);
+    expect(live.workers).toMatchObject({ status: 'restarting', restart: { attempt: 2, maxAttempts: 2 } });
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.type).toBe('CompensationFailed');
+    const r = err.cause?.details?.[0];
+    expect(r.outcome).toBe('failed');
+    expect(r.endReason).toBe('workersStillStopped');
+    expect(r.workers).toMatchObject({ status: 'still-stopped', startCommand: 'sudo systemctl start solid_queue', restart: { attempt: 2, maxAttempts: 2, lastError: expect.stringMatching(/No Solid Queue heartbeat/) } });
+    expect(err.cause?.message).toBe(`WORKERS ARE STILL STOPPED since ${r.workers.stoppedSince} — start them by hand: sudo systemctl start solid_queue`);
+    expect(calls.filter((c) => c === 'startWorkers')).toHaveLength(2);
+    const p = await h.query(progressQuery);
+    expect(p.phase).toBe('failed');
+    expect(p.steps.filter((x) => activeStates.includes(x.status))).toEqual([]);
+    expect(p.steps.find((x) => x.name === 'reset')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^Seed command failed/) });
+    const sa = (await h.describe()).typedSearchAttributes;
+    expect(sa.get(OUTCOME_KEY)).toBe('failed');
+  });
+});
+
+test('abort while awaiting approval: the approval step failed (not running), the rest not reached', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, fakePlan(t)), async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute' });
+    await until(h, (x) => x.phase === 'awaiting-approval');
+    await h.signal(abortSignal, { reason: 'wrong day', by: 'jest' });
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.type).toBe('ResetAborted');
+    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'aborted', endReason: 'aborted', workers: { status: 'untouched' } });
+    const p = await h.query(progressQuery);
+    expect(p.steps.find((x) => x.name === 'approval')).toMatchObject({ status: 'failed', error: expect.stringMatching(/Aborted by jest: wrong day/) });
+    expect(p.steps.find((x) => x.name === 'reset')).toMatchObject({ status: 'skipped' });
+    expect(p.steps.filter((x) => activeStates.includes(x.status))).toEqual([]);
+  });
+});
+
+test('abort at a pause: the paused step becomes failed with its error kept; attempts count every activity attempt', async () => {
+  const t = target();
+  const calls: Calls = [];
+  let backups = 0;
+  const acts = mockActivities(calls, settings(fakePlan(t, { environment: 'development' }), { maximumAttempts: 2 }), {
+    backupDatabase: async () => {
+      if (++backups === 1) throw new Error('pg_dump: connection lost');
+      return { files: [], serverVersion: '15', pgDumpVersion: '15', createdAt: new Date().toISOString() };
+    },
+    purgeStorage: async () => {
+      throw new Error('S3 refused to delete 3 object(s)');
+    },
+  });
+  await withWorker(acts, async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
+    const paused = await until(h, (x) => x.phase === 'waiting-for-operator');
+    expect(paused.waiting).toMatchObject({ step: 'purgeStorage', workersRestarted: true });
+    expect(paused.steps.find((x) => x.name === 'backup')?.attempts).toBe(2);
+    expect(paused.steps.find((x) => x.name === 'purgeStorage')?.attempts).toBe(2);
+    expect(calls.filter((c) => c === 'purgeStorage')).toHaveLength(2);
+    await h.signal(abortSignal, { reason: 'test', by: 'jest' });
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'aborted', endReason: 'aborted', workers: { status: 'running' } });
+    const p = await h.query(progressQuery);
+    expect(p.steps.find((x) => x.name === 'purgeStorage')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^S3 refused to delete 3 object\(s\).*Aborted by jest/) });
+    expect(p.abortRequested).toMatchObject({ by: 'jest', reason: 'test' });
+    expect(p.steps.filter((x) => activeStates.includes(x.status))).toEqual([]);
+  });
+});
+
+test('a backup that would be too old at the TRUNCATE is taken again before the workers stop; never once the TRUNCATE committed', async () => {
+  const t = target();
+  const calls: Calls = [];
+  let resets = 0;
+  const acts = mockActivities(calls, settings(fakePlan(t), { backupMaxAgeMinutes: 0.02 }), {
+    resetDatabase: async () => {
+      if (++resets === 1) throw ApplicationFailure.nonRetryable('Seed command failed; the tables are already truncated');
+      return { manifest: { path: '/m', blobs: 0, bytes: 0 }, countsBefore: {}, countsAfter: {}, truncated: { tables: 0, rows: 0 }, kept: { tables: 0, rows: 0 } };
+    },
+    resetState: async () => ({ databaseChanged: true }),
+  });
+  await withWorker(acts, async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute' });
+    await until(h, (x) => x.phase === 'awaiting-approval');
+    await new Promise((r) => setTimeout(r, 1500)); // older than 0.02 min = 1.2 s
+    await h.signal(approveSignal, { confirmation: 'phonefin_production' });
+    await until(h, (x) => x.phase === 'waiting-for-operator');
+    expect(calls).toEqual(['planReset', 'backupDatabase', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers']);
+    await new Promise((r) => setTimeout(r, 1500));
+    await h.signal(retrySignal);
+    const r = await h.result();
+    expect(r.outcome).toBe('completed');
+    // The retry asked whether the TRUNCATE had committed, and it had: no backup of the emptied database.
+    expect(calls.slice(6)).toEqual(['resetState', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'verifyCounts']);
+    const p = await h.query(progressQuery);
+    expect(p.steps.find((x) => x.name === 'backup')?.detail).toMatch(/^refreshed: /);
+  });
+});
+
+test('no worker alive before and whenNoneAliveBefore "leave": the workers are stopped for the TRUNCATE and left stopped, also after a failure', async () => {
+  const plan = (t: string) => settings(fakePlan(t, { environment: 'development', workersAlive: 0 }), { startWorkersAtEnd: false });
+  // Completed: step 5 is skipped and says why; the final state says "left stopped", not "running".
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, plan(t)), async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
+    const r = await h.result();
+    expect(r.outcome).toBe('completed');
+    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'verifyCounts']);
+    expect(r.workers?.status).toBe('left-stopped');
+    const p = await h.query(progressQuery);
+    expect(p.steps.find((x) => x.name === 'startWorkers')).toMatchObject({ status: 'skipped', detail: expect.stringMatching(/none was alive before the reset/) });
+  });
+  // A failure after the stop: no compensation start either, and the pause says the workers were not started.
+  const t2 = target();
+  const calls2: Calls = [];
+  const acts = mockActivities(calls2, plan(t2), {
+    resetDatabase: async () => {
+      throw ApplicationFailure.nonRetryable('Seed command failed');
+    },
+  });
+  await withWorker(acts, async (tq) => {
+    const h = await start(tq, { target: t2, mode: 'execute', confirmation: 'phonefin_production' });
+    const paused = await until(h, (x) => x.phase === 'waiting-for-operator');
+    expect(paused.waiting?.workersRestarted).toBe(false);
+    await h.signal(abortSignal, { reason: 'test' });
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'aborted', workers: { status: 'left-stopped' } });
+    expect(calls2).not.toContain('startWorkers');
   });
 });

@@ -4,17 +4,58 @@
  * Identifiers are always quoted with escapeIdentifier; values are always parameters.
  */
 import { Client, escapeIdentifier } from 'pg';
+import { cancellation, throwIfCancelled } from './keepalive';
 import type { DatabaseHandle } from './target';
 
+/**
+ * A client for the length of fn. When the activity is cancelled, the statement in flight is cancelled
+ * on the server (pg_cancel_backend from a second connection: a TRUNCATE waiting for a lock, or a long
+ * SQL seed, would otherwise run on — the server does not notice a client that stops listening),
+ * so fn's open transaction fails and is rolled back, and fn rejects promptly.
+ */
 export async function withClient<T>(db: DatabaseHandle, fn: (c: Client) => Promise<T>, appName = 'reset-runbook'): Promise<T> {
+  const signal = cancellation();
+  throwIfCancelled(signal);
   const client = new Client({ connectionString: db.url, application_name: appName, connectionTimeoutMillis: 10_000 });
   // An error event on an idle client would otherwise crash the worker process.
   client.on('error', () => undefined);
   await client.connect();
+  let finished = false;
+  let canceller: Promise<void> | undefined;
+  const onCancel = () => {
+    canceller ??= cancelOnServer(db, client, () => finished);
+  };
   try {
+    signal?.addEventListener('abort', onCancel, { once: true });
+    if (signal?.aborted) onCancel();
     return await fn(client);
   } finally {
+    finished = true;
+    signal?.removeEventListener('abort', onCancel);
+    await canceller;
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Cancels the client's statement until fn is done: a cancel that lands between two statements
+ * (e.g. just before the TRUNCATE starts) would otherwise be lost.
+ */
+async function cancelOnServer(db: DatabaseHandle, client: Client, done: () => boolean): Promise<void> {
+  const pid = (client as unknown as { processID?: number }).processID;
+  if (!pid) return;
+  const admin = new Client({ connectionString: db.url, application_name: 'reset-runbook:cancel', connectionTimeoutMillis: 10_000 });
+  admin.on('error', () => undefined);
+  try {
+    await admin.connect();
+    while (!done()) {
+      await admin.query(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [pid]);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } catch {
+    /* the client's own end() still closes its session; the server then rolls back */
+  } finally {
+    await admin.end().catch(() => undefined);
   }
 }
 

@@ -35,3 +35,24 @@ export async function queueState(c: Client, thresholdSeconds: number, since?: Da
   const x = r.rows[0];
   return { present, alive: Number(x.alive), stale: Number(x.stale), claimedByLive: Number(x.claimed_live), claimedTotal: Number(x.claimed_total), now };
 }
+
+/**
+ * Whether any Solid Queue process ever registered in this database: rows in solid_queue_processes,
+ * or else its id sequence having handed out a value (rows of dead processes are pruned, the sequence
+ * is not rewound). `undefined` where the table or its sequence is missing, so nothing can be said.
+ * A table that never saw a process means nothing here has run Solid Queue against it: a start
+ * command cannot be expected to bring heartbeats back.
+ */
+export async function processesEverRegistered(c: Client): Promise<boolean | undefined> {
+  const r = await c.query<{ present: boolean; seq: string | null }>(
+    `SELECT to_regclass('solid_queue_processes') IS NOT NULL AS present,
+            CASE WHEN to_regclass('solid_queue_processes') IS NOT NULL THEN pg_get_serial_sequence('solid_queue_processes', 'id') END AS seq`,
+  );
+  if (!r.rows[0].present) return undefined;
+  const rows = await c.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM solid_queue_processes) AS any`);
+  if (rows.rows[0].any) return true;
+  const seq = r.rows[0].seq;
+  if (!seq) return undefined;
+  const used = await c.query<{ used: boolean }>(`SELECT pg_sequence_last_value($1::regclass) IS NOT NULL AS used`, [seq]);
+  return used.rows[0].used;
+}

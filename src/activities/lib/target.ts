@@ -13,6 +13,8 @@ export interface DatabaseHandle {
   url: string;
   schemas?: string[];
   keepTables: string[];
+  /** Refresh the materialized views over truncated tables after the seeds (database.refreshMaterializedViews, default true). */
+  refreshMaterializedViews: boolean;
 }
 
 export interface ResolvedTarget {
@@ -47,12 +49,14 @@ export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget 
     url: url(config.database.urlEnv),
     schemas: config.database.schemas,
     keepTables: [...ALWAYS_KEPT, ...(config.database.keepTables ?? [])],
+    refreshMaterializedViews: config.database.refreshMaterializedViews ?? true,
   };
   const extras = (config.extraDatabases ?? []).map((d) => ({
     name: d.name,
     url: url(d.urlEnv),
     schemas: d.schemas,
     keepTables: [...ALWAYS_KEPT, ...(d.keepTables ?? [])],
+    refreshMaterializedViews: d.refreshMaterializedViews ?? true,
   }));
   return { name, config, primary, databases: [primary, ...extras], env: deps.env };
 }

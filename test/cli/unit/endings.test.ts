@@ -120,7 +120,7 @@ describe('workers left stopped: red in every view, exit 7', () => {
     const old: ResetResult = { target: 'demo', mode: 'execute', outcome: 'planned', plan };
     const failure = 'WORKERS ARE STILL STOPPED: restarting them failed (No Solid Queue heartbeat within 5s); start them by hand';
     const steps: StepState[] = [{ name: 'stopWorkers', title: '2 Stop Solid Queue workers', status: 'done', attempts: 1, startedAt: '2026-11-26T18:05:00Z' }];
-    const s = closed({ result: old, failure, progress: { target: 'demo', mode: 'execute', phase: 'compensating', steps, workersStoppedByUs: true } as Progress });
+    const s = closed({ result: old, failure, progress: { target: 'demo', mode: 'execute', phase: 'compensating', steps, workersStoppedByUs: true } as unknown as Progress });
     const text = renderView(s, { now, style: ANSI });
     expect(text).toContain(LINE);
     const head = text.split('\n').find((l) => l.includes('Reset of "demo"'))!;
@@ -159,7 +159,7 @@ describe('workers left stopped: red in every view, exit 7', () => {
   });
 
   test('follow, piped: the line is printed once when the run ends that way', () => {
-    const running = closed({ status: 'RUNNING', closeTime: undefined, result: undefined, failure: undefined, progress: { target: 'demo', mode: 'execute', phase: 'compensating', steps: [], workersStoppedByUs: true, workers: { status: 'restarting', stoppedSince: '2026-11-26T18:05:00Z', startCommand: START, restart: { attempt: 5, maxAttempts: 5, deadline: '2026-11-26T18:20:00Z' } } } as Progress });
+    const running = closed({ status: 'RUNNING', closeTime: undefined, result: undefined, failure: undefined, progress: { target: 'demo', mode: 'execute', phase: 'compensating', steps: [], workers: { status: 'restarting', stoppedSince: '2026-11-26T18:05:00Z', startCommand: START, restart: { attempt: 5, maxAttempts: 5, deadline: '2026-11-26T18:20:00Z' } } } });
     const lines = changeLines(running, closed(), now, false);
     expect(lines).toContain(`[18:40:00Z] ${LINE}`);
     expect(changeLines(closed(), closed(), now, false)).toEqual([]);
@@ -197,7 +197,7 @@ describe('restart attempts while compensating', () => {
 
   test('without the contract field (an older run), abort shows phase and step', () => {
     const s = restarting(1);
-    delete s.progress!.workers;
+    delete (s.progress as Partial<Progress>).workers;
     expect(stateLine(s)).toBe('compensating, step startWorkers');
   });
 });

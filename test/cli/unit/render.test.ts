@@ -114,7 +114,7 @@ function snap(over: Partial<Snapshot> = {}): Snapshot {
     startTime: '2026-11-26T15:00:00Z',
     activities: [],
     pollers: { taskQueue: 'reset-runbook', workflowPollers: 1, activityPollers: 1, identities: ['1@host'], staleAfterSeconds: 75 },
-    progress: { target: 'demo', mode: 'execute', phase: 'waiting-for-operator', currentStep: 'backup', steps, workersStoppedByUs: false, waiting: { step: 'backup', error: 'disk full', since: '2026-11-26T15:00:32Z', signals: ['retry', 'abort'] } },
+    progress: { target: 'demo', mode: 'execute', phase: 'waiting-for-operator', currentStep: 'backup', steps, workers: { status: 'untouched' }, waiting: { step: 'backup', error: 'disk full', since: '2026-11-26T15:00:32Z', signals: ['retry', 'abort'], workersRestarted: false } },
     ...over,
   };
 }

@@ -1,0 +1,66 @@
+/**
+ * A start command that never brings heartbeats back (issue 7): the run spends its restart budget,
+ * showing each attempt live, then ends failed with endReason workersStillStopped, the ResetOutcome
+ * search attribute set, every step final, and the message that tells a person what to do.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OUTCOME_KEY, progressQuery, type ResetResult } from '../../src/workflows/definitions';
+import type { TargetsFile } from '../../src/config/types';
+import { approveWhenAsked, waitFor } from '../support/drive';
+import { fixture, type ResetFixture } from '../support/fixture';
+
+let f: ResetFixture;
+afterEach(async () => {
+  await f?.cleanup();
+});
+
+test('workers that do not come back: failed, workersStillStopped, bounded attempts shown live, every step final', async () => {
+  const dirSeed = fs.mkdtempSync('/tmp/rr-seed-');
+  const seed = path.join(dirSeed, 'seed');
+  fs.writeFileSync(seed, `#!/bin/sh\necho "seeds.rb:3: boom" >&2\nexit 1\n`, { mode: 0o755 });
+  try {
+    f = await fixture({ seeds: 'command', target: { seedCommand: [seed], timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 } } });
+    // A start command that exits 0 and starts nothing: no heartbeat ever comes back.
+    const startCommand = `${path.join(f.dir, 'start-nothing')}`;
+    fs.writeFileSync(startCommand, '#!/bin/sh\necho "started (not really)"\n', { mode: 0o755 });
+    const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8')) as TargetsFile;
+    Object.assign(file.targets[f.target].workers!, { start: startCommand, startTimeoutSeconds: 2, restartBudgetSeconds: 8 });
+    fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
+
+    expect(f.service('start')).toBe(0);
+    await f.startWorker();
+    const h = await f.start({ mode: 'execute' });
+    const asked = await waitFor(h, (p) => p.phase === 'awaiting-approval');
+    expect(asked.steps.find((s) => s.name === 'plan')?.detail).toMatch(/workers restarted within 8 s if the run fails/);
+    await approveWhenAsked(h, f.dbName);
+    // Each restart attempt is visible while it runs (what `abort` and `follow` print).
+    const live = await waitFor(h, (p) => p.phase === 'compensating' && p.workers.restart?.attempt === 2);
+    expect(live.workers).toMatchObject({ status: 'restarting', startCommand, restart: { attempt: 2, maxAttempts: 2 } });
+
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.type).toBe('CompensationFailed');
+    const r = err.cause?.details?.[0] as ResetResult;
+    expect(r.outcome).toBe('failed');
+    expect(r.endReason).toBe('workersStillStopped');
+    expect(r.workers).toMatchObject({
+      status: 'still-stopped',
+      startCommand,
+      restart: { attempt: 2, maxAttempts: 2, lastError: expect.stringMatching(/No Solid Queue heartbeat within 2s/) },
+    });
+    expect(Date.parse(r.workers!.stoppedSince!)).toBeGreaterThan(0);
+    expect(err.cause?.message).toBe(`WORKERS ARE STILL STOPPED since ${r.workers!.stoppedSince} — start them by hand: ${startCommand}`);
+    expect(f.service('status')).not.toBe(0); // and that is the truth
+
+    const p = await h.query(progressQuery);
+    expect(p.phase).toBe('failed');
+    expect(p.workers.status).toBe('still-stopped');
+    expect(p.steps.filter((s) => ['running', 'waiting-for-operator', 'pending'].includes(s.status))).toEqual([]);
+    expect(p.steps.find((s) => s.name === 'reset')).toMatchObject({ status: 'failed', error: expect.stringMatching(/Seed command .* exited with code 1/) });
+    const d = await h.describe();
+    expect(d.typedSearchAttributes.get(OUTCOME_KEY)).toBe('failed');
+    expect(d.searchAttributes.ResetOutcome).toEqual(['failed']);
+  } finally {
+    fs.rmSync(dirSeed, { recursive: true, force: true });
+  }
+});
