@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OUTCOME_KEY, progressQuery, type ResetResult } from '../../src/workflows/definitions';
 import type { TargetsFile } from '../../src/config/types';
+import { CLI, run } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 
@@ -33,8 +34,14 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
     const h = await f.start({ mode: 'execute' });
     const asked = await waitFor(h, (p) => p.phase === 'awaiting-approval');
     expect(asked.steps.find((s) => s.name === 'plan')?.detail).toMatch(/workers restarted within 8 s if the run fails/);
+    // The operator's CLI, as a separate process: `follow` attached from before the failure to the end.
+    const cli = (...args: string[]) => run(CLI, args, { env: { RR_TASK_QUEUE: f.taskQueue }, timeoutMs: 120_000 });
+    const following = cli('follow', h.workflowId);
     await approveWhenAsked(h, f.dbName);
     // Each restart attempt is visible while it runs (what `abort` and `follow` print).
+    await waitFor(h, (p) => p.phase === 'compensating' && p.workers.restart?.attempt === 1);
+    // `abort` during the compensation answers at once and then shows the attempts, until the run ends.
+    const aborting = cli('abort', h.workflowId, '--reason', 'test', '--wait', '60s');
     const live = await waitFor(h, (p) => p.phase === 'compensating' && p.workers.restart?.attempt === 2);
     expect(live.workers).toMatchObject({ status: 'restarting', startCommand, restart: { attempt: 2, maxAttempts: 2 } });
 
@@ -60,6 +67,32 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
     const d = await h.describe();
     expect(d.typedSearchAttributes.get(OUTCOME_KEY)).toBe('failed');
     expect(d.searchAttributes.ResetOutcome).toEqual(['failed']);
+
+    // Every CLI view tells the same truth, with exit code 7 (workers left stopped).
+    const redLine = `WORKERS ARE STILL STOPPED since`;
+    const a = await aborting;
+    expect(a.stdout + a.stderr).toMatch(/abort accepted/);
+    expect(a.stdout + a.stderr).toMatch(/restarting workers, attempt 2\/2/);
+    expect(a.stdout + a.stderr).toContain(`start them by hand: ${startCommand}`);
+    expect(a.code).toBe(7);
+    const fo = await following;
+    expect(fo.stdout).toMatch(/restarting workers, attempt 1\/2/);
+    expect(fo.stdout).toContain(redLine);
+    expect(fo.code).toBe(7);
+    const st = await cli('status', h.workflowId);
+    expect(st.stdout).toContain(redLine);
+    expect(st.stdout).toContain(`start them by hand: ${startCommand}`);
+    expect(st.stdout).not.toMatch(/: planned/);
+    expect(st.code).toBe(7);
+    const js = await cli('status', h.workflowId, '--json');
+    expect(JSON.parse(js.stdout)).toMatchObject({ outcome: 'failed', endReason: 'workersStillStopped', workers: { status: 'still-stopped', startCommand } });
+    expect(js.code).toBe(7);
+    const ls = await cli('list');
+    // `list` prints the run's row, and under it the same red line.
+    const rows = ls.stdout.split('\n');
+    const at = rows.findIndex((l) => l.includes(h.workflowId));
+    expect(rows[at]).toMatch(/FAILED\s+failed/);
+    expect(rows[at + 1]).toContain(`${redLine}`);
   } finally {
     fs.rmSync(dirSeed, { recursive: true, force: true });
   }
