@@ -93,8 +93,10 @@ function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
   const maxMinutes = t.config.backup.maxAgeMinutes ?? 60;
   const ageMinutes = (Date.now() - Date.parse(createdAt)) / 60_000;
   if (!(ageMinutes <= maxMinutes)) {
+    // Seconds under ten minutes: "0 minutes old, more than 0.05" would read as a contradiction.
+    const age = ageMinutes < 10 ? `${Math.round(ageMinutes * 60)} seconds` : `${Math.round(ageMinutes)} minutes`;
     throw ApplicationFailure.nonRetryable(
-      `The backup of target "${t.name}" is ${Math.round(ageMinutes)} minutes old, more than backup.maxAgeMinutes (${maxMinutes}); nothing was truncated. Retry: the run takes a fresh backup before it stops the workers again.`,
+      `The backup of target "${t.name}" is ${age} old, more than backup.maxAgeMinutes (${maxMinutes}); nothing was truncated. Retry: the run takes a fresh backup before it stops the workers again.`,
       'BackupTooOld',
     );
   }

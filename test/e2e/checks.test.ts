@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { TargetsFile } from '../../src/config/types';
 import { abortSignal, approveSignal } from '../../src/workflows/definitions';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
@@ -14,18 +15,24 @@ afterEach(async () => {
   await f?.cleanup();
 });
 
-test('a backup older than backup.maxAgeMinutes is refused before anything is truncated', async () => {
+test('a backup that turns stale while the workers stop is refused at the TRUNCATE; nothing was truncated, workers running', async () => {
+  // The run takes a fresh backup before it stops the workers when the old one would be too old
+  // (test/e2e/backup-freshness.test.ts); the age check at the TRUNCATE is the last guard, for a stop
+  // that takes longer than the margin allowed for it: here a stop command that takes 5 s with 3 s allowed.
   f = await fixture({ target: { backup: { maxAgeMinutes: 0.05 } } });
+  const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8')) as TargetsFile;
+  const w = file.targets[f.target].workers!;
+  w.stop = `sleep 5; ${w.stop}`;
+  fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
   expect(f.service('start')).toBe(0);
   const customers = await f.count('customers');
   await f.startWorker();
   const h = await f.start({ mode: 'execute' });
-  await waitFor(h, (p) => p.phase === 'awaiting-approval');
-  await new Promise((r) => setTimeout(r, 4000)); // the operator takes longer than 3 s to approve
-  await h.signal(approveSignal, { confirmation: f.dbName });
+  await approveWhenAsked(h, f.dbName);
   const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
   expect(p.waiting?.step).toBe('reset');
-  expect(p.waiting?.error).toMatch(/backup of target ".*" is \d+ minutes old, more than backup\.maxAgeMinutes \(0\.05\); nothing was truncated/);
+  expect(p.waiting?.error).toMatch(/backup of target ".*" is \d+ seconds old, more than backup\.maxAgeMinutes \(0\.05\); nothing was truncated/);
+  expect(p.waiting?.workersRestarted).toBe(true);
   expect(await f.count('customers')).toBe(customers);
   expect(f.service('status')).toBe(0);
   await h.signal(abortSignal, { reason: 'stale backup' });
