@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { abortSignal, approveSignal, retrySignal, type NotifyMessage } from '../../src/workflows/definitions';
-import { waitFor } from '../support/drive';
+import { historyText, waitFor } from '../support/drive';
 import { fixture, type ResetFixture, type WorkerProcess } from '../support/fixture';
 
 interface Received {
@@ -76,15 +76,6 @@ afterEach(async () => {
   await f?.cleanup();
   await rx?.close();
 });
-
-/** History as text, payloads decoded (their `data` is base64: a plain JSON.stringify would hide what they hold). */
-async function historyText(h: { fetchHistory: () => Promise<unknown> }): Promise<string> {
-  return JSON.stringify(await h.fetchHistory(), (k, v) => {
-    if (k === 'data' && typeof v === 'string') return Buffer.from(v, 'base64').toString('utf8');
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-    return v;
-  });
-}
 
 function expectNoSecret(texts: string[]) {
   for (const text of texts) {
