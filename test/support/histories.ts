@@ -1,5 +1,6 @@
 /**
- * Recorded histories for the replay test. `RECORD_HISTORIES=1 npx jest test/unit` rewrites them;
+ * Recorded histories for the replay test. `RECORD_HISTORIES=1 npx jest test/unit` rewrites those of today's code (files named `v<version>.<name>--…` are
+ * kept from earlier versions, so runs that were in flight when that version was replaced are proved to finish);
  * do that only for a deliberate, versioned change of the workflow (see the patching-api sample),
  * never to make the replay test pass: a failing replay means runs in flight would break.
  */

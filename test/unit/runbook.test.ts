@@ -69,12 +69,12 @@ function fakePlan(target: string, over: Partial<Plan> = {}): Plan {
 }
 
 type Calls = string[];
-type Overrides = Partial<Record<keyof Activities, (calls: Calls) => Promise<unknown>>>;
+type Overrides = Partial<Record<keyof Activities, (calls: Calls, ...args: unknown[]) => Promise<unknown>>>;
 
 function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activities {
-  const rec = <T>(name: keyof Activities, value: T) => async () => {
+  const rec = <T>(name: keyof Activities, value: T) => async (...args: unknown[]) => {
     calls.push(name);
-    if (over[name]) return over[name]!(calls);
+    if (over[name]) return over[name]!(calls, ...args);
     return value;
   };
   return {
@@ -85,6 +85,7 @@ function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activit
     resetState: rec('resetState', { databaseChanged: false }),
     purgeStorage: rec('purgeStorage', { deleted: 2, bytes: 20, keptReferenced: 0 }),
     startWorkers: rec('startWorkers', { alive: 3 }),
+    sendNotification: rec('sendNotification', undefined),
     verifyCounts: rec('verifyCounts', { ok: true, lines: [], report: 'Users: 6', hints: [], accounts: [{ login: 'master@example.com', role: 'master' }] }),
   } as unknown as Activities;
 }
@@ -300,8 +301,12 @@ const activeStates = ['running', 'waiting-for-operator', 'pending'];
 test('a restart that never brings the workers back ends the run as failed, workersStillStopped, every step final', async () => {
   const t = target();
   const calls: Calls = [];
-  const plan = settings(fakePlan(t, { environment: 'development' }), { startTimeoutSeconds: 1, restartBudgetSeconds: 12, startCommand: 'sudo systemctl start solid_queue' });
+  const plan = settings(fakePlan(t, { environment: 'development' }), { startTimeoutSeconds: 1, restartBudgetSeconds: 12, startCommand: 'sudo systemctl start solid_queue', notifications: true });
+  const events: string[] = [];
   const acts = mockActivities(calls, plan, {
+    sendNotification: async (c, m) => {
+      events.push((m as { event: string }).event);
+    },
     resetDatabase: async () => {
       throw ApplicationFailure.nonRetryable('Seed command failed');
     },
@@ -323,12 +328,15 @@ test('a restart that never brings the workers back ends the run as failed, worke
     expect(r.workers).toMatchObject({ status: 'still-stopped', startCommand: 'sudo systemctl start solid_queue', restart: { attempt: 2, maxAttempts: 2, lastError: expect.stringMatching(/No Solid Queue heartbeat/) } });
     expect(err.cause?.message).toBe(`WORKERS ARE STILL STOPPED since ${r.workers.stoppedSince} — start them by hand: sudo systemctl start solid_queue`);
     expect(calls.filter((c) => c === 'startWorkers')).toHaveLength(2);
+    // People are told once, and told the worst: not a plain "failed" besides.
+    expect(events).toEqual(['workersStillStopped']);
     const p = await h.query(progressQuery);
     expect(p.phase).toBe('failed');
     expect(p.steps.filter((x) => activeStates.includes(x.status))).toEqual([]);
     expect(p.steps.find((x) => x.name === 'reset')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^Seed command failed/) });
     const sa = (await h.describe()).typedSearchAttributes;
     expect(sa.get(OUTCOME_KEY)).toBe('failed');
+    await recordHistory('workers-still-stopped', h);
   });
 });
 
