@@ -2,7 +2,7 @@
  * Renderers: pure functions from the contract's shapes (Plan, Progress, ResetResult, heartbeat
  * progress) to text. No I/O here, so they are unit-tested without a server.
  */
-import type { HeartbeatProgress, Plan, ResetResult, StepState } from '../workflows/definitions';
+import type { HeartbeatProgress, Plan, ResetResult, StepState, WorkersState } from '../workflows/definitions';
 import {
   formatBytes,
   formatCount,
@@ -152,6 +152,7 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   const head = `${result.mode === 'plan' ? 'Plan' : 'Reset'} of "${result.target}": ${outcome}${result.endReason && result.endReason !== outcome ? ` (${result.endReason})` : ''}`;
   out.push(ok ? style.green(style.bold(head)) : style.red(style.bold(head)));
   if (stopped) out.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
+  else if (result.mode === 'execute' && result.workers) out.push(`  ${workersEndLine(result.workers)}`);
   if (result.message) out.push(`  ${result.message}`);
   else if (failure && stopped) out.push(`  ${failure}`);
   if (result.reason) out.push(`  reason: ${result.reason}`);
@@ -257,10 +258,13 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
   }
   const waiting = p?.waiting ?? (!p && h?.phase === 'waiting-for-operator' ? h.waiting : undefined);
   if (waiting) {
+    // Absent in a state derived from history, where the run's own record is not at hand.
+    const restartedAtPause = (waiting as { workersRestarted?: unknown }).workersRestarted;
     out.push(
       '',
       style.yellow(style.bold(`  PAUSED at step "${waiting.step}"`)) + ` since ${formatTime(waiting.since)}: the step failed its retries`,
       `  reason: ${waiting.error}`,
+      ...(typeof restartedAtPause === 'boolean' ? [`  ${pauseWorkersLine(restartedAtPause, workersOf(snap))}`] : []),
       `  retry the step: reset-runbook resume ${snap.workflowId}    give up (restarts workers if stopped): reset-runbook abort ${snap.workflowId}`,
     );
   }
@@ -274,6 +278,27 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
   if (snap.result) out.push('', renderResult(snap.result, style, snap.failure, stopped));
   else if (snap.failure) out.push('', style.red(`  ${snap.status}: ${snap.failure}`));
   return out.join('\n');
+}
+
+/** The workers' state as a run that did not leave them stopped ended: always said, never implied. */
+export function workersEndLine(w: WorkersState): string {
+  switch (w.status) {
+    case 'running':
+      return 'Solid Queue workers: running (started again by this run)';
+    case 'left-stopped':
+      return 'Solid Queue workers: stopped, as they were before the reset (workers.whenNoneAliveBefore "leave")';
+    case 'untouched':
+      return 'Solid Queue workers: not stopped by this run';
+    default:
+      return `Solid Queue workers: ${w.status}`;
+  }
+}
+
+/** At a pause: did the run start the workers again while it waits? */
+export function pauseWorkersLine(restarted: boolean, w: WorkersState | undefined): string {
+  if (restarted) return 'Solid Queue workers: started again while the run waits (resume stops them again first)';
+  if (w?.status === 'stopped') return 'Solid Queue workers: stopped, and left so while the run waits (none was alive before the reset)';
+  return 'Solid Queue workers: not stopped by this run';
 }
 
 /** How a closed run ended: its result (with the workers' state), else its failure. */

@@ -97,6 +97,13 @@ describe('plan and result', () => {
     expect(text).toContain('storage: 44 objects deleted (2.51 KiB)');
     expect(text).toMatch(/✔\s+Users\s+6\s+6/);
   });
+
+  test('an execute result always says whether the workers run', () => {
+    const r: ResetResult = { target: 'demo', mode: 'execute', outcome: 'completed', endReason: 'completed' };
+    expect(renderResult({ ...r, workers: { status: 'running' } })).toContain('Solid Queue workers: running (started again by this run)');
+    expect(renderResult({ ...r, workers: { status: 'left-stopped' } })).toContain('Solid Queue workers: stopped, as they were before the reset');
+    expect(renderResult({ ...r, outcome: 'aborted', endReason: 'aborted', workers: { status: 'untouched' } })).toContain('Solid Queue workers: not stopped by this run');
+  });
 });
 
 const steps: StepState[] = [
@@ -132,6 +139,9 @@ describe('live view', () => {
     const text = renderView(snap(), { now });
     expect(text).toContain('PAUSED at step "backup"');
     expect(text).toContain('reason: disk full');
+    expect(text).toContain('Solid Queue workers: not stopped by this run');
+    const restarted = snap({ progress: { ...snap().progress!, workers: { status: 'running' }, waiting: { ...snap().progress!.waiting!, workersRestarted: true } } });
+    expect(renderView(restarted, { now })).toContain('Solid Queue workers: started again while the run waits');
     expect(text).toContain('reset-runbook resume reset-demo');
     expect(text).toContain('reset-runbook abort reset-demo');
   });
