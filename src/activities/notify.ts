@@ -6,7 +6,7 @@
  * (their indexes ride in the heartbeat details), so a flaky receiver does not spam the others.
  */
 import { Context } from '@temporalio/activity';
-import type { NotifyMessage } from '../workflows/definitions';
+import type { NotifyEvent, NotifyMessage } from '../workflows/definitions';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 
 /** Each POST gives up after this long; the workflow's retry policy decides how often to try again. */
@@ -19,13 +19,22 @@ export interface NotifyOutcome {
   notSubscribed: number;
 }
 
+/**
+ * Whether a webhook limited to `events` gets this one. A run that leaves the workers stopped is a
+ * failed run, the worst kind: a webhook that asked for "failed" hears of it too.
+ */
+export function wants(events: readonly NotifyEvent[] | undefined, event: NotifyEvent): boolean {
+  if (!events) return true;
+  return events.includes(event) || (event === 'workersStillStopped' && events.includes('failed'));
+}
+
 export function createNotifyActivities(deps: ActivityDeps) {
   return {
     async sendNotification(message: NotifyMessage): Promise<NotifyOutcome> {
       const t = resolveTarget(deps, message.target);
       const ctx = Context.current();
       const hooks = (t.config.notify?.webhooks ?? []).map((h, index) => ({ ...h, index, url: deps.env[h.urlEnv] ?? '' }));
-      const wanted = hooks.filter((h) => !h.events || h.events.includes(message.event));
+      const wanted = hooks.filter((h) => wants(h.events, message.event));
       const secrets = [...t.databases.flatMap((d) => [d.url, passwordOf(d.url)]), ...hooks.map((h) => h.url), deps.env.AWS_SECRET_ACCESS_KEY, deps.env.AWS_SESSION_TOKEN];
       const body = JSON.stringify(redactMessage(message, secrets));
 

@@ -73,11 +73,12 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   const { blobs, objectsToDelete } = await planStorage(t, blobsDropped, warnings, errors);
 
   for (const m of materializedViews) {
-    const what = `materialized view ${m.name} (database "${m.database}", ${m.rows} rows) reads truncated table(s) ${m.dependsOn.join(', ')}`;
+    const rows = `${m.rows} row${m.rows === 1 ? '' : 's'}`;
+    const what = `materialized view ${m.name} (database "${m.database}", ${rows}) reads truncated table(s) ${m.dependsOn.join(', ')}`;
     warnings.push(
       m.refresh
         ? `${what}: the reset refreshes it after the seeds (REFRESH MATERIALIZED VIEW; database.refreshMaterializedViews: false turns this off)`
-        : `${what}: it keeps its ${m.rows} old rows after the reset, because database.refreshMaterializedViews is false; refresh it by hand afterwards`,
+        : `${what}: it keeps its ${m.rows} old row${m.rows === 1 ? '' : 's'} after the reset, because database.refreshMaterializedViews is false; refresh it by hand afterwards`,
     );
   }
 

@@ -16,7 +16,7 @@ import {
 } from './format';
 import { PLAIN, Style } from './style';
 import type { ActivityView, RunSummary, Snapshot } from './snapshot';
-import { leftStopped, LeftStopped, restartLine, shownOutcome, stillStoppedLine, stoppedByRun, workersOf } from './workers-view';
+import { leftStopped, LeftStopped, STILL_STOPPED_PREFIX, restartLine, shownOutcome, stillStoppedLine, stoppedByRun, workersOf } from './workers-view';
 
 export interface TableOptions {
   align?: ('left' | 'right')[];
@@ -133,6 +133,11 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
   out.push('', style.bold('Solid Queue workers'));
   kv('workers alive', formatCount(plan.workersAlive));
   kv('claimed executions', formatCount(plan.claimedExecutions));
+  const s = plan.settings;
+  if (s?.workersConfigured) {
+    kv('after the reset', s.startWorkersAtEnd === false ? 'left stopped, as they were (workers.whenNoneAliveBefore "leave")' : 'started again (step 5)');
+    if (s.restartBudgetSeconds !== undefined) kv('if the run fails', `started again within ${s.restartBudgetSeconds} s (workers.restartBudgetSeconds), else it says WORKERS ARE STILL STOPPED`);
+  } else if (s) kv('managed', 'no (no workers configured for this target)');
 
   out.push('', style.bold(`Warnings (${plan.warnings.length})`));
   out.push(plan.warnings.length ? plan.warnings.map((w) => `  ${style.yellow('!')} ${w}`).join('\n') : '  (none)');
@@ -153,8 +158,9 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   out.push(ok ? style.green(style.bold(head)) : style.red(style.bold(head)));
   if (stopped) out.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
   else if (result.mode === 'execute' && result.workers) out.push(`  ${workersEndLine(result.workers)}`);
-  if (result.message) out.push(`  ${result.message}`);
-  else if (failure && stopped) out.push(`  ${failure}`);
+  // The run's own message repeats the red line above (in another time format): once is enough.
+  if (result.message && !(stopped && result.message.startsWith(STILL_STOPPED_PREFIX))) out.push(`  ${result.message}`);
+  else if (failure && stopped && !failure.startsWith(STILL_STOPPED_PREFIX)) out.push(`  ${failure}`);
   if (result.reason) out.push(`  reason: ${result.reason}`);
   for (const f of result.backup?.files ?? []) {
     out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`);

@@ -9,6 +9,7 @@ import {
   STEP_KEY,
   TARGET_KEY,
   STEP_TITLES,
+  type EndReason,
   type Mode,
   type Phase,
   type Progress,
@@ -95,8 +96,12 @@ export class RunProgress {
    * The run ends: no step may still look alive. A step in flight or waiting for an operator failed
    * (its error kept, the ending said beside it); a step never reached says so.
    */
-  ended(how: string): void {
+  ended(how: string, endReason?: EndReason): void {
     const now = new Date().toISOString();
+    // Steps after a failure were not reached because of that failure, not because of the ending it led to.
+    const broke = this.state.steps.find((s) => s.status === 'running' || s.status === 'waiting-for-operator' || s.status === 'failed');
+    const why = endReason === 'workersStillStopped' && broke ? `the run ended after "${broke.title}" failed` : how;
+    const workers = this.state.workers.status;
     for (const s of this.state.steps) {
       if (s.status === 'running' || s.status === 'waiting-for-operator') {
         s.status = 'failed';
@@ -104,7 +109,10 @@ export class RunProgress {
         s.error = s.error ? `${s.error} (then: ${how})` : how;
       } else if (s.status === 'pending') {
         s.status = 'skipped';
-        s.detail = `not reached: ${how}`;
+        // Step 5 is where people look for the workers: say what became of them.
+        if (s.name === 'startWorkers' && workers === 'running') s.detail = `not run as a step: the run had started the workers again (compensation); it ended: ${why}`;
+        else if (s.name === 'startWorkers' && workers === 'still-stopped') s.detail = "not run as a step: starting the workers again (compensation) failed: WORKERS ARE STILL STOPPED";
+        else s.detail = `not reached: ${why}`;
       }
     }
     this.publish();

@@ -23,7 +23,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   const result: ResetResult = { target: input.target, mode: input.mode, outcome: 'planned', reason: input.reason };
   /** Every ending goes through here: outcome, reason, phase, every step and the workers' state agree. */
   const end = (outcome: ResetResult['outcome'], endReason: EndReason, phase: Phase, message?: string): ResetResult => {
-    progress.ended(message ?? endReason);
+    progress.ended(message ?? endReason, endReason);
     progress.phase(phase);
     result.outcome = outcome;
     result.endReason = endReason;

@@ -1,5 +1,5 @@
 /** Notification messages: what each event says, and the activity's last scrub for secrets. */
-import { redactMessage } from '../../src/activities/notify';
+import { redactMessage, wants } from '../../src/activities/notify';
 import type { Plan, Progress } from '../../src/workflows/definitions';
 import { notifyMessage } from '../../src/workflows/notify';
 
@@ -31,4 +31,12 @@ test('the activity scrubs database URLs, their passwords, webhook URLs and URL c
     ['postgres://app:s3cr%40t@db/shop', 's3cr@t', 'https://hooks.slack.com/services/T/B/tok123', undefined],
   );
   expect(m.text).toBe('[redacted] failed; pw [redacted]; hook [redacted]; other redis://[redacted]@cache:6379/0');
+});
+
+test('a webhook limited to "failed" also hears of a run that left the workers stopped; others get only what they list', () => {
+  expect(wants(undefined, 'completed')).toBe(true);
+  expect(wants(['failed'], 'workersStillStopped')).toBe(true);
+  expect(wants(['workersStillStopped'], 'workersStillStopped')).toBe(true);
+  expect(wants(['waitingForApproval'], 'workersStillStopped')).toBe(false);
+  expect(wants(['failed'], 'completed')).toBe(false);
 });

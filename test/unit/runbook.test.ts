@@ -221,6 +221,9 @@ test('abort while waiting ends the run as aborted, with the workers running', as
     expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers']);
     const p = await h.query(progressQuery);
     expect(p.phase).toBe('aborted');
+    // Step 5 is where people look for the workers: it says the pause's restart brought them back.
+    expect(p.workers.status).toBe('running');
+    expect(p.steps.find((x) => x.name === 'startWorkers')?.detail).toMatch(/^not run as a step: the run had started the workers again \(compensation\); it ended: Aborted by jest/);
     await recordHistory('purge-failed-then-aborted', h);
   });
 });
@@ -334,6 +337,9 @@ test('a restart that never brings the workers back ends the run as failed, worke
     expect(p.phase).toBe('failed');
     expect(p.steps.filter((x) => activeStates.includes(x.status))).toEqual([]);
     expect(p.steps.find((x) => x.name === 'reset')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^Seed command failed/) });
+    // Later steps were not reached because step 3 failed, not "because the workers are still stopped".
+    expect(p.steps.find((x) => x.name === 'purgeStorage')?.detail).toBe('not reached: the run ended after "3 Reset the database" failed');
+    expect(p.steps.find((x) => x.name === 'startWorkers')?.detail).toMatch(/starting the workers again \(compensation\) failed: WORKERS ARE STILL STOPPED/);
     const sa = (await h.describe()).typedSearchAttributes;
     expect(sa.get(OUTCOME_KEY)).toBe('failed');
     await recordHistory('workers-still-stopped', h);

@@ -82,8 +82,11 @@ export function stateLine(snap: Snapshot): string {
   const phase = phaseOf(snap) ?? snap.status.toLowerCase();
   const step = snap.progress?.currentStep ?? snap.history?.currentStep;
   const pending = snap.activities[0];
-  return `${phase}${step ? `, step ${step}` : ''}${pending ? ` (activity ${pending.type} ${pending.state.toLowerCase()}, attempt ${pending.attempt}: the run acts on the abort when it returns)` : ''}`;
+  return `${phase}${step ? `, step ${step}` : ''}${pending ? ` (activity ${pending.type} ${pending.state.toLowerCase()}, attempt ${pending.attempt}: ${CANCELLING})` : ''}`;
 }
+
+/** What an abort does to the step in flight (src/workflows/operator.ts: every step runs in an abortable scope). */
+export const CANCELLING = 'the abort cancels it: its processes are killed, its statement cancelled and rolled back; then the run ends, starting the workers again if it stopped them';
 
 function noWorker(ctx: Context, snap: Snapshot, ids: Record<string, string>, say: (l: string) => void): ExitCode {
   const nw = snap.noWorker!;

@@ -82,6 +82,15 @@ describe('plan and result', () => {
     expect(renderPlan({ ...plan, errors: ['pg_dump 14 is older than the server 15'] })).toContain('Errors (1): a reset would stop here');
   });
 
+  test('the plan says what becomes of the workers after the reset and if the run fails', () => {
+    const base = { workersConfigured: true, restartBudgetSeconds: 300 } as Plan['settings'];
+    const start = renderPlan({ ...plan, settings: { ...base, startWorkersAtEnd: true } });
+    expect(start).toContain('after the reset:     started again (step 5)');
+    expect(start).toContain('if the run fails:    started again within 300 s (workers.restartBudgetSeconds)');
+    expect(renderPlan({ ...plan, settings: { ...base, startWorkersAtEnd: false } })).toContain('after the reset:     left stopped, as they were');
+    expect(renderPlan({ ...plan, settings: { ...base, workersConfigured: false } })).toContain('managed:             no (no workers configured for this target)');
+  });
+
   test('a result shows outcome, backup, storage, verify lines', () => {
     const r: ResetResult = {
       target: 'demo',
