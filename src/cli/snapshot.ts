@@ -20,6 +20,7 @@ import { PLAN_DEFAULTS } from '../workflows/activities';
 import { CliError } from './errors';
 import { EXIT, ExitCode } from './exit-codes';
 import { deriveFromHistory, HistoryState } from './history';
+import { decodeRawPayloads } from '../encryption/decode-raw';
 import { leftStopped, LeftStopped, stillStoppedLine } from './workers-view';
 
 export interface ActivityView {
@@ -206,7 +207,9 @@ export interface SnapshotOptions {
 
 export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts: SnapshotOptions = {}): Promise<Snapshot> {
   const desc = await handle.describe();
-  const raw = desc.raw;
+  const codecs = client.options.loadedDataConverter.payloadCodecs;
+  // Heartbeat details and last failures come raw from describe: sealed when payloads are encrypted.
+  const raw = await decodeRawPayloads(desc.raw, codecs);
   const sa = desc.searchAttributes as Record<string, unknown> | undefined;
   const snap: Snapshot = {
     workflowId: desc.workflowId,
@@ -254,7 +257,7 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
   const needHistory = wantQuery && !snap.progress;
   if (needHistory) {
     try {
-      const history = await handle.fetchHistory();
+      const history = await decodeRawPayloads(await handle.fetchHistory(), codecs);
       snap.history = deriveFromHistory(history.events ?? [], snap.activities);
     } catch {
       // the view goes on with what describe gave
