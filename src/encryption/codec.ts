@@ -17,11 +17,26 @@ export const KEY_ID_KEY = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export class UnknownKeyError extends ValueError {
+export class UnknownKeyError extends Error {
   constructor(readonly keyId: string) {
     super(`payload encrypted with key "${keyId}", which is not in RR_CODEC_KEYS: add "${keyId}:<its base64 key>" (after the current key) to read it`);
     this.name = 'UnknownKeyError';
   }
+}
+
+export class UndecryptableError extends Error {
+  constructor(readonly keyId: string) {
+    super(`payload encrypted with key "${keyId}" does not decrypt with the key of that id in RR_CODEC_KEYS (wrong key, or the payload was altered)`);
+    this.name = 'UndecryptableError';
+  }
+}
+
+/** The codec's "cannot open this payload" errors, wherever the SDK wrapped them. */
+export function keyErrorIn(err: unknown): UnknownKeyError | UndecryptableError | undefined {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof UnknownKeyError || e instanceof UndecryptableError) return e;
+  }
+  return undefined;
 }
 
 export class AesGcmCodec implements PayloadCodec {
@@ -48,7 +63,7 @@ export class AesGcmCodec implements PayloadCodec {
       try {
         plain = open(key, Buffer.from(p.data ?? new Uint8Array()));
       } catch {
-        throw new ValueError(`payload encrypted with key "${id}" does not decrypt with the key of that id in RR_CODEC_KEYS (wrong key, or the payload was altered)`);
+        throw new UndecryptableError(id);
       }
       return temporal.api.common.v1.Payload.decode(plain) as Payload;
     });
