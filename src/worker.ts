@@ -11,9 +11,14 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { ConfigError, loadTargetsFromEnv } from './config/load';
 import { TASK_QUEUE } from './workflows/definitions';
+import { dataConverterFromEnv } from './encryption/data-converter';
+import { ENCODED_FAILURES_MARK } from './encryption/failure-converter';
+import { CODEC_KEYS_ENV, EncryptionConfigError } from './encryption/keys';
 
 export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
   const targets = loadTargetsFromEnv(env);
+  // RR_CODEC_KEYS: payloads and failure messages sealed with AES-256-GCM before they reach the server.
+  const dataConverter = dataConverterFromEnv(env);
   const tls =
     env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
       ? {
@@ -24,6 +29,14 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233', tls });
   // A prebuilt bundle (RR_WORKFLOW_BUNDLE) starts a worker in a second instead of bundling anew.
   const bundle = env.RR_WORKFLOW_BUNDLE;
+  // The workflow's own failures are converted inside the bundle: a bundle built without the encoding
+  // failure converter would write failure messages in clear, so refuse it rather than leak.
+  if (dataConverter && bundle && !fs.readFileSync(bundle, 'utf8').includes(ENCODED_FAILURES_MARK)) {
+    throw new EncryptionConfigError(
+      `${CODEC_KEYS_ENV} is set but the workflow bundle ${bundle} was built without the encoding failure converter: ` +
+        `rebuild it with ${CODEC_KEYS_ENV} set (scripts/build-workflow-bundle.ts), or unset RR_WORKFLOW_BUNDLE`,
+    );
+  }
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
@@ -31,6 +44,7 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
     taskQueue: env.RR_TASK_QUEUE ?? TASK_QUEUE,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities({ targets, env }),
+    ...(dataConverter ? { dataConverter } : {}),
     // On SIGTERM (systemd stop, a deploy) the step in flight may finish: 90 s, inside the unit's TimeoutStopSec=120.
     shutdownGraceTime: '90s',
   });
@@ -42,14 +56,15 @@ async function main() {
   try {
     made = await createWorker();
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof EncryptionConfigError) {
       console.error(err.message);
       process.exit(2);
     }
     throw err;
   }
   const { worker, connection, targets } = made;
-  console.log(`reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file})`);
+  const sealed = process.env[CODEC_KEYS_ENV]?.trim() ? `payloads encrypted (key ${process.env[CODEC_KEYS_ENV]!.trim().split(':')[0]})` : 'payloads not encrypted';
+  console.log(`reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file}), ${sealed}`);
   try {
     await worker.run();
   } finally {

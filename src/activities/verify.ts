@@ -1,11 +1,12 @@
 /**
  * Step 6 — verify: count rows against the target's expectations and print them exactly as the
- * runbook does (`Users: 6`), plus the accounts the seeds created, for the handoff check — login and
- * role only, never a password digest.
+ * runbook does (`Users: 6`), plus the accounts the seeds created, for the handoff check: how many and
+ * of which roles only. Logins (e-mails) stay out: the result is in history, readable by everyone
+ * with Web UI access.
  */
 import type { Client } from 'pg';
 import type { ExpectedCount } from '../config/types';
-import type { VerifyLine } from '../workflows/definitions';
+import type { AccountsSummary, VerifyLine } from '../workflows/definitions';
 import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
@@ -18,7 +19,7 @@ export interface VerifyReport {
   /** The runbook's expected-output form, one `Label: count` per line. */
   report: string;
   hints: string[];
-  accounts: { login: string; role: string }[];
+  accounts: AccountsSummary;
 }
 
 export function createVerifyActivities(deps: ActivityDeps) {
@@ -59,15 +60,16 @@ function within(e: ExpectedCount, n: number): boolean {
   return n >= (e.min ?? 0) && n <= (e.max ?? Infinity);
 }
 
-/** Rails apps name the login column differently; take the first that exists. */
-async function readAccounts(c: Client): Promise<{ login: string; role: string }[]> {
+/** The users table's accounts by role (no logins read at all); "(none)" for a users table without a role. */
+async function readAccounts(c: Client): Promise<AccountsSummary> {
   const cols = await c.query<{ column_name: string }>(
     `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND table_schema = ANY(current_schemas(false))`,
   );
+  if (!cols.rows.length) return { count: 0, roles: {} };
   const have = new Set(cols.rows.map((r) => r.column_name));
-  const login = ['email_address', 'email', 'username', 'login'].find((x) => have.has(x));
-  if (!login) return [];
-  const role = have.has('role') ? escapeIdentifier('role') + '::text' : `''`;
-  const r = await c.query<{ login: string; role: string }>(`SELECT ${escapeIdentifier(login)}::text AS login, ${role} AS role FROM users ORDER BY id LIMIT 100`);
-  return r.rows;
+  const role = have.has('role') ? `coalesce(${escapeIdentifier('role')}::text, '(none)')` : `'(none)'`;
+  const r = await c.query<{ role: string; n: string }>(`SELECT ${role} AS role, count(*)::bigint AS n FROM users GROUP BY 1 ORDER BY 1`);
+  const roles: Record<string, number> = {};
+  for (const row of r.rows) roles[row.role] = Number(row.n);
+  return { count: Object.values(roles).reduce((a, b) => a + b, 0), roles };
 }

@@ -3,9 +3,13 @@
  * TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS, TEMPORAL_TLS_CERT/KEY/CA (paths) or
  * TEMPORAL_TLS_CERT_DATA/KEY_DATA/CA_DATA (PEM), TEMPORAL_TLS_SERVER_NAME,
  * TEMPORAL_TLS_DISABLE_HOST_VERIFICATION, TEMPORAL_API_KEY. Flags --address and --namespace win.
+ * RR_CODEC_KEYS (as for the worker): payloads this CLI writes are encrypted and those it reads decrypted.
  */
 import { readFileSync } from 'node:fs';
 import { Client, Connection, ConnectionOptions, TLSConfig } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFromEnv } from '../encryption/data-converter';
+import { EncryptionConfigError } from '../encryption/keys';
 import { CliError } from './errors';
 import { EXIT } from './exit-codes';
 
@@ -14,6 +18,8 @@ export interface ConnectionSettings {
   namespace: string;
   tls?: TLSConfig | boolean;
   apiKey?: string;
+  /** The encrypting data converter, when RR_CODEC_KEYS is set. */
+  dataConverter?: DataConverter;
   /** For messages: how TLS was configured, never the key material. */
   describe: string;
 }
@@ -64,7 +70,14 @@ export function connectionSettings(env: NodeJS.ProcessEnv, flags: { address?: st
     if (!parts.length) parts.push('TLS');
   }
   if (apiKey) parts.push('API key');
-  return { address, namespace, tls, apiKey, describe: parts.length ? parts.join(', ') : 'plaintext' };
+  let dataConverter: DataConverter | undefined;
+  try {
+    dataConverter = dataConverterFromEnv(env);
+  } catch (err) {
+    if (err instanceof EncryptionConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
+  return { address, namespace, tls, apiKey, dataConverter, describe: parts.length ? parts.join(', ') : 'plaintext' };
 }
 
 export interface Connected {
@@ -88,7 +101,7 @@ export async function connect(settings: ConnectionSettings): Promise<Connected> 
       'set TEMPORAL_ADDRESS (and TEMPORAL_TLS_* / TEMPORAL_API_KEY for a secured server), or pass --address',
     );
   }
-  const client = new Client({ connection, namespace: settings.namespace });
+  const client = new Client({ connection, namespace: settings.namespace, ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}) });
   try {
     await client.workflowService.describeNamespace({ namespace: settings.namespace });
   } catch (err) {

@@ -4,12 +4,14 @@
  *   reset-runbook plan <target>            reset-runbook follow <run>
  *   reset-runbook start <target>           reset-runbook approve|resume|abort <run>
  *   reset-runbook status <run>             reset-runbook list [target]
+ *   reset-runbook codec-server             (decodes encrypted payloads for the Web UI)
  */
 import { ServiceError } from '@temporalio/client';
 import { commandHelp, GlobalOptions, parseCommandArgs } from './args';
 import { Command } from './command';
 import { abortCommand } from './commands/abort';
 import { approveCommand } from './commands/approve';
+import { codecServerCommand } from './commands/codec-server';
 import { followCommand } from './commands/follow';
 import { listCommand } from './commands/list';
 import { planCommand } from './commands/plan';
@@ -21,7 +23,7 @@ import { CliError, UsageError } from './errors';
 import { EXIT, EXIT_CODE_HELP, ExitCode } from './exit-codes';
 import { closePrompts } from './prompt';
 
-export const COMMANDS: Command[] = [planCommand, startCommand, followCommand, approveCommand, resumeCommand, abortCommand, statusCommand, listCommand];
+export const COMMANDS: Command[] = [planCommand, startCommand, followCommand, approveCommand, resumeCommand, abortCommand, statusCommand, listCommand, codecServerCommand];
 
 export function mainHelp(): string {
   const lines = [
@@ -30,11 +32,12 @@ export function mainHelp(): string {
     'usage: reset-runbook <command> [arguments] [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
     '',
     'Every command takes --json (machine-readable output), --address and --namespace, -h/--help.',
     'Connection: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), TEMPORAL_TLS,',
     'TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY / TEMPORAL_TLS_CA (paths), TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY.',
+    'Encrypted payloads: RR_CODEC_KEYS="<id>:<base64 32 bytes>[,<older id>:<key>...]" (the worker\'s keys).',
     '',
     EXIT_CODE_HELP,
     '',

@@ -187,9 +187,10 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
     );
     for (const h of result.verify.hints) out.push(`  ${style.yellow('!')} ${h}`);
   }
-  if (result.accounts?.length) {
-    out.push('', style.bold('Accounts after the reset'));
-    out.push(table(['login', 'role'], result.accounts.map((a) => [a.login, a.role])));
+  if (result.accounts && typeof result.accounts.count === 'number') {
+    const roles = Object.entries(result.accounts.roles ?? {});
+    out.push('', style.bold(`Accounts after the reset: ${result.accounts.count}`));
+    if (roles.length) out.push(table(['role', 'accounts'], roles.map(([r, n]) => [r, String(n)]), { align: ['left', 'right'] }));
   }
   return out.join('\n');
 }

@@ -20,6 +20,8 @@ import { PLAN_DEFAULTS } from '../workflows/activities';
 import { CliError } from './errors';
 import { EXIT, ExitCode } from './exit-codes';
 import { deriveFromHistory, HistoryState } from './history';
+import { decodeRawPayloads } from '../encryption/decode-raw';
+import { keyErrorIn } from '../encryption/codec';
 import { leftStopped, LeftStopped, stillStoppedLine } from './workers-view';
 
 export interface ActivityView {
@@ -204,9 +206,22 @@ export interface SnapshotOptions {
   workers?: boolean;
 }
 
+/** A run sealed with a key this CLI lacks: say so, rather than show a view built on what it could not read. */
+function refuseUnreadable(err: unknown, workflowId: string): void {
+  const keyErr = keyErrorIn(err);
+  if (keyErr) {
+    throw new CliError(`cannot read run ${workflowId}: ${keyErr.message}`, EXIT.usage, `RR_CODEC_KEYS must hold the key "${keyErr.keyId}" (keep retired keys after the current one)`);
+  }
+}
+
 export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts: SnapshotOptions = {}): Promise<Snapshot> {
   const desc = await handle.describe();
-  const raw = desc.raw;
+  const codecs = client.options.loadedDataConverter.payloadCodecs;
+  // Heartbeat details and last failures come raw from describe: sealed when payloads are encrypted.
+  const raw = await decodeRawPayloads(desc.raw, codecs).catch((err) => {
+    refuseUnreadable(err, desc.workflowId);
+    throw err;
+  });
   const sa = desc.searchAttributes as Record<string, unknown> | undefined;
   const snap: Snapshot = {
     workflowId: desc.workflowId,
@@ -237,6 +252,7 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
     try {
       snap.progress = await client.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 5000), () => handle.query(progressQuery));
     } catch (err) {
+      refuseUnreadable(err, desc.workflowId);
       snap.progressError = queryErrorText(err);
     }
   }
@@ -244,6 +260,7 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
     try {
       snap.result = (await handle.result()) as ResetResult;
     } catch (err) {
+      refuseUnreadable(err, desc.workflowId);
       snap.failure = failureText(err);
       // The runbook ends a rejected or aborted run as a failure that carries its ResetResult.
       const details = failureDetails(err);
@@ -254,7 +271,7 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
   const needHistory = wantQuery && !snap.progress;
   if (needHistory) {
     try {
-      const history = await handle.fetchHistory();
+      const history = await decodeRawPayloads(await handle.fetchHistory(), codecs);
       snap.history = deriveFromHistory(history.events ?? [], snap.activities);
     } catch {
       // the view goes on with what describe gave

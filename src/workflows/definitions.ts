@@ -300,6 +300,12 @@ export interface VerifyLine {
   ok: boolean;
 }
 
+/** Accounts in the users table by role, e.g. {count: 6, roles: {master: 1, admin: 2, agent: 3}}. */
+export interface AccountsSummary {
+  count: number;
+  roles: Record<string, number>;
+}
+
 export interface ResetResult {
   target: string;
   mode: Mode;
@@ -312,7 +318,8 @@ export interface ResetResult {
   countsAfter?: Record<string, number>;
   verify?: { ok: boolean; lines: VerifyLine[]; report: string; hints: string[] };
   objectsDeleted?: { count: number; bytes: number; errors: number };
-  accounts?: { login: string; role: string }[];
+  /** The accounts after the reset: a count and roles, never logins (history is readable by all UI users). */
+  accounts?: AccountsSummary;
   stepDurationsMs?: Partial<Record<StepName, number>>;
   /** CONTRACT (issue 7): why the run ended; set on every ending. */
   endReason?: EndReason;

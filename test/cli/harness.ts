@@ -70,7 +70,7 @@ export interface Target {
  * A target of the test's own: database `rr_<name>` loaded with the demo data set (small scale),
  * its S3 objects under `<name>/`, backups in a temp dir, and a pg_dump that fails on demand.
  */
-export async function makeTarget(stack: Env, name: string, opts: { maximumAttempts?: number; approvalRequired?: boolean } = {}): Promise<Target> {
+export async function makeTarget(stack: Env, name: string, opts: { maximumAttempts?: number; approvalRequired?: boolean; codecKeys?: string } = {}): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rr-${name}-`));
   const admin = new URL(stack.RR_PG_ADMIN_URL);
   admin.pathname = `/rr_${name.replace(/-/g, '_')}`;
@@ -124,7 +124,9 @@ export async function makeTarget(stack: Env, name: string, opts: { maximumAttemp
     targetsFile,
     databaseUrl,
     failFlag,
-    env: { ...stack, [secret]: databaseUrl, RESET_RUNBOOK_TARGETS: targetsFile, RESET_RUNBOOK_POLL_MS: '300', NO_COLOR: '1' },
+    // codecKeys: RR_CODEC_KEYS for the worker and the CLI alike (encrypted history); the worker bundles
+    // its workflows itself, with the encoding failure converter.
+    env: { ...stack, [secret]: databaseUrl, RESET_RUNBOOK_TARGETS: targetsFile, RESET_RUNBOOK_POLL_MS: '300', NO_COLOR: '1', ...(opts.codecKeys ? { RR_CODEC_KEYS: opts.codecKeys } : {}) },
   };
 }
 

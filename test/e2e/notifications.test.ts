@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { abortSignal, approveSignal, retrySignal, type NotifyMessage } from '../../src/workflows/definitions';
-import { historyText, waitFor } from '../support/drive';
+import { waitFor } from '../support/drive';
+import { serverHistoryText } from '../support/history-text';
 import { fixture, type ResetFixture, type WorkerProcess } from '../support/fixture';
 
 interface Received {
@@ -124,7 +125,7 @@ test('waiting for approval and completing each post a message; a flaky webhook g
   expect(worker.log()).toMatch(/Notification not delivered after its retries; the run goes on/);
   expect(worker.log()).toMatch(/webhook 3 \(E2E_HOOK_DOWN\): HTTP 500/);
 
-  const history = await historyText(h);
+  const history = serverHistoryText(h.workflowId);
   expect(history).toContain('waits for approval until'); // the decoding works: the message is there…
   expectNoSecret([...rx.got.map((g) => g.raw), history, JSON.stringify(r), worker.log()]); // …its URL and the passwords are not
 });
@@ -169,5 +170,5 @@ test('a failed run posts; so does a pause for an operator and an abort', async (
   // "flaky" subscribed to completed and failed only.
   expect(rx.got.filter((g) => g.hook === 'flaky').map((g) => g.body.event).sort()).toEqual(['failed', 'failed']);
 
-  expectNoSecret([...rx.got.map((g) => g.raw), await historyText(h), await historyText(timedOut), worker.log()]);
+  expectNoSecret([...rx.got.map((g) => g.raw), serverHistoryText(h.workflowId), serverHistoryText(timedOut.workflowId), worker.log()]);
 });

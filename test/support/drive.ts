@@ -39,11 +39,3 @@ export async function approveWhenAsked(h: Handle, database: string): Promise<voi
   await h.signal(approveSignal, { confirmation: database, by: 'jest' });
 }
 
-/** History as text, payloads decoded (their `data` is base64: a plain JSON.stringify would hide what they hold). */
-export async function historyText(h: { fetchHistory: () => Promise<unknown> }): Promise<string> {
-  return JSON.stringify(await h.fetchHistory(), (k, v) => {
-    if (k === 'data' && typeof v === 'string') return Buffer.from(v, 'base64').toString('utf8');
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-    return v;
-  });
-}

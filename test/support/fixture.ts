@@ -17,6 +17,7 @@ import { load, type GenerateReport } from '../../demo/generate';
 import { resetWorkflowId, type ResetInput } from '../../src/workflows/definitions';
 import type { productionDataReset } from '../../src/workflows';
 import { REPO_ROOT, temporalAddress, workflowBundlePath } from './temporal';
+import { dataConverterFromEnv } from '../../src/encryption/data-converter';
 
 export interface FixtureOptions {
   separateQueue?: boolean;
@@ -24,6 +25,8 @@ export interface FixtureOptions {
   scale?: string | number;
   pageSize?: number;
   target?: Partial<DemoTargetOptions>;
+  /** RR_CODEC_KEYS for the workers and the fixture's client: payloads encrypted in history. */
+  codecKeys?: string;
 }
 
 export interface WorkerProcess {
@@ -83,6 +86,7 @@ export class ResetFixture {
       AWS_SECRET_ACCESS_KEY: `s3-${this.secret}`,
       E2E_DATABASE_URL: this.dbUrl,
       ...(this.queueDbUrl ? { E2E_QUEUE_DATABASE_URL: this.queueDbUrl } : {}),
+      ...(this.opts.codecKeys ? { RR_CODEC_KEYS: this.opts.codecKeys } : {}),
     };
   }
 
@@ -97,7 +101,8 @@ export class ResetFixture {
     }))!;
     this.writeTargets();
     this.connection = await Connection.connect({ address: temporalAddress() });
-    this.client = new Client({ connection: this.connection });
+    const dataConverter = dataConverterFromEnv({ RR_CODEC_KEYS: this.opts.codecKeys });
+    this.client = new Client({ connection: this.connection, ...(dataConverter ? { dataConverter } : {}) });
     return this;
   }
 
@@ -132,7 +137,8 @@ export class ResetFixture {
   }
 
   async startWorker(extraEnv: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
-    const bundle = await workflowBundlePath();
+    const encrypted = !!(extraEnv.RR_CODEC_KEYS ?? this.workerEnv.RR_CODEC_KEYS);
+    const bundle = await workflowBundlePath({ encodedFailures: encrypted });
     const logFile = path.join(this.dir, `worker-${this.workers.length + 1}.log`);
     const out = fs.openSync(logFile, 'a');
     const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO_ROOT, 'src', 'worker.ts')], {

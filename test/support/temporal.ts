@@ -20,13 +20,18 @@ function sourceHash(): string {
     }
   };
   walk(path.join(ROOT, 'src', 'workflows'));
+  walk(path.join(ROOT, 'src', 'encryption'));
   return h.digest('hex').slice(0, 16);
 }
 
-export async function workflowBundlePath(): Promise<string> {
-  const file = path.join(os.tmpdir(), `reset-runbook-bundle-${sourceHash()}.js`);
+/** `encodedFailures`: the bundle for workers with RR_CODEC_KEYS (failure messages in encoded attributes). */
+export async function workflowBundlePath(opts: { encodedFailures?: boolean } = {}): Promise<string> {
+  const file = path.join(os.tmpdir(), `reset-runbook-bundle-${sourceHash()}${opts.encodedFailures ? '-encoded-failures' : ''}.js`);
   if (!fs.existsSync(file)) {
-    const { code } = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts') });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
+      ...(opts.encodedFailures ? { failureConverterPath: path.join(ROOT, 'src', 'encryption', 'failure-converter.ts') } : {}),
+    });
     fs.writeFileSync(`${file}.tmp`, code);
     fs.renameSync(`${file}.tmp`, file);
   }
