@@ -1,14 +1,34 @@
 /**
- * Step 1 — backup. `pg_dump -Fc` of every database the reset will touch, streamed to disk with its
- * SHA-256 computed on the way, checked with `pg_restore --list`, and only then renamed to its final
- * name: a file that looks whole is whole. Connection secrets reach pg_dump through libpq's
- * environment variables, never its command line (which `ps` shows to every user of the host).
+ * Step 1 — backup. `pg_dump -Fc` of every database the reset will touch, streamed with its SHA-256
+ * computed on the way, to one of two destinations (lib/backup-store.ts):
+ * - local (backup.dir): written to `<name>.partial`, checked with `pg_restore --list`, and only then
+ *   renamed to its final name: a file that looks whole is whole.
+ * - S3 (backup.destination): streamed as a multipart upload (one part buffered, one in flight: memory
+ *   stays flat whatever the dump's size), then read back from the bucket through SHA-256 and
+ *   `pg_restore --list`; only when every file checks out is the backup's record object written,
+ *   and a dump without a record is no backup (removed by the next run).
+ * Retention keeps the newest backup.keep backups of the target, and prunes the purge manifests and
+ * reset journals of the runs whose backups it removes.
+ * Connection secrets reach pg_dump through libpq's environment variables, never its command line
+ * (which `ps` shows to every user of the host).
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupFile, BackupRecord } from '../workflows/definitions';
+import { JOURNAL_PREFIX } from './journal';
+import { backupStoreFor, LocalStore, S3Store, type BackupStore } from './lib/backup-store';
+import { MANIFEST_PREFIX } from './manifest';
 import { crashPoint } from './lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
@@ -19,11 +39,14 @@ export function createBackupActivities(deps: ActivityDeps) {
   return {
     async backupDatabase(args: { target: string }): Promise<BackupRecord> {
       const t = resolveTarget(deps, args.target);
-      const { dir, keep = 5 } = t.config.backup;
+      const keep = t.config.backup.keep ?? 5;
       const pgDump = t.config.backup.pgDump ?? 'pg_dump';
       const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      removePartials(dir, t.name);
+      const store = backupStoreFor(t.config.backup);
+      if (store instanceof LocalStore) {
+        fs.mkdirSync(store.dir, { recursive: true, mode: 0o700 });
+        removePartials(store.dir, t.name);
+      } else await removeUnrecorded(store, t.name);
       const stamp = timestamp(new Date());
       const version = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: process.env });
       const serverVersion = await withClient(t.primary, async (c) => (await c.query(`SHOW server_version`)).rows[0].server_version as string);
@@ -34,26 +57,47 @@ export function createBackupActivities(deps: ActivityDeps) {
         try {
           for (const db of t.databases) {
             const name = `backup_pre_reset_${t.name}_${stamp}${db.name === 'primary' ? '' : `.${db.name}`}.dump`;
-            const file = path.join(dir, name);
-            const dumped = await dumpTo(pgDump, db, file, (bytes) => {
+            const onBytes = (bytes: number) => {
               beat({ unit: 'bytes', done: done + bytes });
               crashPoint('backup.streaming');
-            });
-            done += dumped.bytes;
-            const tocEntries = await checkArchive(pgRestore, file, db);
-            fs.renameSync(`${file}.partial`, file);
-            files.push({ database: db.name, path: file, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries });
+            };
+            if (store instanceof S3Store) {
+              const dumped = await dumpToS3(pgDump, db, store, name, onBytes);
+              done += dumped.bytes;
+              const tocEntries = await checkS3Archive(pgRestore, store, name, db, dumped);
+              const where = store.describe(name);
+              files.push({
+                database: db.name,
+                path: `s3://${where.bucket}/${where.key}`,
+                location: { ...where, ...(store.dest.region ? { region: store.dest.region } : {}), ...(store.dest.endpoint ? { endpoint: store.dest.endpoint } : {}) },
+                bytes: dumped.bytes,
+                sha256: dumped.sha256,
+                tocEntries,
+              });
+            } else {
+              const file = path.join(store.dir, name);
+              const dumped = await dumpTo(pgDump, db, file, onBytes);
+              done += dumped.bytes;
+              const tocEntries = await checkArchive(pgRestore, file, db);
+              fs.renameSync(`${file}.partial`, file);
+              files.push({ database: db.name, path: file, location: { kind: 'local', path: file }, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries });
+            }
           }
         } catch (err) {
           // A cancelled backup leaves no file behind: not even the whole dump of a first database,
           // which no run records and which would pass for a complete backup.
-          if (cancellation()?.aborted) for (const f of files) fs.rmSync(f.path, { force: true });
+          if (cancellation()?.aborted) {
+            if (store instanceof S3Store) await store.remove(files.map((f) => path.posix.basename(f.path))).catch(() => undefined);
+            else for (const f of files) fs.rmSync(f.path, { force: true });
+          }
           throw err;
         }
-        fsyncDir(dir);
-        pruneOldBackups(dir, t.name, keep);
+        const record: BackupRecord = { files, serverVersion, pgDumpVersion: version.output.trim(), createdAt: new Date().toISOString() };
+        if (store instanceof S3Store) await store.writeText(recordName(t.name, stamp), JSON.stringify(record));
+        else fsyncDir(store.dir);
+        await pruneOldBackups(store, t.name, keep);
         crashPoint('backup.done');
-        return { files, serverVersion, pgDumpVersion: version.output.trim(), createdAt: new Date().toISOString() };
+        return record;
       });
     },
   };
@@ -172,14 +216,48 @@ function removePartials(dir: string, target: string): void {
   for (const f of fs.readdirSync(dir)) if (f.startsWith(`backup_pre_reset_${target}_`) && f.endsWith('.partial')) fs.rmSync(path.join(dir, f), { force: true });
 }
 
-function pruneOldBackups(dir: string, target: string, keep: number): void {
-  const re = new RegExp(`^backup_pre_reset_${target}_(\\d{8}-\\d{6})(\\.[a-z0-9_-]+)?\\.dump$`);
-  const stamps = [...new Set(fs.readdirSync(dir).map((f) => re.exec(f)?.[1]).filter((s): s is string => Boolean(s)))].sort();
-  const drop = new Set(stamps.slice(0, Math.max(0, stamps.length - keep)));
-  for (const f of fs.readdirSync(dir)) {
-    const m = re.exec(f);
-    if (m && drop.has(m[1])) fs.rmSync(path.join(dir, f), { force: true });
-  }
+const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const stampRe = (target: string) => new RegExp(`^backup_pre_reset_${escapeRe(target)}_(\\d{8}-\\d{6})(\\.[a-z0-9_-]+)?\\.(dump|json)$`);
+
+/** The S3 backup's record: written last, it is what makes the dumps of a stamp a backup. */
+function recordName(target: string, stamp: string): string {
+  return `backup_pre_reset_${target}_${stamp}.json`;
+}
+
+/** Dumps in the bucket that no record vouches for: left by a run killed between upload and check. */
+async function removeUnrecorded(store: S3Store, target: string): Promise<void> {
+  const re = stampRe(target);
+  const items = await store.list(`backup_pre_reset_${target}_`);
+  const recorded = new Set(items.map((i) => re.exec(i.name)).filter((m) => m?.[3] === 'json').map((m) => m![1]));
+  await store.remove(items.filter((i) => re.exec(i.name)?.[3] === 'dump' && !recorded.has(re.exec(i.name)![1])).map((i) => i.name));
+}
+
+/**
+ * Keeps the newest `keep` backups of the target, and with them the run state that belongs to them: a
+ * run writes its purge manifest and journal after taking its backup (runs of a target never overlap),
+ * so the state stored before the oldest kept backup belongs to runs whose backups are gone. Both
+ * times come from the same store's clock (file mtimes, or S3's LastModified).
+ */
+export async function pruneOldBackups(store: BackupStore, target: string, keep: number): Promise<void> {
+  const re = stampRe(target);
+  const items = await store.list(`backup_pre_reset_${target}_`);
+  // A backup is complete when its dump is renamed into place (local) or its record written (S3).
+  const complete = store.kind === 's3' ? 'json' : 'dump';
+  const stamps = [...new Set(items.map((i) => re.exec(i.name)).filter((m) => m?.[3] === complete).map((m) => m![1]))].sort();
+  const kept = new Set(stamps.slice(-keep));
+  const drop = items.filter((i) => {
+    const m = re.exec(i.name);
+    return m && stamps.includes(m[1]) && !kept.has(m[1]);
+  });
+  await store.remove(drop.map((i) => i.name));
+  const keptItems = items.filter((i) => kept.has(re.exec(i.name)?.[1] ?? '') && re.exec(i.name)?.[3] === complete);
+  if (keptItems.length === 0) return;
+  const oldestKept = Math.min(...keptItems.map((i) => i.modified.getTime()));
+  const runState = new RegExp(`^(${MANIFEST_PREFIX}|${JOURNAL_PREFIX})${escapeRe(target)}_[0-9a-f-]+\\.json$`);
+  const stale = [...(await store.list(MANIFEST_PREFIX + target + '_')), ...(await store.list(JOURNAL_PREFIX + target + '_'))].filter(
+    (i) => runState.test(i.name) && i.modified.getTime() < oldestKept,
+  );
+  await store.remove(stale.map((i) => i.name));
 }
 
 function fsyncDir(dir: string): void {
@@ -189,4 +267,157 @@ function fsyncDir(dir: string): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+const PART_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Streams pg_dump into a multipart upload: at most one part being filled and one being sent, so the
+ * worker's memory does not grow with the dump. A failure or cancellation kills pg_dump and aborts the
+ * upload (no object appears); the object is complete only once CompleteMultipartUpload succeeds.
+ */
+async function dumpToS3(pgDump: string, db: DatabaseHandle, store: S3Store, name: string, onBytes: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
+  const cancel = cancellation();
+  throwIfCancelled(cancel);
+  const { bucket } = store.dest;
+  const Key = store.key(name);
+  const created = await store.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key, ContentType: 'application/octet-stream', ...store.encryption }));
+  const UploadId = created.UploadId!;
+  const child = spawnGuarded(pgDump, ['-Fc', '--no-password'], { env: libpqEnv(db.url) });
+  const onCancel = () => killGroup(child);
+  cancel?.addEventListener('abort', onCancel, { once: true });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
+    child.on('close', resolve);
+  });
+  exited.catch(() => undefined);
+  const hash = createHash('sha256');
+  const parts: { PartNumber: number; ETag: string }[] = [];
+  let bytes = 0;
+  // Two part buffers, allocated once and taking turns (one filling, one on the wire): the memory a
+  // backup takes is the same for 10 MB and for 1 TB.
+  const buffers = [Buffer.allocUnsafe(PART_BYTES), Buffer.allocUnsafe(PART_BYTES)];
+  let current = 0;
+  let filled = 0;
+  let inflight: Promise<void> = Promise.resolve();
+  const send = async (PartNumber: number, Body: Buffer) => {
+    await inflight; // one part on the wire at a time; after this the other buffer is free again
+    const p = store.s3.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber, Body, ContentLength: Body.length })).then((r) => {
+      parts.push({ PartNumber, ETag: r.ETag! });
+    });
+    p.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    inflight = p;
+  };
+  const sendFilled = async () => {
+    const body = buffers[current].subarray(0, filled);
+    current = 1 - current;
+    filled = 0;
+    await send(partNumber++, body);
+  };
+  let partNumber = 1;
+  try {
+    for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      onBytes(bytes);
+      for (let at = 0; at < chunk.length; ) {
+        const n = chunk.copy(buffers[current], filled, at);
+        filled += n;
+        at += n;
+        if (filled === PART_BYTES) await sendFilled();
+      }
+    }
+    const code = await exited;
+    if (cancel?.aborted) throw cancelledFailure(cancel);
+    if (code !== 0) throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redact(stderr.trim(), [db.url])}`);
+    if (filled > 0 || partNumber === 1) await sendFilled();
+    await inflight;
+    parts.sort((a, b) => a.PartNumber - b.PartNumber);
+    await store.s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
+  } catch (err) {
+    killGroup(child);
+    await store.s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId })).catch(() => undefined);
+    if (cancel?.aborted) throw cancelledFailure(cancel);
+    throw err;
+  } finally {
+    cancel?.removeEventListener('abort', onCancel);
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/**
+ * Reads the uploaded object back from the bucket, once: through SHA-256 (it must equal what pg_dump
+ * wrote) and into `pg_restore --list` on its standard input (the archive's table of contents must be
+ * readable). A mismatch removes the object: a backup that cannot be trusted is no backup.
+ */
+async function checkS3Archive(pgRestore: string, store: S3Store, name: string, db: DatabaseHandle, expected: { bytes: number; sha256: string }): Promise<number> {
+  const cancel = cancellation();
+  throwIfCancelled(cancel);
+  const got = await store.s3.send(new GetObjectCommand({ Bucket: store.dest.bucket, Key: store.key(name) }));
+  const body = got.Body as Readable;
+  // pg_restore needs no secret and no environment but PATH/locale: it reads the archive only.
+  const child = spawn(pgRestore, ['--list'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8' } });
+  const onCancel = () => {
+    killGroup(child);
+    body.destroy();
+  };
+  cancel?.addEventListener('abort', onCancel, { once: true });
+  let entries = 0;
+  let rest = '';
+  let stderr = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    const lines = (rest + b.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    entries += lines.filter((l) => /^\d+;/.test(l)).length;
+  });
+  child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2048)));
+  // pg_restore --list stops reading after the table of contents: the rest still goes through the hash.
+  let stdinOpen = true;
+  child.stdin!.on('error', () => (stdinOpen = false));
+  child.stdin!.on('close', () => (stdinOpen = false));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'BackupFailed')));
+    child.on('close', resolve);
+  });
+  exited.catch(() => undefined);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let code: number | null;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (stdinOpen && !child.stdin!.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            child.stdin!.off('drain', done).off('close', done);
+            resolve();
+          };
+          child.stdin!.on('drain', done).on('close', done);
+        });
+      }
+    }
+    if (stdinOpen) child.stdin!.end();
+    code = await exited;
+  } catch (err) {
+    killGroup(child);
+    if (cancel?.aborted) throw cancelledFailure(cancel);
+    throw err;
+  } finally {
+    cancel?.removeEventListener('abort', onCancel);
+  }
+  if (cancel?.aborted) throw cancelledFailure(cancel);
+  const sha256 = hash.digest('hex');
+  const where = `s3://${store.dest.bucket}/${store.key(name)}`;
+  if (bytes !== expected.bytes || sha256 !== expected.sha256) {
+    await store.remove([name]).catch(() => undefined);
+    throw new Error(`the uploaded dump of database "${db.name}" (${where}) reads back as ${bytes} bytes, SHA-256 ${sha256}; pg_dump wrote ${expected.bytes} bytes, SHA-256 ${expected.sha256}. The object was removed; retry takes a new backup.`);
+  }
+  if (code !== 0 || entries === 0) {
+    await store.remove([name]).catch(() => undefined);
+    throw new Error(`pg_restore --list rejected the uploaded dump of database "${db.name}" (${where}, exit ${code}): ${stderr.trim() || 'no entries'}`);
+  }
+  return entries;
 }

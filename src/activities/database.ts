@@ -17,7 +17,8 @@ import { describeFailure, runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { expandEnv, resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
 import { databaseChanged, readJournal, recordTransaction, writeJournal } from './journal';
-import { manifestPath, readManifest, writeManifestOnce } from './manifest';
+import { backupStoreFor } from './lib/backup-store';
+import { manifestLocation, manifestName, readManifest, writeManifestOnce } from './manifest';
 
 export interface ResetArgs {
   target: string;
@@ -39,7 +40,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
     async resetDatabase(args: ResetArgs): Promise<ResetOutcome> {
       const t = resolveTarget(deps, args.target);
       return withKeepalive(async () => {
-        const journal = readJournal(t, args.runId);
+        const journal = await readJournal(t, args.runId);
         // Once this run's TRUNCATE committed, the backup that protects it is the one checked then:
         // a retry (a seed command fixed an hour later) must finish the job, never refuse for age.
         const changed = await databaseChanged(t, journal);
@@ -50,12 +51,12 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         let countsBefore = changed ? journal.countsBefore : undefined;
         if (!countsBefore) {
           countsBefore = await countAll(t, decisions);
-          writeJournal(t, { ...journal, countsBefore });
+          await writeJournal(t, { ...journal, countsBefore });
         }
         throwIfCancelled();
         const strategy = t.config.strategy ?? { kind: 'replant' as const };
         if (strategy.kind === 'rebuild') {
-          writeJournal(t, { ...readJournal(t, args.runId), rebuildStartedAt: new Date().toISOString() });
+          await writeJournal(t, { ...(await readJournal(t, args.runId)), rebuildStartedAt: new Date().toISOString() });
           await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds ?? 3600);
         } else {
           // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
@@ -84,7 +85,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
     /** For the workflow, before it decides to refresh a stale backup: has this run already changed the database? */
     async resetState(args: { target: string; runId: string }): Promise<{ databaseChanged: boolean }> {
       const t = resolveTarget(deps, args.target);
-      return withKeepalive(async () => ({ databaseChanged: await databaseChanged(t, readJournal(t, args.runId)) }));
+      return withKeepalive(async () => ({ databaseChanged: await databaseChanged(t, await readJournal(t, args.runId)) }));
     },
   };
 }
@@ -103,10 +104,11 @@ function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
 }
 
 async function recordBlobs(t: ResolvedTarget, runId: string) {
-  const file = manifestPath(t.config.backup.dir, t.name, runId);
-  const existing = readManifest(file);
-  const m = existing ?? writeManifestOnce(file, { target: t.name, runId, createdAt: new Date().toISOString(), blobs: await withClient(t.primary, readBlobs) });
-  return { path: file, blobs: m.blobs.length, bytes: m.blobs.reduce((a, b) => a + b.bytes, 0) };
+  const store = backupStoreFor(t.config.backup);
+  const name = manifestName(t.name, runId);
+  // Read first: after this run's TRUNCATE the blob table is empty, and only the first copy is true.
+  const m = (await readManifest(store, name)) ?? (await writeManifestOnce(store, name, { target: t.name, runId, createdAt: new Date().toISOString(), blobs: await withClient(t.primary, readBlobs) }));
+  return { path: manifestLocation(store, name), blobs: m.blobs.length, bytes: m.blobs.reduce((a, b) => a + b.bytes, 0) };
 }
 
 async function assertPlanStillHolds(t: ResolvedTarget, expected: string, changed: boolean): Promise<TableDecision[]> {

@@ -1,16 +1,15 @@
 /**
- * The reset journal: what this run's reset step has done to the database, kept on disk beside the
- * purge manifest (backup.dir, which every worker of the target shares), so that any worker, after any
- * crash, knows whether this run's TRUNCATE committed.
+ * The reset journal: what this run's reset step has done to the database, kept beside the purge
+ * manifest and the backups (backup-store.ts: with an S3 destination every worker of the target reads
+ * it), so that any worker, after any crash, knows whether this run's TRUNCATE committed.
  *
  * A file alone cannot say that: a worker can die between COMMIT and writing "done". So before each
  * COMMIT the journal records the transaction's id, and PostgreSQL answers later, durably, whether
  * that transaction committed (txid_status). A rebuild command is not a transaction: once it has been
  * started, the database counts as changed.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Client } from 'pg';
+import { backupStoreFor } from './lib/backup-store';
 import { withClient } from './lib/postgres';
 import type { ResolvedTarget } from './lib/target';
 
@@ -24,37 +23,28 @@ export interface Journal {
   rebuildStartedAt?: string;
 }
 
-export function journalPath(dir: string, target: string, runId: string): string {
-  return path.join(dir, `reset_journal_${target}_${runId}.json`);
+export const JOURNAL_PREFIX = 'reset_journal_';
+
+export function journalName(target: string, runId: string): string {
+  return `${JOURNAL_PREFIX}${target}_${runId}.json`;
 }
 
-export function readJournal(t: ResolvedTarget, runId: string): Journal {
-  const file = journalPath(t.config.backup.dir, t.name, runId);
-  if (!fs.existsSync(file)) return { target: t.name, runId, transactions: [] };
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as Journal;
+export async function readJournal(t: ResolvedTarget, runId: string): Promise<Journal> {
+  const text = await backupStoreFor(t.config.backup).readText(journalName(t.name, runId));
+  return text === undefined ? { target: t.name, runId, transactions: [] } : (JSON.parse(text) as Journal);
 }
 
-/** Whole or not at all, and on disk before the caller goes on (the COMMIT that follows depends on it). */
-export function writeJournal(t: ResolvedTarget, j: Journal): void {
-  const file = journalPath(t.config.backup.dir, t.name, j.runId);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.partial`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, JSON.stringify(j));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+/** Whole or not at all, and stored before the caller goes on (the COMMIT that follows depends on it). */
+export async function writeJournal(t: ResolvedTarget, j: Journal): Promise<void> {
+  await backupStoreFor(t.config.backup).writeText(journalName(t.name, j.runId), JSON.stringify(j));
 }
 
 /** Records the open transaction's id; call inside the transaction, just before COMMIT. */
 export async function recordTransaction(t: ResolvedTarget, runId: string, database: string, c: Client): Promise<void> {
   const xid = String((await c.query(`SELECT txid_current() AS x`)).rows[0].x);
-  const j = readJournal(t, runId);
+  const j = await readJournal(t, runId);
   j.transactions.push({ database, xid });
-  writeJournal(t, j);
+  await writeJournal(t, j);
 }
 
 /** Whether any of this run's TRUNCATEs (or its rebuild command) changed the database. */

@@ -1,11 +1,11 @@
 /**
- * The purge manifest: every blob key the truncation is about to drop, written to disk before the
- * TRUNCATE (50,000 keys do not belong in workflow history). Written once per run and never
- * rewritten: after the TRUNCATE the blob table is empty, so a retry must read the first copy.
+ * The purge manifest: every blob key the truncation is about to drop, written before the TRUNCATE
+ * (50,000 keys do not belong in workflow history) beside the backups (backup-store.ts: the local
+ * folder, or the S3 destination that every worker reads). Written once per run and never rewritten:
+ * after the TRUNCATE the blob table is empty, so a retry, on whatever worker, must read the first copy.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { BlobRow } from './lib/blobs';
+import type { BackupStore } from './lib/backup-store';
 
 export interface Manifest {
   target: string;
@@ -14,27 +14,26 @@ export interface Manifest {
   blobs: BlobRow[];
 }
 
-export function manifestPath(dir: string, target: string, runId: string): string {
-  return path.join(dir, `purge_manifest_${target}_${runId}.json`);
+export const MANIFEST_PREFIX = 'purge_manifest_';
+
+export function manifestName(target: string, runId: string): string {
+  return `${MANIFEST_PREFIX}${target}_${runId}.json`;
 }
 
-export function readManifest(file: string): Manifest | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+export async function readManifest(store: BackupStore, name: string): Promise<Manifest | undefined> {
+  const text = await store.readText(name);
+  return text === undefined ? undefined : (JSON.parse(text) as Manifest);
 }
 
-export function writeManifestOnce(file: string, m: Manifest): Manifest {
-  const existing = readManifest(file);
+export async function writeManifestOnce(store: BackupStore, name: string, m: Manifest): Promise<Manifest> {
+  const existing = await readManifest(store, name);
   if (existing) return existing;
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.partial`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, JSON.stringify(m));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  await store.writeText(name, JSON.stringify(m));
   return m;
+}
+
+/** Where the manifest is, as the reset's result shows it: a path, or s3://bucket/key. */
+export function manifestLocation(store: BackupStore, name: string): string {
+  const d = store.describe(name);
+  return d.kind === 'local' ? d.path : `s3://${d.bucket}/${d.key}`;
 }

@@ -136,8 +136,9 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   }
 
   // Disk: a custom-format dump is compressed, but we refuse to gamble with less room than the database's size.
-  const backupDirFreeBytes = freeBytes(cfg.backup.dir);
-  if (backupDirFreeBytes < databaseBytes) {
+  // An S3 destination streams: nothing lands on the worker's disk (-1: not applicable).
+  const backupDirFreeBytes = cfg.backup.dir && cfg.backup.destination?.kind !== 's3' ? freeBytes(cfg.backup.dir) : -1;
+  if (backupDirFreeBytes >= 0 && backupDirFreeBytes < databaseBytes) {
     errors.push(`backup folder ${cfg.backup.dir} has ${fmtBytes(backupDirFreeBytes)} free, less than the databases' ${fmtBytes(databaseBytes)}; free space or point backup.dir elsewhere`);
   }
 

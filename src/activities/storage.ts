@@ -15,7 +15,8 @@ import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { deleteBatch, listObjects, s3ClientFor } from './lib/s3';
 import { resolveTarget, type ActivityDeps } from './lib/target';
-import { manifestPath, readManifest } from './manifest';
+import { backupStoreFor } from './lib/backup-store';
+import { manifestLocation, manifestName, readManifest } from './manifest';
 
 export interface PurgeResult {
   deleted: number;
@@ -38,10 +39,12 @@ export function createStorageActivities(deps: ActivityDeps) {
     /** resumeFrom: the last heartbeat position of an earlier attempt (the workflow passes it on when it retries the step). */
     async purgeStorage(args: { target: string; runId: string; expectedObjects?: number; resumeFrom?: string }): Promise<PurgeResult> {
       const t = resolveTarget(deps, args.target);
-      const file = manifestPath(t.config.backup.dir, t.name, args.runId);
-      const manifest = readManifest(file);
+      const store = backupStoreFor(t.config.backup);
+      const name = manifestName(t.name, args.runId);
+      const manifest = await readManifest(store, name);
       if (!manifest) {
-        throw ApplicationFailure.nonRetryable(`The purge manifest ${file} is missing; without it no object can be proven orphaned. Nothing was deleted.`, 'ManifestMissing');
+        const hint = store.kind === 'local' ? ' A local backup.dir is read only by its own host: with several worker hosts, use an S3 backup.destination.' : '';
+        throw ApplicationFailure.nonRetryable(`The purge manifest ${manifestLocation(store, name)} is missing; without it no object can be proven orphaned. Nothing was deleted.${hint}`, 'ManifestMissing');
       }
       const services = t.config.storage?.services ?? {};
       const stillReferenced = new Set((await withClient(t.primary, readBlobs)).map((b) => `${b.service}\u0000${b.key}`));

@@ -112,7 +112,7 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
   kv('strategy', plan.strategy + (plan.highRisk ? style.red('  HIGH RISK: drops and rebuilds the schema') : ''));
   kv('server', `PostgreSQL ${plan.serverVersion}, pg_dump ${plan.pgDumpVersion}`);
   kv('database size', formatBytes(plan.databaseBytes));
-  kv('backup dir free', formatBytes(plan.backupDirFreeBytes));
+  kv('backup dir free', plan.backupDirFreeBytes < 0 ? 'n/a (S3 backup destination)' : formatBytes(plan.backupDirFreeBytes));
 
   const dropped = plan.tables.filter((t) => t.action === 'truncate').sort((a, b) => b.rows - a.rows || a.table.localeCompare(b.table));
   const kept = plan.tables.filter((t) => t.action === 'keep').sort((a, b) => a.table.localeCompare(b.table));

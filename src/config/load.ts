@@ -55,7 +55,7 @@ export function loadTargetsFile(file: string, env: NodeJS.ProcessEnv = process.e
 
 function resolvePaths(t: TargetConfig, base: string): void {
   const abs = (p: string) => (path.isAbsolute(p) ? p : path.resolve(base, p));
-  t.backup.dir = abs(t.backup.dir);
+  if (t.backup.dir) t.backup.dir = abs(t.backup.dir);
   if (t.seeds && 'sqlFile' in t.seeds) t.seeds.sqlFile = abs(t.seeds.sqlFile);
   if (t.seeds && 'command' in t.seeds && t.seeds.cwd) t.seeds.cwd = abs(t.seeds.cwd);
   if (t.strategy?.kind === 'rebuild' && t.strategy.cwd) t.strategy.cwd = abs(t.strategy.cwd);
@@ -220,7 +220,22 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
   const b = t.backup;
   if (!isObj(b)) p.push(`${at}.backup: required, e.g. {"dir": "/var/backups/reset-runbook"}`);
   else {
-    str(b.dir, 'backup.dir');
+    const d = b.destination;
+    str(b.dir, 'backup.dir', !(isObj(d) && d.kind === 's3'));
+    if (d !== undefined) {
+      if (!isObj(d) || d.kind !== 's3') p.push(`${at}.backup.destination: expected {"kind": "s3", "bucket": "...", "prefix": "..."}`);
+      else {
+        str(d.bucket, 'backup.destination.bucket');
+        str(d.region, 'backup.destination.region', false);
+        if (d.prefix !== undefined && typeof d.prefix !== 'string') p.push(`${at}.backup.destination.prefix: expected a string`);
+        if (d.endpoint !== undefined && (typeof d.endpoint !== 'string' || !/^https?:\/\//.test(d.endpoint))) p.push(`${at}.backup.destination.endpoint: expected an http(s) URL`);
+        if (typeof d.endpoint === 'string' && /\/\/[^/]*@/.test(d.endpoint)) p.push(`${at}.backup.destination.endpoint: must not carry credentials; use the AWS credential chain`);
+        if (d.forcePathStyle !== undefined && typeof d.forcePathStyle !== 'boolean') p.push(`${at}.backup.destination.forcePathStyle: expected true or false`);
+        if (d.serverSideEncryption !== undefined && d.serverSideEncryption !== 'AES256' && d.serverSideEncryption !== 'aws:kms') p.push(`${at}.backup.destination.serverSideEncryption: expected "AES256" or "aws:kms"`);
+        str(d.kmsKeyId, 'backup.destination.kmsKeyId', false);
+        if (d.kmsKeyId !== undefined && d.serverSideEncryption !== 'aws:kms') p.push(`${at}.backup.destination.kmsKeyId: only with serverSideEncryption "aws:kms"`);
+      }
+    }
     num(b.keep, 'backup.keep', 1);
     num(b.maxAgeMinutes, 'backup.maxAgeMinutes', 0.01);
     str(b.pgDump, 'backup.pgDump', false);

@@ -81,8 +81,31 @@ export interface StorageConfig {
   pageSize?: number;
 }
 
+/**
+ * Backups (and the run state kept beside them: purge manifests, reset journals) in a bucket every
+ * worker host reaches. Credentials come from the standard AWS chain, as for storage.services.
+ */
+export interface S3BackupDestination {
+  kind: 's3';
+  bucket: string;
+  /** Key prefix, e.g. "reset-runbook/production/"; include the trailing slash. */
+  prefix?: string;
+  region?: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  serverSideEncryption?: 'AES256' | 'aws:kms';
+  /** With "aws:kms": the key's id or ARN (default: the bucket's AWS managed key). */
+  kmsKeyId?: string;
+}
+
 export interface BackupConfig {
-  dir: string;
+  /**
+   * The local folder of backups, manifests and journals: right for a single worker host. Required
+   * unless destination is S3 (then nothing is written on the worker's disk).
+   */
+  dir?: string;
+  /** Where backups go instead of dir; any worker of the target can then finish any run. */
+  destination?: S3BackupDestination;
   keep?: number; // default 5
   /** The reset refuses a backup older than this. Default 60. */
   maxAgeMinutes?: number;

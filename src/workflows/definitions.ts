@@ -277,12 +277,20 @@ export interface RunSettings {
 export interface BackupFile {
   /** "primary", or an extra database's logical name. */
   database: string;
+  /** The local path, or `s3://<bucket>/<key>` (see location). */
   path: string;
+  /** CONTRACT (issue 8): where the file is, without secrets (credentials come from the worker's AWS chain). */
+  location?: BackupLocation;
   bytes: number;
   sha256: string;
   /** Entries `pg_restore --list` found in the file: proof it is a complete, readable archive. */
   tocEntries: number;
 }
+
+/** CONTRACT (issue 8): a backup file on the worker's disk (backup.dir) or in the S3 destination. */
+export type BackupLocation =
+  | { kind: 'local'; path: string }
+  | { kind: 's3'; bucket: string; key: string; region?: string; endpoint?: string };
 
 export interface BackupRecord {
   files: BackupFile[];

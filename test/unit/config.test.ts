@@ -117,3 +117,25 @@ test('issue 7 settings: materialized views, workers when none alive, restart bud
     problems({ targets: { a: { ...base, database: { urlEnv: 'DB', refreshMaterializedViews: false }, workers: { stop: 'x', start: 'y', whenNoneAliveBefore: 'leave', restartBudgetSeconds: 600 }, notify: { webhooks: [{ urlEnv: 'HOOK', events: ['completed', 'failed'] }] } } } }, env),
   ).toEqual([]);
 });
+
+test('an S3 backup destination: backup.dir becomes optional, and each of its fields is checked', () => {
+  const ok = { database: { urlEnv: 'DB' }, backup: { destination: { kind: 's3', bucket: 'b', prefix: 'p/', serverSideEncryption: 'aws:kms', kmsKeyId: 'k' } } };
+  expect(problems({ targets: { a: ok } }, { DB: 'postgres://x' })).toEqual([]);
+  const bad = {
+    database: { urlEnv: 'DB' },
+    backup: { destination: { kind: 's3', bucket: '', endpoint: 'http://key:secret@minio:9000', serverSideEncryption: 'DES', kmsKeyId: 'k', forcePathStyle: 'yes' } },
+  };
+  const text = problems({ targets: { a: bad } }, { DB: 'postgres://x' }).join('\n');
+  for (const needle of [
+    'backup.destination.bucket: expected a non-empty string',
+    'backup.destination.endpoint: must not carry credentials',
+    'backup.destination.serverSideEncryption: expected "AES256" or "aws:kms"',
+    'backup.destination.kmsKeyId: only with serverSideEncryption "aws:kms"',
+    'backup.destination.forcePathStyle: expected true or false',
+  ])
+    expect(text).toContain(needle);
+  expect(text).not.toContain('backup.dir');
+  expect(problems({ targets: { a: { database: { urlEnv: 'DB' }, backup: { destination: { kind: 'ftp' } } } } }, { DB: 'postgres://x' }).join('\n')).toMatch(
+    /backup.destination: expected \{"kind": "s3"/,
+  );
+});

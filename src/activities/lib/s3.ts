@@ -10,7 +10,7 @@ export interface S3Object {
   size: number;
 }
 
-export function s3ClientFor(svc: StorageServiceConfig): S3Client {
+export function s3ClientFor(svc: Pick<StorageServiceConfig, 'region' | 'endpoint' | 'forcePathStyle'>): S3Client {
   return new S3Client({
     region: svc.region ?? process.env.AWS_REGION ?? 'us-east-1',
     endpoint: svc.endpoint,

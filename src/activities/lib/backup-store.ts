@@ -1,0 +1,132 @@
+/**
+ * Where a target's backups live, and with them the run state that must outlive a worker host: the
+ * purge manifest and the reset journal.
+ *
+ * Why beside the backup and not in a table of the target's database: the state must survive what the
+ * reset and a later restore do to that database. A rebuild strategy (`db:reset`) drops the database,
+ * and restoring the backup would put back the tables as they were before the manifest existed; a
+ * manifest kept there would vanish exactly when it is needed. Beside the backup it lives as long as
+ * the backup it belongs to, and is pruned with it.
+ *
+ * - local (`backup.dir`): for a single worker host; a second host cannot read it.
+ * - s3 (`backup.destination`): every worker of the target reads and writes the same objects, so any
+ *   worker can finish any run, and losing the operations host loses nothing.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { BackupConfig, S3BackupDestination } from '../../config/types';
+import { s3ClientFor } from './s3';
+
+export interface StoredItem {
+  name: string;
+  /** The store's own clock (file mtime, S3 LastModified): only ever compared with other items of the same store. */
+  modified: Date;
+  bytes: number;
+}
+
+/** A flat folder of named items: a local directory, or a bucket prefix. */
+export interface BackupStore {
+  readonly kind: 'local' | 's3';
+  /** Where an item is, for records and messages (never a secret). */
+  describe(name: string): { kind: 'local'; path: string } | { kind: 's3'; bucket: string; key: string };
+  readText(name: string): Promise<string | undefined>;
+  /** Whole or not at all: a reader never sees half an item. */
+  writeText(name: string, body: string): Promise<void>;
+  list(startsWith: string): Promise<StoredItem[]>;
+  remove(names: string[]): Promise<void>;
+}
+
+export function backupStoreFor(b: BackupConfig): LocalStore | S3Store {
+  if (b.destination?.kind === 's3') return new S3Store(b.destination);
+  if (!b.dir) throw new Error('backup.dir is required without an S3 backup.destination');
+  return new LocalStore(b.dir);
+}
+
+export class LocalStore implements BackupStore {
+  readonly kind = 'local' as const;
+  constructor(readonly dir: string) {}
+  describe(name: string) {
+    return { kind: 'local' as const, path: path.join(this.dir, name) };
+  }
+  async readText(name: string) {
+    const f = path.join(this.dir, name);
+    return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined;
+  }
+  async writeText(name: string, body: string) {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const file = path.join(this.dir, name);
+    const tmp = `${file}.partial`;
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeSync(fd, body);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  }
+  async list(startsWith: string) {
+    if (!fs.existsSync(this.dir)) return [];
+    return fs
+      .readdirSync(this.dir)
+      .filter((n) => n.startsWith(startsWith))
+      .map((name) => {
+        const s = fs.statSync(path.join(this.dir, name));
+        return { name, modified: s.mtime, bytes: s.size };
+      });
+  }
+  async remove(names: string[]) {
+    for (const n of names) fs.rmSync(path.join(this.dir, n), { force: true });
+  }
+}
+
+export class S3Store implements BackupStore {
+  readonly kind = 's3' as const;
+  readonly s3: S3Client;
+  constructor(readonly dest: S3BackupDestination) {
+    this.s3 = s3ClientFor(dest);
+  }
+  key(name: string): string {
+    return `${this.dest.prefix ?? ''}${name}`;
+  }
+  describe(name: string) {
+    return { kind: 's3' as const, bucket: this.dest.bucket, key: this.key(name) };
+  }
+  /** Server-side encryption parameters for every object we write. */
+  get encryption() {
+    const d = this.dest;
+    return d.serverSideEncryption ? { ServerSideEncryption: d.serverSideEncryption, ...(d.kmsKeyId ? { SSEKMSKeyId: d.kmsKeyId } : {}) } : {};
+  }
+  async readText(name: string) {
+    try {
+      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.dest.bucket, Key: this.key(name) }));
+      return await r.Body!.transformToString('utf8');
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  }
+  async writeText(name: string, body: string) {
+    // A PUT is atomic: the object is there whole or not at all.
+    await this.s3.send(new PutObjectCommand({ Bucket: this.dest.bucket, Key: this.key(name), Body: body, ContentType: 'application/json', ...this.encryption }));
+  }
+  async list(startsWith: string) {
+    const out: StoredItem[] = [];
+    const prefix = this.key(startsWith);
+    let token: string | undefined;
+    do {
+      const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.dest.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of r.Contents ?? []) out.push({ name: o.Key!.slice((this.dest.prefix ?? '').length), modified: o.LastModified ?? new Date(0), bytes: Number(o.Size ?? 0) });
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+  async remove(names: string[]) {
+    for (let i = 0; i < names.length; i += 1000) {
+      const batch = names.slice(i, i + 1000);
+      const r = await this.s3.send(new DeleteObjectsCommand({ Bucket: this.dest.bucket, Delete: { Objects: batch.map((n) => ({ Key: this.key(n) })), Quiet: true } }));
+      if (r.Errors?.length) throw new Error(`S3 refused to delete ${r.Errors.length} backup object(s) in bucket ${this.dest.bucket}, e.g. ${r.Errors[0].Key} (${r.Errors[0].Code})`);
+    }
+  }
+}
