@@ -25,6 +25,8 @@ export interface ResetArgs {
   runId: string;
   planDigest: string;
   backupCreatedAt: string;
+  /** Blobs the plan counted: an empty blob table with no manifest then means the manifest is elsewhere. */
+  expectedBlobs?: number;
 }
 export interface ResetOutcome {
   manifest: { path: string; blobs: number; bytes: number };
@@ -45,7 +47,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         // a retry (a seed command fixed an hour later) must finish the job, never refuse for age.
         const changed = await databaseChanged(t, journal);
         if (!changed) refuseStaleBackup(t, args.backupCreatedAt);
-        const manifest = await recordBlobs(t, args.runId);
+        const manifest = await recordBlobs(t, args.runId, args.expectedBlobs);
         const decisions = await assertPlanStillHolds(t, args.planDigest, changed);
         // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
         let countsBefore = changed ? journal.countsBefore : undefined;
@@ -103,11 +105,23 @@ function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
   }
 }
 
-async function recordBlobs(t: ResolvedTarget, runId: string) {
+async function recordBlobs(t: ResolvedTarget, runId: string, expectedBlobs: number | undefined) {
   const store = backupStoreFor(t.config.backup);
   const name = manifestName(t.name, runId);
   // Read first: after this run's TRUNCATE the blob table is empty, and only the first copy is true.
-  const m = (await readManifest(store, name)) ?? (await writeManifestOnce(store, name, { target: t.name, runId, createdAt: new Date().toISOString(), blobs: await withClient(t.primary, readBlobs) }));
+  let m = await readManifest(store, name);
+  if (!m) {
+    const blobs = await withClient(t.primary, readBlobs);
+    if (blobs.length === 0 && (expectedBlobs ?? 0) > 0) {
+      // The plan saw blobs and the table is empty with no manifest: this run's TRUNCATE ran on a worker
+      // whose local backup.dir this one cannot read. An empty manifest here would purge nothing, silently.
+      throw ApplicationFailure.nonRetryable(
+        `No purge manifest for this run in ${manifestLocation(store, name)}, and active_storage_blobs is empty though the plan counted ${expectedBlobs} blobs (target "${t.name}"): the TRUNCATE most likely ran on another worker host, whose backup.dir holds the manifest. Retry on a worker that can read that folder (or copy the file here), or use an S3 backup destination so every worker shares it. Recording an empty manifest would leave those blobs' files in the bucket.`,
+        'ManifestElsewhere',
+      );
+    }
+    m = await writeManifestOnce(store, name, { target: t.name, runId, createdAt: new Date().toISOString(), blobs });
+  }
   return { path: manifestLocation(store, name), blobs: m.blobs.length, bytes: m.blobs.reduce((a, b) => a + b.bytes, 0) };
 }
 

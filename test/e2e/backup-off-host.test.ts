@@ -13,7 +13,8 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client as PgClient } from 'pg';
 import type { Readable } from 'node:stream';
 import { demoTarget } from '../../demo/target';
-import { approveAndFinish } from '../support/drive';
+import { retrySignal } from '../../src/workflows/definitions';
+import { approveAndFinish, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 
 let f: ResetFixture;
@@ -32,7 +33,7 @@ async function objectStream(key: string): Promise<Readable> {
 }
 
 /** A second worker host: the same target, but its own targets file and its own local folder. */
-function secondHostTargets(backupPrefix: string): { file: string; dir: string } {
+function secondHostTargets(backupPrefix?: string): { file: string; dir: string } {
   const dir = path.join(f.dir, 'host-b');
   fs.mkdirSync(dir);
   const t = demoTarget({
@@ -43,7 +44,7 @@ function secondHostTargets(backupPrefix: string): { file: string; dir: string } 
     backupDir: path.join(dir, 'backups'),
     pidFile: f.pidFile,
     pageSize: 5,
-    backup: { destination: { kind: 's3', bucket: f.bucket, prefix: backupPrefix, endpoint: f.endpoint, forcePathStyle: true, region: 'us-east-1' } },
+    ...(backupPrefix ? { backup: { destination: { kind: 's3' as const, bucket: f.bucket, prefix: backupPrefix, endpoint: f.endpoint, forcePathStyle: true, region: 'us-east-1' } } } : {}),
   });
   const file = path.join(dir, 'targets.json');
   fs.writeFileSync(file, JSON.stringify({ targets: { [f.target]: t } }, null, 2));
@@ -135,3 +136,37 @@ async function pgRestoreFromStream(key: string, url: string): Promise<void> {
   const code = await new Promise<number | null>((r) => child.on('close', r));
   if (code !== 0) throw new Error(`pg_restore failed (${code}): ${stderr}`);
 }
+
+test('local folders only: a second host that cannot read the manifest pauses the run instead of purging nothing; the first host finishes it', async () => {
+  f = await fixture({ pageSize: 5 });
+  expect(f.service('start')).toBe(0);
+  const blobKeys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')).map((r) => r.key);
+  const objectsBefore = await f.objects();
+
+  const first = await f.startWorker({ RR_CRASH_AT: 'reset.afterCommit' });
+  const h = await f.start({ mode: 'execute' });
+  const finished = approveAndFinish(h, f.dbName);
+  await new Promise<void>((resolve) => first.child.once('exit', () => resolve()));
+  expect(await f.count('active_storage_blobs')).toBe(0);
+
+  // Host B: its own local folder, so neither the manifest nor the journal of host A.
+  const second = await f.startWorker({ RESET_RUNBOOK_TARGETS: secondHostTargets().file });
+  const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
+  expect(p.waiting).toMatchObject({ step: 'reset', workersRestarted: true });
+  expect(p.waiting?.error).toMatch(/No purge manifest for this run .* the plan counted \d+ blobs .* another worker host/);
+  expect(await f.objects()).toEqual(objectsBefore); // nothing purged blindly
+  expect(f.service('status')).toBe(0);
+
+  // Host A comes back (its folder is intact): retry there, and the purge is exact.
+  await second.kill('SIGTERM');
+  await f.startWorker();
+  await h.signal(retrySignal);
+  const r = await finished;
+  expect(r.outcome).toBe('completed');
+  const after = await f.objects();
+  const deleted = [...objectsBefore.keys()].filter((k) => !after.has(k));
+  const owned = (k: string) => blobKeys.some((b) => k === `${f.prefix}${b}` || k.startsWith(`${f.prefix}variants/${b}/`));
+  expect(deleted.length).toBeGreaterThan(0);
+  expect(deleted.filter((k) => !owned(k))).toEqual([]);
+  expect([...after.keys()].filter(owned)).toEqual([]);
+});
