@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupFile, BackupRecord } from '../workflows/definitions';
+import { baseEnv } from './lib/child-env';
 import { crashPoint } from './lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
@@ -25,7 +26,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       removePartials(dir, t.name);
       const stamp = timestamp(new Date());
-      const version = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: process.env });
+      const version = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(process.env) });
       const serverVersion = await withClient(t.primary, async (c) => (await c.query(`SHOW server_version`)).rows[0].server_version as string);
 
       return withKeepalive(async (beat) => {
@@ -62,8 +63,8 @@ export function createBackupActivities(deps: ActivityDeps) {
 /** libpq reads these; pg_dump's argv then names nothing secret. */
 export function libpqEnv(url: string): NodeJS.ProcessEnv {
   const u = new URL(url);
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('PG')) delete env[k];
+  // The basics only (lib/child-env.ts); the worker's own PG* and other secrets stay out.
+  const env: NodeJS.ProcessEnv = baseEnv(process.env);
   if (u.hostname) env.PGHOST = decodeURIComponent(u.hostname);
   if (u.port) env.PGPORT = u.port;
   if (u.username) env.PGUSER = decodeURIComponent(u.username);
@@ -136,7 +137,7 @@ function checkArchive(pgRestore: string, file: string, db: DatabaseHandle): Prom
       fs.rmSync(`${file}.partial`, { force: true });
       return reject(cancelledFailure(cancel));
     }
-    const child = spawnGuarded(pgRestore, ['--list', `${file}.partial`]);
+    const child = spawnGuarded(pgRestore, ['--list', `${file}.partial`], { env: baseEnv(process.env) });
     const onCancel = () => killGroup(child);
     cancel?.addEventListener('abort', onCancel, { once: true });
     let entries = 0;
