@@ -117,3 +117,13 @@ test('issue 7 settings: materialized views, workers when none alive, restart bud
     problems({ targets: { a: { ...base, database: { urlEnv: 'DB', refreshMaterializedViews: false }, workers: { stop: 'x', start: 'y', whenNoneAliveBefore: 'leave', restartBudgetSeconds: 600 }, notify: { webhooks: [{ urlEnv: 'HOOK', events: ['completed', 'failed'] }] } } } }, env),
   ).toEqual([]);
 });
+
+test('secretEnv names variables, never values', () => {
+  const base = { backup: { dir: '/b' }, database: { urlEnv: 'APP_DB' } };
+  const env = { APP_DB: 'postgres://x@y/z' };
+  expect(problems({ targets: { a: { ...base, secretEnv: ['STRIPE_KEY'] } } }, env)).toEqual([]);
+  expect(problems({ targets: { a: { ...base, secretEnv: ['sk_live_abc=1'] } } }, env)).toEqual([
+    'targets.a.secretEnv: expected a list of environment variable NAMES, e.g. ["STRIPE_KEY"] (never the values)',
+  ]);
+  expect(problems({ targets: { a: { ...base, secretEnv: 'STRIPE_KEY' } } }, env)).toHaveLength(1);
+});
