@@ -40,6 +40,8 @@ export interface DemoTargetOptions {
 }
 
 export function demoTarget(o: DemoTargetOptions): TargetConfig {
+  // Commands get only an allow-list of the worker's environment (PATH, HOME, LANG, …: see
+  // src/activities/lib/child-env.ts) plus what is passed here: each command's database URL is explicit.
   const serviceEnv: Record<string, string> = {
     SQ_PID_FILE: o.pidFile,
     DATABASE_URL: `\${${o.urlEnv}}`,

@@ -29,6 +29,7 @@ import type { BackupFile, BackupRecord } from '../workflows/definitions';
 import { JOURNAL_PREFIX } from './journal';
 import { backupStoreFor, LocalStore, S3Store, type BackupStore } from './lib/backup-store';
 import { MANIFEST_PREFIX } from './manifest';
+import { baseEnv } from './lib/child-env';
 import { crashPoint } from './lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
@@ -48,7 +49,7 @@ export function createBackupActivities(deps: ActivityDeps) {
         removePartials(store.dir, t.name);
       } else await removeUnrecorded(store, t.name);
       const stamp = timestamp(new Date());
-      const version = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: process.env });
+      const version = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(process.env) });
       const serverVersion = await withClient(t.primary, async (c) => (await c.query(`SHOW server_version`)).rows[0].server_version as string);
 
       return withKeepalive(async (beat) => {
@@ -106,8 +107,8 @@ export function createBackupActivities(deps: ActivityDeps) {
 /** libpq reads these; pg_dump's argv then names nothing secret. */
 export function libpqEnv(url: string): NodeJS.ProcessEnv {
   const u = new URL(url);
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('PG')) delete env[k];
+  // The basics only (lib/child-env.ts); the worker's own PG* and other secrets stay out.
+  const env: NodeJS.ProcessEnv = baseEnv(process.env);
   if (u.hostname) env.PGHOST = decodeURIComponent(u.hostname);
   if (u.port) env.PGPORT = u.port;
   if (u.username) env.PGUSER = decodeURIComponent(u.username);
@@ -180,7 +181,7 @@ function checkArchive(pgRestore: string, file: string, db: DatabaseHandle): Prom
       fs.rmSync(`${file}.partial`, { force: true });
       return reject(cancelledFailure(cancel));
     }
-    const child = spawnGuarded(pgRestore, ['--list', `${file}.partial`]);
+    const child = spawnGuarded(pgRestore, ['--list', `${file}.partial`], { env: baseEnv(process.env) });
     const onCancel = () => killGroup(child);
     cancel?.addEventListener('abort', onCancel, { once: true });
     let entries = 0;

@@ -15,7 +15,8 @@ import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
 import { countRows, qualified, quoted, withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
-import { expandEnv, resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
+import { targetCommandEnv } from './lib/child-env';
+import { resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
 import { databaseChanged, readJournal, recordTransaction, writeJournal } from './journal';
 import { backupStoreFor } from './lib/backup-store';
 import { manifestLocation, manifestName, readManifest, writeManifestOnce } from './manifest';
@@ -225,6 +226,6 @@ async function refreshViews(t: ResolvedTarget, d: TableDecision): Promise<void> 
 }
 
 async function runTargetCommand(t: ResolvedTarget, what: string, cmd: string[], cwd: string | undefined, env: Record<string, string> | undefined, timeoutSeconds: number) {
-  const r = await runCommand(cmd, { cwd, env: { ...t.env, ...expandEnv(env, t.env) }, timeoutMs: timeoutSeconds * 1000, redact: t.databases.map((d) => d.url) });
+  const r = await runCommand(cmd, { cwd, env: targetCommandEnv(t.env, env), timeoutMs: timeoutSeconds * 1000, redact: t.databases.map((d) => d.url) });
   if (r.code !== 0) throw new Error(`${describeFailure(`${what} ${cmd.join(' ')}`, r)} (target "${t.name}"). The tables are already truncated; fix the cause, then retry (truncate + seeds run again).`);
 }

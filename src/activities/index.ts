@@ -1,10 +1,14 @@
 /**
  * All activities, built from the worker's dependencies (the saga sample's createActivities shape).
- * Workflows import only the *type* `Activities` from here, never the implementations.
+ * Workflows import only the *type* `Activities` from here, never the implementations. Each one passes
+ * through boundary.ts: its results and errors are redacted, its destructive steps run under the reset lock.
  */
 import { createBackupActivities } from './backup';
+import { atBoundary } from './boundary';
 import { createDatabaseActivities } from './database';
+import { collectSecrets, redactor } from './lib/secrets';
 import type { ActivityDeps } from './lib/target';
+import { createLockActivities } from './lock';
 import { createNotifyActivities } from './notify';
 import { createPlanActivities } from './plan';
 import { createStorageActivities } from './storage';
@@ -12,7 +16,7 @@ import { createVerifyActivities } from './verify';
 import { createWorkerActivities } from './workers';
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  const raw = {
     ...createPlanActivities(deps),
     ...createBackupActivities(deps),
     ...createWorkerActivities(deps),
@@ -20,7 +24,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createStorageActivities(deps),
     ...createVerifyActivities(deps),
     ...createNotifyActivities(deps),
+    ...createLockActivities(deps),
   };
+  return atBoundary(raw, deps, redactor(collectSecrets(deps.env, deps.targets)));
 }
 
 export type Activities = ReturnType<typeof createActivities>;

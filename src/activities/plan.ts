@@ -12,6 +12,8 @@ import { materializedViewRows, materializedViewsOver } from './lib/matviews';
 import { countRows, qualified, tableExists, withClient } from './lib/postgres';
 import { listObjects, s3ClientFor } from './lib/s3';
 import { processesEverRegistered, queueState } from './lib/solid-queue';
+import { baseEnv } from './lib/child-env';
+import { describeHolder, lockHolders } from './lib/reset-lock';
 import { runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
@@ -128,7 +130,7 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
 
   // pg_dump must be at least the server's major version, or it refuses to dump.
   const pgDump = cfg.backup.pgDump ?? 'pg_dump';
-  const v = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: process.env });
+  const v = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(process.env) });
   const pgDumpVersion = v.code === 0 ? (/(\d+(?:\.\d+)*)/.exec(v.output)?.[1] ?? v.output.trim()) : '';
   if (!pgDumpVersion) errors.push(`${pgDump} not found or not runnable on the worker host; install the PostgreSQL client of major version ${major(serverVersion)}`);
   else if (major(pgDumpVersion) < major(serverVersion)) {
@@ -146,6 +148,7 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   if (highRisk) warnings.push(`HIGH RISK: strategy "rebuild" runs ${(cfg.strategy as { command: string[] }).command.join(' ')}, which drops and recreates the schema`);
   if (environment === undefined) warnings.push('ar_internal_metadata has no environment: treating the database as production');
   if (!cfg.seeds) warnings.push('no seeds configured: every truncated table stays empty');
+  for (const h of await lockHolders(t)) warnings.push(`${describeHolder(h)}: an execute run is refused until that run ends`);
   if (claimedExecutions > 0) warnings.push(`${claimedExecutions} job(s) are claimed right now; stopping the workers will let them finish or release them`);
 
   const settings = {

@@ -9,7 +9,8 @@ import { cancellation, throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { describeFailure, runCommand } from './lib/shell';
 import { queueState } from './lib/solid-queue';
-import { databaseByName, expandEnv, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
+import { targetCommandEnv } from './lib/child-env';
+import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
 
 export interface WorkersStopped {
   staleProcessRows: number;
@@ -96,8 +97,9 @@ export function createWorkerActivities(deps: ActivityDeps) {
   };
 }
 
+/** The basics and workers.env only (lib/child-env.ts): never the worker's own secrets. */
 function commandEnv(t: ResolvedTarget): NodeJS.ProcessEnv {
-  return { ...t.env, ...expandEnv(t.config.workers?.env, t.env) };
+  return targetCommandEnv(t.env, t.config.workers?.env);
 }
 
 function workersOf(t: ResolvedTarget) {

@@ -147,6 +147,9 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
         bool(x.refreshMaterializedViews, `${f}.refreshMaterializedViews`);
       });
   }
+  if (t.secretEnv !== undefined && (!Array.isArray(t.secretEnv) || t.secretEnv.some((x) => typeof x !== 'string' || !ENV_NAME.test(x)))) {
+    p.push(`${at}.secretEnv: expected a list of environment variable NAMES, e.g. ["STRIPE_KEY"] (never the values)`);
+  }
   if (t.restartIdentity !== undefined && typeof t.restartIdentity !== 'boolean') p.push(`${at}.restartIdentity: expected true or false`);
 
   // seeds

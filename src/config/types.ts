@@ -125,6 +125,12 @@ export interface ExpectedCount {
 
 export interface TargetConfig {
   database: DatabaseConfig;
+  /**
+   * Names of further environment variables of the worker whose values are secrets (e.g. ["STRIPE_KEY"]):
+   * redacted from every result, error and log, like the database URLs, PGPASSWORD and the AWS keys.
+   * Child processes get a variable only when seeds.env / workers.env / strategy.env pass it explicitly.
+   */
+  secretEnv?: string[];
   extraDatabases?: ExtraDatabaseConfig[];
   /** Default false: ids keep counting, as db:seed:replant leaves them. */
   restartIdentity?: boolean;

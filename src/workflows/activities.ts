@@ -57,6 +57,19 @@ export function stepActivities(s: RunSettings) {
   };
 }
 
+/**
+ * The reset lock (activities/lib/reset-lock.ts): retried by the server on a connection error; a
+ * database held by another run is a final refusal (DatabaseLocked, non-retryable).
+ */
+export function lockActivities(s: RunSettings) {
+  return proxyActivities<Activities>({
+    summary: 'Reset lock',
+    startToCloseTimeout: '120s',
+    heartbeatTimeout: `${s.heartbeatTimeoutSeconds}s`,
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+  });
+}
+
 /** The pause before the workflow's next attempt of a step: 2 s, doubling, at most 60 s (Temporal's usual policy). */
 export function retryDelayMs(attempt: number): number {
   return Math.min(60_000, 2000 * 2 ** (attempt - 1));

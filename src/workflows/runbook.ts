@@ -7,9 +7,9 @@
  * first starts them again. A step that fails after its retries does not end the run: the workers
  * are brought back, and the run waits for an operator's "retry" or "abort".
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, sleep, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import type { EndReason, HeartbeatProgress, Phase, Plan, ResetInput, ResetResult, StepName } from './definitions';
-import { planActivities, restartBudget, retryDelayMs, stepActivities } from './activities';
+import { lockActivities, planActivities, restartBudget, retryDelayMs, stepActivities } from './activities';
 import { checkInput, durationMs } from './input';
 import { notify } from './notify';
 import { AbortRequested, Operator } from './operator';
@@ -61,7 +61,19 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
 
   const s = plan.settings;
   const act = stepActivities(s);
-  const { runId } = workflowInfo();
+  const { runId, workflowId } = workflowInfo();
+
+  // One reset per database, whatever the workflow id: the run claims its databases before anything is
+  // touched (even the backup), every destructive step runs under the database's advisory lock, and the
+  // claim is given back at the end (the finally below). Runs started before this existed go without.
+  const lock = patched('one-reset-per-database') ? { workflowId, runId, target: input.target } : undefined;
+  if (lock) {
+    try {
+      await lockActivities(s).acquireResetLock({ target: input.target, owner: lock });
+    } catch (err) {
+      throw refuse(messageOf(err));
+    }
+  }
   const workers = state.workers;
   /** Stopped by this run and not yet known to be running again: every ending consults this. */
   const stoppedByUs = () => workers.status === 'stopped' || workers.status === 'restarting' || workers.status === 'still-stopped';
@@ -133,7 +145,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
       }
     }
   }
-  const stopWorkers = () => step('stopWorkers', () => act.stopWorkers({ target: input.target }));
+  const stopWorkers = () => step('stopWorkers', () => act.stopWorkers({ target: input.target, lock }));
 
   /**
    * Compensation: start the workers again, within the restart budget, counting attempts where every
@@ -152,7 +164,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
         workers.restart = { ...workers.restart, attempt };
         progress.publish();
         try {
-          await act.restartWorkers(Math.ceil((deadline - Date.now()) / 1000))({ target: input.target });
+          await act.restartWorkers(Math.ceil((deadline - Date.now()) / 1000))({ target: input.target, lock });
           workers.status = 'running';
           progress.publish();
           return;
@@ -216,7 +228,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     else progress.skipped('stopWorkers', 'no workers configured');
 
     // 3 — reset: record the blobs, then TRUNCATE + seeds.
-    const reset = await step('reset', () => act.reset({ target: input.target, runId, planDigest: plan.digest, backupCreatedAt: backup.createdAt, expectedBlobs: plan.blobs.count }), {
+    const reset = await step('reset', () => act.reset({ target: input.target, runId, planDigest: plan.digest, backupCreatedAt: backup.createdAt, expectedBlobs: plan.blobs.count, lock }), {
       needsWorkersStopped: true,
       beforeStop: ensureFreshBackup,
       // `truncated` is missing from results recorded before it existed (runs in flight across an upgrade).
@@ -230,7 +242,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     if (s.storageConfigured) {
       const purged = await step(
         'purgeStorage',
-        (hb) => act.purgeStorage({ target: input.target, runId, expectedObjects: plan.objectsToDelete.count, resumeFrom: (hb as HeartbeatProgress | undefined)?.position }),
+        (hb) => act.purgeStorage({ target: input.target, runId, expectedObjects: plan.objectsToDelete.count, resumeFrom: (hb as HeartbeatProgress | undefined)?.position, lock }),
         { detail: (p) => `${p.deleted} objects, ${p.bytes} bytes deleted` },
       );
       result.objectsDeleted = { count: purged.deleted, bytes: purged.bytes, errors: 0 };
@@ -241,7 +253,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
       leaveStopped();
       progress.skipped('startWorkers', 'left stopped: none was alive before the reset (workers.whenNoneAliveBefore "leave")');
     } else if (stoppedByUs()) {
-      await step('startWorkers', () => act.startWorkers({ target: input.target }), { detail: (w) => `${w.alive} process(es) alive` });
+      await step('startWorkers', () => act.startWorkers({ target: input.target, lock }), { detail: (w) => `${w.alive} process(es) alive` });
       workers.status = 'running';
     } else progress.skipped('startWorkers', s.workersConfigured ? 'workers already running' : 'no workers configured');
 
@@ -286,6 +298,14 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     // The result rides on the failure, so every view reads the same ending (outcome, endReason, workers).
     if (err instanceof ApplicationFailure && !err.details?.length) throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: true, details: [result] });
     throw err;
+  } finally {
+    // Whatever the ending (even a cancellation), the databases are given back; if that fails, the
+    // next run's refusal names this run and says how to clear the claim.
+    if (lock) {
+      await CancellationScope.nonCancellable(() => lockActivities(s).releaseResetLock({ target: input.target, owner: { runId } })).catch((e) =>
+        log.error('Could not release the reset lock', { error: messageOf(e) }),
+      );
+    }
   }
 }
 

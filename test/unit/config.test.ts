@@ -139,3 +139,13 @@ test('an S3 backup destination: backup.dir becomes optional, and each of its fie
     /backup.destination: expected \{"kind": "s3"/,
   );
 });
+
+test('secretEnv names variables, never values', () => {
+  const base = { backup: { dir: '/b' }, database: { urlEnv: 'APP_DB' } };
+  const env = { APP_DB: 'postgres://x@y/z' };
+  expect(problems({ targets: { a: { ...base, secretEnv: ['STRIPE_KEY'] } } }, env)).toEqual([]);
+  expect(problems({ targets: { a: { ...base, secretEnv: ['sk_live_abc=1'] } } }, env)).toEqual([
+    'targets.a.secretEnv: expected a list of environment variable NAMES, e.g. ["STRIPE_KEY"] (never the values)',
+  ]);
+  expect(problems({ targets: { a: { ...base, secretEnv: 'STRIPE_KEY' } } }, env)).toHaveLength(1);
+});

@@ -69,6 +69,10 @@ function fakePlan(target: string, over: Partial<Plan> = {}): Plan {
 }
 
 type Calls = string[];
+let lockCalls: string[] = [];
+beforeEach(() => {
+  lockCalls = [];
+});
 type Overrides = Partial<Record<keyof Activities, (calls: Calls, ...args: unknown[]) => Promise<unknown>>>;
 
 function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activities {
@@ -87,6 +91,15 @@ function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activit
     startWorkers: rec('startWorkers', { alive: 3 }),
     sendNotification: rec('sendNotification', undefined),
     verifyCounts: rec('verifyCounts', { ok: true, lines: [], report: 'Users: 6', hints: [], accounts: { count: 1, roles: { master: 1 } } }),
+    // The reset lock: not in `calls` (the step order), but in `lockCalls`, which the lock tests read.
+    acquireResetLock: async () => {
+      lockCalls.push('acquire');
+      return over.acquireResetLock ? over.acquireResetLock(calls) : [];
+    },
+    releaseResetLock: async () => {
+      lockCalls.push('release');
+      return { released: 1 };
+    },
   } as unknown as Activities;
 }
 
@@ -103,8 +116,12 @@ function start(taskQueue: string, input: ResetInput, workflowId = resetWorkflowI
 async function until(h: { query: (q: typeof progressQuery) => Promise<Progress> }, pred: (p: Progress) => boolean, ms = 20000): Promise<Progress> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const p = await h.query(progressQuery);
-    if (pred(p)) return p;
+    // A query right after the start may come before the workflow registered its handler: try again.
+    const p = await h.query(progressQuery).catch((e) => {
+      if (Date.now() > deadline) throw e;
+      return undefined;
+    });
+    if (p && pred(p)) return p;
     if (Date.now() > deadline) throw new Error(`timed out; last progress: ${JSON.stringify(p)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -452,5 +469,42 @@ test('no worker alive before and whenNoneAliveBefore "leave": the workers are st
     const err = await h.result().catch((e) => e);
     expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'aborted', workers: { status: 'left-stopped' } });
     expect(calls2).not.toContain('startWorkers');
+  });
+});
+
+test('a database held by another run: the run is refused before the backup, naming the holder; nothing else runs', async () => {
+  const t = target();
+  const calls: Calls = [];
+  const holder = 'database "phonefin_production" is held by another reset: workflow "reset-other", run r-1 (target "other") since 2026-11-27T10:00:00.000Z';
+  const acts = mockActivities(calls, fakePlan(t), { acquireResetLock: async () => Promise.reject(ApplicationFailure.nonRetryable(holder, 'DatabaseLocked')) });
+  await withWorker(acts, async (tq) => {
+    const err = await (await start(tq, { target: t, mode: 'execute' })).result().catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause?.type).toBe('ResetRefused');
+    expect(err.cause?.message).toContain('nothing was touched');
+    expect(err.cause?.message).toContain('workflow "reset-other", run r-1');
+    expect(calls).toEqual(['planReset']);
+  });
+});
+
+test('the reset lock is taken once before the backup and given back at every ending; a plan run takes none', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, fakePlan(t, { environment: 'development' })), async (tq) => {
+    await (await start(tq, { target: t, mode: 'plan' }, `plan-${t}`)).result();
+    expect(lockCalls).toEqual([]);
+    const r = await (await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' })).result();
+    expect(r.outcome).toBe('completed');
+    expect(lockCalls).toEqual(['acquire', 'release']);
+  });
+  lockCalls = [];
+  const failing = mockActivities([], fakePlan(t, { environment: 'development' }), { backupDatabase: async () => Promise.reject(ApplicationFailure.nonRetryable('disk full')) });
+  await withWorker(failing, async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
+    await until(h, (p) => p.phase === 'waiting-for-operator');
+    expect(lockCalls).toEqual(['acquire']);
+    await h.signal(abortSignal, { reason: 'test' });
+    await h.result().catch(() => undefined);
+    expect(lockCalls).toEqual(['acquire', 'release']);
   });
 });

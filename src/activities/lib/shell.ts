@@ -26,6 +26,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { baseEnv } from './child-env';
 import { cancellation, cancelledFailure } from './keepalive';
 
 export interface CommandResult {
@@ -56,7 +57,8 @@ function findSetpriv(): string | null {
 export function spawnGuarded(file: string, args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> = {}): ChildProcess {
   const setpriv = os.platform() === 'linux' ? findSetpriv() : null;
   const [cmd, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', GUARD, 'rr-guard', String(process.pid), file, ...args]] : [file, args];
-  return spawn(cmd, argv, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // No env given: the basics only, never the worker's whole environment (child-env.ts).
+  return spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? baseEnv(process.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 }
 
 export function killGroup(child: ChildProcess): void {

@@ -1,0 +1,48 @@
+/**
+ * What every activity passes through on its way out, and the lock its destructive steps run under.
+ *
+ * - Redaction (lib/secrets.ts): results, thrown errors (message, stack, details) — and so the history,
+ *   the worker's log of a failed activity and every CLI view — never show a secret value the worker
+ *   holds. Done once here rather than in each activity, so a new activity or a new error path cannot
+ *   forget it.
+ * - The reset lock (lib/reset-lock.ts): a destructive step called with `lock` (the run that claimed the
+ *   database) runs holding the database's advisory lock, after checking the claim still names that run.
+ */
+import { Context } from '@temporalio/activity';
+import { redactError, type Redactor } from './lib/secrets';
+import { withResetLock, type LockOwner } from './lib/reset-lock';
+import { resolveTarget, type ActivityDeps } from './lib/target';
+
+/** The steps that change the database, its workers or its objects. */
+export const DESTRUCTIVE = ['stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers'] as const;
+
+/** Every activity takes one argument object; a destructive one may also carry the run's lock. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Fn = (args: any) => Promise<unknown>;
+export type AtBoundary<T extends Record<string, Fn>> = { [K in keyof T]: (args: Parameters<T[K]>[0] & { lock?: LockOwner }) => ReturnType<T[K]> };
+
+export function atBoundary<T extends Record<string, Fn>>(activities: T, deps: ActivityDeps, r: Redactor): AtBoundary<T> {
+  const out: Record<string, Fn> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    const destructive = (DESTRUCTIVE as readonly string[]).includes(name);
+    out[name] = async (args: { target?: string; lock?: LockOwner } | undefined) => {
+      try {
+        const { lock, ...rest } = args ?? {};
+        const call = () => fn(lock ? rest : args);
+        const result = destructive && lock && args?.target ? await withResetLock(resolveTarget(deps, args.target), { ...lock, namespace: lock.namespace ?? namespaceOf() }, call) : await call();
+        return r.value(result);
+      } catch (err) {
+        throw redactError(err, r);
+      }
+    };
+  }
+  return out as AtBoundary<T>;
+}
+
+function namespaceOf(): string | undefined {
+  try {
+    return Context.current().info.workflowNamespace;
+  } catch {
+    return undefined;
+  }
+}

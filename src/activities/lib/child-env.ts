@@ -1,0 +1,27 @@
+/**
+ * The environment of every child process: an allow-list, never the worker's whole environment. The
+ * worker holds every target's secrets (database URLs, the S3 key, webhook URLs, marked variables);
+ * a seed or stop command needs almost none of them, and whatever a child can read it can print into
+ * the output that an error quotes, or pass on to anything it runs.
+ *
+ * - Every child: the basics a program expects (BASE below).
+ * - pg_dump / pg_restore: plus the libpq variables built from the database's own URL (backup.ts).
+ * - The target's commands (seeds, rebuild, workers' stop/start/status): plus exactly what the target
+ *   passes in seeds.env / strategy.env / workers.env, `${VAR}` taken from the worker's environment.
+ *   A Rails seed needs DATABASE_URL and RAILS_ENV: the target says so there (docs/operators.md).
+ */
+import { expandEnv } from './target';
+
+/** Passed through from the worker to every child when set. SSH_AUTH_SOCK: stop/start over ssh with an agent. */
+export const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM', 'SSH_AUTH_SOCK'];
+
+export function baseEnv(worker: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(worker)) if (v !== undefined && (BASE_ENV.includes(k) || k.startsWith('LC_'))) out[k] = v;
+  return out;
+}
+
+/** A target command's environment: the basics plus what the target passes explicitly. */
+export function targetCommandEnv(worker: NodeJS.ProcessEnv, explicit: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  return { ...baseEnv(worker), ...expandEnv(explicit, worker) };
+}

@@ -1,0 +1,208 @@
+/**
+ * One reset per database, whatever the workflow id (two targets naming one database, two namespaces,
+ * a restore and a reset).
+ *
+ * How the lock is held across steps, and why this way. A PostgreSQL session-level advisory lock dies
+ * with its connection, and a run's steps are separate activities, possibly on different workers, with
+ * hours between them (an operator's pause). A long-lived holder process would be one more thing that
+ * can die or be partitioned away while the run goes on. So the lock has two parts:
+ *
+ * 1. A claim row of our own, `reset_runbook.reset_lock`, in the database itself (a schema outside the
+ *    reset's set: the reset only touches the target's schemas). It names the holder (namespace,
+ *    workflow id, run id, target, since) and outlives connections, workers and crashes: the run takes
+ *    it before its backup and stops nothing before that, releases it at its end whatever the ending,
+ *    and re-takes it after a crash simply because the row already names it. Keying by the database is
+ *    automatic: whatever URL or target names the database, the row is in it. It never expires on its
+ *    own: a run paused for an operator after its TRUNCATE holds the database legitimately for hours. A
+ *    run that could not release it (terminated from the Web UI) leaves it; the refusal says how to
+ *    clear it after checking that run is really over.
+ * 2. The advisory lock, keyed by the server's system identifier and the database's name, held on a
+ *    session of its own for the whole of each destructive activity (stop, reset, purge, start) and
+ *    while a claim is made or checked. Claims are thus serialized, and no two destructive steps ever
+ *    run on one database at once — not even an earlier attempt of the same step that a partitioned
+ *    worker still runs. A SIGKILLed worker's session ends with its socket, so the retry re-takes it.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { Client } from 'pg';
+import type { DatabaseHandle, ResolvedTarget } from './target';
+
+export const LOCK_SCHEMA = 'reset_runbook';
+const TABLE = `${LOCK_SCHEMA}.reset_lock`;
+
+/** Who holds a database: sent by the workflow (no secrets), stored in the claim row. */
+export interface LockOwner {
+  workflowId: string;
+  runId: string;
+  target: string;
+  namespace?: string;
+}
+export interface LockHolder extends LockOwner {
+  database: string;
+  since: string;
+}
+
+async function connect(db: DatabaseHandle, appName: string): Promise<Client> {
+  const c = new Client({ connectionString: db.url, application_name: appName, connectionTimeoutMillis: 10_000 });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+/** The advisory lock's key: this server (system identifier) and database; stable for every URL naming it. */
+async function lockKey(c: Client): Promise<{ key: string; database: string }> {
+  const name = (await c.query<{ d: string }>(`SELECT current_database() AS d`)).rows[0].d;
+  // pg_control_system() may be denied to a non-superuser role; the server's address is then the next best name.
+  const sys = await c
+    .query<{ s: string }>(`SELECT system_identifier::text AS s FROM pg_control_system()`)
+    .then((r) => r.rows[0].s)
+    .catch(async () => (await c.query<{ s: string }>(`SELECT coalesce(host(inet_server_addr()), 'local') || ':' || coalesce(inet_server_port(), 0) AS s`)).rows[0].s);
+  const key = (await c.query<{ k: string }>(`SELECT ('x' || substr(md5($1), 1, 16))::bit(64)::bigint::text AS k`, [`reset-runbook/${sys}/${name}`])).rows[0].k;
+  return { key, database: name };
+}
+
+async function readHolderOn(c: Client, database: string): Promise<LockHolder | undefined> {
+  const r = await c
+    .query<{ workflow_id: string; run_id: string; target: string; namespace: string | null; since: Date }>(`SELECT workflow_id, run_id, target, namespace, since FROM ${TABLE} WHERE id = 1`)
+    .catch((err: { code?: string }) => {
+      if (err.code === '42P01' || err.code === '3F000') return { rows: [] };
+      throw err;
+    });
+  const row = r.rows[0];
+  return row && { database, workflowId: row.workflow_id, runId: row.run_id, target: row.target, namespace: row.namespace ?? undefined, since: new Date(row.since).toISOString() };
+}
+
+export function describeHolder(h: LockHolder): string {
+  return `database "${h.database}" is held by another reset: workflow "${h.workflowId}", run ${h.runId} (target "${h.target}"${h.namespace ? `, namespace "${h.namespace}"` : ''}) since ${h.since}`;
+}
+
+function heldFailure(h: LockHolder): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `${describeHolder(h)}. Wait for that run to end (it releases the database at its end, whatever the ending), then start again. Only if that run is over and the lock stayed (a terminated run): DELETE FROM ${TABLE} WHERE run_id = '${h.runId}';`,
+    'DatabaseLocked',
+    h,
+  );
+}
+
+/** The target's databases, each once (an extra database may be the primary under another URL). */
+async function eachDatabase<T>(t: ResolvedTarget, appName: string, fn: (c: Client, key: string, database: string) => Promise<T>): Promise<T[]> {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const db of t.databases) {
+    const c = await connect(db, appName);
+    try {
+      const { key, database } = await lockKey(c);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(await fn(c, key, database));
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+  return out;
+}
+
+/** For the plan: who holds the target's databases now, if anyone. */
+export async function lockHolders(t: ResolvedTarget): Promise<LockHolder[]> {
+  return (await eachDatabase(t, 'reset-runbook:lock', (c, _k, database) => readHolderOn(c, database))).filter((h): h is LockHolder => Boolean(h));
+}
+
+/**
+ * Claims every database of the target for this run, or refuses naming the holder (DatabaseLocked,
+ * final) with nothing claimed. Claiming again a database this run holds is a no-op: re-taken after a crash.
+ */
+export async function acquireResetLock(t: ResolvedTarget, owner: LockOwner): Promise<LockHolder[]> {
+  let claimedNow = false;
+  try {
+    return await eachDatabase(t, 'reset-runbook:lock', async (c, key, database) => {
+      if (!(await tryAdvisory(c, key))) throw await busy(c, database, owner);
+      try {
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`);
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${TABLE} (id int PRIMARY KEY CHECK (id = 1), workflow_id text NOT NULL, run_id text NOT NULL, target text NOT NULL, namespace text, since timestamptz NOT NULL DEFAULT now())`,
+        );
+        const h = await readHolderOn(c, database);
+        if (h && h.runId !== owner.runId) throw heldFailure(h);
+        if (!h) {
+          await c.query(`INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4)`, [owner.workflowId, owner.runId, owner.target, owner.namespace ?? null]);
+          claimedNow = true;
+        }
+        return (await readHolderOn(c, database))!;
+      } finally {
+        await c.query(`SELECT pg_advisory_unlock($1::bigint)`, [key]).catch(() => undefined);
+      }
+    });
+  } catch (err) {
+    // Nothing half-claimed: a second database held by someone else gives back the first.
+    if (claimedNow) await releaseResetLock(t, owner).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Gives the databases back (only this run's claims). Idempotent. */
+export async function releaseResetLock(t: ResolvedTarget, owner: Pick<LockOwner, 'runId'>): Promise<number> {
+  const n = await eachDatabase(t, 'reset-runbook:lock', async (c) => {
+    const r = await c.query(`DELETE FROM ${TABLE} WHERE run_id = $1`, [owner.runId]).catch((err: { code?: string }) => {
+      if (err.code === '42P01' || err.code === '3F000') return { rowCount: 0 };
+      throw err;
+    });
+    return r.rowCount ?? 0;
+  });
+  return n.reduce((a, x) => a + x, 0);
+}
+
+/**
+ * Runs a destructive step holding the advisory lock of each of the target's databases on a session of
+ * its own, after checking that the claim row names this run (and re-making it if it vanished).
+ */
+export async function withResetLock<T>(t: ResolvedTarget, owner: LockOwner, fn: () => Promise<T>): Promise<T> {
+  const held: { c: Client; key: string }[] = [];
+  const seen = new Set<string>();
+  try {
+    for (const db of t.databases) {
+      const c = await connect(db, 'reset-runbook:lock');
+      const { key, database } = await lockKey(c).catch(async (err) => {
+        await c.end().catch(() => undefined);
+        throw err;
+      });
+      if (seen.has(key)) {
+        await c.end().catch(() => undefined);
+        continue;
+      }
+      seen.add(key);
+      held.push({ c, key });
+      if (!(await tryAdvisory(c, key))) {
+        held.pop();
+        const e = await busy(c, database, owner);
+        await c.end().catch(() => undefined);
+        throw e;
+      }
+      const h = await readHolderOn(c, database);
+      if (h && h.runId !== owner.runId) throw heldFailure(h);
+      if (!h) {
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`);
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${TABLE} (id int PRIMARY KEY CHECK (id = 1), workflow_id text NOT NULL, run_id text NOT NULL, target text NOT NULL, namespace text, since timestamptz NOT NULL DEFAULT now())`,
+        );
+        await c.query(`INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [owner.workflowId, owner.runId, owner.target, owner.namespace ?? null]);
+      }
+    }
+    return await fn();
+  } finally {
+    // Ending the session releases its advisory lock; unlock first so a pooled proxy (pgbouncer) lets go too.
+    for (const { c, key } of held) {
+      await c.query(`SELECT pg_advisory_unlock($1::bigint)`, [key]).catch(() => undefined);
+      await c.end().catch(() => undefined);
+    }
+  }
+}
+
+async function tryAdvisory(c: Client, key: string): Promise<boolean> {
+  return (await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1::bigint) AS ok`, [key])).rows[0].ok;
+}
+
+/** The advisory lock is taken: by another run (final refusal) or by an earlier attempt of this one still finishing (retry). */
+async function busy(c: Client, database: string, owner: LockOwner): Promise<Error> {
+  const h = await readHolderOn(c, database);
+  if (h && h.runId !== owner.runId) return heldFailure(h);
+  return new Error(`database "${database}" is busy: another session of reset-runbook holds its lock (an earlier attempt of this step still running, or another run claiming it). Retrying.`);
+}
