@@ -12,7 +12,7 @@
  * Connection secrets reach pg_dump through libpq's environment variables, never its command line
  * (which `ps` shows to every user of the host).
  */
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -174,6 +174,20 @@ async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes:
 }
 
 /** `pg_restore --list` reads the whole archive's table of contents: a truncated or corrupt file fails here. */
+/** Counts the entries `pg_restore --list` prints (lines "<id>; …"), and keeps the tail of its errors. */
+function readToc(child: ChildProcess): { entries: () => number; stderr: () => string } {
+  let entries = 0;
+  let rest = '';
+  let stderr = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    const lines = (rest + b.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    entries += lines.filter((l) => /^\d+;/.test(l)).length;
+  });
+  child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2048)));
+  return { entries: () => entries, stderr: () => stderr };
+}
+
 function checkArchive(pgRestore: string, file: string, db: DatabaseHandle): Promise<number> {
   const cancel = cancellation();
   return new Promise((resolve, reject) => {
@@ -184,15 +198,7 @@ function checkArchive(pgRestore: string, file: string, db: DatabaseHandle): Prom
     const child = spawnGuarded(pgRestore, ['--list', `${file}.partial`], { env: baseEnv(process.env) });
     const onCancel = () => killGroup(child);
     cancel?.addEventListener('abort', onCancel, { once: true });
-    let entries = 0;
-    let rest = '';
-    let stderr = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      const lines = (rest + b.toString()).split('\n');
-      rest = lines.pop() ?? '';
-      entries += lines.filter((l) => /^\d+;/.test(l)).length;
-    });
-    child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2048)));
+    const toc = readToc(child);
     child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'BackupFailed')));
     child.on('close', (code) => {
       cancel?.removeEventListener('abort', onCancel);
@@ -200,9 +206,9 @@ function checkArchive(pgRestore: string, file: string, db: DatabaseHandle): Prom
         fs.rmSync(`${file}.partial`, { force: true });
         return reject(cancelledFailure(cancel));
       }
-      if (code === 0 && entries > 0) return resolve(entries);
+      if (code === 0 && toc.entries() > 0) return resolve(toc.entries());
       fs.rmSync(`${file}.partial`, { force: true });
-      reject(new Error(`pg_restore --list rejected the dump of database "${db.name}" (exit ${code}): ${stderr.trim() || 'no entries'}`));
+      reject(new Error(`pg_restore --list rejected the dump of database "${db.name}" (exit ${code}): ${toc.stderr().trim() || 'no entries'}`));
     });
   });
 }
@@ -359,21 +365,14 @@ async function checkS3Archive(pgRestore: string, store: S3Store, name: string, d
   const got = await store.s3.send(new GetObjectCommand({ Bucket: store.dest.bucket, Key: store.key(name) }));
   const body = got.Body as Readable;
   // pg_restore needs no secret and no environment but PATH/locale: it reads the archive only.
-  const child = spawn(pgRestore, ['--list'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8' } });
+  // Guarded like every child: it dies with the worker; the basics only for its environment.
+  const child = spawnGuarded(pgRestore, ['--list'], { env: baseEnv(process.env), stdin: 'pipe' });
   const onCancel = () => {
     killGroup(child);
     body.destroy();
   };
   cancel?.addEventListener('abort', onCancel, { once: true });
-  let entries = 0;
-  let rest = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => {
-    const lines = (rest + b.toString()).split('\n');
-    rest = lines.pop() ?? '';
-    entries += lines.filter((l) => /^\d+;/.test(l)).length;
-  });
-  child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2048)));
+  const toc = readToc(child);
   // pg_restore --list stops reading after the table of contents: the rest still goes through the hash.
   let stdinOpen = true;
   child.stdin!.on('error', () => (stdinOpen = false));
@@ -416,9 +415,9 @@ async function checkS3Archive(pgRestore: string, store: S3Store, name: string, d
     await store.remove([name]).catch(() => undefined);
     throw new Error(`the uploaded dump of database "${db.name}" (${where}) reads back as ${bytes} bytes, SHA-256 ${sha256}; pg_dump wrote ${expected.bytes} bytes, SHA-256 ${expected.sha256}. The object was removed; retry takes a new backup.`);
   }
-  if (code !== 0 || entries === 0) {
+  if (code !== 0 || toc.entries() === 0) {
     await store.remove([name]).catch(() => undefined);
-    throw new Error(`pg_restore --list rejected the uploaded dump of database "${db.name}" (${where}, exit ${code}): ${stderr.trim() || 'no entries'}`);
+    throw new Error(`pg_restore --list rejected the uploaded dump of database "${db.name}" (${where}, exit ${code}): ${toc.stderr().trim() || 'no entries'}`);
   }
-  return entries;
+  return toc.entries();
 }

@@ -38,8 +38,12 @@ export interface CommandResult {
 
 const TAIL = 4096;
 
-/** The guard: $1 is the worker's pid, the rest the command. Exit 125: the worker is already gone. */
-const GUARD = `trap 'kill -KILL 0' TERM HUP INT; [ "$PPID" = "$1" ] || exit 125; shift; "$@" & wait $!`;
+/**
+ * The guard: $1 is the worker's pid, the rest the command. Exit 125: the worker is already gone.
+ * sh gives a background command /dev/null as stdin, so the real stdin is kept on fd 3 and handed back
+ * (a piped archive for `pg_restore --list`).
+ */
+const GUARD = `trap 'kill -KILL 0' TERM HUP INT; [ "$PPID" = "$1" ] || exit 125; shift; exec 3<&0; "$@" <&3 3<&- & wait $!`;
 
 let setprivPath: string | null | undefined;
 function findSetpriv(): string | null {
@@ -54,11 +58,11 @@ function findSetpriv(): string | null {
  * Spawns a command in its own process group, guarded so that it dies with this worker. The returned
  * child is the group leader: killGroup(child) stops everything it started.
  */
-export function spawnGuarded(file: string, args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> = {}): ChildProcess {
+export function spawnGuarded(file: string, args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> & { stdin?: 'pipe' | 'ignore' } = {}): ChildProcess {
   const setpriv = os.platform() === 'linux' ? findSetpriv() : null;
   const [cmd, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', GUARD, 'rr-guard', String(process.pid), file, ...args]] : [file, args];
   // No env given: the basics only, never the worker's whole environment (child-env.ts).
-  return spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? baseEnv(process.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  return spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? baseEnv(process.env), stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], detached: true });
 }
 
 export function killGroup(child: ChildProcess): void {
