@@ -7,6 +7,7 @@ import { createDatabaseActivities } from './database';
 import type { ActivityDeps } from './lib/target';
 import { createNotifyActivities } from './notify';
 import { createPlanActivities } from './plan';
+import { createRestoreActivities } from './restore';
 import { createStorageActivities } from './storage';
 import { createVerifyActivities } from './verify';
 import { createWorkerActivities } from './workers';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStorageActivities(deps),
     ...createVerifyActivities(deps),
     ...createNotifyActivities(deps),
+    ...createRestoreActivities(deps),
   };
 }
 

@@ -7,8 +7,8 @@
  * first starts them again. A step that fails after its retries does not end the run: the workers
  * are brought back, and the run waits for an operator's "retry" or "abort".
  */
-import { ApplicationFailure, isCancellation, log, workflowInfo } from '@temporalio/workflow';
-import type { EndReason, HeartbeatProgress, Phase, Plan, ResetInput, ResetResult, StepName } from './definitions';
+import { ApplicationFailure, CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
+import { restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult, type StepName } from './definitions';
 import { planActivities, stepActivities } from './activities';
 import { checkInput, durationMs } from './input';
 import { notify } from './notify';
@@ -69,6 +69,21 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   const stoppedByUs = () => runner.stoppedByUs();
   const leaveStopped = () => runner.leaveStopped();
   const stopWorkers = () => runner.stopWorkers();
+
+  /**
+   * Issue 8: a run that ends after its TRUNCATE committed says how to undo it. A reset step that
+   * finished committed; one that failed after starting asks the journal (patched: histories from
+   * before this call replay without it).
+   */
+  async function pointToRestore(): Promise<void> {
+    const r = progress.step('reset');
+    if (r.attempts === 0) return;
+    const changed =
+      r.status === 'done' ||
+      (patched('issue8-restore-hint') &&
+        (await CancellationScope.nonCancellable(() => act.resetState({ target: input.target, runId }).then((x) => x.databaseChanged, () => false))));
+    if (changed) result.restoreCommand = restoreCommand(input.target, runId);
+  }
 
   try {
     // 1 — backup: a restorable file exists and its place is recorded.
@@ -161,6 +176,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     return done;
   } catch (err) {
     await runner.compensate();
+    await pointToRestore();
     if (workers.status === 'still-stopped') {
       const msg = workersStillStoppedMessage(workers);
       log.error(msg, err instanceof WorkersStillStopped ? {} : { endedBecause: messageOf(err) });

@@ -38,7 +38,9 @@ export interface CommandResult {
 const TAIL = 4096;
 
 /** The guard: $1 is the worker's pid, the rest the command. Exit 125: the worker is already gone. */
-const GUARD = `trap 'kill -KILL 0' TERM HUP INT; [ "$PPID" = "$1" ] || exit 125; shift; "$@" & wait $!`;
+// The command runs in the background (so the trap can act while it runs), and sh gives a background
+// command /dev/null as its stdin: fd 3 hands it the guard's own stdin (psql reads the restore from it).
+const GUARD = `trap 'kill -KILL 0' TERM HUP INT; [ "$PPID" = "$1" ] || exit 125; shift; exec 3<&0; "$@" <&3 3<&- & wait $!`;
 
 let setprivPath: string | null | undefined;
 function findSetpriv(): string | null {
@@ -53,10 +55,10 @@ function findSetpriv(): string | null {
  * Spawns a command in its own process group, guarded so that it dies with this worker. The returned
  * child is the group leader: killGroup(child) stops everything it started.
  */
-export function spawnGuarded(file: string, args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> = {}): ChildProcess {
+export function spawnGuarded(file: string, args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> & { stdin?: boolean } = {}): ChildProcess {
   const setpriv = os.platform() === 'linux' ? findSetpriv() : null;
   const [cmd, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', GUARD, 'rr-guard', String(process.pid), file, ...args]] : [file, args];
-  return spawn(cmd, argv, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  return spawn(cmd, argv, { cwd: opts.cwd, env: opts.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
 }
 
 export function killGroup(child: ChildProcess): void {
