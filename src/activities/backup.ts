@@ -366,7 +366,7 @@ async function checkS3Archive(pgRestore: string, store: S3Store, name: string, d
   const body = got.Body as Readable;
   // pg_restore needs no secret and no environment but PATH/locale: it reads the archive only.
   // Guarded like every child: it dies with the worker; the basics only for its environment.
-  const child = spawnGuarded(pgRestore, ['--list'], { env: baseEnv(process.env), stdin: 'pipe' });
+  const child = spawnGuarded(pgRestore, ['--list'], { env: baseEnv(process.env), stdin: true });
   const onCancel = () => {
     killGroup(child);
     body.destroy();

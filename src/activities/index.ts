@@ -11,6 +11,7 @@ import type { ActivityDeps } from './lib/target';
 import { createLockActivities } from './lock';
 import { createNotifyActivities } from './notify';
 import { createPlanActivities } from './plan';
+import { createRestoreActivities } from './restore';
 import { createStorageActivities } from './storage';
 import { createVerifyActivities } from './verify';
 import { createWorkerActivities } from './workers';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVerifyActivities(deps),
     ...createNotifyActivities(deps),
     ...createLockActivities(deps),
+    ...createRestoreActivities(deps),
   };
   return atBoundary(raw, deps, redactor(collectSecrets(deps.env, deps.targets)));
 }

@@ -5,6 +5,7 @@
  * nothing else — not orphans that predate the reset, not other applications' prefixes.
  * Walks the bucket in ListObjectsV2 pages and deletes each page with one DeleteObjects call;
  * the heartbeat carries the position, so a new worker resumes where a killed one stopped.
+ * With storage.quarantine, each object is first copied there (server-side), so a restore can bring it back.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -13,7 +14,8 @@ import { ownerKey, readBlobs } from './lib/blobs';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
-import { deleteBatch, listObjects, s3ClientFor } from './lib/s3';
+import { copyObject, deleteBatch, listObjects, s3ClientFor } from './lib/s3';
+import { eachLimited, quarantineKey } from './lib/quarantine';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 import { backupStoreFor } from './lib/backup-store';
 import { manifestLocation, manifestName, readManifest } from './manifest';
@@ -47,6 +49,7 @@ export function createStorageActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(`The purge manifest ${manifestLocation(store, name)} is missing; without it no object can be proven orphaned. Nothing was deleted.${hint}`, 'ManifestMissing');
       }
       const services = t.config.storage?.services ?? {};
+      const quarantine = t.config.storage?.quarantine;
       const stillReferenced = new Set((await withClient(t.primary, readBlobs)).map((b) => `${b.service}\u0000${b.key}`));
       const resumeFrom = args.resumeFrom ?? (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
       const pos: Position = resumeFrom ? JSON.parse(resumeFrom) : { service: '', after: '', deleted: 0, bytes: 0 };
@@ -74,6 +77,8 @@ export function createStorageActivities(deps: ActivityDeps) {
             let pending = doomed.map((o) => o.key);
             for (let attempt = 1; pending.length && attempt <= KEY_RETRIES; attempt++) {
               throwIfCancelled();
+              // Quarantine first: a copy exists before the original goes (a retry copies again, harmlessly).
+              if (quarantine) await eachLimited(pending, 16, (k) => copyObject(s3, { bucket: svc.bucket, key: k }, { bucket: quarantine.bucket, key: quarantineKey(quarantine, args.runId, name, k) }));
               const r = await deleteBatch(s3, svc, pending);
               for (const k of r.deleted) {
                 pos.deleted++;

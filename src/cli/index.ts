@@ -3,6 +3,7 @@
  *
  *   reset-runbook plan <target>            reset-runbook follow <run>
  *   reset-runbook start <target>           reset-runbook approve|resume|abort <run>
+ *   reset-runbook restore <target> [--run <reset run id>]
  *   reset-runbook status <run>             reset-runbook list [target]
  *   reset-runbook codec-server             (decodes encrypted payloads for the Web UI)
  */
@@ -15,6 +16,7 @@ import { codecServerCommand } from './commands/codec-server';
 import { followCommand } from './commands/follow';
 import { listCommand } from './commands/list';
 import { planCommand } from './commands/plan';
+import { restoreCommand } from './commands/restore';
 import { resumeCommand } from './commands/resume';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
@@ -23,7 +25,7 @@ import { CliError, UsageError } from './errors';
 import { EXIT, EXIT_CODE_HELP, ExitCode } from './exit-codes';
 import { closePrompts } from './prompt';
 
-export const COMMANDS: Command[] = [planCommand, startCommand, followCommand, approveCommand, resumeCommand, abortCommand, statusCommand, listCommand, codecServerCommand];
+export const COMMANDS: Command[] = [planCommand, startCommand, restoreCommand, followCommand, approveCommand, resumeCommand, abortCommand, statusCommand, listCommand, codecServerCommand];
 
 export function mainHelp(): string {
   const lines = [

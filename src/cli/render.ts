@@ -2,7 +2,7 @@
  * Renderers: pure functions from the contract's shapes (Plan, Progress, ResetResult, heartbeat
  * progress) to text. No I/O here, so they are unit-tested without a server.
  */
-import type { HeartbeatProgress, Plan, ResetResult, StepState, WorkersState } from '../workflows/definitions';
+import type { HeartbeatProgress, Plan, ResetResult, RestorePlan, RestoreResult, StepState, WorkersState } from '../workflows/definitions';
 import {
   formatBytes,
   formatCount,
@@ -150,6 +150,7 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
 
 /** `failure`: the closed run's failure message, for runs whose result does not say it all. */
 export function renderResult(result: ResetResult, style: Style = PLAIN, failure?: string, known?: LeftStopped): string {
+  if (isRestoreResult(result)) return renderRestoreResult(result, style, failure, known);
   const out: string[] = [];
   const stopped = known ?? leftStopped({ result, failure });
   const outcome = shownOutcome(result, stopped);
@@ -165,6 +166,7 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   for (const f of result.backup?.files ?? []) {
     out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`);
   }
+  if (result.restoreCommand) out.push(style.yellow(`  The TRUNCATE committed. Undo this reset with: ${result.restoreCommand}`));
   if (result.objectsDeleted) {
     out.push(
       `  storage: ${formatCount(result.objectsDeleted.count)} objects deleted (${formatBytes(result.objectsDeleted.bytes)})` +
@@ -192,6 +194,37 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
     out.push('', style.bold(`Accounts after the reset: ${result.accounts.count}`));
     if (roles.length) out.push(table(['role', 'accounts'], roles.map(([r, n]) => [r, String(n)]), { align: ['left', 'right'] }));
   }
+  return out.join('\n');
+}
+
+/** A restore's result (issue 8) reaches the same views as a reset's. */
+export function isRestoreResult(r: unknown): r is RestoreResult {
+  const x = r as Partial<RestoreResult> & { mode?: string };
+  return typeof x === 'object' && x !== null && x.mode === undefined && (x.restored !== undefined || (x.plan !== undefined && 'countsNow' in (x.plan as object)));
+}
+
+export function renderRestorePlan(p: RestorePlan, style: Style = PLAIN): string {
+  const out = [style.bold(`Restore of "${p.target}" (database ${p.databaseName}) from reset run ${p.resetRunId ?? '?'}`)];
+  for (const f of p.backup.files) out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…), taken ${p.backup.createdAt}, ${p.backupAgeMinutes} min ago; checksum ${p.checksumsOk ? 'matches the record' : style.red('DOES NOT MATCH')}`);
+  out.push(table(['database', 'table', 'in backup', 'now'], p.tables.map((t) => [t.database, t.table, t.rowsInBackup === undefined ? '?' : String(t.rowsInBackup), String(t.rowsNow)]), { align: ['left', 'left', 'right', 'right'] }));
+  if (p.quarantine) out.push(`  quarantined objects to bring back: ${p.quarantine.objects} (${formatBytes(p.quarantine.bytes)}) from ${p.quarantine.bucket}/${p.quarantine.prefix}`);
+  for (const w of p.warnings) out.push(`  ${style.yellow('!')} ${w}`);
+  for (const e of p.errors) out.push(`  ${style.red('✖')} ${e}`);
+  return out.join('\n');
+}
+
+function renderRestoreResult(r: RestoreResult, style: Style, failure?: string, known?: LeftStopped): string {
+  const stopped = known ?? leftStopped({ result: r as unknown as ResetResult, failure });
+  const ok = !stopped && r.outcome === 'completed';
+  const head = `Restore of "${r.target}": ${r.outcome}${r.endReason && r.endReason !== r.outcome ? ` (${r.endReason})` : ''}`;
+  const out = [ok ? style.green(style.bold(head)) : style.red(style.bold(head))];
+  if (stopped) out.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
+  else if (r.workers) out.push(`  ${workersEndLine(r.workers)}`);
+  if (r.message && !(stopped && r.message.startsWith(STILL_STOPPED_PREFIX))) out.push(`  ${r.message}`);
+  for (const f of r.plan?.backup.files ?? []) out.push(`  backup (${f.database}): ${f.path}`);
+  if (r.restored) out.push(`  restored: ${formatCount(r.restored.rows)} rows in ${r.restored.tables} tables`);
+  if (r.objectsRestored) out.push(`  storage: ${formatCount(r.objectsRestored.count)} objects brought back (${formatBytes(r.objectsRestored.bytes)})`);
+  if (r.verify) out.push(`  verify: ${r.verify.ok ? style.green("every table holds the backup's count") : style.red(r.verify.mismatches.join('; '))}`);
   return out.join('\n');
 }
 

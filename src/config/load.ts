@@ -217,6 +217,15 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
         if (typeof c.endpoint === 'string' && /\/\/[^/]*@/.test(c.endpoint)) p.push(`${at}.${f}.endpoint: must not carry credentials; use the AWS credential chain`);
         if (c.forcePathStyle !== undefined && typeof c.forcePathStyle !== 'boolean') p.push(`${at}.${f}.forcePathStyle: expected true or false`);
       }
+    if (isObj(s) && s.quarantine !== undefined) {
+      const q = s.quarantine;
+      if (!isObj(q)) p.push(`${at}.storage.quarantine: expected {"bucket": "...", "prefix": "reset-quarantine/", "days": 30}`);
+      else {
+        str(q.bucket, 'storage.quarantine.bucket');
+        if (q.prefix !== undefined && typeof q.prefix !== 'string') p.push(`${at}.storage.quarantine.prefix: expected a string`);
+        num(q.days, 'storage.quarantine.days', 1);
+      }
+    }
   }
 
   // backup

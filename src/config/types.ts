@@ -78,7 +78,20 @@ export interface StorageConfig {
   /** Keyed by ActiveStorage service name (active_storage_blobs.service_name), e.g. "amazon". */
   services: Record<string, StorageServiceConfig>;
   /** Keys per ListObjectsV2 page and DeleteObjects call (S3's maximum, 1000, by default). */
-  pageSize?: number;
+  pageSize?: number;  /**
+   * Issue 8: before the purge deletes an object it copies it here (server-side CopyObject, on the
+   * service's own endpoint, so the bucket must be reachable from it) under
+   * `<prefix><reset run id>/<service>/<original key>`, so that a restore can bring it back.
+   * `days` is documentation for the bucket's lifecycle rule, which expires the copies; we do not enforce it.
+   */
+  quarantine?: QuarantineConfig;
+}
+
+export interface QuarantineConfig {
+  bucket: string;
+  /** Default "reset-quarantine/". */
+  prefix?: string;
+  days?: number;
 }
 
 /**

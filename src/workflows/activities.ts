@@ -82,3 +82,14 @@ export function restartBudget(s: RunSettings): { budgetMs: number; maxAttempts: 
   const perAttemptMs = s.startTimeoutSeconds * 1000 + 5000;
   return { budgetMs, maxAttempts: Math.max(1, Math.ceil(budgetMs / perAttemptMs)) };
 }
+
+/** The restore's activities (issue 8): the plan with defaults, the steps once each (the StepRunner retries them). */
+export function restoreActivities(s: RunSettings = PLAN_DEFAULTS) {
+  const once = (step: StepName, seconds: number) => proxyActivities<Activities>(options(step, s, seconds, 1));
+  return {
+    plan: proxyActivities<Pick<Activities, 'planRestore'>>(options('plan', PLAN_DEFAULTS, 3600)).planRestore,
+    restoreDatabase: once('restore', 12 * 3600).restoreDatabase,
+    restoreStorage: once('restoreStorage', 12 * 3600).restoreStorage,
+    verify: once('verify', 1800).verifyRestore,
+  };
+}

@@ -16,6 +16,16 @@ export const WORKFLOW_TYPE = 'productionDataReset';
 export function resetWorkflowId(target: string): string {
   return `reset-${target}`;
 }
+/** A restore of target X always runs under this id (issue 8): one restore of X at a time. */
+export function restoreWorkflowId(target: string): string {
+  return `restore-${target}`;
+}
+/** The restore's workflow type name (Web UI's Start Workflow, `temporal workflow start --type`). */
+export const RESTORE_WORKFLOW_TYPE = 'restoreFromBackup';
+/** The command an operator types to undo a reset whose TRUNCATE committed. */
+export function restoreCommand(target: string, resetRunId: string): string {
+  return `reset-runbook restore ${target} --run ${resetRunId}`;
+}
 /** Plans change nothing, so any number may run; this is the id the CLI uses. */
 export function planWorkflowId(target: string, at: Date): string {
   return `plan-${target}-${at.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
@@ -52,7 +62,7 @@ export interface ResetInput {
   approvalTimeout?: string;
 }
 
-export type StepName = 'plan' | 'backup' | 'approval' | 'stopWorkers' | 'reset' | 'purgeStorage' | 'startWorkers' | 'verify';
+export type StepName = 'plan' | 'backup' | 'approval' | 'stopWorkers' | 'reset' | 'purgeStorage' | 'startWorkers' | 'verify' | 'restore' | 'restoreStorage';
 
 export const STEP_TITLES: Record<StepName, string> = {
   plan: '0 Plan',
@@ -63,6 +73,9 @@ export const STEP_TITLES: Record<StepName, string> = {
   purgeStorage: '4 Clean orphaned S3 files',
   startWorkers: '5 Restart Solid Queue workers',
   verify: '6 Verify',
+  // The restore (issue 8) shares the numbering: it has no backup step, and 3/4 undo the reset's 3/4.
+  restore: '3 Restore the database from the backup',
+  restoreStorage: '4 Bring back quarantined S3 files',
 };
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'waiting-for-operator' | 'skipped';
@@ -93,6 +106,10 @@ export type Phase =
 export interface Progress {
   target: string;
   mode: Mode;
+  /** Issue 8: which procedure this run is (absent: a reset, as before). */
+  kind?: 'reset' | 'restore';
+  /** Issue 8: a restore's plan (which backup, its age, the counts it holds, what the database holds now). */
+  restorePlan?: RestorePlan;
   phase: Phase;
   currentStep?: StepName;
   steps: StepState[];
@@ -333,6 +350,63 @@ export interface ResetResult {
   endReason?: EndReason;
   /** CONTRACT (issue 7): the workers' final state (see WorkersState). */
   workers?: WorkersState;
+  /**
+   * Issue 8: set when the run ended (aborted, failed) after its TRUNCATE committed: the exact command
+   * that restores the backup this run took, e.g. `reset-runbook restore demo --run <run id>`.
+   */
+  restoreCommand?: string;
+}
+
+// ---- Issue 8: the restore (undo a reset) ----
+
+/** The single JSON object a restore takes (Web UI's Start Workflow, `temporal workflow start`, the CLI). */
+export interface RestoreInput {
+  target: string;
+  /** The reset run whose backup to restore; default: the latest run of workflow `reset-<target>`. */
+  resetRunId?: string;
+  /** One of that run's (or a recent run's) backup files, to choose it by path; its checksum must be on record. */
+  backupPath?: string;
+  /** The database's name typed in advance; a wrong value fails the run before anything is touched. An approval is always asked for. */
+  confirmation?: string;
+  approvalTimeout?: string;
+}
+
+export interface RestorePlan {
+  target: string;
+  databaseName: string;
+  /** The restore is not a schema rebuild; the approval asks for the database's name only. */
+  highRisk: false;
+  /** The reset run whose backup this is (its quarantined objects are found by this id). */
+  resetRunId?: string;
+  backup: BackupRecord;
+  backupAgeMinutes: number;
+  /** Every file's SHA-256 was recomputed and equals the record. */
+  checksumsOk: boolean;
+  /** Rows per `database/schema.table` in the backup: the reset's countsBefore (taken just before its TRUNCATE). */
+  countsInBackup?: Record<string, number>;
+  /** Rows per table now. */
+  countsNow: Record<string, number>;
+  /** The tables the restore empties and reloads from the backup (the reset's truncated set). */
+  tables: { database: string; table: string; rowsNow: number; rowsInBackup?: number }[];
+  quarantine?: { bucket: string; prefix: string; objects: number; bytes: number };
+  warnings: string[];
+  errors: string[];
+  settings: RunSettings;
+  digest: string;
+  createdAt: string;
+}
+
+export interface RestoreResult {
+  target: string;
+  outcome: 'completed' | 'failed' | 'aborted' | 'rejected';
+  endReason?: EndReason;
+  message?: string;
+  plan?: RestorePlan;
+  restored?: { tables: number; rows: number };
+  objectsRestored?: { count: number; bytes: number };
+  verify?: { ok: boolean; report: string; mismatches: string[] };
+  workers?: WorkersState;
+  stepDurationsMs?: Partial<Record<StepName, number>>;
 }
 
 /** Heartbeat details of long activities: what `follow` shows as a progress bar. */

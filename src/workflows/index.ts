@@ -1,2 +1,3 @@
 /** Workflow entry points registered by the worker. One workflow type per procedure. */
 export { productionDataReset } from './runbook';
+export { restoreFromBackup } from './restore';

@@ -14,12 +14,15 @@ export class AbortRequested extends Error {
   }
 }
 
+/** What an approval binds to: a reset's plan, or a restore's (issue 8). */
+export type Approvable = Pick<Plan, 'databaseName' | 'highRisk' | 'digest'>;
+
 export class Operator {
   private approval?: ApproveArgs;
   private rejectedApprovals: string[] = [];
   private retryRequested = false;
   private abort?: AbortArgs;
-  private plan?: Plan;
+  private plan?: Approvable;
   /** The scopes of the steps in flight: an abort cancels them, so it reaches the running activity. */
   private inFlight = new Set<CancellationScope>();
 
@@ -73,7 +76,7 @@ export class Operator {
   }
 
   /** Waits for an approve signal that names the database (and the second confirmation for high risk). */
-  async approve(plan: Plan, timeoutMs: number): Promise<ApproveArgs> {
+  async approve(plan: Approvable, timeoutMs: number): Promise<ApproveArgs> {
     this.plan = plan;
     const since = new Date();
     this.progress.state.approval = {
@@ -127,7 +130,7 @@ export class Operator {
   }
 }
 
-export function checkApproval(plan: Plan, a: ApproveArgs): string | undefined {
+export function checkApproval(plan: Approvable, a: ApproveArgs): string | undefined {
   if (!a || typeof a.confirmation !== 'string') return 'the signal needs {"confirmation": "<database name>"}';
   if (a.confirmation !== plan.databaseName) return `confirmation "${a.confirmation}" does not match the database name "${plan.databaseName}"`;
   if (a.planDigest !== undefined && a.planDigest !== plan.digest) return `planDigest does not match this run's plan (${plan.digest.slice(0, 12)}…); look at the plan again`;

@@ -23,8 +23,9 @@ const ORDER: StepName[] = ['plan', 'backup', 'approval', 'stopWorkers', 'reset',
 export class RunProgress {
   readonly state: Progress;
 
-  constructor(target: string, mode: Mode) {
-    const steps = (mode === 'plan' ? ORDER.slice(0, 1) : ORDER).map((name): StepState => ({ name, title: STEP_TITLES[name], status: 'pending', attempts: 0 }));
+  /** `order`: another procedure's steps (the restore's); default the runbook's. */
+  constructor(target: string, mode: Mode, order: StepName[] = ORDER) {
+    const steps = (mode === 'plan' ? order.slice(0, 1) : order).map((name): StepState => ({ name, title: STEP_TITLES[name], status: 'pending', attempts: 0 }));
     this.state = { target, mode, phase: 'planning', steps, workers: { status: 'untouched' } };
     setHandler(progressQuery, () => this.state);
     upsertSearchAttributes([{ key: TARGET_KEY, value: target }]);

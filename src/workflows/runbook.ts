@@ -7,13 +7,14 @@
  * first starts them again. A step that fails after its retries does not end the run: the workers
  * are brought back, and the run waits for an operator's "retry" or "abort".
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, patched, sleep, workflowInfo } from '@temporalio/workflow';
-import type { EndReason, HeartbeatProgress, Phase, Plan, ResetInput, ResetResult, StepName } from './definitions';
-import { lockActivities, planActivities, restartBudget, retryDelayMs, stepActivities } from './activities';
+import { ApplicationFailure, CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
+import { restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult, type StepName } from './definitions';
+import { lockActivities, planActivities, stepActivities } from './activities';
 import { checkInput, durationMs } from './input';
 import { notify } from './notify';
 import { AbortRequested, Operator } from './operator';
 import { RunProgress, workersStillStoppedMessage } from './progress';
+import { messageOf, StepRunner, WorkersStillStopped } from './steps';
 
 export async function productionDataReset(raw: ResetInput): Promise<ResetResult> {
   const input = checkInput(raw, workflowInfo().workflowId);
@@ -75,112 +76,29 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     }
   }
   const workers = state.workers;
-  /** Stopped by this run and not yet known to be running again: every ending consults this. */
-  const stoppedByUs = () => workers.status === 'stopped' || workers.status === 'restarting' || workers.status === 'still-stopped';
-  /**
-   * None was alive before the reset and the target says to leave them so (whenNoneAliveBefore
-   * "leave"): the stop step still makes sure nothing runs during the TRUNCATE, but neither step 5
-   * nor compensation starts them; the run ends with them stopped, as they were.
-   */
-  const leaveStopped = () => {
-    workers.status = 'left-stopped';
-    progress.publish();
-  };
+  // The step runner stops and restarts the workers under this run's claim of the database.
+  const runner = new StepRunner(input.target, s, progress, operator, {
+    stopWorkers: (a) => act.stopWorkers({ ...a, lock }),
+    restartWorkers: (seconds) => (a) => act.restartWorkers(seconds)({ ...a, lock }),
+  });
+  const step = runner.step.bind(runner);
+  const stoppedByUs = () => runner.stoppedByUs();
+  const leaveStopped = () => runner.leaveStopped();
+  const stopWorkers = () => runner.stopWorkers();
 
   /**
-   * Runs one step: its activity up to `maximumAttempts` times (each attempt counted), then, if it still
-   * fails, brings the workers back and waits for an operator's "retry" or "abort".
+   * Issue 8: a run that ends after its TRUNCATE committed says how to undo it. A reset step that
+   * finished committed; one that failed after starting asks the journal (patched: histories from
+   * before this call replay without it).
    */
-  async function step<T>(
-    name: StepName,
-    run: (lastHeartbeat?: unknown) => Promise<T>,
-    opts: { needsWorkersStopped?: boolean; beforeStop?: () => Promise<void>; detail?: (r: T) => string } = {},
-  ): Promise<T> {
-    for (;;) {
-      operator.throwIfAborted();
-      if (opts.needsWorkersStopped && !stoppedByUs()) {
-        await opts.beforeStop?.();
-        if (s.workersConfigured) await stopWorkers();
-      }
-      if (name === 'stopWorkers' && !stoppedByUs()) {
-        // A half-done stop still needs undoing, so the workers count as stopped from here.
-        workers.status = 'stopped';
-        workers.stoppedSince = new Date().toISOString();
-        workers.startCommand = s.startCommand;
-        workers.restart = undefined;
-      }
-      progress.started(name);
-      try {
-        // The abortable scope covers the attempts and the pauses between them: an abort stops either.
-        const r = await operator.abortable(() => attempts(name, run));
-        progress.finished(name, opts.detail?.(r));
-        return r;
-      } catch (err) {
-        if (isCancellation(err) || err instanceof AbortRequested) throw err;
-        const message = messageOf(err);
-        log.warn('Step failed after its attempts; waiting for an operator', { step: name, error: message });
-        const restart = stoppedByUs() && name !== 'startWorkers' && s.startWorkersAtEnd !== false;
-        if (restart) {
-          progress.failed(name, message);
-          await restartWorkers(`while "${name}" waits for an operator`);
-        }
-        progress.paused(name, message, restart);
-        await operator.decide();
-      }
-    }
-  }
-  /** The workflow's own retries: an abort is seen between attempts, and the step's state counts each one. */
-  async function attempts<T>(name: StepName, run: (lastHeartbeat?: unknown) => Promise<T>): Promise<T> {
-    let lastHeartbeat: unknown;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await run(lastHeartbeat);
-      } catch (err) {
-        if (isCancellation(err) || !retryable(err) || attempt >= s.maximumAttempts) throw err;
-        // A killed worker's last heartbeat says where it was (the purge resumes from it).
-        if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.lastHeartbeatDetails !== undefined) lastHeartbeat = err.cause.lastHeartbeatDetails;
-        await condition(() => Boolean(operator.aborted), retryDelayMs(attempt));
-        operator.throwIfAborted();
-        progress.retrying(name, attempt + 1, s.maximumAttempts, messageOf(err));
-      }
-    }
-  }
-  const stopWorkers = () => step('stopWorkers', () => act.stopWorkers({ target: input.target, lock }));
-
-  /**
-   * Compensation: start the workers again, within the restart budget, counting attempts where every
-   * view sees them. Runs to its end even when the run is cancelled or aborted meanwhile; throws
-   * WorkersStillStopped when the budget is spent.
-   */
-  async function restartWorkers(why: string): Promise<void> {
-    await CancellationScope.nonCancellable(async () => {
-      log.info(`Restarting workers ${why}`);
-      progress.phase('compensating');
-      const { budgetMs, maxAttempts } = restartBudget(s);
-      const deadline = Date.now() + budgetMs;
-      workers.status = 'restarting';
-      workers.restart = { attempt: 0, maxAttempts, deadline: new Date(deadline).toISOString() };
-      for (let attempt = 1; attempt <= maxAttempts && Date.now() < deadline; attempt++) {
-        workers.restart = { ...workers.restart, attempt };
-        progress.publish();
-        try {
-          await act.restartWorkers(Math.ceil((deadline - Date.now()) / 1000))({ target: input.target, lock });
-          workers.status = 'running';
-          progress.publish();
-          return;
-        } catch (err) {
-          workers.restart = { ...workers.restart, lastError: messageOf(err) };
-          log.warn('Restarting the workers failed', { attempt, maxAttempts, error: messageOf(err) });
-          progress.publish();
-          if (!retryable(err)) break;
-          const left = deadline - Date.now();
-          if (attempt < maxAttempts && left > 0) await sleep(Math.min(retryDelayMs(attempt), left));
-        }
-      }
-      workers.status = 'still-stopped';
-      progress.publish();
-      throw new WorkersStillStopped(workersStillStoppedMessage(workers));
-    });
+  async function pointToRestore(): Promise<void> {
+    const r = progress.step('reset');
+    if (r.attempts === 0) return;
+    const changed =
+      r.status === 'done' ||
+      (patched('issue8-restore-hint') &&
+        (await CancellationScope.nonCancellable(() => act.resetState({ target: input.target, runId }).then((x) => x.databaseChanged, () => false))));
+    if (changed) result.restoreCommand = restoreCommand(input.target, runId);
   }
 
   try {
@@ -273,13 +191,8 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     await notify('completed', progress.state, result);
     return done;
   } catch (err) {
-    if (stoppedByUs() && workers.status !== 'still-stopped' && s.startWorkersAtEnd === false) leaveStopped();
-    else if (stoppedByUs() && workers.status !== 'still-stopped') {
-      // Compensation runs even when the run itself was cancelled (restartWorkers is non-cancellable).
-      await restartWorkers('before the run ends').catch((e) => {
-        if (!(e instanceof WorkersStillStopped)) throw e;
-      });
-    }
+    await runner.compensate();
+    await pointToRestore();
     if (workers.status === 'still-stopped') {
       const msg = workersStillStoppedMessage(workers);
       log.error(msg, err instanceof WorkersStillStopped ? {} : { endedBecause: messageOf(err) });
@@ -309,15 +222,6 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   }
 }
 
-/** Compensation spent its budget: the run ends saying so. */
-class WorkersStillStopped extends Error {}
-
-/** Whether the workflow should try an activity again: not when it said its failure is final. */
-function retryable(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
-}
-
 function planSummary(p: Plan): string {
   const truncate = p.tables.filter((t) => t.action === 'truncate');
   const rows = truncate.reduce((a, t) => a + t.rows, 0);
@@ -325,9 +229,4 @@ function planSummary(p: Plan): string {
   return `${truncate.length} tables to truncate (${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete, ${p.workersAlive} workers alive${restart}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
 }
 
-/** The message an operator should read: the activity's own error, not the wrapper's. */
-export function messageOf(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e && e.cause && typeof e.cause === 'object') e = e.cause as typeof e;
-  return e?.message ?? String(err);
-}
+export { messageOf };

@@ -14,7 +14,9 @@ export type CrashPoint =
   | 'purge.afterFirstPage'
   | 'purge.done'
   | 'startWorkers.done'
-  | 'verify.done';
+  | 'verify.done'
+  | 'restore.loading'
+  | 'restore.done';
 
 export function crashPoint(point: CrashPoint): void {
   const wanted = process.env.RR_CRASH_AT;

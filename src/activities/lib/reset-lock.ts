@@ -121,7 +121,8 @@ export async function acquireResetLock(t: ResolvedTarget, owner: LockOwner): Pro
           `CREATE TABLE IF NOT EXISTS ${TABLE} (id int PRIMARY KEY CHECK (id = 1), workflow_id text NOT NULL, run_id text NOT NULL, target text NOT NULL, namespace text, since timestamptz NOT NULL DEFAULT now())`,
         );
         const h = await readHolderOn(c, database);
-        if (h && h.runId !== owner.runId) throw heldFailure(h);
+        if (h && !sameRun(h, owner)) throw heldFailure(h);
+        if (h && h.runId !== owner.runId) await takeOver(c, owner);
         if (!h) {
           await c.query(`INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4)`, [owner.workflowId, owner.runId, owner.target, owner.namespace ?? null]);
           claimedNow = true;
@@ -177,7 +178,8 @@ export async function withResetLock<T>(t: ResolvedTarget, owner: LockOwner, fn: 
         throw e;
       }
       const h = await readHolderOn(c, database);
-      if (h && h.runId !== owner.runId) throw heldFailure(h);
+      if (h && !sameRun(h, owner)) throw heldFailure(h);
+      if (h && h.runId !== owner.runId) await takeOver(c, owner);
       if (!h) {
         await c.query(`CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`);
         await c.query(
@@ -196,6 +198,21 @@ export async function withResetLock<T>(t: ResolvedTarget, owner: LockOwner, fn: 
   }
 }
 
+/**
+ * The claim belongs to a workflow id, not to one run of it: `temporal workflow reset` (an operator's
+ * reset-to-point) ends run A and goes on as run B of the same id, and B must keep A's claim. The server
+ * lets only one run of an id be open at a time, so this never lets a second reset in.
+ */
+function sameRun(h: LockHolder, owner: LockOwner): boolean {
+  if (h.workflowId !== owner.workflowId) return false;
+  return !h.namespace || !owner.namespace || h.namespace === owner.namespace;
+}
+
+/** Run B of the same workflow id takes over run A's claim, so that B's release at its end gives it back. */
+async function takeOver(c: Client, owner: LockOwner): Promise<void> {
+  await c.query(`UPDATE ${TABLE} SET run_id = $1 WHERE id = 1 AND workflow_id = $2`, [owner.runId, owner.workflowId]);
+}
+
 async function tryAdvisory(c: Client, key: string): Promise<boolean> {
   return (await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1::bigint) AS ok`, [key])).rows[0].ok;
 }
@@ -203,6 +220,6 @@ async function tryAdvisory(c: Client, key: string): Promise<boolean> {
 /** The advisory lock is taken: by another run (final refusal) or by an earlier attempt of this one still finishing (retry). */
 async function busy(c: Client, database: string, owner: LockOwner): Promise<Error> {
   const h = await readHolderOn(c, database);
-  if (h && h.runId !== owner.runId) return heldFailure(h);
+  if (h && !sameRun(h, owner)) return heldFailure(h);
   return new Error(`database "${database}" is busy: another session of reset-runbook holds its lock (an earlier attempt of this step still running, or another run claiming it). Retrying.`);
 }

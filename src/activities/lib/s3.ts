@@ -2,7 +2,7 @@
  * S3 access for the storage step. One client per ActiveStorage service; credentials come from the
  * standard AWS chain (env, profile, instance role), never from the targets file or the workflow.
  */
-import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import type { StorageServiceConfig } from '../../config/types';
 
 export interface S3Object {
@@ -57,4 +57,19 @@ export async function deleteBatch(s3: S3Client, svc: StorageServiceConfig, keys:
     deleted: (r.Deleted ?? []).map((d) => d.Key!),
     errors: (r.Errors ?? []).map((e) => ({ key: e.Key ?? '?', code: e.Code ?? 'Unknown', message: e.Message ?? '' })),
   };
+}
+
+/** CopySource is "<bucket>/<key>", the key URL-encoded except its slashes. */
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+}
+
+/** A server-side copy (no byte passes through the worker). Objects over 5 GB would need UploadPartCopy. */
+export async function copyObject(s3: S3Client, from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
+  await s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from.bucket, from.key) }));
+}
+
+/** Every object under a prefix of a bucket, in key order. */
+export async function* listUnder(s3: S3Client, bucket: string, prefix: string, startAfter?: string): AsyncGenerator<S3Object[]> {
+  yield* listObjects(s3, { bucket, prefix }, startAfter);
 }

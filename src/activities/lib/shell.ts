@@ -38,11 +38,9 @@ export interface CommandResult {
 
 const TAIL = 4096;
 
-/**
- * The guard: $1 is the worker's pid, the rest the command. Exit 125: the worker is already gone.
- * sh gives a background command /dev/null as stdin, so the real stdin is kept on fd 3 and handed back
- * (a piped archive for `pg_restore --list`).
- */
+/** The guard: $1 is the worker's pid, the rest the command. Exit 125: the worker is already gone. */
+// The command runs in the background (so the trap can act while it runs), and sh gives a background
+// command /dev/null as its stdin: fd 3 hands it the guard's own stdin (psql reads the restore from it).
 const GUARD = `trap 'kill -KILL 0' TERM HUP INT; [ "$PPID" = "$1" ] || exit 125; shift; exec 3<&0; "$@" <&3 3<&- & wait $!`;
 
 let setprivPath: string | null | undefined;
@@ -58,11 +56,11 @@ function findSetpriv(): string | null {
  * Spawns a command in its own process group, guarded so that it dies with this worker. The returned
  * child is the group leader: killGroup(child) stops everything it started.
  */
-export function spawnGuarded(file: string, args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> & { stdin?: 'pipe' | 'ignore' } = {}): ChildProcess {
+export function spawnGuarded(file: string, args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> & { stdin?: boolean } = {}): ChildProcess {
   const setpriv = os.platform() === 'linux' ? findSetpriv() : null;
   const [cmd, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', GUARD, 'rr-guard', String(process.pid), file, ...args]] : [file, args];
   // No env given: the basics only, never the worker's whole environment (child-env.ts).
-  return spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? baseEnv(process.env), stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], detached: true });
+  return spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? baseEnv(process.env), stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
 }
 
 export function killGroup(child: ChildProcess): void {

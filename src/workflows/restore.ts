@@ -1,0 +1,151 @@
+/**
+ * Undo a reset (issue 8): restore the backup a reset run took, and bring back the objects its purge
+ * quarantined.
+ *
+ *   0 plan · (approval) · 2 stop workers · 3 restore the database · 4 bring back S3 files · 5 start workers · 6 verify
+ *
+ * The same step runner as the reset (steps.ts): from the moment the workers are stopped, whatever
+ * ends the run first starts them again; a step that fails its attempts waits for "retry" or "abort".
+ */
+import { ApplicationFailure, CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import type { EndReason, Phase, RestoreInput, RestorePlan, RestoreResult, StepName } from './definitions';
+import { lockActivities, restoreActivities, stepActivities } from './activities';
+import { durationMs } from './input';
+import { AbortRequested, Operator } from './operator';
+import { RunProgress, workersStillStoppedMessage } from './progress';
+import { checkRestoreInput } from './restore-input';
+import { messageOf, StepRunner, WorkersStillStopped } from './steps';
+
+const RESTORE_STEPS: StepName[] = ['plan', 'approval', 'stopWorkers', 'restore', 'restoreStorage', 'startWorkers', 'verify'];
+
+export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResult> {
+  const input = checkRestoreInput(raw, workflowInfo().workflowId);
+  const progress = new RunProgress(input.target, 'execute', RESTORE_STEPS);
+  progress.state.kind = 'restore';
+  const operator = new Operator(progress);
+  const workers = progress.state.workers;
+  const result: RestoreResult = { target: input.target, outcome: 'failed' };
+  const end = (outcome: RestoreResult['outcome'], endReason: EndReason, phase: Phase, message?: string): RestoreResult => {
+    progress.ended(message ?? endReason, endReason);
+    progress.phase(phase);
+    Object.assign(result, { outcome, endReason, message, workers: { ...workers }, stepDurationsMs: progress.durations() });
+    progress.outcome(outcome);
+    return result;
+  };
+
+  // 0 — plan: which backup, its checksum, the counts it holds, what the database holds now.
+  progress.started('plan');
+  let plan: RestorePlan;
+  try {
+    plan = await restoreActivities().plan({ target: input.target, resetRunId: input.resetRunId, backupPath: input.backupPath });
+  } catch (err) {
+    progress.failed('plan', messageOf(err));
+    end('failed', 'planFailed', 'failed', messageOf(err));
+    throw ApplicationFailure.create({ message: `Restore of "${input.target}": ${messageOf(err)}`, type: 'RestorePlanFailed', nonRetryable: true, details: [result] });
+  }
+  result.plan = plan;
+  progress.state.restorePlan = plan;
+  progress.finished('plan', planSummary(plan));
+  const refuse = (why: string) => {
+    end('rejected', 'refused', 'failed', why);
+    return ApplicationFailure.nonRetryable(`Restore of "${input.target}" refused; nothing was touched: ${why}`, 'RestoreRefused', result);
+  };
+  if (plan.errors.length) throw refuse(plan.errors.join('; '));
+  if (input.confirmation !== undefined && input.confirmation !== plan.databaseName) {
+    throw refuse(`confirmation "${input.confirmation}" does not match the database name "${plan.databaseName}"`);
+  }
+
+  const s = plan.settings;
+  // One destructive run per database: a restore claims it like a reset, so neither runs beside the other.
+  const { runId, workflowId } = workflowInfo();
+  const lock = { workflowId, runId, target: input.target };
+  try {
+    await lockActivities(s).acquireResetLock({ target: input.target, owner: lock });
+  } catch (err) {
+    throw refuse(messageOf(err));
+  }
+  const workerActs = stepActivities(s);
+  const runner = new StepRunner(input.target, s, progress, operator, {
+    stopWorkers: (a) => workerActs.stopWorkers({ ...a, lock }),
+    restartWorkers: (seconds) => (a) => workerActs.restartWorkers(seconds)({ ...a, lock }),
+  });
+  const act = restoreActivities(s);
+  try {
+    // A restore replaces what the database holds now: a person always approves it, with the database's name.
+    await operator.approve(plan, durationMs(input.approvalTimeout ?? s.approvalTimeout));
+
+    // 2 — stop workers: nothing writes while the tables are emptied and reloaded.
+    if (s.workersConfigured) await runner.stopWorkers();
+    else progress.skipped('stopWorkers', 'no workers configured');
+
+    // 3 — restore: TRUNCATE + the backup's rows and sequences, one transaction per database.
+    const restored = await runner.step('restore', async () => {
+      const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup });
+      // The data is in (committed); a retry restores it again, so a mismatch can be looked into and retried.
+      if (r.mismatches.length) throw ApplicationFailure.nonRetryable(`Right after the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`, 'VerifyMismatch');
+      return { tables: r.tables, rows: r.rows };
+    }, {
+      needsWorkersStopped: true,
+      detail: (r) => `${r.rows} rows in ${r.tables} tables restored from ${plan.backup.files.map((f) => f.path).join(', ')}`,
+    });
+    result.restored = restored;
+
+    // 4 — bring back the objects the reset's purge quarantined.
+    if (plan.quarantine && plan.resetRunId) {
+      const resetRunId = plan.resetRunId;
+      const back = await runner.step('restoreStorage', () => act.restoreStorage({ target: input.target, resetRunId }), {
+        detail: (r) => `${r.count} objects (${r.bytes} bytes) copied back from ${plan.quarantine!.bucket}/${plan.quarantine!.prefix}`,
+      });
+      result.objectsRestored = back;
+    } else progress.skipped('restoreStorage', s.storageConfigured ? 'no storage.quarantine: the purged objects cannot come back' : 'no storage configured');
+
+    // 5 — start workers.
+    if (runner.stoppedByUs() && s.startWorkersAtEnd === false) {
+      runner.leaveStopped();
+      progress.skipped('startWorkers', 'left stopped: none was alive before the restore (workers.whenNoneAliveBefore "leave")');
+    } else if (runner.stoppedByUs()) {
+      await runner.step('startWorkers', () => workerActs.startWorkers({ target: input.target, lock }), { detail: (w) => `${w.alive} process(es) alive` });
+      workers.status = 'running';
+    } else progress.skipped('startWorkers', s.workersConfigured ? 'workers already running' : 'no workers configured');
+
+    // 6 — verify: every table holds what the backup held.
+    const expected = plan.countsInBackup ?? {};
+    const v = await runner.step(
+      'verify',
+      async () => {
+        const r = await act.verify({ target: input.target, expected, workersRunning: workers.status === 'running' });
+        if (!r.ok) throw ApplicationFailure.nonRetryable(`After the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`, 'VerifyMismatch', r);
+        return r;
+      },
+      { detail: (r) => `${Object.keys(expected).length} tables hold the backup's counts` },
+    );
+    result.verify = v;
+    return end('completed', 'completed', 'completed');
+  } catch (err) {
+    if (await runner.compensate()) {
+      const msg = workersStillStoppedMessage(workers);
+      log.error(msg, err instanceof WorkersStillStopped ? {} : { endedBecause: messageOf(err) });
+      end('failed', 'workersStillStopped', 'failed', msg);
+      throw ApplicationFailure.nonRetryable(msg, 'CompensationFailed', result);
+    }
+    if (err instanceof AbortRequested) {
+      end('aborted', 'aborted', 'aborted', err.message);
+      throw ApplicationFailure.nonRetryable(`Restore of "${input.target}" ${err.message}`, 'RestoreAborted', result);
+    }
+    if (isCancellation(err)) end('failed', 'cancelled', 'cancelled', 'the run was cancelled');
+    else end('failed', err instanceof ApplicationFailure && err.type === 'ApprovalTimedOut' ? 'approvalTimedOut' : 'stepFailed', 'failed', messageOf(err));
+    if (err instanceof ApplicationFailure && !err.details?.length) throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: true, details: [result] });
+    throw err;
+  } finally {
+    await CancellationScope.nonCancellable(() => lockActivities(s).releaseResetLock({ target: input.target, owner: { runId } })).catch((e) =>
+      log.error('Could not release the reset lock', { error: messageOf(e) }),
+    );
+  }
+}
+
+function planSummary(p: RestorePlan): string {
+  const inBackup = p.tables.reduce((a, t) => a + (t.rowsInBackup ?? 0), 0);
+  const now = p.tables.reduce((a, t) => a + t.rowsNow, 0);
+  const q = p.quarantine ? `, ${p.quarantine.objects} quarantined objects to bring back` : '';
+  return `backup of ${p.backup.createdAt} (${p.backupAgeMinutes} min old, checksum ${p.checksumsOk ? 'ok' : 'MISMATCH'}) from reset run ${p.resetRunId ?? '?'}: ${p.tables.length} tables, ${inBackup} rows in the backup, ${now} now${q}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
+}
