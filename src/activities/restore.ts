@@ -140,7 +140,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
     },
 
     /** One transaction per database: TRUNCATE the reset's tables and load the backup's rows and sequences. */
-    async restoreDatabase(args: { target: string; backup: BackupRecord; expected?: Record<string, number> }): Promise<{ tables: number; rows: number; mismatches: string[] }> {
+    async restoreDatabase(args: { target: string; backup: BackupRecord; expected?: Record<string, number> }): Promise<{ tables: number; rows: number; mismatches: string[]; queueDrift: string[] }> {
       const t = resolveTarget(deps, args.target);
       return withKeepalive(async (beat) => {
         // Checked again here, not only at the plan: hours may pass before the approval.
@@ -163,9 +163,15 @@ export function createRestoreActivities(deps: ActivityDeps) {
           });
         }
         // Counted now, before the workers start: from then on Solid Queue's own tables change by themselves.
-        const mismatches = await compareCounts(t, args.expected ?? {});
+        const all = await compareCounts(t, args.expected ?? {});
+        // The reference is the reset's count, taken after the workers stopped; the backup was taken while
+        // they ran, so Solid Queue's own tables may differ by the jobs they moved in between (measured on
+        // the large demo: 6,254 ready executions in the backup, 6,227 at the TRUNCATE). The backup's rows
+        // are what was restored; that drift is said, not failed on. Application tables must match.
+        const queueDrift = all.filter((m) => QUEUE_TABLE.test(m.split(':')[0]));
+        const mismatches = all.filter((m) => !queueDrift.includes(m));
         crashPoint('restore.done');
-        return { tables, rows, mismatches };
+        return { tables, rows, mismatches, queueDrift };
       });
     },
 
@@ -209,6 +215,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
     },
   };
 }
+
+const QUEUE_TABLE = /\.solid_queue_[^/]*$/;
 
 async function compareCounts(t: ResolvedTarget, expected: Record<string, number>, lines: string[] = []): Promise<string[]> {
   const mismatches: string[] = [];

@@ -83,10 +83,12 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
       const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup });
       // The data is in (committed); a retry restores it again, so a mismatch can be looked into and retried.
       if (r.mismatches.length) throw ApplicationFailure.nonRetryable(`Right after the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`, 'VerifyMismatch');
-      return { tables: r.tables, rows: r.rows };
+      return { tables: r.tables, rows: r.rows, queueDrift: r.queueDrift };
     }, {
       needsWorkersStopped: true,
-      detail: (r) => `${r.rows} rows in ${r.tables} tables restored from ${plan.backup.files.map((f) => f.path).join(', ')}`,
+      detail: (r) =>
+        `${r.rows} rows in ${r.tables} tables restored from ${plan.backup.files.map((f) => f.path).join(', ')}` +
+        (r.queueDrift.length ? `; Solid Queue tables differ from the reset's count taken after the workers stopped (jobs they ran after the backup): ${r.queueDrift.join('; ')}` : ''),
     });
     result.restored = restored;
 
