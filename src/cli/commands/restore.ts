@@ -1,13 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { approveSignal, RESTORE_WORKFLOW_TYPE, restoreWorkflowId, type RestoreInput } from '../../workflows/definitions';
+import { RESTORE_WORKFLOW_TYPE, restoreWorkflowId, type RestoreInput } from '../../workflows/definitions';
 import { parseDurationMs } from '../args';
-import { Command, checkTarget, taskQueueOf } from '../command';
-import { CliError, UsageError } from '../errors';
-import { EXIT } from '../exit-codes';
-import { endingJson, followRun, WaitingKind } from '../live';
-import { renderEnding } from '../render';
-import { Snapshot } from '../snapshot';
-import { approvalFor } from './start';
+import { Command, checkTarget } from '../command';
+import { UsageError } from '../errors';
+import { startAndFollow } from './start';
 
 export const restoreCommand: Command = {
   name: 'restore',
@@ -32,37 +27,15 @@ then waits for an approval with the database's name, like \`start\`. The backup'
     const input: RestoreInput = { target };
     if (opts.run) input.resetRunId = opts.run as string;
     if (opts['approval-timeout']) input.approvalTimeout = opts['approval-timeout'] as string;
-    let handle;
-    try {
-      handle = await client.workflow.start(RESTORE_WORKFLOW_TYPE, { taskQueue: taskQueueOf(ctx.io.env), workflowId: restoreWorkflowId(target), args: [input] });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new CliError(`a restore of "${target}" is already running (workflow ${restoreWorkflowId(target)})`, EXIT.failed, `follow it: reset-runbook follow ${restoreWorkflowId(target)}`);
-      }
-      throw err;
-    }
-    ctx.note(`started restore of "${target}": workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}`);
-    if (opts.detach === true) {
-      ctx.emit({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, target, status: 'RUNNING' });
-      ctx.print(`follow: reset-runbook follow ${handle.workflowId}`);
-      return EXIT.ok;
-    }
-    const approved = new Set<string>();
-    const onWaiting = async (snap: Snapshot, kind: WaitingKind): Promise<'continue' | 'stop'> => {
-      if (kind !== 'approval') return opts['exit-on-wait'] ? 'stop' : 'continue';
-      const approval = snap.progress!.approval!;
-      const key = `${approval.planDigest}@${approval.since}`;
-      if (approved.has(key)) return 'continue';
-      const a = await approvalFor(ctx, snap, confirm, undefined);
-      if (!a) return 'stop';
-      await handle.signal(approveSignal, a);
-      approved.add(key);
-      ctx.note(`approved by ${a.by}`);
-      return 'continue';
-    };
-    const { snap, code, detached } = await followRun(ctx, client, handle, { onWaiting });
-    if (!detached && ctx.json) ctx.emit(endingJson(snap, code));
-    if (!detached && !ctx.live && snap.status !== 'RUNNING') ctx.print(renderEnding(snap, ctx.style));
-    return code;
+    return startAndFollow(ctx, client, {
+      what: 'restore',
+      target,
+      workflowType: RESTORE_WORKFLOW_TYPE,
+      workflowId: restoreWorkflowId(target),
+      input,
+      detach: opts.detach === true,
+      confirm,
+      exitOnWait: opts['exit-on-wait'] === true,
+    });
   },
 };

@@ -1,10 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, WORKFLOW_TYPE } from '../../workflows/definitions';
 import { parseDurationMs } from '../args';
 import { Command, checkTarget, taskQueueOf } from '../command';
 import { Context } from '../context';
 import { CliError, UsageError } from '../errors';
-import { EXIT } from '../exit-codes';
+import { EXIT, type ExitCode } from '../exit-codes';
 import { followRun, WaitingKind } from '../live';
 import { ask } from '../prompt';
 import { renderEnding, renderPlan, renderRestorePlan } from '../render';
@@ -48,41 +48,64 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
     if (workers && workers.workflowPollers === 0) {
       ctx.note(`no worker polls task queue "${taskQueueOf(ctx.io.env)}" yet: the reset starts as soon as one does`);
     }
-    let handle;
-    try {
-      handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue: taskQueueOf(ctx.io.env), workflowId: resetWorkflowId(target), args: [input] });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new CliError(`a reset of "${target}" is already running (workflow ${resetWorkflowId(target)})`, EXIT.failed, `follow it: reset-runbook follow ${resetWorkflowId(target)}`);
-      }
-      throw err;
-    }
-    ctx.note(`started reset of "${target}": workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}`);
-    if (detach) {
-      ctx.emit({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, target, status: 'RUNNING' });
-      ctx.print(`follow: reset-runbook follow ${handle.workflowId}`);
-      return EXIT.ok;
-    }
-
-    const approved = new Set<string>();
-    const onWaiting = async (snap: Snapshot, kind: WaitingKind): Promise<'continue' | 'stop'> => {
-      if (kind !== 'approval') return opts['exit-on-wait'] ? 'stop' : 'continue';
-      const approval = snap.progress!.approval!;
-      const key = `${approval.planDigest}@${approval.since}`;
-      if (approved.has(key)) return 'continue';
-      const args = await approvalFor(ctx, snap, confirm, opts['confirm-rebuild'] as string | undefined);
-      if (!args) return 'stop';
-      await handle.signal(approveSignal, args);
-      approved.add(key);
-      ctx.note(`approved by ${args.by}`);
-      return 'continue';
-    };
-    const { snap, code, detached } = await followRun(ctx, client, handle, { onWaiting });
-    if (!detached && ctx.json) ctx.emit(endingJson(snap, code));
-    if (!detached && !ctx.live && snap.status !== 'RUNNING') ctx.print(renderEnding(snap, ctx.style));
-    return code;
+    return startAndFollow(ctx, client, {
+      what: 'reset',
+      target,
+      workflowType: WORKFLOW_TYPE,
+      workflowId: resetWorkflowId(target),
+      input,
+      detach,
+      confirm,
+      confirmRebuild: opts['confirm-rebuild'] as string | undefined,
+      exitOnWait: opts['exit-on-wait'] === true,
+    });
   },
 };
+
+/**
+ * Starts a destructive run (a reset or a restore) under its fixed workflow id, then, unless detached,
+ * follows it and gives the approval it waits for (the plan shown, the database's name typed or given
+ * with --confirm). Returns the exit code of how the run ended or was left.
+ */
+export async function startAndFollow(
+  ctx: Context,
+  client: Client,
+  o: { what: 'reset' | 'restore'; target: string; workflowType: string; workflowId: string; input: object; detach: boolean; confirm?: string; confirmRebuild?: string; exitOnWait: boolean },
+): Promise<ExitCode> {
+  let handle;
+  try {
+    handle = await client.workflow.start(o.workflowType, { taskQueue: taskQueueOf(ctx.io.env), workflowId: o.workflowId, args: [o.input] });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new CliError(`a ${o.what} of "${o.target}" is already running (workflow ${o.workflowId})`, EXIT.failed, `follow it: reset-runbook follow ${o.workflowId}`);
+    }
+    throw err;
+  }
+  ctx.note(`started ${o.what} of "${o.target}": workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}`);
+  if (o.detach) {
+    ctx.emit({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, target: o.target, status: 'RUNNING' });
+    ctx.print(`follow: reset-runbook follow ${handle.workflowId}`);
+    return EXIT.ok;
+  }
+
+  const approved = new Set<string>();
+  const onWaiting = async (snap: Snapshot, kind: WaitingKind): Promise<'continue' | 'stop'> => {
+    if (kind !== 'approval') return o.exitOnWait ? 'stop' : 'continue';
+    const approval = snap.progress!.approval!;
+    const key = `${approval.planDigest}@${approval.since}`;
+    if (approved.has(key)) return 'continue';
+    const args = await approvalFor(ctx, snap, o.confirm, o.confirmRebuild);
+    if (!args) return 'stop';
+    await handle.signal(approveSignal, args);
+    approved.add(key);
+    ctx.note(`approved by ${args.by}`);
+    return 'continue';
+  };
+  const { snap, code, detached } = await followRun(ctx, client, handle, { onWaiting });
+  if (!detached && ctx.json) ctx.emit(endingJson(snap, code));
+  if (!detached && !ctx.live && snap.status !== 'RUNNING') ctx.print(renderEnding(snap, ctx.style));
+  return code;
+}
 
 /**
  * The approval a person gives: the plan shown, the database's name typed (or given with --confirm)
