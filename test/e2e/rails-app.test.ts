@@ -12,13 +12,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { resetWorkflowId } from '../../src/workflows/definitions';
+import { abortSignal, approveSignal, progressQuery, resetWorkflowId, type ResetResult } from '../../src/workflows/definitions';
 import type { productionDataReset } from '../../src/workflows';
 import type { TargetConfig } from '../../src/config/types';
-import { approveAndFinish } from '../support/drive';
 import { REPO_ROOT, temporalAddress, workflowBundlePath } from '../support/temporal';
 import { databaseState, rails, RAILS_APP, type RailsEnv } from '../support/rails-app';
 import { serverHistoryText } from '../support/history-text';
@@ -145,6 +144,30 @@ async function startWorker(): Promise<() => string> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return log;
+}
+
+/**
+ * Approves when the run asks (production always asks); a step that fails its retries makes the run
+ * wait for an operator: abort it then, and fail with the step's error rather than at the time-out.
+ */
+async function approveAndFinish(h: WorkflowHandle<typeof productionDataReset>, database: string): Promise<ResetResult> {
+  let approved = false;
+  for (;;) {
+    const p = await h.query(progressQuery);
+    if (p.phase === 'awaiting-approval' && !approved) {
+      await h.signal(approveSignal, { confirmation: database, by: 'jest' });
+      approved = true;
+    } else if (p.phase === 'waiting-for-operator') {
+      await h.signal(abortSignal, { by: 'jest', reason: 'test failed' });
+      await h.result().catch(() => undefined);
+      throw new Error(`step ${p.waiting?.step} failed: ${p.waiting?.error}`);
+    } else if (['completed', 'failed', 'aborted', 'cancelled'].includes(p.phase)) {
+      return h.result().catch((e: Error) => {
+        throw new Error(`the run failed: ${e.message}: ${(e.cause as Error | undefined)?.message}`);
+      });
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 beforeAll(() => {
