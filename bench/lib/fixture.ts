@@ -1,16 +1,18 @@
 /**
  * The data each case runs on, and its re-creation between runs. The demo is loaded once per fixture
- * (demo/generate.ts, the code behind `scripts/demo-db load`), into a database and a bucket of its own;
+ * (`scripts/demo-db load --scale N`), into a database and a bucket of its own;
  * the loaded database is copied to a template. Before every run the database is re-created from the
  * template (CREATE DATABASE … TEMPLATE: a file copy, about a second) and the objects a reset deletes
  * are put back (S3 has no bulk upload: this is what makes a full bench take long).
  */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { load, type GenerateReport } from '../../demo/generate';
+import type { GenerateReport } from '../../demo/generate';
 import { putObjects, s3Client } from '../../demo/lib/objects';
 import { untrackedVariantKeys } from '../../demo/lib/storage-rows';
-import { databaseUrl, type BenchStack } from './stack';
+import { databaseUrl, REPO, type BenchStack } from './stack';
 
 export interface Fixture {
   name: string;
@@ -38,6 +40,16 @@ async function admin<T>(stack: BenchStack, fn: (c: Client) => Promise<T>): Promi
 
 const template = (db: string) => `${db}_template`;
 
+/** `scripts/demo-db load … --json`: the demo as its own loader makes it. */
+function demoDbLoad(args: string[]): Promise<GenerateReport> {
+  return new Promise((resolve, reject) => {
+    execFile(path.join(REPO, 'scripts', 'demo-db'), ['load', ...args, '--json'], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`scripts/demo-db load failed: ${stderr.trim().split('\n').slice(-3).join(' / ') || err.message}`));
+      resolve(JSON.parse(stdout) as GenerateReport);
+    });
+  });
+}
+
 export async function loadFixture(stack: BenchStack, o: { name: string; database: string; bucket: string; scale: number }, log: (l: string) => void): Promise<Fixture> {
   const url = databaseUrl(stack, o.database);
   const started = Date.now();
@@ -46,7 +58,7 @@ export async function loadFixture(stack: BenchStack, o: { name: string; database
     await c.query(`DROP DATABASE IF EXISTS ${o.database} WITH (FORCE)`);
     await c.query(`DROP DATABASE IF EXISTS ${template(o.database)}`);
   });
-  const report = await load({ databaseUrl: url, scale: o.scale, seed: 1, storage: { bucket: o.bucket, endpoint: stack.s3Endpoint, concurrency: 32 }, fresh: true });
+  const report = await demoDbLoad(['--fresh', '--database-url', url, '--scale', String(o.scale), '--seed', '1', '--bucket', o.bucket, '--s3-endpoint', stack.s3Endpoint]);
   if (!report?.objects) throw new Error(`fixture ${o.name}: the demo load made no objects`);
   const c = new Client({ connectionString: url });
   await c.connect();
