@@ -1,0 +1,135 @@
+/**
+ * run: the whole workflow — a real Temporal dev server, a real worker process (a fresh one per run, so
+ * its VmHWM is that run's peak), the demo's real Solid Queue stand-in stopped and started by the
+ * target's commands — vs. the runbook as a script (bench/peer-script.ts). Before every run the database
+ * is re-created, the deleted objects are put back and the Solid Queue stand-in is started.
+ * Ours is started with the Temporal client and approved as soon as it asks (the progress query, polled
+ * every 50 ms), as an operator with `--confirm` would be.
+ */
+import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { approveSignal, progressQuery, resetWorkflowId, TASK_QUEUE, WORKFLOW_TYPE, type ResetInput, type ResetResult } from '../../src/workflows/definitions';
+import { timed } from '../lib/activities';
+import type { BenchContext } from '../lib/context';
+import { recreateDatabase, recreateObjects } from '../lib/fixture';
+import { run as runProgram } from '../lib/peers';
+import type { RequestCounts } from '../lib/s3-counter';
+import { figures, ratio, type Figures } from '../lib/stats';
+import { lastWindowSeconds, SERVICE, serviceEnv } from '../lib/target';
+import { buildBundle, startWorker } from '../lib/worker-process';
+import { runPeerScript } from '../peer-script';
+
+export interface RunFigures {
+  oursSeconds: Figures;
+  peerSeconds: Figures;
+  ratio: number;
+  workersStopped: { oursSeconds: Figures; peerSeconds: Figures; ratio: number };
+  /** The worker process: VmRSS once it is ready (idle), VmHWM after the run (peak). */
+  workerRss: { idleMiB: Figures; peakMiB: Figures; peakAboveIdleMiB: Figures };
+  requests: { ours: RequestCounts; peer: RequestCounts };
+  objectsDeleted: { ours: number; peer: number };
+}
+
+async function ourRun(ctx: BenchContext, client: Client): Promise<{ seconds: number; result: ResetResult }> {
+  const input: ResetInput = { target: ctx.run.name, mode: 'execute', reason: 'bench' };
+  return timed(async () => {
+    const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: resetWorkflowId(ctx.run.name), args: [input] });
+    const done = handle.result() as Promise<ResetResult>;
+    let finished = false;
+    done.then(() => (finished = true), () => (finished = true));
+    for (;;) {
+      if (finished) break;
+      const p = await handle.query(progressQuery).catch(() => undefined);
+      if (p?.approval) {
+        await handle.signal(approveSignal, { confirmation: p.approval.database, planDigest: p.approval.planDigest, by: 'bench' });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return done;
+  }).then(({ seconds, value }) => ({ seconds, result: value }));
+}
+
+export async function runCase(ctx: BenchContext): Promise<RunFigures> {
+  const t = ctx.run;
+  const f = t.fixture;
+  const bundle = path.join(ctx.dir, 'workflow-bundle.js');
+  ctx.log('run: building the workflow bundle ...');
+  await buildBundle(bundle);
+  const connection = await Connection.connect({ address: ctx.stack.temporalAddress });
+  const client = new Client({ connection, namespace: ctx.stack.namespace });
+  const env = serviceEnv(t);
+  // A run left open by an interrupted bench would refuse the fixed workflow id.
+  await client.workflow.getHandle(resetWorkflowId(t.name)).terminate('bench: a new bench run').catch(() => undefined);
+  let fresh = true;
+  const prepare = async () => {
+    await runProgram('/bin/sh', ['-c', `${SERVICE} status >/dev/null && ${SERVICE} stop || true`], env);
+    await recreateDatabase(ctx.stack, f);
+    if (!fresh) await recreateObjects(f);
+    fresh = false;
+    await runProgram(SERVICE, ['start'], env);
+  };
+  const ours: number[] = [];
+  const peer: number[] = [];
+  const oursWindow: number[] = [];
+  const peerWindow: number[] = [];
+  const idle: number[] = [];
+  const peak: number[] = [];
+  let requests = { ours: { ...ctx.counter.counts }, peer: { ...ctx.counter.counts } };
+  const deleted = { ours: 0, peer: 0 };
+  try {
+    for (let i = 0; i < ctx.profile.runs; i++) {
+      const label = `run ${i + 1}/${ctx.profile.runs}`;
+      await prepare();
+      const worker = await startWorker({ targetsFile: ctx.targetsFile, bundle, env: ctx.targetEnv, log: path.join(ctx.dir, `worker-${i + 1}.log`) });
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        idle.push(worker.memory().rssMiB);
+        ctx.counter.reset();
+        const o = await ourRun(ctx, client);
+        requests.ours = { ...ctx.counter.counts };
+        if (o.result.outcome !== 'completed') throw new Error(`our run ended ${o.result.outcome}: ${o.result.message ?? ''}`);
+        peak.push(worker.memory().hwmMiB);
+        ours.push(o.seconds);
+        oursWindow.push(lastWindowSeconds(t));
+        deleted.ours = o.result.objectsDeleted?.count ?? 0;
+        ctx.log(`${label}: ours ${o.seconds.toFixed(2)} s, workers stopped ${oursWindow[i].toFixed(2)} s, worker RSS idle ${idle[i].toFixed(0)} MiB peak ${peak[i].toFixed(0)} MiB`);
+      } finally {
+        await worker.stop();
+      }
+      await prepare();
+      ctx.counter.reset();
+      const p = await runPeerScript({
+        databaseUrl: f.url,
+        pgBin: ctx.stack.pgBin,
+        backupFile: path.join(ctx.dir, 'peer-run.dump'),
+        stopCommand: t.stopCommand,
+        startCommand: t.startCommand,
+        commandEnv: env,
+        s3: ctx.s3,
+        bucket: f.bucket,
+      });
+      requests.peer = { ...ctx.counter.counts };
+      peer.push(p.seconds);
+      peerWindow.push(lastWindowSeconds(t));
+      deleted.peer = p.objectsDeleted;
+      ctx.log(`${label}: script ${p.seconds.toFixed(2)} s, workers stopped ${peerWindow[i].toFixed(2)} s`);
+    }
+  } finally {
+    await runProgram('/bin/sh', ['-c', `${SERVICE} status >/dev/null && ${SERVICE} stop || true`], env).catch(() => undefined);
+    await connection.close();
+  }
+  const of = figures(ours);
+  const pf = figures(peer);
+  const ow = figures(oursWindow);
+  const pw = figures(peerWindow);
+  return {
+    oursSeconds: of,
+    peerSeconds: pf,
+    ratio: ratio(of, pf),
+    workersStopped: { oursSeconds: ow, peerSeconds: pw, ratio: ratio(ow, pw) },
+    workerRss: { idleMiB: figures(idle), peakMiB: figures(peak), peakAboveIdleMiB: figures(peak.map((p, i) => p - idle[i])) },
+    requests,
+    objectsDeleted: deleted,
+  };
+}
