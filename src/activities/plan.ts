@@ -204,6 +204,15 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
     }
     const rows = await readBlobs(c);
     for (const [name, svc] of Object.entries(services)) {
+      // Disk services are the purge rework's (issue 9); until then the plan refuses rather than keep silent.
+      if (svc.kind !== 's3') {
+        errors.push(`storage.services.${name}: a Disk service is not supported by this build`);
+        continue;
+      }
+      if (!svc.purge) {
+        warnings.push(`storage.services.${name}: purge is false, so its files are kept (its blobs are still truncated)`);
+        continue;
+      }
       const recorded = new Set(rows.filter((r) => r.service === name).map((r) => r.key));
       if (recorded.size === 0) continue;
       try {
