@@ -89,7 +89,7 @@ export function describeIssues(issues: readonly Issue[]): string[] {
     for (const iss of list) {
       let p: Path = [...prefix, ...iss.path];
       if (iss.code === 'invalid_union') {
-        const branch = fittingBranch(iss.errors);
+        const branch = fittingBranch(iss.errors, iss.input);
         if (branch) {
           walk(branch, p);
           continue;
@@ -111,11 +111,15 @@ export function describeIssues(issues: readonly Issue[]): string[] {
 
 /**
  * Of a union's alternatives ({"sqlFile"} or {"command"}, an S3 or a Disk service), the one the
- * operator evidently meant: the only one with no missing required field, no unknown field and the
- * right "kind". Its own problems are then worth reporting; otherwise the union's message says what
- * is expected.
+ * operator evidently meant: the one whose "kind" was written, else the only one with no missing
+ * required field and no unknown field. Its own problems are then worth reporting; otherwise the
+ * union's message says what is expected.
  */
-function fittingBranch(branches: Issue[][]): Issue[] | undefined {
-  const fits = branches.filter((b) => b.every((i) => !(i.code === 'unrecognized_keys' && i.path.length === 0) && !(i.path.length === 1 && (i.path[0] === 'kind' || i.input === undefined))));
+function fittingBranch(branches: Issue[][], input: unknown): Issue[] | undefined {
+  const kindOk = (b: Issue[]) => b.every((i) => !(i.path.length === 1 && i.path[0] === 'kind'));
+  const kindGiven = typeof input === 'object' && input !== null && 'kind' in input;
+  const fits = kindGiven
+    ? branches.filter(kindOk)
+    : branches.filter((b) => kindOk(b) && b.every((i) => !(i.code === 'unrecognized_keys' && i.path.length === 0) && !(i.path.length === 1 && i.input === undefined)));
   return fits.length === 1 ? fits[0] : undefined;
 }

@@ -380,5 +380,10 @@ export type TargetsFileOutput = z.output<typeof shapeOnly>;
 
 /** The published JSON Schema: what a person writes (defaults not required). */
 export function targetsJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(shapeOnly, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(shapeOnly, { io: 'input', target: 'draft-2020-12' }) as unknown as { properties: { targets: { propertyNames: unknown } } };
+  // Target names are checked by a refinement (so a bad name does not hide the problems inside the
+  // target); editors get the rule as a pattern.
+  schema.properties.targets.propertyNames = { type: 'string', pattern: TARGET_NAME.source };
+  const { $schema, ...rest } = schema as unknown as Record<string, unknown>;
+  return { $schema, title: 'reset-runbook targets file', ...rest };
 }
