@@ -4,7 +4,7 @@
  * worked example of a target: compare deploy/targets.example.json for production.
  */
 import * as path from 'node:path';
-import type { TargetConfig } from '../src/config/types';
+import type { TargetConfigInput as TargetConfig } from '../src/config/types';
 
 const ROOT = path.resolve(__dirname, '..');
 

@@ -18,4 +18,6 @@ const demo = demoTarget({
   backupDir: path.join(state, 'backups'),
   pidFile: path.join(state, 'solid_queue.pid'),
 });
-process.stdout.write(JSON.stringify({ targets: { demo } }, null, 2) + '\n');
+// Editors complete and check the file against the published schema, found relative to the file.
+const $schema = path.relative(state, path.resolve(__dirname, '..', 'deploy', 'targets.schema.json'));
+process.stdout.write(JSON.stringify({ $schema, targets: { demo } }, null, 2) + '\n');

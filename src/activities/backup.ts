@@ -40,7 +40,7 @@ export function createBackupActivities(deps: ActivityDeps) {
   return {
     async backupDatabase(args: { target: string }): Promise<BackupRecord> {
       const t = resolveTarget(deps, args.target);
-      const keep = t.config.backup.keep ?? 5;
+      const keep = t.config.backup.keep;
       const pgDump = t.config.backup.pgDump ?? 'pg_dump';
       const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
       const store = backupStoreFor(t.config.backup);

@@ -60,14 +60,14 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         const strategy = t.config.strategy ?? { kind: 'replant' as const };
         if (strategy.kind === 'rebuild') {
           await writeJournal(t, { ...(await readJournal(t, args.runId)), rebuildStartedAt: new Date().toISOString() });
-          await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds ?? 3600);
+          await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds);
         } else {
           // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
           for (const d of [...decisions].reverse()) await truncate(t, d, args.runId);
           throwIfCancelled();
           const seeds = t.config.seeds;
           if (seeds && 'command' in seeds) {
-            await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds ?? 1800);
+            await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds);
           }
           // After the seeds, so the views show the seeded rows, not the old ones nor none.
           for (const d of decisions) await refreshViews(t, d);
@@ -94,7 +94,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
 }
 
 function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
-  const maxMinutes = t.config.backup.maxAgeMinutes ?? 60;
+  const maxMinutes = t.config.backup.maxAgeMinutes;
   const ageMinutes = (Date.now() - Date.parse(createdAt)) / 60_000;
   if (!(ageMinutes <= maxMinutes)) {
     // Seconds under ten minutes: "0 minutes old, more than 0.05" would read as a contradiction.
@@ -136,7 +136,7 @@ async function assertPlanStillHolds(t: ResolvedTarget, expected: string, changed
     });
   }
   const errors = decisions.flatMap((d) => d.errors);
-  const now = planDigest({ target: t.name, databaseName, strategy: t.config.strategy?.kind ?? 'replant', restartIdentity: t.config.restartIdentity ?? false, decisions });
+  const now = planDigest({ target: t.name, databaseName, strategy: t.config.strategy.kind, restartIdentity: t.config.restartIdentity, decisions });
   if (errors.length || now !== expected) {
     throw ApplicationFailure.nonRetryable(
       `The tables of target "${t.name}" are no longer those the approved plan showed${errors.length ? ` (${errors.join('; ')})` : ' (a table was added, removed or renamed, or the configuration changed)'}; ${
@@ -164,8 +164,8 @@ async function countAll(t: ResolvedTarget, decisions: TableDecision[]): Promise<
 async function truncate(t: ResolvedTarget, d: TableDecision, runId: string): Promise<void> {
   const db = t.databases.find((x) => x.name === d.database)!;
   const seeds = t.config.seeds;
-  const sqlSeed = seeds && 'sqlFile' in seeds && (seeds.database ?? 'primary') === db.name ? fs.readFileSync(seeds.sqlFile, 'utf8') : undefined;
-  const lockTimeout = t.config.timing?.lockTimeoutSeconds ?? 10;
+  const sqlSeed = seeds && 'sqlFile' in seeds && seeds.database === db.name ? fs.readFileSync(seeds.sqlFile, 'utf8') : undefined;
+  const lockTimeout = t.config.timing.lockTimeoutSeconds;
   await withClient(
     db,
     async (c: Client) => {
@@ -196,7 +196,7 @@ function explainTruncateError(t: ResolvedTarget, db: DatabaseHandle, err: Error 
   const where = `target "${t.name}", database "${db.name}"`;
   if (err.code === '55P03') {
     return new Error(
-      `TRUNCATE could not lock its tables within ${t.config.timing?.lockTimeoutSeconds ?? 10}s (${where}): another session holds a lock; find it with SELECT pid, query FROM pg_stat_activity WHERE pid IN (SELECT pid FROM pg_locks WHERE NOT granted OR mode LIKE '%Exclusive%'). Nothing was changed (rolled back).`,
+      `TRUNCATE could not lock its tables within ${t.config.timing.lockTimeoutSeconds}s (${where}): another session holds a lock; find it with SELECT pid, query FROM pg_stat_activity WHERE pid IN (SELECT pid FROM pg_locks WHERE NOT granted OR mode LIKE '%Exclusive%'). Nothing was changed (rolled back).`,
     );
   }
   return new Error(`${withSeeds ? 'TRUNCATE + SQL seeds' : 'TRUNCATE'} failed (${where}): ${err.message}. The transaction was rolled back; nothing was changed.`);
@@ -205,7 +205,7 @@ function explainTruncateError(t: ResolvedTarget, db: DatabaseHandle, err: Error 
 async function refreshViews(t: ResolvedTarget, d: TableDecision): Promise<void> {
   const db = t.databases.find((x) => x.name === d.database)!;
   if (!db.refreshMaterializedViews) return;
-  const lockTimeout = t.config.timing?.lockTimeoutSeconds ?? 10;
+  const lockTimeout = t.config.timing.lockTimeoutSeconds;
   await withClient(
     db,
     async (c: Client) => {

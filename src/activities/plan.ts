@@ -15,6 +15,7 @@ import { processesEverRegistered, queueState } from './lib/solid-queue';
 import { baseEnv } from './lib/child-env';
 import { describeHolder, lockHolders } from './lib/reset-lock';
 import { runCommand } from './lib/shell';
+import { workerSettings } from './lib/run-settings';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
 
@@ -36,7 +37,7 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   let environment: string | undefined;
   let serverVersion = '';
   let databaseBytes = 0;
-  const strategy = cfg.strategy?.kind ?? 'replant';
+  const strategy = cfg.strategy.kind;
   const materializedViews: MaterializedViewPlan[] = [];
 
   for (const db of t.databases) {
@@ -90,16 +91,16 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   let startWorkersAtEnd = false;
   const w = cfg.workers;
   if (w) {
-    const where = w.database ?? 'primary';
+    const where = w.database;
     await withClient(databaseByName(t, w.database), async (c) => {
-      const q = await queueState(c, w.heartbeatThresholdSeconds ?? 300);
+      const q = await queueState(c, w.heartbeatThresholdSeconds);
       if (!q.present) warnings.push(`no solid_queue_processes table in database "${where}": cannot watch the workers stop`);
       workersAlive = q.alive;
       claimedExecutions = q.claimedTotal;
       if (q.stale) warnings.push(`${q.stale} Solid Queue process row(s) have stale heartbeats (a crashed host?); they are ignored`);
       // "start" by default: a reset should leave the application with workers, and a run that starts
       // them proves the start command works; "leave" is for targets whose workers are meant to be off.
-      startWorkersAtEnd = q.alive > 0 || (w.whenNoneAliveBefore ?? 'start') === 'start';
+      startWorkersAtEnd = q.alive > 0 || w.whenNoneAliveBefore === 'start';
       if (q.alive === 0) {
         warnings.push(
           startWorkersAtEnd
@@ -152,21 +153,18 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   if (claimedExecutions > 0) warnings.push(`${claimedExecutions} job(s) are claimed right now; stopping the workers will let them finish or release them`);
 
   const settings = {
-    heartbeatTimeoutSeconds: cfg.timing?.heartbeatTimeoutSeconds ?? 30,
-    maximumAttempts: cfg.timing?.maximumAttempts ?? 3,
-    approvalRequired: cfg.approval?.required ?? false,
-    approvalTimeout: cfg.approval?.timeout ?? '24h',
+    heartbeatTimeoutSeconds: cfg.timing.heartbeatTimeoutSeconds,
+    maximumAttempts: cfg.timing.maximumAttempts,
+    approvalRequired: cfg.approval.required,
+    approvalTimeout: cfg.approval.timeout,
     workersConfigured: Boolean(cfg.workers),
     storageConfigured: Boolean(cfg.storage),
-    stopTimeoutSeconds: cfg.workers?.stopTimeoutSeconds ?? 120,
-    startTimeoutSeconds: cfg.workers?.startTimeoutSeconds ?? 120,
-    restartBudgetSeconds: cfg.workers?.restartBudgetSeconds ?? 300,
-    startCommand: cfg.workers?.start,
+    ...workerSettings(cfg.workers),
     startWorkersAtEnd,
-    backupMaxAgeMinutes: cfg.backup.maxAgeMinutes ?? 60,
+    backupMaxAgeMinutes: cfg.backup.maxAgeMinutes,
     notifications: (cfg.notify?.webhooks.length ?? 0) > 0,
   };
-  const digest = planDigest({ target: t.name, databaseName, strategy, restartIdentity: cfg.restartIdentity ?? false, decisions });
+  const digest = planDigest({ target: t.name, databaseName, strategy, restartIdentity: cfg.restartIdentity, decisions });
   return {
     target: t.name,
     databaseName,
@@ -204,6 +202,15 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
     }
     const rows = await readBlobs(c);
     for (const [name, svc] of Object.entries(services)) {
+      // Disk services are the purge rework's (issue 9); until then the plan refuses rather than keep silent.
+      if (svc.kind !== 's3') {
+        errors.push(`storage.services.${name}: a Disk service is not supported by this build`);
+        continue;
+      }
+      if (!svc.purge) {
+        warnings.push(`storage.services.${name}: purge is false, so its files are kept (its blobs are still truncated)`);
+        continue;
+      }
       const recorded = new Set(rows.filter((r) => r.service === name).map((r) => r.key));
       if (recorded.size === 0) continue;
       try {

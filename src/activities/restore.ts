@@ -33,6 +33,8 @@ import { eachLimited, quarantineRunPrefix } from './lib/quarantine';
 import { copyObject, listUnder, s3ClientFor } from './lib/s3';
 import { killGroup, redact, spawnGuarded } from './lib/shell';
 import { queueState } from './lib/solid-queue';
+import { workerSettings } from './lib/run-settings';
+import { DEFAULTS } from '../config/defaults';
 import { decideTables, type TableDecision } from './lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
 
@@ -89,6 +91,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
           let objects = 0;
           let bytes = 0;
           for (const [name, svc] of Object.entries(t.config.storage!.services)) {
+            if (svc.kind !== 's3') continue;
             for await (const page of listUnder(s3ClientFor(svc), q.bucket, quarantineRunPrefix(q, found.resetRunId, name))) {
               objects += page.length;
               bytes += page.reduce((a, o) => a + o.size, 0);
@@ -101,20 +104,17 @@ export function createRestoreActivities(deps: ActivityDeps) {
 
         let workersAlive = 0;
         const w = t.config.workers;
-        if (w) workersAlive = await withClient(databaseByName(t, w.database), async (c) => (await queueState(c, w.heartbeatThresholdSeconds ?? 300)).alive);
+        if (w) workersAlive = await withClient(databaseByName(t, w.database), async (c) => (await queueState(c, w.heartbeatThresholdSeconds)).alive);
         const cfg = t.config;
         const settings = {
-          heartbeatTimeoutSeconds: cfg.timing?.heartbeatTimeoutSeconds ?? 30,
-          maximumAttempts: cfg.timing?.maximumAttempts ?? 3,
+          heartbeatTimeoutSeconds: cfg.timing.heartbeatTimeoutSeconds,
+          maximumAttempts: cfg.timing.maximumAttempts,
           approvalRequired: true,
-          approvalTimeout: cfg.approval?.timeout ?? '24h',
+          approvalTimeout: cfg.approval.timeout,
           workersConfigured: Boolean(w),
           storageConfigured: Boolean(cfg.storage),
-          stopTimeoutSeconds: w?.stopTimeoutSeconds ?? 120,
-          startTimeoutSeconds: w?.startTimeoutSeconds ?? 120,
-          restartBudgetSeconds: w?.restartBudgetSeconds ?? 300,
-          startCommand: w?.start,
-          startWorkersAtEnd: workersAlive > 0 || (w?.whenNoneAliveBefore ?? 'start') === 'start',
+          ...workerSettings(w),
+          startWorkersAtEnd: workersAlive > 0 || (w?.whenNoneAliveBefore ?? DEFAULTS.workers.whenNoneAliveBefore) === 'start',
           notifications: false,
         };
         const backupAgeMinutes = Math.round((Date.now() - Date.parse(backup.createdAt)) / 60_000);
@@ -184,6 +184,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
         let count = 0;
         let bytes = 0;
         for (const [name, svc] of Object.entries(t.config.storage!.services)) {
+          if (svc.kind !== 's3') continue;
           const s3 = s3ClientFor(svc);
           const from = quarantineRunPrefix(q, args.resetRunId, name);
           for await (const page of listUnder(s3, q.bucket, from)) {
@@ -304,7 +305,7 @@ async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHandle, fi
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-restore-'));
   const listFile = path.join(tmp, 'toc.list');
   fs.writeFileSync(listFile, wanted.join('\n') + '\n', { mode: 0o600 });
-  const lockMs = Math.round((t.config.timing?.lockTimeoutSeconds ?? 10) * 1000);
+  const lockMs = Math.round(t.config.timing.lockTimeoutSeconds * 1000);
   const header = [
     'BEGIN;',
     `SET LOCAL lock_timeout = '${lockMs}ms';`,

@@ -60,6 +60,7 @@ export function createStorageActivities(deps: ActivityDeps) {
         for (const name of Object.keys(services).sort()) {
           if (pos.service && name < pos.service) continue; // finished before the crash
           const svc = services[name];
+          if (svc.kind !== 's3' || !svc.purge) continue; // the plan refused a Disk service and said these files are kept
           const recorded = new Set<string>();
           for (const b of manifest.blobs) {
             if (b.service !== name) continue;

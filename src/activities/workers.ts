@@ -40,14 +40,14 @@ export function createWorkerActivities(deps: ActivityDeps) {
     async stopWorkers(args: { target: string }): Promise<WorkersStopped> {
       const t = resolveTarget(deps, args.target);
       const w = workersOf(t);
-      const timeoutMs = (w.stopTimeoutSeconds ?? 120) * 1000;
+      const timeoutMs = w.stopTimeoutSeconds * 1000;
       const deadline = Date.now() + timeoutMs;
       return withKeepalive(async (beat) => {
         const r = await runCommand(w.stop, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
         if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
         return withClient(databaseByName(t, w.database), async (c) => {
           for (;;) {
-            const q = await queueState(c, w.heartbeatThresholdSeconds ?? 300);
+            const q = await queueState(c, w.heartbeatThresholdSeconds);
             beat({ unit: 'processes', done: q.alive });
             // Claims of dead processes cannot finish; the truncation clears them. Live claims must end first.
             if (q.alive === 0 && q.claimedByLive === 0) {
@@ -68,7 +68,7 @@ export function createWorkerActivities(deps: ActivityDeps) {
     async startWorkers(args: { target: string }): Promise<WorkersStarted> {
       const t = resolveTarget(deps, args.target);
       const w = workersOf(t);
-      const timeoutMs = (w.startTimeoutSeconds ?? 120) * 1000;
+      const timeoutMs = w.startTimeoutSeconds * 1000;
       const deadline = Date.now() + timeoutMs;
       return withKeepalive(async (beat) =>
         withClient(databaseByName(t, w.database), async (c) => {
@@ -76,7 +76,7 @@ export function createWorkerActivities(deps: ActivityDeps) {
           const r = await runCommand(w.start, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
           if (r.code !== 0) throw new Error(describeFailure(`Start command "${w.start}"`, r));
           for (;;) {
-            const q = await queueState(c, w.heartbeatThresholdSeconds ?? 300, since);
+            const q = await queueState(c, w.heartbeatThresholdSeconds, since);
             beat({ unit: 'processes', done: q.alive });
             if (q.alive > 0 || !q.present) {
               if (w.status) {

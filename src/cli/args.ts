@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors';
+import { DURATION_RULE, DURATION_UNIT_MS, isDuration, type DurationUnit } from '../config/rules';
 
 export type OptionSpec = {
   type: 'string' | 'boolean';
@@ -115,14 +116,17 @@ export function commandHelp(spec: CommandSpec): string {
   return lines.join('\n') + '\n';
 }
 
-/** "30m", "2h", "45s", "1d" or a number of seconds -> milliseconds. */
+/** "30m", "2h", "45s", "1d" or a number of seconds -> milliseconds: how long the CLI itself waits. */
 export function parseDurationMs(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a duration (e.g. 90s, 30m, 24h)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit]!;
-  return n * factor;
+  return Number(m[1]) * DURATION_UNIT_MS[(m[2] ?? 's') as DurationUnit];
+}
+
+/** A duration the CLI passes on to a run (e.g. --approval-timeout): the run's own rule, so the run never refuses what the CLI accepted. */
+export function checkRunDuration(text: string, what: string): string {
+  if (!isDuration(text)) throw new UsageError(`${what}: ${JSON.stringify(text)} is not ${DURATION_RULE}`);
+  return text;
 }
 
 export function parsePositiveInt(text: string, what: string): number {

@@ -3,15 +3,16 @@ import { Context } from './context';
 import { ExitCode } from './exit-codes';
 import { UsageError } from './errors';
 import { TASK_QUEUE } from '../workflows/definitions';
+import { TARGET_NAME, TARGET_NAME_RULE } from '../config/rules';
 
 export interface Command extends CommandSpec {
   run(ctx: Context, parsed: ParsedCommand): Promise<ExitCode>;
 }
 
-/** Target names as the targets file spells them; also safe inside a visibility query. */
+/** Target names as the targets file spells them (the same rule); also safe inside a visibility query. */
 export function checkTarget(target: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(target)) {
-    throw new UsageError(`target ${JSON.stringify(target)}: expected letters, digits, '.', '_' or '-'`);
+  if (!TARGET_NAME.test(target)) {
+    throw new UsageError(`target ${JSON.stringify(target)}: expected ${TARGET_NAME_RULE}`);
   }
   return target;
 }

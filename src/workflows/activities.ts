@@ -5,18 +5,19 @@
  */
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { DEFAULTS } from '../config/defaults';
 import { STEP_TITLES, type RunSettings, type StepName } from './definitions';
 
-/** Also the CLI's default heartbeat timeout when a run's plan is not known yet. */
+/** The settings before a target's plan is known (the targets file's defaults); also the CLI's default heartbeat timeout. */
 export const PLAN_DEFAULTS: RunSettings = {
-  heartbeatTimeoutSeconds: 30,
-  maximumAttempts: 3,
-  approvalRequired: false,
-  approvalTimeout: '24h',
+  heartbeatTimeoutSeconds: DEFAULTS.timing.heartbeatTimeoutSeconds,
+  maximumAttempts: DEFAULTS.timing.maximumAttempts,
+  approvalRequired: DEFAULTS.approval.required,
+  approvalTimeout: DEFAULTS.approval.timeout,
   workersConfigured: false,
   storageConfigured: false,
-  stopTimeoutSeconds: 120,
-  startTimeoutSeconds: 120,
+  stopTimeoutSeconds: DEFAULTS.workers.stopTimeoutSeconds,
+  startTimeoutSeconds: DEFAULTS.workers.startTimeoutSeconds,
 };
 
 function options(step: StepName, s: RunSettings, startToCloseSeconds: number, maximumAttempts = s.maximumAttempts): ActivityOptions {
@@ -77,7 +78,8 @@ export function retryDelayMs(attempt: number): number {
 
 /** How long compensation may spend starting the workers again, and how many attempts fit in it. */
 export function restartBudget(s: RunSettings): { budgetMs: number; maxAttempts: number } {
-  const budgetMs = (s.restartBudgetSeconds ?? 300) * 1000;
+  // Plans recorded before the budget existed carry none: they get the default.
+  const budgetMs = (s.restartBudgetSeconds ?? DEFAULTS.workers.restartBudgetSeconds) * 1000;
   // An attempt takes up to the start timeout (the command, then the wait for heartbeats), plus a pause.
   const perAttemptMs = s.startTimeoutSeconds * 1000 + 5000;
   return { budgetMs, maxAttempts: Math.max(1, Math.ceil(budgetMs / perAttemptMs)) };

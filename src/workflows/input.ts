@@ -3,6 +3,7 @@
  * accept any JSON, so a typo ("mdoe") must fail the run at once with a message that names it.
  */
 import { ApplicationFailure } from '@temporalio/workflow';
+import { DURATION_RULE, TARGET_NAME, durationToMs, isDuration } from '../config/rules';
 import { resetWorkflowId, type Mode, type ResetInput } from './definitions';
 
 export interface CheckedInput {
@@ -15,8 +16,6 @@ export interface CheckedInput {
 }
 
 const KNOWN = new Set(['target', 'mode', 'requireApproval', 'confirmation', 'reason', 'approvalTimeout']);
-const TARGET = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-export const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 
 export function checkInput(raw: unknown, workflowId: string): CheckedInput {
   const problems: string[] = [];
@@ -25,11 +24,11 @@ export function checkInput(raw: unknown, workflowId: string): CheckedInput {
   }
   const i = raw as Record<string, unknown> & ResetInput;
   for (const k of Object.keys(i)) if (!KNOWN.has(k)) problems.push(`unknown field "${k}" (known: ${[...KNOWN].join(', ')})`);
-  if (typeof i.target !== 'string' || !TARGET.test(i.target)) problems.push('"target" must be a target name from the worker\'s targets file (lower-case letters, digits, - and _)');
+  if (typeof i.target !== 'string' || !TARGET_NAME.test(i.target)) problems.push('"target" must be a target name from the worker\'s targets file (lower-case letters, digits, - and _)');
   if (i.mode !== undefined && i.mode !== 'plan' && i.mode !== 'execute') problems.push('"mode" must be "plan" or "execute"');
   if (i.requireApproval !== undefined && typeof i.requireApproval !== 'boolean') problems.push('"requireApproval" must be true or false');
   for (const f of ['confirmation', 'reason'] as const) if (i[f] !== undefined && typeof i[f] !== 'string') problems.push(`"${f}" must be a string`);
-  if (i.approvalTimeout !== undefined && (typeof i.approvalTimeout !== 'string' || !DURATION.test(i.approvalTimeout))) problems.push('"approvalTimeout" must be a duration like "30m" or "24h"');
+  if (i.approvalTimeout !== undefined && !isDuration(i.approvalTimeout)) problems.push(`"approvalTimeout" must be ${DURATION_RULE}`);
   const mode = i.mode ?? 'plan';
   if (!problems.length && mode === 'execute' && workflowId !== resetWorkflowId(i.target)) {
     // One id per target is what makes the server refuse a second concurrent reset of it.
@@ -44,8 +43,7 @@ function bad(problems: string[]) {
 }
 
 export function durationMs(d: string): number {
-  const m = DURATION.exec(d);
-  if (!m) throw ApplicationFailure.nonRetryable(`Bad duration "${d}"`, 'BadInput');
-  const n = Number(m[1]);
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const ms = durationToMs(d);
+  if (ms === undefined) throw ApplicationFailure.nonRetryable(`Bad duration "${d}"`, 'BadInput');
+  return ms;
 }

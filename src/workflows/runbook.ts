@@ -10,6 +10,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
 import { restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult, type StepName } from './definitions';
 import { lockActivities, planActivities, stepActivities } from './activities';
+import { DEFAULTS } from '../config/defaults';
 import { checkInput, durationMs } from './input';
 import { notify } from './notify';
 import { AbortRequested, Operator } from './operator';
@@ -122,12 +123,12 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
      * then (it would dump the emptied database).
      */
     async function ensureFreshBackup(): Promise<void> {
-      const maxMs = (s.backupMaxAgeMinutes ?? 60) * 60_000;
+      const maxMs = (s.backupMaxAgeMinutes ?? DEFAULTS.backup.maxAgeMinutes) * 60_000;
       const reserveMs = Math.min((s.stopTimeoutSeconds + 30) * 1000, maxMs / 2);
       const ageMs = Date.now() - Date.parse(backup.createdAt);
       if (ageMs + reserveMs <= maxMs) return;
       if (progress.step('reset').attempts > 0 && (await act.resetState({ target: input.target, runId })).databaseChanged) return;
-      backup = await takeBackup(`refreshed: the backup of ${backup.createdAt} would be older than ${s.backupMaxAgeMinutes ?? 60} min at the TRUNCATE`);
+      backup = await takeBackup(`refreshed: the backup of ${backup.createdAt} would be older than ${s.backupMaxAgeMinutes ?? DEFAULTS.backup.maxAgeMinutes} min at the TRUNCATE`);
       result.backup = backup;
       progress.state.backup = backup;
     }
@@ -225,7 +226,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
 function planSummary(p: Plan): string {
   const truncate = p.tables.filter((t) => t.action === 'truncate');
   const rows = truncate.reduce((a, t) => a + t.rows, 0);
-  const restart = p.settings.workersConfigured ? `, workers restarted within ${p.settings.restartBudgetSeconds ?? 300} s if the run fails` : '';
+  const restart = p.settings.workersConfigured ? `, workers restarted within ${p.settings.restartBudgetSeconds ?? DEFAULTS.workers.restartBudgetSeconds} s if the run fails` : '';
   return `${truncate.length} tables to truncate (${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete, ${p.workersAlive} workers alive${restart}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
 }
 

@@ -149,3 +149,131 @@ test('secretEnv names variables, never values', () => {
   ]);
   expect(problems({ targets: { a: { ...base, secretEnv: 'STRIPE_KEY' } } }, env)).toHaveLength(1);
 });
+
+// ---- issue 10 §1: the file is defined once (src/config/schema.ts) ----
+
+const minimal = { database: { urlEnv: 'DB' }, backup: { dir: '/b' } };
+const DB_ENV = { DB: 'postgres://x@y/z' };
+
+test('unknown fields are refused where they are, each named with its path (a typo must not fall back to a default)', () => {
+  const p = problems(
+    { targtes: {}, targets: { shop: { ...minimal, workers: { stop: 'x', start: 'y', stopTimeoutSecond: 5 }, timing: { heartbeatTimeout: 5 }, storage: { services: { amazon: { bucket: 'b', purgeOnly: true } } } } } },
+    DB_ENV,
+  );
+  expect(p).toEqual([
+    expect.stringMatching(/^targets\.shop\.workers\.stopTimeoutSecond: unknown field \(known fields here: .*stopTimeoutSeconds/),
+    expect.stringMatching(/^targets\.shop\.storage\.services\.amazon\.purgeOnly: unknown field \(known fields here: kind, bucket, prefix, region, endpoint, forcePathStyle, purge\)$/),
+    expect.stringMatching(/^targets\.shop\.timing\.heartbeatTimeout: unknown field \(known fields here: heartbeatTimeoutSeconds, maximumAttempts, lockTimeoutSeconds\)$/),
+    'targtes: unknown field (known fields here: $schema, targets)',
+  ]);
+});
+
+test('a URL where an env-variable name belongs is refused without repeating it, in every place that takes a name', () => {
+  const url = 'postgres://app:hunter2-secret@db1.internal/app_production';
+  const hook = 'https://hooks.slack.com/services/T0/B0/xoxb-secret-token';
+  const p = problems(
+    {
+      targets: {
+        shop: {
+          ...minimal,
+          database: { urlEnv: url },
+          extraDatabases: [{ name: 'queue', urlEnv: url }],
+          secretEnv: [url],
+          notify: { webhooks: [{ urlEnv: hook }] },
+        },
+      },
+    },
+    DB_ENV,
+  );
+  expect(p).toEqual([
+    'targets.shop.database.urlEnv: expected the NAME of an environment variable holding the database URL (never the URL itself)',
+    'targets.shop.secretEnv: expected a list of environment variable NAMES, e.g. ["STRIPE_KEY"] (never the values)',
+    'targets.shop.extraDatabases[0].urlEnv: expected the NAME of an environment variable holding the database URL (never the URL itself)',
+    'targets.shop.notify.webhooks[0].urlEnv: expected the NAME of an environment variable holding the webhook URL (never the URL itself)',
+  ]);
+  // Neither the message list nor the error's text carries any part of a secret.
+  let text = '';
+  try {
+    loadTargetsFile(write({ targets: { shop: { ...minimal, database: { urlEnv: url }, notify: { webhooks: [{ urlEnv: hook }] } } } }), DB_ENV);
+  } catch (e) {
+    text = `${(e as Error).message}\n${JSON.stringify(e)}`;
+  }
+  expect(text).toContain('urlEnv');
+  for (const s of ['hunter2', 'db1.internal', 'xoxb', 'hooks.slack.com']) expect(text).not.toContain(s);
+});
+
+test('defaults are filled once, at load: the loaded config carries every setting', () => {
+  const t = loadTargetsFile(write({ $schema: '../deploy/targets.schema.json', targets: { shop: { ...minimal, workers: { stop: 'x', start: 'y' }, storage: { services: { amazon: { bucket: 'b' } } }, seeds: { sqlFile: '/s.sql' } } } }), DB_ENV).targets.shop;
+  expect(t.workers).toMatchObject({ database: 'primary', heartbeatThresholdSeconds: 300, stopTimeoutSeconds: 120, startTimeoutSeconds: 120, restartBudgetSeconds: 300, whenNoneAliveBefore: 'start' });
+  expect(t.timing).toEqual({ heartbeatTimeoutSeconds: 30, maximumAttempts: 3, lockTimeoutSeconds: 10 });
+  expect(t.approval).toEqual({ required: false, timeout: '24h' });
+  expect(t.backup).toMatchObject({ keep: 5, maxAgeMinutes: 60 });
+  expect(t.database.refreshMaterializedViews).toBe(true);
+  expect(t.restartIdentity).toBe(false);
+  expect(t.strategy).toEqual({ kind: 'replant' });
+  expect(t.seeds).toEqual({ sqlFile: '/s.sql', database: 'primary' });
+  expect(t.storage).toMatchObject({ pageSize: 1000, concurrency: 4, sampleSize: 100, services: { amazon: { kind: 's3', bucket: 'b', purge: true } } });
+  expect(t.plan).toEqual({ exactCounts: false, estimateAboveRows: 100_000 });
+  // Values that are given are kept.
+  const given = loadTargetsFile(write({ targets: { shop: { ...minimal, timing: { maximumAttempts: 7 }, workers: { stop: 'x', start: 'y', stopTimeoutSeconds: 9 } } } }), DB_ENV).targets.shop;
+  expect(given.timing).toEqual({ heartbeatTimeoutSeconds: 30, maximumAttempts: 7, lockTimeoutSeconds: 10 });
+  expect(given.workers?.stopTimeoutSeconds).toBe(9);
+});
+
+test('a Disk service: its root resolves against the file, and it is checked like any service', () => {
+  const file = write({ targets: { shop: { ...minimal, storage: { services: { local: { kind: 'disk', root: 'storage' }, archive: { kind: 'disk', root: '/srv/archive', purge: false } } } } } });
+  const services = loadTargetsFile(file, DB_ENV).targets.shop.storage!.services;
+  expect(services.local).toEqual({ kind: 'disk', root: path.join(path.dirname(file), 'storage'), purge: true });
+  expect(services.archive).toEqual({ kind: 'disk', root: '/srv/archive', purge: false });
+  expect(problems({ targets: { shop: { ...minimal, storage: { services: { local: { kind: 'disk' }, nas: { kind: 'disk', root: '/x', bucket: 'b' }, odd: { kind: 'ftp' }, s3: { bucket: 'b', purge: 'no' } } } } } }, DB_ENV)).toEqual([
+    'targets.shop.storage.services.local.root: expected a non-empty string',
+    'targets.shop.storage.services.nas.bucket: unknown field (known fields here: kind, root, purge)',
+    'targets.shop.storage.services.odd: expected {"bucket": "..."} (S3) or {"kind": "disk", "root": "..."}',
+    'targets.shop.storage.services.s3.purge: expected true or false',
+  ]);
+});
+
+test('issue 9 settings: storage.concurrency, pageSize, sampleSize and plan counts are bounded whole numbers', () => {
+  const storage = (o: object) => ({ targets: { shop: { ...minimal, storage: { services: { amazon: { bucket: 'b' } }, ...o } } } });
+  expect(problems(storage({ concurrency: 32, pageSize: 1, sampleSize: 0 }), DB_ENV)).toEqual([]);
+  expect(problems(storage({ concurrency: 0, pageSize: 1001, sampleSize: 2.5 }), DB_ENV)).toEqual([
+    'targets.shop.storage.pageSize: expected a whole number from 1 to 1000',
+    'targets.shop.storage.concurrency: expected a whole number from 1 to 32',
+    'targets.shop.storage.sampleSize: expected a whole number from 0 to 1000',
+  ]);
+  expect(problems(storage({ concurrency: 33 }), DB_ENV)).toEqual(['targets.shop.storage.concurrency: expected a whole number from 1 to 32']);
+  expect(problems({ targets: { shop: { ...minimal, plan: { exactCounts: 'yes', estimateAboveRows: -1 } } } }, DB_ENV)).toEqual([
+    'targets.shop.plan.exactCounts: expected true or false',
+    'targets.shop.plan.estimateAboveRows: expected a whole number >= 0',
+  ]);
+  const t = loadTargetsFile(write({ targets: { shop: { ...minimal, plan: { exactCounts: true, estimateAboveRows: 0 } } } }), DB_ENV).targets.shop;
+  expect(t.plan).toEqual({ exactCounts: true, estimateAboveRows: 0 });
+});
+
+test('cross-field checks still run beside field errors: database names, and "$schema" must be a string', () => {
+  expect(
+    problems(
+      { $schema: 5, targets: { shop: { ...minimal, extraDatabases: [{ name: 'primary', urlEnv: 'DB' }], workers: { stop: 'x', start: 'y', database: 'cache' }, timing: { maximumAttempts: 0 } } } },
+      DB_ENV,
+    ),
+  ).toEqual([
+    '$schema: expected a string',
+    'targets.shop.timing.maximumAttempts: expected a number >= 1',
+    'targets.shop.extraDatabases[0].name: "primary" is used twice (or is the reserved "primary")',
+    'targets.shop.workers.database: "cache" is not one of primary',
+  ]);
+});
+
+test('a seeds or strategy alternative that was evidently meant gets its own field problems', () => {
+  expect(
+    problems(
+      { targets: { shop: { ...minimal, seeds: { command: 'bin/rails db:seed', timeoutSeconds: 0 }, strategy: { kind: 'rebuild' } } } },
+      DB_ENV,
+    ),
+  ).toEqual([
+    'targets.shop.seeds.command: expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]',
+    'targets.shop.seeds.timeoutSeconds: expected a number >= 1',
+    'targets.shop.strategy.command: expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]',
+  ]);
+  expect(problems({ targets: { shop: { ...minimal, seeds: {} } } }, DB_ENV)).toEqual(['targets.shop.seeds: expected either {"sqlFile": "..."} or {"command": [...]}']);
+});

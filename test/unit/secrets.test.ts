@@ -3,9 +3,11 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { baseEnv, targetCommandEnv } from '../../src/activities/lib/child-env';
 import { collectSecrets, redactError, redactor } from '../../src/activities/lib/secrets';
 import type { LoadedTargets } from '../../src/config/load';
-import type { TargetConfig } from '../../src/config/types';
+import { targetsFileSchema } from '../../src/config/schema';
+import type { TargetConfig, TargetConfigInput } from '../../src/config/types';
 
-const target = (over: Partial<TargetConfig> = {}): TargetConfig => ({ database: { urlEnv: 'APP_DB' }, backup: { dir: '/b' }, ...over });
+/** A target as the loader returns it (defaults filled in). */
+const target = (over: Partial<TargetConfigInput> = {}): TargetConfig => targetsFileSchema().parse({ targets: { app: { database: { urlEnv: 'APP_DB' }, backup: { dir: '/b' }, ...over } } }).targets.app;
 const targets = (t: TargetConfig): LoadedTargets => ({ file: '/t.json', targets: { app: t } });
 const ENV = {
   APP_DB: 'postgres://app:p%40ss%2Fw0rd@db1:5432/app_production',

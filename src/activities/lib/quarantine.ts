@@ -4,10 +4,8 @@
  */
 import type { QuarantineConfig } from '../../config/types';
 
-export const DEFAULT_QUARANTINE_PREFIX = 'reset-quarantine/';
-
 export function quarantineRunPrefix(q: QuarantineConfig, runId: string, service?: string): string {
-  const base = q.prefix ?? DEFAULT_QUARANTINE_PREFIX;
+  const base = q.prefix;
   const root = base === '' || base.endsWith('/') ? base : `${base}/`;
   return `${root}${runId}/${service !== undefined ? `${service}/` : ''}`;
 }

@@ -20,7 +20,7 @@ export function s3ClientFor(svc: Pick<StorageServiceConfig, 'region' | 'endpoint
 }
 
 /** Pages through ListObjectsV2 under the service's prefix, in key order, from just after `startAfter`. */
-export async function* listObjects(s3: S3Client, svc: StorageServiceConfig, startAfter?: string, pageSize = 1000): AsyncGenerator<S3Object[]> {
+export async function* listObjects(s3: S3Client, svc: Pick<StorageServiceConfig, 'bucket' | 'prefix'>, startAfter?: string, pageSize = 1000): AsyncGenerator<S3Object[]> {
   let token: string | undefined;
   do {
     const page = await s3.send(

@@ -49,14 +49,14 @@ export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget 
     url: url(config.database.urlEnv),
     schemas: config.database.schemas,
     keepTables: [...ALWAYS_KEPT, ...(config.database.keepTables ?? [])],
-    refreshMaterializedViews: config.database.refreshMaterializedViews ?? true,
+    refreshMaterializedViews: config.database.refreshMaterializedViews,
   };
   const extras = (config.extraDatabases ?? []).map((d) => ({
     name: d.name,
     url: url(d.urlEnv),
     schemas: d.schemas,
     keepTables: [...ALWAYS_KEPT, ...(d.keepTables ?? [])],
-    refreshMaterializedViews: d.refreshMaterializedViews ?? true,
+    refreshMaterializedViews: d.refreshMaterializedViews,
   }));
   return { name, config, primary, databases: [primary, ...extras], env: deps.env };
 }

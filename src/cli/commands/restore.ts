@@ -1,5 +1,5 @@
 import { RESTORE_WORKFLOW_TYPE, restoreWorkflowId, type RestoreInput } from '../../workflows/definitions';
-import { parseDurationMs } from '../args';
+import { checkRunDuration } from '../args';
 import { Command, checkTarget } from '../command';
 import { UsageError } from '../errors';
 import { startAndFollow } from './start';
@@ -20,7 +20,7 @@ then waits for an approval with the database's name, like \`start\`. The backup'
   async run(ctx, { args, opts }) {
     const target = checkTarget(args.target!);
     const confirm = opts.confirm as string | undefined;
-    if (opts['approval-timeout'] !== undefined) parseDurationMs(opts['approval-timeout'] as string, '--approval-timeout');
+    if (opts['approval-timeout'] !== undefined) checkRunDuration(opts['approval-timeout'] as string, '--approval-timeout');
     if (confirm !== undefined && confirm.trim() === '') throw new UsageError('--confirm: give the database name');
     if (opts.run !== undefined && (opts.run as string).trim() === '') throw new UsageError('--run: give a reset run id');
     const { client } = await ctx.connection();

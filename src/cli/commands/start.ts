@@ -1,6 +1,6 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, WORKFLOW_TYPE } from '../../workflows/definitions';
-import { parseDurationMs } from '../args';
+import { checkRunDuration } from '../args';
 import { Command, checkTarget, taskQueueOf } from '../command';
 import { Context } from '../context';
 import { CliError, UsageError } from '../errors';
@@ -30,7 +30,7 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
     const target = checkTarget(args.target!);
     const confirm = opts.confirm as string | undefined;
     const detach = opts.detach === true;
-    if (opts['approval-timeout'] !== undefined) parseDurationMs(opts['approval-timeout'] as string, '--approval-timeout');
+    if (opts['approval-timeout'] !== undefined) checkRunDuration(opts['approval-timeout'] as string, '--approval-timeout');
     if (confirm !== undefined && confirm.trim() === '') throw new UsageError('--confirm: give the database name');
     const { client } = await ctx.connection();
 

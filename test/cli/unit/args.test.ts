@@ -1,4 +1,4 @@
-import { commandHelp, parseCommandArgs, parseDurationMs } from '../../../src/cli/args';
+import { checkRunDuration, commandHelp, parseCommandArgs, parseDurationMs } from '../../../src/cli/args';
 import { checkTarget, taskQueueOf } from '../../../src/cli/command';
 import { connectionSettings } from '../../../src/cli/connection';
 import { UsageError } from '../../../src/cli/errors';
@@ -40,6 +40,10 @@ describe('argument parsing', () => {
     expect(checkTarget('demo_1')).toBe('demo_1');
     expect(() => checkTarget("x' OR 1=1")).toThrow(UsageError);
     expect(taskQueueOf({})).toBe('reset-runbook');
+    // The rules the targets file and the run's input use (src/config/rules.ts): the CLI refuses what the run would.
+    expect(() => checkTarget('Demo.prod')).toThrow(/lower-case letters/);
+    expect(checkRunDuration('24h', '--approval-timeout')).toBe('24h');
+    for (const bad of ['1.5h', '90', 'soon']) expect(() => checkRunDuration(bad, '--approval-timeout')).toThrow(/--approval-timeout: .* is not a duration like "30m"/);
     expect(taskQueueOf({ RR_TASK_QUEUE: 'q2' })).toBe('q2');
   });
 });

@@ -1,0 +1,25 @@
+/**
+ * Every default of the targets file, in one place. The schema (schema.ts) fills them in when the
+ * worker loads the file; the workflow uses the same numbers before a target's plan is known and for
+ * histories recorded before a setting existed. Plain constants: safe in the workflow bundle.
+ */
+export const DEFAULTS = {
+  database: { refreshMaterializedViews: true },
+  restartIdentity: false,
+  seeds: { timeoutSeconds: 1800 },
+  strategy: { rebuildTimeoutSeconds: 3600 },
+  workers: {
+    database: 'primary',
+    heartbeatThresholdSeconds: 300,
+    stopTimeoutSeconds: 120,
+    startTimeoutSeconds: 120,
+    restartBudgetSeconds: 300,
+    whenNoneAliveBefore: 'start',
+  },
+  storage: { pageSize: 1000, concurrency: 4, sampleSize: 100, purge: true },
+  quarantine: { prefix: 'reset-quarantine/' },
+  backup: { keep: 5, maxAgeMinutes: 60 },
+  approval: { required: false, timeout: '24h' },
+  timing: { heartbeatTimeoutSeconds: 30, maximumAttempts: 3, lockTimeoutSeconds: 10 },
+  plan: { exactCounts: false, estimateAboveRows: 100_000 },
+} as const;
