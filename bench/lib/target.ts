@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TargetConfig } from '../../src/config/types';
+import type { TargetConfigInput as TargetConfig } from '../../src/config/types';
 import { demoTarget } from '../../demo/target';
 import type { Fixture } from './fixture';
 import { REPO, type BenchStack } from './stack';

@@ -17,7 +17,7 @@ import { Client as PgClient } from 'pg';
 import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { abortSignal, approveSignal, progressQuery, resetWorkflowId, type ResetResult } from '../../src/workflows/definitions';
 import type { productionDataReset } from '../../src/workflows';
-import type { TargetConfig } from '../../src/config/types';
+import type { TargetConfigInput as TargetConfig } from '../../src/config/types';
 import { REPO_ROOT, temporalAddress, workflowBundlePath } from '../support/temporal';
 import { databaseState, rails, RAILS_APP, type RailsEnv } from '../support/rails-app';
 import { serverHistoryText } from '../support/history-text';
