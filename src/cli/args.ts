@@ -27,6 +27,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print machine-readable JSON on stdout (one object; NDJSON for follow)' },
   address: { type: 'string', value: '<host:port>', description: 'Temporal frontend (default: $TEMPORAL_ADDRESS or localhost:7233)' },
   namespace: { type: 'string', short: 'n', value: '<ns>', description: 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)' },
+  profile: { type: 'string', value: '<name>', description: 'profile of the Temporal TOML config file (default: $TEMPORAL_PROFILE or default)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };
 
@@ -34,6 +35,7 @@ export interface GlobalOptions {
   json: boolean;
   address?: string;
   namespace?: string;
+  profile?: string;
   help: boolean;
 }
 
@@ -61,6 +63,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedComma
     json: values.json === true,
     address: values.address as string | undefined,
     namespace: values.namespace as string | undefined,
+    profile: values.profile as string | undefined,
     help: values.help === true,
   };
   const args: Record<string, string | undefined> = {};
