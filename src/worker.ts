@@ -47,7 +47,7 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
     // within the heartbeat timeout plus about 2 s instead of plus 10 s.
     stickyQueueScheduleToStartTimeout: '2s',
   });
-  return { worker, connection, targets, temporal };
+  return { worker, connection, targets, temporal, bundle };
 }
 
 async function main() {
@@ -61,9 +61,9 @@ async function main() {
     }
     throw err;
   }
-  const { worker, connection, targets, temporal } = made;
+  const { worker, connection, targets, temporal, bundle } = made;
   const sealed = process.env[CODEC_KEYS_ENV]?.trim() ? `payloads encrypted (key ${process.env[CODEC_KEYS_ENV]!.trim().split(':')[0]})` : 'payloads not encrypted';
-  console.log(`reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file}), ${sealed}, Temporal ${temporal.address} namespace "${temporal.namespace}" (${temporal.describe}${temporal.profile ? `, ${temporal.profile}` : ''})`);
+  console.log(`reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file}), ${sealed}, Temporal ${temporal.address} namespace "${temporal.namespace}" (${temporal.describe}${temporal.profile ? `, ${temporal.profile}` : ''}), workflows ${bundle ? `from the prebuilt bundle ${bundle}` : 'bundled at start'}`);
   try {
     await worker.run();
   } finally {
