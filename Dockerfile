@@ -14,7 +14,12 @@ COPY tsconfig.json ./
 COPY deploy/tsconfig.build.json deploy/tsconfig.build.json
 COPY src ./src
 COPY bin ./bin
-RUN npx tsc -p deploy/tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
+COPY scripts/build-workflow-bundle.ts ./scripts/
+# The workflow bundle is built here, once, in both variants (plain, and with the encoding failure
+# converter for RR_CODEC_KEYS): the worker starts without webpack and takes the one its keys need.
+RUN npx tsc -p deploy/tsconfig.build.json \
+ && node --require tsx/cjs scripts/build-workflow-bundle.ts --dir dist/workflow-bundles \
+ && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: Node, pg_dump/pg_restore of the server's major version, ssh for remote worker commands ----
 FROM node:20-bookworm-slim AS runtime
@@ -33,7 +38,8 @@ RUN set -eux; \
 
 ENV NODE_ENV=production \
     PATH=/app/bin:/usr/lib/postgresql/${PG_MAJOR}/bin:$PATH \
-    RESET_RUNBOOK_TARGETS=/etc/reset-runbook/targets.json
+    RESET_RUNBOOK_TARGETS=/etc/reset-runbook/targets.json \
+    RR_WORKFLOW_BUNDLE=/app/dist/workflow-bundles
 
 # A user of its own, with no shell login and no rights beyond its backup directory.
 RUN groupadd --system --gid 10001 runbook \

@@ -4,42 +4,37 @@
  *
  *   RESET_RUNBOOK_TARGETS=targets.json DATABASE_URL=… node dist/src/worker.js
  *
- * Temporal connection from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (and TEMPORAL_TLS_* for mTLS).
+ * Temporal connection: the standard settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+ * TEMPORAL_TLS_*, TEMPORAL_PROFILE and its TOML file), resolved as the CLI resolves them
+ * (src/temporal-connection.ts).
  */
-import * as fs from 'node:fs';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { ConfigError, loadTargetsFromEnv } from './config/load';
 import { TASK_QUEUE } from './workflows/definitions';
 import { dataConverterFromEnv } from './encryption/data-converter';
-import { ENCODED_FAILURES_MARK } from './encryption/failure-converter';
 import { CODEC_KEYS_ENV, EncryptionConfigError } from './encryption/keys';
+import { prebuiltWorkflowBundle, WorkflowBundleError } from './workflow-bundle';
+import { resolveTemporalSettings, TemporalSettingsError } from './temporal-connection';
 
 export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
   const targets = loadTargetsFromEnv(env);
   // RR_CODEC_KEYS: payloads and failure messages sealed with AES-256-GCM before they reach the server.
   const dataConverter = dataConverterFromEnv(env);
-  const tls =
-    env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
-      ? {
-          clientCertPair: { crt: fs.readFileSync(env.TEMPORAL_TLS_CERT), key: fs.readFileSync(env.TEMPORAL_TLS_KEY) },
-          serverRootCACertificate: env.TEMPORAL_TLS_CA ? fs.readFileSync(env.TEMPORAL_TLS_CA) : undefined,
-        }
-      : undefined;
-  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233', tls });
-  // A prebuilt bundle (RR_WORKFLOW_BUNDLE) starts a worker in a second instead of bundling anew.
-  const bundle = env.RR_WORKFLOW_BUNDLE;
-  // The workflow's own failures are converted inside the bundle: a bundle built without the encoding
-  // failure converter would write failure messages in clear, so refuse it rather than leak.
-  if (dataConverter && bundle && !fs.readFileSync(bundle, 'utf8').includes(ENCODED_FAILURES_MARK)) {
-    throw new EncryptionConfigError(
-      `${CODEC_KEYS_ENV} is set but the workflow bundle ${bundle} was built without the encoding failure converter: ` +
-        `rebuild it with ${CODEC_KEYS_ENV} set (scripts/build-workflow-bundle.ts), or unset RR_WORKFLOW_BUNDLE`,
-    );
-  }
+  const temporal = resolveTemporalSettings(env);
+  // A prebuilt bundle (RR_WORKFLOW_BUNDLE, a file or the image's folder of both variants) starts a
+  // worker in a second, without webpack; unset, the worker bundles src/workflows itself.
+  const bundle = prebuiltWorkflowBundle(env, !!dataConverter);
+  // Connect only once every setting is known good: a refused bundle leaves no connection open.
+  const connection = await NativeConnection.connect({
+    address: temporal.address,
+    ...(temporal.tls !== undefined ? { tls: temporal.tls } : {}),
+    ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}),
+    ...(temporal.metadata ? { metadata: temporal.metadata } : {}),
+  });
   const worker = await Worker.create({
     connection,
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    namespace: temporal.namespace,
     // One queue per deployment by default; RR_TASK_QUEUE separates environments (and tests) on one server.
     taskQueue: env.RR_TASK_QUEUE ?? TASK_QUEUE,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
@@ -52,7 +47,7 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
     // within the heartbeat timeout plus about 2 s instead of plus 10 s.
     stickyQueueScheduleToStartTimeout: '2s',
   });
-  return { worker, connection, targets };
+  return { worker, connection, targets, temporal, bundle };
 }
 
 async function main() {
@@ -60,15 +55,15 @@ async function main() {
   try {
     made = await createWorker();
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof EncryptionConfigError) {
+    if (err instanceof ConfigError || err instanceof EncryptionConfigError || err instanceof TemporalSettingsError || err instanceof WorkflowBundleError) {
       console.error(err.message);
       process.exit(2);
     }
     throw err;
   }
-  const { worker, connection, targets } = made;
+  const { worker, connection, targets, temporal, bundle } = made;
   const sealed = process.env[CODEC_KEYS_ENV]?.trim() ? `payloads encrypted (key ${process.env[CODEC_KEYS_ENV]!.trim().split(':')[0]})` : 'payloads not encrypted';
-  console.log(`reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file}), ${sealed}`);
+  console.log(`reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file}), ${sealed}, Temporal ${temporal.address} namespace "${temporal.namespace}" (${temporal.describe}${temporal.profile ? `, ${temporal.profile}` : ''}), workflows ${bundle ? `from the prebuilt bundle ${bundle}` : 'bundled at start'}`);
   try {
     await worker.run();
   } finally {

@@ -26,8 +26,9 @@ export interface CommandSpec {
 /** Options every command takes. */
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print machine-readable JSON on stdout (one object; NDJSON for follow)' },
-  address: { type: 'string', value: '<host:port>', description: 'Temporal frontend (default: $TEMPORAL_ADDRESS or localhost:7233)' },
-  namespace: { type: 'string', short: 'n', value: '<ns>', description: 'Temporal namespace (default: $TEMPORAL_NAMESPACE or default)' },
+  address: { type: 'string', value: '<host:port>', description: 'Temporal frontend (default: $TEMPORAL_ADDRESS, the profile\'s address, or localhost:7233)' },
+  namespace: { type: 'string', short: 'n', value: '<ns>', description: 'Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile\'s namespace, or default)' },
+  profile: { type: 'string', value: '<name>', description: 'profile of the Temporal TOML config file (default: $TEMPORAL_PROFILE or default)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };
 
@@ -35,6 +36,7 @@ export interface GlobalOptions {
   json: boolean;
   address?: string;
   namespace?: string;
+  profile?: string;
   help: boolean;
 }
 
@@ -62,6 +64,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedComma
     json: values.json === true,
     address: values.address as string | undefined,
     namespace: values.namespace as string | undefined,
+    profile: values.profile as string | undefined,
     help: values.help === true,
   };
   const args: Record<string, string | undefined> = {};

@@ -55,7 +55,7 @@ export class Context {
 
   connection(): Promise<Connected> {
     if (!this.connected) {
-      const settings = connectionSettings(this.io.env, { address: this.global.address, namespace: this.global.namespace });
+      const settings = connectionSettings(this.io.env, { address: this.global.address, namespace: this.global.namespace, profile: this.global.profile });
       this.connected = connect(settings);
     }
     return this.connected;

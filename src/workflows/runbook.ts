@@ -6,6 +6,10 @@
  * From the moment the workers are stopped, whatever ends the run — failure, abort, cancellation —
  * first starts them again. A step that fails after its retries does not end the run: the workers
  * are brought back, and the run waits for an operator's "retry" or "abort".
+ *
+ * Runs stay open for a day or more (approval, pauses): a change to the commands this code issues
+ * goes behind patched('<change-id>') and follows docs/versioning.md (deprecatePatch, how long a
+ * patch stays, `npm run replay:record`); test/replay proves recorded runs still replay.
  */
 import { ApplicationFailure, CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
 import { restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult, type StepName } from './definitions';

@@ -1,7 +1,9 @@
 /**
- * Recorded histories for the replay test. `RECORD_HISTORIES=1 npx jest test/unit` rewrites those of today's code (files named `v<version>.<name>--…` are
- * kept from earlier versions, so runs that were in flight when that version was replaced are proved to finish);
- * do that only for a deliberate, versioned change of the workflow (see the patching-api sample),
+ * Recorded histories for the replay test. `npm run replay:record` (scripts/record-histories: the
+ * tests that call recordHistory() with RECORD_HISTORIES=1) rewrites those of today's code (files named
+ * `v<version>.<name>--…` are kept from earlier versions, so runs that were in flight when that version
+ * was replaced are proved to finish; `-- --keep v<version>` keeps today's that way first);
+ * do that only for a deliberate, patched change of the workflow (docs/versioning.md),
  * never to make the replay test pass: a failing replay means runs in flight would break.
  */
 import * as fs from 'node:fs';

@@ -15,7 +15,8 @@ describe('argument parsing', () => {
     const p = parseCommandArgs(spec, ['demo', '--confirm', 'db', '--json', '-n', 'prod', '--detach']);
     expect(p.args).toEqual({ target: 'demo' });
     expect(p.opts).toMatchObject({ confirm: 'db', detach: true });
-    expect(p.global).toEqual({ json: true, address: undefined, namespace: 'prod', help: false });
+    expect(p.global).toEqual({ json: true, address: undefined, namespace: 'prod', profile: undefined, help: false });
+    expect(parseCommandArgs(spec, ['demo', '--profile', 'staging']).global.profile).toBe('staging');
   });
 
   test('missing, extra and unknown arguments are usage errors', () => {
@@ -66,8 +67,10 @@ describe('connection settings from TEMPORAL_* variables', () => {
     expect(k.tls).toBe(true);
     expect(k.describe).toBe('TLS, API key');
     expect(JSON.stringify(k.describe)).not.toContain('secret-value');
-    expect(connectionSettings({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' }).tls).toBeUndefined();
+    // Off means off: `undefined` would let the SDK turn TLS on again for the API key.
+    expect(connectionSettings({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' }).tls).toBe(false);
     expect(() => connectionSettings({ TEMPORAL_TLS_CERT: path.join(dir, 'c.pem') })).toThrow(/go together/);
+    expect(() => connectionSettings({ TEMPORAL_PROFILE: 'nope' })).toThrow(/Temporal profile "nope" is not in any config file/);
     expect(() => connectionSettings({ TEMPORAL_TLS_CA: path.join(dir, 'missing.pem') })).toThrow(/cannot read/);
     fs.rmSync(dir, { recursive: true, force: true });
   });

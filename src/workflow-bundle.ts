@@ -1,0 +1,49 @@
+/**
+ * Which prebuilt workflow bundle the worker runs (RR_WORKFLOW_BUNDLE), so that it starts without
+ * webpack: the image builds both variants into one folder (scripts/build-workflow-bundle.ts --dir)
+ * and the worker takes the one that matches RR_CODEC_KEYS. Unset: the worker bundles src/workflows
+ * itself at start (development).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CODEC_KEYS_ENV, EncryptionConfigError } from './encryption/keys';
+import { ENCODED_FAILURES_MARK } from './encryption/failure-converter';
+
+export const BUNDLE_ENV = 'RR_WORKFLOW_BUNDLE';
+
+/** The two variants' file names in a bundle folder. */
+export const BUNDLE_FILES = {
+  plain: 'workflow-bundle.js',
+  // With RR_CODEC_KEYS: failure messages move into encoded (sealed) attributes inside the sandbox too.
+  encodedFailures: 'workflow-bundle.encoded-failures.js',
+} as const;
+
+export class WorkflowBundleError extends Error {}
+
+/** undefined: no prebuilt bundle, bundle at start. */
+export function prebuiltWorkflowBundle(env: NodeJS.ProcessEnv, encrypted: boolean): string | undefined {
+  const given = env[BUNDLE_ENV]?.trim();
+  if (!given) return undefined;
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(given);
+  } catch (err) {
+    throw new WorkflowBundleError(`${BUNDLE_ENV}=${given}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  const file = stat.isDirectory() ? path.join(given, encrypted ? BUNDLE_FILES.encodedFailures : BUNDLE_FILES.plain) : given;
+  let code: string;
+  try {
+    code = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new WorkflowBundleError(`${BUNDLE_ENV}=${given}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err}); build it with scripts/build-workflow-bundle.ts --dir ${given}`);
+  }
+  // The workflow's own failures are converted inside the bundle: a bundle built without the encoding
+  // failure converter would write failure messages in clear, so refuse it rather than leak.
+  if (encrypted && !code.includes(ENCODED_FAILURES_MARK)) {
+    throw new EncryptionConfigError(
+      `${CODEC_KEYS_ENV} is set but the workflow bundle ${file} was built without the encoding failure converter: ` +
+        `rebuild it with ${CODEC_KEYS_ENV} set (scripts/build-workflow-bundle.ts), use a bundle folder (scripts/build-workflow-bundle.ts --dir), or unset ${BUNDLE_ENV}`,
+    );
+  }
+  return file;
+}
