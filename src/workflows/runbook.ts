@@ -8,7 +8,7 @@
  * are brought back, and the run waits for an operator's "retry" or "abort".
  */
 import { ApplicationFailure, CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
-import { restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult, type StepName } from './definitions';
+import { restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult } from './definitions';
 import { lockActivities, planActivities, stepActivities } from './activities';
 import { checkInput, durationMs } from './input';
 import { notify } from './notify';
