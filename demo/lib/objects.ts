@@ -84,7 +84,7 @@ export async function putObjects(s3: S3Client, bucket: string, keys: { storedKey
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: storedKey, Body: body, ContentMD5: md5Base64(body) }));
         return;
       } catch (err) {
-        if (attempt >= 3) throw new Error(`uploading s3://${bucket}/${storedKey} failed: ${(err as Error).message}`);
+        if (attempt >= 3) throw new Error(`uploading s3://${bucket}/${storedKey} failed: ${(err as Error).message}`, { cause: err });
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }

@@ -41,7 +41,7 @@ async function loadFileUnlessPresent(url: string, file: string, probeTable: stri
       await c.query('COMMIT');
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
-      throw new Error(`loading ${path.basename(file)} into ${databaseName(url)} failed: ${(err as Error).message}`);
+      throw new Error(`loading ${path.basename(file)} into ${databaseName(url)} failed: ${(err as Error).message}`, { cause: err });
     }
     return 'loaded';
   });
@@ -68,7 +68,7 @@ export async function seed(databaseUrl: string): Promise<void> {
       await c.query('COMMIT');
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
-      throw new Error(`seeding ${databaseName(databaseUrl)} failed: ${(err as Error).message}`);
+      throw new Error(`seeding ${databaseName(databaseUrl)} failed: ${(err as Error).message}`, { cause: err });
     }
   });
 }

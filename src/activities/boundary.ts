@@ -17,7 +17,6 @@ import { resolveTarget, type ActivityDeps } from './lib/target';
 export const DESTRUCTIVE = ['stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers'] as const;
 
 /** Every activity takes one argument object; a destructive one may also carry the run's lock. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (args: any) => Promise<unknown>;
 export type AtBoundary<T extends Record<string, Fn>> = { [K in keyof T]: (args: Parameters<T[K]>[0] & { lock?: LockOwner }) => ReturnType<T[K]> };
 
@@ -41,7 +40,7 @@ export function atBoundary<T extends Record<string, Fn>>(activities: T, deps: Ac
 
 function namespaceOf(): string | undefined {
   try {
-    return Context.current().info.workflowNamespace;
+    return Context.current().info.namespace;
   } catch {
     return undefined;
   }

@@ -217,6 +217,7 @@ async function refreshViews(t: ResolvedTarget, d: TableDecision): Promise<void> 
         } catch (err) {
           throw new Error(
             `REFRESH MATERIALIZED VIEW ${qualified(m)} failed (target "${t.name}", database "${db.name}"): ${(err as Error).message}. The tables are already truncated and seeded; fix the cause, then retry (truncate, seeds and refresh run again), or set database.refreshMaterializedViews to false.`,
+            { cause: err },
           );
         }
       }

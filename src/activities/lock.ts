@@ -12,7 +12,7 @@ export function createLockActivities(deps: ActivityDeps) {
   return {
     async acquireResetLock(args: { target: string; owner: LockOwner }): Promise<LockHolder[]> {
       const t = resolveTarget(deps, args.target);
-      const namespace = Context.current().info.workflowNamespace;
+      const namespace = Context.current().info.namespace;
       return withKeepalive(() => acquireResetLock(t, { ...args.owner, namespace: args.owner.namespace ?? namespace }));
     },
     async releaseResetLock(args: { target: string; owner: Pick<LockOwner, 'runId'> }): Promise<{ released: number }> {

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { formatBytes } from '../cli/format';
 import type { MaterializedViewPlan, Plan, TablePlan } from '../workflows/definitions';
 import { ownerKey, readBlobs, summariseBlobs } from './lib/blobs';
 import { withKeepalive } from './lib/keepalive';
@@ -142,7 +143,7 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   // An S3 destination streams: nothing lands on the worker's disk (-1: not applicable).
   const backupDirFreeBytes = cfg.backup.dir && cfg.backup.destination?.kind !== 's3' ? freeBytes(cfg.backup.dir) : -1;
   if (backupDirFreeBytes >= 0 && backupDirFreeBytes < databaseBytes) {
-    errors.push(`backup folder ${cfg.backup.dir} has ${fmtBytes(backupDirFreeBytes)} free, less than the databases' ${fmtBytes(databaseBytes)}; free space or point backup.dir elsewhere`);
+    errors.push(`backup folder ${cfg.backup.dir} has ${formatBytes(backupDirFreeBytes)} free, less than the databases' ${formatBytes(databaseBytes)}; free space or point backup.dir elsewhere`);
   }
 
   const highRisk = strategy === 'rebuild';
@@ -238,15 +239,5 @@ function freeBytes(dir: string): number {
   while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
   const s = fs.statfsSync(d);
   return s.bavail * s.bsize;
-}
-
-export function fmtBytes(n: number): string {
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
 }
 

@@ -2,6 +2,7 @@
  * What a command gets: its streams, whether to print JSON, a lazily opened Temporal connection,
  * and an AbortSignal that fires on Ctrl-C (commands detach on it; nothing is cancelled).
  */
+import * as os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { GlobalOptions } from './args';
 import { connect, Connected, connectionSettings } from './connection';
@@ -73,7 +74,6 @@ export class Context {
 
   /** Who is acting, recorded in approve/abort signals. */
   operator(): string {
-    const os = require('node:os') as typeof import('node:os');
     let user = this.io.env.USER ?? this.io.env.LOGNAME;
     if (!user) {
       try {

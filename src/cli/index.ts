@@ -70,6 +70,8 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version' || name === 'version') {
+    // Read at run time rather than imported, so that tsc does not copy package.json into dist/.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     io.stdout.write(`${require('../../package.json').version}\n`);
     return EXIT.ok;
   }

@@ -125,17 +125,6 @@ export function asHeartbeatProgress(value: unknown): HeartbeatProgress | undefin
   return undefined;
 }
 
-const STATUS_NAMES: Record<number, string> = {
-  0: 'UNSPECIFIED',
-  1: 'RUNNING',
-  2: 'COMPLETED',
-  3: 'FAILED',
-  4: 'CANCELLED',
-  5: 'TERMINATED',
-  6: 'CONTINUED_AS_NEW',
-  7: 'TIMED_OUT',
-};
-
 const ACTIVITY_STATES: Record<number, string> = { 0: 'UNSPECIFIED', 1: 'SCHEDULED', 2: 'STARTED', 3: 'CANCEL_REQUESTED', 4: 'PAUSED', 5: 'PAUSE_REQUESTED' };
 
 function tsToIso(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): string | undefined {

@@ -119,7 +119,7 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
         if (!r.ok) throw ApplicationFailure.nonRetryable(`After the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`, 'VerifyMismatch', r);
         return r;
       },
-      { detail: (r) => `${Object.keys(expected).length} tables hold the backup's counts` },
+      { detail: () => `${Object.keys(expected).length} tables hold the backup's counts` },
     );
     result.verify = v;
     return end('completed', 'completed', 'completed');

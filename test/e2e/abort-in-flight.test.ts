@@ -12,7 +12,7 @@ import { Client as PgClient } from 'pg';
 import type { WorkflowHandle } from '@temporalio/client';
 import { abortSignal } from '../../src/workflows/definitions';
 import type { productionDataReset } from '../../src/workflows';
-import { approveAndFinish, approveWhenAsked, waitFor } from '../support/drive';
+import { approveAndFinish, approveWhenAsked } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';
 

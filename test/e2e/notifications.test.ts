@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { abortSignal, approveSignal, retrySignal, type NotifyMessage } from '../../src/workflows/definitions';
 import { waitFor } from '../support/drive';
 import { serverHistoryText } from '../support/history-text';
-import { fixture, type ResetFixture, type WorkerProcess } from '../support/fixture';
+import { fixture, type ResetFixture } from '../support/fixture';
 
 interface Received {
   hook: string;

@@ -47,7 +47,7 @@ ending after --wait; 7 when it ended with the workers STILL STOPPED (start them 
 
     const deadline = Date.now() + waitMs;
     let lastLine = '';
-    let snap: Snapshot = before;
+    let snap: Snapshot;
     for (;;) {
       snap = await takeSnapshot(client, handle, { queryTimeoutMs: QUERY_TIMEOUT_MS, workers: true });
       if (snap.status !== 'RUNNING') break;

@@ -4,7 +4,10 @@
  * run's history and the view says that no worker is polling. Fixtures are shaped like the contract
  * (src/workflows/definitions.ts, "CONTRACT (issue 7)") and like real history events.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import type { Plan, Progress, ResetResult, StepState, WorkersState } from '../../../src/workflows/definitions';
 import { stateLine } from '../../../src/cli/commands/abort';
@@ -350,9 +353,6 @@ describe('status that never guesses: the state from the history when no worker a
 
 describe('the same derivation on a real recorded history (test/replay/histories)', () => {
   // A run whose purge failed its retries, then was aborted; cut at each point a worker could have died.
-  const fs = require('node:fs') as typeof import('node:fs');
-  const path = require('node:path') as typeof import('node:path');
-  const { historyFromJSON } = require('@temporalio/common/lib/proto-utils') as typeof import('@temporalio/common/lib/proto-utils');
   const dir = path.join(__dirname, '..', '..', 'replay', 'histories');
   const file = fs.readdirSync(dir).find((f) => f.startsWith('purge-failed-then-aborted--'))!;
   const events = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'))).events!;

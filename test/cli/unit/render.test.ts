@@ -49,6 +49,7 @@ describe('formatters', () => {
 
   test('table pads columns to the widest cell, ignoring ANSI colour', () => {
     const t = table(['a', 'n'], [[ANSI.green('xx'), '1'], ['yyyy', '100']], { align: ['left', 'right'] });
+    // eslint-disable-next-line no-control-regex -- ESC is exactly what an ANSI colour code starts with
     const lines = t.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
     expect(lines).toEqual(['  a       n', '  ────  ───', '  xx      1', '  yyyy  100']);
   });

@@ -1,0 +1,63 @@
+// ESLint, with the rules of temporalio/samples-typescript (their .eslintrc.js: eslint:recommended,
+// typescript-eslint's recommended, prettier, no floating promises, no Node built-ins in workflow code),
+// in flat-config form and with type information (no-floating-promises needs it).
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+// As in the samples: `assert` is the one built-in the workflow bundler provides.
+const ALLOWED_NODE_BUILTINS = new Set(['assert']);
+const NODE_BUILTINS = builtinModules.filter((m) => !ALLOWED_NODE_BUILTINS.has(m)).flatMap((m) => [m, `node:${m}`]);
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.stack/', 'test-results/', '**/*.js', '**/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  prettier,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      // scripts/*.ts are run by tsx and are outside tsconfig.json's program.
+      parserOptions: { projectService: { allowDefaultProject: ['scripts/*.ts'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      // Forgetting to await an activity, a signal handler's work or a client call loses it silently.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-deprecated': 'warn',
+      'object-shorthand': ['error', 'always'],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox, bundled by webpack: no Node built-ins,
+    // no activity-side packages (types only), no globals that differ between a run and its replay.
+    // Date.now(), new Date(), Math.random() and setTimeout are allowed: the SDK replaces them with
+    // workflow time, a seeded PRNG and durable timers (@temporalio/workflow lib/global-overrides.js).
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NODE_BUILTINS.map((name) => ({ name, message: 'Node built-ins are not available in workflow code: do this in an activity.' })),
+          patterns: [
+            {
+              group: ['../activities', '../activities/*', '../cli/*', '../config/*', '../encryption/*', '@temporalio/activity', '@temporalio/client', '@temporalio/worker', 'pg', '@aws-sdk/*'],
+              allowTypeImports: true,
+              message: 'Workflow code may import only types from activity-side modules: their values pull Node APIs into the workflow bundle.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['process', 'Buffer', 'require', '__dirname', '__filename', 'setImmediate', 'clearImmediate', 'crypto'].map((name) => ({
+          name,
+          message: `${name} is not deterministic or not available in the workflow sandbox (use workflowInfo(), uuid4(), sleep() or an activity).`,
+        })),
+        ...['WeakRef', 'FinalizationRegistry'].map((name) => ({ name, message: `${name} throws in workflows: garbage collection is not deterministic.` })),
+      ],
+    },
+  },
+);
