@@ -75,7 +75,7 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
   const peerWindow: number[] = [];
   const idle: number[] = [];
   const peak: number[] = [];
-  let requests = { ours: { ...ctx.counter.counts }, peer: { ...ctx.counter.counts } };
+  const requests = { ours: { ...ctx.counter.counts }, peer: { ...ctx.counter.counts } };
   const deleted = { ours: 0, peer: 0 };
   try {
     for (let i = 0; i < ctx.profile.runs; i++) {

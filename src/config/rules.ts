@@ -27,10 +27,6 @@ export function durationToMs(text: string): number | undefined {
 /** The name of an environment variable: where a secret's value lives, never the value itself. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function isEnvName(text: unknown): text is string {
-  return typeof text === 'string' && ENV_NAME.test(text);
-}
-
 /**
  * The refusal for a value where an env-variable name belongs. It never repeats the value: people
  * paste the URL itself (with its password, or a webhook's token) where the name of its variable goes.
