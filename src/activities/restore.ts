@@ -89,6 +89,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
           let objects = 0;
           let bytes = 0;
           for (const [name, svc] of Object.entries(t.config.storage!.services)) {
+            if (svc.kind === 'disk') continue; // Disk files are not quarantined
             for await (const page of listUnder(s3ClientFor(svc), q.bucket, quarantineRunPrefix(q, found.resetRunId, name))) {
               objects += page.length;
               bytes += page.reduce((a, o) => a + o.size, 0);
@@ -184,6 +185,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
         let count = 0;
         let bytes = 0;
         for (const [name, svc] of Object.entries(t.config.storage!.services)) {
+          if (svc.kind === 'disk') continue; // Disk files are not quarantined
           const s3 = s3ClientFor(svc);
           const from = quarantineRunPrefix(q, args.resetRunId, name);
           for await (const page of listUnder(s3, q.bucket, from)) {

@@ -60,6 +60,7 @@ function resolvePaths(t: TargetConfig, base: string): void {
   if (t.seeds && 'command' in t.seeds && t.seeds.cwd) t.seeds.cwd = abs(t.seeds.cwd);
   if (t.strategy?.kind === 'rebuild' && t.strategy.cwd) t.strategy.cwd = abs(t.strategy.cwd);
   if (t.workers?.cwd) t.workers.cwd = abs(t.workers.cwd);
+  for (const svc of Object.values(t.storage?.services ?? {})) if (svc.kind === 'disk') svc.root = abs(svc.root);
 }
 
 // ---- validation: small, explicit checks; no schema library, so the messages stay ours ----
@@ -201,13 +202,30 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
   // storage
   if (t.storage !== undefined) {
     const s = t.storage;
-    if (isObj(s) && s.pageSize !== undefined && (typeof s.pageSize !== 'number' || s.pageSize < 1 || s.pageSize > 1000)) p.push(`${at}.storage.pageSize: expected a number from 1 to 1000`);
-    if (!isObj(s) || !isObj(s.services) || Object.keys(s.services).length === 0) p.push(`${at}.storage.services: expected {"<ActiveStorage service name>": {"bucket": "..."}}`);
+    const int = (v: unknown, field: string, min: number, max: number) => {
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) p.push(`${at}.storage.${field}: expected a whole number from ${min} to ${max}`);
+    };
+    if (isObj(s)) {
+      int(s.pageSize, 'pageSize', 1, 1000);
+      int(s.concurrency, 'concurrency', 1, 32);
+      int(s.sampleSize, 'sampleSize', 0, 1000);
+    }
+    if (!isObj(s) || !isObj(s.services) || Object.keys(s.services).length === 0) p.push(`${at}.storage.services: expected {"<ActiveStorage service name>": {"bucket": "..."}} or {"kind": "disk", "root": "..."}`);
     else
       for (const [svc, c] of Object.entries(s.services)) {
         const f = `storage.services.${svc}`;
         if (!isObj(c)) {
           p.push(`${at}.${f}: expected an object`);
+          continue;
+        }
+        bool(c.purge, `${f}.purge`);
+        if (c.kind !== undefined && c.kind !== 's3' && c.kind !== 'disk') {
+          p.push(`${at}.${f}.kind: expected "s3" (the default) or "disk"`);
+          continue;
+        }
+        if (c.kind === 'disk') {
+          str(c.root, `${f}.root`);
+          for (const k of ['bucket', 'prefix', 'region', 'endpoint', 'forcePathStyle']) if (c[k] !== undefined) p.push(`${at}.${f}.${k}: not for a "disk" service (it has only "root" and "purge")`);
           continue;
         }
         str(c.bucket, `${f}.bucket`);
@@ -279,6 +297,16 @@ function validateTarget(t: Obj, at: string, env: NodeJS.ProcessEnv): string[] {
     else {
       if (a.required !== undefined && typeof a.required !== 'boolean') p.push(`${at}.approval.required: expected true or false`);
       if (a.timeout !== undefined && (typeof a.timeout !== 'string' || !DURATION.test(a.timeout))) p.push(`${at}.approval.timeout: expected a duration like "30m" or "24h"`);
+    }
+  }
+  if (t.plan !== undefined) {
+    const x = t.plan;
+    if (!isObj(x)) p.push(`${at}.plan: expected an object {"exactCounts": false, "estimateAboveRows": 100000}`);
+    else {
+      bool(x.exactCounts, 'plan.exactCounts');
+      if (x.estimateAboveRows !== undefined && (typeof x.estimateAboveRows !== 'number' || !Number.isInteger(x.estimateAboveRows) || x.estimateAboveRows < 0)) {
+        p.push(`${at}.plan.estimateAboveRows: expected a whole number >= 0`);
+      }
     }
   }
   if (t.timing !== undefined) {

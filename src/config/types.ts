@@ -66,23 +66,43 @@ export interface WorkersConfig {
   whenNoneAliveBefore?: 'start' | 'leave';
 }
 
-export interface StorageServiceConfig {
+/** An S3 bucket (the default kind: files written before "kind" existed have none). */
+export interface S3StorageServiceConfig {
+  kind?: 's3';
   bucket: string;
   prefix?: string;
   region?: string;
   endpoint?: string;
   forcePathStyle?: boolean;
+  /** false: this service's files are never deleted (its blobs are still truncated). Default true. */
+  purge?: boolean;
 }
+
+/** ActiveStorage's Disk service (`local`): files at `<root>/<key[0,2]>/<key[2,2]>/<key>`. */
+export interface DiskStorageServiceConfig {
+  kind: 'disk';
+  /** The service's root folder; relative paths resolve against the targets file. */
+  root: string;
+  purge?: boolean;
+}
+
+export type StorageServiceConfig = S3StorageServiceConfig | DiskStorageServiceConfig;
 
 export interface StorageConfig {
   /** Keyed by ActiveStorage service name (active_storage_blobs.service_name), e.g. "amazon". */
   services: Record<string, StorageServiceConfig>;
-  /** Keys per ListObjectsV2 page and DeleteObjects call (S3's maximum, 1000, by default). */
-  pageSize?: number;  /**
+  /** Keys per DeleteObjects call and ListObjectsV2 page (S3's maximum, 1000, by default). */
+  pageSize?: number;
+  /** DeleteObjects calls (Disk: unlink batches) in flight at once. Default 4, at most 32. */
+  concurrency?: number;
+  /** Keys the plan HEADs (Disk: stats) to report how many of the objects to delete exist. Default 100; 0 turns it off. */
+  sampleSize?: number;
+  /**
    * Issue 8: before the purge deletes an object it copies it here (server-side CopyObject, on the
    * service's own endpoint, so the bucket must be reachable from it) under
    * `<prefix><reset run id>/<service>/<original key>`, so that a restore can bring it back.
    * `days` is documentation for the bucket's lifecycle rule, which expires the copies; we do not enforce it.
+   * S3 services only: Disk services' files are not quarantined (the plan says so).
    */
   quarantine?: QuarantineConfig;
 }
@@ -156,6 +176,8 @@ export interface TargetConfig {
   approval?: { required?: boolean; timeout?: string };
   /** How the workflow paces this target's activities. */
   timing?: TimingConfig;
+  /** How the plan counts rows. */
+  plan?: PlanConfig;
   /** Who hears about a run that waits for a person, leaves the workers stopped, completes or fails. */
   notify?: NotifyConfig;
 }
@@ -179,4 +201,11 @@ export interface TimingConfig {
   maximumAttempts?: number;
   /** How long the TRUNCATE waits for a table lock held by another session. Default 10. */
   lockTimeoutSeconds?: number;
+}
+
+export interface PlanConfig {
+  /** Count every table exactly, however large. Default false (ResetInput.exactCounts overrides it for one run). */
+  exactCounts?: boolean;
+  /** Tables whose pg_class.reltuples estimate is at least this are shown with the estimate ("≈"). Default 100000. */
+  estimateAboveRows?: number;
 }
