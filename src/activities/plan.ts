@@ -84,7 +84,11 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
 
   // Storage: the objects of every blob the truncation drops (all of them, unless the blob table is kept).
   const blobsDropped = tables.some((x) => x.database === 'primary' && x.table === 'active_storage_blobs' && x.action === 'truncate');
-  const { blobs, objectsToDelete } = await planStorage(t, blobsDropped, warnings, errors);
+  // The storage sample (HEAD requests) runs while the rest of the plan reads the database.
+  const storageWarnings: string[] = [];
+  const storageErrors: string[] = [];
+  const storage = planStorage(t, blobsDropped, storageWarnings, storageErrors);
+  storage.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
 
   for (const m of materializedViews) {
     const rows = `${m.rows} row${m.rows === 1 ? '' : 's'}`;
@@ -162,6 +166,10 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
   if (!cfg.seeds) warnings.push('no seeds configured: every truncated table stays empty');
   for (const h of await lockHolders(t)) warnings.push(`${describeHolder(h)}: an execute run is refused until that run ends`);
   if (claimedExecutions > 0) warnings.push(`${claimedExecutions} job(s) are claimed right now; stopping the workers will let them finish or release them`);
+
+  const { blobs, objectsToDelete } = await storage;
+  warnings.push(...storageWarnings);
+  errors.push(...storageErrors);
 
   const settings = {
     heartbeatTimeoutSeconds: cfg.timing?.heartbeatTimeoutSeconds ?? 30,
@@ -241,14 +249,14 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
         try {
           if (svc.kind === 'disk') {
             if (!fs.existsSync(svc.root)) errors.push(`the Disk service root ${svc.root} (service ${name}) does not exist on this worker; check storage.services.${name}.root`);
-            await eachLimited(keys, concurrency * 4, async (k) => {
+            await eachLimited(keys, concurrency * 8, async (k) => {
               sample.checked++;
               if (await diskFileExists(svc.root, k)) sample.present++;
             });
           } else {
             const s3 = s3ClientFor(svc);
             try {
-              await eachLimited(keys, concurrency * 4, async (k) => {
+              await eachLimited(keys, concurrency * 8, async (k) => {
                 const present = await objectExists(s3, svc.bucket, `${svc.prefix ?? ''}${k}`);
                 sample.checked++;
                 if (present) sample.present++;

@@ -22,7 +22,7 @@ import { diskPathFor, diskVariantsDir, removeVariantFolder, unlinkFile } from '.
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
-import { keyBatches, markDone, parsePosition, runBounded, ServiceKeys, sortManifestBlobs, type KeyBatch, type PurgePosition } from './lib/purge-keys';
+import { doneRanges, keyBatches, markDone, parsePosition, runBounded, ServiceKeys, sortManifestBlobs, type KeyBatch, type PurgePosition } from './lib/purge-keys';
 import { copyObject, deleteBatch, listObjects, s3ClientFor, type S3Object } from './lib/s3';
 import { eachLimited, quarantineKey } from './lib/quarantine';
 import { resolveTarget, type ActivityDeps } from './lib/target';
@@ -93,6 +93,13 @@ export function createStorageActivities(deps: ActivityDeps) {
                 const done = await purger.deleteKeys(batch.keys, () => pos.deleted);
                 pos.deleted += done.deleted;
                 pos.bytes += done.bytes;
+                if (done.error) {
+                  // What of this batch is done stays done: a resume sends only the failed keys' stretch again.
+                  const failed = new Set(batch.indexes.filter((_, j) => done.failed!.has(batch.keys[j].key)));
+                  for (const [a, b] of doneRanges(batch, failed)) markDone(pos, a, b);
+                  report();
+                  throw done.error;
+                }
                 markDone(pos, batch.from, batch.to);
                 report();
                 firstBatchDone();
@@ -116,9 +123,17 @@ export function createStorageActivities(deps: ActivityDeps) {
   };
 }
 
+interface Deleted {
+  deleted: number;
+  bytes: number;
+  error?: Error;
+  /** With error: the blob keys (without prefix) still not deleted. */
+  failed?: Set<string>;
+}
+
 interface Purger {
-  /** Deletes the batch's keys, retrying refused ones; throws (the step's retry resumes) when some keep failing. */
-  deleteKeys(keys: KeyBatch['keys'], deletedSoFar: () => number): Promise<{ deleted: number; bytes: number }>;
+  /** Deletes the batch's keys, retrying refused ones; `error` (the step's retry resumes) when some keep failing, with their blob keys. */
+  deleteKeys(keys: KeyBatch['keys'], deletedSoFar: () => number): Promise<Deleted>;
   deleteVariants(keys: ServiceKeys, pos: PurgePosition, settings: { pageSize: number; concurrency: number }, report: () => void): Promise<void>;
   close(): void;
 }
@@ -146,9 +161,10 @@ function s3Purger(svc: S3StorageServiceConfig, svcName: string, s3: S3Client, qu
       pending = r.errors.map((e) => e.key);
       if (pending.length && attempt === KEY_RETRIES) {
         const codes = [...new Set(r.errors.map((e) => e.code))].join(', ');
-        throw new Error(
+        const error = new Error(
           `S3 refused to delete ${pending.length} object(s) in bucket ${svc.bucket} (${codes}), e.g. ${pending[0]}; ${deletedSoFar() + deleted} deleted so far. Check the bucket policy, then retry: it resumes here.`,
         );
+        return { deleted, bytes, error, failed: new Set(pending.map((k) => k.slice(prefix.length))) };
       }
       if (pending.length) await pause(attempt);
     }
@@ -161,25 +177,31 @@ function s3Purger(svc: S3StorageServiceConfig, svcName: string, s3: S3Client, qu
       // the position moves past a listed key only once everything before it is deleted.
       let buffer: S3Object[] = [];
       let lastListed = pos.variantsAfter;
-      const flush = async () => {
+      // Mid-listing only full calls go out; the rest waits for more (a partial call only at the end).
+      const flush = async (all: boolean) => {
+        const n = all ? buffer.length : buffer.length - (buffer.length % settings.pageSize);
+        const take = buffer.slice(0, n);
+        buffer = buffer.slice(n);
         const chunks: S3Object[][] = [];
-        for (let i = 0; i < buffer.length; i += settings.pageSize) chunks.push(buffer.slice(i, i + settings.pageSize));
-        buffer = [];
+        for (let i = 0; i < take.length; i += settings.pageSize) chunks.push(take.slice(i, i + settings.pageSize));
         await runBounded(chunks[Symbol.iterator](), settings.concurrency, async (chunk) => {
           const done = await deleteObjects(chunk, () => pos.deleted);
           pos.deleted += done.deleted;
           pos.bytes += done.bytes;
+          if (done.error) throw done.error;
         });
-        pos.variantsAfter = lastListed;
+        // Every doomed object listed up to here is deleted, except those still buffered (listed after the last one taken).
+        if (all) pos.variantsAfter = lastListed;
+        else if (take.length) pos.variantsAfter = take[take.length - 1].key;
         report();
       };
       for await (const page of listObjects(s3, { bucket: svc.bucket, prefix: `${prefix}variants/` }, pos.variantsAfter || undefined, 1000)) {
         throwIfCancelled();
         for (const o of page) if (ownerKey(o.key, prefix, keys)) buffer.push(o);
         if (page.length) lastListed = page[page.length - 1].key;
-        if (buffer.length >= settings.pageSize * settings.concurrency) await flush();
+        if (buffer.length >= settings.pageSize * settings.concurrency) await flush(false);
       }
-      await flush();
+      await flush(true);
     },
     close: () => s3.destroy(),
   };
@@ -207,9 +229,10 @@ function diskPurger(svc: DiskStorageServiceConfig): Purger {
         pending = failed.map((f) => f.key);
         if (failed.length && attempt === KEY_RETRIES) {
           const codes = [...new Set(failed.map((e) => e.code))].join(', ');
-          throw new Error(
+          const error = new Error(
             `Could not delete ${failed.length} file(s) of the Disk service at ${root} (${codes}), e.g. ${failed[0].file}; ${deletedSoFar() + deleted} deleted so far. Check the folder's permissions, then retry: it resumes here.`,
           );
+          return { deleted, bytes, error, failed: new Set(failed.map((f) => f.key.key)) };
         }
         if (failed.length) await pause(attempt);
       }

@@ -112,27 +112,32 @@ export interface KeyBatch {
   from: number;
   to: number;
   keys: BlobRow[];
+  /** Each key's index in the service's list (for a batch that partly failed: what of it is done). */
+  indexes: number[];
 }
 
 /** Batches of at most `size` doomed keys, from the position on, jumping over ranges already done. */
 export function* keyBatches(keys: ServiceKeys, pos: PurgePosition, size: number): Generator<KeyBatch> {
   const skip = [...pos.skip].sort((a, b) => a[0] - b[0]);
   let i = pos.index;
-  let batch: KeyBatch = { from: i, to: i, keys: [] };
+  let batch: KeyBatch = { from: i, to: i, keys: [], indexes: [] };
   const flush = function* (to: number): Generator<KeyBatch> {
     batch.to = to;
     if (batch.to > batch.from) yield batch;
-    batch = { from: to, to, keys: [] };
+    batch = { from: to, to, keys: [], indexes: [] };
   };
   while (i < keys.length) {
     if (skip.length && skip[0][0] <= i) {
       const [, end] = skip.shift()!;
       yield* flush(i);
       i = Math.max(i, end);
-      batch = { from: i, to: i, keys: [] };
+      batch = { from: i, to: i, keys: [], indexes: [] };
       continue;
     }
-    if (keys.doomed(i)) batch.keys.push(keys.at(i));
+    if (keys.doomed(i)) {
+      batch.keys.push(keys.at(i));
+      batch.indexes.push(i);
+    }
     i++;
     if (batch.keys.length >= size) yield* flush(i);
   }
@@ -150,6 +155,21 @@ export function markDone(pos: PurgePosition, from: number, to: number): void {
     pos.index = Math.max(pos.index, pos.skip[0][1]);
     pos.skip.shift();
   }
+}
+
+/**
+ * The parts of a batch that are done although some of its keys failed: the index ranges between the
+ * failed keys' indexes (a resume sends only the failed keys' stretch again).
+ */
+export function doneRanges(batch: KeyBatch, failed: Set<number>): [number, number][] {
+  const out: [number, number][] = [];
+  let start = batch.from;
+  for (const i of [...failed].sort((a, b) => a - b)) {
+    if (i > start) out.push([start, i]);
+    start = i + 1;
+  }
+  if (batch.to > start) out.push([start, batch.to]);
+  return out;
 }
 
 /**
