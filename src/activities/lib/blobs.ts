@@ -19,7 +19,7 @@ export async function blobTableExists(c: Client): Promise<boolean> {
 export async function readBlobs(c: Client): Promise<BlobRow[]> {
   if (!(await blobTableExists(c))) return [];
   const r = await c.query<{ key: string; service: string; bytes: string }>(
-    `SELECT key, service_name AS service, byte_size::bigint AS bytes FROM active_storage_blobs ORDER BY service_name, key`,
+    `SELECT key, service_name AS service, byte_size::bigint AS bytes FROM active_storage_blobs ORDER BY service_name COLLATE "C", key COLLATE "C"`,
   );
   return r.rows.map((x) => ({ key: x.key, service: x.service, bytes: Number(x.bytes) }));
 }
