@@ -132,7 +132,7 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
 
   out.push('', style.bold('Storage'));
   kv('blobs in database', `${formatCount(plan.blobs.count)} (${formatBytes(plan.blobs.bytes)})`);
-  kv('objects to delete', `${formatCount(plan.objectsToDelete.count)} (${formatBytes(plan.objectsToDelete.bytes)})  blobs the reset drops, plus their untracked variants`);
+  kv('objects to delete', `${formatCount(plan.objectsToDelete.count)} (${formatBytes(plan.objectsToDelete.bytes)})  the dropped blobs' files (untracked variants, which have no row, come on top)`);
   const sample = plan.objectsToDelete.sample;
   if (sample) kv('sampled in storage', sample.checked ? `${formatCount(sample.present)} of ${formatCount(sample.checked)} found` : 'none checked');
 
