@@ -17,7 +17,9 @@ import { createStorageActivities, type PurgeResult } from '../../src/activities/
 import { manifestName, writeManifestOnce } from '../../src/activities/manifest';
 import { renderPlan } from '../../src/cli/render';
 import type { HeartbeatProgress } from '../../src/workflows/definitions';
+import { cli, json } from '../cli/harness';
 import { approveAndFinish } from '../support/drive';
+import { temporalAddress } from '../support/temporal';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy';
 import { startS3RequestLog, type S3RequestLog } from '../support/s3-request-log';
@@ -218,4 +220,15 @@ test('the plan shows large tables by estimate ("≈"), and counts them exactly w
   expect(exact.tables.filter((t) => t.estimated)).toEqual([]);
   expect(exact.tables.find((t) => t.table === 'customers')!.rows).toBe(await f.count('customers'));
   expect(renderPlan(exact)).not.toContain('≈');
+
+  // The CLI: the plan shows "≈" before estimates; --exact-counts asks the run for exact counts.
+  const env = { TEMPORAL_ADDRESS: temporalAddress(), RR_TASK_QUEUE: f.taskQueue };
+  const human = await cli(['plan', f.target], env);
+  expect(human.code).toBe(0);
+  expect(human.stdout).toMatch(/customers\s+≈\d/);
+  const counted = await cli(['plan', f.target, '--exact-counts', '--json'], env);
+  expect(counted.code).toBe(0);
+  const tables = (json(counted) as { plan: { tables: { table: string; rows: number; estimated?: boolean }[] } }).plan.tables;
+  expect(tables.filter((t) => t.estimated)).toEqual([]);
+  expect(tables.find((t) => t.table === 'customers')!.rows).toBe(await f.count('customers'));
 });
