@@ -235,6 +235,7 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
         warnings.push(`service ${name} has purge: false: the files of its ${n.count} blob(s) (${fmtBytes(n.bytes)}) stay ${svc.kind === 'disk' ? `in ${svc.root}` : `in bucket ${svc.bucket}`}; only their rows are truncated`);
         return false;
       }
+      if (svc.kind === 'disk' && !fs.existsSync(svc.root)) errors.push(`the Disk service root ${svc.root} (service ${name}) does not exist on this worker; check storage.services.${name}.root`);
       objectsToDelete.count += n.count;
       objectsToDelete.bytes += n.bytes;
       if (svc.kind === 'disk' && t.config.storage?.quarantine) warnings.push(`service ${name} is a Disk service: its files are deleted without a quarantine copy (storage.quarantine is for S3 services only)`);
@@ -248,7 +249,6 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
         const keys = await sampleBlobKeys(c, name, Math.min(n, sampleSize - sample.checked));
         try {
           if (svc.kind === 'disk') {
-            if (!fs.existsSync(svc.root)) errors.push(`the Disk service root ${svc.root} (service ${name}) does not exist on this worker; check storage.services.${name}.root`);
             await eachLimited(keys, concurrency * 8, async (k) => {
               sample.checked++;
               if (await diskFileExists(svc.root, k)) sample.present++;

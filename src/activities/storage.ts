@@ -66,7 +66,9 @@ export function createStorageActivities(deps: ActivityDeps) {
       let keptReferenced = 0;
 
       return withKeepalive(async (beat) => {
-        const report = () => beat({ unit: 'objects', done: pos.deleted, total: args.expectedObjects, position: JSON.stringify(pos) });
+        // The plan's figure counts blobs only; untracked variants come on top, so the total grows with them.
+        const report = () =>
+          beat({ unit: 'objects', done: pos.deleted, total: args.expectedObjects === undefined ? undefined : Math.max(args.expectedObjects, pos.deleted), position: JSON.stringify(pos) });
         let crashed = false;
         const firstBatchDone = () => {
           if (!crashed) {
