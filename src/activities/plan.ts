@@ -7,11 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatBytes } from '../cli/format';
 import type { MaterializedViewPlan, Plan, TablePlan } from '../workflows/definitions';
-import { ownerKey, readBlobs, summariseBlobs } from './lib/blobs';
+import type { Client } from 'pg';
+import { blobsByService, sampleBlobKeys, summariseBlobs } from './lib/blobs';
+import { diskFileExists } from './lib/disk-files';
+import { eachLimited } from './lib/quarantine';
 import { withKeepalive } from './lib/keepalive';
 import { materializedViewRows, materializedViewsOver } from './lib/matviews';
 import { countRows, qualified, tableExists, withClient } from './lib/postgres';
-import { listObjects, s3ClientFor } from './lib/s3';
+import { objectExists, s3ClientFor } from './lib/s3';
 import { processesEverRegistered, queueState } from './lib/solid-queue';
 import { baseEnv } from './lib/child-env';
 import { describeHolder, lockHolders } from './lib/reset-lock';
@@ -22,14 +25,16 @@ import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget }
 
 export function createPlanActivities(deps: ActivityDeps) {
   return {
-    async planReset(args: { target: string }): Promise<Plan> {
-      return withKeepalive(() => makePlan(resolveTarget(deps, args.target)));
+    /** exactCounts: the run's ResetInput.exactCounts (overrides the target's plan.exactCounts). */
+    async planReset(args: { target: string; exactCounts?: boolean }): Promise<Plan> {
+      return withKeepalive(() => makePlan(resolveTarget(deps, args.target), { exactCounts: args.exactCounts }));
     },
   };
 }
 
-export async function makePlan(t: ResolvedTarget): Promise<Plan> {
+export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean } = {}): Promise<Plan> {
   const cfg = t.config;
+  const counting = { exactCounts: opts.exactCounts ?? cfg.plan.exactCounts, estimateAboveRows: cfg.plan.estimateAboveRows };
   const warnings: string[] = [];
   const errors: string[] = [];
   const tables: TablePlan[] = [];
@@ -59,9 +64,15 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
       }
       const d = await decideTables(c, db);
       decisions.push(d);
+      const estimates = counting.exactCounts ? new Map<string, number>() : await rowEstimates(c);
       errors.push(...d.errors);
       for (const [action, list] of [['truncate', d.truncate], ['keep', d.keep]] as const) {
-        for (const tb of list) tables.push({ database: db.name, schema: tb.schema, table: tb.table, rows: await countRows(c, tb), action });
+        for (const tb of list) {
+          // A large table's count takes longer than the rest of the plan: its estimate says as much to a person.
+          const estimate = counting.exactCounts ? undefined : estimates.get(qualified(tb));
+          if (estimate !== undefined && estimate >= counting.estimateAboveRows) tables.push({ database: db.name, schema: tb.schema, table: tb.table, rows: estimate, estimated: true, action });
+          else tables.push({ database: db.name, schema: tb.schema, table: tb.table, rows: await countRows(c, tb), action });
+        }
       }
       // A rebuild recreates the schema, views included; only a replant leaves views over emptied tables.
       if (strategy === 'replant') {
@@ -74,7 +85,11 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
 
   // Storage: the objects of every blob the truncation drops (all of them, unless the blob table is kept).
   const blobsDropped = tables.some((x) => x.database === 'primary' && x.table === 'active_storage_blobs' && x.action === 'truncate');
-  const { blobs, objectsToDelete } = await planStorage(t, blobsDropped, warnings, errors);
+  // The storage sample (HEAD requests) runs while the rest of the plan reads the database.
+  const storageWarnings: string[] = [];
+  const storageErrors: string[] = [];
+  const storage = planStorage(t, blobsDropped, storageWarnings, storageErrors);
+  storage.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
 
   for (const m of materializedViews) {
     const rows = `${m.rows} row${m.rows === 1 ? '' : 's'}`;
@@ -153,6 +168,10 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
   for (const h of await lockHolders(t)) warnings.push(`${describeHolder(h)}: an execute run is refused until that run ends`);
   if (claimedExecutions > 0) warnings.push(`${claimedExecutions} job(s) are claimed right now; stopping the workers will let them finish or release them`);
 
+  const { blobs, objectsToDelete } = await storage;
+  warnings.push(...storageWarnings);
+  errors.push(...storageErrors);
+
   const settings = {
     heartbeatTimeoutSeconds: cfg.timing.heartbeatTimeoutSeconds,
     maximumAttempts: cfg.timing.maximumAttempts,
@@ -193,42 +212,78 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
 
 async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: string[], errors: string[]) {
   const services = t.config.storage?.services ?? {};
+  const { sampleSize, concurrency } = t.config.storage ?? { sampleSize: 0, concurrency: 1 };
   return withClient(t.primary, async (c) => {
     const blobs = await summariseBlobs(c);
-    const objectsToDelete = { count: 0, bytes: 0 };
+    const objectsToDelete: Plan['objectsToDelete'] = { count: 0, bytes: 0 };
     if (!blobsDropped || blobs.count === 0) return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete };
     const missing = blobs.services.filter((s) => !services[s]);
     if (missing.length) {
-      errors.push(`blobs are stored on ActiveStorage service(s) ${missing.join(', ')} but storage.services has no entry for them; add the bucket so their files can be cleaned`);
+      errors.push(
+        `blobs are stored on ActiveStorage service(s) ${missing.join(', ')} but storage.services has no entry for them; add the bucket ({"bucket": …}) or the Disk root ({"kind": "disk", "root": …}) so their files can be cleaned, or mark the service {"purge": false} to keep its files`,
+      );
     }
-    const rows = await readBlobs(c);
-    for (const [name, svc] of Object.entries(services)) {
-      // Disk services are the purge rework's (issue 9); until then the plan refuses rather than keep silent.
-      if (svc.kind !== 's3') {
-        errors.push(`storage.services.${name}: a Disk service is not supported by this build`);
-        continue;
-      }
+    // From the blob table, not a listing of the bucket: the cost follows what the reset deletes.
+    // Untracked variants (variants/<key>/…) have no row, so they are not in this count.
+    const perService = await blobsByService(c);
+    const purged = Object.entries(services).filter(([name, svc]) => {
+      const n = perService.get(name);
+      if (!n) return false;
       if (!svc.purge) {
-        warnings.push(`storage.services.${name}: purge is false, so its files are kept (its blobs are still truncated)`);
-        continue;
+        warnings.push(`service ${name} has purge: false: the files of its ${n.count} blob(s) (${formatBytes(n.bytes)}) stay ${svc.kind === 'disk' ? `in ${svc.root}` : `in bucket ${svc.bucket}`}; only their rows are truncated`);
+        return false;
       }
-      const recorded = new Set(rows.filter((r) => r.service === name).map((r) => r.key));
-      if (recorded.size === 0) continue;
-      try {
-        for await (const page of listObjects(s3ClientFor(svc), svc)) {
-          for (const o of page) {
-            if (ownerKey(o.key, svc.prefix ?? '', recorded)) {
-              objectsToDelete.count++;
-              objectsToDelete.bytes += o.size;
+      if (svc.kind === 'disk' && !fs.existsSync(svc.root)) errors.push(`the Disk service root ${svc.root} (service ${name}) does not exist on this worker; check storage.services.${name}.root`);
+      objectsToDelete.count += n.count;
+      objectsToDelete.bytes += n.bytes;
+      if (svc.kind === 'disk' && t.config.storage?.quarantine) warnings.push(`service ${name} is a Disk service: its files are deleted without a quarantine copy (storage.quarantine is for S3 services only)`);
+      return true;
+    });
+    if (sampleSize > 0 && purged.length) {
+      const sample = { checked: 0, present: 0 };
+      // The sample is spread over the services in proportion to their blobs.
+      for (const [name, svc] of purged) {
+        const n = Math.max(1, Math.round((sampleSize * perService.get(name)!.count) / objectsToDelete.count));
+        const keys = await sampleBlobKeys(c, name, Math.min(n, sampleSize - sample.checked));
+        try {
+          if (svc.kind === 'disk') {
+            await eachLimited(keys, concurrency * 8, async (k) => {
+              sample.checked++;
+              if (await diskFileExists(svc.root, k)) sample.present++;
+            });
+          } else {
+            const s3 = s3ClientFor(svc);
+            try {
+              await eachLimited(keys, concurrency * 8, async (k) => {
+                const present = await objectExists(s3, svc.bucket, `${svc.prefix ?? ''}${k}`);
+                sample.checked++;
+                if (present) sample.present++;
+              });
+            } finally {
+              s3.destroy();
             }
           }
+        } catch (err) {
+          errors.push(`cannot read ${svc.kind === 'disk' ? `Disk service root ${svc.root}` : `bucket ${svc.bucket}`} (service ${name}): ${(err as Error).message}; check ${svc.kind === 'disk' ? 'the folder and its permissions' : 'the endpoint, region and credentials'}`);
         }
-      } catch (err) {
-        errors.push(`cannot list bucket ${svc.bucket} (service ${name}): ${(err as Error).message}; check the endpoint, region and credentials`);
+      }
+      objectsToDelete.sample = sample;
+      if (sample.checked > 0 && sample.present < sample.checked) {
+        warnings.push(`${sample.checked - sample.present} of ${sample.checked} sampled blob(s) have no file in storage (already gone, or storage.services points at the wrong place): the purge will count them as done`);
       }
     }
     return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete };
   });
+}
+
+/** pg_class.reltuples of every table of the connection's database ("schema.table"); -1 (never analysed) is left out. */
+async function rowEstimates(c: Client): Promise<Map<string, number>> {
+  const r = await c.query<{ schema: string; table: string; n: string }>(
+    `SELECT n.nspname AS schema, c.relname AS table, c.reltuples::bigint AS n
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND c.reltuples >= 0`,
+  );
+  return new Map(r.rows.map((x) => [qualified({ schema: x.schema, table: x.table }), Number(x.n)]));
 }
 
 const major = (v: string) => Number(/^(\d+)/.exec(v)?.[1] ?? 0);

@@ -120,15 +120,21 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
   const name = (t: { database: string; schema: string; table: string }) =>
     `${multiDb ? t.database + ':' : ''}${t.schema === 'public' ? '' : t.schema + '.'}${t.table}`;
   const droppedRows = dropped.reduce((n, t) => n + t.rows, 0);
+  // "≈": pg_class.reltuples, not a count (tables at or over plan.estimateAboveRows; --exact-counts counts them).
+  const rows = (t: { rows: number; estimated?: boolean }) => `${t.estimated ? '≈' : ''}${formatCount(t.rows)}`;
+  const approx = dropped.some((t) => t.estimated) ? '≈' : '';
 
-  out.push('', style.bold(`Tables emptied (${dropped.length} tables, ${formatCount(droppedRows)} rows dropped)`));
-  out.push(dropped.length ? table(['table', 'rows'], dropped.map((t) => [name(t), formatCount(t.rows)]), { align: ['left', 'right'] }) : '  (none)');
+  out.push('', style.bold(`Tables emptied (${dropped.length} tables, ${approx}${formatCount(droppedRows)} rows dropped)`));
+  out.push(dropped.length ? table(['table', 'rows'], dropped.map((t) => [name(t), rows(t)]), { align: ['left', 'right'] }) : '  (none)');
   out.push('', style.bold(`Tables kept (${kept.length})`));
-  out.push(kept.length ? table(['table', 'rows'], kept.map((t) => [name(t), formatCount(t.rows)]), { align: ['left', 'right'] }) : '  (none)');
+  out.push(kept.length ? table(['table', 'rows'], kept.map((t) => [name(t), rows(t)]), { align: ['left', 'right'] }) : '  (none)');
+  if (plan.tables.some((t) => t.estimated)) out.push(style.dim('  ≈ estimated from pg_class (the table is large); `--exact-counts` counts every row'));
 
   out.push('', style.bold('Storage'));
   kv('blobs in database', `${formatCount(plan.blobs.count)} (${formatBytes(plan.blobs.bytes)})`);
-  kv('objects to delete', `${formatCount(plan.objectsToDelete.count)} (${formatBytes(plan.objectsToDelete.bytes)})`);
+  kv('objects to delete', `${formatCount(plan.objectsToDelete.count)} (${formatBytes(plan.objectsToDelete.bytes)})  the dropped blobs' files (untracked variants, which have no row, come on top)`);
+  const sample = plan.objectsToDelete.sample;
+  if (sample) kv('sampled in storage', sample.checked ? `${formatCount(sample.present)} of ${formatCount(sample.checked)} found` : 'none checked');
 
   out.push('', style.bold('Solid Queue workers'));
   kv('workers alive', formatCount(plan.workersAlive));

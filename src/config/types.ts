@@ -15,10 +15,12 @@ export type SeedConfig = NonNullable<TargetConfig['seeds']>;
 export type StrategyConfig = TargetConfig['strategy'];
 export type WorkersConfig = NonNullable<TargetConfig['workers']>;
 export type StorageConfig = NonNullable<TargetConfig['storage']>;
+/** One ActiveStorage service of storage.services: S3 or Disk. */
+export type StorageServiceConfig = StorageConfig['services'][string];
 /** An S3 (or S3-compatible) service: what `kind` means when it is left out. */
-export type StorageServiceConfig = Extract<StorageConfig['services'][string], { kind: 's3' }>;
+export type S3StorageServiceConfig = Extract<StorageServiceConfig, { kind: 's3' }>;
 /** An ActiveStorage Disk service (a folder on the worker's host). */
-export type DiskServiceConfig = Extract<StorageConfig['services'][string], { kind: 'disk' }>;
+export type DiskStorageServiceConfig = Extract<StorageServiceConfig, { kind: 'disk' }>;
 export type QuarantineConfig = NonNullable<StorageConfig['quarantine']>;
 export type BackupConfig = TargetConfig['backup'];
 export type S3BackupDestination = NonNullable<BackupConfig['destination']>;

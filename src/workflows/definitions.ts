@@ -60,6 +60,8 @@ export interface ResetInput {
   reason?: string;
   /** How long to wait for approval, e.g. "30m", "24h". Default from the target, else 24h. */
   approvalTimeout?: string;
+  /** Count every table exactly in the plan, however large (overrides the target's plan.exactCounts). */
+  exactCounts?: boolean;
 }
 
 export type StepName = 'plan' | 'backup' | 'approval' | 'stopWorkers' | 'reset' | 'purgeStorage' | 'startWorkers' | 'verify' | 'restore' | 'restoreStorage';
@@ -212,7 +214,9 @@ export interface TablePlan {
   database: string; // the logical name: "primary", or an extra database's name
   schema: string;
   table: string;
-  rows: number; // exact count
+  rows: number; // exact count, unless estimated
+  /** Issue 9: rows is pg_class.reltuples (a large table, plan.estimateAboveRows), not a count; shown with "≈". */
+  estimated?: boolean;
   action: 'truncate' | 'keep';
 }
 
@@ -250,7 +254,12 @@ export interface Plan {
   materializedViews?: MaterializedViewPlan[];
   blobs: { count: number; bytes: number };
   /** Objects under the configured bucket/prefix that the reset would delete (blobs the truncation drops + their variants). */
-  objectsToDelete: { count: number; bytes: number };
+  objectsToDelete: {
+    count: number;
+    bytes: number;
+    /** Issue 9: of up to storage.sampleSize of those blobs' keys, how many were found (HEAD; Disk: stat). */
+    sample?: { checked: number; present: number };
+  };
   workersAlive: number;
   claimedExecutions: number;
   pgDumpVersion: string;

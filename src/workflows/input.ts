@@ -13,9 +13,10 @@ export interface CheckedInput {
   confirmation?: string;
   reason?: string;
   approvalTimeout?: string;
+  exactCounts?: boolean;
 }
 
-const KNOWN = new Set(['target', 'mode', 'requireApproval', 'confirmation', 'reason', 'approvalTimeout']);
+const KNOWN = new Set(['target', 'mode', 'requireApproval', 'confirmation', 'reason', 'approvalTimeout', 'exactCounts']);
 
 export function checkInput(raw: unknown, workflowId: string): CheckedInput {
   const problems: string[] = [];
@@ -27,6 +28,7 @@ export function checkInput(raw: unknown, workflowId: string): CheckedInput {
   if (typeof i.target !== 'string' || !TARGET_NAME.test(i.target)) problems.push('"target" must be a target name from the worker\'s targets file (lower-case letters, digits, - and _)');
   if (i.mode !== undefined && i.mode !== 'plan' && i.mode !== 'execute') problems.push('"mode" must be "plan" or "execute"');
   if (i.requireApproval !== undefined && typeof i.requireApproval !== 'boolean') problems.push('"requireApproval" must be true or false');
+  if (i.exactCounts !== undefined && typeof i.exactCounts !== 'boolean') problems.push('"exactCounts" must be true or false');
   for (const f of ['confirmation', 'reason'] as const) if (i[f] !== undefined && typeof i[f] !== 'string') problems.push(`"${f}" must be a string`);
   if (i.approvalTimeout !== undefined && !isDuration(i.approvalTimeout)) problems.push(`"approvalTimeout" must be ${DURATION_RULE}`);
   const mode = i.mode ?? 'plan';
@@ -35,7 +37,7 @@ export function checkInput(raw: unknown, workflowId: string): CheckedInput {
     problems.push(`an execute run must have workflow id "${resetWorkflowId(i.target)}" (got "${workflowId}"), so that two resets of one target can never run at once`);
   }
   if (problems.length) throw bad(problems);
-  return { target: i.target, mode, requireApproval: i.requireApproval ?? false, confirmation: i.confirmation, reason: i.reason, approvalTimeout: i.approvalTimeout };
+  return { target: i.target, mode, requireApproval: i.requireApproval ?? false, confirmation: i.confirmation, reason: i.reason, approvalTimeout: i.approvalTimeout, ...(i.exactCounts !== undefined ? { exactCounts: i.exactCounts } : {}) };
 }
 
 function bad(problems: string[]) {

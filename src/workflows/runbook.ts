@@ -44,7 +44,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   progress.started('plan');
   let plan: Plan;
   try {
-    plan = await planActivities().planReset({ target: input.target });
+    plan = await planActivities().planReset({ target: input.target, ...(input.exactCounts !== undefined ? { exactCounts: input.exactCounts } : {}) });
   } catch (err) {
     progress.failed('plan', messageOf(err));
     end('failed', 'planFailed', 'failed', messageOf(err));
@@ -231,7 +231,11 @@ function planSummary(p: Plan): string {
   const truncate = p.tables.filter((t) => t.action === 'truncate');
   const rows = truncate.reduce((a, t) => a + t.rows, 0);
   const restart = p.settings.workersConfigured ? `, workers restarted within ${p.settings.restartBudgetSeconds ?? DEFAULTS.workers.restartBudgetSeconds} s if the run fails` : '';
-  return `${truncate.length} tables to truncate (${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete, ${p.workersAlive} workers alive${restart}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
+  // "≈": some counts are pg_class estimates (large tables; plan.exactCounts or --exact-counts counts them).
+  const approx = truncate.some((t) => t.estimated) ? '≈' : '';
+  const sample = p.objectsToDelete.sample;
+  const found = sample && sample.checked > 0 ? ` (${sample.present} of ${sample.checked} sampled found)` : '';
+  return `${truncate.length} tables to truncate (${approx}${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete${found}, ${p.workersAlive} workers alive${restart}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
 }
 
 export { messageOf };

@@ -19,7 +19,7 @@ export async function blobTableExists(c: Client): Promise<boolean> {
 export async function readBlobs(c: Client): Promise<BlobRow[]> {
   if (!(await blobTableExists(c))) return [];
   const r = await c.query<{ key: string; service: string; bytes: string }>(
-    `SELECT key, service_name AS service, byte_size::bigint AS bytes FROM active_storage_blobs ORDER BY service_name, key`,
+    `SELECT key, service_name AS service, byte_size::bigint AS bytes FROM active_storage_blobs ORDER BY service_name COLLATE "C", key COLLATE "C"`,
   );
   return r.rows.map((x) => ({ key: x.key, service: x.service, bytes: Number(x.bytes) }));
 }
@@ -37,11 +37,29 @@ export async function summariseBlobs(c: Client): Promise<{ count: number; bytes:
   };
 }
 
+/** Blobs (count, bytes) per service: what the plan reports as the objects to delete, without listing a bucket. */
+export async function blobsByService(c: Client): Promise<Map<string, { count: number; bytes: number }>> {
+  const out = new Map<string, { count: number; bytes: number }>();
+  if (!(await blobTableExists(c))) return out;
+  const r = await c.query<{ service: string; n: string; b: string }>(
+    `SELECT service_name AS service, count(*)::bigint AS n, coalesce(sum(byte_size), 0)::bigint AS b FROM active_storage_blobs GROUP BY 1`,
+  );
+  for (const x of r.rows) out.set(x.service, { count: Number(x.n), bytes: Number(x.b) });
+  return out;
+}
+
+/** Up to n blob keys of a service, picked at random (the plan's existence sample). */
+export async function sampleBlobKeys(c: Client, service: string, n: number): Promise<string[]> {
+  if (n <= 0 || !(await blobTableExists(c))) return [];
+  const r = await c.query<{ key: string }>(`SELECT key FROM active_storage_blobs WHERE service_name = $1 ORDER BY random() LIMIT $2`, [service, n]);
+  return r.rows.map((x) => x.key);
+}
+
 /**
  * The blob key an object belongs to, or undefined for an object no blob pattern names
  * (orphans that predate the reset, other applications' files): those are never ours to delete.
  */
-export function ownerKey(objectKey: string, prefix: string, recorded: Set<string>): string | undefined {
+export function ownerKey(objectKey: string, prefix: string, recorded: { has(key: string): boolean }): string | undefined {
   if (!objectKey.startsWith(prefix)) return undefined;
   const rel = objectKey.slice(prefix.length);
   if (recorded.has(rel)) return rel;

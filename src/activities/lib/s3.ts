@@ -2,8 +2,8 @@
  * S3 access for the storage step. One client per ActiveStorage service; credentials come from the
  * standard AWS chain (env, profile, instance role), never from the targets file or the workflow.
  */
-import { CopyObjectCommand, S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
-import type { StorageServiceConfig } from '../../config/types';
+import { CopyObjectCommand, S3Client, ListObjectsV2Command, DeleteObjectsCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import type { S3StorageServiceConfig as StorageServiceConfig } from '../../config/types';
 
 export interface S3Object {
   key: string;
@@ -43,7 +43,7 @@ export interface DeleteOutcome {
 }
 
 /** One DeleteObjects call (at most 1,000 keys); S3 answers per key, and a partial failure is not an exception. */
-export async function deleteBatch(s3: S3Client, svc: StorageServiceConfig, keys: string[]): Promise<DeleteOutcome> {
+export async function deleteBatch(s3: S3Client, svc: Pick<StorageServiceConfig, 'bucket' | 'prefix'>, keys: string[]): Promise<DeleteOutcome> {
   const prefix = svc.prefix ?? '';
   for (const k of keys) {
     // The last line of defence: nothing outside the configured prefix is ever sent for deletion.
@@ -72,4 +72,16 @@ export async function copyObject(s3: S3Client, from: { bucket: string; key: stri
 /** Every object under a prefix of a bucket, in key order. */
 export async function* listUnder(s3: S3Client, bucket: string, prefix: string, startAfter?: string): AsyncGenerator<S3Object[]> {
   yield* listObjects(s3, { bucket, prefix }, startAfter);
+}
+
+/** Whether an object exists (HEAD); a 404 is an answer, any other failure is thrown. */
+export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
 }

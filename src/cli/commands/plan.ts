@@ -11,6 +11,7 @@ export const planCommand: Command = {
   positionals: [{ name: 'target', required: true, description: "a target in the worker's targets file" }],
   options: {
     reason: { type: 'string', value: '<text>', description: 'why; recorded in the run' },
+    'exact-counts': { type: 'boolean', description: 'count every table exactly (large tables are otherwise shown with their estimate, "≈")' },
   },
   details: 'Exit 0 when the plan is clean, 1 when it has errors (a reset would stop at them) or the plan run failed.',
   async run(ctx, { args, opts }) {
@@ -21,6 +22,7 @@ export const planCommand: Command = {
       ctx.note(`no worker polls task queue "${taskQueueOf(ctx.io.env)}" yet: the plan runs as soon as one does (Ctrl-C to detach)`);
     }
     const input: ResetInput = { target, mode: 'plan', reason: opts.reason as string | undefined };
+    if (opts['exact-counts'] === true) input.exactCounts = true;
     const handle = await client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: taskQueueOf(ctx.io.env),
       workflowId: planWorkflowId(target, ctx.now()),

@@ -21,6 +21,7 @@ export const startCommand: Command = {
     reason: { type: 'string', value: '<text>', description: 'why this reset is run; recorded in the run and its result' },
     'approval-timeout': { type: 'string', value: '<duration>', description: 'how long the run waits for approval, e.g. 30m, 24h' },
     detach: { type: 'boolean', description: 'start and return at once (exit 0); approve later with `reset-runbook approve`' },
+    'exact-counts': { type: 'boolean', description: 'count every table exactly in the plan (large tables are otherwise shown with their estimate, "≈")' },
     'exit-on-wait': { type: 'boolean', description: 'return with exit 3 if a step fails and the run waits for resume/abort' },
   },
   details: `The run waits for an approval after its plan and backup. Without --confirm, the plan is shown and
@@ -40,6 +41,7 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
       reason: opts.reason as string | undefined,
       approvalTimeout: opts['approval-timeout'] as string | undefined,
     };
+    if (opts['exact-counts'] === true) input.exactCounts = true;
     if (confirm) input.confirmation = confirm;
     // Without the name in advance, a person approves after seeing the plan: always wait for that.
     else input.requireApproval = true;

@@ -1,0 +1,97 @@
+/**
+ * ActiveStorage's Disk service, as Rails lays it out (ActiveStorage::Service::DiskService):
+ *   path_for(key) = <root>/<key[0..1]>/<key[2..3]>/<key>
+ * so an untracked variant, whose key is "variants/<blob key>/<digest>", lives at
+ *   <root>/va/ri/variants/<blob key>/<digest>
+ * and Rails' delete_prefixed("variants/<blob key>/") removes what is inside that folder.
+ * Rails creates folders on upload (mkdir -p), so a variant folder we empty may go; the shared
+ * <xx>/<yy> folders stay (the running app may be writing a new file into one of them).
+ * Every path is resolved and checked to be inside the root before anything is touched.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export function diskPathFor(root: string, key: string): string {
+  return insideRoot(root, path.join(key.slice(0, 2), key.slice(2, 4), key));
+}
+
+/** The folder that holds every untracked variant's folder (one per blob key). */
+export function diskVariantsDir(root: string): string {
+  return insideRoot(root, path.join('va', 'ri', 'variants'));
+}
+
+/** root/rel, or an error if it would leave the root (a key with "..", an absolute key, a symlinked folder pointing out). */
+export function insideRoot(root: string, rel: string): string {
+  const base = path.resolve(root);
+  const p = path.resolve(base, rel);
+  const r = path.relative(base, p);
+  if (r === '' || r.startsWith('..') || path.isAbsolute(r)) throw new Error(`refusing to touch ${p}: outside the Disk service root ${base}`);
+  // A folder on the way that is a symlink out of the root would be followed by unlink: check the real parent.
+  let parent = path.dirname(p);
+  while (!fs.existsSync(parent) && parent !== base) parent = path.dirname(parent);
+  const realBase = fs.existsSync(base) ? fs.realpathSync(base) : base;
+  const realParent = fs.existsSync(parent) ? fs.realpathSync(parent) : parent;
+  const rr = path.relative(realBase, realParent);
+  if (rr.startsWith('..') || path.isAbsolute(rr)) throw new Error(`refusing to touch ${p}: its folder resolves to ${realParent}, outside the Disk service root ${realBase}`);
+  return p;
+}
+
+export type UnlinkOutcome = { deleted: boolean } | { error: string };
+
+/** Removes one file; one already gone counts as done (deleted: false). */
+export async function unlinkFile(file: string): Promise<UnlinkOutcome> {
+  try {
+    await fs.promises.unlink(file);
+    return { deleted: true };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'Unknown';
+    if (code === 'ENOENT') return { deleted: false };
+    return { error: code };
+  }
+}
+
+/**
+ * Everything inside one variant folder (files and nested folders; symlinks are removed, never
+ * followed), then the folder itself. Returns the files removed and their bytes.
+ */
+export async function removeVariantFolder(root: string, dir: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  const walk = async (d: string): Promise<void> => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(d, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries) {
+      const p = insideRoot(root, path.relative(path.resolve(root), path.join(d, e.name)));
+      if (e.isDirectory()) {
+        await walk(p);
+        await fs.promises.rmdir(p).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+      } else {
+        const st = await fs.promises.lstat(p).catch(() => undefined);
+        const r = await unlinkFile(p);
+        if ('error' in r) throw new Error(`cannot delete ${p} (${r.error})`);
+        if (r.deleted) {
+          files++;
+          bytes += st?.isFile() ? st.size : 0;
+        }
+      }
+    }
+  };
+  await walk(dir);
+  await fs.promises.rmdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+  return { files, bytes };
+}
+
+/** Whether a blob's file is on disk (the plan's sample). */
+export async function diskFileExists(root: string, key: string): Promise<boolean> {
+  try {
+    return (await fs.promises.lstat(diskPathFor(root, key))).isFile();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    throw err;
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The purge by key: the manifest names every blob key the TRUNCATE dropped, so the purge deletes
+ * those keys directly, in batches, instead of walking the bucket. Its cost grows with what is
+ * deleted, not with what the bucket holds.
+ *
+ * The position (the heartbeat's opaque string) is an index into the manifest's key list of one
+ * service, sorted by key: everything before `index` is done, plus the ranges in `skip` (batches that
+ * finished while an earlier one was still in flight). A new worker resumes from it and deletes no
+ * finished batch again; a batch in flight at a crash is sent again, which S3 answers as done.
+ */
+import type { BlobRow } from './blobs';
+
+export interface PurgePosition {
+  v: 2;
+  /** The service in progress; services sorted before it are finished. '' before the first. */
+  service: string;
+  phase: 'keys' | 'variants' | 'done';
+  /** Keys of `service` (in the manifest's sorted list) before this index are done. */
+  index: number;
+  /** Ranges [from, to) beyond `index` already done. */
+  skip: [number, number][];
+  /** In the variants phase: the listing resumes after this key (or folder name, on Disk). */
+  variantsAfter: string;
+  deleted: number;
+  bytes: number;
+}
+
+export function startPosition(): PurgePosition {
+  return { v: 2, service: '', phase: 'keys', index: 0, skip: [], variantsAfter: '', deleted: 0, bytes: 0 };
+}
+
+/** Reads a heartbeat position; one of the listing-based purge (before issue 9) restarts its service from the first key. */
+export function parsePosition(s: string | undefined): PurgePosition {
+  if (!s) return startPosition();
+  const p = JSON.parse(s) as Partial<PurgePosition> & { after?: string };
+  if (p.v === 2) return p as PurgePosition;
+  // { service, after, deleted, bytes }: deleting a key again is harmless, so resume at the service's start.
+  return { ...startPosition(), service: p.service ?? '', phase: p.after === '\uffff' ? 'done' : 'keys', deleted: p.deleted ?? 0, bytes: p.bytes ?? 0 };
+}
+
+const byServiceKey = (a: BlobRow, b: BlobRow) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * The manifest's blobs, sorted in place (service, key) — the order the position indexes. No copy:
+ * the manifest is the only list of keys the purge holds.
+ */
+export function sortManifestBlobs(blobs: BlobRow[]): void {
+  for (let i = 1; i < blobs.length; i++) {
+    if (byServiceKey(blobs[i - 1], blobs[i]) > 0) {
+      blobs.sort(byServiceKey);
+      return;
+    }
+  }
+}
+
+/** A service's slice of the sorted manifest, with the keys the seeds made referenced again left out. */
+export class ServiceKeys {
+  readonly from: number;
+  readonly to: number;
+  constructor(
+    private readonly blobs: BlobRow[],
+    readonly service: string,
+    private readonly referenced: Set<string>,
+  ) {
+    this.from = lowerBound(blobs, service, '');
+    let hi = this.from;
+    while (hi < blobs.length && blobs[hi].service === service) hi++;
+    this.to = hi;
+  }
+  get length(): number {
+    return this.to - this.from;
+  }
+  at(i: number): BlobRow {
+    return this.blobs[this.from + i];
+  }
+  /** A recorded key of this service that no blob references after the seeds: ours to delete. */
+  doomed(i: number): boolean {
+    return !this.referenced.has(this.at(i).key);
+  }
+  /** Set-like, for ownerKey: is `key` a recorded, unreferenced key of this service? (binary search, no extra copy) */
+  has(key: string): boolean {
+    let lo = this.from;
+    let hi = this.to;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.blobs[mid].key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.to && this.blobs[lo].key === key && !this.referenced.has(key);
+  }
+  referencedCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.length; i++) if (!this.doomed(i)) n++;
+    return n;
+  }
+}
+
+function lowerBound(blobs: BlobRow[], service: string, key: string): number {
+  let lo = 0;
+  let hi = blobs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const b = blobs[mid];
+    if (b.service < service || (b.service === service && b.key < key)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export interface KeyBatch {
+  /** The manifest index range [from, to) this batch stands for (referenced keys inside it are skipped). */
+  from: number;
+  to: number;
+  keys: BlobRow[];
+  /** Each key's index in the service's list (for a batch that partly failed: what of it is done). */
+  indexes: number[];
+}
+
+/** Batches of at most `size` doomed keys, from the position on, jumping over ranges already done. */
+export function* keyBatches(keys: ServiceKeys, pos: PurgePosition, size: number): Generator<KeyBatch> {
+  const skip = [...pos.skip].sort((a, b) => a[0] - b[0]);
+  let i = pos.index;
+  let batch: KeyBatch = { from: i, to: i, keys: [], indexes: [] };
+  const flush = function* (to: number): Generator<KeyBatch> {
+    batch.to = to;
+    if (batch.to > batch.from) yield batch;
+    batch = { from: to, to, keys: [], indexes: [] };
+  };
+  while (i < keys.length) {
+    if (skip.length && skip[0][0] <= i) {
+      const [, end] = skip.shift()!;
+      yield* flush(i);
+      i = Math.max(i, end);
+      batch = { from: i, to: i, keys: [], indexes: [] };
+      continue;
+    }
+    if (keys.doomed(i)) {
+      batch.keys.push(keys.at(i));
+      batch.indexes.push(i);
+    }
+    i++;
+    if (batch.keys.length >= size) yield* flush(i);
+  }
+  yield* flush(i);
+}
+
+/**
+ * Marks [from, to) done and moves the position's index over every contiguous done range; what is done
+ * beyond it stays in `skip`, so a resume does not send it again.
+ */
+export function markDone(pos: PurgePosition, from: number, to: number): void {
+  pos.skip.push([from, to]);
+  pos.skip.sort((a, b) => a[0] - b[0]);
+  while (pos.skip.length && pos.skip[0][0] <= pos.index) {
+    pos.index = Math.max(pos.index, pos.skip[0][1]);
+    pos.skip.shift();
+  }
+}
+
+/**
+ * The parts of a batch that are done although some of its keys failed: the index ranges between the
+ * failed keys' indexes (a resume sends only the failed keys' stretch again).
+ */
+export function doneRanges(batch: KeyBatch, failed: Set<number>): [number, number][] {
+  const out: [number, number][] = [];
+  let start = batch.from;
+  for (const i of [...failed].sort((a, b) => a - b)) {
+    if (i > start) out.push([start, i]);
+    start = i + 1;
+  }
+  if (batch.to > start) out.push([start, batch.to]);
+  return out;
+}
+
+/**
+ * Runs each item of `items` through `fn`, at most `limit` at a time, pulling lazily (the generator is
+ * never drained ahead). The first failure stops new work; the ones in flight finish, then it is thrown.
+ */
+export async function runBounded<T>(items: Iterator<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let failure: unknown;
+  let failed = false;
+  const lane = async () => {
+    while (!failed) {
+      const next = items.next();
+      if (next.done) return;
+      try {
+        await fn(next.value);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          failure = err;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
+  if (failed) throw failure;
+}

@@ -1,0 +1,58 @@
+/**
+ * The purge's position arithmetic (src/activities/lib/purge-keys.ts): batches of doomed keys from a
+ * position, ranges done out of order, and what a partly failed batch leaves to do.
+ */
+import type { BlobRow } from '../../src/activities/lib/blobs';
+import { doneRanges, keyBatches, markDone, parsePosition, ServiceKeys, sortManifestBlobs, startPosition } from '../../src/activities/lib/purge-keys';
+
+const rows = (service: string, keys: string[]): BlobRow[] => keys.map((key) => ({ service, key, bytes: 1 }));
+
+function manifest() {
+  const blobs = [...rows('b', ['k9', 'k1']), ...rows('a', ['z', 'x', 'y']), ...rows('b', ['k5', 'k3', 'k7', 'k2'])];
+  sortManifestBlobs(blobs);
+  return blobs;
+}
+
+test('a service\'s keys come sorted, referenced ones are not doomed, has() answers without a copy', () => {
+  const keys = new ServiceKeys(manifest(), 'b', new Set(['k3']));
+  expect(Array.from({ length: keys.length }, (_, i) => keys.at(i).key)).toEqual(['k1', 'k2', 'k3', 'k5', 'k7', 'k9']);
+  expect(keys.has('k5')).toBe(true);
+  expect(keys.has('k3')).toBe(false); // referenced after the seeds
+  expect(keys.has('x')).toBe(false); // another service's key
+  expect(keys.referencedCount()).toBe(1);
+});
+
+test('batches hold at most `size` doomed keys, cover contiguous index ranges, and skip what is done', () => {
+  const keys = new ServiceKeys(manifest(), 'b', new Set(['k3']));
+  const all = [...keyBatches(keys, startPosition(), 2)];
+  expect(all.map((b) => [b.from, b.to, b.keys.map((k) => k.key)])).toEqual([
+    [0, 2, ['k1', 'k2']],
+    [2, 5, ['k5', 'k7']],
+    [5, 6, ['k9']],
+  ]);
+  const pos = { ...startPosition(), service: 'b', index: 1, skip: [[2, 5]] as [number, number][] };
+  expect([...keyBatches(keys, pos, 2)].map((b) => b.keys.map((k) => k.key))).toEqual([['k2'], ['k9']]);
+});
+
+test('the index moves over contiguous done ranges only; a partly failed batch keeps its failed stretch', () => {
+  const pos = startPosition();
+  markDone(pos, 4, 8);
+  expect(pos.index).toBe(0);
+  expect(pos.skip).toEqual([[4, 8]]);
+  markDone(pos, 0, 4);
+  expect(pos.index).toBe(8);
+  expect(pos.skip).toEqual([]);
+  expect(doneRanges({ from: 8, to: 12, keys: [], indexes: [] }, new Set([10]))).toEqual([
+    [8, 10],
+    [11, 12],
+  ]);
+  for (const [a, b] of doneRanges({ from: 8, to: 12, keys: [], indexes: [] }, new Set([10]))) markDone(pos, a, b);
+  expect(pos.index).toBe(10);
+  expect(pos.skip).toEqual([[11, 12]]);
+});
+
+test('a position of the listing purge (before issue 9) restarts its service; no position starts at the beginning', () => {
+  expect(parsePosition(JSON.stringify({ service: 'amazon', after: 'e2e/abc', deleted: 5, bytes: 50 }))).toMatchObject({ service: 'amazon', phase: 'keys', index: 0, deleted: 5 });
+  expect(parsePosition(JSON.stringify({ service: 'amazon', after: '\uffff', deleted: 5, bytes: 50 })).phase).toBe('done');
+  expect(parsePosition(undefined)).toEqual(startPosition());
+});
