@@ -1,6 +1,8 @@
 /**
- * The runbook's ordering and compensation, with mocked activities on the real Temporal dev server.
- * Every test checks the sequence of calls, because the order IS the safety property.
+ * The runbook's ordering and compensation, with mocked activities on Temporal's time-skipping test
+ * server (test/support/time-skipping.ts): no stack, and timers (approval timeouts, restart budgets,
+ * retry delays) elapse in seconds. Every test checks the sequence of calls, because the order IS the
+ * safety property.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
@@ -18,7 +20,8 @@ import {
   type Progress,
   type ResetInput,
 } from '../../src/workflows/definitions';
-import { temporalAddress, workflowBundlePath } from '../support/temporal';
+import { workflowBundlePath } from '../support/temporal';
+import { createTimeSkippingEnv } from '../support/time-skipping';
 import { recordHistory } from '../support/histories';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -26,12 +29,15 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 let env: TestWorkflowEnvironment;
 let bundle: string;
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: temporalAddress() });
+  env = await createTimeSkippingEnv();
   bundle = await workflowBundlePath();
 });
 afterAll(async () => {
   await env?.teardown();
 });
+
+/** The time the workflows see (the test server's clock, moved forward by every skip). */
+const serverNow = async () => new Date(await env.currentTimeMs()).toISOString();
 
 function fakePlan(target: string, over: Partial<Plan> = {}): Plan {
   return {
@@ -83,7 +89,13 @@ function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activit
   };
   return {
     planReset: rec('planReset', plan),
-    backupDatabase: rec('backupDatabase', { files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }], serverVersion: '15', pgDumpVersion: '15', createdAt: new Date().toISOString() }),
+    // Stamped with the test server's clock, which runs ahead of the wall clock once a test skipped time:
+    // a wall-clock stamp would look hours old to the backup-freshness check.
+    backupDatabase: async (...args: unknown[]) => {
+      calls.push('backupDatabase');
+      if (over.backupDatabase) return over.backupDatabase(calls, ...args);
+      return { files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }], serverVersion: '15', pgDumpVersion: '15', createdAt: await serverNow() };
+    },
     stopWorkers: rec('stopWorkers', { staleProcessRows: 0, claimedByDeadProcesses: 0 }),
     resetDatabase: rec('resetDatabase', { manifest: { path: '/b/m.json', blobs: 1, bytes: 10 }, countsBefore: { a: 1, k: 2 }, countsAfter: { a: 0, k: 2 }, truncated: { tables: 1, rows: 1 }, kept: { tables: 1, rows: 2 } }),
     resetState: rec('resetState', { databaseChanged: false }),
@@ -388,7 +400,7 @@ test('abort at a pause: the paused step becomes failed with its error kept; atte
   const acts = mockActivities(calls, settings(fakePlan(t, { environment: 'development' }), { maximumAttempts: 2 }), {
     backupDatabase: async () => {
       if (++backups === 1) throw new Error('pg_dump: connection lost');
-      return { files: [], serverVersion: '15', pgDumpVersion: '15', createdAt: new Date().toISOString() };
+      return { files: [], serverVersion: '15', pgDumpVersion: '15', createdAt: await serverNow() };
     },
     purgeStorage: async () => {
       throw new Error('S3 refused to delete 3 object(s)');
