@@ -28,6 +28,7 @@ describe.each([
   ['app/', 'app/variants/abc123', undefined, 'variants/<key> with nothing under it is no variant'],
   ['app/', 'app/variants/abc1234/x', undefined, 'a variant of a longer key'],
   ['app/', 'app/variants/other/abc123/x', undefined, 'the key deeper in a variant path'],
+  ['app/', 'app/x/variants/abc123/t', undefined, 'a variants folder that is not at the prefix'],
   ['app/', 'app/variantsabc123/x', undefined, 'variants without its slash'],
   ['app/', 'app/variants//abc123/x', undefined, 'an empty segment before the key'],
   ['app/', 'app/', undefined, 'the prefix itself'],
