@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, type ClientConfig } from 'pg';
 import type { StorageServiceConfig } from '../../config/types';
 import { s3ClientFor } from './s3';
-import { runCommand, spawnGuarded } from './shell';
+import { runCommand } from './shell';
 
 /** A new, unconnected client; withClient (postgres.ts) connects and ends it. */
 export type PgClientFactory = (config: ClientConfig) => Client;
@@ -16,8 +16,6 @@ export type PgClientFactory = (config: ClientConfig) => Client;
 export type S3ClientFactory = (svc: Pick<StorageServiceConfig, 'region' | 'endpoint' | 'forcePathStyle'>) => S3Client;
 /** Runs a command to its end, deadline or the activity's cancellation (shell.ts runCommand). */
 export type CommandRunner = typeof runCommand;
-/** Starts a guarded child process for streaming (pg_dump, pg_restore, psql; shell.ts spawnGuarded). */
-export type ProcessSpawner = typeof spawnGuarded;
 /** Milliseconds since the epoch. */
 export type Clock = () => number;
 
@@ -25,7 +23,6 @@ export interface Dependencies {
   pg: PgClientFactory;
   s3: S3ClientFactory;
   run: CommandRunner;
-  spawn: ProcessSpawner;
   now: Clock;
 }
 
@@ -33,11 +30,11 @@ export const realPgClient: PgClientFactory = (config) => new Client(config);
 
 /** The real dependencies, the S3 clients' default region taken from `env` (AWS_REGION). */
 export function realDependencies(env: NodeJS.ProcessEnv): Dependencies {
-  return { pg: realPgClient, s3: (svc) => s3ClientFor(svc, env), run: runCommand, spawn: spawnGuarded, now: Date.now };
+  return { pg: realPgClient, s3: (svc) => s3ClientFor(svc, env), run: runCommand, now: Date.now };
 }
 
 /** The given dependencies, the real ones where none is given. */
 export function withDefaults(given: Partial<Dependencies>, env: NodeJS.ProcessEnv): Dependencies {
   const real = realDependencies(env);
-  return { pg: given.pg ?? real.pg, s3: given.s3 ?? real.s3, run: given.run ?? real.run, spawn: given.spawn ?? real.spawn, now: given.now ?? real.now };
+  return { pg: given.pg ?? real.pg, s3: given.s3 ?? real.s3, run: given.run ?? real.run, now: given.now ?? real.now };
 }

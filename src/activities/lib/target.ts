@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { LoadedTargets } from '../../config/load';
 import { ALWAYS_KEPT } from '../../config/load';
 import type { TargetConfig } from '../../config/types';
-import { withDefaults, type Clock, type CommandRunner, type Dependencies, type PgClientFactory, type ProcessSpawner, type S3ClientFactory } from './deps';
+import { withDefaults, type Clock, type CommandRunner, type Dependencies, type PgClientFactory, type S3ClientFactory } from './deps';
 
 export interface DatabaseHandle {
   /** "primary", or an extra database's logical name ("queue", "cache", …). */
@@ -29,7 +29,6 @@ export interface ResolvedTarget {
   /** The worker's dependencies (deps.ts), for the steps that run on this target. */
   s3: S3ClientFactory;
   run: CommandRunner;
-  spawn: ProcessSpawner;
   now: Clock;
 }
 
@@ -73,7 +72,7 @@ export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget 
     refreshMaterializedViews: x.refreshMaterializedViews ?? true,
     connect: d.pg,
   }));
-  return { name, config, primary, databases: [primary, ...extras], env: deps.env, s3: d.s3, run: d.run, spawn: d.spawn, now: d.now };
+  return { name, config, primary, databases: [primary, ...extras], env: deps.env, s3: d.s3, run: d.run, now: d.now };
 }
 
 export function databaseByName(t: ResolvedTarget, name = 'primary'): DatabaseHandle {
