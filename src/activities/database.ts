@@ -13,7 +13,7 @@ import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
 import { countRows, qualified, quoted, withClient } from './lib/postgres';
-import { describeFailure, runCommand } from './lib/shell';
+import { describeFailure } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { targetCommandEnv } from './lib/child-env';
 import { resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
@@ -95,7 +95,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
 
 function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
   const maxMinutes = t.config.backup.maxAgeMinutes;
-  const ageMinutes = (Date.now() - Date.parse(createdAt)) / 60_000;
+  const ageMinutes = (t.now() - Date.parse(createdAt)) / 60_000;
   if (!(ageMinutes <= maxMinutes)) {
     // Seconds under ten minutes: "0 minutes old, more than 0.05" would read as a contradiction.
     const age = ageMinutes < 10 ? `${Math.round(ageMinutes * 60)} seconds` : `${Math.round(ageMinutes)} minutes`;
@@ -107,7 +107,7 @@ function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
 }
 
 async function recordBlobs(t: ResolvedTarget, runId: string, expectedBlobs: number | undefined) {
-  const store = backupStoreFor(t.config.backup);
+  const store = backupStoreFor(t.config.backup, t.s3);
   const name = manifestName(t.name, runId);
   // Read first: after this run's TRUNCATE the blob table is empty, and only the first copy is true.
   let m = await readManifest(store, name);
@@ -227,6 +227,6 @@ async function refreshViews(t: ResolvedTarget, d: TableDecision): Promise<void> 
 }
 
 async function runTargetCommand(t: ResolvedTarget, what: string, cmd: string[], cwd: string | undefined, env: Record<string, string> | undefined, timeoutSeconds: number) {
-  const r = await runCommand(cmd, { cwd, env: targetCommandEnv(t.env, env), timeoutMs: timeoutSeconds * 1000, redact: t.databases.map((d) => d.url) });
+  const r = await t.run(cmd, { cwd, env: targetCommandEnv(t.env, env), timeoutMs: timeoutSeconds * 1000, redact: t.databases.map((d) => d.url) });
   if (r.code !== 0) throw new Error(`${describeFailure(`${what} ${cmd.join(' ')}`, r)} (target "${t.name}"). The tables are already truncated; fix the cause, then retry (truncate + seeds run again).`);
 }

@@ -6,6 +6,7 @@
 import { createBackupActivities } from './backup';
 import { atBoundary } from './boundary';
 import { createDatabaseActivities } from './database';
+import { withDefaults } from './lib/deps';
 import { collectSecrets, redactor } from './lib/secrets';
 import type { ActivityDeps } from './lib/target';
 import { createLockActivities } from './lock';
@@ -16,7 +17,9 @@ import { createStorageActivities } from './storage';
 import { createVerifyActivities } from './verify';
 import { createWorkerActivities } from './workers';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(given: ActivityDeps) {
+  // The outside world once, here: the real one for whatever the caller did not pass (deps.ts).
+  const deps: ActivityDeps = { ...given, ...withDefaults(given, given.env) };
   const raw = {
     ...createPlanActivities(deps),
     ...createBackupActivities(deps),

@@ -30,13 +30,13 @@ export function journalName(target: string, runId: string): string {
 }
 
 export async function readJournal(t: ResolvedTarget, runId: string): Promise<Journal> {
-  const text = await backupStoreFor(t.config.backup).readText(journalName(t.name, runId));
+  const text = await backupStoreFor(t.config.backup, t.s3).readText(journalName(t.name, runId));
   return text === undefined ? { target: t.name, runId, transactions: [] } : (JSON.parse(text) as Journal);
 }
 
 /** Whole or not at all, and stored before the caller goes on (the COMMIT that follows depends on it). */
 export async function writeJournal(t: ResolvedTarget, j: Journal): Promise<void> {
-  await backupStoreFor(t.config.backup).writeText(journalName(t.name, j.runId), JSON.stringify(j));
+  await backupStoreFor(t.config.backup, t.s3).writeText(journalName(t.name, j.runId), JSON.stringify(j));
 }
 
 /** Records the open transaction's id; call inside the transaction, just before COMMIT. */

@@ -147,7 +147,7 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
 
   // pg_dump must be at least the server's major version, or it refuses to dump.
   const pgDump = cfg.backup.pgDump ?? 'pg_dump';
-  const v = await runCommand([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(process.env) });
+  const v = await t.run([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(t.env) });
   const pgDumpVersion = v.code === 0 ? (/(\d+(?:\.\d+)*)/.exec(v.output)?.[1] ?? v.output.trim()) : '';
   if (!pgDumpVersion) errors.push(`${pgDump} not found or not runnable on the worker host; install the PostgreSQL client of major version ${major(serverVersion)}`);
   else if (major(pgDumpVersion) < major(serverVersion)) {
@@ -252,7 +252,7 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
               if (await diskFileExists(svc.root, k)) sample.present++;
             });
           } else {
-            const s3 = s3ClientFor(svc);
+            const s3 = t.s3(svc);
             try {
               await eachLimited(keys, concurrency * 8, async (k) => {
                 const present = await objectExists(s3, svc.bucket, `${svc.prefix ?? ''}${k}`);

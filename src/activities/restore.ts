@@ -30,7 +30,7 @@ import { cancellation, cancelledFailure, throwIfCancelled, withKeepalive } from 
 import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
 import { countRows, qualified, quoted, withClient } from './lib/postgres';
 import { eachLimited, quarantineRunPrefix } from './lib/quarantine';
-import { copyObject, listUnder, s3ClientFor } from './lib/s3';
+import { copyObject, listUnder } from './lib/s3';
 import { killGroup, redact, spawnGuarded } from './lib/shell';
 import { queueState } from './lib/solid-queue';
 import { workerSettings } from './lib/run-settings';
@@ -92,7 +92,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
           let bytes = 0;
           for (const [name, svc] of Object.entries(t.config.storage!.services)) {
             if (svc.kind !== 's3') continue;
-            for await (const page of listUnder(s3ClientFor(svc), q.bucket, quarantineRunPrefix(q, found.resetRunId, name))) {
+            for await (const page of listUnder(t.s3(svc), q.bucket, quarantineRunPrefix(q, found.resetRunId, name))) {
               objects += page.length;
               bytes += page.reduce((a, o) => a + o.size, 0);
             }
@@ -185,7 +185,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
         let bytes = 0;
         for (const [name, svc] of Object.entries(t.config.storage!.services)) {
           if (svc.kind !== 's3') continue;
-          const s3 = s3ClientFor(svc);
+          const s3 = t.s3(svc);
           const from = quarantineRunPrefix(q, args.resetRunId, name);
           for await (const page of listUnder(s3, q.bucket, from)) {
             throwIfCancelled();

@@ -43,7 +43,7 @@ export function createStorageActivities(deps: ActivityDeps) {
     /** resumeFrom: the last heartbeat position of an earlier attempt (the workflow passes it on when it retries the step). */
     async purgeStorage(args: { target: string; runId: string; expectedObjects?: number; resumeFrom?: string }): Promise<PurgeResult> {
       const t = resolveTarget(deps, args.target);
-      const store = backupStoreFor(t.config.backup);
+      const store = backupStoreFor(t.config.backup, t.s3);
       const name = manifestName(t.name, args.runId);
       const manifest = await readManifest(store, name);
       if (!manifest) {
@@ -86,7 +86,7 @@ export function createStorageActivities(deps: ActivityDeps) {
             report();
             continue;
           }
-          const purger = svc.kind === 'disk' ? diskPurger(svc) : s3Purger(svc, svcName, s3ClientFor(svc), quarantine ? { q: quarantine, runId: args.runId } : undefined);
+          const purger = svc.kind === 'disk' ? diskPurger(svc) : s3Purger(svc, svcName, t.s3(svc), quarantine ? { q: quarantine, runId: args.runId } : undefined);
           try {
             if (pos.phase === 'keys') {
               await runBounded(keyBatches(keys, pos, settings.pageSize), settings.concurrency, async (batch: KeyBatch) => {

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { crashPoint } from './lib/faults';
 import { cancellation, throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
-import { describeFailure, runCommand } from './lib/shell';
+import { describeFailure } from './lib/shell';
 import { queueState } from './lib/solid-queue';
 import { targetCommandEnv } from './lib/child-env';
 import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
@@ -41,9 +41,9 @@ export function createWorkerActivities(deps: ActivityDeps) {
       const t = resolveTarget(deps, args.target);
       const w = workersOf(t);
       const timeoutMs = w.stopTimeoutSeconds * 1000;
-      const deadline = Date.now() + timeoutMs;
+      const deadline = t.now() + timeoutMs;
       return withKeepalive(async (beat) => {
-        const r = await runCommand(w.stop, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
+        const r = await t.run(w.stop, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
         if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
         return withClient(databaseByName(t, w.database), async (c) => {
           for (;;) {
@@ -54,7 +54,7 @@ export function createWorkerActivities(deps: ActivityDeps) {
               crashPoint('stopWorkers.done');
               return { staleProcessRows: q.stale, claimedByDeadProcesses: q.claimedTotal };
             }
-            if (Date.now() > deadline) {
+            if (t.now() > deadline) {
               throw new Error(
                 `Workers still alive ${Math.round(timeoutMs / 1000)}s after "${w.stop}": ${q.alive} process(es) heartbeating, ${q.claimedByLive} claimed job(s). Check the service on its host, then retry.`,
               );
@@ -69,24 +69,24 @@ export function createWorkerActivities(deps: ActivityDeps) {
       const t = resolveTarget(deps, args.target);
       const w = workersOf(t);
       const timeoutMs = w.startTimeoutSeconds * 1000;
-      const deadline = Date.now() + timeoutMs;
+      const deadline = t.now() + timeoutMs;
       return withKeepalive(async (beat) =>
         withClient(databaseByName(t, w.database), async (c) => {
           const since = (await queueState(c, 1)).now;
-          const r = await runCommand(w.start, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
+          const r = await t.run(w.start, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
           if (r.code !== 0) throw new Error(describeFailure(`Start command "${w.start}"`, r));
           for (;;) {
             const q = await queueState(c, w.heartbeatThresholdSeconds, since);
             beat({ unit: 'processes', done: q.alive });
             if (q.alive > 0 || !q.present) {
               if (w.status) {
-                const s = await runCommand(w.status, { cwd: w.cwd, env: commandEnv(t), timeoutMs: 30_000 });
+                const s = await t.run(w.status, { cwd: w.cwd, env: commandEnv(t), timeoutMs: 30_000 });
                 if (s.code !== 0) throw new Error(describeFailure(`Status command "${w.status}"`, s));
               }
               crashPoint('startWorkers.done');
               return { alive: q.alive };
             }
-            if (Date.now() > deadline) {
+            if (t.now() > deadline) {
               throw new Error(`No Solid Queue heartbeat within ${Math.round(timeoutMs / 1000)}s after "${w.start}". Check the service's log on its host, then retry.`);
             }
             await sleep(500);

@@ -1,6 +1,8 @@
 /**
- * The runbook's ordering and compensation, with mocked activities on the real Temporal dev server.
- * Every test checks the sequence of calls, because the order IS the safety property.
+ * The runbook's ordering and compensation, with mocked activities on Temporal's time-skipping test
+ * server (test/support/time-skipping.ts): no stack, and timers (approval timeouts, restart budgets,
+ * retry delays) elapse in seconds. Every test checks the sequence of calls, because the order IS the
+ * safety property.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
@@ -18,20 +20,43 @@ import {
   type Progress,
   type ResetInput,
 } from '../../src/workflows/definitions';
-import { temporalAddress, workflowBundlePath } from '../support/temporal';
+import { workflowBundlePath } from '../support/temporal';
+import { createTimeSkippingEnv } from '../support/time-skipping';
 import { recordHistory } from '../support/histories';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 let env: TestWorkflowEnvironment;
-let bundle: string;
+// One worker for the file (creating one per test cost a second or more each): it hands each activity
+// call to the mocks of the test whose target the call names.
+const TASK_QUEUE = `unit-${randomUUID()}`;
+const mocksByTarget = new Map<string, Activities>();
+let worker: Worker | undefined;
+let running: Promise<void> | undefined;
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: temporalAddress() });
-  bundle = await workflowBundlePath();
+  env = await createTimeSkippingEnv();
+  const dispatch = (name: keyof Activities) => async (args: { target?: string }) => {
+    const mocks = mocksByTarget.get(String(args?.target));
+    if (!mocks) throw ApplicationFailure.nonRetryable(`no mocks registered for target ${args?.target}`);
+    return (mocks[name] as (a: unknown) => Promise<unknown>)(args);
+  };
+  const names: (keyof Activities)[] = ['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'resetState', 'purgeStorage', 'startWorkers', 'sendNotification', 'verifyCounts', 'acquireResetLock', 'releaseResetLock'];
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: { codePath: await workflowBundlePath() },
+    activities: Object.fromEntries(names.map((n) => [n, dispatch(n)])),
+  });
+  running = worker.run();
 });
 afterAll(async () => {
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
+  await running;
   await env?.teardown();
 });
+
+/** The time the workflows see (the test server's clock, moved forward by every skip). */
+const serverNow = async () => new Date(await env.currentTimeMs()).toISOString();
 
 function fakePlan(target: string, over: Partial<Plan> = {}): Plan {
   return {
@@ -75,7 +100,14 @@ beforeEach(() => {
 });
 type Overrides = Partial<Record<keyof Activities, (calls: Calls, ...args: unknown[]) => Promise<unknown>>>;
 
+/** The test's mock activities, registered for its plan's target (the worker hands them that target's calls). */
 function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activities {
+  const acts = makeMocks(calls, plan, over);
+  mocksByTarget.set(plan.target, acts);
+  return acts;
+}
+
+function makeMocks(calls: Calls, plan: Plan, over: Overrides): Activities {
   const rec = <T>(name: keyof Activities, value: T) => async (...args: unknown[]) => {
     calls.push(name);
     if (over[name]) return over[name]!(calls, ...args);
@@ -83,7 +115,13 @@ function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activit
   };
   return {
     planReset: rec('planReset', plan),
-    backupDatabase: rec('backupDatabase', { files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }], serverVersion: '15', pgDumpVersion: '15', createdAt: new Date().toISOString() }),
+    // Stamped with the test server's clock, which runs ahead of the wall clock once a test skipped time:
+    // a wall-clock stamp would look hours old to the backup-freshness check.
+    backupDatabase: async (...args: unknown[]) => {
+      calls.push('backupDatabase');
+      if (over.backupDatabase) return over.backupDatabase(calls, ...args);
+      return { files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }], serverVersion: '15', pgDumpVersion: '15', createdAt: await serverNow() };
+    },
     stopWorkers: rec('stopWorkers', { staleProcessRows: 0, claimedByDeadProcesses: 0 }),
     resetDatabase: rec('resetDatabase', { manifest: { path: '/b/m.json', blobs: 1, bytes: 10 }, countsBefore: { a: 1, k: 2 }, countsAfter: { a: 0, k: 2 }, truncated: { tables: 1, rows: 1 }, kept: { tables: 1, rows: 2 } }),
     resetState: rec('resetState', { databaseChanged: false }),
@@ -103,10 +141,9 @@ function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activit
   } as unknown as Activities;
 }
 
-async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `unit-${randomUUID()}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: bundle }, activities });
-  return worker.runUntil(fn(taskQueue));
+/** The activities were registered by mockActivities; the shared worker runs them. */
+async function withWorker<T>(_registered: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  return fn(TASK_QUEUE);
 }
 
 function start(taskQueue: string, input: ResetInput, workflowId = resetWorkflowId(input.target)) {
@@ -123,7 +160,7 @@ async function until(h: { query: (q: typeof progressQuery) => Promise<Progress> 
     });
     if (p && pred(p)) return p;
     if (Date.now() > deadline) throw new Error(`timed out; last progress: ${JSON.stringify(p)}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -388,7 +425,7 @@ test('abort at a pause: the paused step becomes failed with its error kept; atte
   const acts = mockActivities(calls, settings(fakePlan(t, { environment: 'development' }), { maximumAttempts: 2 }), {
     backupDatabase: async () => {
       if (++backups === 1) throw new Error('pg_dump: connection lost');
-      return { files: [], serverVersion: '15', pgDumpVersion: '15', createdAt: new Date().toISOString() };
+      return { files: [], serverVersion: '15', pgDumpVersion: '15', createdAt: await serverNow() };
     },
     purgeStorage: async () => {
       throw new Error('S3 refused to delete 3 object(s)');
@@ -425,11 +462,11 @@ test('a backup that would be too old at the TRUNCATE is taken again before the w
   await withWorker(acts, async (tq) => {
     const h = await start(tq, { target: t, mode: 'execute' });
     await until(h, (x) => x.phase === 'awaiting-approval');
-    await new Promise((r) => setTimeout(r, 1500)); // older than 0.02 min = 1.2 s
+    await env.sleep('2s'); // older than 0.02 min = 1.2 s, in the workflow's time
     await h.signal(approveSignal, { confirmation: 'phonefin_production' });
     await until(h, (x) => x.phase === 'waiting-for-operator');
     expect(calls).toEqual(['planReset', 'backupDatabase', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await env.sleep('2s');
     await h.signal(retrySignal);
     const r = await h.result();
     expect(r.outcome).toBe('completed');
@@ -507,5 +544,70 @@ test('the reset lock is taken once before the backup and given back at every end
     await h.signal(abortSignal, { reason: 'test' });
     await h.result().catch(() => undefined);
     expect(lockCalls).toEqual(['acquire', 'release']);
+  });
+});
+
+// Timers at their production lengths, elapsed in seconds: the test server skips time while the test
+// waits on a result (or calls env.sleep) and no activity runs.
+
+test('the default 24 h approval timeout: still waiting after 23 h, ended with nothing changed after 24 h', async () => {
+  const t = target();
+  const calls: Calls = [];
+  await withWorker(mockActivities(calls, settings(fakePlan(t), { approvalTimeout: '24h' })), async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute' });
+    await until(h, (x) => x.phase === 'awaiting-approval');
+    const t0 = await env.currentTimeMs();
+    await env.sleep('23h');
+    expect((await h.query(progressQuery)).phase).toBe('awaiting-approval');
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.type).toBe('ApprovalTimedOut');
+    expect((await env.currentTimeMs()) - t0).toBeGreaterThanOrEqual(24 * 3600_000);
+    expect(calls).toEqual(['planReset', 'backupDatabase']);
+    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'failed', endReason: 'approvalTimedOut', workers: { status: 'untouched' } });
+  });
+});
+
+test('the default 300 s restart budget: attempts paused 2, 4, 8, 16, 32, 60… s apart until the budget is spent, then workersStillStopped', async () => {
+  const t = target();
+  const calls: Calls = [];
+  const at: number[] = [];
+  // restartBudgetSeconds left out: the 300 s default; 5 s start timeout + 5 s pause → at most 30 attempts.
+  const plan = settings(fakePlan(t, { environment: 'development' }), { startTimeoutSeconds: 5, startCommand: 'systemctl start solid_queue' });
+  const acts = mockActivities(calls, plan, {
+    resetDatabase: async () => {
+      throw ApplicationFailure.nonRetryable('Seed command failed');
+    },
+    startWorkers: async () => {
+      at.push(await env.currentTimeMs());
+      throw new Error('No Solid Queue heartbeat within 5s');
+    },
+  });
+  await withWorker(acts, async (tq) => {
+    const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
+    const err = await h.result().catch((e) => e);
+    expect(err.cause?.type).toBe('CompensationFailed');
+    expect(err.cause?.details?.[0]).toMatchObject({ endReason: 'workersStillStopped', workers: { status: 'still-stopped', restart: { maxAttempts: 30 } } });
+    // The pauses (seconds of workflow time, rounded) follow retryDelayMs; the 10th attempt would start after 300 s.
+    const gaps = at.slice(1).map((x, i) => Math.round((x - at[i]) / 1000));
+    expect(gaps).toEqual([2, 4, 8, 16, 32, 60, 60, 60]);
+    expect(calls.filter((c) => c === 'startWorkers')).toHaveLength(9);
+  });
+});
+
+test('a step retried by the workflow waits 2 s, then 4 s, between attempts', async () => {
+  const t = target();
+  const calls: Calls = [];
+  const at: number[] = [];
+  const acts = mockActivities(calls, settings(fakePlan(t, { environment: 'development' }), { maximumAttempts: 3 }), {
+    verifyCounts: async () => {
+      at.push(await env.currentTimeMs());
+      if (at.length < 3) throw new Error('connection reset');
+      return { ok: true, lines: [], report: 'Users: 6', hints: [], accounts: { count: 1, roles: { master: 1 } } };
+    },
+  });
+  await withWorker(acts, async (tq) => {
+    const r = await (await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' })).result();
+    expect(r.outcome).toBe('completed');
+    expect(at.slice(1).map((x, i) => Math.round((x - at[i]) / 1000))).toEqual([2, 4]);
   });
 });

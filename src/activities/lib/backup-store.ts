@@ -37,8 +37,9 @@ export interface BackupStore {
   remove(names: string[]): Promise<void>;
 }
 
-export function backupStoreFor(b: BackupConfig): LocalStore | S3Store {
-  if (b.destination?.kind === 's3') return new S3Store(b.destination);
+/** s3: the worker's S3 client factory (deps.ts); the real client when not given. */
+export function backupStoreFor(b: BackupConfig, s3: (dest: S3BackupDestination) => S3Client = (d) => s3ClientFor(d)): LocalStore | S3Store {
+  if (b.destination?.kind === 's3') return new S3Store(b.destination, s3);
   if (!b.dir) throw new Error('backup.dir is required without an S3 backup.destination');
   return new LocalStore(b.dir);
 }
@@ -84,8 +85,8 @@ export class LocalStore implements BackupStore {
 export class S3Store implements BackupStore {
   readonly kind = 's3' as const;
   readonly s3: S3Client;
-  constructor(readonly dest: S3BackupDestination) {
-    this.s3 = s3ClientFor(dest);
+  constructor(readonly dest: S3BackupDestination, s3: (dest: S3BackupDestination) => S3Client = (d) => s3ClientFor(d)) {
+    this.s3 = s3(dest);
   }
   key(name: string): string {
     return `${this.dest.prefix ?? ''}${name}`;

@@ -21,6 +21,23 @@ export function baseEnv(worker: NodeJS.ProcessEnv = process.env): NodeJS.Process
   return out;
 }
 
+/** libpq reads these; pg_dump's argv then names nothing secret. */
+export function libpqEnv(url: string, worker: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const u = new URL(url);
+  // The basics only; the worker's own PG* and other secrets stay out.
+  const env: NodeJS.ProcessEnv = baseEnv(worker);
+  if (u.hostname) env.PGHOST = decodeURIComponent(u.hostname);
+  if (u.port) env.PGPORT = u.port;
+  if (u.username) env.PGUSER = decodeURIComponent(u.username);
+  if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
+  env.PGDATABASE = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  const ssl = u.searchParams.get('sslmode');
+  if (ssl) env.PGSSLMODE = ssl;
+  const host = u.searchParams.get('host'); // unix socket form: postgres:///db?host=/run/postgresql
+  if (host) env.PGHOST = host;
+  return env;
+}
+
 /** A target command's environment: the basics plus what the target passes explicitly. */
 export function targetCommandEnv(worker: NodeJS.ProcessEnv, explicit: Record<string, string> | undefined): NodeJS.ProcessEnv {
   return { ...baseEnv(worker), ...expandEnv(explicit, worker) };

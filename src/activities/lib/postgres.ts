@@ -5,10 +5,12 @@
  */
 import { Client, escapeIdentifier } from 'pg';
 import { cancellation, throwIfCancelled } from './keepalive';
+import { realPgClient } from './deps';
 import type { DatabaseHandle } from './target';
 
 /**
- * A client for the length of fn. When the activity is cancelled, the statement in flight is cancelled
+ * A client for the length of fn (graphile worker's withPgClient), made by the handle's `connect`
+ * (the worker's pg dependency, deps.ts). When the activity is cancelled, the statement in flight is cancelled
  * on the server (pg_cancel_backend from a second connection: a TRUNCATE waiting for a lock, or a long
  * SQL seed, would otherwise run on — the server does not notice a client that stops listening),
  * so fn's open transaction fails and is rolled back, and fn rejects promptly.
@@ -16,7 +18,7 @@ import type { DatabaseHandle } from './target';
 export async function withClient<T>(db: DatabaseHandle, fn: (c: Client) => Promise<T>, appName = 'reset-runbook'): Promise<T> {
   const signal = cancellation();
   throwIfCancelled(signal);
-  const client = new Client({ connectionString: db.url, application_name: appName, connectionTimeoutMillis: 10_000 });
+  const client = (db.connect ?? realPgClient)({ connectionString: db.url, application_name: appName, connectionTimeoutMillis: 10_000 });
   // An error event on an idle client would otherwise crash the worker process.
   client.on('error', () => undefined);
   await client.connect();
@@ -44,7 +46,7 @@ export async function withClient<T>(db: DatabaseHandle, fn: (c: Client) => Promi
 async function cancelOnServer(db: DatabaseHandle, client: Client, done: () => boolean): Promise<void> {
   const pid = (client as unknown as { processID?: number }).processID;
   if (!pid) return;
-  const admin = new Client({ connectionString: db.url, application_name: 'reset-runbook:cancel', connectionTimeoutMillis: 10_000 });
+  const admin = (db.connect ?? realPgClient)({ connectionString: db.url, application_name: 'reset-runbook:cancel', connectionTimeoutMillis: 10_000 });
   admin.on('error', () => undefined);
   try {
     await admin.connect();

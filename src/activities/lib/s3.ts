@@ -10,9 +10,10 @@ export interface S3Object {
   size: number;
 }
 
-export function s3ClientFor(svc: Pick<StorageServiceConfig, 'region' | 'endpoint' | 'forcePathStyle'>): S3Client {
+/** The real client (deps.ts); activities get theirs from the resolved target's `s3` factory. */
+export function s3ClientFor(svc: Pick<StorageServiceConfig, 'region' | 'endpoint' | 'forcePathStyle'>, env: NodeJS.ProcessEnv = process.env): S3Client {
   return new S3Client({
-    region: svc.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    region: svc.region ?? env.AWS_REGION ?? 'us-east-1',
     endpoint: svc.endpoint,
     forcePathStyle: svc.forcePathStyle ?? Boolean(svc.endpoint),
     maxAttempts: 5,

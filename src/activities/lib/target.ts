@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { LoadedTargets } from '../../config/load';
 import { ALWAYS_KEPT } from '../../config/load';
 import type { TargetConfig } from '../../config/types';
+import { withDefaults, type Clock, type CommandRunner, type Dependencies, type PgClientFactory, type S3ClientFactory } from './deps';
 
 export interface DatabaseHandle {
   /** "primary", or an extra database's logical name ("queue", "cache", …). */
@@ -15,6 +16,8 @@ export interface DatabaseHandle {
   keepTables: string[];
   /** Refresh the materialized views over truncated tables after the seeds (database.refreshMaterializedViews, default true). */
   refreshMaterializedViews: boolean;
+  /** Makes this database's clients (withClient, postgres.ts); a real pg Client when not given. */
+  connect?: PgClientFactory;
 }
 
 export interface ResolvedTarget {
@@ -23,9 +26,17 @@ export interface ResolvedTarget {
   databases: DatabaseHandle[];
   primary: DatabaseHandle;
   env: NodeJS.ProcessEnv;
+  /** The worker's dependencies (deps.ts), for the steps that run on this target. */
+  s3: S3ClientFactory;
+  run: CommandRunner;
+  now: Clock;
 }
 
-export interface ActivityDeps {
+/**
+ * What createActivities is given: the targets, the worker's environment (the only place secrets are
+ * read from), and optionally the outside world (deps.ts) — the real one wherever a field is left out.
+ */
+export interface ActivityDeps extends Partial<Dependencies> {
   targets: LoadedTargets;
   env: NodeJS.ProcessEnv;
 }
@@ -44,21 +55,24 @@ export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget 
     if (!v) throw ApplicationFailure.nonRetryable(`Target "${name}": environment variable ${envName} is not set on this worker.`, 'MissingSecret');
     return v;
   };
+  const d = withDefaults(deps, deps.env);
   const primary: DatabaseHandle = {
     name: 'primary',
     url: url(config.database.urlEnv),
     schemas: config.database.schemas,
     keepTables: [...ALWAYS_KEPT, ...(config.database.keepTables ?? [])],
     refreshMaterializedViews: config.database.refreshMaterializedViews,
+    connect: d.pg,
   };
-  const extras = (config.extraDatabases ?? []).map((d) => ({
-    name: d.name,
-    url: url(d.urlEnv),
-    schemas: d.schemas,
-    keepTables: [...ALWAYS_KEPT, ...(d.keepTables ?? [])],
-    refreshMaterializedViews: d.refreshMaterializedViews,
+  const extras = (config.extraDatabases ?? []).map((x) => ({
+    name: x.name,
+    url: url(x.urlEnv),
+    schemas: x.schemas,
+    keepTables: [...ALWAYS_KEPT, ...(x.keepTables ?? [])],
+    refreshMaterializedViews: x.refreshMaterializedViews,
+    connect: d.pg,
   }));
-  return { name, config, primary, databases: [primary, ...extras], env: deps.env };
+  return { name, config, primary, databases: [primary, ...extras], env: deps.env, s3: d.s3, run: d.run, now: d.now };
 }
 
 export function databaseByName(t: ResolvedTarget, name = 'primary'): DatabaseHandle {

