@@ -56,7 +56,7 @@ export class FakeS3 {
   }
   /** What the activity gets from its S3 factory. */
   client(): S3Client {
-    return { send: (cmd: Command) => this.send(cmd) } as unknown as S3Client;
+    return { send: (cmd: Command) => this.send(cmd), destroy: () => undefined } as unknown as S3Client;
   }
 
   private objects(bucket: string): Map<string, Buffer> {

@@ -58,7 +58,8 @@ beforeEach(async () => {
     target: 'app',
     runId: RUN,
     createdAt: new Date().toISOString(),
-    blobs: [...DROPPED, RESEEDED].map((key) => ({ key, service: 'amazon', bytes: 10 })),
+    // byte_size as the blob row says it: the object's size (the fake stores each object as its key's bytes).
+    blobs: [...DROPPED, RESEEDED].map((key) => ({ key, service: 'amazon', bytes: Buffer.byteLength(`${PREFIX}${key}`) })),
   });
   s3 = new FakeS3();
   for (const k of [...DOOMED, ...KEPT]) s3.put(BUCKET, k);
