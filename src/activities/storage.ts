@@ -22,7 +22,7 @@ import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { doneRanges, keyBatches, markDone, parsePosition, runBounded, ServiceKeys, sortManifestBlobs, type KeyBatch, type PurgePosition } from './lib/purge-keys';
-import { copyObject, deleteBatch, listObjects, s3ClientFor, type S3Object } from './lib/s3';
+import { copyObject, deleteBatch, listObjects, type S3Object } from './lib/s3';
 import { eachLimited, quarantineKey } from './lib/quarantine';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 import { backupStoreFor } from './lib/backup-store';

@@ -9,10 +9,6 @@ export type TargetsFile = TargetsFileInput;
 export type TargetConfigInput = TargetsFileInput['targets'][string];
 
 export type TargetConfig = TargetsFileOutput['targets'][string];
-export type DatabaseConfig = TargetConfig['database'];
-export type ExtraDatabaseConfig = NonNullable<TargetConfig['extraDatabases']>[number];
-export type SeedConfig = NonNullable<TargetConfig['seeds']>;
-export type StrategyConfig = TargetConfig['strategy'];
 export type WorkersConfig = NonNullable<TargetConfig['workers']>;
 export type StorageConfig = NonNullable<TargetConfig['storage']>;
 /** One ActiveStorage service of storage.services: S3 or Disk. */
@@ -25,7 +21,3 @@ export type QuarantineConfig = NonNullable<StorageConfig['quarantine']>;
 export type BackupConfig = TargetConfig['backup'];
 export type S3BackupDestination = NonNullable<BackupConfig['destination']>;
 export type ExpectedCount = NonNullable<TargetConfig['verify']>['expect'][number];
-export type TimingConfig = TargetConfig['timing'];
-export type PlanConfig = TargetConfig['plan'];
-export type NotifyConfig = NonNullable<TargetConfig['notify']>;
-export type WebhookConfig = NotifyConfig['webhooks'][number];

@@ -7,7 +7,6 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { CommandRunner } from '../../../src/activities/lib/deps';
 import { createWorkerActivities } from '../../../src/activities/workers';
-import type { TargetConfig } from '../../../src/config/types';
 import { loadedTarget } from '../../support/target-config';
 import { fakePg } from '../../support/fake-pg';
 
