@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MaterializedViewPlan, Plan, TablePlan } from '../workflows/definitions';
 import { ownerKey, readBlobs, summariseBlobs } from './lib/blobs';
+import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { materializedViewRows, materializedViewsOver } from './lib/matviews';
 import { countRows, qualified, tableExists, withClient } from './lib/postgres';
@@ -21,7 +22,11 @@ import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget }
 export function createPlanActivities(deps: ActivityDeps) {
   return {
     async planReset(args: { target: string }): Promise<Plan> {
-      return withKeepalive(() => makePlan(resolveTarget(deps, args.target)));
+      return withKeepalive(async () => {
+        const plan = await makePlan(resolveTarget(deps, args.target));
+        crashPoint('plan.done');
+        return plan;
+      });
     },
   };
 }

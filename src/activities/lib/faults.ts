@@ -5,6 +5,7 @@
  * crash point does nothing.
  */
 export type CrashPoint =
+  | 'plan.done'
   | 'backup.streaming'
   | 'backup.done'
   | 'stopWorkers.done'
