@@ -231,11 +231,11 @@ esac`,
   }
 }
 
-/** A 1 MiB tmpfs as a backup folder (root can mount one); undefined where mounting is not allowed. */
+/** A 64 MiB tmpfs as a backup folder (more than the small demo database, so the plan's free-space check passes) (root can mount one); undefined where mounting is not allowed. */
 function mountTinyDisk(dir: string): string | undefined {
   fs.mkdirSync(dir, { recursive: true });
   try {
-    require('node:child_process').execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+    require('node:child_process').execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
     return dir;
   } catch {
     return undefined;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { abortSignal } from '../../src/workflows/definitions';
 import { approveAndFinish } from '../../test/support/drive';
-import { scenario, type Job, type Stage, type Suite } from '../lib/harness';
+import { scenario, waitFor, type Job, type Stage, type Suite } from '../lib/harness';
 
 const KIND = 'pg_dump';
 
@@ -18,7 +18,7 @@ function backupsWhole(s: Stage, dir: string): void {
 }
 
 /** A backup that cannot succeed: the run must pause at the backup, data untouched; an abort then ends it with the workers running. */
-function neverWhole(name: string, prepare: (suite: Suite) => string | undefined) {
+function neverWhole(name: string, prepare: (suite: Suite) => string | undefined, duringBackup?: (suite: Suite) => void) {
   return (suite: Suite) =>
     scenario(suite, KIND, name, 'paused at backup', async (s) => {
       const target = prepare(suite);
@@ -28,6 +28,10 @@ function neverWhole(name: string, prepare: (suite: Suite) => string | undefined)
         return;
       }
       const h = await s.start({ mode: 'execute' }, target);
+      if (duringBackup) {
+        await waitFor(h, (p) => p.currentStep === 'backup');
+        duringBackup(suite);
+      }
       await s.expectPausedIntact(h, 'backup');
       s.out.faults = 1;
       await h.signal(abortSignal, { by: 'faults', reason: 'the backup cannot be taken' });
@@ -41,6 +45,7 @@ function neverWhole(name: string, prepare: (suite: Suite) => string | undefined)
       s.check(s.f.service('status') === 0, 'workers not running after the abort');
       s.countLosses(await s.snapshot(), true);
       backupsWhole(s, target === suite.f.target ? suite.f.backupDir : suite.smallDiskDir!);
+      if (target !== suite.f.target) fs.rmSync(path.join(suite.smallDiskDir!, 'filler'), { force: true });
     });
 }
 
@@ -68,7 +73,21 @@ export function pgDumpJobs(full: boolean): Job[] {
     },
     { name: 'pg_dump killed midway', run: once('pg_dump killed midway (SIGKILL after 4 KiB, once)', 'kill-once') },
     { name: 'pg_dump exits 0 with half a dump', run: once('pg_dump exits 0 after 4 KiB (once)', 'truncated-once') },
-    { name: 'disk full', run: neverWhole('backup folder full (256 KiB tmpfs)', (suite) => suite.smallDiskTarget) },
+    {
+      name: 'disk full',
+      // The plan finds enough room (64 MiB tmpfs); then another process fills the folder, leaving 16 KiB, as pg_dump starts.
+      run: neverWhole(
+        'backup folder fills up (tmpfs) as pg_dump starts',
+        (suite) => {
+          suite.setModes({ pgDump: 'slow:2' });
+          return suite.smallDiskTarget;
+        },
+        (suite) => {
+          const free = fs.statfsSync(suite.smallDiskDir!);
+          fs.writeFileSync(path.join(suite.smallDiskDir!, 'filler'), Buffer.alloc(Math.max(0, free.bavail * free.bsize - 16384)));
+        },
+      ),
+    },
   ];
   return jobs.filter((j) => full || j.quick);
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { abortSignal } from '../../src/workflows/definitions';
 import { approveAndFinish, approveWhenAsked } from '../../test/support/drive';
-import { scenario, type Job, type Modes, type Suite } from '../lib/harness';
+import { scenario, waitFor, type Job, type Modes, type Suite } from '../lib/harness';
 
 const KIND = 'worker control';
 
@@ -43,17 +43,29 @@ function startFailsOnce(suite: Suite) {
   });
 }
 
-/** The workers cannot be started: the run must end saying so (and they must really be stopped); the data is reset, nothing kept is lost. */
+/**
+ * The workers cannot be started: the run waits at startWorkers saying they are STOPPED (and they
+ * really are); an abort then tries to start them within the restart budget and ends saying they are
+ * STILL STOPPED. The data is reset; nothing kept is lost. Then the operator starts them by hand.
+ */
 function neverStart(name: string, start: Modes['start']) {
   return (suite: Suite) =>
-    scenario(suite, KIND, name, 'failed: workers still stopped', async (s) => {
+    scenario(suite, KIND, name, 'paused at startWorkers (stopped), aborted: still stopped', async (s) => {
       suite.setModes({ start });
-      const r = await approveAndFinish(await s.start(), s.f.dbName);
+      const h = await s.start();
+      await approveWhenAsked(h, s.f.dbName);
+      const p = await waitFor(h, (x) => ['waiting-for-operator', 'completed', 'failed', 'aborted'].includes(x.phase), 240_000);
       s.out.faults = 1;
-      s.out.got = `${r.outcome}: ${r.endReason}`;
-      s.check(r.outcome === 'failed' && r.endReason === 'workersStillStopped', `ended ${s.out.got}`);
-      s.check(r.workers?.status === 'still-stopped', `the result says the workers are ${r.workers?.status}`);
-      s.check(s.f.service('status') !== 0, 'the result says still stopped, but the service runs');
+      s.out.got = p.phase === 'waiting-for-operator' ? `paused at ${p.waiting?.step} (${p.workers.status})` : p.phase;
+      s.check(p.phase === 'waiting-for-operator' && p.waiting?.step === 'startWorkers', `expected a pause at startWorkers, got ${s.out.got}`);
+      s.check(p.workers.status === 'stopped', `the run says the workers are ${p.workers.status} while they are stopped`);
+      s.check(s.f.service('status') !== 0, 'the service runs, but the start command never started it');
+      await h.signal(abortSignal, { by: 'faults', reason: 'workers cannot be started' });
+      await h.result().catch(() => undefined);
+      const end = await waitFor(h, (x) => x.phase !== 'waiting-for-operator' && x.phase !== 'compensating' && x.phase !== 'running', 120_000);
+      s.out.got += `, aborted: workers ${end.workers.status}`;
+      s.check(end.workers.status === 'still-stopped', `after the abort the run says the workers are ${end.workers.status}`);
+      s.check(s.f.service('status') !== 0, 'the run says still stopped, but the service runs');
       const after = await s.snapshot();
       s.countLosses(after, false);
       s.check(after.counts.get('users') === 6 && after.counts.get('customers') === 0, 'the data was not reset');
