@@ -11,6 +11,7 @@ import type { Client } from 'pg';
 import { blobsByService, sampleBlobKeys, summariseBlobs } from './lib/blobs';
 import { diskFileExists } from './lib/disk-files';
 import { eachLimited } from './lib/quarantine';
+import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { materializedViewRows, materializedViewsOver } from './lib/matviews';
 import { countRows, qualified, tableExists, withClient } from './lib/postgres';
@@ -26,7 +27,11 @@ export function createPlanActivities(deps: ActivityDeps) {
   return {
     /** exactCounts: the run's ResetInput.exactCounts (overrides the target's plan.exactCounts). */
     async planReset(args: { target: string; exactCounts?: boolean }): Promise<Plan> {
-      return withKeepalive(() => makePlan(resolveTarget(deps, args.target), { exactCounts: args.exactCounts }));
+      return withKeepalive(async () => {
+        const plan = await makePlan(resolveTarget(deps, args.target), { exactCounts: args.exactCounts });
+        crashPoint('plan.done');
+        return plan;
+      });
     },
   };
 }

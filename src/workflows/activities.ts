@@ -32,9 +32,22 @@ function options(step: StepName, s: RunSettings, startToCloseSeconds: number, ma
   };
 }
 
-/** The plan runs before the target's settings are known (it is what reads them). */
+/**
+ * The plan's heartbeat timeout. The plan runs before the target's settings are known (it is what
+ * reads them), so it cannot use the target's; its keepalive beats every 2 s whatever it waits on, so
+ * a short fixed timeout costs nothing and a worker killed during the plan is noticed within 5 s (it
+ * was 30 s: 35 s before the run moved again).
+ */
+export const PLAN_HEARTBEAT_TIMEOUT_SECONDS = 5;
+
+/** The plan is retried by the server (its attempts are not a step's): 1 s after a lost worker is noticed. */
+function planOptions(startToCloseSeconds: number): ActivityOptions {
+  const o = options('plan', { ...PLAN_DEFAULTS, heartbeatTimeoutSeconds: PLAN_HEARTBEAT_TIMEOUT_SECONDS }, startToCloseSeconds);
+  return { ...o, retry: { ...o.retry, initialInterval: '1s' } };
+}
+
 export function planActivities() {
-  return proxyActivities<Pick<Activities, 'planReset'>>(options('plan', PLAN_DEFAULTS, 600));
+  return proxyActivities<Pick<Activities, 'planReset'>>(planOptions(600));
 }
 
 /**
@@ -89,7 +102,7 @@ export function restartBudget(s: RunSettings): { budgetMs: number; maxAttempts: 
 export function restoreActivities(s: RunSettings = PLAN_DEFAULTS) {
   const once = (step: StepName, seconds: number) => proxyActivities<Activities>(options(step, s, seconds, 1));
   return {
-    plan: proxyActivities<Pick<Activities, 'planRestore'>>(options('plan', PLAN_DEFAULTS, 3600)).planRestore,
+    plan: proxyActivities<Pick<Activities, 'planRestore'>>(planOptions(3600)).planRestore,
     restoreDatabase: once('restore', 12 * 3600).restoreDatabase,
     restoreStorage: once('restoreStorage', 12 * 3600).restoreStorage,
     verify: once('verify', 1800).verifyRestore,

@@ -5,7 +5,7 @@
  * "retry" or "abort". From the moment the workers are stopped, whatever ends the run first starts
  * them again, within the restart budget; `workers` is the one record every ending reads.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, patched, sleep } from '@temporalio/workflow';
 import type { RunSettings, StepName } from './definitions';
 import { restartBudget, retryDelayMs } from './activities';
 import { AbortRequested, Operator } from './operator';
@@ -106,7 +106,11 @@ export class StepRunner {
         if (isCancellation(err) || !retryable(err) || attempt >= s.maximumAttempts) throw err;
         // A killed worker's last heartbeat says where it was (the purge resumes from it).
         if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.lastHeartbeatDetails !== undefined) lastHeartbeat = err.cause.lastHeartbeatDetails;
-        await condition(() => Boolean(operator.aborted), retryDelayMs(attempt));
+        // A lost worker (no heartbeat for the heartbeat timeout) already cost that wait: the next
+        // attempt starts at once on a live worker, so the run moves again within the heartbeat
+        // timeout plus the sticky queue's 2 s. Other failures keep the back-off (the cause may need time).
+        // Patched: histories recorded before keep their timer on replay.
+        if (!(lostWorker(err) && patched('retry-at-once-after-lost-worker'))) await condition(() => Boolean(operator.aborted), retryDelayMs(attempt));
         operator.throwIfAborted();
         progress.retrying(name, attempt + 1, s.maximumAttempts, messageOf(err));
       }
@@ -168,6 +172,11 @@ export class StepRunner {
 
 /** Compensation spent its budget: the run ends saying so. */
 export class WorkersStillStopped extends Error {}
+
+/** The attempt's worker stopped heartbeating: killed, or its host lost. */
+function lostWorker(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'HEARTBEAT';
+}
 
 /** Whether the workflow should try an activity again: not when it said its failure is final. */
 export function retryable(err: unknown): boolean {

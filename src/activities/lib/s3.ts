@@ -17,6 +17,10 @@ export function s3ClientFor(svc: Pick<StorageServiceConfig, 'region' | 'endpoint
     endpoint: svc.endpoint,
     forcePathStyle: svc.forcePathStyle ?? Boolean(svc.endpoint),
     maxAttempts: 5,
+    // Without a timeout a request that S3 never answers hangs the step for its whole start-to-close
+    // time (the keepalive heartbeats on): it is abandoned and retried instead. The timeout is of an idle
+    // socket, not of a whole request. RR_S3_REQUEST_TIMEOUT_MS: the fault suite shortens it.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: Number(process.env.RR_S3_REQUEST_TIMEOUT_MS) || 60_000 },
   });
 }
 

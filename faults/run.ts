@@ -1,0 +1,109 @@
+/**
+ * The fault-injection suite: runs fault scenarios against the real stack (Temporal, PostgreSQL, S3,
+ * pg_dump, workers as processes SIGKILLed for real) and prints one table of figures.
+ *
+ *   npm run faults                      quick mode (CI): a representative subset, ~3 minutes
+ *   npm run faults -- --full            every scenario, 30 chaos runs, the large fixture; writes docs/reliability.md
+ *   npm run faults -- --seed 1234       replay the chaos runs' kill moments
+ *   npm run faults -- --only chaos      scenarios whose name contains a word (repeatable)
+ *
+ * It lives in faults/, not test/: it is a measuring tool with its own table and document, run on
+ * demand or once in CI (test/faults.test.ts), not a set of jest cases; it reuses test/support's
+ * fixture. Exit 1 when a figure that must be 0 is not, or a scenario ended other than expected.
+ * The stack must be up (scripts/stack up; the same exports as the tests).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readStackEnvVars } from '../test/support/stack-env';
+import { ALL_POINTS, QUICK_POINTS, crashAt } from './scenarios/crashes';
+import { chaosRun } from './scenarios/chaos';
+import { faultScenarios } from './scenarios/catalogue';
+import { renderMarkdown, renderTable, summarise } from './lib/table';
+import { Suite, type Job, type Outcome } from './lib/harness';
+import { largeReset } from './scenarios/load';
+
+export interface Options {
+  full: boolean;
+  seed: number;
+  only: string[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { full: false, seed: Math.floor(Math.random() * 1e6), only: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--full') o.full = true;
+    else if (a === '--quick') o.full = false;
+    else if (a === '--seed') o.seed = Number(argv[++i]);
+    else if (a === '--only') o.only.push(argv[++i]);
+    else throw new Error(`unknown argument ${a}: use --full, --seed <n>, --only <word>`);
+  }
+  if (!Number.isInteger(o.seed)) throw new Error('--seed takes an integer');
+  return o;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const o = parseArgs(argv);
+  Object.assign(process.env, readStackEnvVars(), { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  const started = Date.now();
+  const mode = o.full ? 'full' : 'quick';
+  console.log(`faults: ${mode} mode, chaos seed ${o.seed} (replay: npm run faults -- ${o.full ? '--full ' : ''}--seed ${o.seed})`);
+
+  const jobs: Job[] = [];
+  for (const p of o.full ? ALL_POINTS : QUICK_POINTS) jobs.push({ name: `crash at ${p}`, run: (suite) => crashAt(suite, p) });
+  for (let i = 0; i < (o.full ? 30 : 5); i++) jobs.push({ name: `chaos #${i + 1}`, run: (suite) => chaosRun(suite, o.seed, i) });
+  for (const s of faultScenarios(o.full)) jobs.push(s);
+  const large = o.full ? [{ name: 'large fixture', run: () => largeReset() }] : [];
+  const selected = o.only.length ? jobs.filter((j) => o.only.some((w) => j.name.includes(w))) : jobs;
+  const selectedLarge = o.only.length ? large.filter((j) => o.only.some((w) => j.name.includes(w))) : large;
+
+  const outcomes: Outcome[] = [];
+  const suite = new Suite();
+  if (selected.length) {
+    const t = Date.now();
+    await suite.start();
+    console.log(`  the suite's target, data and two workers ready in ${((Date.now() - t) / 1000).toFixed(0)} s${suite.smallDiskDir ? '' : ' (no tmpfs could be mounted: the disk-full scenario will fail)'}`);
+  }
+  const all: { name: string; run: () => Promise<Outcome> }[] = [...selected.map((j) => ({ name: j.name, run: () => j.run(suite) })), ...selectedLarge];
+  const interrupted = () => void suite.close().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  for (const j of all) {
+    const t = Date.now();
+    process.stdout.write(`  ${j.name} ... `);
+    const out = await j.run();
+    outcomes.push(out);
+    const rec = out.recoveryMs.length ? `, recovery ${(Math.max(...out.recoveryMs) / 1000).toFixed(1)} s` : '';
+    console.log(`${out.problems.length ? 'FAILED' : 'ok'} (${out.got}, ${((Date.now() - t) / 1000).toFixed(0)} s${rec})`);
+    for (const p of out.problems) console.log(`      ${p}`);
+  }
+
+  await suite.close();
+  const summary = summarise(outcomes);
+  console.log('');
+  console.log(renderTable(summary));
+  const seconds = Math.round((Date.now() - started) / 1000);
+  console.log(`\n${outcomes.length} scenarios in ${seconds} s on ${machine()}; chaos seed ${o.seed}`);
+  if (o.full && !o.only.length) {
+    const file = path.join(__dirname, '..', 'docs', 'reliability.md');
+    fs.writeFileSync(file, renderMarkdown(summary, outcomes, { date: new Date().toISOString(), machine: machine(), seed: o.seed, seconds }));
+    console.log(`written: ${path.relative(process.cwd(), file)}`);
+  }
+  if (!summary.ok) console.log(`faults: FAILED — ${summary.failures.join('; ')}`);
+  return summary.ok ? 0 : 1;
+}
+
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${os.hostname()}: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.versions.node}`;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`faults: ${err?.message ?? err}`);
+      process.exit(2);
+    },
+  );
+}
