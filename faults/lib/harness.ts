@@ -8,6 +8,7 @@
  * The checks after each fault: every table's row count and the bucket listing, never logs.
  */
 import { temporal } from '@temporalio/proto';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -235,7 +236,7 @@ esac`,
 function mountTinyDisk(dir: string): string | undefined {
   fs.mkdirSync(dir, { recursive: true });
   try {
-    require('node:child_process').execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
     return dir;
   } catch {
     return undefined;
@@ -244,7 +245,7 @@ function mountTinyDisk(dir: string): string | undefined {
 
 function unmount(dir: string): void {
   try {
-    require('node:child_process').execFileSync('umount', [dir], { stdio: 'pipe' });
+    execFileSync('umount', [dir], { stdio: 'pipe' });
   } catch {
     /* already gone */
   }
