@@ -43,7 +43,20 @@ export default tseslint.config(
           paths: NODE_BUILTINS.map((name) => ({ name, message: 'Node built-ins are not available in workflow code: do this in an activity.' })),
           patterns: [
             {
-              group: ['../activities', '../activities/*', '../cli/*', '../config/*', '!../config/defaults', '!../config/rules', '../encryption/*', '@temporalio/activity', '@temporalio/client', '@temporalio/worker', 'pg', '@aws-sdk/*'],
+              group: [
+                '../activities',
+                '../activities/*',
+                '../cli/*',
+                '../config/*',
+                '!../config/defaults',
+                '!../config/rules',
+                '../encryption/*',
+                '@temporalio/activity',
+                '@temporalio/client',
+                '@temporalio/worker',
+                'pg',
+                '@aws-sdk/*',
+              ],
               allowTypeImports: true,
               // config/defaults and config/rules are plain constants and checks with no imports, shared on purpose.
               message: 'Workflow code may import only types from activity-side modules: their values pull Node APIs into the workflow bundle.',

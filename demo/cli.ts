@@ -88,10 +88,7 @@ async function main(argv: string[]): Promise<void> {
   if (command !== 'load') fail(`unknown command ${JSON.stringify(command ?? '')}: use load or counts`);
 
   const bucket = values.bucket ?? process.env.RR_S3_BUCKET;
-  const storage =
-    bucket && !values['no-storage']
-      ? { bucket, endpoint: values['s3-endpoint'] ?? process.env.RR_S3_ENDPOINT, prefix: values.prefix ?? process.env.RR_S3_PREFIX }
-      : undefined;
+  const storage = bucket && !values['no-storage'] ? { bucket, endpoint: values['s3-endpoint'] ?? process.env.RR_S3_ENDPOINT, prefix: values.prefix ?? process.env.RR_S3_PREFIX } : undefined;
   const log = (line: string) => process.stderr.write(`demo-db: ${line}\n`);
   log(`loading ${redactUrl(databaseUrl)}${queueDatabaseUrl ? ` (queue: ${redactUrl(queueDatabaseUrl)})` : ''}`);
   const report = await load({

@@ -73,12 +73,24 @@ export interface GenerateReport {
 
 /** Keys of the orphan objects a seed makes (relative to the app's prefix): blob-like, named by no blob. */
 export function orphanKeys(seedValue: string | number, n: number): string[] {
-  return Array.from({ length: n }, (_, i) => createHash('md5').update(`orphan:${seedValue}:${i + 1}`).digest('hex').slice(0, 28));
+  return Array.from({ length: n }, (_, i) =>
+    createHash('md5')
+      .update(`orphan:${seedValue}:${i + 1}`)
+      .digest('hex')
+      .slice(0, 28),
+  );
 }
 
 /** Keys of the other application's objects (relative to otherAppPrefix). */
 export function otherAppKeys(seedValue: string | number, n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `uploads/${createHash('md5').update(`other:${seedValue}:${i + 1}`).digest('hex').slice(0, 28)}.jpg`);
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      `uploads/${createHash('md5')
+        .update(`other:${seedValue}:${i + 1}`)
+        .digest('hex')
+        .slice(0, 28)}.jpg`,
+  );
 }
 
 async function assertEmpty(c: Client, tables: string[], where: string): Promise<void> {

@@ -63,7 +63,9 @@ export async function main(argv: string[]): Promise<number> {
   if (selected.length) {
     const t = Date.now();
     await suite.start();
-    console.log(`  the suite's target, data and two workers ready in ${((Date.now() - t) / 1000).toFixed(0)} s${suite.smallDiskDir ? '' : ' (no tmpfs could be mounted: the disk-full scenario will fail)'}`);
+    console.log(
+      `  the suite's target, data and two workers ready in ${((Date.now() - t) / 1000).toFixed(0)} s${suite.smallDiskDir ? '' : ' (no tmpfs could be mounted: the disk-full scenario will fail)'}`,
+    );
   }
   const all: { name: string; run: () => Promise<Outcome> }[] = [...selected.map((j) => ({ name: j.name, run: () => j.run(suite) })), ...selectedLarge];
   const interrupted = () => void suite.close().finally(() => process.exit(130));

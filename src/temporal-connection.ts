@@ -133,7 +133,9 @@ export function resolveTemporalSettings(rawEnv: NodeJS.ProcessEnv, flags: Tempor
   const profileName = flags.profile || env.TEMPORAL_PROFILE || undefined;
   const config = readConfigFile(env);
   if (profileName && !config?.profiles.includes(profileName)) {
-    const where = config ? `${config.file} (its profiles: ${config.profiles.join(', ') || 'none'})` : `any config file (none at ${configFile(env).file ?? '$HOME/.config/temporalio/temporal.toml'}; set TEMPORAL_CONFIG_FILE)`;
+    const where = config
+      ? `${config.file} (its profiles: ${config.profiles.join(', ') || 'none'})`
+      : `any config file (none at ${configFile(env).file ?? '$HOME/.config/temporalio/temporal.toml'}; set TEMPORAL_CONFIG_FILE)`;
     throw new TemporalSettingsError(`Temporal profile "${profileName}" is not in ${where}`);
   }
   const useFile = !!config && config.profiles.length > 0;
@@ -152,7 +154,7 @@ export function resolveTemporalSettings(rawEnv: NodeJS.ProcessEnv, flags: Tempor
   const t = profile.tls;
   if (t && !t.disabled && !!t.clientCert !== !!t.clientKey) {
     throw new TemporalSettingsError(
-      'a TLS client certificate and its key go together: set both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or the profile\'s tls.client_cert_path and tls.client_key_path), or neither',
+      "a TLS client certificate and its key go together: set both TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or the profile's tls.client_cert_path and tls.client_key_path), or neither",
     );
   }
   if (t && !t.disabled) {

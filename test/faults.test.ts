@@ -9,16 +9,20 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { REPO_ROOT } from './support/temporal';
 
-test('npm run faults (quick mode): every fault ends as expected, nothing kept is lost', () => {
-  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(REPO_ROOT, 'faults', 'run.ts')], {
-    cwd: REPO_ROOT,
-    env: process.env,
-    encoding: 'utf8',
-    timeout: 9 * 60_000,
-  });
-  process.stdout.write(r.stdout);
-  if (r.stderr) process.stderr.write(r.stderr);
-  expect(r.error).toBeUndefined();
-  expect(r.stdout).toMatch(/^all +\|/m);
-  expect(r.status).toBe(0);
-}, 10 * 60_000);
+test(
+  'npm run faults (quick mode): every fault ends as expected, nothing kept is lost',
+  () => {
+    const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(REPO_ROOT, 'faults', 'run.ts')], {
+      cwd: REPO_ROOT,
+      env: process.env,
+      encoding: 'utf8',
+      timeout: 9 * 60_000,
+    });
+    process.stdout.write(r.stdout);
+    if (r.stderr) process.stderr.write(r.stderr);
+    expect(r.error).toBeUndefined();
+    expect(r.stdout).toMatch(/^all +\|/m);
+    expect(r.status).toBe(0);
+  },
+  10 * 60_000,
+);

@@ -63,10 +63,11 @@ describe('scripts/stack up when a port cannot be had', () => {
     timeWaitOn(port);
     const r = stack(['up', 'postgres'], knobs);
     expect(r.code).toBe(1);
-    const lines = r.stderr.trim().split('\n').filter((l) => !/^postgres: initdb /.test(l));
-    expect(lines[0]).toMatch(
-      new RegExp(`^scripts/stack: postgres exited during start-up \\(\\d+s after it was started\\): port ${port} is held in TIME-WAIT .*RR_PG_PORT=<port>`),
-    );
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/^postgres: initdb /.test(l));
+    expect(lines[0]).toMatch(new RegExp(`^scripts/stack: postgres exited during start-up \\(\\d+s after it was started\\): port ${port} is held in TIME-WAIT .*RR_PG_PORT=<port>`));
     expect(r.stderr).not.toMatch(/within \d+s/);
     expect(lines[1]).toContain('last lines of');
     expect(lines.slice(2).join('\n')).toMatch(/could not bind .*Address already in use/);

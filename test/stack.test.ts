@@ -51,11 +51,15 @@ function alive(pid: number): boolean {
 /** Ports that were free a moment ago (the OS picks them). */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -76,9 +80,7 @@ describe('the running stack', () => {
     try {
       const health = await connection.healthService.check({});
       expect(health.status).toBe(1); // SERVING
-      const { stdout } = await run(env.temporalBin, [
-        'operator', 'search-attribute', 'list', '--address', env.temporalAddress, '--namespace', env.temporalNamespace,
-      ]);
+      const { stdout } = await run(env.temporalBin, ['operator', 'search-attribute', 'list', '--address', env.temporalAddress, '--namespace', env.temporalNamespace]);
       for (const attr of ['ResetTarget', 'ResetStep', 'ResetOutcome']) {
         expect(stdout).toMatch(new RegExp(`${attr}\\s+Keyword`));
       }
@@ -199,8 +201,7 @@ describe('a stack brought up from nothing in another state dir, on other ports',
     await client.connect();
     expect((await client.query('select 1 as one')).rows[0].one).toBe(1);
     await client.end();
-    const s3 = new S3Client({ endpoint: other.s3Endpoint, forcePathStyle: true, region: other.aws.region,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const s3 = new S3Client({ endpoint: other.s3Endpoint, forcePathStyle: true, region: other.aws.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     await s3.send(new HeadBucketCommand({ Bucket: 'stack-test-bucket' }));
     s3.destroy();
 
@@ -228,14 +229,12 @@ describe('a stack brought up from nothing in another state dir, on other ports',
     expect(temporalOnly.code).toBe(0);
     const other = stackEnvFor(knobs);
     const wf = `stack-test-${Date.now()}`;
-    await run(other.temporalBin, ['workflow', 'start', '--address', other.temporalAddress, '--type', 'Nothing',
-      '--task-queue', 'stack-test', '--workflow-id', wf]);
+    await run(other.temporalBin, ['workflow', 'start', '--address', other.temporalAddress, '--type', 'Nothing', '--task-queue', 'stack-test', '--workflow-id', wf]);
     const restart = stack(['restart-temporal'], knobs);
     expect(restart.code).toBe(0);
     expect(restart.stdout).toMatch(/temporal: stopped \(pid \d+\)/);
     expect(restart.stdout).toContain('temporal: started');
-    const { stdout } = await run(other.temporalBin, ['workflow', 'describe', '--address', other.temporalAddress,
-      '--workflow-id', wf, '-o', 'json']);
+    const { stdout } = await run(other.temporalBin, ['workflow', 'describe', '--address', other.temporalAddress, '--workflow-id', wf, '-o', 'json']);
     expect(JSON.parse(stdout).workflowExecutionInfo.status).toMatch(/RUNNING/);
     expect(stack(['down', 'temporal'], knobs).code).toBe(0);
   });
@@ -264,13 +263,10 @@ describe('global setup', () => {
       const [p1, p2, p3, p4] = await freePorts(4);
       const setup = path.join(__dirname, 'support', 'global-setup.ts');
       const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
-      const code =
-        `require(${JSON.stringify(setup)}).default()` +
-        `.then(() => { console.log('NO ERROR'); process.exit(0); }, (e) => { console.log(e.message); process.exit(3); });`;
+      const code = `require(${JSON.stringify(setup)}).default()` + `.then(() => { console.log('NO ERROR'); process.exit(0); }, (e) => { console.log(e.message); process.exit(3); });`;
       const r = spawnSync(tsx, ['-e', code], {
         encoding: 'utf8',
-        env: { ...process.env, RR_STATE_DIR: stateDir, RR_TEMPORAL_PORT: String(p1), RR_TEMPORAL_UI_PORT: String(p2),
-          RR_PG_PORT: String(p3), RR_S3_PORT: String(p4), RR_NO_STACK: '' },
+        env: { ...process.env, RR_STATE_DIR: stateDir, RR_TEMPORAL_PORT: String(p1), RR_TEMPORAL_UI_PORT: String(p2), RR_PG_PORT: String(p3), RR_S3_PORT: String(p4), RR_NO_STACK: '' },
       });
       expect(r.status).toBe(3);
       expect(r.stdout).toMatch(/the local stack is not up \(.*postgres: stopped.*\): run the tests with scripts\/test, or start it with scripts\/stack up/);

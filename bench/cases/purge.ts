@@ -98,7 +98,12 @@ export async function purgeCase(ctx: BenchContext): Promise<PurgeFigures> {
 
   const unrelated = unrelatedKeys(5 * f.doomedKeys.length);
   ctx.log(`purge: putting ${unrelated.length} unrelated objects in ${f.bucket} ...`);
-  await putObjects(f.s3, f.bucket, unrelated.map((k) => ({ storedKey: k, bodyKey: k })), 32);
+  await putObjects(
+    f.s3,
+    f.bucket,
+    unrelated.map((k) => ({ storedKey: k, bodyKey: k })),
+    32,
+  );
   const crowded = await interleave(`(bucket: + ${unrelated.length} unrelated)`);
 
   const variants = alone.last.requests.listVariants;

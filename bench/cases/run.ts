@@ -36,7 +36,10 @@ async function ourRun(ctx: BenchContext, client: Client): Promise<{ seconds: num
     const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: resetWorkflowId(ctx.run.name), args: [input] });
     const done = handle.result() as Promise<ResetResult>;
     let finished = false;
-    done.then(() => (finished = true), () => (finished = true));
+    done.then(
+      () => (finished = true),
+      () => (finished = true),
+    );
     for (;;) {
       if (finished) break;
       const p = await handle.query(progressQuery).catch(() => undefined);
@@ -60,7 +63,10 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
   const client = new Client({ connection, namespace: ctx.stack.namespace });
   const env = serviceEnv(t);
   // A run left open by an interrupted bench would refuse the fixed workflow id.
-  await client.workflow.getHandle(resetWorkflowId(t.name)).terminate('bench: a new bench run').catch(() => undefined);
+  await client.workflow
+    .getHandle(resetWorkflowId(t.name))
+    .terminate('bench: a new bench run')
+    .catch(() => undefined);
   let fresh = true;
   const prepare = async () => {
     await runProgram('/bin/sh', ['-c', `${SERVICE} status >/dev/null && ${SERVICE} stop || true`], env);

@@ -84,7 +84,12 @@ export async function recreateDatabase(stack: BenchStack, f: Fixture): Promise<v
 
 /** Puts back every object a reset deletes (those already there are overwritten with the same bytes). */
 export async function recreateObjects(f: Fixture, keys: string[] = f.doomedKeys): Promise<void> {
-  await putObjects(f.s3, f.bucket, keys.map((k) => ({ storedKey: k, bodyKey: k })), 32);
+  await putObjects(
+    f.s3,
+    f.bucket,
+    keys.map((k) => ({ storedKey: k, bodyKey: k })),
+    32,
+  );
 }
 
 export async function dropFixture(stack: BenchStack, f: Fixture): Promise<void> {

@@ -29,10 +29,24 @@ export function goalRows(r: BenchResults): string[][] {
   const requestBudget = Math.ceil((1.1 * p.objects) / 1000);
   return [
     ['whole run, s', s(r.run.oursSeconds), `script, DeleteObjects by key: ${s(r.run.peerSeconds)}`, x(r.run.ratio), '≤ 1.1×', met(r.run.ratio <= 1.1)],
-    ['workers stopped (stop → start), s', s(r.run.workersStopped.oursSeconds), `script: ${s(r.run.workersStopped.peerSeconds)}`, x(r.run.workersStopped.ratio), '≤ 1.2×', met(r.run.workersStopped.ratio <= 1.2)],
+    [
+      'workers stopped (stop → start), s',
+      s(r.run.workersStopped.oursSeconds),
+      `script: ${s(r.run.workersStopped.peerSeconds)}`,
+      x(r.run.workersStopped.ratio),
+      '≤ 1.2×',
+      met(r.run.workersStopped.ratio <= 1.2),
+    ],
     [`purge of ${p.objects} objects, s`, s(p.oursSeconds), `DeleteObjects by key: ${s(p.peerSeconds)}`, x(p.ratio), '≤ 1.2×', met(p.ratio <= 1.2)],
     [`purge, bucket + ${u.unrelatedObjects} unrelated, s`, `${s(u.oursSeconds)} (${u.oursRequests.total} requests)`, `DeleteObjects by key: ${s(u.peerSeconds)}`, x(u.ratio), '—', ''],
-    ['purge: + unrelated / alone (ours)', `${u.oursSeconds.median.toFixed(2)}`, `alone: ${p.oursSeconds.median.toFixed(2)}`, x(u.flatness), '0.8–1.2× (flat)', met(u.flatness >= 0.8 && u.flatness <= 1.2)],
+    [
+      'purge: + unrelated / alone (ours)',
+      `${u.oursSeconds.median.toFixed(2)}`,
+      `alone: ${p.oursSeconds.median.toFixed(2)}`,
+      x(u.flatness),
+      '0.8–1.2× (flat)',
+      met(u.flatness >= 0.8 && u.flatness <= 1.2),
+    ],
     [
       'purge: S3 requests (per 1,000 deleted)',
       `${ownRequests} (${p.requests.oursPer1000WithoutVariantsListing}) + ${variants} variants/ listing`,
@@ -41,7 +55,14 @@ export function goalRows(r: BenchResults): string[][] {
       `≤ 1.1 per 1,000 (≤ ${requestBudget}) + listing`,
       met(ownRequests <= requestBudget),
     ],
-    ['purge vs one DeleteObject per key, s', p.oursSeconds.median.toFixed(2), `${p.oneByOneSeconds.toFixed(2)} (scaled from ${p.oneByOne.measuredKeys} keys)`, x(p.oursSeconds.median / p.oneByOneSeconds), '—', ''],
+    [
+      'purge vs one DeleteObject per key, s',
+      p.oursSeconds.median.toFixed(2),
+      `${p.oneByOneSeconds.toFixed(2)} (scaled from ${p.oneByOne.measuredKeys} keys)`,
+      x(p.oursSeconds.median / p.oneByOneSeconds),
+      '—',
+      '',
+    ],
     ['plan, s', s(r.plan.oursSeconds), `exact count(*) of ${r.plan.tables} tables: ${s(r.plan.peerSeconds)}`, x(r.plan.ratio), '< 2 s', met(r.plan.oursSeconds.median < 2)],
     ['backup, s', s(r.backup.oursSeconds), `pg_dump -Fc: ${s(r.backup.peerSeconds)}`, x(r.backup.ratio), '≤ 1.05×', met(r.backup.ratio <= 1.05)],
     ['reset step, s', s(r.reset.oursSeconds), `psql TRUNCATE + seeds: ${s(r.reset.peerSeconds)}`, x(r.reset.ratio), '—', ''],
@@ -60,5 +81,13 @@ export function table(r: BenchResults, header: string): string {
   const rows = [['what', 'ours', 'peer', 'ratio', 'goal', 'met?'], ...goalRows(r)];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [header, '', line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line), '', 'Seconds are min/median over the interleaved runs; ratios are ours/peer of the medians.'].join('\n');
+  return [
+    header,
+    '',
+    line(rows[0]),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+    '',
+    'Seconds are min/median over the interleaved runs; ratios are ours/peer of the medians.',
+  ].join('\n');
 }

@@ -53,7 +53,11 @@ export async function startWorker(o: { targetsFile: string; bundle: string; env:
 /** Builds the workflow bundle once (scripts/build-workflow-bundle.ts), so each worker starts in seconds. */
 export function buildBundle(file: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'scripts', 'build-workflow-bundle.ts'), file], { cwd: REPO, env: { ...process.env, RR_CODEC_KEYS: '' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'scripts', 'build-workflow-bundle.ts'), file], {
+      cwd: REPO,
+      env: { ...process.env, RR_CODEC_KEYS: '' },
+      stdio: 'ignore',
+    });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`building the workflow bundle failed (exit ${code})`))));
   });

@@ -44,10 +44,7 @@ export async function tableChecksums(url: string, opts: { tables?: string[]; exc
     const tables = opts.tables ?? (await tablesOf(c));
     const out: Record<string, string> = {};
     for (const t of tables) {
-      const { rows: cols } = await c.query(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`,
-        [t],
-      );
+      const { rows: cols } = await c.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, [t]);
       const list = cols
         .map((r) => r.column_name as string)
         .filter((n) => !(opts.exclude ?? []).includes(n))

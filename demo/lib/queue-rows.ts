@@ -74,59 +74,90 @@ export async function generateQueueRows(c: Client, ctx: { seed: string; baseTime
   made.solid_queue_processes = await insertStaleProcesses(c, seed, baseTime);
   made.solid_queue_recurring_tasks = (await c.query(RECURRING_TASKS, [baseTime])).rowCount ?? 0;
 
-  await run('solid_queue_ready_executions', plan.jobs.ready, `
+  await run(
+    'solid_queue_ready_executions',
+    plan.jobs.ready,
+    `
     WITH j AS (INSERT INTO solid_queue_jobs ${JOB_COLUMNS} ${jobSelect('ready')} RETURNING id, queue_name, priority, created_at)
     INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at)
-    SELECT id, queue_name, priority, created_at FROM j ORDER BY id`);
+    SELECT id, queue_name, priority, created_at FROM j ORDER BY id`,
+  );
 
-  await run('solid_queue_claimed_executions', plan.jobs.claimed, `
+  await run(
+    'solid_queue_claimed_executions',
+    plan.jobs.claimed,
+    `
     WITH j AS (INSERT INTO solid_queue_jobs ${JOB_COLUMNS} ${jobSelect('claimed')} RETURNING id, created_at)
     INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
     SELECT j.id, p.id, j.created_at FROM j
     CROSS JOIN (SELECT id FROM solid_queue_processes WHERE name = 'worker-' || substr(md5($1 || ':worker'), 1, 20)) p
-    ORDER BY j.id`);
+    ORDER BY j.id`,
+  );
 
-  await run('solid_queue_blocked_executions', plan.jobs.blocked, `
+  await run(
+    'solid_queue_blocked_executions',
+    plan.jobs.blocked,
+    `
     WITH j AS (INSERT INTO solid_queue_jobs ${JOB_COLUMNS}
                ${jobSelect('blocked', { concurrencyKey: `'DeviceLockJob/device-' || g` })}
                RETURNING id, queue_name, priority, concurrency_key, created_at)
     INSERT INTO solid_queue_blocked_executions (job_id, queue_name, priority, concurrency_key, expires_at, created_at)
-    SELECT id, queue_name, priority, concurrency_key, created_at + interval '15 minutes', created_at FROM j ORDER BY id`);
+    SELECT id, queue_name, priority, concurrency_key, created_at + interval '15 minutes', created_at FROM j ORDER BY id`,
+  );
   // The semaphore each blocked job waits on, taken (value 0) by the job ahead of it.
-  made.solid_queue_semaphores = (await c.query(`
+  made.solid_queue_semaphores =
+    (
+      await c.query(`
     INSERT INTO solid_queue_semaphores (key, value, expires_at, created_at, updated_at)
     SELECT concurrency_key, 0, min(expires_at), min(created_at), min(created_at)
-    FROM solid_queue_blocked_executions GROUP BY concurrency_key ORDER BY concurrency_key`)).rowCount ?? 0;
+    FROM solid_queue_blocked_executions GROUP BY concurrency_key ORDER BY concurrency_key`)
+    ).rowCount ?? 0;
 
   // Far in the future (base time + 10 years), so a running dispatcher leaves them scheduled.
-  await run('solid_queue_scheduled_executions', plan.jobs.scheduled, `
+  await run(
+    'solid_queue_scheduled_executions',
+    plan.jobs.scheduled,
+    `
     WITH j AS (INSERT INTO solid_queue_jobs ${JOB_COLUMNS}
                ${jobSelect('scheduled', { scheduledAt: `$2::timestamp + interval '3650 days' + make_interval(mins => g)` })}
                RETURNING id, queue_name, priority, scheduled_at, created_at)
     INSERT INTO solid_queue_scheduled_executions (job_id, queue_name, priority, scheduled_at, created_at)
-    SELECT id, queue_name, priority, scheduled_at, created_at FROM j ORDER BY id`);
+    SELECT id, queue_name, priority, scheduled_at, created_at FROM j ORDER BY id`,
+  );
 
-  await run('solid_queue_failed_executions', plan.jobs.failed, `
+  await run(
+    'solid_queue_failed_executions',
+    plan.jobs.failed,
+    `
     WITH j AS (INSERT INTO solid_queue_jobs ${JOB_COLUMNS} ${jobSelect('failed')} RETURNING id, created_at)
     INSERT INTO solid_queue_failed_executions (job_id, error, created_at)
     SELECT id, json_build_object('exception_class', 'Net::ReadTimeout', 'message', 'Net::ReadTimeout with #<TCPSocket:(closed)>',
                                  'backtrace', json_build_array('app/jobs/device_lock_job.rb:12:in ''perform'''))::text,
            created_at + interval '5 seconds'
-    FROM j ORDER BY id`);
+    FROM j ORDER BY id`,
+  );
 
   // Recurring runs: the job was enqueued by a task and has finished; the execution row stays as a run marker.
-  await run('solid_queue_recurring_executions', plan.jobs.recurring, `
+  await run(
+    'solid_queue_recurring_executions',
+    plan.jobs.recurring,
+    `
     WITH j AS (INSERT INTO solid_queue_jobs ${JOB_COLUMNS}
                ${jobSelect('recurring', { finishedAt: `k.at + interval '2 seconds'` })}
                RETURNING id, created_at, (pg_temp.rnd($1 || ':rk:' || active_job_id) % 3)::int AS t)
     INSERT INTO solid_queue_recurring_executions (job_id, task_key, run_at, created_at)
     SELECT id, (ARRAY['overdue_installments','device_heartbeat_sweep','clear_solid_queue_finished_jobs'])[1 + t],
            created_at, created_at
-    FROM j ORDER BY id`);
+    FROM j ORDER BY id`,
+  );
 
   // Finished jobs (preserve_finished_jobs is on by default): no execution row at all.
-  await run('solid_queue_jobs', plan.jobs.finished, `
-    INSERT INTO solid_queue_jobs ${JOB_COLUMNS} ${jobSelect('finished', { finishedAt: `k.at + interval '2 seconds'` })}`);
+  await run(
+    'solid_queue_jobs',
+    plan.jobs.finished,
+    `
+    INSERT INTO solid_queue_jobs ${JOB_COLUMNS} ${jobSelect('finished', { finishedAt: `k.at + interval '2 seconds'` })}`,
+  );
 
   return made;
 }

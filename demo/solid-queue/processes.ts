@@ -16,10 +16,7 @@ export interface Registered {
   name: string;
 }
 
-export async function register(
-  db: Pool,
-  p: { kind: Kind; pid: number; hostname: string; supervisorId?: number; metadata: Record<string, unknown> },
-): Promise<Registered> {
+export async function register(db: Pool, p: { kind: Kind; pid: number; hostname: string; supervisorId?: number; metadata: Record<string, unknown> }): Promise<Registered> {
   const name = `${p.kind.toLowerCase()}-${randomBytes(10).toString('hex')}`;
   const { rows } = await db.query(
     `INSERT INTO solid_queue_processes (kind, last_heartbeat_at, supervisor_id, pid, hostname, metadata, created_at, name)

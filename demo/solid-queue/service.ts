@@ -59,11 +59,17 @@ export class Service {
       log(`pruned ${m.deadProcesses} dead process(es), failed ${m.prunedClaimsFailed + m.orphanedClaimsFailed} claim(s) they held`);
     }
     this.worker = await register(this.db, {
-      kind: 'Worker', pid, hostname: host, supervisorId: this.supervisor.id,
+      kind: 'Worker',
+      pid,
+      hostname: host,
+      supervisorId: this.supervisor.id,
       metadata: { polling_interval: this.cfg.workerPollSeconds, queues: '*', thread_pool_size: this.cfg.threads },
     });
     this.dispatcher = await register(this.db, {
-      kind: 'Dispatcher', pid, hostname: host, supervisorId: this.supervisor.id,
+      kind: 'Dispatcher',
+      pid,
+      hostname: host,
+      supervisorId: this.supervisor.id,
       metadata: { polling_interval: this.cfg.dispatcherPollSeconds, batch_size: 500, concurrency_maintenance_interval: 600 },
     });
     log(`started: supervisor ${this.supervisor.id}, worker ${this.worker.id}, dispatcher ${this.dispatcher.id} on ${host}`);
@@ -78,10 +84,13 @@ export class Service {
   }
 
   private every(seconds: number, fn: () => Promise<void>): void {
-    const t = setInterval(() => {
-      if (this.stopping) return;
-      fn().catch((err: Error) => log(`error: ${err.message}`));
-    }, Math.max(50, seconds * 1000));
+    const t = setInterval(
+      () => {
+        if (this.stopping) return;
+        fn().catch((err: Error) => log(`error: ${err.message}`));
+      },
+      Math.max(50, seconds * 1000),
+    );
     this.timers.push(t);
   }
 

@@ -60,11 +60,7 @@ export async function startChaosProxy(s3Endpoint: string): Promise<ChaosProxy> {
   const server = http.createServer((req, res) => {
     const kind = kindOf(req);
     const r = state.rule;
-    const hit =
-      r &&
-      state.injected < r.times &&
-      (r.match === 'any' || r.match === kind || (r.match === 'list' && kind === 'list-continued')) &&
-      ++matched % r.every === 0;
+    const hit = r && state.injected < r.times && (r.match === 'any' || r.match === kind || (r.match === 'list' && kind === 'list-continued')) && ++matched % r.every === 0;
     if (hit && r.action !== 'delay') {
       state.injected++;
       req.resume();

@@ -294,9 +294,7 @@ export class Stage {
   }
 
   async snapshot(): Promise<Snapshot> {
-    const tables = await this.f.sql<{ t: string }>(
-      `SELECT quote_ident(table_name) AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
-    );
+    const tables = await this.f.sql<{ t: string }>(`SELECT quote_ident(table_name) AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`);
     const counts = new Map<string, number>();
     for (const { t } of tables) counts.set(t, await this.f.count(t));
     const objects = new Map([...(await this.f.objects(this.f.prefix)), ...(await this.f.objects(this.f.otherAppPrefix))]);
@@ -389,9 +387,7 @@ export class Stage {
   async measureRecovery(h: Handle): Promise<void> {
     const events = (await h.fetchHistory()).events ?? [];
     const E = temporal.api.enums.v1.EventType;
-    const starts = events
-      .filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED)
-      .map((e) => ({ at: tsMs(e.eventTime), identity: e.activityTaskStartedEventAttributes?.identity ?? '' }));
+    const starts = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED).map((e) => ({ at: tsMs(e.eventTime), identity: e.activityTaskStartedEventAttributes?.identity ?? '' }));
     const end = tsMs(events[events.length - 1]?.eventTime);
     for (const d of this.suite.deaths.filter((x) => x.at >= this.started && x.at < end)) {
       const next = starts.filter((s) => s.at > d.at && !s.identity.startsWith(`${d.pid}@`)).sort((a, b) => a.at - b.at)[0];
@@ -458,7 +454,11 @@ export async function scenario(suite: Suite, kind: string, name: string, expecte
       .getHandle(resetWorkflowId(suite.f.target))
       .terminate('fault suite: scenario over')
       .catch(() => undefined);
-    if (suite.smallDiskTarget) await suite.f.client.workflow.getHandle(resetWorkflowId(suite.smallDiskTarget)).terminate('fault suite: scenario over').catch(() => undefined);
+    if (suite.smallDiskTarget)
+      await suite.f.client.workflow
+        .getHandle(resetWorkflowId(suite.smallDiskTarget))
+        .terminate('fault suite: scenario over')
+        .catch(() => undefined);
     s.finish();
   }
   return s.out;

@@ -45,7 +45,12 @@ function row(kind: string, list: Outcome[]): KindRow {
 
 export function summarise(outcomes: Outcome[]): Summary {
   const kinds = [...new Set(outcomes.map((o) => o.kind))];
-  const rows = kinds.map((k) => row(k, outcomes.filter((o) => o.kind === k)));
+  const rows = kinds.map((k) =>
+    row(
+      k,
+      outcomes.filter((o) => o.kind === k),
+    ),
+  );
   const total = row('all', outcomes);
   const failures = outcomes.filter((o) => o.problems.length).map((o) => `${o.scenario}: ${o.problems[0]}`);
   return { rows, total, ok: failures.length === 0 && outcomes.length > 0, failures };

@@ -14,7 +14,10 @@ const KIND = 'pg_dump';
 
 function backupsWhole(s: Stage, dir: string): void {
   const files = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
-  s.check(files.every((f) => !f.endsWith('.partial')), `a partial backup file was left in ${dir}`);
+  s.check(
+    files.every((f) => !f.endsWith('.partial')),
+    `a partial backup file was left in ${dir}`,
+  );
 }
 
 /** A backup that cannot succeed: the run must pause at the backup, data untouched; an abort then ends it with the workers running. */

@@ -17,13 +17,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupFile, BackupRecord } from '../workflows/definitions';
 import { JOURNAL_PREFIX } from './journal';
@@ -221,7 +215,12 @@ function recordName(target: string, stamp: string): string {
 async function removeUnrecorded(store: S3Store, target: string): Promise<void> {
   const re = stampRe(target);
   const items = await store.list(`backup_pre_reset_${target}_`);
-  const recorded = new Set(items.map((i) => re.exec(i.name)).filter((m) => m?.[3] === 'json').map((m) => m![1]));
+  const recorded = new Set(
+    items
+      .map((i) => re.exec(i.name))
+      .filter((m) => m?.[3] === 'json')
+      .map((m) => m![1]),
+  );
   await store.remove(items.filter((i) => re.exec(i.name)?.[3] === 'dump' && !recorded.has(re.exec(i.name)![1])).map((i) => i.name));
 }
 
@@ -236,7 +235,14 @@ export async function pruneOldBackups(store: BackupStore, target: string, keep: 
   const items = await store.list(`backup_pre_reset_${target}_`);
   // A backup is complete when its dump is renamed into place (local) or its record written (S3).
   const complete = store.kind === 's3' ? 'json' : 'dump';
-  const stamps = [...new Set(items.map((i) => re.exec(i.name)).filter((m) => m?.[3] === complete).map((m) => m![1]))].sort();
+  const stamps = [
+    ...new Set(
+      items
+        .map((i) => re.exec(i.name))
+        .filter((m) => m?.[3] === complete)
+        .map((m) => m![1]),
+    ),
+  ].sort();
   const kept = new Set(stamps.slice(-keep));
   const drop = items.filter((i) => {
     const m = re.exec(i.name);
@@ -247,9 +253,7 @@ export async function pruneOldBackups(store: BackupStore, target: string, keep: 
   if (keptItems.length === 0) return;
   const oldestKept = Math.min(...keptItems.map((i) => i.modified.getTime()));
   const runState = new RegExp(`^(${MANIFEST_PREFIX}|${JOURNAL_PREFIX})${escapeRe(target)}_[0-9a-f-]+\\.json$`);
-  const stale = [...(await store.list(MANIFEST_PREFIX + target + '_')), ...(await store.list(JOURNAL_PREFIX + target + '_'))].filter(
-    (i) => runState.test(i.name) && i.modified.getTime() < oldestKept,
-  );
+  const stale = [...(await store.list(MANIFEST_PREFIX + target + '_')), ...(await store.list(JOURNAL_PREFIX + target + '_'))].filter((i) => runState.test(i.name) && i.modified.getTime() < oldestKept);
   await store.remove(stale.map((i) => i.name));
 }
 
@@ -315,7 +319,7 @@ async function dumpToS3(pgDump: string, db: DatabaseHandle, store: S3Store, name
       hash.update(chunk);
       bytes += chunk.length;
       onBytes(bytes);
-      for (let at = 0; at < chunk.length; ) {
+      for (let at = 0; at < chunk.length;) {
         const n = chunk.copy(buffers[current], filled, at);
         filled += n;
         at += n;
@@ -399,7 +403,9 @@ async function checkS3Archive(pgRestore: string, store: S3Store, name: string, d
   const where = `s3://${store.dest.bucket}/${store.key(name)}`;
   if (bytes !== expected.bytes || sha256 !== expected.sha256) {
     await store.remove([name]).catch(() => undefined);
-    throw new Error(`the uploaded dump of database "${db.name}" (${where}) reads back as ${bytes} bytes, SHA-256 ${sha256}; pg_dump wrote ${expected.bytes} bytes, SHA-256 ${expected.sha256}. The object was removed; retry takes a new backup.`);
+    throw new Error(
+      `the uploaded dump of database "${db.name}" (${where}) reads back as ${bytes} bytes, SHA-256 ${sha256}; pg_dump wrote ${expected.bytes} bytes, SHA-256 ${expected.sha256}. The object was removed; retry takes a new backup.`,
+    );
   }
   if (code !== 0 || toc.entries() === 0) {
     await store.remove([name]).catch(() => undefined);

@@ -228,5 +228,6 @@ async function refreshViews(t: ResolvedTarget, d: TableDecision): Promise<void> 
 
 async function runTargetCommand(t: ResolvedTarget, what: string, cmd: string[], cwd: string | undefined, env: Record<string, string> | undefined, timeoutSeconds: number) {
   const r = await t.run(cmd, { cwd, env: targetCommandEnv(t.env, env), timeoutMs: timeoutSeconds * 1000, redact: t.databases.map((d) => d.url) });
-  if (r.code !== 0) throw new Error(`${describeFailure(`${what} ${cmd.join(' ')}`, r)} (target "${t.name}"). The tables are already truncated; fix the cause, then retry (truncate + seeds run again).`);
+  if (r.code !== 0)
+    throw new Error(`${describeFailure(`${what} ${cmd.join(' ')}`, r)} (target "${t.name}"). The tables are already truncated; fix the cause, then retry (truncate + seeds run again).`);
 }

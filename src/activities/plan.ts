@@ -70,7 +70,10 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
       decisions.push(d);
       const estimates = counting.exactCounts ? new Map<string, number>() : await rowEstimates(c);
       errors.push(...d.errors);
-      for (const [action, list] of [['truncate', d.truncate], ['keep', d.keep]] as const) {
+      for (const [action, list] of [
+        ['truncate', d.truncate],
+        ['keep', d.keep],
+      ] as const) {
         for (const tb of list) {
           // A large table's count takes longer than the rest of the plan: its estimate says as much to a person.
           const estimate = counting.exactCounts ? undefined : estimates.get(qualified(tb));
@@ -234,13 +237,16 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
       const n = perService.get(name);
       if (!n) return false;
       if (!svc.purge) {
-        warnings.push(`service ${name} has purge: false: the files of its ${n.count} blob(s) (${formatBytes(n.bytes)}) stay ${svc.kind === 'disk' ? `in ${svc.root}` : `in bucket ${svc.bucket}`}; only their rows are truncated`);
+        warnings.push(
+          `service ${name} has purge: false: the files of its ${n.count} blob(s) (${formatBytes(n.bytes)}) stay ${svc.kind === 'disk' ? `in ${svc.root}` : `in bucket ${svc.bucket}`}; only their rows are truncated`,
+        );
         return false;
       }
       if (svc.kind === 'disk' && !fs.existsSync(svc.root)) errors.push(`the Disk service root ${svc.root} (service ${name}) does not exist on this worker; check storage.services.${name}.root`);
       objectsToDelete.count += n.count;
       objectsToDelete.bytes += n.bytes;
-      if (svc.kind === 'disk' && t.config.storage?.quarantine) warnings.push(`service ${name} is a Disk service: its files are deleted without a quarantine copy (storage.quarantine is for S3 services only)`);
+      if (svc.kind === 'disk' && t.config.storage?.quarantine)
+        warnings.push(`service ${name} is a Disk service: its files are deleted without a quarantine copy (storage.quarantine is for S3 services only)`);
       return true;
     });
     if (sampleSize > 0 && purged.length) {
@@ -268,12 +274,16 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
             }
           }
         } catch (err) {
-          errors.push(`cannot read ${svc.kind === 'disk' ? `Disk service root ${svc.root}` : `bucket ${svc.bucket}`} (service ${name}): ${(err as Error).message}; check ${svc.kind === 'disk' ? 'the folder and its permissions' : 'the endpoint, region and credentials'}`);
+          errors.push(
+            `cannot read ${svc.kind === 'disk' ? `Disk service root ${svc.root}` : `bucket ${svc.bucket}`} (service ${name}): ${(err as Error).message}; check ${svc.kind === 'disk' ? 'the folder and its permissions' : 'the endpoint, region and credentials'}`,
+          );
         }
       }
       objectsToDelete.sample = sample;
       if (sample.checked > 0 && sample.present < sample.checked) {
-        warnings.push(`${sample.checked - sample.present} of ${sample.checked} sampled blob(s) have no file in storage (already gone, or storage.services points at the wrong place): the purge will count them as done`);
+        warnings.push(
+          `${sample.checked - sample.present} of ${sample.checked} sampled blob(s) have no file in storage (already gone, or storage.services points at the wrong place): the purge will count them as done`,
+        );
       }
     }
     return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete };
@@ -299,4 +309,3 @@ function freeBytes(dir: string): number {
   const s = fs.statfsSync(d);
   return s.bavail * s.bsize;
 }
-

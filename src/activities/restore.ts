@@ -245,7 +245,8 @@ async function findResetRun(client: TemporalClient, target: string, args: Restor
     const h = client.workflow.getHandle(workflowId, runId, { followRuns: false });
     const d = await h.describe();
     if (d.status.name === 'RUNNING') {
-      if (args.resetRunId || !args.backupPath) throw ApplicationFailure.nonRetryable(`Reset run ${runId} of "${target}" is still running; let it end (or abort it) before restoring.`, 'RestoreRefused');
+      if (args.resetRunId || !args.backupPath)
+        throw ApplicationFailure.nonRetryable(`Reset run ${runId} of "${target}" is still running; let it end (or abort it) before restoring.`, 'RestoreRefused');
       continue;
     }
     const r = await resultOf(h.result());
@@ -260,9 +261,7 @@ async function findResetRun(client: TemporalClient, target: string, args: Restor
     return { resetRunId: runId, backup: r.backup, countsBefore: r.countsBefore };
   }
   throw ApplicationFailure.nonRetryable(
-    args.backupPath
-      ? `No recent reset run of "${target}" recorded ${args.backupPath}: without a record its checksum cannot be checked, so it is not restored.`
-      : `No reset run of "${target}" found.`,
+    args.backupPath ? `No recent reset run of "${target}" recorded ${args.backupPath}: without a record its checksum cannot be checked, so it is not restored.` : `No reset run of "${target}" found.`,
     'RestoreRefused',
   );
 }
@@ -349,7 +348,8 @@ async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHandle, fi
     if (cancel?.aborted) throw cancelledFailure(cancel);
     const secrets = [db.url];
     if (rc !== 0) throw new Error(`pg_restore of ${src.where} into database "${db.name}" exited with code ${rc}: ${redact(restoreErr.trim(), secrets)}. Rolled back; nothing was changed.`);
-    if (pc === 0 && !psqlErr.includes(COMMITTED)) throw new Error(`Restoring ${src.where} into database "${db.name}": psql ended without reaching COMMIT (${redact(psqlErr.trim(), secrets) || 'no output'}).`);
+    if (pc === 0 && !psqlErr.includes(COMMITTED))
+      throw new Error(`Restoring ${src.where} into database "${db.name}": psql ended without reaching COMMIT (${redact(psqlErr.trim(), secrets) || 'no output'}).`);
     if (pc !== 0) throw new Error(`Restoring ${src.where} into database "${db.name}" failed (psql exit ${pc}): ${redact(psqlErr.trim(), secrets)}. Rolled back; nothing was changed.`);
   } catch (err) {
     kill();

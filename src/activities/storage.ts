@@ -48,7 +48,10 @@ export function createStorageActivities(deps: ActivityDeps) {
       const manifest = await readManifest(store, name);
       if (!manifest) {
         const hint = store.kind === 'local' ? ' A local backup.dir is read only by its own host: with several worker hosts, use an S3 backup.destination.' : '';
-        throw ApplicationFailure.nonRetryable(`The purge manifest ${manifestLocation(store, name)} is missing; without it no object can be proven orphaned. Nothing was deleted.${hint}`, 'ManifestMissing');
+        throw ApplicationFailure.nonRetryable(
+          `The purge manifest ${manifestLocation(store, name)} is missing; without it no object can be proven orphaned. Nothing was deleted.${hint}`,
+          'ManifestMissing',
+        );
       }
       const services = t.config.storage?.services ?? {};
       const settings = t.config.storage!; // pageSize, concurrency: filled in at load
@@ -172,7 +175,11 @@ function s3Purger(svc: S3StorageServiceConfig, svcName: string, s3: S3Client, qu
     return { deleted, bytes };
   };
   return {
-    deleteKeys: (keys, deletedSoFar) => deleteObjects(keys.map((b) => ({ key: `${prefix}${b.key}`, size: b.bytes })), deletedSoFar),
+    deleteKeys: (keys, deletedSoFar) =>
+      deleteObjects(
+        keys.map((b) => ({ key: `${prefix}${b.key}`, size: b.bytes })),
+        deletedSoFar,
+      ),
     async deleteVariants(keys, pos, settings, report) {
       // The one listing: untracked variants are named by no row. Deleted in full DeleteObjects calls;
       // the position moves past a listed key only once everything before it is deleted.
@@ -217,7 +224,7 @@ function diskPurger(svc: DiskStorageServiceConfig): Purger {
       let bytes = 0;
       for (let attempt = 1; pending.length && attempt <= KEY_RETRIES; attempt++) {
         throwIfCancelled();
-        const failed: { key: typeof keys[number]; code: string; file: string }[] = [];
+        const failed: { key: (typeof keys)[number]; code: string; file: string }[] = [];
         for (const b of pending) {
           const file = diskPathFor(root, b.key);
           const r = await unlinkFile(file);

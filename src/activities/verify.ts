@@ -35,7 +35,10 @@ export function createVerifyActivities(deps: ActivityDeps) {
         }
         const hints = lines
           .filter((l) => !l.ok && l.expected === '0')
-          .map((l) => `${l.label}: expected 0, found ${l.actual}. The seeds probably still create demo data (the runbook's note: sections 3-12 of db/seeds.rb); remove those sections for a blank handoff.`);
+          .map(
+            (l) =>
+              `${l.label}: expected 0, found ${l.actual}. The seeds probably still create demo data (the runbook's note: sections 3-12 of db/seeds.rb); remove those sections for a blank handoff.`,
+          );
         for (const l of lines.filter((x) => !x.ok && x.expected !== '0')) hints.push(`${l.label}: expected ${l.expected}, found ${l.actual}. Check the seeds.`);
         const accounts = await withClient(t.primary, readAccounts);
         crashPoint('verify.done');
@@ -62,9 +65,7 @@ function within(e: ExpectedCount, n: number): boolean {
 
 /** The users table's accounts by role (no logins read at all); "(none)" for a users table without a role. */
 async function readAccounts(c: Client): Promise<AccountsSummary> {
-  const cols = await c.query<{ column_name: string }>(
-    `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND table_schema = ANY(current_schemas(false))`,
-  );
+  const cols = await c.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND table_schema = ANY(current_schemas(false))`);
   if (!cols.rows.length) return { count: 0, roles: {} };
   const have = new Set(cols.rows.map((r) => r.column_name));
   const role = have.has('role') ? `coalesce(${escapeIdentifier('role')}::text, '(none)')` : `'(none)'`;

@@ -26,8 +26,8 @@ export interface CommandSpec {
 /** Options every command takes. */
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print machine-readable JSON on stdout (one object; NDJSON for follow)' },
-  address: { type: 'string', value: '<host:port>', description: 'Temporal frontend (default: $TEMPORAL_ADDRESS, the profile\'s address, or localhost:7233)' },
-  namespace: { type: 'string', short: 'n', value: '<ns>', description: 'Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile\'s namespace, or default)' },
+  address: { type: 'string', value: '<host:port>', description: "Temporal frontend (default: $TEMPORAL_ADDRESS, the profile's address, or localhost:7233)" },
+  namespace: { type: 'string', short: 'n', value: '<ns>', description: "Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile's namespace, or default)" },
   profile: { type: 'string', value: '<name>', description: 'profile of the Temporal TOML config file (default: $TEMPORAL_PROFILE or default)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };
@@ -70,10 +70,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedComma
   const args: Record<string, string | undefined> = {};
   if (!global.help) {
     if (positionals.length > spec.positionals.length) {
-      throw new UsageError(
-        `${spec.name}: unexpected argument ${JSON.stringify(positionals[spec.positionals.length])}`,
-        `usage: ${usageLine(spec)}`,
-      );
+      throw new UsageError(`${spec.name}: unexpected argument ${JSON.stringify(positionals[spec.positionals.length])}`, `usage: ${usageLine(spec)}`);
     }
     spec.positionals.forEach((p, i) => {
       const v = positionals[i];

@@ -14,7 +14,9 @@ export function formatBytes(n: number | undefined): string {
 
 export function formatCount(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '-';
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** 850ms, 12.3s, 3m05s, 1h02m, 2d03h */
@@ -49,7 +51,10 @@ export function formatTime(iso: string | Date | undefined): string {
   if (!iso) return '-';
   const d = typeof iso === 'string' ? new Date(iso) : iso;
   if (Number.isNaN(d.getTime())) return '-';
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** Visible width of a string (ANSI escapes do not count). */

@@ -29,7 +29,7 @@ export const COMMANDS: Command[] = [planCommand, startCommand, restoreCommand, f
 
 export function mainHelp(): string {
   const lines = [
-    'reset-runbook: a durable runbook that resets a Rails application\'s production data, on Temporal.',
+    "reset-runbook: a durable runbook that resets a Rails application's production data, on Temporal.",
     '',
     'usage: reset-runbook <command> [arguments] [options]',
     '',

@@ -3,17 +3,7 @@
  * progress) to text. No I/O here, so they are unit-tested without a server.
  */
 import type { HeartbeatProgress, Plan, ResetResult, RestorePlan, RestoreResult, StepState, WorkersState } from '../workflows/definitions';
-import {
-  formatBytes,
-  formatCount,
-  formatDuration,
-  formatRate,
-  formatTime,
-  formatUnit,
-  padVisible,
-  truncate,
-  visibleLength,
-} from './format';
+import { formatBytes, formatCount, formatDuration, formatRate, formatTime, formatUnit, padVisible, truncate, visibleLength } from './format';
 import { PLAIN, Style } from './style';
 import type { ActivityView, RunSummary, Snapshot } from './snapshot';
 import { leftStopped, LeftStopped, STILL_STOPPED_PREFIX, restartLine, shownOutcome, stillStoppedLine, stoppedByRun, workersOf } from './workers-view';
@@ -117,17 +107,32 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
   const dropped = plan.tables.filter((t) => t.action === 'truncate').sort((a, b) => b.rows - a.rows || a.table.localeCompare(b.table));
   const kept = plan.tables.filter((t) => t.action === 'keep').sort((a, b) => a.table.localeCompare(b.table));
   const multiDb = new Set(plan.tables.map((t) => t.database)).size > 1;
-  const name = (t: { database: string; schema: string; table: string }) =>
-    `${multiDb ? t.database + ':' : ''}${t.schema === 'public' ? '' : t.schema + '.'}${t.table}`;
+  const name = (t: { database: string; schema: string; table: string }) => `${multiDb ? t.database + ':' : ''}${t.schema === 'public' ? '' : t.schema + '.'}${t.table}`;
   const droppedRows = dropped.reduce((n, t) => n + t.rows, 0);
   // "≈": pg_class.reltuples, not a count (tables at or over plan.estimateAboveRows; --exact-counts counts them).
   const rows = (t: { rows: number; estimated?: boolean }) => `${t.estimated ? '≈' : ''}${formatCount(t.rows)}`;
   const approx = dropped.some((t) => t.estimated) ? '≈' : '';
 
   out.push('', style.bold(`Tables emptied (${dropped.length} tables, ${approx}${formatCount(droppedRows)} rows dropped)`));
-  out.push(dropped.length ? table(['table', 'rows'], dropped.map((t) => [name(t), rows(t)]), { align: ['left', 'right'] }) : '  (none)');
+  out.push(
+    dropped.length
+      ? table(
+          ['table', 'rows'],
+          dropped.map((t) => [name(t), rows(t)]),
+          { align: ['left', 'right'] },
+        )
+      : '  (none)',
+  );
   out.push('', style.bold(`Tables kept (${kept.length})`));
-  out.push(kept.length ? table(['table', 'rows'], kept.map((t) => [name(t), rows(t)]), { align: ['left', 'right'] }) : '  (none)');
+  out.push(
+    kept.length
+      ? table(
+          ['table', 'rows'],
+          kept.map((t) => [name(t), rows(t)]),
+          { align: ['left', 'right'] },
+        )
+      : '  (none)',
+  );
   if (plan.tables.some((t) => t.estimated)) out.push(style.dim('  ≈ estimated from pg_class (the table is large); `--exact-counts` counts every row'));
 
   out.push('', style.bold('Storage'));
@@ -186,19 +191,27 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   if (result.verify) {
     out.push('', style.bold(`Verify: ${result.verify.ok ? 'OK' : 'MISMATCH'}`));
     if (!result.verify.lines.length) out.push('  (no expected counts configured for this target)');
-    else out.push(
-      table(
-        ['', 'what', 'expected', 'actual'],
-        result.verify.lines.map((l) => [l.ok ? style.green('✔') : style.red('✖'), l.label, l.expected, String(l.actual)]),
-        { align: ['left', 'left', 'right', 'right'] },
-      ),
-    );
+    else
+      out.push(
+        table(
+          ['', 'what', 'expected', 'actual'],
+          result.verify.lines.map((l) => [l.ok ? style.green('✔') : style.red('✖'), l.label, l.expected, String(l.actual)]),
+          { align: ['left', 'left', 'right', 'right'] },
+        ),
+      );
     for (const h of result.verify.hints) out.push(`  ${style.yellow('!')} ${h}`);
   }
   if (result.accounts && typeof result.accounts.count === 'number') {
     const roles = Object.entries(result.accounts.roles ?? {});
     out.push('', style.bold(`Accounts after the reset: ${result.accounts.count}`));
-    if (roles.length) out.push(table(['role', 'accounts'], roles.map(([r, n]) => [r, String(n)]), { align: ['left', 'right'] }));
+    if (roles.length)
+      out.push(
+        table(
+          ['role', 'accounts'],
+          roles.map(([r, n]) => [r, String(n)]),
+          { align: ['left', 'right'] },
+        ),
+      );
   }
   return out.join('\n');
 }
@@ -211,8 +224,17 @@ export function isRestoreResult(r: unknown): r is RestoreResult {
 
 export function renderRestorePlan(p: RestorePlan, style: Style = PLAIN): string {
   const out = [style.bold(`Restore of "${p.target}" (database ${p.databaseName}) from reset run ${p.resetRunId ?? '?'}`)];
-  for (const f of p.backup.files) out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…), taken ${p.backup.createdAt}, ${p.backupAgeMinutes} min ago; checksum ${p.checksumsOk ? 'matches the record' : style.red('DOES NOT MATCH')}`);
-  out.push(table(['database', 'table', 'in backup', 'now'], p.tables.map((t) => [t.database, t.table, t.rowsInBackup === undefined ? '?' : String(t.rowsInBackup), String(t.rowsNow)]), { align: ['left', 'left', 'right', 'right'] }));
+  for (const f of p.backup.files)
+    out.push(
+      `  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…), taken ${p.backup.createdAt}, ${p.backupAgeMinutes} min ago; checksum ${p.checksumsOk ? 'matches the record' : style.red('DOES NOT MATCH')}`,
+    );
+  out.push(
+    table(
+      ['database', 'table', 'in backup', 'now'],
+      p.tables.map((t) => [t.database, t.table, t.rowsInBackup === undefined ? '?' : String(t.rowsInBackup), String(t.rowsNow)]),
+      { align: ['left', 'left', 'right', 'right'] },
+    ),
+  );
   if (p.quarantine) out.push(`  quarantined objects to bring back: ${p.quarantine.objects} (${formatBytes(p.quarantine.bytes)}) from ${p.quarantine.bucket}/${p.quarantine.prefix}`);
   for (const w of p.warnings) out.push(`  ${style.yellow('!')} ${w}`);
   for (const e of p.errors) out.push(`  ${style.red('✖')} ${e}`);
@@ -274,11 +296,16 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
     out.push('', renderSteps(p.steps, now, style));
   } else if (h) {
     out.push('', renderSteps(h.steps, now, style));
-    if (snap.status === 'RUNNING') out.push(style.dim(`  from the run's history (${snap.noWorker ? 'no worker answered the progress query' : `the progress query failed: ${snap.progressError ?? '?'}`}): ${h.why}`));
+    if (snap.status === 'RUNNING')
+      out.push(style.dim(`  from the run's history (${snap.noWorker ? 'no worker answered the progress query' : `the progress query failed: ${snap.progressError ?? '?'}`}): ${h.why}`));
     else out.push(style.dim("  from the run's history (no worker answered the progress query)"));
     if (h.lastCompleted) out.push(style.dim(`  last step completed: ${h.lastCompleted.step} at ${formatTime(h.lastCompleted.at)}`));
     for (const sig of h.signals.filter((x) => !x.seenByRun)) {
-      out.push(style.yellow(`  signal "${sig.name}"${sig.by ? ` from ${sig.by}` : ''} received ${formatTime(sig.at)}: the run has not taken it yet (it does when a worker runs it)${sig.problem ? `; it will be refused: ${sig.problem}` : ''}`));
+      out.push(
+        style.yellow(
+          `  signal "${sig.name}"${sig.by ? ` from ${sig.by}` : ''} received ${formatTime(sig.at)}: the run has not taken it yet (it does when a worker runs it)${sig.problem ? `; it will be refused: ${sig.problem}` : ''}`,
+        ),
+      );
     }
   } else if (snap.status !== 'RUNNING' && snap.progressError) {
     out.push('', style.dim('  (steps not shown: no worker answered the progress query; the ending follows)'));
@@ -379,7 +406,7 @@ export function renderRunList(runs: RunSummary[], style: Style = PLAIN): string 
       r.workflowId,
       r.kind,
       r.status === 'RUNNING' ? style.cyan(r.status) : r.status === 'COMPLETED' ? r.status : style.red(r.status),
-      r.stillStopped ? style.red(r.outcome ?? 'failed') : r.outcome ?? '',
+      r.stillStopped ? style.red(r.outcome ?? 'failed') : (r.outcome ?? ''),
       r.step ?? '',
       formatTime(r.startTime),
       formatDuration((r.closeTime ? Date.parse(r.closeTime) : Date.now()) - Date.parse(r.startTime)),

@@ -6,16 +6,7 @@
 import { Client, WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import {
-  EndReason,
-  WorkersState,
-  HeartbeatProgress,
-  Progress,
-  ResetResult,
-  SEARCH_ATTRIBUTES,
-  TASK_QUEUE,
-  progressQuery,
-} from '../workflows/definitions';
+import { EndReason, WorkersState, HeartbeatProgress, Progress, ResetResult, SEARCH_ATTRIBUTES, TASK_QUEUE, progressQuery } from '../workflows/definitions';
 import { PLAN_DEFAULTS } from '../workflows/activities';
 import { CliError } from './errors';
 import { EXIT, ExitCode } from './exit-codes';
@@ -155,10 +146,7 @@ export async function workersSeen(client: Client, taskQueue = TASK_QUEUE, now = 
       taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       taskQueueType: type,
     });
-  const [wf, act] = await Promise.all([
-    ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-    ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-  ]);
+  const [wf, act] = await Promise.all([ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)]);
   return summarizePollers(taskQueue, wf.pollers ?? [], act.pollers ?? [], now, staleAfterSeconds);
 }
 
@@ -173,7 +161,14 @@ export function summarizePollers(
   const live = (p: temporal.api.taskqueue.v1.IPollerInfo) => now.getTime() - at(p) <= staleAfterSeconds * 1000;
   const all = [...workflowPollers, ...activityPollers];
   const last = all.reduce((m, p) => Math.max(m, at(p)), 0);
-  const identities = [...new Set(all.filter(live).map((p) => p.identity ?? '').filter(Boolean))];
+  const identities = [
+    ...new Set(
+      all
+        .filter(live)
+        .map((p) => p.identity ?? '')
+        .filter(Boolean),
+    ),
+  ];
   return {
     taskQueue,
     workflowPollers: workflowPollers.filter(live).length,
@@ -348,7 +343,8 @@ export function exitCodeFor(snap: Snapshot): ExitCode {
 /** For a command that needs a running run: the run has ended; if it left the workers stopped, that first (exit 7). */
 export function endedRunError(snap: Snapshot, nothingTo: string, hint?: string): CliError {
   const stopped = leftStopped(snap);
-  if (stopped) return new CliError(`${snap.workflowId} has ended (${snap.status}) with the Solid Queue workers stopped; there is nothing to ${nothingTo}. ${stillStoppedLine(stopped)}`, EXIT.workersStopped);
+  if (stopped)
+    return new CliError(`${snap.workflowId} has ended (${snap.status}) with the Solid Queue workers stopped; there is nothing to ${nothingTo}. ${stillStoppedLine(stopped)}`, EXIT.workersStopped);
   return new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to ${nothingTo}`, EXIT.failed, hint);
 }
 

@@ -26,11 +26,7 @@ export function leftStopped(snap: Pick<Snapshot, 'result' | 'progress' | 'failur
   const w = workersOf(snap);
   const failure = snap.failure ?? '';
   const message = snap.result?.message ?? '';
-  const flagged =
-    w?.status === 'still-stopped' ||
-    snap.result?.endReason === 'workersStillStopped' ||
-    failure.startsWith(STILL_STOPPED_PREFIX) ||
-    message.startsWith(STILL_STOPPED_PREFIX);
+  const flagged = w?.status === 'still-stopped' || snap.result?.endReason === 'workersStillStopped' || failure.startsWith(STILL_STOPPED_PREFIX) || message.startsWith(STILL_STOPPED_PREFIX);
   if (!flagged) return undefined;
   const stopStep = snap.progress?.steps.find((s) => s.name === 'stopWorkers') ?? snap.history?.steps.find((s) => s.name === 'stopWorkers');
   const plan = snap.result?.plan ?? snap.progress?.plan ?? snap.history?.plan;

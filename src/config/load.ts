@@ -14,7 +14,10 @@ export const TARGETS_ENV = 'RESET_RUNBOOK_TARGETS';
 export const ALWAYS_KEPT = ['schema_migrations', 'ar_internal_metadata'];
 
 export class ConfigError extends Error {
-  constructor(public readonly problems: string[], source: string) {
+  constructor(
+    public readonly problems: string[],
+    source: string,
+  ) {
     super(`${source}: ${problems.length} problem(s) in the targets file:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }

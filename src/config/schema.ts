@@ -36,11 +36,18 @@ function obj<S extends Shape>(shape: S, message: string) {
   return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? `known fields here: ${known}` : message) });
 }
 const str = (description?: string) => {
-  const s = z.string({ error: 'expected a non-empty string' }).min(1, { error: 'expected a non-empty string' }).refine((v) => v === '' || v.trim() !== '', { error: 'expected a non-empty string' });
+  const s = z
+    .string({ error: 'expected a non-empty string' })
+    .min(1, { error: 'expected a non-empty string' })
+    .refine((v) => v === '' || v.trim() !== '', { error: 'expected a non-empty string' });
   return description ? s.describe(description) : s;
 };
 const anyStr = (description: string) => z.string({ error: 'expected a string' }).describe(description);
-const num = (min: number, description: string) => z.number({ error: `expected a number >= ${min}` }).min(min, { error: `expected a number >= ${min}` }).describe(description);
+const num = (min: number, description: string) =>
+  z
+    .number({ error: `expected a number >= ${min}` })
+    .min(min, { error: `expected a number >= ${min}` })
+    .describe(description);
 const int = (min: number, max: number, description: string) => {
   const m = `expected a whole number from ${min} to ${max}`;
   return z.number({ error: m }).int({ error: m }).min(min, { error: m }).max(max, { error: m }).describe(description);
@@ -54,7 +61,11 @@ const command = (description: string) =>
     error: 'expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]',
   });
 const envMap = (description: string) => z.record(z.string(), z.string({ error: 'expected an object of string values' }), { error: 'expected an object of string values' }).describe(description);
-const duration = (description: string) => z.string({ error: `expected ${DURATION_RULE}` }).regex(DURATION, { error: `expected ${DURATION_RULE}` }).describe(description);
+const duration = (description: string) =>
+  z
+    .string({ error: `expected ${DURATION_RULE}` })
+    .regex(DURATION, { error: `expected ${DURATION_RULE}` })
+    .describe(description);
 const httpUrl = (description: string) =>
   z
     .string({ error: 'expected an http(s) URL' })
@@ -87,9 +98,9 @@ function databaseFields(env: Env | undefined) {
     urlEnv: urlEnv('database URL', env),
     schemas: strList("Schemas to reset. Default: the connection's search path (its existing schemas).").optional(),
     keepTables: strList('Tables kept besides schema_migrations and ar_internal_metadata (always kept): "table" or "schema.table".').optional(),
-    refreshMaterializedViews: bool('Refresh the materialized views that read truncated tables after the seeds, so they show the new rows. When false they keep their old rows (the plan says so).').default(
-      DEFAULTS.database.refreshMaterializedViews,
-    ),
+    refreshMaterializedViews: bool(
+      'Refresh the materialized views that read truncated tables after the seeds, so they show the new rows. When false they keep their old rows (the plan says so).',
+    ).default(DEFAULTS.database.refreshMaterializedViews),
   };
 }
 
@@ -265,7 +276,7 @@ function target(env: Env | undefined) {
       secretEnv: list(
         (m) => z.string({ error: m }).regex(ENV_NAME, { error: m }),
         'expected a list of environment variable NAMES, e.g. ["STRIPE_KEY"] (never the values)',
-        "Further environment variables of the worker whose values are secrets: redacted from every result, error and log. Child processes get one only when seeds.env / workers.env / strategy.env pass it.",
+        'Further environment variables of the worker whose values are secrets: redacted from every result, error and log. Child processes get one only when seeds.env / workers.env / strategy.env pass it.',
       ).optional(),
       extraDatabases: z
         .array(obj({ name: str('Logical name, as database.yml calls it: "queue", "cache", "cable".'), ...databaseFields(env) }, 'expected an object'), { error: 'expected a list' })
@@ -276,7 +287,10 @@ function target(env: Env | undefined) {
       workers: workers.optional(),
       storage: storage.optional(),
       backup,
-      verify: obj({ expect: z.array(expectedCount, { error: 'expected a list of {"label", "table", "count" | "min"/"max"}' }) }, 'expected a list of {"label", "table", "count" | "min"/"max"}').optional(),
+      verify: obj(
+        { expect: z.array(expectedCount, { error: 'expected a list of {"label", "table", "count" | "min"/"max"}' }) },
+        'expected a list of {"label", "table", "count" | "min"/"max"}',
+      ).optional(),
       approval: obj(
         {
           required: bool('Always wait for a person to approve (production always does).').default(DEFAULTS.approval.required),
@@ -304,10 +318,7 @@ function target(env: Env | undefined) {
         },
         'expected an object',
       ).prefault({}),
-      notify: obj(
-        { webhooks: z.array(webhook(env), { error: `${AT_PARENT}expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}` }) },
-        'expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}',
-      )
+      notify: obj({ webhooks: z.array(webhook(env), { error: `${AT_PARENT}expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}` }) }, 'expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}')
         .describe('Who hears about a run that waits for a person, leaves the workers stopped, completes or fails: a JSON POST (Slack-compatible).')
         .optional(),
     },
@@ -367,9 +378,13 @@ export function targetsFileSchema(env?: Env) {
     },
     'top level must be an object {"targets": {"<name>": {...}}}',
   )
-    .superRefine((f, ctx) => {
-      if (f && typeof f.targets === 'object' && f.targets !== null && Object.keys(f.targets).length === 0) ctx.addIssue({ code: 'custom', path: [], message: '"targets" is empty: define at least one target' });
-    }, { when: () => true })
+    .superRefine(
+      (f, ctx) => {
+        if (f && typeof f.targets === 'object' && f.targets !== null && Object.keys(f.targets).length === 0)
+          ctx.addIssue({ code: 'custom', path: [], message: '"targets" is empty: define at least one target' });
+      },
+      { when: () => true },
+    )
     .describe('reset-runbook targets file: the worker reads it from RESET_RUNBOOK_TARGETS. Secrets appear only as names of environment variables.');
 }
 

@@ -34,7 +34,10 @@ export function codecKeysFromEnv(env: NodeJS.ProcessEnv): CodecKeys | undefined 
 export function parseCodecKeys(raw: string): CodecKeys {
   const byId = new Map<string, Buffer>();
   let current: string | undefined;
-  for (const [i, entry] of raw.split(',').map((s) => s.trim()).entries()) {
+  for (const [i, entry] of raw
+    .split(',')
+    .map((s) => s.trim())
+    .entries()) {
     const colon = entry.indexOf(':');
     // Never echo the entry: it holds key material.
     if (colon < 0) throw new EncryptionConfigError(`${CODEC_KEYS_ENV}: entry ${i + 1} is not "<key id>:<base64 key>"`);

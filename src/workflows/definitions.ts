@@ -94,16 +94,7 @@ export interface StepState {
   error?: string;
 }
 
-export type Phase =
-  | 'planning'
-  | 'running'
-  | 'awaiting-approval'
-  | 'waiting-for-operator'
-  | 'compensating'
-  | 'completed'
-  | 'failed'
-  | 'aborted'
-  | 'cancelled';
+export type Phase = 'planning' | 'running' | 'awaiting-approval' | 'waiting-for-operator' | 'compensating' | 'completed' | 'failed' | 'aborted' | 'cancelled';
 
 export interface Progress {
   target: string;
@@ -314,9 +305,7 @@ export interface BackupFile {
 }
 
 /** CONTRACT (issue 8): a backup file on the worker's disk (backup.dir) or in the S3 destination. */
-export type BackupLocation =
-  | { kind: 'local'; path: string }
-  | { kind: 's3'; bucket: string; key: string; region?: string; endpoint?: string };
+export type BackupLocation = { kind: 'local'; path: string } | { kind: 's3'; bucket: string; key: string; region?: string; endpoint?: string };
 
 export interface BackupRecord {
   files: BackupFile[];

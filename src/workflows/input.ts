@@ -37,7 +37,15 @@ export function checkInput(raw: unknown, workflowId: string): CheckedInput {
     problems.push(`an execute run must have workflow id "${resetWorkflowId(i.target)}" (got "${workflowId}"), so that two resets of one target can never run at once`);
   }
   if (problems.length) throw bad(problems);
-  return { target: i.target, mode, requireApproval: i.requireApproval ?? false, confirmation: i.confirmation, reason: i.reason, approvalTimeout: i.approvalTimeout, ...(i.exactCounts !== undefined ? { exactCounts: i.exactCounts } : {}) };
+  return {
+    target: i.target,
+    mode,
+    requireApproval: i.requireApproval ?? false,
+    confirmation: i.confirmation,
+    reason: i.reason,
+    approvalTimeout: i.approvalTimeout,
+    ...(i.exactCounts !== undefined ? { exactCounts: i.exactCounts } : {}),
+  };
 }
 
 function bad(problems: string[]) {

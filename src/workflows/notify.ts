@@ -52,7 +52,7 @@ export function notifyMessage(event: NotifyEvent, p: Progress, result: ResetResu
       break;
     case 'workersStillStopped': {
       const w = p.workers;
-      const start = w?.startCommand ?? p.plan?.settings.startCommand ?? 'the target\'s start command';
+      const start = w?.startCommand ?? p.plan?.settings.startCommand ?? "the target's start command";
       text = `:rotating_light: WORKERS ARE STILL STOPPED${w?.stoppedSince ? ` since ${w.stoppedSince}` : ''} — start them by hand: ${start}. ${run} could not start them again${w?.restart?.lastError ? `: ${clause(w.restart.lastError)}` : ''}.`;
       break;
     }

@@ -107,10 +107,7 @@ export class Operator {
     if (!got) {
       step.status = 'failed';
       step.error = 'no approval before the deadline';
-      throw ApplicationFailure.nonRetryable(
-        `No approval within ${humanDuration(timeoutMs)}; the run ends having changed nothing (a backup was taken).`,
-        'ApprovalTimedOut',
-      );
+      throw ApplicationFailure.nonRetryable(`No approval within ${humanDuration(timeoutMs)}; the run ends having changed nothing (a backup was taken).`, 'ApprovalTimedOut');
     }
     step.status = 'done';
     step.endedAt = new Date().toISOString();

@@ -3,20 +3,7 @@
  * current details, and the search attributes operators filter by.
  */
 import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import {
-  progressQuery,
-  OUTCOME_KEY,
-  STEP_KEY,
-  TARGET_KEY,
-  STEP_TITLES,
-  type EndReason,
-  type Mode,
-  type Phase,
-  type Progress,
-  type StepName,
-  type StepState,
-  type WorkersState,
-} from './definitions';
+import { progressQuery, OUTCOME_KEY, STEP_KEY, TARGET_KEY, STEP_TITLES, type EndReason, type Mode, type Phase, type Progress, type StepName, type StepState, type WorkersState } from './definitions';
 
 const ORDER: StepName[] = ['plan', 'backup', 'approval', 'stopWorkers', 'reset', 'purgeStorage', 'startWorkers', 'verify'];
 
@@ -112,7 +99,7 @@ export class RunProgress {
         s.status = 'skipped';
         // Step 5 is where people look for the workers: say what became of them.
         if (s.name === 'startWorkers' && workers === 'running') s.detail = `not run as a step: the run had started the workers again (compensation); it ended: ${why}`;
-        else if (s.name === 'startWorkers' && workers === 'still-stopped') s.detail = "not run as a step: starting the workers again (compensation) failed: WORKERS ARE STILL STOPPED";
+        else if (s.name === 'startWorkers' && workers === 'still-stopped') s.detail = 'not run as a step: starting the workers again (compensation) failed: WORKERS ARE STILL STOPPED';
         else s.detail = `not reached: ${why}`;
       }
     }

@@ -79,17 +79,25 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
     else progress.skipped('stopWorkers', 'no workers configured');
 
     // 3 — restore: TRUNCATE + the backup's rows and sequences, one transaction per database.
-    const restored = await runner.step('restore', async () => {
-      const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup });
-      // The data is in (committed); a retry restores it again, so a mismatch can be looked into and retried.
-      if (r.mismatches.length) throw ApplicationFailure.nonRetryable(`Right after the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`, 'VerifyMismatch');
-      return { tables: r.tables, rows: r.rows, queueDrift: r.queueDrift };
-    }, {
-      needsWorkersStopped: true,
-      detail: (r) =>
-        `${r.rows} rows in ${r.tables} tables restored from ${plan.backup.files.map((f) => f.path).join(', ')}` +
-        (r.queueDrift.length ? `; Solid Queue tables differ from the reset's count taken after the workers stopped (jobs they ran after the backup): ${r.queueDrift.join('; ')}` : ''),
-    });
+    const restored = await runner.step(
+      'restore',
+      async () => {
+        const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup });
+        // The data is in (committed); a retry restores it again, so a mismatch can be looked into and retried.
+        if (r.mismatches.length)
+          throw ApplicationFailure.nonRetryable(
+            `Right after the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`,
+            'VerifyMismatch',
+          );
+        return { tables: r.tables, rows: r.rows, queueDrift: r.queueDrift };
+      },
+      {
+        needsWorkersStopped: true,
+        detail: (r) =>
+          `${r.rows} rows in ${r.tables} tables restored from ${plan.backup.files.map((f) => f.path).join(', ')}` +
+          (r.queueDrift.length ? `; Solid Queue tables differ from the reset's count taken after the workers stopped (jobs they ran after the backup): ${r.queueDrift.join('; ')}` : ''),
+      },
+    );
     result.restored = restored;
 
     // 4 — bring back the objects the reset's purge quarantined.
@@ -116,7 +124,12 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
       'verify',
       async () => {
         const r = await act.verify({ target: input.target, expected, workersRunning: workers.status === 'running' });
-        if (!r.ok) throw ApplicationFailure.nonRetryable(`After the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`, 'VerifyMismatch', r);
+        if (!r.ok)
+          throw ApplicationFailure.nonRetryable(
+            `After the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`,
+            'VerifyMismatch',
+            r,
+          );
         return r;
       },
       { detail: () => `${Object.keys(expected).length} tables hold the backup's counts` },

@@ -102,7 +102,12 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     const changed =
       r.status === 'done' ||
       (patched('issue8-restore-hint') &&
-        (await CancellationScope.nonCancellable(() => act.resetState({ target: input.target, runId }).then((x) => x.databaseChanged, () => false))));
+        (await CancellationScope.nonCancellable(() =>
+          act.resetState({ target: input.target, runId }).then(
+            (x) => x.databaseChanged,
+            () => false,
+          ),
+        )));
     if (changed) result.restoreCommand = restoreCommand(input.target, runId);
   }
 

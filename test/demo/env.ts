@@ -8,10 +8,7 @@ import { randomBytes } from 'crypto';
 function required(name: string): string {
   const v = process.env[name];
   if (!v) {
-    throw new Error(
-      `${name} is not set: run the tests through the test runner (its globalSetup starts the stack), ` +
-        `or eval "$(scripts/stack env)" first`,
-    );
+    throw new Error(`${name} is not set: run the tests through the test runner (its globalSetup starts the stack), ` + `or eval "$(scripts/stack env)" first`);
   }
   return v;
 }

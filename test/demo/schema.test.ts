@@ -91,8 +91,12 @@ describe('schema and seeds', () => {
        WHERE contype = 'f' AND confrelid = 'solid_queue_jobs'::regclass ORDER BY 1`,
     );
     expect(fks.map((f) => f.conrelid)).toEqual([
-      'solid_queue_blocked_executions', 'solid_queue_claimed_executions', 'solid_queue_failed_executions',
-      'solid_queue_ready_executions', 'solid_queue_recurring_executions', 'solid_queue_scheduled_executions',
+      'solid_queue_blocked_executions',
+      'solid_queue_claimed_executions',
+      'solid_queue_failed_executions',
+      'solid_queue_ready_executions',
+      'solid_queue_recurring_executions',
+      'solid_queue_scheduled_executions',
     ]);
     expect(fks.every((f) => f.confdeltype === 'c')).toBe(true);
   });
@@ -112,8 +116,7 @@ describe('schema and seeds', () => {
     const url = newDatabase();
     await ensureDatabase(url);
     await loadSchema(url);
-    const run = (env: Record<string, string>) =>
-      spawnSync(path.join(REPO, 'demo', 'bin', 'seed'), { env: { ...process.env, DATABASE_URL: url, ...env }, encoding: 'utf8' });
+    const run = (env: Record<string, string>) => spawnSync(path.join(REPO, 'demo', 'bin', 'seed'), { env: { ...process.env, DATABASE_URL: url, ...env }, encoding: 'utf8' });
     const failing = run({ DEMO_SEED_FAIL: '1' });
     expect(failing.status).not.toBe(0);
     expect(failing.stderr).toMatch(/DEMO_SEED_FAIL/);

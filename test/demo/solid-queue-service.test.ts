@@ -58,7 +58,10 @@ async function enqueue(n: number, opts: { scheduledAt?: string } = {}): Promise<
       [opts.scheduledAt ?? null],
     );
     if (opts.scheduledAt) {
-      await db.query(`INSERT INTO solid_queue_scheduled_executions (job_id, queue_name, priority, scheduled_at, created_at) VALUES ($1, 'default', 0, $2, now() AT TIME ZONE 'UTC')`, [id, opts.scheduledAt]);
+      await db.query(`INSERT INTO solid_queue_scheduled_executions (job_id, queue_name, priority, scheduled_at, created_at) VALUES ($1, 'default', 0, $2, now() AT TIME ZONE 'UTC')`, [
+        id,
+        opts.scheduledAt,
+      ]);
     } else {
       await db.query(`INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at) VALUES ($1, 'default', 0, now() AT TIME ZONE 'UTC')`, [id]);
     }
@@ -90,7 +93,9 @@ afterEach(async () => {
     control('stop', s.env);
     fs.rmSync(s.dir, { recursive: true, force: true });
   }
-  await db.query('TRUNCATE solid_queue_jobs, solid_queue_processes, solid_queue_claimed_executions, solid_queue_ready_executions, solid_queue_scheduled_executions, solid_queue_failed_executions CASCADE');
+  await db.query(
+    'TRUNCATE solid_queue_jobs, solid_queue_processes, solid_queue_claimed_executions, solid_queue_ready_executions, solid_queue_scheduled_executions, solid_queue_failed_executions CASCADE',
+  );
 });
 
 afterAll(async () => {

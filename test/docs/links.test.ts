@@ -130,9 +130,7 @@ describe('the checker itself', () => {
 
   test('finds mentions of the shared/ folder in any text', () => {
     const text = ['/**', ` * The production data reset runbook (${SHARED}/runbook/production-data-reset.md), as a workflow.`, ' */', 'a shared machine is fine'].join('\n');
-    expect(sharedMentions('src/x.ts', text)).toEqual([
-      `src/x.ts:2: names "${SHARED}/runbook/production-data-reset.md", which a clone does not have (point to docs/runbook.md)`,
-    ]);
+    expect(sharedMentions('src/x.ts', text)).toEqual([`src/x.ts:2: names "${SHARED}/runbook/production-data-reset.md", which a clone does not have (point to docs/runbook.md)`]);
     expect(sharedMentions('a.md', `[x](../../${SHARED}/DESIGN.md)`)[0]).toContain(`"../../${SHARED}/DESIGN.md"`);
   });
 });

@@ -126,7 +126,10 @@ test('abort during a long backup: pg_dump killed with its group, no partial file
   await f.startWorker();
   const h = await f.start({ mode: 'execute' });
   const pgid = await pgidOf(slow);
-  await until('a partial backup file with bytes', () => fs.existsSync(f.backupDir) && fs.readdirSync(f.backupDir).some((x) => x.endsWith('.partial') && fs.statSync(path.join(f.backupDir, x)).size > 0));
+  await until(
+    'a partial backup file with bytes',
+    () => fs.existsSync(f.backupDir) && fs.readdirSync(f.backupDir).some((x) => x.endsWith('.partial') && fs.statSync(path.join(f.backupDir, x)).size > 0),
+  );
   expect(groupMembers(pgid).length).toBeGreaterThan(0);
 
   const { ms, err } = await abortAndTime(h, 'a long backup');
@@ -279,11 +282,9 @@ test('a worker SIGKILLed during a backup takes pg_dump with it; the retry on a n
   // Slow the first time only: the retry's pg_dump runs through.
   const slow = path.join(scratch, 'pg_dump');
   const real = path.join(process.env.RR_PG_BIN!, 'pg_dump');
-  fs.writeFileSync(
-    slow,
-    `#!/bin/sh\n[ "$1" = "--version" ] && exec ${real} "$@"\n[ -e ${slow}.pgid ] && exec ${real} "$@"\nps -o pgid= $$ | tr -d ' ' > ${slow}.pgid\n${real} "$@"\nsleep 600\n`,
-    { mode: 0o755 },
-  );
+  fs.writeFileSync(slow, `#!/bin/sh\n[ "$1" = "--version" ] && exec ${real} "$@"\n[ -e ${slow}.pgid ] && exec ${real} "$@"\nps -o pgid= $$ | tr -d ' ' > ${slow}.pgid\n${real} "$@"\nsleep 600\n`, {
+    mode: 0o755,
+  });
   f = await fixture({ target: { backup: { pgDump: slow }, timing: { heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_S } } });
   expect(f.service('start')).toBe(0);
   const doomed = await f.startWorker();

@@ -47,7 +47,7 @@ test('an approval after backup.maxAgeMinutes completes, with a backup taken agai
   expect(f.service('status')).toBe(0);
 });
 
-test('a seed command failing after the commit, retried after backup.maxAgeMinutes, completes; the purge deletes exactly the dropped blobs\' objects', async () => {
+test("a seed command failing after the commit, retried after backup.maxAgeMinutes, completes; the purge deletes exactly the dropped blobs' objects", async () => {
   const dirSeed = fs.mkdtempSync('/tmp/rr-seed-');
   const wrapper = path.join(dirSeed, 'seed');
   fs.writeFileSync(wrapper, `#!/bin/sh\necho "seeds.rb:12: undefined method (NoMethodError)" >&2\nexit 1\n`, { mode: 0o755 });

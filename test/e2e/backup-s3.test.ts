@@ -24,7 +24,10 @@ test('S3 backups: the object matches its SHA-256, retention keeps the newest N, 
   const prefix = `rr-backups-${randomUUID().slice(0, 8)}/`;
   f = await fixture({
     target: {
-      backup: { keep: 2, destination: { kind: 's3', bucket: process.env.RR_S3_BUCKET!, prefix, endpoint: process.env.RR_S3_ENDPOINT!, forcePathStyle: true, region: 'us-east-1', serverSideEncryption: 'AES256' } },
+      backup: {
+        keep: 2,
+        destination: { kind: 's3', bucket: process.env.RR_S3_BUCKET!, prefix, endpoint: process.env.RR_S3_ENDPOINT!, forcePathStyle: true, region: 'us-east-1', serverSideEncryption: 'AES256' },
+      },
     },
   });
   const s3 = new S3Client({ endpoint: f.endpoint, forcePathStyle: true, region: 'us-east-1' });
@@ -77,7 +80,7 @@ test('S3 backups: the object matches its SHA-256, retention keeps the newest N, 
   expect([bytes, hash.digest('hex')]).toEqual([file.bytes, file.sha256]);
   expect((await s3.send(new HeadObjectCommand({ Bucket: f.bucket, Key: key }))).ServerSideEncryption).toBe('AES256');
   // The record object is what a restore reads: the same files, checksums included.
-  const record = JSON.parse(await ((await s3.send(new GetObjectCommand({ Bucket: f.bucket, Key: `${prefix}backup_pre_reset_${f.target}_${stampOf(b3)}.json` }))).Body!.transformToString()));
+  const record = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: f.bucket, Key: `${prefix}backup_pre_reset_${f.target}_${stampOf(b3)}.json` }))).Body!.transformToString());
   expect(record.files).toEqual(b3.files);
   s3.destroy();
 });

@@ -64,11 +64,7 @@ class Receiver {
 }
 
 const WEBHOOKS = {
-  webhooks: [
-    { urlEnv: 'E2E_HOOK_OK' },
-    { urlEnv: 'E2E_HOOK_FLAKY', events: ['completed' as const, 'failed' as const] },
-    { urlEnv: 'E2E_HOOK_DOWN', events: ['completed' as const] },
-  ],
+  webhooks: [{ urlEnv: 'E2E_HOOK_OK' }, { urlEnv: 'E2E_HOOK_FLAKY', events: ['completed' as const, 'failed' as const] }, { urlEnv: 'E2E_HOOK_DOWN', events: ['completed' as const] }],
 };
 
 let f: ResetFixture;
@@ -152,7 +148,9 @@ test('a failed run posts; so does a pause for an operator and an abort', async (
   await waitFor(h, (p) => p.phase === 'waiting-for-operator', 120_000);
   const paused = await rx.waitFor('ok', 'waitingForOperator');
   expect(paused).toMatchObject({ event: 'waitingForOperator', outcome: null, step: 'reset', workflowId: h.workflowId });
-  expect(paused.text).toMatch(/^:warning: Reset of ".*" \(database .*\): step "3 Reset the database" failed after its retries: .*seeding with \[redacted\] failed .*truncate \+ seeds run again\)\. Workers: started again\. /);
+  expect(paused.text).toMatch(
+    /^:warning: Reset of ".*" \(database .*\): step "3 Reset the database" failed after its retries: .*seeding with \[redacted\] failed .*truncate \+ seeds run again\)\. Workers: started again\. /,
+  );
   expect(paused.text).toContain(`reset-runbook resume ${h.workflowId}`);
   // A retry that fails again pauses (and posts) again.
   await h.signal(retrySignal);
@@ -168,7 +166,12 @@ test('a failed run posts; so does a pause for an operator and an abort', async (
   expect(aborted).toMatchObject({ event: 'aborted', outcome: 'aborted', step: 'reset' });
   expect(aborted.text).toMatch(/Aborted by jest: e2e over/);
   // "flaky" subscribed to completed and failed only.
-  expect(rx.got.filter((g) => g.hook === 'flaky').map((g) => g.body.event).sort()).toEqual(['failed', 'failed']);
+  expect(
+    rx.got
+      .filter((g) => g.hook === 'flaky')
+      .map((g) => g.body.event)
+      .sort(),
+  ).toEqual(['failed', 'failed']);
 
   expectNoSecret([...rx.got.map((g) => g.raw), serverHistoryText(h.workflowId), serverHistoryText(timedOut.workflowId), worker.log()]);
 });

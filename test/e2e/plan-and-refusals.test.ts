@@ -30,7 +30,12 @@ test('plan mode reports what would happen and changes nothing', async () => {
   expect(plan.errors).toEqual([]);
   const truncated = plan.tables.filter((t) => t.action === 'truncate').map((t) => t.table);
   expect(truncated).toEqual(expect.arrayContaining(['customers', 'loans', 'users', 'active_storage_blobs', 'solid_queue_jobs']));
-  expect(plan.tables.filter((t) => t.action === 'keep').map((t) => t.table).sort()).toEqual(['ar_internal_metadata', 'schema_migrations']);
+  expect(
+    plan.tables
+      .filter((t) => t.action === 'keep')
+      .map((t) => t.table)
+      .sort(),
+  ).toEqual(['ar_internal_metadata', 'schema_migrations']);
   expect(plan.tables.find((t) => t.table === 'customers')!.rows).toBe(await f.count('customers'));
   const o = f.report.objects!;
   // Issue 9: from the blob table, not a listing of the bucket — untracked variants have no row, so the plan

@@ -90,7 +90,8 @@ test('with database.refreshMaterializedViews false the plan says the views keep 
 const NONE_ALIVE_START = /no Solid Queue process is alive before the reset, yet the run will start the workers at the end with ".*solid-queue-service start" \(workers\.whenNoneAliveBefore: "start"/;
 const NONE_ALIVE_LEAVE = /no Solid Queue process is alive before the reset: the workers will be left stopped at the end, as they were \(workers\.whenNoneAliveBefore: "leave"\)/;
 const ALIVE_UNMANAGED = /\d+ Solid Queue process\(es\) are alive in database "primary" .* but this target configures no workers/;
-const NEVER_REGISTERED = /no Solid Queue process has ever registered in database "primary" \(solid_queue_processes is empty and its id sequence was never used\): ".*solid-queue-service start" cannot be expected to bring heartbeats back/;
+const NEVER_REGISTERED =
+  /no Solid Queue process has ever registered in database "primary" \(solid_queue_processes is empty and its id sequence was never used\): ".*solid-queue-service start" cannot be expected to bring heartbeats back/;
 
 test('each workers warning appears for its own setup and not otherwise', async () => {
   f = await fixture();

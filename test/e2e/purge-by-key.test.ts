@@ -56,7 +56,7 @@ async function put(keys: string[]): Promise<void> {
   s3.destroy();
 }
 
-test('the purge deletes exactly the dropped blobs\' objects and untracked variants, in few requests, whatever else the bucket holds', async () => {
+test("the purge deletes exactly the dropped blobs' objects and untracked variants, in few requests, whatever else the bucket holds", async () => {
   log = await startS3RequestLog(process.env.RR_S3_ENDPOINT!);
   f = await fixture({ scale: 3, pageSize: PAGE, target: { endpoint: log.endpoint } });
   const blobKeys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key')).map((r) => r.key);

@@ -238,8 +238,15 @@ test('bin/rails db:seed through the runbook ends where db:seed:replant ends on a
   // checksums and metadata; not the seeds' timestamps or the random blob key) and every sequence.
   const [a, b] = [await databaseState(dbUrl(dbA)), await databaseState(dbUrl(dbB))];
   expect(Object.keys(a.tables)).toEqual([
-    'accounts', 'active_storage_attachments', 'active_storage_blobs', 'active_storage_variant_records',
-    'ar_internal_metadata', 'categories', 'documents', 'projects', 'schema_migrations',
+    'accounts',
+    'active_storage_attachments',
+    'active_storage_blobs',
+    'active_storage_variant_records',
+    'ar_internal_metadata',
+    'categories',
+    'documents',
+    'projects',
+    'schema_migrations',
   ]);
   expect(a).toEqual(b);
   // Not equal by being empty: the seeds' rows are there, with ids that kept counting (no RESTART IDENTITY).

@@ -56,7 +56,10 @@ async function resetOnce() {
 }
 
 async function failureDetails(p: Promise<unknown>): Promise<RestoreResult> {
-  const err = (await p.then(() => undefined, (e) => e)) as { cause?: { details?: unknown[]; type?: string } } | undefined;
+  const err = (await p.then(
+    () => undefined,
+    (e) => e,
+  )) as { cause?: { details?: unknown[]; type?: string } } | undefined;
   expect(err).toBeDefined();
   return err!.cause!.details![0] as RestoreResult;
 }

@@ -62,7 +62,10 @@ test('a failing stop command that prints its environment leaks no secret anywher
 
   // The command ran with only the allow-list and the target's explicit variables (the shell adds PWD, SHLVL, _).
   const printed = fs.readFileSync(envFile, 'utf8');
-  const names = printed.split('\n').filter(Boolean).map((l) => l.split('=')[0]);
+  const names = printed
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('=')[0]);
   expect(names).toContain('PATH');
   expect(names).not.toContain('RR_TEST_CANARY');
   expect(names).not.toContain('E2E_DATABASE_URL');

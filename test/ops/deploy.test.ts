@@ -50,7 +50,7 @@ test('systemd-analyze verify accepts the worker unit', async () => {
   expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/reset-runbook\/dist\/src\/worker.js$/m);
 });
 
-test('the example targets files pass the worker\'s validation', () => {
+test("the example targets files pass the worker's validation", () => {
   const example = JSON.parse(read('deploy/targets.example.json'));
   expect(validateTargetsFile(example, { PRODUCTION_DATABASE_URL: 'postgres://x', PRODUCTION_QUEUE_DATABASE_URL: 'postgres://y' })).toEqual([]);
   const compose = JSON.parse(read('deploy/compose/targets.json'));

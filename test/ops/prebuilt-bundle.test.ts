@@ -34,7 +34,7 @@ beforeAll(async () => {
   target = await makeTarget(stack, NAME);
   appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-image-app-'));
   const line = /node --require tsx\/cjs scripts\/build-workflow-bundle\.ts --dir (\S+)/.exec(buildStage);
-  if (!line) throw new Error('the Dockerfile\'s build stage does not run scripts/build-workflow-bundle.ts --dir <dir>');
+  if (!line) throw new Error("the Dockerfile's build stage does not run scripts/build-workflow-bundle.ts --dir <dir>");
   const built = await run(process.execPath, ['--require', 'tsx/cjs', 'scripts/build-workflow-bundle.ts', '--dir', path.join(appDir, line[1])], { timeoutMs: 240_000 });
   if (built.code !== 0) throw new Error(`the Dockerfile's bundle line failed:\n${built.stderr}`);
   // The image's RR_WORKFLOW_BUNDLE, with /app standing for the temp folder.
@@ -94,9 +94,7 @@ test('a bundle folder without the variant the keys need is refused at start, nam
       env: { ...target.env, RR_WORKFLOW_BUNDLE: half, RR_CODEC_KEYS: `k1:${randomBytes(32).toString('base64')}` },
     });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(
-      `RR_WORKFLOW_BUNDLE=${half}: cannot read ${path.join(half, BUNDLE_FILES.encodedFailures)} (ENOENT); build it with scripts/build-workflow-bundle.ts --dir ${half}`,
-    );
+    expect(r.stderr.trim()).toBe(`RR_WORKFLOW_BUNDLE=${half}: cannot read ${path.join(half, BUNDLE_FILES.encodedFailures)} (ENOENT); build it with scripts/build-workflow-bundle.ts --dir ${half}`);
   } finally {
     fs.rmSync(half, { recursive: true, force: true });
   }

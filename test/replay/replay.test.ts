@@ -15,8 +15,12 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')) : [];
 
-test('recorded histories exist for the main paths, from today\'s code and from v0.1 (runs in flight when it was replaced)', () => {
-  const names = (prefix: string) => files.filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length).split('--')[0]).sort();
+test("recorded histories exist for the main paths, from today's code and from v0.1 (runs in flight when it was replaced)", () => {
+  const names = (prefix: string) =>
+    files
+      .filter((f) => f.startsWith(prefix))
+      .map((f) => f.slice(prefix.length).split('--')[0])
+      .sort();
   expect(names('')).toEqual(expect.arrayContaining(['completed-with-approval', 'plan-only', 'purge-failed-then-aborted', 'reset-failed-then-retried', 'workers-still-stopped']));
   expect(names('v0.1.')).toEqual(['completed-with-approval', 'plan-only', 'purge-failed-then-aborted', 'reset-failed-then-retried']);
 });

@@ -38,4 +38,3 @@ export async function approveWhenAsked(h: Handle, database: string): Promise<voi
   await waitFor(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: database, by: 'jest' });
 }
-

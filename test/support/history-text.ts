@@ -8,7 +8,19 @@ import { execFileSync } from 'node:child_process';
 export function serverHistoryText(workflowId: string, runId?: string): string {
   const bin = process.env.RR_TEMPORAL_BIN;
   if (!bin) throw new Error('RR_TEMPORAL_BIN is not set: eval "$(scripts/stack env)" first');
-  const args = ['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json', '--address', process.env.TEMPORAL_ADDRESS!, '--namespace', process.env.TEMPORAL_NAMESPACE ?? 'default'];
+  const args = [
+    'workflow',
+    'show',
+    '--workflow-id',
+    workflowId,
+    ...(runId ? ['--run-id', runId] : []),
+    '--output',
+    'json',
+    '--address',
+    process.env.TEMPORAL_ADDRESS!,
+    '--namespace',
+    process.env.TEMPORAL_NAMESPACE ?? 'default',
+  ];
   const raw = execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const decoded: string[] = [];
   const walk = (v: unknown) => {
@@ -21,7 +33,10 @@ export function serverHistoryText(workflowId: string, runId?: string): string {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    parsed = raw.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    parsed = raw
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l));
   }
   walk(parsed);
   if (!/"eventType"|"eventId"/.test(raw)) throw new Error(`temporal workflow show gave no events:\n${raw.slice(0, 500)}`);

@@ -49,7 +49,10 @@ async function main(sizes: number[]): Promise<void> {
         targets: {
           rss: {
             database: { urlEnv: 'RSS_DATABASE_URL' },
-            backup: { keep: 1, destination: { kind: 's3', bucket: process.env.RR_S3_BUCKET, prefix: `rr-rss-${mb}/`, endpoint: process.env.RR_S3_ENDPOINT, forcePathStyle: true, region: 'us-east-1' } },
+            backup: {
+              keep: 1,
+              destination: { kind: 's3', bucket: process.env.RR_S3_BUCKET, prefix: `rr-rss-${mb}/`, endpoint: process.env.RR_S3_ENDPOINT, forcePathStyle: true, region: 'us-east-1' },
+            },
           },
         },
       }),
@@ -70,4 +73,10 @@ async function main(sizes: number[]): Promise<void> {
 }
 
 if (process.argv.includes('--child')) child().catch((e) => (console.error(e), process.exit(1)));
-else main(process.argv.slice(2).map(Number).filter((n) => n > 0)).catch((e) => (console.error(e), process.exit(1)));
+else
+  main(
+    process.argv
+      .slice(2)
+      .map(Number)
+      .filter((n) => n > 0),
+  ).catch((e) => (console.error(e), process.exit(1)));

@@ -86,9 +86,7 @@ export async function databaseState(url: string): Promise<DatabaseState> {
       const rows = await c.query(`SELECT ${list} FROM "${table}" ORDER BY ${columns.map((_, i) => i + 1).join(', ')}`);
       tables[table] = rows.rows.map((r) => JSON.stringify(r));
     }
-    const seqs = await c.query<{ sequencename: string; last_value: string | null }>(
-      `SELECT sequencename, last_value::text FROM pg_sequences WHERE schemaname = 'public' ORDER BY sequencename`,
-    );
+    const seqs = await c.query<{ sequencename: string; last_value: string | null }>(`SELECT sequencename, last_value::text FROM pg_sequences WHERE schemaname = 'public' ORDER BY sequencename`);
     return { tables, sequences: Object.fromEntries(seqs.rows.map((r) => [r.sequencename, r.last_value])) };
   } finally {
     await c.end();

@@ -69,7 +69,10 @@ test('encode then decode gives back the payload; the encoded one holds no clear 
 });
 
 test('CORS preflight for the UI origin: methods and the headers the UI sends; nothing for another origin', async () => {
-  const pre = await fetch(`${url}/decode`, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace,authorization' } });
+  const pre = await fetch(`${url}/decode`, {
+    method: 'OPTIONS',
+    headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace,authorization' },
+  });
   expect(pre.status).toBe(204);
   expect(pre.headers.get('access-control-allow-origin')).toBe(ORIGIN);
   expect(pre.headers.get('access-control-allow-methods')).toContain('POST');

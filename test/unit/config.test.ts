@@ -114,7 +114,19 @@ test('issue 7 settings: materialized views, workers when none alive, restart bud
   // A problem never repeats the secret it is about.
   expect(p.join('\n')).not.toContain('token');
   expect(
-    problems({ targets: { a: { ...base, database: { urlEnv: 'DB', refreshMaterializedViews: false }, workers: { stop: 'x', start: 'y', whenNoneAliveBefore: 'leave', restartBudgetSeconds: 600 }, notify: { webhooks: [{ urlEnv: 'HOOK', events: ['completed', 'failed'] }] } } } }, env),
+    problems(
+      {
+        targets: {
+          a: {
+            ...base,
+            database: { urlEnv: 'DB', refreshMaterializedViews: false },
+            workers: { stop: 'x', start: 'y', whenNoneAliveBefore: 'leave', restartBudgetSeconds: 600 },
+            notify: { webhooks: [{ urlEnv: 'HOOK', events: ['completed', 'failed'] }] },
+          },
+        },
+      },
+      env,
+    ),
   ).toEqual([]);
 });
 
@@ -157,7 +169,10 @@ const DB_ENV = { DB: 'postgres://x@y/z' };
 
 test('unknown fields are refused where they are, each named with its path (a typo must not fall back to a default)', () => {
   const p = problems(
-    { targtes: {}, targets: { shop: { ...minimal, workers: { stop: 'x', start: 'y', stopTimeoutSecond: 5 }, timing: { heartbeatTimeout: 5 }, storage: { services: { amazon: { bucket: 'b', purgeOnly: true } } } } } },
+    {
+      targtes: {},
+      targets: { shop: { ...minimal, workers: { stop: 'x', start: 'y', stopTimeoutSecond: 5 }, timing: { heartbeatTimeout: 5 }, storage: { services: { amazon: { bucket: 'b', purgeOnly: true } } } } },
+    },
     DB_ENV,
   );
   expect(p).toEqual([
@@ -203,7 +218,13 @@ test('a URL where an env-variable name belongs is refused without repeating it, 
 });
 
 test('defaults are filled once, at load: the loaded config carries every setting', () => {
-  const t = loadTargetsFile(write({ $schema: '../deploy/targets.schema.json', targets: { shop: { ...minimal, workers: { stop: 'x', start: 'y' }, storage: { services: { amazon: { bucket: 'b' } } }, seeds: { sqlFile: '/s.sql' } } } }), DB_ENV).targets.shop;
+  const t = loadTargetsFile(
+    write({
+      $schema: '../deploy/targets.schema.json',
+      targets: { shop: { ...minimal, workers: { stop: 'x', start: 'y' }, storage: { services: { amazon: { bucket: 'b' } } }, seeds: { sqlFile: '/s.sql' } } },
+    }),
+    DB_ENV,
+  ).targets.shop;
   expect(t.workers).toMatchObject({ database: 'primary', heartbeatThresholdSeconds: 300, stopTimeoutSeconds: 120, startTimeoutSeconds: 120, restartBudgetSeconds: 300, whenNoneAliveBefore: 'start' });
   expect(t.timing).toEqual({ heartbeatTimeoutSeconds: 30, maximumAttempts: 3, lockTimeoutSeconds: 10 });
   expect(t.approval).toEqual({ required: false, timeout: '24h' });
@@ -225,7 +246,12 @@ test('a Disk service: its root resolves against the file, and it is checked like
   const services = loadTargetsFile(file, DB_ENV).targets.shop.storage!.services;
   expect(services.local).toEqual({ kind: 'disk', root: path.join(path.dirname(file), 'storage'), purge: true });
   expect(services.archive).toEqual({ kind: 'disk', root: '/srv/archive', purge: false });
-  expect(problems({ targets: { shop: { ...minimal, storage: { services: { local: { kind: 'disk' }, nas: { kind: 'disk', root: '/x', bucket: 'b' }, odd: { kind: 'ftp' }, s3: { bucket: 'b', purge: 'no' } } } } } }, DB_ENV)).toEqual([
+  expect(
+    problems(
+      { targets: { shop: { ...minimal, storage: { services: { local: { kind: 'disk' }, nas: { kind: 'disk', root: '/x', bucket: 'b' }, odd: { kind: 'ftp' }, s3: { bucket: 'b', purge: 'no' } } } } } },
+      DB_ENV,
+    ),
+  ).toEqual([
     'targets.shop.storage.services.local.root: expected a non-empty string',
     'targets.shop.storage.services.nas.bucket: unknown field (known fields here: kind, root, purge)',
     'targets.shop.storage.services.odd: expected {"bucket": "..."} (S3) or {"kind": "disk", "root": "..."}',
@@ -265,12 +291,7 @@ test('cross-field checks still run beside field errors: database names, and "$sc
 });
 
 test('a seeds or strategy alternative that was evidently meant gets its own field problems', () => {
-  expect(
-    problems(
-      { targets: { shop: { ...minimal, seeds: { command: 'bin/rails db:seed', timeoutSeconds: 0 }, strategy: { kind: 'rebuild' } } } },
-      DB_ENV,
-    ),
-  ).toEqual([
+  expect(problems({ targets: { shop: { ...minimal, seeds: { command: 'bin/rails db:seed', timeoutSeconds: 0 }, strategy: { kind: 'rebuild' } } } }, DB_ENV)).toEqual([
     'targets.shop.seeds.command: expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]',
     'targets.shop.seeds.timeoutSeconds: expected a number >= 1',
     'targets.shop.strategy.command: expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]',

@@ -17,7 +17,7 @@ test('seals a payload: encoding binary/encrypted, the key id, no clear text; dec
   const codec = new AesGcmCodec(parseCodecKeys(k1));
   const plain = defaultPayloadConverter.toPayload({ database: 'rr_secret_db', email: 'master@phonefin.example' });
   const [sealed] = await codec.encode([plain]);
-  expect(Buffer.from(sealed.metadata![ 'encoding']).toString()).toBe(ENCODING);
+  expect(Buffer.from(sealed.metadata!['encoding']).toString()).toBe(ENCODING);
   expect(Buffer.from(sealed.metadata![KEY_ID_KEY]).toString()).toBe('k1');
   expect(text(sealed)).not.toContain('rr_secret_db');
   expect(Buffer.from(sealed.data!).toString('latin1')).not.toContain('phonefin');

@@ -4,13 +4,26 @@ import type { Plan, Progress } from '../../src/workflows/definitions';
 import { notifyMessage } from '../../src/workflows/notify';
 
 const ids = { workflowId: 'reset-shop', runId: 'run-1' };
-const plan = { databaseName: 'shop_production', tables: [], objectsToDelete: { count: 0, bytes: 0 }, warnings: [], settings: { notifications: true, workersConfigured: true, startCommand: 'sudo systemctl start solid_queue' } } as unknown as Plan;
+const plan = {
+  databaseName: 'shop_production',
+  tables: [],
+  objectsToDelete: { count: 0, bytes: 0 },
+  warnings: [],
+  settings: { notifications: true, workersConfigured: true, startCommand: 'sudo systemctl start solid_queue' },
+} as unknown as Plan;
 const progress = (over: Partial<Progress>): Progress => ({ target: 'shop', mode: 'execute', phase: 'compensating', steps: [], workers: { status: 'stopped' }, plan, ...over });
 
 test('workersStillStopped says so first, since when, and the command to run by hand', () => {
   const m = notifyMessage(
     'workersStillStopped',
-    progress({ workers: { status: 'still-stopped', stoppedSince: '2026-01-01T10:00:00.000Z', startCommand: 'sudo systemctl start solid_queue', restart: { attempt: 3, maxAttempts: 3, deadline: '', lastError: 'No Solid Queue heartbeat within 60s.' } } }),
+    progress({
+      workers: {
+        status: 'still-stopped',
+        stoppedSince: '2026-01-01T10:00:00.000Z',
+        startCommand: 'sudo systemctl start solid_queue',
+        restart: { attempt: 3, maxAttempts: 3, deadline: '', lastError: 'No Solid Queue heartbeat within 60s.' },
+      },
+    }),
     undefined,
     ids,
   );
@@ -27,7 +40,15 @@ test('text is escaped for Slack (<, >, &)', () => {
 
 test('the activity scrubs database URLs, their passwords, webhook URLs and URL credentials it was not told about', () => {
   const m = redactMessage(
-    { event: 'failed', target: 'shop', workflowId: 'w', runId: 'r', outcome: 'failed', step: 'reset', text: 'postgres://app:s3cr%40t@db/shop failed; pw s3cr@t; hook https://hooks.slack.com/services/T/B/tok123; other redis://u:hunter2@cache:6379/0' },
+    {
+      event: 'failed',
+      target: 'shop',
+      workflowId: 'w',
+      runId: 'r',
+      outcome: 'failed',
+      step: 'reset',
+      text: 'postgres://app:s3cr%40t@db/shop failed; pw s3cr@t; hook https://hooks.slack.com/services/T/B/tok123; other redis://u:hunter2@cache:6379/0',
+    },
     ['postgres://app:s3cr%40t@db/shop', 's3cr@t', 'https://hooks.slack.com/services/T/B/tok123', undefined],
   );
   expect(m.text).toBe('[redacted] failed; pw [redacted]; hook [redacted]; other redis://[redacted]@cache:6379/0');

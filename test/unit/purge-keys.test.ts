@@ -13,7 +13,7 @@ function manifest() {
   return blobs;
 }
 
-test('a service\'s keys come sorted, referenced ones are not doomed, has() answers without a copy', () => {
+test("a service's keys come sorted, referenced ones are not doomed, has() answers without a copy", () => {
   const keys = new ServiceKeys(manifest(), 'b', new Set(['k3']));
   expect(Array.from({ length: keys.length }, (_, i) => keys.at(i).key)).toEqual(['k1', 'k2', 'k3', 'k5', 'k7', 'k9']);
   expect(keys.has('k5')).toBe(true);

@@ -9,17 +9,7 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
-import {
-  abortSignal,
-  approveSignal,
-  OUTCOME_KEY,
-  progressQuery,
-  resetWorkflowId,
-  retrySignal,
-  type Plan,
-  type Progress,
-  type ResetInput,
-} from '../../src/workflows/definitions';
+import { abortSignal, approveSignal, OUTCOME_KEY, progressQuery, resetWorkflowId, retrySignal, type Plan, type Progress, type ResetInput } from '../../src/workflows/definitions';
 import { workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 import { recordHistory } from '../support/histories';
@@ -40,7 +30,19 @@ beforeAll(async () => {
     if (!mocks) throw ApplicationFailure.nonRetryable(`no mocks registered for target ${args?.target}`);
     return (mocks[name] as (a: unknown) => Promise<unknown>)(args);
   };
-  const names: (keyof Activities)[] = ['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'resetState', 'purgeStorage', 'startWorkers', 'sendNotification', 'verifyCounts', 'acquireResetLock', 'releaseResetLock'];
+  const names: (keyof Activities)[] = [
+    'planReset',
+    'backupDatabase',
+    'stopWorkers',
+    'resetDatabase',
+    'resetState',
+    'purgeStorage',
+    'startWorkers',
+    'sendNotification',
+    'verifyCounts',
+    'acquireResetLock',
+    'releaseResetLock',
+  ];
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
@@ -108,11 +110,13 @@ function mockActivities(calls: Calls, plan: Plan, over: Overrides = {}): Activit
 }
 
 function makeMocks(calls: Calls, plan: Plan, over: Overrides): Activities {
-  const rec = <T>(name: keyof Activities, value: T) => async (...args: unknown[]) => {
-    calls.push(name);
-    if (over[name]) return over[name]!(calls, ...args);
-    return value;
-  };
+  const rec =
+    <T>(name: keyof Activities, value: T) =>
+    async (...args: unknown[]) => {
+      calls.push(name);
+      if (over[name]) return over[name]!(calls, ...args);
+      return value;
+    };
   return {
     planReset: rec('planReset', plan),
     // Stamped with the test server's clock, which runs ahead of the wall clock once a test skipped time:
@@ -123,7 +127,13 @@ function makeMocks(calls: Calls, plan: Plan, over: Overrides): Activities {
       return { files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }], serverVersion: '15', pgDumpVersion: '15', createdAt: await serverNow() };
     },
     stopWorkers: rec('stopWorkers', { staleProcessRows: 0, claimedByDeadProcesses: 0 }),
-    resetDatabase: rec('resetDatabase', { manifest: { path: '/b/m.json', blobs: 1, bytes: 10 }, countsBefore: { a: 1, k: 2 }, countsAfter: { a: 0, k: 2 }, truncated: { tables: 1, rows: 1 }, kept: { tables: 1, rows: 2 } }),
+    resetDatabase: rec('resetDatabase', {
+      manifest: { path: '/b/m.json', blobs: 1, bytes: 10 },
+      countsBefore: { a: 1, k: 2 },
+      countsAfter: { a: 0, k: 2 },
+      truncated: { tables: 1, rows: 1 },
+      kept: { tables: 1, rows: 2 },
+    }),
     resetState: rec('resetState', { databaseChanged: false }),
     purgeStorage: rec('purgeStorage', { deleted: 2, bytes: 20, keptReferenced: 0 }),
     startWorkers: rec('startWorkers', { alive: 3 }),
@@ -248,10 +258,7 @@ test('a failed reset brings the workers back, waits, and a retry stops them agai
     await h.signal(retrySignal);
     const r = await h.result();
     expect(r.outcome).toBe('completed');
-    expect(calls).toEqual([
-      'planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers',
-      'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'verifyCounts',
-    ]);
+    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'verifyCounts']);
     await recordHistory('reset-failed-then-retried', h);
   });
 });
@@ -383,7 +390,11 @@ test('a restart that never brings the workers back ends the run as failed, worke
     const r = err.cause?.details?.[0];
     expect(r.outcome).toBe('failed');
     expect(r.endReason).toBe('workersStillStopped');
-    expect(r.workers).toMatchObject({ status: 'still-stopped', startCommand: 'sudo systemctl start solid_queue', restart: { attempt: 2, maxAttempts: 2, lastError: expect.stringMatching(/No Solid Queue heartbeat/) } });
+    expect(r.workers).toMatchObject({
+      status: 'still-stopped',
+      startCommand: 'sudo systemctl start solid_queue',
+      restart: { attempt: 2, maxAttempts: 2, lastError: expect.stringMatching(/No Solid Queue heartbeat/) },
+    });
     expect(err.cause?.message).toBe(`WORKERS ARE STILL STOPPED since ${r.workers.stoppedSince} — start them by hand: sudo systemctl start solid_queue`);
     expect(calls.filter((c) => c === 'startWorkers')).toHaveLength(2);
     // People are told once, and told the worst: not a plain "failed" besides.

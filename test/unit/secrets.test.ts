@@ -48,7 +48,7 @@ test('errors keep their class and flags, with message, stack and details scrubbe
   expect(r.value({ a: ['sk_live_1234', 3], b: { c: 'sk_live_1234' } })).toEqual({ a: ['[redacted]', 3], b: { c: '[redacted]' } });
 });
 
-test('a child process gets the allow-list and the target\'s explicit variables, nothing else', () => {
+test("a child process gets the allow-list and the target's explicit variables, nothing else", () => {
   expect(baseEnv(ENV)).toEqual({ PATH: '/usr/bin', HOME: '/home/runbook', LC_ALL: 'C.UTF-8' });
   expect(targetCommandEnv(ENV, { DATABASE_URL: '${APP_DB}', RAILS_ENV: 'production', PATH: '/opt/ruby/bin:${PATH}' })).toEqual({
     PATH: '/opt/ruby/bin:/usr/bin',

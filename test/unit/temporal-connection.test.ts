@@ -126,7 +126,9 @@ test('bad settings are refused with what to fix, before any connection', () => {
     throw new Error(`accepted ${JSON.stringify(env)}`);
   };
   expect(bad({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' })).toBe(`Temporal profile "staging" is not in ${toml} (its profiles: default, prod, mtls)`);
-  expect(bad({ HOME: path.join(dir, 'nobody') }, { profile: 'prod' })).toMatch(/Temporal profile "prod" is not in any config file \(none at .*nobody\/\.config\/temporalio\/temporal\.toml; set TEMPORAL_CONFIG_FILE\)/);
+  expect(bad({ HOME: path.join(dir, 'nobody') }, { profile: 'prod' })).toMatch(
+    /Temporal profile "prod" is not in any config file \(none at .*nobody\/\.config\/temporalio\/temporal\.toml; set TEMPORAL_CONFIG_FILE\)/,
+  );
   expect(bad({ TEMPORAL_CONFIG_FILE: pem('missing.toml') })).toMatch(/^TEMPORAL_CONFIG_FILE=.*missing\.toml: cannot read it \(ENOENT\)$/);
   const typo = path.join(dir, 'typo.toml');
   fs.writeFileSync(typo, '[profile.default]\nadress = "x:1"\n');

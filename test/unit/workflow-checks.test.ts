@@ -65,7 +65,11 @@ describe('reset input', () => {
 
   test('good input gets its defaults', () => {
     expect(checkInput({ target: 'demo' }, 'anything')).toEqual({ target: 'demo', mode: 'plan', requireApproval: false, confirmation: undefined, reason: undefined, approvalTimeout: undefined });
-    expect(checkInput({ target: 'demo', mode: 'execute', requireApproval: true, approvalTimeout: '24h', reason: 'r' }, 'reset-demo')).toMatchObject({ mode: 'execute', requireApproval: true, approvalTimeout: '24h' });
+    expect(checkInput({ target: 'demo', mode: 'execute', requireApproval: true, approvalTimeout: '24h', reason: 'r' }, 'reset-demo')).toMatchObject({
+      mode: 'execute',
+      requireApproval: true,
+      approvalTimeout: '24h',
+    });
   });
 
   test.each([

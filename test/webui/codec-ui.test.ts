@@ -85,8 +85,29 @@ beforeAll(async () => {
   const log = fs.openSync(path.join(serverDir, 'temporal.log'), 'a');
   server = spawn(
     stack.RR_TEMPORAL_BIN,
-    ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--ui-codec-endpoint', codecUrl, '--namespace', 'default',
-      '--search-attribute', 'ResetTarget=Keyword', '--search-attribute', 'ResetStep=Keyword', '--search-attribute', 'ResetOutcome=Keyword', '--ui-disable-news-fetch', '--log-level', 'warn'],
+    [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--ui-port',
+      String(uiPort),
+      '--ui-codec-endpoint',
+      codecUrl,
+      '--namespace',
+      'default',
+      '--search-attribute',
+      'ResetTarget=Keyword',
+      '--search-attribute',
+      'ResetStep=Keyword',
+      '--search-attribute',
+      'ResetOutcome=Keyword',
+      '--ui-disable-news-fetch',
+      '--log-level',
+      'warn',
+    ],
     { stdio: ['ignore', log, log] },
   );
   fs.closeSync(log);
@@ -121,7 +142,12 @@ afterAll(async () => {
 
 async function pageText(): Promise<string> {
   let all = '';
-  for (const frame of page.frames()) all += (await frame.locator('body').innerText({ timeout: 2_000 }).catch(() => '')) + '\n';
+  for (const frame of page.frames())
+    all +=
+      (await frame
+        .locator('body')
+        .innerText({ timeout: 2_000 })
+        .catch(() => '')) + '\n';
   return all;
 }
 

@@ -54,7 +54,10 @@ afterAll(async () => {
 /** Whether `text` shows in the page or any of its frames (the UI renders a run's markdown details in an iframe). */
 async function shows(text: string | RegExp): Promise<boolean> {
   for (const frame of page.frames()) {
-    const body = await frame.locator('body').innerText({ timeout: 2_000 }).catch(() => '');
+    const body = await frame
+      .locator('body')
+      .innerText({ timeout: 2_000 })
+      .catch(() => '');
     if (typeof text === 'string' ? body.includes(text) : text.test(body)) return true;
   }
   return false;

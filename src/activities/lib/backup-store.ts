@@ -85,7 +85,10 @@ export class LocalStore implements BackupStore {
 export class S3Store implements BackupStore {
   readonly kind = 's3' as const;
   readonly s3: S3Client;
-  constructor(readonly dest: S3BackupDestination, s3: (dest: S3BackupDestination) => S3Client = (d) => s3ClientFor(d)) {
+  constructor(
+    readonly dest: S3BackupDestination,
+    s3: (dest: S3BackupDestination) => S3Client = (d) => s3ClientFor(d),
+  ) {
     this.s3 = s3(dest);
   }
   key(name: string): string {

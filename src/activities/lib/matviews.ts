@@ -66,7 +66,10 @@ export async function materializedViewsOver(c: Client, truncated: TableRef[]): P
     return out;
   };
 
-  const affected = [...views.values()].filter((e) => e.vkind === 'm').map((e) => `${e.vschema}.${e.vname}`).filter((m) => reach(m).tables.size > 0);
+  const affected = [...views.values()]
+    .filter((e) => e.vkind === 'm')
+    .map((e) => `${e.vschema}.${e.vname}`)
+    .filter((m) => reach(m).tables.size > 0);
   // Dependency order: a materialized view comes after every materialized view it reads.
   const ordered: string[] = [];
   const placed = new Set<string>();

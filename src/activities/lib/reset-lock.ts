@@ -185,7 +185,12 @@ export async function withResetLock<T>(t: ResolvedTarget, owner: LockOwner, fn: 
         await c.query(
           `CREATE TABLE IF NOT EXISTS ${TABLE} (id int PRIMARY KEY CHECK (id = 1), workflow_id text NOT NULL, run_id text NOT NULL, target text NOT NULL, namespace text, since timestamptz NOT NULL DEFAULT now())`,
         );
-        await c.query(`INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [owner.workflowId, owner.runId, owner.target, owner.namespace ?? null]);
+        await c.query(`INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [
+          owner.workflowId,
+          owner.runId,
+          owner.target,
+          owner.namespace ?? null,
+        ]);
       }
     }
     return await fn();

@@ -55,9 +55,7 @@ export async function deleteBatch(s3: S3Client, svc: Pick<StorageServiceConfig, 
     if (!k.startsWith(prefix)) throw new Error(`refusing to delete ${k}: outside prefix "${prefix}" of bucket ${svc.bucket}`);
   }
   if (keys.length === 0) return { deleted: [], errors: [] };
-  const r = await s3.send(
-    new DeleteObjectsCommand({ Bucket: svc.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }),
-  );
+  const r = await s3.send(new DeleteObjectsCommand({ Bucket: svc.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }));
   return {
     deleted: (r.Deleted ?? []).map((d) => d.Key!),
     errors: (r.Errors ?? []).map((e) => ({ key: e.Key ?? '?', code: e.Code ?? 'Unknown', message: e.Message ?? '' })),

@@ -76,10 +76,7 @@ export function killGroup(child: ChildProcess): void {
  * Runs a command to its end, its deadline, or the activity's cancellation. On cancellation the group
  * is killed and the promise rejects with the activity's CancelledFailure once the process is gone.
  */
-export function runCommand(
-  cmd: string | string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number; redact?: string[]; signal?: AbortSignal },
-): Promise<CommandResult> {
+export function runCommand(cmd: string | string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number; redact?: string[]; signal?: AbortSignal }): Promise<CommandResult> {
   const cancel = opts.signal ?? cancellation();
   return new Promise((resolve, reject) => {
     if (cancel?.aborted) return reject(cancelledFailure(cancel));

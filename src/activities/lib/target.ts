@@ -45,10 +45,7 @@ export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget 
   const config = deps.targets.targets[name];
   if (!config) {
     const known = Object.keys(deps.targets.targets).join(', ') || '(none)';
-    throw ApplicationFailure.nonRetryable(
-      `Unknown target "${name}". This worker knows: ${known}. Add it to ${deps.targets.file} and restart the worker, then retry.`,
-      'UnknownTarget',
-    );
+    throw ApplicationFailure.nonRetryable(`Unknown target "${name}". This worker knows: ${known}. Add it to ${deps.targets.file} and restart the worker, then retry.`, 'UnknownTarget');
   }
   const url = (envName: string) => {
     const v = deps.env[envName];

@@ -34,7 +34,10 @@ setting, or \`temporal server start-dev --ui-codec-endpoint http://127.0.0.1:<po
     const portText = (opts.port as string | undefined) ?? '8081';
     const port = Number(portText);
     if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port ${JSON.stringify(portText)}: expected a port number`);
-    const origins = ((opts.origin as string | undefined) ?? env.RR_CODEC_ORIGIN ?? 'http://localhost:8233').split(',').map((s) => s.trim()).filter(Boolean);
+    const origins = ((opts.origin as string | undefined) ?? env.RR_CODEC_ORIGIN ?? 'http://localhost:8233')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const o of origins) {
       let u: URL | undefined;
       try {
@@ -42,7 +45,8 @@ setting, or \`temporal server start-dev --ui-codec-endpoint http://127.0.0.1:<po
       } catch {
         // reported below
       }
-      if (!u || !/^https?:$/.test(u.protocol) || u.origin !== o.replace(/\/+$/, '')) throw new UsageError(`--origin ${JSON.stringify(o)}: expected an origin like http://localhost:8233 (scheme, host, port; no path)`);
+      if (!u || !/^https?:$/.test(u.protocol) || u.origin !== o.replace(/\/+$/, ''))
+        throw new UsageError(`--origin ${JSON.stringify(o)}: expected an origin like http://localhost:8233 (scheme, host, port; no path)`);
     }
     const token = env[CODEC_TOKEN_ENV] || undefined;
     const server = createCodecServer({ codecs: [new AesGcmCodec(keys)], origins, token, log: (l) => ctx.note(l) });
@@ -54,7 +58,9 @@ setting, or \`temporal server start-dev --ui-codec-endpoint http://127.0.0.1:<po
     const addr = server.address() as AddressInfo;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
     ctx.emit({ url, origins, token: !!token, keys: [...keys.byId.keys()], encryptsWith: keys.current });
-    ctx.print(`codec server on ${url} (encrypts with key "${keys.current}", decrypts ${[...keys.byId.keys()].join(', ')}; CORS for ${origins.join(', ')}; ${token ? 'bearer token required' : `no token (set ${CODEC_TOKEN_ENV} to require one)`})`);
+    ctx.print(
+      `codec server on ${url} (encrypts with key "${keys.current}", decrypts ${[...keys.byId.keys()].join(', ')}; CORS for ${origins.join(', ')}; ${token ? 'bearer token required' : `no token (set ${CODEC_TOKEN_ENV} to require one)`})`,
+    );
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) return resolve();
       ctx.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -59,8 +59,7 @@ function first(sa: unknown): string | undefined {
 
 export function summarize(info: WorkflowExecutionInfo): RunSummary {
   const sa = (info.searchAttributes ?? {}) as Record<string, unknown>;
-  const target =
-    first(sa[SEARCH_ATTRIBUTES.target]) ?? /^(?:reset|plan)-(.+?)(?:-\d{8}T\d{6,7})?$/.exec(info.workflowId)?.[1];
+  const target = first(sa[SEARCH_ATTRIBUTES.target]) ?? /^(?:reset|plan)-(.+?)(?:-\d{8}T\d{6,7})?$/.exec(info.workflowId)?.[1];
   return {
     workflowId: info.workflowId,
     runId: info.runId,

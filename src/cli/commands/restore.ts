@@ -9,7 +9,7 @@ export const restoreCommand: Command = {
   summary: 'Undo a reset of <target>: restore its backup, bring back quarantined files, restart workers, verify counts.',
   positionals: [{ name: 'target', required: true, description: "a target in the worker's targets file" }],
   options: {
-    run: { type: 'string', value: '<reset run id>', description: "the reset run whose backup to restore (default: the latest run of reset-<target>)" },
+    run: { type: 'string', value: '<reset run id>', description: 'the reset run whose backup to restore (default: the latest run of reset-<target>)' },
     confirm: { type: 'string', value: '<database>', description: "the database's name, typed in advance (otherwise asked for once the plan is made)" },
     'approval-timeout': { type: 'string', value: '<duration>', description: 'how long the run waits for approval, e.g. 30m, 24h' },
     detach: { type: 'boolean', description: 'start and return at once (exit 0); approve later with `reset-runbook approve restore-<target>`' },

@@ -31,13 +31,18 @@ shows (exit 3): the run continues when a worker starts. A run waiting for approv
       const head = snap.noWorker
         ? noWorkerLines(snap.noWorker, ctx.now())[0].trim()
         : `the run did not answer its progress query (${snap.progressError ?? 'no answer'}); nothing was sent: look at the worker's log`;
-      const lines = [
-        head,
-        ...(h ? historyLines(snap.workflowId, h) : []),
-        ...pendingLines(snap, ctx.now()),
-        START_WORKER_HINT,
-      ];
-      ctx.emit({ ...base, action: 'none', reason: snap.noWorker ? 'no-worker' : 'no-answer', phase: h?.phase ?? null, stateFrom: h ? 'history' : null, currentStep: h?.currentStep ?? null, noWorker: snap.noWorker, message: lines[0], exitCode: EXIT.waiting });
+      const lines = [head, ...(h ? historyLines(snap.workflowId, h) : []), ...pendingLines(snap, ctx.now()), START_WORKER_HINT];
+      ctx.emit({
+        ...base,
+        action: 'none',
+        reason: snap.noWorker ? 'no-worker' : 'no-answer',
+        phase: h?.phase ?? null,
+        stateFrom: h ? 'history' : null,
+        currentStep: h?.currentStep ?? null,
+        noWorker: snap.noWorker,
+        message: lines[0],
+        exitCode: EXIT.waiting,
+      });
       ctx.print(lines.join('\n'));
       return EXIT.waiting;
     }
@@ -77,9 +82,11 @@ shows (exit 3): the run continues when a worker starts. A run waiting for approv
 export function historyLines(workflowId: string, h: HistoryState): string[] {
   const out = [`the run's history shows: ${h.phase}${h.currentStep ? `, step ${h.currentStep}` : ''} (${h.why})`];
   if (h.lastCompleted) out.push(`  last step completed: ${h.lastCompleted.step} at ${formatTime(h.lastCompleted.at)}`);
-  if (h.phase === 'awaiting-approval') out.push(`  it waits for approval${h.approval?.deadline ? ` until ${formatTime(h.approval.deadline)}` : ''}: reset-runbook approve ${workflowId} (once a worker runs it)`);
+  if (h.phase === 'awaiting-approval')
+    out.push(`  it waits for approval${h.approval?.deadline ? ` until ${formatTime(h.approval.deadline)}` : ''}: reset-runbook approve ${workflowId} (once a worker runs it)`);
   if (h.phase === 'waiting-for-operator' && h.waiting) out.push(`  it is paused at step "${h.waiting.step}": ${h.waiting.error}; resume again once a worker runs it`);
-  for (const s of h.signals.filter((x) => !x.seenByRun)) out.push(`  signal "${s.name}" received ${formatTime(s.at)}, not yet taken by the run${s.problem ? ` (it will be refused: ${s.problem})` : ''}`);
+  for (const s of h.signals.filter((x) => !x.seenByRun))
+    out.push(`  signal "${s.name}" received ${formatTime(s.at)}, not yet taken by the run${s.problem ? ` (it will be refused: ${s.problem})` : ''}`);
   if (h.workersStoppedSince) out.push(`  Solid Queue workers are stopped by this run since ${formatTime(h.workersStoppedSince)}`);
   return out;
 }

@@ -122,7 +122,11 @@ export async function approvalFor(ctx: Context, snap: Snapshot, confirm: string 
     if (snap.progress?.restorePlan) ctx.note(renderRestorePlan(snap.progress.restorePlan, ctx.errStyle));
     else if (snap.progress?.plan) ctx.note(renderPlan(snap.progress.plan, ctx.errStyle));
     for (let tries = 0; tries < 3 && name === undefined; tries++) {
-      const typed = await ask(ctx.io, `\nType the database name (${database}) to approve the ${snap.progress?.kind ?? 'reset'} of "${snap.progress!.target}", or Ctrl-C to leave it waiting: `, ctx.signal);
+      const typed = await ask(
+        ctx.io,
+        `\nType the database name (${database}) to approve the ${snap.progress?.kind ?? 'reset'} of "${snap.progress!.target}", or Ctrl-C to leave it waiting: `,
+        ctx.signal,
+      );
       if (typed === undefined) break;
       if (typed === database) name = typed;
       else ctx.note(ctx.errStyle.red(`"${typed}" is not "${database}".`));

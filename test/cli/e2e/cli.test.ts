@@ -83,7 +83,7 @@ describe('plan', () => {
     expect(await countRows(target.databaseUrl, 'customers')).toBe(20);
   });
 
-  test('plan of an unknown target fails with exit 1 and the worker\'s message', async () => {
+  test("plan of an unknown target fails with exit 1 and the worker's message", async () => {
     const r = await cli(['plan', 'no-such-target', '--json'], env);
     expect(r.code).toBe(1);
     expect(json(r).status).toBe('FAILED');

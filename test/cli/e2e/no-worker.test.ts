@@ -32,7 +32,7 @@ afterAll(async () => {
 
 test('worker SIGKILLed while the run waits for approval: status and resume tell it from the history; abort is bounded (exit 3) and takes effect when a worker is back', async () => {
   expect((await cli(['start', NAME, '--detach'], env)).code).toBe(0);
-  await waitFor('approval', async () => json((await cli(['status', NAME, '--json'], env))).phase === 'awaiting-approval', 90_000);
+  await waitFor('approval', async () => json(await cli(['status', NAME, '--json'], env)).phase === 'awaiting-approval', 90_000);
   // A live, idle worker re-polls only when its long poll ends (up to a minute): its last poll may be
   // older than the heartbeat timeout, but it answers the query, so it is never reported missing.
   await new Promise((r) => setTimeout(r, 15_000));
@@ -52,7 +52,15 @@ test('worker SIGKILLed while the run waits for approval: status and resume tell 
   );
   expect(st.code).toBe(3);
   const body = json(st);
-  expect(body).toMatchObject({ status: 'RUNNING', phase: 'awaiting-approval', stateFrom: 'history', currentStep: 'approval', target: NAME, noWorker: { taskQueue: QUEUE, heartbeatTimeoutSeconds: 10 }, exitCode: 3 });
+  expect(body).toMatchObject({
+    status: 'RUNNING',
+    phase: 'awaiting-approval',
+    stateFrom: 'history',
+    currentStep: 'approval',
+    target: NAME,
+    noWorker: { taskQueue: QUEUE, heartbeatTimeoutSeconds: 10 },
+    exitCode: 3,
+  });
   expect(body.approval.database).toBe(`rr_${NAME}`);
   expect(body.steps.find((s: any) => s.name === 'backup').status).toBe('done');
   expect(body.history.lastCompleted.step).toBe('backup');

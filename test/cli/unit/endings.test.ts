@@ -61,7 +61,12 @@ const plan = {
   createdAt: '2026-11-26T18:00:00Z',
 } as Plan;
 
-const stillStopped: WorkersState = { status: 'still-stopped', stoppedSince: '2026-11-26T18:05:00Z', startCommand: START, restart: { attempt: 5, maxAttempts: 5, deadline: '2026-11-26T18:20:00Z', lastError: 'No Solid Queue heartbeat within 30s' } };
+const stillStopped: WorkersState = {
+  status: 'still-stopped',
+  stoppedSince: '2026-11-26T18:05:00Z',
+  startCommand: START,
+  restart: { attempt: 5, maxAttempts: 5, deadline: '2026-11-26T18:20:00Z', lastError: 'No Solid Queue heartbeat within 30s' },
+};
 
 const failedResult: ResetResult = {
   target: 'demo',
@@ -149,7 +154,17 @@ describe('workers left stopped: red in every view, exit 7', () => {
   test('list: the outcome in red and the line under the run', () => {
     const text = renderRunList(
       [
-        { workflowId: 'reset-demo', runId: 'r', kind: 'reset', status: 'FAILED', outcome: 'failed', endReason: 'workersStillStopped', stillStopped: { since: '2026-11-26T18:05:00Z', startCommand: START }, startTime: '2026-11-26T18:00:00Z', closeTime: '2026-11-26T18:21:00Z' },
+        {
+          workflowId: 'reset-demo',
+          runId: 'r',
+          kind: 'reset',
+          status: 'FAILED',
+          outcome: 'failed',
+          endReason: 'workersStillStopped',
+          stillStopped: { since: '2026-11-26T18:05:00Z', startCommand: START },
+          startTime: '2026-11-26T18:00:00Z',
+          closeTime: '2026-11-26T18:21:00Z',
+        },
         { workflowId: 'reset-other', runId: 's', kind: 'reset', status: 'COMPLETED', outcome: 'completed', startTime: '2026-11-25T18:00:00Z', closeTime: '2026-11-25T18:01:00Z' },
       ],
       ANSI,
@@ -162,7 +177,19 @@ describe('workers left stopped: red in every view, exit 7', () => {
   });
 
   test('follow, piped: the line is printed once when the run ends that way', () => {
-    const running = closed({ status: 'RUNNING', closeTime: undefined, result: undefined, failure: undefined, progress: { target: 'demo', mode: 'execute', phase: 'compensating', steps: [], workers: { status: 'restarting', stoppedSince: '2026-11-26T18:05:00Z', startCommand: START, restart: { attempt: 5, maxAttempts: 5, deadline: '2026-11-26T18:20:00Z' } } } });
+    const running = closed({
+      status: 'RUNNING',
+      closeTime: undefined,
+      result: undefined,
+      failure: undefined,
+      progress: {
+        target: 'demo',
+        mode: 'execute',
+        phase: 'compensating',
+        steps: [],
+        workers: { status: 'restarting', stoppedSince: '2026-11-26T18:05:00Z', startCommand: START, restart: { attempt: 5, maxAttempts: 5, deadline: '2026-11-26T18:20:00Z' } },
+      },
+    });
     const lines = changeLines(running, closed(), now, false);
     expect(lines).toContain(`[18:40:00Z] ${LINE}`);
     expect(changeLines(closed(), closed(), now, false)).toEqual([]);
@@ -214,11 +241,7 @@ function ev(secondsIn: number, attrs: Partial<temporal.api.history.v1.IHistoryEv
   return { eventId: nextId++ as never, eventTime: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 } as never, ...attrs };
 }
 const payload = (v: unknown) => defaultPayloadConverter.toPayload(v) as temporal.api.common.v1.IPayload;
-const task = (s: number) => [
-  ev(s, { workflowTaskScheduledEventAttributes: {} }),
-  ev(s, { workflowTaskStartedEventAttributes: {} }),
-  ev(s, { workflowTaskCompletedEventAttributes: {} }),
-];
+const task = (s: number) => [ev(s, { workflowTaskScheduledEventAttributes: {} }), ev(s, { workflowTaskStartedEventAttributes: {} }), ev(s, { workflowTaskCompletedEventAttributes: {} })];
 function activity(s: number, type: string, summary: string, end: 'completed' | 'failed', result?: unknown) {
   const scheduled = ev(s, { activityTaskScheduledEventAttributes: { activityType: { name: type } }, userMetadata: { summary: payload(summary) } });
   const id = scheduled.eventId;
@@ -269,7 +292,16 @@ describe('status that never guesses: the state from the history when no worker a
     expect(h).toMatchObject({ target: 'demo', mode: 'execute', phase: 'awaiting-approval', currentStep: 'approval', heartbeatTimeoutSeconds: 10, startCommand: START });
     expect(h.approval).toEqual({ database: 'phonefin_production', since: '2026-11-26T18:00:08.000Z', deadline: '2026-11-26T19:00:08.000Z' });
     expect(h.lastCompleted).toEqual({ step: 'backup', at: '2026-11-26T18:00:07.000Z' });
-    expect(h.steps.map((s) => `${s.name}:${s.status}`)).toEqual(['plan:done', 'backup:done', 'approval:running', 'stopWorkers:pending', 'reset:pending', 'purgeStorage:pending', 'startWorkers:pending', 'verify:pending']);
+    expect(h.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
+      'plan:done',
+      'backup:done',
+      'approval:running',
+      'stopWorkers:pending',
+      'reset:pending',
+      'purgeStorage:pending',
+      'startWorkers:pending',
+      'verify:pending',
+    ]);
     expect(h.workersStoppedSince).toBeUndefined();
   });
 
@@ -311,7 +343,7 @@ describe('status that never guesses: the state from the history when no worker a
     expect(lines).toContain("the run's history shows: awaiting-approval, step approval");
     expect(lines).toContain('signal "abort" received 2026-11-26 18:00:21Z, not yet taken by the run');
     expect(renderView(derivedSnap(events), { now })).toContain('signal "abort" from bob@host received 2026-11-26 18:00:21Z: the run has not taken it yet');
- 
+
     // A workflow task completed after a signal: the run has taken it (and keeps waiting, the name was wrong).
     const taken = deriveFromHistory([...approvalWaitHistory(), events[events.length - 2], ...task(22)]);
     expect(taken.signals).toEqual([expect.objectContaining({ name: 'approve', seenByRun: true })]);
@@ -334,7 +366,12 @@ describe('status that never guesses: the state from the history when no worker a
       ...task(16),
     ];
     const h = deriveFromHistory(events);
-    expect(h).toMatchObject({ phase: 'waiting-for-operator', currentStep: 'reset', waiting: { step: 'reset', error: 'seed command exited with code 1' }, workersStoppedSince: '2026-11-26T18:00:09.000Z' });
+    expect(h).toMatchObject({
+      phase: 'waiting-for-operator',
+      currentStep: 'reset',
+      waiting: { step: 'reset', error: 'seed command exited with code 1' },
+      workersStoppedSince: '2026-11-26T18:00:09.000Z',
+    });
     expect(h.steps.find((s) => s.name === 'reset')).toMatchObject({ status: 'waiting-for-operator', error: 'seed command exited with code 1' });
     const text = renderView(derivedSnap(events), { now });
     expect(text).toContain('PAUSED at step "reset"');
@@ -378,7 +415,10 @@ describe('the same derivation on a real recorded history (test/replay/histories)
     const h = upTo(abort);
     expect(h).toMatchObject({ phase: 'waiting-for-operator', currentStep: 'purgeStorage', waiting: { step: 'purgeStorage' } });
     expect(h.workersStoppedSince).toBeUndefined(); // started again before the pause
-    expect(h.signals.map((s) => [s.name, s.seenByRun])).toEqual([['approve', true], ['abort', false]]);
+    expect(h.signals.map((s) => [s.name, s.seenByRun])).toEqual([
+      ['approve', true],
+      ['abort', false],
+    ]);
     expect(deriveFromHistory(events).phase).toBe('ended');
   });
 

@@ -48,7 +48,14 @@ describe('formatters', () => {
   });
 
   test('table pads columns to the widest cell, ignoring ANSI colour', () => {
-    const t = table(['a', 'n'], [[ANSI.green('xx'), '1'], ['yyyy', '100']], { align: ['left', 'right'] });
+    const t = table(
+      ['a', 'n'],
+      [
+        [ANSI.green('xx'), '1'],
+        ['yyyy', '100'],
+      ],
+      { align: ['left', 'right'] },
+    );
     // eslint-disable-next-line no-control-regex -- ESC is exactly what an ANSI colour code starts with
     const lines = t.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
     expect(lines).toEqual(['  a       n', '  ────  ───', '  xx      1', '  yyyy  100']);
@@ -131,7 +138,15 @@ function snap(over: Partial<Snapshot> = {}): Snapshot {
     startTime: '2026-11-26T15:00:00Z',
     activities: [],
     pollers: { taskQueue: 'reset-runbook', workflowPollers: 1, activityPollers: 1, identities: ['1@host'], staleAfterSeconds: 75 },
-    progress: { target: 'demo', mode: 'execute', phase: 'waiting-for-operator', currentStep: 'backup', steps, workers: { status: 'untouched' }, waiting: { step: 'backup', error: 'disk full', since: '2026-11-26T15:00:32Z', signals: ['retry', 'abort'], workersRestarted: false } },
+    progress: {
+      target: 'demo',
+      mode: 'execute',
+      phase: 'waiting-for-operator',
+      currentStep: 'backup',
+      steps,
+      workers: { status: 'untouched' },
+      waiting: { step: 'backup', error: 'disk full', since: '2026-11-26T15:00:32Z', signals: ['retry', 'abort'], workersRestarted: false },
+    },
     ...over,
   };
 }
@@ -160,14 +175,19 @@ describe('live view', () => {
     const s = snap({
       pollers: { taskQueue: 'reset-runbook', workflowPollers: 0, activityPollers: 0, identities: [], staleAfterSeconds: 30, lastPollAt: '2026-11-26T15:00:18Z' },
       noWorker: { taskQueue: 'reset-runbook', lastPollAt: '2026-11-26T15:00:18Z', heartbeatTimeoutSeconds: 30, recentPoll: false, queryError: 'no worker answered the progress query in time' },
-      progress: { ...snap().progress!, phase: 'awaiting-approval', waiting: undefined, approval: { database: 'phonefin_production', highRisk: false, since: '2026-11-26T15:00:40Z', deadline: '2026-11-27T15:00:40Z', planDigest: 'abc' } },
+      progress: {
+        ...snap().progress!,
+        phase: 'awaiting-approval',
+        waiting: undefined,
+        approval: { database: 'phonefin_production', highRisk: false, since: '2026-11-26T15:00:40Z', deadline: '2026-11-27T15:00:40Z', planDigest: 'abc' },
+      },
     });
     const text = renderView(s, { now });
     expect(text).toContain('WAITING FOR APPROVAL  of database "phonefin_production"');
     expect(text).toContain('no worker is polling task queue reset-runbook (last poll 42 s ago): the run continues when a worker starts');
   });
 
-  test('progress bars come from pending activities\' heartbeat details, with the tracked rate', () => {
+  test("progress bars come from pending activities' heartbeat details, with the tracked rate", () => {
     const s = snap({ activities: [{ activityId: '5', type: 'backupDatabase', state: 'STARTED', attempt: 1, progress: { unit: 'bytes', done: 50, total: 100 } }] });
     const text = renderView(s, { now, rates: { '5': 10 } });
     expect(text).toMatch(/backup\s+\[█+░+\]\s+50%\s+50 B \/ 100 B\s+10 B\/s\s+ETA 5\.0s/);
@@ -185,7 +205,19 @@ describe('live view', () => {
   });
 
   test('run list', () => {
-    const text = renderRunList([{ workflowId: 'reset-demo', runId: 'r', kind: 'reset', status: 'COMPLETED', outcome: 'completed', step: 'verify', startTime: '2026-11-26T15:00:00Z', closeTime: '2026-11-26T15:02:05Z', target: 'demo' }]);
+    const text = renderRunList([
+      {
+        workflowId: 'reset-demo',
+        runId: 'r',
+        kind: 'reset',
+        status: 'COMPLETED',
+        outcome: 'completed',
+        step: 'verify',
+        startTime: '2026-11-26T15:00:00Z',
+        closeTime: '2026-11-26T15:02:05Z',
+        target: 'demo',
+      },
+    ]);
     expect(text).toMatch(/reset-demo\s+reset\s+COMPLETED\s+completed\s+verify\s+2026-11-26 15:00:00Z\s+2m05s/);
     expect(visibleLength(ANSI.red('abc'))).toBe(3);
   });

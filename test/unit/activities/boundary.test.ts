@@ -24,9 +24,18 @@ const config = loadedTarget({
 const mock = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 
 test('an error that quotes the database URL, its password or a marked secret reaches Temporal redacted', async () => {
-  const pg = fakePg([[/count/i, () => { throw new Error(`could not count on ${URL} (password s3cr/t-pw); key sk_live_9876 aws-secret-9`); }]]);
+  const pg = fakePg([
+    [
+      /count/i,
+      () => {
+        throw new Error(`could not count on ${URL} (password s3cr/t-pw); key sk_live_9876 aws-secret-9`);
+      },
+    ],
+  ]);
   const acts = createActivities({ targets: { file: '/t.json', targets: app(config) }, env, pg: pg.factory });
-  const err = (await mock().run(acts.verifyCounts, { target: 'app' }).catch((e) => e)) as Error;
+  const err = (await mock()
+    .run(acts.verifyCounts, { target: 'app' })
+    .catch((e) => e)) as Error;
   expect(err).toBeInstanceOf(Error);
   // The control string proves the error is the fake's, so the absences below mean something.
   expect(err.message).toMatch(/^could not count on \[redacted\]/);

@@ -16,7 +16,7 @@ describe.each([
   ['', 'abc123', 'abc123', 'no prefix'],
   ['', 'variants/abc123/x', 'abc123', 'a variant with no prefix'],
   ['app/', 'abc123', undefined, 'the bare key outside the prefix'],
-  ['app/', 'other/abc123', undefined, 'another application\'s prefix'],
+  ['app/', 'other/abc123', undefined, "another application's prefix"],
   ['app/', 'app2/abc123', undefined, 'a prefix that only starts alike'],
   ['app', 'app/abc123', undefined, 'a prefix without its slash does not strip one'],
   ['app/', 'app/abc1234', undefined, 'a longer key'],

@@ -36,7 +36,7 @@ function setup(alive: number[], clock: number[]) {
   return { ran, pg, stop: () => mock.run(acts.stopWorkers, { target: 'app' }) };
 }
 
-test('the stop command runs once, with the basics and what workers.env passes, nothing else of the worker\'s', async () => {
+test("the stop command runs once, with the basics and what workers.env passes, nothing else of the worker's", async () => {
   const s = setup([0], [0]);
   await expect(s.stop()).resolves.toEqual({ staleProcessRows: 2, claimedByDeadProcesses: 3 });
   expect(s.ran).toEqual([{ cmd: 'systemctl stop solid_queue', env: { PATH: '/usr/bin', HOME: '/root', RAILS_ENV: 'production', DATABASE_URL: env.APP_DB }, timeoutMs: 120_000 }]);
