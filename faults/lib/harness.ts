@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { load } from '../../demo/generate';
 import type { productionDataReset } from '../../src/workflows';
-import { progressQuery, resetWorkflowId, type Progress, type ResetInput, type ResetResult } from '../../src/workflows/definitions';
+import { progressQuery, resetWorkflowId, type Progress, type ResetInput, type ResetResult, WORKFLOW_TASK_TIMEOUT } from '../../src/workflows/definitions';
 import { ResetFixture, type WorkerProcess } from '../../test/support/fixture';
 import { REPO_ROOT } from '../../test/support/temporal';
 import { startChaosProxy, type ChaosProxy } from './chaos-proxy';
@@ -282,6 +282,7 @@ export class Stage {
       taskQueue: this.f.taskQueue,
       workflowId: resetWorkflowId(target),
       args: [{ target, ...input }],
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
     });
   }
 

@@ -12,6 +12,13 @@ export const TASK_QUEUE = 'reset-runbook';
 /** The workflow type name, as typed into the Web UI's Start Workflow form or `temporal workflow start --type`. */
 export const WORKFLOW_TYPE = 'productionDataReset';
 
+/**
+ * The workflow task timeout our starters set (the server's default is 10 s). A worker killed while it
+ * holds a workflow task is noticed after this long, so a shorter one keeps a run's recovery within the
+ * heartbeat timeout + 3 s (docs/reliability.md); our workflow tasks take milliseconds.
+ */
+export const WORKFLOW_TASK_TIMEOUT = '5s';
+
 /** A reset of target X always runs under this id, so the server refuses a second concurrent reset of X. */
 export function resetWorkflowId(target: string): string {
   return `reset-${target}`;

@@ -14,7 +14,7 @@ import { Client as PgClient } from 'pg';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { demoTarget, type DemoTargetOptions } from '../../demo/target';
 import { load, type GenerateReport } from '../../demo/generate';
-import { resetWorkflowId, type ResetInput } from '../../src/workflows/definitions';
+import { resetWorkflowId, type ResetInput, WORKFLOW_TASK_TIMEOUT } from '../../src/workflows/definitions';
 import type { productionDataReset } from '../../src/workflows';
 import { REPO_ROOT, temporalAddress, workflowBundlePath } from './temporal';
 import { dataConverterFromEnv } from '../../src/encryption/data-converter';
@@ -172,6 +172,7 @@ export class ResetFixture {
       taskQueue: this.taskQueue,
       workflowId: workflowId ?? (full.mode === 'execute' ? resetWorkflowId(this.target) : `plan-${this.target}-${Date.now()}`),
       args: [full],
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
     });
   }
 

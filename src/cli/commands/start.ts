@@ -1,5 +1,5 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, WORKFLOW_TASK_TIMEOUT, WORKFLOW_TYPE } from '../../workflows/definitions';
 import { checkRunDuration } from '../args';
 import { Command, checkTarget, taskQueueOf } from '../command';
 import { Context } from '../context';
@@ -76,7 +76,7 @@ export async function startAndFollow(
 ): Promise<ExitCode> {
   let handle;
   try {
-    handle = await client.workflow.start(o.workflowType, { taskQueue: taskQueueOf(ctx.io.env), workflowId: o.workflowId, args: [o.input] });
+    handle = await client.workflow.start(o.workflowType, { taskQueue: taskQueueOf(ctx.io.env), workflowId: o.workflowId, args: [o.input], workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new CliError(`a ${o.what} of "${o.target}" is already running (workflow ${o.workflowId})`, EXIT.failed, `follow it: reset-runbook follow ${o.workflowId}`);
