@@ -16,10 +16,11 @@ export function onlyUnitPaths(patterns: string[], root: string): boolean {
   return rel.length > 0 && rel.every((p) => NO_STACK.test(p));
 }
 
-export default async function globalSetup(globalConfig: { rootDir: string; testPathPattern?: string }): Promise<void> {
+export default async function globalSetup(globalConfig?: { rootDir: string; testPathPattern?: string }): Promise<void> {
   if (process.env.RR_NO_STACK === '1') return;
-  const patterns = (globalConfig.testPathPattern ?? '').split('|').filter(Boolean);
-  if (onlyUnitPaths(patterns, globalConfig.rootDir)) return;
+  // Called without a config outside jest (test/stack.test.ts runs it by hand): then the stack is checked.
+  const patterns = (globalConfig?.testPathPattern ?? '').split('|').filter(Boolean);
+  if (globalConfig && onlyUnitPaths(patterns, globalConfig.rootDir)) return;
   const status = spawnSync(STACK_SCRIPT, ['status'], { encoding: 'utf8', env: process.env });
   if (status.status !== 0) {
     const down = (status.stdout || status.stderr || '')
