@@ -5,23 +5,11 @@
  * issue asks for: within the heartbeat timeout (5 s here) plus 3 s at every point.
  */
 import * as fs from 'node:fs';
-import type { CrashPoint } from '../../src/activities/lib/faults';
+import { RESET_CRASH_POINTS, type CrashPoint } from '../../src/activities/lib/faults';
 import { approveAndFinish } from '../../test/support/drive';
 import { scenario, type Outcome, type Suite } from '../lib/harness';
 
-export const ALL_POINTS: CrashPoint[] = [
-  'plan.done',
-  'backup.streaming',
-  'backup.done',
-  'stopWorkers.done',
-  'reset.beforeCommit',
-  'reset.afterCommit',
-  'reset.done',
-  'purge.afterFirstPage',
-  'purge.done',
-  'startWorkers.done',
-  'verify.done',
-];
+export const ALL_POINTS: readonly CrashPoint[] = RESET_CRASH_POINTS;
 export const QUICK_POINTS: CrashPoint[] = ['plan.done', 'purge.afterFirstPage'];
 /** The goal: the heartbeat timeout (5 s for the demo target and the plan) + 3 s. */
 export const RECOVERY_GOAL_MS = 8000;

@@ -8,20 +8,22 @@
  */
 import * as fs from 'node:fs';
 
-export type CrashPoint =
-  | 'plan.done'
-  | 'backup.streaming'
-  | 'backup.done'
-  | 'stopWorkers.done'
-  | 'reset.beforeCommit'
-  | 'reset.afterCommit'
-  | 'reset.done'
-  | 'purge.afterFirstPage'
-  | 'purge.done'
-  | 'startWorkers.done'
-  | 'verify.done'
-  | 'restore.loading'
-  | 'restore.done';
+/** The reset's crash points, in the order a run reaches them (the crash tests and the fault suite walk them). */
+export const RESET_CRASH_POINTS = [
+  'plan.done',
+  'backup.streaming',
+  'backup.done',
+  'stopWorkers.done',
+  'reset.beforeCommit',
+  'reset.afterCommit',
+  'reset.done',
+  'purge.afterFirstPage',
+  'purge.done',
+  'startWorkers.done',
+  'verify.done',
+] as const;
+
+export type CrashPoint = (typeof RESET_CRASH_POINTS)[number] | 'restore.loading' | 'restore.done';
 
 export function crashPoint(point: CrashPoint): void {
   const wanted = process.env.RR_CRASH_AT;
