@@ -17,7 +17,8 @@ export interface S3FaultProxy {
 }
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const xmlUnescape = (s: string) =>
+/** The key text of a DeleteObjects body, as S3 reads it (also used by s3-request-log.ts). */
+export const xmlUnescape = (s: string) =>
   s
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')

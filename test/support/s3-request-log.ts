@@ -6,6 +6,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { xmlUnescape } from './s3-fault-proxy';
 
 export interface S3Request {
   method: string;
@@ -21,14 +22,6 @@ export interface S3RequestLog {
   requests: S3Request[];
   close(): Promise<void>;
 }
-
-const xmlUnescape = (s: string) =>
-  s
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
 
 export async function startS3RequestLog(target: string): Promise<S3RequestLog> {
   const upstream = new URL(target);
