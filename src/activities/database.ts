@@ -17,7 +17,8 @@ import { describeFailure } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { targetCommandEnv } from './lib/child-env';
 import { resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
-import { databaseChanged, readJournal, recordTransaction, writeJournal } from './journal';
+import type { BackupRecord } from '../workflows/definitions';
+import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal } from './journal';
 import { backupStoreFor } from './lib/backup-store';
 import { manifestLocation, manifestName, readManifest, writeManifestOnce } from './manifest';
 
@@ -28,6 +29,8 @@ export interface ResetArgs {
   backupCreatedAt: string;
   /** Blobs the plan counted: an empty blob table with no manifest then means the manifest is elsewhere. */
   expectedBlobs?: number;
+  /** The backup that protects this TRUNCATE: kept in the journal, where a restore finds it whatever ends the run. */
+  backup?: BackupRecord;
 }
 export interface ResetOutcome {
   manifest: { path: string; blobs: number; bytes: number };
@@ -54,25 +57,37 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         let countsBefore = changed ? journal.countsBefore : undefined;
         if (!countsBefore) {
           countsBefore = await countAll(t, decisions);
-          await writeJournal(t, { ...journal, countsBefore });
+          await writeJournal(t, { ...journal, countsBefore, backup: args.backup ?? journal.backup });
         }
         throwIfCancelled();
-        const strategy = t.config.strategy ?? { kind: 'replant' as const };
-        if (strategy.kind === 'rebuild') {
-          await writeJournal(t, { ...(await readJournal(t, args.runId)), rebuildStartedAt: new Date().toISOString() });
-          await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds);
-        } else {
-          // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
-          for (const d of [...decisions].reverse()) await truncate(t, d, args.runId);
-          throwIfCancelled();
-          const seeds = t.config.seeds;
-          if (seeds && 'command' in seeds) {
-            await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds);
+        const countNow = async () => countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
+        try {
+          const strategy = t.config.strategy ?? { kind: 'replant' as const };
+          if (strategy.kind === 'rebuild') {
+            await writeJournal(t, { ...(await readJournal(t, args.runId)), rebuildStartedAt: new Date().toISOString() });
+            await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds);
+          } else {
+            // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
+            for (const d of [...decisions].reverse()) await truncate(t, d, args.runId);
+            throwIfCancelled();
+            const seeds = t.config.seeds;
+            if (seeds && 'command' in seeds) {
+              await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds);
+            }
+            // After the seeds, so the views show the seeded rows, not the old ones nor none.
+            for (const d of decisions) await refreshViews(t, d);
           }
-          // After the seeds, so the views show the seeded rows, not the old ones nor none.
-          for (const d of decisions) await refreshViews(t, d);
+        } catch (err) {
+          // What a failed seed left behind, so that a restore can tell it from rows written later.
+          if (await databaseChanged(t, await readJournal(t, args.runId)).catch(() => false)) {
+            await countNow()
+              .then((c) => updateJournal(t, args.runId, { countsAfter: c, seedsFinished: false }))
+              .catch(() => undefined);
+          }
+          throw err;
         }
-        const countsAfter = await countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
+        const countsAfter = await countNow();
+        await updateJournal(t, args.runId, { countsAfter, seedsFinished: true });
         crashPoint('reset.done');
         const sum = (tables: TableDecision['truncate'], database: string) => tables.reduce((a, tb) => a + (countsBefore![`${database}/${qualified(tb)}`] ?? 0), 0);
         return {

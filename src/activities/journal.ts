@@ -9,6 +9,7 @@
  * started, the database counts as changed.
  */
 import type { Client } from 'pg';
+import type { BackupRecord } from '../workflows/definitions';
 import { backupStoreFor } from './lib/backup-store';
 import { withClient } from './lib/postgres';
 import type { ResolvedTarget } from './lib/target';
@@ -18,6 +19,16 @@ export interface Journal {
   runId: string;
   /** Row counts just before this run's first TRUNCATE (recorded before it, reported by every retry). */
   countsBefore?: Record<string, number>;
+  /** The backup that protects this run's TRUNCATE, recorded with countsBefore: a restore needs nothing else. */
+  backup?: BackupRecord;
+  /**
+   * Row counts when the reset step last ended, with the seeds finished or not: a restore tells the rows
+   * written after the reset (more than these) from the reset's own.
+   */
+  countsAfter?: Record<string, number>;
+  seedsFinished?: boolean;
+  /** Set by a restore that brought this run's backup back. */
+  restoredBy?: { workflowId: string; runId: string; at: string };
   /** Every TRUNCATE transaction this run sent COMMIT for (or was about to). */
   transactions: { database: string; xid: string }[];
   rebuildStartedAt?: string;
@@ -27,6 +38,17 @@ export const JOURNAL_PREFIX = 'reset_journal_';
 
 export function journalName(target: string, runId: string): string {
   return `${JOURNAL_PREFIX}${target}_${runId}.json`;
+}
+
+/** The run id of a journal of exactly this target (`demo` must not read `demo_2`'s journals), else undefined. */
+export function journalRunId(name: string, target: string): string | undefined {
+  const m = /^reset_journal_(.+)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/.exec(name);
+  return m && m[1] === target ? m[2] : undefined;
+}
+
+/** Updates the journal with fields, reading it first (several steps add to it). */
+export async function updateJournal(t: ResolvedTarget, runId: string, fields: Partial<Journal>): Promise<void> {
+  await writeJournal(t, { ...(await readJournal(t, runId)), ...fields });
 }
 
 export async function readJournal(t: ResolvedTarget, runId: string): Promise<Journal> {

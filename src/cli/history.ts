@@ -58,6 +58,13 @@ export interface HistoryState {
   heartbeatTimeoutSeconds?: number;
   /** Workers stopped by this run (stopWorkers started) and not started again since, as far as the history shows. */
   workersStoppedSince?: string;
+  /**
+   * The same, whatever ended the run: a stop without a completed start after it. Only a run closed
+   * without its own ending (terminated, timed out) can leave this set with workers really stopped.
+   */
+  stoppedWithoutStart?: string;
+  /** The reset step (TRUNCATE + seeds) was started at least once: its TRUNCATE may have committed. */
+  resetStarted?: boolean;
   startCommand?: string;
 }
 
@@ -306,6 +313,8 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
     workflowTaskWaitingSince: ended ? undefined : taskScheduledAt,
     heartbeatTimeoutSeconds: plan?.settings?.heartbeatTimeoutSeconds,
     workersStoppedSince: ended ? undefined : stoppedSince,
+    stoppedWithoutStart: stoppedSince,
+    resetStarted: steps.has('reset'),
     startCommand: plan?.settings?.startCommand,
   };
 }

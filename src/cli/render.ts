@@ -6,7 +6,7 @@ import type { HeartbeatProgress, Plan, ResetResult, RestorePlan, RestoreResult, 
 import { formatBytes, formatCount, formatDuration, formatRate, formatTime, formatUnit, padVisible, truncate, visibleLength } from './format';
 import { PLAIN, Style } from './style';
 import type { ActivityView, RunSummary, Snapshot } from './snapshot';
-import { leftStopped, LeftStopped, STILL_STOPPED_PREFIX, restartLine, shownOutcome, stillStoppedLine, stoppedByRun, workersOf } from './workers-view';
+import { leftStopped, LeftStopped, STILL_STOPPED_PREFIX, restartLine, shownOutcome, stillStoppedLine, stoppedByRun, terminatedRestoreHint, workersOf } from './workers-view';
 
 export interface TableOptions {
   align?: ('left' | 'right')[];
@@ -236,6 +236,17 @@ export function renderRestorePlan(p: RestorePlan, style: Style = PLAIN): string 
     ),
   );
   if (p.quarantine) out.push(`  quarantined objects to bring back: ${p.quarantine.objects} (${formatBytes(p.quarantine.bytes)}) from ${p.quarantine.bucket}/${p.quarantine.prefix}`);
+  const newer = p.newerRows ?? [];
+  if (newer.length) {
+    out.push(style.bold('  rows written after the reset (the restore discards them):'));
+    out.push(
+      table(
+        ['database', 'table', 'after the reset', 'now', 'discarded'],
+        newer.map((r) => [r.database, r.table + (r.queue ? ' (queue state)' : ''), String(r.rowsAfterReset), String(r.rowsNow), String(r.rowsNow - r.rowsAfterReset)]),
+        { align: ['left', 'left', 'right', 'right', 'right'] },
+      ),
+    );
+  }
   for (const w of p.warnings) out.push(`  ${style.yellow('!')} ${w}`);
   for (const e of p.errors) out.push(`  ${style.red('✖')} ${e}`);
   return out.join('\n');
@@ -250,6 +261,10 @@ function renderRestoreResult(r: RestoreResult, style: Style, failure?: string, k
   else if (r.workers) out.push(`  ${workersEndLine(r.workers)}`);
   if (r.message && !(stopped && r.message.startsWith(STILL_STOPPED_PREFIX))) out.push(`  ${r.message}`);
   for (const f of r.plan?.backup.files ?? []) out.push(`  backup (${f.database}): ${f.path}`);
+  // The plan's warnings again at the end: on the --confirm path nobody saw the plan.
+  for (const w of r.plan?.warnings ?? []) out.push(`  ${style.yellow('!')} ${w}`);
+  const discarded = (r.plan?.newerRows ?? []).filter((n) => !n.queue);
+  if (discarded.length && r.restored) out.push(style.yellow(`  discarded: ${discarded.map((n) => `${n.rowsNow - n.rowsAfterReset} newer row(s) of ${n.database}/${n.table}`).join(', ')}`));
   if (r.restored) out.push(`  restored: ${formatCount(r.restored.rows)} rows in ${r.restored.tables} tables`);
   if (r.objectsRestored) out.push(`  storage: ${formatCount(r.objectsRestored.count)} objects brought back (${formatBytes(r.objectsRestored.bytes)})`);
   if (r.verify) out.push(`  verify: ${r.verify.ok ? style.green("every table holds the backup's count") : style.red(r.verify.mismatches.join('; '))}`);
@@ -292,6 +307,8 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
       `   elapsed ${formatDuration(elapsed)}`,
   );
   if (stopped) out.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
+  const terminated = terminatedRestoreHint(snap);
+  if (terminated) out.push(style.yellow(`  ${terminated}`));
   if (p) {
     out.push('', renderSteps(p.steps, now, style));
   } else if (h) {
@@ -380,6 +397,8 @@ export function renderEnding(snap: Snapshot, style: Style = PLAIN): string {
   const stopped = leftStopped(snap);
   const lines = [style.red(`${snap.workflowId}: ${snap.status}${snap.failure ? `: ${snap.failure}` : ''}`)];
   if (stopped) lines.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
+  const hint = terminatedRestoreHint(snap);
+  if (hint) lines.push(style.yellow(`  ${hint}`));
   return lines.join('\n');
 }
 

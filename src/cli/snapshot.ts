@@ -252,7 +252,8 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
     }
   }
   // Without the workflow's own answer, the history says what the run has done and waits for.
-  const needHistory = wantQuery && !snap.progress;
+  // A run closed from outside (terminated) wrote no ending: only its history tells what it left behind.
+  const needHistory = (wantQuery && !snap.progress) || snap.status === 'TERMINATED' || snap.status === 'TIMED_OUT';
   if (needHistory) {
     try {
       const history = await decodeRawPayloads(await handle.fetchHistory(), codecs);

@@ -3,13 +3,21 @@
  * Read from the contract's `workers` state (result, then progress), with the older shapes as
  * fallbacks: `endReason`, a failure message "WORKERS ARE STILL STOPPED …", `workersStoppedByUs`.
  */
-import type { EndReason, ResetResult, WorkersState } from '../workflows/definitions';
+import { restoreCommand, type EndReason, type ResetResult, type WorkersState } from '../workflows/definitions';
 import { formatTime } from './format';
 import type { Snapshot } from './snapshot';
 
 export const STILL_STOPPED_PREFIX = 'WORKERS ARE STILL STOPPED';
+export const MAY_BE_STOPPED_PREFIX = 'WORKERS MAY STILL BE STOPPED';
+
+/** Temporal statuses that close a run without running its code's ending (compensation included). */
+const CLOSED_WITHOUT_ENDING = ['TERMINATED', 'TIMED_OUT'];
 
 export interface LeftStopped {
+  /** The run was closed from outside after stopping the workers: nothing started them, nothing knows more. */
+  uncertain?: boolean;
+  /** How it was closed (TERMINATED, TIMED_OUT), when uncertain. */
+  closedAs?: string;
   /** ISO time the run stopped them, when anything recorded it. */
   since?: string;
   startCommand?: string;
@@ -22,8 +30,15 @@ export function workersOf(snap: Pick<Snapshot, 'result' | 'progress'>): WorkersS
 }
 
 /** Set when the run ended (or is ending) with the workers stopped and a person must start them. */
-export function leftStopped(snap: Pick<Snapshot, 'result' | 'progress' | 'failure' | 'history'>): LeftStopped | undefined {
+export function leftStopped(snap: Pick<Snapshot, 'result' | 'progress' | 'failure' | 'history'> & { status?: string }): LeftStopped | undefined {
   const w = workersOf(snap);
+  if (snap.status && CLOSED_WITHOUT_ENDING.includes(snap.status)) {
+    // Terminate skips the compensation: read from the history, a stop with no start after it.
+    const since = snap.history?.stoppedWithoutStart ?? (w && ['stopped', 'restarting', 'still-stopped'].includes(w.status) ? (w.stoppedSince ?? 'unknown') : undefined);
+    if (!since) return undefined;
+    const plan = snap.progress?.plan ?? snap.history?.plan;
+    return { uncertain: true, closedAs: snap.status, since: since === 'unknown' ? undefined : since, startCommand: w?.startCommand ?? plan?.settings?.startCommand ?? snap.history?.startCommand };
+  }
   const failure = snap.failure ?? '';
   const message = snap.result?.message ?? '';
   const flagged = w?.status === 'still-stopped' || snap.result?.endReason === 'workersStillStopped' || failure.startsWith(STILL_STOPPED_PREFIX) || message.startsWith(STILL_STOPPED_PREFIX);
@@ -39,7 +54,21 @@ export function leftStopped(snap: Pick<Snapshot, 'result' | 'progress' | 'failur
 
 /** The red line every view prints for a run that left the workers stopped. */
 export function stillStoppedLine(l: LeftStopped): string {
+  if (l.uncertain) {
+    return `${MAY_BE_STOPPED_PREFIX}: the run stopped them${l.since ? ` at ${formatTime(l.since)}` : ''} and was ${l.closedAs === 'TIMED_OUT' ? 'timed out' : 'terminated'} before starting them again (Terminate skips the compensation) — check, and start them by hand: ${l.startCommand ?? "the target's start command (workers.start in the targets file)"}`;
+  }
   return `${STILL_STOPPED_PREFIX} since ${l.since ? formatTime(l.since) : 'an unrecorded time'} — start them by hand: ${l.startCommand ?? "the target's start command (workers.start in the targets file)"}`;
+}
+
+/**
+ * A run closed from outside after its reset step started: its TRUNCATE may have committed, and no
+ * ending said so. The restore checks the run's journal and refuses if there is nothing to undo.
+ */
+export function terminatedRestoreHint(snap: Pick<Snapshot, 'status' | 'history' | 'runId' | 'target'>): string | undefined {
+  if (!CLOSED_WITHOUT_ENDING.includes(snap.status) || !snap.history?.resetStarted) return undefined;
+  const target = snap.target ?? snap.history.target;
+  if (!target) return undefined;
+  return `its reset step had started, so its TRUNCATE may have committed; if it did, undo it with: ${restoreCommand(target, snap.runId)}`;
 }
 
 /** "restarting workers, attempt 2/5 (budget until 18:40:12Z): last error …" while compensating. */

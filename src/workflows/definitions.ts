@@ -374,6 +374,8 @@ export interface RestoreInput {
   /** The database's name typed in advance; a wrong value fails the run before anything is touched. An approval is always asked for. */
   confirmation?: string;
   approvalTimeout?: string;
+  /** Accept that rows written after the reset (listed in the plan) are discarded; without it such a restore is refused. */
+  discardNewerRows?: boolean;
 }
 
 export interface RestorePlan {
@@ -393,6 +395,8 @@ export interface RestorePlan {
   countsNow: Record<string, number>;
   /** The tables the restore empties and reloads from the backup (the reset's truncated set). */
   tables: { database: string; table: string; rowsNow: number; rowsInBackup?: number }[];
+  /** Tables holding more rows than when the reset step ended: the restore discards those (queue: Solid Queue's own state). */
+  newerRows?: { database: string; table: string; rowsNow: number; rowsAfterReset: number; queue: boolean }[];
   quarantine?: { bucket: string; prefix: string; objects: number; bytes: number };
   warnings: string[];
   errors: string[];

@@ -37,7 +37,12 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
   progress.started('plan');
   let plan: RestorePlan;
   try {
-    plan = await restoreActivities().plan({ target: input.target, resetRunId: input.resetRunId, backupPath: input.backupPath });
+    plan = await restoreActivities().plan({
+      target: input.target,
+      resetRunId: input.resetRunId,
+      backupPath: input.backupPath,
+      ...(input.discardNewerRows ? { discardNewerRows: true } : {}),
+    });
   } catch (err) {
     progress.failed('plan', messageOf(err));
     end('failed', 'planFailed', 'failed', messageOf(err));
@@ -82,7 +87,7 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
     const restored = await runner.step(
       'restore',
       async () => {
-        const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup });
+        const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup, resetRunId: plan.resetRunId });
         // The data is in (committed); a retry restores it again, so a mismatch can be looked into and retried.
         if (r.mismatches.length)
           throw ApplicationFailure.nonRetryable(

@@ -156,7 +156,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     else progress.skipped('stopWorkers', 'no workers configured');
 
     // 3 — reset: record the blobs, then TRUNCATE + seeds.
-    const reset = await step('reset', () => act.reset({ target: input.target, runId, planDigest: plan.digest, backupCreatedAt: backup.createdAt, expectedBlobs: plan.blobs.count, lock }), {
+    const reset = await step('reset', () => act.reset({ target: input.target, runId, planDigest: plan.digest, backupCreatedAt: backup.createdAt, expectedBlobs: plan.blobs.count, backup, lock }), {
       needsWorkersStopped: true,
       beforeStop: ensureFreshBackup,
       // `truncated` is missing from results recorded before it existed (runs in flight across an upgrade).

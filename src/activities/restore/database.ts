@@ -2,6 +2,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupRecord } from '../../workflows/definitions';
 import { assertChecksum } from '../lib/backup-source';
+import { Context } from '@temporalio/activity';
+import { updateJournal } from '../journal';
 import { crashPoint } from '../lib/faults';
 import { withKeepalive } from '../lib/keepalive';
 import { countRows, withClient } from '../lib/postgres';
@@ -12,7 +14,7 @@ import { compareCounts, QUEUE_TABLE } from './verify';
 
 export async function restoreDatabase(
   deps: ActivityDeps,
-  args: { target: string; backup: BackupRecord; expected?: Record<string, number> },
+  args: { target: string; backup: BackupRecord; expected?: Record<string, number>; resetRunId?: string },
 ): Promise<{ tables: number; rows: number; mismatches: string[]; queueDrift: string[] }> {
   const t = resolveTarget(deps, args.target);
   return withKeepalive(async (beat) => {
@@ -43,6 +45,9 @@ export async function restoreDatabase(
     // are what was restored; that drift is said, not failed on. Application tables must match.
     const queueDrift = all.filter((m) => QUEUE_TABLE.test(m.split(':')[0]));
     const mismatches = all.filter((m) => !queueDrift.includes(m));
+    // The reset is undone: a later `restore` without --run says so instead of restoring it again unasked.
+    const by = Context.current().info.workflowExecution;
+    if (args.resetRunId && by) await updateJournal(t, args.resetRunId, { restoredBy: { workflowId: by.workflowId, runId: by.runId, at: new Date().toISOString() } });
     crashPoint('restore.done');
     return { tables, rows, mismatches, queueDrift };
   });

@@ -13,13 +13,14 @@ import { DEFAULTS } from '../../config/defaults';
 import { decideTables } from '../lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps } from '../lib/target';
 import { findResetRun, type RestorePlanArgs } from './find-run';
+import { checkNewerRows } from './newer-rows';
 
 export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Promise<RestorePlan> {
   const t = resolveTarget(deps, args.target);
   return withKeepalive(async (beat) => {
     const errors: string[] = [];
     const warnings: string[] = [];
-    const found = await findResetRun(Context.current().client, t.name, args);
+    const found = await findResetRun(Context.current().client, t, args);
     const backup = found.backup;
     let checksumsOk = true;
     let done = 0;
@@ -33,7 +34,6 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
       done += f.bytes;
     }
     for (const f of backup.files) if (!t.databases.some((d) => d.name === f.database)) errors.push(`the backup holds database "${f.database}", which target "${t.name}" no longer has`);
-    if (!found.countsBefore) errors.push(`reset run ${found.resetRunId} recorded no counts before a TRUNCATE (it did not reach it): there is nothing to undo`);
 
     let databaseName = '';
     const countsNow: Record<string, number> = {};
@@ -51,6 +51,10 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
       });
     }
     for (const k of Object.keys(found.countsBefore ?? {})) if (!(k in countsNow)) errors.push(`table ${k} is in the backup's counts but not in the database now`);
+    const newer = checkNewerRows(found, tables, args.discardNewerRows === true);
+    errors.push(...newer.errors);
+    warnings.push(...newer.warnings);
+    if (found.restoredBy) warnings.push(`reset run ${found.resetRunId} was already undone by restore run ${found.restoredBy.runId} at ${found.restoredBy.at}: this restores its backup again`);
 
     let quarantine: RestorePlan['quarantine'];
     const q = t.config.storage?.quarantine;
@@ -96,6 +100,7 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
       countsInBackup: found.countsBefore,
       countsNow,
       tables,
+      newerRows: newer.newerRows,
       quarantine,
       warnings,
       errors,

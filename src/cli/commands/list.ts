@@ -7,6 +7,8 @@ import { EXIT } from '../exit-codes';
 import { failureDetails, failureText, kindOf, RunSummary } from '../snapshot';
 import type { ResetResult } from '../../workflows/definitions';
 import { endReasonOf, leftStopped, shownOutcome } from '../workers-view';
+import { deriveFromHistory } from '../history';
+import { decodeRawPayloads } from '../../encryption/decode-raw';
 
 export const listCommand: Command = {
   name: 'list',
@@ -33,7 +35,21 @@ export const listCommand: Command = {
  * kept outcome "planned" when it left the workers stopped): read its result, which does.
  */
 export async function addEnding(client: Client, r: RunSummary): Promise<void> {
-  if (r.kind === 'plan' || (r.status !== 'FAILED' && r.status !== 'COMPLETED')) return;
+  if (r.kind === 'plan') return;
+  if (r.status === 'TERMINATED' || r.status === 'TIMED_OUT') {
+    // No ending was written: the history says whether it stopped the workers and never started them.
+    const codecs = client.options.loadedDataConverter.payloadCodecs;
+    const history = await client.workflow
+      .getHandle(r.workflowId, r.runId)
+      .fetchHistory()
+      .then((h) => decodeRawPayloads(h, codecs))
+      .catch(() => undefined);
+    const events = history?.events ?? [];
+    const stopped = leftStopped({ status: r.status, history: deriveFromHistory(events) });
+    if (stopped) r.stillStopped = stopped;
+    return;
+  }
+  if (r.status !== 'FAILED' && r.status !== 'COMPLETED') return;
   let result: ResetResult | undefined;
   let failure: string | undefined;
   try {

@@ -9,7 +9,8 @@ export const restoreCommand: Command = {
   summary: 'Undo a reset of <target>: restore its backup, bring back quarantined files, restart workers, verify counts.',
   positionals: [{ name: 'target', required: true, description: "a target in the worker's targets file" }],
   options: {
-    run: { type: 'string', value: '<reset run id>', description: 'the reset run whose backup to restore (default: the latest run of reset-<target>)' },
+    run: { type: 'string', value: '<reset run id>', description: 'the reset run whose backup to restore (default: the latest run of reset-<target> whose TRUNCATE committed)' },
+    'discard-newer-rows': { type: 'boolean', description: 'accept that rows written after the reset (listed in the plan) are discarded; without it such a restore is refused' },
     confirm: { type: 'string', value: '<database>', description: "the database's name, typed in advance (otherwise asked for once the plan is made)" },
     'approval-timeout': { type: 'string', value: '<duration>', description: 'how long the run waits for approval, e.g. 30m, 24h' },
     detach: { type: 'boolean', description: 'start and return at once (exit 0); approve later with `reset-runbook approve restore-<target>`' },
@@ -27,6 +28,7 @@ then waits for an approval with the database's name, like \`start\`. The backup'
     const input: RestoreInput = { target };
     if (opts.run) input.resetRunId = opts.run as string;
     if (opts['approval-timeout']) input.approvalTimeout = opts['approval-timeout'] as string;
+    if (opts['discard-newer-rows'] === true) input.discardNewerRows = true;
     return startAndFollow(ctx, client, {
       what: 'restore',
       target,

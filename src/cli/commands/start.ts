@@ -131,6 +131,10 @@ export async function approvalFor(ctx: Context, snap: Snapshot, confirm: string 
       if (typed === database) name = typed;
       else ctx.note(ctx.errStyle.red(`"${typed}" is not "${database}".`));
     }
+  } else if (name === database) {
+    // The plan is not shown on this path; what it warns about still is.
+    const plan = snap.progress?.restorePlan ?? snap.progress?.plan;
+    for (const w of plan?.warnings ?? []) ctx.note(`${ctx.errStyle.yellow('!')} ${w}`);
   } else if (name !== database) {
     ctx.note(ctx.errStyle.red(`--confirm "${name}" does not match the database in the plan ("${database}"); the run keeps waiting.`));
     ctx.note(`approve it: reset-runbook approve ${snap.workflowId}   or abort it: reset-runbook abort ${snap.workflowId}`);
