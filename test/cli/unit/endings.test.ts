@@ -433,3 +433,36 @@ describe('the same derivation on a real recorded history (test/replay/histories)
     expect(h.steps.filter((s) => s.status === 'running' || s.status === 'waiting-for-operator')).toEqual([]);
   });
 });
+
+describe('a run terminated from outside: no ending was written, the history tells what it left', () => {
+  function terminatedHistory(stopStarted: boolean, resetStarted: boolean, startedAgain = false) {
+    const events = approvalWaitHistory();
+    events.push(ev(9, { timerFiredEventAttributes: {} }), ...task(9));
+    if (stopStarted) events.push(...activity(10, 'stopWorkers', '2 Stop the Solid Queue workers', 'completed', { alive: 0 }), ...task(13));
+    if (resetStarted) events.push(ev(14, { activityTaskScheduledEventAttributes: { activityType: { name: 'resetDatabase' } }, userMetadata: { summary: payload('3 Reset the database') } }));
+    if (startedAgain) events.push(...activity(15, 'startWorkers', '5 Start the Solid Queue workers', 'completed', { alive: 1 }));
+    events.push(ev(20, { workflowExecutionTerminatedEventAttributes: { reason: 'pressed Terminate' } }));
+    return events;
+  }
+  const closed = (events: temporal.api.history.v1.IHistoryEvent[]) => derivedSnap(events, { status: 'TERMINATED', closeTime: '2026-11-26T18:00:20Z', noWorker: undefined, progressError: undefined });
+
+  test('stopped, then terminated mid-reset: WORKERS MAY STILL BE STOPPED in red, the restore command, exit 7, and in list', () => {
+    const snap = closed(terminatedHistory(true, true));
+    const view = renderView(snap, { now, style: ANSI });
+    expect(view).toContain(`${RED}`);
+    expect(view).toContain('WORKERS MAY STILL BE STOPPED: the run stopped them at 2026-11-26 18:00:10Z and was terminated');
+    expect(view).toContain(START);
+    expect(view).toContain('undo it with: reset-runbook restore demo --run r1');
+    expect(renderEnding(snap)).toContain('WORKERS MAY STILL BE STOPPED');
+    expect(exitCodeFor(snap)).toBe(EXIT.workersStopped);
+  });
+
+  test('terminated before the stop, or after the workers were started again: no such line and no restore hint', () => {
+    for (const snap of [closed(terminatedHistory(false, false)), closed(terminatedHistory(true, true, true))]) {
+      const view = renderView(snap, { now });
+      expect(view).not.toContain('MAY STILL BE STOPPED');
+      expect(exitCodeFor(snap)).not.toBe(EXIT.workersStopped);
+    }
+    expect(renderView(closed(terminatedHistory(false, false)), { now })).not.toContain('reset-runbook restore');
+  });
+});

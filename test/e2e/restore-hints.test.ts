@@ -1,0 +1,178 @@
+/**
+ * Every undo the tool prints is run exactly as printed, on the failure path that prints it, on the
+ * real stack: seeds that fail after the TRUNCATE committed and an abort; an abort in the middle of a
+ * slow seed command; a worker SIGKILLed right after the COMMIT; a run terminated (Web UI style) after
+ * the COMMIT. Each time `reset-runbook restore …` (the CLI binary, approved by typing the database's
+ * name on stdin) must bring back every table (md5 of full rows, sequences) and every purged object.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tableChecksums } from '../../demo/generate';
+import { abortSignal, type ResetResult } from '../../src/workflows/definitions';
+import { approveWhenAsked, waitFor } from '../support/drive';
+import { fixture, type ResetFixture } from '../support/fixture';
+import { REPO_ROOT } from '../support/temporal';
+
+let f: ResetFixture;
+jest.setTimeout(420_000);
+afterEach(async () => {
+  await f?.cleanup();
+});
+
+const CLI = path.join(REPO_ROOT, 'bin', 'reset-runbook');
+
+/** Runs a command line the tool printed, `reset-runbook …`, with the database's name typed on stdin. */
+function runPrinted(line: string, typed: string): Promise<{ code: number | null; out: string }> {
+  const [bin, ...args] = line.trim().split(/\s+/);
+  expect(bin).toBe('reset-runbook');
+  return new Promise((resolve, reject) => {
+    const child = spawn(CLI, args, { cwd: REPO_ROOT, env: { ...f.workerEnv, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${line} did not end in 240 s:\n${out}`));
+    }, 240_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+    child.stdin.end(`${typed}\n`);
+  });
+}
+
+async function cli(...args: string[]): Promise<{ code: number | null; out: string }> {
+  return runPrinted(['reset-runbook', ...args].join(' '), '');
+}
+
+/** Every table's full rows and every sequence, but the queue's own rows (the stand-in rewrites them every second). */
+async function state(): Promise<{ tables: Record<string, string>; sequences: string }> {
+  const tables = await tableChecksums(f.dbUrl);
+  for (const t of Object.keys(tables)) if (t.startsWith('solid_queue_')) delete tables[t];
+  const seqs = await f.sql<{ s: string }>(
+    `SELECT string_agg(format('%I.%I=%s', schemaname, sequencename, coalesce(last_value, 0)), ',' ORDER BY schemaname, sequencename) AS s FROM pg_sequences WHERE sequencename NOT LIKE 'solid_queue%'`,
+  );
+  return { tables, sequences: seqs[0].s };
+}
+
+function configure(over: Record<string, unknown>): void {
+  const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
+  const t = file.targets[f.target];
+  t.storage.quarantine = { bucket: f.bucket, prefix: `quarantine-${f.id}/`, days: 30 };
+  t.timing = { ...(t.timing ?? {}), maximumAttempts: 1 };
+  Object.assign(t, over);
+  fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
+}
+
+async function endingOf(p: Promise<unknown>): Promise<ResetResult> {
+  const err = (await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { cause?: { details?: unknown[] } } | undefined;
+  let c: unknown = err;
+  while (c) {
+    const d = (c as { details?: unknown[] }).details;
+    if (d?.length) return d[0] as ResetResult;
+    c = (c as { cause?: unknown }).cause;
+  }
+  throw new Error(`the run did not end with a result in its failure: ${String(err)}`);
+}
+
+/** The TRUNCATE committed: the demo's customers are gone (the seeds write none). */
+async function truncated(): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while ((await f.count('customers')) > 0) {
+    if (Date.now() > deadline) throw new Error('the TRUNCATE never committed');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function expectUndone(before: Awaited<ReturnType<typeof state>>, objectsBefore: Map<string, number>, printed: string) {
+  const r = await runPrinted(printed, f.dbName);
+  expect(r.out).toContain('Restore of');
+  expect(r.code).toBe(0);
+  const after = await state();
+  expect(after.tables).toEqual(before.tables);
+  expect(after.sequences).toBe(before.sequences);
+  expect(await f.objects()).toEqual(objectsBefore);
+  return r.out;
+}
+
+test('seeds fail after the TRUNCATE committed, the operator aborts: the printed restore command brings everything back', async () => {
+  f = await fixture({ seeds: 'command' });
+  configure({ seeds: { command: ['sh', '-c', 'echo seeding failed >&2; exit 3'], timeoutSeconds: 60 } });
+  f.service('start');
+  await f.startWorker();
+  const before = await state();
+  const objectsBefore = await f.objects();
+  const h = await f.start({ mode: 'execute' });
+  await approveWhenAsked(h, f.dbName);
+  await waitFor(h, (p) => p.phase === 'waiting-for-operator', 180_000);
+  await h.signal(abortSignal, { by: 'jest', reason: 'seeds broken' });
+  const ending = await endingOf(h.result());
+  expect(ending.outcome).toBe('aborted');
+  expect(ending.restoreCommand).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
+  expect(await f.count('customers')).toBe(0);
+  await expectUndone(before, objectsBefore, ending.restoreCommand!);
+});
+
+test('an abort in the middle of a slow seed command: the printed restore command brings everything back', async () => {
+  f = await fixture({ seeds: 'command' });
+  configure({ seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } });
+  f.service('start');
+  await f.startWorker();
+  const before = await state();
+  const objectsBefore = await f.objects();
+  const h = await f.start({ mode: 'execute' });
+  await approveWhenAsked(h, f.dbName);
+  await truncated();
+  await h.signal(abortSignal, { by: 'jest', reason: 'taking too long' });
+  const ending = await endingOf(h.result());
+  expect(ending.outcome).toBe('aborted');
+  expect(ending.restoreCommand).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
+  await expectUndone(before, objectsBefore, ending.restoreCommand!);
+});
+
+test('a worker SIGKILLed right after the COMMIT: the run ends on another worker, and `restore <target>` (no --run) undoes it', async () => {
+  f = await fixture();
+  configure({});
+  f.service('start');
+  const doomed = await f.startWorker({ RR_CRASH_AT: 'reset.afterCommit' });
+  const before = await state();
+  const objectsBefore = await f.objects();
+  const h = await f.start({ mode: 'execute' });
+  await approveWhenAsked(h, f.dbName);
+  await new Promise<void>((resolve) => doomed.child.once('exit', () => resolve()));
+  await f.startWorker();
+  const r = (await h.result()) as ResetResult;
+  expect(r.outcome).toBe('completed');
+  await expectUndone(before, objectsBefore, `reset-runbook restore ${f.target}`);
+  // Undone once: without --run the same reset is not restored again unasked.
+  const again = await cli('restore', f.target, '--confirm', f.dbName);
+  expect(again.code).not.toBe(0);
+  expect(again.out).toContain('was already undone by restore run');
+});
+
+test('a run terminated after the COMMIT: status says WORKERS MAY STILL BE STOPPED and prints the restore command, which brings everything back', async () => {
+  f = await fixture({ seeds: 'command' });
+  configure({ seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } });
+  f.service('start');
+  await f.startWorker();
+  const before = await state();
+  const objectsBefore = await f.objects();
+  const h = await f.start({ mode: 'execute' });
+  await approveWhenAsked(h, f.dbName);
+  await truncated();
+  await h.terminate('operator pressed Terminate in the Web UI');
+  const status = await cli('status', `reset-${f.target}`);
+  expect(status.code).toBe(7);
+  expect(status.out).toContain('WORKERS MAY STILL BE STOPPED');
+  const list = await cli('list', f.target);
+  expect(list.out).toContain('WORKERS MAY STILL BE STOPPED');
+  const printed = /undo it with: (reset-runbook restore \S+ --run \S+)/.exec(status.out)?.[1];
+  expect(printed).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
+  const out = await expectUndone(before, objectsBefore, printed!);
+  expect(out).not.toContain('held by another reset');
+});
