@@ -6,7 +6,7 @@
 # a server newer than itself, and a backup that pg_restore cannot read is no backup.
 
 # ---- build: compile TypeScript, then keep only production dependencies ----
-FROM node:20-bookworm AS build
+FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -22,7 +22,7 @@ RUN npx tsc -p deploy/tsconfig.build.json \
  && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: Node, pg_dump/pg_restore of the server's major version, ssh for remote worker commands ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ARG PG_MAJOR=16
 RUN set -eux; \
     apt-get update; \

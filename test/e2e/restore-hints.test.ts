@@ -144,7 +144,8 @@ test('a worker SIGKILLed right after the COMMIT: the run ends on another worker,
   const objectsBefore = await f.objects();
   const h = await f.start({ mode: 'execute' });
   await approveWhenAsked(h, f.dbName);
-  await new Promise<void>((resolve) => doomed.child.once('exit', () => resolve()));
+  // The crash may come before this line (the exit event is then gone): poll the child's state.
+  while (doomed.child.exitCode === null && doomed.child.signalCode === null) await new Promise((r) => setTimeout(r, 200));
   await f.startWorker();
   const r = (await h.result()) as ResetResult;
   expect(r.outcome).toBe('completed');
@@ -175,4 +176,29 @@ test('a run terminated after the COMMIT: status says WORKERS MAY STILL BE STOPPE
   expect(printed).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
   const out = await expectUndone(before, objectsBefore, printed!);
   expect(out).not.toContain('held by another reset');
+});
+
+test('rows written after the reset: the restore plan lists them and refuses; --discard-newer-rows restores and says what was discarded', async () => {
+  f = await fixture();
+  configure({});
+  f.service('start');
+  await f.startWorker();
+  const before = await state();
+  const objectsBefore = await f.objects();
+  const h = await f.start({ mode: 'execute' });
+  await approveWhenAsked(h, f.dbName);
+  expect(((await h.result()) as ResetResult).outcome).toBe('completed');
+  // The application goes on after the hand-off: a new customer.
+  await f.sql(`INSERT INTO customers (full_name, national_id, created_at, updated_at) VALUES ('Written After', 'AFTER-1', now(), now())`);
+
+  const refused = await cli('restore', f.target, '--confirm', f.dbName);
+  expect(refused.code).not.toBe(0);
+  expect(refused.out).toContain('rows written after the reset');
+  expect(refused.out).toMatch(/primary\/public\.customers \(1 newer: 1 now, 0 after the reset\)/);
+  expect(refused.out).toContain('--discard-newer-rows');
+  expect(await f.count('customers')).toBe(1); // nothing touched
+
+  const out = await expectUndone(before, objectsBefore, `reset-runbook restore ${f.target} --discard-newer-rows`);
+  expect(out).toContain('discarded: 1 newer row(s) of primary/public.customers');
+  if (process.env.RR_TRANSCRIPTS) fs.writeFileSync(path.join(process.env.RR_TRANSCRIPTS, 'restore-discard-newer.txt'), `${refused.out}\n---\n${out}`);
 });

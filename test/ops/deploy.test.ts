@@ -27,8 +27,8 @@ test('docker-compose config -q accepts docker-compose.yml', async () => {
 test('the Dockerfile builds in one stage and runs in a slim one as a non-root user, with pg_dump of PG_MAJOR', () => {
   const df = read('Dockerfile');
   expect(df.match(/^FROM /gm)).toHaveLength(2);
-  expect(df).toMatch(/^FROM node:20-bookworm AS build$/m);
-  expect(df).toMatch(/^FROM node:20-bookworm-slim AS runtime$/m);
+  expect(df).toMatch(/^FROM node:24-bookworm AS build$/m);
+  expect(df).toMatch(/^FROM node:24-bookworm-slim AS runtime$/m);
   expect(df).toMatch(/postgresql-client-\$\{PG_MAJOR\}/);
   const user = /^USER (\S+)$/m.exec(df)?.[1];
   expect(user).toBe('runbook');
