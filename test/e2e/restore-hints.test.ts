@@ -57,11 +57,12 @@ async function state(): Promise<{ tables: Record<string, string>; sequences: str
   return { tables, sequences: seqs[0].s };
 }
 
-function configure(over: Record<string, unknown>): void {
+/** Quarantine on; a failing step pauses at once (attempts 1) unless the test needs the retry after a crash. */
+function configure(over: Record<string, unknown>, maximumAttempts = 1): void {
   const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
   const t = file.targets[f.target];
   t.storage.quarantine = { bucket: f.bucket, prefix: `quarantine-${f.id}/`, days: 30 };
-  t.timing = { ...(t.timing ?? {}), maximumAttempts: 1 };
+  t.timing = { ...(t.timing ?? {}), maximumAttempts };
   Object.assign(t, over);
   fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
 }
@@ -137,7 +138,7 @@ test('an abort in the middle of a slow seed command: the printed restore command
 
 test('a worker SIGKILLed right after the COMMIT: the run ends on another worker, and `restore <target>` (no --run) undoes it', async () => {
   f = await fixture();
-  configure({});
+  configure({}, 3);
   f.service('start');
   const doomed = await f.startWorker({ RR_CRASH_AT: 'reset.afterCommit' });
   const before = await state();
