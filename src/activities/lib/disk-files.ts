@@ -104,19 +104,25 @@ export type MoveOutcome = { moved: 'now' | 'before' | 'missing'; bytes: number }
  * place is 'missing'. Both paths must come from insideRoot.
  */
 export async function moveFile(from: string, to: string): Promise<MoveOutcome> {
+  const exists = (p: string) =>
+    fs.promises.lstat(p).then(
+      () => true,
+      () => false,
+    );
   try {
     await fs.promises.mkdir(path.dirname(to), { recursive: true });
+  } catch (err) {
+    return { error: `${(err as NodeJS.ErrnoException).code ?? 'Unknown'} creating ${path.dirname(to)}` };
+  }
+  try {
     await fs.promises.rename(from, to);
     const st = await fs.promises.lstat(to).catch(() => undefined);
     return { moved: 'now', bytes: st?.isFile() ? st.size : 0 };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'Unknown';
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') return { error: code === 'EXDEV' ? 'EXDEV: the quarantine folder is on another volume than the file' : code };
-    const there = await fs.promises.lstat(to).then(
-      () => true,
-      () => false,
-    );
-    return { moved: there ? 'before' : 'missing', bytes: 0 };
+    // ENOENT/ENOTDIR may be about either side: only a source that is gone is an answer.
+    if ((code === 'ENOENT' || code === 'ENOTDIR') && !(await exists(from))) return { moved: (await exists(to)) ? 'before' : 'missing', bytes: 0 };
+    return { error: code === 'EXDEV' ? 'EXDEV: the quarantine folder is on another volume than the file' : code };
   }
 }
 
