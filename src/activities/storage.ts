@@ -22,7 +22,7 @@ import { diskPurger } from './lib/disk-purger';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
-import { addCounts, doneRanges, keyBatches, laterPosition, markDone, parsePosition, runBounded, ServiceKeys, sortManifestBlobs, type KeyBatch } from './lib/purge-keys';
+import { addCounts, doneRanges, keyBatches, laterPosition, markDone, parsePosition, progressOf, runBounded, ServiceKeys, sortManifestBlobs, type KeyBatch } from './lib/purge-keys';
 import { s3Purger } from './lib/s3-purger';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 import { backupStoreFor } from './lib/backup-store';
@@ -79,8 +79,11 @@ export function createStorageActivities(deps: ActivityDeps) {
 
       return withKeepalive(async (beat) => {
         // The plan's figure counts blobs only; untracked variants come on top, so the total grows with them.
-        const report = () =>
-          beat({ unit: 'objects', done: pos.deleted, total: args.expectedObjects === undefined ? undefined : Math.max(args.expectedObjects, pos.deleted), position: JSON.stringify(pos) });
+        // Done: every key dealt with (already gone and missing ones too), so a resumed bar still reaches its end.
+        const report = () => {
+          const done = progressOf(pos);
+          beat({ unit: 'objects', done, total: args.expectedObjects === undefined ? undefined : Math.max(args.expectedObjects, done), position: JSON.stringify(pos) });
+        };
         /** After a batch: the live bar, and the durable record a retry resumes from. */
         const checkpoint = () => {
           report();

@@ -101,19 +101,22 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
     result.restored = restored;
 
     // 4 — bring back the objects the reset's purge quarantined; what cannot come back is counted (the plan knew it before the approval).
-    const missing = plan.objectsMissing ? `; ${plan.objectsMissing} purged file(s) cannot come back: their blob rows point at missing files` : '';
-    if (plan.objectsMissing) result.objectsMissing = plan.objectsMissing;
+    const lost = plan.objectsMissing;
+    if (lost) result.objectsMissing = lost;
     if (plan.quarantine && plan.resetRunId) {
       const resetRunId = plan.resetRunId;
       const from = [...(plan.quarantine.bucket ? [`${plan.quarantine.bucket}/${plan.quarantine.prefix}`] : []), ...(plan.quarantine.folders ?? [])].join(', ');
       const back = await runner.step('restoreStorage', () => act.restoreStorage({ target: input.target, resetRunId }), {
-        detail: (r) => `${r.count} objects (${r.bytes} bytes) brought back from ${from}${missing}`,
+        detail: (r) => `${r.count} objects (${r.bytes} bytes) brought back from ${from}${lost ? `; ${lost} purged file(s) cannot come back: their blob rows point at missing files` : ''}`,
       });
       result.objectsRestored = back;
-    } else
+    } else if (!s.storageConfigured) progress.skipped('restoreStorage', 'no storage configured');
+    else
       progress.skipped(
         'restoreStorage',
-        !s.storageConfigured ? 'no storage configured' : `no storage.quarantine: the purged objects cannot come back${missing || ' (the files of a Disk service are gone for good)'}`,
+        lost
+          ? `no storage.quarantine: the ${lost} file(s) the reset's purge deleted (S3 objects and Disk files alike) are gone for good; their restored blob rows point at missing files`
+          : "no storage.quarantine: what the reset's purge deleted (S3 objects and Disk files alike) is gone for good and cannot come back",
       );
 
     // 5 — start workers.

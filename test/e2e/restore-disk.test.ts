@@ -108,6 +108,6 @@ test('without a quarantine the restore counts the Disk files that are gone for g
   expect(r.message).toContain(`${purged} purged file(s) did not come back`);
   const step = (await h.query(progressQuery)).steps.find((s) => s.name === 'restoreStorage')!;
   expect(step.status).toBe('skipped');
-  expect(step.detail).toContain(`no storage.quarantine: the purged objects cannot come back; ${purged} purged file(s) cannot come back`);
+  expect(step.detail).toContain(`no storage.quarantine: the ${purged} file(s) the reset's purge deleted (S3 objects and Disk files alike) are gone for good`);
   expect(renderResult(r as never, ANSI)).toContain(ANSI.red(`  storage: ${purged} purged file(s) did not come back: their blob rows point at missing files`));
 });

@@ -43,7 +43,9 @@ export function s3Purger(svc: S3StorageServiceConfig, svcName: string, s3: S3Cli
       const found = noCounts();
       pending = await quarantineAll(pending, found);
       c = plus(c, found);
-      const r = await deleteBatch(s3, svc, pending);
+      const r = await deleteBatch(s3, svc, pending).catch((err: Error) => {
+        throw new Error(`DeleteObjects of ${pending.length} key(s) in bucket ${svc.bucket} (e.g. ${pending[0]}) failed: ${err.message}. Retry: the purge resumes here.`);
+      });
       for (const k of r.deleted) {
         c.deleted++;
         c.bytes += sizes.get(k) ?? 0;
@@ -97,7 +99,13 @@ export function s3Purger(svc: S3StorageServiceConfig, svcName: string, s3: S3Cli
         else if (take.length) pos.variantsAfter = take[take.length - 1].key;
         checkpoint();
       };
-      for await (const page of listObjects(s3, { bucket: svc.bucket, prefix: `${prefix}variants/` }, pos.variantsAfter || undefined, 1000)) {
+      const pages = listObjects(s3, { bucket: svc.bucket, prefix: `${prefix}variants/` }, pos.variantsAfter || undefined, 1000);
+      for (;;) {
+        const next = await pages.next().catch((err: Error) => {
+          throw new Error(`Listing the untracked variants under s3://${svc.bucket}/${prefix}variants/ (after "${lastListed}") failed: ${err.message}. Retry: the purge resumes here.`);
+        });
+        if (next.done) break;
+        const page = next.value;
         throwIfCancelled();
         for (const o of page) if (ownerKey(o.key, prefix, keys)) buffer.push(o);
         if (page.length) lastListed = page[page.length - 1].key;
