@@ -3,7 +3,8 @@
  * refusing one key's delete) waits for an operator; the `resume` the CLI prints resumes it from its
  * progress record: no finished key is copied or deleted again, and every purged object ends in the
  * quarantine exactly once. A blob whose object was already missing is counted `missing` (the run
- * completes), and the restore that follows says that file did not come back, in red.
+ * completes), and the restore that follows says that file did not come back, in red. A worker killed
+ * mid-purge is replaced, and the counts still add up.
  */
 import * as fs from 'node:fs';
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -127,4 +128,27 @@ test('a blob whose object was already missing is counted missing and the run com
   expect(renderResult(back as never, ANSI)).toContain(ANSI.red('  storage: 1 purged file(s) did not come back: their blob rows point at missing files'));
   const shown = await cli(['status', restoreWorkflowId(f.target)], { TEMPORAL_ADDRESS: temporalAddress(), RR_TASK_QUEUE: f.taskQueue });
   expect(shown.stdout).toContain('storage: 1 purged file(s) did not come back');
+});
+
+test('a worker SIGKILLed in the middle of a quarantined purge is replaced; every purged object is in the quarantine, each counted once', async () => {
+  f = await fixture({ pageSize: 5 });
+  const qPrefix = withQuarantine(f);
+  const before = await f.objects();
+  expect(f.service('start')).toBe(0);
+  const doomed = await f.startWorker({ RR_CRASH_AT: 'purge.afterFirstPage' });
+  const h = await f.start({ mode: 'execute' });
+  const finished = approveAndFinish(h, f.dbName);
+  await new Promise<void>((resolve) => doomed.child.once('exit', () => resolve()));
+  expect(doomed.log()).toContain('crash point purge.afterFirstPage reached');
+  await f.startWorker();
+  const r = await finished;
+  expect(r.outcome).toBe('completed');
+
+  const after = await f.objects();
+  const purged = [...before.keys()].filter((k) => !after.has(k));
+  const quarantined = [...(await f.objects(qPrefix)).keys()].map((k) => k.replace(/^[^/]+\/[^/]+\/amazon\//, ''));
+  expect(quarantined.sort()).toEqual(purged.sort());
+  // Whatever the killed attempt did before its progress was recorded counts once, as deleted or already gone.
+  expect(r.objectsDeleted!.count + r.objectsDeleted!.alreadyGone!).toBe(purged.length);
+  expect(r.objectsDeleted!.missing).toBe(0);
 });
