@@ -84,7 +84,7 @@ export const STEP_TITLES: Record<StepName, string> = {
   verify: '6 Verify',
   // The restore (issue 8) shares the numbering: it has no backup step, and 3/4 undo the reset's 3/4.
   restore: '3 Restore the database from the backup',
-  restoreStorage: '4 Bring back quarantined S3 files',
+  restoreStorage: '4 Bring back quarantined files',
 };
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'waiting-for-operator' | 'skipped';
