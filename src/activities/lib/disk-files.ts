@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { throwIfCancelled } from './keepalive';
 
 export function diskPathFor(root: string, key: string): string {
   return insideRoot(root, path.join(key.slice(0, 2), key.slice(2, 4), key));
@@ -144,6 +145,7 @@ export async function moveTree(root: string, dir: string, fromBase: string, toBa
       throw new Error(`cannot read the folder ${d} (${(err as NodeJS.ErrnoException).code})`, { cause: err });
     }
     for (const e of entries) {
+      throwIfCancelled(); // a restore's whole quarantine folder can be large: an abort stops between files
       const p = insideRoot(root, rel(path.join(d, e.name)));
       if (e.isDirectory()) {
         await walk(p);
