@@ -5,6 +5,7 @@
  * after the TRUNCATE the blob table is empty, so a retry, on whatever worker, must read the first copy.
  */
 import type { BlobRow } from './lib/blobs';
+import { ApplicationFailure } from '@temporalio/common';
 import type { BackupStore } from './lib/backup-store';
 import { parsePosition, type PurgePosition } from './lib/purge-keys';
 
@@ -64,9 +65,10 @@ export async function readPurgeProgress(store: BackupStore, target: string, runI
   try {
     return parsePosition(JSON.stringify((JSON.parse(text) as PurgeProgressRecord).position));
   } catch (err) {
-    // eslint-disable-next-line preserve-caught-error -- the workflow shows the deepest cause; this message names the place and quotes it
-    throw new Error(
+    // Retrying cannot fix a damaged record: the operator removes it (what is gone is skipped on the way).
+    throw ApplicationFailure.nonRetryable(
       `The purge progress record ${manifestLocation(store, name)} cannot be read (${(err as Error).message}); delete it to start the purge over from the first key (safe: a purge run again skips what is gone).`,
+      'PurgeRecordUnreadable',
     );
   }
 }

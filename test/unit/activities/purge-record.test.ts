@@ -130,3 +130,18 @@ test('a blob whose object was already missing is counted as missing, named, and 
   for (const k of DOOMED.filter((x) => x !== gone)) expect(s3.has(QUARANTINE, qKey(k))).toBe(true);
   expect(s3.deletedCount(BUCKET, gone)).toBe(0);
 });
+
+test('an unreadable progress record stops the purge naming the file; deleting it, as the message says, lets it run again from the start', async () => {
+  const first = attempt();
+  await first.result;
+  fs.writeFileSync(recordFile(), '{ not json');
+  await expect(attempt().result).rejects.toThrow(`The purge progress record ${recordFile()} cannot be read`);
+  const message = await attempt().result.then(
+    () => '',
+    (e: Error) => e.message,
+  );
+  expect(message).toContain('delete it to start the purge over from the first key');
+  fs.rmSync(recordFile());
+  const r = await attempt().result;
+  expect(r).toMatchObject({ deleted: 0, alreadyGone: DOOMED.length, missing: 0 });
+});
