@@ -22,7 +22,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { BackupFile, BackupRecord } from '../workflows/definitions';
 import { JOURNAL_PREFIX } from './journal';
 import { backupStoreFor, LocalStore, S3Store, type BackupStore } from './lib/backup-store';
-import { MANIFEST_PREFIX } from './manifest';
+import { MANIFEST_PREFIX, PURGE_PROGRESS_PREFIX } from './manifest';
 import { baseEnv, libpqEnv } from './lib/child-env';
 import { crashPoint } from './lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled, withKeepalive } from './lib/keepalive';
@@ -252,8 +252,9 @@ export async function pruneOldBackups(store: BackupStore, target: string, keep: 
   const keptItems = items.filter((i) => kept.has(re.exec(i.name)?.[1] ?? '') && re.exec(i.name)?.[3] === complete);
   if (keptItems.length === 0) return;
   const oldestKept = Math.min(...keptItems.map((i) => i.modified.getTime()));
-  const runState = new RegExp(`^(${MANIFEST_PREFIX}|${JOURNAL_PREFIX})${escapeRe(target)}_[0-9a-f-]+\\.json$`);
-  const stale = [...(await store.list(MANIFEST_PREFIX + target + '_')), ...(await store.list(JOURNAL_PREFIX + target + '_'))].filter((i) => runState.test(i.name) && i.modified.getTime() < oldestKept);
+  const runState = new RegExp(`^(${MANIFEST_PREFIX}|${PURGE_PROGRESS_PREFIX}|${JOURNAL_PREFIX})${escapeRe(target)}_[0-9a-f-]+\\.json$`);
+  const listed = await Promise.all([MANIFEST_PREFIX, PURGE_PROGRESS_PREFIX, JOURNAL_PREFIX].map((p) => store.list(p + target + '_')));
+  const stale = listed.flat().filter((i) => runState.test(i.name) && i.modified.getTime() < oldestKept);
   await store.remove(stale.map((i) => i.name));
 }
 

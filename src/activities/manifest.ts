@@ -5,7 +5,9 @@
  * after the TRUNCATE the blob table is empty, so a retry, on whatever worker, must read the first copy.
  */
 import type { BlobRow } from './lib/blobs';
+import { ApplicationFailure } from '@temporalio/common';
 import type { BackupStore } from './lib/backup-store';
+import { parsePosition, type PurgePosition } from './lib/purge-keys';
 
 export interface Manifest {
   target: string;
@@ -36,4 +38,74 @@ export async function writeManifestOnce(store: BackupStore, name: string, m: Man
 export function manifestLocation(store: BackupStore, name: string): string {
   const d = store.describe(name);
   return d.kind === 'local' ? d.path : `s3://${d.bucket}/${d.key}`;
+}
+
+/**
+ * The purge's progress record, beside its manifest: the position after each finished batch. A
+ * heartbeat can be throttled away before a crash, and an operator's retry is a new activity with no
+ * heartbeat at all; any attempt, on any worker, reads this and resumes where the last one got to.
+ */
+export const PURGE_PROGRESS_PREFIX = 'purge_progress_';
+
+export interface PurgeProgressRecord {
+  target: string;
+  runId: string;
+  updatedAt: string;
+  position: PurgePosition;
+}
+
+export function purgeProgressName(target: string, runId: string): string {
+  return `${PURGE_PROGRESS_PREFIX}${target}_${runId}.json`;
+}
+
+export async function readPurgeProgress(store: BackupStore, target: string, runId: string): Promise<PurgePosition | undefined> {
+  const name = purgeProgressName(target, runId);
+  const text = await store.readText(name);
+  if (text === undefined) return undefined;
+  try {
+    return parsePosition(JSON.stringify((JSON.parse(text) as PurgeProgressRecord).position));
+  } catch (err) {
+    // Retrying cannot fix a damaged record: the operator removes it (what is gone is skipped on the way).
+    throw ApplicationFailure.nonRetryable(
+      `The purge progress record ${manifestLocation(store, name)} cannot be read (${(err as Error).message}); delete it to start the purge over from the first key (safe: a purge run again skips what is gone).`,
+      'PurgeRecordUnreadable',
+    );
+  }
+}
+
+/**
+ * Writes the record; calls while a write is in flight coalesce into one more write of the latest
+ * position, so records never go back and at most one write is outstanding. `flush` waits for it.
+ */
+export function purgeProgressWriter(store: BackupStore, target: string, runId: string, position: () => PurgePosition) {
+  const name = purgeProgressName(target, runId);
+  let running: Promise<void> | undefined;
+  let again = false;
+  let failure: Error | undefined;
+  const writeLoop = async () => {
+    do {
+      again = false;
+      const record: PurgeProgressRecord = { target, runId, updatedAt: new Date().toISOString(), position: position() };
+      try {
+        await store.writeText(name, JSON.stringify(record));
+      } catch (err) {
+        failure ??= new Error(
+          `Could not record the purge's progress at ${manifestLocation(store, name)}: ${(err as Error).message}. Check that the backup store is writable, then retry: the purge resumes from its last record.`,
+        );
+      }
+    } while (again && !failure);
+    running = undefined;
+  };
+  return {
+    save(): void {
+      if (failure) throw failure;
+      if (running) again = true;
+      else running = writeLoop();
+    },
+    /** Waits for the last write; throws if any write failed. */
+    async flush(): Promise<void> {
+      while (running) await running;
+      if (failure) throw failure;
+    },
+  };
 }

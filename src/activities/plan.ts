@@ -245,8 +245,8 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
       if (svc.kind === 'disk' && !fs.existsSync(svc.root)) errors.push(`the Disk service root ${svc.root} (service ${name}) does not exist on this worker; check storage.services.${name}.root`);
       objectsToDelete.count += n.count;
       objectsToDelete.bytes += n.bytes;
-      if (svc.kind === 'disk' && t.config.storage?.quarantine)
-        warnings.push(`service ${name} is a Disk service: its files are deleted without a quarantine copy (storage.quarantine is for S3 services only)`);
+      if (svc.kind === 'disk' && !t.config.storage?.quarantine)
+        warnings.push(`service ${name} is a Disk service without storage.quarantine: its files are deleted for good, and a restore cannot bring them back`);
       return true;
     });
     if (sampleSize > 0 && purged.length) {

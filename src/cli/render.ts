@@ -181,8 +181,12 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   if (result.objectsDeleted) {
     out.push(
       `  storage: ${formatCount(result.objectsDeleted.count)} objects deleted (${formatBytes(result.objectsDeleted.bytes)})` +
-        (result.objectsDeleted.errors ? style.red(`, ${result.objectsDeleted.errors} errors`) : ''),
+        (result.objectsDeleted.errors ? style.red(`, ${result.objectsDeleted.errors} errors`) : '') +
+        (result.objectsDeleted.alreadyGone ? `, ${formatCount(result.objectsDeleted.alreadyGone)} already gone (removed by an earlier attempt)` : ''),
     );
+    const missing = result.objectsDeleted.missing;
+    if (missing)
+      out.push(style.yellow(`  storage: ${formatCount(missing)} file(s) were missing before the reset (blob rows without a file), e.g. ${(result.objectsDeleted.missingSample ?? []).join(', ')}`));
   }
   if (result.stepDurationsMs) {
     const parts = Object.entries(result.stepDurationsMs).map(([k, v]) => `${k} ${formatDuration(v)}`);
@@ -235,7 +239,6 @@ export function renderRestorePlan(p: RestorePlan, style: Style = PLAIN): string 
       { align: ['left', 'left', 'right', 'right'] },
     ),
   );
-  if (p.quarantine) out.push(`  quarantined objects to bring back: ${p.quarantine.objects} (${formatBytes(p.quarantine.bytes)}) from ${p.quarantine.bucket}/${p.quarantine.prefix}`);
   const newer = p.newerRows ?? [];
   if (newer.length) {
     out.push(style.bold('  rows written after the reset (the restore discards them):'));
@@ -247,6 +250,11 @@ export function renderRestorePlan(p: RestorePlan, style: Style = PLAIN): string 
       ),
     );
   }
+  if (p.quarantine) {
+    const from = [...(p.quarantine.bucket ? [`${p.quarantine.bucket}/${p.quarantine.prefix}`] : []), ...(p.quarantine.folders ?? [])].join(', ');
+    out.push(`  quarantined objects to bring back: ${p.quarantine.objects} (${formatBytes(p.quarantine.bytes)}) from ${from}`);
+  }
+  if (p.objectsMissing) out.push(style.red(`  purged files that cannot come back: ${formatCount(p.objectsMissing)} (their restored blob rows will point at missing files)`));
   for (const w of p.warnings) out.push(`  ${style.yellow('!')} ${w}`);
   for (const e of p.errors) out.push(`  ${style.red('✖')} ${e}`);
   return out.join('\n');
@@ -267,6 +275,7 @@ function renderRestoreResult(r: RestoreResult, style: Style, failure?: string, k
   if (discarded.length && r.restored) out.push(style.yellow(`  discarded: ${discarded.map((n) => `${n.rowsNow - n.rowsAfterReset} newer row(s) of ${n.database}/${n.table}`).join(', ')}`));
   if (r.restored) out.push(`  restored: ${formatCount(r.restored.rows)} rows in ${r.restored.tables} tables`);
   if (r.objectsRestored) out.push(`  storage: ${formatCount(r.objectsRestored.count)} objects brought back (${formatBytes(r.objectsRestored.bytes)})`);
+  if (r.objectsMissing) out.push(style.red(`  storage: ${formatCount(r.objectsMissing)} purged file(s) did not come back: their blob rows point at missing files`));
   if (r.verify) out.push(`  verify: ${r.verify.ok ? style.green("every table holds the backup's count") : style.red(r.verify.mismatches.join('; '))}`);
   return out.join('\n');
 }

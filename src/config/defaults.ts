@@ -17,7 +17,7 @@ export const DEFAULTS = {
     whenNoneAliveBefore: 'start',
   },
   storage: { pageSize: 1000, concurrency: 4, sampleSize: 100, purge: true },
-  quarantine: { prefix: 'reset-quarantine/' },
+  quarantine: { prefix: 'reset-quarantine/', diskFolder: '.reset-quarantine' },
   backup: { keep: 5, maxAgeMinutes: 60 },
   approval: { required: false, timeout: '24h' },
   timing: { heartbeatTimeoutSeconds: 30, maximumAttempts: 3, lockTimeoutSeconds: 10 },

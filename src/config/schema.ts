@@ -185,11 +185,17 @@ const diskService = obj(
 );
 const storageService = z.union([s3Service, diskService], { error: 'expected {"bucket": "..."} (S3) or {"kind": "disk", "root": "..."}' });
 
+const DISK_FOLDER = 'expected a folder name relative to the Disk service root, e.g. ".reset-quarantine" (no "..", not absolute)';
 const quarantine = obj(
   {
-    bucket: str(),
+    bucket: str('The bucket S3 services copy their objects to; required when a service is on S3.').optional(),
     prefix: anyStr('Key prefix of the copies.').default(DEFAULTS.quarantine.prefix),
     days: num(1, "Documentation for the bucket's lifecycle rule, which expires the copies; not enforced.").optional(),
+    diskFolder: str(
+      "Disk services: the purge moves (renames, never leaving the root's volume) each file to `<root>/<diskFolder>/<reset run id>/<its path under the root>`, and a restore moves it back. Relative to the service's root; Rails never reads it.",
+    )
+      .refine((v) => !v.startsWith('/') && !v.split(/[\\/]/).some((part) => part === '..' || part === ''), { error: DISK_FOLDER })
+      .default(DEFAULTS.quarantine.diskFolder),
   },
   'expected {"bucket": "...", "prefix": "reset-quarantine/", "days": 30}',
 );
@@ -204,10 +210,19 @@ const storage = obj(
     concurrency: int(1, 32, 'DeleteObjects calls (Disk: unlink batches) in flight.').default(DEFAULTS.storage.concurrency),
     sampleSize: int(0, 1000, 'Keys the plan HEADs (Disk: stat) to report how many of the objects to delete really exist; 0 turns the sample off.').default(DEFAULTS.storage.sampleSize),
     quarantine: quarantine
-      .describe('Before the purge deletes an object it copies it here (server-side CopyObject) under `<prefix><reset run id>/<service>/<original key>`, so that a restore can bring it back.')
+      .describe(
+        "Before the purge deletes an S3 object it copies it to `bucket` (server-side CopyObject) under `<prefix><reset run id>/<service>/<original key>`; a Disk service's files are moved to `diskFolder` in its root. A restore brings them back.",
+      )
       .optional(),
   },
   'expected an object',
+).superRefine(
+  (s, ctx) => {
+    const onS3 = Object.entries(s?.services ?? {}).find(([, svc]) => svc.kind !== 'disk');
+    if (s?.quarantine && !s.quarantine.bucket && onS3)
+      ctx.addIssue({ code: 'custom', path: ['quarantine', 'bucket'], message: `required: service "${onS3[0]}" is on S3, and its objects are copied to this bucket` });
+  },
+  { when: () => true },
 );
 
 const S3_DESTINATION = 'expected {"kind": "s3", "bucket": "...", "prefix": "..."}';

@@ -84,7 +84,7 @@ export const STEP_TITLES: Record<StepName, string> = {
   verify: '6 Verify',
   // The restore (issue 8) shares the numbering: it has no backup step, and 3/4 undo the reset's 3/4.
   restore: '3 Restore the database from the backup',
-  restoreStorage: '4 Bring back quarantined S3 files',
+  restoreStorage: '4 Bring back quarantined files',
 };
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'waiting-for-operator' | 'skipped';
@@ -347,7 +347,12 @@ export interface ResetResult {
   countsBefore?: Record<string, number>;
   countsAfter?: Record<string, number>;
   verify?: { ok: boolean; lines: VerifyLine[]; report: string; hints: string[] };
-  objectsDeleted?: { count: number; bytes: number; errors: number };
+  /**
+   * count + alreadyGone + missing: every doomed key once (plus untracked variants, in count). alreadyGone:
+   * removed (quarantined) by an attempt whose progress was not recorded; missing: in neither the source
+   * nor the quarantine, the file was gone before the reset (missingSample names a few).
+   */
+  objectsDeleted?: { count: number; bytes: number; errors: number; alreadyGone?: number; missing?: number; missingSample?: string[] };
   /** The accounts after the reset: a count and roles, never logins (history is readable by all UI users). */
   accounts?: AccountsSummary;
   stepDurationsMs?: Partial<Record<StepName, number>>;
@@ -397,7 +402,10 @@ export interface RestorePlan {
   tables: { database: string; table: string; rowsNow: number; rowsInBackup?: number }[];
   /** Tables holding more rows than when the reset step ended: the restore discards those (queue: Solid Queue's own state). */
   newerRows?: { database: string; table: string; rowsNow: number; rowsAfterReset: number; queue: boolean }[];
-  quarantine?: { bucket: string; prefix: string; objects: number; bytes: number };
+  /** objects: S3 copies and Disk files; folders: the Disk services' quarantine folders of the run (bucket is '' with no S3 service). */
+  quarantine?: { bucket: string; prefix: string; objects: number; bytes: number; folders?: string[] };
+  /** Files the purge removed that cannot come back (no quarantine, gone from it, or missing before the reset), from the purge's progress record. */
+  objectsMissing?: number;
   warnings: string[];
   errors: string[];
   settings: RunSettings;
@@ -413,6 +421,8 @@ export interface RestoreResult {
   plan?: RestorePlan;
   restored?: { tables: number; rows: number };
   objectsRestored?: { count: number; bytes: number };
+  /** Purged files that did not come back: their restored blob rows point at missing files. */
+  objectsMissing?: number;
   verify?: { ok: boolean; report: string; mismatches: string[] };
   workers?: WorkersState;
   stepDurationsMs?: Partial<Record<StepName, number>>;

@@ -105,14 +105,24 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
     );
     result.restored = restored;
 
-    // 4 — bring back the objects the reset's purge quarantined.
+    // 4 — bring back the objects the reset's purge quarantined; what cannot come back is counted (the plan knew it before the approval).
+    const lost = plan.objectsMissing;
+    if (lost) result.objectsMissing = lost;
     if (plan.quarantine && plan.resetRunId) {
       const resetRunId = plan.resetRunId;
+      const from = [...(plan.quarantine.bucket ? [`${plan.quarantine.bucket}/${plan.quarantine.prefix}`] : []), ...(plan.quarantine.folders ?? [])].join(', ');
       const back = await runner.step('restoreStorage', () => act.restoreStorage({ target: input.target, resetRunId }), {
-        detail: (r) => `${r.count} objects (${r.bytes} bytes) copied back from ${plan.quarantine!.bucket}/${plan.quarantine!.prefix}`,
+        detail: (r) => `${r.count} objects (${r.bytes} bytes) brought back from ${from}${lost ? `; ${lost} purged file(s) cannot come back: their blob rows point at missing files` : ''}`,
       });
       result.objectsRestored = back;
-    } else progress.skipped('restoreStorage', s.storageConfigured ? 'no storage.quarantine: the purged objects cannot come back' : 'no storage configured');
+    } else if (!s.storageConfigured) progress.skipped('restoreStorage', 'no storage configured');
+    else
+      progress.skipped(
+        'restoreStorage',
+        lost
+          ? `no storage.quarantine: the ${lost} file(s) the reset's purge deleted (S3 objects and Disk files alike) are gone for good; their restored blob rows point at missing files`
+          : "no storage.quarantine: what the reset's purge deleted (S3 objects and Disk files alike) is gone for good and cannot come back",
+      );
 
     // 5 — start workers.
     if (runner.stoppedByUs() && s.startWorkersAtEnd === false) {
@@ -140,7 +150,7 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
       { detail: () => `${Object.keys(expected).length} tables hold the backup's counts` },
     );
     result.verify = v;
-    return end('completed', 'completed', 'completed');
+    return end('completed', 'completed', 'completed', result.objectsMissing ? `completed, but ${result.objectsMissing} purged file(s) did not come back` : undefined);
   } catch (err) {
     if (await runner.compensate()) {
       const msg = workersStillStoppedMessage(workers);
@@ -166,6 +176,6 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
 function planSummary(p: RestorePlan): string {
   const inBackup = p.tables.reduce((a, t) => a + (t.rowsInBackup ?? 0), 0);
   const now = p.tables.reduce((a, t) => a + t.rowsNow, 0);
-  const q = p.quarantine ? `, ${p.quarantine.objects} quarantined objects to bring back` : '';
+  const q = (p.quarantine ? `, ${p.quarantine.objects} quarantined objects to bring back` : '') + (p.objectsMissing ? `, ${p.objectsMissing} purged files cannot come back` : '');
   return `backup of ${p.backup.createdAt} (${p.backupAgeMinutes} min old, checksum ${p.checksumsOk ? 'ok' : 'MISMATCH'}) from reset run ${p.resetRunId ?? '?'}: ${p.tables.length} tables, ${inBackup} rows in the backup, ${now} now${q}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
 }

@@ -171,9 +171,10 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
       const purged = await step(
         'purgeStorage',
         (hb) => act.purgeStorage({ target: input.target, runId, expectedObjects: plan.objectsToDelete.count, resumeFrom: (hb as HeartbeatProgress | undefined)?.position, lock }),
-        { detail: (p) => `${p.deleted} objects, ${p.bytes} bytes deleted` },
+        { detail: purgeDetail },
       );
-      result.objectsDeleted = { count: purged.deleted, bytes: purged.bytes, errors: 0 };
+      // alreadyGone/missing are missing from results recorded before they existed.
+      result.objectsDeleted = { count: purged.deleted, bytes: purged.bytes, errors: 0, alreadyGone: purged.alreadyGone ?? 0, missing: purged.missing ?? 0, missingSample: purged.missingSample ?? [] };
     } else progress.skipped('purgeStorage', 'no storage configured');
 
     // 5 — start workers: heartbeats come back.
@@ -244,3 +245,10 @@ function planSummary(p: Plan): string {
 }
 
 export { messageOf };
+
+/** The purge step's line: what went, what an earlier attempt had already removed, what was never there. */
+function purgeDetail(p: { deleted: number; bytes: number; alreadyGone?: number; missing?: number; missingSample?: string[] }): string {
+  const gone = p.alreadyGone ? `; ${p.alreadyGone} already gone (removed by an earlier attempt)` : '';
+  const missing = p.missing ? `; ${p.missing} missing before the reset (blob rows without a file), e.g. ${(p.missingSample ?? []).join(', ')}` : '';
+  return `${p.deleted} objects, ${p.bytes} bytes deleted${gone}${missing}`;
+}

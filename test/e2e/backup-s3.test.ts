@@ -40,6 +40,7 @@ test('S3 backups: the object matches its SHA-256, retention keeps the newest N, 
     await sleep(1100);
     const id = randomUUID();
     await put(`purge_manifest_${f.target}_${id}.json`);
+    await put(`purge_progress_${f.target}_${id}.json`);
     await put(`reset_journal_${f.target}_${id}.json`);
     await sleep(1100);
     return id;
@@ -62,7 +63,7 @@ test('S3 backups: the object matches its SHA-256, retention keeps the newest N, 
   }
   expect(left.filter((n) => n.includes(stampOf(b1)))).toEqual([]);
   expect(left.filter((n) => n.includes(run0) || n.includes(run1))).toEqual([]);
-  expect(left.filter((n) => n.includes(run2))).toHaveLength(2);
+  expect(left.filter((n) => n.includes(run2))).toHaveLength(3);
   expect(left.filter((n) => n.startsWith(`purge_manifest_${f.target}x_`))).toHaveLength(1);
 
   // The newest backup: where the record says, whole, encrypted at rest as configured.

@@ -32,6 +32,10 @@ export class FakeS3 {
     if (!this.buckets.has(bucket)) this.buckets.set(bucket, new Map());
     this.buckets.get(bucket)!.set(key, Buffer.from(body));
   }
+  /** Takes an object away unseen: as if it had never been there (a blob whose file was lost before the reset). */
+  drop(bucket: string, key: string): void {
+    this.buckets.get(bucket)?.delete(key);
+  }
   has(bucket: string, key: string): boolean {
     return this.buckets.get(bucket)?.has(key) ?? false;
   }

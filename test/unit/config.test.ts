@@ -259,6 +259,17 @@ test('a Disk service: its root resolves against the file, and it is checked like
   ]);
 });
 
+test('storage.quarantine: Disk-only targets need no bucket, S3 services do; diskFolder stays inside the root', () => {
+  const disk = { services: { local: { kind: 'disk', root: '/srv/storage' } } };
+  const loaded = loadTargetsFile(write({ targets: { shop: { ...minimal, storage: { ...disk, quarantine: {} } } } }), DB_ENV);
+  expect(loaded.targets.shop.storage!.quarantine).toEqual({ prefix: 'reset-quarantine/', diskFolder: '.reset-quarantine' });
+  expect(problems({ targets: { shop: { ...minimal, storage: { services: { ...disk.services, amazon: { bucket: 'b' } }, quarantine: { diskFolder: '../elsewhere' } } } } }, DB_ENV)).toEqual([
+    'targets.shop.storage.quarantine.diskFolder: expected a folder name relative to the Disk service root, e.g. ".reset-quarantine" (no "..", not absolute)',
+    'targets.shop.storage.quarantine.bucket: required: service "amazon" is on S3, and its objects are copied to this bucket',
+  ]);
+  expect(problems({ targets: { shop: { ...minimal, storage: { ...disk, quarantine: { diskFolder: '/abs' } } } } }, DB_ENV)).toHaveLength(1);
+});
+
 test('issue 9 settings: storage.concurrency, pageSize, sampleSize and plan counts are bounded whole numbers', () => {
   const storage = (o: object) => ({ targets: { shop: { ...minimal, storage: { services: { amazon: { bucket: 'b' } }, ...o } } } });
   expect(problems(storage({ concurrency: 32, pageSize: 1, sampleSize: 0 }), DB_ENV)).toEqual([]);

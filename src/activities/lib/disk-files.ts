@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { throwIfCancelled } from './keepalive';
 
 export function diskPathFor(root: string, key: string): string {
   return insideRoot(root, path.join(key.slice(0, 2), key.slice(2, 4), key));
@@ -94,4 +95,104 @@ export async function diskFileExists(root: string, key: string): Promise<boolean
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
     throw err;
   }
+}
+
+export type MoveOutcome = { moved: 'now' | 'before' | 'missing'; bytes: number } | { error: string };
+
+/**
+ * Moves one file within the root (a rename: same volume, atomic, no byte copied). Idempotent: a source
+ * already gone whose destination exists was moved by an earlier attempt ('before'); one in neither
+ * place is 'missing'. Both paths must come from insideRoot.
+ */
+export async function moveFile(from: string, to: string): Promise<MoveOutcome> {
+  const exists = (p: string) =>
+    fs.promises.lstat(p).then(
+      () => true,
+      () => false,
+    );
+  try {
+    await fs.promises.mkdir(path.dirname(to), { recursive: true });
+  } catch (err) {
+    return { error: `${(err as NodeJS.ErrnoException).code ?? 'Unknown'} creating ${path.dirname(to)}` };
+  }
+  try {
+    await fs.promises.rename(from, to);
+    const st = await fs.promises.lstat(to).catch(() => undefined);
+    return { moved: 'now', bytes: st?.isFile() ? st.size : 0 };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'Unknown';
+    // ENOENT/ENOTDIR may be about either side: only a source that is gone is an answer.
+    if ((code === 'ENOENT' || code === 'ENOTDIR') && !(await exists(from))) return { moved: (await exists(to)) ? 'before' : 'missing', bytes: 0 };
+    return { error: code === 'EXDEV' ? 'EXDEV: the quarantine folder is on another volume than the file' : code };
+  }
+}
+
+/**
+ * Moves every file under `dir` (a folder under `fromBase`) to the same relative path under `toBase`,
+ * then removes the folders it emptied, `dir` included. Both bases are inside `root`. Returns the files
+ * moved now and their bytes; a file already moved is not seen again (its source is gone).
+ */
+export async function moveTree(root: string, dir: string, fromBase: string, toBase: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  const rel = (p: string) => path.relative(path.resolve(root), p);
+  const walk = async (d: string): Promise<void> => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(d, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new Error(`cannot read the folder ${d} (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+    }
+    for (const e of entries) {
+      throwIfCancelled(); // a restore's whole quarantine folder can be large: an abort stops between files
+      const p = insideRoot(root, rel(path.join(d, e.name)));
+      if (e.isDirectory()) {
+        await walk(p);
+        await removeEmptyDir(p);
+        continue;
+      }
+      const to = insideRoot(root, rel(path.join(toBase, path.relative(fromBase, p))));
+      const r = await moveFile(p, to);
+      if ('error' in r) throw new Error(`cannot move ${p} to ${to} (${r.error})`);
+      if (r.moved === 'now') {
+        files++;
+        bytes += r.bytes;
+      }
+    }
+  };
+  await walk(dir);
+  await removeEmptyDir(dir);
+  return { files, bytes };
+}
+
+/** Removes a folder if it is empty; one still holding something (a new upload) stays. */
+async function removeEmptyDir(dir: string): Promise<void> {
+  await fs.promises.rmdir(dir).catch((err: NodeJS.ErrnoException) => (['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(err.code ?? '') ? undefined : Promise.reject(err)));
+}
+
+/** The files under a folder and their bytes (0, 0 when it does not exist). */
+export async function countFiles(dir: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  const walk = async (d: string): Promise<void> => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(d, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new Error(`cannot read the folder ${d} (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else {
+        files++;
+        const st = await fs.promises.lstat(p).catch(() => undefined);
+        bytes += st?.isFile() ? st.size : 0;
+      }
+    }
+  };
+  await walk(dir);
+  return { files, bytes };
 }

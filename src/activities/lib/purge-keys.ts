@@ -23,17 +23,75 @@ export interface PurgePosition {
   variantsAfter: string;
   deleted: number;
   bytes: number;
+  /** Keys already gone from the source: quarantined (or deleted) by an earlier attempt whose position was lost. */
+  alreadyGone: number;
+  /** Keys whose object was in neither the source nor the quarantine: missing before the reset. */
+  missing: number;
+  /** A few of the missing keys, as `<bucket or Disk root>: <key>`, for the step's detail. */
+  missingSample: string[];
+  /** The same counts per service (a restore reads them from the purge's progress record). */
+  services: Record<string, ServiceCounts>;
 }
+
+export interface ServiceCounts {
+  deleted: number;
+  bytes: number;
+  alreadyGone: number;
+  missing: number;
+  /** Whether the purge put this service's objects in a quarantine (a restore can bring them back). */
+  quarantined: boolean;
+}
+
+/** What one batch (or variant folder) did. */
+export interface BatchCounts {
+  deleted: number;
+  bytes: number;
+  alreadyGone: number;
+  missing: number;
+  missingKeys: string[];
+}
+
+export const MISSING_SAMPLE = 5;
 
 export function startPosition(): PurgePosition {
-  return { v: 2, service: '', phase: 'keys', index: 0, skip: [], variantsAfter: '', deleted: 0, bytes: 0 };
+  return { v: 2, service: '', phase: 'keys', index: 0, skip: [], variantsAfter: '', deleted: 0, bytes: 0, alreadyGone: 0, missing: 0, missingSample: [], services: {} };
 }
 
-/** Reads a heartbeat position; one of the listing-based purge (before issue 9) restarts its service from the first key. */
+/** Adds a batch's counts to the totals and to its service's (each key counted once: a batch is added only when it is done). */
+export function addCounts(pos: PurgePosition, service: string, quarantined: boolean, c: BatchCounts): void {
+  const s = (pos.services[service] ??= { deleted: 0, bytes: 0, alreadyGone: 0, missing: 0, quarantined });
+  for (const k of ['deleted', 'bytes', 'alreadyGone', 'missing'] as const) {
+    pos[k] += c[k];
+    s[k] += c[k];
+  }
+  for (const k of c.missingKeys) if (pos.missingSample.length < MISSING_SAMPLE) pos.missingSample.push(k);
+}
+
+/** Keys (and variant files) dealt with so far: it only grows, so the larger of two positions of a run is the later one. */
+export function progressOf(p: PurgePosition): number {
+  return p.deleted + p.alreadyGone + p.missing;
+}
+
+const PHASES = ['keys', 'variants', 'done'];
+
+/**
+ * The later of two positions of the same run (the last heartbeat and the progress record: either can
+ * be behind the other). Ties go to the one further along the service order and phases.
+ */
+export function laterPosition(a: PurgePosition, b: PurgePosition | undefined): PurgePosition {
+  if (!b) return a;
+  const key = (p: PurgePosition) => [progressOf(p), p.service, PHASES.indexOf(p.phase), p.index, p.variantsAfter] as const;
+  const [ka, kb] = [key(a), key(b)];
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] > kb[i] ? a : b;
+  return a;
+}
+
+/** Reads a heartbeat (or recorded) position; one of the listing-based purge (before issue 9) restarts its service from the first key. */
 export function parsePosition(s: string | undefined): PurgePosition {
   if (!s) return startPosition();
   const p = JSON.parse(s) as Partial<PurgePosition> & { after?: string };
-  if (p.v === 2) return p as PurgePosition;
+  // Positions recorded before the quarantine counts existed lack them: zero.
+  if (p.v === 2) return { ...startPosition(), ...p };
   // { service, after, deleted, bytes }: deleting a key again is harmless, so resume at the service's start.
   return { ...startPosition(), service: p.service ?? '', phase: p.after === '\uffff' ? 'done' : 'keys', deleted: p.deleted ?? 0, bytes: p.bytes ?? 0 };
 }

@@ -5,13 +5,16 @@ import { assertChecksum } from '../lib/backup-source';
 import { digestOf } from '../lib/digest';
 import { withKeepalive } from '../lib/keepalive';
 import { countRows, qualified, withClient } from '../lib/postgres';
-import { quarantineRunPrefix } from '../lib/quarantine';
+import { countFiles } from '../lib/disk-files';
+import { diskQuarantineDir, quarantineRunPrefix } from '../lib/quarantine';
 import { listUnder } from '../lib/s3';
+import { backupStoreFor } from '../lib/backup-store';
+import { readPurgeProgress } from '../manifest';
 import { queueState } from '../lib/solid-queue';
 import { workerSettings } from '../lib/run-settings';
 import { DEFAULTS } from '../../config/defaults';
 import { decideTables } from '../lib/tables';
-import { databaseByName, resolveTarget, type ActivityDeps } from '../lib/target';
+import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from '../lib/target';
 import { findResetRun, type RestorePlanArgs } from './find-run';
 import { checkNewerRows } from './newer-rows';
 
@@ -56,22 +59,7 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
     warnings.push(...newer.warnings);
     if (found.restoredBy) warnings.push(`reset run ${found.resetRunId} was already undone by restore run ${found.restoredBy.runId} at ${found.restoredBy.at}: this restores its backup again`);
 
-    let quarantine: RestorePlan['quarantine'];
-    const q = t.config.storage?.quarantine;
-    if (q && found.resetRunId) {
-      let objects = 0;
-      let bytes = 0;
-      for (const [name, svc] of Object.entries(t.config.storage!.services)) {
-        if (svc.kind !== 's3') continue;
-        for await (const page of listUnder(t.s3(svc), q.bucket, quarantineRunPrefix(q, found.resetRunId, name))) {
-          objects += page.length;
-          bytes += page.reduce((a, o) => a + o.size, 0);
-        }
-      }
-      quarantine = { bucket: q.bucket, prefix: quarantineRunPrefix(q, found.resetRunId), objects, bytes };
-    } else if (t.config.storage) {
-      warnings.push('storage.quarantine is not configured: the objects the reset purged cannot come back');
-    }
+    const { quarantine, objectsMissing } = await storageToRestore(t, found.resetRunId, warnings);
 
     let workersAlive = 0;
     const w = t.config.workers;
@@ -102,6 +90,7 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
       tables,
       newerRows: newer.newerRows,
       quarantine,
+      objectsMissing,
       warnings,
       errors,
       settings,
@@ -109,4 +98,54 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
       createdAt: new Date().toISOString(),
     };
   });
+}
+
+/**
+ * What the quarantine holds for the reset run (S3 copies and Disk files), and how many purged files
+ * cannot come back: from the purge's progress record, per service, those it removed without a
+ * quarantine, those missing before the reset, and those the quarantine no longer holds.
+ */
+async function storageToRestore(t: ResolvedTarget, resetRunId: string | undefined, warnings: string[]): Promise<Pick<RestorePlan, 'quarantine' | 'objectsMissing'>> {
+  const storage = t.config.storage;
+  if (!storage || !resetRunId) return {};
+  const q = storage.quarantine;
+  let record: Awaited<ReturnType<typeof readPurgeProgress>>;
+  try {
+    record = await readPurgeProgress(backupStoreFor(t.config.backup, t.s3), t.name, resetRunId);
+  } catch (err) {
+    warnings.push((err as Error).message);
+  }
+  let objects = 0;
+  let bytes = 0;
+  let missing = 0;
+  const folders: string[] = [];
+  for (const [name, svc] of Object.entries(storage.services)) {
+    let found = 0;
+    if (q && svc.kind === 'disk') {
+      const dir = diskQuarantineDir(svc.root, q, resetRunId);
+      const c = await countFiles(dir);
+      folders.push(dir);
+      found = c.files;
+      bytes += c.bytes;
+    } else if (q && svc.kind !== 'disk') {
+      for await (const page of listUnder(t.s3(svc), q.bucket!, quarantineRunPrefix(q, resetRunId, name))) {
+        found += page.length;
+        bytes += page.reduce((a, o) => a + o.size, 0);
+      }
+    }
+    objects += found;
+    const r = record?.services[name];
+    if (r) {
+      const removed = r.deleted + r.alreadyGone;
+      missing += r.missing + (r.quarantined && q ? Math.max(0, removed - found) : removed);
+    }
+  }
+  const gone = missing ? `: ${missing} file(s) the reset's purge removed are gone for good, and their restored blob rows will point at missing files` : '';
+  if (!q) warnings.push(`storage.quarantine is not configured: the objects the reset purged cannot come back${gone}`);
+  else if (missing) warnings.push(`${missing} purged file(s) cannot come back (missing before the reset, or no longer in the quarantine); their restored blob rows will point at missing files`);
+  if (!record) warnings.push(`no purge progress record for reset run ${resetRunId}: the plan cannot tell how many purged files are missing`);
+  return {
+    quarantine: q ? { bucket: q.bucket ?? '', prefix: quarantineRunPrefix(q, resetRunId), objects, bytes, ...(folders.length ? { folders } : {}) } : undefined,
+    objectsMissing: record ? missing : undefined,
+  };
 }

@@ -1,11 +1,17 @@
-/** Bringing back the objects a reset's purge quarantined. */
+/**
+ * Bringing back what a reset's purge quarantined: S3 objects copied back from the quarantine bucket
+ * (server-side; the copies stay until the bucket's lifecycle rule expires them), Disk files moved
+ * back (renamed) from the root's quarantine folder. A retry does it again harmlessly: on S3 it copies
+ * again; on Disk a file already moved back is no longer in the quarantine folder (and not counted again).
+ */
+import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { moveTree } from '../lib/disk-files';
 import { throwIfCancelled, withKeepalive } from '../lib/keepalive';
-import { eachLimited, quarantineRunPrefix } from '../lib/quarantine';
+import { diskQuarantineDir, eachLimited, quarantineRunPrefix } from '../lib/quarantine';
 import { copyObject, listUnder } from '../lib/s3';
 import { resolveTarget, type ActivityDeps } from '../lib/target';
 
-/** Copies the reset run's quarantined objects back to their original keys (server-side; a retry copies again, harmlessly). */
 export async function restoreStorage(deps: ActivityDeps, args: { target: string; resetRunId: string }): Promise<{ count: number; bytes: number }> {
   const t = resolveTarget(deps, args.target);
   const q = t.config.storage?.quarantine;
@@ -14,12 +20,32 @@ export async function restoreStorage(deps: ActivityDeps, args: { target: string;
     let count = 0;
     let bytes = 0;
     for (const [name, svc] of Object.entries(t.config.storage!.services)) {
-      if (svc.kind !== 's3') continue;
+      if (svc.kind === 'disk') {
+        throwIfCancelled();
+        const dir = diskQuarantineDir(svc.root, q, args.resetRunId);
+        try {
+          const r = await moveTree(svc.root, dir, dir, path.resolve(svc.root));
+          count += r.files;
+          bytes += r.bytes;
+        } catch (err) {
+          // eslint-disable-next-line preserve-caught-error -- the workflow shows the deepest cause; this message names the place and quotes it
+          throw new Error(
+            `Could not move the quarantined files of Disk service "${name}" back from ${dir} to ${svc.root}: ${(err as Error).message}. Fix the cause, then retry: files already back stay back.`,
+          );
+        }
+        beat({ unit: 'objects', done: count });
+        continue;
+      }
       const s3 = t.s3(svc);
       const from = quarantineRunPrefix(q, args.resetRunId, name);
-      for await (const page of listUnder(s3, q.bucket, from)) {
+      for await (const page of listUnder(s3, q.bucket!, from)) {
         throwIfCancelled();
-        await eachLimited(page, 16, (o) => copyObject(s3, { bucket: q.bucket, key: o.key }, { bucket: svc.bucket, key: o.key.slice(from.length) }));
+        await eachLimited(page, 16, async (o) => {
+          const to = { bucket: svc.bucket, key: o.key.slice(from.length) };
+          await copyObject(s3, { bucket: q.bucket!, key: o.key }, to).catch((err: Error) => {
+            throw new Error(`Could not copy s3://${q.bucket}/${o.key} back to s3://${to.bucket}/${to.key}: ${err.message}. Fix the cause, then retry: copying again is harmless.`);
+          });
+        });
         count += page.length;
         bytes += page.reduce((a, o) => a + o.size, 0);
         beat({ unit: 'objects', done: count });

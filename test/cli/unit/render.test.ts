@@ -115,6 +115,23 @@ describe('plan and result', () => {
     expect(text).toMatch(/✔\s+Users\s+6\s+6/);
   });
 
+  test("the purge's already-gone and missing counts show beside the deleted ones; a restore's lost files in red", () => {
+    const r: ResetResult = {
+      target: 'demo',
+      mode: 'execute',
+      outcome: 'completed',
+      objectsDeleted: { count: 40, bytes: 2570, errors: 0, alreadyGone: 3, missing: 1, missingSample: ['s3://app/k1'] },
+    };
+    const text = renderResult(r, ANSI);
+    expect(text).toContain('storage: 40 objects deleted (2.51 KiB), 3 already gone (removed by an earlier attempt)');
+    expect(text).toContain(ANSI.yellow('  storage: 1 file(s) were missing before the reset (blob rows without a file), e.g. s3://app/k1'));
+    const restore = { target: 'demo', outcome: 'completed', restored: { tables: 3, rows: 10 }, objectsRestored: { count: 40, bytes: 2570 }, objectsMissing: 4 };
+    const shown = renderResult(restore as unknown as ResetResult, ANSI);
+    expect(shown).toContain('storage: 40 objects brought back');
+    expect(shown).toContain(ANSI.red('  storage: 4 purged file(s) did not come back: their blob rows point at missing files'));
+    expect(renderResult({ ...restore, objectsMissing: undefined } as unknown as ResetResult, ANSI)).not.toContain('did not come back');
+  });
+
   test('an execute result always says whether the workers run', () => {
     const r: ResetResult = { target: 'demo', mode: 'execute', outcome: 'completed', endReason: 'completed' };
     expect(renderResult({ ...r, workers: { status: 'running' } })).toContain('Solid Queue workers: running (started again by this run)');
