@@ -82,7 +82,9 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
     const restored = await runner.step(
       'restore',
       async () => {
-        const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup });
+        // Under the database's advisory lock, as every destructive reset step: no other destructive
+        // step (an earlier attempt still running on a cut-off worker) runs beside it.
+        const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup, lock });
         // The data is in (committed); a retry restores it again, so a mismatch can be looked into and retried.
         if (r.mismatches.length)
           throw ApplicationFailure.nonRetryable(
@@ -103,7 +105,7 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
     // 4 — bring back the objects the reset's purge quarantined.
     if (plan.quarantine && plan.resetRunId) {
       const resetRunId = plan.resetRunId;
-      const back = await runner.step('restoreStorage', () => act.restoreStorage({ target: input.target, resetRunId }), {
+      const back = await runner.step('restoreStorage', () => act.restoreStorage({ target: input.target, resetRunId, lock }), {
         detail: (r) => `${r.count} objects (${r.bytes} bytes) copied back from ${plan.quarantine!.bucket}/${plan.quarantine!.prefix}`,
       });
       result.objectsRestored = back;
