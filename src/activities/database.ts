@@ -20,6 +20,7 @@ import { resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTar
 import { databaseChanged, readJournal, recordTransaction, writeJournal } from './journal';
 import { backupStoreFor } from './lib/backup-store';
 import { manifestLocation, manifestName, readManifest, writeManifestOnce } from './manifest';
+import { runRebuild } from './rebuild';
 
 export interface ResetArgs {
   target: string;
@@ -59,8 +60,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         throwIfCancelled();
         const strategy = t.config.strategy ?? { kind: 'replant' as const };
         if (strategy.kind === 'rebuild') {
-          await writeJournal(t, { ...(await readJournal(t, args.runId)), rebuildStartedAt: new Date().toISOString() });
-          await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds);
+          await runRebuild(t, args.runId, strategy, changed);
         } else {
           // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
           for (const d of [...decisions].reverse()) await truncate(t, d, args.runId);
