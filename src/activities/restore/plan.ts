@@ -12,6 +12,7 @@ import { workerSettings } from '../lib/run-settings';
 import { DEFAULTS } from '../../config/defaults';
 import { decideTables } from '../lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps } from '../lib/target';
+import { databaseChanged, readJournal } from '../journal';
 import { findResetRun, type RestorePlanArgs } from './find-run';
 
 export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Promise<RestorePlan> {
@@ -20,6 +21,12 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
     const errors: string[] = [];
     const warnings: string[] = [];
     const found = await findResetRun(Context.current().client, t.name, args);
+    // A reset step that failed after changing the database (a seed or rebuild command) left no result
+    // with counts; its journal recorded them before the first change, and says whether one happened.
+    if (!found.countsBefore) {
+      const j = await readJournal(t, found.resetRunId);
+      if (j.countsBefore && (await databaseChanged(t, j))) found.countsBefore = j.countsBefore;
+    }
     const backup = found.backup;
     let checksumsOk = true;
     let done = 0;
