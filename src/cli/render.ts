@@ -185,7 +185,8 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   for (const f of result.backup?.files ?? []) {
     out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`);
   }
-  if (result.restoreCommand) out.push(style.yellow(`  The TRUNCATE committed. Undo this reset with: ${result.restoreCommand}`));
+  const changed = result.plan?.strategy === 'rebuild' ? 'The rebuild command changed the database.' : 'The TRUNCATE committed.';
+  if (result.restoreCommand) out.push(style.yellow(`  ${changed} Undo this reset with: ${result.restoreCommand}`));
   if (result.objectsDeleted) {
     out.push(
       `  storage: ${formatCount(result.objectsDeleted.count)} objects deleted (${formatBytes(result.objectsDeleted.bytes)})` +

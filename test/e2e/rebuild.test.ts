@@ -2,11 +2,13 @@
  * The rebuild strategy on the real stack: a command that really drops and re-creates the database
  * (dropdb, createdb, schema, seeds — what `bin/rails db:reset` does) runs while the run holds the
  * database's reset lock, and the run's claim survives it; a command that fails before dropping
- * anything says that nothing was touched, and the ending prints no restore hint.
+ * anything says that nothing was touched, and the ending prints no restore hint; one that fails after
+ * dropping and re-creating it says so, and the restore command the ending prints brings the rows back.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderResult } from '../../src/cli/render';
+import { run } from '../cli/harness';
 import { abortSignal, approveSignal, type ResetResult } from '../../src/workflows/definitions';
 import { waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
@@ -91,6 +93,40 @@ test('a rebuild command that fails before dropping anything says nothing was tou
   expect(renderResult(result)).not.toContain('reset-runbook restore');
   expect({ customers: await f.count('customers'), users: await f.count('users') }).toEqual(before);
   expect(await databaseOid()).toBe(oid);
+  expect(f.service('status')).toBe(0);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a rebuild command that fails after re-creating the database says what it changed; the restore command the ending prints brings the rows back', async () => {
+  const dir = fs.mkdtempSync('/tmp/rr-rebuild-');
+  const halfway = script(dir, 'db-reset', `${DB_RESET.replace(/^exec /m, '')}\necho "seeding failed: duplicate key" >&2\nexit 4`);
+  f = await fixture({ target: { rebuildCommand: [halfway], timing: { maximumAttempts: 1 } } });
+  expect(f.service('start')).toBe(0);
+  await f.startWorker();
+  const oid = await databaseOid();
+  const before = { customers: await f.count('customers'), users: await f.count('users') };
+  expect(before.customers).toBeGreaterThan(0);
+
+  const h = await startApproved();
+  const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
+  const newOid = await databaseOid();
+  expect(newOid).not.toBe(oid);
+  expect(p.waiting?.error).toContain(`The database WAS changed by it: database "primary" (${f.dbName}) was dropped and re-created (oid ${oid} → ${newOid})`);
+  expect(await f.count('customers')).toBe(0);
+
+  await h.signal(abortSignal, { reason: 'restore instead' });
+  const err = await h.result().catch((e) => e);
+  const result = err.cause.details[0] as ResetResult;
+  const printed = /Undo this reset with: (.+)$/m.exec(renderResult(result))?.[1];
+  expect(printed).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
+  const [, ...args] = printed!.split(' ');
+  const restored = await run(path.join(REPO_ROOT, 'bin', 'reset-runbook'), args, {
+    env: { ...(f.workerEnv as Record<string, string>), NO_COLOR: '1', RESET_RUNBOOK_POLL_MS: '300' },
+    input: `${f.dbName}\n`,
+    timeoutMs: 240_000,
+  });
+  expect({ code: restored.code, out: restored.code === 0 ? '' : restored.stdout + restored.stderr }).toEqual({ code: 0, out: '' });
+  expect({ customers: await f.count('customers'), users: await f.count('users') }).toEqual(before);
   expect(f.service('status')).toBe(0);
   fs.rmSync(dir, { recursive: true, force: true });
 });
