@@ -6,15 +6,16 @@
  *   holds. Done once here rather than in each activity, so a new activity or a new error path cannot
  *   forget it.
  * - The reset lock (lib/reset-lock.ts): a destructive step called with `lock` (the run that claimed the
- *   database) runs holding the database's advisory lock, after checking the claim still names that run.
+ *   database, a reset or a restore) runs holding the database's advisory lock, after checking the claim
+ *   still names that run.
  */
 import { Context } from '@temporalio/activity';
 import { redactError, type Redactor } from './lib/secrets';
 import { withResetLock, type LockOwner } from './lib/reset-lock';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 
-/** The steps that change the database, its workers or its objects. */
-export const DESTRUCTIVE = ['stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers'] as const;
+/** The steps that change the database, its workers or its objects: the reset's, and the restore's own. */
+export const DESTRUCTIVE = ['stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'restoreDatabase', 'restoreStorage'] as const;
 
 /** Every activity takes one argument object; a destructive one may also carry the run's lock. */
 type Fn = (args: any) => Promise<unknown>;

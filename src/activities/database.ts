@@ -21,6 +21,7 @@ import type { BackupRecord } from '../workflows/definitions';
 import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal } from './journal';
 import { backupStoreFor } from './lib/backup-store';
 import { manifestLocation, manifestName, readManifest, writeManifestOnce } from './manifest';
+import { runRebuild } from './rebuild';
 
 export interface ResetArgs {
   target: string;
@@ -64,8 +65,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         try {
           const strategy = t.config.strategy ?? { kind: 'replant' as const };
           if (strategy.kind === 'rebuild') {
-            await writeJournal(t, { ...(await readJournal(t, args.runId)), rebuildStartedAt: new Date().toISOString() });
-            await runTargetCommand(t, 'Schema rebuild command', strategy.command, strategy.cwd, strategy.env, strategy.timeoutSeconds);
+            await runRebuild(t, args.runId, strategy, changed);
           } else {
             // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
             for (const d of [...decisions].reverse()) await truncate(t, d, args.runId);

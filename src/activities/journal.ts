@@ -5,12 +5,15 @@
  *
  * A file alone cannot say that: a worker can die between COMMIT and writing "done". So before each
  * COMMIT the journal records the transaction's id, and PostgreSQL answers later, durably, whether
- * that transaction committed (txid_status). A rebuild command is not a transaction: once it has been
- * started, the database counts as changed.
+ * that transaction committed (txid_status). A rebuild command is not a transaction: before it runs,
+ * the journal records the database's fingerprint (lib/db-fingerprint.ts: its oid, its tables' data
+ * files and rows); once the command has succeeded the database counts as changed, and after a failed
+ * or interrupted one it counts as changed only if the fingerprint differs.
  */
 import type { Client } from 'pg';
 import type { BackupRecord } from '../workflows/definitions';
 import { backupStoreFor } from './lib/backup-store';
+import { differences, fingerprint, type DatabaseFingerprint } from './lib/db-fingerprint';
 import { withClient } from './lib/postgres';
 import type { ResolvedTarget } from './lib/target';
 
@@ -31,7 +34,10 @@ export interface Journal {
   restoredBy?: { workflowId: string; runId: string; at: string };
   /** Every TRUNCATE transaction this run sent COMMIT for (or was about to). */
   transactions: { database: string; xid: string }[];
+  /** Written by workers from before the rebuild's fingerprint: a started rebuild counted as a change. */
   rebuildStartedAt?: string;
+  /** The rebuild command: the databases as they were just before it first ran, and when it succeeded. */
+  rebuild?: { startedAt: string; before: DatabaseFingerprint[]; finishedAt?: string };
 }
 
 export const JOURNAL_PREFIX = 'reset_journal_';
@@ -71,7 +77,9 @@ export async function recordTransaction(t: ResolvedTarget, runId: string, databa
 
 /** Whether any of this run's TRUNCATEs (or its rebuild command) changed the database. */
 export async function databaseChanged(t: ResolvedTarget, j: Journal): Promise<boolean> {
-  if (j.rebuildStartedAt) return true;
+  if (j.rebuildStartedAt || j.rebuild?.finishedAt) return true;
+  // Compared with the databases as they are now; one that cannot be read counts as changed.
+  if (j.rebuild && (await rebuildChanges(t, j.rebuild.before).catch(() => ['unknown'])).length) return true;
   for (const tx of j.transactions) {
     const db = t.databases.find((d) => d.name === tx.database);
     if (!db) continue;
@@ -82,4 +90,9 @@ export async function databaseChanged(t: ResolvedTarget, j: Journal): Promise<bo
     if (status === 'committed' || status === null) return true;
   }
   return false;
+}
+
+/** What the rebuild command changed since the fingerprint taken before it (lines for an operator; [] when nothing). */
+export async function rebuildChanges(t: ResolvedTarget, before: DatabaseFingerprint[]): Promise<string[]> {
+  return differences(before, await fingerprint(t));
 }

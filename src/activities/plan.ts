@@ -20,6 +20,8 @@ import { processesEverRegistered, queueState } from './lib/solid-queue';
 import { baseEnv } from './lib/child-env';
 import { describeHolder, lockHolders } from './lib/reset-lock';
 import { workerSettings } from './lib/run-settings';
+import { probeBackupStore, probeQuarantine } from './plan-probes';
+import { undoPlan } from './plan-undo';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
 
@@ -97,6 +99,11 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
   const storageErrors: string[] = [];
   const storage = planStorage(t, blobsDropped, storageWarnings, storageErrors);
   storage.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
+  // The places the run writes to take a write (a probe object, removed again): refused here, not after the TRUNCATE.
+  const probeWarnings: string[] = [];
+  const probeErrors: string[] = [];
+  const probes = Promise.all([probeQuarantine(t, probeErrors, probeWarnings), probeBackupStore(t, probeErrors, probeWarnings)]);
+  probes.catch(() => undefined);
 
   for (const m of materializedViews) {
     const rows = `${m.rows} row${m.rows === 1 ? '' : 's'}`;
@@ -175,9 +182,12 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
   for (const h of await lockHolders(t)) warnings.push(`${describeHolder(h)}: an execute run is refused until that run ends`);
   if (claimedExecutions > 0) warnings.push(`${claimedExecutions} job(s) are claimed right now; stopping the workers will let them finish or release them`);
 
-  const { blobs, objectsToDelete } = await storage;
+  const { blobs, objectsToDelete, purged } = await storage;
   warnings.push(...storageWarnings);
   errors.push(...storageErrors);
+  await probes;
+  warnings.push(...probeWarnings);
+  errors.push(...probeErrors);
 
   const settings = {
     heartbeatTimeoutSeconds: cfg.timing.heartbeatTimeoutSeconds,
@@ -214,6 +224,7 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
     settings,
     digest,
     createdAt: new Date().toISOString(),
+    undo: undoPlan(cfg, purged),
   };
 }
 
@@ -223,7 +234,7 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
   return withClient(t.primary, async (c) => {
     const blobs = await summariseBlobs(c);
     const objectsToDelete: Plan['objectsToDelete'] = { count: 0, bytes: 0 };
-    if (!blobsDropped || blobs.count === 0) return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete };
+    if (!blobsDropped || blobs.count === 0) return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete, purged: [] };
     const missing = blobs.services.filter((s) => !services[s]);
     if (missing.length) {
       errors.push(
@@ -286,7 +297,7 @@ async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: s
         );
       }
     }
-    return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete };
+    return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete, purged: purged.map(([name, svc]) => ({ name, svc, files: perService.get(name)!.count })) };
   });
 }
 

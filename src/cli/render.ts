@@ -2,7 +2,7 @@
  * Renderers: pure functions from the contract's shapes (Plan, Progress, ResetResult, heartbeat
  * progress) to text. No I/O here, so they are unit-tested without a server.
  */
-import type { HeartbeatProgress, Plan, ResetResult, RestorePlan, RestoreResult, StepState, WorkersState } from '../workflows/definitions';
+import type { HeartbeatProgress, Plan, ResetResult, RestorePlan, RestoreResult, StepState, UndoPlan, WorkersState } from '../workflows/definitions';
 import { formatBytes, formatCount, formatDuration, formatRate, formatTime, formatUnit, padVisible, truncate, visibleLength } from './format';
 import { PLAIN, Style } from './style';
 import type { ActivityView, RunSummary, Snapshot } from './snapshot';
@@ -141,6 +141,9 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
   const sample = plan.objectsToDelete.sample;
   if (sample) kv('sampled in storage', sample.checked ? `${formatCount(sample.present)} of ${formatCount(sample.checked)} found` : 'none checked');
 
+  // What a restore can bring back, before the approval: what cannot is said in red.
+  if (plan.undo) out.push('', undoLine(plan.undo, style));
+
   out.push('', style.bold('Solid Queue workers'));
   kv('workers alive', formatCount(plan.workersAlive));
   kv('claimed executions', formatCount(plan.claimedExecutions));
@@ -157,6 +160,11 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
     out.push(plan.errors.map((e) => `  ${style.red('✖')} ${e}`).join('\n'));
   }
   return out.join('\n');
+}
+
+/** "undo: tables and files can come back (quarantine kept 30 days)", or what cannot come back. */
+export function undoLine(undo: UndoPlan, style: Style = PLAIN): string {
+  return `${style.bold('undo:')} ${undo.files === 'not-quarantined' ? style.red(undo.summary) : undo.summary}`;
 }
 
 /** `failure`: the closed run's failure message, for runs whose result does not say it all. */
@@ -177,7 +185,8 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   for (const f of result.backup?.files ?? []) {
     out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`);
   }
-  if (result.restoreCommand) out.push(style.yellow(`  The TRUNCATE committed. Undo this reset with: ${result.restoreCommand}`));
+  const changed = result.plan?.strategy === 'rebuild' ? 'The rebuild command changed the database.' : 'The TRUNCATE committed.';
+  if (result.restoreCommand) out.push(style.yellow(`  ${changed} Undo this reset with: ${result.restoreCommand}`));
   if (result.objectsDeleted) {
     out.push(
       `  storage: ${formatCount(result.objectsDeleted.count)} objects deleted (${formatBytes(result.objectsDeleted.bytes)})` +

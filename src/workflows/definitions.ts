@@ -272,6 +272,22 @@ export interface Plan {
   /** SHA-256 over the plan's decisive parts (tables and actions, strategy, database): what an approval binds to. */
   digest: string;
   createdAt: string;
+  /** What a restore can bring back after this reset, said before the approval (missing in plans recorded before it). */
+  undo?: UndoPlan;
+}
+
+/** Whether the reset can be undone (`reset-runbook restore`), and exactly what cannot. */
+export interface UndoPlan {
+  /** The tables come back from the backup the run takes before anything is touched. */
+  tables: true;
+  /** "quarantined": every deleted file is copied first and can come back; "not-quarantined": some are deleted for good; "none": no file is deleted. */
+  files: 'quarantined' | 'not-quarantined' | 'none';
+  /** storage.quarantine.days: how long the bucket's lifecycle rule keeps the copies (as documented; not enforced). */
+  quarantineDays?: number;
+  /** One line per service whose files are deleted for good, with why. */
+  cannotComeBack: string[];
+  /** One line: "tables and files can come back (quarantine kept 30 days)", or what cannot. */
+  summary: string;
 }
 
 export interface RunSettings {

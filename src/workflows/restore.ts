@@ -87,7 +87,9 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
     const restored = await runner.step(
       'restore',
       async () => {
-        const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup, resetRunId: plan.resetRunId });
+        // Under the database's advisory lock, as every destructive reset step: no other destructive
+        // step (an earlier attempt still running on a cut-off worker) runs beside it.
+        const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup, resetRunId: plan.resetRunId, lock });
         // The data is in (committed); a retry restores it again, so a mismatch can be looked into and retried.
         if (r.mismatches.length)
           throw ApplicationFailure.nonRetryable(
@@ -111,7 +113,7 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
     if (plan.quarantine && plan.resetRunId) {
       const resetRunId = plan.resetRunId;
       const from = [...(plan.quarantine.bucket ? [`${plan.quarantine.bucket}/${plan.quarantine.prefix}`] : []), ...(plan.quarantine.folders ?? [])].join(', ');
-      const back = await runner.step('restoreStorage', () => act.restoreStorage({ target: input.target, resetRunId }), {
+      const back = await runner.step('restoreStorage', () => act.restoreStorage({ target: input.target, resetRunId, lock }), {
         detail: (r) => `${r.count} objects (${r.bytes} bytes) brought back from ${from}${lost ? `; ${lost} purged file(s) cannot come back: their blob rows point at missing files` : ''}`,
       });
       result.objectsRestored = back;

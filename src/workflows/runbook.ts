@@ -241,7 +241,9 @@ function planSummary(p: Plan): string {
   const approx = truncate.some((t) => t.estimated) ? '≈' : '';
   const sample = p.objectsToDelete.sample;
   const found = sample && sample.checked > 0 ? ` (${sample.present} of ${sample.checked} sampled found)` : '';
-  return `${truncate.length} tables to truncate (${approx}${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete${found}, ${p.workersAlive} workers alive${restart}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
+  // The Web UI shows this line: whether the reset can be undone belongs there too (plans recorded before it have no undo).
+  const undo = p.undo ? `; undo: ${p.undo.summary}` : '';
+  return `${truncate.length} tables to truncate (${approx}${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete${found}, ${p.workersAlive} workers alive${restart}${undo}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
 }
 
 export { messageOf };

@@ -17,10 +17,23 @@
  *    run that could not release it (terminated from the Web UI) leaves it; the refusal says how to
  *    clear it after checking that run is really over.
  * 2. The advisory lock, keyed by the server's system identifier and the database's name, held on a
- *    session of its own for the whole of each destructive activity (stop, reset, purge, start) and
- *    while a claim is made or checked. Claims are thus serialized, and no two destructive steps ever
- *    run on one database at once — not even an earlier attempt of the same step that a partitioned
- *    worker still runs. A SIGKILLed worker's session ends with its socket, so the retry re-takes it.
+ *    session of its own for the whole of each destructive activity (the reset's stop, reset, purge,
+ *    start; the restore's database and storage steps) and while a claim is made or checked. Claims are
+ *    thus serialized, and no two destructive steps ever run on one database at once — not even an
+ *    earlier attempt of the same step that a partitioned worker still runs. A SIGKILLed worker's
+ *    session ends with its socket, so the retry re-takes it.
+ *
+ * Where the advisory lock's session lives: on the server's maintenance database ("postgres"), not on
+ * the target database. A rebuild strategy's command drops and re-creates the target database, and
+ * DROP DATABASE refuses while any session — our lock holder included — is connected to it. Advisory
+ * locks are scoped to the database of the session that takes them, so every holder must take it in
+ * the same place: every function here does, and the claim row is read and written on a short session
+ * to the target that is closed before the step runs. After the step the claim row is made again if
+ * it vanished (a dropped database takes its claim row with it), still under the advisory lock, so no
+ * other run can claim the database in between. A server whose maintenance database this role may not
+ * connect to (it does not exist, CONNECT is denied) gets the lock on the target database itself, as
+ * before: the same answer for every worker using the same credentials; a rebuild then cannot drop the
+ * database while the lock is held, and says so.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Client } from 'pg';
@@ -41,15 +54,58 @@ export interface LockHolder extends LockOwner {
   since: string;
 }
 
-async function connect(db: DatabaseHandle, appName: string): Promise<Client> {
-  const c = new Client({ connectionString: db.url, application_name: appName, connectionTimeoutMillis: 10_000 });
+const APP = 'reset-runbook:lock';
+export const MAINTENANCE_DATABASE = 'postgres';
+
+async function connect(url: string, appName = APP): Promise<Client> {
+  const c = new Client({ connectionString: url, application_name: appName, connectionTimeoutMillis: 10_000 });
   c.on('error', () => undefined);
-  await c.connect();
+  try {
+    await c.connect();
+  } catch (err) {
+    await c.end().catch(() => undefined);
+    throw err;
+  }
   return c;
 }
 
+/** The same server and credentials, on the maintenance database; undefined when the URL is not a URL. */
+export function maintenanceUrl(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    if (!/^postgres(ql)?:$/.test(u.protocol)) return undefined;
+    u.pathname = `/${MAINTENANCE_DATABASE}`;
+    u.searchParams.delete('dbname');
+    return u.toString();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The session that takes the advisory lock (see the header): on the maintenance database, or on the
+ * target's own session `c` when the maintenance database cannot be reached with these credentials.
+ */
+async function lockSession(db: DatabaseHandle, c: Client): Promise<Client> {
+  const url = maintenanceUrl(db.url);
+  if (!url) return c;
+  try {
+    return await connect(url);
+  } catch (err) {
+    // 3D000: no such database; 42501: CONNECT denied; 28000: pg_hba.conf rejects it. Anything else is an outage: retried.
+    if (['3D000', '42501', '28000'].includes((err as { code?: string }).code ?? '')) return c;
+    throw err;
+  }
+}
+
+async function unlockAndEnd(m: Client, key: string, c: Client): Promise<void> {
+  // Ending the session releases its advisory lock; unlock first so a pooled proxy (pgbouncer) lets go too.
+  await m.query(`SELECT pg_advisory_unlock($1::bigint)`, [key]).catch(() => undefined);
+  if (m !== c) await m.end().catch(() => undefined);
+}
+
 /** The advisory lock's key: this server (system identifier) and database; stable for every URL naming it. */
-async function lockKey(c: Client): Promise<{ key: string; database: string }> {
+export async function lockKey(c: Client): Promise<{ key: string; database: string }> {
   const name = (await c.query<{ d: string }>(`SELECT current_database() AS d`)).rows[0].d;
   // pg_control_system() may be denied to a non-superuser role; the server's address is then the next best name.
   const sys = await c
@@ -84,16 +140,16 @@ function heldFailure(h: LockHolder): ApplicationFailure {
 }
 
 /** The target's databases, each once (an extra database may be the primary under another URL). */
-async function eachDatabase<T>(t: ResolvedTarget, appName: string, fn: (c: Client, key: string, database: string) => Promise<T>): Promise<T[]> {
+async function eachDatabase<T>(t: ResolvedTarget, fn: (c: Client, key: string, database: string, db: DatabaseHandle) => Promise<T>): Promise<T[]> {
   const seen = new Set<string>();
   const out: T[] = [];
   for (const db of t.databases) {
-    const c = await connect(db, appName);
+    const c = await connect(db.url);
     try {
       const { key, database } = await lockKey(c);
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push(await fn(c, key, database));
+      out.push(await fn(c, key, database, db));
     } finally {
       await c.end().catch(() => undefined);
     }
@@ -101,9 +157,24 @@ async function eachDatabase<T>(t: ResolvedTarget, appName: string, fn: (c: Clien
   return out;
 }
 
+const CREATE_CLAIM_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (id int PRIMARY KEY CHECK (id = 1), workflow_id text NOT NULL, run_id text NOT NULL, target text NOT NULL, namespace text, since timestamptz NOT NULL DEFAULT now())`;
+
+/** Makes this run's claim row (the caller holds the advisory lock and has checked no other run holds it). */
+async function insertClaim(c: Client, owner: LockOwner): Promise<boolean> {
+  await c.query(`CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`);
+  await c.query(CREATE_CLAIM_TABLE);
+  const r = await c.query(`INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [
+    owner.workflowId,
+    owner.runId,
+    owner.target,
+    owner.namespace ?? null,
+  ]);
+  return (r.rowCount ?? 0) > 0;
+}
+
 /** For the plan: who holds the target's databases now, if anyone. */
 export async function lockHolders(t: ResolvedTarget): Promise<LockHolder[]> {
-  return (await eachDatabase(t, 'reset-runbook:lock', (c, _k, database) => readHolderOn(c, database))).filter((h): h is LockHolder => Boolean(h));
+  return (await eachDatabase(t, (c, _k, database) => readHolderOn(c, database))).filter((h): h is LockHolder => Boolean(h));
 }
 
 /**
@@ -113,23 +184,17 @@ export async function lockHolders(t: ResolvedTarget): Promise<LockHolder[]> {
 export async function acquireResetLock(t: ResolvedTarget, owner: LockOwner): Promise<LockHolder[]> {
   let claimedNow = false;
   try {
-    return await eachDatabase(t, 'reset-runbook:lock', async (c, key, database) => {
-      if (!(await tryAdvisory(c, key))) throw await busy(c, database, owner);
+    return await eachDatabase(t, async (c, key, database, db) => {
+      const m = await lockSession(db, c);
       try {
-        await c.query(`CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`);
-        await c.query(
-          `CREATE TABLE IF NOT EXISTS ${TABLE} (id int PRIMARY KEY CHECK (id = 1), workflow_id text NOT NULL, run_id text NOT NULL, target text NOT NULL, namespace text, since timestamptz NOT NULL DEFAULT now())`,
-        );
+        if (!(await tryAdvisory(m, key))) throw await busy(c, database, owner);
         const h = await readHolderOn(c, database);
         if (h && !sameRun(h, owner)) throw heldFailure(h);
         if (h && h.runId !== owner.runId) await takeOver(c, owner);
-        if (!h) {
-          await c.query(`INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4)`, [owner.workflowId, owner.runId, owner.target, owner.namespace ?? null]);
-          claimedNow = true;
-        }
+        if (!h && (await insertClaim(c, owner))) claimedNow = true;
         return (await readHolderOn(c, database))!;
       } finally {
-        await c.query(`SELECT pg_advisory_unlock($1::bigint)`, [key]).catch(() => undefined);
+        await unlockAndEnd(m, key, c);
       }
     });
   } catch (err) {
@@ -141,7 +206,7 @@ export async function acquireResetLock(t: ResolvedTarget, owner: LockOwner): Pro
 
 /** Gives the databases back (only this run's claims). Idempotent. */
 export async function releaseResetLock(t: ResolvedTarget, owner: Pick<LockOwner, 'runId'>): Promise<number> {
-  const n = await eachDatabase(t, 'reset-runbook:lock', async (c) => {
+  const n = await eachDatabase(t, async (c) => {
     const r = await c.query(`DELETE FROM ${TABLE} WHERE run_id = $1`, [owner.runId]).catch((err: { code?: string }) => {
       if (err.code === '42P01' || err.code === '3F000') return { rowCount: 0 };
       throw err;
@@ -153,53 +218,60 @@ export async function releaseResetLock(t: ResolvedTarget, owner: Pick<LockOwner,
 
 /**
  * Runs a destructive step holding the advisory lock of each of the target's databases on a session of
- * its own, after checking that the claim row names this run (and re-making it if it vanished).
+ * its own (on the maintenance database: see the header), after checking that the claim row names this
+ * run (and re-making it if it vanished). No session to the target database stays open while the step
+ * runs, so a rebuild command can drop it; the claim row is made again afterwards if the step took it.
  */
 export async function withResetLock<T>(t: ResolvedTarget, owner: LockOwner, fn: () => Promise<T>): Promise<T> {
-  const held: { c: Client; key: string }[] = [];
+  const held: { m: Client; key: string; db: DatabaseHandle; database: string }[] = [];
   const seen = new Set<string>();
   try {
     for (const db of t.databases) {
-      const c = await connect(db, 'reset-runbook:lock');
-      const { key, database } = await lockKey(c).catch(async (err) => {
-        await c.end().catch(() => undefined);
-        throw err;
-      });
-      if (seen.has(key)) {
-        await c.end().catch(() => undefined);
-        continue;
-      }
-      seen.add(key);
-      held.push({ c, key });
-      if (!(await tryAdvisory(c, key))) {
-        held.pop();
-        const e = await busy(c, database, owner);
-        await c.end().catch(() => undefined);
-        throw e;
-      }
-      const h = await readHolderOn(c, database);
-      if (h && !sameRun(h, owner)) throw heldFailure(h);
-      if (h && h.runId !== owner.runId) await takeOver(c, owner);
-      if (!h) {
-        await c.query(`CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`);
-        await c.query(
-          `CREATE TABLE IF NOT EXISTS ${TABLE} (id int PRIMARY KEY CHECK (id = 1), workflow_id text NOT NULL, run_id text NOT NULL, target text NOT NULL, namespace text, since timestamptz NOT NULL DEFAULT now())`,
-        );
-        await c.query(`INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [
-          owner.workflowId,
-          owner.runId,
-          owner.target,
-          owner.namespace ?? null,
-        ]);
+      const c = await connect(db.url);
+      let m: Client | undefined;
+      try {
+        const { key, database } = await lockKey(c);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        m = await lockSession(db, c);
+        if (!(await tryAdvisory(m, key))) {
+          const e = await busy(c, database, owner);
+          if (m !== c) await m.end().catch(() => undefined);
+          m = undefined;
+          throw e;
+        }
+        held.push({ m, key, db, database });
+        const h = await readHolderOn(c, database);
+        if (h && !sameRun(h, owner)) throw heldFailure(h);
+        if (h && h.runId !== owner.runId) await takeOver(c, owner);
+        if (!h) await insertClaim(c, owner);
+      } finally {
+        // The target's own session ends here, unless it is the lock's session (no maintenance database).
+        if (m !== c) await c.end().catch(() => undefined);
       }
     }
     return await fn();
   } finally {
-    // Ending the session releases its advisory lock; unlock first so a pooled proxy (pgbouncer) lets go too.
-    for (const { c, key } of held) {
-      await c.query(`SELECT pg_advisory_unlock($1::bigint)`, [key]).catch(() => undefined);
-      await c.end().catch(() => undefined);
+    for (const { m, key, db, database } of held) {
+      await remakeClaim(db, database, owner).catch(() => undefined);
+      await unlockAndEnd(m, key, m);
+      await m.end().catch(() => undefined);
     }
+  }
+}
+
+/**
+ * After a step that dropped and re-created the database (a rebuild): its claim row went with it. Made
+ * again while the advisory lock is still held, so no other run claims the database in between. A
+ * database that is gone (a rebuild that failed after dropping it) is left: the next step re-makes it.
+ */
+async function remakeClaim(db: DatabaseHandle, database: string, owner: LockOwner): Promise<void> {
+  const c = await connect(db.url);
+  try {
+    const h = await readHolderOn(c, database);
+    if (!h) await insertClaim(c, owner);
+  } finally {
+    await c.end().catch(() => undefined);
   }
 }
 

@@ -7,7 +7,7 @@ import { CliError, UsageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { followRun, WaitingKind } from '../live';
 import { ask } from '../prompt';
-import { renderEnding, renderPlan, renderRestorePlan } from '../render';
+import { renderEnding, renderPlan, renderRestorePlan, undoLine } from '../render';
 import { IDLE_REPOLL_SECONDS, Snapshot, workersSeen } from '../snapshot';
 import { endingJson } from '../live';
 
@@ -118,13 +118,16 @@ export async function approvalFor(ctx: Context, snap: Snapshot, confirm: string 
   if (!approval) return undefined;
   const database = approval.database;
   let name = confirm;
+  // The last thing read before saying yes: whether the reset can be undone, and what cannot come back.
+  const undo = snap.progress?.restorePlan ? undefined : snap.progress?.plan?.undo;
+  if (undo && confirm !== undefined) ctx.note(undoLine(undo, ctx.errStyle));
   if (name === undefined) {
     if (snap.progress?.restorePlan) ctx.note(renderRestorePlan(snap.progress.restorePlan, ctx.errStyle));
     else if (snap.progress?.plan) ctx.note(renderPlan(snap.progress.plan, ctx.errStyle));
     for (let tries = 0; tries < 3 && name === undefined; tries++) {
       const typed = await ask(
         ctx.io,
-        `\nType the database name (${database}) to approve the ${snap.progress?.kind ?? 'reset'} of "${snap.progress!.target}", or Ctrl-C to leave it waiting: `,
+        `\n${undo ? `${undoLine(undo, ctx.errStyle)}\n` : ''}Type the database name (${database}) to approve the ${snap.progress?.kind ?? 'reset'} of "${snap.progress!.target}", or Ctrl-C to leave it waiting: `,
         ctx.signal,
       );
       if (typed === undefined) break;
