@@ -1,5 +1,6 @@
 /** Bringing back the objects a reset's purge quarantined. */
 import { ApplicationFailure } from '@temporalio/common';
+import { crashPoint } from '../lib/faults';
 import { throwIfCancelled, withKeepalive } from '../lib/keepalive';
 import { eachLimited, quarantineRunPrefix } from '../lib/quarantine';
 import { copyObject, listUnder } from '../lib/s3';
@@ -17,12 +18,14 @@ export async function restoreStorage(deps: ActivityDeps, args: { target: string;
       if (svc.kind !== 's3') continue;
       const s3 = t.s3(svc);
       const from = quarantineRunPrefix(q, args.resetRunId, name);
-      for await (const page of listUnder(s3, q.bucket, from)) {
+      // Pages of storage.pageSize keys, as the purge lists them (and so that a test has a middle to crash in).
+      for await (const page of listUnder(s3, q.bucket, from, undefined, t.config.storage!.pageSize)) {
         throwIfCancelled();
         await eachLimited(page, 16, (o) => copyObject(s3, { bucket: q.bucket, key: o.key }, { bucket: svc.bucket, key: o.key.slice(from.length) }));
         count += page.length;
         bytes += page.reduce((a, o) => a + o.size, 0);
         beat({ unit: 'objects', done: count });
+        crashPoint('restoreStorage.copying');
       }
     }
     return { count, bytes };
