@@ -155,6 +155,7 @@ async function failure(h: Handle): Promise<{ type?: string; message: string; res
 
 const states = (p: Progress): Record<string, StepStatus> => Object.fromEntries(p.steps.map((s) => [s.name, s.status]));
 const step = (p: Progress, name: string) => p.steps.find((s) => s.name === name)!;
+const NONE_REACHED = { plan: 'skipped', approval: 'skipped', stopWorkers: 'skipped', restore: 'skipped', restoreStorage: 'skipped', startWorkers: 'skipped', verify: 'skipped' };
 const EVERY_STEP_DONE = { plan: 'done', approval: 'done', stopWorkers: 'done', restore: 'done', restoreStorage: 'done', startWorkers: 'done', verify: 'done' };
 
 test('the happy path: plan, approval, stop, restore, objects back, start, verify; every step done, the result filled in', async () => {
@@ -227,7 +228,7 @@ test('a plan with errors is refused: rejected, nothing called after the plan, no
   expect(m.lockCalls).toEqual([]);
   const p = await h.query(progressQuery);
   expect(p.phase).toBe('failed');
-  expect(states(p)).toEqual({ plan: 'done', approval: 'skipped', stopWorkers: 'skipped', restore: 'skipped', restoreStorage: 'skipped', startWorkers: 'skipped', verify: 'skipped' });
+  expect(states(p)).toEqual({ ...NONE_REACHED, plan: 'done' });
 });
 
 test('a plan that cannot be made fails the run as planFailed, nothing else called', async () => {
@@ -237,11 +238,13 @@ test('a plan that cannot be made fails the run as planFailed, nothing else calle
       throw ApplicationFailure.nonRetryable('No reset run of target found: nothing to restore', 'NoResetRun');
     },
   });
-  const f = await failure(await start({ target: t }));
+  const h = await start({ target: t });
+  const f = await failure(h);
   expect(f.type).toBe('RestorePlanFailed');
-  expect(f.result).toMatchObject({ outcome: 'failed', endReason: 'planFailed', message: expect.stringMatching(/No reset run/) });
+  expect(f.result).toMatchObject({ outcome: 'failed', endReason: 'planFailed', message: expect.stringMatching(/No reset run/), workers: { status: 'untouched' } });
   expect(m.calls).toEqual(['planRestore']);
   expect(m.lockCalls).toEqual([]);
+  expect(states(await h.query(progressQuery))).toEqual({ ...NONE_REACHED, plan: 'failed' });
 });
 
 test('a confirmation typed in advance that does not match the database is refused before the lock', async () => {
@@ -254,7 +257,7 @@ test('a confirmation typed in advance that does not match the database is refuse
   expect(f.result).toMatchObject({ outcome: 'rejected', endReason: 'refused', workers: { status: 'untouched' } });
   expect(m.calls).toEqual(['planRestore']);
   expect(m.lockCalls).toEqual([]);
-  expect(states(await h.query(progressQuery))).toMatchObject({ plan: 'done', approval: 'skipped', restore: 'skipped' });
+  expect(states(await h.query(progressQuery))).toEqual({ ...NONE_REACHED, plan: 'done' });
 });
 
 test('a wrong confirmation in the approve signal is recorded and waited past; the right one goes on', async () => {
@@ -275,11 +278,13 @@ test('a database held by another run: refused, naming the holder, nothing touche
   const t = target();
   const holder = `database "${DB}" is held by another reset: workflow "reset-other", run r-1`;
   const m = mockActivities(fakePlan(t), { acquireResetLock: async () => Promise.reject(ApplicationFailure.nonRetryable(holder, 'DatabaseLocked')) });
-  const f = await failure(await start({ target: t }));
+  const h = await start({ target: t });
+  const f = await failure(h);
   expect(f.type).toBe('RestoreRefused');
   expect(f.message).toContain('workflow "reset-other", run r-1');
-  expect(f.result).toMatchObject({ outcome: 'rejected', workers: { status: 'untouched' } });
+  expect(f.result).toMatchObject({ outcome: 'rejected', endReason: 'refused', workers: { status: 'untouched' } });
   expect(m.calls).toEqual(['planRestore']);
+  expect(states(await h.query(progressQuery))).toEqual({ ...NONE_REACHED, plan: 'done' });
 });
 
 test('the default 24 h approval timeout, in workflow time: still waiting after 23 h, ended with nothing touched after 24 h', async () => {
@@ -369,6 +374,8 @@ test('counts that differ right after the restore pause the run (not retried by i
   await h.signal(abortSignal, { reason: 'look into it', by: 'jest' });
   const f = await failure(h);
   expect(f.result).toMatchObject({ outcome: 'aborted', endReason: 'aborted', workers: { status: 'running' } });
+  expect(m.calls).toEqual(['planRestore', 'stopWorkers', 'restoreDatabase', 'startWorkers']);
+  expect(states(await h.query(progressQuery))).toEqual({ ...EVERY_STEP_DONE, restore: 'failed', restoreStorage: 'skipped', startWorkers: 'skipped', verify: 'skipped' });
 });
 
 test('abort while waiting: the workers restarted by the pause stay running, the run ends aborted', async () => {
