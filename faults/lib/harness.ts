@@ -4,7 +4,8 @@
  * real processes — a standby always polls, as in production, so a recovery time measures the runbook
  * (heartbeat timeout, sticky queue, retry), not how long node takes to boot. Faults are switched on
  * per scenario through mode files that the target's wrapper commands read (pg_dump, stop, start) and
- * through the S3 fault proxy, so the targets file never changes under the workers.
+ * through the S3 fault proxy, so the targets file never changes under the workers. A second target on
+ * the same database, with storage.quarantine and a pg_restore wrapper, is the restore scenarios' own.
  * The checks after each fault: every table's row count and the bucket listing, never logs.
  */
 import { temporal } from '@temporalio/proto';
