@@ -5,7 +5,9 @@
  *   npm run faults                      quick mode (CI): a representative subset, ~3 minutes
  *   npm run faults -- --full            every scenario, 30 chaos runs, the large fixture; writes docs/reliability.md
  *   npm run faults -- --seed 1234       replay the chaos runs' kill moments
- *   npm run faults -- --only chaos      scenarios whose name contains a word (repeatable)
+ *   npm run faults -- --only chaos      scenarios whose name contains a word (repeatable); with --full,
+ *                                       the figures go to a file in the temp folder, not docs/reliability.md
+ *   npm run faults -- --full --only restore   the restore's scenarios (faults/scenarios/restore.ts)
  *
  * It lives in faults/, not test/: it is a measuring tool with its own table and document, run on
  * demand or once in CI (test/faults.test.ts), not a set of jest cases; it reuses test/support's
@@ -86,10 +88,11 @@ export async function main(argv: string[]): Promise<number> {
   console.log(renderTable(summary));
   const seconds = Math.round((Date.now() - started) / 1000);
   console.log(`\n${outcomes.length} scenarios in ${seconds} s on ${machine()}; chaos seed ${o.seed}`);
-  if (o.full && !o.only.length) {
-    const file = path.join(__dirname, '..', 'docs', 'reliability.md');
+  if (o.full) {
+    // A partial run (--only) never replaces the document; its figures go beside it, to be added by hand.
+    const file = o.only.length ? path.join(os.tmpdir(), `reliability-only-${o.only.join('-').replace(/[^A-Za-z0-9.-]+/g, '_')}.md`) : path.join(__dirname, '..', 'docs', 'reliability.md');
     fs.writeFileSync(file, renderMarkdown(summary, outcomes, { date: new Date().toISOString(), machine: machine(), seed: o.seed, seconds }));
-    console.log(`written: ${path.relative(process.cwd(), file)}`);
+    console.log(`written: ${path.relative(process.cwd(), file)}${o.only.length ? ' (a partial run: docs/reliability.md is left as it was)' : ''}`);
   }
   if (!summary.ok) console.log(`faults: FAILED — ${summary.failures.join('; ')}`);
   return summary.ok ? 0 : 1;

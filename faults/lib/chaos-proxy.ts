@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { startS3FaultProxy, type S3FaultProxy } from '../../test/support/s3-fault-proxy';
 
 export interface ChaosRule {
-  /** Which requests: any, a ListObjectsV2 (GET on the bucket with list-type=2), a DeleteObjects (POST ?delete). */
-  match: 'any' | 'list' | 'list-continued' | 'delete';
+  /** Which requests: any, a ListObjectsV2 (GET on the bucket with list-type=2), a DeleteObjects (POST ?delete), a CopyObject (PUT with x-amz-copy-source). */
+  match: 'any' | 'list' | 'list-continued' | 'delete' | 'copy';
   action: 'slowdown' | 'error500' | 'reset' | 'delay';
   /** Every n-th matching request (1: each). */
   every: number;
@@ -25,15 +25,16 @@ export interface ChaosProxy {
   /** Faults injected since the last reset. */
   injected: number;
   /** Requests that reached the S3 server since the last reset, by kind. */
-  seen: { list: number; delete: number; other: number };
+  seen: { list: number; delete: number; copy: number; other: number };
   refuser: S3FaultProxy;
   reset(): void;
   close(): Promise<void>;
 }
 
-function kindOf(req: http.IncomingMessage): 'list' | 'list-continued' | 'delete' | 'other' {
+function kindOf(req: http.IncomingMessage): 'list' | 'list-continued' | 'delete' | 'copy' | 'other' {
   const url = req.url ?? '';
   if (req.method === 'POST' && /[?&]delete(=|&|$)/.test(url)) return 'delete';
+  if (req.method === 'PUT' && req.headers['x-amz-copy-source']) return 'copy';
   if (req.method === 'GET' && /[?&]list-type=2/.test(url)) return /[?&](continuation-token|start-after)=/.test(url) ? 'list-continued' : 'list';
   return 'other';
 }
@@ -45,12 +46,12 @@ export async function startChaosProxy(s3Endpoint: string): Promise<ChaosProxy> {
   const state: ChaosProxy = {
     endpoint: '',
     injected: 0,
-    seen: { list: 0, delete: 0, other: 0 },
+    seen: { list: 0, delete: 0, copy: 0, other: 0 },
     refuser,
     reset() {
       state.rule = undefined;
       state.injected = 0;
-      state.seen = { list: 0, delete: 0, other: 0 };
+      state.seen = { list: 0, delete: 0, copy: 0, other: 0 };
       matched = 0;
       refuser.refuse.clear();
       refuser.refusals = 0;

@@ -4,7 +4,8 @@
  * real processes — a standby always polls, as in production, so a recovery time measures the runbook
  * (heartbeat timeout, sticky queue, retry), not how long node takes to boot. Faults are switched on
  * per scenario through mode files that the target's wrapper commands read (pg_dump, stop, start) and
- * through the S3 fault proxy, so the targets file never changes under the workers.
+ * through the S3 fault proxy, so the targets file never changes under the workers. A second target on
+ * the same database, with storage.quarantine and a pg_restore wrapper, is the restore scenarios' own.
  * The checks after each fault: every table's row count and the bucket listing, never logs.
  */
 import { temporal } from '@temporalio/proto';
@@ -23,7 +24,7 @@ export type Handle = WorkflowHandle<typeof productionDataReset>;
 
 export const EXPECTED_REPORT = ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n');
 /** What the demo's seeds insert: more rows than this after a reset are duplicated seed rows. */
-const SEEDED: Record<string, number> = { users: 6, phone_models: 10, system_settings: 1 };
+export const SEEDED: Record<string, number> = { users: 6, phone_models: 10, system_settings: 1 };
 /** Tables the demo's reset keeps (Rails' own bookkeeping). */
 const KEPT_TABLES = ['ar_internal_metadata', 'schema_migrations'];
 
@@ -59,6 +60,8 @@ export type Modes = {
   start?: 'ok' | 'fail' | 'fail-once' | 'no-heartbeat';
   /** slow: the SQL seeds begin with a 3 s pg_sleep (long enough to be caught). */
   seeds?: 'ok' | 'slow';
+  /** slow-once: the restore's data stream stalls 4 s after its first 8 KiB, once (its session caught mid-load). */
+  pgRestore?: 'ok' | 'slow-once';
 };
 
 export interface Job {
@@ -86,6 +89,8 @@ export class Suite {
   /** A second target on the same database whose backups go to a tiny tmpfs (disk full). */
   smallDiskTarget?: string;
   smallDiskDir?: string;
+  /** A third target on the same database with storage.quarantine, for the restore scenarios (faults/scenarios/restore.ts). */
+  restoreTarget!: string;
 
   constructor(readonly opts: { scale?: string; pageSize?: number } = {}) {
     this.f = new ResetFixture({ pageSize: opts.pageSize ?? 5, scale: opts.scale });
@@ -138,6 +143,22 @@ esac`,
 esac`,
       ),
     );
+    const realRestore = path.join(process.env.RR_PG_BIN!, 'pg_restore');
+    this.script(
+      'pg_restore',
+      wrapper(
+        m('pg_restore'),
+        `if [ "$mode" = slow-once ] && [[ " $* " == *" --data-only "* ]]; then
+  echo ok > "${m('pg_restore')}"
+  # dd reads byte by byte: nothing past the first 8 KiB is swallowed before the pause.
+  ${realRestore} "$@" | { dd bs=1 count=8192 2>/dev/null; sleep 4; cat; }
+  exit \${PIPESTATUS[0]}
+fi
+exec ${realRestore} "$@"`,
+      ),
+    );
+    // The restore runs psql from beside pg_restore (restore/load.ts).
+    fs.symlinkSync(path.join(process.env.RR_PG_BIN!, 'psql'), path.join(this.bin, 'psql'));
     this.setModes({});
     this.f.opts.target = { backup: { pgDump: path.join(this.bin, 'pg_dump') }, endpoint: this.proxy.endpoint, seedSqlFile: path.join(this.bin, 'seeds.sql') };
     this.f.writeTargets();
@@ -153,6 +174,12 @@ esac`,
       this.smallDiskTarget = `${this.f.target}-tiny`;
       file.targets[this.smallDiskTarget] = { ...t, backup: { ...t.backup, dir: this.smallDiskDir } };
     }
+    this.restoreTarget = `${this.f.target}-restore`;
+    file.targets[this.restoreTarget] = {
+      ...t,
+      backup: { ...t.backup, pgRestore: path.join(this.bin, 'pg_restore') },
+      storage: { ...t.storage, quarantine: { bucket: this.f.bucket, prefix: `quarantine-${this.f.id}/`, days: 30 } },
+    };
     fs.writeFileSync(this.f.targetsFile, JSON.stringify(file, null, 2));
     await this.ensureWorkers();
     this.rssTimer = setInterval(() => this.sampleRss(), 250);
@@ -166,6 +193,7 @@ esac`,
     fs.writeFileSync(path.join(this.bin, 'pg_dump.mode'), m.pgDump ?? 'ok');
     fs.writeFileSync(path.join(this.bin, 'stop.mode'), m.stop ?? 'ok');
     fs.writeFileSync(path.join(this.bin, 'start.mode'), m.start ?? 'ok');
+    fs.writeFileSync(path.join(this.bin, 'pg_restore.mode'), m.pgRestore ?? 'ok');
     fs.writeFileSync(path.join(this.bin, 'seeds.sql'), (m.seeds === 'slow' ? 'SELECT pg_sleep(3);\n' : '') + fs.readFileSync(SEEDS_SQL, 'utf8'));
   }
 

@@ -82,6 +82,9 @@ export function renderTable(s: Summary): string {
   return [fmt(HEAD), rule, ...s.rows.map((r) => fmt(cells(r))), rule, fmt(cells(s.total))].join('\n');
 }
 
+const RESTORE_NOTE =
+  'Restore rows (`restore: …`, faults/scenarios/restore.ts): a reset of the suite\'s restore target, then `restoreFromBackup` of its backup under the fault; there "kept rows lost" counts rows not back as they were before the reset (Solid Queue\'s own tables excepted: the running workers change them), "kept objects lost" objects not back, "dup. seed rows" seed rows left beside the restored ones.';
+
 const md = (l: string[]) => `| ${l.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
 
 export function renderMarkdown(s: Summary, outcomes: Outcome[], meta: { date: string; machine: string; seed: number; seconds: number }): string {
@@ -92,6 +95,7 @@ export function renderMarkdown(s: Summary, outcomes: Outcome[], meta: { date: st
     `${outcomes.length} scenarios in ${Math.round(meta.seconds / 60)} min, chaos seed ${meta.seed} (\`npm run faults -- --full --seed ${meta.seed}\` replays the kills).`,
     'Every scenario runs against the real stack: Temporal dev server, PostgreSQL, moto S3 (behind a fault proxy where S3 faults are injected), real pg_dump, workers as processes killed with SIGKILL.',
     "Rows and objects are checked by counting every table and listing the bucket after the run, not by reading logs. Recovery: a worker's death → the next activity attempt started on a live worker (history event times); goal heartbeat timeout (5 s) + 3 s.",
+    RESTORE_NOTE,
     '',
   );
   out.push(md(HEAD), md(HEAD.map(() => '---')), ...s.rows.map((r) => md(cells(r))), md(cells(s.total).map((c) => `**${c}**`)), '');

@@ -20,7 +20,7 @@ async function admin(): Promise<Client> {
 }
 
 /** Terminates the first backend of the fixture's database that matches `where`, once; the count terminated. */
-async function terminateWhen(s: Stage, where: string, ms = 60_000): Promise<number> {
+export async function terminateWhen(s: Stage, where: string, ms = 60_000): Promise<number> {
   const c = await admin();
   try {
     const deadline = Date.now() + ms;

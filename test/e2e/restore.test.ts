@@ -1,11 +1,13 @@
 /**
  * Issue 8 — undo a reset, on the real stack: a reset, then `restoreFromBackup` of its backup gives
  * every table's checksum back and (with storage.quarantine) every purged object; a damaged backup is
- * refused with nothing touched; a worker SIGKILLed in the middle of the restore's transaction is
- * replaced and the run ends with the same checksums.
+ * refused with nothing touched; a worker SIGKILLed at each of the restore's crash points
+ * (RESTORE_CRASH_POINTS: mid-transaction, after the commit, mid-way through copying the objects
+ * back) is replaced and the run ends with the same checksums and every object back.
  */
 import * as fs from 'node:fs';
 import { tableChecksums } from '../../demo/generate';
+import { RESTORE_CRASH_POINTS } from '../../src/activities/lib/faults';
 import type { restoreFromBackup } from '../../src/workflows';
 import { approveSignal, progressQuery, restoreWorkflowId, type RestoreInput, type RestoreResult } from '../../src/workflows/definitions';
 import { approveAndFinish, waitFor } from '../support/drive';
@@ -125,29 +127,59 @@ test('a backup whose checksum does not match its record is refused, nothing touc
   expect(p.steps.find((s) => s.name === 'restore')?.status).toBe('skipped');
 });
 
-test('a worker killed in the middle of the restore transaction is replaced; the restore ends with every table back', async () => {
-  f = await fixture();
+/** What the database and the bucket show right after the worker died at `point`, before the run went on. */
+const PAGE_SIZE = 5;
+type RestoreCrashPoint = (typeof RESTORE_CRASH_POINTS)[number];
+const AT_THE_CRASH: Record<RestoreCrashPoint, (c: { customers: number; customersBefore: number; back: number; quarantined: number }) => void> = {
+  // The killed transaction rolled back: the tables are as the reset left them, not half-loaded.
+  'restore.loading': (c) => expect(c.customers).toBe(0),
+  // Committed, but Temporal never heard: the retry restores it again over itself.
+  'restore.done': (c) => {
+    expect(c.customers).toBe(c.customersBefore);
+    expect(c.back).toBe(0);
+  },
+  // One page of objects copied back, the rest still only in the quarantine.
+  'restoreStorage.copying': (c) => {
+    expect(c.customers).toBe(c.customersBefore);
+    expect(c.back).toBeGreaterThanOrEqual(PAGE_SIZE);
+    expect(c.back).toBeLessThan(c.quarantined);
+  },
+};
+test.each([...RESTORE_CRASH_POINTS])('a worker killed at %s in the restore is replaced; the restore ends with every table and object back', async (point) => {
+  // Small pages, so that the copying back of the quarantined objects has a middle to crash in.
+  f = await fixture({ pageSize: PAGE_SIZE });
+  const qPrefix = withQuarantine();
   expect(f.service('start')).toBe(0);
   const before = await checksums();
   const jobsBefore = await jobIds();
+  const objectsBefore = await f.objects();
+  const customersBefore = await f.count('customers');
   const first = await f.startWorker();
-  const { runId } = await resetOnce();
+  const { r: reset, runId } = await resetOnce();
   await first.kill('SIGKILL');
+  const quarantined = (await f.objects(qPrefix)).size;
+  expect(quarantined).toBe(reset.objectsDeleted!.count);
+  expect(quarantined).toBeGreaterThan(PAGE_SIZE);
+  const afterReset = (await f.objects()).size;
 
-  const doomed = await f.startWorker({ RR_CRASH_AT: 'restore.loading' });
+  const doomed = await f.startWorker({ RR_CRASH_AT: point });
   const h = await startRestore({ resetRunId: runId });
   const finished = approveAndFinish(h as never, f.dbName) as unknown as Promise<RestoreResult>;
   await new Promise<void>((resolve) => doomed.child.once('exit', () => resolve()));
   expect(doomed.child.signalCode).toBe('SIGKILL');
-  expect(doomed.log()).toContain('crash point restore.loading reached');
-  // The killed transaction rolled back: the tables are as the reset left them, not half-loaded.
-  expect(await f.count('customers')).toBe(0);
+  expect(doomed.log()).toContain(`crash point ${point} reached`);
+  AT_THE_CRASH[point]({ customers: await f.count('customers'), customersBefore, back: (await f.objects()).size - afterReset, quarantined });
 
   await f.startWorker();
   const r = await finished;
   expect(r.outcome).toBe('completed');
   expect(r.verify?.ok).toBe(true);
+  expect(r.objectsRestored?.count).toBe(quarantined);
   expect(await checksums()).toEqual(before);
   expect(await jobIds()).toEqual(jobsBefore);
+  expect(await f.objects()).toEqual(objectsBefore);
   expect(f.service('status')).toBe(0);
+  expect(r.workers?.status).toBe('running');
+  const p = await h.query(progressQuery);
+  expect(p.steps.filter((x) => x.status !== 'done').map((x) => x.name)).toEqual([]);
 });

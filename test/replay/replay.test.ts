@@ -25,22 +25,47 @@ test("recorded histories exist for the main paths, from today's code and from v0
   expect(names('v0.1.')).toEqual(['completed-with-approval', 'plan-only', 'purge-failed-then-aborted', 'reset-failed-then-retried']);
 });
 
+test('recorded histories of the restore (restoreFromBackup) exist: completed, retried after a pause, aborted', () => {
+  const restores = files.filter((f) => workflowType(f) === 'restoreFromBackup').map((f) => f.split('--')[0]);
+  expect(restores.sort()).toEqual(expect.arrayContaining(['restore-completed', 'restore-failed-then-retried', 'restore-storage-failed-then-aborted']));
+});
+
 test.each(files)('replays %s without nondeterminism', async (file) => {
   const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
   const workflowId = file.replace(/\.json$/, '').split('--')[1];
   await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, history, workflowId);
 });
 
-test('a run whose history disagrees with the code fails the replay (the check above can fail)', async () => {
-  // Today's completed reset, as if older code had backed up after stopping the workers: two
-  // scheduled activities swap names, and the code's commands no longer match the history.
-  const file = files.find((f) => f.startsWith('completed-with-approval--'))!;
+/** A recorded history with two of its scheduled activities' names swapped, replayed: as if older code had run them in the other order. */
+async function replaySwapped(prefix: string, first: string, second: string): Promise<void> {
+  const file = files.find((f) => f.startsWith(prefix))!;
   const json = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8'));
   const scheduled = (json.events as any[]).map((e) => e.activityTaskScheduledEventAttributes?.activityType).filter(Boolean);
-  const backup = scheduled.find((t) => t.name === 'backupDatabase');
-  const stop = scheduled.find((t) => t.name === 'stopWorkers');
-  expect([backup?.name, stop?.name]).toEqual(['backupDatabase', 'stopWorkers']);
-  [backup.name, stop.name] = [stop.name, backup.name];
-  const replay = Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, historyFromJSON(json), file.replace(/\.json$/, '').split('--')[1]);
-  await expect(replay).rejects.toMatchObject({ name: 'DeterminismViolationError', message: expect.stringMatching(/nondeterminism/i) });
+  const a = scheduled.find((t) => t.name === first);
+  const b = scheduled.find((t) => t.name === second);
+  expect([a?.name, b?.name]).toEqual([first, second]);
+  [a.name, b.name] = [b.name, a.name];
+  return Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, historyFromJSON(json), file.replace(/\.json$/, '').split('--')[1]);
+}
+
+test('a run whose history disagrees with the code fails the replay (the check above can fail)', async () => {
+  // Today's completed reset, as if older code had backed up after stopping the workers.
+  await expect(replaySwapped('completed-with-approval--', 'backupDatabase', 'stopWorkers')).rejects.toMatchObject({
+    name: 'DeterminismViolationError',
+    message: expect.stringMatching(/nondeterminism/i),
+  });
 });
+
+test('a restore whose history has its steps in another order fails the replay', async () => {
+  // Today's completed restore, as if older code had copied the objects back before loading the database.
+  await expect(replaySwapped('restore-completed--', 'restoreDatabase', 'restoreStorage')).rejects.toMatchObject({
+    name: 'DeterminismViolationError',
+    message: expect.stringMatching(/nondeterminism/i),
+  });
+});
+
+/** The workflow type a recorded history ran (its first event says). */
+function workflowType(file: string): string | undefined {
+  const json = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8'));
+  return json.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+}

@@ -23,7 +23,10 @@ export const RESET_CRASH_POINTS = [
   'verify.done',
 ] as const;
 
-export type CrashPoint = (typeof RESET_CRASH_POINTS)[number] | 'restore.loading' | 'restore.done';
+/** The restore's crash points (restoreFromBackup), in the order a run reaches them. */
+export const RESTORE_CRASH_POINTS = ['restore.loading', 'restore.done', 'restoreStorage.copying'] as const;
+
+export type CrashPoint = (typeof RESET_CRASH_POINTS)[number] | (typeof RESTORE_CRASH_POINTS)[number];
 
 export function crashPoint(point: CrashPoint): void {
   const wanted = process.env.RR_CRASH_AT;

@@ -73,8 +73,8 @@ export async function copyObject(s3: S3Client, from: { bucket: string; key: stri
 }
 
 /** Every object under a prefix of a bucket, in key order. */
-export async function* listUnder(s3: S3Client, bucket: string, prefix: string, startAfter?: string): AsyncGenerator<S3Object[]> {
-  yield* listObjects(s3, { bucket, prefix }, startAfter);
+export async function* listUnder(s3: S3Client, bucket: string, prefix: string, startAfter?: string, pageSize?: number): AsyncGenerator<S3Object[]> {
+  yield* listObjects(s3, { bucket, prefix }, startAfter, pageSize);
 }
 
 /** Whether an object exists (HEAD); a 404 is an answer, any other failure is thrown. */

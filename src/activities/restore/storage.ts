@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { moveTree } from '../lib/disk-files';
+import { crashPoint } from '../lib/faults';
 import { throwIfCancelled, withKeepalive } from '../lib/keepalive';
 import { diskQuarantineDir, eachLimited, quarantineRunPrefix } from '../lib/quarantine';
 import { copyObject, listUnder } from '../lib/s3';
@@ -38,7 +39,8 @@ export async function restoreStorage(deps: ActivityDeps, args: { target: string;
       }
       const s3 = t.s3(svc);
       const from = quarantineRunPrefix(q, args.resetRunId, name);
-      for await (const page of listUnder(s3, q.bucket!, from)) {
+      // Pages of storage.pageSize keys, as the purge lists them (and so that a test has a middle to crash in).
+      for await (const page of listUnder(s3, q.bucket!, from, undefined, t.config.storage!.pageSize)) {
         throwIfCancelled();
         await eachLimited(page, 16, async (o) => {
           const to = { bucket: svc.bucket, key: o.key.slice(from.length) };
@@ -49,6 +51,7 @@ export async function restoreStorage(deps: ActivityDeps, args: { target: string;
         count += page.length;
         bytes += page.reduce((a, o) => a + o.size, 0);
         beat({ unit: 'objects', done: count });
+        crashPoint('restoreStorage.copying');
       }
     }
     return { count, bytes };
