@@ -189,7 +189,7 @@ test('the happy path: plan, approval, stop, restore, objects back, start, verify
   expect(states(p)).toEqual(EVERY_STEP_DONE);
   expect(step(p, 'approval').detail).toBe('approved by jest');
   expect(step(p, 'restore').detail).toBe('5 rows in 1 tables restored from /b/x.dump');
-  expect(step(p, 'restoreStorage').detail).toBe('2 objects (20 bytes) copied back from q/quarantine/');
+  expect(step(p, 'restoreStorage').detail).toBe('2 objects (20 bytes) brought back from q/quarantine/');
   expect(step(p, 'startWorkers').detail).toBe('3 process(es) alive');
   await recordHistory('restore-completed', h);
 });
@@ -211,8 +211,10 @@ test("the restore step gets the plan's backup and counts; the storage step the p
   await until(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: DB });
   expect((await h.result()).outcome).toBe('completed');
-  expect(seen.restoreDatabase).toEqual({ target: t, backup: plan.backup, expected: plan.countsInBackup });
-  expect(seen.restoreStorage).toEqual({ target: t, resetRunId: 'reset-run-7' });
+  // Both destructive steps carry the run's lock: they run holding the database's advisory lock.
+  const lock = { workflowId: h.workflowId, runId: h.firstExecutionRunId, target: t };
+  expect(seen.restoreDatabase).toEqual({ target: t, backup: plan.backup, expected: plan.countsInBackup, resetRunId: 'reset-run-7', lock });
+  expect(seen.restoreStorage).toEqual({ target: t, resetRunId: 'reset-run-7', lock });
   expect(seen.verifyRestore).toEqual({ target: t, expected: plan.countsInBackup, workersRunning: true });
 });
 
@@ -480,6 +482,6 @@ test('no quarantine and no workers: the storage and worker steps are skipped, sa
   expect(m.calls).toEqual(['planRestore', 'restoreDatabase', 'verifyRestore']);
   const p = await h.query(progressQuery);
   expect(states(p)).toEqual({ ...EVERY_STEP_DONE, stopWorkers: 'skipped', restoreStorage: 'skipped', startWorkers: 'skipped' });
-  expect(step(p, 'restoreStorage').detail).toBe('no storage.quarantine: the purged objects cannot come back');
+  expect(step(p, 'restoreStorage').detail).toContain('is gone for good and cannot come back');
   expect(step(p, 'stopWorkers').detail).toBe('no workers configured');
 });
