@@ -4,6 +4,8 @@
  * slow seed command; a worker SIGKILLed right after the COMMIT; a run terminated (Web UI style) after
  * the COMMIT. Each time `reset-runbook restore …` (the CLI binary, approved by typing the database's
  * name on stdin) must bring back every table (md5 of full rows, sequences) and every purged object.
+ * The failed-seeds and terminated paths run twice: a local backup with S3 files, and an S3 backup
+ * destination with Disk files (quarantined under the root).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -57,11 +59,60 @@ async function state(): Promise<{ tables: Record<string, string>; sequences: str
   return { tables, sequences: seqs[0].s };
 }
 
+/**
+ * Where the backup and the files live: a local backup folder with the S3 service (quarantine bucket),
+ * or an S3 backup destination with a Disk service (quarantine folder under its root).
+ */
+type Variant = 'local backup, S3 files' | 'S3 backup, Disk files';
+let variant: Variant = 'local backup, S3 files';
+let diskRoot: string | undefined;
+
+/** Every file of the Disk service, by path under its root, with its contents (the quarantine folder left out). */
+function diskFiles(): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== '.reset-quarantine') walk(p);
+      } else out.set(path.relative(diskRoot!, p), fs.readFileSync(p, 'utf8'));
+    }
+  };
+  walk(diskRoot!);
+  return out;
+}
+
+/** The files the reset may purge, wherever they live. */
+async function files(): Promise<Map<string, unknown>> {
+  return variant === 'S3 backup, Disk files' ? diskFiles() : f.objects();
+}
+
+async function setup(v: Variant, seeds?: 'command'): Promise<void> {
+  variant = v;
+  f = await fixture(seeds ? { seeds } : {});
+  if (v === 'S3 backup, Disk files') {
+    await f.sql(`UPDATE active_storage_blobs SET service_name = 'local'`);
+    diskRoot = path.join(f.dir, 'storage');
+    for (const { key } of await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')) {
+      const file = path.join(diskRoot, key.slice(0, 2), key.slice(2, 4), key);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, `file of ${key}`);
+    }
+  }
+}
+
 /** Quarantine on; a failing step pauses at once (attempts 1) unless the test needs the retry after a crash. */
 function configure(over: Record<string, unknown>, maximumAttempts = 1): void {
   const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
   const t = file.targets[f.target];
-  t.storage.quarantine = { bucket: f.bucket, prefix: `quarantine-${f.id}/`, days: 30 };
+  if (variant === 'S3 backup, Disk files') {
+    t.storage = { services: { local: { kind: 'disk', root: diskRoot } }, quarantine: {} };
+    t.backup = {
+      ...t.backup,
+      dir: undefined,
+      destination: { kind: 's3', bucket: f.bucket, prefix: `backups-${f.id}/`, endpoint: f.endpoint, forcePathStyle: true, region: 'us-east-1' },
+    };
+  } else t.storage.quarantine = { bucket: f.bucket, prefix: `quarantine-${f.id}/`, days: 30 };
   t.timing = { ...(t.timing ?? {}), maximumAttempts };
   Object.assign(t, over);
   fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
@@ -90,24 +141,26 @@ async function truncated(): Promise<void> {
   }
 }
 
-async function expectUndone(before: Awaited<ReturnType<typeof state>>, objectsBefore: Map<string, number>, printed: string) {
+async function expectUndone(before: Awaited<ReturnType<typeof state>>, objectsBefore: Map<string, unknown>, printed: string) {
   const r = await runPrinted(printed, f.dbName);
   expect(r.out).toContain('Restore of');
   expect(r.code).toBe(0);
   const after = await state();
   expect(after.tables).toEqual(before.tables);
   expect(after.sequences).toBe(before.sequences);
-  expect(await f.objects()).toEqual(objectsBefore);
+  expect(await files()).toEqual(objectsBefore);
   return r.out;
 }
 
-test('seeds fail after the TRUNCATE committed, the operator aborts: the printed restore command brings everything back', async () => {
-  f = await fixture({ seeds: 'command' });
+const VARIANTS: Variant[] = ['local backup, S3 files', 'S3 backup, Disk files'];
+
+test.each(VARIANTS)('%s: seeds fail after the TRUNCATE committed, the operator aborts: the printed restore command brings everything back', async (v) => {
+  await setup(v, 'command');
   configure({ seeds: { command: ['sh', '-c', 'echo seeding failed >&2; exit 3'], timeoutSeconds: 60 } });
   f.service('start');
   await f.startWorker();
   const before = await state();
-  const objectsBefore = await f.objects();
+  const objectsBefore = await files();
   const h = await f.start({ mode: 'execute' });
   await approveWhenAsked(h, f.dbName);
   await waitFor(h, (p) => p.phase === 'waiting-for-operator', 180_000);
@@ -120,12 +173,12 @@ test('seeds fail after the TRUNCATE committed, the operator aborts: the printed 
 });
 
 test('an abort in the middle of a slow seed command: the printed restore command brings everything back', async () => {
-  f = await fixture({ seeds: 'command' });
+  await setup('local backup, S3 files', 'command');
   configure({ seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } });
   f.service('start');
   await f.startWorker();
   const before = await state();
-  const objectsBefore = await f.objects();
+  const objectsBefore = await files();
   const h = await f.start({ mode: 'execute' });
   await approveWhenAsked(h, f.dbName);
   await truncated();
@@ -137,12 +190,12 @@ test('an abort in the middle of a slow seed command: the printed restore command
 });
 
 test('a worker SIGKILLed right after the COMMIT: the run ends on another worker, and `restore <target>` (no --run) undoes it', async () => {
-  f = await fixture();
+  await setup('local backup, S3 files');
   configure({}, 3);
   f.service('start');
   const doomed = await f.startWorker({ RR_CRASH_AT: 'reset.afterCommit' });
   const before = await state();
-  const objectsBefore = await f.objects();
+  const objectsBefore = await files();
   const h = await f.start({ mode: 'execute' });
   await approveWhenAsked(h, f.dbName);
   // The crash may come before this line (the exit event is then gone): poll the child's state.
@@ -157,13 +210,13 @@ test('a worker SIGKILLed right after the COMMIT: the run ends on another worker,
   expect(again.out).toContain('was already undone by restore run');
 });
 
-test('a run terminated after the COMMIT: status says WORKERS MAY STILL BE STOPPED and prints the restore command, which brings everything back', async () => {
-  f = await fixture({ seeds: 'command' });
+test.each(VARIANTS)('%s: a run terminated after the COMMIT: status says WORKERS MAY STILL BE STOPPED and prints the restore command, which brings everything back', async (v) => {
+  await setup(v, 'command');
   configure({ seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } });
   f.service('start');
   await f.startWorker();
   const before = await state();
-  const objectsBefore = await f.objects();
+  const objectsBefore = await files();
   const h = await f.start({ mode: 'execute' });
   await approveWhenAsked(h, f.dbName);
   await truncated();
@@ -180,12 +233,12 @@ test('a run terminated after the COMMIT: status says WORKERS MAY STILL BE STOPPE
 });
 
 test('rows written after the reset: the restore plan lists them and refuses; --discard-newer-rows restores and says what was discarded', async () => {
-  f = await fixture();
+  await setup('local backup, S3 files');
   configure({});
   f.service('start');
   await f.startWorker();
   const before = await state();
-  const objectsBefore = await f.objects();
+  const objectsBefore = await files();
   const h = await f.start({ mode: 'execute' });
   await approveWhenAsked(h, f.dbName);
   expect(((await h.result()) as ResetResult).outcome).toBe('completed');
