@@ -115,3 +115,34 @@ test('partitions, quoted names, identity and serial sequences, a second schema a
   const p = await h.query(progressQuery);
   expect(p.steps.find((s) => s.name === 'restore')?.detail).toMatch(/1 job\(s\) claimed by a worker at backup time put back as ready/);
 });
+
+test('with Solid Queue in its own database, the restore brings back no process row of the workers stopped before the reset', async () => {
+  f = await fixture({ separateQueue: true });
+  expect(f.service('start')).toBe(0);
+  const before = await snapshot();
+  const jobsBefore = await f.count('solid_queue_jobs', f.queueDbUrl);
+  expect(await f.count('solid_queue_processes', f.queueDbUrl)).toBeGreaterThan(0);
+  await f.startWorker();
+  const reset = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
+  expect(reset.outcome).toBe('completed');
+  expect(await f.count('solid_queue_jobs', f.queueDbUrl)).toBe(0);
+
+  const restoreStarted = (await f.sql<{ t: string }>(`SELECT (now() AT TIME ZONE 'UTC')::text AS t`, [], f.queueDbUrl))[0].t;
+  const h = await f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', {
+    taskQueue: f.taskQueue,
+    workflowId: restoreWorkflowId(f.target),
+    args: [{ target: f.target }],
+  });
+  const r = await approveAndFinish(h as never, f.dbName);
+  expect(r.outcome).toBe('completed');
+  expect(await snapshot()).toEqual(before);
+  expect(await f.count('solid_queue_jobs', f.queueDbUrl)).toBe(jobsBefore);
+  expect(f.service('status')).toBe(0);
+  const processes = await f.sql<{ stale: string; live: string }>(
+    `SELECT count(*) FILTER (WHERE last_heartbeat_at < $1::timestamp)::text AS stale, count(*)::text AS live FROM solid_queue_processes`,
+    [restoreStarted],
+    f.queueDbUrl,
+  );
+  expect(processes[0].stale).toBe('0');
+  expect(Number(processes[0].live)).toBeGreaterThan(0);
+});
