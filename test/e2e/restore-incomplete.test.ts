@@ -6,6 +6,7 @@
  * Calls the activities in an activity context: no workflow is needed to prove what a transaction commits.
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { Client as PgClient } from 'pg';
 import { createBackupActivities } from '../../src/activities/backup';
 import { restoreDatabase, type RestoreDatabaseResult } from '../../src/activities/restore/database';
 import { restoreInOneTransaction, type LoadSeams } from '../../src/activities/restore/load';
@@ -77,6 +78,19 @@ test('a short load is rolled back before COMMIT, naming the table; a complete on
   // pg_restore streamed other rows than the table holds: the transaction's own check refuses its COMMIT.
   const miscounted = load(backup, { streamed: (rows) => rows.set('public.customers', rows.get('public.customers')! + 1) });
   await expect(miscounted).rejects.toThrow(/load was incomplete \(public\.customers holds \d+ rows, the backup streamed \d+\)\. Rolled back before COMMIT; nothing was changed/);
+  expect(await state()).toEqual(now);
+
+  // psql stops at an error (a table locked past lock_timeout): pg_restore is stopped too, never left
+  // writing into a pipe no one reads, and the step fails with psql's error.
+  const holder = new PgClient({ connectionString: f.dbUrl });
+  await holder.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
+    await expect(load(backup, {})).rejects.toThrow(/failed \(psql exit 3\): .*lock timeout.*Rolled back; nothing was changed/s);
+  } finally {
+    await holder.end();
+  }
   expect(await state()).toEqual(now);
 
   // The real thing, as the restore step runs it.

@@ -123,10 +123,11 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
   restore.stderr!.on('data', (b: Buffer) => (restoreErr = (restoreErr + b.toString()).slice(-4096)));
   psql.stdin!.on('error', () => undefined); // psql stopped at an error: its exit code says so
   const psqlExit = new Promise<number | null>((resolve) => psql.on('close', resolve).on('error', () => resolve(127)));
-  const restoreExit = new Promise<number | null>((resolve) => restore.on('close', resolve).on('error', () => resolve(127)));
+  let restoreRunning = true;
+  const restoreExit = new Promise<number | null>((resolve) => restore.on('close', resolve).on('error', () => resolve(127))).finally(() => (restoreRunning = false));
   const streamed = new Promise<void>((resolve) => counter.on('end', resolve));
   // psql stopped at an error: pg_restore, writing into a pipe no one reads any more, would wait forever.
-  psql.on('close', () => killGroup(restore));
+  psql.on('close', () => restoreRunning && killGroup(restore));
   const secrets = [db.url];
   try {
     psql.stdin!.write(header);
@@ -157,7 +158,7 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
             .trim();
       throw ApplicationFailure.nonRetryable(
         `Restore of ${where}: the load was incomplete (${found}). Rolled back before COMMIT; nothing was changed. ` +
-          `A retry chooses the same entries: look at pg_restore --list ${src.where}, then retry or abort.`,
+          `A retry would load the same entries: compare the tables named with pg_restore --list ${src.where}, and abort the run.`,
         'RestoreIncomplete',
       );
     }
