@@ -87,7 +87,7 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
         // that differs right after it was changed since, by something still writing to the database.
         if (r.mismatches.length)
           throw ApplicationFailure.nonRetryable(
-            `Right after the restore's COMMIT, counts differ from what its transaction checked in:\n${r.mismatches.join('\n')}\n(Something wrote to these tables after the COMMIT, with the workers stopped: the restore had loaded every row of the backup.)`,
+            `Right after the restore's COMMIT, counts differ from what its transaction checked in:\n${r.mismatches.join('\n')}\n(Something wrote to these tables after the COMMIT; the restore had loaded every row of the backup.)`,
             'VerifyMismatch',
           );
         return { tables: r.tables, rows: r.rows, queueDrift: r.queueDrift, drift: r.drift ?? [], counts: r.counts, requeued: r.requeued ?? 0 };
