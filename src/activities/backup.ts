@@ -124,7 +124,18 @@ async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes:
   });
   child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
   // Both must happen: pg_dump exits, and every byte it wrote is flushed to the file.
-  const written = new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
+  // A write that fails (disk full, folder gone) stops pg_dump at once: it would otherwise block on a
+  // pipe no one reads, holding its snapshot and server session.
+  const written = new Promise<void>((resolve, reject) =>
+    out.on('finish', resolve).on('error', (err) => {
+      killGroup(child);
+      reject(
+        new Error(
+          `writing the backup of database "${db.name}" to ${partial} failed: ${err.message}. pg_dump was stopped and the partial file removed; free space in (or fix) the backup folder, then retry.`,
+        ),
+      );
+    }),
+  );
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
     child.on('close', resolve);
@@ -134,6 +145,8 @@ async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes:
   try {
     [code] = await Promise.all([exited, written]);
   } catch (err) {
+    killGroup(child);
+    await exited.catch(() => undefined);
     fs.rmSync(partial, { force: true });
     throw err;
   } finally {
@@ -198,9 +211,14 @@ export function timestamp(d: Date): string {
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
-/** A concurrent reset of the same target is impossible (one workflow id per target), so its partials are ours. */
+/**
+ * A concurrent reset of the same target is impossible (one workflow id per target), so its partials
+ * are ours. Matched by the whole name (stamp and all), not a prefix: target "demo" must not take
+ * "demo_2"'s partial file, written by another run at this very moment.
+ */
 function removePartials(dir: string, target: string): void {
-  for (const f of fs.readdirSync(dir)) if (f.startsWith(`backup_pre_reset_${target}_`) && f.endsWith('.partial')) fs.rmSync(path.join(dir, f), { force: true });
+  const re = new RegExp(`^backup_pre_reset_${escapeRe(target)}_\\d{8}-\\d{6}(\\.[^/]+)?\\.dump\\.partial$`);
+  for (const f of fs.readdirSync(dir)) if (re.test(f)) fs.rmSync(path.join(dir, f), { force: true });
 }
 
 const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

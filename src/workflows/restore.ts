@@ -90,22 +90,25 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
         // Under the database's advisory lock, as every destructive reset step: no other destructive
         // step (an earlier attempt still running on a cut-off worker) runs beside it.
         const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup, resetRunId: plan.resetRunId, lock });
-        // The data is in (committed); a retry restores it again, so a mismatch can be looked into and retried.
+        // The transaction checked every table against the backup's stream before its COMMIT: a count
+        // that differs right after it was changed since, by something still writing to the database.
         if (r.mismatches.length)
           throw ApplicationFailure.nonRetryable(
-            `Right after the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`,
+            `Right after the restore's COMMIT, counts differ from what its transaction checked in:\n${r.mismatches.join('\n')}\n(Something wrote to these tables after the COMMIT; the restore had loaded every row of the backup.)`,
             'VerifyMismatch',
           );
-        return { tables: r.tables, rows: r.rows, queueDrift: r.queueDrift };
+        return { tables: r.tables, rows: r.rows, queueDrift: r.queueDrift, drift: r.drift ?? [], counts: r.counts, requeued: r.requeued ?? 0 };
       },
       {
         needsWorkersStopped: true,
         detail: (r) =>
           `${r.rows} rows in ${r.tables} tables restored from ${plan.backup.files.map((f) => f.path).join(', ')}` +
+          (r.requeued ? `; ${r.requeued} job(s) claimed by a worker at backup time put back as ready` : '') +
+          (r.drift.length ? `; rows written between the backup and the reset's TRUNCATE are in no backup: ${r.drift.join('; ')}` : '') +
           (r.queueDrift.length ? `; Solid Queue tables differ from the reset's count taken after the workers stopped (jobs they ran after the backup): ${r.queueDrift.join('; ')}` : ''),
       },
     );
-    result.restored = restored;
+    result.restored = { tables: restored.tables, rows: restored.rows };
 
     // 4 — bring back the objects the reset's purge quarantined; what cannot come back is counted (the plan knew it before the approval).
     const lost = plan.objectsMissing;
@@ -135,15 +138,17 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
       workers.status = 'running';
     } else progress.skipped('startWorkers', s.workersConfigured ? 'workers already running' : 'no workers configured');
 
-    // 6 — verify: every table holds what the backup held.
-    const expected = plan.countsInBackup ?? {};
+    // 6 — verify: every table holds what the backup held (as the restore counted it; runs from before it, the reset's counts).
+    const expected = restored.counts ?? plan.countsInBackup ?? {};
     const v = await runner.step(
       'verify',
       async () => {
         const r = await act.verify({ target: input.target, expected, workersRunning: workers.status === 'running' });
         if (!r.ok)
           throw ApplicationFailure.nonRetryable(
-            `After the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`,
+            restored.counts
+              ? `After the restore, counts differ from what the restore loaded from the backup:\n${r.mismatches.join('\n')}\n(Something wrote to these tables after the restore, which had loaded every row of the backup.)`
+              : `After the restore, counts differ from the backup's:\n${r.mismatches.join('\n')}\n(Rows written between the backup and the reset's TRUNCATE are not in the backup.)`,
             'VerifyMismatch',
             r,
           );

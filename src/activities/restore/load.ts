@@ -1,6 +1,5 @@
 /**
- * Issue 8 — undo a reset: restore the backup a reset run took, in one transaction per database, and
- * bring back the objects its purge quarantined.
+ * Undo a reset: restore the backup a reset run took, in one transaction per database.
  *
  * Why a data-only restore of the truncated tables (after a TRUNCATE in the same transaction) and not
  * `pg_restore --clean --single-transaction`: the reset changed exactly the truncated tables (and
@@ -8,74 +7,128 @@
  * of the database — the kept tables, schema_migrations, anything a migration changed since the
  * backup — and reorder nothing the reset did. The price is foreign keys: a full archive's data is not
  * in dependency order (pg_dump sorts it only for data-only dumps), and disabling the FK triggers needs
- * a superuser. So the transaction drops the foreign keys of the truncated tables, TRUNCATEs them,
- * COPYs the backup's rows and sets their sequences (pg_restore --data-only, filtered to the tables'
- * TABLE DATA and their owned sequences' SEQUENCE SET), then adds the foreign keys back, which checks
- * every row. Any error, or a worker killed midway, rolls the whole database back to where it was.
+ * a superuser. So the transaction drops the foreign keys that touch the truncated tables, TRUNCATEs
+ * them, COPYs the backup's rows and sets their sequences (pg_restore --data-only, filtered to the
+ * TABLE DATA of the tables and their partitions and the SEQUENCE SET of their owned sequences: toc.ts),
+ * checks that every table holds exactly the rows pg_restore streamed (copy-stream.ts), then adds the
+ * foreign keys back, which checks every row. Any error, a short load, or a worker killed midway rolls
+ * the whole database back to where it was.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { escapeIdentifier, type Client } from 'pg';
+import { randomBytes } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { escapeLiteral } from 'pg';
 import type { BackupFile } from '../../workflows/definitions';
 import { libpqEnv } from '../backup';
 import { backupSource } from '../lib/backup-source';
 import { crashPoint } from '../lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled } from '../lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from '../lib/matviews';
-import { qualified, quoted, withClient } from '../lib/postgres';
+import { quoted, withClient, type TableRef } from '../lib/postgres';
 import { killGroup, redact, spawnGuarded } from '../lib/shell';
 import { type TableDecision } from '../lib/tables';
 import { type DatabaseHandle, type ResolvedTarget } from '../lib/target';
+import { CopyCounter } from './copy-stream';
+import { addForeignKey, dropForeignKey, isLiveQueueTable, readCatalog } from './relations';
+import { selectEntries, type RestoreRelation } from './toc';
 
 /** What psql prints after COMMIT: proof that it read the whole script (an empty stdin also exits 0). */
 const COMMITTED = 'reset-runbook: restore committed';
+const REQUEUED = /reset-runbook: requeued (\d+)/;
+const INCOMPLETE = 'reset-runbook: load incomplete:';
+const CLAIMS_AT_BACKUP = 'pg_temp.rr_claimed_at_backup';
 
 /** psql beside pg_restore when that is a path (same PostgreSQL installation), else from PATH. */
 function psqlFor(pgRestore: string): string {
   return pgRestore.includes('/') ? path.join(path.dirname(pgRestore), 'psql') : 'psql';
 }
 
-export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHandle, file: BackupFile, d: TableDecision, onBytes: (n: number) => void): Promise<void> {
+export interface LoadResult {
+  /** Rows the backup held per restored table (schema.table), checked in the transaction before its COMMIT. */
+  rows: Record<string, number>;
+  /** Jobs claimed by a worker when the backup was taken, put back as ready executions. */
+  requeued: number;
+}
+
+/** Test seams: change the archive entries chosen, or the row counts the transaction expects. */
+export interface LoadSeams {
+  entries?: (lines: string[]) => string[];
+  streamed?: (rows: Map<string, number>) => void;
+}
+
+/** The Solid Queue tables of one schema, when the claims the backup held can be put back as ready jobs. */
+function queueOf(restored: TableRef[], live: TableRef[]): { claimed: TableRef; jobs: TableRef; ready: TableRef } | undefined {
+  const claimed = live.find((t) => t.table === 'solid_queue_claimed_executions');
+  if (!claimed) return undefined;
+  const jobs = restored.find((t) => t.schema === claimed.schema && t.table === 'solid_queue_jobs');
+  const ready = restored.find((t) => t.schema === claimed.schema && t.table === 'solid_queue_ready_executions');
+  return jobs && ready ? { claimed, jobs, ready } : undefined;
+}
+
+export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHandle, file: BackupFile, d: TableDecision, onBytes: (n: number) => void, seams: LoadSeams = {}): Promise<LoadResult> {
   const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
   const src = backupSource(file);
-  const truncated = new Set(d.truncate.map(qualified));
-  const { fks, sequences } = await withClient(db, async (c) => ({ fks: await foreignKeysOf(c, truncated), sequences: await ownedSequences(c, truncated) }));
+  const restored = d.truncate.filter((x) => !isLiveQueueTable(x));
+  const live = d.truncate.filter(isLiveQueueTable);
+  const queue = queueOf(restored, live);
+  const cat = await withClient(db, (c) => readCatalog(c, restored));
+  // The backup's claims are read too, but into a temporary table, never into the live one (see requeueClaims).
+  const claims = queue ? (await withClient(db, (c) => readCatalog(c, [queue.claimed]))).relations : [];
+  const claimsKey = queue && `${queue.claimed.schema}.${queue.claimed.table}`;
+  const relations = [...cat.relations, ...claims];
+  const sequences = cat.sequences;
+  const where = `${src.where} into database "${db.name}" of target "${t.name}"`;
   const toc = await collect(pgRestore, ['--list', src.where], db);
-  const wanted = toc.split('\n').filter((l) => {
-    const m = /^\d+; \d+ \d+ (TABLE DATA|SEQUENCE SET) (\S+) (\S+) /.exec(l);
-    return m && (m[1] === 'TABLE DATA' ? truncated.has(`${m[2]}.${m[3]}`) : sequences.has(`${m[2]}.${m[3]}`));
-  });
+  const sel = selectEntries(toc, relations, sequences);
+  if (sel.missing.length || sel.ambiguous.length) {
+    const why = [
+      ...(sel.missing.length ? [`the backup has no data entry for ${sel.missing.join(', ')} (created after the backup was taken?)`] : []),
+      ...(sel.ambiguous.length ? [`its table of contents cannot be read exactly: ${sel.ambiguous.join('; ')}`] : []),
+    ];
+    throw ApplicationFailure.nonRetryable(
+      `Restore of ${where} refused before any change; nothing was touched: ${why.join('; ')}. Restore these tables by hand (pg_restore --list ${src.where}), or abort.`,
+      'RestoreRefused',
+    );
+  }
+  const lines = seams.entries ? seams.entries(sel.lines) : sel.lines;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-restore-'));
   const listFile = path.join(tmp, 'toc.list');
-  fs.writeFileSync(listFile, wanted.join('\n') + '\n', { mode: 0o600 });
+  fs.writeFileSync(listFile, lines.join('\n') + '\n', { mode: 0o600 });
   const lockMs = Math.round(t.config.timing.lockTimeoutSeconds * 1000);
   const header = [
     'BEGIN;',
     `SET LOCAL lock_timeout = '${lockMs}ms';`,
-    ...fks.map((f) => `ALTER TABLE ${f.table} DROP CONSTRAINT ${escapeIdentifier(f.name)};`),
-    `TRUNCATE TABLE ${d.truncate.map(quoted).join(', ')};`,
+    ...(queue ? [`CREATE TEMPORARY TABLE ${CLAIMS_AT_BACKUP} (LIKE ${quoted(queue.claimed)}) ON COMMIT DROP;`] : []),
+    ...cat.foreignKeys.map(dropForeignKey),
+    `TRUNCATE TABLE ${restored.map(quoted).join(', ')};`,
     '',
   ].join('\n');
-  const footer = ['', ...fks.map((f) => `ALTER TABLE ${f.table} ADD CONSTRAINT ${escapeIdentifier(f.name)} ${f.def};`), 'COMMIT;', `\\echo ${COMMITTED}`, ''].join('\n');
   const cancel = cancellation();
   throwIfCancelled(cancel);
   const env = libpqEnv(db.url);
   const psql = spawnGuarded(psqlFor(pgRestore), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], { env, stdin: true });
   const restore = spawnGuarded(pgRestore, ['--data-only', '--no-owner', '-L', listFile, '-f', '-', src.where], { env });
+  const counter = new CopyCounter(claimsKey ? new Map([[claimsKey, CLAIMS_AT_BACKUP]]) : new Map());
   const kill = () => {
     killGroup(restore);
     killGroup(psql);
   };
   cancel?.addEventListener('abort', kill, { once: true });
-  let psqlErr = '';
+  let psqlOut = '';
   let restoreErr = '';
-  psql.stdout!.on('data', (b: Buffer) => (psqlErr = (psqlErr + b.toString()).slice(-4096)));
-  psql.stderr!.on('data', (b: Buffer) => (psqlErr = (psqlErr + b.toString()).slice(-4096)));
+  psql.stdout!.on('data', (b: Buffer) => (psqlOut = (psqlOut + b.toString()).slice(-4096)));
+  psql.stderr!.on('data', (b: Buffer) => (psqlOut = (psqlOut + b.toString()).slice(-4096)));
   restore.stderr!.on('data', (b: Buffer) => (restoreErr = (restoreErr + b.toString()).slice(-4096)));
   psql.stdin!.on('error', () => undefined); // psql stopped at an error: its exit code says so
   const psqlExit = new Promise<number | null>((resolve) => psql.on('close', resolve).on('error', () => resolve(127)));
-  const restoreExit = new Promise<number | null>((resolve) => restore.on('close', resolve).on('error', () => resolve(127)));
+  let restoreRunning = true;
+  const restoreExit = new Promise<number | null>((resolve) => restore.on('close', resolve).on('error', () => resolve(127))).finally(() => (restoreRunning = false));
+  const streamed = new Promise<void>((resolve) => counter.on('end', resolve));
+  // psql stopped at an error: pg_restore, writing into a pipe no one reads any more, would wait forever.
+  psql.on('close', () => restoreRunning && killGroup(restore));
+  const secrets = [db.url];
   try {
     psql.stdin!.write(header);
     let bytes = 0;
@@ -85,17 +138,36 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
       // Rows are on their way into the open transaction: a crash here must roll it all back.
       crashPoint('restore.loading');
     });
-    restore.stdout!.pipe(psql.stdin!, { end: false });
+    restore.stdout!.pipe(counter).pipe(psql.stdin!, { end: false });
     const rc = await restoreExit;
-    if (rc === 0 && !cancel?.aborted) psql.stdin!.end(footer);
+    if (rc === 0) await Promise.race([streamed, psqlExit]);
+    seams.streamed?.(counter.rows);
+    const gaps = rc === 0 && !cancel?.aborted ? streamGaps(counter, relations, claimsKey, sequences.length) : [];
+    if (rc === 0 && !cancel?.aborted && gaps.length === 0) psql.stdin!.end(footer(counter, relations, queue, cat.foreignKeys.map(addForeignKey)));
+    else if (gaps.length) psql.stdin!.end('ROLLBACK;\n');
     else killGroup(psql); // no COMMIT is ever sent: the server rolls the transaction back
     const pc = await psqlExit;
     if (cancel?.aborted) throw cancelledFailure(cancel);
-    const secrets = [db.url];
-    if (rc !== 0) throw new Error(`pg_restore of ${src.where} into database "${db.name}" exited with code ${rc}: ${redact(restoreErr.trim(), secrets)}. Rolled back; nothing was changed.`);
-    if (pc === 0 && !psqlErr.includes(COMMITTED))
-      throw new Error(`Restoring ${src.where} into database "${db.name}": psql ended without reaching COMMIT (${redact(psqlErr.trim(), secrets) || 'no output'}).`);
-    if (pc !== 0) throw new Error(`Restoring ${src.where} into database "${db.name}" failed (psql exit ${pc}): ${redact(psqlErr.trim(), secrets)}. Rolled back; nothing was changed.`);
+    if (gaps.length || psqlOut.includes(INCOMPLETE)) {
+      const found = gaps.length
+        ? gaps.join('; ')
+        : psqlOut
+            .slice(psqlOut.indexOf(INCOMPLETE) + INCOMPLETE.length)
+            .split('\n')[0]
+            .replace(/[;\s]+$/, '')
+            .trim();
+      throw ApplicationFailure.nonRetryable(
+        `Restore of ${where}: the load was incomplete (${found}). Rolled back before COMMIT; nothing was changed. ` +
+          `A retry would load the same entries: compare the tables named with pg_restore --list ${src.where}, and abort the run.`,
+        'RestoreIncomplete',
+      );
+    }
+    // psql's own error first (it stopped, then pg_restore was stopped); exit null is psql killed by us.
+    if (pc !== 0 && pc !== null) throw new Error(`Restoring ${where} failed (psql exit ${pc}): ${redact(psqlOut.trim(), secrets)}. Rolled back; nothing was changed.`);
+    if (rc !== 0) throw new Error(`pg_restore of ${where} exited with code ${rc}: ${redact(restoreErr.trim(), secrets)}. Rolled back; nothing was changed.`);
+    if (pc === 0 && !psqlOut.includes(COMMITTED)) throw new Error(`Restoring ${where}: psql ended without reaching COMMIT (${redact(psqlOut.trim(), secrets) || 'no output'}).`);
+    if (pc !== 0) throw new Error(`Restoring ${where}: psql was stopped before COMMIT. Rolled back; nothing was changed.`);
+    return { rows: rowsByTable(counter, relations, claimsKey), requeued: Number(REQUEUED.exec(psqlOut)?.[1] ?? 0) };
   } catch (err) {
     kill();
     throw err;
@@ -105,28 +177,72 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
   }
 }
 
-/** Foreign keys declared on the truncated tables, with fully qualified definitions (search_path empty). */
-async function foreignKeysOf(c: Client, truncated: Set<string>): Promise<{ table: string; name: string; def: string }[]> {
-  await c.query(`SET search_path TO ''`);
-  const r = await c.query<{ schema: string; tbl: string; name: string; def: string }>(
-    `SELECT n.nspname AS schema, cl.relname AS tbl, con.conname AS name, pg_get_constraintdef(con.oid) AS def
-       FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_class cl ON cl.oid = con.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
-      WHERE con.contype = 'f' ORDER BY 1, 2, 3`,
-  );
-  return r.rows.filter((x) => truncated.has(`${x.schema}.${x.tbl}`)).map((x) => ({ table: quoted({ schema: x.schema, table: x.tbl }), name: x.name, def: x.def }));
+/** What the stream lacks: a table (or partition) with rows now but no COPY block, rows for a table not chosen, a sequence not set. */
+function streamGaps(counter: CopyCounter, relations: RestoreRelation[], claimsKey: string | undefined, sequences: number): string[] {
+  const gaps: string[] = [];
+  const keys = new Set(relations.map((r) => `${r.schema}.${r.name}`));
+  for (const r of relations.filter((x) => x.kind === 'r')) {
+    const k = `${r.schema}.${r.name}`;
+    if (!counter.rows.has(k)) gaps.push(`no rows of ${k === r.root || k === claimsKey ? k : `${k} (partition of ${r.root})`} were loaded`);
+  }
+  for (const k of counter.rows.keys()) if (!keys.has(k)) gaps.push(`rows of ${k}, which is not a table being restored, were streamed`);
+  for (const u of counter.unreadable) gaps.push(`a COPY of an unreadable table name: ${u}`);
+  if (counter.setvals !== sequences) gaps.push(`${counter.setvals} of ${sequences} sequences were set`);
+  return gaps;
 }
 
-/** Sequences owned by (serial / identity columns of) the truncated tables, schema.name. */
-async function ownedSequences(c: Client, truncated: Set<string>): Promise<Set<string>> {
-  const r = await c.query<{ seq: string; tbl: string }>(
-    `SELECT sn.nspname || '.' || s.relname AS seq, tn.nspname || '.' || tb.relname AS tbl
-       FROM pg_catalog.pg_class s JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
-       JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = s.oid
-        AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
-       JOIN pg_catalog.pg_class tb ON tb.oid = d.refobjid JOIN pg_catalog.pg_namespace tn ON tn.oid = tb.relnamespace
-      WHERE s.relkind = 'S'`,
-  );
-  return new Set(r.rows.filter((x) => truncated.has(x.tbl)).map((x) => x.seq));
+/** Rows the backup streamed per restored table: a partitioned table's are its partitions'. */
+function rowsByTable(counter: CopyCounter, relations: RestoreRelation[], claimsKey: string | undefined): Record<string, number> {
+  const rows: Record<string, number> = {};
+  for (const r of relations) {
+    if (r.root === claimsKey) continue;
+    rows[r.root] = (rows[r.root] ?? 0) + (counter.rows.get(`${r.schema}.${r.name}`) ?? 0);
+  }
+  return rows;
+}
+
+/**
+ * The end of the transaction: every table must hold exactly what pg_restore streamed into it (a
+ * partitioned table counts its whole tree, any other table only its own rows), else the DO block
+ * raises and psql (ON_ERROR_STOP) stops before COMMIT. Then the claims, the foreign keys, COMMIT.
+ */
+function footer(counter: CopyCounter, relations: RestoreRelation[], queue: ReturnType<typeof queueOf>, addFks: string[]): string {
+  const claimsKey = queue && `${queue.claimed.schema}.${queue.claimed.table}`;
+  const rows = rowsByTable(counter, relations, claimsKey);
+  const checks: { sql: string; label: string; want: number }[] = [];
+  for (const root of Object.keys(rows)) {
+    const r = relations.find((x) => `${x.schema}.${x.name}` === root)!;
+    const ref = quoted({ schema: r.schema, table: r.name });
+    checks.push({ sql: r.kind === 'p' ? ref : `ONLY ${ref}`, label: root, want: rows[root] });
+  }
+  if (claimsKey) checks.push({ sql: CLAIMS_AT_BACKUP, label: `${claimsKey} (the backup's claims)`, want: counter.rows.get(claimsKey) ?? 0 });
+  const tag = `$rr_${randomBytes(6).toString('hex')}$`;
+  const check = [
+    `DO ${tag} DECLARE n bigint; bad text := ''; BEGIN`,
+    ...checks.map(
+      (c) => `  SELECT count(*) INTO n FROM ${c.sql}; IF n <> ${c.want} THEN bad := bad || ${escapeLiteral(c.label)} || ' holds ' || n || ' rows, the backup streamed ${c.want}; '; END IF;`,
+    ),
+    `  IF bad <> '' THEN RAISE EXCEPTION '${INCOMPLETE} %', bad; END IF;`,
+    `END ${tag};`,
+  ];
+  return ['', ...check, ...(queue ? requeueClaims(queue) : []), ...addFks, 'COMMIT;', `\\echo ${COMMITTED}`, ''].join('\n');
+}
+
+/**
+ * The jobs a worker had claimed when the backup was taken. Their claims name processes that are gone
+ * (the workers were stopped before the reset): loaded as they are, Solid Queue's supervisor would fail
+ * them at boot as ProcessMissingError, and left out, the jobs would sit unfinished with no execution,
+ * never run again. So they go back to ready, as Solid Queue itself does with the claims of a worker
+ * that shuts down gracefully (ClaimedExecution#release): they run again, once, when workers start.
+ */
+function requeueClaims(q: NonNullable<ReturnType<typeof queueOf>>): string[] {
+  return [
+    `WITH requeued AS (INSERT INTO ${quoted(q.ready)} (job_id, queue_name, priority, created_at)`,
+    `  SELECT j.id, j.queue_name, j.priority, (now() AT TIME ZONE 'UTC') FROM ${CLAIMS_AT_BACKUP} c JOIN ${quoted(q.jobs)} j ON j.id = c.job_id`,
+    `   WHERE j.finished_at IS NULL AND NOT EXISTS (SELECT 1 FROM ${quoted(q.ready)} r WHERE r.job_id = j.id) RETURNING 1)`,
+    `SELECT count(*) AS rr_requeued FROM requeued \\gset`,
+    `\\echo reset-runbook: requeued :rr_requeued`,
+  ];
 }
 
 export async function refreshViews(db: DatabaseHandle, d: TableDecision): Promise<void> {

@@ -11,8 +11,7 @@ import type { RestorePlan } from '../../workflows/definitions';
 import type { RestorePoint } from './find-run';
 
 const QUEUE_TABLE = /\.solid_queue_[^/]*$/;
-/** Left as the live workers have them by the restore: nothing of theirs is discarded. */
-const LEFT_LIVE = /\.solid_queue_(processes|claimed_executions)$/;
+
 const BLOBS = /\.active_storage_blobs$/;
 
 export interface NewerRowsCheck {
@@ -34,7 +33,6 @@ export function checkNewerRows(point: RestorePoint, tables: RestorePlan['tables'
   }
   for (const t of tables) {
     const k = `${t.database}/${t.table}`;
-    if (LEFT_LIVE.test(k)) continue;
     const base = after[k] ?? 0;
     if (t.rowsNow > base) out.newerRows.push({ database: t.database, table: t.table, rowsNow: t.rowsNow, rowsAfterReset: base, queue: QUEUE_TABLE.test(k) });
   }

@@ -17,6 +17,7 @@ import { decideTables } from '../lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from '../lib/target';
 import { findResetRun, type RestorePlanArgs } from './find-run';
 import { checkNewerRows } from './newer-rows';
+import { isLiveQueueTable } from './relations';
 
 export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Promise<RestorePlan> {
   const t = resolveTarget(deps, args.target);
@@ -47,7 +48,8 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
         const d = await decideTables(c, db);
         errors.push(...d.errors);
         for (const tb of [...d.truncate, ...d.keep]) countsNow[`${db.name}/${qualified(tb)}`] = await countRows(c, tb);
-        for (const tb of d.truncate) {
+        // Solid Queue's process and claim rows are left as the live workers have them: not the restore's tables.
+        for (const tb of d.truncate.filter((x) => !isLiveQueueTable(x))) {
           const k = `${db.name}/${qualified(tb)}`;
           tables.push({ database: db.name, table: qualified(tb), rowsNow: countsNow[k], rowsInBackup: found.countsBefore?.[k] });
         }
