@@ -75,7 +75,7 @@ export function createBackupActivities(deps: ActivityDeps) {
               done += dumped.bytes;
               const tocEntries = await checkArchive(pgRestore, file, db);
               fs.renameSync(`${file}.partial`, file);
-              files.push({ database: db.name, path: file, location: { kind: 'local', path: file }, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries });
+              files.push({ database: db.name, path: file, location: { kind: 'local', path: file, host: t.hostname() }, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries });
             }
           }
         } catch (err) {

@@ -311,8 +311,12 @@ export interface BackupFile {
   tocEntries: number;
 }
 
-/** CONTRACT (issue 8): a backup file on the worker's disk (backup.dir) or in the S3 destination. */
-export type BackupLocation = { kind: 'local'; path: string } | { kind: 's3'; bucket: string; key: string; region?: string; endpoint?: string };
+/**
+ * CONTRACT (issue 8): a backup file on the worker's disk (backup.dir) or in the S3 destination. A local
+ * file names the host whose worker wrote it (absent in records written before): a worker elsewhere
+ * that cannot read it says where it is.
+ */
+export type BackupLocation = { kind: 'local'; path: string; host?: string } | { kind: 's3'; bucket: string; key: string; region?: string; endpoint?: string };
 
 export interface BackupRecord {
   files: BackupFile[];

@@ -1,7 +1,7 @@
 /** The restore step: one transaction per database, TRUNCATE the reset's tables and load the backup's rows and sequences. */
 import { ApplicationFailure } from '@temporalio/common';
-import type { BackupRecord } from '../../workflows/definitions';
-import { assertChecksum } from '../lib/backup-source';
+import type { BackupFile, BackupRecord } from '../../workflows/definitions';
+import { verifiedLocalCopy, type LocalArchive } from '../lib/backup-source';
 import { crashPoint } from '../lib/faults';
 import { withKeepalive } from '../lib/keepalive';
 import { countRows, withClient } from '../lib/postgres';
@@ -16,24 +16,30 @@ export async function restoreDatabase(
 ): Promise<{ tables: number; rows: number; mismatches: string[]; queueDrift: string[] }> {
   const t = resolveTarget(deps, args.target);
   return withKeepalive(async (beat) => {
-    // Checked again here, not only at the plan: hours may pass before the approval.
-    for (const f of args.backup.files) await assertChecksum(f, (n) => beat({ unit: 'bytes', done: n, total: f.bytes }));
+    // Checked again here, not only at the plan: hours may pass before the approval. Every file before
+    // any is loaded, and pg_restore reads the very bytes that were checked (an S3 object's local copy).
+    const archives = new Map<BackupFile, LocalArchive>();
     let tables = 0;
     let rows = 0;
-    // Extra databases first, the primary last, as the reset does.
-    const files = [...args.backup.files].sort((a, b) => Number(a.database === 'primary') - Number(b.database === 'primary'));
-    for (const f of files) {
-      const db = databaseByName(t, f.database);
-      const d = await withClient(db, (c) => decideTables(c, db));
-      if (d.errors.length) throw ApplicationFailure.nonRetryable(`Restore refused; nothing was touched: ${d.errors.join('; ')}`, 'RestoreRefused');
-      await restoreInOneTransaction(t, db, f, d, (n) => beat({ unit: 'bytes', done: n }));
-      await refreshViews(db, d);
-      tables += d.truncate.length;
-      rows += await withClient(db, async (c) => {
-        let n = 0;
-        for (const tb of d.truncate) n += await countRows(c, tb);
-        return n;
-      });
+    try {
+      for (const f of args.backup.files) archives.set(f, await verifiedLocalCopy(t, f, (n) => beat({ unit: 'bytes', done: n, total: f.bytes })));
+      // Extra databases first, the primary last, as the reset does.
+      const files = [...args.backup.files].sort((a, b) => Number(a.database === 'primary') - Number(b.database === 'primary'));
+      for (const f of files) {
+        const db = databaseByName(t, f.database);
+        const d = await withClient(db, (c) => decideTables(c, db));
+        if (d.errors.length) throw ApplicationFailure.nonRetryable(`Restore refused; nothing was touched: ${d.errors.join('; ')}`, 'RestoreRefused');
+        await restoreInOneTransaction(t, db, archives.get(f)!, d, (n) => beat({ unit: 'bytes', done: n }));
+        await refreshViews(db, d);
+        tables += d.truncate.length;
+        rows += await withClient(db, async (c) => {
+          let n = 0;
+          for (const tb of d.truncate) n += await countRows(c, tb);
+          return n;
+        });
+      }
+    } finally {
+      for (const a of archives.values()) a.release();
     }
     // Counted now, before the workers start: from then on Solid Queue's own tables change by themselves.
     const all = await compareCounts(t, args.expected ?? {});

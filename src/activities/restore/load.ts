@@ -17,9 +17,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { escapeIdentifier, type Client } from 'pg';
-import type { BackupFile } from '../../workflows/definitions';
 import { libpqEnv } from '../backup';
-import { backupSource } from '../lib/backup-source';
+import type { LocalArchive } from '../lib/backup-source';
 import { crashPoint } from '../lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled } from '../lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from '../lib/matviews';
@@ -36,12 +35,12 @@ function psqlFor(pgRestore: string): string {
   return pgRestore.includes('/') ? path.join(path.dirname(pgRestore), 'psql') : 'psql';
 }
 
-export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHandle, file: BackupFile, d: TableDecision, onBytes: (n: number) => void): Promise<void> {
+/** `src`: the backup as a checked, seekable file (backup-source.ts verifiedLocalCopy). */
+export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHandle, src: LocalArchive, d: TableDecision, onBytes: (n: number) => void): Promise<void> {
   const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
-  const src = backupSource(file);
   const truncated = new Set(d.truncate.map(qualified));
   const { fks, sequences } = await withClient(db, async (c) => ({ fks: await foreignKeysOf(c, truncated), sequences: await ownedSequences(c, truncated) }));
-  const toc = await collect(pgRestore, ['--list', src.where], db);
+  const toc = await collect(pgRestore, ['--list', src.path], db);
   const wanted = toc.split('\n').filter((l) => {
     const m = /^\d+; \d+ \d+ (TABLE DATA|SEQUENCE SET) (\S+) (\S+) /.exec(l);
     return m && (m[1] === 'TABLE DATA' ? truncated.has(`${m[2]}.${m[3]}`) : sequences.has(`${m[2]}.${m[3]}`));
@@ -62,7 +61,7 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
   throwIfCancelled(cancel);
   const env = libpqEnv(db.url);
   const psql = spawnGuarded(psqlFor(pgRestore), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], { env, stdin: true });
-  const restore = spawnGuarded(pgRestore, ['--data-only', '--no-owner', '-L', listFile, '-f', '-', src.where], { env });
+  const restore = spawnGuarded(pgRestore, ['--data-only', '--no-owner', '-L', listFile, '-f', '-', src.path], { env });
   const kill = () => {
     killGroup(restore);
     killGroup(psql);
