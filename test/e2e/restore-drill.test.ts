@@ -5,6 +5,8 @@
  * make its scratch database, or whose pg_restore fails where `pg_restore --list` passed, fails
  * clearly; no scratch database is ever left behind.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { progressQuery } from '../../src/workflows/definitions';
@@ -63,13 +65,17 @@ async function limitedRole(createdb: boolean): Promise<string> {
 }
 
 test('a reset with backup.verify "restore" proves its backup before the approval: every table restored, counts equal', async () => {
-  f = await fixture({ target: { backup: { verify: 'restore' } } });
+  // To the S3 destination: the drill restores the object it reads back from the bucket.
+  const prefix = `rr-backups-${Math.random().toString(16).slice(2, 10)}/`;
+  const destination = { kind: 's3' as const, bucket: process.env.RR_S3_BUCKET!, prefix, endpoint: process.env.RR_S3_ENDPOINT!, forcePathStyle: true, region: 'us-east-1' };
+  f = await fixture({ target: { backup: { verify: 'restore', destination } } });
   expect(f.service('start')).toBe(0);
   await f.startWorker();
   const h = await f.start({ mode: 'execute' });
   const waiting = await waitFor(h, (p) => p.phase === 'awaiting-approval');
   const drilled = waiting.backup?.drill;
   expect(drilled?.equal).toBe(true);
+  expect(waiting.backup?.files[0].location?.kind).toBe('s3');
   const primary = drilled!.databases.find((d) => d.database === 'primary')!;
   // The source counted here, now: nothing was written since the backup (the workers run no jobs that
   // insert rows into application tables), so the drill's counts are these.
@@ -136,4 +142,23 @@ test('a backup that pg_restore --list accepts but that does not restore (an exte
   expect(r.stderr).toMatch(/pg_restore into the scratch database failed \(exit 1\): .*permission denied to create extension "dblink"/s);
   expect(r.stderr).toContain('The backup is not proven restorable; the scratch database was dropped.');
   expect(await scratchDatabases()).toEqual([]);
+});
+
+test('a dump that lacks a table’s rows passes pg_restore --list but not the drill: the table is named, source and restored', async () => {
+  // A pg_dump wrapper that leaves out one table's data (as --exclude-table-data in a site's wrapper would); payments is referenced by no foreign key, so nothing but the counts notices.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-drill-dump-'));
+  const pgDump = path.join(dir, 'pg_dump');
+  fs.writeFileSync(pgDump, `#!/bin/sh\nexec '${process.env.RR_PG_BIN}/pg_dump' "$@" --exclude-table-data=public.payments\n`, { mode: 0o755 });
+  f = await fixture({ target: { backup: { pgDump } } });
+  const payments = Number((await f.sql<{ n: string }>('SELECT count(*) AS n FROM payments'))[0].n);
+  expect(payments).toBeGreaterThan(0);
+  await f.startWorker();
+  const r = await drill(f.target);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(
+    new RegExp(`: 1 of \\d+ tables differ from the source after pg_restore into "rr_e2e_[0-9a-f]+_rr_drill_[0-9a-f]{6}": public\\.payments source ${payments} rows, restored 0 rows\\.`),
+  );
+  expect(r.stderr).toContain('The backup is not proven restorable; the scratch database was dropped.');
+  expect(await scratchDatabases()).toEqual([]);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
