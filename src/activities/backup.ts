@@ -103,7 +103,20 @@ export function createBackupActivities(deps: ActivityDeps) {
         const record: BackupRecord = { files, serverVersion, pgDumpVersion: version.output.trim(), createdAt: new Date(t.now()).toISOString() };
         // Before the S3 record is written and before retention runs: a backup the drill cannot restore
         // is no backup, and must not push a good one out.
-        if (drill) record.drill = await drillAll(t, files, sourceCounts, pgRestore, (n) => beat({ unit: 'bytes', done: n }));
+        if (drill) {
+          try {
+            record.drill = await drillAll(t, files, sourceCounts, pgRestore, (n) => beat({ unit: 'bytes', done: n }));
+          } catch (err) {
+            if (store instanceof S3Store) await store.remove(files.map((f) => path.posix.basename(f.path))).catch(() => undefined);
+            else for (const f of files) fs.rmSync(f.path, { force: true });
+            if (!(err instanceof ApplicationFailure)) throw err;
+            throw ApplicationFailure.create({
+              message: `${err.message} This backup's files were removed: a retry of the step takes a new one.`,
+              type: err.type ?? undefined,
+              nonRetryable: err.nonRetryable ?? undefined,
+            });
+          }
+        }
         if (store instanceof S3Store) await store.writeText(recordName(t.name, stamp), JSON.stringify(record));
         else fsyncDir(store.dir);
         await pruneOldBackups(store, t.name, keep);

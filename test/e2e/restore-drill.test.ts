@@ -159,6 +159,9 @@ test('a dump that lacks a table’s rows passes pg_restore --list but not the dr
     new RegExp(`: 1 of \\d+ tables differ from the source after pg_restore into "rr_e2e_[0-9a-f]+_rr_drill_[0-9a-f]{6}": public\\.payments source ${payments} rows, restored 0 rows\\.`),
   );
   expect(r.stderr).toContain('The backup is not proven restorable; the scratch database was dropped.');
+  expect(r.stderr).toContain("This backup's files were removed: a retry of the step takes a new one.");
   expect(await scratchDatabases()).toEqual([]);
+  // No unproven backup is left to pass for a good one.
+  expect(fs.readdirSync(f.backupDir).filter((n) => n.endsWith('.dump'))).toEqual([]);
   fs.rmSync(dir, { recursive: true, force: true });
 });

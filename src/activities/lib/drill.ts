@@ -30,10 +30,11 @@ const TABLES_SQL = `SELECT n.nspname AS schema, c.relname AS name
  ORDER BY 1, 2`;
 
 /** schema.table → rows, counted with ONLY (an inheritance parent's own rows, as pg_dump dumps them). */
-async function countTables(c: Client): Promise<Map<string, number>> {
+async function countTables(c: Client, stopped = () => false): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const t of (await c.query<{ schema: string; name: string }>(TABLES_SQL)).rows) {
     throwIfCancelled();
+    if (stopped()) throw new Error('counting stopped: the dump failed');
     const r = await c.query<{ n: string }>(`SELECT count(*)::bigint AS n FROM ONLY ${escapeIdentifier(t.schema)}.${escapeIdentifier(t.name)}`);
     out.set(`${t.schema}.${t.name}`, Number(r.rows[0].n));
   }
@@ -51,9 +52,13 @@ export function withSourceSnapshot<T>(db: DatabaseHandle, dump: (snapshotArgs: s
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
         const snapshot = (await c.query<{ s: string }>('SELECT pg_catalog.pg_export_snapshot() AS s')).rows[0].s;
-        const counting = countTables(c);
+        let failed = false;
+        const counting = countTables(c, () => failed);
         counting.catch(() => undefined); // awaited below, once the dump is done
-        const dumped = await dump(['--snapshot', snapshot]);
+        const dumped = await dump(['--snapshot', snapshot]).catch((err: unknown) => {
+          failed = true; // a failed dump's error need not wait for every table to be counted
+          throw err;
+        });
         return { dumped, counts: await counting };
       } finally {
         await c.query('ROLLBACK').catch(() => undefined);
@@ -118,7 +123,7 @@ export async function restoreDrill(target: string, db: DatabaseHandle, archive: 
           .map((x) => `${x.table} source ${says(x.source)}, restored ${says(x.restored)}`)
           .join(
             '; ',
-          )}${differ.length > 10 ? '; …' : ''}. The backup is not proven restorable; the scratch database was dropped. Retry the step for a new backup, and find why the restore loses rows before trusting this one.`,
+          )}${differ.length > 10 ? '; …' : ''}. The backup is not proven restorable; the scratch database was dropped. Find why the restore loses rows before trusting a backup of this database.`,
         'DrillFailed',
       );
     }
