@@ -24,6 +24,8 @@ import { JOURNAL_PREFIX } from './journal';
 import { backupStoreFor, LocalStore, S3Store, type BackupStore } from './lib/backup-store';
 import { MANIFEST_PREFIX, PURGE_PROGRESS_PREFIX } from './manifest';
 import { baseEnv, libpqEnv } from './lib/child-env';
+import { drillAll } from './lib/drill-all';
+import { withSourceSnapshot } from './lib/drill';
 import { crashPoint } from './lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
@@ -32,8 +34,10 @@ import { resolveTarget, type ActivityDeps, type DatabaseHandle } from './lib/tar
 
 export function createBackupActivities(deps: ActivityDeps) {
   return {
-    async backupDatabase(args: { target: string }): Promise<BackupRecord> {
+    /** verify: the targets file's backup.verify unless given (the drill workflow asks for "restore"). */
+    async backupDatabase(args: { target: string; verify?: 'list' | 'restore' }): Promise<BackupRecord> {
       const t = resolveTarget(deps, args.target);
+      const drill = (args.verify ?? t.config.backup.verify) === 'restore';
       const keep = t.config.backup.keep;
       const pgDump = t.config.backup.pgDump ?? 'pg_dump';
       const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
@@ -48,6 +52,7 @@ export function createBackupActivities(deps: ActivityDeps) {
 
       return withKeepalive(async (beat) => {
         const files: BackupFile[] = [];
+        const sourceCounts = new Map<string, Map<string, number>>();
         let done = 0;
         try {
           for (const db of t.databases) {
@@ -56,8 +61,16 @@ export function createBackupActivities(deps: ActivityDeps) {
               beat({ unit: 'bytes', done: done + bytes });
               crashPoint('backup.streaming');
             };
+            // With a drill, the dump reads the snapshot in which the source's tables are counted.
+            const snapshotted = <T>(dump: (extra: string[]) => Promise<T>): Promise<T> =>
+              drill
+                ? withSourceSnapshot(db, dump).then((r) => {
+                    sourceCounts.set(db.name, r.counts);
+                    return r.dumped;
+                  })
+                : dump([]);
             if (store instanceof S3Store) {
-              const dumped = await dumpToS3(pgDump, db, store, name, onBytes);
+              const dumped = await snapshotted((extra) => dumpToS3(pgDump, db, store, name, onBytes, extra));
               done += dumped.bytes;
               const tocEntries = await checkS3Archive(pgRestore, store, name, db, dumped);
               const where = store.describe(name);
@@ -71,11 +84,11 @@ export function createBackupActivities(deps: ActivityDeps) {
               });
             } else {
               const file = path.join(store.dir, name);
-              const dumped = await dumpTo(pgDump, db, file, onBytes);
+              const dumped = await snapshotted((extra) => dumpTo(pgDump, db, file, onBytes, extra));
               done += dumped.bytes;
               const tocEntries = await checkArchive(pgRestore, file, db);
               fs.renameSync(`${file}.partial`, file);
-              files.push({ database: db.name, path: file, location: { kind: 'local', path: file }, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries });
+              files.push({ database: db.name, path: file, location: { kind: 'local', path: file, host: t.hostname() }, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries });
             }
           }
         } catch (err) {
@@ -88,6 +101,22 @@ export function createBackupActivities(deps: ActivityDeps) {
           throw err;
         }
         const record: BackupRecord = { files, serverVersion, pgDumpVersion: version.output.trim(), createdAt: new Date(t.now()).toISOString() };
+        // Before the S3 record is written and before retention runs: a backup the drill cannot restore
+        // is no backup, and must not push a good one out.
+        if (drill) {
+          try {
+            record.drill = await drillAll(t, files, sourceCounts, pgRestore, (n) => beat({ unit: 'bytes', done: n }));
+          } catch (err) {
+            if (store instanceof S3Store) await store.remove(files.map((f) => path.posix.basename(f.path))).catch(() => undefined);
+            else for (const f of files) fs.rmSync(f.path, { force: true });
+            if (!(err instanceof ApplicationFailure)) throw err;
+            throw ApplicationFailure.create({
+              message: `${err.message} This backup's files were removed: a retry of the step takes a new one.`,
+              type: err.type ?? undefined,
+              nonRetryable: err.nonRetryable ?? undefined,
+            });
+          }
+        }
         if (store instanceof S3Store) await store.writeText(recordName(t.name, stamp), JSON.stringify(record));
         else fsyncDir(store.dir);
         await pruneOldBackups(store, t.name, keep);
@@ -106,7 +135,7 @@ export { libpqEnv } from './lib/child-env';
  * server session ends when the socket closes), the partial file is removed, and the activity's
  * CancelledFailure is thrown once pg_dump is gone.
  */
-async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
+async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes: (n: number) => void, extra: string[] = []): Promise<{ bytes: number; sha256: string }> {
   const partial = `${file}.partial`;
   const cancel = cancellation();
   throwIfCancelled(cancel);
@@ -114,7 +143,7 @@ async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes:
   const hash = createHash('sha256');
   let bytes = 0;
   let stderr = '';
-  const child = spawnGuarded(pgDump, ['-Fc', '--no-password'], { env: libpqEnv(db.url) });
+  const child = spawnGuarded(pgDump, ['-Fc', '--no-password', ...extra], { env: libpqEnv(db.url) });
   const onCancel = () => killGroup(child);
   cancel?.addEventListener('abort', onCancel, { once: true });
   child.stdout!.on('data', (b: Buffer) => {
@@ -292,14 +321,14 @@ const PART_BYTES = 8 * 1024 * 1024;
  * worker's memory does not grow with the dump. A failure or cancellation kills pg_dump and aborts the
  * upload (no object appears); the object is complete only once CompleteMultipartUpload succeeds.
  */
-async function dumpToS3(pgDump: string, db: DatabaseHandle, store: S3Store, name: string, onBytes: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
+async function dumpToS3(pgDump: string, db: DatabaseHandle, store: S3Store, name: string, onBytes: (n: number) => void, extra: string[] = []): Promise<{ bytes: number; sha256: string }> {
   const cancel = cancellation();
   throwIfCancelled(cancel);
   const { bucket } = store.dest;
   const Key = store.key(name);
   const created = await store.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key, ContentType: 'application/octet-stream', ...store.encryption }));
   const UploadId = created.UploadId!;
-  const child = spawnGuarded(pgDump, ['-Fc', '--no-password'], { env: libpqEnv(db.url) });
+  const child = spawnGuarded(pgDump, ['-Fc', '--no-password', ...extra], { env: libpqEnv(db.url) });
   const onCancel = () => killGroup(child);
   cancel?.addEventListener('abort', onCancel, { once: true });
   let stderr = '';

@@ -4,6 +4,7 @@
  *   reset-runbook plan <target>            reset-runbook follow <run>
  *   reset-runbook start <target>           reset-runbook approve|resume|abort <run>
  *   reset-runbook restore <target> [--run <reset run id>]
+ *   reset-runbook drill <target>           (a backup now, proven by a restore into a scratch database)
  *   reset-runbook status <run>             reset-runbook list [target]
  *   reset-runbook codec-server             (decodes encrypted payloads for the Web UI)
  */
@@ -13,6 +14,7 @@ import { Command } from './command';
 import { abortCommand } from './commands/abort';
 import { approveCommand } from './commands/approve';
 import { codecServerCommand } from './commands/codec-server';
+import { drillCommand } from './commands/drill';
 import { followCommand } from './commands/follow';
 import { listCommand } from './commands/list';
 import { planCommand } from './commands/plan';
@@ -25,7 +27,19 @@ import { CliError, UsageError } from './errors';
 import { EXIT, EXIT_CODE_HELP, ExitCode } from './exit-codes';
 import { closePrompts } from './prompt';
 
-export const COMMANDS: Command[] = [planCommand, startCommand, restoreCommand, followCommand, approveCommand, resumeCommand, abortCommand, statusCommand, listCommand, codecServerCommand];
+export const COMMANDS: Command[] = [
+  planCommand,
+  startCommand,
+  restoreCommand,
+  drillCommand,
+  followCommand,
+  approveCommand,
+  resumeCommand,
+  abortCommand,
+  statusCommand,
+  listCommand,
+  codecServerCommand,
+];
 
 export function mainHelp(): string {
   const lines = [

@@ -2,7 +2,7 @@
  * Renderers: pure functions from the contract's shapes (Plan, Progress, ResetResult, heartbeat
  * progress) to text. No I/O here, so they are unit-tested without a server.
  */
-import type { HeartbeatProgress, Plan, ResetResult, RestorePlan, RestoreResult, StepState, UndoPlan, WorkersState } from '../workflows/definitions';
+import { backupProof, type HeartbeatProgress, type Plan, type ResetResult, type RestorePlan, type RestoreResult, type StepState, type UndoPlan, type WorkersState } from '../workflows/definitions';
 import { formatBytes, formatCount, formatDuration, formatRate, formatTime, formatUnit, padVisible, truncate, visibleLength } from './format';
 import { PLAIN, Style } from './style';
 import type { ActivityView, RunSummary, Snapshot } from './snapshot';
@@ -185,6 +185,7 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   for (const f of result.backup?.files ?? []) {
     out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`);
   }
+  if (result.backup) out.push(`  backup proof: ${backupProof(result.backup)}`);
   const changed = result.plan?.strategy === 'rebuild' ? 'The rebuild command changed the database.' : 'The TRUNCATE committed.';
   if (result.restoreCommand) out.push(style.yellow(`  ${changed} Undo this reset with: ${result.restoreCommand}`));
   if (result.objectsDeleted) {

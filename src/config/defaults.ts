@@ -18,7 +18,7 @@ export const DEFAULTS = {
   },
   storage: { pageSize: 1000, concurrency: 4, sampleSize: 100, purge: true },
   quarantine: { prefix: 'reset-quarantine/', diskFolder: '.reset-quarantine' },
-  backup: { keep: 5, maxAgeMinutes: 60 },
+  backup: { keep: 5, maxAgeMinutes: 60, verify: 'list' },
   approval: { required: false, timeout: '24h' },
   timing: { heartbeatTimeoutSeconds: 30, maximumAttempts: 3, lockTimeoutSeconds: 10 },
   plan: { exactCounts: false, estimateAboveRows: 100_000 },

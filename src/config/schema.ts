@@ -253,6 +253,12 @@ const backup = obj(
     maxAgeMinutes: num(0.01, 'The reset refuses a backup older than this (a run takes a fresh one first).').default(DEFAULTS.backup.maxAgeMinutes),
     pgDump: str('pg_dump to use; default from PATH.').optional(),
     pgRestore: str('pg_restore to use; default from PATH.').optional(),
+    verify: z
+      .enum(['list', 'restore'], { error: 'expected "list" or "restore"' })
+      .describe(
+        'How a fresh backup is proven before the approval: "list" reads its table of contents (pg_restore --list); "restore" also restores it into a scratch database on the same server (needs CREATEDB) and compares every table\'s row count with the source.',
+      )
+      .default(DEFAULTS.backup.verify),
   },
   'required, e.g. {"dir": "/var/backups/reset-runbook"}',
 );

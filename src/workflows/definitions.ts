@@ -33,6 +33,11 @@ export const RESTORE_WORKFLOW_TYPE = 'restoreFromBackup';
 export function restoreCommand(target: string, resetRunId: string): string {
   return `reset-runbook restore ${target} --run ${resetRunId}`;
 }
+/** A restore drill of target X (`reset-runbook drill`): a fresh backup, restored into a scratch database. */
+export const DRILL_WORKFLOW_TYPE = 'backupDrill';
+export function drillWorkflowId(target: string): string {
+  return `drill-${target}`;
+}
 /** Plans change nothing, so any number may run; this is the id the CLI uses. */
 export function planWorkflowId(target: string, at: Date): string {
   return `plan-${target}-${at.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
@@ -327,14 +332,49 @@ export interface BackupFile {
   tocEntries: number;
 }
 
-/** CONTRACT (issue 8): a backup file on the worker's disk (backup.dir) or in the S3 destination. */
-export type BackupLocation = { kind: 'local'; path: string } | { kind: 's3'; bucket: string; key: string; region?: string; endpoint?: string };
+/**
+ * CONTRACT (issue 8): a backup file on the worker's disk (backup.dir) or in the S3 destination. A local
+ * file names the host whose worker wrote it (absent in records written before): a worker elsewhere
+ * that cannot read it says where it is.
+ */
+export type BackupLocation = { kind: 'local'; path: string; host?: string } | { kind: 's3'; bucket: string; key: string; region?: string; endpoint?: string };
 
 export interface BackupRecord {
   files: BackupFile[];
   serverVersion: string;
   pgDumpVersion: string;
   createdAt: string;
+  /**
+   * The restore drill (backup.verify "restore"): every database restored into a scratch database and
+   * its tables' rows equal to the source's at the dump's snapshot. Absent: the files were only read by
+   * `pg_restore --list` (backup.verify "list"), which does not prove they restore.
+   */
+  drill?: DrillReport;
+}
+
+export interface DrillDatabase {
+  database: string;
+  /** The scratch database it was restored into (dropped since). */
+  scratch: string;
+  /** Every table: rows in the source at the dump's snapshot, and after pg_restore into the scratch database. */
+  tables: { table: string; source: number; restored: number }[];
+  rows: number;
+  restoreSeconds: number;
+}
+
+export interface DrillReport {
+  databases: DrillDatabase[];
+  tables: number;
+  rows: number;
+  /** Always true in a recorded backup: a drill that finds a difference fails the step. */
+  equal: boolean;
+}
+
+/** One line for a backup's proof: what the drill found, or that only its table of contents was read. */
+export function backupProof(b: Pick<BackupRecord, 'drill'>): string {
+  const d = b.drill;
+  if (!d) return 'checked with pg_restore --list only: not proven restorable (backup.verify "restore" runs a restore drill)';
+  return `restore drill: ${d.tables} tables, ${d.rows} rows, ${d.equal ? 'equal' : 'DIFFERENT'}`;
 }
 
 export interface VerifyLine {

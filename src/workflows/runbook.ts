@@ -12,7 +12,7 @@
  * patch stays, `npm run replay:record`); test/replay proves recorded runs still replay.
  */
 import { ApplicationFailure, CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
-import { restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult } from './definitions';
+import { backupProof, restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult } from './definitions';
 import { lockActivities, planActivities, stepActivities } from './activities';
 import { DEFAULTS } from '../config/defaults';
 import { checkInput, durationMs } from './input';
@@ -115,7 +115,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     // 1 — backup: a restorable file exists and its place is recorded.
     const takeBackup = (why?: string) =>
       step('backup', () => act.backup({ target: input.target }), {
-        detail: (b) => `${why ? `${why}: ` : ''}${b.files.map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.sha256.slice(0, 12)}…)`).join('; ')}`,
+        detail: (b) => `${why ? `${why}: ` : ''}${b.files.map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.sha256.slice(0, 12)}…)`).join('; ')}; ${backupProof(b)}`,
       });
     let backup = await takeBackup();
     result.backup = backup;

@@ -9,6 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { Client as PgClient } from 'pg';
 import { createBackupActivities } from '../../src/activities/backup';
 import { restoreDatabase, type RestoreDatabaseResult } from '../../src/activities/restore/database';
+import { verifiedLocalCopy } from '../../src/activities/lib/backup-source';
 import { restoreInOneTransaction, type LoadSeams } from '../../src/activities/restore/load';
 import { withClient } from '../../src/activities/lib/postgres';
 import { decideTables } from '../../src/activities/lib/tables';
@@ -39,7 +40,12 @@ async function state(): Promise<Record<string, string>> {
 async function load(backup: BackupRecord, seams: LoadSeams) {
   const t = resolveTarget(deps(), f.target);
   const d = await withClient(t.primary, (c) => decideTables(c, t.primary));
-  return new MockActivityEnvironment().run(() => restoreInOneTransaction(t, t.primary, backup.files[0], d, () => undefined, seams));
+  const archive = await verifiedLocalCopy(t, backup.files[0]);
+  try {
+    return await new MockActivityEnvironment().run(() => restoreInOneTransaction(t, t.primary, archive, d, () => undefined, seams));
+  } finally {
+    archive.release();
+  }
 }
 
 test('a short load is rolled back before COMMIT, naming the table; a complete one keeps the live workers’ rows and requeues the claims', async () => {

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { LoadedTargets } from '../../config/load';
 import { ALWAYS_KEPT } from '../../config/load';
 import type { TargetConfig } from '../../config/types';
-import { withDefaults, type Clock, type CommandRunner, type Dependencies, type PgClientFactory, type S3ClientFactory } from './deps';
+import { withDefaults, type Clock, type CommandRunner, type Dependencies, type HostName, type PgClientFactory, type S3ClientFactory } from './deps';
 
 export interface DatabaseHandle {
   /** "primary", or an extra database's logical name ("queue", "cache", …). */
@@ -30,6 +30,7 @@ export interface ResolvedTarget {
   s3: S3ClientFactory;
   run: CommandRunner;
   now: Clock;
+  hostname: HostName;
 }
 
 /**
@@ -69,7 +70,7 @@ export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget 
     refreshMaterializedViews: x.refreshMaterializedViews,
     connect: d.pg,
   }));
-  return { name, config, primary, databases: [primary, ...extras], env: deps.env, s3: d.s3, run: d.run, now: d.now };
+  return { name, config, primary, databases: [primary, ...extras], env: deps.env, s3: d.s3, run: d.run, now: d.now, hostname: d.hostname };
 }
 
 export function databaseByName(t: ResolvedTarget, name = 'primary'): DatabaseHandle {

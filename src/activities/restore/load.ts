@@ -20,9 +20,8 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { escapeLiteral } from 'pg';
-import type { BackupFile } from '../../workflows/definitions';
 import { libpqEnv } from '../backup';
-import { backupSource } from '../lib/backup-source';
+import type { LocalArchive } from '../lib/backup-source';
 import { crashPoint } from '../lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled } from '../lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from '../lib/matviews';
@@ -67,9 +66,9 @@ function queueOf(restored: TableRef[], live: TableRef[]): { claimed: TableRef; j
   return jobs && ready ? { claimed, jobs, ready } : undefined;
 }
 
-export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHandle, file: BackupFile, d: TableDecision, onBytes: (n: number) => void, seams: LoadSeams = {}): Promise<LoadResult> {
+/** `src`: the backup as a checked, seekable file (backup-source.ts verifiedLocalCopy). */
+export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHandle, src: LocalArchive, d: TableDecision, onBytes: (n: number) => void, seams: LoadSeams = {}): Promise<LoadResult> {
   const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
-  const src = backupSource(file);
   const restored = d.truncate.filter((x) => !isLiveQueueTable(x));
   const live = d.truncate.filter(isLiveQueueTable);
   const queue = queueOf(restored, live);
@@ -80,7 +79,7 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
   const relations = [...cat.relations, ...claims];
   const sequences = cat.sequences;
   const where = `${src.where} into database "${db.name}" of target "${t.name}"`;
-  const toc = await collect(pgRestore, ['--list', src.where], db);
+  const toc = await collect(pgRestore, ['--list', src.path], db);
   const sel = selectEntries(toc, relations, sequences);
   if (sel.missing.length || sel.ambiguous.length) {
     const why = [
@@ -109,7 +108,7 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
   throwIfCancelled(cancel);
   const env = libpqEnv(db.url);
   const psql = spawnGuarded(psqlFor(pgRestore), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], { env, stdin: true });
-  const restore = spawnGuarded(pgRestore, ['--data-only', '--no-owner', '-L', listFile, '-f', '-', src.where], { env });
+  const restore = spawnGuarded(pgRestore, ['--data-only', '--no-owner', '-L', listFile, '-f', '-', src.path], { env });
   const counter = new CopyCounter(claimsKey ? new Map([[claimsKey, CLAIMS_AT_BACKUP]]) : new Map());
   const kill = () => {
     killGroup(restore);

@@ -30,7 +30,7 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
     let done = 0;
     for (const f of backup.files) {
       try {
-        await assertChecksum(f, (n) => beat({ unit: 'bytes', done: done + n, total: backup.files.reduce((a, x) => a + x.bytes, 0) }));
+        await assertChecksum(t, f, (n) => beat({ unit: 'bytes', done: done + n, total: backup.files.reduce((a, x) => a + x.bytes, 0) }));
       } catch (err) {
         checksumsOk = false;
         errors.push((err as Error).message);

@@ -111,6 +111,7 @@ describe('plan and result', () => {
     const text = renderResult(r);
     expect(text).toContain('Reset of "demo": completed');
     expect(text).toContain('backup (primary): /b/x.dump (2.00 KiB');
+    expect(text).toContain('backup proof: checked with pg_restore --list only: not proven restorable');
     expect(text).toContain('storage: 44 objects deleted (2.51 KiB)');
     expect(text).toMatch(/✔\s+Users\s+6\s+6/);
   });
