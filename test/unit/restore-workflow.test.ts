@@ -177,7 +177,7 @@ test('the happy path: plan, approval, stop, restore, objects back, start, verify
     target: t,
     outcome: 'completed',
     endReason: 'completed',
-    restored: { tables: 1, rows: 5, queueDrift: [] },
+    restored: { tables: 1, rows: 5 },
     objectsRestored: { count: 2, bytes: 20 },
     verify: { ok: true, mismatches: [] },
     workers: { status: 'running' },
@@ -371,7 +371,7 @@ test('counts that differ right after the restore pause the run (not retried by i
   await until(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: DB });
   const paused = await until(h, (p) => p.phase === 'waiting-for-operator');
-  expect(paused.waiting?.error).toMatch(/^Right after the restore, counts differ from the backup's:\nprimary\/public.customers: 4, the backup held 5/);
+  expect(paused.waiting?.error).toMatch(/^Right after the restore's COMMIT, counts differ from what its transaction checked in:\nprimary\/public.customers: 4, the backup held 5/);
   expect(m.calls.filter((c) => c === 'restoreDatabase')).toHaveLength(1);
   await h.signal(abortSignal, { reason: 'look into it', by: 'jest' });
   const f = await failure(h);
