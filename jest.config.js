@@ -6,6 +6,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
   testTimeout: 120000,
+  // --shard splits by time (test/durations.json), so parallel shards end together.
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   // Reads `scripts/stack env --json` into process.env; fails with what to do when the stack is down.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
 };

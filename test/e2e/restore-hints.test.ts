@@ -256,3 +256,29 @@ test('rows written after the reset: the restore plan lists them and refuses; --d
   expect(out).toContain('discarded: 1 newer row(s) of primary/public.customers');
   if (process.env.RR_TRANSCRIPTS) fs.writeFileSync(path.join(process.env.RR_TRANSCRIPTS, 'restore-discard-newer.txt'), `${refused.out}\n---\n${out}`);
 });
+
+test('without storage.quarantine: the plan says before the approval that the files cannot come back, and the restore counts them in red', async () => {
+  await setup('local backup, S3 files');
+  configure({});
+  const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
+  delete file.targets[f.target].storage.quarantine;
+  fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
+  f.service('start');
+  await f.startWorker();
+  const before = await state();
+  const plan = await cli('plan', f.target);
+  expect(plan.out).toMatch(/undo: tables can come back \(the backup\), but files of service \S+ \(S3, bucket [^;]+; \d+ blobs\) are deleted for good: no storage.quarantine/);
+  const h = await f.start({ mode: 'execute' });
+  await approveWhenAsked(h, f.dbName);
+  const reset = (await h.result()) as ResetResult;
+  expect(reset.outcome).toBe('completed');
+  const purged = reset.objectsDeleted!.count;
+  expect(purged).toBeGreaterThan(0);
+
+  const r = await runPrinted(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`, f.dbName);
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/purged files that cannot come back: \d+/);
+  expect(r.out).toMatch(/storage: \d+ purged file\(s\) did not come back: their blob rows point at missing files/);
+  expect((await state()).tables).toEqual(before.tables); // the rows are back, the files are not
+  if (process.env.RR_TRANSCRIPTS) fs.writeFileSync(path.join(process.env.RR_TRANSCRIPTS, 'restore-files-lost.txt'), `${plan.out}\n---\n${r.out}`);
+});
