@@ -4,8 +4,8 @@
  * slow seed command; a worker SIGKILLed right after the COMMIT; a run terminated (Web UI style) after
  * the COMMIT. Each time `reset-runbook restore …` (the CLI binary, approved by typing the database's
  * name on stdin) must bring back every table (md5 of full rows, sequences) and every purged object.
- * The failed-seeds and terminated paths run twice: a local backup with S3 files, and an S3 backup
- * destination with Disk files (quarantined under the root).
+ * Each of those paths runs twice: a local backup with S3 files, and an S3 backup destination with
+ * Disk files (quarantined under the root).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -172,8 +172,8 @@ test.each(VARIANTS)('%s: seeds fail after the TRUNCATE committed, the operator a
   await expectUndone(before, objectsBefore, ending.restoreCommand!);
 });
 
-test('an abort in the middle of a slow seed command: the printed restore command brings everything back', async () => {
-  await setup('local backup, S3 files', 'command');
+test.each(VARIANTS)('%s: an abort in the middle of a slow seed command: the printed restore command brings everything back', async (v) => {
+  await setup(v, 'command');
   configure({ seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } });
   f.service('start');
   await f.startWorker();
@@ -189,8 +189,8 @@ test('an abort in the middle of a slow seed command: the printed restore command
   await expectUndone(before, objectsBefore, ending.restoreCommand!);
 });
 
-test('a worker SIGKILLed right after the COMMIT: the run ends on another worker, and `restore <target>` (no --run) undoes it', async () => {
-  await setup('local backup, S3 files');
+test.each(VARIANTS)('%s: a worker SIGKILLed right after the COMMIT: the run ends on another worker, and `restore <target>` (no --run) undoes it', async (v) => {
+  await setup(v);
   configure({}, 3);
   f.service('start');
   const doomed = await f.startWorker({ RR_CRASH_AT: 'reset.afterCommit' });
