@@ -137,13 +137,7 @@ export async function moveTree(root: string, dir: string, fromBase: string, toBa
   let bytes = 0;
   const rel = (p: string) => path.relative(path.resolve(root), p);
   const walk = async (d: string): Promise<void> => {
-    let entries: fs.Dirent[];
-    try {
-      entries = await fs.promises.readdir(d, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new Error(`cannot read the folder ${d} (${(err as NodeJS.ErrnoException).code})`, { cause: err });
-    }
+    const entries = await entriesOf(d);
     for (const e of entries) {
       throwIfCancelled(); // a restore's whole quarantine folder can be large: an abort stops between files
       const p = insideRoot(root, rel(path.join(d, e.name)));
@@ -166,6 +160,16 @@ export async function moveTree(root: string, dir: string, fromBase: string, toBa
   return { files, bytes };
 }
 
+/** A folder's entries; none when it does not exist (already moved or never made). */
+async function entriesOf(d: string): Promise<fs.Dirent[]> {
+  try {
+    return await fs.promises.readdir(d, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`cannot read the folder ${d} (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+  }
+}
+
 /** Removes a folder if it is empty; one still holding something (a new upload) stays. */
 async function removeEmptyDir(dir: string): Promise<void> {
   await fs.promises.rmdir(dir).catch((err: NodeJS.ErrnoException) => (['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(err.code ?? '') ? undefined : Promise.reject(err)));
@@ -176,13 +180,7 @@ export async function countFiles(dir: string): Promise<{ files: number; bytes: n
   let files = 0;
   let bytes = 0;
   const walk = async (d: string): Promise<void> => {
-    let entries: fs.Dirent[];
-    try {
-      entries = await fs.promises.readdir(d, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new Error(`cannot read the folder ${d} (${(err as NodeJS.ErrnoException).code})`, { cause: err });
-    }
+    const entries = await entriesOf(d);
     for (const e of entries) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) await walk(p);
