@@ -6,8 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { restoreFromBackup } from '../../src/workflows';
-import { approveSignal, progressQuery, restoreWorkflowId, type RestoreResult } from '../../src/workflows/definitions';
+import { approveSignal, progressQuery, type RestoreResult } from '../../src/workflows/definitions';
 import { renderResult } from '../../src/cli/render';
 import { ANSI } from '../../src/cli/style';
 import { approveAndFinish, waitFor } from '../support/drive';
@@ -56,7 +55,7 @@ async function diskTarget(quarantine: boolean) {
 }
 
 async function restore() {
-  const h = await f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', { taskQueue: f.taskQueue, workflowId: restoreWorkflowId(f.target), args: [{ target: f.target }] });
+  const h = await f.startRestore();
   const waiting = await waitFor(h as never, (x) => x.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: f.dbName, by: 'jest' });
   const r = await h.result();

@@ -141,6 +141,19 @@ async function truncated(): Promise<void> {
   }
 }
 
+/** The target as the variant has it, its state before, and a reset started and approved. */
+async function approvedReset(v: Variant, over: Record<string, unknown>, o: { seeds?: 'command'; attempts?: number; workerEnv?: NodeJS.ProcessEnv } = {}) {
+  await setup(v, o.seeds);
+  configure(over, o.attempts);
+  f.service('start');
+  const worker = await f.startWorker(o.workerEnv);
+  const before = await state();
+  const objectsBefore = await files();
+  const h = await f.start({ mode: 'execute' });
+  await approveWhenAsked(h, f.dbName);
+  return { before, objectsBefore, h, worker };
+}
+
 async function expectUndone(before: Awaited<ReturnType<typeof state>>, objectsBefore: Map<string, unknown>, printed: string) {
   const r = await runPrinted(printed, f.dbName);
   expect(r.out).toContain('Restore of');
@@ -155,14 +168,7 @@ async function expectUndone(before: Awaited<ReturnType<typeof state>>, objectsBe
 const VARIANTS: Variant[] = ['local backup, S3 files', 'S3 backup, Disk files'];
 
 test.each(VARIANTS)('%s: seeds fail after the TRUNCATE committed, the operator aborts: the printed restore command brings everything back', async (v) => {
-  await setup(v, 'command');
-  configure({ seeds: { command: ['sh', '-c', 'echo seeding failed >&2; exit 3'], timeoutSeconds: 60 } });
-  f.service('start');
-  await f.startWorker();
-  const before = await state();
-  const objectsBefore = await files();
-  const h = await f.start({ mode: 'execute' });
-  await approveWhenAsked(h, f.dbName);
+  const { before, objectsBefore, h } = await approvedReset(v, { seeds: { command: ['sh', '-c', 'echo seeding failed >&2; exit 3'], timeoutSeconds: 60 } }, { seeds: 'command' });
   await waitFor(h, (p) => p.phase === 'waiting-for-operator', 180_000);
   await h.signal(abortSignal, { by: 'jest', reason: 'seeds broken' });
   const ending = await endingOf(h.result());
@@ -173,14 +179,7 @@ test.each(VARIANTS)('%s: seeds fail after the TRUNCATE committed, the operator a
 });
 
 test.each(VARIANTS)('%s: an abort in the middle of a slow seed command: the printed restore command brings everything back', async (v) => {
-  await setup(v, 'command');
-  configure({ seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } });
-  f.service('start');
-  await f.startWorker();
-  const before = await state();
-  const objectsBefore = await files();
-  const h = await f.start({ mode: 'execute' });
-  await approveWhenAsked(h, f.dbName);
+  const { before, objectsBefore, h } = await approvedReset(v, { seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } }, { seeds: 'command' });
   await truncated();
   await h.signal(abortSignal, { by: 'jest', reason: 'taking too long' });
   const ending = await endingOf(h.result());
@@ -190,14 +189,7 @@ test.each(VARIANTS)('%s: an abort in the middle of a slow seed command: the prin
 });
 
 test.each(VARIANTS)('%s: a worker SIGKILLed right after the COMMIT: the run ends on another worker, and `restore <target>` (no --run) undoes it', async (v) => {
-  await setup(v);
-  configure({}, 3);
-  f.service('start');
-  const doomed = await f.startWorker({ RR_CRASH_AT: 'reset.afterCommit' });
-  const before = await state();
-  const objectsBefore = await files();
-  const h = await f.start({ mode: 'execute' });
-  await approveWhenAsked(h, f.dbName);
+  const { before, objectsBefore, h, worker: doomed } = await approvedReset(v, {}, { attempts: 3, workerEnv: { RR_CRASH_AT: 'reset.afterCommit' } });
   // The crash may come before this line (the exit event is then gone): poll the child's state.
   while (doomed.child.exitCode === null && doomed.child.signalCode === null) await new Promise((r) => setTimeout(r, 200));
   await f.startWorker();
@@ -211,14 +203,7 @@ test.each(VARIANTS)('%s: a worker SIGKILLed right after the COMMIT: the run ends
 });
 
 test.each(VARIANTS)('%s: a run terminated after the COMMIT: status says WORKERS MAY STILL BE STOPPED and prints the restore command, which brings everything back', async (v) => {
-  await setup(v, 'command');
-  configure({ seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } });
-  f.service('start');
-  await f.startWorker();
-  const before = await state();
-  const objectsBefore = await files();
-  const h = await f.start({ mode: 'execute' });
-  await approveWhenAsked(h, f.dbName);
+  const { before, objectsBefore, h } = await approvedReset(v, { seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } }, { seeds: 'command' });
   await truncated();
   await h.terminate('operator pressed Terminate in the Web UI');
   const status = await cli('status', `reset-${f.target}`);
@@ -233,14 +218,7 @@ test.each(VARIANTS)('%s: a run terminated after the COMMIT: status says WORKERS 
 });
 
 test('rows written after the reset: the restore plan lists them and refuses; --discard-newer-rows restores and says what was discarded', async () => {
-  await setup('local backup, S3 files');
-  configure({});
-  f.service('start');
-  await f.startWorker();
-  const before = await state();
-  const objectsBefore = await files();
-  const h = await f.start({ mode: 'execute' });
-  await approveWhenAsked(h, f.dbName);
+  const { before, objectsBefore, h } = await approvedReset('local backup, S3 files', {});
   expect(((await h.result()) as ResetResult).outcome).toBe('completed');
   // The application goes on after the hand-off: a new customer.
   await f.sql(`INSERT INTO customers (full_name, national_id, created_at, updated_at) VALUES ('Written After', 'AFTER-1', now(), now())`);

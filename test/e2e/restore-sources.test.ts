@@ -9,9 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { tableChecksums } from '../../demo/generate';
-import type { restoreFromBackup } from '../../src/workflows';
-import { progressQuery, restoreWorkflowId, type RestoreInput, type RestoreResult } from '../../src/workflows/definitions';
-import { approveAndFinish, waitFor } from '../support/drive';
+import { progressQuery, restoreWorkflowId, type RestoreResult } from '../../src/workflows/definitions';
+import { approveAndFinish, completedReset, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { serverHistoryText } from '../support/history-text';
 
@@ -36,21 +35,6 @@ function s3Destination(prefix: string) {
   return { kind: 's3' as const, bucket: process.env.RR_S3_BUCKET!, prefix, endpoint: process.env.RR_S3_ENDPOINT!, forcePathStyle: true, region: 'us-east-1' };
 }
 
-function startRestore(input: Omit<RestoreInput, 'target'> = {}) {
-  return f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', {
-    taskQueue: f.taskQueue,
-    workflowId: restoreWorkflowId(f.target),
-    args: [{ target: f.target, ...input }],
-  });
-}
-
-async function resetOnce() {
-  const h = await f.start({ mode: 'execute' });
-  const r = await approveAndFinish(h, f.dbName);
-  expect(r.outcome).toBe('completed');
-  return r;
-}
-
 async function refusal(p: Promise<unknown>): Promise<RestoreResult> {
   const err = (await p.then(
     () => undefined,
@@ -71,14 +55,14 @@ test('a reset backed up to S3 is restored from the bucket: every table’s rows 
   expect(f.service('start')).toBe(0);
   const before = await checksums();
   await f.startWorker();
-  const reset = await resetOnce();
+  const reset = (await completedReset(f)).r;
   const file = reset.backup!.files[0];
   expect(file.location).toMatchObject({ kind: 's3', bucket: f.bucket });
   // Nothing of the backup is on the worker's disk: the restore must read the bucket.
   expect(fs.existsSync(f.backupDir) ? fs.readdirSync(f.backupDir).filter((n) => n.endsWith('.dump')) : []).toEqual([]);
   expect(await f.count('customers')).toBe(0);
 
-  const h = await startRestore();
+  const h = await f.startRestore();
   const waiting = await waitFor(h, (p) => p.phase === 'awaiting-approval');
   expect(waiting.restorePlan?.checksumsOk).toBe(true);
   expect(waiting.restorePlan?.errors).toEqual([]);
@@ -102,7 +86,7 @@ test('a tampered S3 backup object is refused: checksum mismatch, nothing touched
   f = await fixture({ target: { backup: { destination: s3Destination(prefix) } } });
   expect(f.service('start')).toBe(0);
   await f.startWorker();
-  const reset = await resetOnce();
+  const reset = (await completedReset(f)).r;
   const loc = reset.backup!.files[0].location as { bucket: string; key: string };
   const client = s3();
   const bytes = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }))).Body!.transformToByteArray());
@@ -111,7 +95,7 @@ test('a tampered S3 backup object is refused: checksum mismatch, nothing touched
   client.destroy();
   const afterReset = await checksums();
 
-  const h = await startRestore();
+  const h = await f.startRestore();
   const r = await refusal(h.result());
   expect(r.outcome).toBe('rejected');
   expect(r.endReason).toBe('refused');
@@ -132,7 +116,7 @@ test('a local backup written on another host is refused with both hosts named; a
   expect(f.service('start')).toBe(0);
   const before = await checksums();
   const hostA = await f.startWorker({ RESET_RUNBOOK_HOST: 'ops-a.example' });
-  const reset = await resetOnce();
+  const reset = (await completedReset(f)).r;
   const file = reset.backup!.files[0];
   expect(file.location).toEqual({ kind: 'local', path: file.path, host: 'ops-a.example' });
   await hostA.kill('SIGTERM');
@@ -142,7 +126,7 @@ test('a local backup written on another host is refused with both hosts named; a
   fs.renameSync(hostADir, hidden);
   const hostB = await f.startWorker({ RESET_RUNBOOK_HOST: 'ops-b.example' });
   const afterReset = await checksums();
-  const r = await refusal(startRestore().then((h) => h.result()));
+  const r = await refusal(f.startRestore().then((h) => h.result()));
   expect(r.outcome).toBe('rejected');
   expect(r.endReason).toBe('refused');
   expect(r.message).toContain(`The backup file ${file.path} (database "primary") of target "${f.target}" was written on host "ops-a.example", and this worker runs on host "ops-b.example"`);
@@ -154,7 +138,7 @@ test('a local backup written on another host is refused with both hosts named; a
   await hostB.kill('SIGTERM');
   fs.renameSync(hidden, hostADir);
   await f.startWorker({ RESET_RUNBOOK_HOST: 'ops-a.example' });
-  const h = await startRestore();
+  const h = await f.startRestore();
   const done = (await approveAndFinish(h as never, f.dbName)) as unknown as RestoreResult;
   expect(done.outcome).toBe('completed');
   expect(await checksums()).toEqual(before);
@@ -165,10 +149,10 @@ test('a local backup missing on the host that wrote it is unreadable, not damage
   f = await fixture();
   expect(f.service('start')).toBe(0);
   await f.startWorker({ RESET_RUNBOOK_HOST: 'ops-a.example' });
-  const reset = await resetOnce();
+  const reset = (await completedReset(f)).r;
   const file = reset.backup!.files[0];
   fs.rmSync(file.path);
-  const r = await refusal(startRestore().then((h) => h.result()));
+  const r = await refusal(f.startRestore().then((h) => h.result()));
   expect(r.endReason).toBe('refused');
   expect(r.message).toContain(`The backup file ${file.path} (database "primary") of target "${f.target}" cannot be read on this worker (host "ops-a.example"): there is no such file (ENOENT)`);
   expect(r.message).not.toMatch(/does not match its record|written on host/);

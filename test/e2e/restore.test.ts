@@ -8,9 +8,8 @@
 import * as fs from 'node:fs';
 import { tableChecksums } from '../../demo/generate';
 import { RESTORE_CRASH_POINTS } from '../../src/activities/lib/faults';
-import type { restoreFromBackup } from '../../src/workflows';
-import { approveSignal, progressQuery, restoreWorkflowId, type RestoreInput, type RestoreResult } from '../../src/workflows/definitions';
-import { approveAndFinish, waitFor } from '../support/drive';
+import { approveSignal, progressQuery, type RestoreResult } from '../../src/workflows/definitions';
+import { approveAndFinish, completedReset, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 
 let f: ResetFixture;
@@ -42,21 +41,6 @@ function withQuarantine(): string {
   return prefix;
 }
 
-function startRestore(input: Omit<RestoreInput, 'target'> = {}) {
-  return f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', {
-    taskQueue: f.taskQueue,
-    workflowId: restoreWorkflowId(f.target),
-    args: [{ target: f.target, ...input }],
-  });
-}
-
-async function resetOnce() {
-  const h = await f.start({ mode: 'execute' });
-  const r = await approveAndFinish(h, f.dbName);
-  expect(r.outcome).toBe('completed');
-  return { r, runId: h.firstExecutionRunId };
-}
-
 async function failureDetails(p: Promise<unknown>): Promise<RestoreResult> {
   const err = (await p.then(
     () => undefined,
@@ -74,13 +58,13 @@ test('reset, then restore: every table and every purged object is back', async (
   const jobsBefore = await jobIds();
   const objectsBefore = await f.objects();
   await f.startWorker();
-  const { r: reset } = await resetOnce();
+  const { r: reset } = await completedReset(f);
   expect(reset.objectsDeleted!.count).toBeGreaterThan(0);
   expect((await f.objects()).size).toBeLessThan(objectsBefore.size);
   expect((await f.objects(qPrefix)).size).toBe(reset.objectsDeleted!.count);
   expect(await checksums()).not.toEqual(before);
 
-  const h = await startRestore();
+  const h = await f.startRestore();
   const waiting = await waitFor(h, (p) => p.phase === 'awaiting-approval');
   expect(waiting.approval?.database).toBe(f.dbName);
   expect(waiting.restorePlan?.checksumsOk).toBe(true);
@@ -108,14 +92,14 @@ test('a backup whose checksum does not match its record is refused, nothing touc
   f = await fixture();
   expect(f.service('start')).toBe(0);
   await f.startWorker();
-  const { r: reset } = await resetOnce();
+  const { r: reset } = await completedReset(f);
   const file = reset.backup!.files[0].path;
   const bytes = fs.readFileSync(file);
   bytes[Math.floor(bytes.length / 2)] ^= 0xff;
   fs.writeFileSync(file, bytes);
   const afterReset = await checksums();
 
-  const h = await startRestore({ resetRunId: undefined });
+  const h = await f.startRestore({ resetRunId: undefined });
   const r = await failureDetails(h.result());
   expect(r.outcome).toBe('rejected');
   expect(r.endReason).toBe('refused');
@@ -155,7 +139,7 @@ test.each([...RESTORE_CRASH_POINTS])('a worker killed at %s in the restore is re
   const objectsBefore = await f.objects();
   const customersBefore = await f.count('customers');
   const first = await f.startWorker();
-  const { r: reset, runId } = await resetOnce();
+  const { r: reset, runId } = await completedReset(f);
   await first.kill('SIGKILL');
   const quarantined = (await f.objects(qPrefix)).size;
   expect(quarantined).toBe(reset.objectsDeleted!.count);
@@ -163,7 +147,7 @@ test.each([...RESTORE_CRASH_POINTS])('a worker killed at %s in the restore is re
   const afterReset = (await f.objects()).size;
 
   const doomed = await f.startWorker({ RR_CRASH_AT: point });
-  const h = await startRestore({ resetRunId: runId });
+  const h = await f.startRestore({ resetRunId: runId });
   const finished = approveAndFinish(h as never, f.dbName) as unknown as Promise<RestoreResult>;
   await new Promise<void>((resolve) => doomed.child.once('exit', () => resolve()));
   expect(doomed.child.signalCode).toBe('SIGKILL');

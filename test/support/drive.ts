@@ -1,6 +1,7 @@
 /** Driving a run from a test the way an operator would: watch progress, approve when asked. */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { productionDataReset } from '../../src/workflows';
+import type { ResetFixture } from './fixture';
 import { approveSignal, progressQuery, type Progress, type ResetResult } from '../../src/workflows/definitions';
 
 type Handle = WorkflowHandle<typeof productionDataReset>;
@@ -37,4 +38,12 @@ export async function approveAndFinish(h: Handle, database: string): Promise<Res
 export async function approveWhenAsked(h: Handle, database: string): Promise<void> {
   await waitFor(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: database, by: 'jest' });
+}
+
+/** A reset of the fixture's target, approved as asked, that must complete; its result and run id. */
+export async function completedReset(f: Pick<ResetFixture, 'start' | 'dbName'>): Promise<{ r: ResetResult; runId: string }> {
+  const h = await f.start({ mode: 'execute' });
+  const r = await approveAndFinish(h, f.dbName);
+  expect(r.outcome).toBe('completed');
+  return { r, runId: h.firstExecutionRunId };
 }

@@ -14,8 +14,8 @@ import { Client as PgClient } from 'pg';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { demoTarget, type DemoTargetOptions } from '../../demo/target';
 import { load, type GenerateReport } from '../../demo/generate';
-import { resetWorkflowId, type ResetInput, WORKFLOW_TASK_TIMEOUT } from '../../src/workflows/definitions';
-import type { productionDataReset } from '../../src/workflows';
+import { resetWorkflowId, restoreWorkflowId, type ResetInput, type RestoreInput, WORKFLOW_TASK_TIMEOUT } from '../../src/workflows/definitions';
+import type { productionDataReset, restoreFromBackup } from '../../src/workflows';
 import { REPO_ROOT, temporalAddress, workflowBundlePath } from './temporal';
 import { dataConverterFromEnv } from '../../src/encryption/data-converter';
 
@@ -173,6 +173,15 @@ export class ResetFixture {
       workflowId: workflowId ?? (full.mode === 'execute' ? resetWorkflowId(this.target) : `plan-${this.target}-${Date.now()}`),
       args: [full],
       workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
+    });
+  }
+
+  /** A restore of this fixture's target, under its fixed workflow id. */
+  startRestore(input: Omit<RestoreInput, 'target'> = {}) {
+    return this.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', {
+      taskQueue: this.taskQueue,
+      workflowId: restoreWorkflowId(this.target),
+      args: [{ target: this.target, ...input }],
     });
   }
 
