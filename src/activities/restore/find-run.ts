@@ -50,7 +50,7 @@ export async function findResetRun(client: TemporalClient, t: ResolvedTarget, ar
     if (!journal.countsBefore || !(await databaseChanged(t, journal))) continue;
     if (args.backupPath && !journal.backup?.files.some((f) => f.path === args.backupPath)) continue;
     await refuseIfRunning(client, t.name, j.runId);
-    const point = await pointOfRun(client, t, j.runId, args.backupPath);
+    const point = journal.backup ? journalPoint(j.runId, journal, journal.backup) : await pointFromResult(client, t, j.runId, args.backupPath, 0, journal);
     if (point.restoredBy && !args.backupPath) {
       throw refuse(
         `The latest reset run of "${t.name}" whose TRUNCATE committed, ${j.runId}, was already undone by restore run ${point.restoredBy.runId} at ${point.restoredBy.at}. To restore its backup again, give it: --run ${j.runId}.`,
@@ -72,17 +72,22 @@ async function pointOfRun(client: TemporalClient, t: ResolvedTarget, runId: stri
     if (backupPath && !journal.backup.files.some((f) => f.path === backupPath)) {
       throw refuse(`Reset run ${runId} did not take ${backupPath} (it took ${journal.backup.files.map((f) => f.path).join(', ')}).`);
     }
-    return {
-      resetRunId: runId,
-      backup: journal.backup,
-      countsBefore: journal.countsBefore,
-      countsAfter: journal.countsAfter,
-      seedsFinished: journal.seedsFinished,
-      source: 'journal',
-      restoredBy: journal.restoredBy,
-    };
+    return journalPoint(runId, journal, journal.backup);
   }
   return pointFromResult(client, t, runId, backupPath, 0, journal);
+}
+
+/** The restore point a journal holds (its TRUNCATE checked as committed by the caller). */
+function journalPoint(runId: string, journal: Journal, backup: BackupRecord): RestorePoint {
+  return {
+    resetRunId: runId,
+    backup,
+    countsBefore: journal.countsBefore!,
+    countsAfter: journal.countsAfter,
+    seedsFinished: journal.seedsFinished,
+    source: 'journal',
+    restoredBy: journal.restoredBy,
+  };
 }
 
 /** Refuses while the reset run still runs: it may still truncate, seed or purge. */
