@@ -455,6 +455,8 @@ describe('a run terminated from outside: no ending was written, the history tell
     expect(view).toContain('undo it with: reset-runbook restore demo --run r1');
     expect(renderEnding(snap)).toContain('WORKERS MAY STILL BE STOPPED');
     expect(exitCodeFor(snap)).toBe(EXIT.workersStopped);
+    // --json says the same, marked uncertain (nothing started them, nothing knows more).
+    expect(snapshotJson(snap).workersStillStopped).toMatchObject({ uncertain: true, closedAs: 'TERMINATED', since: '2026-11-26T18:00:10.000Z', startCommand: START });
   });
 
   test('terminated before the stop, or after the workers were started again: no such line and no restore hint', () => {
