@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { z } from 'zod';
 import { AT_PARENT, targetsFileSchema } from './schema';
-import type { TargetConfig } from './types';
+import type { GroupConfig, TargetConfig } from './types';
 
 export const TARGETS_ENV = 'RESET_RUNBOOK_TARGETS';
 export const ALWAYS_KEPT = ['schema_migrations', 'ar_internal_metadata'];
@@ -27,6 +27,8 @@ export class ConfigError extends Error {
 export interface LoadedTargets {
   file: string;
   targets: Record<string, TargetConfig>;
+  /** The file's groups, each as an object (a bare list becomes {targets}). */
+  groups?: Record<string, GroupConfig>;
 }
 
 export function loadTargetsFromEnv(env: NodeJS.ProcessEnv = process.env): LoadedTargets {
@@ -54,7 +56,7 @@ export function loadTargetsFile(file: string, env: NodeJS.ProcessEnv = process.e
   if (!r.success) throw new ConfigError(describeIssues(r.error.issues), file);
   const base = path.dirname(path.resolve(file));
   for (const t of Object.values(r.data.targets)) resolvePaths(t, base);
-  return { file: path.resolve(file), targets: r.data.targets };
+  return { file: path.resolve(file), targets: r.data.targets, groups: normalizeGroups(r.data.groups) };
 }
 
 /** The problems of a parsed file (empty when it is valid), as the worker would report them. */
@@ -65,6 +67,11 @@ export function validateTargetsFile(parsed: unknown, env: NodeJS.ProcessEnv): st
 
 /** Issues keep their input (to tell a missing field from a wrong one); no message ever repeats it. */
 const parse = (parsed: unknown, env: NodeJS.ProcessEnv) => targetsFileSchema(env).safeParse(parsed, { reportInput: true });
+
+/** A group written as a bare list is a group with no settings of its own. */
+export function normalizeGroups(groups: Record<string, GroupConfig | string[]> | undefined): Record<string, GroupConfig> {
+  return Object.fromEntries(Object.entries(groups ?? {}).map(([name, g]) => [name, Array.isArray(g) ? { targets: g } : g]));
+}
 
 function resolvePaths(t: TargetConfig, base: string): void {
   const abs = (p: string) => (path.isAbsolute(p) ? p : path.resolve(base, p));

@@ -275,6 +275,44 @@ const expectedCount = obj(
   'expected an object',
 );
 
+/**
+ * A scheduled reset (Temporal's Schedule API, kept in step with this file by `reset-runbook schedule
+ * sync`). Cron in Temporal's five-field syntax; the time zone an IANA name.
+ */
+const CRON = /^\S+(\s+\S+){4}$/;
+const CRON_RULE = 'expected a cron expression of five fields, e.g. "0 5 * * *" (minute hour day-of-month month day-of-week)';
+const schedule = obj(
+  {
+    cron: z.string({ error: CRON_RULE }).regex(CRON, { error: CRON_RULE }).describe('When it runs, e.g. "0 5 * * *" (05:00 every day).'),
+    timezone: str('An IANA time zone, e.g. "Europe/Berlin". Default UTC.').optional(),
+    jitter: duration('Each run starts up to this much later, at random (spreads many schedules), e.g. "5m".').optional(),
+    pauseOnFailure: bool('Pause the schedule after a run that did not complete, until a person unpauses it.').default(false),
+  },
+  'expected {"cron": "0 5 * * *", "timezone": "Europe/Berlin", "jitter": "5m", "pauseOnFailure": true}',
+).describe('Reset on a calendar, unattended: refused for production and for targets that require approval. `reset-runbook schedule sync` creates it in Temporal.');
+
+const share = z
+  .union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?%$/)], { error: 'expected a whole number or a percentage like "25%"' })
+  .describe('A count, or a share of the group\'s targets like "25%".');
+const group = z
+  .union(
+    [
+      z.array(z.string().regex(TARGET_NAME), { error: 'expected a list of target names' }),
+      obj(
+        {
+          targets: z.array(z.string().regex(TARGET_NAME), { error: 'expected a list of target names' }).min(1, { error: 'expected at least one target' }),
+          maxConcurrent: share.optional(),
+          maxFailures: share.optional(),
+          batches: z.array(share, { error: 'expected a list like [1, "25%", "100%"]' }).optional(),
+          schedule: schedule.optional(),
+        },
+        'expected an object',
+      ),
+    ],
+    { error: 'expected a list of target names, or {"targets": [...], "schedule": {...}}' },
+  )
+  .describe('Targets reset together by `reset-runbook fleet start --group <name>`, in this order.');
+
 const webhook = (env: Env | undefined) =>
   obj(
     {
@@ -312,6 +350,7 @@ function target(env: Env | undefined) {
         { expect: z.array(expectedCount, { error: 'expected a list of {"label", "table", "count" | "min"/"max"}' }) },
         'expected a list of {"label", "table", "count" | "min"/"max"}',
       ).optional(),
+      schedule: schedule.optional(),
       approval: obj(
         {
           required: bool('Always wait for a person to approve (production always does).').default(DEFAULTS.approval.required),
@@ -396,6 +435,7 @@ export function targetsFileSchema(env?: Env) {
           { when: () => true },
         )
         .describe(`The targets this worker can reset, by name (${TARGET_NAME_RULE}).`),
+      groups: z.record(z.string(), group, { error: 'expected {"<group>": ["<target>", ...]}' }).describe('Named groups of targets for fleet resets and schedules.').optional(),
     },
     'top level must be an object {"targets": {"<name>": {...}}}',
   )
@@ -403,10 +443,32 @@ export function targetsFileSchema(env?: Env) {
       (f, ctx) => {
         if (f && typeof f.targets === 'object' && f.targets !== null && Object.keys(f.targets).length === 0)
           ctx.addIssue({ code: 'custom', path: [], message: '"targets" is empty: define at least one target' });
+        groupChecks(f, ctx);
       },
       { when: () => true },
     )
     .describe('reset-runbook targets file: the worker reads it from RESET_RUNBOOK_TARGETS. Secrets appear only as names of environment variables.');
+}
+
+/** Every group names known targets, each once, and a group's name never shadows a target's (a schedule is named after either). */
+function groupChecks(f: unknown, ctx: z.RefinementCtx): void {
+  const file = f as { targets?: Record<string, unknown>; groups?: Record<string, unknown> } | undefined;
+  if (!file || typeof file.groups !== 'object' || file.groups === null) return;
+  const known = new Set(Object.keys(typeof file.targets === 'object' && file.targets ? file.targets : {}));
+  for (const [name, g] of Object.entries(file.groups)) {
+    if (!TARGET_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['groups', name], message: `a group name is ${TARGET_NAME_RULE}` });
+    if (known.has(name)) ctx.addIssue({ code: 'custom', path: ['groups', name], message: `"${name}" is also a target's name: a group needs a name of its own` });
+    const members = Array.isArray(g) ? g : (g as { targets?: unknown })?.targets;
+    if (!Array.isArray(members)) continue;
+    const seen = new Set<string>();
+    members.forEach((t, i) => {
+      if (typeof t !== 'string') return;
+      const at = Array.isArray(g) ? ['groups', name, i] : ['groups', name, 'targets', i];
+      if (!known.has(t)) ctx.addIssue({ code: 'custom', path: at, message: `"${t}" is not a target of this file` });
+      if (seen.has(t)) ctx.addIssue({ code: 'custom', path: at, message: `"${t}" is listed twice` });
+      seen.add(t);
+    });
+  }
 }
 
 /** The schema as types are derived from it (the environment checks do not change the shapes). */

@@ -1,0 +1,236 @@
+/**
+ * The contract of a fleet reset (many targets in one run) and of scheduled resets: what the CLI, the
+ * Web UI, `temporal`, schedules and tests send and read. Deterministic code only (bundled into the
+ * workflow sandbox). Like the single-target contract (definitions.ts), it names targets, never secrets.
+ *
+ * A fleet runs one `productionDataReset` child per target under the child's usual id `reset-<target>`,
+ * so a target that is already being reset (by a person, or by another fleet) is never reset twice.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { AbortArgs, EndReason, Phase, ResetResult, StepName, StepStatus, WorkersState } from './definitions';
+
+export const FLEET_WORKFLOW_TYPE = 'resetFleet';
+
+/** A fleet started by a person runs under this id: one fleet of a name at a time. */
+export function fleetWorkflowId(name: string): string {
+  return `fleet-${name}`;
+}
+/** A fleet's plan (mode "plan") changes nothing, so any number may run. */
+export function fleetPlanWorkflowId(name: string, at: Date): string {
+  return `plan-fleet-${name}-${at.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+}
+
+/**
+ * Schedules (Temporal's Schedule API) are named after the target or group they reset. The server
+ * appends the scheduled time to the workflow id of every run it starts, so a scheduled run's id is
+ * `scheduled-<name>-<time>`; its children keep their `reset-<target>` ids.
+ */
+export function scheduleId(name: string): string {
+  return `reset-schedule-${name}`;
+}
+export function scheduledWorkflowId(name: string): string {
+  return `scheduled-${name}`;
+}
+/** The memo every schedule of ours carries: who owns it (a `schedule create`, or `schedule sync` of a targets file). */
+export interface ScheduleMemo {
+  managedBy: 'reset-runbook';
+  source: 'cli' | 'targets-file';
+  /** What the schedule resets: a target or a group of the targets file. */
+  resets: { target: string } | { group: string };
+  /** sync only: a digest of the file's schedule block, to tell an update from no change. */
+  specDigest?: string;
+}
+
+/** A count ("3") or a share of the fleet's targets ("25%"). */
+export type Share = number | `${number}%`;
+
+/** The single JSON object a fleet takes (Web UI's Start Workflow form, `temporal workflow start`, the CLI, a schedule). */
+export interface FleetInput {
+  /** The fleet's name: the approval types it. Lower-case letters, digits, - and _. */
+  name: string;
+  /** The targets, in the order they are reset. Give these or `group`. */
+  targets?: string[];
+  /** A group of the worker's targets file (`groups`), in its order. */
+  group?: string;
+  /** `plan` plans every target and ends; `execute` resets them. Default: plan. */
+  mode?: 'plan' | 'execute';
+  /** How many children run at once (a count or a share of the targets). Default 1. */
+  maxConcurrent?: Share;
+  /** How many children may fail (or wait for an operator) before no new one starts. Default 0. */
+  maxFailures?: Share;
+  /**
+   * Canary batches, e.g. [1, "25%", "100%"]: the next batch starts only when every child of the one
+   * before completed and verified; the last size repeats until every target had its turn. Default: one batch.
+   */
+  batches?: Share[];
+  /** The fleet's name typed in advance; with `databases`, stands in for the approval signal. */
+  confirmation?: string;
+  /** The number of databases the fleet resets, typed in advance (the plan counts them). */
+  databases?: number;
+  /** Why this fleet is reset; recorded in every child's input. */
+  reason?: string;
+  /** How long to wait for the fleet's approval (and each child's own, where asked), e.g. "30m". Default 24h. */
+  approvalTimeout?: string;
+  /**
+   * A run nobody watches (a schedule): every target that would need a person (production, an approval
+   * the target requires, a schema rebuild) refuses the whole run before anything is touched, there is
+   * no fleet approval, and a child that pauses for an operator is aborted (`onChildPause` "abort").
+   */
+  unattended?: boolean;
+  /** What a child that pauses for an operator gets: "wait" (default; a person resumes or aborts it) or "abort". */
+  onChildPause?: 'wait' | 'abort';
+  /** The schedule that started this run, if any (set in the schedule's action). */
+  schedule?: string;
+}
+
+/** The approve signal of a fleet: the fleet's name and the number of databases, as the plan shows them. */
+export interface FleetApproveArgs {
+  confirmation: string;
+  databases: number;
+  by?: string;
+}
+
+/** One target's plan, as the fleet's approval shows it. */
+export interface FleetTargetPlan {
+  databaseName: string;
+  environment?: string;
+  /** How many databases this target resets (the primary and its extra databases). */
+  databases: number;
+  tablesToTruncate: number;
+  rowsToTruncate: number;
+  objectsToDelete: number;
+  /** Why this target's own run asks for its own approval (production, approval.required, a rebuild); absent: the fleet's approval covers it. */
+  ownApproval?: string;
+  /** The undo line of the plan: what `reset-runbook restore` can bring back. */
+  undo?: string;
+  warnings: string[];
+  errors: string[];
+}
+
+export type FleetTargetStatus = 'pending' | 'planned' | 'running' | 'awaiting-approval' | 'waiting-for-operator' | 'completed' | 'failed' | 'aborted' | 'not-started';
+
+export interface FleetTarget {
+  target: string;
+  status: FleetTargetStatus;
+  /** The child's workflow id (`reset-<target>`) and, once started, its run id. */
+  workflowId: string;
+  runId?: string;
+  /** 1-based batch this target belongs to. */
+  batch: number;
+  plan?: FleetTargetPlan;
+  /** What the child reports: its phase and current step. */
+  phase?: Phase;
+  step?: StepName;
+  stepStatus?: StepStatus;
+  /** A line on where it is or how it ended (the child's message, or why it never started). */
+  detail?: string;
+  outcome?: ResetResult['outcome'];
+  /** The child's endReason; `notStarted` for a target whose child never started. */
+  endReason?: EndReason | 'notStarted';
+  workers?: WorkersState['status'];
+  /** Set when the child ended after its TRUNCATE committed: how to undo it. */
+  restoreCommand?: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+export interface FleetLimits {
+  targets: number;
+  databases: number;
+  maxConcurrent: number;
+  /** Failures allowed: the fleet stops starting children when failures exceed this. */
+  maxFailures: number;
+  /** Batch sizes, resolved against the number of targets (sum = targets). */
+  batches: number[];
+  /** As given, for display ("25%"). */
+  given: { maxConcurrent: Share; maxFailures: Share; batches?: Share[] };
+}
+
+export interface FleetTotals {
+  targets: number;
+  completed: number;
+  failed: number;
+  aborted: number;
+  notStarted: number;
+  running: number;
+  waiting: number;
+  /** Children that ended with their workers still stopped (a person must start them). */
+  workersStillStopped: number;
+}
+
+export type FleetPhase = 'planning' | 'awaiting-approval' | 'running' | 'stopping' | 'completed' | 'failed' | 'aborted' | 'cancelled';
+
+export type FleetEndReason =
+  | 'completed'
+  | 'planned'
+  /** Refused before anything was touched (a plan error, a wrong confirmation, an unattended run that would need a person). */
+  | 'refused'
+  | 'planFailed'
+  | 'approvalTimedOut'
+  | 'aborted'
+  | 'cancelled'
+  /** Failures exceeded maxFailures: the targets after them never started. */
+  | 'failureThreshold'
+  /** A batch did not complete: the batches after it never started. */
+  | 'batchFailed'
+  /** Some children failed within the threshold. */
+  | 'targetsFailed'
+  /** A child could not start its workers again: a person must. Wins over every other failure. */
+  | 'workersStillStopped';
+
+export interface FleetProgress {
+  kind: 'fleet';
+  name: string;
+  mode: 'plan' | 'execute';
+  phase: FleetPhase;
+  unattended: boolean;
+  schedule?: string;
+  limits?: FleetLimits;
+  targets: FleetTarget[];
+  /** The batch running now (1-based) of how many. */
+  batch?: { index: number; of: number };
+  /** Set while the fleet waits for its approval. */
+  approval?: { fleet: string; databases: number; since: string; deadline: string; rejected?: string };
+  approvedBy?: string;
+  abortRequested?: { by?: string; reason?: string; at: string };
+  /** Why no new child starts any more. */
+  stopped?: { reason: 'failureThreshold' | 'batchFailed' | 'aborted'; at: string; detail: string };
+  totals: FleetTotals;
+}
+
+export interface FleetResult {
+  name: string;
+  mode: 'plan' | 'execute';
+  outcome: 'planned' | 'completed' | 'failed' | 'aborted' | 'rejected';
+  endReason: FleetEndReason;
+  message?: string;
+  limits?: FleetLimits;
+  targets: FleetTarget[];
+  totals: FleetTotals;
+  durationMs?: number;
+}
+
+/** What a child (a reset run in a fleet) reports to its fleet whenever its phase, step or workers change. */
+export interface ChildReport {
+  target: string;
+  runId: string;
+  phase: Phase;
+  step?: StepName;
+  stepStatus?: StepStatus;
+  workers: WorkersState['status'];
+  detail?: string;
+}
+
+export const fleetApproveSignal = defineSignal<[FleetApproveArgs]>('approve');
+export const fleetAbortSignal = defineSignal<[AbortArgs]>('abort');
+export const childReportSignal = defineSignal<[ChildReport]>('childReport');
+export const fleetProgressQuery = defineQuery<FleetProgress>('progress');
+
+/** A target that the fleet's approval does not cover: why its own run asks a person. */
+export function ownApprovalReason(p: { environment?: string; highRisk: boolean; settings: { approvalRequired: boolean } }): string | undefined {
+  if (p.environment === undefined) return 'its environment is unknown (treated as production)';
+  if (p.environment === 'production') return 'environment "production"';
+  if (p.highRisk) return 'its strategy rebuilds the schema (high risk)';
+  if (p.settings.approvalRequired) return 'the target requires approval (approval.required)';
+  return undefined;
+}
