@@ -6,15 +6,17 @@
  *   reset-runbook restore <target> [--run <reset run id>]
  *   reset-runbook drill <target>           (a backup now, proven by a restore into a scratch database)
  *   reset-runbook status <run>             reset-runbook list [target]
+ *   reset-runbook fleet plan|start|status|follow|approve|abort <fleet>   (many targets in one run)
  *   reset-runbook codec-server             (decodes encrypted payloads for the Web UI)
  */
 import { ServiceError } from '@temporalio/client';
 import { commandHelp, GlobalOptions, parseCommandArgs } from './args';
-import { Command } from './command';
+import { Command, pickSubcommand } from './command';
 import { abortCommand } from './commands/abort';
 import { approveCommand } from './commands/approve';
 import { codecServerCommand } from './commands/codec-server';
 import { drillCommand } from './commands/drill';
+import { fleetCommand } from './commands/fleet';
 import { followCommand } from './commands/follow';
 import { listCommand } from './commands/list';
 import { planCommand } from './commands/plan';
@@ -38,6 +40,7 @@ export const COMMANDS: Command[] = [
   abortCommand,
   statusCommand,
   listCommand,
+  fleetCommand,
   codecServerCommand,
 ];
 
@@ -94,13 +97,14 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
 
   let ctx: Context | undefined;
   try {
-    const parsed = parseCommandArgs(command, rest);
+    const picked = pickSubcommand(command, rest);
+    const parsed = parseCommandArgs(picked.command, picked.argv);
     if (parsed.global.help) {
-      io.stdout.write(commandHelp(command));
+      io.stdout.write(commandHelp(picked.command));
       return EXIT.ok;
     }
     ctx = new Context(io, parsed.global as GlobalOptions, signal);
-    return await command.run(ctx, parsed);
+    return await picked.command.run(ctx, parsed);
   } catch (err) {
     if (err instanceof CliError) return fail(err);
     if (isUnreachable(err)) {
