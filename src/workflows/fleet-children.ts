@@ -67,6 +67,7 @@ export class Children {
     t.workers = result.workers?.status ?? t.workers;
     t.restoreCommand = result.restoreCommand;
     t.status = result.outcome === 'completed' ? 'completed' : result.outcome === 'aborted' ? 'aborted' : 'failed';
+    t.phase = result.outcome === 'completed' ? 'completed' : result.outcome === 'aborted' ? 'aborted' : 'failed';
     t.detail = result.outcome === 'completed' ? (result.verify?.report.replace(/\n/g, ', ') ?? 'completed') : result.message;
     t.endedAt = new Date().toISOString();
     this.fleet.publish();

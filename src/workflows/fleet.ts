@@ -61,7 +61,8 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
 
   /** Every ending goes through here: the result lists every target; a fleet that did not complete fails (a schedule's pauseOnFailure sees it). */
   const end = (outcome: FleetResult['outcome'], endReason: FleetEndReason, message?: string): FleetResult => {
-    for (const t of s.targets) if (t.status === 'pending' || t.status === 'planned') notStarted(t, message ?? endReason);
+    // A plan's targets stay "planned"; otherwise a target whose turn never came says why.
+    if (outcome !== 'planned') for (const t of s.targets) if (t.status === 'pending' || t.status === 'planned') notStarted(t, message ?? endReason);
     fleet.phase(outcome === 'completed' || outcome === 'planned' ? 'completed' : outcome === 'aborted' ? 'aborted' : endReason === 'cancelled' ? 'cancelled' : 'failed');
     fleet.outcome(outcome);
     const result: FleetResult = {
