@@ -42,7 +42,7 @@ export function fleetChangeLines(prev: FleetSnapshot | undefined, snap: FleetSna
     const b = before.get(x.target);
     if (b && b.status === x.status && b.step === x.step && b.stepStatus === x.stepStatus && b.detail === x.detail) continue;
     if (!b && (x.status === 'pending' || x.status === 'planned')) continue;
-    lines.push(`[${t}] ${x.target}: ${x.status}${x.step ? `, step ${x.step}${x.stepStatus ? ` ${x.stepStatus}` : ''}` : ''}${x.detail ? `: ${x.detail}` : ''}`);
+    lines.push(`[${t}] ${x.target}: ${x.status}${x.step ? `, step ${x.step}${x.stepStatus ? ` ${x.stepStatus}` : ''}` : ''}${x.detail && x.detail !== x.status ? `: ${x.detail}` : ''}`);
   }
   if (p?.phase === 'awaiting-approval' && p.approval && prev?.progress?.phase !== 'awaiting-approval') {
     lines.push(`[${t}] WAITING FOR THE FLEET APPROVAL of ${p.approval.databases} databases: reset-runbook fleet approve ${p.approval.fleet}`);

@@ -91,8 +91,8 @@ export function totalsLine(t: FleetTotals, targets?: FleetTarget[]): string {
   add(t.failed, 'failed');
   add(t.aborted, 'aborted');
   add(t.notStarted, 'not started');
-  const pending = targets ? targets.filter((x) => x.status === 'pending' || x.status === 'planned').length : 0;
-  add(pending, 'pending');
+  add(targets ? targets.filter((x) => x.status === 'planned').length : 0, 'planned');
+  add(targets ? targets.filter((x) => x.status === 'pending').length : 0, 'pending');
   const head = `${t.targets} targets${parts.length ? ': ' + parts.join(', ') : ''}`;
   return t.workersStillStopped ? `${head}; ${t.workersStillStopped} with workers STILL STOPPED` : head;
 }
