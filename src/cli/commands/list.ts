@@ -9,10 +9,11 @@ import type { ResetResult } from '../../workflows/definitions';
 import { endReasonOf, leftStopped, shownOutcome } from '../workers-view';
 import { deriveFromHistory } from '../history';
 import { decodeRawPayloads } from '../../encryption/decode-raw';
+import { listFleets, renderFleetList } from '../fleet-list';
 
 export const listCommand: Command = {
   name: 'list',
-  summary: 'Past and running resets and plans, newest first, with their outcome.',
+  summary: 'Past and running resets, plans and fleets (with their children), newest first, with their outcome.',
   positionals: [{ name: 'target', required: false, description: 'only this target' }],
   options: {
     limit: { type: 'string', value: '<n>', description: 'at most this many runs (default 20)' },
@@ -24,8 +25,10 @@ export const listCommand: Command = {
     const { client } = await ctx.connection();
     const runs = await listRuns(client, { target, limit, running: opts.running === true });
     await Promise.all(runs.map((r) => addEnding(client, r)));
-    ctx.emit({ target: target ?? null, runs: runs.map((r) => ({ ...r, endReason: r.endReason ?? null, workers: r.workers ?? null, stillStopped: r.stillStopped ?? null })) });
+    const fleets = await listFleets(client, { target, limit, running: opts.running === true });
+    ctx.emit({ target: target ?? null, runs: runs.map((r) => ({ ...r, endReason: r.endReason ?? null, workers: r.workers ?? null, stillStopped: r.stillStopped ?? null })), fleets });
     ctx.print(renderRunList(runs, ctx.style));
+    if (fleets.length) ctx.print(`\n${ctx.style.bold('Fleets')}\n${renderFleetList(fleets, ctx.style)}`);
     return EXIT.ok;
   },
 };
