@@ -179,7 +179,7 @@ test('unknown fields are refused where they are, each named with its path (a typ
     expect.stringMatching(/^targets\.shop\.workers\.stopTimeoutSecond: unknown field \(known fields here: .*stopTimeoutSeconds/),
     expect.stringMatching(/^targets\.shop\.storage\.services\.amazon\.purgeOnly: unknown field \(known fields here: kind, bucket, prefix, region, endpoint, forcePathStyle, purge\)$/),
     expect.stringMatching(/^targets\.shop\.timing\.heartbeatTimeout: unknown field \(known fields here: heartbeatTimeoutSeconds, maximumAttempts, lockTimeoutSeconds\)$/),
-    'targtes: unknown field (known fields here: $schema, targets)',
+    'targtes: unknown field (known fields here: $schema, targets, groups)',
   ]);
 });
 
@@ -308,4 +308,38 @@ test('a seeds or strategy alternative that was evidently meant gets its own fiel
     'targets.shop.strategy.command: expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]',
   ]);
   expect(problems({ targets: { shop: { ...minimal, seeds: {} } } }, DB_ENV)).toEqual(['targets.shop.seeds: expected either {"sqlFile": "..."} or {"command": [...]}']);
+});
+
+test('groups and schedules: members are known targets, each once; a group never shares a target name; cron and jitter are checked', () => {
+  const t = (extra: Record<string, unknown> = {}) => ({
+    ...demoTarget({ urlEnv: 'DEMO_DATABASE_URL', bucket: 'b', endpoint: 'http://127.0.0.1:1', backupDir: '/tmp/b', pidFile: '/tmp/x.pid' }),
+    ...extra,
+  });
+  const env = { DEMO_DATABASE_URL: 'postgres://x@y/z' };
+  const file = write({
+    targets: { a: t({ schedule: { cron: '0 5 * * *', timezone: 'Europe/Berlin', jitter: '5m' } }), b: t() },
+    groups: { staging: ['a', 'b'], demo: { targets: ['b'], maxConcurrent: '50%', batches: [1, '100%'], schedule: { cron: '*/30 * * * *', pauseOnFailure: true } } },
+  });
+  const loaded = loadTargetsFile(file, env);
+  expect(loaded.groups).toEqual({
+    staging: { targets: ['a', 'b'] },
+    demo: { targets: ['b'], maxConcurrent: '50%', batches: [1, '100%'], schedule: { cron: '*/30 * * * *', pauseOnFailure: true } },
+  });
+  expect(loaded.targets.a.schedule).toEqual({ cron: '0 5 * * *', timezone: 'Europe/Berlin', jitter: '5m', pauseOnFailure: false });
+  expect(
+    problems(
+      {
+        targets: { a: t({ schedule: { cron: 'every day', jitter: 'soon' } }), b: t() },
+        groups: { a: ['b'], twice: ['a', 'a'], ghost: { targets: ['nope'], maxFailures: 'half' } },
+      },
+      env,
+    ),
+  ).toEqual([
+    expect.stringMatching(/^targets\.a\.schedule\.cron: expected a cron expression of five fields/),
+    expect.stringMatching(/^targets\.a\.schedule\.jitter: expected a duration/),
+    expect.stringMatching(/^groups\.ghost/),
+    'groups.a: "a" is also a target\'s name: a group needs a name of its own',
+    'groups.twice[1]: "a" is listed twice',
+    'groups.ghost.targets[0]: "nope" is not a target of this file',
+  ]);
 });
