@@ -113,7 +113,8 @@ export function renderTargetLines(targets: FleetTarget[], style: Style = PLAIN):
 
 /** The loud line of a child that left its workers stopped: the child's own status tells the start command. */
 export function stillStoppedTargetLine(t: FleetTarget): string {
-  return `${STILL_STOPPED_PREFIX} for target "${t.target}" — start them by hand (the command: reset-runbook status ${t.workflowId})`;
+  const since = t.workersStoppedSince ? ` since ${t.workersStoppedSince}` : '';
+  return `${STILL_STOPPED_PREFIX}${since} for target "${t.target}" — start them by hand: ${t.startCommand ?? `the command is in: reset-runbook status ${t.workflowId}`}`;
 }
 
 /** The live view of a fleet: header, a line per target, what it waits for, the ending once closed. */

@@ -65,6 +65,8 @@ export class Children {
     t.outcome = result.outcome;
     t.endReason = result.endReason;
     t.workers = result.workers?.status ?? t.workers;
+    if (result.workers?.startCommand) t.startCommand = result.workers.startCommand;
+    if (result.workers?.stoppedSince) t.workersStoppedSince = result.workers.stoppedSince;
     t.restoreCommand = result.restoreCommand;
     t.status = result.outcome === 'completed' ? 'completed' : result.outcome === 'aborted' ? 'aborted' : 'failed';
     t.phase = result.outcome === 'completed' ? 'completed' : result.outcome === 'aborted' ? 'aborted' : 'failed';

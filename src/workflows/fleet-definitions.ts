@@ -128,6 +128,9 @@ export interface FleetTarget {
   /** The child's endReason; `notStarted` for a target whose child never started. */
   endReason?: EndReason | 'notStarted';
   workers?: WorkersState['status'];
+  /** When the child stopped its workers, and the command that starts them by hand (from the child's WorkersState). */
+  workersStoppedSince?: string;
+  startCommand?: string;
   /** Set when the child ended after its TRUNCATE committed: how to undo it. */
   restoreCommand?: string;
   startedAt?: string;
@@ -190,7 +193,7 @@ export interface FleetProgress {
   /** The batch running now (1-based) of how many. */
   batch?: { index: number; of: number };
   /** Set while the fleet waits for its approval. */
-  approval?: { fleet: string; databases: number; since: string; deadline: string; rejected?: string };
+  approval?: { fleet: string; databases: number; since: string; deadline: string; rejected?: string; rejectedAt?: string };
   approvedBy?: string;
   abortRequested?: { by?: string; reason?: string; at: string };
   /** Why no new child starts any more. */
@@ -204,6 +207,10 @@ export interface FleetResult {
   outcome: 'planned' | 'completed' | 'failed' | 'aborted' | 'rejected';
   endReason: FleetEndReason;
   message?: string;
+  /** Who approved the fleet ("the input" when confirmed in it; absent for a plan or an unattended run). */
+  approvedBy?: string;
+  reason?: string;
+  schedule?: string;
   limits?: FleetLimits;
   targets: FleetTarget[];
   totals: FleetTotals;

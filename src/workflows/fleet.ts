@@ -43,7 +43,7 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
   });
   setHandler(fleetApproveSignal, (a) => {
     const problem = approvalProblem(a);
-    if (problem && s.approval) s.approval.rejected = problem;
+    if (problem && s.approval) Object.assign(s.approval, { rejected: problem, rejectedAt: new Date().toISOString() });
     else if (!problem) approval = a;
     fleet.publish();
   });

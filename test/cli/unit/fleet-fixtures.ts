@@ -71,6 +71,8 @@ export const ENDED: FleetResult = {
       outcome: 'failed',
       endReason: 'workersStillStopped',
       workers: 'still-stopped',
+      workersStoppedSince: '2026-12-03T12:01:00Z',
+      startCommand: 'sudo systemctl start solid_queue',
       detail: 'WORKERS ARE STILL STOPPED',
       restoreCommand: 'reset-runbook restore beta --run r2',
     },

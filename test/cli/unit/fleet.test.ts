@@ -164,7 +164,7 @@ describe('fleet renderers', () => {
   test('the ending: every target, the totals, undo commands, the workers left stopped first', () => {
     expect(renderFleetEnding(ENDED).split('\n')).toEqual([
       'Fleet "nightly": failed (workersStillStopped)',
-      '  WORKERS ARE STILL STOPPED for target "beta" — start them by hand (the command: reset-runbook status reset-beta)',
+      '  WORKERS ARE STILL STOPPED since 2026-12-03T12:01:00Z for target "beta" — start them by hand: sudo systemctl start solid_queue',
       '  1 target(s) left their workers STOPPED: start them by hand (see each run); 1 of 3 completed, 1 failed, 0 aborted, 1 not started',
       '     target  outcome      end reason           workers        detail',
       '  ─  ──────  ───────────  ───────────────────  ─────────────  ─────────────────────────────────────',
@@ -199,7 +199,7 @@ describe('fleet renderers', () => {
       '[12:05:00Z] WAITING FOR THE FLEET APPROVAL of 4 databases: reset-runbook fleet approve nightly',
     ]);
     const ended = fleetChangeLines(snap({ progress: RUNNING }), snap({ status: 'FAILED', result: ENDED, progress: { ...RUNNING, phase: 'failed', targets: ENDED.targets } }), NOW);
-    expect(ended).toContain('[12:05:00Z] WORKERS ARE STILL STOPPED for target "beta" — start them by hand (the command: reset-runbook status reset-beta)');
+    expect(ended).toContain('[12:05:00Z] WORKERS ARE STILL STOPPED since 2026-12-03T12:01:00Z for target "beta" — start them by hand: sudo systemctl start solid_queue');
     expect(ended[ended.length - 1]).toBe('[12:05:00Z] fleet failed');
   });
 });
