@@ -6,6 +6,7 @@ import { TASK_QUEUE } from '../workflows/definitions';
 import { TARGET_NAME, TARGET_NAME_RULE } from '../config/rules';
 
 export interface Command extends CommandSpec {
+  verbs?: Command[];
   run(ctx: Context, parsed: ParsedCommand): Promise<ExitCode>;
 }
 

@@ -6,10 +6,11 @@
  *   reset-runbook restore <target> [--run <reset run id>]
  *   reset-runbook drill <target>           (a backup now, proven by a restore into a scratch database)
  *   reset-runbook status <run>             reset-runbook list [target]
+ *   reset-runbook schedule <verb> <name>   (create|list|describe|pause|unpause|trigger|delete|sync)
  *   reset-runbook codec-server             (decodes encrypted payloads for the Web UI)
  */
 import { ServiceError } from '@temporalio/client';
-import { commandHelp, GlobalOptions, parseCommandArgs } from './args';
+import { commandHelp, GlobalOptions, parseCommandArgs, pickVerb } from './args';
 import { Command } from './command';
 import { abortCommand } from './commands/abort';
 import { approveCommand } from './commands/approve';
@@ -19,6 +20,7 @@ import { followCommand } from './commands/follow';
 import { listCommand } from './commands/list';
 import { planCommand } from './commands/plan';
 import { restoreCommand } from './commands/restore';
+import { scheduleCommand } from './commands/schedule';
 import { resumeCommand } from './commands/resume';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
@@ -38,6 +40,7 @@ export const COMMANDS: Command[] = [
   abortCommand,
   statusCommand,
   listCommand,
+  scheduleCommand,
   codecServerCommand,
 ];
 
@@ -89,12 +92,15 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     io.stdout.write(`${require('../../package.json').version}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) return fail(new UsageError(`unknown command "${name}"`, `commands: ${COMMANDS.map((c) => c.name).join(', ')}; see: reset-runbook --help`));
+  const named = COMMANDS.find((c) => c.name === name);
+  if (!named) return fail(new UsageError(`unknown command "${name}"`, `commands: ${COMMANDS.map((c) => c.name).join(', ')}; see: reset-runbook --help`));
 
+  let command = named;
   let ctx: Context | undefined;
   try {
-    const parsed = parseCommandArgs(command, rest);
+    const picked = pickVerb(named, rest);
+    if (picked) command = picked.verb;
+    const parsed = parseCommandArgs(command, picked ? picked.rest : rest);
     if (parsed.global.help) {
       io.stdout.write(commandHelp(command));
       return EXIT.ok;
