@@ -6,6 +6,7 @@
 import { createBackupActivities } from './backup';
 import { atBoundary } from './boundary';
 import { createDatabaseActivities } from './database';
+import { createFleetActivities } from './fleet';
 import { withDefaults } from './lib/deps';
 import { collectSecrets, redactor } from './lib/secrets';
 import type { ActivityDeps } from './lib/target';
@@ -30,6 +31,7 @@ export function createActivities(given: ActivityDeps) {
     ...createNotifyActivities(deps),
     ...createLockActivities(deps),
     ...createRestoreActivities(deps),
+    ...createFleetActivities(deps),
   };
   return atBoundary(raw, deps, redactor(collectSecrets(deps.env, deps.targets)));
 }

@@ -2,3 +2,4 @@
 export { productionDataReset } from './runbook';
 export { restoreFromBackup } from './restore';
 export { backupDrill } from './drill';
+export { resetFleet } from './fleet';

@@ -2,7 +2,8 @@
  * The run's visible state: what the `progress` query answers, what the Web UI shows as the run's
  * current details, and the search attributes operators filter by.
  */
-import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { childReportSignal, type ChildReport } from './fleet-definitions';
 import { progressQuery, OUTCOME_KEY, STEP_KEY, TARGET_KEY, STEP_TITLES, type EndReason, type Mode, type Phase, type Progress, type StepName, type StepState, type WorkersState } from './definitions';
 
 const ORDER: StepName[] = ['plan', 'backup', 'approval', 'stopWorkers', 'reset', 'purgeStorage', 'startWorkers', 'verify'];
@@ -133,6 +134,41 @@ export class RunProgress {
     if (w.status === 'restarting' && w.restart) tail.push('', `Restarting the workers, attempt ${w.restart.attempt}/${w.restart.maxAttempts} (gives up at ${w.restart.deadline}).`);
     if (w.status === 'still-stopped') tail.push('', workersStillStoppedMessage(w));
     setCurrentDetails([head, '', ...lines, ...tail].join('\n'));
+    this.reportToFleet();
+  }
+
+  private lastReport?: string;
+
+  /**
+   * A run started by a fleet tells it where it is whenever its phase, step or workers change, so the
+   * fleet's progress and Web UI show every child's step (a workflow cannot query another). Fire and
+   * forget: a fleet that has gone away must never hold up or fail a reset.
+   */
+  private reportToFleet(): void {
+    const parent = workflowInfo().parent;
+    if (!parent) return;
+    const s = this.state;
+    const step = s.currentStep ? this.step(s.currentStep) : undefined;
+    const detail = s.waiting
+      ? `waiting for an operator after "${STEP_TITLES[s.waiting.step]}" failed: ${s.waiting.error} (reset-runbook resume|abort ${workflowInfo().workflowId})`
+      : s.phase === 'awaiting-approval'
+        ? `waiting for its own approval: reset-runbook approve ${workflowInfo().workflowId}`
+        : step?.detail;
+    const report: ChildReport = {
+      target: s.target,
+      runId: workflowInfo().runId,
+      phase: s.phase,
+      workers: s.workers.status,
+      ...(step ? { step: step.name, stepStatus: step.status } : {}),
+      ...(detail ? { detail } : {}),
+    };
+    const key = JSON.stringify(report);
+    if (key === this.lastReport) return;
+    this.lastReport = key;
+    if (!patched('fleet-child-reports')) return;
+    getExternalWorkflowHandle(parent.workflowId, parent.runId)
+      .signal(childReportSignal, report)
+      .catch(() => undefined);
   }
 }
 
