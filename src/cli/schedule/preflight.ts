@@ -31,7 +31,7 @@ export function refusalsOf(result: FleetResult | undefined, failure?: string): s
   }
   if (result && result.outcome !== 'planned' && out.length === 0) out.push(`the plan ended "${result.endReason}"${result.message ? `: ${result.message}` : ''}`);
   if (!result) out.push(`the plan run failed: ${failure ?? 'no result'}`);
-  else if (result.targets.length === 0) out.push('the plan has no targets');
+  else if (result.targets.length === 0 && out.length === 0) out.push('the plan has no targets');
   return out;
 }
 
