@@ -21,6 +21,11 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** Extra paragraphs for `reset-runbook <command> --help`. */
   details?: string;
+  /**
+   * Sub-verbs (`reset-runbook schedule create ...`): the first argument names one, which is then parsed
+   * as a command of its own (its name is "<command> <verb>"). A command with verbs has no positionals.
+   */
+  verbs?: CommandSpec[];
 }
 
 /** Options every command takes. */
@@ -46,6 +51,22 @@ export interface ParsedCommand {
   args: Record<string, string | undefined>;
   /** Command options by name (long form). */
   opts: Record<string, string | boolean | undefined>;
+}
+
+/**
+ * The verb a command with verbs is asked for, and the arguments after it. Undefined when the command
+ * has none, or for `--help` without a verb (the command's own help lists its verbs).
+ */
+export function pickVerb<S extends CommandSpec>(spec: S, argv: string[]): { verb: S; rest: string[] } | undefined {
+  if (!spec.verbs?.length) return undefined;
+  const [word, ...rest] = argv;
+  if (word === undefined || word.startsWith('-')) {
+    if (argv.includes('--help') || argv.includes('-h')) return undefined;
+    throw new UsageError(`${spec.name}: missing <verb>`, `verbs: ${spec.verbs.map((v) => v.name.split(' ').pop()).join(', ')}; see: reset-runbook ${spec.name} --help`);
+  }
+  const verb = spec.verbs.find((v) => v.name === `${spec.name} ${word}`);
+  if (!verb) throw new UsageError(`${spec.name}: unknown verb "${word}"`, `verbs: ${spec.verbs.map((v) => v.name.split(' ').pop()).join(', ')}; see: reset-runbook ${spec.name} --help`);
+  return { verb: verb as S, rest };
 }
 
 export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedCommand {
@@ -93,7 +114,7 @@ function cleanParseError(err: unknown): string {
 }
 
 export function usageLine(spec: CommandSpec): string {
-  const pos = spec.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`)).join(' ');
+  const pos = spec.verbs?.length ? '<verb>' : spec.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`)).join(' ');
   return `reset-runbook ${spec.name}${pos ? ' ' + pos : ''} [options]`;
 }
 
@@ -110,6 +131,7 @@ export function commandHelp(spec: CommandSpec): string {
     lines.push('', 'Arguments:');
     for (const p of spec.positionals) lines.push(`  ${`<${p.name}>`.padEnd(30)} ${p.description}`);
   }
+  if (spec.verbs?.length) lines.push('', 'Verbs:', ...spec.verbs.map((v) => `  ${v.name.split(' ').pop()!.padEnd(30)} ${v.summary}`));
   if (Object.keys(spec.options).length) lines.push('', 'Options:', ...optionLines(spec.options));
   lines.push('', 'Global options:', ...optionLines(GLOBAL_OPTIONS));
   if (spec.details) lines.push('', spec.details.trim());

@@ -6,21 +6,8 @@ import { TASK_QUEUE } from '../workflows/definitions';
 import { TARGET_NAME, TARGET_NAME_RULE } from '../config/rules';
 
 export interface Command extends CommandSpec {
+  verbs?: Command[];
   run(ctx: Context, parsed: ParsedCommand): Promise<ExitCode>;
-  /** Verbs of a command group (`fleet plan|start|…`): each a command of its own, named "<group> <verb>". */
-  subcommands?: Command[];
-}
-
-/**
- * The command a command line names: for a group, its verb (the first argument) picks the subcommand
- * and the rest is its arguments. Without a verb the group itself parses them (its --help, or "missing <verb>").
- */
-export function pickSubcommand(command: Command, argv: string[]): { command: Command; argv: string[] } {
-  const [verb, ...rest] = argv;
-  if (!command.subcommands || verb === undefined || verb.startsWith('-')) return { command, argv };
-  const sub = command.subcommands.find((c) => c.name === `${command.name} ${verb}`);
-  if (!sub) throw new UsageError(`${command.name}: unknown verb ${JSON.stringify(verb)}`, `verbs: ${command.subcommands.map((c) => c.name.split(' ')[1]).join(', ')}`);
-  return { command: sub, argv: rest };
 }
 
 /** Target names as the targets file spells them (the same rule); also safe inside a visibility query. */

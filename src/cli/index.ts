@@ -7,11 +7,12 @@
  *   reset-runbook drill <target>           (a backup now, proven by a restore into a scratch database)
  *   reset-runbook status <run>             reset-runbook list [target]
  *   reset-runbook fleet plan|start|status|follow|approve|abort <fleet>   (many targets in one run)
+ *   reset-runbook schedule <verb> <name>   (create|list|describe|pause|unpause|trigger|delete|sync)
  *   reset-runbook codec-server             (decodes encrypted payloads for the Web UI)
  */
 import { ServiceError } from '@temporalio/client';
-import { commandHelp, GlobalOptions, parseCommandArgs } from './args';
-import { Command, pickSubcommand } from './command';
+import { commandHelp, GlobalOptions, parseCommandArgs, pickVerb } from './args';
+import { Command } from './command';
 import { abortCommand } from './commands/abort';
 import { approveCommand } from './commands/approve';
 import { codecServerCommand } from './commands/codec-server';
@@ -21,6 +22,7 @@ import { followCommand } from './commands/follow';
 import { listCommand } from './commands/list';
 import { planCommand } from './commands/plan';
 import { restoreCommand } from './commands/restore';
+import { scheduleCommand } from './commands/schedule';
 import { resumeCommand } from './commands/resume';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
@@ -41,6 +43,7 @@ export const COMMANDS: Command[] = [
   statusCommand,
   listCommand,
   fleetCommand,
+  scheduleCommand,
   codecServerCommand,
 ];
 
@@ -92,19 +95,21 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     io.stdout.write(`${require('../../package.json').version}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) return fail(new UsageError(`unknown command "${name}"`, `commands: ${COMMANDS.map((c) => c.name).join(', ')}; see: reset-runbook --help`));
+  const named = COMMANDS.find((c) => c.name === name);
+  if (!named) return fail(new UsageError(`unknown command "${name}"`, `commands: ${COMMANDS.map((c) => c.name).join(', ')}; see: reset-runbook --help`));
 
+  let command = named;
   let ctx: Context | undefined;
   try {
-    const picked = pickSubcommand(command, rest);
-    const parsed = parseCommandArgs(picked.command, picked.argv);
+    const picked = pickVerb(named, rest);
+    if (picked) command = picked.verb;
+    const parsed = parseCommandArgs(command, picked ? picked.rest : rest);
     if (parsed.global.help) {
-      io.stdout.write(commandHelp(picked.command));
+      io.stdout.write(commandHelp(command));
       return EXIT.ok;
     }
     ctx = new Context(io, parsed.global as GlobalOptions, signal);
-    return await picked.command.run(ctx, parsed);
+    return await command.run(ctx, parsed);
   } catch (err) {
     if (err instanceof CliError) return fail(err);
     if (isUnreachable(err)) {

@@ -154,16 +154,16 @@ ended or ended otherwise; 4 when it was still ending after --wait; 7 when a chil
 export const fleetCommand: Command = {
   name: 'fleet',
   summary: 'Reset many targets in one run: fleet plan|start|status|follow|approve|abort <fleet>.',
-  positionals: [{ name: 'verb', required: true, description: 'plan, start, status, follow, approve or abort' }],
+  positionals: [],
   options: {},
-  subcommands: [fleetPlanCommand, fleetStartCommand, fleetStatusCommand, fleetFollowCommand, fleetApproveCommand, fleetAbortCommand],
+  verbs: [fleetPlanCommand, fleetStartCommand, fleetStatusCommand, fleetFollowCommand, fleetApproveCommand, fleetAbortCommand],
   details: `Verbs (see: reset-runbook fleet <verb> --help):
   plan <fleet> --targets a,b | --group g     plan every target; change nothing
   start <fleet> --targets a,b | --group g    plan, one approval for the fleet, then one reset per target
   status|follow|approve|abort <fleet>        the fleet fleet-<name> (its id is accepted too)
 A fleet resets each target in a child run reset-<target>: follow, resume or abort a child as any reset.`,
   async run() {
-    // Reached only without a verb after an option (e.g. `fleet --json`): pickSubcommand handles the rest.
+    // Never reached: pickVerb (args.ts) refuses a missing verb before a command runs.
     throw new UsageError('fleet: missing <verb>', 'verbs: plan, start, status, follow, approve, abort');
   },
 };
