@@ -37,7 +37,11 @@ export interface ScheduleMemo {
   source: 'cli' | 'targets-file';
   /** What the schedule resets: a target or a group of the targets file. */
   resets: { target: string } | { group: string };
-  /** sync only: a digest of the file's schedule block, to tell an update from no change. */
+  /**
+   * A digest of the schedule's spec, policy and input at creation. Temporal's schedule update cannot
+   * change a schedule's memo, so the current digest also rides in the action's memo (`ActionMemo` in
+   * src/cli/schedule/spec.ts: schedule id, timing as given, digest), which sync and describe read first.
+   */
   specDigest?: string;
 }
 
