@@ -345,7 +345,8 @@ describe('limits', () => {
   test('maxFailures as a count: the failure that exceeds it stops new children; those left are not started, with the reason', async () => {
     const ts = targets('ok', 'fail2', 'fail2', 'ok', 'ok');
     const name = fleetName();
-    const { type, message, result } = await ending(await startFleet({ name, targets: ts, mode: 'execute', maxFailures: 1, confirmation: name, databases: 5 }));
+    const h = await startFleet({ name, targets: ts, mode: 'execute', maxFailures: 1, confirmation: name, databases: 5 });
+    const { type, message, result } = await ending(h);
     expect(type).toBe('FleetFailed');
     expect(result).toMatchObject({ outcome: 'failed', endReason: 'failureThreshold' });
     expect(started(ts)).toEqual([...ts.slice(0, 3)].sort());
@@ -361,6 +362,7 @@ describe('limits', () => {
     expect(byTarget(result)[ts[1]]).toMatchObject({ outcome: 'failed', endReason: 'stepFailed', detail: 'TRUNCATE failed: deadlock detected' });
     expect(result.message).toBe(`${why}; 1 of 5 completed, 2 failed, 0 aborted, 2 not started`);
     expect(message).toBe(`Fleet "${name}": ${result.message}`);
+    await recordHistory('fleet-failure-threshold', h);
   });
 
   test('maxFailures and maxConcurrent as shares of 10 targets: 10% tolerates one failure, 20% runs two at once', async () => {
