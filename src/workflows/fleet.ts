@@ -63,7 +63,7 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
   const end = (outcome: FleetResult['outcome'], endReason: FleetEndReason, message?: string): FleetResult => {
     // A plan's targets stay "planned"; otherwise a target whose turn never came says why.
     if (outcome !== 'planned') for (const t of s.targets) if (t.status === 'pending' || t.status === 'planned') notStarted(t, message ?? endReason);
-    fleet.phase(outcome === 'completed' || outcome === 'planned' ? 'completed' : outcome === 'aborted' ? 'aborted' : endReason === 'cancelled' ? 'cancelled' : 'failed');
+    fleet.phase(outcome === 'completed' || outcome === 'planned' ? 'completed' : endReason === 'cancelled' ? 'cancelled' : outcome === 'aborted' ? 'aborted' : 'failed');
     fleet.outcome(outcome);
     const result: FleetResult = {
       name: input.name,
@@ -153,16 +153,21 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
   let cancelled = false;
   try {
     await runBatches();
+    // No new child starts (a threshold was reached), yet some may still run or wait for an operator:
+    // an abort or a cancellation that comes now must still reach them.
+    if (s.stopped) fleet.phase('stopping');
+    await condition(() => Boolean(abort) || s.targets.every((x) => fleet.ended(x) || x.status === 'pending' || x.status === 'planned'));
+    if (abort) throw new FleetAborted();
   } catch (err) {
     if (!isCancellation(err) && !(err instanceof FleetAborted)) throw err;
     cancelled = isCancellation(err);
     if (cancelled && !abort) abort = { by: 'a cancellation of the fleet', reason: 'the fleet run was cancelled' };
   }
   if (abort) await children.abortAll({ by: abort.by ?? `fleet ${input.name}`, reason: abort.reason ?? `fleet ${input.name} aborted` });
-  if (s.stopped) fleet.phase('stopping');
   await children.settled();
 
-  // 4 — the ending: every target's outcome; the workers' state first.
+  // 4 — the ending: every target's outcome; the workers' state first. A target whose turn never came counts as not started.
+  if (abort) for (const x of s.targets) if (x.status === 'pending' || x.status === 'planned') notStarted(x, abortedBy(abort));
   const t = totalsOf(s.targets);
   const summary = `${t.completed} of ${t.targets} completed, ${t.failed} failed, ${t.aborted} aborted, ${t.notStarted} not started`;
   if (t.workersStillStopped) return end('failed', 'workersStillStopped', `${t.workersStillStopped} target(s) left their workers STOPPED: start them by hand (see each run); ${summary}`);

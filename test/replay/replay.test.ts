@@ -30,6 +30,11 @@ test('recorded histories of the restore (restoreFromBackup) exist: completed, re
   expect(restores.sort()).toEqual(expect.arrayContaining(['restore-completed', 'restore-failed-then-retried', 'restore-storage-failed-then-aborted']));
 });
 
+test('recorded histories of the fleet (resetFleet) exist: completed after its approval, stopped by the failure threshold, aborted while children ran', () => {
+  const fleets = files.filter((f) => workflowType(f) === 'resetFleet').map((f) => f.split('--')[0]);
+  expect(fleets.sort()).toEqual(expect.arrayContaining(['fleet-aborted-while-running', 'fleet-completed-with-approval', 'fleet-failure-threshold']));
+});
+
 test.each(files)('replays %s without nondeterminism', async (file) => {
   const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
   const workflowId = file.replace(/\.json$/, '').split('--')[1];
@@ -59,6 +64,14 @@ test('a run whose history disagrees with the code fails the replay (the check ab
 test('a restore whose history has its steps in another order fails the replay', async () => {
   // Today's completed restore, as if older code had copied the objects back before loading the database.
   await expect(replaySwapped('restore-completed--', 'restoreDatabase', 'restoreStorage')).rejects.toMatchObject({
+    name: 'DeterminismViolationError',
+    message: expect.stringMatching(/nondeterminism/i),
+  });
+});
+
+test('a fleet whose history has its activities in another order fails the replay', async () => {
+  // Today's completed fleet, as if older code had planned a target before asking which targets.
+  await expect(replaySwapped('fleet-completed-with-approval--', 'fleetTargets', 'planReset')).rejects.toMatchObject({
     name: 'DeterminismViolationError',
     message: expect.stringMatching(/nondeterminism/i),
   });

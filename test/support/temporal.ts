@@ -10,7 +10,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-function sourceHash(): string {
+function sourceHash(extraDir?: string): string {
   const h = createHash('sha256');
   const walk = (dir: string) => {
     for (const f of fs.readdirSync(dir).sort()) {
@@ -21,15 +21,20 @@ function sourceHash(): string {
   };
   walk(path.join(ROOT, 'src', 'workflows'));
   walk(path.join(ROOT, 'src', 'encryption'));
+  if (extraDir) walk(extraDir);
   return h.digest('hex').slice(0, 16);
 }
 
-/** `encodedFailures`: the bundle for workers with RR_CODEC_KEYS (failure messages in encoded attributes). */
-export async function workflowBundlePath(opts: { encodedFailures?: boolean } = {}): Promise<string> {
-  const file = path.join(os.tmpdir(), `reset-runbook-bundle-${sourceHash()}${opts.encodedFailures ? '-encoded-failures' : ''}.js`);
+/**
+ * `encodedFailures`: the bundle for workers with RR_CODEC_KEYS (failure messages in encoded attributes).
+ * `workflowsPath`: a test's own workflows module instead of src/workflows/index.ts (its folder is hashed too).
+ */
+export async function workflowBundlePath(opts: { encodedFailures?: boolean; workflowsPath?: string } = {}): Promise<string> {
+  const own = opts.workflowsPath ? `-${path.basename(path.dirname(opts.workflowsPath))}` : '';
+  const file = path.join(os.tmpdir(), `reset-runbook-bundle${own}-${sourceHash(opts.workflowsPath && path.dirname(opts.workflowsPath))}${opts.encodedFailures ? '-encoded-failures' : ''}.js`);
   if (!fs.existsSync(file)) {
     const { code } = await bundleWorkflowCode({
-      workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
+      workflowsPath: opts.workflowsPath ?? path.join(ROOT, 'src', 'workflows', 'index.ts'),
       ...(opts.encodedFailures ? { failureConverterPath: path.join(ROOT, 'src', 'encryption', 'failure-converter.ts') } : {}),
     });
     fs.writeFileSync(`${file}.tmp`, code);
