@@ -171,7 +171,7 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
   const t = totalsOf(s.targets);
   const summary = `${t.completed} of ${t.targets} completed, ${t.failed} failed, ${t.aborted} aborted, ${t.notStarted} not started`;
   if (t.workersStillStopped) return end('failed', 'workersStillStopped', `${t.workersStillStopped} target(s) left their workers STOPPED: start them by hand (see each run); ${summary}`);
-  if (abort) return end('aborted', cancelled ? 'cancelled' : 'aborted', `${abortedBy(abort)}; ${summary}`);
+  if (abort) return end(cancelled ? 'failed' : 'aborted', cancelled ? 'cancelled' : 'aborted', `${abortedBy(abort)}; ${summary}`);
   if (t.completed === t.targets) return end('completed', 'completed');
   const stopped = s.stopped?.reason;
   return end('failed', stopped === 'failureThreshold' ? 'failureThreshold' : stopped === 'batchFailed' ? 'batchFailed' : 'targetsFailed', `${s.stopped ? `${s.stopped.detail}; ` : ''}${summary}`);

@@ -606,8 +606,8 @@ describe('abort and cancellation', () => {
     await until(h, (x) => x.totals.running === 2 && x.targets.slice(0, 2).every((t) => t.step === 'reset'), 'two running children');
     await h.cancel();
     const { type, result } = await ending(h);
-    expect(type).toBe('FleetAborted');
-    expect(result).toMatchObject({ outcome: 'aborted', endReason: 'cancelled' });
+    expect(type).toBe('FleetFailed');
+    expect(result).toMatchObject({ outcome: 'failed', endReason: 'cancelled' });
     expect(result.message).toBe('aborted by a cancellation of the fleet: the fleet run was cancelled; 0 of 3 completed, 0 failed, 2 aborted, 1 not started');
     expect(statuses(result)).toEqual({ [ts[0]]: 'aborted', [ts[1]]: 'aborted', [ts[2]]: 'not-started' });
     for (const t of ts.slice(0, 2)) expect(endOf(t)?.outcome).toBe('aborted');
