@@ -23,5 +23,3 @@ export type S3BackupDestination = NonNullable<BackupConfig['destination']>;
 export type ExpectedCount = NonNullable<TargetConfig['verify']>['expect'][number];
 /** A group of targets (fleet resets, schedules), as an object; load.ts turns a bare list into one. */
 export type GroupConfig = Exclude<NonNullable<TargetsFileOutput['groups']>[string], string[]>;
-/** A schedule block of a target or a group. */
-export type ScheduleConfig = NonNullable<TargetConfig['schedule']>;
