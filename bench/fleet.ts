@@ -10,8 +10,9 @@
  *
  * Prints the wall time of each, its speed-up over the sequential resets, and what bounds it, sampled
  * every 500 ms while it runs: the load average, PostgreSQL's client backends (all and active), the
- * CPU seconds of each worker process (with the pg_dump and commands it ran) and of PostgreSQL (the
- * postmaster and its reaped backends), and how busy the machine's cores were (/proc/stat).
+ * CPU seconds of each worker process (with the pg_dump and commands it ran), of PostgreSQL (the
+ * postmaster and its reaped backends), of the Temporal dev server and of the whole machine, and how
+ * busy the machine's cores were (/proc/stat).
  * --json prints one object instead. Starts the local stack if it is not up (scripts/stack up, with the
  * usual RR_* knobs); the databases bench_fleet_<i> are dropped at the end unless --keep.
  */
@@ -45,9 +46,9 @@ interface Bounds {
   pgBackends: { mean: number; max: number; activeMean: number; activeMax: number };
   /**
    * CPU seconds during the run: each worker (itself and its reaped children: pg_dump, commands),
-   * PostgreSQL, and the whole machine (all cores; on a shared machine, what others ran is the rest).
+   * PostgreSQL, the Temporal dev server, and the whole machine (all cores; what others ran is the rest).
    */
-  cpuSeconds: { workers: number[]; postgres: number; machine: number };
+  cpuSeconds: { workers: number[]; postgres: number; temporal: number; machine: number };
   /** Share of all cores busy over the run (/proc/stat), 0–100. */
   machineBusyPercent: number;
 }
@@ -90,6 +91,11 @@ async function postmasterPid(stack: BenchStack): Promise<number> {
 }
 
 /** Runs `fn` while sampling what bounds it. */
+/** The stack's Temporal dev server (scripts/stack keeps "<pid> <port>" in its state folder). */
+function temporalPid(stack: BenchStack): number {
+  return Number(fs.readFileSync(path.join(stack.stateDir, 'temporal.pid'), 'utf8').split(/\s+/)[0]);
+}
+
 async function measured<T>(stack: BenchStack, workers: WorkerProcess[], postmaster: number, fn: () => Promise<T>): Promise<{ seconds: number; value: T; bounds: Bounds }> {
   const samples: Sample[] = [];
   const pg = new PgClient({ connectionString: stack.pgAdminUrl });
@@ -104,6 +110,8 @@ async function measured<T>(stack: BenchStack, workers: WorkerProcess[], postmast
   })();
   const cpu0 = workers.map((w) => cpuOf(w.pid));
   const pg0 = cpuOf(postmaster);
+  const temporal = temporalPid(stack);
+  const t0 = cpuOf(temporal);
   const m0 = machineTicks();
   try {
     const { seconds, value } = await timed(fn);
@@ -116,7 +124,12 @@ async function measured<T>(stack: BenchStack, workers: WorkerProcess[], postmast
         activeMean: mean(samples.map((s) => s.active)),
         activeMax: Math.max(...samples.map((s) => s.active)),
       },
-      cpuSeconds: { workers: workers.map((w, i) => round(cpuOf(w.pid) - cpu0[i])), postgres: round(cpuOf(postmaster) - pg0), machine: round((m1.busy - m0.busy) / TICK) },
+      cpuSeconds: {
+        workers: workers.map((w, i) => round(cpuOf(w.pid) - cpu0[i])),
+        postgres: round(cpuOf(postmaster) - pg0),
+        temporal: round(cpuOf(temporal) - t0),
+        machine: round((m1.busy - m0.busy) / TICK),
+      },
       machineBusyPercent: round((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total)),
     };
     return { seconds: round(seconds), value, bounds };
@@ -242,14 +255,14 @@ async function main(): Promise<void> {
     return;
   }
   const rows = [
-    ['run', 'wall s', 'speed-up', 'load avg mean/max', 'PG backends mean/max (active)', 'CPU s: workers a+b, PG / machine', 'cores busy'],
+    ['run', 'wall s', 'speed-up', 'load avg mean/max', 'PG backends mean/max (active)', 'CPU s: workers a+b, PG, Temporal / machine', 'cores busy'],
     ...results.map((r) => [
       r.what,
       r.seconds.toFixed(1),
       `${r.speedUp.toFixed(2)}×`,
       `${r.bounds.loadAverage.mean.toFixed(1)}/${r.bounds.loadAverage.max.toFixed(1)}`,
       `${r.bounds.pgBackends.mean.toFixed(1)}/${r.bounds.pgBackends.max} (${r.bounds.pgBackends.activeMean.toFixed(1)}/${r.bounds.pgBackends.activeMax})`,
-      `${r.bounds.cpuSeconds.workers.map((x) => x.toFixed(1)).join('+')}, ${r.bounds.cpuSeconds.postgres.toFixed(1)} / ${r.bounds.cpuSeconds.machine.toFixed(1)}`,
+      `${r.bounds.cpuSeconds.workers.map((x) => x.toFixed(1)).join('+')}, ${r.bounds.cpuSeconds.postgres.toFixed(1)}, ${r.bounds.cpuSeconds.temporal.toFixed(1)} / ${r.bounds.cpuSeconds.machine.toFixed(1)}`,
       `${r.bounds.machineBusyPercent.toFixed(0)}%`,
     ]),
   ];
