@@ -230,6 +230,12 @@ export interface ChildReport {
   stepStatus?: StepStatus;
   workers: WorkersState['status'];
   detail?: string;
+  /**
+   * 1, 2, 3… per child run, in the order it sent them. A child does not wait for one report to arrive
+   * before it sends the next, and the server may deliver two in flight in either order: the fleet
+   * keeps the latest and drops an older one that arrives after it.
+   */
+  seq?: number;
 }
 
 export const fleetApproveSignal = defineSignal<[FleetApproveArgs]>('approve');

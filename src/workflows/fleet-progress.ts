@@ -12,6 +12,8 @@ const ENDED = new Set(['completed', 'failed', 'aborted', 'not-started']);
 
 export class FleetState {
   readonly state: FleetProgress;
+  /** The latest report's seq per child run: an older report that arrives late changes nothing. */
+  private lastSeq = new Map<string, number>();
 
   constructor(input: CheckedFleetInput) {
     this.state = {
@@ -75,6 +77,10 @@ export class FleetState {
     const t = this.target(r.target);
     if (!t || this.ended(t) || t.status === 'pending' || t.status === 'planned') return undefined;
     if (t.runId && t.runId !== r.runId) return undefined;
+    if (r.seq !== undefined) {
+      if (r.seq <= (this.lastSeq.get(r.runId) ?? 0)) return undefined;
+      this.lastSeq.set(r.runId, r.seq);
+    }
     t.runId = r.runId;
     t.phase = r.phase;
     t.step = r.step;

@@ -138,6 +138,8 @@ export class RunProgress {
   }
 
   private lastReport?: string;
+  /** How many reports this run has sent its fleet: their order (signals sent at once may arrive in any order). */
+  private reportsSent = 0;
 
   /**
    * A run started by a fleet tells it where it is whenever its phase, step or workers change, so the
@@ -167,7 +169,7 @@ export class RunProgress {
     this.lastReport = key;
     if (!patched('fleet-child-reports')) return;
     getExternalWorkflowHandle(parent.workflowId, parent.runId)
-      .signal(childReportSignal, report)
+      .signal(childReportSignal, { ...report, seq: ++this.reportsSent })
       .catch(() => undefined);
   }
 }

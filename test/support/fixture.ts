@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { demoTarget, type DemoTargetOptions } from '../../demo/target';
+import type { TargetConfigInput } from '../../src/config/types';
 import { load, type GenerateReport } from '../../demo/generate';
 import { resetWorkflowId, restoreWorkflowId, type ResetInput, type RestoreInput, WORKFLOW_TASK_TIMEOUT } from '../../src/workflows/definitions';
 import type { productionDataReset, restoreFromBackup } from '../../src/workflows';
@@ -91,14 +92,7 @@ export class ResetFixture {
   }
 
   async setup(): Promise<this> {
-    this.report = (await load({
-      databaseUrl: this.dbUrl,
-      queueDatabaseUrl: this.queueDbUrl,
-      scale: this.opts.scale ?? 'small',
-      seed: this.id,
-      fresh: true,
-      storage: { bucket: this.bucket, endpoint: this.endpoint, prefix: this.prefix, otherAppPrefix: this.otherAppPrefix },
-    }))!;
+    await this.loadData();
     this.writeTargets();
     this.connection = await Connection.connect({ address: temporalAddress() });
     const dataConverter = dataConverterFromEnv({ RR_CODEC_KEYS: this.opts.codecKeys });
@@ -106,8 +100,26 @@ export class ResetFixture {
     return this;
   }
 
+  /** The demo data set (fresh), its objects under this fixture's prefix unless `storage` is false. */
+  async loadData(opts: { storage?: boolean } = {}): Promise<GenerateReport> {
+    this.report = (await load({
+      databaseUrl: this.dbUrl,
+      queueDatabaseUrl: this.queueDbUrl,
+      scale: this.opts.scale ?? 'small',
+      seed: this.id,
+      fresh: true,
+      ...(opts.storage === false ? {} : { storage: { bucket: this.bucket, endpoint: this.endpoint, prefix: this.prefix, otherAppPrefix: this.otherAppPrefix } }),
+    }))!;
+    return this.report;
+  }
+
   writeTargets(over: Partial<DemoTargetOptions> = {}): void {
-    const t = demoTarget({
+    fs.writeFileSync(this.targetsFile, JSON.stringify({ targets: { [this.target]: this.targetConfig(over) } }, null, 2));
+  }
+
+  /** This fixture's target as the targets file holds it (the demo's, for this fixture's database, prefix and folders). */
+  targetConfig(over: Partial<DemoTargetOptions> = {}): TargetConfigInput {
+    return demoTarget({
       urlEnv: 'E2E_DATABASE_URL',
       queueUrlEnv: this.queueDbUrl ? 'E2E_QUEUE_DATABASE_URL' : undefined,
       bucket: this.bucket,
@@ -120,7 +132,6 @@ export class ResetFixture {
       ...this.opts.target,
       ...over,
     });
-    fs.writeFileSync(this.targetsFile, JSON.stringify({ targets: { [this.target]: t } }, null, 2));
   }
 
   /** The stand-in Solid Queue service, as the target's own start command would run it. */
@@ -138,31 +149,13 @@ export class ResetFixture {
 
   async startWorker(extraEnv: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
     const encrypted = !!(extraEnv.RR_CODEC_KEYS ?? this.workerEnv.RR_CODEC_KEYS);
-    const bundle = await workflowBundlePath({ encodedFailures: encrypted });
-    const logFile = path.join(this.dir, `worker-${this.workers.length + 1}.log`);
-    const out = fs.openSync(logFile, 'a');
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO_ROOT, 'src', 'worker.ts')], {
-      cwd: REPO_ROOT,
-      env: { ...this.workerEnv, RR_WORKFLOW_BUNDLE: bundle, ...extraEnv },
-      stdio: ['ignore', out, out],
+    const w = await spawnWorker({
+      env: this.workerEnv,
+      extraEnv,
+      logFile: path.join(this.dir, `worker-${this.workers.length + 1}.log`),
+      encodedFailures: encrypted,
     });
-    fs.closeSync(out);
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const w: WorkerProcess = {
-      child,
-      log: () => fs.readFileSync(logFile, 'utf8'),
-      kill: async (signal = 'SIGKILL') => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-        await exited;
-      },
-    };
     this.workers.push(w);
-    const deadline = Date.now() + 60_000;
-    while (!w.log().includes('reset-runbook worker: task queue')) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited at start:\n${w.log()}`);
-      if (Date.now() > deadline) throw new Error(`worker did not start in 60 s:\n${w.log()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
     return w;
   }
 
@@ -223,6 +216,40 @@ export class ResetFixture {
     await c.end();
     if (!process.env.RR_KEEP_TEST_FILES) fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A worker process (src/worker.ts with the prebuilt workflow bundle), ready once it polls; its output
+ * goes to `logFile`; `extraEnv` wins over the bundle's path. The caller kills it (WorkerProcess.kill) in its cleanup.
+ */
+export async function spawnWorker(o: { env: NodeJS.ProcessEnv; extraEnv?: NodeJS.ProcessEnv; logFile: string; encodedFailures?: boolean }): Promise<WorkerProcess> {
+  const bundle = await workflowBundlePath({ encodedFailures: o.encodedFailures });
+  const out = fs.openSync(o.logFile, 'a');
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO_ROOT, 'src', 'worker.ts')], {
+    cwd: REPO_ROOT,
+    env: { ...o.env, RR_WORKFLOW_BUNDLE: bundle, ...o.extraEnv },
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const w: WorkerProcess = {
+    child,
+    log: () => fs.readFileSync(o.logFile, 'utf8'),
+    kill: async (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  while (!w.log().includes('reset-runbook worker: task queue')) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited at start:\n${w.log()}`);
+    if (Date.now() > deadline) {
+      await w.kill();
+      throw new Error(`worker did not start in 60 s:\n${w.log()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return w;
 }
 
 export async function fixture(opts: FixtureOptions = {}): Promise<ResetFixture> {
