@@ -12,7 +12,7 @@
  */
 import { cli } from '../cli/harness';
 import { resetWorkflowId } from '../../src/workflows/definitions';
-import { fleetAbortSignal, fleetApproveSignal, type FleetProgress } from '../../src/workflows/fleet-definitions';
+import { fleetAbortSignal, fleetWorkflowId, type FleetProgress } from '../../src/workflows/fleet-definitions';
 import { fleetFixture, type FleetFixture } from '../support/fleet-fixture';
 
 jest.setTimeout(240_000);
@@ -22,6 +22,14 @@ afterEach(async () => {
   await f?.cleanup();
   f = undefined;
 });
+
+async function waitUntilAsync(ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 async function waitUntil(ok: () => boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -49,12 +57,24 @@ test('ten targets, three failing, maxFailures 2, one at a time: the threshold st
   const seeds = await fx.seedCounts();
   await fx.startWorker('host-a');
 
-  const h = await fx.start({ mode: 'execute', maxConcurrent: 1, maxFailures: 2 });
+  // As an operator runs it: `reset-runbook fleet start`, which shows the plan and asks for the fleet's
+  // name and the number of databases (typed on stdin), then follows the fleet to its ending table.
+  const started0 = cli(
+    ['fleet', 'start', fx.name, '--group', fx.group, '--max-concurrent', '1', '--max-failures', '2'],
+    { RR_TASK_QUEUE: fx.taskQueue, NO_COLOR: '1' },
+    { input: `${fx.name}\n10\n`, timeoutMs: 220_000 },
+  );
+  const h = fx.client.workflow.getHandle(fleetWorkflowId(fx.name));
+  await waitUntilAsync(
+    async () =>
+      await h.describe().then(
+        () => true,
+        () => false,
+      ),
+  );
   // One approval for the fleet: its name and the number of databases the plan counted.
-  const asked = await fx.waitFor(h, (p) => p.phase === 'awaiting-approval');
-  expect(asked.approval).toMatchObject({ fleet: fx.name, databases: 10 });
-  expect(asked.targets.map((t) => t.status)).toEqual(Array(10).fill('planned'));
-  await h.signal(fleetApproveSignal, { confirmation: fx.name, databases: 10, by: 'jest' });
+  const asked = await fx.waitFor(h, (p) => p.phase === 'awaiting-approval' || p.phase === 'running');
+  expect(asked.limits).toMatchObject({ targets: 10, databases: 10, maxConcurrent: 1, maxFailures: 2 });
 
   // The operator: a child that waits after its failed step is aborted with the real CLI, as a person would.
   const aborted = new Set<string>();
@@ -71,6 +91,7 @@ test('ten targets, three failing, maxFailures 2, one at a time: the threshold st
     await Promise.race([ending, new Promise((r) => setTimeout(r, 250))]);
   }
   const { result, failed } = await ending;
+  const printed = await started0;
 
   const failing = FAILING.map((i) => fx.targets[i]);
   const started = fx.targets.slice(0, 6);
@@ -104,6 +125,18 @@ test('ten targets, three failing, maxFailures 2, one at a time: the threshold st
   }
   // Every target's Solid Queue workers run at the end.
   for (const m of fx.members) expect({ t: m.fx.target, status: m.fx.service('status') }).toEqual({ t: m.fx.target, status: 0 });
+
+  // The CLI's ending: exit 1, the threshold named, and a table line with every target's outcome.
+  expect(printed.code).toBe(1);
+  // The prompt (on stderr, as every prompt of the CLI) showed how many databases the fleet resets.
+  expect(printed.stderr).toContain('This fleet resets 10 databases (10 targets).');
+  expect(printed.stdout).toContain(`Fleet "${fx.name}": failed (failureThreshold)`);
+  const table = printed.stdout.slice(printed.stdout.lastIndexOf(`Fleet "${fx.name}": failed`));
+  for (const t of fx.targets) {
+    const outcome = failing.includes(t) ? 'aborted' : started.includes(t) ? 'completed' : 'not-started';
+    expect(table).toMatch(new RegExp(`\\s${t}\\s+${outcome}\\s`));
+  }
+  expect(table).toContain('3 completed');
 });
 
 test('an abort of the fleet while two children run: both end aborted with their workers started again, and none starts after', async () => {
