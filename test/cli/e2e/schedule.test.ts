@@ -3,7 +3,7 @@
  * worker: a schedule made on a (non-production) target resets it on its own, unattended, and its child
  * tells the target's webhook; list, describe, pause, delete; a production target's schedule is
  * refused; `schedule sync` (dry run, create, unchanged, update, delete, conflict, refused); a schedule
- * with --pause-on-failure whose run fails pauses itself; no worker: "no worker answered".
+ * with --pause-on-failure whose run fails pauses itself, is run by hand (trigger) and unpaused; no worker: "no worker answered".
  *
  *   RR_KEEP_STACK=1 RR_SKIP_CHECKS=1 RR_SKIP_NODE24=1 scripts/test test/cli/e2e/schedule.test.ts
  */
@@ -199,6 +199,25 @@ test('--pause-on-failure: a run that does not complete pauses the schedule', asy
     // The fleet ends "targetsFailed"; the child tells the webhook it was aborted, at its backup step.
     expect(failed.endReason).toBe('targetsFailed');
     expect(post).toMatchObject({ workflowId: `reset-${NAME}`, event: 'aborted', text: expect.stringContaining('runs unattended') });
+
+    // The cause fixed, a person runs it once by hand while the schedule stays paused (trigger), then unpauses it.
+    fs.rmSync(target.failFlag, { force: true });
+    const t = await cli(['schedule', 'trigger', NAME], env);
+    expect({ code: t.code, out: t.stdout }).toEqual({ code: 0, out: expect.stringContaining(`triggered schedule ${NAME}`) });
+    const after = await waitFor(
+      'the triggered run completed',
+      async () => {
+        const x = await describe_(NAME);
+        return x.body.recent.some((r: any) => r.status === 'COMPLETED') && x.body;
+      },
+      120_000,
+      2000,
+    );
+    expect(after.paused).toBe(true);
+    expect(after.recent.find((r: any) => r.status === 'COMPLETED')).toMatchObject({ outcome: 'completed' });
+    const u = await cli(['schedule', 'unpause', NAME], env);
+    expect(u.code).toBe(0);
+    expect((await describe_(NAME)).body.paused).toBe(false);
   } finally {
     fs.rmSync(target.failFlag, { force: true });
     await cli(['schedule', 'delete', NAME], env);
