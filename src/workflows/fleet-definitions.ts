@@ -38,6 +38,11 @@ export interface ScheduleMemo {
   /** What the schedule resets: a target or a group of the targets file. */
   resets: { target: string } | { group: string };
   /**
+   * The task queue its runs go to: a targets file belongs to the workers of one task queue, so
+   * `schedule sync` owns (and may delete) only the file's schedules of its own task queue.
+   */
+  taskQueue?: string;
+  /**
    * A digest of the schedule's spec, policy and input at creation. Temporal's schedule update cannot
    * change a schedule's memo, so the current digest also rides in the action's memo (`ActionMemo` in
    * src/cli/schedule/spec.ts: schedule id, timing as given, digest), which sync and describe read first.

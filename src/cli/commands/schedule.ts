@@ -149,6 +149,7 @@ Exit 0 when everything matches, 1 when anything was refused, in conflict or fail
     const existing = await existingSchedules(
       client,
       desired.map((d) => d.name),
+      taskQueue,
     );
     let entries = diffSchedules(desired, existing, scheduleId);
     entries = await Promise.all(entries.map((e) => (e.kind === 'create' || e.kind === 'update' ? checked(ctx, client, e, taskQueue, timeoutMs) : e)));
@@ -167,9 +168,11 @@ Exit 0 when everything matches, 1 when anything was refused, in conflict or fail
 };
 
 /** Ours from the (eventually consistent) list, and every name the file wants described directly, so one made a moment ago is not missed. */
-async function existingSchedules(client: Client, names: string[]): Promise<ExistingSchedule[]> {
+async function existingSchedules(client: Client, names: string[], taskQueue: string): Promise<ExistingSchedule[]> {
   const out = new Map<string, ExistingSchedule>();
   for (const s of await listOurs(client)) {
+    // Another targets file's schedules (another task queue's workers) are not this sync's to delete.
+    if (s.memo.source === 'targets-file' && s.memo.taskQueue !== taskQueue) continue;
     const name = s.scheduleId.slice(scheduleId('').length);
     if (s.scheduleId === scheduleId(name)) out.set(name, { name, scheduleId: s.scheduleId, source: s.memo.source, digest: s.memo.specDigest });
   }

@@ -158,7 +158,7 @@ export interface ActionMemo {
 /** The whole ScheduleOptions of a schedule of ours. */
 export function scheduleOptions(what: ScheduleWhat, when: ScheduleWhen, o: { taskQueue: string; source: ScheduleMemo['source'] }): ScheduleOptions {
   const specDigest = scheduleDigest(what, when, o.taskQueue);
-  const memo: ScheduleMemo = { managedBy: 'reset-runbook', source: o.source, resets: what.resets, specDigest };
+  const memo: ScheduleMemo = { managedBy: 'reset-runbook', source: o.source, resets: what.resets, taskQueue: o.taskQueue, specDigest };
   const actionMemo: ActionMemo = { schedule: scheduleId(what.name), when: { ...when }, specDigest };
   return {
     scheduleId: scheduleId(what.name),

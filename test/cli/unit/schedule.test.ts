@@ -58,7 +58,7 @@ describe('spec', () => {
       args: [{ name: 'shop', targets: ['shop'], mode: 'execute', unattended: true, onChildPause: 'abort', schedule: 'reset-schedule-shop' }],
     });
     expect(o.policies).toEqual({ overlap: 'SKIP', catchupWindow: CATCHUP_WINDOW, pauseOnFailure: true });
-    expect(o.memo).toEqual({ managedBy: 'reset-runbook', source: 'cli', resets: { target: 'shop' }, specDigest: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(o.memo).toEqual({ managedBy: 'reset-runbook', source: 'cli', resets: { target: 'shop' }, taskQueue: 'q1', specDigest: expect.stringMatching(/^[0-9a-f]{16}$/) });
     expect(o.action.memo).toMatchObject({ schedule: 'reset-schedule-shop', when: daily, specDigest: (o.memo as { specDigest: string }).specDigest });
 
     const g = scheduleOptions(
