@@ -92,7 +92,7 @@ export function createBackupActivities(deps: ActivityDeps) {
   };
 }
 
-// Moved to lib/child-env.ts with the other child environments; restore.ts imports it from here.
+// Moved to lib/child-env.ts with the other child environments; restore/load.ts imports it from here.
 export { libpqEnv } from './lib/child-env';
 
 /** The stamp in backup file names: UTC, and sorting as text sorts by time (retention relies on it). */
