@@ -7,6 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { NotifyEvent, NotifyMessage } from '../workflows/definitions';
+import { passwordsOf, redactor } from './lib/secrets';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 
 /** Each POST gives up after this long; the workflow's retry policy decides how often to try again. */
@@ -35,7 +36,7 @@ export function createNotifyActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const hooks = (t.config.notify?.webhooks ?? []).map((h, index) => ({ ...h, index, url: deps.env[h.urlEnv] ?? '' }));
       const wanted = hooks.filter((h) => wants(h.events, message.event));
-      const secrets = [...t.databases.flatMap((d) => [d.url, passwordOf(d.url)]), ...hooks.map((h) => h.url), deps.env.AWS_SECRET_ACCESS_KEY, deps.env.AWS_SESSION_TOKEN];
+      const secrets = [...t.databases.flatMap((d) => [d.url, ...passwordsOf(d.url)]), ...hooks.map((h) => h.url), deps.env.AWS_SECRET_ACCESS_KEY, deps.env.AWS_SESSION_TOKEN];
       const body = JSON.stringify(redactMessage(message, secrets));
 
       const done = new Set<number>((ctx.info.heartbeatDetails as { delivered?: number[] } | undefined)?.delivered ?? []);
@@ -74,22 +75,10 @@ async function post(url: string, body: string, cancelled: AbortSignal): Promise<
   }
 }
 
-function passwordOf(url: string): string | undefined {
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The message comes from the workflow, whose texts quote activities' errors: scrub them once more. */
+/**
+ * The message comes from the workflow, whose texts quote activities' errors: scrubbed once more, with
+ * the worker's one redactor (lib/secrets.ts).
+ */
 export function redactMessage(m: NotifyMessage, secrets: (string | undefined)[]): NotifyMessage {
-  const known = secrets.filter((s): s is string => Boolean(s) && s!.length >= 4).sort((a, b) => b.length - a.length);
-  const scrub = (s: string) => {
-    let out = s;
-    for (const k of known) out = out.split(k).join('[redacted]');
-    // Any other URL with credentials in it.
-    return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]*@/gi, '$1[redacted]@');
-  };
-  return { ...m, text: scrub(m.text) };
+  return { ...m, text: redactor(secrets.filter((s): s is string => Boolean(s))).text(m.text) };
 }

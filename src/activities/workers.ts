@@ -1,11 +1,13 @@
 /**
  * Steps 2 and 5 — stop and start the Solid Queue workers. The target's own commands do the work
  * (`systemctl stop solid_queue`, possibly over ssh); Solid Queue's tables are the proof: a command
- * that exits 0 proves nothing until the heartbeats stop, or come back.
+ * that exits 0 proves nothing until the heartbeats stop, or come back. The polls wait with the SDK's
+ * Context.sleep, which a cancellation ends at once (withKeepalive then reports the cancellation).
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { crashPoint } from './lib/faults';
-import { cancellation, throwIfCancelled, withKeepalive } from './lib/keepalive';
+import { withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
 import { describeFailure } from './lib/shell';
 import { queueState } from './lib/solid-queue';
@@ -18,21 +20,6 @@ export interface WorkersStopped {
 }
 export interface WorkersStarted {
   alive: number;
-}
-
-/** A pause in a polling loop that a cancellation ends at once. */
-async function sleep(ms: number): Promise<void> {
-  const signal = cancellation();
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-  throwIfCancelled(signal);
 }
 
 export function createWorkerActivities(deps: ActivityDeps) {
@@ -59,7 +46,7 @@ export function createWorkerActivities(deps: ActivityDeps) {
                 `Workers still alive ${Math.round(timeoutMs / 1000)}s after "${w.stop}": ${q.alive} process(es) heartbeating, ${q.claimedByLive} claimed job(s). Check the service on its host, then retry.`,
               );
             }
-            await sleep(1000);
+            await Context.current().sleep(1000);
           }
         });
       });
@@ -89,7 +76,7 @@ export function createWorkerActivities(deps: ActivityDeps) {
             if (t.now() > deadline) {
               throw new Error(`No Solid Queue heartbeat within ${Math.round(timeoutMs / 1000)}s after "${w.start}". Check the service's log on its host, then retry.`);
             }
-            await sleep(500);
+            await Context.current().sleep(500);
           }
         }),
       );

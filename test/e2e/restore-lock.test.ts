@@ -5,7 +5,7 @@
  * Real Temporal, PostgreSQL and S3.
  */
 import { Client } from 'pg';
-import { lockKey, maintenanceUrl } from '../../src/activities/lib/reset-lock';
+import { lockKey, maintenanceUrl } from '../../src/activities/lib/advisory-lock';
 import type { restoreFromBackup } from '../../src/workflows';
 import { approveSignal, restoreWorkflowId } from '../../src/workflows/definitions';
 import { approveAndFinish, waitFor } from '../support/drive';

@@ -1,0 +1,95 @@
+/**
+ * The backup step's one path for both kinds of store (backup-store.ts): each destination knows how a
+ * dump reaches it, how it is checked and made final, and what makes a set of dumps a backup. The
+ * step (../backup.ts) runs the same sequence whatever the store.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BackupFile, BackupRecord } from '../../workflows/definitions';
+import { backupStoreFor, LocalStore, S3Store } from './backup-store';
+import { checkArchive, dumpTo } from './pg-dump';
+import { checkS3Archive, dumpToS3 } from './pg-dump-s3';
+import { recordName, removePartials, removeUnrecorded } from './retention';
+import type { DatabaseHandle, ResolvedTarget } from './target';
+
+export interface Dumped {
+  bytes: number;
+  sha256: string;
+}
+
+export interface BackupDestination {
+  readonly store: LocalStore | S3Store;
+  /** Before a backup: what an interrupted one left goes (local partial files, S3 dumps without a record). */
+  clearLeftovers(): Promise<void>;
+  /** pg_dump of `db` into the item `name`; `extra`: pg_dump's options (a drill's snapshot). */
+  dump(db: DatabaseHandle, name: string, onBytes: (n: number) => void, extra: string[]): Promise<Dumped>;
+  /** `pg_restore --list` over the dump (a bad one is removed and refused); the file's entry of the record. */
+  check(db: DatabaseHandle, name: string, dumped: Dumped): Promise<BackupFile>;
+  /** Removes the backup's files: a cancelled or undrillable backup must not pass for a complete one. */
+  remove(files: BackupFile[]): Promise<void>;
+  /** After every check: what makes the dumps a backup (S3: the record object; local: the folder synced). */
+  seal(stamp: string, record: BackupRecord): Promise<void>;
+}
+
+export function backupDestination(t: ResolvedTarget, pgDump: string, pgRestore: string): BackupDestination {
+  const store = backupStoreFor(t.config.backup, t.s3);
+  return store instanceof S3Store ? s3Destination(t, store, pgDump, pgRestore) : localDestination(t, store, pgDump, pgRestore);
+}
+
+/** Written to `<name>.partial`, checked, and only then renamed: a file that looks whole is whole. */
+function localDestination(t: ResolvedTarget, store: LocalStore, pgDump: string, pgRestore: string): BackupDestination {
+  return {
+    store,
+    async clearLeftovers() {
+      fs.mkdirSync(store.dir, { recursive: true, mode: 0o700 });
+      removePartials(store.dir, t.name);
+    },
+    dump: (db, name, onBytes, extra) => dumpTo(pgDump, db, path.join(store.dir, name), onBytes, extra),
+    async check(db, name, dumped) {
+      const file = path.join(store.dir, name);
+      const tocEntries = await checkArchive(pgRestore, file, db);
+      fs.renameSync(`${file}.partial`, file);
+      return { database: db.name, path: file, location: { kind: 'local', path: file, host: t.hostname() }, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries };
+    },
+    async remove(files) {
+      for (const f of files) fs.rmSync(f.path, { force: true });
+    },
+    async seal() {
+      fsyncDir(store.dir);
+    },
+  };
+}
+
+/** Streamed as a multipart upload and read back; the record object, written last, makes it a backup. */
+function s3Destination(t: ResolvedTarget, store: S3Store, pgDump: string, pgRestore: string): BackupDestination {
+  return {
+    store,
+    clearLeftovers: () => removeUnrecorded(store, t.name),
+    dump: (db, name, onBytes, extra) => dumpToS3(pgDump, db, store, name, onBytes, extra),
+    async check(db, name, dumped) {
+      const tocEntries = await checkS3Archive(pgRestore, store, name, db, dumped);
+      const where = store.describe(name);
+      return {
+        database: db.name,
+        path: `s3://${where.bucket}/${where.key}`,
+        location: { ...where, ...(store.dest.region ? { region: store.dest.region } : {}), ...(store.dest.endpoint ? { endpoint: store.dest.endpoint } : {}) },
+        bytes: dumped.bytes,
+        sha256: dumped.sha256,
+        tocEntries,
+      };
+    },
+    async remove(files) {
+      await store.remove(files.map((f) => path.posix.basename(f.path))).catch(() => undefined);
+    },
+    seal: (stamp, record) => store.writeText(recordName(t.name, stamp), JSON.stringify(record)),
+  };
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
