@@ -7,7 +7,8 @@ import { Client, WorkflowHandle } from '@temporalio/client';
 import { Context, sleep } from './context';
 import { EXIT, ExitCode } from './exit-codes';
 import { formatTime, visibleLength } from './format';
-import { activityLabel, agoText, progressBar, renderView } from './render';
+import { agoText, progressBar } from './render';
+import { activityLabel, renderView } from './render-view';
 import { exitCodeFor, phaseOf, RateTracker, Snapshot, takeSnapshot } from './snapshot';
 import { endReasonOf, leftStopped, restartLine, shownOutcome, stillStoppedLine, workersOf } from './workers-view';
 

@@ -79,6 +79,20 @@ export function restartLine(w: WorkersState | undefined): string | undefined {
   return `restarting workers, attempt ${r.attempt}/${r.maxAttempts} (budget until ${formatTime(r.deadline).slice(11)})${r.lastError ? `; last error: ${r.lastError}` : ''}`;
 }
 
+/** The workers' state as a run that did not leave them stopped ended: always said, never implied. */
+export function workersEndLine(w: WorkersState): string {
+  switch (w.status) {
+    case 'running':
+      return 'Solid Queue workers: running (started again by this run)';
+    case 'left-stopped':
+      return 'Solid Queue workers: stopped, as they were before the reset (workers.whenNoneAliveBefore "leave")';
+    case 'untouched':
+      return 'Solid Queue workers: not stopped by this run';
+    default:
+      return `Solid Queue workers: ${w.status}`;
+  }
+}
+
 /** Whether this run has the workers stopped right now (contract state, else the older flag). */
 export function stoppedByRun(snap: Pick<Snapshot, 'progress'>): boolean {
   const w = snap.progress?.workers;

@@ -5,7 +5,8 @@ import { Context, sleep } from '../context';
 import { EXIT, ExitCode } from '../exit-codes';
 import { formatTime } from '../format';
 import { endingJson } from '../live';
-import { noWorkerLines, renderEnding } from '../render';
+import { renderEnding } from '../render-ending';
+import { noWorkerLines } from '../render-view';
 import { endedRunError, exitCodeFor, phaseOf, resolveRun, Snapshot, takeSnapshot } from '../snapshot';
 import { leftStopped, restartLine, workersOf } from '../workers-view';
 

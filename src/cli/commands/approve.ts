@@ -3,7 +3,7 @@ import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { sleep } from '../context';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
-import { noWorkerLines } from '../render';
+import { noWorkerLines } from '../render-view';
 import { endedRunError, resolveRun, takeSnapshot } from '../snapshot';
 import { approvalFor } from './start';
 

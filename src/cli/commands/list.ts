@@ -2,7 +2,7 @@ import { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../../workflows/definitions';
 import { parsePositiveInt } from '../args';
 import { Command, checkTarget } from '../command';
-import { renderRunList } from '../render';
+import { renderRunList } from '../render-ending';
 import { EXIT } from '../exit-codes';
 import { failureDetails, failureText, kindOf, RunSummary } from '../snapshot';
 import type { ResetResult } from '../../workflows/definitions';

@@ -4,7 +4,7 @@ import { sleep } from '../context';
 import { EXIT } from '../exit-codes';
 import { formatDuration, formatTime } from '../format';
 import { HistoryState } from '../history';
-import { noWorkerLines } from '../render';
+import { noWorkerLines } from '../render-view';
 import { endedRunError, resolveRun, Snapshot, takeSnapshot } from '../snapshot';
 import { workersOf } from '../workers-view';
 

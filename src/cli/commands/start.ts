@@ -7,7 +7,9 @@ import { CliError, UsageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { followRun, WaitingKind } from '../live';
 import { ask } from '../prompt';
-import { renderEnding, renderPlan, renderRestorePlan, undoLine } from '../render';
+import { renderEnding } from '../render-ending';
+import { renderPlan, undoLine } from '../render-plan';
+import { renderRestorePlan } from '../render-restore';
 import { IDLE_REPOLL_SECONDS, Snapshot, workersSeen } from '../snapshot';
 import { endingJson } from '../live';
 

@@ -1,6 +1,6 @@
 import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { snapshotJson } from '../live';
-import { renderView } from '../render';
+import { renderView } from '../render-view';
 import { exitCodeFor, resolveRun, takeSnapshot } from '../snapshot';
 
 export const statusCommand: Command = {

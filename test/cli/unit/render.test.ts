@@ -1,6 +1,9 @@
 import type { Plan, ResetResult, StepState } from '../../../src/workflows/definitions';
 import { formatBytes, formatCount, formatDuration, visibleLength } from '../../../src/cli/format';
-import { progressBar, renderPlan, renderResult, renderRunList, renderSteps, renderView, table } from '../../../src/cli/render';
+import { progressBar, renderSteps, table } from '../../../src/cli/render';
+import { renderResult, renderRunList } from '../../../src/cli/render-ending';
+import { renderPlan } from '../../../src/cli/render-plan';
+import { renderView } from '../../../src/cli/render-view';
 import { asHeartbeatProgress, decodeHeartbeat, exitCodeFor, RateTracker, Snapshot, summarizePollers } from '../../../src/cli/snapshot';
 import { changeLines } from '../../../src/cli/live';
 import { ANSI } from '../../../src/cli/style';
