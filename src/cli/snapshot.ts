@@ -10,7 +10,8 @@ import { EndReason, WorkersState, HeartbeatProgress, Progress, ResetResult, SEAR
 import { PLAN_DEFAULTS } from '../workflows/activities';
 import { CliError } from './errors';
 import { EXIT, ExitCode } from './exit-codes';
-import { deriveFromHistory, HistoryState } from './history';
+import { deriveFromHistory } from './history';
+import type { HistoryState } from './history-state';
 import { decodeRawPayloads } from '../encryption/decode-raw';
 import { keyErrorIn } from '../encryption/codec';
 import { leftStopped, LeftStopped, stillStoppedLine } from './workers-view';

@@ -3,7 +3,7 @@ import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { sleep } from '../context';
 import { EXIT } from '../exit-codes';
 import { formatDuration, formatTime } from '../format';
-import { HistoryState } from '../history';
+import { HistoryState } from '../history-state';
 import { noWorkerLines } from '../render-view';
 import { endedRunError, resolveRun, Snapshot, takeSnapshot } from '../snapshot';
 import { workersOf } from '../workers-view';
