@@ -10,7 +10,7 @@ import { STEP_TITLES, type Mode, type Plan, type ResetInput, type StepName, type
 import { checkApproval } from '../workflows/operator';
 import { formatTime } from './format';
 import type { HistoryPhase, HistoryState, SignalSeen } from './history-state';
-import type { ActivityView } from './snapshot';
+import type { ActivityView } from './snapshot-model';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 

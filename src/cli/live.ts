@@ -9,7 +9,9 @@ import { EXIT, ExitCode } from './exit-codes';
 import { formatTime, visibleLength } from './format';
 import { agoText, progressBar } from './render';
 import { activityLabel, renderView } from './render-view';
-import { exitCodeFor, phaseOf, RateTracker, Snapshot, takeSnapshot } from './snapshot';
+import { RateTracker, takeSnapshot } from './snapshot';
+import { exitCodeFor } from './snapshot-exit';
+import { phaseOf, Snapshot } from './snapshot-model';
 import { endReasonOf, leftStopped, restartLine, shownOutcome, stillStoppedLine, workersOf } from './workers-view';
 
 export type WaitingKind = 'approval' | 'operator' | 'no-worker';

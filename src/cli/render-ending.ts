@@ -6,9 +6,10 @@ import { backupProof, type ResetResult } from '../workflows/definitions';
 import { formatBytes, formatCount, formatDuration, formatTime } from './format';
 import { table } from './render';
 import { isRestoreResult, renderRestoreResult } from './render-restore';
-import type { RunSummary, Snapshot } from './snapshot';
+import type { RunSummary, Snapshot } from './snapshot-model';
 import { PLAIN, Style } from './style';
-import { leftStopped, LeftStopped, STILL_STOPPED_PREFIX, shownOutcome, stillStoppedLine, terminatedRestoreHint, workersEndLine } from './workers-view';
+import type { LeftStopped } from './snapshot-model';
+import { leftStopped, STILL_STOPPED_PREFIX, shownOutcome, stillStoppedLine, terminatedRestoreHint, workersEndLine } from './workers-view';
 
 /** `failure`: the closed run's failure message, for runs whose result does not say it all. */
 export function renderResult(result: ResetResult, style: Style = PLAIN, failure?: string, known?: LeftStopped): string {

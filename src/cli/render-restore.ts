@@ -3,7 +3,8 @@ import type { ResetResult, RestorePlan, RestoreResult } from '../workflows/defin
 import { formatBytes, formatCount } from './format';
 import { table } from './render';
 import { PLAIN, Style } from './style';
-import { leftStopped, LeftStopped, STILL_STOPPED_PREFIX, stillStoppedLine, workersEndLine } from './workers-view';
+import type { LeftStopped } from './snapshot-model';
+import { leftStopped, STILL_STOPPED_PREFIX, stillStoppedLine, workersEndLine } from './workers-view';
 
 /** Whether a run's result is a restore's (it has no `mode`), to render it as one. */
 export function isRestoreResult(r: unknown): r is RestoreResult {

@@ -3,7 +3,7 @@ import type { WorkersState } from '../workflows/definitions';
 import { formatDuration, formatTime, truncate } from './format';
 import { agoText, progressBar, renderSteps } from './render';
 import { renderResult } from './render-ending';
-import type { ActivityView, Snapshot } from './snapshot';
+import type { ActivityView, Snapshot } from './snapshot-model';
 import { PLAIN, Style } from './style';
 import { leftStopped, restartLine, stillStoppedLine, stoppedByRun, terminatedRestoreHint, workersOf } from './workers-view';
 

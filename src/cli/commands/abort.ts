@@ -7,7 +7,9 @@ import { formatTime } from '../format';
 import { endingJson } from '../live';
 import { renderEnding } from '../render-ending';
 import { noWorkerLines } from '../render-view';
-import { endedRunError, exitCodeFor, phaseOf, resolveRun, Snapshot, takeSnapshot } from '../snapshot';
+import { resolveRun, takeSnapshot } from '../snapshot';
+import { endedRunError, exitCodeFor } from '../snapshot-exit';
+import { phaseOf, Snapshot } from '../snapshot-model';
 import { leftStopped, restartLine, workersOf } from '../workers-view';
 
 /** How long a progress query may take before abort says no worker answers (the bounded wait). */

@@ -4,7 +4,8 @@ import { sleep } from '../context';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { noWorkerLines } from '../render-view';
-import { endedRunError, resolveRun, takeSnapshot } from '../snapshot';
+import { resolveRun, takeSnapshot } from '../snapshot';
+import { endedRunError } from '../snapshot-exit';
 import { approvalFor } from './start';
 
 export const approveCommand: Command = {

@@ -3,7 +3,7 @@ import { Command, checkTarget, taskQueueOf } from '../command';
 import { EXIT } from '../exit-codes';
 import { followRun } from '../live';
 import { renderPlan } from '../render-plan';
-import { IDLE_REPOLL_SECONDS, workersSeen } from '../snapshot';
+import { IDLE_REPOLL_SECONDS, workersSeen } from '../snapshot-pollers';
 
 export const planCommand: Command = {
   name: 'plan',

@@ -10,7 +10,8 @@ import { ask } from '../prompt';
 import { renderEnding } from '../render-ending';
 import { renderPlan, undoLine } from '../render-plan';
 import { renderRestorePlan } from '../render-restore';
-import { IDLE_REPOLL_SECONDS, Snapshot, workersSeen } from '../snapshot';
+import type { Snapshot } from '../snapshot-model';
+import { IDLE_REPOLL_SECONDS, workersSeen } from '../snapshot-pollers';
 import { endingJson } from '../live';
 
 export const startCommand: Command = {

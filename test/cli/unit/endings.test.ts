@@ -18,7 +18,8 @@ import { mainHelp } from '../../../src/cli/index';
 import { changeLines, endingJson, snapshotJson } from '../../../src/cli/live';
 import { renderEnding, renderResult, renderRunList } from '../../../src/cli/render-ending';
 import { renderView } from '../../../src/cli/render-view';
-import { endedRunError, exitCodeFor, Snapshot } from '../../../src/cli/snapshot';
+import { endedRunError, exitCodeFor } from '../../../src/cli/snapshot-exit';
+import type { Snapshot } from '../../../src/cli/snapshot-model';
 import { ANSI } from '../../../src/cli/style';
 
 const RED = '\x1b[31m';
