@@ -7,8 +7,11 @@ import { Client, WorkflowHandle } from '@temporalio/client';
 import { Context, sleep } from './context';
 import { EXIT, ExitCode } from './exit-codes';
 import { formatTime, visibleLength } from './format';
-import { activityLabel, agoText, progressBar, renderView } from './render';
-import { exitCodeFor, phaseOf, RateTracker, Snapshot, takeSnapshot } from './snapshot';
+import { agoText, progressBar } from './render';
+import { activityLabel, renderView } from './render-view';
+import { RateTracker, takeSnapshot } from './snapshot';
+import { exitCodeFor } from './snapshot-exit';
+import { phaseOf, Snapshot } from './snapshot-model';
 import { endReasonOf, leftStopped, restartLine, shownOutcome, stillStoppedLine, workersOf } from './workers-view';
 
 export type WaitingKind = 'approval' | 'operator' | 'no-worker';

@@ -1,95 +1,19 @@
 /**
- * What the CLI knows about a run at one moment: the server's description (status, pending
- * activities with their heartbeat progress, search attributes), the workflow's `progress` query
- * (when a worker answers it) and, once closed, its result or failure.
+ * Takes what the CLI knows about a run at one moment (the Snapshot): the server's description
+ * (status, pending activities with their heartbeat progress, search attributes), the workflow's
+ * `progress` query (when a worker answers it) and, once closed, its result or failure.
  */
 import { Client, WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { EndReason, WorkersState, HeartbeatProgress, Progress, ResetResult, SEARCH_ATTRIBUTES, TASK_QUEUE, progressQuery } from '../workflows/definitions';
-import { PLAN_DEFAULTS } from '../workflows/activities';
+import { HeartbeatProgress, ResetResult, SEARCH_ATTRIBUTES, TASK_QUEUE, progressQuery } from '../workflows/definitions';
 import { CliError } from './errors';
-import { EXIT, ExitCode } from './exit-codes';
-import { deriveFromHistory, HistoryState } from './history';
+import { EXIT } from './exit-codes';
+import { deriveFromHistory } from './history';
 import { decodeRawPayloads } from '../encryption/decode-raw';
 import { keyErrorIn } from '../encryption/codec';
-import { leftStopped, LeftStopped, stillStoppedLine } from './workers-view';
-
-export interface ActivityView {
-  activityId: string;
-  type: string;
-  state: string;
-  attempt: number;
-  progress?: HeartbeatProgress;
-  lastHeartbeat?: string;
-  lastFailure?: string;
-}
-
-export interface WorkersSeen {
-  taskQueue: string;
-  /** Pollers whose last poll is within the target's heartbeat timeout (staleAfterSeconds). */
-  workflowPollers: number;
-  activityPollers: number;
-  identities: string[];
-  /** The most recent poll of any worker, live or gone (the server lists pollers for minutes after they die). */
-  lastPollAt?: string;
-  /**
-   * The target's heartbeat timeout (from the run's plan, else the default): a poller seen within it
-   * polled recently. An idle worker's long poll lasts up to a minute, so an older poll alone proves
-   * nothing either way; the progress query (answered or not) is what tells a run's worker is there.
-   */
-  staleAfterSeconds: number;
-}
-
-export interface Snapshot {
-  workflowId: string;
-  runId: string;
-  workflowType: string;
-  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW. */
-  status: string;
-  startTime: string;
-  closeTime?: string;
-  /** From search attributes. */
-  target?: string;
-  step?: string;
-  outcome?: string;
-  /** The workflow's own view; absent when no worker answered the query. */
-  progress?: Progress;
-  progressError?: string;
-  activities: ActivityView[];
-  pollers?: WorkersSeen;
-  /** The run's state derived from its history, when no worker answered the progress query. */
-  history?: HistoryState;
-  /**
-   * Set while the run is RUNNING and no worker answered the progress query: no worker is polling
-   * (recentPoll false: no poll within the heartbeat timeout), or one polled lately but did not answer.
-   */
-  noWorker?: { taskQueue: string; lastPollAt?: string; heartbeatTimeoutSeconds: number; recentPoll: boolean; queryError: string };
-  result?: ResetResult;
-  /** Why a closed run did not complete (failed, terminated, timed out). */
-  failure?: string;
-}
-
-export interface RunSummary {
-  workflowId: string;
-  runId: string;
-  kind: 'plan' | 'reset' | 'other';
-  target?: string;
-  status: string;
-  outcome?: string;
-  step?: string;
-  startTime: string;
-  closeTime?: string;
-  /** From the ended run's result (list reads it for failed resets). */
-  endReason?: EndReason;
-  workers?: WorkersState;
-  /** Set when the run left the workers stopped. */
-  stillStopped?: LeftStopped;
-}
-
-export function kindOf(workflowId: string): RunSummary['kind'] {
-  return workflowId.startsWith('plan-') ? 'plan' : workflowId.startsWith('reset-') ? 'reset' : 'other';
-}
+import type { Snapshot } from './snapshot-model';
+import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, tsToIso, workersSeen } from './snapshot-pollers';
 
 /** Heartbeat details -> HeartbeatProgress, or undefined if they are not in that shape. */
 export function decodeHeartbeat(payloads: temporal.api.common.v1.IPayload[] | null | undefined): HeartbeatProgress | undefined {
@@ -118,65 +42,9 @@ export function asHeartbeatProgress(value: unknown): HeartbeatProgress | undefin
 
 const ACTIVITY_STATES: Record<number, string> = { 0: 'UNSPECIFIED', 1: 'SCHEDULED', 2: 'STARTED', 3: 'CANCEL_REQUESTED', 4: 'PAUSED', 5: 'PAUSE_REQUESTED' };
 
-function tsToIso(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): string | undefined {
-  if (!ts || ts.seconds == null) return undefined;
-  const s = Number(ts.seconds);
-  return new Date(s * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
-}
-
 function firstString(sa: unknown): string | undefined {
   if (Array.isArray(sa)) return sa.length ? String(sa[0]) : undefined;
   return typeof sa === 'string' ? sa : undefined;
-}
-
-/** The heartbeat timeout a run's pollers are judged by when its plan (and so its target's setting) is unknown. */
-export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = PLAN_DEFAULTS.heartbeatTimeoutSeconds;
-
-/**
- * Before any run exists there is no query to ask, only the pollers: an idle worker re-polls when
- * its long poll ends (the server holds it up to a minute), so a poll within this counts as a worker.
- */
-export const IDLE_REPOLL_SECONDS = 70;
-
-/** Workers polling the runbook's task queue (workflow and activity pollers) within staleAfterSeconds. */
-export async function workersSeen(client: Client, taskQueue = TASK_QUEUE, now = new Date(), staleAfterSeconds = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS): Promise<WorkersSeen> {
-  const ask = (type: temporal.api.enums.v1.TaskQueueType) =>
-    client.workflowService.describeTaskQueue({
-      namespace: client.options.namespace,
-      taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      taskQueueType: type,
-    });
-  const [wf, act] = await Promise.all([ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)]);
-  return summarizePollers(taskQueue, wf.pollers ?? [], act.pollers ?? [], now, staleAfterSeconds);
-}
-
-export function summarizePollers(
-  taskQueue: string,
-  workflowPollers: temporal.api.taskqueue.v1.IPollerInfo[],
-  activityPollers: temporal.api.taskqueue.v1.IPollerInfo[],
-  now: Date,
-  staleAfterSeconds: number,
-): WorkersSeen {
-  const at = (p: temporal.api.taskqueue.v1.IPollerInfo) => (tsToIso(p.lastAccessTime as never) ? Date.parse(tsToIso(p.lastAccessTime as never)!) : 0);
-  const live = (p: temporal.api.taskqueue.v1.IPollerInfo) => now.getTime() - at(p) <= staleAfterSeconds * 1000;
-  const all = [...workflowPollers, ...activityPollers];
-  const last = all.reduce((m, p) => Math.max(m, at(p)), 0);
-  const identities = [
-    ...new Set(
-      all
-        .filter(live)
-        .map((p) => p.identity ?? '')
-        .filter(Boolean),
-    ),
-  ];
-  return {
-    taskQueue,
-    workflowPollers: workflowPollers.filter(live).length,
-    activityPollers: activityPollers.filter(live).length,
-    identities,
-    lastPollAt: last ? new Date(last).toISOString() : undefined,
-    staleAfterSeconds,
-  };
 }
 
 export interface SnapshotOptions {
@@ -287,11 +155,6 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
   return snap;
 }
 
-/** The run's phase: the workflow's own word, else what its history shows. */
-export function phaseOf(snap: Pick<Snapshot, 'progress' | 'history'>): string | undefined {
-  return snap.progress?.phase ?? snap.history?.phase;
-}
-
 const NO_ANSWER = 'no worker answered the progress query in time';
 
 function queryErrorText(err: unknown): string {
@@ -321,32 +184,6 @@ export function failureDetails(err: unknown): unknown {
     e = (e as { cause?: unknown }).cause;
   }
   return found;
-}
-
-/** Exit code that tells a script where the run stands. */
-export function exitCodeFor(snap: Snapshot): ExitCode {
-  if (leftStopped(snap)) return EXIT.workersStopped;
-  if (snap.status === 'RUNNING') {
-    const phase = phaseOf(snap);
-    if (phase === 'awaiting-approval' || phase === 'waiting-for-operator') return EXIT.waiting;
-    if (snap.noWorker) return EXIT.waiting;
-    return EXIT.running;
-  }
-  if (snap.status === 'COMPLETED' && snap.result) {
-    const o = snap.result.outcome;
-    if (o === 'completed') return EXIT.ok;
-    if (o === 'planned') return snap.result.plan?.errors?.length ? EXIT.failed : EXIT.ok;
-    return EXIT.failed;
-  }
-  return EXIT.failed;
-}
-
-/** For a command that needs a running run: the run has ended; if it left the workers stopped, that first (exit 7). */
-export function endedRunError(snap: Snapshot, nothingTo: string, hint?: string): CliError {
-  const stopped = leftStopped(snap);
-  if (stopped)
-    return new CliError(`${snap.workflowId} has ended (${snap.status}) with the Solid Queue workers stopped; there is nothing to ${nothingTo}. ${stillStoppedLine(stopped)}`, EXIT.workersStopped);
-  return new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to ${nothingTo}`, EXIT.failed, hint);
 }
 
 /**

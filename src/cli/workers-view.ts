@@ -5,24 +5,13 @@
  */
 import { restoreCommand, type EndReason, type ResetResult, type WorkersState } from '../workflows/definitions';
 import { formatTime } from './format';
-import type { Snapshot } from './snapshot';
+import type { LeftStopped, Snapshot } from './snapshot-model';
 
 export const STILL_STOPPED_PREFIX = 'WORKERS ARE STILL STOPPED';
 export const MAY_BE_STOPPED_PREFIX = 'WORKERS MAY STILL BE STOPPED';
 
 /** Temporal statuses that close a run without running its code's ending (compensation included). */
 const CLOSED_WITHOUT_ENDING = ['TERMINATED', 'TIMED_OUT'];
-
-export interface LeftStopped {
-  /** The run was closed from outside after stopping the workers: nothing started them, nothing knows more. */
-  uncertain?: boolean;
-  /** How it was closed (TERMINATED, TIMED_OUT), when uncertain. */
-  closedAs?: string;
-  /** ISO time the run stopped them, when anything recorded it. */
-  since?: string;
-  startCommand?: string;
-  lastError?: string;
-}
 
 /** The workers' state as the freshest source says: the result (ended), else the progress query. */
 export function workersOf(snap: Pick<Snapshot, 'result' | 'progress'>): WorkersState | undefined {
@@ -79,17 +68,31 @@ export function restartLine(w: WorkersState | undefined): string | undefined {
   return `restarting workers, attempt ${r.attempt}/${r.maxAttempts} (budget until ${formatTime(r.deadline).slice(11)})${r.lastError ? `; last error: ${r.lastError}` : ''}`;
 }
 
+/** The workers' state as a run that did not leave them stopped ended: always said, never implied. */
+export function workersEndLine(w: WorkersState): string {
+  switch (w.status) {
+    case 'running':
+      return 'Solid Queue workers: running (started again by this run)';
+    case 'left-stopped':
+      return 'Solid Queue workers: stopped, as they were before the reset (workers.whenNoneAliveBefore "leave")';
+    case 'untouched':
+      return 'Solid Queue workers: not stopped by this run';
+    default:
+      return `Solid Queue workers: ${w.status}`;
+  }
+}
+
 /** Whether this run has the workers stopped right now (contract state, else the older flag). */
 export function stoppedByRun(snap: Pick<Snapshot, 'progress'>): boolean {
   const w = snap.progress?.workers;
   if (w) return w.status === 'stopped' || w.status === 'restarting' || w.status === 'still-stopped';
-  // Workers before issue 7 answered with a flag instead of the `workers` state.
+  // Workers older than the `workers` state answered with this flag instead.
   return (snap.progress as { workersStoppedByUs?: boolean } | undefined)?.workersStoppedByUs === true;
 }
 
 /**
- * The outcome to show: what the result says. A run from before issue 7 that failed its compensation
- * carried its initial "planned"; an execute run that left the workers stopped has failed.
+ * The outcome to show: what the result says. A run older than the `workers` state that failed its
+ * compensation carried its initial "planned"; an execute run that left the workers stopped has failed.
  */
 export function shownOutcome(result: ResetResult | undefined, stopped: LeftStopped | undefined): ResetResult['outcome'] | undefined {
   if (!result) return undefined;

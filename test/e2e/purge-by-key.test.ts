@@ -15,7 +15,7 @@ import { backupStoreFor } from '../../src/activities/lib/backup-store';
 import { withClient } from '../../src/activities/lib/postgres';
 import { createStorageActivities, type PurgeResult } from '../../src/activities/storage';
 import { manifestName, writeManifestOnce } from '../../src/activities/manifest';
-import { renderPlan } from '../../src/cli/render';
+import { renderPlan } from '../../src/cli/render-plan';
 import type { HeartbeatProgress } from '../../src/workflows/definitions';
 import { cli, json } from '../cli/harness';
 import { approveAndFinish } from '../support/drive';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { restoreFromBackup } from '../../src/workflows';
 import { approveSignal, progressQuery, restoreWorkflowId, type RestoreResult } from '../../src/workflows/definitions';
-import { renderResult } from '../../src/cli/render';
+import { renderResult } from '../../src/cli/render-ending';
 import { ANSI } from '../../src/cli/style';
 import { cli } from '../cli/harness';
 import { approveAndFinish, approveWhenAsked, waitFor } from '../support/drive';

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { renderResult } from '../../src/cli/render';
+import { renderResult } from '../../src/cli/render-ending';
 import { run } from '../cli/harness';
 import { abortSignal, approveSignal, type ResetResult } from '../../src/workflows/definitions';
 import { waitFor } from '../support/drive';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { approveSignal, progressQuery, type RestoreResult } from '../../src/workflows/definitions';
-import { renderResult } from '../../src/cli/render';
+import { renderResult } from '../../src/cli/render-ending';
 import { ANSI } from '../../src/cli/style';
 import { approveAndFinish, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';

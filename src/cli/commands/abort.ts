@@ -5,8 +5,11 @@ import { Context, sleep } from '../context';
 import { EXIT, ExitCode } from '../exit-codes';
 import { formatTime } from '../format';
 import { endingJson } from '../live';
-import { noWorkerLines, renderEnding } from '../render';
-import { endedRunError, exitCodeFor, phaseOf, resolveRun, Snapshot, takeSnapshot } from '../snapshot';
+import { renderEnding } from '../render-ending';
+import { noWorkerLines } from '../render-view';
+import { resolveRun, takeSnapshot } from '../snapshot';
+import { endedRunError, exitCodeFor } from '../snapshot-exit';
+import { phaseOf, Snapshot } from '../snapshot-model';
 import { leftStopped, restartLine, workersOf } from '../workers-view';
 
 /** How long a progress query may take before abort says no worker answers (the bounded wait). */

@@ -3,8 +3,9 @@ import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { sleep } from '../context';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
-import { noWorkerLines } from '../render';
-import { endedRunError, resolveRun, takeSnapshot } from '../snapshot';
+import { noWorkerLines } from '../render-view';
+import { resolveRun, takeSnapshot } from '../snapshot';
+import { endedRunError } from '../snapshot-exit';
 import { approvalFor } from './start';
 
 export const approveCommand: Command = {

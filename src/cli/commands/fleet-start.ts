@@ -15,7 +15,7 @@ import { followFleet } from '../fleet-live';
 import { databasesOf, renderFleetEnding, renderFleetPlan } from '../fleet-render';
 import { FleetSnapshot, fleetJson } from '../fleet-snapshot';
 import { ask } from '../prompt';
-import { IDLE_REPOLL_SECONDS, workersSeen } from '../snapshot';
+import { IDLE_REPOLL_SECONDS, workersSeen } from '../snapshot-pollers';
 
 export const FLEET_ARG = { name: 'fleet', required: true, description: "the fleet's name (its workflow id is fleet-<name>; the id itself is accepted too)" };
 

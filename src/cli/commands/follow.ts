@@ -1,6 +1,6 @@
 import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { followRun } from '../live';
-import { renderEnding } from '../render';
+import { renderEnding } from '../render-ending';
 import { resolveRun } from '../snapshot';
 
 export const followCommand: Command = {

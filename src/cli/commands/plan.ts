@@ -2,8 +2,8 @@ import { planWorkflowId, ResetInput, WORKFLOW_TYPE } from '../../workflows/defin
 import { Command, checkTarget, taskQueueOf } from '../command';
 import { EXIT } from '../exit-codes';
 import { followRun } from '../live';
-import { renderPlan } from '../render';
-import { IDLE_REPOLL_SECONDS, workersSeen } from '../snapshot';
+import { renderPlan } from '../render-plan';
+import { IDLE_REPOLL_SECONDS, workersSeen } from '../snapshot-pollers';
 
 export const planCommand: Command = {
   name: 'plan',

@@ -3,9 +3,11 @@ import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { sleep } from '../context';
 import { EXIT } from '../exit-codes';
 import { formatDuration, formatTime } from '../format';
-import { HistoryState } from '../history';
-import { noWorkerLines } from '../render';
-import { endedRunError, resolveRun, Snapshot, takeSnapshot } from '../snapshot';
+import { HistoryState } from '../history-state';
+import { noWorkerLines } from '../render-view';
+import { resolveRun, takeSnapshot } from '../snapshot';
+import { endedRunError } from '../snapshot-exit';
+import type { Snapshot } from '../snapshot-model';
 import { workersOf } from '../workers-view';
 
 const START_WORKER_HINT = 'start a worker: sudo systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker';

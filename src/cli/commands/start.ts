@@ -7,8 +7,11 @@ import { CliError, UsageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { followRun, WaitingKind } from '../live';
 import { ask } from '../prompt';
-import { renderEnding, renderPlan, renderRestorePlan, undoLine } from '../render';
-import { IDLE_REPOLL_SECONDS, Snapshot, workersSeen } from '../snapshot';
+import { renderEnding } from '../render-ending';
+import { renderPlan, undoLine } from '../render-plan';
+import { renderRestorePlan } from '../render-restore';
+import type { Snapshot } from '../snapshot-model';
+import { IDLE_REPOLL_SECONDS, workersSeen } from '../snapshot-pollers';
 import { endingJson } from '../live';
 
 export const startCommand: Command = {

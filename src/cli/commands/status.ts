@@ -1,7 +1,8 @@
 import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { snapshotJson } from '../live';
-import { renderView } from '../render';
-import { exitCodeFor, resolveRun, takeSnapshot } from '../snapshot';
+import { renderView } from '../render-view';
+import { resolveRun, takeSnapshot } from '../snapshot';
+import { exitCodeFor } from '../snapshot-exit';
 
 export const statusCommand: Command = {
   name: 'status',

@@ -16,8 +16,10 @@ import { EXIT, EXIT_CODE_HELP } from '../../../src/cli/exit-codes';
 import { deriveFromHistory } from '../../../src/cli/history';
 import { mainHelp } from '../../../src/cli/index';
 import { changeLines, endingJson, snapshotJson } from '../../../src/cli/live';
-import { renderEnding, renderResult, renderRunList, renderView } from '../../../src/cli/render';
-import { endedRunError, exitCodeFor, Snapshot } from '../../../src/cli/snapshot';
+import { renderEnding, renderResult, renderRunList } from '../../../src/cli/render-ending';
+import { renderView } from '../../../src/cli/render-view';
+import { endedRunError, exitCodeFor } from '../../../src/cli/snapshot-exit';
+import type { Snapshot } from '../../../src/cli/snapshot-model';
 import { ANSI } from '../../../src/cli/style';
 
 const RED = '\x1b[31m';

@@ -1,7 +1,13 @@
 import type { Plan, ResetResult, StepState } from '../../../src/workflows/definitions';
 import { formatBytes, formatCount, formatDuration, visibleLength } from '../../../src/cli/format';
-import { progressBar, renderPlan, renderResult, renderRunList, renderSteps, renderView, table } from '../../../src/cli/render';
-import { asHeartbeatProgress, decodeHeartbeat, exitCodeFor, RateTracker, Snapshot, summarizePollers } from '../../../src/cli/snapshot';
+import { progressBar, renderSteps, table } from '../../../src/cli/render';
+import { renderResult, renderRunList } from '../../../src/cli/render-ending';
+import { renderPlan } from '../../../src/cli/render-plan';
+import { renderView } from '../../../src/cli/render-view';
+import { asHeartbeatProgress, decodeHeartbeat, RateTracker } from '../../../src/cli/snapshot';
+import { exitCodeFor } from '../../../src/cli/snapshot-exit';
+import type { Snapshot } from '../../../src/cli/snapshot-model';
+import { summarizePollers } from '../../../src/cli/snapshot-pollers';
 import { changeLines } from '../../../src/cli/live';
 import { ANSI } from '../../../src/cli/style';
 import { defaultPayloadConverter } from '@temporalio/common';
