@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BackupFile, BackupRecord } from '../workflows/definitions';
+import type { BackupFile, BackupRecord } from '../contract';
 import { JOURNAL_PREFIX } from './journal';
 import { backupStoreFor, LocalStore, S3Store, type BackupStore } from './lib/backup-store';
 import { MANIFEST_PREFIX, PURGE_PROGRESS_PREFIX } from './manifest';

@@ -5,8 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatBytes } from '../cli/format';
-import type { MaterializedViewPlan, Plan, TablePlan } from '../workflows/definitions';
+import { formatBytes, type MaterializedViewPlan, type Plan, type TablePlan } from '../contract';
 import type { Client } from 'pg';
 import { blobsByService, sampleBlobKeys, summariseBlobs } from './lib/blobs';
 import { diskFileExists } from './lib/disk-files';

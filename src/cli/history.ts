@@ -6,25 +6,15 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { STEP_TITLES, type Mode, type Plan, type ResetInput, type StepName, type StepState } from '../workflows/definitions';
-import { checkApproval } from '../workflows/operator';
+import { checkApproval, STEP_TITLES, stepOfActivity, stepsOf, type HeartbeatProgress, type Mode, type Plan, type ResetInput, type StepName, type StepState } from '../contract';
 import { formatTime } from './format';
-import type { ActivityView } from './snapshot';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
-const ORDER: StepName[] = ['plan', 'backup', 'approval', 'stopWorkers', 'reset', 'purgeStorage', 'startWorkers', 'verify'];
+const ORDER: StepName[] = stepsOf('reset');
 
 /** Activity type -> the step it runs (the compensation's startWorkers is told apart by when it runs). */
-const STEP_OF_ACTIVITY: Record<string, StepName> = {
-  planReset: 'plan',
-  backupDatabase: 'backup',
-  stopWorkers: 'stopWorkers',
-  resetDatabase: 'reset',
-  purgeStorage: 'purgeStorage',
-  startWorkers: 'startWorkers',
-  verifyCounts: 'verify',
-};
+const STEP_OF_ACTIVITY: Record<string, StepName> = stepOfActivity('reset');
 
 export interface SignalSeen {
   name: string;
@@ -37,6 +27,17 @@ export interface SignalSeen {
 }
 
 export type HistoryPhase = 'planning' | 'running' | 'awaiting-approval' | 'waiting-for-operator' | 'compensating' | 'ended';
+
+/** A pending activity as the server describes it (snapshot.ts reads these; kept here, where the history's view of them is derived, so neither module imports the other back). */
+export interface ActivityView {
+  activityId: string;
+  type: string;
+  state: string;
+  attempt: number;
+  progress?: HeartbeatProgress;
+  lastHeartbeat?: string;
+  lastFailure?: string;
+}
 
 export interface HistoryState {
   target?: string;

@@ -2,10 +2,11 @@
  * Renderers: pure functions from the contract's shapes (Plan, Progress, ResetResult, heartbeat
  * progress) to text. No I/O here, so they are unit-tested without a server.
  */
-import { backupProof, type HeartbeatProgress, type Plan, type ResetResult, type RestorePlan, type RestoreResult, type StepState, type UndoPlan, type WorkersState } from '../workflows/definitions';
-import { formatBytes, formatCount, formatDuration, formatRate, formatTime, formatUnit, padVisible, truncate, visibleLength } from './format';
+import { backupProof, type HeartbeatProgress, type Plan, type ResetResult, type RestorePlan, type RestoreResult, type StepState, type UndoPlan, type WorkersState, formatBytes } from '../contract';
+import { formatCount, formatDuration, formatRate, formatTime, formatUnit, padVisible, truncate, visibleLength } from './format';
 import { PLAIN, Style } from './style';
-import type { ActivityView, RunSummary, Snapshot } from './snapshot';
+import type { ActivityView } from './history';
+import type { RunSummary, Snapshot } from './snapshot';
 import { leftStopped, LeftStopped, STILL_STOPPED_PREFIX, restartLine, shownOutcome, stillStoppedLine, stoppedByRun, terminatedRestoreHint, workersOf } from './workers-view';
 
 export interface TableOptions {

@@ -6,24 +6,13 @@
 import { Client, WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { EndReason, WorkersState, HeartbeatProgress, Progress, ResetResult, SEARCH_ATTRIBUTES, TASK_QUEUE, progressQuery } from '../workflows/definitions';
-import { PLAN_DEFAULTS } from '../workflows/activities';
+import { EndReason, WorkersState, HeartbeatProgress, Progress, ResetResult, SEARCH_ATTRIBUTES, TASK_QUEUE, progressQuery, PLAN_DEFAULTS } from '../contract';
 import { CliError } from './errors';
 import { EXIT, ExitCode } from './exit-codes';
-import { deriveFromHistory, HistoryState } from './history';
+import { deriveFromHistory, HistoryState, type ActivityView } from './history';
 import { decodeRawPayloads } from '../encryption/decode-raw';
 import { keyErrorIn } from '../encryption/codec';
 import { leftStopped, LeftStopped, stillStoppedLine } from './workers-view';
-
-export interface ActivityView {
-  activityId: string;
-  type: string;
-  state: string;
-  attempt: number;
-  progress?: HeartbeatProgress;
-  lastHeartbeat?: string;
-  lastFailure?: string;
-}
 
 export interface WorkersSeen {
   taskQueue: string;

@@ -3,9 +3,23 @@
  * Read from the contract's `workers` state (result, then progress), with the older shapes as
  * fallbacks: `endReason`, a failure message "WORKERS ARE STILL STOPPED …", `workersStoppedByUs`.
  */
-import { restoreCommand, type EndReason, type ResetResult, type WorkersState } from '../workflows/definitions';
+import { restoreCommand, type EndReason, type Progress, type ResetResult, type WorkersState } from '../contract';
 import { formatTime } from './format';
-import type { Snapshot } from './snapshot';
+import type { HistoryState } from './history';
+
+/**
+ * The parts of a run's Snapshot (snapshot.ts) these functions read, declared here: snapshot.ts uses
+ * them, so importing its Snapshot type back would make an import circle.
+ */
+interface Snapshot {
+  runId: string;
+  status: string;
+  target?: string;
+  progress?: Progress;
+  history?: HistoryState;
+  result?: ResetResult;
+  failure?: string;
+}
 
 export const STILL_STOPPED_PREFIX = 'WORKERS ARE STILL STOPPED';
 export const MAY_BE_STOPPED_PREFIX = 'WORKERS MAY STILL BE STOPPED';

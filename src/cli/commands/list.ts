@@ -1,11 +1,10 @@
 import { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, type ResetResult } from '../../contract';
 import { parsePositiveInt } from '../args';
 import { Command, checkTarget } from '../command';
 import { renderRunList } from '../render';
 import { EXIT } from '../exit-codes';
 import { failureDetails, failureText, kindOf, RunSummary } from '../snapshot';
-import type { ResetResult } from '../../workflows/definitions';
 import { endReasonOf, leftStopped, shownOutcome } from '../workers-view';
 import { deriveFromHistory } from '../history';
 import { decodeRawPayloads } from '../../encryption/decode-raw';

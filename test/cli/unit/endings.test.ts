@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
-import type { Plan, Progress, ResetResult, StepState, WorkersState } from '../../../src/workflows/definitions';
+import type { Plan, Progress, ResetResult, StepState, WorkersState } from '../../../src/contract';
 import { stateLine } from '../../../src/cli/commands/abort';
 import { historyLines } from '../../../src/cli/commands/resume';
 import { EXIT, EXIT_CODE_HELP } from '../../../src/cli/exit-codes';

@@ -1,5 +1,5 @@
-import type { Plan, ResetResult, StepState } from '../../../src/workflows/definitions';
-import { formatBytes, formatCount, formatDuration, visibleLength } from '../../../src/cli/format';
+import { type Plan, type ResetResult, type StepState, formatBytes } from '../../../src/contract';
+import { formatCount, formatDuration, visibleLength } from '../../../src/cli/format';
 import { progressBar, renderPlan, renderResult, renderRunList, renderSteps, renderView, table } from '../../../src/cli/render';
 import { asHeartbeatProgress, decodeHeartbeat, exitCodeFor, RateTracker, Snapshot, summarizePollers } from '../../../src/cli/snapshot';
 import { changeLines } from '../../../src/cli/live';
