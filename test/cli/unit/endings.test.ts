@@ -2,7 +2,7 @@
  * Issue 7, the operator's side: a run that left the workers stopped is red everywhere with exit 7;
  * restart attempts show while compensating; with no worker answering, the state comes from the
  * run's history and the view says that no worker is polling. Fixtures are shaped like the contract
- * (src/workflows/definitions.ts, "CONTRACT (issue 7)") and like real history events.
+ * (src/contract, "CONTRACT (issue 7)") and like real history events.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
