@@ -10,6 +10,21 @@ import tseslint from 'typescript-eslint';
 const ALLOWED_NODE_BUILTINS = new Set(['assert']);
 const NODE_BUILTINS = builtinModules.filter((m) => !ALLOWED_NODE_BUILTINS.has(m)).flatMap((m) => [m, `node:${m}`]);
 
+// Layers (issue 17). Every layer reads the contract (src/contract); besides that: the contract imports
+// nothing of ours; activities, config and the CLI never import workflow code (the CLI may import a
+// workflow function's type, erased at build, for `client.workflow.start<typeof productionDataReset>`);
+// workflows import only types from activities (`Activities`) and nothing from the CLI; the CLI and
+// the activities do not import each other. Relative specifiers, from any depth below src/<layer>/.
+const LAYER = {
+  workflows: '^(\\.\\./)+workflows(/|$)',
+  activities: '^(\\.\\./)+activities(/|$)',
+  cli: '^(\\.\\./)+cli(/|$)',
+  // The contract's files import one another ('./steps') and two packages, nothing else.
+  notContract: '^(?!\\./[^/]+$|@temporalio/(common|workflow)$)',
+};
+const LAYER_MESSAGE = 'Layers (issue 17): read what layers share from src/contract; this layer may not import that one (eslint.config.mjs says which may).';
+const layerRule = (...patterns) => ['error', { patterns }];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.stack/', 'test-results/', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -46,7 +61,6 @@ export default tseslint.config(
               group: [
                 '../activities',
                 '../activities/*',
-                '../cli/*',
                 '../config/*',
                 '!../config/defaults',
                 '!../config/rules',
@@ -61,6 +75,8 @@ export default tseslint.config(
               // config/defaults and config/rules are plain constants and checks with no imports, shared on purpose.
               message: 'Workflow code may import only types from activity-side modules: their values pull Node APIs into the workflow bundle.',
             },
+            // Layers (issue 17): the CLI talks to workflows through the contract (src/contract), never their code, not even types.
+            { regex: LAYER.cli, message: LAYER_MESSAGE },
           ],
         },
       ],
@@ -74,4 +90,30 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    files: ['src/contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          // defineSignal/defineQuery only: the rest of @temporalio/workflow works only inside a workflow.
+          paths: [{ name: '@temporalio/workflow', allowImportNames: ['defineSignal', 'defineQuery'], message: 'The contract takes only defineSignal/defineQuery from @temporalio/workflow.' }],
+          patterns: [
+            {
+              regex: LAYER.notContract,
+              message: 'src/contract imports nothing of ours and no package but @temporalio/common and @temporalio/workflow (define*): every layer, the workflow sandbox too, imports it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  { files: ['src/activities/**/*.ts'], rules: { 'no-restricted-imports': layerRule({ regex: LAYER.workflows, message: LAYER_MESSAGE }, { regex: LAYER.cli, message: LAYER_MESSAGE }) } },
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': layerRule({ regex: LAYER.workflows, allowTypeImports: true, message: LAYER_MESSAGE }, { regex: LAYER.activities, message: LAYER_MESSAGE }),
+    },
+  },
+  { files: ['src/config/**/*.ts'], rules: { 'no-restricted-imports': layerRule({ regex: LAYER.workflows, message: LAYER_MESSAGE }) } },
 );

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBackupActivities } from '../src/activities/backup';
 import { loadTargetsFile } from '../src/config/load';
-import type { BackupRecord } from '../src/workflows/definitions';
+import type { BackupRecord } from '../src/contract';
 
 async function main(url: string, runs: number): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-drill-bench-'));

@@ -3,7 +3,7 @@
  * (`Users: 6` …), read from the run's result (used by scripts/demo).
  */
 import { Client, Connection } from '@temporalio/client';
-import type { ResetResult } from '../src/workflows/definitions';
+import type { ResetResult } from '../src/contract';
 
 async function main() {
   const id = process.argv[2] ?? 'reset-demo';

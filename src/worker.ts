@@ -12,7 +12,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { realDependencies } from './activities/lib/deps';
 import { ConfigError, loadTargetsFromEnv } from './config/load';
-import { TASK_QUEUE } from './workflows/definitions';
+import { TASK_QUEUE } from './contract';
 import { dataConverterFromEnv } from './encryption/data-converter';
 import { CODEC_KEYS_ENV, EncryptionConfigError } from './encryption/keys';
 import { prebuiltWorkflowBundle, WorkflowBundleError } from './workflow-bundle';

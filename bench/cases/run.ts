@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { approveSignal, progressQuery, resetWorkflowId, TASK_QUEUE, WORKFLOW_TYPE, type ResetInput, type ResetResult } from '../../src/workflows/definitions';
+import { approveSignal, progressQuery, resetWorkflowId, TASK_QUEUE, WORKFLOW_TYPE, type ResetInput, type ResetResult } from '../../src/contract';
 import { timed } from '../lib/activities';
 import type { BenchContext } from '../lib/context';
 import { recreateDatabase, recreateObjects } from '../lib/fixture';

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { load } from '../../demo/generate';
 import type { productionDataReset } from '../../src/workflows';
-import { progressQuery, resetWorkflowId, type Progress, type ResetInput, type ResetResult, WORKFLOW_TASK_TIMEOUT } from '../../src/workflows/definitions';
+import { progressQuery, resetWorkflowId, type Progress, type ResetInput, type ResetResult, WORKFLOW_TASK_TIMEOUT } from '../../src/contract';
 import { ResetFixture, type WorkerProcess } from '../../test/support/fixture';
 import { REPO_ROOT } from '../../test/support/temporal';
 import { startChaosProxy, type ChaosProxy } from './chaos-proxy';

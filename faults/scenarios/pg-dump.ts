@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { abortSignal } from '../../src/workflows/definitions';
+import { abortSignal } from '../../src/contract';
 import { approveAndFinish } from '../../test/support/drive';
 import { scenario, waitFor, type Job, type Stage, type Suite } from '../lib/harness';
 

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { retrySignal } from '../../src/workflows/definitions';
+import { retrySignal } from '../../src/contract';
 import { approveAndFinish } from '../../test/support/drive';
 import { REPO_ROOT } from '../../test/support/temporal';
 import { scenario, sleep, waitFor, type Job, type Modes, type Outcome, type Stage, type Suite } from '../lib/harness';

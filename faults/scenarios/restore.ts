@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { RESTORE_CRASH_POINTS, type CrashPoint } from '../../src/activities/lib/faults';
 import type { restoreFromBackup } from '../../src/workflows';
-import { resetWorkflowId, restoreWorkflowId, retrySignal, WORKFLOW_TASK_TIMEOUT, type RestoreResult } from '../../src/workflows/definitions';
+import { resetWorkflowId, restoreWorkflowId, retrySignal, WORKFLOW_TASK_TIMEOUT, type RestoreResult } from '../../src/contract';
 import { approveAndFinish } from '../../test/support/drive';
 import type { ChaosRule } from '../lib/chaos-proxy';
 import { SEEDED, scenario, waitFor, type Handle, type Job, type Outcome, type Stage, type Suite } from '../lib/harness';

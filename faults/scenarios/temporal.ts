@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { approveAndFinish } from '../../test/support/drive';
 import { REPO_ROOT } from '../../test/support/temporal';
-import { resetWorkflowId } from '../../src/workflows/definitions';
+import { resetWorkflowId } from '../../src/contract';
 import { scenario, sleep, waitFor, type Job, type Suite } from '../lib/harness';
 
 const KIND = 'Temporal';

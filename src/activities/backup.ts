@@ -12,7 +12,7 @@
  * checking its archive: lib/pg-dump.ts (local) and lib/pg-dump-s3.ts (S3).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { BackupFile, BackupRecord } from '../workflows/definitions';
+import type { BackupFile, BackupRecord } from '../contract';
 import { backupDestination } from './lib/backup-destination';
 import { baseEnv } from './lib/child-env';
 import { drillAll } from './lib/drill-all';

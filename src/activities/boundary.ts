@@ -10,12 +10,10 @@
  *   still names that run.
  */
 import { Context } from '@temporalio/activity';
+import { DESTRUCTIVE_ACTIVITIES } from '../contract';
 import { redactError, type Redactor } from './lib/secrets';
 import { withResetLock, type LockOwner } from './lib/reset-lock';
 import { resolveTarget, type ActivityDeps } from './lib/target';
-
-/** The steps that change the database, its workers or its objects: the reset's, and the restore's own. */
-export const DESTRUCTIVE = ['stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'restoreDatabase', 'restoreStorage'] as const;
 
 /** Every activity takes one argument object; a destructive one may also carry the run's lock. */
 type Fn = (args: any) => Promise<unknown>;
@@ -24,7 +22,8 @@ export type AtBoundary<T extends Record<string, Fn>> = { [K in keyof T]: (args: 
 export function atBoundary<T extends Record<string, Fn>>(activities: T, deps: ActivityDeps, r: Redactor): AtBoundary<T> {
   const out: Record<string, Fn> = {};
   for (const [name, fn] of Object.entries(activities)) {
-    const destructive = (DESTRUCTIVE as readonly string[]).includes(name);
+    // The steps that change the database, its workers or its objects: the contract's step list says which.
+    const destructive = DESTRUCTIVE_ACTIVITIES.includes(name);
     out[name] = async (args: { target?: string; lock?: LockOwner } | undefined) => {
       try {
         const { lock, ...rest } = args ?? {};

@@ -17,7 +17,7 @@ import { describeFailure } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { targetCommandEnv } from './lib/child-env';
 import { resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
-import type { BackupRecord } from '../workflows/definitions';
+import type { BackupRecord } from '../contract';
 import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal } from './journal';
 import { backupStoreFor } from './lib/backup-store';
 import { manifestLocation, manifestName, readManifest, writeManifestOnce } from './manifest';

@@ -11,7 +11,7 @@
  * or interrupted one it counts as changed only if the fingerprint differs.
  */
 import type { Client } from 'pg';
-import type { BackupRecord } from '../workflows/definitions';
+import type { BackupRecord } from '../contract';
 import { backupStoreFor } from './lib/backup-store';
 import { differences, fingerprint, type DatabaseFingerprint } from './lib/db-fingerprint';
 import { withClient } from './lib/postgres';

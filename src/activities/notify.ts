@@ -6,7 +6,7 @@
  * (their indexes ride in the heartbeat details), so a flaky receiver does not spam the others.
  */
 import { Context } from '@temporalio/activity';
-import type { NotifyEvent, NotifyMessage } from '../workflows/definitions';
+import type { NotifyEvent, NotifyMessage } from '../contract';
 import { passwordsOf, redactor } from './lib/secrets';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 

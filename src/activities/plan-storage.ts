@@ -3,8 +3,7 @@
  * with the services left unconfigured or kept (purge: false), and a sample of their files checked.
  */
 import * as fs from 'node:fs';
-import { formatBytes } from '../cli/format';
-import type { Plan } from '../workflows/definitions';
+import { formatBytes, type Plan } from '../contract';
 import { blobsByService, sampleBlobKeys, summariseBlobs } from './lib/blobs';
 import { diskFileExists } from './lib/disk-files';
 import { withClient } from './lib/postgres';

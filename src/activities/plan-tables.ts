@@ -3,7 +3,7 @@
  * counts), the materialized views a replant leaves over emptied tables, and the primary's identity.
  */
 import type { Client } from 'pg';
-import type { MaterializedViewPlan, TablePlan } from '../workflows/definitions';
+import type { MaterializedViewPlan, TablePlan } from '../contract';
 import { materializedViewRows, materializedViewsOver } from './lib/matviews';
 import { countRows, qualified, tableExists, withClient } from './lib/postgres';
 import { decideTables, type TableDecision } from './lib/tables';

@@ -4,7 +4,7 @@
  * file comes back only if the purge keeps a copy of it first (storage.quarantine).
  */
 import type { StorageServiceConfig, TargetConfig } from '../config/types';
-import type { UndoPlan } from '../workflows/definitions';
+import type { UndoPlan } from '../contract';
 
 /**
  * Whether the files the purge deletes from this service can come back: with storage.quarantine, S3

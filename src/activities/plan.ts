@@ -5,8 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatBytes } from '../cli/format';
-import type { Plan } from '../workflows/definitions';
+import { formatBytes, type Plan } from '../contract';
 import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { baseEnv } from './lib/child-env';

@@ -16,7 +16,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { HeartbeatProgress } from '../workflows/definitions';
+import type { HeartbeatProgress } from '../contract';
 import { readBlobs } from './lib/blobs';
 import { diskPurger } from './lib/disk-purger';
 import { crashPoint } from './lib/faults';

@@ -6,7 +6,7 @@
  */
 import type { Client } from 'pg';
 import type { ExpectedCount } from '../config/types';
-import type { AccountsSummary, VerifyLine } from '../workflows/definitions';
+import type { AccountsSummary, VerifyLine } from '../contract';
 import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';

@@ -2,7 +2,7 @@ import { CommandSpec, ParsedCommand } from './args';
 import { Context } from './context';
 import { ExitCode } from './exit-codes';
 import { UsageError } from './errors';
-import { TASK_QUEUE } from '../workflows/definitions';
+import { TASK_QUEUE } from '../contract';
 import { TARGET_NAME, TARGET_NAME_RULE } from '../config/rules';
 
 export interface Command extends CommandSpec {

@@ -2,7 +2,7 @@
  * The fleet verbs' arguments: shares ("3", "25%"), canary batches, the target list, and the
  * FleetInput they make. Every refusal here is a usage error raised before anything is started.
  */
-import type { FleetInput, Share } from '../workflows/fleet-definitions';
+import type { FleetInput, Share } from '../contract';
 import { TARGET_NAME, TARGET_NAME_RULE } from '../config/rules';
 import { checkRunDuration, parsePositiveInt } from './args';
 import { checkTarget } from './command';

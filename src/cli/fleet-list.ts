@@ -3,7 +3,7 @@
  * them (the progress query while it runs, its result or failure details once closed).
  */
 import { Client } from '@temporalio/client';
-import { FLEET_WORKFLOW_TYPE, type FleetTarget } from '../workflows/fleet-definitions';
+import { FLEET_WORKFLOW_TYPE, type FleetTarget } from '../contract';
 import { formatDuration, formatTime } from './format';
 import { fleetTargets, takeFleetSnapshot } from './fleet-snapshot';
 import { table } from './render';

@@ -3,7 +3,7 @@
  * to text, unit-tested without a server. They read like the single-target views: the plan before
  * the approval, one line per target while it runs, and an ending that says loudly what a person must do.
  */
-import type { FleetLimits, FleetResult, FleetTarget, FleetTotals } from '../workflows/fleet-definitions';
+import type { FleetLimits, FleetResult, FleetTarget, FleetTotals } from '../contract';
 import { formatCount, formatDuration, formatTime, truncate } from './format';
 import type { FleetSnapshot } from './fleet-snapshot';
 import { fleetTargets, stillStoppedTargets } from './fleet-snapshot';

@@ -4,7 +4,7 @@
  * FleetFailed/FleetAborted/FleetRefused failure as its first detail).
  */
 import { Client, WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
-import { fleetProgressQuery, type FleetProgress, type FleetResult, type FleetTarget } from '../workflows/fleet-definitions';
+import { fleetProgressQuery, type FleetProgress, type FleetResult, type FleetTarget } from '../contract';
 import { keyErrorIn } from '../encryption/codec';
 import { CliError } from './errors';
 import { EXIT, type ExitCode } from './exit-codes';

@@ -1,16 +1,5 @@
-/** Small pure formatters shared by the renderers. */
-
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[i]}`;
-}
+/** Small pure formatters shared by the renderers (formatBytes, which the plan uses too, is the contract's). */
+import { formatBytes } from '../contract';
 
 export function formatCount(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '-';

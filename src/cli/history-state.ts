@@ -2,7 +2,7 @@
  * The run's state as its history shows it (history.ts derives it): its own module, so a snapshot
  * can carry it without importing the code that reads the history.
  */
-import type { Mode, Plan, StepName, StepState } from '../workflows/definitions';
+import type { Mode, Plan, StepName, StepState } from '../contract';
 
 export interface SignalSeen {
   name: string;

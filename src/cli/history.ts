@@ -6,8 +6,7 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { STEP_TITLES, type Mode, type Plan, type ResetInput, type StepName, type StepState } from '../workflows/definitions';
-import { checkApproval } from '../workflows/operator';
+import { STEP_TITLES, type Mode, type Plan, type ResetInput, type StepName, type StepState, checkApproval } from '../contract';
 import { formatTime } from './format';
 import type { HistoryPhase, HistoryState, SignalSeen } from './history-state';
 import type { ActivityView } from './snapshot-model';

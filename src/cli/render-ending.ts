@@ -2,8 +2,8 @@
  * How runs ended: one run's result or failure, with the workers' state always said, and the list
  * of runs with the workers each left stopped.
  */
-import { backupProof, type ResetResult } from '../workflows/definitions';
-import { formatBytes, formatCount, formatDuration, formatTime } from './format';
+import { backupProof, type ResetResult, formatBytes } from '../contract';
+import { formatCount, formatDuration, formatTime } from './format';
 import { table } from './render';
 import { isRestoreResult, renderRestoreResult } from './render-restore';
 import type { RunSummary, Snapshot } from './snapshot-model';

@@ -1,6 +1,6 @@
 /** The plan a reset would carry out, as the operator reads it before approving. */
-import type { Plan, UndoPlan } from '../workflows/definitions';
-import { formatBytes, formatCount, formatTime } from './format';
+import { type Plan, type UndoPlan, formatBytes } from '../contract';
+import { formatCount, formatTime } from './format';
 import { table } from './render';
 import { PLAIN, Style } from './style';
 

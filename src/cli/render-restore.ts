@@ -1,6 +1,6 @@
 /** A restore's plan and result: a restore's result reaches the same views as a reset's. */
-import type { ResetResult, RestorePlan, RestoreResult } from '../workflows/definitions';
-import { formatBytes, formatCount } from './format';
+import { type ResetResult, type RestorePlan, type RestoreResult, formatBytes } from '../contract';
+import { formatCount } from './format';
 import { table } from './render';
 import { PLAIN, Style } from './style';
 import type { LeftStopped } from './snapshot-model';

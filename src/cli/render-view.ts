@@ -1,5 +1,5 @@
 /** The live view of one run that `status` prints and `follow` redraws. */
-import type { WorkersState } from '../workflows/definitions';
+import type { WorkersState } from '../contract';
 import { formatDuration, formatTime, truncate } from './format';
 import { agoText, progressBar, renderSteps } from './render';
 import { renderResult } from './render-ending';

@@ -2,7 +2,7 @@
  * Render primitives: tables, progress bars, step lists and durations, shared by every view
  * (run, plan, restore, fleet). Pure functions to text, so they are unit-tested without a server.
  */
-import type { HeartbeatProgress, StepState } from '../workflows/definitions';
+import type { HeartbeatProgress, StepState } from '../contract';
 import { formatDuration, formatRate, formatUnit, padVisible, truncate, visibleLength } from './format';
 import { PLAIN, Style } from './style';
 

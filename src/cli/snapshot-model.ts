@@ -3,7 +3,7 @@
  * types and pure reads only, so views, the history and the workers' view import them without
  * importing the code that asks the server.
  */
-import type { EndReason, HeartbeatProgress, Progress, ResetResult, WorkersState } from '../workflows/definitions';
+import type { EndReason, HeartbeatProgress, Progress, ResetResult, WorkersState } from '../contract';
 import type { HistoryState } from './history-state';
 
 export interface ActivityView {

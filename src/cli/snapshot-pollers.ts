@@ -4,8 +4,7 @@
  */
 import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { TASK_QUEUE } from '../workflows/definitions';
-import { PLAN_DEFAULTS } from '../workflows/activities';
+import { TASK_QUEUE, PLAN_DEFAULTS } from '../contract';
 import type { WorkersSeen } from './snapshot-model';
 
 /** A protobuf Timestamp (describe's raw times, a poller's last access) as an ISO string. */

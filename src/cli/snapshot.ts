@@ -6,7 +6,7 @@
 import { Client, WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { HeartbeatProgress, ResetResult, SEARCH_ATTRIBUTES, TASK_QUEUE, progressQuery } from '../workflows/definitions';
+import { HeartbeatProgress, ResetResult, SEARCH_ATTRIBUTES, TASK_QUEUE, progressQuery } from '../contract';
 import { CliError } from './errors';
 import { EXIT } from './exit-codes';
 import { deriveFromHistory } from './history';

@@ -3,7 +3,7 @@
  * Read from the contract's `workers` state (result, then progress), with the older shapes as
  * fallbacks: `endReason`, a failure message "WORKERS ARE STILL STOPPED …", `workersStoppedByUs`.
  */
-import { restoreCommand, type EndReason, type ResetResult, type WorkersState } from '../workflows/definitions';
+import { restoreCommand, type EndReason, type ResetResult, type WorkersState } from '../contract';
 import { formatTime } from './format';
 import type { LeftStopped, Snapshot } from './snapshot-model';
 

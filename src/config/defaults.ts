@@ -2,7 +2,10 @@
  * Every default of the targets file, in one place. The schema (schema.ts) fills them in when the
  * worker loads the file; the workflow uses the same numbers before a target's plan is known and for
  * histories recorded before a setting existed. Plain constants: safe in the workflow bundle.
+ * The plan's own settings (timing, approval, workers' timeouts) are the contract's PLAN_DEFAULTS.
  */
+import { PLAN_DEFAULTS } from '../contract';
+
 export const DEFAULTS = {
   database: { refreshMaterializedViews: true },
   restartIdentity: false,
@@ -11,15 +14,15 @@ export const DEFAULTS = {
   workers: {
     database: 'primary',
     heartbeatThresholdSeconds: 300,
-    stopTimeoutSeconds: 120,
-    startTimeoutSeconds: 120,
+    stopTimeoutSeconds: PLAN_DEFAULTS.stopTimeoutSeconds,
+    startTimeoutSeconds: PLAN_DEFAULTS.startTimeoutSeconds,
     restartBudgetSeconds: 300,
     whenNoneAliveBefore: 'start',
   },
   storage: { pageSize: 1000, concurrency: 4, sampleSize: 100, purge: true },
   quarantine: { prefix: 'reset-quarantine/', diskFolder: '.reset-quarantine' },
   backup: { keep: 5, maxAgeMinutes: 60, verify: 'list' },
-  approval: { required: false, timeout: '24h' },
-  timing: { heartbeatTimeoutSeconds: 30, maximumAttempts: 3, lockTimeoutSeconds: 10 },
+  approval: { required: PLAN_DEFAULTS.approvalRequired, timeout: PLAN_DEFAULTS.approvalTimeout },
+  timing: { heartbeatTimeoutSeconds: PLAN_DEFAULTS.heartbeatTimeoutSeconds, maximumAttempts: PLAN_DEFAULTS.maximumAttempts, lockTimeoutSeconds: 10 },
   plan: { exactCounts: false, estimateAboveRows: 100_000 },
 } as const;

@@ -16,7 +16,7 @@
  * when an environment is given to `targetsFileSchema(env)`; the JSON Schema is built without one.
  */
 import { z } from 'zod';
-import { NOTIFY_EVENTS } from '../workflows/definitions';
+import { NOTIFY_EVENTS } from '../contract';
 import { DEFAULTS } from './defaults';
 import { DURATION, DURATION_RULE, ENV_NAME, TARGET_NAME, TARGET_NAME_RULE, envNameProblem } from './rules';
 

@@ -6,19 +6,7 @@
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DEFAULTS } from '../config/defaults';
-import { STEP_TITLES, type RunSettings, type StepName } from './definitions';
-
-/** The settings before a target's plan is known (the targets file's defaults); also the CLI's default heartbeat timeout. */
-export const PLAN_DEFAULTS: RunSettings = {
-  heartbeatTimeoutSeconds: DEFAULTS.timing.heartbeatTimeoutSeconds,
-  maximumAttempts: DEFAULTS.timing.maximumAttempts,
-  approvalRequired: DEFAULTS.approval.required,
-  approvalTimeout: DEFAULTS.approval.timeout,
-  workersConfigured: false,
-  storageConfigured: false,
-  stopTimeoutSeconds: DEFAULTS.workers.stopTimeoutSeconds,
-  startTimeoutSeconds: DEFAULTS.workers.startTimeoutSeconds,
-};
+import { PLAN_DEFAULTS, STEP_TITLES, type RunSettings, type StepName } from '../contract';
 
 function options(step: StepName, s: RunSettings, startToCloseSeconds: number, maximumAttempts = s.maximumAttempts): ActivityOptions {
   return {

@@ -7,8 +7,8 @@
  */
 import { ApplicationFailure, CancellationScope, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { lockActivities, PLAN_DEFAULTS } from './activities';
-import type { BackupRecord } from './definitions';
+import { PLAN_DEFAULTS, type BackupRecord } from '../contract';
+import { lockActivities } from './activities';
 import { messageOf } from './steps';
 
 export interface DrillInput {

@@ -7,8 +7,7 @@
  */
 import { ApplicationFailure, CancellationScope, ChildWorkflowFailure, ParentClosePolicy, TerminatedFailure, startChild, type ChildWorkflowHandle } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { WORKFLOW_TASK_TIMEOUT, WORKFLOW_TYPE, abortSignal, type AbortArgs, type ResetInput, type ResetResult } from './definitions';
-import type { FleetTarget } from './fleet-definitions';
+import { WORKFLOW_TASK_TIMEOUT, WORKFLOW_TYPE, abortSignal, type AbortArgs, type ResetInput, type ResetResult, type FleetTarget } from '../contract';
 import type { CheckedFleetInput } from './fleet-input';
 import type { FleetState } from './fleet-progress';
 import { messageOf } from './steps';

@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/workflow';
 import { DURATION_RULE, TARGET_NAME, TARGET_NAME_RULE, isDuration } from '../config/rules';
-import { fleetWorkflowId, type FleetInput, type Share } from './fleet-definitions';
+import { fleetWorkflowId, type FleetInput, type Share } from '../contract';
 import { SHARE_RULE, isShare } from './fleet-limits';
 
 export type CheckedFleetInput = FleetInput & { mode: 'plan' | 'execute'; unattended: boolean; onChildPause: 'wait' | 'abort' };

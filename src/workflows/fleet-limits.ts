@@ -9,7 +9,7 @@
  *
  * Plain code with no imports beyond types: the workflow, the CLI and the tests share it.
  */
-import type { FleetLimits, Share } from './fleet-definitions';
+import type { FleetLimits, Share } from '../contract';
 
 const SHARE = /^(\d+(?:\.\d+)?)%$/;
 export const SHARE_RULE = 'a whole number, or a percentage of the targets like "25%" (at most 100%)';

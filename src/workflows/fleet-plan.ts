@@ -5,8 +5,7 @@
  */
 import { isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { Plan } from './definitions';
-import { ownApprovalReason, type FleetTargetPlan } from './fleet-definitions';
+import { type Plan, ownApprovalReason, type FleetTargetPlan } from '../contract';
 import { planActivities } from './activities';
 import { messageOf } from './steps';
 

@@ -3,8 +3,18 @@
  * current details — one line per target, with the step its child is on.
  */
 import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { OUTCOME_KEY, STEP_TITLES, resetWorkflowId } from './definitions';
-import { fleetProgressQuery, type ChildReport, type FleetLimits, type FleetPhase, type FleetProgress, type FleetTarget, type FleetTotals } from './fleet-definitions';
+import {
+  OUTCOME_KEY,
+  STEP_TITLES,
+  resetWorkflowId,
+  fleetProgressQuery,
+  type ChildReport,
+  type FleetLimits,
+  type FleetPhase,
+  type FleetProgress,
+  type FleetTarget,
+  type FleetTotals,
+} from '../contract';
 import type { CheckedFleetInput } from './fleet-input';
 
 /** Statuses of a child that has ended, one way or another. */

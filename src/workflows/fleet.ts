@@ -12,9 +12,19 @@
 import { ApplicationFailure, CancellationScope, condition, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DEFAULTS } from '../config/defaults';
-import type { AbortArgs } from './definitions';
+import {
+  type AbortArgs,
+  childReportSignal,
+  fleetAbortSignal,
+  fleetApproveSignal,
+  type FailureType,
+  type FleetApproveArgs,
+  type FleetEndReason,
+  type FleetInput,
+  type FleetResult,
+  type FleetTarget,
+} from '../contract';
 import { Children, childInput } from './fleet-children';
-import { childReportSignal, fleetAbortSignal, fleetApproveSignal, type FleetApproveArgs, type FleetEndReason, type FleetInput, type FleetResult, type FleetTarget } from './fleet-definitions';
 import { checkFleetInput } from './fleet-input';
 import { resolveLimits } from './fleet-limits';
 import { fleetActivities, planTargets } from './fleet-plan';
@@ -77,7 +87,7 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
       durationMs: Date.now() - startedAt,
     };
     if (outcome === 'completed' || outcome === 'planned') return result;
-    const type = endReason === 'refused' ? 'FleetRefused' : outcome === 'aborted' ? 'FleetAborted' : 'FleetFailed';
+    const type: FailureType = endReason === 'refused' ? 'FleetRefused' : outcome === 'aborted' ? 'FleetAborted' : 'FleetFailed';
     throw ApplicationFailure.nonRetryable(`Fleet "${input.name}": ${message ?? endReason}`, type, result);
   };
   const notStarted = (t: FleetTarget, why: string) => {

@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/workflow';
 import { DURATION_RULE, TARGET_NAME, durationToMs, isDuration } from '../config/rules';
-import { resetWorkflowId, type Mode, type ResetInput } from './definitions';
+import { resetWorkflowId, type Mode, type ResetInput } from '../contract';
 
 export interface CheckedInput {
   target: string;

@@ -6,7 +6,7 @@
  */
 import { CancellationScope, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { STEP_TITLES, type NotifyEvent, type NotifyMessage, type Progress, type ResetResult, type StepName } from './definitions';
+import { STEP_TITLES, type NotifyEvent, type NotifyMessage, type Progress, type ResetResult, type StepName } from '../contract';
 
 /** Short and few: a dead receiver should cost a run seconds, not minutes. */
 const { sendNotification } = proxyActivities<Pick<Activities, 'sendNotification'>>({

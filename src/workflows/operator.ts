@@ -3,7 +3,7 @@
  * a step failed its retries. Signals only set state here; the runbook decides what happens next.
  */
 import { ApplicationFailure, CancellationScope, condition, setHandler } from '@temporalio/workflow';
-import { abortSignal, approveSignal, retrySignal, type AbortArgs, type ApproveArgs, type Plan } from './definitions';
+import { abortSignal, approveSignal, checkApproval, retrySignal, type AbortArgs, type Approvable, type ApproveArgs } from '../contract';
 import { notify } from './notify';
 import type { RunProgress } from './progress';
 
@@ -15,7 +15,6 @@ export class AbortRequested extends Error {
 }
 
 /** What an approval binds to: a reset's plan, or a restore's (issue 8). */
-export type Approvable = Pick<Plan, 'databaseName' | 'highRisk' | 'digest'>;
 
 export class Operator {
   private approval?: ApproveArgs;
@@ -125,16 +124,6 @@ export class Operator {
     this.throwIfAborted();
     this.retryRequested = false;
   }
-}
-
-export function checkApproval(plan: Approvable, a: ApproveArgs): string | undefined {
-  if (!a || typeof a.confirmation !== 'string') return 'the signal needs {"confirmation": "<database name>"}';
-  if (a.confirmation !== plan.databaseName) return `confirmation "${a.confirmation}" does not match the database name "${plan.databaseName}"`;
-  if (a.planDigest !== undefined && a.planDigest !== plan.digest) return `planDigest does not match this run's plan (${plan.digest.slice(0, 12)}…); look at the plan again`;
-  if (plan.highRisk && a.highRiskConfirmation !== `REBUILD ${plan.databaseName}`) {
-    return `this plan rebuilds the schema (high risk): add "highRiskConfirmation": "REBUILD ${plan.databaseName}"`;
-  }
-  return undefined;
 }
 
 function humanDuration(ms: number): string {

@@ -3,10 +3,25 @@
  * current details, and the search attributes operators filter by.
  */
 import { getExternalWorkflowHandle, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { childReportSignal, type ChildReport } from './fleet-definitions';
-import { progressQuery, OUTCOME_KEY, STEP_KEY, TARGET_KEY, STEP_TITLES, type EndReason, type Mode, type Phase, type Progress, type StepName, type StepState, type WorkersState } from './definitions';
+import {
+  childReportSignal,
+  type ChildReport,
+  progressQuery,
+  OUTCOME_KEY,
+  STEP_KEY,
+  TARGET_KEY,
+  STEP_TITLES,
+  stepsOf,
+  type EndReason,
+  type Mode,
+  type Phase,
+  type Progress,
+  type StepName,
+  type StepState,
+  type WorkersState,
+} from '../contract';
 
-const ORDER: StepName[] = ['plan', 'backup', 'approval', 'stopWorkers', 'reset', 'purgeStorage', 'startWorkers', 'verify'];
+const ORDER: StepName[] = stepsOf('reset');
 
 export class RunProgress {
   readonly state: Progress;

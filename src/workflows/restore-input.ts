@@ -1,6 +1,6 @@
 /** Checking a restore's input before anything is touched (the Web UI and `temporal` accept any JSON). */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { restoreWorkflowId, type RestoreInput } from './definitions';
+import { restoreWorkflowId, type RestoreInput } from '../contract';
 import { DURATION_RULE, TARGET_NAME, isDuration } from '../config/rules';
 
 const KNOWN = new Set(['target', 'resetRunId', 'backupPath', 'confirmation', 'approvalTimeout', 'discardNewerRows']);

@@ -8,7 +8,7 @@
  * ends the run first starts them again; a step that fails its attempts waits for "retry" or "abort".
  */
 import { ApplicationFailure, CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
-import type { EndReason, Phase, RestoreInput, RestorePlan, RestoreResult, StepName } from './definitions';
+import { stepsOf, type EndReason, type Phase, type RestoreInput, type RestorePlan, type RestoreResult, type StepName } from '../contract';
 import { lockActivities, restoreActivities, stepActivities } from './activities';
 import { durationMs } from './input';
 import { AbortRequested, Operator } from './operator';
@@ -16,7 +16,7 @@ import { RunProgress, workersStillStoppedMessage } from './progress';
 import { checkRestoreInput } from './restore-input';
 import { messageOf, StepRunner, WorkersStillStopped } from './steps';
 
-const RESTORE_STEPS: StepName[] = ['plan', 'approval', 'stopWorkers', 'restore', 'restoreStorage', 'startWorkers', 'verify'];
+const RESTORE_STEPS: StepName[] = stepsOf('restore');
 
 export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResult> {
   const input = checkRestoreInput(raw, workflowInfo().workflowId);

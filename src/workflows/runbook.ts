@@ -12,7 +12,7 @@
  * patch stays, `npm run replay:record`); test/replay proves recorded runs still replay.
  */
 import { ApplicationFailure, CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
-import { backupProof, restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult } from './definitions';
+import { backupProof, restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult } from '../contract';
 import { lockActivities, planActivities, stepActivities } from './activities';
 import { DEFAULTS } from '../config/defaults';
 import { checkInput, durationMs } from './input';

@@ -6,7 +6,7 @@
  * them again, within the restart budget; `workers` is the one record every ending reads.
  */
 import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, patched, sleep } from '@temporalio/workflow';
-import type { RunSettings, StepName } from './definitions';
+import type { RunSettings, StepName } from '../contract';
 import { restartBudget, retryDelayMs } from './activities';
 import { AbortRequested, Operator } from './operator';
 import { RunProgress, workersStillStoppedMessage } from './progress';

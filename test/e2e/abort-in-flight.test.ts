@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
 import type { WorkflowHandle } from '@temporalio/client';
-import { abortSignal } from '../../src/workflows/definitions';
+import { abortSignal } from '../../src/contract';
 import type { productionDataReset } from '../../src/workflows';
 import { approveAndFinish, approveWhenAsked } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';

@@ -13,7 +13,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client as PgClient } from 'pg';
 import type { Readable } from 'node:stream';
 import { demoTarget } from '../../demo/target';
-import { retrySignal } from '../../src/workflows/definitions';
+import { retrySignal } from '../../src/contract';
 import { approveAndFinish, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 

@@ -10,7 +10,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBackupActivities } from '../../src/activities/backup';
 import { loadTargetsFile } from '../../src/config/load';
-import type { BackupRecord } from '../../src/workflows/definitions';
+import type { BackupRecord } from '../../src/contract';
 import { fixture, type ResetFixture } from '../support/fixture';
 
 let f: ResetFixture;

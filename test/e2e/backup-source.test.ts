@@ -11,7 +11,7 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { assertChecksum, verifiedLocalCopy, type LocalArchive } from '../../src/activities/lib/backup-source';
 import { s3ClientFor } from '../../src/activities/lib/s3';
-import type { BackupFile } from '../../src/workflows/definitions';
+import type { BackupFile } from '../../src/contract';
 
 const bucket = process.env.RR_S3_BUCKET!;
 const endpoint = process.env.RR_S3_ENDPOINT!;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TargetsFile } from '../../src/config/types';
-import { abortSignal, approveSignal } from '../../src/workflows/definitions';
+import { abortSignal, approveSignal } from '../../src/contract';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';

@@ -9,8 +9,7 @@
  *   step over once its heartbeat timeout (5 s) passes, and every target still ends reset and verified.
  */
 import { temporal } from '@temporalio/proto';
-import { resetWorkflowId } from '../../src/workflows/definitions';
-import { fleetWorkflowId, type FleetResult } from '../../src/workflows/fleet-definitions';
+import { resetWorkflowId, fleetWorkflowId, type FleetResult } from '../../src/contract';
 import { fleetFixture, type FleetFixture, type FleetWorker } from '../support/fleet-fixture';
 
 jest.setTimeout(300_000);

@@ -11,8 +11,7 @@
  *   again, and no child starts after it.
  */
 import { cli } from '../cli/harness';
-import { resetWorkflowId } from '../../src/workflows/definitions';
-import { fleetAbortSignal, fleetWorkflowId, type FleetProgress } from '../../src/workflows/fleet-definitions';
+import { resetWorkflowId, fleetAbortSignal, fleetWorkflowId, type FleetProgress } from '../../src/contract';
 import { fleetFixture, type FleetFixture } from '../support/fleet-fixture';
 
 jest.setTimeout(240_000);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { approveSignal } from '../../src/workflows/definitions';
+import { approveSignal } from '../../src/contract';
 import { waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { serverHistoryText } from '../support/history-text';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { abortSignal, approveSignal, retrySignal, type NotifyMessage } from '../../src/workflows/definitions';
+import { abortSignal, approveSignal, retrySignal, type NotifyMessage } from '../../src/contract';
 import { waitFor } from '../support/drive';
 import { serverHistoryText } from '../support/history-text';
 import { fixture, type ResetFixture } from '../support/fixture';

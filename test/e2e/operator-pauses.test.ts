@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { abortSignal, retrySignal } from '../../src/workflows/definitions';
+import { abortSignal, retrySignal } from '../../src/contract';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { tableChecksums } from '../../demo/generate';
-import { abortSignal } from '../../src/workflows/definitions';
+import { abortSignal } from '../../src/contract';
 import { waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { abortSignal, progressQuery, type Plan } from '../../src/workflows/definitions';
+import { abortSignal, progressQuery, type Plan } from '../../src/contract';
 import { waitFor } from '../support/drive';
 import { run } from '../cli/harness';
 import { fixture, type ResetFixture } from '../support/fixture';

@@ -5,7 +5,7 @@
  * Real Temporal, PostgreSQL, the stand-in Solid Queue service and worker processes.
  */
 import type { DemoTargetOptions } from '../../demo/target';
-import type { Plan } from '../../src/workflows/definitions';
+import type { Plan } from '../../src/contract';
 import { approveAndFinish } from '../support/drive';
 import { fixture, type ResetFixture, type WorkerProcess } from '../support/fixture';
 

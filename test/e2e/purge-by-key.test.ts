@@ -16,7 +16,7 @@ import { withClient } from '../../src/activities/lib/postgres';
 import { createStorageActivities, type PurgeResult } from '../../src/activities/storage';
 import { manifestName, writeManifestOnce } from '../../src/activities/manifest';
 import { renderPlan } from '../../src/cli/render-plan';
-import type { HeartbeatProgress } from '../../src/workflows/definitions';
+import type { HeartbeatProgress } from '../../src/contract';
 import { cli, json } from '../cli/harness';
 import { approveAndFinish } from '../support/drive';
 import { temporalAddress } from '../support/temporal';

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { restoreFromBackup } from '../../src/workflows';
-import { approveSignal, progressQuery, restoreWorkflowId, type RestoreResult } from '../../src/workflows/definitions';
+import { approveSignal, progressQuery, restoreWorkflowId, type RestoreResult } from '../../src/contract';
 import { renderResult } from '../../src/cli/render-ending';
 import { ANSI } from '../../src/cli/style';
 import { cli } from '../cli/harness';

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { abortSignal, approveSignal, progressQuery, resetWorkflowId, type ResetResult } from '../../src/workflows/definitions';
+import { abortSignal, approveSignal, progressQuery, resetWorkflowId, type ResetResult } from '../../src/contract';
 import type { productionDataReset } from '../../src/workflows';
 import type { TargetConfigInput as TargetConfig } from '../../src/config/types';
 import { REPO_ROOT, temporalAddress, workflowBundlePath } from '../support/temporal';

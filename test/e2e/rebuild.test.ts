@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderResult } from '../../src/cli/render-ending';
 import { run } from '../cli/harness';
-import { abortSignal, approveSignal, type ResetResult } from '../../src/workflows/definitions';
+import { abortSignal, approveSignal, type ResetResult } from '../../src/contract';
 import { waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TargetsFile } from '../../src/config/types';
-import { resetWorkflowId, type ResetInput } from '../../src/workflows/definitions';
+import { resetWorkflowId, type ResetInput } from '../../src/contract';
 import type { productionDataReset } from '../../src/workflows';
 import { approveAndFinish, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { approveSignal, progressQuery, type RestoreResult } from '../../src/workflows/definitions';
+import { approveSignal, progressQuery, type RestoreResult } from '../../src/contract';
 import { renderResult } from '../../src/cli/render-ending';
 import { ANSI } from '../../src/cli/style';
 import { approveAndFinish, waitFor } from '../support/drive';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { progressQuery } from '../../src/workflows/definitions';
+import { progressQuery } from '../../src/contract';
 import { approveAndFinish, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { run } from '../cli/harness';

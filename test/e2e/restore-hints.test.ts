@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tableChecksums } from '../../demo/generate';
-import { abortSignal, type ResetResult } from '../../src/workflows/definitions';
+import { abortSignal, type ResetResult } from '../../src/contract';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';

@@ -15,7 +15,7 @@ import { withClient } from '../../src/activities/lib/postgres';
 import { decideTables } from '../../src/activities/lib/tables';
 import { resolveTarget } from '../../src/activities/lib/target';
 import { loadTargetsFile } from '../../src/config/load';
-import type { BackupRecord } from '../../src/workflows/definitions';
+import type { BackupRecord } from '../../src/contract';
 import { fixture, type ResetFixture } from '../support/fixture';
 
 let f: ResetFixture;

@@ -7,7 +7,7 @@
 import { Client } from 'pg';
 import { lockKey, maintenanceUrl } from '../../src/activities/lib/advisory-lock';
 import type { restoreFromBackup } from '../../src/workflows';
-import { approveSignal, restoreWorkflowId } from '../../src/workflows/definitions';
+import { approveSignal, restoreWorkflowId } from '../../src/contract';
 import { approveAndFinish, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 

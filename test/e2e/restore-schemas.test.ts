@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import type { restoreFromBackup } from '../../src/workflows';
-import { progressQuery, restoreWorkflowId } from '../../src/workflows/definitions';
+import { progressQuery, restoreWorkflowId } from '../../src/contract';
 import { approveAndFinish } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { tableChecksums } from '../../demo/generate';
-import { progressQuery, restoreWorkflowId, type RestoreResult } from '../../src/workflows/definitions';
+import { progressQuery, restoreWorkflowId, type RestoreResult } from '../../src/contract';
 import { approveAndFinish, completedReset, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { serverHistoryText } from '../support/history-text';

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { tableChecksums } from '../../demo/generate';
 import { RESTORE_CRASH_POINTS } from '../../src/activities/lib/faults';
-import { approveSignal, progressQuery, type RestoreResult } from '../../src/workflows/definitions';
+import { approveSignal, progressQuery, type RestoreResult } from '../../src/contract';
 import { approveAndFinish, completedReset, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { TargetsFile } from '../../src/config/types';
 import { BASE_ENV } from '../../src/activities/lib/child-env';
-import { abortSignal } from '../../src/workflows/definitions';
+import { abortSignal } from '../../src/contract';
 import { CLI, run } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { approveSignal } from '../../src/workflows/definitions';
+import { approveSignal } from '../../src/contract';
 import { waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';

@@ -3,7 +3,7 @@
  * step; a key S3 keeps refusing makes the run wait for an operator (workers running again), and a
  * retry after the cause is fixed resumes and finishes. Nothing outside the recorded blobs is touched.
  */
-import { retrySignal } from '../../src/workflows/definitions';
+import { retrySignal } from '../../src/contract';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy';

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OUTCOME_KEY, progressQuery, type ResetResult } from '../../src/workflows/definitions';
+import { OUTCOME_KEY, progressQuery, type ResetResult } from '../../src/contract';
 import type { TargetsFile } from '../../src/config/types';
 import { CLI, run } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';

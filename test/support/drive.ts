@@ -2,7 +2,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { productionDataReset } from '../../src/workflows';
 import type { ResetFixture } from './fixture';
-import { approveSignal, progressQuery, type Progress, type ResetResult } from '../../src/workflows/definitions';
+import { approveSignal, progressQuery, type Progress, type ResetResult } from '../../src/contract';
 
 type Handle = WorkflowHandle<typeof productionDataReset>;
 

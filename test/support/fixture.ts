@@ -15,7 +15,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { demoTarget, type DemoTargetOptions } from '../../demo/target';
 import type { TargetConfigInput } from '../../src/config/types';
 import { load, type GenerateReport } from '../../demo/generate';
-import { resetWorkflowId, restoreWorkflowId, type ResetInput, type RestoreInput, WORKFLOW_TASK_TIMEOUT } from '../../src/workflows/definitions';
+import { resetWorkflowId, restoreWorkflowId, type ResetInput, type RestoreInput, WORKFLOW_TASK_TIMEOUT } from '../../src/contract';
 import type { productionDataReset, restoreFromBackup } from '../../src/workflows';
 import { REPO_ROOT, temporalAddress, workflowBundlePath } from './temporal';
 import { dataConverterFromEnv } from '../../src/encryption/data-converter';

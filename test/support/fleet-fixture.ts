@@ -19,8 +19,7 @@ import { Client as PgClient } from 'pg';
 import type { DemoTargetOptions } from '../../demo/target';
 import { countAll, load } from '../../demo/generate';
 import type { TargetConfigInput } from '../../src/config/types';
-import { resetWorkflowId } from '../../src/workflows/definitions';
-import { FLEET_WORKFLOW_TYPE, fleetProgressQuery, fleetWorkflowId, type FleetInput, type FleetProgress, type FleetResult } from '../../src/workflows/fleet-definitions';
+import { resetWorkflowId, FLEET_WORKFLOW_TYPE, fleetProgressQuery, fleetWorkflowId, type FleetInput, type FleetProgress, type FleetResult } from '../../src/contract';
 import { ResetFixture, spawnWorker, type WorkerProcess } from './fixture';
 import { temporalAddress } from './temporal';
 

@@ -1,6 +1,7 @@
 /**
- * Temporal helpers for tests: a workflow bundle built once per content of src/workflows (bundling
- * takes seconds; tests start many workers), and a connection to the stack's Temporal server.
+ * Temporal helpers for tests: a workflow bundle built once per content of what it bundles (src/workflows,
+ * src/contract, src/config's plain defaults and rules, src/encryption; bundling takes seconds and tests
+ * start many workers), and a connection to the stack's Temporal server.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -20,6 +21,9 @@ function sourceHash(extraDir?: string): string {
     }
   };
   walk(path.join(ROOT, 'src', 'workflows'));
+  // What workflow code imports: a change there changes the bundle too.
+  walk(path.join(ROOT, 'src', 'contract'));
+  walk(path.join(ROOT, 'src', 'config'));
   walk(path.join(ROOT, 'src', 'encryption'));
   if (extraDir) walk(extraDir);
   return h.digest('hex').slice(0, 16);

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SEARCH_ATTRIBUTES } from '../../src/workflows/definitions';
+import { SEARCH_ATTRIBUTES } from '../../src/contract';
 import { REPO_ROOT } from './temporal';
 
 /** RR_TEST_SERVER_BIN, else the stack's tools venv (RR_TOOLS_DIR, by default <repo>/.stack/tools). */

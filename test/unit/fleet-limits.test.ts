@@ -4,10 +4,9 @@
  * fleet's input. Table-driven; no server.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { fleetWorkflowId } from '../../src/workflows/fleet-definitions';
+import { fleetWorkflowId, type Share } from '../../src/contract';
 import { checkFleetInput } from '../../src/workflows/fleet-input';
 import { batchSizes, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_FAILURES, isShare, resolveLimits, resolveShare } from '../../src/workflows/fleet-limits';
-import type { Share } from '../../src/workflows/fleet-definitions';
 
 describe('shares', () => {
   test.each<[unknown, boolean]>([

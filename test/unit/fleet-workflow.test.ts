@@ -11,8 +11,12 @@ import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { FleetTargets, FleetTargetsRequest } from '../../src/activities/fleet';
-import { abortSignal, approveSignal, resetWorkflowId, retrySignal, type Plan } from '../../src/workflows/definitions';
 import {
+  abortSignal,
+  approveSignal,
+  resetWorkflowId,
+  retrySignal,
+  type Plan,
   fleetAbortSignal,
   fleetApproveSignal,
   fleetProgressQuery,
@@ -21,7 +25,7 @@ import {
   type FleetProgress,
   type FleetResult,
   type FleetTarget,
-} from '../../src/workflows/fleet-definitions';
+} from '../../src/contract';
 import { recordHistory } from '../support/histories';
 import { workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';

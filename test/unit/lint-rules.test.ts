@@ -1,7 +1,8 @@
 /**
  * The lint rules that keep workflow code deterministic and bundleable (eslint.config.mjs), tried on
  * text given to ESLint's CLI as if it were a file at that path: the rules must fire in src/workflows
- * and only there; and a forgotten await is an error wherever it is.
+ * and only there; and a forgotten await is an error wherever it is. And the layers (issue 17): which
+ * folder of src/ may import which, the contract (src/contract) importing nothing of ours.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -73,4 +74,40 @@ test('a promise neither awaited nor handled is an error everywhere, with the typ
     expect([file, config.rules['@typescript-eslint/no-floating-promises']?.[0]]).toEqual([file, 2]);
     expect([file, Boolean(config.languageOptions.parserOptions?.projectService)]).toEqual([file, true]);
   }
+});
+
+// One text, linted as a file of each layer: which of its imports each layer's rule refuses (issue 17).
+const LAYER_TEXT = [
+  "import { productionDataReset } from '../../workflows/runbook';", // 1: workflow code, from two levels down
+  "import type { resetFleet } from '../workflows';", // 2: a workflow function's type only
+  "import { formatTime } from '../cli/format';", // 3: the CLI
+  "import { createActivities } from '../activities';", // 4: the activities
+  "import { STEPS } from './steps';", // 5: a sibling (in src/contract: another contract file)
+  "import { defineSignal, condition } from '@temporalio/workflow';", // 6: define* is the contract's; condition is not
+  "import { ApplicationFailure } from '@temporalio/common';", // 7: allowed everywhere
+  "import { Client } from 'pg';", // 8: a package the contract may not use (nor workflows)
+  "import { TASK_QUEUE } from '../contract';", // 9: every layer reads the contract
+  'void [productionDataReset, formatTime, createActivities, STEPS, defineSignal, condition, ApplicationFailure, Client, TASK_QUEUE];',
+  'export type F = typeof resetFleet;',
+  '',
+].join('\n');
+
+describe('layers (issue 17): each folder of src/ imports only what its rule allows', () => {
+  const refused = (file: string) => linesOf(lint(file, LAYER_TEXT), 'no-restricted-imports');
+
+  test('src/contract imports nothing of ours, and of packages only @temporalio/common and defineSignal/defineQuery', () => {
+    expect(refused('src/contract/lint-fixture.ts')).toEqual([1, 2, 3, 4, 6, 8, 9]);
+  });
+  test('src/activities imports neither workflow code (not even types) nor the CLI', () => {
+    expect(refused('src/activities/lib/lint-fixture.ts')).toEqual([1, 2, 3]);
+  });
+  test('src/cli imports no workflow code (a workflow function type is allowed) and not the activities', () => {
+    expect(refused('src/cli/commands/lint-fixture.ts')).toEqual([1, 4]);
+  });
+  test('src/config imports no workflow code', () => {
+    expect(refused('src/config/lint-fixture.ts')).toEqual([1, 2]);
+  });
+  test('src/workflows imports nothing of the CLI, not even types, and only types of the activities', () => {
+    expect(refused('src/workflows/lint-fixture.ts')).toEqual([3, 4, 8]);
+  });
 });

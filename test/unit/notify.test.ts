@@ -1,6 +1,6 @@
 /** Notification messages: what each event says, and the activity's last scrub for secrets. */
 import { redactMessage, wants } from '../../src/activities/notify';
-import type { Plan, Progress } from '../../src/workflows/definitions';
+import type { Plan, Progress } from '../../src/contract';
 import { notifyMessage } from '../../src/workflows/notify';
 
 const ids = { workflowId: 'reset-shop', runId: 'run-1' };

@@ -10,18 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
 import type { restoreFromBackup } from '../../src/workflows';
-import {
-  abortSignal,
-  approveSignal,
-  progressQuery,
-  restoreWorkflowId,
-  retrySignal,
-  type Progress,
-  type RestoreInput,
-  type RestorePlan,
-  type RestoreResult,
-  type StepStatus,
-} from '../../src/workflows/definitions';
+import { abortSignal, approveSignal, progressQuery, restoreWorkflowId, retrySignal, type Progress, type RestoreInput, type RestorePlan, type RestoreResult, type StepStatus } from '../../src/contract';
 import { recordHistory } from '../support/histories';
 import { workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';

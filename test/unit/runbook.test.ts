@@ -9,7 +9,7 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
-import { abortSignal, approveSignal, OUTCOME_KEY, progressQuery, resetWorkflowId, retrySignal, type Plan, type Progress, type ResetInput } from '../../src/workflows/definitions';
+import { abortSignal, approveSignal, OUTCOME_KEY, progressQuery, resetWorkflowId, retrySignal, type Plan, type Progress, type ResetInput } from '../../src/contract';
 import { workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 import { recordHistory } from '../support/histories';

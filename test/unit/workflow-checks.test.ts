@@ -3,10 +3,9 @@
  * confirmations (workflows/operator.ts), the reset's and the restore's input (input.ts, restore-input.ts).
  * Table-driven; no server.
  */
-import { checkApproval, type Approvable } from '../../src/workflows/operator';
+import { checkApproval, type Approvable, type ApproveArgs } from '../../src/contract';
 import { checkInput, durationMs } from '../../src/workflows/input';
 import { checkRestoreInput } from '../../src/workflows/restore-input';
-import type { ApproveArgs } from '../../src/workflows/definitions';
 
 const plan: Approvable = { databaseName: 'phonefin_production', highRisk: false, digest: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' };
 const risky: Approvable = { ...plan, highRisk: true };

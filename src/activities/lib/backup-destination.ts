@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BackupFile, BackupRecord } from '../../workflows/definitions';
+import type { BackupFile, BackupRecord } from '../../contract';
 import { backupStoreFor, LocalStore, S3Store } from './backup-store';
 import { checkArchive, dumpTo } from './pg-dump';
 import { checkS3Archive, dumpToS3 } from './pg-dump-s3';

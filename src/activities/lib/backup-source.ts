@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BackupFile } from '../../workflows/definitions';
+import type { BackupFile } from '../../contract';
 import { cancellation, cancelledFailure, throwIfCancelled } from './keepalive';
 import type { ResolvedTarget } from './target';
 

@@ -1,5 +1,5 @@
 /** The restore drill of every file of a fresh backup (drill.ts), each from a checked local copy. */
-import type { BackupFile, DrillReport } from '../../workflows/definitions';
+import type { BackupFile, DrillReport } from '../../contract';
 import { verifiedLocalCopy } from './backup-source';
 import { restoreDrill } from './drill';
 import { databaseByName, type ResolvedTarget } from './target';

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { escapeIdentifier, type Client } from 'pg';
-import type { DrillDatabase } from '../../workflows/definitions';
+import type { DrillDatabase } from '../../contract';
 import type { LocalArchive } from './backup-source';
 import { libpqEnv } from './child-env';
 import { realPgClient } from './deps';

@@ -11,7 +11,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type { HeartbeatProgress } from '../../workflows/definitions';
+import type { HeartbeatProgress } from '../../contract';
 
 export async function withKeepalive<T>(fn: (beat: (p?: HeartbeatProgress) => void) => Promise<T>, everyMs = 2000): Promise<T> {
   const ctx = Context.current();

@@ -1,4 +1,4 @@
-import type { RunSettings } from '../../workflows/definitions';
+import type { RunSettings } from '../../contract';
 import { DEFAULTS } from '../../config/defaults';
 import type { WorkersConfig } from '../../config/types';
 

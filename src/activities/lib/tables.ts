@@ -4,7 +4,7 @@
  */
 import type { Client } from 'pg';
 import { digestOf } from './digest';
-import type { ForeignKeyEdge } from '../../workflows/definitions';
+import type { ForeignKeyEdge } from '../../contract';
 import { listForeignKeys, listTables, matchesName, qualified, schemasOf, type TableRef } from './postgres';
 import type { DatabaseHandle } from './target';
 

@@ -78,10 +78,3 @@ export function databaseByName(t: ResolvedTarget, name = 'primary'): DatabaseHan
   if (!d) throw ApplicationFailure.nonRetryable(`Target "${t.name}" has no database named "${name}".`, 'BadConfig');
   return d;
 }
-
-/** `${VAR}` in a command's env values is taken from the worker's environment, so secrets stay out of the file. */
-export function expandEnv(values: Record<string, string> | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values ?? {})) out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n) => env[n] ?? '');
-  return out;
-}

@@ -1,7 +1,7 @@
 /** The restore step: one transaction per database, TRUNCATE the reset's tables and load the backup's rows and sequences. */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import type { BackupFile, BackupRecord } from '../../workflows/definitions';
+import type { BackupFile, BackupRecord } from '../../contract';
 import { updateJournal } from '../journal';
 import { verifiedLocalCopy, type LocalArchive } from '../lib/backup-source';
 import { crashPoint } from '../lib/faults';

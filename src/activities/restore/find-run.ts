@@ -9,8 +9,7 @@
  */
 import { WorkflowFailedError, WorkflowNotFoundError, type Client as TemporalClient } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BackupRecord, ResetResult } from '../../workflows/definitions';
-import { resetWorkflowId } from '../../workflows/definitions';
+import { type BackupRecord, type ResetResult, resetWorkflowId } from '../../contract';
 import { databaseChanged, JOURNAL_PREFIX, journalRunId, readJournal, type Journal } from '../journal';
 import { backupStoreFor } from '../lib/backup-store';
 import type { ResolvedTarget } from '../lib/target';

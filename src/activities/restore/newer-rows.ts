@@ -7,7 +7,7 @@
  * ended, seeds finished or not, so a failed seed's own rows are not mistaken for newer data. Solid
  * Queue's tables are the queue's state, rewritten by the workers all the time: said, never refused on.
  */
-import type { RestorePlan } from '../../workflows/definitions';
+import type { RestorePlan } from '../../contract';
 import type { RestorePoint } from './find-run';
 
 const QUEUE_TABLE = /\.solid_queue_[^/]*$/;

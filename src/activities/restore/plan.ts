@@ -1,6 +1,6 @@
 /** The restore plan: which backup, its checksum, the counts it holds, and what the database holds now. Changes nothing. */
 import { Context } from '@temporalio/activity';
-import type { RestorePlan } from '../../workflows/definitions';
+import type { RestorePlan } from '../../contract';
 import { assertChecksum } from '../lib/backup-source';
 import { digestOf } from '../lib/digest';
 import { withKeepalive } from '../lib/keepalive';

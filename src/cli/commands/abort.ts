@@ -1,4 +1,4 @@
-import { abortSignal } from '../../workflows/definitions';
+import { abortSignal } from '../../contract';
 import { parseDurationMs } from '../args';
 import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { Context, sleep } from '../context';

@@ -1,4 +1,4 @@
-import { approveSignal } from '../../workflows/definitions';
+import { approveSignal } from '../../contract';
 import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { sleep } from '../context';
 import { CliError } from '../errors';

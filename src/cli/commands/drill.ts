@@ -1,8 +1,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { backupProof, DRILL_WORKFLOW_TYPE, drillWorkflowId, type BackupRecord } from '../../workflows/definitions';
+import { backupProof, DRILL_WORKFLOW_TYPE, drillWorkflowId, type BackupRecord, formatBytes } from '../../contract';
 import { Command, checkTarget, taskQueueOf } from '../command';
 import { EXIT } from '../exit-codes';
-import { formatBytes, formatCount } from '../format';
+import { formatCount } from '../format';
 import type { Style } from '../style';
 
 /** The innermost failure's message: the activity's own words (which file, which table, what to do). */

@@ -3,8 +3,7 @@
  * give the fleet's approval after showing every target's plan, then follow it to its end.
  */
 import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { WORKFLOW_TASK_TIMEOUT } from '../../workflows/definitions';
-import { FLEET_WORKFLOW_TYPE, fleetApproveSignal, fleetPlanWorkflowId, fleetWorkflowId, type FleetApproveArgs, type FleetInput } from '../../workflows/fleet-definitions';
+import { WORKFLOW_TASK_TIMEOUT, FLEET_WORKFLOW_TYPE, fleetApproveSignal, fleetPlanWorkflowId, fleetWorkflowId, type FleetApproveArgs, type FleetInput } from '../../contract';
 import type { OptionSpec } from '../args';
 import { Command, taskQueueOf } from '../command';
 import { Context } from '../context';

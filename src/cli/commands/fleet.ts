@@ -3,7 +3,7 @@
  * id fleet-<name>), one child reset per target. plan and start are in fleet-start.ts; the verbs on a
  * fleet that runs (status, follow, approve, abort) are here.
  */
-import { fleetAbortSignal, fleetApproveSignal } from '../../workflows/fleet-definitions';
+import { fleetAbortSignal, fleetApproveSignal } from '../../contract';
 import { parseDurationMs, parsePositiveInt } from '../args';
 import { Command, RUN_ID_OPTION } from '../command';
 import { sleep } from '../context';

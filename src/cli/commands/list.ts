@@ -1,12 +1,11 @@
 import { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, type ResetResult } from '../../contract';
 import { parsePositiveInt } from '../args';
 import { Command, checkTarget } from '../command';
 import { renderRunList } from '../render-ending';
 import { EXIT } from '../exit-codes';
 import { failureDetails, failureText } from '../snapshot';
 import { kindOf, RunSummary } from '../snapshot-model';
-import type { ResetResult } from '../../workflows/definitions';
 import { endReasonOf, leftStopped, shownOutcome } from '../workers-view';
 import { deriveFromHistory } from '../history';
 import { decodeRawPayloads } from '../../encryption/decode-raw';

@@ -1,4 +1,4 @@
-import { planWorkflowId, ResetInput, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { planWorkflowId, ResetInput, WORKFLOW_TYPE } from '../../contract';
 import { Command, checkTarget, taskQueueOf } from '../command';
 import { EXIT } from '../exit-codes';
 import { followRun } from '../live';

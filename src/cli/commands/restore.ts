@@ -1,4 +1,4 @@
-import { RESTORE_WORKFLOW_TYPE, restoreWorkflowId, type RestoreInput } from '../../workflows/definitions';
+import { RESTORE_WORKFLOW_TYPE, restoreWorkflowId, type RestoreInput } from '../../contract';
 import { checkRunDuration } from '../args';
 import { Command, checkTarget } from '../command';
 import { UsageError } from '../errors';

@@ -1,4 +1,4 @@
-import { retrySignal } from '../../workflows/definitions';
+import { retrySignal } from '../../contract';
 import { Command, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { sleep } from '../context';
 import { EXIT } from '../exit-codes';

@@ -5,7 +5,7 @@
  * a person refuses it. This file: the command, `create` and `sync`; schedule-manage.ts: the rest.
  */
 import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
-import { scheduleId, Share } from '../../workflows/fleet-definitions';
+import { scheduleId, Share } from '../../contract';
 import { TARGETS_ENV } from '../../config/load';
 import { parseDurationMs } from '../args';
 import { Command, taskQueueOf } from '../command';

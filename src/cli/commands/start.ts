@@ -1,5 +1,5 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, WORKFLOW_TASK_TIMEOUT, WORKFLOW_TYPE } from '../../workflows/definitions';
+import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, WORKFLOW_TASK_TIMEOUT, WORKFLOW_TYPE } from '../../contract';
 import { checkRunDuration } from '../args';
 import { Command, checkTarget, taskQueueOf } from '../command';
 import { Context } from '../context';

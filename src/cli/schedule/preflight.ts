@@ -5,8 +5,7 @@
  * would need a person (`plan.ownApproval`) or has plan errors refuses the schedule.
  */
 import type { Client } from '@temporalio/client';
-import { WORKFLOW_TASK_TIMEOUT } from '../../workflows/definitions';
-import { FLEET_WORKFLOW_TYPE, fleetPlanWorkflowId, FleetResult } from '../../workflows/fleet-definitions';
+import { WORKFLOW_TASK_TIMEOUT, FLEET_WORKFLOW_TYPE, fleetPlanWorkflowId, FleetResult } from '../../contract';
 import { sleep } from '../context';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';

@@ -1,7 +1,7 @@
 /** Schedules as text: a list, one schedule described, and the diff of a sync. Pure. */
 import { formatDuration, formatTime, padVisible, visibleLength } from '../format';
 import type { Style } from '../style';
-import type { ScheduleMemo } from '../../workflows/fleet-definitions';
+import type { ScheduleMemo } from '../../contract';
 import type { ScheduleWhen } from './spec';
 import type { SyncEntry, SyncKind } from './sync';
 import type { ScheduledRun, ScheduleView } from './view';

@@ -6,8 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ScheduleOptions } from '@temporalio/client';
-import { WORKFLOW_TASK_TIMEOUT } from '../../workflows/definitions';
-import { FLEET_WORKFLOW_TYPE, FleetInput, ScheduleMemo, scheduledWorkflowId, scheduleId, Share } from '../../workflows/fleet-definitions';
+import { WORKFLOW_TASK_TIMEOUT, FLEET_WORKFLOW_TYPE, FleetInput, ScheduleMemo, scheduledWorkflowId, scheduleId, Share } from '../../contract';
 import { DURATION_RULE, durationToMs, isDuration, TARGET_NAME, TARGET_NAME_RULE } from '../../config/rules';
 
 /** When a schedule runs, as given (a flag or the file's schedule block). */

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { describeIssues, normalizeGroups } from '../../config/load';
 import { targetsFileSchema } from '../../config/schema';
-import type { ScheduleMemo } from '../../workflows/fleet-definitions';
+import type { ScheduleMemo } from '../../contract';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { scheduleDigest, ScheduleWhat, ScheduleWhen, whenProblems } from './spec';

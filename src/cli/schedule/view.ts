@@ -3,8 +3,7 @@
  * schedule started), turned into plain objects that render.ts prints and --json emits as they are.
  */
 import { Client, ScheduleDescription, ScheduleNotFoundError } from '@temporalio/client';
-import type { FleetResult, ScheduleMemo } from '../../workflows/fleet-definitions';
-import { scheduleId } from '../../workflows/fleet-definitions';
+import { type FleetResult, type ScheduleMemo, scheduleId } from '../../contract';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { failureDetails, failureText } from '../snapshot';

@@ -2,14 +2,14 @@
  * Issue 7, the operator's side: a run that left the workers stopped is red everywhere with exit 7;
  * restart attempts show while compensating; with no worker answering, the state comes from the
  * run's history and the view says that no worker is polling. Fixtures are shaped like the contract
- * (src/workflows/definitions.ts, "CONTRACT (issue 7)") and like real history events.
+ * (src/contract, "CONTRACT (issue 7)") and like real history events.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
-import type { Plan, Progress, ResetResult, StepState, WorkersState } from '../../../src/workflows/definitions';
+import type { Plan, Progress, ResetResult, StepState, WorkersState } from '../../../src/contract';
 import { stateLine } from '../../../src/cli/commands/abort';
 import { historyLines } from '../../../src/cli/commands/resume';
 import { EXIT, EXIT_CODE_HELP } from '../../../src/cli/exit-codes';

@@ -1,5 +1,5 @@
 /** Fixed fleet states for the fleet renderers' unit tests: a plan, a fleet running, an ending. */
-import type { FleetLimits, FleetProgress, FleetResult, FleetTarget } from '../../../src/workflows/fleet-definitions';
+import type { FleetLimits, FleetProgress, FleetResult, FleetTarget } from '../../../src/contract';
 import type { FleetSnapshot } from '../../../src/cli/fleet-snapshot';
 
 const plan = (db: string, over: Partial<NonNullable<FleetTarget['plan']>> = {}): NonNullable<FleetTarget['plan']> => ({

@@ -1,5 +1,5 @@
-import type { Plan, ResetResult, StepState } from '../../../src/workflows/definitions';
-import { formatBytes, formatCount, formatDuration, visibleLength } from '../../../src/cli/format';
+import { type Plan, type ResetResult, type StepState, formatBytes } from '../../../src/contract';
+import { formatCount, formatDuration, visibleLength } from '../../../src/cli/format';
 import { progressBar, renderSteps, table } from '../../../src/cli/render';
 import { renderResult, renderRunList } from '../../../src/cli/render-ending';
 import { renderPlan } from '../../../src/cli/render-plan';

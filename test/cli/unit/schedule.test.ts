@@ -15,8 +15,7 @@ import { desiredSchedules, diffSchedules, ExistingSchedule } from '../../../src/
 import type { ScheduleView } from '../../../src/cli/schedule/view';
 import { PLAIN } from '../../../src/cli/style';
 import { targetsFileSchema } from '../../../src/config/schema';
-import type { FleetResult, FleetTarget } from '../../../src/workflows/fleet-definitions';
-import { scheduleId } from '../../../src/workflows/fleet-definitions';
+import { type FleetResult, type FleetTarget, scheduleId } from '../../../src/contract';
 
 const target: ScheduleWhat = { name: 'shop', resets: { target: 'shop' } };
 const daily: ScheduleWhen = { cron: '0 5 * * *', timezone: 'Europe/Berlin', jitter: '5m', pauseOnFailure: true };

@@ -14,7 +14,7 @@ import { LocalStore } from '../../../src/activities/lib/backup-store';
 import type { ActivityDeps } from '../../../src/activities/lib/target';
 import { manifestName, purgeProgressName, writeManifestOnce } from '../../../src/activities/manifest';
 import { createStorageActivities, type PurgeResult } from '../../../src/activities/storage';
-import type { HeartbeatProgress } from '../../../src/workflows/definitions';
+import type { HeartbeatProgress } from '../../../src/contract';
 import { loadedTarget } from '../../support/target-config';
 import { FakeS3 } from '../../support/fake-s3';
 import { fakePg } from '../../support/fake-pg';

@@ -15,7 +15,7 @@ import { manifestName, writeManifestOnce } from '../../../src/activities/manifes
 import { createStorageActivities } from '../../../src/activities/storage';
 import type { TargetConfig } from '../../../src/config/types';
 import { loadedTarget } from '../../support/target-config';
-import type { HeartbeatProgress } from '../../../src/workflows/definitions';
+import type { HeartbeatProgress } from '../../../src/contract';
 import { FakeS3 } from '../../support/fake-s3';
 import { fakePg } from '../../support/fake-pg';
 

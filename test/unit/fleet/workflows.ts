@@ -16,7 +16,7 @@
  * time), and honours "abort" at any moment by ending aborted, as the runbook does.
  */
 import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import { abortSignal, approveSignal, retrySignal, type AbortArgs, type EndReason, type ResetInput, type ResetResult, type WorkersState } from '../../../src/workflows/definitions';
+import { abortSignal, approveSignal, retrySignal, type AbortArgs, type EndReason, type ResetInput, type ResetResult, type WorkersState } from '../../../src/contract';
 import { RunProgress } from '../../../src/workflows/progress';
 
 export { resetFleet } from '../../../src/workflows/fleet';

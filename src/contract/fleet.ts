@@ -1,36 +1,15 @@
 /**
  * The contract of a fleet reset (many targets in one run) and of scheduled resets: what the CLI, the
- * Web UI, `temporal`, schedules and tests send and read. Deterministic code only (bundled into the
- * workflow sandbox). Like the single-target contract (definitions.ts), it names targets, never secrets.
+ * Web UI, `temporal`, schedules and tests send and read. Like the single-target contract, it names
+ * targets, never secrets. Its ids are in ids.ts, its signals in signals.ts.
  *
  * A fleet runs one `productionDataReset` child per target under the child's usual id `reset-<target>`,
  * so a target that is already being reset (by a person, or by another fleet) is never reset twice.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { AbortArgs, EndReason, Phase, ResetResult, StepName, StepStatus, WorkersState } from './definitions';
+import type { ResetResult } from './reset';
+import type { EndReason, Phase, WorkersState } from './run-state';
+import type { StepName, StepStatus } from './steps';
 
-export const FLEET_WORKFLOW_TYPE = 'resetFleet';
-
-/** A fleet started by a person runs under this id: one fleet of a name at a time. */
-export function fleetWorkflowId(name: string): string {
-  return `fleet-${name}`;
-}
-/** A fleet's plan (mode "plan") changes nothing, so any number may run. */
-export function fleetPlanWorkflowId(name: string, at: Date): string {
-  return `plan-fleet-${name}-${at.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
-}
-
-/**
- * Schedules (Temporal's Schedule API) are named after the target or group they reset. The server
- * appends the scheduled time to the workflow id of every run it starts, so a scheduled run's id is
- * `scheduled-<name>-<time>`; its children keep their `reset-<target>` ids.
- */
-export function scheduleId(name: string): string {
-  return `reset-schedule-${name}`;
-}
-export function scheduledWorkflowId(name: string): string {
-  return `scheduled-${name}`;
-}
 /** The memo every schedule of ours carries: who owns it (a `schedule create`, or `schedule sync` of a targets file). */
 export interface ScheduleMemo {
   managedBy: 'reset-runbook';
@@ -242,11 +221,6 @@ export interface ChildReport {
    */
   seq?: number;
 }
-
-export const fleetApproveSignal = defineSignal<[FleetApproveArgs]>('approve');
-export const fleetAbortSignal = defineSignal<[AbortArgs]>('abort');
-export const childReportSignal = defineSignal<[ChildReport]>('childReport');
-export const fleetProgressQuery = defineQuery<FleetProgress>('progress');
 
 /** A target that the fleet's approval does not cover: why its own run asks a person. */
 export function ownApprovalReason(p: { environment?: string; highRisk: boolean; settings: { approvalRequired: boolean } }): string | undefined {

@@ -1,0 +1,41 @@
+/**
+ * The type names of the ApplicationFailures our workflows and activities throw. Scripts, the CLI and
+ * tests tell endings apart by them (`failure.type`), so they are a contract like any other: one list,
+ * which test/unit/contract.test.ts checks every `'Xyz'` failure type in src/ against.
+ */
+export const FAILURE_TYPES = [
+  // Refused before anything was touched.
+  'BadInput',
+  'BadConfig',
+  'UnknownTarget',
+  'UnknownGroup',
+  'MissingSecret',
+  'ResetRefused',
+  'RestoreRefused',
+  'FleetRefused',
+  'RestorePlanFailed',
+  'DatabaseLocked',
+  'PlanChanged',
+  'BackupTooOld',
+  'BackupOnOtherHost',
+  'BackupChecksumMismatch',
+  'ManifestMissing',
+  'ManifestElsewhere',
+  'DrillRefused',
+  'ApprovalTimedOut',
+  // A step's own failure.
+  'BackupFailed',
+  'BackupUnreadable',
+  'BackupCopyFailed',
+  'PurgeRecordUnreadable',
+  'RestoreIncomplete',
+  'DrillFailed',
+  'VerifyMismatch',
+  // How a run ended after it started changing things.
+  'ResetAborted',
+  'RestoreAborted',
+  'FleetAborted',
+  'FleetFailed',
+  'CompensationFailed',
+] as const;
+export type FailureType = (typeof FAILURE_TYPES)[number];
