@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { z } from 'zod';
-import { AT_PARENT, targetsFileSchema } from './schema';
+import { AT_PARENT } from './schema-parts';
+import { targetsFileSchema } from './schema';
 import type { GroupConfig, TargetConfig } from './types';
 
 export const TARGETS_ENV = 'RESET_RUNBOOK_TARGETS';
