@@ -66,7 +66,7 @@ export function mainHelp(): string {
     '',
     EXIT_CODE_HELP,
     '',
-    'Operator guide: docs/operators.md',
+    'Operator guide: docs/operators/README.md',
   ];
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,5 @@
 /**
- * A fleet reset: the runbook over many targets, as one run (docs/operators.md, "Fleets and schedules").
+ * A fleet reset: the runbook over many targets, as one run (docs/operators/fleets-and-schedules.md).
  *
  *   targets (a list, or a group of the targets file) · plan every target · one approval for the fleet
  *   · one reset child per target, at most maxConcurrent at once, batch after batch · the ending

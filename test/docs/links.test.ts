@@ -143,7 +143,7 @@ describe('this repository', () => {
   const exists = (p: string) => fileSet.has(p) || folders.has(p);
 
   test('has Markdown files to check', () => {
-    expect(files.filter((f) => f.endsWith('.md'))).toEqual(expect.arrayContaining(['README.md', 'docs/operators.md', 'docs/runbook.md', 'demo/README.md']));
+    expect(files.filter((f) => f.endsWith('.md'))).toEqual(expect.arrayContaining(['README.md', 'docs/operators/README.md', 'docs/runbook.md', 'demo/README.md']));
   });
 
   test('every relative link in every Markdown file resolves to a file or folder of the repository', () => {

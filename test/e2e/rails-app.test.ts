@@ -81,7 +81,7 @@ function railsEnv(url: string): RailsEnv {
   };
 }
 
-/** The target as docs/operators.md's worked example writes it, pointed at this test's app and stack. */
+/** The target as docs/operators/rails-example.md's worked example writes it, pointed at this test's app and stack. */
 function targetConfig(): TargetConfig {
   return {
     database: { urlEnv: 'RAILS_E2E_DATABASE_URL' },

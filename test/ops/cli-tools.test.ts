@@ -1,5 +1,5 @@
 /**
- * Every `temporal workflow …` and `tctl workflow …` line of docs/operators.md, run as printed
+ * Every `temporal workflow …` and `tctl workflow …` line of docs/operators/web-ui-and-temporal.md, run as printed
  * (names localized) against the stack's Temporal server with a real worker: plan, start, progress,
  * a failing step and retry, reset to a point, approve to completion, a second run aborted,
  * describe and list. `temporal` is the stack's binary (RR_TEMPORAL_BIN); `tctl` is built from the
@@ -47,7 +47,7 @@ afterAll(async () => {
   if (binDir) fs.rmSync(binDir, { recursive: true, force: true });
 });
 
-test('docs/operators.md has a temporal and a tctl line for every operation', () => {
+test('docs/operators/web-ui-and-temporal.md has a temporal and a tctl line for every operation', () => {
   for (const tool of ['temporal', 'tctl'] as Tool[]) {
     for (const op of OPERATIONS) expect([tool, op, commands[tool][op]?.startsWith(`${tool} workflow `)]).toEqual([tool, op, true]);
   }

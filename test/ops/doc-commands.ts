@@ -1,5 +1,5 @@
 /**
- * The `temporal` and `tctl` lines of docs/operators.md, as the tests run them: each fenced block
+ * The `temporal` and `tctl` lines of docs/operators/web-ui-and-temporal.md, as the tests run them: each fenced block
  * tagged ```sh op=<operation> tool=<temporal|tctl>, with the doc's example names (target "demo",
  * database "phonefin_production", task queue "reset-runbook") replaced by the test's own.
  */
@@ -11,7 +11,7 @@ export const OPERATIONS = ['plan', 'start', 'progress', 'approve', 'retry', 'abo
 export type Operation = (typeof OPERATIONS)[number];
 export type Tool = 'temporal' | 'tctl';
 
-export function docCommands(file = path.join(REPO, 'docs', 'operators.md')): Record<Tool, Partial<Record<Operation, string>>> {
+export function docCommands(file = path.join(REPO, 'docs', 'operators', 'web-ui-and-temporal.md')): Record<Tool, Partial<Record<Operation, string>>> {
   const text = fs.readFileSync(file, 'utf8');
   const out: Record<Tool, Partial<Record<Operation, string>>> = { temporal: {}, tctl: {} };
   for (const m of text.matchAll(/```sh op=(\w+) tool=(temporal|tctl)\n([\s\S]*?)```/g)) {

@@ -1,5 +1,5 @@
 /**
- * The worked example of docs/operators.md ("a Rails app whose seeds are `bin/rails db:seed`") is a
+ * The worked example of docs/operators/rails-example.md ("a Rails app whose seeds are `bin/rails db:seed`") is a
  * targets file the worker accepts: the JSON block is taken from the document and given to the loader,
  * so the guide cannot drift from what the code checks. No stack needed.
  */
@@ -8,16 +8,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTargetsFile } from '../../src/config/load';
 
-const GUIDE = path.resolve(__dirname, '..', '..', 'docs', 'operators.md');
+const GUIDE = path.resolve(__dirname, '..', '..', 'docs', 'operators', 'rails-example.md');
 const MARKER = '```json example=rails-targets';
 
 /** The fenced block that opens with MARKER, exactly once in the guide. */
 export function exampleBlock(markdown: string): string {
   const lines = markdown.split('\n');
   const starts = lines.flatMap((l, i) => (l.trim() === MARKER ? [i] : []));
-  if (starts.length !== 1) throw new Error(`expected one ${MARKER} block in docs/operators.md, found ${starts.length}`);
+  if (starts.length !== 1) throw new Error(`expected one ${MARKER} block in docs/operators/rails-example.md, found ${starts.length}`);
   const end = lines.findIndex((l, i) => i > starts[0] && l.trim() === '```');
-  if (end < 0) throw new Error(`the ${MARKER} block in docs/operators.md is not closed`);
+  if (end < 0) throw new Error(`the ${MARKER} block in docs/operators/rails-example.md is not closed`);
   return lines.slice(starts[0] + 1, end).join('\n');
 }
 
@@ -38,7 +38,7 @@ function load(json: string, env: NodeJS.ProcessEnv = WORKER_ENV) {
   }
 }
 
-test('the worked Rails example in docs/operators.md is a valid targets file', () => {
+test('the worked Rails example in docs/operators/rails-example.md is a valid targets file', () => {
   const json = exampleBlock(fs.readFileSync(GUIDE, 'utf8'));
   const loaded = load(json);
   expect(Object.keys(loaded.targets)).toEqual(['shop']);

@@ -38,7 +38,7 @@ test('every example targets file in the repository names the schema by a relativ
   const examples: [string, string][] = [
     ['deploy/targets.example.json', fs.readFileSync(path.join(ROOT, 'deploy/targets.example.json'), 'utf8')],
     ['deploy/compose/targets.json', fs.readFileSync(path.join(ROOT, 'deploy/compose/targets.json'), 'utf8')],
-    ['docs/operators.md', docsExample(fs.readFileSync(path.join(ROOT, 'docs/operators.md'), 'utf8'))],
+    ['docs/operators/rails-example.md', docsExample(fs.readFileSync(path.join(ROOT, 'docs/operators/rails-example.md'), 'utf8'))],
   ];
   for (const [file, json] of examples) {
     const ref = JSON.parse(json).$schema;

@@ -8,7 +8,7 @@
  * - pg_dump / pg_restore: plus the libpq variables built from the database's own URL (backup.ts).
  * - The target's commands (seeds, rebuild, workers' stop/start/status): plus exactly what the target
  *   passes in seeds.env / strategy.env / workers.env, `${VAR}` taken from the worker's environment.
- *   A Rails seed needs DATABASE_URL and RAILS_ENV: the target says so there (docs/operators.md).
+ *   A Rails seed needs DATABASE_URL and RAILS_ENV: the target says so there (docs/operators/configure.md).
  */
 /** Passed through from the worker to every child when set. SSH_AUTH_SOCK: stop/start over ssh with an agent. */
 export const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM', 'SSH_AUTH_SOCK'];
