@@ -183,6 +183,23 @@ export function resolveTemporalSettings(rawEnv: NodeJS.ProcessEnv, flags: Tempor
   };
 }
 
+/**
+ * One line for a connection that failed at start: the core SDK's error is a nested Rust debug dump
+ * (`tonic::transport::Error(Transport, ConnectError(… "Connection refused" …))`), so keep only its
+ * innermost message and say where the address came from and how to change it.
+ */
+export function temporalUnreachableMessage(settings: TemporalSettings, err: unknown): string {
+  const raw = err instanceof Error ? err.message : String(err);
+  // The innermost `message: "…"` of the dump, else the OS error kind, else the message as it is.
+  const inner = [...raw.matchAll(/message: "([^"]+)"/g)].pop()?.[1] ?? /kind: (\w+)/.exec(raw)?.[1] ?? raw.split('\n')[0];
+  const how = [settings.describe, settings.profile].filter(Boolean).join('; ');
+  return (
+    `cannot reach Temporal at ${settings.address} (${how}): ${inner}. ` +
+    `Start the server there, or point TEMPORAL_ADDRESS (or TEMPORAL_PROFILE's address) at it; ` +
+    `a secured server also needs TEMPORAL_TLS_* / TEMPORAL_API_KEY`
+  );
+}
+
 /** envconfig leaves unset fields as undefined keys and PEM as Uint8Array; the SDK wants Buffers. */
 function normalizeTls(tls: TLSConfig | boolean): TLSConfig | boolean {
   if (typeof tls === 'boolean') return tls;

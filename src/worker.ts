@@ -16,7 +16,10 @@ import { TASK_QUEUE } from './contract';
 import { dataConverterFromEnv } from './encryption/data-converter';
 import { CODEC_KEYS_ENV, EncryptionConfigError } from './encryption/keys';
 import { prebuiltWorkflowBundle, WorkflowBundleError } from './workflow-bundle';
-import { resolveTemporalSettings, TemporalSettingsError } from './temporal-connection';
+import { resolveTemporalSettings, temporalUnreachableMessage, TemporalSettingsError } from './temporal-connection';
+
+/** Temporal did not answer at start: the message names the address and the variable that sets it. */
+export class TemporalUnreachableError extends Error {}
 
 export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
   const targets = loadTargetsFromEnv(env);
@@ -27,12 +30,18 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
   // worker in a second, without webpack; unset, the worker bundles src/workflows itself.
   const bundle = prebuiltWorkflowBundle(env, !!dataConverter);
   // Connect only once every setting is known good: a refused bundle leaves no connection open.
-  const connection = await NativeConnection.connect({
-    address: temporal.address,
-    ...(temporal.tls !== undefined ? { tls: temporal.tls } : {}),
-    ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}),
-    ...(temporal.metadata ? { metadata: temporal.metadata } : {}),
-  });
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({
+      address: temporal.address,
+      ...(temporal.tls !== undefined ? { tls: temporal.tls } : {}),
+      ...(temporal.apiKey ? { apiKey: temporal.apiKey } : {}),
+      ...(temporal.metadata ? { metadata: temporal.metadata } : {}),
+    });
+  } catch (err) {
+    // A newcomer without a server running should read where the worker looked, not a Rust dump.
+    throw new TemporalUnreachableError(temporalUnreachableMessage(temporal, err));
+  }
   const worker = await Worker.create({
     connection,
     namespace: temporal.namespace,
@@ -60,6 +69,10 @@ async function main() {
     if (err instanceof ConfigError || err instanceof EncryptionConfigError || err instanceof TemporalSettingsError || err instanceof WorkflowBundleError) {
       console.error(err.message);
       process.exit(2);
+    }
+    if (err instanceof TemporalUnreachableError) {
+      console.error(`reset-runbook worker: ${err.message}`);
+      process.exit(1);
     }
     throw err;
   }

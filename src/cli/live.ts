@@ -33,8 +33,28 @@ export interface FollowOptions {
    * Returns 'continue' to keep following, 'stop' to return with the current exit code.
    */
   onWaiting?: (snap: Snapshot, kind: WaitingKind) => Promise<'continue' | 'stop'>;
-  /** Show nothing while following (plan, abort): the caller prints the end. */
+  /** Show nothing while following (plan, abort): the caller prints the end; only "no worker" is said, once. */
   quiet?: boolean;
+  /** The caller already said that no worker polls (before starting the run): do not say it again. */
+  noWorkerSaid?: boolean;
+}
+
+/** Seconds a run's workflow task may wait unstarted before we say no worker polls (a polling worker takes it in milliseconds). */
+export const UNCLAIMED_TASK_SECONDS = 3;
+
+/**
+ * One line saying that no worker runs this run now, as soon as that shows: the workflow task waits
+ * unstarted, or the progress query found no worker. The server lists a stopped worker's polls for a
+ * minute or more, so the poller list alone would say it only that much later.
+ */
+export function noWorkerNote(snap: Snapshot, now: Date): string | undefined {
+  if (snap.status !== 'RUNNING') return undefined;
+  const since = snap.workflowTaskWaitingSince ? Date.parse(snap.workflowTaskWaitingSince) : NaN;
+  const waited = Number.isFinite(since) ? Math.max(0, now.getTime() - since) : undefined;
+  if (!snap.noWorker && (waited === undefined || waited < UNCLAIMED_TASK_SECONDS * 1000)) return undefined;
+  const queue = snap.noWorker?.taskQueue ?? snap.taskQueue ?? '?';
+  const why = waited !== undefined && waited >= UNCLAIMED_TASK_SECONDS * 1000 ? `its workflow task has waited ${agoText(waited).replace(/ ago$/, '')} for one` : 'none answered its progress query';
+  return `no worker polls task queue "${queue}" now (${why}): the run goes on as soon as one does (Ctrl-C to detach)`;
 }
 
 export interface FollowOutcome {
@@ -47,12 +67,18 @@ export interface FollowOutcome {
 export function changeLines(prev: Snapshot | undefined, snap: Snapshot, now: Date, bars: boolean): string[] {
   const lines: string[] = [];
   const t = formatTime(now).slice(11);
-  const prevSteps = new Map((prev?.progress?.steps ?? []).map((s) => [s.name, s]));
-  for (const s of snap.progress?.steps ?? []) {
+  // A closed run no worker answers for still has its steps in its history.
+  const stepsOf = (x: Snapshot | undefined) => x?.progress?.steps ?? (x && x.status !== 'RUNNING' ? x.history?.steps : undefined) ?? [];
+  const prevSteps = new Map(stepsOf(prev).map((s) => [s.name, s]));
+  for (const s of stepsOf(snap)) {
     const before = prevSteps.get(s.name);
     if (!before ? s.status !== 'pending' : before.status !== s.status || before.attempts !== s.attempts) {
       const extra = s.error ? `: ${s.error}` : s.detail && (s.status === 'done' || s.status === 'skipped') ? `: ${s.detail}` : '';
-      lines.push(`[${t}] ${s.title}: ${s.status}${s.attempts > 1 ? ` (try ${s.attempts})` : ''}${extra}`);
+      // The first snapshot catches up on what happened before we looked (a finished run's whole
+      // story): stamp each step with its own time, not the time we read it.
+      const own = prev ? undefined : s.status === 'running' || s.status === 'waiting-for-operator' ? s.startedAt : (s.endedAt ?? s.startedAt);
+      const at = own && formatTime(own) !== '-' ? formatTime(own).slice(11) : t;
+      lines.push(`[${at}] ${s.title}: ${s.status}${s.attempts > 1 ? ` (try ${s.attempts})` : ''}${extra}`);
     }
   }
   const kind = waitingKind(snap);
@@ -107,6 +133,7 @@ export async function followRun(ctx: Context, client: Client, handle: WorkflowHa
   let drawnRows = 0;
   let lastBarsAt = 0;
   let lastFingerprint = '';
+  let noWorkerSaid = !!opts.noWorkerSaid;
   const columns = () => ctx.io.stdout.columns ?? 120;
 
   const draw = (text: string) => {
@@ -134,6 +161,20 @@ export async function followRun(ctx: Context, client: Client, handle: WorkflowHa
     }
     lastFingerprint = fp;
     prev = snap;
+    // Quiet followers (plan) print nothing until the end, and the line-per-change output says "NO
+    // WORKER" only once the progress query has timed out: say it as soon as the workflow task waits.
+    if (!ctx.json && !noWorkerSaid) {
+      if (!opts.quiet && snap.noWorker) {
+        // changeLines or the live view says it.
+        noWorkerSaid = true;
+      } else if (opts.quiet || !ctx.live) {
+        const note = noWorkerNote(snap, now);
+        if (note) {
+          ctx.note(note);
+          noWorkerSaid = true;
+        }
+      }
+    }
 
     if (snap.status !== 'RUNNING') return { snap, code: exitCodeFor(snap), detached: false };
     const kind = waitingKind(snap);

@@ -74,8 +74,19 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   return out.join('\n');
 }
 
+/**
+ * A run that refused its target before touching anything (not in the worker's targets file): one
+ * plain refusal for the operator, not a failed run with an empty result to read through.
+ */
+export function unknownTargetRefusal(snap: Snapshot): string | undefined {
+  if (snap.failureType !== 'UnknownTarget') return undefined;
+  return `refused: ${snap.failure ?? snap.result?.message ?? 'unknown target'}`;
+}
+
 /** How a closed run ended: its result (with the workers' state), else its failure. */
 export function renderEnding(snap: Snapshot, style: Style = PLAIN): string {
+  const refusal = unknownTargetRefusal(snap);
+  if (refusal) return style.red(refusal);
   if (snap.result) return renderResult(snap.result, style, snap.failure, leftStopped(snap));
   const stopped = leftStopped(snap);
   const lines = [style.red(`${snap.workflowId}: ${snap.status}${snap.failure ? `: ${snap.failure}` : ''}`)];

@@ -56,9 +56,19 @@ export interface Snapshot {
    * (recentPoll false: no poll within the heartbeat timeout), or one polled lately but did not answer.
    */
   noWorker?: { taskQueue: string; lastPollAt?: string; heartbeatTimeoutSeconds: number; recentPoll: boolean; queryError: string };
+  /**
+   * When the run's pending workflow task was scheduled, while no worker has started it: a polling
+   * worker takes one within milliseconds, so a few seconds of this means no worker polls right now,
+   * even while the server still lists a stopped worker's last polls.
+   */
+  workflowTaskWaitingSince?: string;
+  /** The run's task queue (from describe). */
+  taskQueue?: string;
   result?: ResetResult;
   /** Why a closed run did not complete (failed, terminated, timed out). */
   failure?: string;
+  /** The innermost ApplicationFailure's type of that failure (src/contract/failures.ts), e.g. "UnknownTarget". */
+  failureType?: string;
 }
 
 export interface RunSummary {

@@ -97,6 +97,12 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
   };
   const running = snap.status === 'RUNNING';
   const taskQueue = raw.executionConfig?.taskQueue?.name ?? TASK_QUEUE;
+  snap.taskQueue = taskQueue;
+  const wft = raw.pendingWorkflowTask;
+  if (running && wft && Number(wft.state) === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED) {
+    const since = tsToIso(wft.scheduledTime as never);
+    if (since) snap.workflowTaskWaitingSince = since;
+  }
   // The query is the proof: a worker that answers it runs this run. The pollers only say when
   // something last polled (the server lists a dead worker's pollers for minutes).
   const wantQuery = opts.query ?? true;
@@ -114,6 +120,8 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
     } catch (err) {
       refuseUnreadable(err, desc.workflowId);
       snap.failure = failureText(err);
+      const type = failureType(err);
+      if (type) snap.failureType = type;
       // The runbook ends a rejected or aborted run as a failure that carries its ResetResult.
       const details = failureDetails(err);
       if (details && typeof details === 'object' && 'outcome' in details && 'target' in details) snap.result = details as ResetResult;
@@ -172,6 +180,18 @@ export function failureText(err: unknown): string {
     e = (e as { cause?: unknown }).cause;
   }
   return parts.length ? parts[parts.length - 1] : String(err);
+}
+
+/** The type of the innermost ApplicationFailure in a failure chain (a refusal's kind, e.g. UnknownTarget). */
+export function failureType(err: unknown): string | undefined {
+  let found: string | undefined;
+  let e: unknown = err;
+  while (e instanceof Error) {
+    const t = (e as { type?: unknown }).type;
+    if (typeof t === 'string' && t) found = t;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return found;
 }
 
 /** The first detail of the innermost ApplicationFailure in a failure chain. */

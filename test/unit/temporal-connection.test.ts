@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveTemporalSettings, TemporalSettingsError } from '../../src/temporal-connection';
+import { resolveTemporalSettings, temporalUnreachableMessage, TemporalSettingsError } from '../../src/temporal-connection';
 
 let dir: string;
 let toml: string;
@@ -145,4 +145,18 @@ test('bad settings are refused with what to fix, before any connection', () => {
   fs.writeFileSync(empty, '# nothing yet\n');
   expect(resolveTemporalSettings({ TEMPORAL_CONFIG_FILE: empty }).address).toBe('localhost:7233');
   expect(bad({ TEMPORAL_CONFIG_FILE: empty, TEMPORAL_PROFILE: 'prod' })).toMatch(/its profiles: none/);
+});
+
+test('an unreachable server at worker start: one line naming the address and TEMPORAL_ADDRESS, not the Rust dump', () => {
+  // What NativeConnection.connect throws with nothing listening (SDK 1.x, core's tonic error).
+  const raw = new Error(
+    'Failed to connect to Temporal server: tonic::transport::Error(Transport, ConnectError(ConnectError("tcp connect error", Os { code: 111, kind: ConnectionRefused, message: "Connection refused" })))',
+  );
+  const line = temporalUnreachableMessage(resolveTemporalSettings({ TEMPORAL_ADDRESS: 'temporal.internal:7233' }), raw);
+  expect(line).toBe(
+    "cannot reach Temporal at temporal.internal:7233 (plaintext): Connection refused. Start the server there, or point TEMPORAL_ADDRESS (or TEMPORAL_PROFILE's address) at it; a secured server also needs TEMPORAL_TLS_* / TEMPORAL_API_KEY",
+  );
+  expect(line).not.toMatch(/tonic|\n/);
+  const viaProfile = temporalUnreachableMessage(resolveTemporalSettings({ TEMPORAL_CONFIG_FILE: toml }), new Error('dns error: no such host'));
+  expect(viaProfile).toMatch(/^cannot reach Temporal at default-host:7233 \(plaintext; profile "default" of .*temporal\.toml\): dns error: no such host\./);
 });

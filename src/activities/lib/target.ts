@@ -46,7 +46,12 @@ export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget 
   const config = deps.targets.targets[name];
   if (!config) {
     const known = Object.keys(deps.targets.targets).join(', ') || '(none)';
-    throw ApplicationFailure.nonRetryable(`Unknown target "${name}". This worker knows: ${known}. Add it to ${deps.targets.file} and restart the worker, then retry.`, 'UnknownTarget');
+    // Read by the operator at the CLI, who may never have seen the worker's host: say which file the
+    // worker read, what it has, and that the worker reads that file only when it starts.
+    throw ApplicationFailure.nonRetryable(
+      `Target "${name}" is not in the worker's targets file ${deps.targets.file} (it has: ${known}). Add it there and restart the worker, then run this again.`,
+      'UnknownTarget',
+    );
   }
   const url = (envName: string) => {
     const v = deps.env[envName];

@@ -63,6 +63,7 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
       confirm,
       confirmRebuild: opts['confirm-rebuild'] as string | undefined,
       exitOnWait: opts['exit-on-wait'] === true,
+      noWorkerSaid: workers?.workflowPollers === 0,
     });
   },
 };
@@ -75,7 +76,18 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
 export async function startAndFollow(
   ctx: Context,
   client: Client,
-  o: { what: 'reset' | 'restore'; target: string; workflowType: string; workflowId: string; input: object; detach: boolean; confirm?: string; confirmRebuild?: string; exitOnWait: boolean },
+  o: {
+    what: 'reset' | 'restore';
+    target: string;
+    workflowType: string;
+    workflowId: string;
+    input: object;
+    detach: boolean;
+    confirm?: string;
+    confirmRebuild?: string;
+    exitOnWait: boolean;
+    noWorkerSaid?: boolean;
+  },
 ): Promise<ExitCode> {
   let handle;
   try {
@@ -106,7 +118,7 @@ export async function startAndFollow(
     ctx.note(`approved by ${args.by}`);
     return 'continue';
   };
-  const { snap, code, detached } = await followRun(ctx, client, handle, { onWaiting });
+  const { snap, code, detached } = await followRun(ctx, client, handle, { onWaiting, noWorkerSaid: o.noWorkerSaid });
   if (!detached && ctx.json) ctx.emit(endingJson(snap, code));
   if (!detached && !ctx.live && snap.status !== 'RUNNING') ctx.print(renderEnding(snap, ctx.style));
   return code;

@@ -1,14 +1,16 @@
 import { type Plan, type ResetResult, type StepState, formatBytes } from '../../../src/contract';
 import { formatCount, formatDuration, visibleLength } from '../../../src/cli/format';
 import { progressBar, renderSteps, table } from '../../../src/cli/render';
-import { renderResult, renderRunList } from '../../../src/cli/render-ending';
+import { renderEnding, renderResult, renderRunList, unknownTargetRefusal } from '../../../src/cli/render-ending';
 import { renderPlan } from '../../../src/cli/render-plan';
 import { renderView } from '../../../src/cli/render-view';
 import { asHeartbeatProgress, decodeHeartbeat, RateTracker } from '../../../src/cli/snapshot';
 import { exitCodeFor } from '../../../src/cli/snapshot-exit';
 import type { Snapshot } from '../../../src/cli/snapshot-model';
 import { summarizePollers } from '../../../src/cli/snapshot-pollers';
-import { changeLines } from '../../../src/cli/live';
+import { changeLines, noWorkerNote } from '../../../src/cli/live';
+import { resolveTarget, type ActivityDeps } from '../../../src/activities/lib/target';
+import type { ApplicationFailure } from '@temporalio/common';
 import { ANSI } from '../../../src/cli/style';
 import { defaultPayloadConverter } from '@temporalio/common';
 
@@ -281,5 +283,59 @@ describe('snapshot helpers', () => {
     expect(r.rate('a')).toBe(50);
     r.add('a', 10, 3000);
     expect(r.rate('a')).toBeUndefined();
+  });
+});
+
+describe("a newcomer's first hour (issue 17 item 7)", () => {
+  const now = new Date('2026-11-26T15:30:00Z');
+
+  test('following a finished run stamps each step with its own time, not the time it was read', () => {
+    const closed = snap({
+      status: 'COMPLETED',
+      progress: { ...snap().progress!, phase: 'completed', waiting: undefined, steps: [steps[0], { ...steps[1], status: 'done', attempts: 1, error: undefined, detail: '3 MiB' }] },
+    });
+    expect(changeLines(undefined, closed, now, false)).toEqual(['[15:00:01Z] 0 Plan: done: ok', '[15:00:32Z] 1 Backup the database: done: 3 MiB']);
+    // No worker answers a closed run's query: its steps come from its history, with their times too.
+    const fromHistory = snap({ status: 'FAILED', progress: undefined, history: { steps: [steps[0]] } as unknown as Snapshot['history'] });
+    expect(changeLines(undefined, fromHistory, now, false)).toEqual(['[15:00:01Z] 0 Plan: done: ok']);
+    // While following live, a change is stamped when it was seen, as before.
+    const before = snap({ progress: { ...snap().progress!, steps: [{ ...steps[0], status: 'running' }] } });
+    const after = snap({ progress: { ...snap().progress!, steps: [steps[0]] } });
+    expect(changeLines(before, after, now, false)).toEqual(['[15:30:00Z] 0 Plan: done: ok']);
+  });
+
+  test('no worker: said as soon as the run waits for a workflow task no worker takes, even while a stopped worker is still listed', () => {
+    const waiting = (since: string) => snap({ progress: undefined, pollers: undefined, taskQueue: 'reset-runbook', workflowTaskWaitingSince: since });
+    expect(noWorkerNote(waiting('2026-11-26T15:29:59Z'), now)).toBeUndefined();
+    expect(noWorkerNote(waiting('2026-11-26T15:29:56Z'), now)).toBe(
+      'no worker polls task queue "reset-runbook" now (its workflow task has waited 4 s for one): the run goes on as soon as one does (Ctrl-C to detach)',
+    );
+    const unanswered = snap({ progress: undefined, noWorker: { taskQueue: 'q', heartbeatTimeoutSeconds: 30, recentPoll: true, queryError: 'x' } });
+    expect(noWorkerNote(unanswered, now)).toMatch(/^no worker polls task queue "q" now \(none answered its progress query\)/);
+    expect(noWorkerNote({ ...waiting('2026-11-26T15:00:00Z'), status: 'COMPLETED' }, now)).toBeUndefined();
+  });
+
+  test('an unknown target is a plain refusal naming the targets file, not a failed run', () => {
+    const refused = snap({
+      status: 'FAILED',
+      progress: undefined,
+      failureType: 'UnknownTarget',
+      failure: 'Target "nosuch" is not in the worker\'s targets file /etc/rr/targets.json (it has: demo). Add it there and restart the worker, then run this again.',
+    });
+    expect(unknownTargetRefusal(refused)).toBe(`refused: ${refused.failure}`);
+    expect(renderEnding(refused)).toBe(`refused: ${refused.failure}`);
+    expect(unknownTargetRefusal({ ...refused, failureType: 'BackupFailed' })).toBeUndefined();
+  });
+
+  test("the activity's UnknownTarget message, for the CLI reader", () => {
+    const deps = { targets: { file: '/etc/rr/targets.json', targets: { demo: {}, staging: {} } }, env: {} } as unknown as ActivityDeps;
+    let err: ApplicationFailure | undefined;
+    try {
+      resolveTarget(deps, 'nosuch');
+    } catch (e) {
+      err = e as ApplicationFailure;
+    }
+    expect(err?.type).toBe('UnknownTarget');
+    expect(err?.message).toBe('Target "nosuch" is not in the worker\'s targets file /etc/rr/targets.json (it has: demo, staging). Add it there and restart the worker, then run this again.');
   });
 });
