@@ -151,23 +151,19 @@ export interface FleetTotals {
 
 export type FleetPhase = 'planning' | 'awaiting-approval' | 'running' | 'stopping' | 'completed' | 'failed' | 'aborted' | 'cancelled';
 
+/**
+ * Why a fleet ended: a single run's reasons (a step's failure is a child's, not the fleet's) and the
+ * fleet's own. `refused` here also covers an unattended run that would need a person;
+ * `workersStillStopped` (a child could not start its workers again) wins over every other failure.
+ */
 export type FleetEndReason =
-  | 'completed'
-  | 'planned'
-  /** Refused before anything was touched (a plan error, a wrong confirmation, an unattended run that would need a person). */
-  | 'refused'
-  | 'planFailed'
-  | 'approvalTimedOut'
-  | 'aborted'
-  | 'cancelled'
+  | Exclude<EndReason, 'stepFailed'>
   /** Failures exceeded maxFailures: the targets after them never started. */
   | 'failureThreshold'
   /** A batch did not complete: the batches after it never started. */
   | 'batchFailed'
   /** Some children failed within the threshold. */
-  | 'targetsFailed'
-  /** A child could not start its workers again: a person must. Wins over every other failure. */
-  | 'workersStillStopped';
+  | 'targetsFailed';
 
 export interface FleetProgress {
   kind: 'fleet';

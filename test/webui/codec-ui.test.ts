@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BrowserContext, chromium, Page } from 'playwright-core';
+import { BrowserContext, Page } from 'playwright-core';
+import { installChromium, launchChromium } from './chromium';
 import { CLI, dropTarget, Env, makeTarget, REPO, run, stackEnv, startWorker, Target, WorkerProcess } from '../cli/harness';
 
 jest.setTimeout(420_000);
@@ -20,7 +21,6 @@ const NAME = `codecui${process.pid}`;
 const TASK_QUEUE = `rr-codecui-${process.pid}`;
 const KEYS = `k1:${randomBytes(32).toString('base64')}`;
 const SHOTS = path.join(REPO, 'test-results', 'webui');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let stack: Env;
 let target: Target | undefined;
@@ -72,9 +72,7 @@ async function stopCodecServer(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const installed = await run(path.join(REPO, 'scripts', 'install-browser'), [], { timeoutMs: 600_000 });
-  if (installed.code !== 0) throw new Error(`scripts/install-browser failed:\n${installed.stderr}`);
-  executablePath = installed.stdout.trim().split('\n').pop()!;
+  executablePath = await installChromium();
   stack = await stackEnv();
   // The codec server must know the UI's origin, and the UI the codec server's address: pick the UI port first.
   const [port, uiPort] = [await freePort(), await freePort()];
@@ -120,8 +118,7 @@ beforeAll(async () => {
   }
   target = await makeTarget(stack, NAME, { codecKeys: KEYS });
   worker = await startWorker({ ...target.env, TEMPORAL_ADDRESS: address, RR_TASK_QUEUE: TASK_QUEUE });
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, { executablePath, headless: true, viewport: { width: 1400, height: 1400 }, args: CHROMIUM_ARGS });
+  ({ browser, profile } = await launchChromium(executablePath, 1400));
   page = await browser.newPage();
   page.setDefaultTimeout(30_000);
 });
@@ -181,8 +178,7 @@ test('the UI shows the decoded plan through the codec server, and encoded payloa
   await stopCodecServer();
   await browser!.close();
   fs.rmSync(profile!, { recursive: true, force: true });
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, { executablePath, headless: true, viewport: { width: 1400, height: 1400 }, args: CHROMIUM_ARGS });
+  ({ browser, profile } = await launchChromium(executablePath, 1400));
   page = await browser.newPage();
   await page.goto(`${ui}/namespaces/default/workflows/${workflowId}`);
   const encoded = await waitForText((t) => /binary\/encrypted|YmluYXJ5L2VuY3J5cHRlZA/.test(t), 'codec-encoded');

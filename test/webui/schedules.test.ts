@@ -6,9 +6,9 @@
  *   RR_KEEP_STACK=1 RR_SKIP_CHECKS=1 RR_SKIP_NODE24=1 scripts/test test/webui/schedules.test.ts
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { BrowserContext, chromium, Page } from 'playwright-core';
+import { BrowserContext, Page } from 'playwright-core';
+import { installChromium, launchChromium } from './chromium';
 import { cli, dropTarget, Env, makeTarget, REPO, run, stackEnv, startWorker, Target, WorkerProcess } from '../cli/harness';
 
 jest.setTimeout(300_000);
@@ -16,7 +16,6 @@ jest.setTimeout(300_000);
 const NAME = `webuisched${process.pid}`;
 const SCHEDULE_ID = `reset-schedule-${NAME}`;
 const SCREENSHOT = path.join(REPO, 'test-results', 'webui', 'schedule.png');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let target: Target;
 let env: Env;
@@ -27,9 +26,7 @@ let page: Page;
 let ui: string;
 
 beforeAll(async () => {
-  const installed = await run(path.join(REPO, 'scripts', 'install-browser'), [], { timeoutMs: 600_000 });
-  if (installed.code !== 0) throw new Error(`scripts/install-browser failed:\n${installed.stderr}`);
-  const executablePath = installed.stdout.trim().split('\n').pop()!;
+  const executablePath = await installChromium();
   const stack = await stackEnv();
   ui = stack.RR_TEMPORAL_UI_URL;
   target = await makeTarget(stack, NAME, { approvalRequired: false });
@@ -37,8 +34,7 @@ beforeAll(async () => {
   // The demo database says production: a schedule is refused for it.
   await run(path.join(stack.RR_PG_BIN, 'psql'), [target.databaseUrl, '-c', "UPDATE ar_internal_metadata SET value = 'staging' WHERE key = 'environment'"]);
   worker = await startWorker(env);
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, { executablePath, headless: true, viewport: { width: 1400, height: 1000 }, args: CHROMIUM_ARGS });
+  ({ browser, profile } = await launchChromium(executablePath, 1000));
   page = await browser.newPage();
   page.setDefaultTimeout(30_000);
 });

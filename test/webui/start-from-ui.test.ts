@@ -8,10 +8,10 @@
  *   npx jest --runInBand test/webui      (scripts/install-browser installs chromium when missing)
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { BrowserContext, chromium, Page } from 'playwright-core';
-import { countRows, dropTarget, Env, makeTarget, REPO, run, stackEnv, startWorker, Target, WorkerProcess } from '../cli/harness';
+import { BrowserContext, Page } from 'playwright-core';
+import { installChromium, launchChromium } from './chromium';
+import { countRows, dropTarget, Env, makeTarget, REPO, stackEnv, startWorker, Target, WorkerProcess } from '../cli/harness';
 
 jest.setTimeout(300_000);
 
@@ -19,7 +19,6 @@ const NAME = `webui${process.pid}`;
 const WORKFLOW_ID = `reset-${NAME}`;
 const TASK_QUEUE = `rr-webui-${process.pid}`;
 const SCREENSHOT = path.join(REPO, 'test-results', 'webui', 'finished-run.png');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let stack: Env;
 let target: Target;
@@ -30,16 +29,13 @@ let page: Page;
 let ui: string;
 
 beforeAll(async () => {
-  const installed = await run(path.join(REPO, 'scripts', 'install-browser'), [], { timeoutMs: 600_000 });
-  if (installed.code !== 0) throw new Error(`scripts/install-browser failed:\n${installed.stderr}`);
-  const executablePath = installed.stdout.trim().split('\n').pop()!;
+  const executablePath = await installChromium();
   stack = await stackEnv();
   ui = stack.RR_TEMPORAL_UI_URL;
   target = await makeTarget(stack, NAME);
   worker = await startWorker({ ...target.env, RR_TASK_QUEUE: TASK_QUEUE });
   // A fresh profile each run (Chromium as root also needs --no-sandbox).
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, { executablePath, headless: true, viewport: { width: 1400, height: 1000 }, args: CHROMIUM_ARGS });
+  ({ browser, profile } = await launchChromium(executablePath, 1000));
   page = await browser.newPage();
   page.setDefaultTimeout(30_000);
 });

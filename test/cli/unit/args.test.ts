@@ -1,9 +1,9 @@
+import { runMain } from './run-main';
 import { checkRunDuration, commandHelp, parseCommandArgs, parseDurationMs } from '../../../src/cli/args';
 import { checkTarget, taskQueueOf } from '../../../src/cli/command';
 import { connectionSettings } from '../../../src/cli/connection';
 import { UsageError } from '../../../src/cli/errors';
-import { COMMANDS, main } from '../../../src/cli/index';
-import { PassThrough } from 'node:stream';
+import { COMMANDS } from '../../../src/cli/index';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -77,16 +77,6 @@ describe('connection settings from TEMPORAL_* variables', () => {
 });
 
 describe('main: dispatch and exit codes without a server', () => {
-  async function runMain(argv: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => (out += d));
-    stderr.on('data', (d) => (err += d));
-    const code = await main(argv, { stdout, stderr, stdin: new PassThrough(), env: {} }, new AbortController().signal);
-    return { code, out, err };
-  }
   test('no command: help on stderr, exit 2; --help: exit 0', async () => {
     expect((await runMain([])).code).toBe(2);
     const h = await runMain(['--help']);

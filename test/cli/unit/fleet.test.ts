@@ -1,15 +1,14 @@
+import { runMain as runMainIn } from './run-main';
 /**
  * The fleet verbs without a server: argument parsing (shares, batches, targets, the FleetInput),
  * the command group's dispatch and usage errors, the renderers on fixed fleet states, exit codes.
  */
-import { PassThrough } from 'node:stream';
 import { UsageError } from '../../../src/cli/errors';
 import { EXIT } from '../../../src/cli/exit-codes';
 import { fleetIdCandidates, fleetInput, parseBatches, parseShare, parseTargets } from '../../../src/cli/fleet-args';
 import { fleetChangeLines } from '../../../src/cli/fleet-live';
 import { renderFleetEnding, renderFleetPlan, renderFleetView, totalsLine } from '../../../src/cli/fleet-render';
 import { fleetExitCode, fleetJson } from '../../../src/cli/fleet-snapshot';
-import { main } from '../../../src/cli/index';
 import { AWAITING, ENDED, LIMITS, PLANNED, RUNNING, snap } from './fleet-fixtures';
 
 const NOW = new Date('2026-12-03T12:05:00Z');
@@ -81,17 +80,8 @@ describe('fleet arguments', () => {
 });
 
 describe('the fleet command group', () => {
-  async function runMain(argv: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => (out += d));
-    stderr.on('data', (d) => (err += d));
-    // No server at this address: a usage error must come before any connection is tried.
-    const code = await main(argv, { stdout, stderr, stdin: new PassThrough(), env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } }, new AbortController().signal);
-    return { code, out, err };
-  }
+  // No server at this address: a usage error must come before any connection is tried.
+  const runMain = (argv: string[]) => runMainIn(argv, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
 
   test('verbs, help and usage errors exit 2 without connecting', async () => {
     expect((await runMain(['fleet'])).err).toContain('fleet: missing <verb>');

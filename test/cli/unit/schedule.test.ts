@@ -1,3 +1,4 @@
+import { runMain } from './run-main';
 /**
  * Schedules without a server: the spec built from cron/interval/time zone/jitter, the sync diff
  * (what the file asks for against what Temporal has), the refusals of an unattended plan, rendering,
@@ -5,9 +6,8 @@
  *
  *   RR_NO_STACK=1 npx jest --runInBand test/cli/unit/schedule.test.ts
  */
-import { PassThrough } from 'node:stream';
 import { parseCommandArgs, pickVerb } from '../../../src/cli/args';
-import { COMMANDS, main } from '../../../src/cli/index';
+import { COMMANDS } from '../../../src/cli/index';
 import { refusalsOf } from '../../../src/cli/schedule/preflight';
 import { renderScheduleDescription, renderScheduleList, renderSyncReport } from '../../../src/cli/schedule/render';
 import { CATCHUP_WINDOW, cronProblem, scheduleDigest, scheduleOptions, ScheduleWhat, ScheduleWhen, unattendedPlanInput, whenProblems } from '../../../src/cli/schedule/spec';
@@ -218,16 +218,6 @@ describe('rendering', () => {
 
 describe('schedule <verb>', () => {
   const schedule = COMMANDS.find((c) => c.name === 'schedule')!;
-  async function runMain(argv: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => (out += d));
-    stderr.on('data', (d) => (err += d));
-    const code = await main(argv, { stdout, stderr, stdin: new PassThrough(), env: {} }, new AbortController().signal);
-    return { code, out, err };
-  }
   test('the verb picks its own spec; a missing or unknown verb is a usage error', () => {
     const p = pickVerb(schedule, ['create', 'shop', '--cron', '0 5 * * *'])!;
     expect(p.verb.name).toBe('schedule create');
