@@ -83,9 +83,9 @@ describe('plan', () => {
     expect(await countRows(target.databaseUrl, 'customers')).toBe(20);
   });
 
-  test("plan of an unknown target fails with exit 1 and the worker's message", async () => {
+  test('plan of an unknown target is refused with exit 5, naming the target', async () => {
     const r = await cli(['plan', 'no-such-target', '--json'], env);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(5);
     expect(json(r).status).toBe('FAILED');
     expect(String(json(r).message)).toMatch(/no-such-target/);
   });
