@@ -1,10 +1,12 @@
 /**
- * pg_dump streamed into an S3 multipart upload, and the uploaded object read back through SHA-256 and
+ * pg_dump streamed into an S3 upload (lib-storage's multipart Upload), and the uploaded object read back through SHA-256 and
  * `pg_restore --list`: the S3 half of the backup step (the local half is pg-dump.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { Transform, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure } from '@temporalio/common';
 import type { S3Store } from './backup-store';
 import { baseEnv, libpqEnv } from './child-env';
@@ -16,73 +18,62 @@ import type { DatabaseHandle } from './target';
 const PART_BYTES = 8 * 1024 * 1024;
 
 /**
- * Streams pg_dump into a multipart upload: at most one part being filled and one being sent, so the
- * worker's memory does not grow with the dump. A failure or cancellation kills pg_dump and aborts the
- * upload (no object appears); the object is complete only once CompleteMultipartUpload succeeds.
+ * Streams pg_dump into the bucket through lib-storage's Upload: one part filling and one on the wire
+ * (queueSize 1), so the worker's memory does not grow with the dump. The body ends only once pg_dump
+ * has exited 0; any other exit, a failure or a cancellation errors the body, which makes Upload abort
+ * the multipart upload: no object appears unless the whole dump went through.
  */
 export async function dumpToS3(pgDump: string, db: DatabaseHandle, store: S3Store, name: string, onBytes: (n: number) => void, extra: string[] = []): Promise<{ bytes: number; sha256: string }> {
   const cancel = cancellation();
   throwIfCancelled(cancel);
-  const { bucket } = store.dest;
-  const Key = store.key(name);
-  const created = await store.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key, ContentType: 'application/octet-stream', ...store.encryption }));
-  const UploadId = created.UploadId!;
   const child = spawnGuarded(pgDump, ['-Fc', '--no-password', ...extra], { env: libpqEnv(db.url) });
-  const onCancel = () => killGroup(child);
-  cancel?.addEventListener('abort', onCancel, { once: true });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
-    child.on('close', resolve);
-  });
-  exited.catch(() => undefined);
   const hash = createHash('sha256');
-  const parts: { PartNumber: number; ETag: string }[] = [];
   let bytes = 0;
-  // Two part buffers, allocated once and taking turns (one filling, one on the wire): the memory a
-  // backup takes is the same for 10 MB and for 1 TB.
-  const buffers = [Buffer.allocUnsafe(PART_BYTES), Buffer.allocUnsafe(PART_BYTES)];
-  let current = 0;
-  let filled = 0;
-  let inflight: Promise<void> = Promise.resolve();
-  const send = async (PartNumber: number, Body: Buffer) => {
-    await inflight; // one part on the wire at a time; after this the other buffer is free again
-    const p = store.s3.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber, Body, ContentLength: Body.length })).then((r) => {
-      parts.push({ PartNumber, ETag: r.ETag! });
-    });
-    p.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-    inflight = p;
-  };
-  const sendFilled = async () => {
-    const body = buffers[current].subarray(0, filled);
-    current = 1 - current;
-    filled = 0;
-    await send(partNumber++, body);
-  };
-  let partNumber = 1;
-  try {
-    for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
       bytes += chunk.length;
       onBytes(bytes);
-      for (let at = 0; at < chunk.length;) {
-        const n = chunk.copy(buffers[current], filled, at);
-        filled += n;
-        at += n;
-        if (filled === PART_BYTES) await sendFilled();
-      }
-    }
-    const code = await exited;
+      done(null, chunk);
+    },
+  });
+  const fail = (err: Error) => {
+    killGroup(child);
+    body.destroy(err);
+  };
+  const onCancel = () => fail(cancelledFailure(cancel!));
+  cancel?.addEventListener('abort', onCancel, { once: true });
+  // Not piped with `end`: the body must not end (and the upload complete) before pg_dump's exit code is known.
+  child.stdout!.pipe(body, { end: false });
+  const dumped = Promise.all([
+    new Promise<number | null>((resolve, reject) => {
+      child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
+      child.on('close', resolve);
+    }),
+    finished(child.stdout!).catch(() => undefined),
+  ]).then(([code]) => {
     if (cancel?.aborted) throw cancelledFailure(cancel);
     if (code !== 0) throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redact(stderr.trim(), [db.url])}`);
-    if (filled > 0 || partNumber === 1) await sendFilled();
-    await inflight;
-    parts.sort((a, b) => a.PartNumber - b.PartNumber);
-    await store.s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
+    body.end();
+  });
+  dumped.catch((err: Error) => fail(err));
+  const upload = new Upload({
+    client: store.s3,
+    params: { Bucket: store.dest.bucket, Key: store.key(name), Body: body, ContentType: 'application/octet-stream', ...store.encryption },
+    partSize: PART_BYTES,
+    queueSize: 1,
+    leavePartsOnError: false,
+  });
+  const uploaded = upload.done();
+  try {
+    await Promise.all([dumped, uploaded]);
   } catch (err) {
-    killGroup(child);
-    await store.s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId })).catch(() => undefined);
+    // Whichever failed first is the cause; settle both before returning, so pg_dump is dead and the
+    // multipart upload aborted by the time the activity reports the failure.
+    fail(err as Error);
+    await Promise.allSettled([dumped, uploaded]);
     if (cancel?.aborted) throw cancelledFailure(cancel);
     throw err;
   } finally {
