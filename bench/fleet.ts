@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   const names = Array.from({ length: n }, (_, i) => `bench-fleet-${String(i + 1).padStart(2, '0')}`);
   const dbOf = (t: string) => t.replace(/-/g, '_');
   const urlEnv = (t: string) => `${dbOf(t).toUpperCase()}_URL`;
-  const env: Record<string, string> = { RR_TASK_QUEUE: TASK_QUEUE, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const env: Record<string, string> = { RR_TASK_QUEUE: TASK_QUEUE };
   const targets: Record<string, unknown> = {};
   for (const t of names) {
     env[urlEnv(t)] = databaseUrl(stack, dbOf(t));

@@ -47,7 +47,7 @@ function parseArgs(argv: string[]): Options {
 
 export async function main(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
-  Object.assign(process.env, readStackEnvVars(), { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  Object.assign(process.env, readStackEnvVars());
   const started = Date.now();
   const mode = o.full ? 'full' : 'quick';
   console.log(`faults: ${mode} mode, chaos seed ${o.seed} (replay: npm run faults -- ${o.full ? '--full ' : ''}--seed ${o.seed})`);

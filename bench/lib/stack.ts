@@ -21,7 +21,6 @@ export function stackUp(log: (l: string) => void): BenchStack {
   execFileSync(path.join(REPO, 'scripts', 'stack'), ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const env = JSON.parse(execFileSync(path.join(REPO, 'scripts', 'stack'), ['env', '--json'], { encoding: 'utf8' })) as Record<string, string>;
   for (const [k, v] of Object.entries(env)) process.env[k] = v;
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   return {
     pgAdminUrl: env.RR_PG_ADMIN_URL,
     pgBin: env.RR_PG_BIN,

@@ -129,7 +129,6 @@ async function startWorker(): Promise<() => string> {
       RESET_RUNBOOK_TARGETS: targetsFile,
       RR_TASK_QUEUE: taskQueue,
       RR_WORKFLOW_BUNDLE: await workflowBundlePath(),
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       RAILS_E2E_DATABASE_URL: dbUrl(dbA),
       RAILS_E2E_SECRET_KEY_BASE: `skb-${secret}`,
     },

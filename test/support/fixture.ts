@@ -83,7 +83,6 @@ export class ResetFixture {
       ...process.env,
       RESET_RUNBOOK_TARGETS: this.targetsFile,
       RR_TASK_QUEUE: this.taskQueue,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_SECRET_ACCESS_KEY: `s3-${this.secret}`,
       E2E_DATABASE_URL: this.dbUrl,
       ...(this.queueDbUrl ? { E2E_QUEUE_DATABASE_URL: this.queueDbUrl } : {}),

@@ -151,7 +151,6 @@ export class FleetFixture {
       ...process.env,
       RESET_RUNBOOK_TARGETS: this.targetsFile,
       RR_TASK_QUEUE: this.taskQueue,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     for (const m of this.members) env[m.urlEnv] = m.fx.dbUrl;
     return env;

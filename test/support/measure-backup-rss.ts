@@ -58,7 +58,7 @@ async function main(sizes: number[]): Promise<void> {
       }),
     );
     const out = execFileSync(process.execPath, ['--require', 'tsx/cjs', __filename, '--child'], {
-      env: { ...process.env, RESET_RUNBOOK_TARGETS: targets, RSS_DATABASE_URL: u.toString(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: { ...process.env, RESET_RUNBOOK_TARGETS: targets, RSS_DATABASE_URL: u.toString() },
       encoding: 'utf8',
     });
     const m = JSON.parse(out.trim().split('\n').pop()!);

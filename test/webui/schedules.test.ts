@@ -3,7 +3,7 @@
  * (headless Chromium, as start-from-ui.test.ts), and its page shows what it starts (resetFleet) and
  * the note it was paused with. A screenshot is saved to test-results/webui/schedule.png.
  *
- *   RR_KEEP_STACK=1 RR_SKIP_CHECKS=1 RR_SKIP_NODE24=1 scripts/test test/webui/schedules.test.ts
+ *   RR_KEEP_STACK=1 RR_SKIP_CHECKS=1 scripts/test test/webui/schedules.test.ts
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -5,7 +5,7 @@
  * refused; `schedule sync` (dry run, create, unchanged, update, delete, conflict, refused); a schedule
  * with --pause-on-failure whose run fails pauses itself, is run by hand (trigger) and unpaused; no worker: "no worker answered".
  *
- *   RR_KEEP_STACK=1 RR_SKIP_CHECKS=1 RR_SKIP_NODE24=1 scripts/test test/cli/e2e/schedule.test.ts
+ *   RR_KEEP_STACK=1 RR_SKIP_CHECKS=1 scripts/test test/cli/e2e/schedule.test.ts
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
