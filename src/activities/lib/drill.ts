@@ -19,7 +19,8 @@ import { libpqEnv } from './child-env';
 import { realPgClient } from './deps';
 import { cancellation, cancelledFailure, throwIfCancelled } from './keepalive';
 import { withClient } from './postgres';
-import { killGroup, redact, spawnGuarded } from './shell';
+import { redactText } from './secrets';
+import { killGroup, spawnGuarded } from './shell';
 import type { DatabaseHandle } from './target';
 
 /** Every table that holds rows pg_dump dumps: ordinary tables (leaf partitions too) outside the system schemas, not an extension's. */
@@ -166,7 +167,7 @@ function runPgRestore(pgRestore: string, url: string, scratch: string, archive: 
       if (code === 0) return resolve();
       reject(
         ApplicationFailure.nonRetryable(
-          `${what}: pg_restore into the scratch database failed (exit ${code}): ${redact(stderr.trim(), [...secrets, url]) || 'no output'}. The backup is not proven restorable; the scratch database was dropped.`,
+          `${what}: pg_restore into the scratch database failed (exit ${code}): ${redactText(stderr.trim(), [...secrets, url]) || 'no output'}. The backup is not proven restorable; the scratch database was dropped.`,
           'DrillFailed',
         ),
       );

@@ -12,7 +12,8 @@ import type { S3Store } from './backup-store';
 import { baseEnv, libpqEnv } from './child-env';
 import { cancellation, cancelledFailure, throwIfCancelled } from './keepalive';
 import { readToc } from './pg-dump';
-import { killGroup, redact, spawnGuarded } from './shell';
+import { redactText } from './secrets';
+import { killGroup, spawnGuarded } from './shell';
 import type { DatabaseHandle } from './target';
 
 const PART_BYTES = 8 * 1024 * 1024;
@@ -55,7 +56,7 @@ export async function dumpToS3(pgDump: string, db: DatabaseHandle, store: S3Stor
     finished(child.stdout!).catch(() => undefined),
   ]).then(([code]) => {
     if (cancel?.aborted) throw cancelledFailure(cancel);
-    if (code !== 0) throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redact(stderr.trim(), [db.url])}`);
+    if (code !== 0) throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redactText(stderr.trim(), [db.url])}`);
     body.end();
   });
   dumped.catch((err: Error) => fail(err));

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { baseEnv, libpqEnv } from './child-env';
 import { cancellation, cancelledFailure, throwIfCancelled } from './keepalive';
-import { killGroup, redact, spawnGuarded } from './shell';
+import { redactText } from './secrets';
+import { killGroup, spawnGuarded } from './shell';
 import type { DatabaseHandle } from './target';
 
 /**
@@ -69,7 +70,7 @@ export async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, o
   }
   if (code !== 0) {
     fs.rmSync(partial, { force: true });
-    throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redact(stderr.trim(), [db.url])}`);
+    throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redactText(stderr.trim(), [db.url])}`);
   }
   const fd = fs.openSync(partial, 'r');
   fs.fsyncSync(fd);

@@ -92,6 +92,11 @@ export function redactor(secrets: string[]): Redactor {
   return { text, value };
 }
 
+/** One text scrubbed of the given secrets (and of any URL's credentials), for a command's output. */
+export function redactText(text: string, secrets: string[]): string {
+  return redactor(secrets).text(text);
+}
+
 /**
  * Scrubs an error in place (message, stack — Temporal sends the stack to the server —, failure
  * details and causes), keeping its class: a CancelledFailure must stay one for the SDK to report a

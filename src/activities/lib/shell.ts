@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { baseEnv } from './child-env';
 import { cancellation, cancelledFailure } from './keepalive';
+import { redactText } from './secrets';
 
 export interface CommandResult {
   code: number | null;
@@ -115,7 +116,7 @@ export function runCommand(cmd: string | string[], opts: { cwd?: string; env?: N
     child.on('close', (code, signal) => {
       done();
       if (cancel?.aborted) return reject(cancelledFailure(cancel));
-      resolve({ ...exitOf(code, signal), output: redact(output, opts.redact ?? []), timedOut });
+      resolve({ ...exitOf(code, signal), output: redactText(output, opts.redact ?? []), timedOut });
     });
   });
 }
@@ -125,13 +126,6 @@ function exitOf(code: number | null, signal: NodeJS.Signals | null): Pick<Comman
   if (signal || code === null || code <= 128 || !findSetpriv()) return { code, signal };
   const name = Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0] as NodeJS.Signals | undefined;
   return name ? { code: null, signal: name } : { code, signal };
-}
-
-/** Commands may print a connection string; it never reaches history. */
-export function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('[redacted]');
-  return out.replace(/(postgres(?:ql)?:\/\/[^:\s/]+:)[^@\s]+@/g, '$1[redacted]@');
 }
 
 export function describeFailure(what: string, r: CommandResult): string {

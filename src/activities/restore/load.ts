@@ -26,7 +26,8 @@ import { crashPoint } from '../lib/faults';
 import { cancellation, cancelledFailure, throwIfCancelled } from '../lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from '../lib/matviews';
 import { quoted, withClient, type TableRef } from '../lib/postgres';
-import { killGroup, redact, spawnGuarded } from '../lib/shell';
+import { redactText } from '../lib/secrets';
+import { killGroup, spawnGuarded } from '../lib/shell';
 import { type TableDecision } from '../lib/tables';
 import { type DatabaseHandle, type ResolvedTarget } from '../lib/target';
 import { CopyCounter } from './copy-stream';
@@ -162,9 +163,9 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
       );
     }
     // psql's own error first (it stopped, then pg_restore was stopped); exit null is psql killed by us.
-    if (pc !== 0 && pc !== null) throw new Error(`Restoring ${where} failed (psql exit ${pc}): ${redact(psqlOut.trim(), secrets)}. Rolled back; nothing was changed.`);
-    if (rc !== 0) throw new Error(`pg_restore of ${where} exited with code ${rc}: ${redact(restoreErr.trim(), secrets)}. Rolled back; nothing was changed.`);
-    if (pc === 0 && !psqlOut.includes(COMMITTED)) throw new Error(`Restoring ${where}: psql ended without reaching COMMIT (${redact(psqlOut.trim(), secrets) || 'no output'}).`);
+    if (pc !== 0 && pc !== null) throw new Error(`Restoring ${where} failed (psql exit ${pc}): ${redactText(psqlOut.trim(), secrets)}. Rolled back; nothing was changed.`);
+    if (rc !== 0) throw new Error(`pg_restore of ${where} exited with code ${rc}: ${redactText(restoreErr.trim(), secrets)}. Rolled back; nothing was changed.`);
+    if (pc === 0 && !psqlOut.includes(COMMITTED)) throw new Error(`Restoring ${where}: psql ended without reaching COMMIT (${redactText(psqlOut.trim(), secrets) || 'no output'}).`);
     if (pc !== 0) throw new Error(`Restoring ${where}: psql was stopped before COMMIT. Rolled back; nothing was changed.`);
     return { rows: rowsByTable(counter, relations, claimsKey), requeued: Number(REQUEUED.exec(psqlOut)?.[1] ?? 0) };
   } catch (err) {
