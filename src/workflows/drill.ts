@@ -5,11 +5,11 @@
  * kept under backup.keep like a reset's. It claims the target's databases like a reset, so a drill
  * never runs beside a reset or a restore of them (their backups share a folder).
  */
-import { ApplicationFailure, CancellationScope, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { PLAN_DEFAULTS, type BackupRecord } from '../contract';
 import { lockActivities } from './activities';
-import { messageOf } from './steps';
+import { releaseLock } from './ending';
 
 export interface DrillInput {
   target: string;
@@ -30,8 +30,6 @@ export async function backupDrill(input: DrillInput): Promise<BackupRecord> {
   try {
     return await backupDatabase({ target: input.target, verify: 'restore' });
   } finally {
-    await CancellationScope.nonCancellable(() => lockActivities(PLAN_DEFAULTS).releaseResetLock({ target: input.target, owner: { runId } })).catch((e) =>
-      log.error('Could not release the reset lock', { error: messageOf(e) }),
-    );
+    await releaseLock(PLAN_DEFAULTS, input.target, runId);
   }
 }

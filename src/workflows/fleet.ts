@@ -9,7 +9,7 @@
  * Once failures exceed maxFailures (a child waiting for an operator counts), an abort comes, or a
  * batch did not complete, no new child starts; those running finish, and the ending lists every target.
  */
-import { ApplicationFailure, CancellationScope, condition, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, log, proxyActivities, rootCause, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DEFAULTS } from '../config/defaults';
 import {
@@ -224,7 +224,7 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
       const text = `Scheduled reset of "${target}" (fleet ${input.name}${input.schedule ? `, schedule ${input.schedule}` : ''}) REFUSED, nothing was touched: ${why}`;
       await notifier()
         .sendNotification({ event: 'failed', target, runId, workflowId, outcome: 'rejected', step: 'plan', text })
-        .catch((e) => log.warn('Notification not delivered', { target, error: messageOf(e) }));
+        .catch((e) => log.warn('Notification not delivered', { target, error: rootCause(e) }));
     }
   }
 }

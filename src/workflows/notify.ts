@@ -4,7 +4,7 @@
  * never sees the URLs); the `sendNotification` activity posts it. A notification that cannot be
  * delivered is logged and the run goes on: telling is never worth failing a reset for.
  */
-import { CancellationScope, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, log, proxyActivities, rootCause, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { STEP_TITLES, type NotifyEvent, type NotifyMessage, type Progress, type ResetResult, type StepName } from '../contract';
 
@@ -26,7 +26,7 @@ export async function notify(event: NotifyEvent, progress: Progress, result?: Re
   try {
     await CancellationScope.nonCancellable(() => sendNotification(message));
   } catch (err) {
-    log.warn('Notification not delivered after its retries; the run goes on', { event, error: rootMessage(err) });
+    log.warn('Notification not delivered after its retries; the run goes on', { event, error: rootCause(err) });
   }
 }
 
@@ -95,10 +95,4 @@ function clause(s: string): string {
 /** Slack reads <…> as links and &… as entities; these three must be escaped in `text`. */
 function slackEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e && e.cause && typeof e.cause === 'object') e = e.cause as typeof e;
-  return e?.message ?? String(err);
 }

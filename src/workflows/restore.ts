@@ -1,5 +1,5 @@
 /**
- * Undo a reset (issue 8): restore the backup a reset run took, and bring back the objects its purge
+ * Undo a reset: restore the backup a reset run took, and bring back the objects its purge
  * quarantined.
  *
  *   0 plan · (approval) · 2 stop workers · 3 restore the database · 4 bring back S3 files · 5 start workers · 6 verify
@@ -7,14 +7,15 @@
  * The same step runner as the reset (steps.ts): from the moment the workers are stopped, whatever
  * ends the run first starts them again; a step that fails its attempts waits for "retry" or "abort".
  */
-import { ApplicationFailure, CancellationScope, isCancellation, log, workflowInfo } from '@temporalio/workflow';
-import { stepsOf, type EndReason, type Phase, type RestoreInput, type RestorePlan, type RestoreResult, type StepName } from '../contract';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { stepsOf, type RestoreInput, type RestorePlan, type RestoreResult, type StepName } from '../contract';
 import { lockActivities, restoreActivities, stepActivities } from './activities';
+import { Ending, releaseLock } from './ending';
 import { durationMs } from './input';
-import { AbortRequested, Operator } from './operator';
-import { RunProgress, workersStillStoppedMessage } from './progress';
+import { Operator } from './operator';
+import { RunProgress } from './progress';
 import { checkRestoreInput } from './restore-input';
-import { messageOf, StepRunner, WorkersStillStopped } from './steps';
+import { messageOf, StepRunner } from './steps';
 
 const RESTORE_STEPS: StepName[] = stepsOf('restore');
 
@@ -25,13 +26,7 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
   const operator = new Operator(progress);
   const workers = progress.state.workers;
   const result: RestoreResult = { target: input.target, outcome: 'failed' };
-  const end = (outcome: RestoreResult['outcome'], endReason: EndReason, phase: Phase, message?: string): RestoreResult => {
-    progress.ended(message ?? endReason, endReason);
-    progress.phase(phase);
-    Object.assign(result, { outcome, endReason, message, workers: { ...workers }, stepDurationsMs: progress.durations() });
-    progress.outcome(outcome);
-    return result;
-  };
+  const ending = new Ending(input.target, progress, result, { label: 'Restore', refusedType: 'RestoreRefused', abortedType: 'RestoreAborted' });
 
   // 0 — plan: which backup, its checksum, the counts it holds, what the database holds now.
   progress.started('plan');
@@ -44,20 +39,15 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
       ...(input.discardNewerRows ? { discardNewerRows: true } : {}),
     });
   } catch (err) {
-    progress.failed('plan', messageOf(err));
-    end('failed', 'planFailed', 'failed', messageOf(err));
-    throw ApplicationFailure.create({ message: `Restore of "${input.target}": ${messageOf(err)}`, type: 'RestorePlanFailed', nonRetryable: true, details: [result] });
+    const why = ending.planFailed(err);
+    throw ending.failure('RestorePlanFailed', `: ${why}`);
   }
   result.plan = plan;
   progress.state.restorePlan = plan;
   progress.finished('plan', planSummary(plan));
-  const refuse = (why: string) => {
-    end('rejected', 'refused', 'failed', why);
-    return ApplicationFailure.nonRetryable(`Restore of "${input.target}" refused; nothing was touched: ${why}`, 'RestoreRefused', result);
-  };
-  if (plan.errors.length) throw refuse(plan.errors.join('; '));
+  if (plan.errors.length) throw ending.refused(plan.errors.join('; '));
   if (input.confirmation !== undefined && input.confirmation !== plan.databaseName) {
-    throw refuse(`confirmation "${input.confirmation}" does not match the database name "${plan.databaseName}"`);
+    throw ending.refused(`confirmation "${input.confirmation}" does not match the database name "${plan.databaseName}"`);
   }
 
   const s = plan.settings;
@@ -67,7 +57,7 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
   try {
     await lockActivities(s).acquireResetLock({ target: input.target, owner: lock });
   } catch (err) {
-    throw refuse(messageOf(err));
+    throw ending.refused(messageOf(err));
   }
   const workerActs = stepActivities(s);
   const runner = new StepRunner(input.target, s, progress, operator, {
@@ -157,26 +147,11 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
       { detail: () => `${Object.keys(expected).length} tables hold the backup's counts` },
     );
     result.verify = v;
-    return end('completed', 'completed', 'completed', result.objectsMissing ? `completed, but ${result.objectsMissing} purged file(s) did not come back` : undefined);
+    return await ending.completed(result.objectsMissing ? `completed, but ${result.objectsMissing} purged file(s) did not come back` : undefined);
   } catch (err) {
-    if (await runner.compensate()) {
-      const msg = workersStillStoppedMessage(workers);
-      log.error(msg, err instanceof WorkersStillStopped ? {} : { endedBecause: messageOf(err) });
-      end('failed', 'workersStillStopped', 'failed', msg);
-      throw ApplicationFailure.nonRetryable(msg, 'CompensationFailed', result);
-    }
-    if (err instanceof AbortRequested) {
-      end('aborted', 'aborted', 'aborted', err.message);
-      throw ApplicationFailure.nonRetryable(`Restore of "${input.target}" ${err.message}`, 'RestoreAborted', result);
-    }
-    if (isCancellation(err)) end('failed', 'cancelled', 'cancelled', 'the run was cancelled');
-    else end('failed', err instanceof ApplicationFailure && err.type === 'ApprovalTimedOut' ? 'approvalTimedOut' : 'stepFailed', 'failed', messageOf(err));
-    if (err instanceof ApplicationFailure && !err.details?.length) throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: true, details: [result] });
-    throw err;
+    throw await ending.failed(err, runner);
   } finally {
-    await CancellationScope.nonCancellable(() => lockActivities(s).releaseResetLock({ target: input.target, owner: { runId } })).catch((e) =>
-      log.error('Could not release the reset lock', { error: messageOf(e) }),
-    );
+    await releaseLock(s, input.target, runId);
   }
 }
 

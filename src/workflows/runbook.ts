@@ -11,34 +11,23 @@
  * goes behind patched('<change-id>') and follows docs/versioning.md (deprecatePatch, how long a
  * patch stays, `npm run replay:record`); test/replay proves recorded runs still replay.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
-import { backupProof, restoreCommand, type EndReason, type HeartbeatProgress, type Phase, type Plan, type ResetInput, type ResetResult } from '../contract';
+import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
+import { backupProof, restoreCommand, type HeartbeatProgress, type Plan, type ResetInput, type ResetResult } from '../contract';
 import { lockActivities, planActivities, stepActivities } from './activities';
 import { DEFAULTS } from '../config/defaults';
+import { Ending, releaseLock } from './ending';
 import { checkInput, durationMs } from './input';
 import { notify } from './notify';
-import { AbortRequested, Operator } from './operator';
-import { RunProgress, workersStillStoppedMessage } from './progress';
-import { messageOf, StepRunner, WorkersStillStopped } from './steps';
+import { Operator } from './operator';
+import { RunProgress } from './progress';
+import { messageOf, StepRunner } from './steps';
 
 export async function productionDataReset(raw: ResetInput): Promise<ResetResult> {
   const input = checkInput(raw, workflowInfo().workflowId);
   const progress = new RunProgress(input.target, input.mode);
   const operator = new Operator(progress);
-  const state = progress.state;
   const result: ResetResult = { target: input.target, mode: input.mode, outcome: 'planned', reason: input.reason };
-  /** Every ending goes through here: outcome, reason, phase, every step and the workers' state agree. */
-  const end = (outcome: ResetResult['outcome'], endReason: EndReason, phase: Phase, message?: string): ResetResult => {
-    progress.ended(message ?? endReason, endReason);
-    progress.phase(phase);
-    result.outcome = outcome;
-    result.endReason = endReason;
-    result.message = message;
-    result.workers = { ...state.workers };
-    result.stepDurationsMs = progress.durations();
-    progress.outcome(outcome);
-    return result;
-  };
+  const ending = new Ending(input.target, progress, result, { label: 'Reset', refusedType: 'ResetRefused', abortedType: 'ResetAborted', notify: (event) => notify(event, progress.state, result) });
 
   // 0 — plan: what will happen, with nothing changed. A plan run ends here.
   progress.started('plan');
@@ -46,23 +35,18 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   try {
     plan = await planActivities().planReset({ target: input.target, ...(input.exactCounts !== undefined ? { exactCounts: input.exactCounts } : {}) });
   } catch (err) {
-    progress.failed('plan', messageOf(err));
-    end('failed', 'planFailed', 'failed', messageOf(err));
+    ending.planFailed(err);
     throw err;
   }
   result.plan = plan;
   progress.state.plan = plan;
   progress.finished('plan', planSummary(plan));
   if (input.mode === 'plan') {
-    return end('planned', 'planned', 'completed', plan.errors.length ? `The plan has errors: ${plan.errors.join('; ')}` : undefined);
+    return ending.end('planned', 'planned', 'completed', plan.errors.length ? `The plan has errors: ${plan.errors.join('; ')}` : undefined);
   }
-  const refuse = (why: string) => {
-    end('rejected', 'refused', 'failed', why);
-    return ApplicationFailure.nonRetryable(`Reset of "${input.target}" refused; nothing was touched: ${why}`, 'ResetRefused', result);
-  };
-  if (plan.errors.length) throw refuse(plan.errors.join('; '));
+  if (plan.errors.length) throw ending.refused(plan.errors.join('; '));
   if (input.confirmation !== undefined && input.confirmation !== plan.databaseName) {
-    throw refuse(`confirmation "${input.confirmation}" does not match the database name "${plan.databaseName}"`);
+    throw ending.refused(`confirmation "${input.confirmation}" does not match the database name "${plan.databaseName}"`);
   }
 
   const s = plan.settings;
@@ -77,10 +61,10 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     try {
       await lockActivities(s).acquireResetLock({ target: input.target, owner: lock });
     } catch (err) {
-      throw refuse(messageOf(err));
+      throw ending.refused(messageOf(err));
     }
   }
-  const workers = state.workers;
+  const workers = progress.state.workers;
   // The step runner stops and restarts the workers under this run's claim of the database.
   const runner = new StepRunner(input.target, s, progress, operator, {
     stopWorkers: (a) => act.stopWorkers({ ...a, lock }),
@@ -92,7 +76,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   const stopWorkers = () => runner.stopWorkers();
 
   /**
-   * Issue 8: a run that ends after its TRUNCATE committed says how to undo it. A reset step that
+   * A run that ends after its TRUNCATE committed says how to undo it. A reset step that
    * finished committed; one that failed after starting asks the journal (patched: histories from
    * before this call replay without it).
    */
@@ -198,38 +182,11 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     );
     result.verify = { ok: verify.ok, lines: verify.lines, report: verify.report, hints: verify.hints };
     result.accounts = verify.accounts;
-    const done = end('completed', 'completed', 'completed');
-    await notify('completed', progress.state, result);
-    return done;
+    return await ending.completed();
   } catch (err) {
-    await runner.compensate();
-    await pointToRestore();
-    if (workers.status === 'still-stopped') {
-      const msg = workersStillStoppedMessage(workers);
-      log.error(msg, err instanceof WorkersStillStopped ? {} : { endedBecause: messageOf(err) });
-      end('failed', 'workersStillStopped', 'failed', msg);
-      await notify('workersStillStopped', progress.state, result);
-      throw ApplicationFailure.nonRetryable(msg, 'CompensationFailed', result);
-    }
-    if (err instanceof AbortRequested) {
-      end('aborted', 'aborted', 'aborted', err.message);
-      await notify('aborted', progress.state, result);
-      throw ApplicationFailure.nonRetryable(`Reset of "${input.target}" ${err.message}`, 'ResetAborted', result);
-    }
-    if (isCancellation(err)) end('failed', 'cancelled', 'cancelled', 'the run was cancelled');
-    else end('failed', err instanceof ApplicationFailure && err.type === 'ApprovalTimedOut' ? 'approvalTimedOut' : 'stepFailed', 'failed', messageOf(err));
-    await notify('failed', progress.state, result);
-    // The result rides on the failure, so every view reads the same ending (outcome, endReason, workers).
-    if (err instanceof ApplicationFailure && !err.details?.length) throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: true, details: [result] });
-    throw err;
+    throw await ending.failed(err, runner, pointToRestore);
   } finally {
-    // Whatever the ending (even a cancellation), the databases are given back; if that fails, the
-    // next run's refusal names this run and says how to clear the claim.
-    if (lock) {
-      await CancellationScope.nonCancellable(() => lockActivities(s).releaseResetLock({ target: input.target, owner: { runId } })).catch((e) =>
-        log.error('Could not release the reset lock', { error: messageOf(e) }),
-      );
-    }
+    if (lock) await releaseLock(s, input.target, runId);
   }
 }
 
@@ -245,8 +202,6 @@ function planSummary(p: Plan): string {
   const undo = p.undo ? `; undo: ${p.undo.summary}` : '';
   return `${truncate.length} tables to truncate (${approx}${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete${found}, ${p.workersAlive} workers alive${restart}${undo}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
 }
-
-export { messageOf };
 
 /** The purge step's line: what went, what an earlier attempt had already removed, what was never there. */
 function purgeDetail(p: { deleted: number; bytes: number; alreadyGone?: number; missing?: number; missingSample?: string[] }): string {

@@ -5,7 +5,7 @@
  * "retry" or "abort". From the moment the workers are stopped, whatever ends the run first starts
  * them again, within the restart budget; `workers` is the one record every ending reads.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, patched, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, patched, rootCause, sleep } from '@temporalio/workflow';
 import type { RunSettings, StepName } from '../contract';
 import { restartBudget, retryDelayMs } from './activities';
 import { AbortRequested, Operator } from './operator';
@@ -140,8 +140,9 @@ export class StepRunner {
           progress.publish();
           return;
         } catch (err) {
-          workers.restart = { ...workers.restart, lastError: messageOf(err) };
-          log.warn('Restarting the workers failed', { attempt, maxAttempts, error: messageOf(err) });
+          const error = messageOf(err);
+          workers.restart = { ...workers.restart, lastError: error };
+          log.warn('Restarting the workers failed', { attempt, maxAttempts, error });
           progress.publish();
           if (!retryable(err)) break;
           const left = deadline - Date.now();
@@ -184,9 +185,7 @@ export function retryable(err: unknown): boolean {
   return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
 }
 
-/** The message an operator should read: the activity's own error, not the wrapper's. */
+/** The activity's own error, not the wrapper's; rootCause gives no text for a thrown non-Error, and every view needs one. */
 export function messageOf(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e && e.cause && typeof e.cause === 'object') e = e.cause as typeof e;
-  return e?.message ?? String(err);
+  return rootCause(err) ?? String(err);
 }
