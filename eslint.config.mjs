@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
 const ALLOWED_NODE_BUILTINS = new Set(['assert']);
 const NODE_BUILTINS = builtinModules.filter((m) => !ALLOWED_NODE_BUILTINS.has(m)).flatMap((m) => [m, `node:${m}`]);
 
-// Layers (issue 17). Every layer reads the contract (src/contract); besides that: the contract imports
+// Layers, so each can change without breaking the others. Every layer reads the contract (src/contract); besides that: the contract imports
 // nothing of ours; activities, config and the CLI never import workflow code (the CLI may import a
 // workflow function's type, erased at build, for `client.workflow.start<typeof productionDataReset>`);
 // workflows import only types from activities (`Activities`) and nothing from the CLI; the CLI and
@@ -22,7 +22,7 @@ const LAYER = {
   // The contract's files import one another ('./steps') and two packages, nothing else.
   notContract: '^(?!\\./[^/]+$|@temporalio/(common|workflow)$)',
 };
-const LAYER_MESSAGE = 'Layers (issue 17): read what layers share from src/contract; this layer may not import that one (eslint.config.mjs says which may).';
+const LAYER_MESSAGE = 'Layers: read what layers share from src/contract; this layer may not import that one (eslint.config.mjs says which may).';
 const layerRule = (...patterns) => ['error', { patterns }];
 
 export default tseslint.config(
@@ -75,7 +75,7 @@ export default tseslint.config(
               // config/defaults and config/rules are plain constants and checks with no imports, shared on purpose.
               message: 'Workflow code may import only types from activity-side modules: their values pull Node APIs into the workflow bundle.',
             },
-            // Layers (issue 17): the CLI talks to workflows through the contract (src/contract), never their code, not even types.
+            // Layers: the CLI talks to workflows through the contract (src/contract), never their code, not even types.
             { regex: LAYER.cli, message: LAYER_MESSAGE },
           ],
         },

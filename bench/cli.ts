@@ -1,7 +1,7 @@
 /**
  * npm run bench [-- --quick] [-- --json] [-- --runs N] [-- --keep]
  *
- * Issue 9's benchmarks: ours and the bare procedure side by side on the same data in the same run,
+ * The benchmarks: ours and the bare procedure side by side on the same data in the same run,
  * interleaved (ours, peer, ours, peer …), the data re-created between runs. Full: the large demo
  * (1.1 M rows, 65,000 objects) and a purge of ~10,000 objects; --quick: a medium fixture, under 5
  * minutes. Prints one table (stderr carries the progress); --json prints one object instead, with the

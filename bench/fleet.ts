@@ -1,7 +1,7 @@
 /**
  * npx tsx bench/fleet.ts [--targets 20] [--concurrency 1,4,8] [--json] [--keep]
  *
- * Issue 16's figures: a fleet reset of N small demo targets (databases only: no S3 objects, no Solid
+ * The fleet figures: a fleet reset of N small demo targets (databases only: no S3 objects, no Solid
  * Queue service, so what is measured is the runbook and PostgreSQL) at several maxConcurrent values,
  * on two worker processes, against the same N targets reset one after another as N single-target runs
  * (the Temporal client, with the database's name as confirmation, as `reset-runbook start <t>

@@ -1,4 +1,4 @@
-/** The one table the bench prints: what | ours | peer | ratio | goal | met?, with issue 9's goals. */
+/** The one table the bench prints: what | ours | peer | ratio | goal | met?, with the goal each figure should meet. */
 import type { BackupFigures } from '../cases/backup';
 import type { PlanFigures } from '../cases/plan';
 import type { PurgeFigures } from '../cases/purge';

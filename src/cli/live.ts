@@ -236,7 +236,7 @@ export function snapshotJson(snap: Snapshot, rates?: RateTracker) {
     waiting: snap.progress?.waiting ?? (fromHistory ? h!.waiting : undefined) ?? null,
     approval: snap.progress?.approval ?? (fromHistory ? h!.approval : undefined) ?? null,
     activities: snap.activities.map((a) => ({ ...a, rate: rates?.rate(a.activityId) ?? null })),
-    /** The target's Solid Queue workers as this run knows them (contract WorkersState), null before issue 7. */
+    /** The target's Solid Queue workers as this run knows them (contract WorkersState), null for a run recorded by an older version that did not record them. */
     workers: workersOf(snap) ?? null,
     workersStillStopped: stopped ?? null,
     /** Workers of this runbook polling the run's task queue (pollers judged by the heartbeat timeout). */

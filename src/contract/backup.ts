@@ -8,7 +8,7 @@ export interface BackupFile {
   database: string;
   /** The local path, or `s3://<bucket>/<key>` (see location). */
   path: string;
-  /** CONTRACT (issue 8): where the file is, without secrets (credentials come from the worker's AWS chain). */
+  /** Where the file is, without secrets (credentials come from the worker's AWS chain). */
   location?: BackupLocation;
   bytes: number;
   sha256: string;
@@ -17,7 +17,7 @@ export interface BackupFile {
 }
 
 /**
- * CONTRACT (issue 8): a backup file on the worker's disk (backup.dir) or in the S3 destination. A local
+ * A backup file on the worker's disk (backup.dir) or in the S3 destination. A local
  * file names the host whose worker wrote it (absent in records written before): a worker elsewhere
  * that cannot read it says where it is.
  */

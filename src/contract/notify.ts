@@ -6,7 +6,7 @@ import type { ResetResult } from './reset';
 import type { StepName } from './steps';
 
 /**
- * CONTRACT (issue 7, added by item 7): what a run tells the target's webhooks. waitingForApproval ·
+ * What a run tells the target's webhooks. waitingForApproval ·
  * waitingForOperator (a step failed its retries) · workersStillStopped (compensation failed) ·
  * completed · failed · aborted.
  */

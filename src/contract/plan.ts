@@ -8,7 +8,7 @@ export interface TablePlan {
   schema: string;
   table: string;
   rows: number; // exact count, unless estimated
-  /** Issue 9: rows is pg_class.reltuples (a large table, plan.estimateAboveRows), not a count; shown with "≈". */
+  /** Rows is pg_class.reltuples (a large table, plan.estimateAboveRows), not a count; shown with "≈". */
   estimated?: boolean;
   action: 'truncate' | 'keep';
 }
@@ -20,7 +20,7 @@ export interface ForeignKeyEdge {
   name: string;
 }
 
-/** CONTRACT (issue 7, added by item 6): a materialized view that reads (directly or through views) truncated tables. */
+/** A materialized view that reads (directly or through views) truncated tables. */
 export interface MaterializedViewPlan {
   database: string;
   /** schema.name */
@@ -43,14 +43,14 @@ export interface Plan {
   highRisk: boolean;
   tables: TablePlan[];
   foreignKeys: ForeignKeyEdge[];
-  /** CONTRACT (issue 7): materialized views over truncated tables, in refresh order. */
+  /** Materialized views over truncated tables, in refresh order. */
   materializedViews?: MaterializedViewPlan[];
   blobs: { count: number; bytes: number };
   /** Objects under the configured bucket/prefix that the reset would delete (blobs the truncation drops + their variants). */
   objectsToDelete: {
     count: number;
     bytes: number;
-    /** Issue 9: of up to storage.sampleSize of those blobs' keys, how many were found (HEAD; Disk: stat). */
+    /** Of up to storage.sampleSize of those blobs' keys, how many were found (HEAD; Disk: stat). */
     sample?: { checked: number; present: number };
   };
   workersAlive: number;
@@ -94,17 +94,17 @@ export interface RunSettings {
   storageConfigured: boolean;
   stopTimeoutSeconds: number;
   startTimeoutSeconds: number;
-  /** CONTRACT (issue 7): total time compensation may spend starting the workers again (workers.restartBudgetSeconds). */
+  /** Total time compensation may spend starting the workers again (workers.restartBudgetSeconds). */
   restartBudgetSeconds?: number;
-  /** CONTRACT (issue 7): backup.maxAgeMinutes: the workflow refreshes a backup that would be older at the TRUNCATE. */
+  /** backup.maxAgeMinutes: the workflow refreshes a backup that would be older at the TRUNCATE. */
   backupMaxAgeMinutes?: number;
-  /** CONTRACT (issue 7): the start command, shown when the workers are left stopped. */
+  /** The start command, shown when the workers are left stopped. */
   startCommand?: string;
   /**
-   * CONTRACT (issue 7): whether step 5 starts the workers when none was alive before the reset
+   * Whether step 5 starts the workers when none was alive before the reset
    * (workers.whenNoneAliveBefore: "start" | "leave"); the plan says which.
    */
   startWorkersAtEnd?: boolean;
-  /** CONTRACT (issue 7): the target has notification webhooks (their URLs stay in the worker's environment). */
+  /** The target has notification webhooks (their URLs stay in the worker's environment). */
   notifications?: boolean;
 }

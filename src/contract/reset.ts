@@ -37,9 +37,9 @@ export interface ResetInput {
 export interface Progress {
   target: string;
   mode: Mode;
-  /** Issue 8: which procedure this run is (absent: a reset, as before). */
+  /** Which procedure this run is (absent: a reset, as in runs recorded before restores existed). */
   kind?: 'reset' | 'restore';
-  /** Issue 8: a restore's plan (which backup, its age, the counts it holds, what the database holds now). */
+  /** A restore's plan (which backup, its age, the counts it holds, what the database holds now). */
   restorePlan?: RestorePlan;
   phase: Phase;
   currentStep?: StepName;
@@ -50,17 +50,17 @@ export interface Progress {
     error: string;
     since: string;
     signals: ['retry', 'abort'];
-    /** CONTRACT (issue 7): whether this run started the workers again before pausing (false: it never stopped them, or it could not start them). */
+    /** Whether this run started the workers again before pausing (false: it never stopped them, or it could not start them). */
     workersRestarted: boolean;
   };
-  /** CONTRACT (issue 7): set the moment an abort signal arrives, so `abort` can say "accepted" while the run compensates. */
+  /** Set the moment an abort signal arrives, so `abort` can say "accepted" while the run compensates. */
   abortRequested?: { by?: string; reason?: string; at: string };
   /** Set while the run waits for approval. */
   approval?: { database: string; highRisk: boolean; since: string; deadline: string; planDigest: string };
   plan?: Plan;
   backup?: BackupRecord;
   /**
-   * CONTRACT (issue 7): the one record of the workers' state that every view reads. It replaces
+   * The one record of the workers' state that every view reads. It replaced
    * `workersStoppedByUs` (status 'stopped' | 'restarting' | 'still-stopped' mean "stopped by us").
    */
   workers: WorkersState;
@@ -115,12 +115,12 @@ export interface ResetResult {
   /** The accounts after the reset: a count and roles, never logins (history is readable by all UI users). */
   accounts?: AccountsSummary;
   stepDurationsMs?: Partial<Record<StepName, number>>;
-  /** CONTRACT (issue 7): why the run ended; set on every ending. */
+  /** Why the run ended; set on every ending. */
   endReason?: EndReason;
-  /** CONTRACT (issue 7): the workers' final state (see WorkersState). */
+  /** The workers' final state (see WorkersState). */
   workers?: WorkersState;
   /**
-   * Issue 8: set when the run ended (aborted, failed) after its TRUNCATE committed: the exact command
+   * Set when the run ended (aborted, failed) after its TRUNCATE committed: the exact command
    * that restores the backup this run took, e.g. `reset-runbook restore demo --run <run id>`.
    */
   restoreCommand?: string;

@@ -1,5 +1,5 @@
 /**
- * Issue 8: the restore (undo a reset): its input, the plan its approval shows, and its result.
+ * The restore (undo a reset): its input, the plan its approval shows, and its result.
  */
 import type { BackupRecord } from './backup';
 import type { RunSettings } from './plan';

@@ -86,7 +86,7 @@ export function restartBudget(s: RunSettings): { budgetMs: number; maxAttempts: 
   return { budgetMs, maxAttempts: Math.max(1, Math.ceil(budgetMs / perAttemptMs)) };
 }
 
-/** The restore's activities (issue 8): the plan with defaults, the steps once each (the StepRunner retries them). */
+/** The restore's activities: the plan with defaults, the steps once each (the StepRunner retries them). */
 export function restoreActivities(s: RunSettings = PLAN_DEFAULTS) {
   const once = (step: StepName, seconds: number) => proxyActivities<Activities>(options(step, s, seconds, 1));
   return {

@@ -14,7 +14,7 @@ export class AbortRequested extends Error {
   }
 }
 
-/** What an approval binds to: a reset's plan, or a restore's (issue 8). */
+/** What an approval binds to: a reset's plan, or a restore's. */
 
 export class Operator {
   private approval?: ApproveArgs;

@@ -1,6 +1,6 @@
 /**
  * The bench's S3 request counter (bench/lib/s3-counter.ts) in front of the stack's real S3 server:
- * requests per 1,000 objects deleted is one of issue 9's goals, so each kind must be counted as what
+ * requests per 1,000 objects deleted is one of the bench's goals, so each kind must be counted as what
  * it is, and the proxied calls must still work. No timings.
  */
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';

@@ -1,5 +1,5 @@
 /**
- * Freshness by construction (issue 7): the backup that protects the TRUNCATE is never older than
+ * Freshness by construction: the backup that protects the TRUNCATE is never older than
  * backup.maxAgeMinutes when the TRUNCATE runs, however late the approval comes; and once this run's
  * TRUNCATE committed, a retry never refuses for age and finishes the purge with the manifest recorded
  * before the commit. The age limit is made short through the targets file (0.25 min = 15 s).

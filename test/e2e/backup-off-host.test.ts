@@ -1,5 +1,5 @@
 /**
- * State off the host (issue 8, part 1): with an S3 backup destination, the backup, the purge manifest
+ * State off the host: with an S3 backup destination, the backup, the purge manifest
  * and the reset journal live in the bucket, so a second worker host (its own targets file, its own
  * local folder) finishes a run whose first worker was SIGKILLed right after the TRUNCATE committed,
  * even when the first host's folder is gone; and the purge deletes exactly the dropped blobs' objects.

@@ -1,5 +1,5 @@
 /**
- * A fleet over two worker processes (issue 16, item 5): twenty small demo databases on the stack's one
+ * A fleet over two worker processes: twenty small demo databases on the stack's one
  * PostgreSQL cluster, one S3 backup destination both workers reach, two workers with their own host
  * names and logs, four children at once.
  *

@@ -1,5 +1,5 @@
 /**
- * Fleet resets on the real stack (issue 16): one worker process, real demo databases, the stand-in
+ * Fleet resets on the real stack: one worker process, real demo databases, the stand-in
  * Solid Queue service of every target stopped and started by its own commands, S3 objects on half
  * the targets.
  *

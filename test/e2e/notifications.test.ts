@@ -1,5 +1,5 @@
 /**
- * Notifications (issue 7, item 7): a run that waits for an operator, completes or fails posts a JSON
+ * Notifications: a run that waits for an operator, completes or fails posts a JSON
  * message with a Slack-compatible `text` to the target's webhooks, from an activity with retries; a
  * receiver that stays down never fails the run; no secret is in the message, the history or the log.
  * Real Temporal, PostgreSQL, S3 (moto), worker processes, and an HTTP receiver on 127.0.0.1:0.

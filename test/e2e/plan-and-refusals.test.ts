@@ -38,7 +38,7 @@ test('plan mode reports what would happen and changes nothing', async () => {
   ).toEqual(['ar_internal_metadata', 'schema_migrations']);
   expect(plan.tables.find((t) => t.table === 'customers')!.rows).toBe(await f.count('customers'));
   const o = f.report.objects!;
-  // Issue 9: from the blob table, not a listing of the bucket — untracked variants have no row, so the plan
+  // From the blob table, not a listing of the bucket — untracked variants have no row, so the plan
   // does not count them (the purge still deletes them); the sample says the blobs' objects are there.
   expect(plan.objectsToDelete.count).toBe(o.blob + o.trackedVariant);
   expect(plan.objectsToDelete.sample).toEqual({ checked: o.blob + o.trackedVariant, present: o.blob + o.trackedVariant });

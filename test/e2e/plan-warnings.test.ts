@@ -1,5 +1,5 @@
 /**
- * The plan warns before anything is touched (issue 7, item 6): materialized views over truncated
+ * The plan warns before anything is touched: materialized views over truncated
  * tables (refreshed after the seeds unless configured off), live Solid Queue with no workers
  * configured, no live worker before the reset, and a queue no process ever registered in.
  * Real Temporal, PostgreSQL, the stand-in Solid Queue service and worker processes.

@@ -1,5 +1,5 @@
 /**
- * Issue 9: the purge deletes the manifest's keys directly (DeleteObjects of pageSize keys, several
+ * Purge by key: the purge deletes the manifest's keys directly (DeleteObjects of pageSize keys, several
  * calls in flight) and lists only `<prefix>variants/`; its requests follow what it deletes, not what
  * the bucket holds. It resumes from its heartbeat position without sending a finished key again.
  * A Disk-service target is reset end to end. The plan counts large tables by estimate ("≈") unless

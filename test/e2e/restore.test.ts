@@ -1,5 +1,5 @@
 /**
- * Issue 8 — undo a reset, on the real stack: a reset, then `restoreFromBackup` of its backup gives
+ * Undo a reset, on the real stack: a reset, then `restoreFromBackup` of its backup gives
  * every table's checksum back and (with storage.quarantine) every purged object; a damaged backup is
  * refused with nothing touched; a worker SIGKILLed at each of the restore's crash points
  * (RESTORE_CRASH_POINTS: mid-transaction, after the commit, mid-way through copying the objects

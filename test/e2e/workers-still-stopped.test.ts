@@ -1,5 +1,5 @@
 /**
- * A start command that never brings heartbeats back (issue 7): the run spends its restart budget,
+ * A start command that never brings heartbeats back: the run spends its restart budget,
  * showing each attempt live, then ends failed with endReason workersStillStopped, the ResetOutcome
  * search attribute set, every step final, and the message that tells a person what to do.
  */

@@ -1,7 +1,7 @@
 /**
  * A pass-through HTTP proxy in front of the stack's S3 server that records every request the worker
  * makes: method, path, query, and for DeleteObjects the keys it carries. The purge tests count
- * requests with it (issue 9: the purge's cost follows what it deletes, not what the bucket holds).
+ * requests with it (the purge's cost must follow what it deletes, not what the bucket holds).
  * Bodies are forwarded unchanged. Listens on port 0.
  */
 import * as http from 'node:http';

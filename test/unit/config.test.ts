@@ -84,7 +84,7 @@ test('not JSON, or no targets: one clear line', () => {
   expect(problems({ targets: {} })).toEqual(['"targets" is empty: define at least one target']);
 });
 
-test('issue 7 settings: materialized views, workers when none alive, restart budget and webhooks are checked', () => {
+test('settings for materialized views, workers when none alive, restart budget and webhooks are checked', () => {
   const base = { backup: { dir: '/b' } };
   const env = { DB: 'postgres://x@y/z', HOOK: 'https://hooks.slack.com/services/T0/B0/token', NOT_A_URL: 'hooks.slack.com/x' };
   const p = problems(
@@ -162,7 +162,7 @@ test('secretEnv names variables, never values', () => {
   expect(problems({ targets: { a: { ...base, secretEnv: 'STRIPE_KEY' } } }, env)).toHaveLength(1);
 });
 
-// ---- issue 10 §1: the file is defined once (src/config/schema.ts) ----
+// ---- the file is defined once (src/config/schema.ts) ----
 
 const minimal = { database: { urlEnv: 'DB' }, backup: { dir: '/b' } };
 const DB_ENV = { DB: 'postgres://x@y/z' };
@@ -270,7 +270,7 @@ test('storage.quarantine: Disk-only targets need no bucket, S3 services do; disk
   expect(problems({ targets: { shop: { ...minimal, storage: { ...disk, quarantine: { diskFolder: '/abs' } } } } }, DB_ENV)).toHaveLength(1);
 });
 
-test('issue 9 settings: storage.concurrency, pageSize, sampleSize and plan counts are bounded whole numbers', () => {
+test('purge and plan settings: storage.concurrency, pageSize, sampleSize and plan counts are bounded whole numbers', () => {
   const storage = (o: object) => ({ targets: { shop: { ...minimal, storage: { services: { amazon: { bucket: 'b' } }, ...o } } } });
   expect(problems(storage({ concurrency: 32, pageSize: 1, sampleSize: 0 }), DB_ENV)).toEqual([]);
   expect(problems(storage({ concurrency: 0, pageSize: 1001, sampleSize: 2.5 }), DB_ENV)).toEqual([

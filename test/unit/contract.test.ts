@@ -1,5 +1,5 @@
 /**
- * The contract (src/contract, issue 17) holds the lists every layer reads; these check that the code
+ * The contract (src/contract) holds the lists every layer reads; these check that the code
  * keeps to them: every ApplicationFailure type thrown in src/ is in FAILURE_TYPES, and the step
  * registry gives each procedure the steps, titles and locked activities it always had.
  */

@@ -1,5 +1,5 @@
 /**
- * No import circle in src/ (issue 17): a circle makes the order modules load in decide whether a value
+ * No import circle in src/: a circle makes the order modules load in decide whether a value
  * is there yet, and it ties layers together that the contract (src/contract) is there to keep apart.
  * Every import counts, type-only ones too: a type circle is the same tangle, only without the crash.
  */

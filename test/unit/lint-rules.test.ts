@@ -1,7 +1,7 @@
 /**
  * The lint rules that keep workflow code deterministic and bundleable (eslint.config.mjs), tried on
  * text given to ESLint's CLI as if it were a file at that path: the rules must fire in src/workflows
- * and only there; and a forgotten await is an error wherever it is. And the layers (issue 17): which
+ * and only there; and a forgotten await is an error wherever it is. And the layers: which
  * folder of src/ may import which, the contract (src/contract) importing nothing of ours.
  */
 import { spawnSync } from 'node:child_process';
@@ -76,7 +76,7 @@ test('a promise neither awaited nor handled is an error everywhere, with the typ
   }
 });
 
-// One text, linted as a file of each layer: which of its imports each layer's rule refuses (issue 17).
+// One text, linted as a file of each layer: which of its imports each layer's rule refuses.
 const LAYER_TEXT = [
   "import { productionDataReset } from '../../workflows/runbook';", // 1: workflow code, from two levels down
   "import type { resetFleet } from '../workflows';", // 2: a workflow function's type only
@@ -92,7 +92,7 @@ const LAYER_TEXT = [
   '',
 ].join('\n');
 
-describe('layers (issue 17): each folder of src/ imports only what its rule allows', () => {
+describe('layers: each folder of src/ imports only what its rule allows', () => {
   const refused = (file: string) => linesOf(lint(file, LAYER_TEXT), 'no-restricted-imports');
 
   test('src/contract imports nothing of ours, and of packages only @temporalio/common and defineSignal/defineQuery', () => {

@@ -51,7 +51,7 @@ test('the index moves over contiguous done ranges only; a partly failed batch ke
   expect(pos.skip).toEqual([[11, 12]]);
 });
 
-test('a position of the listing purge (before issue 9) restarts its service; no position starts at the beginning', () => {
+test('a position recorded by the older listing purge restarts its service; no position starts at the beginning', () => {
   expect(parsePosition(JSON.stringify({ service: 'amazon', after: 'e2e/abc', deleted: 5, bytes: 50 }))).toMatchObject({ service: 'amazon', phase: 'keys', index: 0, deleted: 5 });
   expect(parsePosition(JSON.stringify({ service: 'amazon', after: '\uffff', deleted: 5, bytes: 50 })).phase).toBe('done');
   expect(parsePosition(undefined)).toEqual(startPosition());

@@ -313,7 +313,7 @@ test('cancelling the run after the workers stopped restarts them first', async (
       release(); // else a failed expectation leaves the worker waiting on the gate forever
     }
     await expect(h.result()).rejects.toThrow(WorkflowFailedError);
-    // Then (issue 8) the journal is asked whether the TRUNCATE committed, for the restore hint.
+    // Then the journal is asked whether the TRUNCATE committed, for the restore hint.
     expect(calls.slice(-3)).toEqual(['resetDatabase:finished', 'startWorkers', 'resetState']);
     expect(calls).toContain('stopWorkers');
     expect(calls).not.toContain('purgeStorage');

@@ -86,7 +86,7 @@ export function laterPosition(a: PurgePosition, b: PurgePosition | undefined): P
   return a;
 }
 
-/** Reads a heartbeat (or recorded) position; one of the listing-based purge (before issue 9) restarts its service from the first key. */
+/** Reads a heartbeat (or recorded) position; one recorded by the older listing-based purge restarts its service from the first key. */
 export function parsePosition(s: string | undefined): PurgePosition {
   if (!s) return startPosition();
   const p = JSON.parse(s) as Partial<PurgePosition> & { after?: string };

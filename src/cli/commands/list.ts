@@ -34,8 +34,8 @@ export const listCommand: Command = {
 };
 
 /**
- * A failed reset's search attributes may not tell its whole ending (a run from before issue 7
- * kept outcome "planned" when it left the workers stopped): read its result, which does.
+ * A failed reset's search attributes may not tell its whole ending (a run recorded by an older
+ * version kept outcome "planned" when it left the workers stopped): read its result, which does.
  */
 export async function addEnding(client: Client, r: RunSummary): Promise<void> {
   if (r.kind === 'plan') return;

@@ -1,5 +1,5 @@
 /**
- * Issue 7 on the real stack: a run whose worker was SIGKILLed while it waits for approval.
+ * No worker answering, on the real stack: a run whose worker was SIGKILLed while it waits for approval.
  * `status` and `resume` derive the state from the run's history and say plainly that no worker is
  * polling (never "goes on by itself", never "no progress"/"mode ?"); `abort` with no worker polling
  * returns after a bounded wait (exit 3) and takes effect once a worker polls again.

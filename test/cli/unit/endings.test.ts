@@ -1,8 +1,8 @@
 /**
- * Issue 7, the operator's side: a run that left the workers stopped is red everywhere with exit 7;
+ * Workers left stopped, the operator's side: a run that left the workers stopped is red everywhere with exit 7;
  * restart attempts show while compensating; with no worker answering, the state comes from the
  * run's history and the view says that no worker is polling. Fixtures are shaped like the contract
- * (src/contract, "CONTRACT (issue 7)") and like real history events.
+ * (src/contract) and like real history events.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -126,7 +126,7 @@ describe('workers left stopped: red in every view, exit 7', () => {
     expect(endingJson(closed(), 7, { signal: 'abort' })).toMatchObject({ type: 'result', signal: 'abort', outcome: 'failed', endReason: 'workersStillStopped', workers: stillStopped, exitCode: 7 });
   });
 
-  test('a run from before issue 7 (outcome left at "planned", only the failure message) is shown failed, red, exit 7', () => {
+  test('a run recorded by an older version (outcome left at "planned", only the failure message) is shown failed, red, exit 7', () => {
     const old: ResetResult = { target: 'demo', mode: 'execute', outcome: 'planned', plan };
     const failure = 'WORKERS ARE STILL STOPPED: restarting them failed (No Solid Queue heartbeat within 5s); start them by hand';
     const steps: StepState[] = [{ name: 'stopWorkers', title: '2 Stop Solid Queue workers', status: 'done', attempts: 1, startedAt: '2026-11-26T18:05:00Z' }];

@@ -286,7 +286,7 @@ describe('snapshot helpers', () => {
   });
 });
 
-describe("a newcomer's first hour (issue 17 item 7)", () => {
+describe("a newcomer's first hour", () => {
   const now = new Date('2026-11-26T15:30:00Z');
 
   test('following a finished run stamps each step with its own time, not the time it was read', () => {
