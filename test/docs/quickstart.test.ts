@@ -96,8 +96,11 @@ interface Ran {
   seconds?: number;
 }
 
-/** Runs the commands in one bash process, each followed by a marker with its exit code; stops at the first that fails. */
-async function runCommands(commands: DocCommand[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ ran: Ran[]; timedOut: boolean }> {
+/**
+ * Runs the commands in one bash process, each followed by a marker with its exit code; stops at the
+ * first that fails. `watch`, asked every second, may stop the page early with a reason.
+ */
+async function runCommands(commands: DocCommand[], env: NodeJS.ProcessEnv, timeoutMs: number, watch: () => string | undefined = () => undefined): Promise<{ ran: Ran[]; stoppedBecause?: string }> {
   const tag = `@@quickstart-${randomBytes(4).toString('hex')}`;
   // One stream, so that a command's stderr lands between its own markers.
   const script = ['exec 2>&1', `cd ${JSON.stringify(ROOT)} || exit 99`];
@@ -115,17 +118,24 @@ async function runCommands(commands: DocCommand[], env: NodeJS.ProcessEnv, timeo
   let all = '';
   child.stdout.on('data', (d) => (all += d));
   child.stderr.on('data', (d) => (all += d));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  let stoppedBecause: string | undefined;
+  const stop = (why: string) => {
+    if (stoppedBecause) return;
+    stoppedBecause = why;
     try {
       process.kill(-child.pid!, 'SIGKILL');
     } catch {
       /* gone */
     }
-  }, timeoutMs);
+  };
+  const timer = setTimeout(() => stop(`the page did not finish in ${timeoutMs / 1000} s`), timeoutMs);
+  const watcher = setInterval(() => {
+    const why = watch();
+    if (why) stop(why);
+  }, 1000);
   await new Promise<void>((resolve) => child.on('close', () => resolve()));
   clearTimeout(timer);
+  clearInterval(watcher);
   const ran: Ran[] = [];
   const parts = all.split(new RegExp(`\\n?${tag} `));
   for (const part of parts.slice(1)) {
@@ -134,7 +144,46 @@ async function runCommands(commands: DocCommand[], env: NodeJS.ProcessEnv, timeo
     if (begin) ran.push({ command: commands[Number(begin[1])], output: part.slice(begin[0].length) });
     else if (end && ran.length) Object.assign(ran[ran.length - 1], { code: Number(end[2]), seconds: Number(end[3]) });
   }
-  return { ran, timedOut };
+  return { ran, stoppedBecause };
+}
+
+const stateDir = () => process.env.RR_STATE_DIR ?? path.join(ROOT, '.stack');
+
+/** Alive and not a zombie (a dead background job stays one until bash reaps it). */
+function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Watches the demo's worker pid file: a worker the page started that has exited (seen dead twice, a
+ * second apart) stops the page at once, rather than leaving `plan` waiting for a worker until the time
+ * limit. The pid in the file when the page starts (one left from before) is not the page's.
+ */
+function demoWorkerWatch(): () => string | undefined {
+  const file = path.join(stateDir(), 'demo', 'worker.pid');
+  const read = () => {
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const before = read();
+  let suspect: string | undefined;
+  return () => {
+    const pid = read();
+    if (!pid || pid === before || !/^\d+$/.test(pid) || alive(Number(pid))) {
+      suspect = undefined;
+      return undefined;
+    }
+    if (suspect === pid) return `the worker the page started (pid ${pid}, ${file}) has exited`;
+    suspect = pid;
+    return undefined;
+  };
 }
 
 /** Spaces and table rules compared loosely: a column's width is not the page's business. */
@@ -164,13 +213,12 @@ function portsOfThisStack(line: string): string {
 function stopDemo(): void {
   const env = { ...newcomerEnv() };
   spawnSync(path.join(ROOT, 'scripts', 'stack'), ['stop-demo-worker'], { env, cwd: ROOT, stdio: 'ignore' });
-  const state = process.env.RR_STATE_DIR ?? path.join(ROOT, '.stack');
-  const pidFile = path.join(state, 'demo', 'solid_queue.pid');
+  const pidFile = path.join(stateDir(), 'demo', 'solid_queue.pid');
   if (fs.existsSync(pidFile)) spawnSync(path.join(ROOT, 'scripts', 'solid-queue-service'), ['stop'], { env: { ...env, SQ_PID_FILE: pidFile }, cwd: ROOT, stdio: 'ignore' });
 }
 
 function workerLogTail(): string {
-  const log = path.join(process.env.RR_STATE_DIR ?? path.join(ROOT, '.stack'), 'demo', 'worker.log');
+  const log = path.join(stateDir(), 'demo', 'worker.log');
   if (!fs.existsSync(log)) return '';
   return `\n--- last lines of ${log}:\n${fs.readFileSync(log, 'utf8').split('\n').slice(-30).join('\n')}`;
 }
@@ -237,12 +285,12 @@ describe.each(PAGES)('the quick start of %s, as written', (page) => {
       }
     }
 
-    const { ran, timedOut } = await runCommands(commands, newcomerEnv(), 200_000);
+    const { ran, stoppedBecause } = await runCommands(commands, newcomerEnv(), 200_000, demoWorkerWatch());
     const failed = ran.find((r) => r.code !== 0);
     if (failed || ran.length < commands.length) {
       const at = failed ?? ran[ran.length - 1];
       const what = at
-        ? `${at.command.file}:${at.command.line}: \`${at.command.text}\` ${at.code === undefined ? (timedOut ? 'did not finish in time' : 'did not finish') : `exited ${at.code}`}`
+        ? `${at.command.file}:${at.command.line}: \`${at.command.text}\` ${at.code === undefined ? `did not finish: ${stoppedBecause ?? 'the shell ended'}` : `exited ${at.code}`}`
         : `${page}: nothing ran`;
       const took = ran.map((r) => `  ${r.seconds ?? '?'} s  ${r.command.text.split('\n')[0]}`).join('\n');
       throw new Error(`${what}; its output:\n${(at?.output ?? '').split('\n').slice(-40).join('\n')}${workerLogTail()}\n--- the commands run (seconds each):\n${took}`);
@@ -269,8 +317,7 @@ describe.each(PAGES)('the quick start of %s, as written', (page) => {
 
     if (page.endsWith('first-reset.md')) {
       // The targets file names the secret's variable, never the secret.
-      const state = process.env.RR_STATE_DIR ?? path.join(ROOT, '.stack');
-      const written = fs.readFileSync(path.join(state, 'demo', 'targets.json'), 'utf8');
+      const written = fs.readFileSync(path.join(stateDir(), 'demo', 'targets.json'), 'utf8');
       const targets = JSON.parse(written);
       expect(targets.targets.demo.database.urlEnv).toBe('DEMO_DATABASE_URL');
       expect(written).not.toMatch(/postgres:\/\//);
