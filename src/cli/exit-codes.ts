@@ -31,6 +31,6 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  bad usage (nothing was done)
   3  the run waits for an operator (approval, retry/abort, or a worker to come back)
   4  the run is still running (status; follow detached with Ctrl-C)
-  5  no such run, or (plan) a target not in the worker's targets file
+  5  no such run, or (plan, start) a target not in the worker's targets file
   6  the Temporal server could not be reached
   7  the run ended with the Solid Queue workers STILL STOPPED: start them by hand (the command is printed)`;

@@ -6,10 +6,14 @@ import { PLAIN, Style } from './style';
 import type { LeftStopped } from './snapshot-model';
 import { leftStopped, STILL_STOPPED_PREFIX, stillStoppedLine, workersEndLine } from './workers-view';
 
-/** Whether a run's result is a restore's (it has no `mode`), to render it as one. */
+/**
+ * Whether a run's result is a restore's (it has no `mode`, which every reset result has), to render it
+ * as one, including a restore whose plan failed (no plan, nothing restored: e.g. an unknown target).
+ */
 export function isRestoreResult(r: unknown): r is RestoreResult {
   const x = r as Partial<RestoreResult> & { mode?: string };
-  return typeof x === 'object' && x !== null && x.mode === undefined && (x.restored !== undefined || (x.plan !== undefined && 'countsNow' in (x.plan as object)));
+  if (typeof x !== 'object' || x === null || x.mode !== undefined) return false;
+  return x.restored !== undefined || (x.plan !== undefined && 'countsNow' in (x.plan as object)) || (typeof x.target === 'string' && typeof x.outcome === 'string');
 }
 
 export function renderRestorePlan(p: RestorePlan, style: Style = PLAIN): string {

@@ -7,7 +7,7 @@ import { CliError, UsageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { followRun, WaitingKind } from '../live';
 import { ask } from '../prompt';
-import { renderEnding } from '../render-ending';
+import { renderEnding, unknownTargetRefusal } from '../render-ending';
 import { renderPlan, undoLine } from '../render-plan';
 import { renderRestorePlan } from '../render-restore';
 import type { Snapshot } from '../snapshot-model';
@@ -29,7 +29,8 @@ export const startCommand: Command = {
   },
   details: `The run waits for an approval after its plan and backup. Without --confirm, the plan is shown and
 the database's name is asked for (stdin, typed or piped); with --confirm it is checked against the plan.
-Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow <target>\`.`,
+Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow <target>\`.
+Exit 5 when the target is not in the worker's targets file (refused before anything is touched).`,
   async run(ctx, { args, opts }) {
     const target = checkTarget(args.target!);
     const confirm = opts.confirm as string | undefined;
@@ -118,9 +119,13 @@ export async function startAndFollow(
     ctx.note(`approved by ${args.by}`);
     return 'continue';
   };
-  const { snap, code, detached } = await followRun(ctx, client, handle, { onWaiting, noWorkerSaid: o.noWorkerSaid });
+  const { snap, code: followed, detached } = await followRun(ctx, client, handle, { onWaiting, noWorkerSaid: o.noWorkerSaid });
+  // A target the worker's targets file does not have is refused before anything is touched: exit 5
+  // ("no such target"), as `plan` says it, not 1 as for a run that failed on its way.
+  const code = !detached && unknownTargetRefusal(snap) ? EXIT.notFound : followed;
   if (!detached && ctx.json) ctx.emit(endingJson(snap, code));
   if (!detached && !ctx.live && snap.status !== 'RUNNING') ctx.print(renderEnding(snap, ctx.style));
+  else if (!detached && ctx.live && code === EXIT.notFound) ctx.note(ctx.errStyle.red(unknownTargetRefusal(snap)!));
   return code;
 }
 

@@ -89,6 +89,21 @@ describe('plan', () => {
     expect(json(r).status).toBe('FAILED');
     expect(String(json(r).message)).toMatch(/no-such-target/);
   });
+
+  test('start of an unknown target is refused with exit 5, naming the target and the targets file', async () => {
+    const r = await cli(['start', 'no-such-target', '--confirm', 'anything'], env);
+    expect(r.code).toBe(5);
+    const refusal = r.stderr + r.stdout;
+    expect(refusal).toContain('refused: Target "no-such-target" is not in the worker\'s targets file');
+    expect(refusal).toContain(env.RESET_RUNBOOK_TARGETS!);
+    expect(refusal).toContain(`(it has: ${NAME})`);
+    // --json: the last object says so too, and the run is closed (nothing waits, nothing was touched).
+    const j = await cli(['start', 'no-such-target', '--json'], env);
+    expect(j.code).toBe(5);
+    const end = jsonLines(j).pop();
+    expect(end).toMatchObject({ type: 'result', workflowId: 'reset-no-such-target', status: 'FAILED', exitCode: 5 });
+    expect(String(end.failure)).toContain(env.RESET_RUNBOOK_TARGETS!);
+  });
 });
 
 describe('a whole reset: start --detach, follow, approve, status, list', () => {

@@ -96,6 +96,15 @@ function closed(over: Partial<Snapshot> = {}): Snapshot {
 
 const LINE = `WORKERS ARE STILL STOPPED since 2026-11-26 18:05:00Z — start them by hand: ${START}`;
 
+describe('a restore whose plan failed', () => {
+  test('is rendered as a restore, not as a reset', () => {
+    const result = { target: 'nosuch', outcome: 'failed', endReason: 'planFailed', message: 'Target "nosuch" is not in the worker\'s targets file /etc/t.json (it has: demo).' };
+    const text = renderResult(result as unknown as ResetResult);
+    expect(text).toMatch(/^Restore of "nosuch": failed \(planFailed\)/);
+    expect(text).not.toContain('Reset of');
+  });
+});
+
 describe('workers left stopped: red in every view, exit 7', () => {
   test('exit code 7 exists and is documented in --help', () => {
     expect(EXIT.workersStopped).toBe(7);
