@@ -41,13 +41,14 @@ const commandSeeds = obj(
 );
 export const seeds = z.union([sqlSeeds, commandSeeds], { error: 'expected either {"sqlFile": "..."} or {"command": [...]}' });
 
+const KIND = '"replant": TRUNCATE and seeds; "rebuild": a command that recreates the schema (high risk: a second confirmation).';
 export const strategy = z.discriminatedUnion(
   'kind',
   [
-    obj({ kind: z.literal('replant') }, 'expected an object'),
+    obj({ kind: z.literal('replant').describe(KIND) }, 'expected an object'),
     obj(
       {
-        kind: z.literal('rebuild'),
+        kind: z.literal('rebuild').describe(KIND),
         command: command('For a corrupted schema only: `bin/rails db:reset` or `db:migrate:reset`. High risk.'),
         ...runSettings,
         timeoutSeconds: num(1, 'Seconds before the rebuild command is killed.').default(DEFAULTS.strategy.rebuildTimeoutSeconds),
@@ -77,13 +78,14 @@ export const workers = obj(
   'expected an object with "stop" and "start" commands',
 );
 
+const SERVICE_KIND = '"s3" (the default) or "disk" (ActiveStorage\'s Disk service: files in a folder).';
 const purge = bool('false: files of this service are never deleted (the plan says so; its blobs are still truncated).').default(DEFAULTS.storage.purge);
 const s3Service = obj(
   {
-    kind: z.literal('s3', { error: 'expected "s3" or "disk"' }).default('s3'),
-    bucket: str(),
+    kind: z.literal('s3', { error: 'expected "s3" or "disk"' }).describe(SERVICE_KIND).default('s3'),
+    bucket: str("The service's bucket, as storage.yml names it."),
     prefix: anyStr('Key prefix of the service (ActiveStorage keys are appended to it).').optional(),
-    region: str().optional(),
+    region: str('AWS region of the bucket, e.g. "eu-west-1".').optional(),
     endpoint: httpUrl('S3-compatible endpoint, e.g. "https://minio.internal:9000".').optional(),
     forcePathStyle: bool('Path-style addressing (MinIO and most S3-compatible servers).').optional(),
     purge,
@@ -92,13 +94,15 @@ const s3Service = obj(
 );
 const diskService = obj(
   {
-    kind: z.literal('disk', { error: 'expected "s3" or "disk"' }),
+    kind: z.literal('disk', { error: 'expected "s3" or "disk"' }).describe(SERVICE_KIND),
     root: str("The Disk service's root folder; relative paths resolve against the targets file."),
     purge,
   },
   'expected an object',
 );
-const storageService = z.union([s3Service, diskService], { error: 'expected {"bucket": "..."} (S3) or {"kind": "disk", "root": "..."}' });
+const storageService = z
+  .union([s3Service, diskService], { error: 'expected {"bucket": "..."} (S3) or {"kind": "disk", "root": "..."}' })
+  .describe('An S3 service {"bucket": …} or a Disk service {"kind": "disk", "root": …}.');
 
 const DISK_FOLDER = 'expected a folder name relative to the Disk service root, e.g. ".reset-quarantine" (no "..", not absolute)';
 const quarantine = obj(
@@ -143,13 +147,16 @@ export const storage = obj(
 const S3_DESTINATION = 'expected {"kind": "s3", "bucket": "...", "prefix": "..."}';
 const s3Destination = obj(
   {
-    kind: z.literal('s3', { error: AT_PARENT + S3_DESTINATION }),
-    bucket: str(),
+    kind: z.literal('s3', { error: AT_PARENT + S3_DESTINATION }).describe('"s3", the only kind.'),
+    bucket: str('The bucket the backups are written to.'),
     prefix: anyStr('Key prefix, e.g. "reset-runbook/production/"; include the trailing slash.').optional(),
-    region: str().optional(),
+    region: str('AWS region of the bucket, e.g. "eu-west-1".').optional(),
     endpoint: httpUrl('S3-compatible endpoint.').optional(),
     forcePathStyle: bool('Path-style addressing.').optional(),
-    serverSideEncryption: z.enum(['AES256', 'aws:kms'], { error: 'expected "AES256" or "aws:kms"' }).optional(),
+    serverSideEncryption: z
+      .enum(['AES256', 'aws:kms'], { error: 'expected "AES256" or "aws:kms"' })
+      .describe('Server-side encryption of the uploaded backups: "AES256" (keys managed by S3) or "aws:kms" (see kmsKeyId).')
+      .optional(),
     kmsKeyId: str('With "aws:kms": the key\'s id or ARN (default: the bucket\'s AWS managed key).').optional(),
   },
   S3_DESTINATION,
@@ -181,8 +188,8 @@ export const backup = obj(
 export const expectedCount = obj(
   {
     label: str('As the runbook prints it, e.g. "Users".'),
-    table: str(),
-    database: str().default('primary'),
+    table: str('The table whose rows are counted.'),
+    database: str('"primary" or an extra database\'s name.').default('primary'),
     count: num(0, 'Exact rows expected.').optional(),
     min: num(0, 'At least this many rows.').optional(),
     max: num(0, 'At most this many rows.').optional(),

@@ -34,10 +34,16 @@ const group = z
       z.array(z.string().regex(TARGET_NAME), { error: 'expected a list of target names' }),
       obj(
         {
-          targets: z.array(z.string().regex(TARGET_NAME), { error: 'expected a list of target names' }).min(1, { error: 'expected at least one target' }),
+          targets: z
+            .array(z.string().regex(TARGET_NAME), { error: 'expected a list of target names' })
+            .min(1, { error: 'expected at least one target' })
+            .describe("The group's targets, by name, in the order they are reset."),
           maxConcurrent: share.optional(),
           maxFailures: share.optional(),
-          batches: z.array(share, { error: 'expected a list like [1, "25%", "100%"]' }).optional(),
+          batches: z
+            .array(share, { error: 'expected a list like [1, "25%", "100%"]' })
+            .describe('Canary batches: how many targets each batch resets, in order, e.g. [1, "25%", "100%"]; the next batch starts only when one has ended.')
+            .optional(),
           schedule: schedule.optional(),
         },
         'expected an object',
@@ -52,7 +58,9 @@ const group = z
 function target(env: Env | undefined) {
   return obj(
     {
-      database: obj(databaseFields(env), 'required, e.g. {"urlEnv": "DATABASE_URL"}'),
+      database: obj(databaseFields(env), 'required, e.g. {"urlEnv": "DATABASE_URL"}').describe(
+        "The application's primary database: where the worker finds its URL, which schemas are reset, which tables are kept.",
+      ),
       secretEnv: list(
         (m) => z.string({ error: m }).regex(ENV_NAME, { error: m }),
         'expected a list of environment variable NAMES, e.g. ["STRIPE_KEY"] (never the values)',
@@ -60,17 +68,26 @@ function target(env: Env | undefined) {
       ).optional(),
       extraDatabases: z
         .array(obj({ name: str('Logical name, as database.yml calls it: "queue", "cache", "cable".'), ...databaseFields(env) }, 'expected an object'), { error: 'expected a list' })
+        .describe("The application's other databases (database.yml's queue, cache, cable): reset and backed up with the primary one.")
         .optional(),
       restartIdentity: bool('Restart identity sequences. Default false: ids keep counting, as db:seed:replant leaves them.').default(DEFAULTS.restartIdentity),
-      seeds: seeds.optional(),
-      strategy: strategy.default({ kind: 'replant' }),
-      workers: workers.optional(),
-      storage: storage.optional(),
-      backup,
+      seeds: seeds.describe('How the emptied tables are filled again: {"sqlFile": …} in the TRUNCATE\'s transaction, or {"command": […]} after it commits.').optional(),
+      strategy: strategy.describe('How the data is reset: "replant" (the default) truncates and seeds; "rebuild" runs a command that recreates the schema.').default({ kind: 'replant' }),
+      workers: workers
+        .describe('The Solid Queue workers: the commands that stop and start them, and how long each may take. Left out, the run neither stops nor starts them (the plan warns).')
+        .optional(),
+      storage: storage.describe('The ActiveStorage services whose files the purge deletes once their blobs are truncated, and the quarantine that lets a restore bring them back.').optional(),
+      backup: backup.describe("Where the pg_dump backups (and the run's manifests and journals) are kept, how many, how old one may be at the TRUNCATE, how each is proven."),
       verify: obj(
-        { expect: z.array(expectedCount, { error: 'expected a list of {"label", "table", "count" | "min"/"max"}' }) },
+        {
+          expect: z
+            .array(expectedCount, { error: 'expected a list of {"label", "table", "count" | "min"/"max"}' })
+            .describe('One line of the verify report each, e.g. {"label": "Users", "table": "users", "count": 6}.'),
+        },
         'expected a list of {"label", "table", "count" | "min"/"max"}',
-      ).optional(),
+      )
+        .describe('Row counts checked after the reset (step 6), printed in the runbook\'s "Users: 6" form.')
+        .optional(),
       schedule: schedule.optional(),
       approval: obj(
         {
@@ -78,7 +95,9 @@ function target(env: Env | undefined) {
           timeout: duration('How long a run waits for approval.').default(DEFAULTS.approval.timeout),
         },
         'expected an object',
-      ).prefault({}),
+      )
+        .describe('Whether a person must approve a run, and how long it waits for one.')
+        .prefault({}),
       timing: obj(
         {
           heartbeatTimeoutSeconds: num(1, 'A worker that dies mid-step is noticed after this long and the step is retried elsewhere.').default(DEFAULTS.timing.heartbeatTimeoutSeconds),
@@ -86,7 +105,9 @@ function target(env: Env | undefined) {
           lockTimeoutSeconds: num(1, 'How long the TRUNCATE waits for a table lock held by another session.').default(DEFAULTS.timing.lockTimeoutSeconds),
         },
         'expected an object',
-      ).prefault({}),
+      )
+        .describe("Heartbeat timeout, attempts per step, and the TRUNCATE's lock wait.")
+        .prefault({}),
       plan: obj(
         {
           exactCounts: bool('Count every table exactly, however large.').default(DEFAULTS.plan.exactCounts),
@@ -98,8 +119,17 @@ function target(env: Env | undefined) {
             .default(DEFAULTS.plan.estimateAboveRows),
         },
         'expected an object',
-      ).prefault({}),
-      notify: obj({ webhooks: z.array(webhook(env), { error: `${AT_PARENT}expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}` }) }, 'expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}')
+      )
+        .describe('How the plan counts rows: exactly, or by estimate for large tables.')
+        .prefault({}),
+      notify: obj(
+        {
+          webhooks: z
+            .array(webhook(env), { error: `${AT_PARENT}expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}` })
+            .describe("Each a webhook URL (the name of the worker's environment variable that holds it) and the events it receives."),
+        },
+        'expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}',
+      )
         .describe('Who hears about a run that waits for a person, leaves the workers stopped, completes or fails: a JSON POST (Slack-compatible).')
         .optional(),
     },

@@ -6,10 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { approveSignal, retrySignal } from '../../src/contract';
+import { retrySignal } from '../../src/contract';
+import { CLI, run } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';
+import { cut, Transcript, upTo } from '../support/transcripts';
 
 const MAX_AGE_MINUTES = 0.25;
 const PAST_THE_LIMIT_MS = MAX_AGE_MINUTES * 60_000 + 3000;
@@ -22,15 +24,27 @@ afterEach(async () => {
 });
 
 test('an approval after backup.maxAgeMinutes completes, with a backup taken again before the workers stopped', async () => {
-  f = await fixture({ target: { backup: { maxAgeMinutes: MAX_AGE_MINUTES } } });
+  f = await fixture({ seed: 'docs', target: { backup: { maxAgeMinutes: MAX_AGE_MINUTES } } });
   expect(f.service('start')).toBe(0);
   await f.startWorker();
   const h = await f.start({ mode: 'execute' });
   const asked = await waitFor(h, (p) => p.phase === 'awaiting-approval');
   const first = asked.backup!;
   await sleep(PAST_THE_LIMIT_MS);
-  await h.signal(approveSignal, { confirmation: f.dbName, by: 'jest' });
+  // The operator's CLI, as the operator guide shows it (docs/operators/failure-cases.md).
+  const cli = (...args: string[]) => run(CLI, args, { env: { RR_TASK_QUEUE: f.taskQueue }, timeoutMs: 120_000 });
+  const approved = await cli('approve', h.workflowId, '--confirm', f.dbName);
+  expect(approved.code).toBe(0);
   const r = await h.result();
+  const followed = await cli('follow', h.workflowId);
+  expect(followed.code).toBe(0);
+  new Transcript({ [f.target]: 'late', [f.dbName]: 'rr_late', [f.taskQueue]: 'reset-runbook' })
+    .add(['approve', h.workflowId, '--confirm', f.dbName], approved, { showCode: false })
+    .add(['follow', h.workflowId], followed, {
+      showCode: false,
+      trim: (o) => upTo(/^Reset of /, 'the summary and the verify report')(cut(/3 Reset the database: done/, /^Reset of /, 'steps 4 to 6, done')(o)),
+    })
+    .check('docs/operators/failure-cases.md', 'late-approval');
 
   expect(r.outcome).toBe('completed');
   expect(r.endReason).toBe('completed');

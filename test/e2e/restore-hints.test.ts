@@ -15,6 +15,7 @@ import { abortSignal, type ResetResult } from '../../src/contract';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';
+import { cut, from, Transcript, upTo } from '../support/transcripts';
 
 let f: ResetFixture;
 jest.setTimeout(420_000);
@@ -23,6 +24,15 @@ afterEach(async () => {
 });
 
 const CLI = path.join(REPO_ROOT, 'bin', 'reset-runbook');
+
+/** An abort's live state lines depend on when the CLI polled: the transcript shows where they go, not how many there were. */
+function live(out: string): string {
+  const lines = out.split('\n');
+  const kept = lines.filter((l) => !/^\[\d\d:\d\d:\d\dZ\] (running, step|restarting workers)/.test(l));
+  const at = kept.findIndex((l) => l.startsWith('abort accepted'));
+  kept.splice(at + 1, 0, "[… trimmed: the run's state as it ends: the step cancelled, the workers started again]");
+  return kept.join('\n');
+}
 
 /** Runs a command line the tool printed, `reset-runbook …`, with the database's name typed on stdin. */
 function runPrinted(line: string, typed: string): Promise<{ code: number | null; out: string }> {
@@ -89,7 +99,8 @@ async function files(): Promise<Map<string, unknown>> {
 
 async function setup(v: Variant, seeds?: 'command'): Promise<void> {
   variant = v;
-  f = await fixture(seeds ? { seeds } : {});
+  // A fixed data seed: the same rows every time, so the operator guide's transcripts do not move.
+  f = await fixture({ seed: 'docs', ...(seeds ? { seeds } : {}) });
   if (v === 'S3 backup, Disk files') {
     await f.sql(`UPDATE active_storage_blobs SET service_name = 'local'`);
     diskRoot = path.join(f.dir, 'storage');
@@ -181,11 +192,25 @@ test.each(VARIANTS)('%s: seeds fail after the TRUNCATE committed, the operator a
 test.each(VARIANTS)('%s: an abort in the middle of a slow seed command: the printed restore command brings everything back', async (v) => {
   const { before, objectsBefore, h } = await approvedReset(v, { seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } }, { seeds: 'command' });
   await truncated();
-  await h.signal(abortSignal, { by: 'jest', reason: 'taking too long' });
+  // The operator's abort, with the CLI: it prints the ending and the restore command.
+  const aborted = await cli('abort', h.workflowId, '--reason', 'postponed');
+  expect(aborted.code).toBe(0);
   const ending = await endingOf(h.result());
   expect(ending.outcome).toBe('aborted');
   expect(ending.restoreCommand).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
-  await expectUndone(before, objectsBefore, ending.restoreCommand!);
+  expect(aborted.out).toContain(ending.restoreCommand);
+  const restored = await expectUndone(before, objectsBefore, ending.restoreCommand!);
+  if (v === VARIANTS[0]) {
+    const names = { [f.target]: 'demo', [f.dbName]: 'rr_demo', [f.id]: '<id>', [f.taskQueue]: 'reset-runbook' };
+    new Transcript(names).add(['abort', h.workflowId, '--reason', 'postponed'], aborted, { trim: live }).check('docs/operators/failure-cases.md', 'abort-in-flight');
+    new Transcript(names)
+      .add(
+        ending.restoreCommand!.split(' ').slice(1),
+        { code: 0, out: restored },
+        { trim: cut(/^ {2}database {2}table/, /quarantined objects to bring back/, 'one row per table: rows in the backup, rows now') },
+      )
+      .check('docs/operators/undo.md', 'restore-as-printed');
+  }
 });
 
 test.each(VARIANTS)('%s: a worker SIGKILLed right after the COMMIT: the run ends on another worker, and `restore <target>` (no --run) undoes it', async (v) => {
@@ -232,7 +257,11 @@ test('rows written after the reset: the restore plan lists them and refuses; --d
 
   const out = await expectUndone(before, objectsBefore, `reset-runbook restore ${f.target} --discard-newer-rows`);
   expect(out).toContain('discarded: 1 newer row(s) of primary/public.customers');
-  if (process.env.RR_TRANSCRIPTS) fs.writeFileSync(path.join(process.env.RR_TRANSCRIPTS, 'restore-discard-newer.txt'), `${refused.out}\n---\n${out}`);
+  const names = { [f.target]: 'demo', [f.dbName]: 'rr_demo', [f.id]: '<id>', [f.taskQueue]: 'reset-runbook' };
+  new Transcript(names)
+    .add(['restore', f.target, '--confirm', f.dbName], { code: refused.code, out: refused.out }, { trim: cut(/0 Plan: done/, /run failed/, 'steps 1 to 6: skipped, not reached, for the same reason') })
+    .add(['restore', f.target, '--discard-newer-rows'], { code: 0, out }, { trim: from(/rows written after the reset \(the restore discards them\)/, "the plan's table of every truncated table") })
+    .check('docs/operators/undo.md', 'restore-discard-newer');
 });
 
 test('without storage.quarantine: the plan says before the approval that the files cannot come back, and the restore counts them in red', async () => {
@@ -258,5 +287,11 @@ test('without storage.quarantine: the plan says before the approval that the fil
   expect(r.out).toMatch(/purged files that cannot come back: \d+/);
   expect(r.out).toMatch(/storage: \d+ purged file\(s\) did not come back: their blob rows point at missing files/);
   expect((await state()).tables).toEqual(before.tables); // the rows are back, the files are not
-  if (process.env.RR_TRANSCRIPTS) fs.writeFileSync(path.join(process.env.RR_TRANSCRIPTS, 'restore-files-lost.txt'), `${plan.out}\n---\n${r.out}`);
+  const names = { [f.target]: 'demo', [f.dbName]: 'rr_demo', [f.id]: '<id>', [f.taskQueue]: 'reset-runbook' };
+  new Transcript(names)
+    .add(['plan', f.target], { code: plan.code, out: plan.out }, { trim: (o) => upTo(/^undo: /, 'the workers and the warnings')(from(/^undo: /, 'the plan')(o)) })
+    .check('docs/operators/undo.md', 'restore-files-lost-plan');
+  new Transcript(names)
+    .add(['restore', f.target, '--run', h.firstExecutionRunId], { code: r.code, out: r.out }, { trim: from(/purged files that cannot come back/, "the restore plan's tables") })
+    .check('docs/operators/undo.md', 'restore-files-lost');
 });

@@ -10,6 +10,7 @@ import type { TargetsFile } from '../../src/config/types';
 import { CLI, run } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
+import { from, Transcript, upTo } from '../support/transcripts';
 
 let f: ResetFixture;
 afterEach(async () => {
@@ -21,7 +22,7 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
   const seed = path.join(dirSeed, 'seed');
   fs.writeFileSync(seed, `#!/bin/sh\necho "seeds.rb:3: boom" >&2\nexit 1\n`, { mode: 0o755 });
   try {
-    f = await fixture({ seeds: 'command', target: { seedCommand: [seed], timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 } } });
+    f = await fixture({ seed: 'docs', seeds: 'command', target: { seedCommand: [seed], timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 } } });
     // A start command that exits 0 and starts nothing: no heartbeat ever comes back.
     const startCommand = `${path.join(f.dir, 'start-nothing')}`;
     fs.writeFileSync(startCommand, '#!/bin/sh\necho "started (not really)"\n', { mode: 0o755 });
@@ -41,7 +42,7 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
     // Each restart attempt is visible while it runs (what `abort` and `follow` print).
     await waitFor(h, (p) => p.phase === 'compensating' && p.workers.restart?.attempt === 1);
     // `abort` during the compensation answers at once and then shows the attempts, until the run ends.
-    const aborting = cli('abort', h.workflowId, '--reason', 'test', '--wait', '60s');
+    const aborting = cli('abort', h.workflowId, '--reason', 'postponed', '--wait', '60s');
     const live = await waitFor(h, (p) => p.phase === 'compensating' && p.workers.restart?.attempt === 2);
     expect(live.workers).toMatchObject({ status: 'restarting', startCommand, restart: { attempt: 2, maxAttempts: 2 } });
 
@@ -87,12 +88,21 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
     const js = await cli('status', h.workflowId, '--json');
     expect(JSON.parse(js.stdout)).toMatchObject({ outcome: 'failed', endReason: 'workersStillStopped', workers: { status: 'still-stopped', startCommand } });
     expect(js.code).toBe(7);
-    const ls = await cli('list');
+    const ls = await cli('list', f.target);
     // `list` prints the run's row, and under it the same red line.
     const rows = ls.stdout.split('\n');
     const at = rows.findIndex((l) => l.includes(h.workflowId));
     expect(rows[at]).toMatch(/FAILED\s+failed/);
     expect(rows[at + 1]).toContain(`${redLine}`);
+
+    // The operator guide shows these outputs (docs/operators/failure-cases.md).
+    const names = { [f.target]: 'stuck', [f.dbName]: 'rr_stuck', [f.taskQueue]: 'reset-runbook', [h.workflowId]: 'reset-stuck' };
+    const page = 'docs/operators/failure-cases.md';
+    new Transcript(names).add(['abort', h.workflowId, '--reason', 'postponed', '--wait', '60s'], a).check(page, 'workers-stopped-abort');
+    new Transcript(names)
+      .add(['follow', h.workflowId], fo, { trim: (o) => upTo(/run failed$/, "the summary, as in abort's output")(from(/3 Reset the database: failed/, 'steps 0 to 2 and the approval, done')(o)) })
+      .check(page, 'workers-stopped-follow');
+    new Transcript(names).add(['status', h.workflowId], st).add(['list', f.target], ls).check(page, 'workers-stopped-status');
   } finally {
     fs.rmSync(dirSeed, { recursive: true, force: true });
   }

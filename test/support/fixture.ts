@@ -26,6 +26,8 @@ export interface FixtureOptions {
   scale?: string | number;
   pageSize?: number;
   target?: Partial<DemoTargetOptions>;
+  /** The demo data set's seed (same seed, same rows); default the fixture's id. Transcripts use a fixed one. */
+  seed?: string;
   /** RR_CODEC_KEYS for the workers and the fixture's client: payloads encrypted in history. */
   codecKeys?: string;
 }
@@ -105,7 +107,7 @@ export class ResetFixture {
       databaseUrl: this.dbUrl,
       queueDatabaseUrl: this.queueDbUrl,
       scale: this.opts.scale ?? 'small',
-      seed: this.id,
+      seed: this.opts.seed ?? this.id,
       fresh: true,
       ...(opts.storage === false ? {} : { storage: { bucket: this.bucket, endpoint: this.endpoint, prefix: this.prefix, otherAppPrefix: this.otherAppPrefix } }),
     }))!;

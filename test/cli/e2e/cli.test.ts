@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { cut, Transcript, upTo } from '../../support/transcripts';
 import { CLI, cli, countRows, dropTarget, Env, json, jsonLines, killWorker, makeTarget, REPO, stackEnv, startWorker, Target, waitFor, WorkerProcess } from '../harness';
 
 jest.setTimeout(300_000);
@@ -31,6 +32,10 @@ afterAll(async () => {
   await cli(['abort', `reset-${NAME}`, '--no-wait'], env).catch(() => undefined);
   await dropTarget(target);
 });
+
+/** The names the operator guide's transcripts use for this file's target, queue and operator. */
+const transcript = () => new Transcript({ [NAME]: 'demo', [`rr-cli-${process.pid}`]: 'reset-runbook' });
+const FAILURES = 'docs/operators/failure-cases.md';
 
 async function statusOf(run: string): Promise<{ code: number | null; body: any }> {
   const r = await cli(['status', run, '--json'], env);
@@ -88,6 +93,9 @@ describe('plan', () => {
     expect(r.code).toBe(5);
     expect(json(r).status).toBe('FAILED');
     expect(String(json(r).message)).toMatch(/no-such-target/);
+    const h = await cli(['plan', 'no-such-target'], env);
+    expect(h.code).toBe(5);
+    transcript().add(['plan', 'no-such-target'], h).check(FAILURES, 'plan-unknown-target');
   });
 
   test('start of an unknown target is refused with exit 5, naming the target and the targets file', async () => {
@@ -197,16 +205,39 @@ describe('pauses: a failing step, resume; a dead worker', () => {
     expect(st.body.waiting).toMatchObject({ step: 'backup', signals: ['retry', 'abort'] });
     expect(st.body.waiting.error).toContain('simulated failure');
 
-    fs.rmSync(target.failFlag);
+    const human = await cli(['status', NAME], env);
+    expect(human.code).toBe(3);
+    // A resume while the cause is still there: the step fails again and the run pauses again.
     const r = await cli(['resume', NAME, '--json'], env);
     expect(r.code).toBe(0);
     expect(json(r)).toMatchObject({ action: 'retry', step: 'backup', exitCode: 0 });
+    await waitFor(
+      'the second pause',
+      async () => {
+        const b = (await statusOf(NAME)).body;
+        return b.phase === 'waiting-for-operator' && b.steps.find((x: any) => x.name === 'backup')?.attempts === 2;
+      },
+      60_000,
+    );
+    fs.rmSync(target.failFlag);
+    const again = await cli(['resume', NAME], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('retrying step "backup"');
+    transcript()
+      .add(['start', NAME, '--confirm', `rr_${NAME}`, '--exit-on-wait'], s)
+      .add(['status', NAME], human, { trim: cut(/^ {2}⏸/, /^\s*$/, 'the steps after it, pending') })
+      .check(FAILURES, 'paused-start');
     // --confirm was given to start, but start has returned; approve the waiting run now.
     await waitFor('approval', async () => (await statusOf(NAME)).body.phase === 'awaiting-approval', 60_000);
-    expect((await cli(['approve', NAME, '--confirm', `rr_${NAME}`], env)).code).toBe(0);
+    const ap = await cli(['approve', NAME, '--confirm', `rr_${NAME}`], env);
+    expect(ap.code).toBe(0);
     const f = await cli(['follow', NAME], env);
     expect(f.code).toBe(0);
     expect(f.stdout).toContain('1 Backup the database: done');
+    transcript()
+      .add(['resume', NAME], again)
+      .add(['follow', NAME], f, { trim: upTo(/^Reset of /, 'the summary and the verify report') })
+      .check(FAILURES, 'paused-resume');
   });
 
   test('resume on a run whose worker died says no worker polls (exit 3); with a worker back it goes on', async () => {

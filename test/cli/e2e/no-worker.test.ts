@@ -6,6 +6,7 @@
  *
  *   npx jest --runInBand test/cli/e2e/no-worker.test.ts
  */
+import { Transcript } from '../../support/transcripts';
 import { cli, dropTarget, Env, json, killWorker, makeTarget, stackEnv, startWorker, Target, waitFor, WorkerProcess } from '../harness';
 
 jest.setTimeout(300_000);
@@ -90,6 +91,12 @@ test('worker SIGKILLed while the run waits for approval: status and resume tell 
   expect(ab.stdout).toContain('abort accepted');
   expect(ab.stdout).toMatch(new RegExp(`no worker is polling task queue ${QUEUE} \\(last poll \\d+ s ago\\): the abort takes effect when one does`));
   expect(took).toBeLessThan(30_000); // a few seconds; generous for a loaded 2-core machine
+  // The operator guide shows these outputs (docs/operators/failure-cases.md).
+  new Transcript({ [NAME]: 'dead', [QUEUE]: 'reset-runbook' })
+    .add(['status', NAME], human)
+    .add(['resume', NAME], res)
+    .add(['abort', NAME, '--reason', 'e2e: no worker'], ab)
+    .check('docs/operators/failure-cases.md', 'worker-died');
   const abJson = json(await cli(['status', NAME, '--json'], env));
   expect(abJson.history.signals).toEqual([expect.objectContaining({ name: 'abort', seenByRun: false })]);
 
