@@ -20,7 +20,10 @@ export const WORKFLOW_TASK_TIMEOUT = '5s';
 export function resetWorkflowId(target: string): string {
   return `reset-${target}`;
 }
-/** A restore of target X always runs under this id, so the server refuses a second concurrent restore of X: one restore of X at a time. */
+/**
+ * A restore of target X always runs under this id, so the server refuses a second concurrent restore of X: one restore
+ * of X at a time.
+ */
 export function restoreWorkflowId(target: string): string {
   return `restore-${target}`;
 }

@@ -50,7 +50,10 @@ export interface Progress {
     error: string;
     since: string;
     signals: ['retry', 'abort'];
-    /** Whether this run started the workers again before pausing (false: it never stopped them, or it could not start them). */
+    /**
+     * Whether this run started the workers again before pausing (false: it never stopped them, or it could not start
+     * them).
+     */
     workersRestarted: boolean;
   };
   /** Set the moment an abort signal arrives, so `abort` can say "accepted" while the run compensates. */
@@ -111,7 +114,14 @@ export interface ResetResult {
    * removed (quarantined) by an attempt whose progress was not recorded; missing: in neither the source
    * nor the quarantine, the file was gone before the reset (missingSample names a few).
    */
-  objectsDeleted?: { count: number; bytes: number; errors: number; alreadyGone?: number; missing?: number; missingSample?: string[] };
+  objectsDeleted?: {
+    count: number;
+    bytes: number;
+    errors: number;
+    alreadyGone?: number;
+    missing?: number;
+    missingSample?: string[];
+  };
   /** The accounts after the reset: a count and roles, never logins (history is readable by all UI users). */
   accounts?: AccountsSummary;
   stepDurationsMs?: Partial<Record<StepName, number>>;

@@ -46,7 +46,10 @@ export interface DocCommand {
   text: string;
 }
 
-/** The fenced blocks of a Markdown text marked by `<!-- quickstart … -->` or `<!-- quickstart-output … -->` on the line before. */
+/**
+ * The fenced blocks of a Markdown text marked by `<!-- quickstart … -->` or `<!-- quickstart-output … -->` on the line
+ * before.
+ */
 export function quickstartBlocks(file: string, markdown: string): DocBlock[] {
   const lines = markdown.split('\n');
   const blocks: DocBlock[] = [];
@@ -57,7 +60,11 @@ export function quickstartBlocks(file: string, markdown: string): DocBlock[] {
     if (!fence) throw new Error(`${file}:${i + 1}: a quickstart mark must be followed by a fenced block`);
     const start = i + 2;
     let end = start;
-    while (end < lines.length && !(lines[end].trim().startsWith(fence) && lines[end].trim().replace(/[`~]/g, '') === '')) end++;
+    while (
+      end < lines.length &&
+      !(lines[end].trim().startsWith(fence) && lines[end].trim().replace(/[`~]/g, '') === '')
+    )
+      end++;
     if (end >= lines.length) throw new Error(`${file}:${i + 2}: the fenced block is never closed`);
     blocks.push({ file, line: start + 1, kind: mark[1] ? 'output' : 'run', lines: lines.slice(start, end) });
     i = end;
@@ -65,7 +72,10 @@ export function quickstartBlocks(file: string, markdown: string): DocBlock[] {
   return blocks;
 }
 
-/** A run block's commands: each line with its `\` continuations and, after `<<EOF`, the heredoc's lines through its end word. */
+/**
+ * A run block's commands: each line with its `\` continuations and, after `<<EOF`, the heredoc's lines through its end
+ * word.
+ */
 export function commandsOf(block: DocBlock): DocCommand[] {
   const out: DocCommand[] = [];
   const lines = block.lines;
@@ -100,7 +110,12 @@ interface Ran {
  * Runs the commands in one bash process, each followed by a marker with its exit code; stops at the
  * first that fails. `watch`, asked every second, may stop the page early with a reason.
  */
-async function runCommands(commands: DocCommand[], env: NodeJS.ProcessEnv, timeoutMs: number, watch: () => string | undefined = () => undefined): Promise<{ ran: Ran[]; stoppedBecause?: string }> {
+async function runCommands(
+  commands: DocCommand[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  watch: () => string | undefined = () => undefined,
+): Promise<{ ran: Ran[]; stoppedBecause?: string }> {
   const tag = `@@quickstart-${randomBytes(4).toString('hex')}`;
   // One stream, so that a command's stderr lands between its own markers.
   const script = ['exec 2>&1', `cd ${JSON.stringify(ROOT)} || exit 99`];
@@ -114,7 +129,11 @@ async function runCommands(commands: DocCommand[], env: NodeJS.ProcessEnv, timeo
       '[ "$__qs_rc" -eq 0 ] || exit 97',
     );
   });
-  const child = spawn('bash', ['--noprofile', '--norc', '-c', script.join('\n')], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('bash', ['--noprofile', '--norc', '-c', script.join('\n')], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let all = '';
   child.stdout.on('data', (d) => (all += d));
   child.stderr.on('data', (d) => (all += d));
@@ -193,7 +212,8 @@ const loose = (s: string) => s.replace(/\s+/g, ' ').trim();
 function newcomerEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   const knob = /^RR_(STATE_DIR|TOOLS_DIR|TEMPORAL_PORT|TEMPORAL_UI_PORT|PG_PORT|S3_PORT|S3_BUCKET|STACK_TIMEOUT)$/;
-  const fromStack = /^(TEMPORAL_|AWS_|RR_|RESET_RUNBOOK_|SQ_|PG[A-Z]+$)|^(DATABASE_URL|QUEUE_DATABASE_URL|DEMO_DATABASE_URL|NO_COLOR)$/;
+  const fromStack =
+    /^(TEMPORAL_|AWS_|RR_|RESET_RUNBOOK_|SQ_|PG[A-Z]+$)|^(DATABASE_URL|QUEUE_DATABASE_URL|DEMO_DATABASE_URL|NO_COLOR)$/;
   for (const [k, v] of Object.entries(process.env)) if (knob.test(k) || !fromStack.test(k)) env[k] = v;
   return env;
 }
@@ -214,7 +234,12 @@ function stopDemo(): void {
   const env = { ...newcomerEnv() };
   spawnSync(path.join(ROOT, 'scripts', 'stack'), ['stop-demo-worker'], { env, cwd: ROOT, stdio: 'ignore' });
   const pidFile = path.join(stateDir(), 'demo', 'solid_queue.pid');
-  if (fs.existsSync(pidFile)) spawnSync(path.join(ROOT, 'scripts', 'solid-queue-service'), ['stop'], { env: { ...env, SQ_PID_FILE: pidFile }, cwd: ROOT, stdio: 'ignore' });
+  if (fs.existsSync(pidFile))
+    spawnSync(path.join(ROOT, 'scripts', 'solid-queue-service'), ['stop'], {
+      env: { ...env, SQ_PID_FILE: pidFile },
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
 }
 
 function workerLogTail(): string {
@@ -281,7 +306,9 @@ describe.each(PAGES)('the quick start of %s, as written', (page) => {
         /^bin\/reset-runbook status demo$/,
         /^bin\/reset-runbook restore demo --confirm phonefin_production$/,
       ]) {
-        expect(texts.some((t) => step.test(t)) ? step.source : `no command matching ${step} in ${page}`).toBe(step.source);
+        expect(texts.some((t) => step.test(t)) ? step.source : `no command matching ${step} in ${page}`).toBe(
+          step.source,
+        );
       }
     }
 
@@ -293,20 +320,25 @@ describe.each(PAGES)('the quick start of %s, as written', (page) => {
         ? `${at.command.file}:${at.command.line}: \`${at.command.text}\` ${at.code === undefined ? `did not finish: ${stoppedBecause ?? 'the shell ended'}` : `exited ${at.code}`}`
         : `${page}: nothing ran`;
       const took = ran.map((r) => `  ${r.seconds ?? '?'} s  ${r.command.text.split('\n')[0]}`).join('\n');
-      throw new Error(`${what}; its output:\n${(at?.output ?? '').split('\n').slice(-40).join('\n')}${workerLogTail()}\n--- the commands run (seconds each):\n${took}`);
+      throw new Error(
+        `${what}; its output:\n${(at?.output ?? '').split('\n').slice(-40).join('\n')}${workerLogTail()}\n--- the commands run (seconds each):\n${took}`,
+      );
     }
 
     // The output each block's commands gave, by the block's first line.
     const outputOf = new Map<number, string>();
     for (const r of ran) {
-      const block = blocks.find((b) => b.kind === 'run' && r.command.line >= b.line && r.command.line < b.line + b.lines.length)!;
+      const block = blocks.find(
+        (b) => b.kind === 'run' && r.command.line >= b.line && r.command.line < b.line + b.lines.length,
+      )!;
       outputOf.set(block.line, (outputOf.get(block.line) ?? '') + r.output);
     }
     const missing: string[] = [];
     blocks.forEach((b, i) => {
       if (b.kind !== 'output') return;
       const before = blocks[i - 1];
-      if (before?.kind !== 'run') throw new Error(`${page}:${b.line}: a quickstart-output block must follow a quickstart block`);
+      if (before?.kind !== 'run')
+        throw new Error(`${page}:${b.line}: a quickstart-output block must follow a quickstart block`);
       const got = loose(outputOf.get(before.line) ?? '');
       b.lines.forEach((l, j) => {
         const want = loose(portsOfThisStack(l));

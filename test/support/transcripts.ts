@@ -43,7 +43,8 @@ export function transcriptBlocks(markdown: string, file = 'the page'): Block[] {
     if (!fence) throw new Error(`${file}:${i + 1}: "<!-- transcript: ${m[1]} -->" must be followed by a fenced block`);
     let close = open + 1;
     while (close < lines.length && lines[close] !== fence) close++;
-    if (close >= lines.length) throw new Error(`${file}:${open + 1}: the fenced block of transcript "${m[1]}" is not closed`);
+    if (close >= lines.length)
+      throw new Error(`${file}:${open + 1}: the fenced block of transcript "${m[1]}" is not closed`);
     out.push({ name: m[1], open, close, body: lines.slice(open + 1, close).join('\n') });
   }
   const seen = new Set<string>();
@@ -67,7 +68,8 @@ function firstDifference(a: string, b: string): string {
   const x = a.split('\n');
   const y = b.split('\n');
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return `line ${i + 1} of the block:\n  page: ${x[i] ?? '(no line)'}\n  test: ${y[i] ?? '(no line)'}`;
+    if (x[i] !== y[i])
+      return `line ${i + 1} of the block:\n  page: ${x[i] ?? '(no line)'}\n  test: ${y[i] ?? '(no line)'}`;
   }
   return '';
 }
@@ -76,12 +78,21 @@ function firstDifference(a: string, b: string): string {
  * Compares the captured (normalised) text with the page's block `name`; with RR_UPDATE_TRANSCRIPTS=1
  * writes it there instead. `page` is relative to the repository (docs/operators/…).
  */
-export function checkTranscript(page: string, name: string, text: string, env: NodeJS.ProcessEnv = process.env, root = REPO): void {
+export function checkTranscript(
+  page: string,
+  name: string,
+  text: string,
+  env: NodeJS.ProcessEnv = process.env,
+  root = REPO,
+): void {
   const file = path.resolve(root, page);
   const markdown = fs.readFileSync(file, 'utf8');
   const body = text.replace(/\s+$/, '');
   const block = transcriptBlocks(markdown, page).find((b) => b.name === name);
-  if (!block) throw new Error(`${page} has no "<!-- transcript: ${name} -->" block: add the marker and a fenced block under it, then run this test with RR_UPDATE_TRANSCRIPTS=1`);
+  if (!block)
+    throw new Error(
+      `${page} has no "<!-- transcript: ${name} -->" block: add the marker and a fenced block under it, then run this test with RR_UPDATE_TRANSCRIPTS=1`,
+    );
   if (block.body === body) return;
   if (env.RR_UPDATE_TRANSCRIPTS === '1') {
     fs.writeFileSync(file, replaceBlock(markdown, name, body, page));
@@ -113,7 +124,10 @@ export function normalise(text: string, names: Names = {}): string {
   const all: Names = { [`${os.userInfo().username}@${os.hostname()}`]: 'root@vm', ...names };
   // A name in a table column (after and before two or more spaces) keeps the column's width.
   for (const [from, to] of Object.entries(all).sort((a, b) => b[0].length - a[0].length)) {
-    t = t.replace(new RegExp(`(?<= {2})${escape(from)}( {2,})`, 'g'), (_m, pad: string) => to + ' '.repeat(Math.max(2, from.length + pad.length - to.length)));
+    t = t.replace(
+      new RegExp(`(?<= {2})${escape(from)}( {2,})`, 'g'),
+      (_m, pad: string) => to + ' '.repeat(Math.max(2, from.length + pad.length - to.length)),
+    );
     t = t.split(from).join(to);
   }
   t = t.split(REPO).join('<repo>');
@@ -136,16 +150,20 @@ export function normalise(text: string, names: Names = {}): string {
     .replace(/\b127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
     // "last poll 42 s ago", "within 21 s", elapsed times
     .replace(/\blast poll \d+ s ago/g, 'last poll <n> s ago');
-  // Durations: 257ms, 4.5s, 11s, 2m3s. Inline (one space before) → "<dur>"; in a table column → padded to the column's width.
+  // Durations: 257ms, 4.5s, 11s, 2m3s. Inline (one space before) → "<dur>"; in a table column → padded to the column's
+  // width.
   // Not in the commands typed (`--wait 60s` is what was typed).
   const dur = (line: string) =>
     line.startsWith('$ ')
       ? line
-      : line.replace(/( +)(\d+(?:\.\d+)?(?:ms|s|m|h)(?:\d+(?:\.\d+)?s)?)(?=[\s,;)]|$)/g, (_m, space: string, d: string) => {
-          const ph = '<dur>';
-          if (space.length === 1) return ` ${ph}`;
-          return ' '.repeat(Math.max(2, space.length + d.length - ph.length)) + ph;
-        });
+      : line.replace(
+          /( +)(\d+(?:\.\d+)?(?:ms|s|m|h)(?:\d+(?:\.\d+)?s)?)(?=[\s,;)]|$)/g,
+          (_m, space: string, d: string) => {
+            const ph = '<dur>';
+            if (space.length === 1) return ` ${ph}`;
+            return ' '.repeat(Math.max(2, space.length + d.length - ph.length)) + ph;
+          },
+        );
   return steady(t.split('\n').map(dur)).join('\n');
 }
 
@@ -178,8 +196,15 @@ export class Transcript {
 
   constructor(private readonly names: Names = {}) {}
 
-  /** One command: what was typed (shown as `reset-runbook <args>`), stdout then stderr, and the exit code unless 0 is not worth showing. */
-  add(args: string[], r: { code: number | null; stdout?: string; stderr?: string; out?: string }, o: { showCode?: boolean; trim?: (out: string) => string } = {}): this {
+  /**
+   * One command: what was typed (shown as `reset-runbook <args>`), stdout then stderr, and the exit code unless 0 is
+   * not worth showing.
+   */
+  add(
+    args: string[],
+    r: { code: number | null; stdout?: string; stderr?: string; out?: string },
+    o: { showCode?: boolean; trim?: (out: string) => string } = {},
+  ): this {
     const shown = args.map((a) => (/^[\w./:@=,<>-]+$/.test(a) ? a : `"${a}"`)).join(' ');
     let out = r.out ?? [r.stdout ?? '', r.stderr ?? ''].filter((s) => s.trim()).join('\n');
     out = out.replace(/\s+$/, '');
@@ -212,7 +237,10 @@ export function from(re: RegExp, what: string): (out: string) => string {
   };
 }
 
-/** Replaces the lines between the first match of `start` and the next match of `end` (both kept) with one `[… trimmed: <what>]`. */
+/**
+ * Replaces the lines between the first match of `start` and the next match of `end` (both kept) with one `[… trimmed:
+ * <what>]`.
+ */
 export function cut(start: RegExp, end: RegExp, what: string): (out: string) => string {
   return (out) => {
     const lines = out.split('\n');

@@ -12,7 +12,10 @@ const REPO = path.resolve(__dirname, '..', '..');
 
 function page(body: string): { root: string; file: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-transcripts-'));
-  fs.writeFileSync(path.join(root, 'page.md'), `# A page\n\nText.\n\n<!-- transcript: the-case -->\n\`\`\`text\n${body}\n\`\`\`\n\nMore text.\n`);
+  fs.writeFileSync(
+    path.join(root, 'page.md'),
+    `# A page\n\nText.\n\n<!-- transcript: the-case -->\n\`\`\`text\n${body}\n\`\`\`\n\nMore text.\n`,
+  );
   return { root, file: path.join(root, 'page.md') };
 }
 
@@ -23,7 +26,9 @@ test('a block that differs from the captured output fails, naming the page, the 
     /transcript "the-case" in page.md is stale[\s\S]*RR_UPDATE_TRANSCRIPTS=1[\s\S]*line 2 of the block:\n {2}page: old line\n {2}test: new line/,
   );
   expect(fs.readFileSync(file, 'utf8')).toContain('old line'); // untouched
-  expect(() => checkTranscript('page.md', 'no-such-case', captured, {}, root)).toThrow(/page.md has no "<!-- transcript: no-such-case -->" block/);
+  expect(() => checkTranscript('page.md', 'no-such-case', captured, {}, root)).toThrow(
+    /page.md has no "<!-- transcript: no-such-case -->" block/,
+  );
 });
 
 test('RR_UPDATE_TRANSCRIPTS=1 rewrites that block and nothing else; then it passes', () => {
@@ -36,9 +41,13 @@ test('RR_UPDATE_TRANSCRIPTS=1 rewrites that block and nothing else; then it pass
 });
 
 test('a marker must be followed by a closed fenced block, and a name appears once', () => {
-  expect(() => transcriptBlocks('<!-- transcript: a -->\ntext\n', 'p.md')).toThrow(/p.md:1: .* must be followed by a fenced block/);
+  expect(() => transcriptBlocks('<!-- transcript: a -->\ntext\n', 'p.md')).toThrow(
+    /p.md:1: .* must be followed by a fenced block/,
+  );
   expect(() => transcriptBlocks('<!-- transcript: a -->\n```text\nx\n', 'p.md')).toThrow(/not closed/);
-  expect(() => transcriptBlocks('<!-- transcript: a -->\n```\n```\n<!-- transcript: a -->\n```\n```\n', 'p.md')).toThrow(/appears twice/);
+  expect(() =>
+    transcriptBlocks('<!-- transcript: a -->\n```\n```\n<!-- transcript: a -->\n```\n```\n', 'p.md'),
+  ).toThrow(/appears twice/);
 });
 
 test('normalise: times, run ids, durations (table columns keep their width), sizes, checksums, temp paths, names, live-only lines', () => {
@@ -74,7 +83,18 @@ test('Transcript: each command as typed, its output, and its exit code', () => {
   const t = new Transcript({ clie2e42: 'demo' })
     .add(['abort', 'clie2e42', '--reason', 'wrong day'], { code: 0, stdout: 'abort accepted\n', stderr: '' })
     .add(['status', 'clie2e42'], { code: 3, stdout: 'PAUSED\n' }, { showCode: true });
-  expect(t.text()).toBe(['$ reset-runbook abort demo --reason "wrong day"', 'abort accepted', '$ echo $?', '0', '$ reset-runbook status demo', 'PAUSED', '$ echo $?', '3'].join('\n'));
+  expect(t.text()).toBe(
+    [
+      '$ reset-runbook abort demo --reason "wrong day"',
+      'abort accepted',
+      '$ echo $?',
+      '0',
+      '$ reset-runbook status demo',
+      'PAUSED',
+      '$ echo $?',
+      '3',
+    ].join('\n'),
+  );
 });
 
 test('every transcript block of the operator guide is captured by a test (none is typed by hand)', () => {
