@@ -22,7 +22,8 @@ const LAYER = {
   // The contract's files import one another ('./steps') and two packages, nothing else.
   notContract: '^(?!\\./[^/]+$|@temporalio/(common|workflow)$)',
 };
-const LAYER_MESSAGE = 'Layers (issue 17): read what layers share from src/contract; this layer may not import that one (eslint.config.mjs says which may).';
+const LAYER_MESSAGE =
+  'Layers (issue 17): read what layers share from src/contract; this layer may not import that one (eslint.config.mjs says which may).';
 const layerRule = (...patterns) => ['error', { patterns }];
 
 export default tseslint.config(
@@ -34,14 +35,20 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: {
       // scripts/*.ts are run by tsx and are outside tsconfig.json's program.
-      parserOptions: { projectService: { allowDefaultProject: ['scripts/build-workflow-bundle.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['scripts/build-workflow-bundle.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       // Forgetting to await an activity, a signal handler's work or a client call loses it silently.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-deprecated': 'warn',
       'object-shorthand': ['error', 'always'],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
@@ -55,7 +62,10 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: NODE_BUILTINS.map((name) => ({ name, message: 'Node built-ins are not available in workflow code: do this in an activity.' })),
+          paths: NODE_BUILTINS.map((name) => ({
+            name,
+            message: 'Node built-ins are not available in workflow code: do this in an activity.',
+          })),
           patterns: [
             {
               group: [
@@ -73,20 +83,27 @@ export default tseslint.config(
               ],
               allowTypeImports: true,
               // config/defaults and config/rules are plain constants and checks with no imports, shared on purpose.
-              message: 'Workflow code may import only types from activity-side modules: their values pull Node APIs into the workflow bundle.',
+              message:
+                'Workflow code may import only types from activity-side modules: their values pull Node APIs into the workflow bundle.',
             },
-            // Layers (issue 17): the CLI talks to workflows through the contract (src/contract), never their code, not even types.
+            // Layers (issue 17): the CLI talks to workflows through the contract (src/contract), never their code, not
+            // even types.
             { regex: LAYER.cli, message: LAYER_MESSAGE },
           ],
         },
       ],
       'no-restricted-globals': [
         'error',
-        ...['process', 'Buffer', 'require', '__dirname', '__filename', 'setImmediate', 'clearImmediate', 'crypto'].map((name) => ({
+        ...['process', 'Buffer', 'require', '__dirname', '__filename', 'setImmediate', 'clearImmediate', 'crypto'].map(
+          (name) => ({
+            name,
+            message: `${name} is not deterministic or not available in the workflow sandbox (use workflowInfo(), uuid4(), sleep() or an activity).`,
+          }),
+        ),
+        ...['WeakRef', 'FinalizationRegistry'].map((name) => ({
           name,
-          message: `${name} is not deterministic or not available in the workflow sandbox (use workflowInfo(), uuid4(), sleep() or an activity).`,
+          message: `${name} throws in workflows: garbage collection is not deterministic.`,
         })),
-        ...['WeakRef', 'FinalizationRegistry'].map((name) => ({ name, message: `${name} throws in workflows: garbage collection is not deterministic.` })),
       ],
     },
   },
@@ -97,23 +114,44 @@ export default tseslint.config(
         'error',
         {
           // defineSignal/defineQuery only: the rest of @temporalio/workflow works only inside a workflow.
-          paths: [{ name: '@temporalio/workflow', allowImportNames: ['defineSignal', 'defineQuery'], message: 'The contract takes only defineSignal/defineQuery from @temporalio/workflow.' }],
+          paths: [
+            {
+              name: '@temporalio/workflow',
+              allowImportNames: ['defineSignal', 'defineQuery'],
+              message: 'The contract takes only defineSignal/defineQuery from @temporalio/workflow.',
+            },
+          ],
           patterns: [
             {
               regex: LAYER.notContract,
-              message: 'src/contract imports nothing of ours and no package but @temporalio/common and @temporalio/workflow (define*): every layer, the workflow sandbox too, imports it.',
+              message:
+                'src/contract imports nothing of ours and no package but @temporalio/common and @temporalio/workflow (define*): every layer, the workflow sandbox too, imports it.',
             },
           ],
         },
       ],
     },
   },
-  { files: ['src/activities/**/*.ts'], rules: { 'no-restricted-imports': layerRule({ regex: LAYER.workflows, message: LAYER_MESSAGE }, { regex: LAYER.cli, message: LAYER_MESSAGE }) } },
+  {
+    files: ['src/activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': layerRule(
+        { regex: LAYER.workflows, message: LAYER_MESSAGE },
+        { regex: LAYER.cli, message: LAYER_MESSAGE },
+      ),
+    },
+  },
   {
     files: ['src/cli/**/*.ts'],
     rules: {
-      'no-restricted-imports': layerRule({ regex: LAYER.workflows, allowTypeImports: true, message: LAYER_MESSAGE }, { regex: LAYER.activities, message: LAYER_MESSAGE }),
+      'no-restricted-imports': layerRule(
+        { regex: LAYER.workflows, allowTypeImports: true, message: LAYER_MESSAGE },
+        { regex: LAYER.activities, message: LAYER_MESSAGE },
+      ),
     },
   },
-  { files: ['src/config/**/*.ts'], rules: { 'no-restricted-imports': layerRule({ regex: LAYER.workflows, message: LAYER_MESSAGE }) } },
+  {
+    files: ['src/config/**/*.ts'],
+    rules: { 'no-restricted-imports': layerRule({ regex: LAYER.workflows, message: LAYER_MESSAGE }) },
+  },
 );

@@ -32,17 +32,30 @@ import { benchTarget, targetEnv, writeTargetsFile } from './lib/target';
 async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
   const keys = await listKeys(s3, bucket, '').catch(() => [] as string[]);
   for (let i = 0; i < keys.length; i += 1000) {
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+    await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
   }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'boolean' }, runs: { type: 'string' }, keep: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      json: { type: 'boolean' },
+      runs: { type: 'string' },
+      keep: { type: 'boolean' },
+    },
+  });
   const profile = { ...PROFILES[values.quick ? 'quick' : 'full'] };
   if (values.runs) profile.runs = profile.dbRuns = Number(values.runs);
   if (!(profile.runs >= 1)) throw new Error('--runs must be a positive integer');
   const started = Date.now();
-  const log = (line: string) => process.stderr.write(`bench [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const log = (line: string) =>
+    process.stderr.write(`bench [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 
   const stack = stackUp(log);
   const dir = path.join(stack.stateDir, 'bench');
@@ -52,8 +65,16 @@ async function main(): Promise<void> {
   const direct = (bucket: string) => s3Client({ bucket, endpoint: stack.s3Endpoint });
   for (const b of ['bench-run', 'bench-purge']) await emptyBucket(direct(b), b);
 
-  const runFx = await loadFixture(stack, { name: 'run', database: 'bench_run', bucket: 'bench-run', scale: profile.runScale }, log);
-  const purgeFx = await loadFixture(stack, { name: 'purge', database: 'bench_purge', bucket: 'bench-purge', scale: profile.purgeScale }, log);
+  const runFx = await loadFixture(
+    stack,
+    { name: 'run', database: 'bench_run', bucket: 'bench-run', scale: profile.runScale },
+    log,
+  );
+  const purgeFx = await loadFixture(
+    stack,
+    { name: 'purge', database: 'bench_purge', bucket: 'bench-purge', scale: profile.purgeScale },
+    log,
+  );
   const run = benchTarget(stack, dir, 'bench', runFx, counter.endpoint);
   const purge = benchTarget(stack, dir, 'purge', purgeFx, counter.endpoint);
   const targetsFile = path.join(dir, 'targets.json');
@@ -84,7 +105,9 @@ async function main(): Promise<void> {
       `reset-runbook bench (${profile.name}): ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}; ` +
       `demo scale ${profile.runScale} (${runFx.report.totalRows} rows, ${runFx.objects} objects), purge of ${purgeFx.doomedKeys.length} objects; ${profile.runs} interleaved run(s) each ` +
       `(${profile.dbRuns} for backup/plan/reset); ${((Date.now() - started) / 1000).toFixed(0)} s in all` +
-      (profile.name === 'quick' ? '\nThe goals are set for the large demo: a quick run shows the trend, `npm run bench` measures them.' : '');
+      (profile.name === 'quick'
+        ? '\nThe goals are set for the large demo: a quick run shows the trend, `npm run bench` measures them.'
+        : '');
     if (values.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
     else process.stdout.write(table(results, header) + '\n');
     log(`results also in ${path.join(dir, 'results.json')}`);

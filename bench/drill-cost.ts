@@ -20,7 +20,14 @@ import type { BackupRecord } from '../src/contract';
 async function main(url: string, runs: number): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-drill-bench-'));
   const file = path.join(dir, 'targets.json');
-  fs.writeFileSync(file, JSON.stringify({ targets: { bench: { database: { urlEnv: 'BENCH_DATABASE_URL' }, backup: { dir: path.join(dir, 'backups'), keep: 1 } } } }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      targets: {
+        bench: { database: { urlEnv: 'BENCH_DATABASE_URL' }, backup: { dir: path.join(dir, 'backups'), keep: 1 } },
+      },
+    }),
+  );
   const env = { ...process.env, BENCH_DATABASE_URL: url };
   const acts = createBackupActivities({ targets: loadTargetsFile(file, env), env });
   const times: Record<'list' | 'restore', number[]> = { list: [], restore: [] };
@@ -28,17 +35,30 @@ async function main(url: string, runs: number): Promise<void> {
     for (let i = 0; i < runs; i++) {
       for (const verify of ['list', 'restore'] as const) {
         const t0 = process.hrtime.bigint();
-        const b = (await new MockActivityEnvironment().run(acts.backupDatabase, { target: 'bench', verify })) as BackupRecord;
+        const b = (await new MockActivityEnvironment().run(acts.backupDatabase, {
+          target: 'bench',
+          verify,
+        })) as BackupRecord;
         const s = Number(process.hrtime.bigint() - t0) / 1e9;
         times[verify].push(s);
-        console.log(JSON.stringify({ run: i + 1, verify, seconds: Number(s.toFixed(2)), dumpBytes: b.files[0].bytes, tables: b.drill?.tables, rows: b.drill?.rows }));
+        console.log(
+          JSON.stringify({
+            run: i + 1,
+            verify,
+            seconds: Number(s.toFixed(2)),
+            dumpBytes: b.files[0].bytes,
+            tables: b.drill?.tables,
+            rows: b.drill?.rows,
+          }),
+        );
       }
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const row = (k: 'list' | 'restore') => `${k.padEnd(8)} min ${Math.min(...times[k]).toFixed(2)} s  median ${median(times[k]).toFixed(2)} s`;
+  const row = (k: 'list' | 'restore') =>
+    `${k.padEnd(8)} min ${Math.min(...times[k]).toFixed(2)} s  median ${median(times[k]).toFixed(2)} s`;
   console.log(row('list'));
   console.log(row('restore'));
   console.log(`restore/list (medians): ${(median(times.restore) / median(times.list)).toFixed(2)}×`);

@@ -23,7 +23,16 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { load } from '../demo/generate';
-import { resetWorkflowId, WORKFLOW_TYPE, type ResetInput, type ResetResult, FLEET_WORKFLOW_TYPE, fleetWorkflowId, type FleetInput, type FleetResult } from '../src/contract';
+import {
+  resetWorkflowId,
+  WORKFLOW_TYPE,
+  type ResetInput,
+  type ResetResult,
+  FLEET_WORKFLOW_TYPE,
+  fleetWorkflowId,
+  type FleetInput,
+  type FleetResult,
+} from '../src/contract';
 import { demoTarget } from '../demo/target';
 import { timed } from './lib/activities';
 import { databaseUrl, stackUp, type BenchStack } from './lib/stack';
@@ -82,7 +91,8 @@ async function postmasterPid(stack: BenchStack): Promise<number> {
   const c = new PgClient({ connectionString: stack.pgAdminUrl });
   await c.connect();
   try {
-    const dir = (await c.query(`SELECT setting FROM pg_settings WHERE name = 'data_directory'`)).rows[0].setting as string;
+    const dir = (await c.query(`SELECT setting FROM pg_settings WHERE name = 'data_directory'`)).rows[0]
+      .setting as string;
     return Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   } finally {
     await c.end();
@@ -95,14 +105,21 @@ function temporalPid(stack: BenchStack): number {
   return Number(fs.readFileSync(path.join(stack.stateDir, 'temporal.pid'), 'utf8').split(/\s+/)[0]);
 }
 
-async function measured<T>(stack: BenchStack, workers: WorkerProcess[], postmaster: number, fn: () => Promise<T>): Promise<{ seconds: number; value: T; bounds: Bounds }> {
+async function measured<T>(
+  stack: BenchStack,
+  workers: WorkerProcess[],
+  postmaster: number,
+  fn: () => Promise<T>,
+): Promise<{ seconds: number; value: T; bounds: Bounds }> {
   const samples: Sample[] = [];
   const pg = new PgClient({ connectionString: stack.pgAdminUrl });
   await pg.connect();
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const r = await pg.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE state = 'active')::int AS a FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`);
+      const r = await pg.query(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE state = 'active')::int AS a FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+      );
       samples.push({ load1: os.loadavg()[0], backends: r.rows[0].n, active: r.rows[0].a });
       await new Promise((res) => setTimeout(res, 500));
     }
@@ -143,12 +160,20 @@ const mean = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0) / Math.max(1,
 const round = (n: number) => Math.round(n * 100) / 100;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { targets: { type: 'string' }, concurrency: { type: 'string' }, json: { type: 'boolean' }, keep: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      targets: { type: 'string' },
+      concurrency: { type: 'string' },
+      json: { type: 'boolean' },
+      keep: { type: 'boolean' },
+    },
+  });
   const n = Number(values.targets ?? 20);
   const levels = (values.concurrency ?? '1,4,8').split(',').map(Number);
   if (!(n >= 1) || levels.some((c) => !(c >= 1))) throw new Error('--targets and --concurrency take whole numbers ≥ 1');
   const started = Date.now();
-  const log = (line: string) => process.stderr.write(`bench-fleet [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const log = (line: string) =>
+    process.stderr.write(`bench-fleet [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 
   const stack = stackUp(log);
   const dir = path.join(stack.stateDir, 'bench-fleet');
@@ -161,7 +186,14 @@ async function main(): Promise<void> {
   const targets: Record<string, unknown> = {};
   for (const t of names) {
     env[urlEnv(t)] = databaseUrl(stack, dbOf(t));
-    const c = demoTarget({ urlEnv: urlEnv(t), bucket: 'unused', endpoint: stack.s3Endpoint, backupDir: path.join(dir, 'backups', t), pidFile: path.join(dir, `${t}.pid`), noWorkers: true });
+    const c = demoTarget({
+      urlEnv: urlEnv(t),
+      bucket: 'unused',
+      endpoint: stack.s3Endpoint,
+      backupDir: path.join(dir, 'backups', t),
+      pidFile: path.join(dir, `${t}.pid`),
+      noWorkers: true,
+    });
     delete c.storage;
     targets[t] = c;
   }
@@ -189,8 +221,18 @@ async function main(): Promise<void> {
   log('building the workflow bundle ...');
   await buildBundle(bundle);
   const workers = [
-    await startWorker({ targetsFile, bundle, env: { ...env, RESET_RUNBOOK_HOST: 'bench-a' }, log: path.join(dir, 'worker-a.log') }),
-    await startWorker({ targetsFile, bundle, env: { ...env, RESET_RUNBOOK_HOST: 'bench-b' }, log: path.join(dir, 'worker-b.log') }),
+    await startWorker({
+      targetsFile,
+      bundle,
+      env: { ...env, RESET_RUNBOOK_HOST: 'bench-a' },
+      log: path.join(dir, 'worker-a.log'),
+    }),
+    await startWorker({
+      targetsFile,
+      bundle,
+      env: { ...env, RESET_RUNBOOK_HOST: 'bench-b' },
+      log: path.join(dir, 'worker-b.log'),
+    }),
   ];
   const postmaster = await postmasterPid(stack);
   const connection = await Connection.connect({ address: stack.temporalAddress });
@@ -210,30 +252,61 @@ async function main(): Promise<void> {
       let completed = 0;
       for (const t of names) {
         const input: ResetInput = { target: t, mode: 'execute', reason: 'bench', confirmation: dbOf(t) };
-        const h = await client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: resetWorkflowId(t), args: [input] });
+        const h = await client.workflow.start(WORKFLOW_TYPE, {
+          taskQueue: TASK_QUEUE,
+          workflowId: resetWorkflowId(t),
+          args: [input],
+        });
         const r = (await h.result()) as ResetResult;
         if (r.outcome === 'completed') completed++;
       }
       return completed;
     });
-    results.push({ what: `${n} single-target resets, one after another`, maxConcurrent: null, seconds: seq.seconds, speedUp: 1, completed: seq.value, bounds: seq.bounds });
+    results.push({
+      what: `${n} single-target resets, one after another`,
+      maxConcurrent: null,
+      seconds: seq.seconds,
+      speedUp: 1,
+      completed: seq.value,
+      bounds: seq.bounds,
+    });
     log(`sequential: ${seq.seconds} s`);
 
     // 2 — ours: the fleet, at each concurrency.
     for (const c of levels) {
       await reload();
       log(`fleet of ${n}, maxConcurrent ${c} ...`);
-      const input: FleetInput = { name: FLEET, group: FLEET, mode: 'execute', maxConcurrent: c, confirmation: FLEET, databases: n, reason: 'bench' };
+      const input: FleetInput = {
+        name: FLEET,
+        group: FLEET,
+        mode: 'execute',
+        maxConcurrent: c,
+        confirmation: FLEET,
+        databases: n,
+        reason: 'bench',
+      };
       const run = await measured(stack, workers, postmaster, async () => {
-        const h = await client.workflow.start(FLEET_WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: fleetWorkflowId(FLEET), args: [input] });
+        const h = await client.workflow.start(FLEET_WORKFLOW_TYPE, {
+          taskQueue: TASK_QUEUE,
+          workflowId: fleetWorkflowId(FLEET),
+          args: [input],
+        });
         try {
           return ((await h.result()) as FleetResult).totals.completed;
         } catch (err) {
-          if (err instanceof WorkflowFailedError) throw new Error(`the fleet failed: ${err.cause?.message}`, { cause: err });
+          if (err instanceof WorkflowFailedError)
+            throw new Error(`the fleet failed: ${err.cause?.message}`, { cause: err });
           throw err;
         }
       });
-      results.push({ what: `fleet, maxConcurrent ${c}`, maxConcurrent: c, seconds: run.seconds, speedUp: round(seq.seconds / run.seconds), completed: run.value, bounds: run.bounds });
+      results.push({
+        what: `fleet, maxConcurrent ${c}`,
+        maxConcurrent: c,
+        seconds: run.seconds,
+        speedUp: round(seq.seconds / run.seconds),
+        completed: run.value,
+        bounds: run.bounds,
+      });
       log(`fleet maxConcurrent ${c}: ${run.seconds} s`);
     }
   } finally {
@@ -254,7 +327,15 @@ async function main(): Promise<void> {
     return;
   }
   const rows = [
-    ['run', 'wall s', 'speed-up', 'load avg mean/max', 'PG backends mean/max (active)', 'CPU s: workers a+b, PG, Temporal / machine', 'cores busy'],
+    [
+      'run',
+      'wall s',
+      'speed-up',
+      'load avg mean/max',
+      'PG backends mean/max (active)',
+      'CPU s: workers a+b, PG, Temporal / machine',
+      'cores busy',
+    ],
     ...results.map((r) => [
       r.what,
       r.seconds.toFixed(1),
@@ -267,7 +348,10 @@ async function main(): Promise<void> {
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
-  process.stdout.write([header, '', line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n') + '\n');
+  process.stdout.write(
+    [header, '', line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n') +
+      '\n',
+  );
 }
 
 main().catch((err: Error) => {

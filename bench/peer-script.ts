@@ -44,7 +44,9 @@ function sh(command: string, env: NodeJS.ProcessEnv): Promise<void> {
     child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
     child.on('error', reject);
     // 'exit', not 'close': the start command leaves a daemon that may hold the pipes.
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`"${command}" exited ${code}: ${err.trim()}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`"${command}" exited ${code}: ${err.trim()}`)),
+    );
   });
 }
 

@@ -35,7 +35,9 @@ function databaseUrlFrom(flag: string | undefined): string {
 }
 
 function printReport(r: GenerateReport): void {
-  const lines = [`database ${r.database}${r.queueDatabase !== r.database ? `, queue database ${r.queueDatabase}` : ''}: scale ${r.scale}, seed ${r.seed}`];
+  const lines = [
+    `database ${r.database}${r.queueDatabase !== r.database ? `, queue database ${r.queueDatabase}` : ''}: scale ${r.scale}, seed ${r.seed}`,
+  ];
   lines.push('rows made:');
   for (const [t, n] of Object.entries(r.rows).sort()) lines.push(`  ${t.padEnd(34)} ${String(n).padStart(9)}`);
   lines.push(`  ${'total'.padEnd(34)} ${String(r.totalRows).padStart(9)}`);
@@ -54,7 +56,9 @@ function printReport(r: GenerateReport): void {
   } else {
     lines.push('objects: none (no bucket given: no ActiveStorage rows either)');
   }
-  lines.push(`took ${r.seconds.rows.toFixed(1)} s for rows, ${r.seconds.objects.toFixed(1)} s for objects, ${r.seconds.total.toFixed(1)} s in all`);
+  lines.push(
+    `took ${r.seconds.rows.toFixed(1)} s for rows, ${r.seconds.objects.toFixed(1)} s for objects, ${r.seconds.total.toFixed(1)} s in all`,
+  );
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -88,7 +92,14 @@ async function main(argv: string[]): Promise<void> {
   if (command !== 'load') fail(`unknown command ${JSON.stringify(command ?? '')}: use load or counts`);
 
   const bucket = values.bucket ?? process.env.RR_S3_BUCKET;
-  const storage = bucket && !values['no-storage'] ? { bucket, endpoint: values['s3-endpoint'] ?? process.env.RR_S3_ENDPOINT, prefix: values.prefix ?? process.env.RR_S3_PREFIX } : undefined;
+  const storage =
+    bucket && !values['no-storage']
+      ? {
+          bucket,
+          endpoint: values['s3-endpoint'] ?? process.env.RR_S3_ENDPOINT,
+          prefix: values.prefix ?? process.env.RR_S3_PREFIX,
+        }
+      : undefined;
   const log = (line: string) => process.stderr.write(`demo-db: ${line}\n`);
   log(`loading ${redactUrl(databaseUrl)}${queueDatabaseUrl ? ` (queue: ${redactUrl(queueDatabaseUrl)})` : ''}`);
   const report = await load({

@@ -97,7 +97,9 @@ async function assertEmpty(c: Client, tables: string[], where: string): Promise<
   for (const t of tables) {
     const { rows } = await c.query(`SELECT EXISTS (SELECT 1 FROM ${t}) AS any`);
     if (rows[0].any) {
-      throw new Error(`${where} already holds ${t} rows: generate fills an empty data set. Reset it, or reload with --fresh.`);
+      throw new Error(
+        `${where} already holds ${t} rows: generate fills an empty data set. Reset it, or reload with --fresh.`,
+      );
     }
   }
 }
@@ -121,7 +123,8 @@ export async function generate(opts: GenerateOptions): Promise<GenerateReport> {
   const plan = planFor(scale);
   const seedValue = String(opts.seed ?? 1);
   const baseTime = opts.baseTime ?? DEFAULT_BASE_TIME;
-  const queueUrl = opts.queueDatabaseUrl && !sameDatabase(opts.queueDatabaseUrl, opts.databaseUrl) ? opts.queueDatabaseUrl : undefined;
+  const queueUrl =
+    opts.queueDatabaseUrl && !sameDatabase(opts.queueDatabaseUrl, opts.databaseUrl) ? opts.queueDatabaseUrl : undefined;
   const ctx = { seed: seedValue, baseTime, plan };
   const rows: Record<string, number> = {};
   const add = (made: Record<string, number>) => {
@@ -212,11 +215,14 @@ export interface LoadOptions extends GenerateOptions {
 /** Everything `scripts/demo-db load` does: create database(s) if missing, schema, seeds, data. */
 export async function load(opts: LoadOptions): Promise<GenerateReport | null> {
   const log = opts.log ?? (() => undefined);
-  const queueUrl = opts.queueDatabaseUrl && !sameDatabase(opts.queueDatabaseUrl, opts.databaseUrl) ? opts.queueDatabaseUrl : undefined;
+  const queueUrl =
+    opts.queueDatabaseUrl && !sameDatabase(opts.queueDatabaseUrl, opts.databaseUrl) ? opts.queueDatabaseUrl : undefined;
   if (await ensureDatabase(opts.databaseUrl)) log(`created database ${databaseName(opts.databaseUrl)}`);
   if (queueUrl && (await ensureDatabase(queueUrl))) log(`created database ${databaseName(queueUrl)}`);
   const schema = await loadSchema(opts.databaseUrl, { queueDatabaseUrl: queueUrl, fresh: opts.fresh });
-  log(`schema: app ${schema.appSchema}, queue ${schema.queueSchema}${queueUrl ? ` (in ${databaseName(queueUrl)})` : ''}`);
+  log(
+    `schema: app ${schema.appSchema}, queue ${schema.queueSchema}${queueUrl ? ` (in ${databaseName(queueUrl)})` : ''}`,
+  );
   await seed(opts.databaseUrl);
   log('seeds applied');
   if (opts.schemaOnly) return null;

@@ -55,9 +55,15 @@ export function demoTarget(o: DemoTargetOptions): TargetConfig {
     extraDatabases: o.queueUrlEnv ? [{ name: 'queue', urlEnv: o.queueUrlEnv }] : undefined,
     seeds:
       o.seeds === 'command'
-        ? { command: o.seedCommand ?? [path.join(ROOT, 'demo', 'bin', 'seed')], env: { DATABASE_URL: `\${${o.urlEnv}}` }, timeoutSeconds: 120 }
+        ? {
+            command: o.seedCommand ?? [path.join(ROOT, 'demo', 'bin', 'seed')],
+            env: { DATABASE_URL: `\${${o.urlEnv}}` },
+            timeoutSeconds: 120,
+          }
         : { sqlFile: o.seedSqlFile ?? path.join(ROOT, 'demo', 'db', 'seeds.sql') },
-    strategy: o.rebuildCommand ? { kind: 'rebuild', command: o.rebuildCommand, env: { DATABASE_URL: `\${${o.urlEnv}}` }, timeoutSeconds: 300 } : undefined,
+    strategy: o.rebuildCommand
+      ? { kind: 'rebuild', command: o.rebuildCommand, env: { DATABASE_URL: `\${${o.urlEnv}}` }, timeoutSeconds: 300 }
+      : undefined,
     workers: o.noWorkers
       ? undefined
       : {
@@ -73,7 +79,9 @@ export function demoTarget(o: DemoTargetOptions): TargetConfig {
           whenNoneAliveBefore: o.whenNoneAliveBefore,
         },
     storage: {
-      services: { amazon: { bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, forcePathStyle: true, region: 'us-east-1' } },
+      services: {
+        amazon: { bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, forcePathStyle: true, region: 'us-east-1' },
+      },
       pageSize: o.pageSize,
     },
     backup: { dir: o.backupDir, keep: 3, maxAgeMinutes: 60, ...o.backup },

@@ -8,7 +8,9 @@ import { demoTarget } from './target';
 
 const state = process.argv[2];
 if (!state || !process.env.RR_S3_BUCKET || !process.env.RR_S3_ENDPOINT) {
-  process.stderr.write('usage: RR_S3_BUCKET=… RR_S3_ENDPOINT=… write-targets.ts <state dir>   (eval "$(scripts/stack env)" first)\n');
+  process.stderr.write(
+    'usage: RR_S3_BUCKET=… RR_S3_ENDPOINT=… write-targets.ts <state dir>   (eval "$(scripts/stack env)" first)\n',
+  );
   process.exit(2);
 }
 const demo = demoTarget({

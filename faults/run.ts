@@ -50,11 +50,15 @@ export async function main(argv: string[]): Promise<number> {
   Object.assign(process.env, readStackEnvVars());
   const started = Date.now();
   const mode = o.full ? 'full' : 'quick';
-  console.log(`faults: ${mode} mode, chaos seed ${o.seed} (replay: npm run faults -- ${o.full ? '--full ' : ''}--seed ${o.seed})`);
+  console.log(
+    `faults: ${mode} mode, chaos seed ${o.seed} (replay: npm run faults -- ${o.full ? '--full ' : ''}--seed ${o.seed})`,
+  );
 
   const jobs: Job[] = [];
-  for (const p of o.full ? ALL_POINTS : QUICK_POINTS) jobs.push({ name: `crash at ${p}`, run: (suite) => crashAt(suite, p) });
-  for (let i = 0; i < (o.full ? 30 : 5); i++) jobs.push({ name: `chaos #${i + 1}`, run: (suite) => chaosRun(suite, o.seed, i) });
+  for (const p of o.full ? ALL_POINTS : QUICK_POINTS)
+    jobs.push({ name: `crash at ${p}`, run: (suite) => crashAt(suite, p) });
+  for (let i = 0; i < (o.full ? 30 : 5); i++)
+    jobs.push({ name: `chaos #${i + 1}`, run: (suite) => chaosRun(suite, o.seed, i) });
   for (const s of faultScenarios(o.full)) jobs.push(s);
   const large = o.full ? [{ name: 'large fixture', run: () => largeReset() }] : [];
   const selected = o.only.length ? jobs.filter((j) => o.only.some((w) => j.name.includes(w))) : jobs;
@@ -69,7 +73,10 @@ export async function main(argv: string[]): Promise<number> {
       `  the suite's target, data and two workers ready in ${((Date.now() - t) / 1000).toFixed(0)} s${suite.smallDiskDir ? '' : ' (no tmpfs could be mounted: the disk-full scenario will fail)'}`,
     );
   }
-  const all: { name: string; run: () => Promise<Outcome> }[] = [...selected.map((j) => ({ name: j.name, run: () => j.run(suite) })), ...selectedLarge];
+  const all: { name: string; run: () => Promise<Outcome> }[] = [
+    ...selected.map((j) => ({ name: j.name, run: () => j.run(suite) })),
+    ...selectedLarge,
+  ];
   const interrupted = () => void suite.close().finally(() => process.exit(130));
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   for (const j of all) {
@@ -78,7 +85,9 @@ export async function main(argv: string[]): Promise<number> {
     const out = await j.run();
     outcomes.push(out);
     const rec = out.recoveryMs.length ? `, recovery ${(Math.max(...out.recoveryMs) / 1000).toFixed(1)} s` : '';
-    console.log(`${out.problems.length ? 'FAILED' : 'ok'} (${out.got}, ${((Date.now() - t) / 1000).toFixed(0)} s${rec})`);
+    console.log(
+      `${out.problems.length ? 'FAILED' : 'ok'} (${out.got}, ${((Date.now() - t) / 1000).toFixed(0)} s${rec})`,
+    );
     for (const p of out.problems) console.log(`      ${p}`);
   }
 
@@ -90,9 +99,16 @@ export async function main(argv: string[]): Promise<number> {
   console.log(`\n${outcomes.length} scenarios in ${seconds} s on ${machine()}; chaos seed ${o.seed}`);
   if (o.full) {
     // A partial run (--only) never replaces the document; its figures go beside it, to be added by hand.
-    const file = o.only.length ? path.join(os.tmpdir(), `reliability-only-${o.only.join('-').replace(/[^A-Za-z0-9.-]+/g, '_')}.md`) : path.join(__dirname, '..', 'docs', 'reliability.md');
-    fs.writeFileSync(file, renderMarkdown(summary, outcomes, { date: new Date().toISOString(), machine: machine(), seed: o.seed, seconds }));
-    console.log(`written: ${path.relative(process.cwd(), file)}${o.only.length ? ' (a partial run: docs/reliability.md is left as it was)' : ''}`);
+    const file = o.only.length
+      ? path.join(os.tmpdir(), `reliability-only-${o.only.join('-').replace(/[^A-Za-z0-9.-]+/g, '_')}.md`)
+      : path.join(__dirname, '..', 'docs', 'reliability.md');
+    fs.writeFileSync(
+      file,
+      renderMarkdown(summary, outcomes, { date: new Date().toISOString(), machine: machine(), seed: o.seed, seconds }),
+    );
+    console.log(
+      `written: ${path.relative(process.cwd(), file)}${o.only.length ? ' (a partial run: docs/reliability.md is left as it was)' : ''}`,
+    );
   }
   if (!summary.ok) console.log(`faults: FAILED — ${summary.failures.join('; ')}`);
   return summary.ok ? 0 : 1;

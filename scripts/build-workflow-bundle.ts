@@ -16,7 +16,11 @@ import { CODEC_KEYS_ENV } from '../src/encryption/keys';
 import { BUNDLE_FILES } from '../src/workflow-bundle';
 
 async function build(out: string, encodedFailures: boolean): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: undefined, ...(encodedFailures ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}) });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../src/workflows'),
+    logger: undefined,
+    ...(encodedFailures ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}),
+  });
   fs.mkdirSync(path.dirname(out), { recursive: true });
   // Written whole or not at all: a worker never reads half a bundle.
   fs.writeFileSync(`${out}.tmp`, code);

@@ -14,7 +14,8 @@ import { targetsJsonSchema } from '../src/config/schema';
 const DOCS = path.resolve(__dirname, '..', 'docs', 'operators');
 export const TARGETS_REFERENCE_FILE = path.join(DOCS, 'targets-file.md');
 export const CLI_REFERENCE_FILE = path.join(DOCS, 'cli.md');
-const GENERATED = (from: string) => `_Generated from ${from} by \`npm run schema\` (or \`npx tsx scripts/reference.ts\`): do not edit by hand._`;
+const GENERATED = (from: string) =>
+  `_Generated from ${from} by \`npm run schema\` (or \`npx tsx scripts/reference.ts\`): do not edit by hand._`;
 
 /** Markdown text: `<` escaped outside code spans (a `<name>` would be read as HTML); in a table, `|` too. */
 function md(text: string, inTable = false): string {
@@ -61,7 +62,14 @@ function typeOf(n: Node): string {
   if (n.const !== undefined) return JSON.stringify(n.const);
   if (n.enum) return n.enum.map((v) => JSON.stringify(v)).join(' | ');
   const max = n.maximum !== undefined && n.maximum < Number.MAX_SAFE_INTEGER ? n.maximum : undefined;
-  const range = n.minimum !== undefined && max !== undefined ? ` from ${n.minimum} to ${max}` : n.minimum !== undefined ? ` ≥ ${n.minimum}` : max !== undefined ? ` ≤ ${max}` : '';
+  const range =
+    n.minimum !== undefined && max !== undefined
+      ? ` from ${n.minimum} to ${max}`
+      : n.minimum !== undefined
+        ? ` ≥ ${n.minimum}`
+        : max !== undefined
+          ? ` ≤ ${max}`
+          : '';
   switch (n.type) {
     case 'string':
       return n.pattern ? `string matching ${code(n.pattern)}` : n.minLength ? 'non-empty string' : 'string';
@@ -86,7 +94,10 @@ function fieldRows(n: Node, at: string, seen: Map<string, string>): Row[] {
   if (variants) {
     const objects = variants.filter((v) => v.properties);
     const perVariant = objects.map((v) => fieldRows(v, at, seen));
-    const label = (v: Node) => (v.properties?.kind?.const !== undefined ? code(`kind: ${JSON.stringify(v.properties.kind.const)}`) : code(v.required?.[0] ?? 'object'));
+    const label = (v: Node) =>
+      v.properties?.kind?.const !== undefined
+        ? code(`kind: ${JSON.stringify(v.properties.kind.const)}`)
+        : code(v.required?.[0] ?? 'object');
     const paths = [...new Set(perVariant.flat().map((r) => r.path))];
     for (const p of paths) {
       const found = perVariant.map((rs) => rs.find((r) => r.path === p));
@@ -107,12 +118,20 @@ function fieldRows(n: Node, at: string, seen: Map<string, string>): Row[] {
   const value = recordValue(n);
   if (value) {
     const p = `${at}.${KEY_NAMES[at.split('.').pop()!] ?? '<key>'}`;
-    return [{ path: p, type: typeOf(value), default: '', description: value.description ?? '' }, ...fieldRows(value, p, seen)];
+    return [
+      { path: p, type: typeOf(value), default: '', description: value.description ?? '' },
+      ...fieldRows(value, p, seen),
+    ];
   }
   for (const [name, child] of Object.entries(n.properties ?? {})) {
     const p = at ? `${at}.${name}` : name;
     const required = n.required?.includes(name) && child.default === undefined;
-    const row: Row = { path: p, type: typeOf(child), default: child.default !== undefined ? code(JSON.stringify(child.default)) : required ? 'required' : '', description: child.description ?? '' };
+    const row: Row = {
+      path: p,
+      type: typeOf(child),
+      default: child.default !== undefined ? code(JSON.stringify(child.default)) : required ? 'required' : '',
+      description: child.description ?? '',
+    };
     const key = JSON.stringify({ ...child, default: undefined, description: undefined });
     const before = seen.get(key);
     if (before && hasFields(child)) {
@@ -130,7 +149,12 @@ function fieldRows(n: Node, at: string, seen: Map<string, string>): Row[] {
 
 function hasFields(n: Node): boolean {
   const value = recordValue(n);
-  return !!(n.properties || variantsOf(n)?.some(hasFields) || (n.items && hasFields(n.items)) || (value && hasFields(value)));
+  return !!(
+    n.properties ||
+    variantsOf(n)?.some(hasFields) ||
+    (n.items && hasFields(n.items)) ||
+    (value && hasFields(value))
+  );
 }
 
 /** The section a field is listed in: the file's top level, a target, a target's section, a group. */
@@ -145,7 +169,9 @@ function table(rows: Row[]): string[] {
   return [
     '| Field | Type | Default | Description |',
     '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${code(r.path)} | ${md(r.type, true)} | ${md(r.default, true)} | ${md(r.description, true)} |`),
+    ...rows.map(
+      (r) => `| ${code(r.path)} | ${md(r.type, true)} | ${md(r.default, true)} | ${md(r.description, true)} |`,
+    ),
   ];
 }
 
@@ -182,13 +208,34 @@ export function targetsReference(): string {
 // ---- the CLI ----
 
 function options(opts: Record<string, OptionSpec>): string[] {
-  return Object.entries(opts).map(([name, o]) => `- ${code(`${o.short ? `-${o.short}, ` : ''}--${name}${o.value ? ' ' + o.value : ''}`)}: ${md(o.description)}`);
+  return Object.entries(opts).map(
+    ([name, o]) =>
+      `- ${code(`${o.short ? `-${o.short}, ` : ''}--${name}${o.value ? ' ' + o.value : ''}`)}: ${md(o.description)}`,
+  );
 }
 
 function commandSection(spec: CommandSpec, level: string): string[] {
-  const lines = ['', `${level} ${code(`reset-runbook ${spec.name}`)}`, '', md(spec.summary), '', '```text', usageLine(spec), '```'];
-  if (spec.positionals.length) lines.push('', 'Arguments:', '', ...spec.positionals.map((p) => `- ${code(`<${p.name}>`)}${p.required ? '' : ' (optional)'}: ${md(p.description)}`));
-  if (spec.verbs?.length) lines.push('', 'Verbs:', '', ...spec.verbs.map((v) => `- ${code(v.name.split(' ').pop()!)}: ${md(v.summary)}`));
+  const lines = [
+    '',
+    `${level} ${code(`reset-runbook ${spec.name}`)}`,
+    '',
+    md(spec.summary),
+    '',
+    '```text',
+    usageLine(spec),
+    '```',
+  ];
+  if (spec.positionals.length)
+    lines.push(
+      '',
+      'Arguments:',
+      '',
+      ...spec.positionals.map(
+        (p) => `- ${code(`<${p.name}>`)}${p.required ? '' : ' (optional)'}: ${md(p.description)}`,
+      ),
+    );
+  if (spec.verbs?.length)
+    lines.push('', 'Verbs:', '', ...spec.verbs.map((v) => `- ${code(v.name.split(' ').pop()!)}: ${md(v.summary)}`));
   if (Object.keys(spec.options).length) lines.push('', 'Options:', '', ...options(spec.options));
   if (spec.details) lines.push('', '```text', spec.details.trim(), '```');
   for (const verb of spec.verbs ?? []) lines.push(...commandSection(verb, `${level}#`));

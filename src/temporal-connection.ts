@@ -17,7 +17,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
-import { loadClientConfigFromToml, loadClientConfigProfile, toClientOptions, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
+import {
+  loadClientConfigFromToml,
+  loadClientConfigProfile,
+  toClientOptions,
+  type ClientConfigProfile,
+  type ConfigDataSource,
+} from '@temporalio/envconfig';
 
 export class TemporalSettingsError extends Error {}
 
@@ -92,7 +98,12 @@ function standardEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 /** The file envconfig would read, and whether someone named it (then it must exist). */
 function configFile(env: Record<string, string>): { file?: string; named: boolean } {
   if (env.TEMPORAL_CONFIG_FILE) return { file: env.TEMPORAL_CONFIG_FILE, named: true };
-  const base = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : env.HOME ? path.join(env.HOME, '.config') : undefined;
+  const base =
+    env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
+      ? env.XDG_CONFIG_HOME
+      : env.HOME
+        ? path.join(env.HOME, '.config')
+        : undefined;
   return { file: base ? path.join(base, 'temporalio', 'temporal.toml') : undefined, named: false };
 }
 
@@ -105,7 +116,9 @@ function readConfigFile(env: Record<string, string>): { file: string; data: stri
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !named) return undefined;
-    throw new TemporalSettingsError(`${named ? `TEMPORAL_CONFIG_FILE=${file}` : file}: cannot read it (${code ?? err})`);
+    throw new TemporalSettingsError(
+      `${named ? `TEMPORAL_CONFIG_FILE=${file}` : file}: cannot read it (${code ?? err})`,
+    );
   }
   let profiles: string[];
   try {
@@ -124,7 +137,9 @@ function checkReadable(what: string, source: ConfigDataSource | undefined): void
   try {
     fs.accessSync(source.path, fs.constants.R_OK);
   } catch (err) {
-    throw new TemporalSettingsError(`${what} ${source.path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new TemporalSettingsError(
+      `${what} ${source.path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
   }
 }
 
@@ -149,7 +164,10 @@ export function resolveTemporalSettings(rawEnv: NodeJS.ProcessEnv, flags: Tempor
   } catch (err) {
     throw new TemporalSettingsError(`Temporal settings${config ? ` (${config.file})` : ''}: ${(err as Error).message}`);
   }
-  const usedProfile = useFile && (profileName || config!.profiles.includes('default')) ? `profile "${profileName ?? 'default'}" of ${config!.file}` : undefined;
+  const usedProfile =
+    useFile && (profileName || config!.profiles.includes('default'))
+      ? `profile "${profileName ?? 'default'}" of ${config!.file}`
+      : undefined;
 
   const t = profile.tls;
   if (t && !t.disabled && !!t.clientCert !== !!t.clientKey) {
@@ -177,7 +195,9 @@ export function resolveTemporalSettings(rawEnv: NodeJS.ProcessEnv, flags: Tempor
     namespace: flags.namespace || namespace || DEFAULT_NAMESPACE,
     tls: tls === undefined || tls === null ? undefined : normalizeTls(tls),
     ...(profile.apiKey ? { apiKey: profile.apiKey } : {}),
-    ...(connectionOptions.metadata && Object.keys(connectionOptions.metadata).length ? { metadata: connectionOptions.metadata as Record<string, string> } : {}),
+    ...(connectionOptions.metadata && Object.keys(connectionOptions.metadata).length
+      ? { metadata: connectionOptions.metadata as Record<string, string> }
+      : {}),
     describe: parts.length ? parts.join(', ') : 'plaintext',
     ...(usedProfile ? { profile: usedProfile } : {}),
   };
@@ -191,7 +211,8 @@ export function resolveTemporalSettings(rawEnv: NodeJS.ProcessEnv, flags: Tempor
 export function temporalUnreachableMessage(settings: TemporalSettings, err: unknown): string {
   const raw = err instanceof Error ? err.message : String(err);
   // The innermost `message: "…"` of the dump, else the OS error kind, else the message as it is.
-  const inner = [...raw.matchAll(/message: "([^"]+)"/g)].pop()?.[1] ?? /kind: (\w+)/.exec(raw)?.[1] ?? raw.split('\n')[0];
+  const inner =
+    [...raw.matchAll(/message: "([^"]+)"/g)].pop()?.[1] ?? /kind: (\w+)/.exec(raw)?.[1] ?? raw.split('\n')[0];
   const how = [settings.describe, settings.profile].filter(Boolean).join('; ');
   return (
     `cannot reach Temporal at ${settings.address} (${how}): ${inner}. ` +
@@ -206,6 +227,7 @@ function normalizeTls(tls: TLSConfig | boolean): TLSConfig | boolean {
   const out: TLSConfig = {};
   if (tls.serverNameOverride) out.serverNameOverride = tls.serverNameOverride;
   if (tls.serverRootCACertificate) out.serverRootCACertificate = Buffer.from(tls.serverRootCACertificate);
-  if (tls.clientCertPair) out.clientCertPair = { crt: Buffer.from(tls.clientCertPair.crt), key: Buffer.from(tls.clientCertPair.key) };
+  if (tls.clientCertPair)
+    out.clientCertPair = { crt: Buffer.from(tls.clientCertPair.crt), key: Buffer.from(tls.clientCertPair.key) };
   return Object.keys(out).length ? out : true;
 }

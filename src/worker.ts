@@ -66,7 +66,12 @@ async function main() {
   try {
     made = await createWorker();
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof EncryptionConfigError || err instanceof TemporalSettingsError || err instanceof WorkflowBundleError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof EncryptionConfigError ||
+      err instanceof TemporalSettingsError ||
+      err instanceof WorkflowBundleError
+    ) {
       console.error(err.message);
       process.exit(2);
     }
@@ -77,7 +82,9 @@ async function main() {
     throw err;
   }
   const { worker, connection, targets, temporal, bundle } = made;
-  const sealed = process.env[CODEC_KEYS_ENV]?.trim() ? `payloads encrypted (key ${process.env[CODEC_KEYS_ENV]!.trim().split(':')[0]})` : 'payloads not encrypted';
+  const sealed = process.env[CODEC_KEYS_ENV]?.trim()
+    ? `payloads encrypted (key ${process.env[CODEC_KEYS_ENV]!.trim().split(':')[0]})`
+    : 'payloads not encrypted';
   console.log(
     `reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file}), ${sealed}, Temporal ${temporal.address} namespace "${temporal.namespace}" (${temporal.describe}${temporal.profile ? `, ${temporal.profile}` : ''}), workflows ${bundle ? `from the prebuilt bundle ${bundle}` : 'bundled at start'}`,
   );

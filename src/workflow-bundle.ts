@@ -28,14 +28,20 @@ export function prebuiltWorkflowBundle(env: NodeJS.ProcessEnv, encrypted: boolea
   try {
     stat = fs.statSync(given);
   } catch (err) {
-    throw new WorkflowBundleError(`${BUNDLE_ENV}=${given}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new WorkflowBundleError(
+      `${BUNDLE_ENV}=${given}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
   }
-  const file = stat.isDirectory() ? path.join(given, encrypted ? BUNDLE_FILES.encodedFailures : BUNDLE_FILES.plain) : given;
+  const file = stat.isDirectory()
+    ? path.join(given, encrypted ? BUNDLE_FILES.encodedFailures : BUNDLE_FILES.plain)
+    : given;
   let code: string;
   try {
     code = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new WorkflowBundleError(`${BUNDLE_ENV}=${given}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err}); build it with scripts/build-workflow-bundle.ts --dir ${given}`);
+    throw new WorkflowBundleError(
+      `${BUNDLE_ENV}=${given}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err}); build it with scripts/build-workflow-bundle.ts --dir ${given}`,
+    );
   }
   // The workflow's own failures are converted inside the bundle: a bundle built without the encoding
   // failure converter would write failure messages in clear, so refuse it rather than leak.

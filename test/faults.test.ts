@@ -1,7 +1,8 @@
 /**
  * The fault-injection suite's quick mode in CI (faults/run.ts, `npm run faults`): worker crashes at
  * fixed points and at random moments, PostgreSQL, S3, pg_dump, worker-control and CLI faults, and a
- * restore whose worker dies mid-transaction, against the real stack. It prints its table; it fails when a scenario ends other than expected, when a row or
+ * restore whose worker dies mid-transaction, against the real stack. It prints its table; it fails when a scenario ends
+ * other than expected, when a row or
  * object that must be kept is lost, a seed row is duplicated, or a run takes too long to move again
  * after a worker's death. Its chaos seed is printed: `npm run faults -- --seed <n>` replays it.
  */

@@ -67,7 +67,11 @@ describe('scripts/stack up when a port cannot be had', () => {
       .trim()
       .split('\n')
       .filter((l) => !/^postgres: initdb /.test(l));
-    expect(lines[0]).toMatch(new RegExp(`^scripts/stack: postgres exited during start-up \\(\\d+s after it was started\\): port ${port} is held in TIME-WAIT .*RR_PG_PORT=<port>`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^scripts/stack: postgres exited during start-up \\(\\d+s after it was started\\): port ${port} is held in TIME-WAIT .*RR_PG_PORT=<port>`,
+      ),
+    );
     expect(r.stderr).not.toMatch(/within \d+s/);
     expect(lines[1]).toContain('last lines of');
     expect(lines.slice(2).join('\n')).toMatch(/could not bind .*Address already in use/);
@@ -77,6 +81,8 @@ describe('scripts/stack up when a port cannot be had', () => {
   test('a port number out of range is refused before anything starts', () => {
     const r = stack(['up', 'postgres'], { ...knobs, RR_PG_PORT: '65536' });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe('scripts/stack: RR_PG_PORT=65536 is not a TCP port (1-65535): choose a free one, e.g. below 32768');
+    expect(r.stderr.trim()).toBe(
+      'scripts/stack: RR_PG_PORT=65536 is not a TCP port (1-65535): choose a free one, e.g. below 32768',
+    );
   });
 });

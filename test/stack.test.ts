@@ -80,7 +80,15 @@ describe('the running stack', () => {
     try {
       const health = await connection.healthService.check({});
       expect(health.status).toBe(1); // SERVING
-      const { stdout } = await run(env.temporalBin, ['operator', 'search-attribute', 'list', '--address', env.temporalAddress, '--namespace', env.temporalNamespace]);
+      const { stdout } = await run(env.temporalBin, [
+        'operator',
+        'search-attribute',
+        'list',
+        '--address',
+        env.temporalAddress,
+        '--namespace',
+        env.temporalNamespace,
+      ]);
       for (const attr of ['ResetTarget', 'ResetStep', 'ResetOutcome']) {
         expect(stdout).toMatch(new RegExp(`${attr}\\s+Keyword`));
       }
@@ -121,7 +129,9 @@ describe('the running stack', () => {
       let token: string | undefined;
       let pages = 0;
       do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: env.s3Bucket, Prefix: prefix, MaxKeys: 2, ContinuationToken: token }));
+        const page = await s3.send(
+          new ListObjectsV2Command({ Bucket: env.s3Bucket, Prefix: prefix, MaxKeys: 2, ContinuationToken: token }),
+        );
         keys.push(...(page.Contents ?? []).map((o) => o.Key as string));
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
         pages++;
@@ -147,10 +157,14 @@ describe('the running stack', () => {
   });
 
   test('`scripts/stack env` prints export lines that a shell can load', () => {
-    const out = execFileSync('bash', ['-c', `eval "$("${STACK_SCRIPT}" env)" && echo "$TEMPORAL_ADDRESS|$RR_PG_ADMIN_URL|$RR_S3_ENDPOINT"`], {
-      encoding: 'utf8',
-      env: process.env,
-    });
+    const out = execFileSync(
+      'bash',
+      ['-c', `eval "$("${STACK_SCRIPT}" env)" && echo "$TEMPORAL_ADDRESS|$RR_PG_ADMIN_URL|$RR_S3_ENDPOINT"`],
+      {
+        encoding: 'utf8',
+        env: process.env,
+      },
+    );
     expect(out.trim()).toBe(`${env.temporalAddress}|${env.pgAdminUrl}|${env.s3Endpoint}`);
   });
 });
@@ -201,7 +215,12 @@ describe('a stack brought up from nothing in another state dir, on other ports',
     await client.connect();
     expect((await client.query('select 1 as one')).rows[0].one).toBe(1);
     await client.end();
-    const s3 = new S3Client({ endpoint: other.s3Endpoint, forcePathStyle: true, region: other.aws.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const s3 = new S3Client({
+      endpoint: other.s3Endpoint,
+      forcePathStyle: true,
+      region: other.aws.region,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
     await s3.send(new HeadBucketCommand({ Bucket: 'stack-test-bucket' }));
     s3.destroy();
 
@@ -229,12 +248,32 @@ describe('a stack brought up from nothing in another state dir, on other ports',
     expect(temporalOnly.code).toBe(0);
     const other = stackEnvFor(knobs);
     const wf = `stack-test-${Date.now()}`;
-    await run(other.temporalBin, ['workflow', 'start', '--address', other.temporalAddress, '--type', 'Nothing', '--task-queue', 'stack-test', '--workflow-id', wf]);
+    await run(other.temporalBin, [
+      'workflow',
+      'start',
+      '--address',
+      other.temporalAddress,
+      '--type',
+      'Nothing',
+      '--task-queue',
+      'stack-test',
+      '--workflow-id',
+      wf,
+    ]);
     const restart = stack(['restart-temporal'], knobs);
     expect(restart.code).toBe(0);
     expect(restart.stdout).toMatch(/temporal: stopped \(pid \d+\)/);
     expect(restart.stdout).toContain('temporal: started');
-    const { stdout } = await run(other.temporalBin, ['workflow', 'describe', '--address', other.temporalAddress, '--workflow-id', wf, '-o', 'json']);
+    const { stdout } = await run(other.temporalBin, [
+      'workflow',
+      'describe',
+      '--address',
+      other.temporalAddress,
+      '--workflow-id',
+      wf,
+      '-o',
+      'json',
+    ]);
     expect(JSON.parse(stdout).workflowExecutionInfo.status).toMatch(/RUNNING/);
     expect(stack(['down', 'temporal'], knobs).code).toBe(0);
   });
@@ -263,13 +302,25 @@ describe('global setup', () => {
       const [p1, p2, p3, p4] = await freePorts(4);
       const setup = path.join(__dirname, 'support', 'global-setup.ts');
       const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
-      const code = `require(${JSON.stringify(setup)}).default()` + `.then(() => { console.log('NO ERROR'); process.exit(0); }, (e) => { console.log(e.message); process.exit(3); });`;
+      const code =
+        `require(${JSON.stringify(setup)}).default()` +
+        `.then(() => { console.log('NO ERROR'); process.exit(0); }, (e) => { console.log(e.message); process.exit(3); });`;
       const r = spawnSync(tsx, ['-e', code], {
         encoding: 'utf8',
-        env: { ...process.env, RR_STATE_DIR: stateDir, RR_TEMPORAL_PORT: String(p1), RR_TEMPORAL_UI_PORT: String(p2), RR_PG_PORT: String(p3), RR_S3_PORT: String(p4), RR_NO_STACK: '' },
+        env: {
+          ...process.env,
+          RR_STATE_DIR: stateDir,
+          RR_TEMPORAL_PORT: String(p1),
+          RR_TEMPORAL_UI_PORT: String(p2),
+          RR_PG_PORT: String(p3),
+          RR_S3_PORT: String(p4),
+          RR_NO_STACK: '',
+        },
       });
       expect(r.status).toBe(3);
-      expect(r.stdout).toMatch(/the local stack is not up \(.*postgres: stopped.*\): run the tests with scripts\/test, or start it with scripts\/stack up/);
+      expect(r.stdout).toMatch(
+        /the local stack is not up \(.*postgres: stopped.*\): run the tests with scripts\/test, or start it with scripts\/stack up/,
+      );
     } finally {
       fs.rmSync(stateDir, { recursive: true, force: true });
     }

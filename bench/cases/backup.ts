@@ -1,4 +1,6 @@
-/** backup: our backupDatabase activity vs. bare `pg_dump -Fc` of the same database (read-only: nothing to re-create). */
+/**
+ * backup: our backupDatabase activity vs. bare `pg_dump -Fc` of the same database (read-only: nothing to re-create).
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runActivity, timed } from '../lib/activities';

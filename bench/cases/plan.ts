@@ -28,7 +28,9 @@ export async function planCase(ctx: BenchContext): Promise<PlanFigures> {
     const p = await timed(() => exactCounts(ctx.run.fixture.url));
     peer.push(p.seconds);
     tables = Object.keys(p.value).length;
-    ctx.log(`plan ${i + 1}/${ctx.profile.dbRuns}: ours ${o.seconds.toFixed(2)} s (${requests.total} S3 requests), count(*) of ${tables} tables ${p.seconds.toFixed(2)} s`);
+    ctx.log(
+      `plan ${i + 1}/${ctx.profile.dbRuns}: ours ${o.seconds.toFixed(2)} s (${requests.total} S3 requests), count(*) of ${tables} tables ${p.seconds.toFixed(2)} s`,
+    );
   }
   const of = figures(ours);
   const pf = figures(peer);

@@ -27,14 +27,21 @@ export interface PurgeFigures extends PurgeSide {
   oneByOneSeconds: number;
   oneByOne: { measuredKeys: number; measuredSeconds: number; scaledTo: number };
   /** S3 requests of our last purge (bucket holding only the app's objects) and of the peer's. */
-  requests: { ours: RequestCounts; peer: RequestCounts; oursPer1000Deleted: number; oursPer1000WithoutVariantsListing: number };
+  requests: {
+    ours: RequestCounts;
+    peer: RequestCounts;
+    oursPer1000Deleted: number;
+    oursPer1000WithoutVariantsListing: number;
+  };
   /** The same with the bucket also holding `unrelatedObjects` objects that must stay. */
   withUnrelated: PurgeSide & { unrelatedObjects: number; oursRequests: RequestCounts; flatness: number };
 }
 
 /** Keys that look like blob keys (28 hex characters) but that no blob names: spread over the whole key space. */
 function unrelatedKeys(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => createHash('sha256').update(`bench-unrelated-${i}`).digest('hex').slice(0, 28));
+  return Array.from({ length: n }, (_, i) =>
+    createHash('sha256').update(`bench-unrelated-${i}`).digest('hex').slice(0, 28),
+  );
 }
 
 export async function purgeCase(ctx: BenchContext): Promise<PurgeFigures> {
@@ -51,11 +58,22 @@ export async function purgeCase(ctx: BenchContext): Promise<PurgeFigures> {
   const ourRun = async (label: string) => {
     await prepare();
     const runId = `bench-purge-${Date.now()}`;
-    await runActivity(ctx.acts.resetDatabase, { target: t.name, runId, planDigest: plan.digest, backupCreatedAt: new Date().toISOString(), expectedBlobs: plan.blobs.count });
+    await runActivity(ctx.acts.resetDatabase, {
+      target: t.name,
+      runId,
+      planDigest: plan.digest,
+      backupCreatedAt: new Date().toISOString(),
+      expectedBlobs: plan.blobs.count,
+    });
     ctx.counter.reset();
-    const o = await timed(() => runActivity(ctx.acts.purgeStorage, { target: t.name, runId, expectedObjects: f.doomedKeys.length }));
-    if (o.value.deleted !== f.doomedKeys.length) ctx.log(`WARNING: our purge deleted ${o.value.deleted} objects, ${f.doomedKeys.length} expected`);
-    ctx.log(`purge ${label}: ours ${o.seconds.toFixed(2)} s, ${o.value.deleted} deleted, ${ctx.counter.counts.total} S3 requests`);
+    const o = await timed(() =>
+      runActivity(ctx.acts.purgeStorage, { target: t.name, runId, expectedObjects: f.doomedKeys.length }),
+    );
+    if (o.value.deleted !== f.doomedKeys.length)
+      ctx.log(`WARNING: our purge deleted ${o.value.deleted} objects, ${f.doomedKeys.length} expected`);
+    ctx.log(
+      `purge ${label}: ours ${o.seconds.toFixed(2)} s, ${o.value.deleted} deleted, ${ctx.counter.counts.total} S3 requests`,
+    );
     return { seconds: o.seconds, deleted: o.value.deleted, requests: { ...ctx.counter.counts } };
   };
   const peerRun = async (label: string) => {
@@ -68,7 +86,9 @@ export async function purgeCase(ctx: BenchContext): Promise<PurgeFigures> {
       .finally(() => c.end());
     ctx.counter.reset();
     const p = await timed(() => deleteByKey(ctx.s3, f.bucket, blobKeys));
-    ctx.log(`purge ${label}: DeleteObjects by key ${p.seconds.toFixed(2)} s, ${p.value} deleted, ${ctx.counter.counts.total} S3 requests`);
+    ctx.log(
+      `purge ${label}: DeleteObjects by key ${p.seconds.toFixed(2)} s, ${p.value} deleted, ${ctx.counter.counts.total} S3 requests`,
+    );
     return { seconds: p.seconds, requests: { ...ctx.counter.counts } };
   };
   const interleave = async (label: string) => {
@@ -94,7 +114,9 @@ export async function purgeCase(ctx: BenchContext): Promise<PurgeFigures> {
   const subset = f.doomedKeys.slice(0, Math.min(ctx.profile.oneByOneKeys, f.doomedKeys.length));
   const one = await timed(() => deleteOneByOne(ctx.s3, f.bucket, subset));
   const oneByOneSeconds = Math.round(((one.seconds * f.doomedKeys.length) / subset.length) * 100) / 100;
-  ctx.log(`purge one by one: ${subset.length} keys in ${one.seconds.toFixed(2)} s → ${oneByOneSeconds} s for ${f.doomedKeys.length}`);
+  ctx.log(
+    `purge one by one: ${subset.length} keys in ${one.seconds.toFixed(2)} s → ${oneByOneSeconds} s for ${f.doomedKeys.length}`,
+  );
 
   const unrelated = unrelatedKeys(5 * f.doomedKeys.length);
   ctx.log(`purge: putting ${unrelated.length} unrelated objects in ${f.bucket} ...`);
@@ -112,7 +134,11 @@ export async function purgeCase(ctx: BenchContext): Promise<PurgeFigures> {
     ...alone.side,
     objects: f.doomedKeys.length,
     oneByOneSeconds,
-    oneByOne: { measuredKeys: subset.length, measuredSeconds: Math.round(one.seconds * 1000) / 1000, scaledTo: f.doomedKeys.length },
+    oneByOne: {
+      measuredKeys: subset.length,
+      measuredSeconds: Math.round(one.seconds * 1000) / 1000,
+      scaledTo: f.doomedKeys.length,
+    },
     requests: {
       ours: alone.last.requests,
       peer: alone.lastPeer.requests,

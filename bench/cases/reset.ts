@@ -27,7 +27,13 @@ export async function resetCase(ctx: BenchContext): Promise<ResetFigures> {
     await recreateDatabase(ctx.stack, f);
     const runId = `bench-reset-${Date.now()}-${i}`;
     const o = await timed(() =>
-      runActivity(ctx.acts.resetDatabase, { target: ctx.run.name, runId, planDigest: plan.digest, backupCreatedAt: new Date().toISOString(), expectedBlobs: plan.blobs.count }),
+      runActivity(ctx.acts.resetDatabase, {
+        target: ctx.run.name,
+        runId,
+        planDigest: plan.digest,
+        backupCreatedAt: new Date().toISOString(),
+        expectedBlobs: plan.blobs.count,
+      }),
     );
     ours.push(o.seconds);
     rows = o.value.truncated?.rows ?? 0;

@@ -8,7 +8,15 @@
  */
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { approveSignal, progressQuery, resetWorkflowId, TASK_QUEUE, WORKFLOW_TYPE, type ResetInput, type ResetResult } from '../../src/contract';
+import {
+  approveSignal,
+  progressQuery,
+  resetWorkflowId,
+  TASK_QUEUE,
+  WORKFLOW_TYPE,
+  type ResetInput,
+  type ResetResult,
+} from '../../src/contract';
 import { timed } from '../lib/activities';
 import type { BenchContext } from '../lib/context';
 import { recreateDatabase, recreateObjects } from '../lib/fixture';
@@ -33,7 +41,11 @@ export interface RunFigures {
 async function ourRun(ctx: BenchContext, client: Client): Promise<{ seconds: number; result: ResetResult }> {
   const input: ResetInput = { target: ctx.run.name, mode: 'execute', reason: 'bench' };
   return timed(async () => {
-    const handle = await client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: resetWorkflowId(ctx.run.name), args: [input] });
+    const handle = await client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: TASK_QUEUE,
+      workflowId: resetWorkflowId(ctx.run.name),
+      args: [input],
+    });
     const done = handle.result() as Promise<ResetResult>;
     let finished = false;
     done.then(
@@ -44,7 +56,11 @@ async function ourRun(ctx: BenchContext, client: Client): Promise<{ seconds: num
       if (finished) break;
       const p = await handle.query(progressQuery).catch(() => undefined);
       if (p?.approval) {
-        await handle.signal(approveSignal, { confirmation: p.approval.database, planDigest: p.approval.planDigest, by: 'bench' });
+        await handle.signal(approveSignal, {
+          confirmation: p.approval.database,
+          planDigest: p.approval.planDigest,
+          by: 'bench',
+        });
         break;
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -87,19 +103,27 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
     for (let i = 0; i < ctx.profile.runs; i++) {
       const label = `run ${i + 1}/${ctx.profile.runs}`;
       await prepare();
-      const worker = await startWorker({ targetsFile: ctx.targetsFile, bundle, env: ctx.targetEnv, log: path.join(ctx.dir, `worker-${i + 1}.log`) });
+      const worker = await startWorker({
+        targetsFile: ctx.targetsFile,
+        bundle,
+        env: ctx.targetEnv,
+        log: path.join(ctx.dir, `worker-${i + 1}.log`),
+      });
       try {
         await new Promise((r) => setTimeout(r, 1000));
         idle.push(worker.memory().rssMiB);
         ctx.counter.reset();
         const o = await ourRun(ctx, client);
         requests.ours = { ...ctx.counter.counts };
-        if (o.result.outcome !== 'completed') throw new Error(`our run ended ${o.result.outcome}: ${o.result.message ?? ''}`);
+        if (o.result.outcome !== 'completed')
+          throw new Error(`our run ended ${o.result.outcome}: ${o.result.message ?? ''}`);
         peak.push(worker.memory().hwmMiB);
         ours.push(o.seconds);
         oursWindow.push(lastWindowSeconds(t));
         deleted.ours = o.result.objectsDeleted?.count ?? 0;
-        ctx.log(`${label}: ours ${o.seconds.toFixed(2)} s, workers stopped ${oursWindow[i].toFixed(2)} s, worker RSS idle ${idle[i].toFixed(0)} MiB peak ${peak[i].toFixed(0)} MiB`);
+        ctx.log(
+          `${label}: ours ${o.seconds.toFixed(2)} s, workers stopped ${oursWindow[i].toFixed(2)} s, worker RSS idle ${idle[i].toFixed(0)} MiB peak ${peak[i].toFixed(0)} MiB`,
+        );
       } finally {
         await worker.stop();
       }
@@ -122,7 +146,9 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
       ctx.log(`${label}: script ${p.seconds.toFixed(2)} s, workers stopped ${peerWindow[i].toFixed(2)} s`);
     }
   } finally {
-    await runProgram('/bin/sh', ['-c', `${SERVICE} status >/dev/null && ${SERVICE} stop || true`], env).catch(() => undefined);
+    await runProgram('/bin/sh', ['-c', `${SERVICE} status >/dev/null && ${SERVICE} stop || true`], env).catch(
+      () => undefined,
+    );
     await connection.close();
   }
   const of = figures(ours);
@@ -134,7 +160,11 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
     peerSeconds: pf,
     ratio: ratio(of, pf),
     workersStopped: { oursSeconds: ow, peerSeconds: pw, ratio: ratio(ow, pw) },
-    workerRss: { idleMiB: figures(idle), peakMiB: figures(peak), peakAboveIdleMiB: figures(peak.map((p, i) => p - idle[i])) },
+    workerRss: {
+      idleMiB: figures(idle),
+      peakMiB: figures(peak),
+      peakAboveIdleMiB: figures(peak.map((p, i) => p - idle[i])),
+    },
     requests,
     objectsDeleted: deleted,
   };

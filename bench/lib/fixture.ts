@@ -21,7 +21,9 @@ export interface Fixture {
   bucket: string;
   scale: number;
   report: GenerateReport;
-  /** Every key a correct reset deletes: the blobs' keys and their untracked variants (no prefix: the demo uses none). */
+  /**
+   * Every key a correct reset deletes: the blobs' keys and their untracked variants (no prefix: the demo uses none).
+   */
   doomedKeys: string[];
   /** Objects in the bucket after the load. */
   objects: number;
@@ -43,14 +45,26 @@ const template = (db: string) => `${db}_template`;
 /** `scripts/demo-db load … --json`: the demo as its own loader makes it. */
 function demoDbLoad(args: string[]): Promise<GenerateReport> {
   return new Promise((resolve, reject) => {
-    execFile(path.join(REPO, 'scripts', 'demo-db'), ['load', ...args, '--json'], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`scripts/demo-db load failed: ${stderr.trim().split('\n').slice(-3).join(' / ') || err.message}`));
-      resolve(JSON.parse(stdout) as GenerateReport);
-    });
+    execFile(
+      path.join(REPO, 'scripts', 'demo-db'),
+      ['load', ...args, '--json'],
+      { maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        if (err)
+          return reject(
+            new Error(`scripts/demo-db load failed: ${stderr.trim().split('\n').slice(-3).join(' / ') || err.message}`),
+          );
+        resolve(JSON.parse(stdout) as GenerateReport);
+      },
+    );
   });
 }
 
-export async function loadFixture(stack: BenchStack, o: { name: string; database: string; bucket: string; scale: number }, log: (l: string) => void): Promise<Fixture> {
+export async function loadFixture(
+  stack: BenchStack,
+  o: { name: string; database: string; bucket: string; scale: number },
+  log: (l: string) => void,
+): Promise<Fixture> {
   const url = databaseUrl(stack, o.database);
   const started = Date.now();
   log(`fixture ${o.name}: loading the demo at scale ${o.scale} into database ${o.database}, bucket ${o.bucket} ...`);
@@ -58,7 +72,19 @@ export async function loadFixture(stack: BenchStack, o: { name: string; database
     await c.query(`DROP DATABASE IF EXISTS ${o.database} WITH (FORCE)`);
     await c.query(`DROP DATABASE IF EXISTS ${template(o.database)}`);
   });
-  const report = await demoDbLoad(['--fresh', '--database-url', url, '--scale', String(o.scale), '--seed', '1', '--bucket', o.bucket, '--s3-endpoint', stack.s3Endpoint]);
+  const report = await demoDbLoad([
+    '--fresh',
+    '--database-url',
+    url,
+    '--scale',
+    String(o.scale),
+    '--seed',
+    '1',
+    '--bucket',
+    o.bucket,
+    '--s3-endpoint',
+    stack.s3Endpoint,
+  ]);
   if (!report?.objects) throw new Error(`fixture ${o.name}: the demo load made no objects`);
   const c = new Client({ connectionString: url });
   await c.connect();
@@ -70,8 +96,17 @@ export async function loadFixture(stack: BenchStack, o: { name: string; database
     await c.end();
   }
   await admin(stack, (a) => a.query(`CREATE DATABASE ${template(o.database)} TEMPLATE ${o.database}`));
-  log(`fixture ${o.name}: ${report.totalRows} rows, ${report.objects.total} objects (${doomedKeys.length} a reset deletes), loaded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  return { ...o, url, report, doomedKeys, objects: report.objects.total, s3: s3Client({ bucket: o.bucket, endpoint: stack.s3Endpoint }) };
+  log(
+    `fixture ${o.name}: ${report.totalRows} rows, ${report.objects.total} objects (${doomedKeys.length} a reset deletes), loaded in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+  return {
+    ...o,
+    url,
+    report,
+    doomedKeys,
+    objects: report.objects.total,
+    s3: s3Client({ bucket: o.bucket, endpoint: stack.s3Endpoint }),
+  };
 }
 
 /** The database as loaded; nothing may be connected to it (stop the Solid Queue stand-in first). */

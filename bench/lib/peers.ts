@@ -18,7 +18,9 @@ export function run(file: string, args: string[], env: NodeJS.ProcessEnv = proce
     let err = '';
     child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2000)));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} exited ${code}: ${err.trim()}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(file)} exited ${code}: ${err.trim()}`)),
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }
@@ -26,7 +28,14 @@ export function run(file: string, args: string[], env: NodeJS.ProcessEnv = proce
 /** The URL's password goes through libpq's environment, never argv (as the runbook's pg_dump does). */
 function libpq(url: string): NodeJS.ProcessEnv {
   const u = new URL(url);
-  return { ...process.env, PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username), PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: u.pathname.slice(1) };
+  return {
+    ...process.env,
+    PGHOST: u.hostname,
+    PGPORT: u.port || '5432',
+    PGUSER: decodeURIComponent(u.username),
+    PGPASSWORD: decodeURIComponent(u.password),
+    PGDATABASE: u.pathname.slice(1),
+  };
 }
 
 /** Bare `pg_dump -Fc` of the database into file. */
@@ -43,7 +52,12 @@ export async function tablesToTruncate(c: Client): Promise<string[]> {
 /** Bare `psql`: one transaction, TRUNCATE of those tables, then the seeds. */
 export function psqlTruncateAndSeed(pgBin: string, url: string, tables: string[]): Promise<void> {
   const sql = `TRUNCATE ${tables.map((t) => `"${t}"`).join(', ')} RESTART IDENTITY CASCADE;\n\\i ${SEEDS_SQL}\n`;
-  return run(path.join(pgBin, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'], libpq(url), sql);
+  return run(
+    path.join(pgBin, 'psql'),
+    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-'],
+    libpq(url),
+    sql,
+  );
 }
 
 /** Exact `count(*)` of every table of the database (one connection, one query per table). */
@@ -51,9 +65,14 @@ export async function exactCounts(url: string): Promise<Record<string, number>> 
   const c = new Client({ connectionString: url });
   await c.connect();
   try {
-    const { rows } = await c.query(`SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`);
+    const { rows } = await c.query(
+      `SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
+    );
     const out: Record<string, number> = {};
-    for (const r of rows) out[`${r.schemaname}.${r.tablename}`] = Number((await c.query(`SELECT count(*) AS n FROM "${r.schemaname}"."${r.tablename}"`)).rows[0].n);
+    for (const r of rows)
+      out[`${r.schemaname}.${r.tablename}`] = Number(
+        (await c.query(`SELECT count(*) AS n FROM "${r.schemaname}"."${r.tablename}"`)).rows[0].n,
+      );
     return out;
   } finally {
     await c.end();
@@ -83,8 +102,11 @@ export async function deleteByKey(s3: S3Client, bucket: string, blobKeys: string
   let deleted = 0;
   for (let i = 0; i < keys.length; i += 1000) {
     const batch = keys.slice(i, i + 1000);
-    const r = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
-    if (r.Errors?.length) throw new Error(`DeleteObjects refused ${r.Errors.length} key(s), e.g. ${r.Errors[0].Key}: ${r.Errors[0].Code}`);
+    const r = await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+    );
+    if (r.Errors?.length)
+      throw new Error(`DeleteObjects refused ${r.Errors.length} key(s), e.g. ${r.Errors[0].Key}: ${r.Errors[0].Code}`);
     deleted += batch.length;
   }
   return deleted;

@@ -29,7 +29,17 @@ export interface S3Counter {
   close(): Promise<void>;
 }
 
-const zero = (): RequestCounts => ({ total: 0, deleteObjects: 0, deleteObject: 0, list: 0, listVariants: 0, head: 0, get: 0, put: 0, other: 0 });
+const zero = (): RequestCounts => ({
+  total: 0,
+  deleteObjects: 0,
+  deleteObject: 0,
+  list: 0,
+  listVariants: 0,
+  head: 0,
+  get: 0,
+  put: 0,
+  other: 0,
+});
 
 export function classify(method: string, url: string, c: RequestCounts): void {
   const u = new URL(url, 'http://x');
@@ -49,13 +59,21 @@ export function classify(method: string, url: string, c: RequestCounts): void {
 export async function startS3Counter(upstreamUrl: string): Promise<S3Counter> {
   const upstream = new URL(upstreamUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const state: S3Counter = { endpoint: '', counts: zero(), reset: () => (state.counts = zero()), close: async () => undefined };
+  const state: S3Counter = {
+    endpoint: '',
+    counts: zero(),
+    reset: () => (state.counts = zero()),
+    close: async () => undefined,
+  };
   const server = http.createServer((req, res) => {
     classify(req.method ?? 'GET', req.url ?? '/', state.counts);
-    const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
-    });
+    const up = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        ur.pipe(res);
+      },
+    );
     up.on('error', (e) => {
       if (!res.headersSent) res.writeHead(502);
       res.end(String(e));

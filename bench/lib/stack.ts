@@ -19,7 +19,9 @@ export interface BenchStack {
 export function stackUp(log: (l: string) => void): BenchStack {
   log('scripts/stack up (Temporal, PostgreSQL, S3) ...');
   execFileSync(path.join(REPO, 'scripts', 'stack'), ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const env = JSON.parse(execFileSync(path.join(REPO, 'scripts', 'stack'), ['env', '--json'], { encoding: 'utf8' })) as Record<string, string>;
+  const env = JSON.parse(
+    execFileSync(path.join(REPO, 'scripts', 'stack'), ['env', '--json'], { encoding: 'utf8' }),
+  ) as Record<string, string>;
   for (const [k, v] of Object.entries(env)) process.env[k] = v;
   return {
     pgAdminUrl: env.RR_PG_ADMIN_URL,

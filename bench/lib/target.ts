@@ -25,7 +25,13 @@ export interface BenchTarget {
   startCommand: string;
 }
 
-export function benchTarget(stack: BenchStack, dir: string, name: string, fixture: Fixture, s3Endpoint: string): BenchTarget {
+export function benchTarget(
+  stack: BenchStack,
+  dir: string,
+  name: string,
+  fixture: Fixture,
+  s3Endpoint: string,
+): BenchTarget {
   const urlEnv = `BENCH_${name.toUpperCase()}_DATABASE_URL`;
   const pidFile = path.join(dir, `${name}-solid_queue.pid`);
   const marksFile = path.join(dir, `${name}-marks.log`);
@@ -44,7 +50,10 @@ export function benchTarget(stack: BenchStack, dir: string, name: string, fixtur
 }
 
 export function writeTargetsFile(file: string, targets: BenchTarget[]): void {
-  fs.writeFileSync(file, JSON.stringify({ targets: Object.fromEntries(targets.map((t) => [t.name, t.config])) }, null, 2) + '\n');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ targets: Object.fromEntries(targets.map((t) => [t.name, t.config])) }, null, 2) + '\n',
+  );
 }
 
 /** The environment the worker (and the peer's commands) see: each target's database URL by its urlEnv. */
@@ -54,7 +63,13 @@ export function targetEnv(targets: BenchTarget[]): Record<string, string> {
 
 /** The env the target's workers commands get (what demoTarget passes, resolved). */
 export function serviceEnv(t: BenchTarget): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, SQ_PID_FILE: t.pidFile, DATABASE_URL: t.fixture.url, SQ_HEARTBEAT_SECONDS: '1' };
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    SQ_PID_FILE: t.pidFile,
+    DATABASE_URL: t.fixture.url,
+    SQ_HEARTBEAT_SECONDS: '1',
+  };
 }
 
 /** The last stop → started window in the marks file, in seconds. */

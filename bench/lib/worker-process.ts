@@ -20,11 +20,25 @@ function status(pid: number, field: string): number {
   return Number(m[1]) / 1024;
 }
 
-export async function startWorker(o: { targetsFile: string; bundle: string; env: Record<string, string>; log: string }): Promise<WorkerProcess> {
+export async function startWorker(o: {
+  targetsFile: string;
+  bundle: string;
+  env: Record<string, string>;
+  log: string;
+}): Promise<WorkerProcess> {
   const out = fs.openSync(o.log, 'w');
-  const env: NodeJS.ProcessEnv = { ...process.env, ...o.env, RESET_RUNBOOK_TARGETS: o.targetsFile, RR_WORKFLOW_BUNDLE: o.bundle };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...o.env,
+    RESET_RUNBOOK_TARGETS: o.targetsFile,
+    RR_WORKFLOW_BUNDLE: o.bundle,
+  };
   delete env.RR_CODEC_KEYS;
-  const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'src', 'worker.ts')], { cwd: REPO, env, stdio: ['ignore', out, out] });
+  const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'src', 'worker.ts')], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', out, out],
+  });
   fs.closeSync(out);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const deadline = Date.now() + 120_000;
@@ -53,12 +67,18 @@ export async function startWorker(o: { targetsFile: string; bundle: string; env:
 /** Builds the workflow bundle once (scripts/build-workflow-bundle.ts), so each worker starts in seconds. */
 export function buildBundle(file: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'scripts', 'build-workflow-bundle.ts'), file], {
-      cwd: REPO,
-      env: { ...process.env, RR_CODEC_KEYS: '' },
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      ['--require', 'tsx/cjs', path.join(REPO, 'scripts', 'build-workflow-bundle.ts'), file],
+      {
+        cwd: REPO,
+        env: { ...process.env, RR_CODEC_KEYS: '' },
+        stdio: 'ignore',
+      },
+    );
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`building the workflow bundle failed (exit ${code})`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`building the workflow bundle failed (exit ${code})`)),
+    );
   });
 }

@@ -192,7 +192,10 @@ export const APP_STEPS: RowStep[] = [
 ];
 
 /** Runs every step; returns rows inserted per table (pg's rowCount: exactly what was made). */
-export async function generateAppRows(c: Client, ctx: { seed: string; baseTime: string; plan: Plan }): Promise<Record<string, number>> {
+export async function generateAppRows(
+  c: Client,
+  ctx: { seed: string; baseTime: string; plan: Plan },
+): Promise<Record<string, number>> {
   const made: Record<string, number> = {};
   for (const step of APP_STEPS) {
     const r = await c.query(step.sql, step.params(ctx));

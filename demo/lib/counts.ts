@@ -39,12 +39,18 @@ export async function countAll(databaseUrl: string, queueDatabaseUrl?: string): 
  * md5 over every row's text, sorted, per table: equal for two tables with the same rows.
  * `exclude` drops columns first: e.g. created_at/updated_at of the seed tables, which are the clock's.
  */
-export async function tableChecksums(url: string, opts: { tables?: string[]; exclude?: string[] } = {}): Promise<Record<string, string>> {
+export async function tableChecksums(
+  url: string,
+  opts: { tables?: string[]; exclude?: string[] } = {},
+): Promise<Record<string, string>> {
   return withClient(url, async (c) => {
     const tables = opts.tables ?? (await tablesOf(c));
     const out: Record<string, string> = {};
     for (const t of tables) {
-      const { rows: cols } = await c.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, [t]);
+      const { rows: cols } = await c.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`,
+        [t],
+      );
       const list = cols
         .map((r) => r.column_name as string)
         .filter((n) => !(opts.exclude ?? []).includes(n))

@@ -56,7 +56,10 @@ export async function ensureDatabase(url: string): Promise<boolean> {
 export async function dropDatabase(url: string): Promise<void> {
   const name = databaseName(url);
   await withClient(maintenanceUrl(url), async (c) => {
-    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    await c.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
     await c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)}`);
   });
 }
@@ -65,5 +68,7 @@ export async function dropDatabase(url: string): Promise<void> {
 export function sameDatabase(a: string, b: string): boolean {
   const ua = new URL(a);
   const ub = new URL(b);
-  return ua.hostname === ub.hostname && (ua.port || '5432') === (ub.port || '5432') && databaseName(a) === databaseName(b);
+  return (
+    ua.hostname === ub.hostname && (ua.port || '5432') === (ub.port || '5432') && databaseName(a) === databaseName(b)
+  );
 }

@@ -4,7 +4,13 @@
  * SDK's default chain; they are never logged.
  */
 import { createHash } from 'crypto';
-import { CreateBucketCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 
 export interface StorageOptions {
   bucket: string;
@@ -76,15 +82,23 @@ export async function runPool<T>(items: T[], concurrency: number, fn: (item: T) 
  * Uploads `keys`: each object's body is objectBody(bodyKey), where bodyKey is the key without the
  * service prefix (the blob key). `storedKey` maps a key to where it lands in the bucket.
  */
-export async function putObjects(s3: S3Client, bucket: string, keys: { storedKey: string; bodyKey: string }[], concurrency: number): Promise<void> {
+export async function putObjects(
+  s3: S3Client,
+  bucket: string,
+  keys: { storedKey: string; bodyKey: string }[],
+  concurrency: number,
+): Promise<void> {
   await runPool(keys, concurrency, async ({ storedKey, bodyKey }) => {
     const body = objectBody(bodyKey);
     for (let attempt = 1; ; attempt++) {
       try {
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: storedKey, Body: body, ContentMD5: md5Base64(body) }));
+        await s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: storedKey, Body: body, ContentMD5: md5Base64(body) }),
+        );
         return;
       } catch (err) {
-        if (attempt >= 3) throw new Error(`uploading s3://${bucket}/${storedKey} failed: ${(err as Error).message}`, { cause: err });
+        if (attempt >= 3)
+          throw new Error(`uploading s3://${bucket}/${storedKey} failed: ${(err as Error).message}`, { cause: err });
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }
@@ -96,7 +110,9 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -9,7 +9,8 @@ export function parseScale(value: string | number | undefined): number {
   if (value === undefined || value === '') return SCALES.small;
   if (typeof value === 'string' && value in SCALES) return SCALES[value as keyof typeof SCALES];
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`scale must be "small", "large" or a positive integer, not ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`scale must be "small", "large" or a positive integer, not ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -15,7 +15,10 @@ const CLASSES = `(ARRAY['PaymentReminderJob','ActionMailer::MailDeliveryJob','De
 const QUEUES = `(ARRAY['default','mailers','mdm','default'])`;
 
 /** SELECT list of one job of state `tag`, row g; k is the lateral with i (class index), ajid and at. */
-function jobSelect(tag: string, opts: { scheduledAt?: string; finishedAt?: string; concurrencyKey?: string } = {}): string {
+function jobSelect(
+  tag: string,
+  opts: { scheduledAt?: string; finishedAt?: string; concurrencyKey?: string } = {},
+): string {
   return `
     SELECT ${QUEUES}[k.i], ${CLASSES}[k.i],
            json_build_object('job_class', ${CLASSES}[k.i], 'job_id', k.ajid, 'provider_job_id', NULL,
@@ -62,7 +65,10 @@ const RECURRING_TASKS = `
     ('device_heartbeat_sweep', 'every 15 minutes', NULL, 'DeviceHeartbeatSweepJob', '[]', 'mdm', 0, true, NULL, $1::timestamp, $1::timestamp),
     ('clear_solid_queue_finished_jobs', 'every hour at minute 12', 'SolidQueue::Job.clear_finished_in_batches(sleep_between_batches: 0.3)', NULL, NULL, NULL, 0, true, NULL, $1::timestamp, $1::timestamp)`;
 
-export async function generateQueueRows(c: Client, ctx: { seed: string; baseTime: string; plan: Plan }): Promise<Record<string, number>> {
+export async function generateQueueRows(
+  c: Client,
+  ctx: { seed: string; baseTime: string; plan: Plan },
+): Promise<Record<string, number>> {
   const { seed, baseTime, plan } = ctx;
   const made: Record<string, number> = { solid_queue_jobs: 0 };
   const run = async (table: string, n: number, sql: string) => {

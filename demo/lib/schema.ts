@@ -41,7 +41,9 @@ async function loadFileUnlessPresent(url: string, file: string, probeTable: stri
       await c.query('COMMIT');
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
-      throw new Error(`loading ${path.basename(file)} into ${databaseName(url)} failed: ${(err as Error).message}`, { cause: err });
+      throw new Error(`loading ${path.basename(file)} into ${databaseName(url)} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return 'loaded';
   });
@@ -49,7 +51,8 @@ async function loadFileUnlessPresent(url: string, file: string, probeTable: stri
 
 /** Loads schema.sql (app + ActiveStorage) and queue_schema.sql (Solid Queue) where they belong. */
 export async function loadSchema(databaseUrl: string, opts: LoadSchemaOptions = {}): Promise<LoadSchemaResult> {
-  const queueUrl = opts.queueDatabaseUrl && !sameDatabase(opts.queueDatabaseUrl, databaseUrl) ? opts.queueDatabaseUrl : undefined;
+  const queueUrl =
+    opts.queueDatabaseUrl && !sameDatabase(opts.queueDatabaseUrl, databaseUrl) ? opts.queueDatabaseUrl : undefined;
   if (opts.fresh) {
     await freshSchema(databaseUrl);
     if (queueUrl) await freshSchema(queueUrl);

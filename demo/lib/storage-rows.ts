@@ -14,7 +14,14 @@ import { Client } from 'pg';
 const IMAGE_META = `'{"identified":true,"width":1200,"height":800,"analyzed":true}'`;
 
 /** SELECT of one blob per row of `from`; `keyExpr` names the key, the body's size and MD5 follow from it. */
-function blobSelect(from: string, keyExpr: string, filenameExpr: string, contentType: string, metadata: string, createdAt: string): string {
+function blobSelect(
+  from: string,
+  keyExpr: string,
+  filenameExpr: string,
+  contentType: string,
+  metadata: string,
+  createdAt: string,
+): string {
   return `SELECT k.key, ${filenameExpr}, '${contentType}', ${metadata}, $2, octet_length(pg_temp.body(k.key)),
           encode(decode(md5(pg_temp.body(k.key)), 'hex'), 'base64'), ${createdAt}
      FROM ${from} CROSS JOIN LATERAL (SELECT ${keyExpr} AS key) k`;
@@ -22,7 +29,10 @@ function blobSelect(from: string, keyExpr: string, filenameExpr: string, content
 
 const BLOB_COLUMNS = `(key, filename, content_type, metadata, service_name, byte_size, checksum, created_at)`;
 
-export async function generateStorageRows(c: Client, ctx: { seed: string; serviceName: string }): Promise<Record<string, number>> {
+export async function generateStorageRows(
+  c: Client,
+  ctx: { seed: string; serviceName: string },
+): Promise<Record<string, number>> {
   const params = [ctx.seed, ctx.serviceName];
   const made: Record<string, number> = {};
   const add = (table: string, n: number | null) => (made[table] = (made[table] ?? 0) + (n ?? 0));

@@ -15,7 +15,9 @@ export interface ServiceConfig {
   threads: number;
   /** How long "performing" one job takes. */
   jobSeconds: number;
-  /** SolidQueue.shutdown_timeout (default 5 s): in-flight jobs get this long on TERM before their claims are released. */
+  /**
+   * SolidQueue.shutdown_timeout (default 5 s): in-flight jobs get this long on TERM before their claims are released.
+   */
   shutdownTimeoutSeconds: number;
   hostname: string;
   /** Written once the processes are registered (rows committed); removed on exit. */
@@ -32,7 +34,8 @@ function seconds(name: string, dflt: number): number {
 
 export function configFromEnv(): ServiceConfig {
   const databaseUrl = process.env.QUEUE_DATABASE_URL || process.env.DATABASE_URL;
-  if (!databaseUrl) throw new Error('set QUEUE_DATABASE_URL or DATABASE_URL to the database holding solid_queue_* tables');
+  if (!databaseUrl)
+    throw new Error('set QUEUE_DATABASE_URL or DATABASE_URL to the database holding solid_queue_* tables');
   return {
     databaseUrl,
     heartbeatSeconds: seconds('SQ_HEARTBEAT_SECONDS', 60),

@@ -16,7 +16,10 @@ export interface Registered {
   name: string;
 }
 
-export async function register(db: Pool, p: { kind: Kind; pid: number; hostname: string; supervisorId?: number; metadata: Record<string, unknown> }): Promise<Registered> {
+export async function register(
+  db: Pool,
+  p: { kind: Kind; pid: number; hostname: string; supervisorId?: number; metadata: Record<string, unknown> },
+): Promise<Registered> {
   const name = `${p.kind.toLowerCase()}-${randomBytes(10).toString('hex')}`;
   const { rows } = await db.query(
     `INSERT INTO solid_queue_processes (kind, last_heartbeat_at, supervisor_id, pid, hostname, metadata, created_at, name)
@@ -28,12 +31,24 @@ export async function register(db: Pool, p: { kind: Kind; pid: number; hostname:
 
 /** Returns the ids that still exist: a missing row was pruned or truncated away under us. */
 export async function heartbeat(db: Pool, ids: number[]): Promise<number[]> {
-  const { rows } = await db.query(`UPDATE solid_queue_processes SET last_heartbeat_at = ${NOW} WHERE id = ANY($1::bigint[]) RETURNING id`, [ids]);
+  const { rows } = await db.query(
+    `UPDATE solid_queue_processes SET last_heartbeat_at = ${NOW} WHERE id = ANY($1::bigint[]) RETURNING id`,
+    [ids],
+  );
   return rows.map((r) => Number(r.id));
 }
 
-/** Fails (as Solid Queue does: failed_execution with the error) every claim held by the given processes or by none that exists. */
-async function failClaims(c: PoolClient, where: string, params: unknown[], exceptionClass: string, message: string): Promise<number> {
+/**
+ * Fails (as Solid Queue does: failed_execution with the error) every claim held by the given processes or by none that
+ * exists.
+ */
+async function failClaims(
+  c: PoolClient,
+  where: string,
+  params: unknown[],
+  exceptionClass: string,
+  message: string,
+): Promise<number> {
   const { rowCount } = await c.query(
     `WITH gone AS (DELETE FROM solid_queue_claimed_executions ce WHERE ${where} RETURNING job_id)
      INSERT INTO solid_queue_failed_executions (job_id, error, created_at)
@@ -50,7 +65,10 @@ async function failClaims(c: PoolClient, where: string, params: unknown[], excep
  * (ProcessMissingError); then prune processes whose heartbeat is older than the alive threshold,
  * failing their claims (ProcessPrunedError) and deleting their rows.
  */
-export async function maintain(db: Pool, opts: { excludingId?: number; aliveThresholdSeconds: number; failOrphaned: boolean }) {
+export async function maintain(
+  db: Pool,
+  opts: { excludingId?: number; aliveThresholdSeconds: number; failOrphaned: boolean },
+) {
   const c = await db.connect();
   try {
     await c.query('BEGIN');
@@ -73,7 +91,13 @@ export async function maintain(db: Pool, opts: { excludingId?: number; aliveThre
     const dead = rows.map((r) => Number(r.id));
     let pruned = 0;
     if (dead.length) {
-      pruned = await failClaims(c, `ce.process_id = ANY($1::bigint[])`, [dead], 'SolidQueue::Processes::ProcessPrunedError', 'Process was found dead and pruned');
+      pruned = await failClaims(
+        c,
+        `ce.process_id = ANY($1::bigint[])`,
+        [dead],
+        'SolidQueue::Processes::ProcessPrunedError',
+        'Process was found dead and pruned',
+      );
       await c.query('DELETE FROM solid_queue_processes WHERE id = ANY($1::bigint[])', [dead]);
     }
     await c.query('COMMIT');

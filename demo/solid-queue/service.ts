@@ -54,9 +54,15 @@ export class Service {
     const { pid } = process;
     const host = this.cfg.hostname;
     this.supervisor = await register(this.db, { kind: 'Supervisor', pid, hostname: host, metadata: {} });
-    const m = await maintain(this.db, { excludingId: this.supervisor.id, aliveThresholdSeconds: this.cfg.aliveThresholdSeconds, failOrphaned: true });
+    const m = await maintain(this.db, {
+      excludingId: this.supervisor.id,
+      aliveThresholdSeconds: this.cfg.aliveThresholdSeconds,
+      failOrphaned: true,
+    });
     if (m.deadProcesses || m.orphanedClaimsFailed) {
-      log(`pruned ${m.deadProcesses} dead process(es), failed ${m.prunedClaimsFailed + m.orphanedClaimsFailed} claim(s) they held`);
+      log(
+        `pruned ${m.deadProcesses} dead process(es), failed ${m.prunedClaimsFailed + m.orphanedClaimsFailed} claim(s) they held`,
+      );
     }
     this.worker = await register(this.db, {
       kind: 'Worker',
@@ -70,16 +76,26 @@ export class Service {
       pid,
       hostname: host,
       supervisorId: this.supervisor.id,
-      metadata: { polling_interval: this.cfg.dispatcherPollSeconds, batch_size: 500, concurrency_maintenance_interval: 600 },
+      metadata: {
+        polling_interval: this.cfg.dispatcherPollSeconds,
+        batch_size: 500,
+        concurrency_maintenance_interval: 600,
+      },
     });
-    log(`started: supervisor ${this.supervisor.id}, worker ${this.worker.id}, dispatcher ${this.dispatcher.id} on ${host}`);
+    log(
+      `started: supervisor ${this.supervisor.id}, worker ${this.worker.id}, dispatcher ${this.dispatcher.id} on ${host}`,
+    );
     if (this.cfg.readyFile) fs.writeFileSync(this.cfg.readyFile, `${pid}\n`);
 
     this.every(this.cfg.heartbeatSeconds, () => this.beat());
     this.every(this.cfg.workerPollSeconds, () => this.pollWorker());
     this.every(this.cfg.dispatcherPollSeconds, () => this.pollDispatcher());
     this.every(this.cfg.aliveThresholdSeconds, async () => {
-      await maintain(this.db, { excludingId: this.supervisor!.id, aliveThresholdSeconds: this.cfg.aliveThresholdSeconds, failOrphaned: false });
+      await maintain(this.db, {
+        excludingId: this.supervisor!.id,
+        aliveThresholdSeconds: this.cfg.aliveThresholdSeconds,
+        failOrphaned: false,
+      });
     });
   }
 

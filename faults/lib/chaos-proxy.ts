@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { startS3FaultProxy, type S3FaultProxy } from '../../test/support/s3-fault-proxy';
 
 export interface ChaosRule {
-  /** Which requests: any, a ListObjectsV2 (GET on the bucket with list-type=2), a DeleteObjects (POST ?delete), a CopyObject (PUT with x-amz-copy-source). */
+  /**
+   * Which requests: any, a ListObjectsV2 (GET on the bucket with list-type=2), a DeleteObjects (POST ?delete), a
+   * CopyObject (PUT with x-amz-copy-source).
+   */
   match: 'any' | 'list' | 'list-continued' | 'delete' | 'copy';
   action: 'slowdown' | 'error500' | 'reset' | 'delay';
   /** Every n-th matching request (1: each). */
@@ -35,7 +38,8 @@ function kindOf(req: http.IncomingMessage): 'list' | 'list-continued' | 'delete'
   const url = req.url ?? '';
   if (req.method === 'POST' && /[?&]delete(=|&|$)/.test(url)) return 'delete';
   if (req.method === 'PUT' && req.headers['x-amz-copy-source']) return 'copy';
-  if (req.method === 'GET' && /[?&]list-type=2/.test(url)) return /[?&](continuation-token|start-after)=/.test(url) ? 'list-continued' : 'list';
+  if (req.method === 'GET' && /[?&]list-type=2/.test(url))
+    return /[?&](continuation-token|start-after)=/.test(url) ? 'list-continued' : 'list';
   return 'other';
 }
 
@@ -61,7 +65,11 @@ export async function startChaosProxy(s3Endpoint: string): Promise<ChaosProxy> {
   const server = http.createServer((req, res) => {
     const kind = kindOf(req);
     const r = state.rule;
-    const hit = r && state.injected < r.times && (r.match === 'any' || r.match === kind || (r.match === 'list' && kind === 'list-continued')) && ++matched % r.every === 0;
+    const hit =
+      r &&
+      state.injected < r.times &&
+      (r.match === 'any' || r.match === kind || (r.match === 'list' && kind === 'list-continued')) &&
+      ++matched % r.every === 0;
     if (hit && r.action !== 'delay') {
       state.injected++;
       req.resume();
@@ -69,7 +77,10 @@ export async function startChaosProxy(s3Endpoint: string): Promise<ChaosProxy> {
         req.socket.destroy();
         return;
       }
-      const [status, code, msg] = r.action === 'slowdown' ? [503, 'SlowDown', 'Please reduce your request rate.'] : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
+      const [status, code, msg] =
+        r.action === 'slowdown'
+          ? [503, 'SlowDown', 'Please reduce your request rate.']
+          : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
       const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${msg}</Message><RequestId>faults</RequestId></Error>`;
       res.writeHead(status, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(body)) });
       res.end(body);
@@ -78,10 +89,13 @@ export async function startChaosProxy(s3Endpoint: string): Promise<ChaosProxy> {
     if (hit) state.injected++;
     const forward = () => {
       state.seen[kind === 'list-continued' ? 'list' : kind]++;
-      const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
-        res.writeHead(ur.statusCode ?? 502, ur.headers);
-        ur.pipe(res);
-      });
+      const up = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (ur) => {
+          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          ur.pipe(res);
+        },
+      );
       up.on('error', () => res.destroy());
       req.pipe(up);
     };

@@ -10,13 +10,32 @@ export { Suite } from './suite';
 export type { Stage } from './stage';
 
 export function newOutcome(kind: string, scenario: string, expected: string): Outcome {
-  return { scenario, kind, faults: 0, expected, got: '?', keptRowsLost: 0, keptObjectsLost: 0, droppedObjectsLeft: 0, duplicateSeedRows: 0, recoveryMs: [], durationMs: 0, problems: [] };
+  return {
+    scenario,
+    kind,
+    faults: 0,
+    expected,
+    got: '?',
+    keptRowsLost: 0,
+    keptObjectsLost: 0,
+    droppedObjectsLeft: 0,
+    duplicateSeedRows: 0,
+    recoveryMs: [],
+    durationMs: 0,
+    problems: [],
+  };
 }
 
 export type ScenarioBody = (s: Stage) => Promise<void>;
 
 /** Runs one scenario on the suite, turning a thrown error into a problem; the run it started is ended either way. */
-export async function scenario(suite: Suite, kind: string, name: string, expected: string, body: ScenarioBody): Promise<Outcome> {
+export async function scenario(
+  suite: Suite,
+  kind: string,
+  name: string,
+  expected: string,
+  body: ScenarioBody,
+): Promise<Outcome> {
   const s = new Stage(suite, newOutcome(kind, name, expected));
   try {
     await s.prepare();

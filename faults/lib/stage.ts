@@ -2,7 +2,13 @@
 import { temporal } from '@temporalio/proto';
 import * as fs from 'node:fs';
 import type { productionDataReset } from '../../src/workflows';
-import { resetWorkflowId, type Progress, type ResetInput, type ResetResult, WORKFLOW_TASK_TIMEOUT } from '../../src/contract';
+import {
+  resetWorkflowId,
+  type Progress,
+  type ResetInput,
+  type ResetResult,
+  WORKFLOW_TASK_TIMEOUT,
+} from '../../src/contract';
 import { ResetFixture, type WorkerProcess } from '../../test/support/fixture';
 import { EXPECTED_REPORT, KEPT_TABLES, SEEDED, type Handle, type Outcome, type Snapshot } from './types';
 import type { Suite } from './suite';
@@ -52,11 +58,18 @@ export class Stage {
   }
 
   async snapshot(): Promise<Snapshot> {
-    const tables = await this.f.sql<{ t: string }>(`SELECT quote_ident(table_name) AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`);
+    const tables = await this.f.sql<{ t: string }>(
+      `SELECT quote_ident(table_name) AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
+    );
     const counts = new Map<string, number>();
     for (const { t } of tables) counts.set(t, await this.f.count(t));
-    const objects = new Map([...(await this.f.objects(this.f.prefix)), ...(await this.f.objects(this.f.otherAppPrefix))]);
-    const blobKeys = new Set((await this.f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')).map((r) => r.key));
+    const objects = new Map([
+      ...(await this.f.objects(this.f.prefix)),
+      ...(await this.f.objects(this.f.otherAppPrefix)),
+    ]);
+    const blobKeys = new Set(
+      (await this.f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')).map((r) => r.key),
+    );
     return { counts, objects, blobKeys };
   }
 
@@ -76,7 +89,9 @@ export class Stage {
     void this.suite.ensureWorkers().then(() => this.suite.alive().forEach((x) => this.pids.add(x.child.pid!)));
   }
 
-  /** After an ending that must be whole: the six counts, no dropped blob's object, nothing kept lost, workers running. */
+  /**
+   * After an ending that must be whole: the six counts, no dropped blob's object, nothing kept lost, workers running.
+   */
   async expectCompleted(r: ResetResult): Promise<void> {
     this.out.got = r.outcome;
     this.check(r.outcome === 'completed', `ended ${r.outcome}${r.message ? `: ${r.message}` : ''}`);
@@ -96,8 +111,14 @@ export class Stage {
   async expectPausedIntact(h: Handle, step: string, ms = 180_000): Promise<Progress> {
     const p = await waitFor(h, (x) => ['waiting-for-operator', 'completed', 'failed', 'aborted'].includes(x.phase), ms);
     this.out.got = p.phase === 'waiting-for-operator' ? `paused at ${p.waiting?.step}` : p.phase;
-    this.check(p.phase === 'waiting-for-operator' && p.waiting?.step === step, `expected a pause at ${step}, got ${this.out.got}`);
-    this.check(p.workers.status === 'untouched' || p.workers.status === 'running', `workers ${p.workers.status} while paused`);
+    this.check(
+      p.phase === 'waiting-for-operator' && p.waiting?.step === step,
+      `expected a pause at ${step}, got ${this.out.got}`,
+    );
+    this.check(
+      p.workers.status === 'untouched' || p.workers.status === 'running',
+      `workers ${p.workers.status} while paused`,
+    );
     this.check(this.f.service('status') === 0, 'the Solid Queue service is not running while the run waits');
     const after = await this.snapshot();
     this.countLosses(after, true);
@@ -141,14 +162,20 @@ export class Stage {
     this.out.keptObjectsLost = Math.max(this.out.keptObjectsLost, objects);
   }
 
-  /** Each death in this scenario: the first activity attempt started after it on another worker (history event times). */
+  /**
+   * Each death in this scenario: the first activity attempt started after it on another worker (history event times).
+   */
   async measureRecovery(h: Handle): Promise<void> {
     const events = (await h.fetchHistory()).events ?? [];
     const E = temporal.api.enums.v1.EventType;
-    const starts = events.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED).map((e) => ({ at: tsMs(e.eventTime), identity: e.activityTaskStartedEventAttributes?.identity ?? '' }));
+    const starts = events
+      .filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+      .map((e) => ({ at: tsMs(e.eventTime), identity: e.activityTaskStartedEventAttributes?.identity ?? '' }));
     const end = tsMs(events[events.length - 1]?.eventTime);
     for (const d of this.suite.deaths.filter((x) => x.at >= this.started && x.at < end)) {
-      const next = starts.filter((s) => s.at > d.at && !s.identity.startsWith(`${d.pid}@`)).sort((a, b) => a.at - b.at)[0];
+      const next = starts
+        .filter((s) => s.at > d.at && !s.identity.startsWith(`${d.pid}@`))
+        .sort((a, b) => a.at - b.at)[0];
       if (next) this.out.recoveryMs.push(next.at - d.at);
     }
   }

@@ -37,7 +37,10 @@ export class Suite {
   /** A second target on the same database whose backups go to a tiny tmpfs (disk full). */
   smallDiskTarget?: string;
   smallDiskDir?: string;
-  /** A third target on the same database with storage.quarantine, for the restore scenarios (faults/scenarios/restore.ts). */
+  /**
+   * A third target on the same database with storage.quarantine, for the restore scenarios
+   * (faults/scenarios/restore.ts).
+   */
   restoreTarget!: string;
 
   constructor(readonly opts: { scale?: string; pageSize?: number } = {}) {
@@ -108,7 +111,11 @@ exec ${realRestore} "$@"`,
     // The restore runs psql from beside pg_restore (restore/load.ts).
     fs.symlinkSync(path.join(process.env.RR_PG_BIN!, 'psql'), path.join(this.bin, 'psql'));
     this.setModes({});
-    this.f.opts.target = { backup: { pgDump: path.join(this.bin, 'pg_dump') }, endpoint: this.proxy.endpoint, seedSqlFile: path.join(this.bin, 'seeds.sql') };
+    this.f.opts.target = {
+      backup: { pgDump: path.join(this.bin, 'pg_dump') },
+      endpoint: this.proxy.endpoint,
+      seedSqlFile: path.join(this.bin, 'seeds.sql'),
+    };
     this.f.writeTargets();
     const file = JSON.parse(fs.readFileSync(this.f.targetsFile, 'utf8'));
     const t = file.targets[this.f.target];
@@ -142,7 +149,10 @@ exec ${realRestore} "$@"`,
     fs.writeFileSync(path.join(this.bin, 'stop.mode'), m.stop ?? 'ok');
     fs.writeFileSync(path.join(this.bin, 'start.mode'), m.start ?? 'ok');
     fs.writeFileSync(path.join(this.bin, 'pg_restore.mode'), m.pgRestore ?? 'ok');
-    fs.writeFileSync(path.join(this.bin, 'seeds.sql'), (m.seeds === 'slow' ? 'SELECT pg_sleep(3);\n' : '') + fs.readFileSync(SEEDS_SQL, 'utf8'));
+    fs.writeFileSync(
+      path.join(this.bin, 'seeds.sql'),
+      (m.seeds === 'slow' ? 'SELECT pg_sleep(3);\n' : '') + fs.readFileSync(SEEDS_SQL, 'utf8'),
+    );
   }
 
   /** Two workers poll at all times (replacements start in parallel). */
@@ -176,11 +186,20 @@ exec ${realRestore} "$@"`,
       scale: this.opts.scale ?? 'small',
       seed: this.f.id,
       fresh: true,
-      storage: { bucket: this.f.bucket, endpoint: this.f.endpoint, prefix: this.f.prefix, otherAppPrefix: this.f.otherAppPrefix },
+      storage: {
+        bucket: this.f.bucket,
+        endpoint: this.f.endpoint,
+        prefix: this.f.prefix,
+        otherAppPrefix: this.f.otherAppPrefix,
+      },
     }))!;
-    // A run terminated midway (a failed scenario) leaves its claim on the database: the next run must not be refused for it.
-    await this.f.sql(`DO $$ BEGIN IF to_regclass('reset_runbook.reset_lock') IS NOT NULL THEN DELETE FROM reset_runbook.reset_lock; END IF; END $$`);
-    for (const file of fs.readdirSync(this.f.backupDir, { withFileTypes: true }).filter((d) => d.isFile())) fs.rmSync(path.join(this.f.backupDir, file.name));
+    // A run terminated midway (a failed scenario) leaves its claim on the database: the next run must not be refused
+    // for it.
+    await this.f.sql(
+      `DO $$ BEGIN IF to_regclass('reset_runbook.reset_lock') IS NOT NULL THEN DELETE FROM reset_runbook.reset_lock; END IF; END $$`,
+    );
+    for (const file of fs.readdirSync(this.f.backupDir, { withFileTypes: true }).filter((d) => d.isFile()))
+      fs.rmSync(path.join(this.f.backupDir, file.name));
   }
 
   sampleRss(): void {
@@ -208,7 +227,10 @@ exec ${realRestore} "$@"`,
   }
 }
 
-/** A 64 MiB tmpfs as a backup folder (more than the small demo database, so the plan's free-space check passes) (root can mount one); undefined where mounting is not allowed. */
+/**
+ * A 64 MiB tmpfs as a backup folder (more than the small demo database, so the plan's free-space check passes) (root
+ * can mount one); undefined where mounting is not allowed.
+ */
 function mountTinyDisk(dir: string): string | undefined {
   fs.mkdirSync(dir, { recursive: true });
   try {

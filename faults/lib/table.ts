@@ -56,7 +56,19 @@ export function summarise(outcomes: Outcome[]): Summary {
   return { rows, total, ok: failures.length === 0 && outcomes.length > 0, failures };
 }
 
-const HEAD = ['fault kind', 'faults', 'runs', 'outcomes', 'not as expected', 'kept rows lost', 'kept objects lost', "dropped blobs' objects left", 'dup. seed rows', 'max recovery', 'peak RSS'];
+const HEAD = [
+  'fault kind',
+  'faults',
+  'runs',
+  'outcomes',
+  'not as expected',
+  'kept rows lost',
+  'kept objects lost',
+  "dropped blobs' objects left",
+  'dup. seed rows',
+  'max recovery',
+  'peak RSS',
+];
 
 function cells(r: KindRow): string[] {
   return [
@@ -87,7 +99,11 @@ const RESTORE_NOTE =
 
 const md = (l: string[]) => `| ${l.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
 
-export function renderMarkdown(s: Summary, outcomes: Outcome[], meta: { date: string; machine: string; seed: number; seconds: number }): string {
+export function renderMarkdown(
+  s: Summary,
+  outcomes: Outcome[],
+  meta: { date: string; machine: string; seed: number; seconds: number },
+): string {
   const out: string[] = [];
   out.push('# Reliability in figures', '');
   out.push(
@@ -98,9 +114,25 @@ export function renderMarkdown(s: Summary, outcomes: Outcome[], meta: { date: st
     RESTORE_NOTE,
     '',
   );
-  out.push(md(HEAD), md(HEAD.map(() => '---')), ...s.rows.map((r) => md(cells(r))), md(cells(s.total).map((c) => `**${c}**`)), '');
-  out.push(s.ok ? 'Every scenario ended as expected; every must-be-0 figure is 0.' : `**Not as expected:** ${s.failures.join('; ')}`, '');
-  out.push('## Scenarios', '', md(['scenario', 'expected', 'got', 'faults', 'recovery', 'peak RSS', 'duration', 'problems']), md(Array(8).fill('---')));
+  out.push(
+    md(HEAD),
+    md(HEAD.map(() => '---')),
+    ...s.rows.map((r) => md(cells(r))),
+    md(cells(s.total).map((c) => `**${c}**`)),
+    '',
+  );
+  out.push(
+    s.ok
+      ? 'Every scenario ended as expected; every must-be-0 figure is 0.'
+      : `**Not as expected:** ${s.failures.join('; ')}`,
+    '',
+  );
+  out.push(
+    '## Scenarios',
+    '',
+    md(['scenario', 'expected', 'got', 'faults', 'recovery', 'peak RSS', 'duration', 'problems']),
+    md(Array(8).fill('---')),
+  );
   for (const o of outcomes) {
     out.push(
       md([

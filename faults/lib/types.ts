@@ -5,7 +5,14 @@ import type { Suite } from './suite';
 
 export type Handle = WorkflowHandle<typeof productionDataReset>;
 
-export const EXPECTED_REPORT = ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n');
+export const EXPECTED_REPORT = [
+  'Users: 6',
+  'Phone Models: 10',
+  'System Settings: 1',
+  'Customers: 0',
+  'Loans: 0',
+  'Queue Jobs: 0',
+].join('\n');
 /** What the demo's seeds insert: more rows than this after a reset are duplicated seed rows. */
 export const SEEDED: Record<string, number> = { users: 6, phone_models: 10, system_settings: 1 };
 /** Tables the demo's reset keeps (Rails' own bookkeeping). */

@@ -8,7 +8,8 @@ export async function waitFor(h: Handle, pred: (p: Progress) => boolean, ms = 12
   for (;;) {
     last = (await h.query(progressQuery).catch(() => undefined)) ?? last;
     if (last && pred(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s; last phase ${last?.phase}, step ${last?.currentStep}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms / 1000} s; last phase ${last?.phase}, step ${last?.currentStep}`);
     await sleep(200);
   }
 }

@@ -15,18 +15,24 @@ export function chaosRun(suite: Suite, seed: number, index: number): Promise<Out
   const rand = prng(seed * 1000 + index);
   const kills = rand() < 0.5 ? 1 : 2;
   const moments = Array.from({ length: kills }, () => Math.round(300 + rand() * 2700));
-  return scenario(suite, KIND, `chaos #${index + 1} (kills at +${moments.join(' ms, +')} ms)`, 'completed', async (s) => {
-    const h = await s.start();
-    let ended = false;
-    const finished = approveAndFinish(h, s.f.dbName).finally(() => (ended = true));
-    for (const ms of moments) {
-      await Promise.race([sleep(ms), finished.catch(() => undefined)]);
-      if (ended) break;
-      const victim = await s.busyWorker(h);
-      if (victim && !ended) await s.kill(victim);
-    }
-    const r = await finished;
-    await s.expectCompleted(r);
-    await s.measureRecovery(h);
-  });
+  return scenario(
+    suite,
+    KIND,
+    `chaos #${index + 1} (kills at +${moments.join(' ms, +')} ms)`,
+    'completed',
+    async (s) => {
+      const h = await s.start();
+      let ended = false;
+      const finished = approveAndFinish(h, s.f.dbName).finally(() => (ended = true));
+      for (const ms of moments) {
+        await Promise.race([sleep(ms), finished.catch(() => undefined)]);
+        if (ended) break;
+        const victim = await s.busyWorker(h);
+        if (victim && !ended) await s.kill(victim);
+      }
+      const r = await finished;
+      await s.expectCompleted(r);
+      await s.measureRecovery(h);
+    },
+  );
 }

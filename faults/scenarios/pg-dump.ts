@@ -20,8 +20,15 @@ function backupsWhole(s: Stage, dir: string): void {
   );
 }
 
-/** A backup that cannot succeed: the run must pause at the backup, data untouched; an abort then ends it with the workers running. */
-function neverWhole(name: string, prepare: (suite: Suite) => string | undefined, duringBackup?: (suite: Suite) => void) {
+/**
+ * A backup that cannot succeed: the run must pause at the backup, data untouched; an abort then ends it with the
+ * workers running.
+ */
+function neverWhole(
+  name: string,
+  prepare: (suite: Suite) => string | undefined,
+  duringBackup?: (suite: Suite) => void,
+) {
   return (suite: Suite) =>
     scenario(suite, KIND, name, 'paused at backup', async (s) => {
       const target = prepare(suite);
@@ -60,7 +67,8 @@ function once(name: string, mode: 'kill-once' | 'truncated-once') {
       s.out.faults = fs.readFileSync(path.join(suite.f.dir, 'bin', 'pg_dump.mode'), 'utf8').trim() === 'ok' ? 1 : 0;
       await s.expectCompleted(r);
       backupsWhole(s, suite.f.backupDir);
-      for (const file of r.backup?.files ?? []) s.check(fs.statSync(file.path).size === file.bytes, `${file.path} is not the size recorded`);
+      for (const file of r.backup?.files ?? [])
+        s.check(fs.statSync(file.path).size === file.bytes, `${file.path} is not the size recorded`);
     });
 }
 
@@ -78,7 +86,8 @@ export function pgDumpJobs(full: boolean): Job[] {
     { name: 'pg_dump exits 0 with half a dump', run: once('pg_dump exits 0 after 4 KiB (once)', 'truncated-once') },
     {
       name: 'disk full',
-      // The plan finds enough room (64 MiB tmpfs); then another process fills the folder, leaving 16 KiB, as pg_dump starts.
+      // The plan finds enough room (64 MiB tmpfs); then another process fills the folder, leaving 16 KiB, as pg_dump
+      // starts.
       run: neverWhole(
         'backup folder fills up (tmpfs) as pg_dump starts',
         (suite) => {
@@ -87,7 +96,10 @@ export function pgDumpJobs(full: boolean): Job[] {
         },
         (suite) => {
           const free = fs.statfsSync(suite.smallDiskDir!);
-          fs.writeFileSync(path.join(suite.smallDiskDir!, 'filler'), Buffer.alloc(Math.max(0, free.bavail * free.bsize - 16384)));
+          fs.writeFileSync(
+            path.join(suite.smallDiskDir!, 'filler'),
+            Buffer.alloc(Math.max(0, free.bavail * free.bsize - 16384)),
+          );
         },
       ),
     },

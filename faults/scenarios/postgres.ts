@@ -25,7 +25,10 @@ export async function terminateWhen(s: Stage, where: string, ms = 60_000): Promi
   try {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
-      const r = await c.query(`SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND ${where}`, [s.f.dbName]);
+      const r = await c.query(
+        `SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND ${where}`,
+        [s.f.dbName],
+      );
       if (r.rows.some((x) => x.t)) return r.rows.filter((x) => x.t).length;
       await sleep(50);
     }
@@ -73,22 +76,32 @@ function terminated(name: string, where: string, o: Catch): (suite: Suite) => Pr
 /** The stack's own cluster stopped for `seconds` while the backup runs (scripts/stack down/up postgres). */
 function serverStopped(seconds: number) {
   return (suite: Suite) =>
-    scenario(suite, KIND, `server stopped ${seconds} s during the backup`, 'completed (paused, then retried)', async (s) => {
-      suite.setModes({ pgDump: 'slow:2' });
-      const h = await s.start();
-      await waitFor(h, (p) => p.currentStep === 'backup');
-      const env = { ...process.env };
-      execFileSync(path.join(REPO_ROOT, 'scripts', 'stack'), ['down', 'postgres'], { stdio: 'pipe', env });
-      s.out.faults = 1;
-      await sleep(seconds * 1000);
-      execFileSync(path.join(REPO_ROOT, 'scripts', 'stack'), ['up', 'postgres'], { stdio: 'pipe', env });
-      const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator' || x.phase === 'awaiting-approval' || x.phase === 'completed', 120_000);
-      if (p.phase === 'waiting-for-operator') {
-        await s.expectPausedIntact(h, 'backup');
-        await h.signal(retrySignal);
-      }
-      await s.expectCompleted(await approveAndFinish(h, s.f.dbName));
-    });
+    scenario(
+      suite,
+      KIND,
+      `server stopped ${seconds} s during the backup`,
+      'completed (paused, then retried)',
+      async (s) => {
+        suite.setModes({ pgDump: 'slow:2' });
+        const h = await s.start();
+        await waitFor(h, (p) => p.currentStep === 'backup');
+        const env = { ...process.env };
+        execFileSync(path.join(REPO_ROOT, 'scripts', 'stack'), ['down', 'postgres'], { stdio: 'pipe', env });
+        s.out.faults = 1;
+        await sleep(seconds * 1000);
+        execFileSync(path.join(REPO_ROOT, 'scripts', 'stack'), ['up', 'postgres'], { stdio: 'pipe', env });
+        const p = await waitFor(
+          h,
+          (x) => x.phase === 'waiting-for-operator' || x.phase === 'awaiting-approval' || x.phase === 'completed',
+          120_000,
+        );
+        if (p.phase === 'waiting-for-operator') {
+          await s.expectPausedIntact(h, 'backup');
+          await h.signal(retrySignal);
+        }
+        await s.expectCompleted(await approveAndFinish(h, s.f.dbName));
+      },
+    );
 }
 
 /** Another client takes every connection slot for a few seconds while the backup starts. */
@@ -120,22 +133,35 @@ export function postgresJobs(full: boolean): Job[] {
   const jobs: (Job & { quick?: boolean })[] = [
     {
       name: 'pg_terminate_backend during the backup',
-      run: terminated('pg_terminate_backend during the backup', `application_name = 'pg_dump' AND wait_event_type = 'Lock'`, {
-        // pg_dump starts 3 s late, so the lock is there first (1 s lost the race on a loaded machine); the plan's counts are done by then.
-        modes: { pgDump: 'slow:3' },
-        lockAt: 'backup',
-        lockSql: 'LOCK TABLE customers IN ACCESS EXCLUSIVE MODE',
-      }),
+      run: terminated(
+        'pg_terminate_backend during the backup',
+        `application_name = 'pg_dump' AND wait_event_type = 'Lock'`,
+        {
+          // pg_dump starts 3 s late, so the lock is there first (1 s lost the race on a loaded machine); the plan's
+          // counts are done by then.
+          modes: { pgDump: 'slow:3' },
+          lockAt: 'backup',
+          lockSql: 'LOCK TABLE customers IN ACCESS EXCLUSIVE MODE',
+        },
+      ),
     },
     {
       name: 'pg_terminate_backend during the TRUNCATE',
       quick: true,
       // A reader's ACCESS SHARE lock: harmless to the plan and pg_dump, it makes the TRUNCATE wait.
-      run: terminated('pg_terminate_backend during the TRUNCATE', `application_name = 'reset-runbook:truncate' AND query ILIKE 'TRUNCATE%'`, { lockSql: 'SELECT 1 FROM customers LIMIT 1' }),
+      run: terminated(
+        'pg_terminate_backend during the TRUNCATE',
+        `application_name = 'reset-runbook:truncate' AND query ILIKE 'TRUNCATE%'`,
+        { lockSql: 'SELECT 1 FROM customers LIMIT 1' },
+      ),
     },
     {
       name: 'pg_terminate_backend during the SQL seeds',
-      run: terminated('pg_terminate_backend during the SQL seeds', `application_name = 'reset-runbook:truncate' AND query LIKE '%pg_sleep%'`, { modes: { seeds: 'slow' } }),
+      run: terminated(
+        'pg_terminate_backend during the SQL seeds',
+        `application_name = 'reset-runbook:truncate' AND query LIKE '%pg_sleep%'`,
+        { modes: { seeds: 'slow' } },
+      ),
     },
     { name: 'server stopped', run: serverStopped(full ? 30 : 5) },
     { name: 'max_connections exhausted', run: connectionsExhausted },

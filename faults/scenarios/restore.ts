@@ -10,7 +10,13 @@ import * as fs from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { RESTORE_CRASH_POINTS, type CrashPoint } from '../../src/activities/lib/faults';
 import type { restoreFromBackup } from '../../src/workflows';
-import { resetWorkflowId, restoreWorkflowId, retrySignal, WORKFLOW_TASK_TIMEOUT, type RestoreResult } from '../../src/contract';
+import {
+  resetWorkflowId,
+  restoreWorkflowId,
+  retrySignal,
+  WORKFLOW_TASK_TIMEOUT,
+  type RestoreResult,
+} from '../../src/contract';
 import { approveAndFinish } from '../../test/support/drive';
 import type { ChaosRule } from '../lib/chaos-proxy';
 import { SEEDED, scenario, waitFor, type Handle, type Job, type Outcome, type Stage, type Suite } from '../lib/harness';
@@ -33,7 +39,8 @@ function restoreScenario(suite: Suite, kind: string, name: string, expected: str
     try {
       const reset = await s.start({ mode: 'execute' }, target);
       const rr = await approveAndFinish(reset, s.f.dbName);
-      if (rr.outcome !== 'completed') throw new Error(`the reset before the restore ended ${rr.outcome}: ${rr.message}`);
+      if (rr.outcome !== 'completed')
+        throw new Error(`the reset before the restore ended ${rr.outcome}: ${rr.message}`);
       const h = await s.f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', {
         taskQueue: s.f.taskQueue,
         workflowId: restoreWorkflowId(target),
@@ -61,7 +68,10 @@ async function expectRestored(s: Stage, r: RestoreResult, quarantined: number): 
   if (s.out.got === '?') s.out.got = r.outcome;
   s.check(r.outcome === 'completed', `the restore ended ${r.outcome}${r.message ? `: ${r.message}` : ''}`);
   s.check(r.verify?.ok === true, `the restore's verify: ${JSON.stringify(r.verify?.mismatches)}`);
-  s.check(r.objectsRestored?.count === quarantined && quarantined > 0, `${r.objectsRestored?.count} objects copied back, ${quarantined} quarantined by the reset`);
+  s.check(
+    r.objectsRestored?.count === quarantined && quarantined > 0,
+    `${r.objectsRestored?.count} objects copied back, ${quarantined} quarantined by the reset`,
+  );
   s.check(r.workers?.status === 'running', `workers ${r.workers?.status} at the end`);
   const after = await s.snapshot();
   let lost = 0;
@@ -88,23 +98,36 @@ function crashAt(point: CrashPoint) {
       fs.writeFileSync(suite.crashFile, point);
       const r = (await approveAndFinish(asReset(h), s.f.dbName)) as unknown as RestoreResult;
       s.out.faults = suite.deaths.length - deathsBefore;
-      s.check(s.out.faults === 1 && !fs.existsSync(suite.crashFile), `the crash point ${point} was not reached (${s.out.faults} deaths)`);
+      s.check(
+        s.out.faults === 1 && !fs.existsSync(suite.crashFile),
+        `the crash point ${point} was not reached (${s.out.faults} deaths)`,
+      );
       await s.measureRecovery(asReset(h));
       s.check(s.out.recoveryMs.length === 1, 'no activity started on another worker after the death');
-      for (const ms of s.out.recoveryMs) s.check(ms <= RECOVERY_LIMIT_MS, `the run moved again ${(ms / 1000).toFixed(1)} s after the death (limit ${RECOVERY_LIMIT_MS / 1000} s)`);
+      for (const ms of s.out.recoveryMs)
+        s.check(
+          ms <= RECOVERY_LIMIT_MS,
+          `the run moved again ${(ms / 1000).toFixed(1)} s after the death (limit ${RECOVERY_LIMIT_MS / 1000} s)`,
+        );
       return r;
     });
 }
 
 /** The restore's psql session, caught in a COPY while its data stream stalls (pg_restore wrapper, once). */
 function terminatedMidLoad(suite: Suite): Promise<Outcome> {
-  return restoreScenario(suite, PG_KIND, "restore: pg_terminate_backend of the restore's session mid-load", 'completed', async (s, h) => {
-    suite.setModes({ pgRestore: 'slow-once' });
-    const finished = approveAndFinish(asReset(h), s.f.dbName) as unknown as Promise<RestoreResult>;
-    s.out.faults = await terminateWhen(s, `application_name = 'psql' AND query ILIKE 'COPY %'`);
-    s.check(s.out.faults === 1, "the restore's session was never caught mid-load");
-    return finished;
-  });
+  return restoreScenario(
+    suite,
+    PG_KIND,
+    "restore: pg_terminate_backend of the restore's session mid-load",
+    'completed',
+    async (s, h) => {
+      suite.setModes({ pgRestore: 'slow-once' });
+      const finished = approveAndFinish(asReset(h), s.f.dbName) as unknown as Promise<RestoreResult>;
+      s.out.faults = await terminateWhen(s, `application_name = 'psql' AND query ILIKE 'COPY %'`);
+      s.check(s.out.faults === 1, "the restore's session was never caught mid-load");
+      return finished;
+    },
+  );
 }
 
 /** A share of the CopyObject calls that bring the objects back fail; the SDK's and the step's retries absorb them. */
@@ -119,38 +142,73 @@ function s3WhileCopying(name: string, rule: ChaosRule) {
     });
 }
 
-/** S3 refuses every copy: the step pauses (the database restored, the workers back), and "retry" once S3 is back finishes it. */
+/**
+ * S3 refuses every copy: the step pauses (the database restored, the workers back), and "retry" once S3 is back
+ * finishes it.
+ */
 function s3DownWhileCopying(suite: Suite): Promise<Outcome> {
-  return restoreScenario(suite, S3_KIND, 'restore: every CopyObject 500 until an operator retries', 'paused at restoreStorage, retried: completed', async (s, h) => {
-    suite.proxy.rule = { match: 'copy', action: 'error500', every: 1, times: Infinity };
-    void approveAndFinish(asReset(h), s.f.dbName).catch(() => undefined);
-    const p = await waitFor(asReset(h), (x) => ['waiting-for-operator', 'completed', 'failed', 'aborted'].includes(x.phase), 180_000);
-    const pausedAt = p.phase === 'waiting-for-operator' ? `paused at ${p.waiting?.step}` : p.phase;
-    s.check(p.waiting?.step === 'restoreStorage', `expected a pause at restoreStorage, got ${pausedAt}`);
-    s.check(p.waiting?.workersRestarted === true && p.workers.status === 'running', `workers ${p.workers.status} while paused`);
-    s.check(s.f.service('status') === 0, 'the Solid Queue service is not running while the restore waits');
-    s.check(p.steps.find((x) => x.name === 'restore')?.status === 'done', 'the database step is not done at the pause');
-    s.out.faults = suite.proxy.injected;
-    suite.proxy.rule = undefined;
-    await h.signal(retrySignal);
-    const r = await h.result();
-    s.out.got = `${pausedAt}, retried: ${r.outcome}`;
-    return r;
-  });
+  return restoreScenario(
+    suite,
+    S3_KIND,
+    'restore: every CopyObject 500 until an operator retries',
+    'paused at restoreStorage, retried: completed',
+    async (s, h) => {
+      suite.proxy.rule = { match: 'copy', action: 'error500', every: 1, times: Infinity };
+      void approveAndFinish(asReset(h), s.f.dbName).catch(() => undefined);
+      const p = await waitFor(
+        asReset(h),
+        (x) => ['waiting-for-operator', 'completed', 'failed', 'aborted'].includes(x.phase),
+        180_000,
+      );
+      const pausedAt = p.phase === 'waiting-for-operator' ? `paused at ${p.waiting?.step}` : p.phase;
+      s.check(p.waiting?.step === 'restoreStorage', `expected a pause at restoreStorage, got ${pausedAt}`);
+      s.check(
+        p.waiting?.workersRestarted === true && p.workers.status === 'running',
+        `workers ${p.workers.status} while paused`,
+      );
+      s.check(s.f.service('status') === 0, 'the Solid Queue service is not running while the restore waits');
+      s.check(
+        p.steps.find((x) => x.name === 'restore')?.status === 'done',
+        'the database step is not done at the pause',
+      );
+      s.out.faults = suite.proxy.injected;
+      suite.proxy.rule = undefined;
+      await h.signal(retrySignal);
+      const r = await h.result();
+      s.out.got = `${pausedAt}, retried: ${r.outcome}`;
+      return r;
+    },
+  );
 }
 
-/** Quick mode (CI) takes the crash mid-transaction: the one point where a half-loaded database could be left (~22 s). */
+/**
+ * Quick mode (CI) takes the crash mid-transaction: the one point where a half-loaded database could be left (~22 s).
+ */
 export function restoreJobs(full: boolean): Job[] {
   const jobs: (Job & { quick?: boolean })[] = [
-    ...RESTORE_CRASH_POINTS.map((p) => ({ name: `restore: crash at ${p}`, quick: p === 'restore.loading', run: crashAt(p) })),
+    ...RESTORE_CRASH_POINTS.map((p) => ({
+      name: `restore: crash at ${p}`,
+      quick: p === 'restore.loading',
+      run: crashAt(p),
+    })),
     { name: "restore: pg_terminate_backend of the restore's session mid-load", run: terminatedMidLoad },
     {
       name: 'restore: 503 SlowDown on every 2nd CopyObject',
-      run: s3WhileCopying('restore: 503 SlowDown on every 2nd CopyObject', { match: 'copy', action: 'slowdown', every: 2, times: Infinity }),
+      run: s3WhileCopying('restore: 503 SlowDown on every 2nd CopyObject', {
+        match: 'copy',
+        action: 'slowdown',
+        every: 2,
+        times: Infinity,
+      }),
     },
     {
       name: 'restore: connection reset on every 3rd CopyObject',
-      run: s3WhileCopying('restore: connection reset on every 3rd CopyObject', { match: 'copy', action: 'reset', every: 3, times: Infinity }),
+      run: s3WhileCopying('restore: connection reset on every 3rd CopyObject', {
+        match: 'copy',
+        action: 'reset',
+        every: 3,
+        times: Infinity,
+      }),
     },
     { name: 'restore: every CopyObject 500 until an operator retries', run: s3DownWhileCopying },
   ];

@@ -39,18 +39,44 @@ function partialDelete(suite: Suite) {
 
 export function s3Jobs(full: boolean): Job[] {
   const jobs: (Job & { quick?: boolean })[] = [
-    { name: '503 SlowDown on every 3rd request', quick: true, run: ruled('503 SlowDown on every 3rd request', { match: 'any', action: 'slowdown', every: 3, times: Infinity }) },
-    { name: '500 on every 3rd request', run: ruled('500 InternalError on every 3rd request', { match: 'any', action: 'error500', every: 3, times: Infinity }) },
-    { name: 'connection reset on every 4th request', run: ruled('connection reset on every 4th request', { match: 'any', action: 'reset', every: 4, times: Infinity }) },
+    {
+      name: '503 SlowDown on every 3rd request',
+      quick: true,
+      run: ruled('503 SlowDown on every 3rd request', { match: 'any', action: 'slowdown', every: 3, times: Infinity }),
+    },
+    {
+      name: '500 on every 3rd request',
+      run: ruled('500 InternalError on every 3rd request', {
+        match: 'any',
+        action: 'error500',
+        every: 3,
+        times: Infinity,
+      }),
+    },
+    {
+      name: 'connection reset on every 4th request',
+      run: ruled('connection reset on every 4th request', { match: 'any', action: 'reset', every: 4, times: Infinity }),
+    },
     {
       name: 'delayed past the client timeout',
-      run: ruled('2 requests held 5 s (client timeout 3 s)', { match: 'any', action: 'delay', every: 5, times: 2, delayMs: 5000 }),
+      run: ruled('2 requests held 5 s (client timeout 3 s)', {
+        match: 'any',
+        action: 'delay',
+        every: 5,
+        times: 2,
+        delayMs: 5000,
+      }),
     },
     { name: 'DeleteObjects partly failing', run: partialDelete },
     {
       name: 'ListObjectsV2 failing mid-walk',
-      // 6 failures of a continued page: more than the SDK's 5 attempts, so the step's attempt fails and the next resumes.
-      run: ruled('ListObjectsV2 failing mid-walk (6 × 500 on a continued page)', { match: 'list-continued', action: 'error500', every: 1, times: 6 }, true),
+      // 6 failures of a continued page: more than the SDK's 5 attempts, so the step's attempt fails and the next
+      // resumes.
+      run: ruled(
+        'ListObjectsV2 failing mid-walk (6 × 500 on a continued page)',
+        { match: 'list-continued', action: 'error500', every: 1, times: 6 },
+        true,
+      ),
     },
   ];
   return jobs.filter((j) => full || j.quick);

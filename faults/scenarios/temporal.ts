@@ -34,7 +34,11 @@ function serverDown(seconds: number) {
 
 function follow(suite: Suite) {
   const cli = (id: string) =>
-    spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'reset-runbook'), 'follow', id], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'reset-runbook'), 'follow', id], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   return scenario(suite, KIND, 'CLI killed while following, then follow again', 'completed', async (s) => {
     suite.setModes({ pgDump: 'slow:2' });
     const h = await s.start();
@@ -59,5 +63,8 @@ function follow(suite: Suite) {
 
 export function temporalJobs(full: boolean): Job[] {
   // Quick mode leaves the outage out (test/e2e/server-restart.test.ts restarts the server in CI already).
-  return [...(full ? [{ name: 'Temporal server down', run: serverDown(60) }] : []), { name: 'CLI killed while following', run: follow }];
+  return [
+    ...(full ? [{ name: 'Temporal server down', run: serverDown(60) }] : []),
+    { name: 'CLI killed while following', run: follow },
+  ];
 }

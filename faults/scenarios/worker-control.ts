@@ -12,7 +12,9 @@ import { scenario, waitFor, type Job, type Modes, type Suite } from '../lib/harn
 
 const KIND = 'worker control';
 
-/** The stop step cannot stop them: pause at stopWorkers with the workers running and the data untouched; abort ends it. */
+/**
+ * The stop step cannot stop them: pause at stopWorkers with the workers running and the data untouched; abort ends it.
+ */
 function stopFails(name: string, stop: Modes['stop']) {
   return (suite: Suite) =>
     scenario(suite, KIND, name, 'paused at stopWorkers', async (s) => {
@@ -54,17 +56,34 @@ function neverStart(name: string, start: Modes['start']) {
       suite.setModes({ start });
       const h = await s.start();
       await approveWhenAsked(h, s.f.dbName);
-      const p = await waitFor(h, (x) => ['waiting-for-operator', 'completed', 'failed', 'aborted'].includes(x.phase), 240_000);
+      const p = await waitFor(
+        h,
+        (x) => ['waiting-for-operator', 'completed', 'failed', 'aborted'].includes(x.phase),
+        240_000,
+      );
       s.out.faults = 1;
       s.out.got = p.phase === 'waiting-for-operator' ? `paused at ${p.waiting?.step} (${p.workers.status})` : p.phase;
-      s.check(p.phase === 'waiting-for-operator' && p.waiting?.step === 'startWorkers', `expected a pause at startWorkers, got ${s.out.got}`);
-      s.check(p.workers.status === 'stopped', `the run says the workers are ${p.workers.status} while they are stopped`);
+      s.check(
+        p.phase === 'waiting-for-operator' && p.waiting?.step === 'startWorkers',
+        `expected a pause at startWorkers, got ${s.out.got}`,
+      );
+      s.check(
+        p.workers.status === 'stopped',
+        `the run says the workers are ${p.workers.status} while they are stopped`,
+      );
       s.check(s.f.service('status') !== 0, 'the service runs, but the start command never started it');
       await h.signal(abortSignal, { by: 'faults', reason: 'workers cannot be started' });
       await h.result().catch(() => undefined);
-      const end = await waitFor(h, (x) => x.phase !== 'waiting-for-operator' && x.phase !== 'compensating' && x.phase !== 'running', 120_000);
+      const end = await waitFor(
+        h,
+        (x) => x.phase !== 'waiting-for-operator' && x.phase !== 'compensating' && x.phase !== 'running',
+        120_000,
+      );
       s.out.got += `, aborted: workers ${end.workers.status}`;
-      s.check(end.workers.status === 'still-stopped', `after the abort the run says the workers are ${end.workers.status}`);
+      s.check(
+        end.workers.status === 'still-stopped',
+        `after the abort the run says the workers are ${end.workers.status}`,
+      );
       s.check(s.f.service('status') !== 0, 'the run says still stopped, but the service runs');
       const after = await s.snapshot();
       s.countLosses(after, false);

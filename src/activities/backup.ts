@@ -36,7 +36,10 @@ export function createBackupActivities(deps: ActivityDeps) {
       await dest.clearLeftovers();
       const stamp = timestamp(new Date(t.now()));
       const version = await t.run([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(t.env) });
-      const serverVersion = await withClient(t.primary, async (c) => (await c.query(`SHOW server_version`)).rows[0].server_version as string);
+      const serverVersion = await withClient(
+        t.primary,
+        async (c) => (await c.query(`SHOW server_version`)).rows[0].server_version as string,
+      );
 
       return withKeepalive(async (beat) => {
         const files: BackupFile[] = [];
@@ -67,7 +70,12 @@ export function createBackupActivities(deps: ActivityDeps) {
           if (cancellation()?.aborted) await dest.remove(files);
           throw err;
         }
-        const record: BackupRecord = { files, serverVersion, pgDumpVersion: version.output.trim(), createdAt: new Date(t.now()).toISOString() };
+        const record: BackupRecord = {
+          files,
+          serverVersion,
+          pgDumpVersion: version.output.trim(),
+          createdAt: new Date(t.now()).toISOString(),
+        };
         // Before the S3 record is written and before retention runs: a backup the drill cannot restore
         // is no backup, and must not push a good one out.
         if (drill) {

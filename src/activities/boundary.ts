@@ -17,9 +17,15 @@ import { resolveTarget, type ActivityDeps } from './lib/target';
 
 /** Every activity takes one argument object; a destructive one may also carry the run's lock. */
 type Fn = (args: any) => Promise<unknown>;
-export type AtBoundary<T extends Record<string, Fn>> = { [K in keyof T]: (args: Parameters<T[K]>[0] & { lock?: LockOwner }) => ReturnType<T[K]> };
+export type AtBoundary<T extends Record<string, Fn>> = {
+  [K in keyof T]: (args: Parameters<T[K]>[0] & { lock?: LockOwner }) => ReturnType<T[K]>;
+};
 
-export function atBoundary<T extends Record<string, Fn>>(activities: T, deps: ActivityDeps, r: Redactor): AtBoundary<T> {
+export function atBoundary<T extends Record<string, Fn>>(
+  activities: T,
+  deps: ActivityDeps,
+  r: Redactor,
+): AtBoundary<T> {
   const out: Record<string, Fn> = {};
   for (const [name, fn] of Object.entries(activities)) {
     // The steps that change the database, its workers or its objects: the contract's step list says which.
@@ -28,7 +34,14 @@ export function atBoundary<T extends Record<string, Fn>>(activities: T, deps: Ac
       try {
         const { lock, ...rest } = args ?? {};
         const call = () => fn(lock ? rest : args);
-        const result = destructive && lock && args?.target ? await withResetLock(resolveTarget(deps, args.target), { ...lock, namespace: lock.namespace ?? namespaceOf() }, call) : await call();
+        const result =
+          destructive && lock && args?.target
+            ? await withResetLock(
+                resolveTarget(deps, args.target),
+                { ...lock, namespace: lock.namespace ?? namespaceOf() },
+                call,
+              )
+            : await call();
         return r.value(result);
       } catch (err) {
         throw redactError(err, r);

@@ -61,7 +61,8 @@ export function createDatabaseActivities(deps: ActivityDeps) {
           await writeJournal(t, { ...journal, countsBefore, backup: args.backup ?? journal.backup });
         }
         throwIfCancelled();
-        const countNow = async () => countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
+        const countNow = async () =>
+          countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
         try {
           const strategy = t.config.strategy ?? { kind: 'replant' as const };
           if (strategy.kind === 'rebuild') {
@@ -89,13 +90,20 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         const countsAfter = await countNow();
         await updateJournal(t, args.runId, { countsAfter, seedsFinished: true });
         crashPoint('reset.done');
-        const sum = (tables: TableDecision['truncate'], database: string) => tables.reduce((a, tb) => a + (countsBefore![`${database}/${qualified(tb)}`] ?? 0), 0);
+        const sum = (tables: TableDecision['truncate'], database: string) =>
+          tables.reduce((a, tb) => a + (countsBefore![`${database}/${qualified(tb)}`] ?? 0), 0);
         return {
           manifest: { path: manifest.path, blobs: manifest.blobs, bytes: manifest.bytes },
           countsBefore,
           countsAfter,
-          truncated: { tables: decisions.reduce((a, d) => a + d.truncate.length, 0), rows: decisions.reduce((a, d) => a + sum(d.truncate, d.database), 0) },
-          kept: { tables: decisions.reduce((a, d) => a + d.keep.length, 0), rows: decisions.reduce((a, d) => a + sum(d.keep, d.database), 0) },
+          truncated: {
+            tables: decisions.reduce((a, d) => a + d.truncate.length, 0),
+            rows: decisions.reduce((a, d) => a + sum(d.truncate, d.database), 0),
+          },
+          kept: {
+            tables: decisions.reduce((a, d) => a + d.keep.length, 0),
+            rows: decisions.reduce((a, d) => a + sum(d.keep, d.database), 0),
+          },
         };
       });
     },
@@ -103,7 +111,9 @@ export function createDatabaseActivities(deps: ActivityDeps) {
     /** For the workflow, before it decides to refresh a stale backup: has this run already changed the database? */
     async resetState(args: { target: string; runId: string }): Promise<{ databaseChanged: boolean }> {
       const t = resolveTarget(deps, args.target);
-      return withKeepalive(async () => ({ databaseChanged: await databaseChanged(t, await readJournal(t, args.runId)) }));
+      return withKeepalive(async () => ({
+        databaseChanged: await databaseChanged(t, await readJournal(t, args.runId)),
+      }));
     },
   };
 }
@@ -138,7 +148,11 @@ async function recordBlobs(t: ResolvedTarget, runId: string, expectedBlobs: numb
     }
     m = await writeManifestOnce(store, name, { target: t.name, runId, createdAt: new Date().toISOString(), blobs });
   }
-  return { path: manifestLocation(store, name), blobs: m.blobs.length, bytes: m.blobs.reduce((a, b) => a + b.bytes, 0) };
+  return {
+    path: manifestLocation(store, name),
+    blobs: m.blobs.length,
+    bytes: m.blobs.reduce((a, b) => a + b.bytes, 0),
+  };
 }
 
 async function assertPlanStillHolds(t: ResolvedTarget, expected: string, changed: boolean): Promise<TableDecision[]> {
@@ -151,7 +165,13 @@ async function assertPlanStillHolds(t: ResolvedTarget, expected: string, changed
     });
   }
   const errors = decisions.flatMap((d) => d.errors);
-  const now = planDigest({ target: t.name, databaseName, strategy: t.config.strategy.kind, restartIdentity: t.config.restartIdentity, decisions });
+  const now = planDigest({
+    target: t.name,
+    databaseName,
+    strategy: t.config.strategy.kind,
+    restartIdentity: t.config.restartIdentity,
+    decisions,
+  });
   if (errors.length || now !== expected) {
     throw ApplicationFailure.nonRetryable(
       `The tables of target "${t.name}" are no longer those the approved plan showed${errors.length ? ` (${errors.join('; ')})` : ' (a table was added, removed or renamed, or the configuration changed)'}; ${
@@ -179,7 +199,8 @@ async function countAll(t: ResolvedTarget, decisions: TableDecision[]): Promise<
 async function truncate(t: ResolvedTarget, d: TableDecision, runId: string): Promise<void> {
   const db = t.databases.find((x) => x.name === d.database)!;
   const seeds = t.config.seeds;
-  const sqlSeed = seeds && 'sqlFile' in seeds && seeds.database === db.name ? fs.readFileSync(seeds.sqlFile, 'utf8') : undefined;
+  const sqlSeed =
+    seeds && 'sqlFile' in seeds && seeds.database === db.name ? fs.readFileSync(seeds.sqlFile, 'utf8') : undefined;
   const lockTimeout = t.config.timing.lockTimeoutSeconds;
   await withClient(
     db,
@@ -207,14 +228,21 @@ async function truncate(t: ResolvedTarget, d: TableDecision, runId: string): Pro
   );
 }
 
-function explainTruncateError(t: ResolvedTarget, db: DatabaseHandle, err: Error & { code?: string }, withSeeds: boolean): Error {
+function explainTruncateError(
+  t: ResolvedTarget,
+  db: DatabaseHandle,
+  err: Error & { code?: string },
+  withSeeds: boolean,
+): Error {
   const where = `target "${t.name}", database "${db.name}"`;
   if (err.code === '55P03') {
     return new Error(
       `TRUNCATE could not lock its tables within ${t.config.timing.lockTimeoutSeconds}s (${where}): another session holds a lock; find it with SELECT pid, query FROM pg_stat_activity WHERE pid IN (SELECT pid FROM pg_locks WHERE NOT granted OR mode LIKE '%Exclusive%'). Nothing was changed (rolled back).`,
     );
   }
-  return new Error(`${withSeeds ? 'TRUNCATE + SQL seeds' : 'TRUNCATE'} failed (${where}): ${err.message}. The transaction was rolled back; nothing was changed.`);
+  return new Error(
+    `${withSeeds ? 'TRUNCATE + SQL seeds' : 'TRUNCATE'} failed (${where}): ${err.message}. The transaction was rolled back; nothing was changed.`,
+  );
 }
 
 async function refreshViews(t: ResolvedTarget, d: TableDecision): Promise<void> {
@@ -241,8 +269,22 @@ async function refreshViews(t: ResolvedTarget, d: TableDecision): Promise<void> 
   );
 }
 
-async function runTargetCommand(t: ResolvedTarget, what: string, cmd: string[], cwd: string | undefined, env: Record<string, string> | undefined, timeoutSeconds: number) {
-  const r = await t.run(cmd, { cwd, env: targetCommandEnv(t.env, env), timeoutMs: timeoutSeconds * 1000, redact: t.databases.map((d) => d.url) });
+async function runTargetCommand(
+  t: ResolvedTarget,
+  what: string,
+  cmd: string[],
+  cwd: string | undefined,
+  env: Record<string, string> | undefined,
+  timeoutSeconds: number,
+) {
+  const r = await t.run(cmd, {
+    cwd,
+    env: targetCommandEnv(t.env, env),
+    timeoutMs: timeoutSeconds * 1000,
+    redact: t.databases.map((d) => d.url),
+  });
   if (r.code !== 0)
-    throw new Error(`${describeFailure(`${what} ${cmd.join(' ')}`, r)} (target "${t.name}"). The tables are already truncated; fix the cause, then retry (truncate + seeds run again).`);
+    throw new Error(
+      `${describeFailure(`${what} ${cmd.join(' ')}`, r)} (target "${t.name}"). The tables are already truncated; fix the cause, then retry (truncate + seeds run again).`,
+    );
 }

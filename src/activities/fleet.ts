@@ -13,7 +13,12 @@ export interface FleetTargetsRequest {
 export interface FleetTargets {
   targets: string[];
   /** The group's own limits and schedule, when the fleet was given a group. */
-  group?: { name: string; maxConcurrent?: number | string; maxFailures?: number | string; batches?: (number | string)[] };
+  group?: {
+    name: string;
+    maxConcurrent?: number | string;
+    maxFailures?: number | string;
+    batches?: (number | string)[];
+  };
 }
 
 export function createFleetActivities(deps: ActivityDeps) {
@@ -27,14 +32,20 @@ export function createFleetActivities(deps: ActivityDeps) {
           const groups = Object.keys(deps.targets.groups ?? {}).join(', ') || '(none)';
           // A target's name given where a group belongs is a fleet of that one target (schedules name either).
           if (known[req.group]) return { targets: [req.group] };
-          throw ApplicationFailure.nonRetryable(`Unknown group "${req.group}". Groups in ${where}: ${groups}.`, 'UnknownGroup');
+          throw ApplicationFailure.nonRetryable(
+            `Unknown group "${req.group}". Groups in ${where}: ${groups}.`,
+            'UnknownGroup',
+          );
         }
         const { targets, maxConcurrent, maxFailures, batches } = g;
         return { targets, group: { name: req.group, maxConcurrent, maxFailures, batches } };
       }
       const unknown = (req.targets ?? []).filter((t) => !known[t]);
       if (unknown.length) {
-        throw ApplicationFailure.nonRetryable(`Unknown target(s) ${unknown.map((t) => `"${t}"`).join(', ')}. ${where} has: ${Object.keys(known).join(', ')}.`, 'UnknownTarget');
+        throw ApplicationFailure.nonRetryable(
+          `Unknown target(s) ${unknown.map((t) => `"${t}"`).join(', ')}. ${where} has: ${Object.keys(known).join(', ')}.`,
+          'UnknownTarget',
+        );
       }
       return { targets: req.targets ?? [] };
     },

@@ -83,7 +83,10 @@ export async function databaseChanged(t: ResolvedTarget, j: Journal): Promise<bo
   for (const tx of j.transactions) {
     const db = t.databases.find((d) => d.name === tx.database);
     if (!db) continue;
-    const status = await withClient(db, async (c) => (await c.query(`SELECT txid_status($1::bigint) AS s`, [tx.xid])).rows[0].s as string | null);
+    const status = await withClient(
+      db,
+      async (c) => (await c.query(`SELECT txid_status($1::bigint) AS s`, [tx.xid])).rows[0].s as string | null,
+    );
     // NULL: so old that PostgreSQL no longer knows (hundreds of millions of transactions later). The
     // journal holds it only because COMMIT was about to be sent, so count it as done: refreshing the
     // backup of an emptied database, or refusing for age, would be the worse mistake.

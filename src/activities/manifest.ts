@@ -58,7 +58,11 @@ export function purgeProgressName(target: string, runId: string): string {
   return `${PURGE_PROGRESS_PREFIX}${target}_${runId}.json`;
 }
 
-export async function readPurgeProgress(store: BackupStore, target: string, runId: string): Promise<PurgePosition | undefined> {
+export async function readPurgeProgress(
+  store: BackupStore,
+  target: string,
+  runId: string,
+): Promise<PurgePosition | undefined> {
   const name = purgeProgressName(target, runId);
   const text = await store.readText(name);
   if (text === undefined) return undefined;

@@ -34,12 +34,23 @@ export function createNotifyActivities(deps: ActivityDeps) {
     async sendNotification(message: NotifyMessage): Promise<NotifyOutcome> {
       const t = resolveTarget(deps, message.target);
       const ctx = Context.current();
-      const hooks = (t.config.notify?.webhooks ?? []).map((h, index) => ({ ...h, index, url: deps.env[h.urlEnv] ?? '' }));
+      const hooks = (t.config.notify?.webhooks ?? []).map((h, index) => ({
+        ...h,
+        index,
+        url: deps.env[h.urlEnv] ?? '',
+      }));
       const wanted = hooks.filter((h) => wants(h.events, message.event));
-      const secrets = [...t.databases.flatMap((d) => [d.url, ...passwordsOf(d.url)]), ...hooks.map((h) => h.url), deps.env.AWS_SECRET_ACCESS_KEY, deps.env.AWS_SESSION_TOKEN];
+      const secrets = [
+        ...t.databases.flatMap((d) => [d.url, ...passwordsOf(d.url)]),
+        ...hooks.map((h) => h.url),
+        deps.env.AWS_SECRET_ACCESS_KEY,
+        deps.env.AWS_SESSION_TOKEN,
+      ];
       const body = JSON.stringify(redactMessage(message, secrets));
 
-      const done = new Set<number>((ctx.info.heartbeatDetails as { delivered?: number[] } | undefined)?.delivered ?? []);
+      const done = new Set<number>(
+        (ctx.info.heartbeatDetails as { delivered?: number[] } | undefined)?.delivered ?? [],
+      );
       const failures: string[] = [];
       for (const h of wanted) {
         if (done.has(h.index)) continue;

@@ -47,7 +47,10 @@ export async function probeQuarantine(t: ResolvedTarget, errors: string[], warni
   }
 }
 
-/** The backup store (backup.destination in S3, or the local backup.dir): the run writes the backup, the manifest and the journal there. */
+/**
+ * The backup store (backup.destination in S3, or the local backup.dir): the run writes the backup, the manifest and the
+ * journal there.
+ */
 export async function probeBackupStore(t: ResolvedTarget, errors: string[], warnings: string[]): Promise<void> {
   const b = t.config.backup;
   if (b.destination?.kind === 's3') {
@@ -80,11 +83,19 @@ export async function probeBackupStore(t: ResolvedTarget, errors: string[], warn
     fs.writeFileSync(file, BODY, { mode: 0o600 });
     fs.rmSync(file, { force: true });
   } catch (err) {
-    errors.push(`the backup folder ${b.dir} (backup.dir) cannot be written on this worker: ${(err as Error).message}. Fix its permissions or point backup.dir elsewhere`);
+    errors.push(
+      `the backup folder ${b.dir} (backup.dir) cannot be written on this worker: ${(err as Error).message}. Fix its permissions or point backup.dir elsewhere`,
+    );
   }
 }
 
-async function writeAndRemove(s3: S3Client, bucket: string, key: string, warnings: string[], setting: string): Promise<void> {
+async function writeAndRemove(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  warnings: string[],
+  setting: string,
+): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: BODY, ContentType: 'text/plain' }));
   await remove(s3, bucket, key, warnings, setting);
 }
@@ -94,6 +105,8 @@ async function remove(s3: S3Client, bucket: string, key: string, warnings: strin
   try {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   } catch (err) {
-    warnings.push(`the plan wrote a probe object to ${bucket}/${key} (${setting}) and could not remove it (${s3Error(err)}): delete it by hand`);
+    warnings.push(
+      `the plan wrote a probe object to ${bucket}/${key} (${setting}) and could not remove it (${s3Error(err)}): delete it by hand`,
+    );
   }
 }

@@ -17,7 +17,8 @@ export async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warn
   return withClient(t.primary, async (c) => {
     const blobs = await summariseBlobs(c);
     const objectsToDelete: Plan['objectsToDelete'] = { count: 0, bytes: 0 };
-    if (!blobsDropped || blobs.count === 0) return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete, purged: [] };
+    if (!blobsDropped || blobs.count === 0)
+      return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete, purged: [] };
     const missing = blobs.services.filter((s) => !services[s]);
     if (missing.length) {
       errors.push(
@@ -36,11 +37,16 @@ export async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warn
         );
         return false;
       }
-      if (svc.kind === 'disk' && !fs.existsSync(svc.root)) errors.push(`the Disk service root ${svc.root} (service ${name}) does not exist on this worker; check storage.services.${name}.root`);
+      if (svc.kind === 'disk' && !fs.existsSync(svc.root))
+        errors.push(
+          `the Disk service root ${svc.root} (service ${name}) does not exist on this worker; check storage.services.${name}.root`,
+        );
       objectsToDelete.count += n.count;
       objectsToDelete.bytes += n.bytes;
       if (svc.kind === 'disk' && !t.config.storage?.quarantine)
-        warnings.push(`service ${name} is a Disk service without storage.quarantine: its files are deleted for good, and a restore cannot bring them back`);
+        warnings.push(
+          `service ${name} is a Disk service without storage.quarantine: its files are deleted for good, and a restore cannot bring them back`,
+        );
       return true;
     });
     if (sampleSize > 0 && purged.length) {
@@ -80,6 +86,10 @@ export async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warn
         );
       }
     }
-    return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete, purged: purged.map(([name, svc]) => ({ name, svc, files: perService.get(name)!.count })) };
+    return {
+      blobs: { count: blobs.count, bytes: blobs.bytes },
+      objectsToDelete,
+      purged: purged.map(([name, svc]) => ({ name, svc, files: perService.get(name)!.count })),
+    };
   });
 }

@@ -23,7 +23,10 @@ export interface TablesPlan {
 }
 
 /** counting.exactCounts: count every table; otherwise a large table's estimate stands in for its count. */
-export async function planTables(t: ResolvedTarget, counting: { exactCounts: boolean; estimateAboveRows: number }): Promise<TablesPlan> {
+export async function planTables(
+  t: ResolvedTarget,
+  counting: { exactCounts: boolean; estimateAboveRows: number },
+): Promise<TablesPlan> {
   const strategy = t.config.strategy.kind;
   const errors: string[] = [];
   const tables: TablePlan[] = [];
@@ -46,7 +49,9 @@ export async function planTables(t: ResolvedTarget, counting: { exactCounts: boo
         databaseName = info.name;
         serverVersion = info.version;
         if (await tableExists(c, 'ar_internal_metadata')) {
-          const env = await c.query<{ value: string }>(`SELECT value FROM ar_internal_metadata WHERE key = 'environment'`);
+          const env = await c.query<{ value: string }>(
+            `SELECT value FROM ar_internal_metadata WHERE key = 'environment'`,
+          );
           environment = env.rows[0]?.value;
         }
       }
@@ -61,14 +66,35 @@ export async function planTables(t: ResolvedTarget, counting: { exactCounts: boo
         for (const tb of list) {
           // A large table's count takes longer than the rest of the plan: its estimate says as much to a person.
           const estimate = counting.exactCounts ? undefined : estimates.get(qualified(tb));
-          if (estimate !== undefined && estimate >= counting.estimateAboveRows) tables.push({ database: db.name, schema: tb.schema, table: tb.table, rows: estimate, estimated: true, action });
-          else tables.push({ database: db.name, schema: tb.schema, table: tb.table, rows: await countRows(c, tb), action });
+          if (estimate !== undefined && estimate >= counting.estimateAboveRows)
+            tables.push({
+              database: db.name,
+              schema: tb.schema,
+              table: tb.table,
+              rows: estimate,
+              estimated: true,
+              action,
+            });
+          else
+            tables.push({
+              database: db.name,
+              schema: tb.schema,
+              table: tb.table,
+              rows: await countRows(c, tb),
+              action,
+            });
         }
       }
       // A rebuild recreates the schema, views included; only a replant leaves views over emptied tables.
       if (strategy === 'replant') {
         for (const m of await materializedViewsOver(c, d.truncate)) {
-          materializedViews.push({ database: db.name, name: qualified(m), dependsOn: m.dependsOn, rows: await materializedViewRows(c, m), refresh: db.refreshMaterializedViews });
+          materializedViews.push({
+            database: db.name,
+            name: qualified(m),
+            dependsOn: m.dependsOn,
+            rows: await materializedViewRows(c, m),
+            refresh: db.refreshMaterializedViews,
+          });
         }
       }
     });

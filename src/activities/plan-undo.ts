@@ -14,8 +14,13 @@ function filesComeBack(cfg: TargetConfig): boolean {
   return Boolean(cfg.storage?.quarantine);
 }
 
-/** purged: the services whose files this reset deletes (blobs dropped, purge not turned off), with their blob counts. */
-export function undoPlan(cfg: TargetConfig, purged: { name: string; svc: StorageServiceConfig; files: number }[]): UndoPlan {
+/**
+ * purged: the services whose files this reset deletes (blobs dropped, purge not turned off), with their blob counts.
+ */
+export function undoPlan(
+  cfg: TargetConfig,
+  purged: { name: string; svc: StorageServiceConfig; files: number }[],
+): UndoPlan {
   const q = cfg.storage?.quarantine;
   const cannotComeBack = purged
     .filter(() => !filesComeBack(cfg))
@@ -24,9 +29,12 @@ export function undoPlan(cfg: TargetConfig, purged: { name: string; svc: Storage
       const why = 'no storage.quarantine';
       return `files of service ${name} (${where}; ${files} blob${files === 1 ? '' : 's'}) are deleted for good: ${why}`;
     });
-  const files: UndoPlan['files'] = purged.length === 0 ? 'none' : cannotComeBack.length ? 'not-quarantined' : 'quarantined';
+  const files: UndoPlan['files'] =
+    purged.length === 0 ? 'none' : cannotComeBack.length ? 'not-quarantined' : 'quarantined';
   const kept =
-    q?.days !== undefined ? `quarantine kept ${q.days} day${q.days === 1 ? '' : 's'}` : "quarantine kept as long as the bucket's lifecycle rule keeps it: storage.quarantine.days is not set";
+    q?.days !== undefined
+      ? `quarantine kept ${q.days} day${q.days === 1 ? '' : 's'}`
+      : "quarantine kept as long as the bucket's lifecycle rule keeps it: storage.quarantine.days is not set";
   const summary =
     files === 'none'
       ? 'tables can come back (the backup); no file is deleted'

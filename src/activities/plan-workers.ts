@@ -23,10 +23,14 @@ export async function planWorkers(t: ResolvedTarget, warnings: string[]): Promis
     const where = w.database;
     await withClient(databaseByName(t, w.database), async (c) => {
       const q = await queueState(c, w.heartbeatThresholdSeconds);
-      if (!q.present) warnings.push(`no solid_queue_processes table in database "${where}": cannot watch the workers stop`);
+      if (!q.present)
+        warnings.push(`no solid_queue_processes table in database "${where}": cannot watch the workers stop`);
       workersAlive = q.alive;
       claimedExecutions = q.claimedTotal;
-      if (q.stale) warnings.push(`${q.stale} Solid Queue process row(s) have stale heartbeats (a crashed host?); they are ignored`);
+      if (q.stale)
+        warnings.push(
+          `${q.stale} Solid Queue process row(s) have stale heartbeats (a crashed host?); they are ignored`,
+        );
       // "start" by default: a reset should leave the application with workers, and a run that starts
       // them proves the start command works; "leave" is for targets whose workers are meant to be off.
       startWorkersAtEnd = q.alive > 0 || w.whenNoneAliveBefore === 'start';

@@ -34,15 +34,29 @@ export function createPlanActivities(deps: ActivityDeps) {
 
 export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean } = {}): Promise<Plan> {
   const cfg = t.config;
-  const counting = { exactCounts: opts.exactCounts ?? cfg.plan.exactCounts, estimateAboveRows: cfg.plan.estimateAboveRows };
+  const counting = {
+    exactCounts: opts.exactCounts ?? cfg.plan.exactCounts,
+    estimateAboveRows: cfg.plan.estimateAboveRows,
+  };
   const warnings: string[] = [];
   const errors: string[] = [];
   const strategy = cfg.strategy.kind;
-  const { tables, decisions, materializedViews, databaseName, environment, serverVersion, databaseBytes, errors: tableErrors } = await planTables(t, counting);
+  const {
+    tables,
+    decisions,
+    materializedViews,
+    databaseName,
+    environment,
+    serverVersion,
+    databaseBytes,
+    errors: tableErrors,
+  } = await planTables(t, counting);
   errors.push(...tableErrors);
 
   // Storage: the objects of every blob the truncation drops (all of them, unless the blob table is kept).
-  const blobsDropped = tables.some((x) => x.database === 'primary' && x.table === 'active_storage_blobs' && x.action === 'truncate');
+  const blobsDropped = tables.some(
+    (x) => x.database === 'primary' && x.table === 'active_storage_blobs' && x.action === 'truncate',
+  );
   // The storage sample (HEAD requests) runs while the rest of the plan reads the database.
   const storageWarnings: string[] = [];
   const storageErrors: string[] = [];
@@ -51,7 +65,10 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
   // The places the run writes to take a write (a probe object, removed again): refused here, not after the TRUNCATE.
   const probeWarnings: string[] = [];
   const probeErrors: string[] = [];
-  const probes = Promise.all([probeQuarantine(t, probeErrors, probeWarnings), probeBackupStore(t, probeErrors, probeWarnings)]);
+  const probes = Promise.all([
+    probeQuarantine(t, probeErrors, probeWarnings),
+    probeBackupStore(t, probeErrors, probeWarnings),
+  ]);
   probes.catch(() => undefined);
 
   warnings.push(...materializedViewWarnings(materializedViews));
@@ -62,24 +79,39 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
   const pgDump = cfg.backup.pgDump ?? 'pg_dump';
   const v = await t.run([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(t.env) });
   const pgDumpVersion = v.code === 0 ? (/(\d+(?:\.\d+)*)/.exec(v.output)?.[1] ?? v.output.trim()) : '';
-  if (!pgDumpVersion) errors.push(`${pgDump} not found or not runnable on the worker host; install the PostgreSQL client of major version ${major(serverVersion)}`);
+  if (!pgDumpVersion)
+    errors.push(
+      `${pgDump} not found or not runnable on the worker host; install the PostgreSQL client of major version ${major(serverVersion)}`,
+    );
   else if (major(pgDumpVersion) < major(serverVersion)) {
-    errors.push(`pg_dump ${pgDumpVersion} is older than the server (${serverVersion}) and would refuse to dump; install postgresql-client-${major(serverVersion)} or set backup.pgDump`);
+    errors.push(
+      `pg_dump ${pgDumpVersion} is older than the server (${serverVersion}) and would refuse to dump; install postgresql-client-${major(serverVersion)} or set backup.pgDump`,
+    );
   }
 
   // Disk: a custom-format dump is compressed, but we refuse to gamble with less room than the database's size.
   // An S3 destination streams: nothing lands on the worker's disk (-1: not applicable).
   const backupDirFreeBytes = cfg.backup.dir && cfg.backup.destination?.kind !== 's3' ? freeBytes(cfg.backup.dir) : -1;
   if (backupDirFreeBytes >= 0 && backupDirFreeBytes < databaseBytes) {
-    errors.push(`backup folder ${cfg.backup.dir} has ${formatBytes(backupDirFreeBytes)} free, less than the databases' ${formatBytes(databaseBytes)}; free space or point backup.dir elsewhere`);
+    errors.push(
+      `backup folder ${cfg.backup.dir} has ${formatBytes(backupDirFreeBytes)} free, less than the databases' ${formatBytes(databaseBytes)}; free space or point backup.dir elsewhere`,
+    );
   }
 
   const highRisk = strategy === 'rebuild';
-  if (highRisk) warnings.push(`HIGH RISK: strategy "rebuild" runs ${(cfg.strategy as { command: string[] }).command.join(' ')}, which drops and recreates the schema`);
-  if (environment === undefined) warnings.push('ar_internal_metadata has no environment: treating the database as production');
+  if (highRisk)
+    warnings.push(
+      `HIGH RISK: strategy "rebuild" runs ${(cfg.strategy as { command: string[] }).command.join(' ')}, which drops and recreates the schema`,
+    );
+  if (environment === undefined)
+    warnings.push('ar_internal_metadata has no environment: treating the database as production');
   if (!cfg.seeds) warnings.push('no seeds configured: every truncated table stays empty');
-  for (const h of await lockHolders(t)) warnings.push(`${describeHolder(h)}: an execute run is refused until that run ends`);
-  if (claimedExecutions > 0) warnings.push(`${claimedExecutions} job(s) are claimed right now; stopping the workers will let them finish or release them`);
+  for (const h of await lockHolders(t))
+    warnings.push(`${describeHolder(h)}: an execute run is refused until that run ends`);
+  if (claimedExecutions > 0)
+    warnings.push(
+      `${claimedExecutions} job(s) are claimed right now; stopping the workers will let them finish or release them`,
+    );
 
   const { blobs, objectsToDelete, purged } = await storage;
   warnings.push(...storageWarnings);
@@ -100,7 +132,13 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
     backupMaxAgeMinutes: cfg.backup.maxAgeMinutes,
     notifications: (cfg.notify?.webhooks.length ?? 0) > 0,
   };
-  const digest = planDigest({ target: t.name, databaseName, strategy, restartIdentity: cfg.restartIdentity, decisions });
+  const digest = planDigest({
+    target: t.name,
+    databaseName,
+    strategy,
+    restartIdentity: cfg.restartIdentity,
+    decisions,
+  });
   return {
     target: t.name,
     databaseName,

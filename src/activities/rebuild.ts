@@ -26,9 +26,17 @@ export async function runRebuild(t: ResolvedTarget, runId: string, strategy: Reb
   }
   const before = j.rebuild!.before;
   const cmd = strategy.command;
-  const r = await t.run(cmd, { cwd: strategy.cwd, env: targetCommandEnv(t.env, strategy.env), timeoutMs: strategy.timeoutSeconds * 1000, redact: t.databases.map((d) => d.url) });
+  const r = await t.run(cmd, {
+    cwd: strategy.cwd,
+    env: targetCommandEnv(t.env, strategy.env),
+    timeoutMs: strategy.timeoutSeconds * 1000,
+    redact: t.databases.map((d) => d.url),
+  });
   if (r.code === 0) {
-    await writeJournal(t, { ...(await readJournal(t, runId)), rebuild: { ...j.rebuild!, finishedAt: new Date(t.now()).toISOString() } });
+    await writeJournal(t, {
+      ...(await readJournal(t, runId)),
+      rebuild: { ...j.rebuild!, finishedAt: new Date(t.now()).toISOString() },
+    });
     return;
   }
   let verdict: string;

@@ -22,7 +22,19 @@ import { diskPurger } from './lib/disk-purger';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { withClient } from './lib/postgres';
-import { addCounts, doneRanges, keyBatches, laterPosition, markDone, parsePosition, progressOf, runBounded, ServiceKeys, sortManifestBlobs, type KeyBatch } from './lib/purge-keys';
+import {
+  addCounts,
+  doneRanges,
+  keyBatches,
+  laterPosition,
+  markDone,
+  parsePosition,
+  progressOf,
+  runBounded,
+  ServiceKeys,
+  sortManifestBlobs,
+  type KeyBatch,
+} from './lib/purge-keys';
 import { s3Purger } from './lib/s3-purger';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 import { backupStoreFor } from './lib/backup-store';
@@ -38,7 +50,10 @@ export interface PurgeResult {
   bytes: number;
   /** Blobs the seeds re-created with the same key: their files stay. */
   keptReferenced: number;
-  /** Already gone from the source when reached: quarantined (or, without one, deleted) by an attempt whose progress was not recorded. */
+  /**
+   * Already gone from the source when reached: quarantined (or, without one, deleted) by an attempt whose progress was
+   * not recorded.
+   */
   alreadyGone: number;
   /** In neither the source nor the quarantine: the file was missing before the reset (only known with a quarantine). */
   missing: number;
@@ -48,14 +63,25 @@ export interface PurgeResult {
 
 export function createStorageActivities(deps: ActivityDeps) {
   return {
-    /** resumeFrom: the last heartbeat position of an earlier attempt (the workflow passes it on when it retries the step). */
-    async purgeStorage(args: { target: string; runId: string; expectedObjects?: number; resumeFrom?: string }): Promise<PurgeResult> {
+    /**
+     * resumeFrom: the last heartbeat position of an earlier attempt (the workflow passes it on when it retries the
+     * step).
+     */
+    async purgeStorage(args: {
+      target: string;
+      runId: string;
+      expectedObjects?: number;
+      resumeFrom?: string;
+    }): Promise<PurgeResult> {
       const t = resolveTarget(deps, args.target);
       const store = backupStoreFor(t.config.backup, t.s3);
       const name = manifestName(t.name, args.runId);
       const manifest = await readManifest(store, name);
       if (!manifest) {
-        const hint = store.kind === 'local' ? ' A local backup.dir is read only by its own host: with several worker hosts, use an S3 backup.destination.' : '';
+        const hint =
+          store.kind === 'local'
+            ? ' A local backup.dir is read only by its own host: with several worker hosts, use an S3 backup.destination.'
+            : '';
         throw ApplicationFailure.nonRetryable(
           `The purge manifest ${manifestLocation(store, name)} is missing; without it no object can be proven orphaned. Nothing was deleted.${hint}`,
           'ManifestMissing',
@@ -72,7 +98,8 @@ export function createStorageActivities(deps: ActivityDeps) {
       }
       sortManifestBlobs(manifest.blobs);
       // The later of the last heartbeat (a killed worker's, passed on by the workflow) and the record.
-      const heartbeat = args.resumeFrom ?? (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
+      const heartbeat =
+        args.resumeFrom ?? (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
       const pos = laterPosition(parsePosition(heartbeat), await readPurgeProgress(store, t.name, args.runId));
       const record = purgeProgressWriter(store, t.name, args.runId, () => pos);
       let keptReferenced = 0;
@@ -82,7 +109,12 @@ export function createStorageActivities(deps: ActivityDeps) {
         // Done: every key dealt with (already gone and missing ones too), so a resumed bar still reaches its end.
         const report = () => {
           const done = progressOf(pos);
-          beat({ unit: 'objects', done, total: args.expectedObjects === undefined ? undefined : Math.max(args.expectedObjects, done), position: JSON.stringify(pos) });
+          beat({
+            unit: 'objects',
+            done,
+            total: args.expectedObjects === undefined ? undefined : Math.max(args.expectedObjects, done),
+            position: JSON.stringify(pos),
+          });
         };
         /** After a batch: the live bar, and the durable record a retry resumes from. */
         const checkpoint = () => {
@@ -101,7 +133,8 @@ export function createStorageActivities(deps: ActivityDeps) {
           const keys = new ServiceKeys(manifest.blobs, svcName, stillReferenced.get(svcName) ?? new Set());
           keptReferenced += keys.referencedCount();
           if (pos.service && svcName < pos.service) continue; // finished before the crash
-          if (pos.service !== svcName) Object.assign(pos, { service: svcName, phase: 'keys', index: 0, skip: [], variantsAfter: '' });
+          if (pos.service !== svcName)
+            Object.assign(pos, { service: svcName, phase: 'keys', index: 0, skip: [], variantsAfter: '' });
           if (pos.phase === 'done' || !svc.purge || keys.length === 0) {
             pos.phase = 'done';
             checkpoint();
@@ -112,21 +145,25 @@ export function createStorageActivities(deps: ActivityDeps) {
           const add = (c: Parameters<typeof addCounts>[3]) => addCounts(pos, svcName, purger.quarantined, c);
           try {
             if (pos.phase === 'keys') {
-              await runBounded(keyBatches(keys, pos, settings.pageSize), settings.concurrency, async (batch: KeyBatch) => {
-                throwIfCancelled();
-                const done = await purger.deleteKeys(batch.keys, () => pos.deleted);
-                add(done);
-                if (done.error) {
-                  // What of this batch is done stays done: a resume sends only the failed keys' stretch again.
-                  const failed = new Set(batch.indexes.filter((_, j) => done.failed!.has(batch.keys[j].key)));
-                  for (const [a, b] of doneRanges(batch, failed)) markDone(pos, a, b);
+              await runBounded(
+                keyBatches(keys, pos, settings.pageSize),
+                settings.concurrency,
+                async (batch: KeyBatch) => {
+                  throwIfCancelled();
+                  const done = await purger.deleteKeys(batch.keys, () => pos.deleted);
+                  add(done);
+                  if (done.error) {
+                    // What of this batch is done stays done: a resume sends only the failed keys' stretch again.
+                    const failed = new Set(batch.indexes.filter((_, j) => done.failed!.has(batch.keys[j].key)));
+                    for (const [a, b] of doneRanges(batch, failed)) markDone(pos, a, b);
+                    checkpoint();
+                    throw done.error;
+                  }
+                  markDone(pos, batch.from, batch.to);
                   checkpoint();
-                  throw done.error;
-                }
-                markDone(pos, batch.from, batch.to);
-                checkpoint();
-                firstBatchDone();
-              });
+                  firstBatchDone();
+                },
+              );
               Object.assign(pos, { phase: 'variants', index: keys.length, skip: [], variantsAfter: '' });
               checkpoint();
             }
@@ -145,7 +182,14 @@ export function createStorageActivities(deps: ActivityDeps) {
         }
         await record.flush();
         crashPoint('purge.done');
-        return { deleted: pos.deleted, bytes: pos.bytes, keptReferenced, alreadyGone: pos.alreadyGone, missing: pos.missing, missingSample: pos.missingSample };
+        return {
+          deleted: pos.deleted,
+          bytes: pos.bytes,
+          keptReferenced,
+          alreadyGone: pos.alreadyGone,
+          missing: pos.missing,
+          missingSample: pos.missingSample,
+        };
       });
     },
   };

@@ -31,7 +31,14 @@ export function createVerifyActivities(deps: ActivityDeps) {
         for (const e of t.config.verify?.expect ?? []) {
           const db = databaseByName(t, e.database);
           const actual = await withClient(db, (c) => countTable(c, e.table));
-          lines.push({ label: e.label, table: e.table, database: db.name, expected: describe(e), actual, ok: within(e, actual) });
+          lines.push({
+            label: e.label,
+            table: e.table,
+            database: db.name,
+            expected: describe(e),
+            actual,
+            ok: within(e, actual),
+          });
         }
         const hints = lines
           .filter((l) => !l.ok && l.expected === '0')
@@ -39,10 +46,17 @@ export function createVerifyActivities(deps: ActivityDeps) {
             (l) =>
               `${l.label}: expected 0, found ${l.actual}. The seeds probably still create demo data (the runbook's note: sections 3-12 of db/seeds.rb); remove those sections for a blank handoff.`,
           );
-        for (const l of lines.filter((x) => !x.ok && x.expected !== '0')) hints.push(`${l.label}: expected ${l.expected}, found ${l.actual}. Check the seeds.`);
+        for (const l of lines.filter((x) => !x.ok && x.expected !== '0'))
+          hints.push(`${l.label}: expected ${l.expected}, found ${l.actual}. Check the seeds.`);
         const accounts = await withClient(t.primary, readAccounts);
         crashPoint('verify.done');
-        return { ok: lines.every((l) => l.ok), lines, report: lines.map((l) => `${l.label}: ${l.actual}`).join('\n'), hints, accounts };
+        return {
+          ok: lines.every((l) => l.ok),
+          lines,
+          report: lines.map((l) => `${l.label}: ${l.actual}`).join('\n'),
+          hints,
+          accounts,
+        };
       });
     },
   };
@@ -65,11 +79,15 @@ function within(e: ExpectedCount, n: number): boolean {
 
 /** The users table's accounts by role (no logins read at all); "(none)" for a users table without a role. */
 async function readAccounts(c: Client): Promise<AccountsSummary> {
-  const cols = await c.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND table_schema = ANY(current_schemas(false))`);
+  const cols = await c.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND table_schema = ANY(current_schemas(false))`,
+  );
   if (!cols.rows.length) return { count: 0, roles: {} };
   const have = new Set(cols.rows.map((r) => r.column_name));
   const role = have.has('role') ? `coalesce(${escapeIdentifier('role')}::text, '(none)')` : `'(none)'`;
-  const r = await c.query<{ role: string; n: string }>(`SELECT ${role} AS role, count(*)::bigint AS n FROM users GROUP BY 1 ORDER BY 1`);
+  const r = await c.query<{ role: string; n: string }>(
+    `SELECT ${role} AS role, count(*)::bigint AS n FROM users GROUP BY 1 ORDER BY 1`,
+  );
   const roles: Record<string, number> = {};
   for (const row of r.rows) roles[row.role] = Number(row.n);
   return { count: Object.values(roles).reduce((a, b) => a + b, 0), roles };

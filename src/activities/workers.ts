@@ -30,7 +30,12 @@ export function createWorkerActivities(deps: ActivityDeps) {
       const timeoutMs = w.stopTimeoutSeconds * 1000;
       const deadline = t.now() + timeoutMs;
       return withKeepalive(async (beat) => {
-        const r = await t.run(w.stop, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
+        const r = await t.run(w.stop, {
+          cwd: w.cwd,
+          env: commandEnv(t),
+          timeoutMs,
+          redact: t.databases.map((d) => d.url),
+        });
         if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
         return withClient(databaseByName(t, w.database), async (c) => {
           for (;;) {
@@ -60,7 +65,12 @@ export function createWorkerActivities(deps: ActivityDeps) {
       return withKeepalive(async (beat) =>
         withClient(databaseByName(t, w.database), async (c) => {
           const since = (await queueState(c, 1)).now;
-          const r = await t.run(w.start, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) });
+          const r = await t.run(w.start, {
+            cwd: w.cwd,
+            env: commandEnv(t),
+            timeoutMs,
+            redact: t.databases.map((d) => d.url),
+          });
           if (r.code !== 0) throw new Error(describeFailure(`Start command "${w.start}"`, r));
           for (;;) {
             const q = await queueState(c, w.heartbeatThresholdSeconds, since);
@@ -74,7 +84,9 @@ export function createWorkerActivities(deps: ActivityDeps) {
               return { alive: q.alive };
             }
             if (t.now() > deadline) {
-              throw new Error(`No Solid Queue heartbeat within ${Math.round(timeoutMs / 1000)}s after "${w.start}". Check the service's log on its host, then retry.`);
+              throw new Error(
+                `No Solid Queue heartbeat within ${Math.round(timeoutMs / 1000)}s after "${w.start}". Check the service's log on its host, then retry.`,
+              );
             }
             await Context.current().sleep(500);
           }
@@ -90,6 +102,7 @@ function commandEnv(t: ResolvedTarget): NodeJS.ProcessEnv {
 }
 
 function workersOf(t: ResolvedTarget) {
-  if (!t.config.workers) throw ApplicationFailure.nonRetryable(`Target "${t.name}" has no workers configured.`, 'BadConfig');
+  if (!t.config.workers)
+    throw ApplicationFailure.nonRetryable(`Target "${t.name}" has no workers configured.`, 'BadConfig');
   return t.config.workers;
 }

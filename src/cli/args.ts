@@ -31,9 +31,22 @@ export interface CommandSpec {
 /** Options every command takes. */
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print machine-readable JSON on stdout (one object; NDJSON for follow)' },
-  address: { type: 'string', value: '<host:port>', description: "Temporal frontend (default: $TEMPORAL_ADDRESS, the profile's address, or localhost:7233)" },
-  namespace: { type: 'string', short: 'n', value: '<ns>', description: "Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile's namespace, or default)" },
-  profile: { type: 'string', value: '<name>', description: 'profile of the Temporal TOML config file (default: $TEMPORAL_PROFILE or default)' },
+  address: {
+    type: 'string',
+    value: '<host:port>',
+    description: "Temporal frontend (default: $TEMPORAL_ADDRESS, the profile's address, or localhost:7233)",
+  },
+  namespace: {
+    type: 'string',
+    short: 'n',
+    value: '<ns>',
+    description: "Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile's namespace, or default)",
+  },
+  profile: {
+    type: 'string',
+    value: '<name>',
+    description: 'profile of the Temporal TOML config file (default: $TEMPORAL_PROFILE or default)',
+  },
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };
 
@@ -62,10 +75,17 @@ export function pickVerb<S extends CommandSpec>(spec: S, argv: string[]): { verb
   const [word, ...rest] = argv;
   if (word === undefined || word.startsWith('-')) {
     if (argv.includes('--help') || argv.includes('-h')) return undefined;
-    throw new UsageError(`${spec.name}: missing <verb>`, `verbs: ${spec.verbs.map((v) => v.name.split(' ').pop()).join(', ')}; see: reset-runbook ${spec.name} --help`);
+    throw new UsageError(
+      `${spec.name}: missing <verb>`,
+      `verbs: ${spec.verbs.map((v) => v.name.split(' ').pop()).join(', ')}; see: reset-runbook ${spec.name} --help`,
+    );
   }
   const verb = spec.verbs.find((v) => v.name === `${spec.name} ${word}`);
-  if (!verb) throw new UsageError(`${spec.name}: unknown verb "${word}"`, `verbs: ${spec.verbs.map((v) => v.name.split(' ').pop()).join(', ')}; see: reset-runbook ${spec.name} --help`);
+  if (!verb)
+    throw new UsageError(
+      `${spec.name}: unknown verb "${word}"`,
+      `verbs: ${spec.verbs.map((v) => v.name.split(' ').pop()).join(', ')}; see: reset-runbook ${spec.name} --help`,
+    );
   return { verb: verb as S, rest };
 }
 
@@ -91,7 +111,10 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedComma
   const args: Record<string, string | undefined> = {};
   if (!global.help) {
     if (positionals.length > spec.positionals.length) {
-      throw new UsageError(`${spec.name}: unexpected argument ${JSON.stringify(positionals[spec.positionals.length])}`, `usage: ${usageLine(spec)}`);
+      throw new UsageError(
+        `${spec.name}: unexpected argument ${JSON.stringify(positionals[spec.positionals.length])}`,
+        `usage: ${usageLine(spec)}`,
+      );
     }
     spec.positionals.forEach((p, i) => {
       const v = positionals[i];
@@ -110,11 +133,15 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedComma
 function cleanParseError(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   // Node's messages end with advice about '--' that does not apply here.
-  return msg.replace(/\. To specify a positional argument.*$/s, '').replace(/^Option '(.*?)' argument missing$/, "option '$1' needs a value");
+  return msg
+    .replace(/\. To specify a positional argument.*$/s, '')
+    .replace(/^Option '(.*?)' argument missing$/, "option '$1' needs a value");
 }
 
 export function usageLine(spec: CommandSpec): string {
-  const pos = spec.verbs?.length ? '<verb>' : spec.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`)).join(' ');
+  const pos = spec.verbs?.length
+    ? '<verb>'
+    : spec.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`)).join(' ');
   return `reset-runbook ${spec.name}${pos ? ' ' + pos : ''} [options]`;
 }
 
@@ -131,7 +158,8 @@ export function commandHelp(spec: CommandSpec): string {
     lines.push('', 'Arguments:');
     for (const p of spec.positionals) lines.push(`  ${`<${p.name}>`.padEnd(30)} ${p.description}`);
   }
-  if (spec.verbs?.length) lines.push('', 'Verbs:', ...spec.verbs.map((v) => `  ${v.name.split(' ').pop()!.padEnd(30)} ${v.summary}`));
+  if (spec.verbs?.length)
+    lines.push('', 'Verbs:', ...spec.verbs.map((v) => `  ${v.name.split(' ').pop()!.padEnd(30)} ${v.summary}`));
   if (Object.keys(spec.options).length) lines.push('', 'Options:', ...optionLines(spec.options));
   lines.push('', 'Global options:', ...optionLines(GLOBAL_OPTIONS));
   if (spec.details) lines.push('', spec.details.trim());
@@ -145,13 +173,17 @@ export function parseDurationMs(text: string, what: string): number {
   return Number(m[1]) * DURATION_UNIT_MS[(m[2] ?? 's') as DurationUnit];
 }
 
-/** A duration the CLI passes on to a run (e.g. --approval-timeout): the run's own rule, so the run never refuses what the CLI accepted. */
+/**
+ * A duration the CLI passes on to a run (e.g. --approval-timeout): the run's own rule, so the run never refuses what
+ * the CLI accepted.
+ */
 export function checkRunDuration(text: string, what: string): string {
   if (!isDuration(text)) throw new UsageError(`${what}: ${JSON.stringify(text)} is not ${DURATION_RULE}`);
   return text;
 }
 
 export function parsePositiveInt(text: string, what: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`${what}: expected a positive whole number, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || Number(text) < 1)
+    throw new UsageError(`${what}: expected a positive whole number, got ${JSON.stringify(text)}`);
   return Number(text);
 }

@@ -21,10 +21,15 @@ export function checkTarget(target: string): string {
 export const RUN_ARG = {
   name: 'run',
   required: true,
-  description: 'workflow id (reset-<target>, plan-<target>-<time>, or any id given in the Web UI), or a target name for its reset',
+  description:
+    'workflow id (reset-<target>, plan-<target>-<time>, or any id given in the Web UI), or a target name for its reset',
 };
 
-export const RUN_ID_OPTION = { type: 'string' as const, value: '<run id>', description: 'a specific run of that workflow id (default: the latest)' };
+export const RUN_ID_OPTION = {
+  type: 'string' as const,
+  value: '<run id>',
+  description: 'a specific run of that workflow id (default: the latest)',
+};
 
 /** The runbook's task queue; RR_TASK_QUEUE separates environments (and tests) on one server, as for the worker. */
 export function taskQueueOf(env: NodeJS.ProcessEnv): string {

@@ -8,7 +8,12 @@ import { Client, Connection, ConnectionOptions } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromEnv } from '../encryption/data-converter';
 import { EncryptionConfigError } from '../encryption/keys';
-import { resolveTemporalSettings, TemporalFlags, TemporalSettings, TemporalSettingsError } from '../temporal-connection';
+import {
+  resolveTemporalSettings,
+  TemporalFlags,
+  TemporalSettings,
+  TemporalSettingsError,
+} from '../temporal-connection';
 import { CliError } from './errors';
 import { EXIT } from './exit-codes';
 
@@ -24,7 +29,8 @@ export function connectionSettings(env: NodeJS.ProcessEnv, flags: TemporalFlags 
     settings = resolveTemporalSettings(env, flags);
     dataConverter = dataConverterFromEnv(env);
   } catch (err) {
-    if (err instanceof TemporalSettingsError || err instanceof EncryptionConfigError) throw new CliError(err.message, EXIT.usage);
+    if (err instanceof TemporalSettingsError || err instanceof EncryptionConfigError)
+      throw new CliError(err.message, EXIT.usage);
     throw err;
   }
   return { ...settings, dataConverter };
@@ -52,16 +58,27 @@ export async function connect(settings: ConnectionSettings): Promise<Connected> 
       'set TEMPORAL_ADDRESS (and TEMPORAL_TLS_* / TEMPORAL_API_KEY for a secured server) or TEMPORAL_PROFILE, or pass --address / --profile',
     );
   }
-  const client = new Client({ connection, namespace: settings.namespace, ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}) });
+  const client = new Client({
+    connection,
+    namespace: settings.namespace,
+    ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
+  });
   try {
     await client.workflowService.describeNamespace({ namespace: settings.namespace });
   } catch (err) {
     await connection.close().catch(() => undefined);
     const msg = (err as Error).message;
     if (/not found/i.test(msg)) {
-      throw new CliError(`namespace "${settings.namespace}" does not exist on ${settings.address}`, EXIT.unreachable, 'set TEMPORAL_NAMESPACE or pass --namespace');
+      throw new CliError(
+        `namespace "${settings.namespace}" does not exist on ${settings.address}`,
+        EXIT.unreachable,
+        'set TEMPORAL_NAMESPACE or pass --namespace',
+      );
     }
-    throw new CliError(`Temporal at ${settings.address} refused namespace "${settings.namespace}": ${msg}`, EXIT.unreachable);
+    throw new CliError(
+      `Temporal at ${settings.address} refused namespace "${settings.namespace}": ${msg}`,
+      EXIT.unreachable,
+    );
   }
   return { client, connection, settings, close: () => connection.close() };
 }

@@ -56,7 +56,11 @@ export class Context {
 
   connection(): Promise<Connected> {
     if (!this.connected) {
-      const settings = connectionSettings(this.io.env, { address: this.global.address, namespace: this.global.namespace, profile: this.global.profile });
+      const settings = connectionSettings(this.io.env, {
+        address: this.global.address,
+        namespace: this.global.namespace,
+        profile: this.global.profile,
+      });
       this.connected = connect(settings);
     }
     return this.connected;

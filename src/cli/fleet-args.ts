@@ -26,21 +26,24 @@ export function parseShare(text: string, what: string, min: 0 | 1 = 1): Share {
   if (!m) throw new UsageError(`${what}: ${JSON.stringify(text)} is not ${SHARE_RULE}`);
   const p = Number(m[1]);
   if (p > 100) throw new UsageError(`${what}: ${JSON.stringify(text)} is more than 100% of the targets`);
-  if (p < min || (min === 1 && p === 0)) throw new UsageError(`${what}: ${JSON.stringify(text)} is less than ${min === 1 ? 'one target' : '0%'}`);
+  if (p < min || (min === 1 && p === 0))
+    throw new UsageError(`${what}: ${JSON.stringify(text)} is less than ${min === 1 ? 'one target' : '0%'}`);
   return `${p}%`;
 }
 
 /** "1,25%,100%" -> [1, "25%", "100%"]: the canary batches, in order. */
 export function parseBatches(text: string): Share[] {
   const parts = text.split(',').map((s) => s.trim());
-  if (!parts.length || parts.some((p) => p === '')) throw new UsageError(`--batches: expected a list like 1,25%,100%, got ${JSON.stringify(text)}`);
+  if (!parts.length || parts.some((p) => p === ''))
+    throw new UsageError(`--batches: expected a list like 1,25%,100%, got ${JSON.stringify(text)}`);
   return parts.map((p) => parseShare(p, '--batches'));
 }
 
 /** "a,b,c" -> ["a","b","c"]: each a valid target name, each once (a target is reset once per fleet). */
 export function parseTargets(text: string): string[] {
   const parts = text.split(',').map((s) => s.trim());
-  if (parts.some((p) => p === '')) throw new UsageError(`--targets: expected a list like a,b,c, got ${JSON.stringify(text)}`);
+  if (parts.some((p) => p === ''))
+    throw new UsageError(`--targets: expected a list like a,b,c, got ${JSON.stringify(text)}`);
   const seen = new Set<string>();
   for (const p of parts) {
     checkTarget(p);
@@ -63,29 +66,39 @@ export function fleetInput(name: string, opts: FleetOpts, mode: 'plan' | 'execut
   checkFleetName(name);
   const targets = opts.targets as string | undefined;
   const group = opts.group as string | undefined;
-  if ((targets === undefined) === (group === undefined)) throw new UsageError('give exactly one of --targets a,b,c or --group <name>');
+  if ((targets === undefined) === (group === undefined))
+    throw new UsageError('give exactly one of --targets a,b,c or --group <name>');
   const input: FleetInput = { name, mode };
   if (targets !== undefined) input.targets = parseTargets(targets);
   else {
-    if (!TARGET_NAME.test(group!)) throw new UsageError(`--group ${JSON.stringify(group)}: expected ${TARGET_NAME_RULE}`);
+    if (!TARGET_NAME.test(group!))
+      throw new UsageError(`--group ${JSON.stringify(group)}: expected ${TARGET_NAME_RULE}`);
     input.group = group;
   }
-  if (opts['max-concurrent'] !== undefined) input.maxConcurrent = parseShare(opts['max-concurrent'] as string, '--max-concurrent', 1);
-  if (opts['max-failures'] !== undefined) input.maxFailures = parseShare(opts['max-failures'] as string, '--max-failures', 0);
+  if (opts['max-concurrent'] !== undefined)
+    input.maxConcurrent = parseShare(opts['max-concurrent'] as string, '--max-concurrent', 1);
+  if (opts['max-failures'] !== undefined)
+    input.maxFailures = parseShare(opts['max-failures'] as string, '--max-failures', 0);
   if (opts.batches !== undefined) input.batches = parseBatches(opts.batches as string);
   if (opts.reason !== undefined) input.reason = opts.reason as string;
-  if (opts['approval-timeout'] !== undefined) input.approvalTimeout = checkRunDuration(opts['approval-timeout'] as string, '--approval-timeout');
+  if (opts['approval-timeout'] !== undefined)
+    input.approvalTimeout = checkRunDuration(opts['approval-timeout'] as string, '--approval-timeout');
   const pause = opts['on-child-pause'] as string | undefined;
   if (pause !== undefined) {
-    if (pause !== 'wait' && pause !== 'abort') throw new UsageError(`--on-child-pause: expected wait or abort, got ${JSON.stringify(pause)}`);
+    if (pause !== 'wait' && pause !== 'abort')
+      throw new UsageError(`--on-child-pause: expected wait or abort, got ${JSON.stringify(pause)}`);
     input.onChildPause = pause;
   }
   const confirm = opts.confirm as string | undefined;
   const databases = opts.databases as string | undefined;
   if (mode === 'execute' && (confirm !== undefined || databases !== undefined)) {
     // Both or neither: the fleet takes the two together in place of its approval signal.
-    if (confirm === undefined || databases === undefined) throw new UsageError('--confirm <fleet name> and --databases <n> go together (the name and the number of databases the plan counts)');
-    if (confirm !== name) throw new UsageError(`--confirm ${JSON.stringify(confirm)} is not the fleet's name ("${name}")`);
+    if (confirm === undefined || databases === undefined)
+      throw new UsageError(
+        '--confirm <fleet name> and --databases <n> go together (the name and the number of databases the plan counts)',
+      );
+    if (confirm !== name)
+      throw new UsageError(`--confirm ${JSON.stringify(confirm)} is not the fleet's name ("${name}")`);
     input.confirmation = confirm;
     input.databases = parsePositiveInt(databases, '--databases');
   }

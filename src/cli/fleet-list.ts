@@ -22,7 +22,10 @@ export interface FleetSummary {
   children: Pick<FleetTarget, 'target' | 'workflowId' | 'runId' | 'status' | 'outcome' | 'endReason' | 'workers'>[];
 }
 
-export async function listFleets(client: Client, { target, limit, running }: { target?: string; limit: number; running?: boolean }): Promise<FleetSummary[]> {
+export async function listFleets(
+  client: Client,
+  { target, limit, running }: { target?: string; limit: number; running?: boolean },
+): Promise<FleetSummary[]> {
   const query = `WorkflowType='${FLEET_WORKFLOW_TYPE}'${running ? ` AND ExecutionStatus='Running'` : ''}`;
   const out: FleetSummary[] = [];
   for await (const info of client.workflow.list({ query, pageSize: 100 })) {
@@ -46,11 +49,21 @@ export async function listFleets(client: Client, { target, limit, running }: { t
 
 async function addChildren(client: Client, f: FleetSummary): Promise<void> {
   try {
-    const snap = await takeFleetSnapshot(client, client.workflow.getHandle(f.workflowId, f.runId), { queryTimeoutMs: 3000 });
+    const snap = await takeFleetSnapshot(client, client.workflow.getHandle(f.workflowId, f.runId), {
+      queryTimeoutMs: 3000,
+    });
     f.phase = snap.progress?.phase;
     f.outcome = snap.result?.outcome;
     f.endReason = snap.result?.endReason;
-    f.children = fleetTargets(snap).map((t) => ({ target: t.target, workflowId: t.workflowId, runId: t.runId, status: t.status, outcome: t.outcome, endReason: t.endReason, workers: t.workers }));
+    f.children = fleetTargets(snap).map((t) => ({
+      target: t.target,
+      workflowId: t.workflowId,
+      runId: t.runId,
+      status: t.status,
+      outcome: t.outcome,
+      endReason: t.endReason,
+      workers: t.workers,
+    }));
   } catch {
     // A fleet this CLI cannot read (no worker, another key) is listed without its children.
   }
@@ -64,7 +77,9 @@ export function renderFleetList(fleets: FleetSummary[], style: Style = PLAIN): s
       f.workflowId,
       f.kind,
       f.status === 'RUNNING' ? style.cyan(f.status) : f.status === 'COMPLETED' ? f.status : style.red(f.status),
-      f.outcome ? `${f.outcome}${f.endReason && f.endReason !== f.outcome ? ` (${f.endReason})` : ''}` : (f.phase ?? ''),
+      f.outcome
+        ? `${f.outcome}${f.endReason && f.endReason !== f.outcome ? ` (${f.endReason})` : ''}`
+        : (f.phase ?? ''),
       String(f.children.length || ''),
       formatTime(f.startTime),
       formatDuration((f.closeTime ? Date.parse(f.closeTime) : Date.now()) - Date.parse(f.startTime)),
@@ -76,7 +91,9 @@ export function renderFleetList(fleets: FleetSummary[], style: Style = PLAIN): s
     out.push(lines[i + 2]);
     for (const c of f.children) {
       const stopped = c.workers === 'still-stopped' ? style.red(style.bold('  WORKERS STILL STOPPED')) : '';
-      out.push(`      ${c.target.padEnd(20)} ${(c.outcome ?? c.status).padEnd(18)} ${c.runId ? c.workflowId : style.dim('(not started)')}${stopped}`);
+      out.push(
+        `      ${c.target.padEnd(20)} ${(c.outcome ?? c.status).padEnd(18)} ${c.runId ? c.workflowId : style.dim('(not started)')}${stopped}`,
+      );
     }
   });
   return out.join('\n');

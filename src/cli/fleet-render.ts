@@ -39,8 +39,15 @@ export function limitsLine(l: FleetLimits): string {
 }
 
 /** The plan of every target, one line each, then the totals: what the fleet's approval approves. */
-export function renderFleetPlan(name: string, targets: FleetTarget[], limits: FleetLimits | undefined, style: Style = PLAIN): string {
-  const out = [style.bold(`Plan for fleet "${name}": ${targets.length} targets, ${formatCount(databasesOf(targets))} databases`)];
+export function renderFleetPlan(
+  name: string,
+  targets: FleetTarget[],
+  limits: FleetLimits | undefined,
+  style: Style = PLAIN,
+): string {
+  const out = [
+    style.bold(`Plan for fleet "${name}": ${targets.length} targets, ${formatCount(databasesOf(targets))} databases`),
+  ];
   const rows = targets.map((t) => {
     const p = t.plan;
     if (!p) return [t.target, '-', '-', '-', '-', '-', t.detail ? truncate(t.detail, 60) : 'no plan', String(t.batch)];
@@ -135,18 +142,28 @@ export function renderFleetView(snap: FleetSnapshot, now: Date, style: Style = P
   if (a) {
     out.push(
       '',
-      style.yellow(style.bold('  WAITING FOR THE FLEET APPROVAL')) + ` of ${a.databases} databases since ${formatTime(a.since)}, deadline ${formatTime(a.deadline)}`,
+      style.yellow(style.bold('  WAITING FOR THE FLEET APPROVAL')) +
+        ` of ${a.databases} databases since ${formatTime(a.since)}, deadline ${formatTime(a.deadline)}`,
       `  approve: reset-runbook fleet approve ${a.fleet}    abort: reset-runbook fleet abort ${a.fleet}`,
     );
     if (a.rejected) out.push(style.red(`  an approval was refused: ${a.rejected}`));
   }
   for (const t of p?.targets ?? []) {
-    if (t.status === 'awaiting-approval') out.push(style.yellow(`  ${t.target} waits for its own approval: reset-runbook approve ${t.workflowId}`));
-    if (t.status === 'waiting-for-operator') out.push(style.yellow(`  ${t.target} is PAUSED: reset-runbook resume ${t.workflowId}  or  reset-runbook abort ${t.workflowId}`));
+    if (t.status === 'awaiting-approval')
+      out.push(style.yellow(`  ${t.target} waits for its own approval: reset-runbook approve ${t.workflowId}`));
+    if (t.status === 'waiting-for-operator')
+      out.push(
+        style.yellow(
+          `  ${t.target} is PAUSED: reset-runbook resume ${t.workflowId}  or  reset-runbook abort ${t.workflowId}`,
+        ),
+      );
   }
   if (p?.stopped) out.push(style.red(`  no new target starts: ${p.stopped.detail}`));
   for (const t of stillStoppedTargets(snap)) out.push(style.red(style.bold(`  ${stillStoppedTargetLine(t)}`)));
-  if (snap.noWorker) out.push(style.yellow(style.bold('  no worker answered the progress query: the fleet continues when a worker runs it')));
+  if (snap.noWorker)
+    out.push(
+      style.yellow(style.bold('  no worker answered the progress query: the fleet continues when a worker runs it')),
+    );
   else if (!p && snap.progressError) out.push(style.dim(`  (no progress: ${snap.progressError})`));
   if (!snap.result && snap.failure) out.push('', style.red(`  ${snap.status}: ${snap.failure}`));
   return out.join('\n');
@@ -170,13 +187,22 @@ export function renderFleetEnding(r: FleetResult, style: Style = PLAIN, failure?
         r.targets.map((t) => {
           const outcome = t.outcome ?? t.status;
           const workers = t.workers === 'still-stopped' ? style.red(style.bold('STILL STOPPED')) : (t.workers ?? '-');
-          return [colorStatus(outcome, MARK[outcome] ?? '?', style), t.target, colorStatus(outcome, outcome, style), t.endReason ?? '-', workers, truncate((t.detail ?? '').replace(/\s+/g, ' '), 70)];
+          return [
+            colorStatus(outcome, MARK[outcome] ?? '?', style),
+            t.target,
+            colorStatus(outcome, outcome, style),
+            t.endReason ?? '-',
+            workers,
+            truncate((t.detail ?? '').replace(/\s+/g, ' '), 70),
+          ];
         }),
       ),
     );
   }
   out.push(`  ${totalsLine(r.totals)}${r.durationMs !== undefined ? ` in ${formatDuration(r.durationMs)}` : ''}`);
   // The TRUNCATE of these children committed: each can be undone on its own.
-  for (const t of r.targets) if (t.restoreCommand) out.push(style.yellow(`  ${t.target}: the TRUNCATE committed. Undo with: ${t.restoreCommand}`));
+  for (const t of r.targets)
+    if (t.restoreCommand)
+      out.push(style.yellow(`  ${t.target}: the TRUNCATE committed. Undo with: ${t.restoreCommand}`));
   return out.join('\n');
 }

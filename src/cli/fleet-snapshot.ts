@@ -29,7 +29,11 @@ export function isFleetResult(d: unknown): d is FleetResult {
   return !!d && typeof d === 'object' && 'name' in d && 'targets' in d && 'totals' in d && 'outcome' in d;
 }
 
-export async function takeFleetSnapshot(client: Client, handle: WorkflowHandle, opts: { queryTimeoutMs?: number; result?: boolean } = {}): Promise<FleetSnapshot> {
+export async function takeFleetSnapshot(
+  client: Client,
+  handle: WorkflowHandle,
+  opts: { queryTimeoutMs?: number; result?: boolean } = {},
+): Promise<FleetSnapshot> {
   const desc = await handle.describe();
   const snap: FleetSnapshot = {
     workflowId: desc.workflowId,
@@ -40,10 +44,17 @@ export async function takeFleetSnapshot(client: Client, handle: WorkflowHandle, 
   };
   const unreadable = (err: unknown) => {
     const k = keyErrorIn(err);
-    if (k) throw new CliError(`cannot read fleet ${desc.workflowId}: ${k.message}`, EXIT.usage, `RR_CODEC_KEYS must hold the key "${k.keyId}"`);
+    if (k)
+      throw new CliError(
+        `cannot read fleet ${desc.workflowId}: ${k.message}`,
+        EXIT.usage,
+        `RR_CODEC_KEYS must hold the key "${k.keyId}"`,
+      );
   };
   try {
-    snap.progress = await client.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 5000), () => handle.query(fleetProgressQuery));
+    snap.progress = await client.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 5000), () =>
+      handle.query(fleetProgressQuery),
+    );
   } catch (err) {
     unreadable(err);
     const msg = err instanceof Error ? err.message : String(err);
@@ -75,7 +86,9 @@ export function stillStoppedTargets(snap: Pick<FleetSnapshot, 'result' | 'progre
 
 /** Targets whose child waits for a person: its own approval, or a retry/abort decision. */
 export function waitingTargets(snap: Pick<FleetSnapshot, 'progress'>): FleetTarget[] {
-  return (snap.progress?.targets ?? []).filter((t) => t.status === 'awaiting-approval' || t.status === 'waiting-for-operator');
+  return (snap.progress?.targets ?? []).filter(
+    (t) => t.status === 'awaiting-approval' || t.status === 'waiting-for-operator',
+  );
 }
 
 /**
@@ -84,9 +97,15 @@ export function waitingTargets(snap: Pick<FleetSnapshot, 'progress'>): FleetTarg
  * waits for a person (or no worker answers), 4 running, 0 completed or a clean plan, else 1.
  */
 export function fleetExitCode(snap: FleetSnapshot): ExitCode {
-  if (stillStoppedTargets(snap).length || snap.result?.endReason === 'workersStillStopped' || (snap.progress?.totals.workersStillStopped ?? 0) > 0) return EXIT.workersStopped;
+  if (
+    stillStoppedTargets(snap).length ||
+    snap.result?.endReason === 'workersStillStopped' ||
+    (snap.progress?.totals.workersStillStopped ?? 0) > 0
+  )
+    return EXIT.workersStopped;
   if (snap.status === 'RUNNING') {
-    if (snap.progress?.phase === 'awaiting-approval' || waitingTargets(snap).length || snap.noWorker) return EXIT.waiting;
+    if (snap.progress?.phase === 'awaiting-approval' || waitingTargets(snap).length || snap.noWorker)
+      return EXIT.waiting;
     return EXIT.running;
   }
   const r = snap.result;
@@ -108,7 +127,11 @@ export async function resolveFleet(client: Client, text: string, runId?: string)
       throw err;
     }
   }
-  throw new CliError(`no fleet "${text}"${runId ? ` with run id ${runId}` : ''} in namespace ${client.options.namespace}`, EXIT.notFound, 'see: reset-runbook list');
+  throw new CliError(
+    `no fleet "${text}"${runId ? ` with run id ${runId}` : ''} in namespace ${client.options.namespace}`,
+    EXIT.notFound,
+    'see: reset-runbook list',
+  );
 }
 
 /** The --json shape of a fleet snapshot (status, follow lines, the end of start/abort). */

@@ -14,7 +14,8 @@ export interface SignalSeen {
   problem?: string;
 }
 
-export type HistoryPhase = 'planning' | 'running' | 'awaiting-approval' | 'waiting-for-operator' | 'compensating' | 'ended';
+export type HistoryPhase =
+  'planning' | 'running' | 'awaiting-approval' | 'waiting-for-operator' | 'compensating' | 'ended';
 
 export interface HistoryState {
   target?: string;

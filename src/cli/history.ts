@@ -6,14 +6,31 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { STEP_TITLES, type Mode, type Plan, type ResetInput, type StepName, type StepState, checkApproval } from '../contract';
+import {
+  STEP_TITLES,
+  type Mode,
+  type Plan,
+  type ResetInput,
+  type StepName,
+  type StepState,
+  checkApproval,
+} from '../contract';
 import { formatTime } from './format';
 import type { HistoryPhase, HistoryState, SignalSeen } from './history-state';
 import type { ActivityView } from './snapshot-model';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
-const ORDER: StepName[] = ['plan', 'backup', 'approval', 'stopWorkers', 'reset', 'purgeStorage', 'startWorkers', 'verify'];
+const ORDER: StepName[] = [
+  'plan',
+  'backup',
+  'approval',
+  'stopWorkers',
+  'reset',
+  'purgeStorage',
+  'startWorkers',
+  'verify',
+];
 
 /** Activity type -> the step it runs (the compensation's startWorkers is told apart by when it runs). */
 const STEP_OF_ACTIVITY: Record<string, StepName> = {
@@ -100,7 +117,10 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
       const summary = decode<string>(e.userMetadata?.summary ? [e.userMetadata.summary] : undefined);
       const step = stepOf(a.activityType?.name, summary);
       // A start of the workers after a failure or an abort, before step 5 is due, is compensation.
-      const compensation = step === 'startWorkers' && (lastFailure !== undefined || signals.some((s) => s.name === 'abort')) && !steps.has('verify');
+      const compensation =
+        step === 'startWorkers' &&
+        (lastFailure !== undefined || signals.some((s) => s.name === 'abort')) &&
+        !steps.has('verify');
       scheduled.set(String(id), { step, compensation, at });
       if (compensation) compensating = true;
       else if (step) {
@@ -127,7 +147,8 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
         if (sch.step === 'startWorkers') stoppedSince = undefined;
         if (sch.step === 'plan') {
           plan = decode<Plan>(a.result?.payloads);
-          if (plan) s.detail = `${plan.tables.filter((t) => t.action === 'truncate').length} tables to truncate, ${plan.tables.filter((t) => t.action === 'keep').length} kept`;
+          if (plan)
+            s.detail = `${plan.tables.filter((t) => t.action === 'truncate').length} tables to truncate, ${plan.tables.filter((t) => t.action === 'keep').length} kept`;
         }
       }
     } else if (e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes) {
@@ -157,10 +178,18 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
       if (a.signalName === 'retry' && lastFailure) lastFailure = undefined;
     } else if (e.timerStartedEventAttributes) {
       const a = e.timerStartedEventAttributes;
-      const ms = a.startToFireTimeout ? Number(a.startToFireTimeout.seconds ?? 0) * 1000 + Math.floor((a.startToFireTimeout.nanos ?? 0) / 1e6) : undefined;
+      const ms = a.startToFireTimeout
+        ? Number(a.startToFireTimeout.seconds ?? 0) * 1000 + Math.floor((a.startToFireTimeout.nanos ?? 0) / 1e6)
+        : undefined;
       // The only timer the runbook starts after its backup is the approval's deadline.
       if (steps.get('backup')?.status === 'done' && !steps.has('stopWorkers')) {
-        approvalTimer = { id: a.timerId ?? '', since: at, deadline: ms !== undefined ? new Date(Date.parse(at) + ms).toISOString() : undefined, fired: false, cancelled: false };
+        approvalTimer = {
+          id: a.timerId ?? '',
+          since: at,
+          deadline: ms !== undefined ? new Date(Date.parse(at) + ms).toISOString() : undefined,
+          fired: false,
+          cancelled: false,
+        };
       }
     } else if (e.timerFiredEventAttributes) {
       if (approvalTimer && e.timerFiredEventAttributes.timerId === approvalTimer.id) approvalTimer.fired = true;
@@ -186,7 +215,9 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
     const ap = stepState('approval');
     ap.startedAt = approvalTimer.since;
     ap.attempts = Math.max(ap.attempts, 1);
-    const approves = signals.filter((s) => s.name === 'approve' && Date.parse(s.at) >= Date.parse(approvalTimer!.since));
+    const approves = signals.filter(
+      (s) => s.name === 'approve' && Date.parse(s.at) >= Date.parse(approvalTimer!.since),
+    );
     for (const s of approves) if (plan) s.problem = checkApproval(plan, s.args as never);
     const good = approves.find((s) => !s.problem);
     if (good && good.seenByRun) {
@@ -199,7 +230,8 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
     } else {
       ap.status = 'running';
       approval = { database: plan?.databaseName, since: approvalTimer.since, deadline: approvalTimer.deadline };
-      if (good) ap.detail = `approve signal from ${good.by ?? 'an operator'} received ${formatTime(good.at)}; the run takes it on its next workflow task`;
+      if (good)
+        ap.detail = `approve signal from ${good.by ?? 'an operator'} received ${formatTime(good.at)}; the run takes it on its next workflow task`;
     }
   }
 
@@ -209,14 +241,19 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
       if (s.status !== 'running') continue;
       s.status = 'failed';
       s.endedAt = endedAt;
-      s.error = s.name === 'approval' ? 'no approval was taken before the run ended' : 'the run ended before this step finished';
+      s.error =
+        s.name === 'approval'
+          ? 'no approval was taken before the run ended'
+          : 'the run ended before this step finished';
     }
     approval = undefined;
   }
 
   const mode: Mode | undefined = input ? (input.mode ?? 'plan') : undefined;
   const names = mode === 'plan' ? ORDER.slice(0, 1) : ORDER;
-  const stepList = names.map((n) => steps.get(n) ?? { name: n, title: STEP_TITLES[n], status: 'pending' as const, attempts: 0 });
+  const stepList = names.map(
+    (n) => steps.get(n) ?? { name: n, title: STEP_TITLES[n], status: 'pending' as const, attempts: 0 },
+  );
 
   const running = pending.find((a) => stepOf(a.type, undefined));
   let phase: HistoryPhase;
@@ -253,14 +290,20 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
   } else {
     phase = 'running';
     currentStep = lastCompleted?.step;
-    why = lastCompleted ? `the last step completed was "${lastCompleted.step}" at ${formatTime(lastCompleted.at)}; the run decides its next step on its next workflow task` : 'no step has started yet';
+    why = lastCompleted
+      ? `the last step completed was "${lastCompleted.step}" at ${formatTime(lastCompleted.at)}; the run decides its next step on its next workflow task`
+      : 'no step has started yet';
   }
 
   return {
     target: input?.target,
     mode,
     plan,
-    steps: stepList.map((s) => (s.status === 'waiting-for-operator' || !waiting || s.name !== waiting.step ? s : { ...s, status: 'waiting-for-operator' })),
+    steps: stepList.map((s) =>
+      s.status === 'waiting-for-operator' || !waiting || s.name !== waiting.step
+        ? s
+        : { ...s, status: 'waiting-for-operator' },
+    ),
     phase,
     why,
     currentStep,

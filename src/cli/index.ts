@@ -73,14 +73,18 @@ export function mainHelp(): string {
 
 function isUnreachable(err: unknown): boolean {
   const msg = err instanceof Error ? err.message : String(err);
-  return (err instanceof ServiceError || err instanceof Error) && /\b14 UNAVAILABLE|ECONNREFUSED|failed to connect|No connection established/i.test(msg);
+  return (
+    (err instanceof ServiceError || err instanceof Error) &&
+    /\b14 UNAVAILABLE|ECONNREFUSED|failed to connect|No connection established/i.test(msg)
+  );
 }
 
 export async function main(argv: string[], io: Io, signal: AbortSignal): Promise<ExitCode> {
   const [name, ...rest] = argv;
   const wantsJson = rest.includes('--json') || name === '--json';
   const fail = (err: CliError): ExitCode => {
-    if (wantsJson) io.stdout.write(JSON.stringify({ error: err.message, hint: err.hint ?? null, exitCode: err.exitCode }) + '\n');
+    if (wantsJson)
+      io.stdout.write(JSON.stringify({ error: err.message, hint: err.hint ?? null, exitCode: err.exitCode }) + '\n');
     io.stderr.write(`reset-runbook: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
     return err.exitCode;
   };
@@ -96,7 +100,13 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     return EXIT.ok;
   }
   const named = COMMANDS.find((c) => c.name === name);
-  if (!named) return fail(new UsageError(`unknown command "${name}"`, `commands: ${COMMANDS.map((c) => c.name).join(', ')}; see: reset-runbook --help`));
+  if (!named)
+    return fail(
+      new UsageError(
+        `unknown command "${name}"`,
+        `commands: ${COMMANDS.map((c) => c.name).join(', ')}; see: reset-runbook --help`,
+      ),
+    );
 
   let command = named;
   let ctx: Context | undefined;
@@ -113,7 +123,13 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
   } catch (err) {
     if (err instanceof CliError) return fail(err);
     if (isUnreachable(err)) {
-      return fail(new CliError(`lost the Temporal server: ${(err as Error).message}`, EXIT.unreachable, 'check TEMPORAL_ADDRESS and that the server runs'));
+      return fail(
+        new CliError(
+          `lost the Temporal server: ${(err as Error).message}`,
+          EXIT.unreachable,
+          'check TEMPORAL_ADDRESS and that the server runs',
+        ),
+      );
     }
     if (io.env.RESET_RUNBOOK_DEBUG) io.stderr.write(`${(err as Error)?.stack ?? err}\n`);
     return fail(new CliError(`${command.name} failed: ${(err as Error)?.message ?? err}`, EXIT.failed));

@@ -39,7 +39,10 @@ export interface FollowOptions {
   noWorkerSaid?: boolean;
 }
 
-/** Seconds a run's workflow task may wait unstarted before we say no worker polls (a polling worker takes it in milliseconds). */
+/**
+ * Seconds a run's workflow task may wait unstarted before we say no worker polls (a polling worker takes it in
+ * milliseconds).
+ */
 export const UNCLAIMED_TASK_SECONDS = 3;
 
 /**
@@ -53,7 +56,10 @@ export function noWorkerNote(snap: Snapshot, now: Date): string | undefined {
   const waited = Number.isFinite(since) ? Math.max(0, now.getTime() - since) : undefined;
   if (!snap.noWorker && (waited === undefined || waited < UNCLAIMED_TASK_SECONDS * 1000)) return undefined;
   const queue = snap.noWorker?.taskQueue ?? snap.taskQueue ?? '?';
-  const why = waited !== undefined && waited >= UNCLAIMED_TASK_SECONDS * 1000 ? `its workflow task has waited ${agoText(waited).replace(/ ago$/, '')} for one` : 'none answered its progress query';
+  const why =
+    waited !== undefined && waited >= UNCLAIMED_TASK_SECONDS * 1000
+      ? `its workflow task has waited ${agoText(waited).replace(/ ago$/, '')} for one`
+      : 'none answered its progress query';
   return `no worker polls task queue "${queue}" now (${why}): the run goes on as soon as one does (Ctrl-C to detach)`;
 }
 
@@ -68,15 +74,24 @@ export function changeLines(prev: Snapshot | undefined, snap: Snapshot, now: Dat
   const lines: string[] = [];
   const t = formatTime(now).slice(11);
   // A closed run no worker answers for still has its steps in its history.
-  const stepsOf = (x: Snapshot | undefined) => x?.progress?.steps ?? (x && x.status !== 'RUNNING' ? x.history?.steps : undefined) ?? [];
+  const stepsOf = (x: Snapshot | undefined) =>
+    x?.progress?.steps ?? (x && x.status !== 'RUNNING' ? x.history?.steps : undefined) ?? [];
   const prevSteps = new Map(stepsOf(prev).map((s) => [s.name, s]));
   for (const s of stepsOf(snap)) {
     const before = prevSteps.get(s.name);
     if (!before ? s.status !== 'pending' : before.status !== s.status || before.attempts !== s.attempts) {
-      const extra = s.error ? `: ${s.error}` : s.detail && (s.status === 'done' || s.status === 'skipped') ? `: ${s.detail}` : '';
+      const extra = s.error
+        ? `: ${s.error}`
+        : s.detail && (s.status === 'done' || s.status === 'skipped')
+          ? `: ${s.detail}`
+          : '';
       // The first snapshot catches up on what happened before we looked (a finished run's whole
       // story): stamp each step with its own time, not the time we read it.
-      const own = prev ? undefined : s.status === 'running' || s.status === 'waiting-for-operator' ? s.startedAt : (s.endedAt ?? s.startedAt);
+      const own = prev
+        ? undefined
+        : s.status === 'running' || s.status === 'waiting-for-operator'
+          ? s.startedAt
+          : (s.endedAt ?? s.startedAt);
       const at = own && formatTime(own) !== '-' ? formatTime(own).slice(11) : t;
       lines.push(`[${at}] ${s.title}: ${s.status}${s.attempts > 1 ? ` (try ${s.attempts})` : ''}${extra}`);
     }
@@ -85,19 +100,28 @@ export function changeLines(prev: Snapshot | undefined, snap: Snapshot, now: Dat
   const prevKind = prev ? waitingKind(prev) : undefined;
   if (kind && kind !== prevKind) {
     if (kind === 'approval' && snap.progress?.approval) {
-      lines.push(`[${t}] WAITING FOR APPROVAL of database "${snap.progress.approval.database}": reset-runbook approve ${snap.workflowId}`);
+      lines.push(
+        `[${t}] WAITING FOR APPROVAL of database "${snap.progress.approval.database}": reset-runbook approve ${snap.workflowId}`,
+      );
     } else if (kind === 'operator' && snap.progress?.waiting) {
       lines.push(`[${t}] PAUSED at step "${snap.progress.waiting.step}": ${snap.progress.waiting.error}`);
-      lines.push(`[${t}]   retry: reset-runbook resume ${snap.workflowId}   abort: reset-runbook abort ${snap.workflowId}`);
+      lines.push(
+        `[${t}]   retry: reset-runbook resume ${snap.workflowId}   abort: reset-runbook abort ${snap.workflowId}`,
+      );
     } else if (kind === 'no-worker' && snap.noWorker) {
       const nw = snap.noWorker;
-      const last = nw.lastPollAt ? `last poll ${agoText(now.getTime() - Date.parse(nw.lastPollAt))}` : 'no poll on record';
+      const last = nw.lastPollAt
+        ? `last poll ${agoText(now.getTime() - Date.parse(nw.lastPollAt))}`
+        : 'no poll on record';
       lines.push(
         nw.recentPoll
           ? `[${t}] NO WORKER answered the progress query (${last}, within the heartbeat timeout): the run continues when a worker runs it`
           : `[${t}] NO WORKER is polling task queue ${nw.taskQueue} (${last}): the run continues when a worker starts`,
       );
-      if (snap.history) lines.push(`[${t}]   from the run's history: ${snap.history.phase}${snap.history.currentStep ? `, step ${snap.history.currentStep}` : ''}: ${snap.history.why}`);
+      if (snap.history)
+        lines.push(
+          `[${t}]   from the run's history: ${snap.history.phase}${snap.history.currentStep ? `, step ${snap.history.currentStep}` : ''}: ${snap.history.why}`,
+        );
     }
   }
   const restart = restartLine(workersOf(snap));
@@ -105,7 +129,8 @@ export function changeLines(prev: Snapshot | undefined, snap: Snapshot, now: Dat
   const stopped = leftStopped(snap);
   if (stopped && !(prev && leftStopped(prev))) lines.push(`[${t}] ${stillStoppedLine(stopped)}`);
   if (bars) {
-    for (const a of snap.activities) if (a.progress) lines.push(`[${t}] ${progressBar({ label: activityLabel(a), progress: a.progress, width: 20 })}`);
+    for (const a of snap.activities)
+      if (a.progress) lines.push(`[${t}] ${progressBar({ label: activityLabel(a), progress: a.progress, width: 20 })}`);
   }
   if (snap.status !== 'RUNNING' && prev?.status === 'RUNNING') lines.push(`[${t}] run ${snap.status.toLowerCase()}`);
   return lines;
@@ -126,7 +151,12 @@ function fingerprint(s: Snapshot): string {
   ]);
 }
 
-export async function followRun(ctx: Context, client: Client, handle: WorkflowHandle, opts: FollowOptions = {}): Promise<FollowOutcome> {
+export async function followRun(
+  ctx: Context,
+  client: Client,
+  handle: WorkflowHandle,
+  opts: FollowOptions = {},
+): Promise<FollowOutcome> {
   const interval = opts.intervalMs ?? Number(ctx.io.env.RESET_RUNBOOK_POLL_MS ?? 1000);
   const rates = new RateTracker();
   let prev: Snapshot | undefined;
@@ -150,7 +180,8 @@ export async function followRun(ctx: Context, client: Client, handle: WorkflowHa
     for (const a of snap.activities) if (a.progress) rates.add(a.activityId, a.progress.done, now.getTime());
     const fp = fingerprint(snap);
     if (ctx.json) {
-      if (!opts.quiet && (fp !== lastFingerprint || snap.status !== 'RUNNING')) ctx.emit({ type: 'progress', ...snapshotJson(snap, rates) });
+      if (!opts.quiet && (fp !== lastFingerprint || snap.status !== 'RUNNING'))
+        ctx.emit({ type: 'progress', ...snapshotJson(snap, rates) });
     } else if (!opts.quiet) {
       if (ctx.live) draw(renderView(snap, { now, rates: rates.rates(), style: ctx.style }));
       else {
@@ -189,7 +220,9 @@ export async function followRun(ctx: Context, client: Client, handle: WorkflowHa
     }
     await sleep(interval, ctx.signal);
     if (ctx.signal.aborted) {
-      ctx.note(`\ndetached from ${snap.workflowId}: the run goes on. Follow it again: reset-runbook follow ${snap.workflowId}`);
+      ctx.note(
+        `\ndetached from ${snap.workflowId}: the run goes on. Follow it again: reset-runbook follow ${snap.workflowId}`,
+      );
       return { snap, code: exitCodeFor(snap) === EXIT.waiting ? EXIT.waiting : EXIT.running, detached: true };
     }
   }
@@ -242,7 +275,14 @@ export function snapshotJson(snap: Snapshot, rates?: RateTracker) {
     /** Workers of this runbook polling the run's task queue (pollers judged by the heartbeat timeout). */
     pollers: snap.pollers ?? null,
     noWorker: snap.noWorker ?? null,
-    history: fromHistory ? { why: h!.why, lastCompleted: h!.lastCompleted ?? null, signals: h!.signals, workflowTaskWaitingSince: h!.workflowTaskWaitingSince ?? null } : null,
+    history: fromHistory
+      ? {
+          why: h!.why,
+          lastCompleted: h!.lastCompleted ?? null,
+          signals: h!.signals,
+          workflowTaskWaitingSince: h!.workflowTaskWaitingSince ?? null,
+        }
+      : null,
     progressError: snap.progressError ?? null,
     result: snap.result ?? null,
     failure: snap.failure ?? null,

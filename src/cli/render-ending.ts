@@ -9,7 +9,14 @@ import { isRestoreResult, renderRestoreResult } from './render-restore';
 import type { RunSummary, Snapshot } from './snapshot-model';
 import { PLAIN, Style } from './style';
 import type { LeftStopped } from './snapshot-model';
-import { leftStopped, STILL_STOPPED_PREFIX, shownOutcome, stillStoppedLine, terminatedRestoreHint, workersEndLine } from './workers-view';
+import {
+  leftStopped,
+  STILL_STOPPED_PREFIX,
+  shownOutcome,
+  stillStoppedLine,
+  terminatedRestoreHint,
+  workersEndLine,
+} from './workers-view';
 
 /** `failure`: the closed run's failure message, for runs whose result does not say it all. */
 export function renderResult(result: ResetResult, style: Style = PLAIN, failure?: string, known?: LeftStopped): string {
@@ -27,20 +34,29 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   else if (failure && stopped && !failure.startsWith(STILL_STOPPED_PREFIX)) out.push(`  ${failure}`);
   if (result.reason) out.push(`  reason: ${result.reason}`);
   for (const f of result.backup?.files ?? []) {
-    out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`);
+    out.push(
+      `  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`,
+    );
   }
   if (result.backup) out.push(`  backup proof: ${backupProof(result.backup)}`);
-  const changed = result.plan?.strategy === 'rebuild' ? 'The rebuild command changed the database.' : 'The TRUNCATE committed.';
+  const changed =
+    result.plan?.strategy === 'rebuild' ? 'The rebuild command changed the database.' : 'The TRUNCATE committed.';
   if (result.restoreCommand) out.push(style.yellow(`  ${changed} Undo this reset with: ${result.restoreCommand}`));
   if (result.objectsDeleted) {
     out.push(
       `  storage: ${formatCount(result.objectsDeleted.count)} objects deleted (${formatBytes(result.objectsDeleted.bytes)})` +
         (result.objectsDeleted.errors ? style.red(`, ${result.objectsDeleted.errors} errors`) : '') +
-        (result.objectsDeleted.alreadyGone ? `, ${formatCount(result.objectsDeleted.alreadyGone)} already gone (removed by an earlier attempt)` : ''),
+        (result.objectsDeleted.alreadyGone
+          ? `, ${formatCount(result.objectsDeleted.alreadyGone)} already gone (removed by an earlier attempt)`
+          : ''),
     );
     const missing = result.objectsDeleted.missing;
     if (missing)
-      out.push(style.yellow(`  storage: ${formatCount(missing)} file(s) were missing before the reset (blob rows without a file), e.g. ${(result.objectsDeleted.missingSample ?? []).join(', ')}`));
+      out.push(
+        style.yellow(
+          `  storage: ${formatCount(missing)} file(s) were missing before the reset (blob rows without a file), e.g. ${(result.objectsDeleted.missingSample ?? []).join(', ')}`,
+        ),
+      );
   }
   if (result.stepDurationsMs) {
     const parts = Object.entries(result.stepDurationsMs).map(([k, v]) => `${k} ${formatDuration(v)}`);
@@ -53,7 +69,12 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
       out.push(
         table(
           ['', 'what', 'expected', 'actual'],
-          result.verify.lines.map((l) => [l.ok ? style.green('✔') : style.red('✖'), l.label, l.expected, String(l.actual)]),
+          result.verify.lines.map((l) => [
+            l.ok ? style.green('✔') : style.red('✖'),
+            l.label,
+            l.expected,
+            String(l.actual),
+          ]),
           { align: ['left', 'left', 'right', 'right'] },
         ),
       );

@@ -9,11 +9,18 @@ import { leftStopped, STILL_STOPPED_PREFIX, stillStoppedLine, workersEndLine } f
 /** Whether a run's result is a restore's (it has no `mode`), to render it as one. */
 export function isRestoreResult(r: unknown): r is RestoreResult {
   const x = r as Partial<RestoreResult> & { mode?: string };
-  return typeof x === 'object' && x !== null && x.mode === undefined && (x.restored !== undefined || (x.plan !== undefined && 'countsNow' in (x.plan as object)));
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    x.mode === undefined &&
+    (x.restored !== undefined || (x.plan !== undefined && 'countsNow' in (x.plan as object)))
+  );
 }
 
 export function renderRestorePlan(p: RestorePlan, style: Style = PLAIN): string {
-  const out = [style.bold(`Restore of "${p.target}" (database ${p.databaseName}) from reset run ${p.resetRunId ?? '?'}`)];
+  const out = [
+    style.bold(`Restore of "${p.target}" (database ${p.databaseName}) from reset run ${p.resetRunId ?? '?'}`),
+  ];
   for (const f of p.backup.files)
     out.push(
       `  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…), taken ${p.backup.createdAt}, ${p.backupAgeMinutes} min ago; checksum ${p.checksumsOk ? 'matches the record' : style.red('DOES NOT MATCH')}`,
@@ -21,7 +28,12 @@ export function renderRestorePlan(p: RestorePlan, style: Style = PLAIN): string 
   out.push(
     table(
       ['database', 'table', 'in backup', 'now'],
-      p.tables.map((t) => [t.database, t.table, t.rowsInBackup === undefined ? '?' : String(t.rowsInBackup), String(t.rowsNow)]),
+      p.tables.map((t) => [
+        t.database,
+        t.table,
+        t.rowsInBackup === undefined ? '?' : String(t.rowsInBackup),
+        String(t.rowsNow),
+      ]),
       { align: ['left', 'left', 'right', 'right'] },
     ),
   );
@@ -31,16 +43,32 @@ export function renderRestorePlan(p: RestorePlan, style: Style = PLAIN): string 
     out.push(
       table(
         ['database', 'table', 'after the reset', 'now', 'discarded'],
-        newer.map((r) => [r.database, r.table + (r.queue ? ' (queue state)' : ''), String(r.rowsAfterReset), String(r.rowsNow), String(r.rowsNow - r.rowsAfterReset)]),
+        newer.map((r) => [
+          r.database,
+          r.table + (r.queue ? ' (queue state)' : ''),
+          String(r.rowsAfterReset),
+          String(r.rowsNow),
+          String(r.rowsNow - r.rowsAfterReset),
+        ]),
         { align: ['left', 'left', 'right', 'right', 'right'] },
       ),
     );
   }
   if (p.quarantine) {
-    const from = [...(p.quarantine.bucket ? [`${p.quarantine.bucket}/${p.quarantine.prefix}`] : []), ...(p.quarantine.folders ?? [])].join(', ');
-    out.push(`  quarantined objects to bring back: ${p.quarantine.objects} (${formatBytes(p.quarantine.bytes)}) from ${from}`);
+    const from = [
+      ...(p.quarantine.bucket ? [`${p.quarantine.bucket}/${p.quarantine.prefix}`] : []),
+      ...(p.quarantine.folders ?? []),
+    ].join(', ');
+    out.push(
+      `  quarantined objects to bring back: ${p.quarantine.objects} (${formatBytes(p.quarantine.bytes)}) from ${from}`,
+    );
   }
-  if (p.objectsMissing) out.push(style.red(`  purged files that cannot come back: ${formatCount(p.objectsMissing)} (their restored blob rows will point at missing files)`));
+  if (p.objectsMissing)
+    out.push(
+      style.red(
+        `  purged files that cannot come back: ${formatCount(p.objectsMissing)} (their restored blob rows will point at missing files)`,
+      ),
+    );
   for (const w of p.warnings) out.push(`  ${style.yellow('!')} ${w}`);
   for (const e of p.errors) out.push(`  ${style.red('✖')} ${e}`);
   return out.join('\n');
@@ -58,10 +86,26 @@ export function renderRestoreResult(r: RestoreResult, style: Style, failure?: st
   // The plan's warnings again at the end: on the --confirm path nobody saw the plan.
   for (const w of r.plan?.warnings ?? []) out.push(`  ${style.yellow('!')} ${w}`);
   const discarded = (r.plan?.newerRows ?? []).filter((n) => !n.queue);
-  if (discarded.length && r.restored) out.push(style.yellow(`  discarded: ${discarded.map((n) => `${n.rowsNow - n.rowsAfterReset} newer row(s) of ${n.database}/${n.table}`).join(', ')}`));
+  if (discarded.length && r.restored)
+    out.push(
+      style.yellow(
+        `  discarded: ${discarded.map((n) => `${n.rowsNow - n.rowsAfterReset} newer row(s) of ${n.database}/${n.table}`).join(', ')}`,
+      ),
+    );
   if (r.restored) out.push(`  restored: ${formatCount(r.restored.rows)} rows in ${r.restored.tables} tables`);
-  if (r.objectsRestored) out.push(`  storage: ${formatCount(r.objectsRestored.count)} objects brought back (${formatBytes(r.objectsRestored.bytes)})`);
-  if (r.objectsMissing) out.push(style.red(`  storage: ${formatCount(r.objectsMissing)} purged file(s) did not come back: their blob rows point at missing files`));
-  if (r.verify) out.push(`  verify: ${r.verify.ok ? style.green("every table holds the backup's count") : style.red(r.verify.mismatches.join('; '))}`);
+  if (r.objectsRestored)
+    out.push(
+      `  storage: ${formatCount(r.objectsRestored.count)} objects brought back (${formatBytes(r.objectsRestored.bytes)})`,
+    );
+  if (r.objectsMissing)
+    out.push(
+      style.red(
+        `  storage: ${formatCount(r.objectsMissing)} purged file(s) did not come back: their blob rows point at missing files`,
+      ),
+    );
+  if (r.verify)
+    out.push(
+      `  verify: ${r.verify.ok ? style.green("every table holds the backup's count") : style.red(r.verify.mismatches.join('; '))}`,
+    );
   return out.join('\n');
 }

@@ -5,7 +5,14 @@ import { agoText, progressBar, renderSteps } from './render';
 import { renderResult } from './render-ending';
 import type { ActivityView, Snapshot } from './snapshot-model';
 import { PLAIN, Style } from './style';
-import { leftStopped, restartLine, stillStoppedLine, stoppedByRun, terminatedRestoreHint, workersOf } from './workers-view';
+import {
+  leftStopped,
+  restartLine,
+  stillStoppedLine,
+  stoppedByRun,
+  terminatedRestoreHint,
+  workersOf,
+} from './workers-view';
 
 export function activityLabel(a: ActivityView): string {
   const unit = a.progress?.unit;
@@ -32,7 +39,10 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
   const stopped = leftStopped(snap);
   // A closed run shows only a final phase: one left at "compensating" by an older run would mislead.
   const rawPhase = p?.phase ?? (h && h.phase !== 'ended' ? h.phase : undefined);
-  const phase = snap.status === 'RUNNING' || ['completed', 'failed', 'aborted', 'cancelled'].includes(rawPhase ?? '') ? rawPhase : undefined;
+  const phase =
+    snap.status === 'RUNNING' || ['completed', 'failed', 'aborted', 'cancelled'].includes(rawPhase ?? '')
+      ? rawPhase
+      : undefined;
   const mode = p?.mode ?? h?.mode ?? snap.result?.mode;
   out.push(
     `${style.bold(snap.workflowId)}  ${style.dim(snap.runId)}\n` +
@@ -50,9 +60,14 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
   } else if (h) {
     out.push('', renderSteps(h.steps, now, style));
     if (snap.status === 'RUNNING')
-      out.push(style.dim(`  from the run's history (${snap.noWorker ? 'no worker answered the progress query' : `the progress query failed: ${snap.progressError ?? '?'}`}): ${h.why}`));
+      out.push(
+        style.dim(
+          `  from the run's history (${snap.noWorker ? 'no worker answered the progress query' : `the progress query failed: ${snap.progressError ?? '?'}`}): ${h.why}`,
+        ),
+      );
     else out.push(style.dim("  from the run's history (no worker answered the progress query)"));
-    if (h.lastCompleted) out.push(style.dim(`  last step completed: ${h.lastCompleted.step} at ${formatTime(h.lastCompleted.at)}`));
+    if (h.lastCompleted)
+      out.push(style.dim(`  last step completed: ${h.lastCompleted.step} at ${formatTime(h.lastCompleted.at)}`));
     for (const sig of h.signals.filter((x) => !x.seenByRun)) {
       out.push(
         style.yellow(
@@ -66,14 +81,22 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
   const bars = snap.activities.filter((a) => a.progress);
   if (bars.length) {
     out.push('');
-    for (const a of bars) out.push('  ' + progressBar({ label: activityLabel(a), progress: a.progress!, rate: rates[a.activityId] }, style));
+    for (const a of bars)
+      out.push(
+        '  ' + progressBar({ label: activityLabel(a), progress: a.progress!, rate: rates[a.activityId] }, style),
+      );
   }
   for (const a of snap.activities) {
     if (a.attempt > 1 && a.lastFailure) {
       out.push(style.yellow(`  ${a.type}: attempt ${a.attempt}, last failure: ${truncate(a.lastFailure, 160)}`));
     }
   }
-  const approval = p?.approval && p.phase === 'awaiting-approval' ? p.approval : !p && h?.phase === 'awaiting-approval' ? h.approval : undefined;
+  const approval =
+    p?.approval && p.phase === 'awaiting-approval'
+      ? p.approval
+      : !p && h?.phase === 'awaiting-approval'
+        ? h.approval
+        : undefined;
   if (approval) {
     out.push(
       '',
@@ -88,7 +111,8 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
     const restartedAtPause = (waiting as { workersRestarted?: unknown }).workersRestarted;
     out.push(
       '',
-      style.yellow(style.bold(`  PAUSED at step "${waiting.step}"`)) + ` since ${formatTime(waiting.since)}: the step failed its retries`,
+      style.yellow(style.bold(`  PAUSED at step "${waiting.step}"`)) +
+        ` since ${formatTime(waiting.since)}: the step failed its retries`,
       `  reason: ${waiting.error}`,
       ...(typeof restartedAtPause === 'boolean' ? [`  ${pauseWorkersLine(restartedAtPause, workersOf(snap))}`] : []),
       `  retry the step: reset-runbook resume ${snap.workflowId}    give up (restarts workers if stopped): reset-runbook abort ${snap.workflowId}`,
@@ -99,7 +123,9 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
   if (restarting && snap.status === 'RUNNING') out.push(style.yellow(`  ${restarting}`));
   else if (!stopped && snap.status === 'RUNNING' && (stoppedByRun(snap) || (!p && h?.workersStoppedSince))) {
     const since = p?.workers?.stoppedSince ?? h?.workersStoppedSince;
-    out.push(style.yellow(`  Solid Queue workers are stopped by this run${since ? ` since ${formatTime(since)}` : ''}`));
+    out.push(
+      style.yellow(`  Solid Queue workers are stopped by this run${since ? ` since ${formatTime(since)}` : ''}`),
+    );
   }
   if (snap.result) out.push('', renderResult(snap.result, style, snap.failure, stopped));
   else if (snap.failure) out.push('', style.red(`  ${snap.status}: ${snap.failure}`));
@@ -109,7 +135,8 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
 /** At a pause: did the run start the workers again while it waits? */
 export function pauseWorkersLine(restarted: boolean, w: WorkersState | undefined): string {
   if (restarted) return 'Solid Queue workers: started again while the run waits (resume stops them again first)';
-  if (w?.status === 'stopped') return 'Solid Queue workers: stopped, and left so while the run waits (none was alive before the reset)';
+  if (w?.status === 'stopped')
+    return 'Solid Queue workers: stopped, and left so while the run waits (none was alive before the reset)';
   return 'Solid Queue workers: not stopped by this run';
 }
 
@@ -119,5 +146,8 @@ export function noWorkerLines(nw: NonNullable<Snapshot['noWorker']>, now: Date, 
   const head = nw.recentPoll
     ? `no worker answered the progress query, though a worker polled task queue ${nw.taskQueue} within the heartbeat timeout (${nw.heartbeatTimeoutSeconds} s; ${last}): it may be stopping or stuck; the run continues when a worker runs it`
     : `no worker is polling task queue ${nw.taskQueue} (${last}): the run continues when a worker starts`;
-  return [style.yellow(style.bold(`  ${head}`)), '  start one: systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker'];
+  return [
+    style.yellow(style.bold(`  ${head}`)),
+    '  start one: systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker',
+  ];
 }

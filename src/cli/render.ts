@@ -89,7 +89,9 @@ export function renderSteps(steps: StepState[], now: Date, style: Style = PLAIN)
     s.attempts > 1 ? String(s.attempts) : '',
     truncate((s.error ?? s.detail ?? '').replace(/\s+/g, ' '), 70),
   ]);
-  return table(['', 'step', 'status', 'duration', 'tries', 'detail'], rows, { align: ['left', 'left', 'left', 'right', 'right', 'left'] });
+  return table(['', 'step', 'status', 'duration', 'tries', 'detail'], rows, {
+    align: ['left', 'left', 'left', 'right', 'right', 'left'],
+  });
 }
 
 /** "42 s ago" (seconds up to two minutes, then 3m05s). */

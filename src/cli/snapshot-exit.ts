@@ -26,6 +26,13 @@ export function exitCodeFor(snap: Snapshot): ExitCode {
 export function endedRunError(snap: Snapshot, nothingTo: string, hint?: string): CliError {
   const stopped = leftStopped(snap);
   if (stopped)
-    return new CliError(`${snap.workflowId} has ended (${snap.status}) with the Solid Queue workers stopped; there is nothing to ${nothingTo}. ${stillStoppedLine(stopped)}`, EXIT.workersStopped);
-  return new CliError(`${snap.workflowId} has ended (${snap.status}); there is nothing to ${nothingTo}`, EXIT.failed, hint);
+    return new CliError(
+      `${snap.workflowId} has ended (${snap.status}) with the Solid Queue workers stopped; there is nothing to ${nothingTo}. ${stillStoppedLine(stopped)}`,
+      EXIT.workersStopped,
+    );
+  return new CliError(
+    `${snap.workflowId} has ended (${snap.status}); there is nothing to ${nothingTo}`,
+    EXIT.failed,
+    hint,
+  );
 }

@@ -55,7 +55,13 @@ export interface Snapshot {
    * Set while the run is RUNNING and no worker answered the progress query: no worker is polling
    * (recentPoll false: no poll within the heartbeat timeout), or one polled lately but did not answer.
    */
-  noWorker?: { taskQueue: string; lastPollAt?: string; heartbeatTimeoutSeconds: number; recentPoll: boolean; queryError: string };
+  noWorker?: {
+    taskQueue: string;
+    lastPollAt?: string;
+    heartbeatTimeoutSeconds: number;
+    recentPoll: boolean;
+    queryError: string;
+  };
   /**
    * When the run's pending workflow task was scheduled, while no worker has started it: a polling
    * worker takes one within milliseconds, so a few seconds of this means no worker polls right now,

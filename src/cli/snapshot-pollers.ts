@@ -24,14 +24,22 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = PLAN_DEFAULTS.heartbeatTimeoutS
 export const IDLE_REPOLL_SECONDS = 70;
 
 /** Workers polling the runbook's task queue (workflow and activity pollers) within staleAfterSeconds. */
-export async function workersSeen(client: Client, taskQueue = TASK_QUEUE, now = new Date(), staleAfterSeconds = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS): Promise<WorkersSeen> {
+export async function workersSeen(
+  client: Client,
+  taskQueue = TASK_QUEUE,
+  now = new Date(),
+  staleAfterSeconds = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+): Promise<WorkersSeen> {
   const ask = (type: temporal.api.enums.v1.TaskQueueType) =>
     client.workflowService.describeTaskQueue({
       namespace: client.options.namespace,
       taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       taskQueueType: type,
     });
-  const [wf, act] = await Promise.all([ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)]);
+  const [wf, act] = await Promise.all([
+    ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+    ask(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+  ]);
   return summarizePollers(taskQueue, wf.pollers ?? [], act.pollers ?? [], now, staleAfterSeconds);
 }
 
@@ -42,7 +50,8 @@ export function summarizePollers(
   now: Date,
   staleAfterSeconds: number,
 ): WorkersSeen {
-  const at = (p: temporal.api.taskqueue.v1.IPollerInfo) => (tsToIso(p.lastAccessTime as never) ? Date.parse(tsToIso(p.lastAccessTime as never)!) : 0);
+  const at = (p: temporal.api.taskqueue.v1.IPollerInfo) =>
+    tsToIso(p.lastAccessTime as never) ? Date.parse(tsToIso(p.lastAccessTime as never)!) : 0;
   const live = (p: temporal.api.taskqueue.v1.IPollerInfo) => now.getTime() - at(p) <= staleAfterSeconds * 1000;
   const all = [...workflowPollers, ...activityPollers];
   const last = all.reduce((m, p) => Math.max(m, at(p)), 0);

@@ -16,7 +16,9 @@ import type { Snapshot } from './snapshot-model';
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, tsToIso, workersSeen } from './snapshot-pollers';
 
 /** Heartbeat details -> HeartbeatProgress, or undefined if they are not in that shape. */
-export function decodeHeartbeat(payloads: temporal.api.common.v1.IPayload[] | null | undefined): HeartbeatProgress | undefined {
+export function decodeHeartbeat(
+  payloads: temporal.api.common.v1.IPayload[] | null | undefined,
+): HeartbeatProgress | undefined {
   if (!payloads?.length) return undefined;
   try {
     const value = defaultPayloadConverter.fromPayload<unknown>(payloads[0] as never);
@@ -29,7 +31,10 @@ export function decodeHeartbeat(payloads: temporal.api.common.v1.IPayload[] | nu
 export function asHeartbeatProgress(value: unknown): HeartbeatProgress | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const v = value as Record<string, unknown>;
-  if ((v.unit === 'bytes' || v.unit === 'objects' || v.unit === 'tables' || v.unit === 'processes') && typeof v.done === 'number') {
+  if (
+    (v.unit === 'bytes' || v.unit === 'objects' || v.unit === 'tables' || v.unit === 'processes') &&
+    typeof v.done === 'number'
+  ) {
     return {
       unit: v.unit,
       done: v.done,
@@ -40,7 +45,14 @@ export function asHeartbeatProgress(value: unknown): HeartbeatProgress | undefin
   return undefined;
 }
 
-const ACTIVITY_STATES: Record<number, string> = { 0: 'UNSPECIFIED', 1: 'SCHEDULED', 2: 'STARTED', 3: 'CANCEL_REQUESTED', 4: 'PAUSED', 5: 'PAUSE_REQUESTED' };
+const ACTIVITY_STATES: Record<number, string> = {
+  0: 'UNSPECIFIED',
+  1: 'SCHEDULED',
+  2: 'STARTED',
+  3: 'CANCEL_REQUESTED',
+  4: 'PAUSED',
+  5: 'PAUSE_REQUESTED',
+};
 
 function firstString(sa: unknown): string | undefined {
   if (Array.isArray(sa)) return sa.length ? String(sa[0]) : undefined;
@@ -62,11 +74,19 @@ export interface SnapshotOptions {
 function refuseUnreadable(err: unknown, workflowId: string): void {
   const keyErr = keyErrorIn(err);
   if (keyErr) {
-    throw new CliError(`cannot read run ${workflowId}: ${keyErr.message}`, EXIT.usage, `RR_CODEC_KEYS must hold the key "${keyErr.keyId}" (keep retired keys after the current one)`);
+    throw new CliError(
+      `cannot read run ${workflowId}: ${keyErr.message}`,
+      EXIT.usage,
+      `RR_CODEC_KEYS must hold the key "${keyErr.keyId}" (keep retired keys after the current one)`,
+    );
   }
 }
 
-export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts: SnapshotOptions = {}): Promise<Snapshot> {
+export async function takeSnapshot(
+  client: Client,
+  handle: WorkflowHandle,
+  opts: SnapshotOptions = {},
+): Promise<Snapshot> {
   const desc = await handle.describe();
   const codecs = client.options.loadedDataConverter.payloadCodecs;
   // Heartbeat details and last failures come raw from describe: sealed when payloads are encrypted.
@@ -99,7 +119,11 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
   const taskQueue = raw.executionConfig?.taskQueue?.name ?? TASK_QUEUE;
   snap.taskQueue = taskQueue;
   const wft = raw.pendingWorkflowTask;
-  if (running && wft && Number(wft.state) === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED) {
+  if (
+    running &&
+    wft &&
+    Number(wft.state) === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED
+  ) {
     const since = tsToIso(wft.scheduledTime as never);
     if (since) snap.workflowTaskWaitingSince = since;
   }
@@ -108,7 +132,9 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
   const wantQuery = opts.query ?? true;
   if (wantQuery) {
     try {
-      snap.progress = await client.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 5000), () => handle.query(progressQuery));
+      snap.progress = await client.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 5000), () =>
+        handle.query(progressQuery),
+      );
     } catch (err) {
       refuseUnreadable(err, desc.workflowId);
       snap.progressError = queryErrorText(err);
@@ -124,7 +150,8 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
       if (type) snap.failureType = type;
       // The runbook ends a rejected or aborted run as a failure that carries its ResetResult.
       const details = failureDetails(err);
-      if (details && typeof details === 'object' && 'outcome' in details && 'target' in details) snap.result = details as ResetResult;
+      if (details && typeof details === 'object' && 'outcome' in details && 'target' in details)
+        snap.result = details as ResetResult;
     }
   }
   // Without the workflow's own answer, the history says what the run has done and waits for.
@@ -138,7 +165,10 @@ export async function takeSnapshot(client: Client, handle: WorkflowHandle, opts:
       // the view goes on with what describe gave
     }
   }
-  const heartbeat = snap.progress?.plan?.settings?.heartbeatTimeoutSeconds ?? snap.history?.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+  const heartbeat =
+    snap.progress?.plan?.settings?.heartbeatTimeoutSeconds ??
+    snap.history?.heartbeatTimeoutSeconds ??
+    DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
   if (opts.workers || running) {
     try {
       snap.pollers = await workersSeen(client, taskQueue, new Date(), heartbeat);
@@ -222,7 +252,11 @@ export async function resolveRun(client: Client, run: string, runId?: string): P
       throw err;
     }
   }
-  throw new CliError(`no run "${run}"${runId ? ` with run id ${runId}` : ''} in namespace ${client.options.namespace}`, EXIT.notFound, 'see: reset-runbook list');
+  throw new CliError(
+    `no run "${run}"${runId ? ` with run id ${runId}` : ''} in namespace ${client.options.namespace}`,
+    EXIT.notFound,
+    'see: reset-runbook list',
+  );
 }
 
 /** Rate of progress per activity, from the samples seen while following. */

@@ -19,20 +19,35 @@ export function workersOf(snap: Pick<Snapshot, 'result' | 'progress'>): WorkersS
 }
 
 /** Set when the run ended (or is ending) with the workers stopped and a person must start them. */
-export function leftStopped(snap: Pick<Snapshot, 'result' | 'progress' | 'failure' | 'history'> & { status?: string }): LeftStopped | undefined {
+export function leftStopped(
+  snap: Pick<Snapshot, 'result' | 'progress' | 'failure' | 'history'> & { status?: string },
+): LeftStopped | undefined {
   const w = workersOf(snap);
   if (snap.status && CLOSED_WITHOUT_ENDING.includes(snap.status)) {
     // Terminate skips the compensation: read from the history, a stop with no start after it.
-    const since = snap.history?.stoppedWithoutStart ?? (w && ['stopped', 'restarting', 'still-stopped'].includes(w.status) ? (w.stoppedSince ?? 'unknown') : undefined);
+    const since =
+      snap.history?.stoppedWithoutStart ??
+      (w && ['stopped', 'restarting', 'still-stopped'].includes(w.status) ? (w.stoppedSince ?? 'unknown') : undefined);
     if (!since) return undefined;
     const plan = snap.progress?.plan ?? snap.history?.plan;
-    return { uncertain: true, closedAs: snap.status, since: since === 'unknown' ? undefined : since, startCommand: w?.startCommand ?? plan?.settings?.startCommand ?? snap.history?.startCommand };
+    return {
+      uncertain: true,
+      closedAs: snap.status,
+      since: since === 'unknown' ? undefined : since,
+      startCommand: w?.startCommand ?? plan?.settings?.startCommand ?? snap.history?.startCommand,
+    };
   }
   const failure = snap.failure ?? '';
   const message = snap.result?.message ?? '';
-  const flagged = w?.status === 'still-stopped' || snap.result?.endReason === 'workersStillStopped' || failure.startsWith(STILL_STOPPED_PREFIX) || message.startsWith(STILL_STOPPED_PREFIX);
+  const flagged =
+    w?.status === 'still-stopped' ||
+    snap.result?.endReason === 'workersStillStopped' ||
+    failure.startsWith(STILL_STOPPED_PREFIX) ||
+    message.startsWith(STILL_STOPPED_PREFIX);
   if (!flagged) return undefined;
-  const stopStep = snap.progress?.steps.find((s) => s.name === 'stopWorkers') ?? snap.history?.steps.find((s) => s.name === 'stopWorkers');
+  const stopStep =
+    snap.progress?.steps.find((s) => s.name === 'stopWorkers') ??
+    snap.history?.steps.find((s) => s.name === 'stopWorkers');
   const plan = snap.result?.plan ?? snap.progress?.plan ?? snap.history?.plan;
   return {
     since: w?.stoppedSince ?? stopStep?.startedAt ?? snap.history?.workersStoppedSince,
@@ -53,7 +68,9 @@ export function stillStoppedLine(l: LeftStopped): string {
  * A run closed from outside after its reset step started: its TRUNCATE may have committed, and no
  * ending said so. The restore checks the run's journal and refuses if there is nothing to undo.
  */
-export function terminatedRestoreHint(snap: Pick<Snapshot, 'status' | 'history' | 'runId' | 'target'>): string | undefined {
+export function terminatedRestoreHint(
+  snap: Pick<Snapshot, 'status' | 'history' | 'runId' | 'target'>,
+): string | undefined {
   if (!CLOSED_WITHOUT_ENDING.includes(snap.status) || !snap.history?.resetStarted) return undefined;
   const target = snap.target ?? snap.history.target;
   if (!target) return undefined;
@@ -94,14 +111,19 @@ export function stoppedByRun(snap: Pick<Snapshot, 'progress'>): boolean {
  * The outcome to show: what the result says. A run older than the `workers` state that failed its
  * compensation carried its initial "planned"; an execute run that left the workers stopped has failed.
  */
-export function shownOutcome(result: ResetResult | undefined, stopped: LeftStopped | undefined): ResetResult['outcome'] | undefined {
+export function shownOutcome(
+  result: ResetResult | undefined,
+  stopped: LeftStopped | undefined,
+): ResetResult['outcome'] | undefined {
   if (!result) return undefined;
   if (stopped && result.mode === 'execute' && result.outcome === 'planned') return 'failed';
   return result.outcome;
 }
 
 /** endReason from the result, or what an older run's ending shows. */
-export function endReasonOf(snap: Pick<Snapshot, 'result' | 'progress' | 'failure' | 'history'>): EndReason | undefined {
+export function endReasonOf(
+  snap: Pick<Snapshot, 'result' | 'progress' | 'failure' | 'history'>,
+): EndReason | undefined {
   if (snap.result?.endReason) return snap.result.endReason;
   if (leftStopped(snap)) return 'workersStillStopped';
   return undefined;

@@ -23,6 +23,10 @@ export const DEFAULTS = {
   quarantine: { prefix: 'reset-quarantine/', diskFolder: '.reset-quarantine' },
   backup: { keep: 5, maxAgeMinutes: 60, verify: 'list' },
   approval: { required: PLAN_DEFAULTS.approvalRequired, timeout: PLAN_DEFAULTS.approvalTimeout },
-  timing: { heartbeatTimeoutSeconds: PLAN_DEFAULTS.heartbeatTimeoutSeconds, maximumAttempts: PLAN_DEFAULTS.maximumAttempts, lockTimeoutSeconds: 10 },
+  timing: {
+    heartbeatTimeoutSeconds: PLAN_DEFAULTS.heartbeatTimeoutSeconds,
+    maximumAttempts: PLAN_DEFAULTS.maximumAttempts,
+    lockTimeoutSeconds: 10,
+  },
   plan: { exactCounts: false, estimateAboveRows: 100_000 },
 } as const;

@@ -35,7 +35,10 @@ export interface LoadedTargets {
 export function loadTargetsFromEnv(env: NodeJS.ProcessEnv = process.env): LoadedTargets {
   const file = env[TARGETS_ENV];
   if (!file) {
-    throw new ConfigError([`${TARGETS_ENV} is not set: point it at your targets JSON file (see deploy/targets.example.json)`], 'worker');
+    throw new ConfigError(
+      [`${TARGETS_ENV} is not set: point it at your targets JSON file (see deploy/targets.example.json)`],
+      'worker',
+    );
   }
   return loadTargetsFile(file, env);
 }
@@ -67,11 +70,16 @@ export function validateTargetsFile(parsed: unknown, env: NodeJS.ProcessEnv): st
 }
 
 /** Issues keep their input (to tell a missing field from a wrong one); no message ever repeats it. */
-const parse = (parsed: unknown, env: NodeJS.ProcessEnv) => targetsFileSchema(env).safeParse(parsed, { reportInput: true });
+const parse = (parsed: unknown, env: NodeJS.ProcessEnv) =>
+  targetsFileSchema(env).safeParse(parsed, { reportInput: true });
 
 /** A group written as a bare list is a group with no settings of its own. */
-export function normalizeGroups(groups: Record<string, GroupConfig | string[]> | undefined): Record<string, GroupConfig> {
-  return Object.fromEntries(Object.entries(groups ?? {}).map(([name, g]) => [name, Array.isArray(g) ? { targets: g } : g]));
+export function normalizeGroups(
+  groups: Record<string, GroupConfig | string[]> | undefined,
+): Record<string, GroupConfig> {
+  return Object.fromEntries(
+    Object.entries(groups ?? {}).map(([name, g]) => [name, Array.isArray(g) ? { targets: g } : g]),
+  );
 }
 
 function resolvePaths(t: TargetConfig, base: string): void {
@@ -89,7 +97,8 @@ function resolvePaths(t: TargetConfig, base: string): void {
 type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
 
-const fieldPath = (p: Path) => p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+const fieldPath = (p: Path) =>
+  p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
 
 /** A message about a whole list is reported once, at the list, whichever item broke it. */
 const aboutTheList = (m: string) => /^expected (a list|a non-empty list|a command as a list)/.test(m);
@@ -131,6 +140,14 @@ function fittingBranch(branches: Issue[][], input: unknown): Issue[] | undefined
   const kindGiven = typeof input === 'object' && input !== null && 'kind' in input;
   const fits = kindGiven
     ? branches.filter(kindOk)
-    : branches.filter((b) => kindOk(b) && b.every((i) => !(i.code === 'unrecognized_keys' && i.path.length === 0) && !(i.path.length === 1 && i.input === undefined)));
+    : branches.filter(
+        (b) =>
+          kindOk(b) &&
+          b.every(
+            (i) =>
+              !(i.code === 'unrecognized_keys' && i.path.length === 0) &&
+              !(i.path.length === 1 && i.input === undefined),
+          ),
+      );
   return fits.length === 1 ? fits[0] : undefined;
 }

@@ -11,13 +11,16 @@ export type Env = Record<string, string | undefined>;
 export const AT_PARENT = '\u2191';
 type Shape = Record<string, z.ZodType>;
 
-// Each carries the message the operator reads. (No `abort: true` in them: an explicit abort would also stop the checks between fields, and every
+// Each carries the message the operator reads. (No `abort: true` in them: an explicit abort would also stop the checks
+// between fields, and every
 // problem is to be reported at once.)
 
 /** An object that refuses unknown fields (a typo must not silently fall back to a default). */
 export function obj<S extends Shape>(shape: S, message: string) {
   const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? `known fields here: ${known}` : message) });
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? `known fields here: ${known}` : message),
+  });
 }
 export const str = (description?: string) => {
   const s = z
@@ -38,13 +41,24 @@ export const int = (min: number, max: number, description: string) => {
 };
 export const bool = (description: string) => z.boolean({ error: 'expected true or false' }).describe(description);
 /** A list whose every message names the whole list (the loader reports it at the list's path). */
-export const list = <T extends z.ZodType>(item: (m: string) => T, message: string, description: string) => z.array(item(message), { error: message }).describe(description);
-export const strList = (description: string) => list((m) => z.string({ error: m }).min(1, { error: m }), 'expected a list of non-empty strings', description);
+export const list = <T extends z.ZodType>(item: (m: string) => T, message: string, description: string) =>
+  z.array(item(message), { error: message }).describe(description);
+export const strList = (description: string) =>
+  list((m) => z.string({ error: m }).min(1, { error: m }), 'expected a list of non-empty strings', description);
 export const command = (description: string) =>
-  list((m) => z.string({ error: m }), 'expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]', description).min(1, {
+  list(
+    (m) => z.string({ error: m }),
+    'expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]',
+    description,
+  ).min(1, {
     error: 'expected a command as a list of strings, e.g. ["bin/rails", "db:seed"]',
   });
-export const envMap = (description: string) => z.record(z.string(), z.string({ error: 'expected an object of string values' }), { error: 'expected an object of string values' }).describe(description);
+export const envMap = (description: string) =>
+  z
+    .record(z.string(), z.string({ error: 'expected an object of string values' }), {
+      error: 'expected an object of string values',
+    })
+    .describe(description);
 export const duration = (description: string) =>
   z
     .string({ error: `expected ${DURATION_RULE}` })
@@ -70,7 +84,10 @@ export function urlEnv(what: 'database URL' | 'webhook URL', env: Env | undefine
       if (!env || !ENV_NAME.test(name)) return;
       const value = env[name];
       if (!value) ctx.addIssue({ code: 'custom', message: `environment variable ${name} is not set on this worker` });
-      else if (what === 'webhook URL' && !/^https?:\/\/[^\s]+$/.test(value)) ctx.addIssue({ code: 'custom', message: `environment variable ${name} does not hold an http(s) URL` });
+      else if (what === 'webhook URL' && !/^https?:\/\/[^\s]+$/.test(value))
+        ctx.addIssue({ code: 'custom', message: `environment variable ${name} does not hold an http(s) URL` });
     })
-    .describe(`Name of the worker's environment variable holding the ${what} (a secret: never the URL itself), e.g. "DATABASE_URL".`);
+    .describe(
+      `Name of the worker's environment variable holding the ${what} (a secret: never the URL itself), e.g. "DATABASE_URL".`,
+    );
 }

@@ -6,13 +6,31 @@
 import { z } from 'zod';
 import { NOTIFY_EVENTS } from '../contract';
 import { DEFAULTS } from './defaults';
-import { AT_PARENT, Env, anyStr, bool, command, duration, envMap, httpUrl, int, list, num, obj, str, strList, urlEnv } from './schema-parts';
+import {
+  AT_PARENT,
+  Env,
+  anyStr,
+  bool,
+  command,
+  duration,
+  envMap,
+  httpUrl,
+  int,
+  list,
+  num,
+  obj,
+  str,
+  strList,
+  urlEnv,
+} from './schema-parts';
 
 export function databaseFields(env: Env | undefined) {
   return {
     urlEnv: urlEnv('database URL', env),
     schemas: strList("Schemas to reset. Default: the connection's search path (its existing schemas).").optional(),
-    keepTables: strList('Tables kept besides schema_migrations and ar_internal_metadata (always kept): "table" or "schema.table".').optional(),
+    keepTables: strList(
+      'Tables kept besides schema_migrations and ar_internal_metadata (always kept): "table" or "schema.table".',
+    ).optional(),
     refreshMaterializedViews: bool(
       'Refresh the materialized views that read truncated tables after the seeds, so they show the new rows. When false they keep their old rows (the plan says so).',
     ).default(DEFAULTS.database.refreshMaterializedViews),
@@ -39,7 +57,9 @@ const commandSeeds = obj(
   },
   'expected an object',
 );
-export const seeds = z.union([sqlSeeds, commandSeeds], { error: 'expected either {"sqlFile": "..."} or {"command": [...]}' });
+export const seeds = z.union([sqlSeeds, commandSeeds], {
+  error: 'expected either {"sqlFile": "..."} or {"command": [...]}',
+});
 
 export const strategy = z.discriminatedUnion(
   'kind',
@@ -50,7 +70,9 @@ export const strategy = z.discriminatedUnion(
         kind: z.literal('rebuild'),
         command: command('For a corrupted schema only: `bin/rails db:reset` or `db:migrate:reset`. High risk.'),
         ...runSettings,
-        timeoutSeconds: num(1, 'Seconds before the rebuild command is killed.').default(DEFAULTS.strategy.rebuildTimeoutSeconds),
+        timeoutSeconds: num(1, 'Seconds before the rebuild command is killed.').default(
+          DEFAULTS.strategy.rebuildTimeoutSeconds,
+        ),
       },
       'expected an object',
     ),
@@ -64,20 +86,36 @@ export const workers = obj(
     start: str('Shell command that starts the workers again.'),
     status: str('Shell command that shows the workers (for operators).').optional(),
     ...runSettings,
-    database: str('Which database holds solid_queue_processes: "primary" or an extra database\'s name.').default(DEFAULTS.workers.database),
-    heartbeatThresholdSeconds: num(1, "A process whose heartbeat is older than this is dead (Solid Queue's process_alive_threshold).").default(DEFAULTS.workers.heartbeatThresholdSeconds),
-    stopTimeoutSeconds: num(1, 'Seconds the stop command and the wait for no live process may take.').default(DEFAULTS.workers.stopTimeoutSeconds),
-    startTimeoutSeconds: num(1, 'Seconds the start command and the wait for fresh heartbeats may take.').default(DEFAULTS.workers.startTimeoutSeconds),
-    restartBudgetSeconds: num(1, 'Total time a failing run may spend starting the workers again before it says they are still stopped.').default(DEFAULTS.workers.restartBudgetSeconds),
+    database: str('Which database holds solid_queue_processes: "primary" or an extra database\'s name.').default(
+      DEFAULTS.workers.database,
+    ),
+    heartbeatThresholdSeconds: num(
+      1,
+      "A process whose heartbeat is older than this is dead (Solid Queue's process_alive_threshold).",
+    ).default(DEFAULTS.workers.heartbeatThresholdSeconds),
+    stopTimeoutSeconds: num(1, 'Seconds the stop command and the wait for no live process may take.').default(
+      DEFAULTS.workers.stopTimeoutSeconds,
+    ),
+    startTimeoutSeconds: num(1, 'Seconds the start command and the wait for fresh heartbeats may take.').default(
+      DEFAULTS.workers.startTimeoutSeconds,
+    ),
+    restartBudgetSeconds: num(
+      1,
+      'Total time a failing run may spend starting the workers again before it says they are still stopped.',
+    ).default(DEFAULTS.workers.restartBudgetSeconds),
     whenNoneAliveBefore: z
       .enum(['start', 'leave'], { error: 'expected "start" or "leave"' })
-      .describe('When no Solid Queue process is alive before the reset: "start" starts them at the end anyway; "leave" leaves them stopped, as they were.')
+      .describe(
+        'When no Solid Queue process is alive before the reset: "start" starts them at the end anyway; "leave" leaves them stopped, as they were.',
+      )
       .default(DEFAULTS.workers.whenNoneAliveBefore),
   },
   'expected an object with "stop" and "start" commands',
 );
 
-const purge = bool('false: files of this service are never deleted (the plan says so; its blobs are still truncated).').default(DEFAULTS.storage.purge);
+const purge = bool(
+  'false: files of this service are never deleted (the plan says so; its blobs are still truncated).',
+).default(DEFAULTS.storage.purge);
 const s3Service = obj(
   {
     kind: z.literal('s3', { error: 'expected "s3" or "disk"' }).default('s3'),
@@ -98,9 +136,12 @@ const diskService = obj(
   },
   'expected an object',
 );
-const storageService = z.union([s3Service, diskService], { error: 'expected {"bucket": "..."} (S3) or {"kind": "disk", "root": "..."}' });
+const storageService = z.union([s3Service, diskService], {
+  error: 'expected {"bucket": "..."} (S3) or {"kind": "disk", "root": "..."}',
+});
 
-const DISK_FOLDER = 'expected a folder name relative to the Disk service root, e.g. ".reset-quarantine" (no "..", not absolute)';
+const DISK_FOLDER =
+  'expected a folder name relative to the Disk service root, e.g. ".reset-quarantine" (no "..", not absolute)';
 const quarantine = obj(
   {
     bucket: str('The bucket S3 services copy their objects to; required when a service is on S3.').optional(),
@@ -109,7 +150,9 @@ const quarantine = obj(
     diskFolder: str(
       "Disk services: the purge moves (renames, never leaving the root's volume) each file to `<root>/<diskFolder>/<reset run id>/<its path under the root>`, and a restore moves it back. Relative to the service's root; Rails never reads it.",
     )
-      .refine((v) => !v.startsWith('/') && !v.split(/[\\/]/).some((part) => part === '..' || part === ''), { error: DISK_FOLDER })
+      .refine((v) => !v.startsWith('/') && !v.split(/[\\/]/).some((part) => part === '..' || part === ''), {
+        error: DISK_FOLDER,
+      })
       .default(DEFAULTS.quarantine.diskFolder),
   },
   'expected {"bucket": "...", "prefix": "reset-quarantine/", "days": 30}',
@@ -119,11 +162,19 @@ export const storage = obj(
   {
     services: z
       .record(z.string(), storageService, { error: 'expected {"<ActiveStorage service name>": {"bucket": "..."}}' })
-      .refine((s) => Object.keys(s).length > 0, { error: 'expected {"<ActiveStorage service name>": {"bucket": "..."}}' })
+      .refine((s) => Object.keys(s).length > 0, {
+        error: 'expected {"<ActiveStorage service name>": {"bucket": "..."}}',
+      })
       .describe('Keyed by ActiveStorage service name (active_storage_blobs.service_name), e.g. "amazon".'),
     pageSize: int(1, 1000, 'Keys per ListObjectsV2 page and DeleteObjects call.').default(DEFAULTS.storage.pageSize),
-    concurrency: int(1, 32, 'DeleteObjects calls (Disk: unlink batches) in flight.').default(DEFAULTS.storage.concurrency),
-    sampleSize: int(0, 1000, 'Keys the plan HEADs (Disk: stat) to report how many of the objects to delete really exist; 0 turns the sample off.').default(DEFAULTS.storage.sampleSize),
+    concurrency: int(1, 32, 'DeleteObjects calls (Disk: unlink batches) in flight.').default(
+      DEFAULTS.storage.concurrency,
+    ),
+    sampleSize: int(
+      0,
+      1000,
+      'Keys the plan HEADs (Disk: stat) to report how many of the objects to delete really exist; 0 turns the sample off.',
+    ).default(DEFAULTS.storage.sampleSize),
     quarantine: quarantine
       .describe(
         "Before the purge deletes an S3 object it copies it to `bucket` (server-side CopyObject) under `<prefix><reset run id>/<service>/<original key>`; a Disk service's files are moved to `diskFolder` in its root. A restore brings them back.",
@@ -135,7 +186,11 @@ export const storage = obj(
   (s, ctx) => {
     const onS3 = Object.entries(s?.services ?? {}).find(([, svc]) => svc.kind !== 'disk');
     if (s?.quarantine && !s.quarantine.bucket && onS3)
-      ctx.addIssue({ code: 'custom', path: ['quarantine', 'bucket'], message: `required: service "${onS3[0]}" is on S3, and its objects are copied to this bucket` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quarantine', 'bucket'],
+        message: `required: service "${onS3[0]}" is on S3, and its objects are copied to this bucket`,
+      });
   },
   { when: () => true },
 );
@@ -155,17 +210,24 @@ const s3Destination = obj(
   S3_DESTINATION,
 ).superRefine(
   (d, ctx) => {
-    if (d?.kmsKeyId !== undefined && d.serverSideEncryption !== 'aws:kms') ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'only with serverSideEncryption "aws:kms"' });
+    if (d?.kmsKeyId !== undefined && d.serverSideEncryption !== 'aws:kms')
+      ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'only with serverSideEncryption "aws:kms"' });
   },
   { when: () => true },
 );
 
 export const backup = obj(
   {
-    dir: str('The local folder of backups, manifests and journals. Required unless destination is S3. Relative paths resolve against the targets file.').optional(),
-    destination: s3Destination.describe('Backups (and the run state kept beside them) in a bucket every worker host reaches, instead of dir.').optional(),
+    dir: str(
+      'The local folder of backups, manifests and journals. Required unless destination is S3. Relative paths resolve against the targets file.',
+    ).optional(),
+    destination: s3Destination
+      .describe('Backups (and the run state kept beside them) in a bucket every worker host reaches, instead of dir.')
+      .optional(),
     keep: num(1, 'Backups kept per database.').default(DEFAULTS.backup.keep),
-    maxAgeMinutes: num(0.01, 'The reset refuses a backup older than this (a run takes a fresh one first).').default(DEFAULTS.backup.maxAgeMinutes),
+    maxAgeMinutes: num(0.01, 'The reset refuses a backup older than this (a run takes a fresh one first).').default(
+      DEFAULTS.backup.maxAgeMinutes,
+    ),
     pgDump: str('pg_dump to use; default from PATH.').optional(),
     pgRestore: str('pg_restore to use; default from PATH.').optional(),
     verify: z
@@ -195,16 +257,26 @@ export const expectedCount = obj(
  * sync`). Cron in Temporal's five-field syntax; the time zone an IANA name.
  */
 const CRON = /^\S+(\s+\S+){4}$/;
-const CRON_RULE = 'expected a cron expression of five fields, e.g. "0 5 * * *" (minute hour day-of-month month day-of-week)';
+const CRON_RULE =
+  'expected a cron expression of five fields, e.g. "0 5 * * *" (minute hour day-of-month month day-of-week)';
 export const schedule = obj(
   {
-    cron: z.string({ error: CRON_RULE }).regex(CRON, { error: CRON_RULE }).describe('When it runs, e.g. "0 5 * * *" (05:00 every day).'),
+    cron: z
+      .string({ error: CRON_RULE })
+      .regex(CRON, { error: CRON_RULE })
+      .describe('When it runs, e.g. "0 5 * * *" (05:00 every day).'),
     timezone: str('An IANA time zone, e.g. "Europe/Berlin". Default UTC.').optional(),
-    jitter: duration('Each run starts up to this much later, at random (spreads many schedules), e.g. "5m".').optional(),
-    pauseOnFailure: bool('Pause the schedule after a run that did not complete, until a person unpauses it.').default(false),
+    jitter: duration(
+      'Each run starts up to this much later, at random (spreads many schedules), e.g. "5m".',
+    ).optional(),
+    pauseOnFailure: bool('Pause the schedule after a run that did not complete, until a person unpauses it.').default(
+      false,
+    ),
   },
   'expected {"cron": "0 5 * * *", "timezone": "Europe/Berlin", "jitter": "5m", "pauseOnFailure": true}',
-).describe('Reset on a calendar, unattended: refused for production and for targets that require approval. `reset-runbook schedule sync` creates it in Temporal.');
+).describe(
+  'Reset on a calendar, unattended: refused for production and for targets that require approval. `reset-runbook schedule sync` creates it in Temporal.',
+);
 
 export const webhook = (env: Env | undefined) =>
   obj(
@@ -215,7 +287,9 @@ export const webhook = (env: Env | undefined) =>
         `expected a non-empty list of ${NOTIFY_EVENTS.map((e) => `"${e}"`).join(', ')} (or leave it out for all)`,
         'The events this webhook receives. Default: all of them.',
       )
-        .min(1, { error: `expected a non-empty list of ${NOTIFY_EVENTS.map((e) => `"${e}"`).join(', ')} (or leave it out for all)` })
+        .min(1, {
+          error: `expected a non-empty list of ${NOTIFY_EVENTS.map((e) => `"${e}"`).join(', ')} (or leave it out for all)`,
+        })
         .optional(),
     },
     'expected an object {"urlEnv": "..."}',

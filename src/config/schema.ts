@@ -21,12 +21,24 @@ import { z } from 'zod';
 import { DEFAULTS } from './defaults';
 import { ENV_NAME, TARGET_NAME, TARGET_NAME_RULE } from './rules';
 import { AT_PARENT, Env, anyStr, bool, duration, list, num, obj, str } from './schema-parts';
-import { backup, databaseFields, expectedCount, schedule, seeds, storage, strategy, webhook, workers } from './schema-sections';
+import {
+  backup,
+  databaseFields,
+  expectedCount,
+  schedule,
+  seeds,
+  storage,
+  strategy,
+  webhook,
+  workers,
+} from './schema-sections';
 
 // ---- groups of targets (fleet resets and schedules) ----
 
 const share = z
-  .union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?%$/)], { error: 'expected a whole number or a percentage like "25%"' })
+  .union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?%$/)], {
+    error: 'expected a whole number or a percentage like "25%"',
+  })
   .describe('A count, or a share of the group\'s targets like "25%".');
 const group = z
   .union(
@@ -34,7 +46,9 @@ const group = z
       z.array(z.string().regex(TARGET_NAME), { error: 'expected a list of target names' }),
       obj(
         {
-          targets: z.array(z.string().regex(TARGET_NAME), { error: 'expected a list of target names' }).min(1, { error: 'expected at least one target' }),
+          targets: z
+            .array(z.string().regex(TARGET_NAME), { error: 'expected a list of target names' })
+            .min(1, { error: 'expected at least one target' }),
           maxConcurrent: share.optional(),
           maxFailures: share.optional(),
           batches: z.array(share, { error: 'expected a list like [1, "25%", "100%"]' }).optional(),
@@ -59,9 +73,17 @@ function target(env: Env | undefined) {
         'Further environment variables of the worker whose values are secrets: redacted from every result, error and log. Child processes get one only when seeds.env / workers.env / strategy.env pass it.',
       ).optional(),
       extraDatabases: z
-        .array(obj({ name: str('Logical name, as database.yml calls it: "queue", "cache", "cable".'), ...databaseFields(env) }, 'expected an object'), { error: 'expected a list' })
+        .array(
+          obj(
+            { name: str('Logical name, as database.yml calls it: "queue", "cache", "cable".'), ...databaseFields(env) },
+            'expected an object',
+          ),
+          { error: 'expected a list' },
+        )
         .optional(),
-      restartIdentity: bool('Restart identity sequences. Default false: ids keep counting, as db:seed:replant leaves them.').default(DEFAULTS.restartIdentity),
+      restartIdentity: bool(
+        'Restart identity sequences. Default false: ids keep counting, as db:seed:replant leaves them.',
+      ).default(DEFAULTS.restartIdentity),
       seeds: seeds.optional(),
       strategy: strategy.default({ kind: 'replant' }),
       workers: workers.optional(),
@@ -74,16 +96,25 @@ function target(env: Env | undefined) {
       schedule: schedule.optional(),
       approval: obj(
         {
-          required: bool('Always wait for a person to approve (production always does).').default(DEFAULTS.approval.required),
+          required: bool('Always wait for a person to approve (production always does).').default(
+            DEFAULTS.approval.required,
+          ),
           timeout: duration('How long a run waits for approval.').default(DEFAULTS.approval.timeout),
         },
         'expected an object',
       ).prefault({}),
       timing: obj(
         {
-          heartbeatTimeoutSeconds: num(1, 'A worker that dies mid-step is noticed after this long and the step is retried elsewhere.').default(DEFAULTS.timing.heartbeatTimeoutSeconds),
-          maximumAttempts: num(1, 'Attempts per step before the run waits for an operator.').default(DEFAULTS.timing.maximumAttempts),
-          lockTimeoutSeconds: num(1, 'How long the TRUNCATE waits for a table lock held by another session.').default(DEFAULTS.timing.lockTimeoutSeconds),
+          heartbeatTimeoutSeconds: num(
+            1,
+            'A worker that dies mid-step is noticed after this long and the step is retried elsewhere.',
+          ).default(DEFAULTS.timing.heartbeatTimeoutSeconds),
+          maximumAttempts: num(1, 'Attempts per step before the run waits for an operator.').default(
+            DEFAULTS.timing.maximumAttempts,
+          ),
+          lockTimeoutSeconds: num(1, 'How long the TRUNCATE waits for a table lock held by another session.').default(
+            DEFAULTS.timing.lockTimeoutSeconds,
+          ),
         },
         'expected an object',
       ).prefault({}),
@@ -94,13 +125,24 @@ function target(env: Env | undefined) {
             .number({ error: 'expected a whole number >= 0' })
             .int({ error: 'expected a whole number >= 0' })
             .min(0, { error: 'expected a whole number >= 0' })
-            .describe('Tables whose pg_class.reltuples estimate is at least this are shown with the estimate (marked "≈") unless exactCounts.')
+            .describe(
+              'Tables whose pg_class.reltuples estimate is at least this are shown with the estimate (marked "≈") unless exactCounts.',
+            )
             .default(DEFAULTS.plan.estimateAboveRows),
         },
         'expected an object',
       ).prefault({}),
-      notify: obj({ webhooks: z.array(webhook(env), { error: `${AT_PARENT}expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}` }) }, 'expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}')
-        .describe('Who hears about a run that waits for a person, leaves the workers stopped, completes or fails: a JSON POST (Slack-compatible).')
+      notify: obj(
+        {
+          webhooks: z.array(webhook(env), {
+            error: `${AT_PARENT}expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}`,
+          }),
+        },
+        'expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}',
+      )
+        .describe(
+          'Who hears about a run that waits for a person, leaves the workers stopped, completes or fails: a JSON POST (Slack-compatible).',
+        )
         .optional(),
     },
     'must be an object',
@@ -113,13 +155,14 @@ function target(env: Env | undefined) {
  */
 function crossChecks(t: unknown, ctx: z.RefinementCtx): void {
   if (typeof t !== 'object' || t === null) return;
-  const x = t as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const x = t as Record<string, any>;  
   const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const names = new Set(['primary']);
   if (Array.isArray(x.extraDatabases))
     x.extraDatabases.forEach((d: { name?: unknown }, i: number) => {
       if (typeof d?.name !== 'string') return;
-      if (names.has(d.name)) add(['extraDatabases', i, 'name'], `"${d.name}" is used twice (or is the reserved "primary")`);
+      if (names.has(d.name))
+        add(['extraDatabases', i, 'name'], `"${d.name}" is used twice (or is the reserved "primary")`);
       names.add(d.name);
     });
   const known = (v: unknown, path: (string | number)[]) => {
@@ -136,7 +179,8 @@ function crossChecks(t: unknown, ctx: z.RefinementCtx): void {
     x.verify.expect.forEach((e: Record<string, unknown>, i: number) => {
       if (!e || typeof e !== 'object') return;
       known(e.database, ['verify', 'expect', i, 'database']);
-      if (e.count === undefined && e.min === undefined && e.max === undefined) add(['verify', 'expect', i], 'give "count", or "min" and/or "max"');
+      if (e.count === undefined && e.min === undefined && e.max === undefined)
+        add(['verify', 'expect', i], 'give "count", or "min" and/or "max"');
     });
 }
 
@@ -144,19 +188,29 @@ function crossChecks(t: unknown, ctx: z.RefinementCtx): void {
 export function targetsFileSchema(env?: Env) {
   return obj(
     {
-      $schema: anyStr('The JSON Schema of this file, for editors: a path relative to the file, e.g. "../deploy/targets.schema.json".').optional(),
+      $schema: anyStr(
+        'The JSON Schema of this file, for editors: a path relative to the file, e.g. "../deploy/targets.schema.json".',
+      ).optional(),
       targets: z
         .record(z.string(), target(env), { error: 'expected {"<name>": {...}}' })
         .superRefine(
           (targets, ctx) => {
             if (typeof targets !== 'object' || targets === null) return;
             for (const name of Object.keys(targets))
-              if (!TARGET_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `a target name is ${TARGET_NAME_RULE} (it becomes part of a workflow id and a file name)` });
+              if (!TARGET_NAME.test(name))
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [name],
+                  message: `a target name is ${TARGET_NAME_RULE} (it becomes part of a workflow id and a file name)`,
+                });
           },
           { when: () => true },
         )
         .describe(`The targets this worker can reset, by name (${TARGET_NAME_RULE}).`),
-      groups: z.record(z.string(), group, { error: 'expected {"<group>": ["<target>", ...]}' }).describe('Named groups of targets for fleet resets and schedules.').optional(),
+      groups: z
+        .record(z.string(), group, { error: 'expected {"<group>": ["<target>", ...]}' })
+        .describe('Named groups of targets for fleet resets and schedules.')
+        .optional(),
     },
     'top level must be an object {"targets": {"<name>": {...}}}',
   )
@@ -168,17 +222,28 @@ export function targetsFileSchema(env?: Env) {
       },
       { when: () => true },
     )
-    .describe('reset-runbook targets file: the worker reads it from RESET_RUNBOOK_TARGETS. Secrets appear only as names of environment variables.');
+    .describe(
+      'reset-runbook targets file: the worker reads it from RESET_RUNBOOK_TARGETS. Secrets appear only as names of environment variables.',
+    );
 }
 
-/** Every group names known targets, each once, and a group's name never shadows a target's (a schedule is named after either). */
+/**
+ * Every group names known targets, each once, and a group's name never shadows a target's (a schedule is named after
+ * either).
+ */
 function groupChecks(f: unknown, ctx: z.RefinementCtx): void {
   const file = f as { targets?: Record<string, unknown>; groups?: Record<string, unknown> } | undefined;
   if (!file || typeof file.groups !== 'object' || file.groups === null) return;
   const known = new Set(Object.keys(typeof file.targets === 'object' && file.targets ? file.targets : {}));
   for (const [name, g] of Object.entries(file.groups)) {
-    if (!TARGET_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['groups', name], message: `a group name is ${TARGET_NAME_RULE}` });
-    if (known.has(name)) ctx.addIssue({ code: 'custom', path: ['groups', name], message: `"${name}" is also a target's name: a group needs a name of its own` });
+    if (!TARGET_NAME.test(name))
+      ctx.addIssue({ code: 'custom', path: ['groups', name], message: `a group name is ${TARGET_NAME_RULE}` });
+    if (known.has(name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['groups', name],
+        message: `"${name}" is also a target's name: a group needs a name of its own`,
+      });
     const members = Array.isArray(g) ? g : (g as { targets?: unknown })?.targets;
     if (!Array.isArray(members)) continue;
     const seen = new Set<string>();
@@ -199,7 +264,9 @@ export type TargetsFileOutput = z.output<typeof shapeOnly>;
 
 /** The published JSON Schema: what a person writes (defaults not required). */
 export function targetsJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(shapeOnly, { io: 'input', target: 'draft-2020-12' }) as unknown as { properties: { targets: { propertyNames: unknown } } };
+  const schema = z.toJSONSchema(shapeOnly, { io: 'input', target: 'draft-2020-12' }) as unknown as {
+    properties: { targets: { propertyNames: unknown } };
+  };
   // Target names are checked by a refinement (so a bad name does not hide the problems inside the
   // target); editors get the rule as a pattern.
   schema.properties.targets.propertyNames = { type: 'string', pattern: TARGET_NAME.source };

@@ -21,7 +21,9 @@ export interface BackupFile {
  * file names the host whose worker wrote it (absent in records written before): a worker elsewhere
  * that cannot read it says where it is.
  */
-export type BackupLocation = { kind: 'local'; path: string; host?: string } | { kind: 's3'; bucket: string; key: string; region?: string; endpoint?: string };
+export type BackupLocation =
+  | { kind: 'local'; path: string; host?: string }
+  | { kind: 's3'; bucket: string; key: string; region?: string; endpoint?: string };
 
 export interface BackupRecord {
   files: BackupFile[];
@@ -57,6 +59,7 @@ export interface DrillReport {
 /** One line for a backup's proof: what the drill found, or that only its table of contents was read. */
 export function backupProof(b: Pick<BackupRecord, 'drill'>): string {
   const d = b.drill;
-  if (!d) return 'checked with pg_restore --list only: not proven restorable (backup.verify "restore" runs a restore drill)';
+  if (!d)
+    return 'checked with pg_restore --list only: not proven restorable (backup.verify "restore" runs a restore drill)';
   return `restore drill: ${d.tables} tables, ${d.rows} rows, ${d.equal ? 'equal' : 'DIFFERENT'}`;
 }

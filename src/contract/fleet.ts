@@ -32,7 +32,9 @@ export interface ScheduleMemo {
 /** A count ("3") or a share of the fleet's targets ("25%"). */
 export type Share = number | `${number}%`;
 
-/** The single JSON object a fleet takes (Web UI's Start Workflow form, `temporal workflow start`, the CLI, a schedule). */
+/**
+ * The single JSON object a fleet takes (Web UI's Start Workflow form, `temporal workflow start`, the CLI, a schedule).
+ */
 export interface FleetInput {
   /** The fleet's name: the approval types it. Lower-case letters, digits, - and _. */
   name: string;
@@ -87,7 +89,10 @@ export interface FleetTargetPlan {
   tablesToTruncate: number;
   rowsToTruncate: number;
   objectsToDelete: number;
-  /** Why this target's own run asks for its own approval (production, approval.required, a rebuild); absent: the fleet's approval covers it. */
+  /**
+   * Why this target's own run asks for its own approval (production, approval.required, a rebuild); absent: the fleet's
+   * approval covers it.
+   */
   ownApproval?: string;
   /** The undo line of the plan: what `reset-runbook restore` can bring back. */
   undo?: string;
@@ -95,7 +100,16 @@ export interface FleetTargetPlan {
   errors: string[];
 }
 
-export type FleetTargetStatus = 'pending' | 'planned' | 'running' | 'awaiting-approval' | 'waiting-for-operator' | 'completed' | 'failed' | 'aborted' | 'not-started';
+export type FleetTargetStatus =
+  | 'pending'
+  | 'planned'
+  | 'running'
+  | 'awaiting-approval'
+  | 'waiting-for-operator'
+  | 'completed'
+  | 'failed'
+  | 'aborted'
+  | 'not-started';
 
 export interface FleetTarget {
   target: string;
@@ -149,7 +163,8 @@ export interface FleetTotals {
   workersStillStopped: number;
 }
 
-export type FleetPhase = 'planning' | 'awaiting-approval' | 'running' | 'stopping' | 'completed' | 'failed' | 'aborted' | 'cancelled';
+export type FleetPhase =
+  'planning' | 'awaiting-approval' | 'running' | 'stopping' | 'completed' | 'failed' | 'aborted' | 'cancelled';
 
 /**
  * Why a fleet ended: a single run's reasons (a step's failure is a child's, not the fleet's) and the
@@ -177,7 +192,14 @@ export interface FleetProgress {
   /** The batch running now (1-based) of how many. */
   batch?: { index: number; of: number };
   /** Set while the fleet waits for its approval. */
-  approval?: { fleet: string; databases: number; since: string; deadline: string; rejected?: string; rejectedAt?: string };
+  approval?: {
+    fleet: string;
+    databases: number;
+    since: string;
+    deadline: string;
+    rejected?: string;
+    rejectedAt?: string;
+  };
   approvedBy?: string;
   abortRequested?: { by?: string; reason?: string; at: string };
   /** Why no new child starts any more. */
@@ -219,7 +241,11 @@ export interface ChildReport {
 }
 
 /** A target that the fleet's approval does not cover: why its own run asks a person. */
-export function ownApprovalReason(p: { environment?: string; highRisk: boolean; settings: { approvalRequired: boolean } }): string | undefined {
+export function ownApprovalReason(p: {
+  environment?: string;
+  highRisk: boolean;
+  settings: { approvalRequired: boolean };
+}): string | undefined {
   if (p.environment === undefined) return 'its environment is unknown (treated as production)';
   if (p.environment === 'production') return 'environment "production"';
   if (p.highRisk) return 'its strategy rebuilds the schema (high risk)';

@@ -10,7 +10,14 @@ import type { StepName } from './steps';
  * waitingForOperator (a step failed its retries) · workersStillStopped (compensation failed) ·
  * completed · failed · aborted.
  */
-export const NOTIFY_EVENTS = ['waitingForApproval', 'waitingForOperator', 'workersStillStopped', 'completed', 'failed', 'aborted'] as const;
+export const NOTIFY_EVENTS = [
+  'waitingForApproval',
+  'waitingForOperator',
+  'workersStillStopped',
+  'completed',
+  'failed',
+  'aborted',
+] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 /** The JSON body each webhook receives; `text` makes it a valid Slack incoming-webhook message. */

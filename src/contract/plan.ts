@@ -29,7 +29,9 @@ export interface MaterializedViewPlan {
   dependsOn: string[];
   /** Rows it holds now. */
   rows: number;
-  /** Whether the reset refreshes it after the seeds (database.refreshMaterializedViews); if not, it keeps these rows. */
+  /**
+   * Whether the reset refreshes it after the seeds (database.refreshMaterializedViews); if not, it keeps these rows.
+   */
   refresh: boolean;
 }
 
@@ -46,7 +48,10 @@ export interface Plan {
   /** CONTRACT (issue 7): materialized views over truncated tables, in refresh order. */
   materializedViews?: MaterializedViewPlan[];
   blobs: { count: number; bytes: number };
-  /** Objects under the configured bucket/prefix that the reset would delete (blobs the truncation drops + their variants). */
+  /**
+   * Objects under the configured bucket/prefix that the reset would delete (blobs the truncation drops + their
+   * variants).
+   */
   objectsToDelete: {
     count: number;
     bytes: number;
@@ -75,7 +80,10 @@ export interface Plan {
 export interface UndoPlan {
   /** The tables come back from the backup the run takes before anything is touched. */
   tables: true;
-  /** "quarantined": every deleted file is copied first and can come back; "not-quarantined": some are deleted for good; "none": no file is deleted. */
+  /**
+   * "quarantined": every deleted file is copied first and can come back; "not-quarantined": some are deleted for good;
+   * "none": no file is deleted.
+   */
   files: 'quarantined' | 'not-quarantined' | 'none';
   /** storage.quarantine.days: how long the bucket's lifecycle rule keeps the copies (as documented; not enforced). */
   quarantineDays?: number;
@@ -94,7 +102,9 @@ export interface RunSettings {
   storageConfigured: boolean;
   stopTimeoutSeconds: number;
   startTimeoutSeconds: number;
-  /** CONTRACT (issue 7): total time compensation may spend starting the workers again (workers.restartBudgetSeconds). */
+  /**
+   * CONTRACT (issue 7): total time compensation may spend starting the workers again (workers.restartBudgetSeconds).
+   */
   restartBudgetSeconds?: number;
   /** CONTRACT (issue 7): backup.maxAgeMinutes: the workflow refreshes a backup that would be older at the TRUNCATE. */
   backupMaxAgeMinutes?: number;

@@ -50,10 +50,16 @@ export interface Progress {
     error: string;
     since: string;
     signals: ['retry', 'abort'];
-    /** CONTRACT (issue 7): whether this run started the workers again before pausing (false: it never stopped them, or it could not start them). */
+    /**
+     * CONTRACT (issue 7): whether this run started the workers again before pausing (false: it never stopped them, or
+     * it could not start them).
+     */
     workersRestarted: boolean;
   };
-  /** CONTRACT (issue 7): set the moment an abort signal arrives, so `abort` can say "accepted" while the run compensates. */
+  /**
+   * CONTRACT (issue 7): set the moment an abort signal arrives, so `abort` can say "accepted" while the run
+   * compensates.
+   */
   abortRequested?: { by?: string; reason?: string; at: string };
   /** Set while the run waits for approval. */
   approval?: { database: string; highRisk: boolean; since: string; deadline: string; planDigest: string };
@@ -111,7 +117,14 @@ export interface ResetResult {
    * removed (quarantined) by an attempt whose progress was not recorded; missing: in neither the source
    * nor the quarantine, the file was gone before the reset (missingSample names a few).
    */
-  objectsDeleted?: { count: number; bytes: number; errors: number; alreadyGone?: number; missing?: number; missingSample?: string[] };
+  objectsDeleted?: {
+    count: number;
+    bytes: number;
+    errors: number;
+    alreadyGone?: number;
+    missing?: number;
+    missingSample?: string[];
+  };
   /** The accounts after the reset: a count and roles, never logins (history is readable by all UI users). */
   accounts?: AccountsSummary;
   stepDurationsMs?: Partial<Record<StepName, number>>;

@@ -13,10 +13,15 @@ export interface RestoreInput {
   resetRunId?: string;
   /** One of that run's (or a recent run's) backup files, to choose it by path; its checksum must be on record. */
   backupPath?: string;
-  /** The database's name typed in advance; a wrong value fails the run before anything is touched. An approval is always asked for. */
+  /**
+   * The database's name typed in advance; a wrong value fails the run before anything is touched. An approval is always
+   * asked for.
+   */
   confirmation?: string;
   approvalTimeout?: string;
-  /** Accept that rows written after the reset (listed in the plan) are discarded; without it such a restore is refused. */
+  /**
+   * Accept that rows written after the reset (listed in the plan) are discarded; without it such a restore is refused.
+   */
   discardNewerRows?: boolean;
 }
 
@@ -37,11 +42,20 @@ export interface RestorePlan {
   countsNow: Record<string, number>;
   /** The tables the restore empties and reloads from the backup (the reset's truncated set). */
   tables: { database: string; table: string; rowsNow: number; rowsInBackup?: number }[];
-  /** Tables holding more rows than when the reset step ended: the restore discards those (queue: Solid Queue's own state). */
+  /**
+   * Tables holding more rows than when the reset step ended: the restore discards those (queue: Solid Queue's own
+   * state).
+   */
   newerRows?: { database: string; table: string; rowsNow: number; rowsAfterReset: number; queue: boolean }[];
-  /** objects: S3 copies and Disk files; folders: the Disk services' quarantine folders of the run (bucket is '' with no S3 service). */
+  /**
+   * objects: S3 copies and Disk files; folders: the Disk services' quarantine folders of the run (bucket is '' with no
+   * S3 service).
+   */
   quarantine?: { bucket: string; prefix: string; objects: number; bytes: number; folders?: string[] };
-  /** Files the purge removed that cannot come back (no quarantine, gone from it, or missing before the reset), from the purge's progress record. */
+  /**
+   * Files the purge removed that cannot come back (no quarantine, gone from it, or missing before the reset), from the
+   * purge's progress record.
+   */
   objectsMissing?: number;
   warnings: string[];
   errors: string[];

@@ -3,7 +3,16 @@
  * fleet (which reports its children's): kept apart from those so that none of them imports another.
  */
 
-export type Phase = 'planning' | 'running' | 'awaiting-approval' | 'waiting-for-operator' | 'compensating' | 'completed' | 'failed' | 'aborted' | 'cancelled';
+export type Phase =
+  | 'planning'
+  | 'running'
+  | 'awaiting-approval'
+  | 'waiting-for-operator'
+  | 'compensating'
+  | 'completed'
+  | 'failed'
+  | 'aborted'
+  | 'cancelled';
 
 /** Whether the target's Solid Queue workers run, as far as this run knows. */
 export interface WorkersState {

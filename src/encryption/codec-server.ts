@@ -49,7 +49,9 @@ export function createCodecServer(opts: CodecServerOptions): http.Server {
       res.setHeader('Vary', 'Origin');
     }
     const done = (status: number, body?: unknown) => {
-      opts.log?.(`${req.method} ${req.url} ${status}${req.headers['x-namespace'] ? ` (namespace ${req.headers['x-namespace']})` : ''}`);
+      opts.log?.(
+        `${req.method} ${req.url} ${status}${req.headers['x-namespace'] ? ` (namespace ${req.headers['x-namespace']})` : ''}`,
+      );
       if (body === undefined) return void res.writeHead(status).end();
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     };

@@ -19,14 +19,18 @@ const TAG_BYTES = 16;
 
 export class UnknownKeyError extends Error {
   constructor(readonly keyId: string) {
-    super(`payload encrypted with key "${keyId}", which is not in RR_CODEC_KEYS: add "${keyId}:<its base64 key>" (after the current key) to read it`);
+    super(
+      `payload encrypted with key "${keyId}", which is not in RR_CODEC_KEYS: add "${keyId}:<its base64 key>" (after the current key) to read it`,
+    );
     this.name = 'UnknownKeyError';
   }
 }
 
 export class UndecryptableError extends Error {
   constructor(readonly keyId: string) {
-    super(`payload encrypted with key "${keyId}" does not decrypt with the key of that id in RR_CODEC_KEYS (wrong key, or the payload was altered)`);
+    super(
+      `payload encrypted with key "${keyId}" does not decrypt with the key of that id in RR_CODEC_KEYS (wrong key, or the payload was altered)`,
+    );
     this.name = 'UndecryptableError';
   }
 }
@@ -55,7 +59,8 @@ export class AesGcmCodec implements PayloadCodec {
     return payloads.map((p) => {
       if (!isEncrypted(p)) return p;
       const idBytes = p.metadata?.[KEY_ID_KEY];
-      if (!idBytes) throw new ValueError(`encrypted payload without an "${KEY_ID_KEY}": cannot tell which key sealed it`);
+      if (!idBytes)
+        throw new ValueError(`encrypted payload without an "${KEY_ID_KEY}": cannot tell which key sealed it`);
       const id = Buffer.from(idBytes).toString();
       const key = this.keys.byId.get(id);
       if (!key) throw new UnknownKeyError(id);

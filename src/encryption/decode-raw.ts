@@ -15,8 +15,11 @@ export async function decodeRawPayloads<T>(value: T, codecs: PayloadCodec[]): Pr
   const walk = (node: unknown) => {
     if (!node || typeof node !== 'object' || seen.has(node) || ArrayBuffer.isView(node)) return;
     seen.add(node);
-    const entries: [string | number, unknown][] = Array.isArray(node) ? node.map((v, i) => [i, v]) : Object.entries(node);
-    if (!Array.isArray(node) && 'encodedAttributes' in node && (node as Record<string, unknown>).encodedAttributes) failures.push(node as Record<string, unknown>);
+    const entries: [string | number, unknown][] = Array.isArray(node)
+      ? node.map((v, i) => [i, v])
+      : Object.entries(node);
+    if (!Array.isArray(node) && 'encodedAttributes' in node && (node as Record<string, unknown>).encodedAttributes)
+      failures.push(node as Record<string, unknown>);
     for (const [k, v] of entries) {
       if (isPayload(v) && isEncrypted(v)) found.push({ holder: node as Record<string, unknown>, key: k, payload: v });
       else walk(v);
@@ -31,14 +34,24 @@ export async function decodeRawPayloads<T>(value: T, codecs: PayloadCodec[]): Pr
 }
 
 function isPayload(v: unknown): v is Payload {
-  return !!v && typeof v === 'object' && 'metadata' in v && 'data' in v && !!(v as Payload).metadata && typeof (v as Payload).metadata === 'object';
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    'metadata' in v &&
+    'data' in v &&
+    !!(v as Payload).metadata &&
+    typeof (v as Payload).metadata === 'object'
+  );
 }
 
 /** The SDK's encoded failure attributes: {message, stack_trace} as a JSON payload. */
 function restoreFailureText(f: Record<string, unknown>): void {
   const p = f.encodedAttributes as Payload;
   try {
-    const attrs = JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as { message?: string; stack_trace?: string };
+    const attrs = JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as {
+      message?: string;
+      stack_trace?: string;
+    };
     if (typeof attrs.message === 'string') f.message = attrs.message;
     if (typeof attrs.stack_trace === 'string') f.stackTrace = attrs.stack_trace;
   } catch {

@@ -43,11 +43,16 @@ export function parseCodecKeys(raw: string): CodecKeys {
     if (colon < 0) throw new EncryptionConfigError(`${CODEC_KEYS_ENV}: entry ${i + 1} is not "<key id>:<base64 key>"`);
     const id = entry.slice(0, colon).trim();
     const b64 = entry.slice(colon + 1).trim();
-    if (!ID.test(id)) throw new EncryptionConfigError(`${CODEC_KEYS_ENV}: entry ${i + 1}: key id ${JSON.stringify(id)} must be letters, digits, '.', '_' or '-'`);
+    if (!ID.test(id))
+      throw new EncryptionConfigError(
+        `${CODEC_KEYS_ENV}: entry ${i + 1}: key id ${JSON.stringify(id)} must be letters, digits, '.', '_' or '-'`,
+      );
     if (byId.has(id)) throw new EncryptionConfigError(`${CODEC_KEYS_ENV}: key id "${id}" is listed twice`);
     const key = /^[A-Za-z0-9+/]+={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
     if (key.length !== 32) {
-      throw new EncryptionConfigError(`${CODEC_KEYS_ENV}: key "${id}" must be 32 bytes in base64 (AES-256), got ${key.length} bytes; make one with: openssl rand -base64 32`);
+      throw new EncryptionConfigError(
+        `${CODEC_KEYS_ENV}: key "${id}" must be 32 bytes in base64 (AES-256), got ${key.length} bytes; make one with: openssl rand -base64 32`,
+      );
     }
     byId.set(id, key);
     current ??= id;

@@ -8,7 +8,12 @@ import type { Activities } from '../activities';
 import { DEFAULTS } from '../config/defaults';
 import { PLAN_DEFAULTS, STEP_TITLES, type RunSettings, type StepName } from '../contract';
 
-function options(step: StepName, s: RunSettings, startToCloseSeconds: number, maximumAttempts = s.maximumAttempts): ActivityOptions {
+function options(
+  step: StepName,
+  s: RunSettings,
+  startToCloseSeconds: number,
+  maximumAttempts = s.maximumAttempts,
+): ActivityOptions {
   return {
     summary: STEP_TITLES[step],
     startToCloseTimeout: `${startToCloseSeconds}s`,
@@ -30,7 +35,11 @@ export const PLAN_HEARTBEAT_TIMEOUT_SECONDS = 5;
 
 /** The plan is retried by the server (its attempts are not a step's): 1 s after a lost worker is noticed. */
 function planOptions(startToCloseSeconds: number): ActivityOptions {
-  const o = options('plan', { ...PLAN_DEFAULTS, heartbeatTimeoutSeconds: PLAN_HEARTBEAT_TIMEOUT_SECONDS }, startToCloseSeconds);
+  const o = options(
+    'plan',
+    { ...PLAN_DEFAULTS, heartbeatTimeoutSeconds: PLAN_HEARTBEAT_TIMEOUT_SECONDS },
+    startToCloseSeconds,
+  );
   return { ...o, retry: { ...o.retry, initialInterval: '1s' } };
 }
 
@@ -52,10 +61,14 @@ export function stepActivities(s: RunSettings) {
     purgeStorage: once('purgeStorage', 12 * 3600).purgeStorage,
     startWorkers: once('startWorkers', s.startTimeoutSeconds + 120).startWorkers,
     verify: once('verify', 1800).verifyCounts,
-    /** Before a stale backup is refreshed: whether this run's TRUNCATE already changed the database (retried by the server). */
+    /**
+     * Before a stale backup is refreshed: whether this run's TRUNCATE already changed the database (retried by the
+     * server).
+     */
     resetState: proxyActivities<Activities>(options('reset', s, 120)).resetState,
     /** Compensation: one attempt, cut off at what is left of the restart budget. */
-    restartWorkers: (seconds: number) => once('startWorkers', Math.max(5, Math.min(seconds, s.startTimeoutSeconds + 120))).startWorkers,
+    restartWorkers: (seconds: number) =>
+      once('startWorkers', Math.max(5, Math.min(seconds, s.startTimeoutSeconds + 120))).startWorkers,
   };
 }
 

@@ -16,7 +16,8 @@ export interface DrillInput {
 }
 
 export async function backupDrill(input: DrillInput): Promise<BackupRecord> {
-  if (!input || typeof input.target !== 'string' || !input.target) throw ApplicationFailure.nonRetryable('backupDrill takes {"target": "<name>"}', 'BadInput');
+  if (!input || typeof input.target !== 'string' || !input.target)
+    throw ApplicationFailure.nonRetryable('backupDrill takes {"target": "<name>"}', 'BadInput');
   const { runId, workflowId } = workflowInfo();
   const lock = { workflowId, runId, target: input.target };
   const { backupDatabase } = proxyActivities<Activities>({
@@ -24,7 +25,12 @@ export async function backupDrill(input: DrillInput): Promise<BackupRecord> {
     startToCloseTimeout: '12h',
     heartbeatTimeout: `${PLAN_DEFAULTS.heartbeatTimeoutSeconds}s`,
     // A lost worker is retried; a drill that found a difference (non-retryable) is the answer.
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts: PLAN_DEFAULTS.maximumAttempts },
+    retry: {
+      initialInterval: '2s',
+      backoffCoefficient: 2,
+      maximumInterval: '60s',
+      maximumAttempts: PLAN_DEFAULTS.maximumAttempts,
+    },
   });
   await lockActivities(PLAN_DEFAULTS).acquireResetLock({ target: input.target, owner: lock });
   try {

@@ -35,7 +35,13 @@ export class Ending<R extends Ended> {
     const { progress } = this;
     progress.ended(message ?? endReason, endReason);
     progress.phase(phase);
-    Object.assign(this.result, { outcome, endReason, message, workers: { ...progress.state.workers }, stepDurationsMs: progress.durations() });
+    Object.assign(this.result, {
+      outcome,
+      endReason,
+      message,
+      workers: { ...progress.state.workers },
+      stepDurationsMs: progress.durations(),
+    });
     progress.outcome(outcome);
     return this.result;
   }
@@ -86,15 +92,29 @@ export class Ending<R extends Ended> {
       return this.failure(this.opts.abortedType, ` ${err.message}`);
     }
     if (isCancellation(err)) this.end('failed', 'cancelled', 'cancelled', 'the run was cancelled');
-    else this.end('failed', err instanceof ApplicationFailure && err.type === 'ApprovalTimedOut' ? 'approvalTimedOut' : 'stepFailed', 'failed', messageOf(err));
+    else
+      this.end(
+        'failed',
+        err instanceof ApplicationFailure && err.type === 'ApprovalTimedOut' ? 'approvalTimedOut' : 'stepFailed',
+        'failed',
+        messageOf(err),
+      );
     if (notify) await notify('failed');
     // The result rides on the failure, so every view reads the same ending (outcome, endReason, workers).
-    if (err instanceof ApplicationFailure && !err.details?.length) return ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: true, details: [this.result] });
+    if (err instanceof ApplicationFailure && !err.details?.length)
+      return ApplicationFailure.create({
+        message: err.message,
+        type: err.type ?? undefined,
+        nonRetryable: true,
+        details: [this.result],
+      });
     return err;
   }
 }
 
 /** Whatever the ending, the databases are given back; if that fails, the next run's refusal names this run. */
 export async function releaseLock(s: RunSettings, target: string, runId: string): Promise<void> {
-  await CancellationScope.nonCancellable(() => lockActivities(s).releaseResetLock({ target, owner: { runId } })).catch((e) => log.error('Could not release the reset lock', { error: rootCause(e) }));
+  await CancellationScope.nonCancellable(() => lockActivities(s).releaseResetLock({ target, owner: { runId } })).catch(
+    (e) => log.error('Could not release the reset lock', { error: rootCause(e) }),
+  );
 }

@@ -5,14 +5,33 @@
  * target needs one, and compensates on its own. The fleet only starts them, reads how they end, and
  * passes an abort on.
  */
-import { ApplicationFailure, CancellationScope, ChildWorkflowFailure, ParentClosePolicy, TerminatedFailure, startChild, type ChildWorkflowHandle } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  TerminatedFailure,
+  startChild,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { WORKFLOW_TASK_TIMEOUT, WORKFLOW_TYPE, abortSignal, type AbortArgs, type ResetInput, type ResetResult, type FleetTarget } from '../contract';
+import {
+  WORKFLOW_TASK_TIMEOUT,
+  WORKFLOW_TYPE,
+  abortSignal,
+  type AbortArgs,
+  type ResetInput,
+  type ResetResult,
+  type FleetTarget,
+} from '../contract';
 import type { CheckedFleetInput } from './fleet-input';
 import type { FleetState } from './fleet-progress';
 import { messageOf } from './steps';
 
-/** What a child is told: the database name as confirmation where the fleet's approval covers it, nothing where its own is needed. */
+/**
+ * What a child is told: the database name as confirmation where the fleet's approval covers it, nothing where its own
+ * is needed.
+ */
 export function childInput(fleet: CheckedFleetInput, t: FleetTarget): ResetInput {
   const covered = t.plan && !t.plan.ownApproval;
   return {
@@ -69,7 +88,8 @@ export class Children {
     t.restoreCommand = result.restoreCommand;
     t.status = result.outcome === 'completed' ? 'completed' : result.outcome === 'aborted' ? 'aborted' : 'failed';
     t.phase = result.outcome === 'completed' ? 'completed' : result.outcome === 'aborted' ? 'aborted' : 'failed';
-    t.detail = result.outcome === 'completed' ? (result.verify?.report.replace(/\n/g, ', ') ?? 'completed') : result.message;
+    t.detail =
+      result.outcome === 'completed' ? (result.verify?.report.replace(/\n/g, ', ') ?? 'completed') : result.message;
     t.endedAt = new Date().toISOString();
     this.fleet.publish();
   }
@@ -94,10 +114,14 @@ export class Children {
 
   private abortedWith?: AbortArgs;
 
-  /** Every running child gets the abort (so it compensates: workers started again); one started later gets it at once. */
+  /**
+   * Every running child gets the abort (so it compensates: workers started again); one started later gets it at once.
+   */
   async abortAll(by: AbortArgs): Promise<void> {
     this.abortedWith = by;
-    await CancellationScope.nonCancellable(() => Promise.all([...this.handles.keys()].map((name) => this.signalAbort(this.fleet.target(name)!, by))));
+    await CancellationScope.nonCancellable(() =>
+      Promise.all([...this.handles.keys()].map((name) => this.signalAbort(this.fleet.target(name)!, by))),
+    );
   }
 
   async abort(t: FleetTarget, by: AbortArgs): Promise<void> {

@@ -44,7 +44,11 @@ export function batchSizes(batches: Share[] | undefined, total: number): number[
 export const DEFAULT_MAX_CONCURRENT: Share = 1;
 export const DEFAULT_MAX_FAILURES: Share = 0;
 
-export function resolveLimits(total: number, databases: number, given: { maxConcurrent?: Share; maxFailures?: Share; batches?: Share[] }): FleetLimits {
+export function resolveLimits(
+  total: number,
+  databases: number,
+  given: { maxConcurrent?: Share; maxFailures?: Share; batches?: Share[] },
+): FleetLimits {
   const maxConcurrent = given.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
   const maxFailures = given.maxFailures ?? DEFAULT_MAX_FAILURES;
   return {

@@ -9,7 +9,10 @@ import { type Plan, ownApprovalReason, type FleetTargetPlan } from '../contract'
 import { planActivities } from './activities';
 import { messageOf } from './steps';
 
-/** Plans read the databases: a few at a time is enough to keep a large fleet's plan short without crowding a small server. */
+/**
+ * Plans read the databases: a few at a time is enough to keep a large fleet's plan short without crowding a small
+ * server.
+ */
 const PLANS_AT_ONCE = 4;
 
 export function fleetActivities() {
@@ -37,8 +40,14 @@ export function summarizePlan(p: Plan): FleetTargetPlan {
   };
 }
 
-/** Plans every target; a plan that cannot be made at all becomes that target's error. `notifications`: the targets with webhooks. */
-export async function planTargets(targets: string[], onPlanned: (target: string, plan: FleetTargetPlan) => void): Promise<{ notifications: Set<string> }> {
+/**
+ * Plans every target; a plan that cannot be made at all becomes that target's error. `notifications`: the targets with
+ * webhooks.
+ */
+export async function planTargets(
+  targets: string[],
+  onPlanned: (target: string, plan: FleetTargetPlan) => void,
+): Promise<{ notifications: Set<string> }> {
   const notifications = new Set<string>();
   let next = 0;
   const lane = async () => {
@@ -50,7 +59,15 @@ export async function planTargets(targets: string[], onPlanned: (target: string,
         onPlanned(target, summarizePlan(plan));
       } catch (err) {
         if (isCancellation(err)) throw err;
-        onPlanned(target, { databaseName: '', databases: 0, tablesToTruncate: 0, rowsToTruncate: 0, objectsToDelete: 0, warnings: [], errors: [`the plan failed: ${messageOf(err)}`] });
+        onPlanned(target, {
+          databaseName: '',
+          databases: 0,
+          tablesToTruncate: 0,
+          rowsToTruncate: 0,
+          objectsToDelete: 0,
+          warnings: [],
+          errors: [`the plan failed: ${messageOf(err)}`],
+        });
       }
     }
   };

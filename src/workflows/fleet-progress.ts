@@ -70,10 +70,15 @@ export class FleetState {
 
   /** Children that ended without completing, plus those waiting for an operator: what maxFailures counts. */
   failures(): number {
-    return this.state.targets.filter((t) => t.status === 'failed' || t.status === 'aborted' || t.status === 'waiting-for-operator').length;
+    return this.state.targets.filter(
+      (t) => t.status === 'failed' || t.status === 'aborted' || t.status === 'waiting-for-operator',
+    ).length;
   }
 
-  /** Children holding a concurrency slot: running or waiting for their own approval (a paused one does nothing until a person acts). */
+  /**
+   * Children holding a concurrency slot: running or waiting for their own approval (a paused one does nothing until a
+   * person acts).
+   */
   active(): number {
     return this.state.targets.filter((t) => t.status === 'running' || t.status === 'awaiting-approval').length;
   }
@@ -97,7 +102,12 @@ export class FleetState {
     t.stepStatus = r.stepStatus;
     t.workers = r.workers;
     t.detail = r.detail;
-    t.status = r.phase === 'awaiting-approval' ? 'awaiting-approval' : r.phase === 'waiting-for-operator' ? 'waiting-for-operator' : 'running';
+    t.status =
+      r.phase === 'awaiting-approval'
+        ? 'awaiting-approval'
+        : r.phase === 'waiting-for-operator'
+          ? 'waiting-for-operator'
+          : 'running';
     this.publish();
     return t;
   }
@@ -107,16 +117,23 @@ export class FleetState {
     const s = this.state;
     const tot = s.totals;
     const head = `**fleet ${s.name}** (${s.mode}${s.unattended ? ', unattended' : ''}): ${s.phase}${s.batch ? `, batch ${s.batch.index}/${s.batch.of}` : ''}`;
-    const limits = s.limits ? `at most ${s.limits.maxConcurrent} at once, stops after ${s.limits.maxFailures + 1} failure(s); ${s.limits.targets} targets, ${s.limits.databases} databases` : '';
+    const limits = s.limits
+      ? `at most ${s.limits.maxConcurrent} at once, stops after ${s.limits.maxFailures + 1} failure(s); ${s.limits.targets} targets, ${s.limits.databases} databases`
+      : '';
     const lines = s.targets.map((t) => {
       const step = t.step && !this.ended(t) ? ` — ${STEP_TITLES[t.step]}` : '';
       return `- ${t.target}: ${t.status}${step}${t.detail ? ` — ${t.detail}` : ''}`;
     });
     const counts = `${tot.completed} completed, ${tot.failed} failed, ${tot.aborted} aborted, ${tot.running} running, ${tot.waiting} waiting, ${tot.notStarted} not started`;
     const tail: string[] = [];
-    if (s.approval) tail.push('', `Waiting for approval: signal "approve" with {"confirmation": "${s.approval.fleet}", "databases": ${s.approval.databases}}`);
+    if (s.approval)
+      tail.push(
+        '',
+        `Waiting for approval: signal "approve" with {"confirmation": "${s.approval.fleet}", "databases": ${s.approval.databases}}`,
+      );
     if (s.stopped) tail.push('', `No new target starts: ${s.stopped.detail}`);
-    if (tot.workersStillStopped) tail.push('', `${tot.workersStillStopped} TARGET(S) LEFT THEIR WORKERS STOPPED: see each one's run`);
+    if (tot.workersStillStopped)
+      tail.push('', `${tot.workersStillStopped} TARGET(S) LEFT THEIR WORKERS STOPPED: see each one's run`);
     setCurrentDetails([head, limits, '', ...lines, '', counts, ...tail].join('\n'));
   }
 

@@ -9,7 +9,17 @@
  * Once failures exceed maxFailures (a child waiting for an operator counts), an abort comes, or a
  * batch did not complete, no new child starts; those running finish, and the ending lists every target.
  */
-import { ApplicationFailure, CancellationScope, condition, isCancellation, log, proxyActivities, rootCause, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  rootCause,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DEFAULTS } from '../config/defaults';
 import {
@@ -60,20 +70,36 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
   setHandler(childReportSignal, (r) => {
     const t = fleet.report(r);
     // Unattended, nobody would come: a paused child is aborted (it has already started its workers again).
-    if (t?.status === 'waiting-for-operator' && input.onChildPause === 'abort') void children.abort(t, { by: `fleet ${input.name}`, reason: 'a step failed and this fleet runs unattended' });
+    if (t?.status === 'waiting-for-operator' && input.onChildPause === 'abort')
+      void children.abort(t, { by: `fleet ${input.name}`, reason: 'a step failed and this fleet runs unattended' });
   });
   const approvalProblem = (a: FleetApproveArgs): string | undefined => {
     if (!s.limits || s.phase !== 'awaiting-approval') return 'the fleet is not waiting for an approval';
-    if (a?.confirmation !== input.name) return `confirmation "${a?.confirmation}" does not match the fleet's name "${input.name}"`;
-    if (a.databases !== s.limits.databases) return `databases ${a.databases} does not match the plan: ${s.limits.databases} databases on ${s.limits.targets} targets`;
+    if (a?.confirmation !== input.name)
+      return `confirmation "${a?.confirmation}" does not match the fleet's name "${input.name}"`;
+    if (a.databases !== s.limits.databases)
+      return `databases ${a.databases} does not match the plan: ${s.limits.databases} databases on ${s.limits.targets} targets`;
     return undefined;
   };
 
-  /** Every ending goes through here: the result lists every target; a fleet that did not complete fails (a schedule's pauseOnFailure sees it). */
+  /**
+   * Every ending goes through here: the result lists every target; a fleet that did not complete fails (a schedule's
+   * pauseOnFailure sees it).
+   */
   const end = (outcome: FleetResult['outcome'], endReason: FleetEndReason, message?: string): FleetResult => {
     // A plan's targets stay "planned"; otherwise a target whose turn never came says why.
-    if (outcome !== 'planned') for (const t of s.targets) if (t.status === 'pending' || t.status === 'planned') notStarted(t, message ?? endReason);
-    fleet.phase(outcome === 'completed' || outcome === 'planned' ? 'completed' : endReason === 'cancelled' ? 'cancelled' : outcome === 'aborted' ? 'aborted' : 'failed');
+    if (outcome !== 'planned')
+      for (const t of s.targets)
+        if (t.status === 'pending' || t.status === 'planned') notStarted(t, message ?? endReason);
+    fleet.phase(
+      outcome === 'completed' || outcome === 'planned'
+        ? 'completed'
+        : endReason === 'cancelled'
+          ? 'cancelled'
+          : outcome === 'aborted'
+            ? 'aborted'
+            : 'failed',
+    );
     fleet.outcome(outcome);
     const result: FleetResult = {
       name: input.name,
@@ -87,7 +113,8 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
       durationMs: Date.now() - startedAt,
     };
     if (outcome === 'completed' || outcome === 'planned') return result;
-    const type: FailureType = endReason === 'refused' ? 'FleetRefused' : outcome === 'aborted' ? 'FleetAborted' : 'FleetFailed';
+    const type: FailureType =
+      endReason === 'refused' ? 'FleetRefused' : outcome === 'aborted' ? 'FleetAborted' : 'FleetFailed';
     throw ApplicationFailure.nonRetryable(`Fleet "${input.name}": ${message ?? endReason}`, type, result);
   };
   const notStarted = (t: FleetTarget, why: string) => {
@@ -102,7 +129,11 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
     await planning.run(async () => {
       const chosen = await fleetActivities().fleetTargets({ targets: input.targets, group: input.group });
       const g = chosen.group;
-      const given = { maxConcurrent: input.maxConcurrent ?? g?.maxConcurrent, maxFailures: input.maxFailures ?? g?.maxFailures, batches: input.batches ?? g?.batches };
+      const given = {
+        maxConcurrent: input.maxConcurrent ?? g?.maxConcurrent,
+        maxFailures: input.maxFailures ?? g?.maxFailures,
+        batches: input.batches ?? g?.batches,
+      };
       const provisional = resolveLimits(chosen.targets.length, 0, given as Parameters<typeof resolveLimits>[2]);
       fleet.setTargets(chosen.targets, provisional.batches);
       const { notifications } = await planTargets(chosen.targets, (target, plan) => {
@@ -117,18 +148,29 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
     });
   } catch (err) {
     if (abort) return end('aborted', 'aborted', abortedBy(abort));
-    if (isCancellation(err)) return end('failed', 'cancelled', 'the fleet was cancelled while planning; nothing was touched');
+    if (isCancellation(err))
+      return end('failed', 'cancelled', 'the fleet was cancelled while planning; nothing was touched');
     return end('failed', 'planFailed', `the plan failed; nothing was touched: ${messageOf(err)}`);
   }
 
   const broken = s.targets.filter((t) => t.plan?.errors.length);
   if (input.mode === 'plan') {
-    return end('planned', 'planned', broken.length ? `${broken.length} target(s) cannot be reset: ${broken.map((t) => `${t.target}: ${t.plan!.errors.join('; ')}`).join(' · ')}` : undefined);
+    return end(
+      'planned',
+      'planned',
+      broken.length
+        ? `${broken.length} target(s) cannot be reset: ${broken.map((t) => `${t.target}: ${t.plan!.errors.join('; ')}`).join(' · ')}`
+        : undefined,
+    );
   }
-  if (broken.length) return await refuse(`${broken.map((t) => `${t.target}: ${t.plan!.errors.join('; ')}`).join(' · ')}`);
+  if (broken.length)
+    return await refuse(`${broken.map((t) => `${t.target}: ${t.plan!.errors.join('; ')}`).join(' · ')}`);
   if (input.unattended) {
     const needPerson = s.targets.filter((t) => t.plan?.ownApproval);
-    if (needPerson.length) return await refuse(`an unattended run never waits for a person or resets production: ${needPerson.map((t) => `${t.target} (${t.plan!.ownApproval})`).join(', ')}`);
+    if (needPerson.length)
+      return await refuse(
+        `an unattended run never waits for a person or resets production: ${needPerson.map((t) => `${t.target} (${t.plan!.ownApproval})`).join(', ')}`,
+      );
   }
 
   // 2 — the fleet's approval: its name and the number of databases, typed by a person (or in the input).
@@ -144,14 +186,29 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
     } else {
       const timeoutMs = durationMs(input.approvalTimeout ?? DEFAULTS.approval.timeout);
       const since = new Date();
-      s.approval = { fleet: input.name, databases: limits.databases, since: since.toISOString(), deadline: new Date(since.getTime() + timeoutMs).toISOString() };
+      s.approval = {
+        fleet: input.name,
+        databases: limits.databases,
+        since: since.toISOString(),
+        deadline: new Date(since.getTime() + timeoutMs).toISOString(),
+      };
       fleet.phase('awaiting-approval');
       try {
         const got = await condition(() => Boolean(approval || abort), timeoutMs);
         if (abort) return end('aborted', 'aborted', abortedBy(abort));
-        if (!got) return end('failed', 'approvalTimedOut', `no approval within ${input.approvalTimeout ?? DEFAULTS.approval.timeout}; nothing was touched`);
+        if (!got)
+          return end(
+            'failed',
+            'approvalTimedOut',
+            `no approval within ${input.approvalTimeout ?? DEFAULTS.approval.timeout}; nothing was touched`,
+          );
       } catch (err) {
-        if (isCancellation(err)) return end('failed', 'cancelled', 'the fleet was cancelled while waiting for its approval; nothing was touched');
+        if (isCancellation(err))
+          return end(
+            'failed',
+            'cancelled',
+            'the fleet was cancelled while waiting for its approval; nothing was touched',
+          );
         throw err;
       }
       s.approvedBy = approval!.by ?? 'an operator';
@@ -166,25 +223,48 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
     // No new child starts (a threshold was reached), yet some may still run or wait for an operator:
     // an abort or a cancellation that comes now must still reach them.
     if (s.stopped) fleet.phase('stopping');
-    await condition(() => Boolean(abort) || s.targets.every((x) => fleet.ended(x) || x.status === 'pending' || x.status === 'planned'));
+    await condition(
+      () =>
+        Boolean(abort) || s.targets.every((x) => fleet.ended(x) || x.status === 'pending' || x.status === 'planned'),
+    );
     if (abort) throw new FleetAborted();
   } catch (err) {
     if (!isCancellation(err) && !(err instanceof FleetAborted)) throw err;
     cancelled = isCancellation(err);
     if (cancelled && !abort) abort = { by: 'a cancellation of the fleet', reason: 'the fleet run was cancelled' };
   }
-  if (abort) await children.abortAll({ by: abort.by ?? `fleet ${input.name}`, reason: abort.reason ?? `fleet ${input.name} aborted` });
+  if (abort)
+    await children.abortAll({
+      by: abort.by ?? `fleet ${input.name}`,
+      reason: abort.reason ?? `fleet ${input.name} aborted`,
+    });
   await children.settled();
 
-  // 4 — the ending: every target's outcome; the workers' state first. A target whose turn never came counts as not started.
-  if (abort) for (const x of s.targets) if (x.status === 'pending' || x.status === 'planned') notStarted(x, abortedBy(abort));
+  // 4 — the ending: every target's outcome; the workers' state first. A target whose turn never came counts as not
+  // started.
+  if (abort)
+    for (const x of s.targets) if (x.status === 'pending' || x.status === 'planned') notStarted(x, abortedBy(abort));
   const t = totalsOf(s.targets);
   const summary = `${t.completed} of ${t.targets} completed, ${t.failed} failed, ${t.aborted} aborted, ${t.notStarted} not started`;
-  if (t.workersStillStopped) return end('failed', 'workersStillStopped', `${t.workersStillStopped} target(s) left their workers STOPPED: start them by hand (see each run); ${summary}`);
-  if (abort) return end(cancelled ? 'failed' : 'aborted', cancelled ? 'cancelled' : 'aborted', `${abortedBy(abort)}; ${summary}`);
+  if (t.workersStillStopped)
+    return end(
+      'failed',
+      'workersStillStopped',
+      `${t.workersStillStopped} target(s) left their workers STOPPED: start them by hand (see each run); ${summary}`,
+    );
+  if (abort)
+    return end(
+      cancelled ? 'failed' : 'aborted',
+      cancelled ? 'cancelled' : 'aborted',
+      `${abortedBy(abort)}; ${summary}`,
+    );
   if (t.completed === t.targets) return end('completed', 'completed');
   const stopped = s.stopped?.reason;
-  return end('failed', stopped === 'failureThreshold' ? 'failureThreshold' : stopped === 'batchFailed' ? 'batchFailed' : 'targetsFailed', `${s.stopped ? `${s.stopped.detail}; ` : ''}${summary}`);
+  return end(
+    'failed',
+    stopped === 'failureThreshold' ? 'failureThreshold' : stopped === 'batchFailed' ? 'batchFailed' : 'targetsFailed',
+    `${s.stopped ? `${s.stopped.detail}; ` : ''}${summary}`,
+  );
 
   async function runBatches(): Promise<void> {
     const sizes = s.limits!.batches;
@@ -194,13 +274,21 @@ export async function resetFleet(raw: FleetInput): Promise<FleetResult> {
       for (const m of members) {
         await condition(() => Boolean(abort) || overThreshold() || fleet.active() < s.limits!.maxConcurrent);
         if (abort) throw new FleetAborted();
-        if (overThreshold()) return stop('failureThreshold', `failure threshold reached (${fleet.failures()} failed or waiting, ${s.limits!.maxFailures} allowed)`);
+        if (overThreshold())
+          return stop(
+            'failureThreshold',
+            `failure threshold reached (${fleet.failures()} failed or waiting, ${s.limits!.maxFailures} allowed)`,
+          );
         children.start(m, childInput(input, m));
       }
       await condition(() => Boolean(abort) || members.every((m) => fleet.ended(m)));
       if (abort) throw new FleetAborted();
       const missed = members.filter((m) => m.status !== 'completed');
-      if (missed.length && b + 1 < sizes.length) return stop('batchFailed', `batch ${b + 1} did not complete (${missed.map((m) => `${m.target}: ${m.status}`).join(', ')})`);
+      if (missed.length && b + 1 < sizes.length)
+        return stop(
+          'batchFailed',
+          `batch ${b + 1} did not complete (${missed.map((m) => `${m.target}: ${m.status}`).join(', ')})`,
+        );
     }
   }
   function overThreshold(): boolean {
@@ -234,5 +322,9 @@ function abortedBy(a: AbortArgs): string {
 }
 
 function notifier() {
-  return proxyActivities<Pick<Activities, 'sendNotification'>>({ summary: 'Notify', startToCloseTimeout: '30s', retry: { maximumAttempts: 4 } });
+  return proxyActivities<Pick<Activities, 'sendNotification'>>({
+    summary: 'Notify',
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: 4 },
+  });
 }

@@ -16,7 +16,15 @@ export interface CheckedInput {
   exactCounts?: boolean;
 }
 
-const KNOWN = new Set(['target', 'mode', 'requireApproval', 'confirmation', 'reason', 'approvalTimeout', 'exactCounts']);
+const KNOWN = new Set([
+  'target',
+  'mode',
+  'requireApproval',
+  'confirmation',
+  'reason',
+  'approvalTimeout',
+  'exactCounts',
+]);
 
 export function checkInput(raw: unknown, workflowId: string): CheckedInput {
   const problems: string[] = [];
@@ -24,17 +32,28 @@ export function checkInput(raw: unknown, workflowId: string): CheckedInput {
     throw bad(['the input must be one JSON object, e.g. {"target": "demo", "mode": "plan"}']);
   }
   const i = raw as Record<string, unknown> & ResetInput;
-  for (const k of Object.keys(i)) if (!KNOWN.has(k)) problems.push(`unknown field "${k}" (known: ${[...KNOWN].join(', ')})`);
-  if (typeof i.target !== 'string' || !TARGET_NAME.test(i.target)) problems.push('"target" must be a target name from the worker\'s targets file (lower-case letters, digits, - and _)');
-  if (i.mode !== undefined && i.mode !== 'plan' && i.mode !== 'execute') problems.push('"mode" must be "plan" or "execute"');
-  if (i.requireApproval !== undefined && typeof i.requireApproval !== 'boolean') problems.push('"requireApproval" must be true or false');
-  if (i.exactCounts !== undefined && typeof i.exactCounts !== 'boolean') problems.push('"exactCounts" must be true or false');
-  for (const f of ['confirmation', 'reason'] as const) if (i[f] !== undefined && typeof i[f] !== 'string') problems.push(`"${f}" must be a string`);
-  if (i.approvalTimeout !== undefined && !isDuration(i.approvalTimeout)) problems.push(`"approvalTimeout" must be ${DURATION_RULE}`);
+  for (const k of Object.keys(i))
+    if (!KNOWN.has(k)) problems.push(`unknown field "${k}" (known: ${[...KNOWN].join(', ')})`);
+  if (typeof i.target !== 'string' || !TARGET_NAME.test(i.target))
+    problems.push(
+      '"target" must be a target name from the worker\'s targets file (lower-case letters, digits, - and _)',
+    );
+  if (i.mode !== undefined && i.mode !== 'plan' && i.mode !== 'execute')
+    problems.push('"mode" must be "plan" or "execute"');
+  if (i.requireApproval !== undefined && typeof i.requireApproval !== 'boolean')
+    problems.push('"requireApproval" must be true or false');
+  if (i.exactCounts !== undefined && typeof i.exactCounts !== 'boolean')
+    problems.push('"exactCounts" must be true or false');
+  for (const f of ['confirmation', 'reason'] as const)
+    if (i[f] !== undefined && typeof i[f] !== 'string') problems.push(`"${f}" must be a string`);
+  if (i.approvalTimeout !== undefined && !isDuration(i.approvalTimeout))
+    problems.push(`"approvalTimeout" must be ${DURATION_RULE}`);
   const mode = i.mode ?? 'plan';
   if (!problems.length && mode === 'execute' && workflowId !== resetWorkflowId(i.target)) {
     // One id per target is what makes the server refuse a second concurrent reset of it.
-    problems.push(`an execute run must have workflow id "${resetWorkflowId(i.target)}" (got "${workflowId}"), so that two resets of one target can never run at once`);
+    problems.push(
+      `an execute run must have workflow id "${resetWorkflowId(i.target)}" (got "${workflowId}"), so that two resets of one target can never run at once`,
+    );
   }
   if (problems.length) throw bad(problems);
   return {

@@ -6,7 +6,14 @@
  */
 import { CancellationScope, log, proxyActivities, rootCause, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { STEP_TITLES, type NotifyEvent, type NotifyMessage, type Progress, type ResetResult, type StepName } from '../contract';
+import {
+  STEP_TITLES,
+  type NotifyEvent,
+  type NotifyMessage,
+  type Progress,
+  type ResetResult,
+  type StepName,
+} from '../contract';
 
 /** Short and few: a dead receiver should cost a run seconds, not minutes. */
 const { sendNotification } = proxyActivities<Pick<Activities, 'sendNotification'>>({
@@ -30,7 +37,12 @@ export async function notify(event: NotifyEvent, progress: Progress, result?: Re
   }
 }
 
-export function notifyMessage(event: NotifyEvent, p: Progress, result: ResetResult | undefined, ids: { workflowId: string; runId: string }): NotifyMessage {
+export function notifyMessage(
+  event: NotifyEvent,
+  p: Progress,
+  result: ResetResult | undefined,
+  ids: { workflowId: string; runId: string },
+): NotifyMessage {
   const step = event === 'waitingForApproval' ? 'approval' : stepConcerned(p);
   const stepTitle = step ? `"${STEP_TITLES[step]}"` : '';
   const db = p.plan?.databaseName;
@@ -66,13 +78,26 @@ export function notifyMessage(event: NotifyEvent, p: Progress, result: ResetResu
       text = `:x: ${run} ${p.phase === 'cancelled' ? 'was cancelled' : 'failed'}${step ? ` at step ${stepTitle}` : ''}: ${clause(result?.message ?? 'see the run')}. ${workersLine(p)}`;
       break;
   }
-  return { event, target: p.target, runId: ids.runId, workflowId: ids.workflowId, outcome: result?.outcome ?? null, step: step ?? null, text: slackEscape(text) };
+  return {
+    event,
+    target: p.target,
+    runId: ids.runId,
+    workflowId: ids.workflowId,
+    outcome: result?.outcome ?? null,
+    step: step ?? null,
+    text: slackEscape(text),
+  };
 }
 
-/** The step a message is about: the one waited on, else the last one still running or failed (the approval is not a "current step"). */
+/**
+ * The step a message is about: the one waited on, else the last one still running or failed (the approval is not a
+ * "current step").
+ */
 function stepConcerned(p: Progress): StepName | undefined {
   if (p.waiting) return p.waiting.step;
-  const open = p.steps.filter((s) => s.status === 'running' || s.status === 'failed' || s.status === 'waiting-for-operator');
+  const open = p.steps.filter(
+    (s) => s.status === 'running' || s.status === 'failed' || s.status === 'waiting-for-operator',
+  );
   return open.length ? open[open.length - 1].name : p.currentStep;
 }
 

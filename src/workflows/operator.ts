@@ -3,7 +3,15 @@
  * a step failed its retries. Signals only set state here; the runbook decides what happens next.
  */
 import { ApplicationFailure, CancellationScope, condition, setHandler } from '@temporalio/workflow';
-import { abortSignal, approveSignal, checkApproval, retrySignal, type AbortArgs, type Approvable, type ApproveArgs } from '../contract';
+import {
+  abortSignal,
+  approveSignal,
+  checkApproval,
+  retrySignal,
+  type AbortArgs,
+  type Approvable,
+  type ApproveArgs,
+} from '../contract';
 import { notify } from './notify';
 import type { RunProgress } from './progress';
 
@@ -38,7 +46,11 @@ export class Operator {
     setHandler(abortSignal, (a) => {
       if (this.abort) return; // the first abort is the one acted on
       this.abort = a ?? {};
-      this.progress.state.abortRequested = { by: this.abort.by, reason: this.abort.reason, at: new Date().toISOString() };
+      this.progress.state.abortRequested = {
+        by: this.abort.by,
+        reason: this.abort.reason,
+        at: new Date().toISOString(),
+      };
       this.progress.publish();
       for (const scope of this.inFlight) scope.cancel();
     });
@@ -106,7 +118,10 @@ export class Operator {
     if (!got) {
       step.status = 'failed';
       step.error = 'no approval before the deadline';
-      throw ApplicationFailure.nonRetryable(`No approval within ${humanDuration(timeoutMs)}; the run ends having changed nothing (a backup was taken).`, 'ApprovalTimedOut');
+      throw ApplicationFailure.nonRetryable(
+        `No approval within ${humanDuration(timeoutMs)}; the run ends having changed nothing (a backup was taken).`,
+        'ApprovalTimedOut',
+      );
     }
     step.status = 'done';
     step.endedAt = new Date().toISOString();

@@ -2,7 +2,14 @@
  * The run's visible state: what the `progress` query answers, what the Web UI shows as the run's
  * current details, and the search attributes operators filter by.
  */
-import { getExternalWorkflowHandle, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  getExternalWorkflowHandle,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import {
   childReportSignal,
   type ChildReport,
@@ -28,7 +35,12 @@ export class RunProgress {
 
   /** `order`: another procedure's steps (the restore's); default the runbook's. */
   constructor(target: string, mode: Mode, order: StepName[] = ORDER) {
-    const steps = (mode === 'plan' ? order.slice(0, 1) : order).map((name): StepState => ({ name, title: STEP_TITLES[name], status: 'pending', attempts: 0 }));
+    const steps = (mode === 'plan' ? order.slice(0, 1) : order).map((name): StepState => ({
+      name,
+      title: STEP_TITLES[name],
+      status: 'pending',
+      attempts: 0,
+    }));
     this.state = { target, mode, phase: 'planning', steps, workers: { status: 'untouched' } };
     setHandler(progressQuery, () => this.state);
     upsertSearchAttributes([{ key: TARGET_KEY, value: target }]);
@@ -103,7 +115,9 @@ export class RunProgress {
   ended(how: string, endReason?: EndReason): void {
     const now = new Date().toISOString();
     // Steps after a failure were not reached because of that failure, not because of the ending it led to.
-    const broke = this.state.steps.find((s) => s.status === 'running' || s.status === 'waiting-for-operator' || s.status === 'failed');
+    const broke = this.state.steps.find(
+      (s) => s.status === 'running' || s.status === 'waiting-for-operator' || s.status === 'failed',
+    );
     const why = endReason === 'workersStillStopped' && broke ? `the run ended after "${broke.title}" failed` : how;
     const workers = this.state.workers.status;
     for (const s of this.state.steps) {
@@ -114,8 +128,10 @@ export class RunProgress {
       } else if (s.status === 'pending') {
         s.status = 'skipped';
         // Step 5 is where people look for the workers: say what became of them.
-        if (s.name === 'startWorkers' && workers === 'running') s.detail = `not run as a step: the run had started the workers again (compensation); it ended: ${why}`;
-        else if (s.name === 'startWorkers' && workers === 'still-stopped') s.detail = 'not run as a step: starting the workers again (compensation) failed: WORKERS ARE STILL STOPPED';
+        if (s.name === 'startWorkers' && workers === 'running')
+          s.detail = `not run as a step: the run had started the workers again (compensation); it ended: ${why}`;
+        else if (s.name === 'startWorkers' && workers === 'still-stopped')
+          s.detail = 'not run as a step: starting the workers again (compensation) failed: WORKERS ARE STILL STOPPED';
         else s.detail = `not reached: ${why}`;
       }
     }
@@ -135,18 +151,34 @@ export class RunProgress {
 
   durations(): Partial<Record<StepName, number>> {
     const out: Partial<Record<StepName, number>> = {};
-    for (const s of this.state.steps) if (s.startedAt && s.endedAt) out[s.name] = Date.parse(s.endedAt) - Date.parse(s.startedAt);
+    for (const s of this.state.steps)
+      if (s.startedAt && s.endedAt) out[s.name] = Date.parse(s.endedAt) - Date.parse(s.startedAt);
     return out;
   }
 
   /** The Web UI shows this as the run's current details: the runbook, ticked off as it goes. */
   publish(): void {
-    const mark: Record<string, string> = { pending: '[ ]', running: '[>]', done: '[x]', failed: '[!]', 'waiting-for-operator': '[?]', skipped: '[-]' };
-    const lines = this.state.steps.map((s) => `${mark[s.status]} ${s.title}${s.detail ? ` — ${s.detail}` : ''}${s.error ? ` — ERROR: ${s.error}` : ''}`);
+    const mark: Record<string, string> = {
+      pending: '[ ]',
+      running: '[>]',
+      done: '[x]',
+      failed: '[!]',
+      'waiting-for-operator': '[?]',
+      skipped: '[-]',
+    };
+    const lines = this.state.steps.map(
+      (s) => `${mark[s.status]} ${s.title}${s.detail ? ` — ${s.detail}` : ''}${s.error ? ` — ERROR: ${s.error}` : ''}`,
+    );
     const head = `**${this.state.target}** (${this.state.mode}): ${this.state.phase}`;
-    const tail = this.state.waiting ? ['', `Waiting for an operator: signal "retry" to run "${this.state.waiting.step}" again, or "abort".`] : [];
+    const tail = this.state.waiting
+      ? ['', `Waiting for an operator: signal "retry" to run "${this.state.waiting.step}" again, or "abort".`]
+      : [];
     const w = this.state.workers;
-    if (w.status === 'restarting' && w.restart) tail.push('', `Restarting the workers, attempt ${w.restart.attempt}/${w.restart.maxAttempts} (gives up at ${w.restart.deadline}).`);
+    if (w.status === 'restarting' && w.restart)
+      tail.push(
+        '',
+        `Restarting the workers, attempt ${w.restart.attempt}/${w.restart.maxAttempts} (gives up at ${w.restart.deadline}).`,
+      );
     if (w.status === 'still-stopped') tail.push('', workersStillStoppedMessage(w));
     setCurrentDetails([head, '', ...lines, ...tail].join('\n'));
     this.reportToFleet();

@@ -26,7 +26,11 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
   const operator = new Operator(progress);
   const workers = progress.state.workers;
   const result: RestoreResult = { target: input.target, outcome: 'failed' };
-  const ending = new Ending(input.target, progress, result, { label: 'Restore', refusedType: 'RestoreRefused', abortedType: 'RestoreAborted' });
+  const ending = new Ending(input.target, progress, result, {
+    label: 'Restore',
+    refusedType: 'RestoreRefused',
+    abortedType: 'RestoreAborted',
+  });
 
   // 0 — plan: which backup, its checksum, the counts it holds, what the database holds now.
   progress.started('plan');
@@ -47,7 +51,9 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
   progress.finished('plan', planSummary(plan));
   if (plan.errors.length) throw ending.refused(plan.errors.join('; '));
   if (input.confirmation !== undefined && input.confirmation !== plan.databaseName) {
-    throw ending.refused(`confirmation "${input.confirmation}" does not match the database name "${plan.databaseName}"`);
+    throw ending.refused(
+      `confirmation "${input.confirmation}" does not match the database name "${plan.databaseName}"`,
+    );
   }
 
   const s = plan.settings;
@@ -79,7 +85,13 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
       async () => {
         // Under the database's advisory lock, as every destructive reset step: no other destructive
         // step (an earlier attempt still running on a cut-off worker) runs beside it.
-        const r = await act.restoreDatabase({ target: input.target, backup: plan.backup, expected: plan.countsInBackup, resetRunId: plan.resetRunId, lock });
+        const r = await act.restoreDatabase({
+          target: input.target,
+          backup: plan.backup,
+          expected: plan.countsInBackup,
+          resetRunId: plan.resetRunId,
+          lock,
+        });
         // The transaction checked every table against the backup's stream before its COMMIT: a count
         // that differs right after it was changed since, by something still writing to the database.
         if (r.mismatches.length)
@@ -87,28 +99,48 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
             `Right after the restore's COMMIT, counts differ from what its transaction checked in:\n${r.mismatches.join('\n')}\n(Something wrote to these tables after the COMMIT; the restore had loaded every row of the backup.)`,
             'VerifyMismatch',
           );
-        return { tables: r.tables, rows: r.rows, queueDrift: r.queueDrift, drift: r.drift ?? [], counts: r.counts, requeued: r.requeued ?? 0 };
+        return {
+          tables: r.tables,
+          rows: r.rows,
+          queueDrift: r.queueDrift,
+          drift: r.drift ?? [],
+          counts: r.counts,
+          requeued: r.requeued ?? 0,
+        };
       },
       {
         needsWorkersStopped: true,
         detail: (r) =>
           `${r.rows} rows in ${r.tables} tables restored from ${plan.backup.files.map((f) => f.path).join(', ')}` +
           (r.requeued ? `; ${r.requeued} job(s) claimed by a worker at backup time put back as ready` : '') +
-          (r.drift.length ? `; rows written between the backup and the reset's TRUNCATE are in no backup: ${r.drift.join('; ')}` : '') +
-          (r.queueDrift.length ? `; Solid Queue tables differ from the reset's count taken after the workers stopped (jobs they ran after the backup): ${r.queueDrift.join('; ')}` : ''),
+          (r.drift.length
+            ? `; rows written between the backup and the reset's TRUNCATE are in no backup: ${r.drift.join('; ')}`
+            : '') +
+          (r.queueDrift.length
+            ? `; Solid Queue tables differ from the reset's count taken after the workers stopped (jobs they ran after the backup): ${r.queueDrift.join('; ')}`
+            : ''),
       },
     );
     result.restored = { tables: restored.tables, rows: restored.rows };
 
-    // 4 — bring back the objects the reset's purge quarantined; what cannot come back is counted (the plan knew it before the approval).
+    // 4 — bring back the objects the reset's purge quarantined; what cannot come back is counted (the plan knew it
+    // before the approval).
     const lost = plan.objectsMissing;
     if (lost) result.objectsMissing = lost;
     if (plan.quarantine && plan.resetRunId) {
       const resetRunId = plan.resetRunId;
-      const from = [...(plan.quarantine.bucket ? [`${plan.quarantine.bucket}/${plan.quarantine.prefix}`] : []), ...(plan.quarantine.folders ?? [])].join(', ');
-      const back = await runner.step('restoreStorage', () => act.restoreStorage({ target: input.target, resetRunId, lock }), {
-        detail: (r) => `${r.count} objects (${r.bytes} bytes) brought back from ${from}${lost ? `; ${lost} purged file(s) cannot come back: their blob rows point at missing files` : ''}`,
-      });
+      const from = [
+        ...(plan.quarantine.bucket ? [`${plan.quarantine.bucket}/${plan.quarantine.prefix}`] : []),
+        ...(plan.quarantine.folders ?? []),
+      ].join(', ');
+      const back = await runner.step(
+        'restoreStorage',
+        () => act.restoreStorage({ target: input.target, resetRunId, lock }),
+        {
+          detail: (r) =>
+            `${r.count} objects (${r.bytes} bytes) brought back from ${from}${lost ? `; ${lost} purged file(s) cannot come back: their blob rows point at missing files` : ''}`,
+        },
+      );
       result.objectsRestored = back;
     } else if (!s.storageConfigured) progress.skipped('restoreStorage', 'no storage configured');
     else
@@ -122,13 +154,19 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
     // 5 — start workers.
     if (runner.stoppedByUs() && s.startWorkersAtEnd === false) {
       runner.leaveStopped();
-      progress.skipped('startWorkers', 'left stopped: none was alive before the restore (workers.whenNoneAliveBefore "leave")');
+      progress.skipped(
+        'startWorkers',
+        'left stopped: none was alive before the restore (workers.whenNoneAliveBefore "leave")',
+      );
     } else if (runner.stoppedByUs()) {
-      await runner.step('startWorkers', () => workerActs.startWorkers({ target: input.target, lock }), { detail: (w) => `${w.alive} process(es) alive` });
+      await runner.step('startWorkers', () => workerActs.startWorkers({ target: input.target, lock }), {
+        detail: (w) => `${w.alive} process(es) alive`,
+      });
       workers.status = 'running';
     } else progress.skipped('startWorkers', s.workersConfigured ? 'workers already running' : 'no workers configured');
 
-    // 6 — verify: every table holds what the backup held (as the restore counted it; runs from before it, the reset's counts).
+    // 6 — verify: every table holds what the backup held (as the restore counted it; runs from before it, the reset's
+    // counts).
     const expected = restored.counts ?? plan.countsInBackup ?? {};
     const v = await runner.step(
       'verify',
@@ -147,7 +185,9 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
       { detail: () => `${Object.keys(expected).length} tables hold the backup's counts` },
     );
     result.verify = v;
-    return await ending.completed(result.objectsMissing ? `completed, but ${result.objectsMissing} purged file(s) did not come back` : undefined);
+    return await ending.completed(
+      result.objectsMissing ? `completed, but ${result.objectsMissing} purged file(s) did not come back` : undefined,
+    );
   } catch (err) {
     throw await ending.failed(err, runner);
   } finally {
@@ -158,6 +198,8 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
 function planSummary(p: RestorePlan): string {
   const inBackup = p.tables.reduce((a, t) => a + (t.rowsInBackup ?? 0), 0);
   const now = p.tables.reduce((a, t) => a + t.rowsNow, 0);
-  const q = (p.quarantine ? `, ${p.quarantine.objects} quarantined objects to bring back` : '') + (p.objectsMissing ? `, ${p.objectsMissing} purged files cannot come back` : '');
+  const q =
+    (p.quarantine ? `, ${p.quarantine.objects} quarantined objects to bring back` : '') +
+    (p.objectsMissing ? `, ${p.objectsMissing} purged files cannot come back` : '');
   return `backup of ${p.backup.createdAt} (${p.backupAgeMinutes} min old, checksum ${p.checksumsOk ? 'ok' : 'MISMATCH'}) from reset run ${p.resetRunId ?? '?'}: ${p.tables.length} tables, ${inBackup} rows in the backup, ${now} now${q}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
 }

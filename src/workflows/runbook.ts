@@ -12,7 +12,14 @@
  * patch stays, `npm run replay:record`); test/replay proves recorded runs still replay.
  */
 import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
-import { backupProof, restoreCommand, type HeartbeatProgress, type Plan, type ResetInput, type ResetResult } from '../contract';
+import {
+  backupProof,
+  restoreCommand,
+  type HeartbeatProgress,
+  type Plan,
+  type ResetInput,
+  type ResetResult,
+} from '../contract';
 import { lockActivities, planActivities, stepActivities } from './activities';
 import { DEFAULTS } from '../config/defaults';
 import { Ending, releaseLock } from './ending';
@@ -27,13 +34,21 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   const progress = new RunProgress(input.target, input.mode);
   const operator = new Operator(progress);
   const result: ResetResult = { target: input.target, mode: input.mode, outcome: 'planned', reason: input.reason };
-  const ending = new Ending(input.target, progress, result, { label: 'Reset', refusedType: 'ResetRefused', abortedType: 'ResetAborted', notify: (event) => notify(event, progress.state, result) });
+  const ending = new Ending(input.target, progress, result, {
+    label: 'Reset',
+    refusedType: 'ResetRefused',
+    abortedType: 'ResetAborted',
+    notify: (event) => notify(event, progress.state, result),
+  });
 
   // 0 — plan: what will happen, with nothing changed. A plan run ends here.
   progress.started('plan');
   let plan: Plan;
   try {
-    plan = await planActivities().planReset({ target: input.target, ...(input.exactCounts !== undefined ? { exactCounts: input.exactCounts } : {}) });
+    plan = await planActivities().planReset({
+      target: input.target,
+      ...(input.exactCounts !== undefined ? { exactCounts: input.exactCounts } : {}),
+    });
   } catch (err) {
     ending.planFailed(err);
     throw err;
@@ -42,11 +57,18 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   progress.state.plan = plan;
   progress.finished('plan', planSummary(plan));
   if (input.mode === 'plan') {
-    return ending.end('planned', 'planned', 'completed', plan.errors.length ? `The plan has errors: ${plan.errors.join('; ')}` : undefined);
+    return ending.end(
+      'planned',
+      'planned',
+      'completed',
+      plan.errors.length ? `The plan has errors: ${plan.errors.join('; ')}` : undefined,
+    );
   }
   if (plan.errors.length) throw ending.refused(plan.errors.join('; '));
   if (input.confirmation !== undefined && input.confirmation !== plan.databaseName) {
-    throw ending.refused(`confirmation "${input.confirmation}" does not match the database name "${plan.databaseName}"`);
+    throw ending.refused(
+      `confirmation "${input.confirmation}" does not match the database name "${plan.databaseName}"`,
+    );
   }
 
   const s = plan.settings;
@@ -99,7 +121,8 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     // 1 — backup: a restorable file exists and its place is recorded.
     const takeBackup = (why?: string) =>
       step('backup', () => act.backup({ target: input.target }), {
-        detail: (b) => `${why ? `${why}: ` : ''}${b.files.map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.sha256.slice(0, 12)}…)`).join('; ')}; ${backupProof(b)}`,
+        detail: (b) =>
+          `${why ? `${why}: ` : ''}${b.files.map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.sha256.slice(0, 12)}…)`).join('; ')}; ${backupProof(b)}`,
       });
     let backup = await takeBackup();
     result.backup = backup;
@@ -120,8 +143,14 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
       const reserveMs = Math.min((s.stopTimeoutSeconds + 30) * 1000, maxMs / 2);
       const ageMs = Date.now() - Date.parse(backup.createdAt);
       if (ageMs + reserveMs <= maxMs) return;
-      if (progress.step('reset').attempts > 0 && (await act.resetState({ target: input.target, runId })).databaseChanged) return;
-      backup = await takeBackup(`refreshed: the backup of ${backup.createdAt} would be older than ${s.backupMaxAgeMinutes ?? DEFAULTS.backup.maxAgeMinutes} min at the TRUNCATE`);
+      if (
+        progress.step('reset').attempts > 0 &&
+        (await act.resetState({ target: input.target, runId })).databaseChanged
+      )
+        return;
+      backup = await takeBackup(
+        `refreshed: the backup of ${backup.createdAt} would be older than ${s.backupMaxAgeMinutes ?? DEFAULTS.backup.maxAgeMinutes} min at the TRUNCATE`,
+      );
       result.backup = backup;
       progress.state.backup = backup;
     }
@@ -130,9 +159,14 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     // Always for production (Rails' protected-environment check) and high risk; otherwise a
     // confirmation typed into the input may stand in for the signal.
     const isProduction = plan.environment === undefined || plan.environment === 'production';
-    const mustAsk = input.requireApproval || s.approvalRequired || isProduction || plan.highRisk || input.confirmation === undefined;
+    const mustAsk =
+      input.requireApproval || s.approvalRequired || isProduction || plan.highRisk || input.confirmation === undefined;
     if (mustAsk) await operator.approve(plan, durationMs(input.approvalTimeout ?? s.approvalTimeout));
-    else progress.skipped('approval', `confirmed in the input ("${input.confirmation}"), environment "${plan.environment}"`);
+    else
+      progress.skipped(
+        'approval',
+        `confirmed in the input ("${input.confirmation}"), environment "${plan.environment}"`,
+      );
 
     // 2 — stop workers: no live Solid Queue process, no claimed execution.
     await ensureFreshBackup();
@@ -140,13 +174,26 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     else progress.skipped('stopWorkers', 'no workers configured');
 
     // 3 — reset: record the blobs, then TRUNCATE + seeds.
-    const reset = await step('reset', () => act.reset({ target: input.target, runId, planDigest: plan.digest, backupCreatedAt: backup.createdAt, expectedBlobs: plan.blobs.count, backup, lock }), {
-      needsWorkersStopped: true,
-      beforeStop: ensureFreshBackup,
-      // `truncated` is missing from results recorded before it existed (runs in flight across an upgrade).
-      detail: (r) =>
-        `${r.truncated ? `${r.truncated.rows} rows truncated (${r.kept.tables} kept tables: ${r.kept.rows} rows kept)` : `${Object.values(r.countsBefore).reduce((a, n) => a + n, 0)} rows before`}; ${r.manifest.blobs} blob keys recorded`,
-    });
+    const reset = await step(
+      'reset',
+      () =>
+        act.reset({
+          target: input.target,
+          runId,
+          planDigest: plan.digest,
+          backupCreatedAt: backup.createdAt,
+          expectedBlobs: plan.blobs.count,
+          backup,
+          lock,
+        }),
+      {
+        needsWorkersStopped: true,
+        beforeStop: ensureFreshBackup,
+        // `truncated` is missing from results recorded before it existed (runs in flight across an upgrade).
+        detail: (r) =>
+          `${r.truncated ? `${r.truncated.rows} rows truncated (${r.kept.tables} kept tables: ${r.kept.rows} rows kept)` : `${Object.values(r.countsBefore).reduce((a, n) => a + n, 0)} rows before`}; ${r.manifest.blobs} blob keys recorded`,
+      },
+    );
     result.countsBefore = reset.countsBefore;
     result.countsAfter = reset.countsAfter;
 
@@ -154,19 +201,38 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     if (s.storageConfigured) {
       const purged = await step(
         'purgeStorage',
-        (hb) => act.purgeStorage({ target: input.target, runId, expectedObjects: plan.objectsToDelete.count, resumeFrom: (hb as HeartbeatProgress | undefined)?.position, lock }),
+        (hb) =>
+          act.purgeStorage({
+            target: input.target,
+            runId,
+            expectedObjects: plan.objectsToDelete.count,
+            resumeFrom: (hb as HeartbeatProgress | undefined)?.position,
+            lock,
+          }),
         { detail: purgeDetail },
       );
       // alreadyGone/missing are missing from results recorded before they existed.
-      result.objectsDeleted = { count: purged.deleted, bytes: purged.bytes, errors: 0, alreadyGone: purged.alreadyGone ?? 0, missing: purged.missing ?? 0, missingSample: purged.missingSample ?? [] };
+      result.objectsDeleted = {
+        count: purged.deleted,
+        bytes: purged.bytes,
+        errors: 0,
+        alreadyGone: purged.alreadyGone ?? 0,
+        missing: purged.missing ?? 0,
+        missingSample: purged.missingSample ?? [],
+      };
     } else progress.skipped('purgeStorage', 'no storage configured');
 
     // 5 — start workers: heartbeats come back.
     if (stoppedByUs() && s.startWorkersAtEnd === false) {
       leaveStopped();
-      progress.skipped('startWorkers', 'left stopped: none was alive before the reset (workers.whenNoneAliveBefore "leave")');
+      progress.skipped(
+        'startWorkers',
+        'left stopped: none was alive before the reset (workers.whenNoneAliveBefore "leave")',
+      );
     } else if (stoppedByUs()) {
-      await step('startWorkers', () => act.startWorkers({ target: input.target, lock }), { detail: (w) => `${w.alive} process(es) alive` });
+      await step('startWorkers', () => act.startWorkers({ target: input.target, lock }), {
+        detail: (w) => `${w.alive} process(es) alive`,
+      });
       workers.status = 'running';
     } else progress.skipped('startWorkers', s.workersConfigured ? 'workers already running' : 'no workers configured');
 
@@ -175,7 +241,12 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
       'verify',
       async () => {
         const v = await act.verify({ target: input.target });
-        if (!v.ok) throw ApplicationFailure.nonRetryable(`Verify found unexpected counts:\n${v.report}\n${v.hints.join('\n')}`, 'VerifyMismatch', v);
+        if (!v.ok)
+          throw ApplicationFailure.nonRetryable(
+            `Verify found unexpected counts:\n${v.report}\n${v.hints.join('\n')}`,
+            'VerifyMismatch',
+            v,
+          );
         return v;
       },
       { detail: (v) => v.report.replace(/\n/g, ', ') },
@@ -193,19 +264,30 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
 function planSummary(p: Plan): string {
   const truncate = p.tables.filter((t) => t.action === 'truncate');
   const rows = truncate.reduce((a, t) => a + t.rows, 0);
-  const restart = p.settings.workersConfigured ? `, workers restarted within ${p.settings.restartBudgetSeconds ?? DEFAULTS.workers.restartBudgetSeconds} s if the run fails` : '';
+  const restart = p.settings.workersConfigured
+    ? `, workers restarted within ${p.settings.restartBudgetSeconds ?? DEFAULTS.workers.restartBudgetSeconds} s if the run fails`
+    : '';
   // "≈": some counts are pg_class estimates (large tables; plan.exactCounts or --exact-counts counts them).
   const approx = truncate.some((t) => t.estimated) ? '≈' : '';
   const sample = p.objectsToDelete.sample;
   const found = sample && sample.checked > 0 ? ` (${sample.present} of ${sample.checked} sampled found)` : '';
-  // The Web UI shows this line: whether the reset can be undone belongs there too (plans recorded before it have no undo).
+  // The Web UI shows this line: whether the reset can be undone belongs there too (plans recorded before it have no
+  // undo).
   const undo = p.undo ? `; undo: ${p.undo.summary}` : '';
   return `${truncate.length} tables to truncate (${approx}${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete${found}, ${p.workersAlive} workers alive${restart}${undo}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
 }
 
 /** The purge step's line: what went, what an earlier attempt had already removed, what was never there. */
-function purgeDetail(p: { deleted: number; bytes: number; alreadyGone?: number; missing?: number; missingSample?: string[] }): string {
+function purgeDetail(p: {
+  deleted: number;
+  bytes: number;
+  alreadyGone?: number;
+  missing?: number;
+  missingSample?: string[];
+}): string {
   const gone = p.alreadyGone ? `; ${p.alreadyGone} already gone (removed by an earlier attempt)` : '';
-  const missing = p.missing ? `; ${p.missing} missing before the reset (blob rows without a file), e.g. ${(p.missingSample ?? []).join(', ')}` : '';
+  const missing = p.missing
+    ? `; ${p.missing} missing before the reset (blob rows without a file), e.g. ${(p.missingSample ?? []).join(', ')}`
+    : '';
   return `${p.deleted} objects, ${p.bytes} bytes deleted${gone}${missing}`;
 }

@@ -5,7 +5,18 @@
  * "retry" or "abort". From the moment the workers are stopped, whatever ends the run first starts
  * them again, within the restart budget; `workers` is the one record every ending reads.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, condition, isCancellation, log, patched, rootCause, sleep } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  condition,
+  isCancellation,
+  log,
+  patched,
+  rootCause,
+  sleep,
+} from '@temporalio/workflow';
 import type { RunSettings, StepName } from '../contract';
 import { restartBudget, retryDelayMs } from './activities';
 import { AbortRequested, Operator } from './operator';
@@ -105,12 +116,18 @@ export class StepRunner {
       } catch (err) {
         if (isCancellation(err) || !retryable(err) || attempt >= s.maximumAttempts) throw err;
         // A killed worker's last heartbeat says where it was (the purge resumes from it).
-        if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.lastHeartbeatDetails !== undefined) lastHeartbeat = err.cause.lastHeartbeatDetails;
+        if (
+          err instanceof ActivityFailure &&
+          err.cause instanceof TimeoutFailure &&
+          err.cause.lastHeartbeatDetails !== undefined
+        )
+          lastHeartbeat = err.cause.lastHeartbeatDetails;
         // A lost worker (no heartbeat for the heartbeat timeout) already cost that wait: the next
         // attempt starts at once on a live worker, so the run moves again within the heartbeat
         // timeout plus the sticky queue's 2 s. Other failures keep the back-off (the cause may need time).
         // Patched: histories recorded before keep their timer on replay.
-        if (!(lostWorker(err) && patched('retry-at-once-after-lost-worker'))) await condition(() => Boolean(operator.aborted), retryDelayMs(attempt));
+        if (!(lostWorker(err) && patched('retry-at-once-after-lost-worker')))
+          await condition(() => Boolean(operator.aborted), retryDelayMs(attempt));
         operator.throwIfAborted();
         progress.retrying(name, attempt + 1, s.maximumAttempts, messageOf(err));
       }
@@ -160,7 +177,8 @@ export class StepRunner {
    * stopped on purpose). Returns true when they are still stopped (compensation spent its budget).
    */
   async compensate(): Promise<boolean> {
-    if (this.stoppedByUs() && this.workers.status !== 'still-stopped' && this.s.startWorkersAtEnd === false) this.leaveStopped();
+    if (this.stoppedByUs() && this.workers.status !== 'still-stopped' && this.s.startWorkersAtEnd === false)
+      this.leaveStopped();
     else if (this.stoppedByUs() && this.workers.status !== 'still-stopped') {
       // Compensation runs even when the run itself was cancelled (restartWorkers is non-cancellable).
       await this.restartWorkers('before the run ends').catch((e) => {
@@ -185,7 +203,10 @@ export function retryable(err: unknown): boolean {
   return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
 }
 
-/** The activity's own error, not the wrapper's; rootCause gives no text for a thrown non-Error, and every view needs one. */
+/**
+ * The activity's own error, not the wrapper's; rootCause gives no text for a thrown non-Error, and every view needs
+ * one.
+ */
 export function messageOf(err: unknown): string {
   return rootCause(err) ?? String(err);
 }

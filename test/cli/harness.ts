@@ -23,16 +23,28 @@ export interface Run {
 }
 
 /** Runs a command; never rejects on a non-zero exit (tests look at the code). */
-export function run(cmd: string, args: string[], opts: { env?: Env; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: Env; input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd ?? REPO,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${path.basename(cmd)} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 90_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(
+          `${path.basename(cmd)} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 90_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
     }, opts.timeoutMs ?? 90_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -70,7 +82,11 @@ export interface Target {
  * A target of the test's own: database `rr_<name>` loaded with the demo data set (small scale),
  * its S3 objects under `<name>/`, backups in a temp dir, and a pg_dump that fails on demand.
  */
-export async function makeTarget(stack: Env, name: string, opts: { maximumAttempts?: number; approvalRequired?: boolean; codecKeys?: string } = {}): Promise<Target> {
+export async function makeTarget(
+  stack: Env,
+  name: string,
+  opts: { maximumAttempts?: number; approvalRequired?: boolean; codecKeys?: string } = {},
+): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rr-${name}-`));
   const admin = new URL(stack.RR_PG_ADMIN_URL);
   admin.pathname = `/rr_${name.replace(/-/g, '_')}`;
@@ -101,7 +117,15 @@ export async function makeTarget(stack: Env, name: string, opts: { maximumAttemp
         database: { urlEnv: secret },
         seeds: { sqlFile: path.join(REPO, 'demo', 'db', 'seeds.sql') },
         storage: {
-          services: { amazon: { bucket: stack.RR_S3_BUCKET, prefix: `${name}/`, endpoint: stack.RR_S3_ENDPOINT, forcePathStyle: true, region: stack.AWS_REGION ?? 'us-east-1' } },
+          services: {
+            amazon: {
+              bucket: stack.RR_S3_BUCKET,
+              prefix: `${name}/`,
+              endpoint: stack.RR_S3_ENDPOINT,
+              forcePathStyle: true,
+              region: stack.AWS_REGION ?? 'us-east-1',
+            },
+          },
         },
         backup: { dir: path.join(dir, 'backups'), pgDump, pgRestore: `${pgBin}/pg_restore` },
         verify: {
@@ -126,7 +150,14 @@ export async function makeTarget(stack: Env, name: string, opts: { maximumAttemp
     failFlag,
     // codecKeys: RR_CODEC_KEYS for the worker and the CLI alike (encrypted history); the worker bundles
     // its workflows itself, with the encoding failure converter.
-    env: { ...stack, [secret]: databaseUrl, RESET_RUNBOOK_TARGETS: targetsFile, RESET_RUNBOOK_POLL_MS: '300', NO_COLOR: '1', ...(opts.codecKeys ? { RR_CODEC_KEYS: opts.codecKeys } : {}) },
+    env: {
+      ...stack,
+      [secret]: databaseUrl,
+      RESET_RUNBOOK_TARGETS: targetsFile,
+      RESET_RUNBOOK_POLL_MS: '300',
+      NO_COLOR: '1',
+      ...(opts.codecKeys ? { RR_CODEC_KEYS: opts.codecKeys } : {}),
+    },
   };
 }
 
@@ -166,7 +197,11 @@ export interface WorkerProcess {
 export async function startWorker(env: Env, timeoutMs = 120_000): Promise<WorkerProcess> {
   // One process (node + tsx's require hook), so killing it kills the worker: a `tsx` launcher would
   // leave its node child polling after a SIGKILL.
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'src', 'worker.ts')], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'src', 'worker.ts')], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -225,7 +260,12 @@ export function jsonLines<T = any>(r: Run): T[] {
     });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 500): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 500,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -235,7 +275,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -8,7 +8,10 @@ import { randomBytes } from 'crypto';
 function required(name: string): string {
   const v = process.env[name];
   if (!v) {
-    throw new Error(`${name} is not set: run the tests through the test runner (its globalSetup starts the stack), ` + `or eval "$(scripts/stack env)" first`);
+    throw new Error(
+      `${name} is not set: run the tests through the test runner (its globalSetup starts the stack), ` +
+        `or eval "$(scripts/stack env)" first`,
+    );
   }
   return v;
 }
@@ -36,7 +39,12 @@ export function uniqueName(prefix: string, sep: '_' | '-' = '_'): string {
   return `${prefix}${sep}${Date.now().toString(36)}${sep}${randomBytes(3).toString('hex')}`;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 15000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

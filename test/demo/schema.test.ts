@@ -6,7 +6,18 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { Client } from 'pg';
 import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { countAll, ensureDatabase, generate, GenerateReport, load, loadSchema, orphanKeys, otherAppKeys, seed, tableChecksums } from '../../demo/generate';
+import {
+  countAll,
+  ensureDatabase,
+  generate,
+  GenerateReport,
+  load,
+  loadSchema,
+  orphanKeys,
+  otherAppKeys,
+  seed,
+  tableChecksums,
+} from '../../demo/generate';
 import { dropDatabase } from '../../demo/lib/db';
 import { listKeys, md5Base64, s3Client } from '../../demo/lib/objects';
 import { databaseUrl, s3Endpoint, uniqueName } from './env';
@@ -43,7 +54,10 @@ async function query<T = Record<string, unknown>>(url: string, sql: string, para
 /** Checksums of every table; seed tables and ar_internal_metadata without their clock columns. */
 async function checksums(url: string): Promise<Record<string, string>> {
   const all = await tableChecksums(url);
-  const clockless = await tableChecksums(url, { tables: [...SEED_TABLES, 'ar_internal_metadata'], exclude: CLOCK_COLUMNS });
+  const clockless = await tableChecksums(url, {
+    tables: [...SEED_TABLES, 'ar_internal_metadata'],
+    exclude: CLOCK_COLUMNS,
+  });
   return { ...all, ...clockless };
 }
 
@@ -56,7 +70,12 @@ afterAll(async () => {
   for (const bucket of buckets) {
     const keys = await listKeys(s3, bucket).catch(() => [] as string[]);
     for (let i = 0; i < keys.length; i += 1000) {
-      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) } }));
+      await s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) },
+        }),
+      );
     }
     await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
   }
@@ -71,19 +90,31 @@ describe('schema and seeds', () => {
     expect(await loadSchema(url)).toEqual({ appSchema: 'present', queueSchema: 'present' });
     await seed(url);
     const counts = await countAll(url);
-    expect(counts).toMatchObject({ users: 6, phone_models: 10, system_settings: 1, customers: 0, loans: 0, solid_queue_jobs: 0 });
+    expect(counts).toMatchObject({
+      users: 6,
+      phone_models: 10,
+      system_settings: 1,
+      customers: 0,
+      loans: 0,
+      solid_queue_jobs: 0,
+    });
     // 3 app tables kept + 12 wiped + 3 ActiveStorage + 11 Solid Queue + schema_migrations + ar_internal_metadata.
     const tables = Object.keys(counts);
     expect(tables.filter((t) => t.startsWith('solid_queue_'))).toHaveLength(11);
     expect(tables).toHaveLength(31);
-    const roles = await query<{ role: string; n: number }>(url, 'SELECT role, count(*)::int AS n FROM users GROUP BY role ORDER BY role');
+    const roles = await query<{ role: string; n: number }>(
+      url,
+      'SELECT role, count(*)::int AS n FROM users GROUP BY role ORDER BY role',
+    );
     expect(roles).toEqual([
       { role: 'admin', n: 3 },
       { role: 'master', n: 1 },
       { role: 'supervisor', n: 1 },
       { role: 'vendedor', n: 1 },
     ]);
-    expect(await query(url, `SELECT value FROM ar_internal_metadata WHERE key = 'environment'`)).toEqual([{ value: 'production' }]);
+    expect(await query(url, `SELECT value FROM ar_internal_metadata WHERE key = 'environment'`)).toEqual([
+      { value: 'production' },
+    ]);
     // Rails' own foreign keys: the six executions cascade from jobs; attachments/variants reference blobs.
     const fks = await query<{ conrelid: string; confdeltype: string }>(
       url,
@@ -106,7 +137,11 @@ describe('schema and seeds', () => {
     await ensureDatabase(url);
     await loadSchema(url);
     await seed(url);
-    const sequences = () => query(url, `SELECT sequencename, last_value FROM pg_sequences WHERE sequencename IN ('users_id_seq','phone_models_id_seq','system_settings_id_seq') ORDER BY 1`);
+    const sequences = () =>
+      query(
+        url,
+        `SELECT sequencename, last_value FROM pg_sequences WHERE sequencename IN ('users_id_seq','phone_models_id_seq','system_settings_id_seq') ORDER BY 1`,
+      );
     const before = { counts: await countAll(url), sums: await tableChecksums(url), seqs: await sequences() };
     await seed(url);
     expect({ counts: await countAll(url), sums: await tableChecksums(url), seqs: await sequences() }).toEqual(before);
@@ -116,7 +151,11 @@ describe('schema and seeds', () => {
     const url = newDatabase();
     await ensureDatabase(url);
     await loadSchema(url);
-    const run = (env: Record<string, string>) => spawnSync(path.join(REPO, 'demo', 'bin', 'seed'), { env: { ...process.env, DATABASE_URL: url, ...env }, encoding: 'utf8' });
+    const run = (env: Record<string, string>) =>
+      spawnSync(path.join(REPO, 'demo', 'bin', 'seed'), {
+        env: { ...process.env, DATABASE_URL: url, ...env },
+        encoding: 'utf8',
+      });
     const failing = run({ DEMO_SEED_FAIL: '1' });
     expect(failing.status).not.toBe(0);
     expect(failing.stderr).toMatch(/DEMO_SEED_FAIL/);
@@ -150,7 +189,14 @@ describe('generator', () => {
     for (const [table, n] of Object.entries(report.rows)) expect([table, counts[table]]).toEqual([table, n]);
     // Every table the generator did not write holds only what schema + seeds put there.
     const untouched = Object.keys(counts).filter((t) => !(t in report.rows));
-    expect(untouched.sort()).toEqual(['ar_internal_metadata', 'phone_models', 'schema_migrations', 'solid_queue_pauses', 'system_settings', 'users']);
+    expect(untouched.sort()).toEqual([
+      'ar_internal_metadata',
+      'phone_models',
+      'schema_migrations',
+      'solid_queue_pauses',
+      'system_settings',
+      'users',
+    ]);
     expect(report.totalRows).toBeGreaterThan(300);
     expect(report.totalRows).toBeLessThan(2000);
     // Jobs in every state.

@@ -58,12 +58,15 @@ async function enqueue(n: number, opts: { scheduledAt?: string } = {}): Promise<
       [opts.scheduledAt ?? null],
     );
     if (opts.scheduledAt) {
-      await db.query(`INSERT INTO solid_queue_scheduled_executions (job_id, queue_name, priority, scheduled_at, created_at) VALUES ($1, 'default', 0, $2, now() AT TIME ZONE 'UTC')`, [
-        id,
-        opts.scheduledAt,
-      ]);
+      await db.query(
+        `INSERT INTO solid_queue_scheduled_executions (job_id, queue_name, priority, scheduled_at, created_at) VALUES ($1, 'default', 0, $2, now() AT TIME ZONE 'UTC')`,
+        [id, opts.scheduledAt],
+      );
     } else {
-      await db.query(`INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at) VALUES ($1, 'default', 0, now() AT TIME ZONE 'UTC')`, [id]);
+      await db.query(
+        `INSERT INTO solid_queue_ready_executions (job_id, queue_name, priority, created_at) VALUES ($1, 'default', 0, now() AT TIME ZONE 'UTC')`,
+        [id],
+      );
     }
     ids.push(id);
   }
@@ -106,9 +109,14 @@ afterAll(async () => {
 test('start registers a supervisor, a worker and a dispatcher; status says running; start is idempotent', async () => {
   const s = startService();
   expect(s.startMs).toBeLessThan(5000);
-  const procs = await rows<{ id: string; kind: string; pid: number; supervisor_id: string | null; name: string; metadata: string }>(
-    'SELECT id, kind, pid, supervisor_id, name, metadata FROM solid_queue_processes ORDER BY id',
-  );
+  const procs = await rows<{
+    id: string;
+    kind: string;
+    pid: number;
+    supervisor_id: string | null;
+    name: string;
+    metadata: string;
+  }>('SELECT id, kind, pid, supervisor_id, name, metadata FROM solid_queue_processes ORDER BY id');
   expect(procs.map((p) => p.kind)).toEqual(['Supervisor', 'Worker', 'Dispatcher']);
   expect(procs.every((p) => p.pid === s.pid)).toBe(true);
   expect(procs[0].supervisor_id).toBeNull();
@@ -125,7 +133,8 @@ test('start registers a supervisor, a worker and a dispatcher; status says runni
 
 test('heartbeats advance', async () => {
   startService();
-  const beat = async () => (await rows<{ t: Date }>(`SELECT max(last_heartbeat_at) AS t FROM solid_queue_processes`))[0].t.getTime();
+  const beat = async () =>
+    (await rows<{ t: Date }>(`SELECT max(last_heartbeat_at) AS t FROM solid_queue_processes`))[0].t.getTime();
   const first = await beat();
   await waitFor('a newer heartbeat', async () => (await beat()) > first, 10000, 200);
 });
@@ -137,25 +146,35 @@ test('the worker finishes ready jobs and the dispatcher dispatches due scheduled
   const future = await enqueue(1, { scheduledAt: '2999-01-01 00:00:00' });
   const all = [...ready, ...scheduled];
   await waitFor('all due jobs finished', async () => {
-    const [{ n }] = await rows<{ n: number }>('SELECT count(*)::int AS n FROM solid_queue_jobs WHERE id = ANY($1) AND finished_at IS NOT NULL', [all]);
+    const [{ n }] = await rows<{ n: number }>(
+      'SELECT count(*)::int AS n FROM solid_queue_jobs WHERE id = ANY($1) AND finished_at IS NOT NULL',
+      [all],
+    );
     return n === all.length;
   });
   expect(await rows('SELECT * FROM solid_queue_ready_executions')).toEqual([]);
   expect(await rows('SELECT * FROM solid_queue_claimed_executions')).toEqual([]);
-  expect(await rows<{ job_id: string }>('SELECT job_id::int AS job_id FROM solid_queue_scheduled_executions')).toEqual([{ job_id: future[0] }]);
+  expect(await rows<{ job_id: string }>('SELECT job_id::int AS job_id FROM solid_queue_scheduled_executions')).toEqual([
+    { job_id: future[0] },
+  ]);
 });
 
 test('SIGTERM (stop) releases claims back to ready and deregisters; stopping again is success', async () => {
   // Slow jobs and a short shutdown timeout: the jobs are still running when TERM arrives.
   const s = startService({ SQ_JOB_SECONDS: '60', SQ_SHUTDOWN_TIMEOUT_SECONDS: '0.5' });
   const jobs = await enqueue(3);
-  await waitFor('3 claimed executions', async () => (await rows('SELECT 1 FROM solid_queue_claimed_executions')).length === 3);
+  await waitFor(
+    '3 claimed executions',
+    async () => (await rows('SELECT 1 FROM solid_queue_claimed_executions')).length === 3,
+  );
   const stop = control('stop', s.env);
   expect(stop.status).toBe(0);
   expect(isAlive(s.pid)).toBe(false);
   expect(await rows('SELECT * FROM solid_queue_processes')).toEqual([]);
   expect(await rows('SELECT * FROM solid_queue_claimed_executions')).toEqual([]);
-  const back = await rows<{ job_id: number }>('SELECT job_id::int AS job_id FROM solid_queue_ready_executions ORDER BY job_id');
+  const back = await rows<{ job_id: number }>(
+    'SELECT job_id::int AS job_id FROM solid_queue_ready_executions ORDER BY job_id',
+  );
   expect(back.map((r) => r.job_id)).toEqual(jobs);
   expect(control('status', s.env).status).toBe(3);
   expect(control('stop', s.env).status).toBe(0);
@@ -165,11 +184,16 @@ test('SIGTERM (stop) releases claims back to ready and deregisters; stopping aga
 test('SIGKILL leaves the rows and the claims behind; the next start prunes them once stale', async () => {
   const s = startService({ SQ_JOB_SECONDS: '60' });
   await enqueue(2);
-  await waitFor('2 claimed executions', async () => (await rows('SELECT 1 FROM solid_queue_claimed_executions')).length === 2);
+  await waitFor(
+    '2 claimed executions',
+    async () => (await rows('SELECT 1 FROM solid_queue_claimed_executions')).length === 2,
+  );
   process.kill(s.pid, 'SIGKILL');
   await waitFor('the process to die', async () => !isAlive(s.pid));
   expect(control('status', s.env).status).toBe(3);
-  const left = await rows<{ kind: string; t: Date }>('SELECT kind, last_heartbeat_at AS t FROM solid_queue_processes ORDER BY id');
+  const left = await rows<{ kind: string; t: Date }>(
+    'SELECT kind, last_heartbeat_at AS t FROM solid_queue_processes ORDER BY id',
+  );
   expect(left.map((p) => p.kind)).toEqual(['Supervisor', 'Worker', 'Dispatcher']);
   expect(await rows('SELECT 1 FROM solid_queue_claimed_executions')).toHaveLength(2);
   // No heartbeat any more.
@@ -190,7 +214,12 @@ test('SIGKILL leaves the rows and the claims behind; the next start prunes them 
 
 test('start fails with a message when the database is unreachable', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sq-test-'));
-  const env = { ...process.env, DATABASE_URL: databaseUrl('demo_no_such_database'), QUEUE_DATABASE_URL: '', SQ_PID_FILE: path.join(dir, 'sq.pid') };
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl('demo_no_such_database'),
+    QUEUE_DATABASE_URL: '',
+    SQ_PID_FILE: path.join(dir, 'sq.pid'),
+  };
   const r = control('start', env);
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/failed to start/);

@@ -16,7 +16,10 @@ const SHARED_PATH = new RegExp(`(?:\\.\\./)*${SHARED}/(?:runbook|DESIGN|NOTES)[\
 
 /** Tracked files plus new ones not ignored (so a doc is checked before its first commit), as they are on disk. */
 function repoFiles(): string[] {
-  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' });
+  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   const files = [...new Set(out.split('\0').filter(Boolean))];
   return files.filter((f) => !f.startsWith('node_modules/') && fs.existsSync(path.join(ROOT, f))).sort();
 }
@@ -39,7 +42,9 @@ export function linksOf(markdown: string): Link[] {
     if (fence) return;
     const line = raw.replace(/(`+)[^`]*?\1/g, ''); // inline code spans hold paths, not links
     const add = (target: string) => links.push({ line: i + 1, target });
-    for (const m of line.matchAll(/!?\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:"[^"]*"|'[^']*'|\([^)]*\)))?\s*\)/g)) {
+    for (const m of line.matchAll(
+      /!?\[(?:[^\]\\]|\\.)*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:"[^"]*"|'[^']*'|\([^)]*\)))?\s*\)/g,
+    )) {
       add(m[1].replace(/^<|>$/g, ''));
     }
     const def = /^\s{0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)/.exec(line);
@@ -71,7 +76,9 @@ export function linkProblems(file: string, markdown: string, exists: (repoPath: 
       continue;
     }
     // GitHub resolves a leading "/" against the repository's root.
-    const resolved = decoded.startsWith('/') ? path.posix.normalize(decoded.slice(1)) : path.posix.normalize(path.posix.join(path.posix.dirname(file), decoded));
+    const resolved = decoded.startsWith('/')
+      ? path.posix.normalize(decoded.slice(1))
+      : path.posix.normalize(path.posix.join(path.posix.dirname(file), decoded));
     if (resolved === '..' || resolved.startsWith('../')) {
       problems.push(`${where}: link "${target}" leaves the repository (${resolved})`);
     } else if (!exists(resolved.replace(/\/$/, '') || '.')) {
@@ -85,7 +92,8 @@ export function linkProblems(file: string, markdown: string, exists: (repoPath: 
 export function sharedMentions(file: string, text: string): string[] {
   const out: string[] = [];
   text.split('\n').forEach((line, i) => {
-    for (const m of line.matchAll(SHARED_PATH)) out.push(`${file}:${i + 1}: names "${m[0]}", which a clone does not have (point to docs/runbook.md)`);
+    for (const m of line.matchAll(SHARED_PATH))
+      out.push(`${file}:${i + 1}: names "${m[0]}", which a clone does not have (point to docs/runbook.md)`);
   });
   return out;
 }
@@ -129,8 +137,15 @@ describe('the checker itself', () => {
   });
 
   test('finds mentions of the shared/ folder in any text', () => {
-    const text = ['/**', ` * The production data reset runbook (${SHARED}/runbook/production-data-reset.md), as a workflow.`, ' */', 'a shared machine is fine'].join('\n');
-    expect(sharedMentions('src/x.ts', text)).toEqual([`src/x.ts:2: names "${SHARED}/runbook/production-data-reset.md", which a clone does not have (point to docs/runbook.md)`]);
+    const text = [
+      '/**',
+      ` * The production data reset runbook (${SHARED}/runbook/production-data-reset.md), as a workflow.`,
+      ' */',
+      'a shared machine is fine',
+    ].join('\n');
+    expect(sharedMentions('src/x.ts', text)).toEqual([
+      `src/x.ts:2: names "${SHARED}/runbook/production-data-reset.md", which a clone does not have (point to docs/runbook.md)`,
+    ]);
     expect(sharedMentions('a.md', `[x](../../${SHARED}/DESIGN.md)`)[0]).toContain(`"../../${SHARED}/DESIGN.md"`);
   });
 });
@@ -143,11 +158,15 @@ describe('this repository', () => {
   const exists = (p: string) => fileSet.has(p) || folders.has(p);
 
   test('has Markdown files to check', () => {
-    expect(files.filter((f) => f.endsWith('.md'))).toEqual(expect.arrayContaining(['README.md', 'docs/operators/README.md', 'docs/runbook.md', 'demo/README.md']));
+    expect(files.filter((f) => f.endsWith('.md'))).toEqual(
+      expect.arrayContaining(['README.md', 'docs/operators/README.md', 'docs/runbook.md', 'demo/README.md']),
+    );
   });
 
   test('every relative link in every Markdown file resolves to a file or folder of the repository', () => {
-    const problems = files.filter((f) => f.endsWith('.md')).flatMap((f) => linkProblems(f, fs.readFileSync(path.join(ROOT, f), 'utf8'), exists));
+    const problems = files
+      .filter((f) => f.endsWith('.md'))
+      .flatMap((f) => linkProblems(f, fs.readFileSync(path.join(ROOT, f), 'utf8'), exists));
     expect(problems).toEqual([]);
   });
 

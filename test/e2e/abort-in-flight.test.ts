@@ -74,21 +74,32 @@ function sleeper(name: string, before = ''): string {
   fs.writeFileSync(file, `#!/bin/sh\n${before}ps -o pgid= $$ | tr -d ' ' > ${file}.pgid\nsleep 600\n`, { mode: 0o755 });
   return file;
 }
-const pgidOf = (cmd: string) => until(`${cmd} to start`, () => (fs.existsSync(`${cmd}.pgid`) ? Number(fs.readFileSync(`${cmd}.pgid`, 'utf8')) || undefined : undefined));
+const pgidOf = (cmd: string) =>
+  until(`${cmd} to start`, () =>
+    fs.existsSync(`${cmd}.pgid`) ? Number(fs.readFileSync(`${cmd}.pgid`, 'utf8')) || undefined : undefined,
+  );
 
 async function liveProcesses(fx: ResetFixture): Promise<number> {
-  const r = await fx.sql<{ n: string }>(`SELECT count(*) AS n FROM solid_queue_processes WHERE last_heartbeat_at > now() - interval '5 seconds'`);
+  const r = await fx.sql<{ n: string }>(
+    `SELECT count(*) AS n FROM solid_queue_processes WHERE last_heartbeat_at > now() - interval '5 seconds'`,
+  );
   return Number(r[0].n);
 }
 
 /** Sends abort and returns how long the run took to end, and how it ended. */
-async function abortAndTime(h: WorkflowHandle<typeof productionDataReset>, label: string): Promise<{ ms: number; err: { cause?: { type?: string; message?: string } } }> {
+async function abortAndTime(
+  h: WorkflowHandle<typeof productionDataReset>,
+  label: string,
+): Promise<{ ms: number; err: { cause?: { type?: string; message?: string } } }> {
   const t0 = Date.now();
   await h.signal(abortSignal, { reason: `abort during ${label}`, by: 'jest' });
   // Bounded: an abort that does not reach the step would leave the run sleeping for 10 minutes.
   let timer: NodeJS.Timeout | undefined;
   const tooLate = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the run had not ended ${2 * ABORT_LIMIT_MS} ms after the abort`)), 2 * ABORT_LIMIT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`the run had not ended ${2 * ABORT_LIMIT_MS} ms after the abort`)),
+      2 * ABORT_LIMIT_MS,
+    );
   });
   const err = await Promise.race([h.result(), tooLate])
     .then(
@@ -102,7 +113,10 @@ async function abortAndTime(h: WorkflowHandle<typeof productionDataReset>, label
   const ms = Date.now() - t0;
   // The closing note and the report quote these figures.
   process.stdout.write(`abort during ${label}: the run ended ${ms} ms after the abort signal\n`);
-  fs.appendFileSync(path.join(REPO_ROOT, '.stack', 'abort-timings.log'), `${new Date().toISOString()} ${label}: ${ms} ms\n`);
+  fs.appendFileSync(
+    path.join(REPO_ROOT, '.stack', 'abort-timings.log'),
+    `${new Date().toISOString()} ${label}: ${ms} ms\n`,
+  );
   return { ms, err };
 }
 
@@ -128,7 +142,11 @@ test('abort during a long backup: pg_dump killed with its group, no partial file
   const pgid = await pgidOf(slow);
   await until(
     'a partial backup file with bytes',
-    () => fs.existsSync(f.backupDir) && fs.readdirSync(f.backupDir).some((x) => x.endsWith('.partial') && fs.statSync(path.join(f.backupDir, x)).size > 0),
+    () =>
+      fs.existsSync(f.backupDir) &&
+      fs
+        .readdirSync(f.backupDir)
+        .some((x) => x.endsWith('.partial') && fs.statSync(path.join(f.backupDir, x)).size > 0),
   );
   expect(groupMembers(pgid).length).toBeGreaterThan(0);
 
@@ -143,7 +161,10 @@ test('abort during a long backup: pg_dump killed with its group, no partial file
 
 test('abort during a seed command: the command and its children are killed, the workers are started again', async () => {
   const seed = sleeper('seed');
-  f = await fixture({ seeds: 'command', target: { seedCommand: [seed], timing: { heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_S } } });
+  f = await fixture({
+    seeds: 'command',
+    target: { seedCommand: [seed], timing: { heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_S } },
+  });
   expect(f.service('start')).toBe(0);
   const phoneModels = await f.count('phone_models');
   await f.startWorker();
@@ -164,7 +185,10 @@ test('abort during a seed command: the command and its children are killed, the 
 });
 
 async function truncateSessions(fx: ResetFixture): Promise<{ pid: number; wait: string | null; state: string }[]> {
-  return fx.sql(`SELECT pid, wait_event_type AS wait, state FROM pg_stat_activity WHERE datname = $1 AND application_name = 'reset-runbook:truncate'`, [fx.dbName]);
+  return fx.sql(
+    `SELECT pid, wait_event_type AS wait, state FROM pg_stat_activity WHERE datname = $1 AND application_name = 'reset-runbook:truncate'`,
+    [fx.dbName],
+  );
 }
 
 test('abort during a TRUNCATE blocked by another session: the statement is cancelled on the server, rolled back', async () => {
@@ -184,7 +208,9 @@ test('abort during a TRUNCATE blocked by another session: the statement is cance
     await f.startWorker();
     const h = await f.start({ mode: 'execute' });
     await approveWhenAsked(h, f.dbName);
-    await until('the TRUNCATE to wait for its lock', async () => (await truncateSessions(f)).some((s) => s.wait === 'Lock'));
+    await until('the TRUNCATE to wait for its lock', async () =>
+      (await truncateSessions(f)).some((s) => s.wait === 'Lock'),
+    );
 
     const { ms, err } = await abortAndTime(h, 'a blocked TRUNCATE');
     expect(err.cause?.type).toBe('ResetAborted');
@@ -204,7 +230,10 @@ test('abort during a TRUNCATE blocked by another session: the statement is cance
 
 test('abort during a long SQL seed: the transaction is cancelled and rolled back, the tables keep their rows', async () => {
   const seeds = path.join(scratch, 'seeds.sql');
-  fs.writeFileSync(seeds, `${fs.readFileSync(path.join(REPO_ROOT, 'demo', 'db', 'seeds.sql'), 'utf8')}\nSELECT pg_sleep(600);\n`);
+  fs.writeFileSync(
+    seeds,
+    `${fs.readFileSync(path.join(REPO_ROOT, 'demo', 'db', 'seeds.sql'), 'utf8')}\nSELECT pg_sleep(600);\n`,
+  );
   f = await fixture({ target: { seedSqlFile: seeds, timing: { heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_S } } });
   expect(f.service('start')).toBe(0);
   const customers = await f.count('customers');
@@ -282,9 +311,13 @@ test('a worker SIGKILLed during a backup takes pg_dump with it; the retry on a n
   // Slow the first time only: the retry's pg_dump runs through.
   const slow = path.join(scratch, 'pg_dump');
   const real = path.join(process.env.RR_PG_BIN!, 'pg_dump');
-  fs.writeFileSync(slow, `#!/bin/sh\n[ "$1" = "--version" ] && exec ${real} "$@"\n[ -e ${slow}.pgid ] && exec ${real} "$@"\nps -o pgid= $$ | tr -d ' ' > ${slow}.pgid\n${real} "$@"\nsleep 600\n`, {
-    mode: 0o755,
-  });
+  fs.writeFileSync(
+    slow,
+    `#!/bin/sh\n[ "$1" = "--version" ] && exec ${real} "$@"\n[ -e ${slow}.pgid ] && exec ${real} "$@"\nps -o pgid= $$ | tr -d ' ' > ${slow}.pgid\n${real} "$@"\nsleep 600\n`,
+    {
+      mode: 0o755,
+    },
+  );
   f = await fixture({ target: { backup: { pgDump: slow }, timing: { heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_S } } });
   expect(f.service('start')).toBe(0);
   const doomed = await f.startWorker();

@@ -14,7 +14,9 @@ import { REPO_ROOT } from '../support/temporal';
 const MAX_AGE_MINUTES = 0.25;
 const PAST_THE_LIMIT_MS = MAX_AGE_MINUTES * 60_000 + 3000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const REPORT = ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n');
+const REPORT = ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join(
+  '\n',
+);
 
 let f: ResetFixture;
 afterEach(async () => {
@@ -50,9 +52,18 @@ test('an approval after backup.maxAgeMinutes completes, with a backup taken agai
 test("a seed command failing after the commit, retried after backup.maxAgeMinutes, completes; the purge deletes exactly the dropped blobs' objects", async () => {
   const dirSeed = fs.mkdtempSync('/tmp/rr-seed-');
   const wrapper = path.join(dirSeed, 'seed');
-  fs.writeFileSync(wrapper, `#!/bin/sh\necho "seeds.rb:12: undefined method (NoMethodError)" >&2\nexit 1\n`, { mode: 0o755 });
+  fs.writeFileSync(wrapper, `#!/bin/sh\necho "seeds.rb:12: undefined method (NoMethodError)" >&2\nexit 1\n`, {
+    mode: 0o755,
+  });
   try {
-    f = await fixture({ seeds: 'command', target: { seedCommand: [wrapper], backup: { maxAgeMinutes: MAX_AGE_MINUTES }, timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 } } });
+    f = await fixture({
+      seeds: 'command',
+      target: {
+        seedCommand: [wrapper],
+        backup: { maxAgeMinutes: MAX_AGE_MINUTES },
+        timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 },
+      },
+    });
     expect(f.service('start')).toBe(0);
     const blobKeys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')).map((r) => r.key);
     expect(blobKeys.length).toBeGreaterThan(0);
@@ -81,7 +92,9 @@ test("a seed command failing after the commit, retried after backup.maxAgeMinute
     const reset = p.steps.find((s) => s.name === 'reset')!;
     expect(reset.attempts).toBe(2);
     // The figures of the first TRUNCATE, not the emptied tables the retry found.
-    expect(reset.detail).toMatch(new RegExp(`^\\d+ rows truncated \\(\\d+ kept tables: \\d+ rows kept\\); ${blobKeys.length} blob keys recorded$`));
+    expect(reset.detail).toMatch(
+      new RegExp(`^\\d+ rows truncated \\(\\d+ kept tables: \\d+ rows kept\\); ${blobKeys.length} blob keys recorded$`),
+    );
     expect(r.countsBefore?.['primary/public.customers']).toBe(customers);
 
     // The purge used the manifest recorded before the commit: exactly the dropped blobs' objects are gone.
@@ -91,7 +104,9 @@ test("a seed command failing after the commit, retried after backup.maxAgeMinute
       expect([...after.keys()].some((k) => k.startsWith(`${f.prefix}variants/${key}/`))).toBe(false);
     }
     const deleted = [...before.keys()].filter((k) => !after.has(k));
-    expect(deleted.length).toBe(f.report.objects!.blob + f.report.objects!.trackedVariant + f.report.objects!.untrackedVariant);
+    expect(deleted.length).toBe(
+      f.report.objects!.blob + f.report.objects!.trackedVariant + f.report.objects!.untrackedVariant,
+    );
     expect(r.objectsDeleted?.count).toBe(deleted.length);
     expect(after.size).toBe(f.report.objects!.orphan);
     expect(f.service('status')).toBe(0);

@@ -21,7 +21,11 @@ afterEach(async () => {
   await f?.cleanup();
 });
 
-const backup = () => new MockActivityEnvironment().run(createBackupActivities({ targets: loadTargetsFile(f.targetsFile, f.workerEnv), env: f.workerEnv }).backupDatabase, { target: f.target });
+const backup = () =>
+  new MockActivityEnvironment().run(
+    createBackupActivities({ targets: loadTargetsFile(f.targetsFile, f.workerEnv), env: f.workerEnv }).backupDatabase,
+    { target: f.target },
+  );
 
 /** pg_dump processes this test process started (its descendants), zombies aside. */
 function ourPgDumps(): number[] {
@@ -53,13 +57,18 @@ test('a write that fails stops pg_dump and leaves no partial file', async () => 
   try {
     execFileSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', dir], { stdio: 'pipe' });
   } catch (e) {
-    throw new Error(`this test needs to mount a small tmpfs (run as root, or with CAP_SYS_ADMIN): ${(e as Error).message}`, { cause: e });
+    throw new Error(
+      `this test needs to mount a small tmpfs (run as root, or with CAP_SYS_ADMIN): ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   mounted = dir;
   f.writeTargets({ backupDir: dir });
   expect(ourPgDumps()).toEqual([]);
 
-  await expect(backup()).rejects.toThrow(/writing the backup of database "primary" to .*\.dump\.partial failed: ENOSPC.*pg_dump was stopped and the partial file removed/);
+  await expect(backup()).rejects.toThrow(
+    /writing the backup of database "primary" to .*\.dump\.partial failed: ENOSPC.*pg_dump was stopped and the partial file removed/,
+  );
   // Right when the activity fails: pg_dump is gone, not left blocked on a pipe no one reads.
   expect(ourPgDumps()).toEqual([]);
   expect(fs.readdirSync(dir)).toEqual([]);
@@ -67,7 +76,14 @@ test('a write that fails stops pg_dump and leaves no partial file', async () => 
   const deadline = Date.now() + 30_000;
   let sessions = -1;
   while (sessions !== 0 && Date.now() < deadline) {
-    sessions = Number((await f.sql<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`, [f.dbName]))[0].n);
+    sessions = Number(
+      (
+        await f.sql<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump'`,
+          [f.dbName],
+        )
+      )[0].n,
+    );
     if (sessions) await new Promise((r) => setTimeout(r, 200));
   }
   expect(sessions).toBe(0);
@@ -76,14 +92,22 @@ test('a write that fails stops pg_dump and leaves no partial file', async () => 
 test("the partial files cleared before a backup are this target's only", async () => {
   f = await fixture();
   fs.mkdirSync(f.backupDir, { recursive: true });
-  const ours = [`backup_pre_reset_${f.target}_20260101-000000.dump.partial`, `backup_pre_reset_${f.target}_20260101-000000.queue.dump.partial`];
+  const ours = [
+    `backup_pre_reset_${f.target}_20260101-000000.dump.partial`,
+    `backup_pre_reset_${f.target}_20260101-000000.queue.dump.partial`,
+  ];
   // Target "<ours>_2" is another target, whose run may be writing this file right now.
-  const theirs = [`backup_pre_reset_${f.target}_2_20260101-000000.dump.partial`, `backup_pre_reset_${f.target}_2_20260101-000000.queue.dump.partial`];
+  const theirs = [
+    `backup_pre_reset_${f.target}_2_20260101-000000.dump.partial`,
+    `backup_pre_reset_${f.target}_2_20260101-000000.queue.dump.partial`,
+  ];
   for (const n of [...ours, ...theirs]) fs.writeFileSync(path.join(f.backupDir, n), 'partial');
 
   await backup();
   const left = fs.readdirSync(f.backupDir);
   for (const n of ours) expect(left).not.toContain(n);
   for (const n of theirs) expect(left).toContain(n);
-  expect(left.filter((n) => n.endsWith('.dump'))).toEqual([expect.stringMatching(new RegExp(`^backup_pre_reset_${f.target}_\\d{8}-\\d{6}\\.dump$`))]);
+  expect(left.filter((n) => n.endsWith('.dump'))).toEqual([
+    expect.stringMatching(new RegExp(`^backup_pre_reset_${f.target}_\\d{8}-\\d{6}\\.dump$`)),
+  ]);
 });

@@ -26,14 +26,24 @@ test('S3 backups: the object matches its SHA-256, retention keeps the newest N, 
     target: {
       backup: {
         keep: 2,
-        destination: { kind: 's3', bucket: process.env.RR_S3_BUCKET!, prefix, endpoint: process.env.RR_S3_ENDPOINT!, forcePathStyle: true, region: 'us-east-1', serverSideEncryption: 'AES256' },
+        destination: {
+          kind: 's3',
+          bucket: process.env.RR_S3_BUCKET!,
+          prefix,
+          endpoint: process.env.RR_S3_ENDPOINT!,
+          forcePathStyle: true,
+          region: 'us-east-1',
+          serverSideEncryption: 'AES256',
+        },
       },
     },
   });
   const s3 = new S3Client({ endpoint: f.endpoint, forcePathStyle: true, region: 'us-east-1' });
-  const put = (name: string) => s3.send(new PutObjectCommand({ Bucket: f.bucket, Key: `${prefix}${name}`, Body: '{}' }));
+  const put = (name: string) =>
+    s3.send(new PutObjectCommand({ Bucket: f.bucket, Key: `${prefix}${name}`, Body: '{}' }));
   const acts = createBackupActivities({ targets: loadTargetsFile(f.targetsFile, f.workerEnv), env: f.workerEnv });
-  const backup = () => new MockActivityEnvironment().run(acts.backupDatabase, { target: f.target }) as Promise<BackupRecord>;
+  const backup = () =>
+    new MockActivityEnvironment().run(acts.backupDatabase, { target: f.target }) as Promise<BackupRecord>;
   const names = async () => [...(await f.objects(prefix)).keys()].map((k) => k.slice(prefix.length)).sort();
   // Object times have one-second resolution: keep each run's state clearly between two backups.
   const run = async () => {
@@ -68,7 +78,11 @@ test('S3 backups: the object matches its SHA-256, retention keeps the newest N, 
 
   // The newest backup: where the record says, whole, encrypted at rest as configured.
   const file = b3.files[0];
-  expect(file.location).toMatchObject({ kind: 's3', bucket: f.bucket, key: `${prefix}backup_pre_reset_${f.target}_${stampOf(b3)}.dump` });
+  expect(file.location).toMatchObject({
+    kind: 's3',
+    bucket: f.bucket,
+    key: `${prefix}backup_pre_reset_${f.target}_${stampOf(b3)}.dump`,
+  });
   expect(file.tocEntries).toBeGreaterThan(10);
   const key = (file.location as { key: string }).key;
   const body = (await s3.send(new GetObjectCommand({ Bucket: f.bucket, Key: key }))).Body as Readable;
@@ -81,7 +95,13 @@ test('S3 backups: the object matches its SHA-256, retention keeps the newest N, 
   expect([bytes, hash.digest('hex')]).toEqual([file.bytes, file.sha256]);
   expect((await s3.send(new HeadObjectCommand({ Bucket: f.bucket, Key: key }))).ServerSideEncryption).toBe('AES256');
   // The record object is what a restore reads: the same files, checksums included.
-  const record = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: f.bucket, Key: `${prefix}backup_pre_reset_${f.target}_${stampOf(b3)}.json` }))).Body!.transformToString());
+  const record = JSON.parse(
+    await (
+      await s3.send(
+        new GetObjectCommand({ Bucket: f.bucket, Key: `${prefix}backup_pre_reset_${f.target}_${stampOf(b3)}.json` }),
+      )
+    ).Body!.transformToString(),
+  );
   expect(record.files).toEqual(b3.files);
   s3.destroy();
 });

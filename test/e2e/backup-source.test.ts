@@ -30,7 +30,12 @@ const file = (over: Partial<BackupFile> = {}): BackupFile => ({
   ...over,
 });
 
-const reader = () => ({ name: 'src-test', hostname: () => 'here', s3: (svc: Parameters<typeof s3ClientFor>[0]) => s3ClientFor(svc), config: { backup: { dir, keep: 1 } as never } });
+const reader = () => ({
+  name: 'src-test',
+  hostname: () => 'here',
+  s3: (svc: Parameters<typeof s3ClientFor>[0]) => s3ClientFor(svc),
+  config: { backup: { dir, keep: 1 } as never },
+});
 const copies = () => fs.readdirSync(dir).filter((n) => n.startsWith('rr-restore-src-test-'));
 
 beforeAll(async () => {
@@ -56,7 +61,9 @@ test('an S3 object is copied through its checksum; the copy is the object, and r
 
 test('a copy whose checksum is not the record’s is refused and removed', async () => {
   const wrong = file({ sha256: 'f'.repeat(64) });
-  await expect(new MockActivityEnvironment().run(() => verifiedLocalCopy(reader(), wrong))).rejects.toThrow(/does not match its record/);
+  await expect(new MockActivityEnvironment().run(() => verifiedLocalCopy(reader(), wrong))).rejects.toThrow(
+    /does not match its record/,
+  );
   expect(copies()).toEqual([]);
 });
 
@@ -76,7 +83,10 @@ test('cancelled mid-download: the activity reports the cancellation and no copy 
 
 test('a missing object is unreadable, with its bucket and key named, not damaged', async () => {
   const gone = file({ location: { kind: 's3', bucket, key: `${key}.gone`, endpoint, region: 'us-east-1' } });
-  const err = (await new MockActivityEnvironment().run(() => assertChecksum(reader(), gone)).catch((e) => e)) as { type: string; message: string };
+  const err = (await new MockActivityEnvironment().run(() => assertChecksum(reader(), gone)).catch((e) => e)) as {
+    type: string;
+    message: string;
+  };
   expect(err.type).toBe('BackupUnreadable');
   expect(err.message).toContain(`bucket ${bucket}, key ${key}.gone: NoSuchKey`);
   expect(err.message).not.toMatch(/does not match/);

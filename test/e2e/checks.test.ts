@@ -31,7 +31,9 @@ test('a backup that turns stale while the workers stop is refused at the TRUNCAT
   await approveWhenAsked(h, f.dbName);
   const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
   expect(p.waiting?.step).toBe('reset');
-  expect(p.waiting?.error).toMatch(/backup of target ".*" is \d+ seconds old, more than backup\.maxAgeMinutes \(0\.05\); nothing was truncated/);
+  expect(p.waiting?.error).toMatch(
+    /backup of target ".*" is \d+ seconds old, more than backup\.maxAgeMinutes \(0\.05\); nothing was truncated/,
+  );
   expect(p.waiting?.workersRestarted).toBe(true);
   expect(await f.count('customers')).toBe(customers);
   expect(f.service('status')).toBe(0);
@@ -79,6 +81,8 @@ test('the rebuild strategy runs its command only after the second, distinct conf
   await h.signal(approveSignal, { confirmation: f.dbName, highRiskConfirmation: `REBUILD ${f.dbName}` });
   const r = await h.result();
   expect(r.outcome).toBe('completed');
-  expect(r.verify?.report).toBe(['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'));
+  expect(r.verify?.report).toBe(
+    ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'),
+  );
   expect(f.service('status')).toBe(0);
 });

@@ -14,7 +14,14 @@ afterEach(async () => {
   await f?.cleanup();
 });
 
-const EXPECTED = ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n');
+const EXPECTED = [
+  'Users: 6',
+  'Phone Models: 10',
+  'System Settings: 1',
+  'Customers: 0',
+  'Loans: 0',
+  'Queue Jobs: 0',
+].join('\n');
 
 // plan.done changes nothing to recover from; the fault suite (faults/scenarios/crashes.ts) kills there too.
 const points: CrashPoint[] = RESET_CRASH_POINTS.filter((p) => p !== 'plan.done');

@@ -21,7 +21,9 @@ async function scratchDatabases(): Promise<string[]> {
   const c = new PgClient({ connectionString: process.env.RR_PG_ADMIN_URL });
   await c.connect();
   try {
-    return (await c.query(`SELECT datname FROM pg_database WHERE datname LIKE '%\\_rr\\_drill\\_%'`)).rows.map((r) => r.datname as string);
+    return (await c.query(`SELECT datname FROM pg_database WHERE datname LIKE '%\\_rr\\_drill\\_%'`)).rows.map(
+      (r) => r.datname as string,
+    );
   } finally {
     await c.end();
   }
@@ -32,7 +34,11 @@ test('cancelled during the drill’s pg_restore: cancellation reported, scratch 
   const marker = path.join(dir, 'restoring');
   const pgRestore = path.join(dir, 'pg_restore');
   // --list (the backup's own check) runs at once; the drill's restore (--dbname) announces itself and waits.
-  fs.writeFileSync(pgRestore, `#!/bin/sh\ncase " $* " in *" --dbname "*) touch '${marker}'; sleep 600;; esac\nexec '${process.env.RR_PG_BIN}/pg_restore' "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    pgRestore,
+    `#!/bin/sh\ncase " $* " in *" --dbname "*) touch '${marker}'; sleep 600;; esac\nexec '${process.env.RR_PG_BIN}/pg_restore' "$@"\n`,
+    { mode: 0o755 },
+  );
   f = await fixture({ target: { backup: { verify: 'restore', pgRestore } } });
   const acts = createBackupActivities({ targets: loadTargetsFile(f.targetsFile, f.workerEnv), env: f.workerEnv });
   const env = new MockActivityEnvironment();

@@ -26,17 +26,30 @@ afterAll(async () => {
 });
 
 function cli(args: string[], keys: string | undefined) {
-  return run(CLI, args, { env: { ...(f.workerEnv as Record<string, string>), RR_CODEC_KEYS: keys ?? '', NO_COLOR: '1', RESET_RUNBOOK_POLL_MS: '300' }, timeoutMs: 180_000 });
+  return run(CLI, args, {
+    env: {
+      ...(f.workerEnv as Record<string, string>),
+      RR_CODEC_KEYS: keys ?? '',
+      NO_COLOR: '1',
+      RESET_RUNBOOK_POLL_MS: '300',
+    },
+    timeoutMs: 180_000,
+  });
 }
 
 test('encrypted: no database name, e-mail or S3 key in clear in history; CLI decodes; keys rotate; control without encryption leaks the name', async () => {
   f = await fixture({ codecKeys: K1 });
   expect(f.service('start')).toBe(0);
-  const objectKeys = [...(await f.objects()).keys()].map((k) => k.slice(f.prefix.length).split('/').pop()!).filter((k) => k.length >= 12);
+  const objectKeys = [...(await f.objects()).keys()]
+    .map((k) => k.slice(f.prefix.length).split('/').pop()!)
+    .filter((k) => k.length >= 12);
   expect(objectKeys.length).toBeGreaterThan(0);
-  const emails = (await f.sql<{ email_address: string }>('SELECT email_address FROM users')).map((r) => r.email_address);
+  const emails = (await f.sql<{ email_address: string }>('SELECT email_address FROM users')).map(
+    (r) => r.email_address,
+  );
   expect(emails.length).toBeGreaterThan(0);
-  const leaks = (text: string) => [f.dbName, 'phonefin.example', ...emails, ...objectKeys.slice(0, 50), f.secret].filter((v) => text.includes(v));
+  const leaks = (text: string) =>
+    [f.dbName, 'phonefin.example', ...emails, ...objectKeys.slice(0, 50), f.secret].filter((v) => text.includes(v));
 
   let worker = await f.startWorker();
   expect(worker.log()).toMatch(/payloads encrypted \(key k1\)/);

@@ -84,7 +84,10 @@ test('ten targets, three failing, maxFailures 2, one at a time: the threshold st
     for (const t of p?.targets ?? []) {
       if (t.status !== 'waiting-for-operator' || aborted.has(t.target)) continue;
       aborted.add(t.target);
-      const r = await cli(['abort', resetWorkflowId(t.target), '--reason', 'its backup cannot run', '--wait', '60s'], {});
+      const r = await cli(
+        ['abort', resetWorkflowId(t.target), '--reason', 'its backup cannot run', '--wait', '60s'],
+        {},
+      );
       expect({ code: r.code, out: r.stdout }).toEqual({ code: 0, out: expect.stringContaining('abort accepted') });
     }
     await Promise.race([ending, new Promise((r) => setTimeout(r, 250))]);
@@ -102,11 +105,27 @@ test('ten targets, three failing, maxFailures 2, one at a time: the threshold st
   // The ending lists every target, in the group's order; the failed ones never stopped their workers.
   expect(result.targets.map((t) => t.target)).toEqual(fx.targets);
   for (const t of result.targets) {
-    if (failing.includes(t.target)) expect(t).toMatchObject({ status: 'aborted', outcome: 'aborted', endReason: 'aborted', workers: 'untouched' });
-    else if (started.includes(t.target)) expect(t).toMatchObject({ status: 'completed', outcome: 'completed', detail: VERIFIED, workers: 'running' });
-    else expect(t).toMatchObject({ status: 'not-started', endReason: 'notStarted', detail: expect.stringContaining('failure threshold reached') });
+    if (failing.includes(t.target))
+      expect(t).toMatchObject({ status: 'aborted', outcome: 'aborted', endReason: 'aborted', workers: 'untouched' });
+    else if (started.includes(t.target))
+      expect(t).toMatchObject({ status: 'completed', outcome: 'completed', detail: VERIFIED, workers: 'running' });
+    else
+      expect(t).toMatchObject({
+        status: 'not-started',
+        endReason: 'notStarted',
+        detail: expect.stringContaining('failure threshold reached'),
+      });
   }
-  expect(result.totals).toMatchObject({ targets: 10, completed: 3, failed: 0, aborted: 3, notStarted: 4, running: 0, waiting: 0, workersStillStopped: 0 });
+  expect(result.totals).toMatchObject({
+    targets: 10,
+    completed: 3,
+    failed: 0,
+    aborted: 3,
+    notStarted: 4,
+    running: 0,
+    waiting: 0,
+    workersStillStopped: 0,
+  });
 
   // Exactly the first six children exist on the server; the four after the threshold were never started.
   expect(await fx.childrenStarted()).toEqual(started);
@@ -123,7 +142,8 @@ test('ten targets, three failing, maxFailures 2, one at a time: the threshold st
     else expect(objects).toEqual(objectsBefore.get(t));
   }
   // Every target's Solid Queue workers run at the end.
-  for (const m of fx.members) expect({ t: m.fx.target, status: m.fx.service('status') }).toEqual({ t: m.fx.target, status: 0 });
+  for (const m of fx.members)
+    expect({ t: m.fx.target, status: m.fx.service('status') }).toEqual({ t: m.fx.target, status: 0 });
 
   // The CLI's ending: exit 1, the threshold named, and a table line with every target's outcome.
   expect(printed.code).toBe(1);
@@ -139,7 +159,8 @@ test('ten targets, three failing, maxFailures 2, one at a time: the threshold st
 });
 
 test('an abort of the fleet while two children run: both end aborted with their workers started again, and none starts after', async () => {
-  // A stop command that lingers after the workers stopped keeps each child in its stop step, workers stopped and nothing else touched, long enough to be aborted there.
+  // A stop command that lingers after the workers stopped keeps each child in its stop step, workers stopped and
+  // nothing else touched, long enough to be aborted there.
   f = await fleetFixture({
     targets: 4,
     member: (i) => ({
@@ -168,7 +189,8 @@ test('an abort of the fleet while two children run: both end aborted with their 
   expect(result).toMatchObject({ outcome: 'aborted', endReason: 'aborted' });
   expect(result.message).toContain('aborted by jest: maintenance window closed');
   expect(result.targets.map((t) => t.target)).toEqual(fx.targets);
-  for (const t of result.targets.slice(0, 2)) expect(t).toMatchObject({ status: 'aborted', outcome: 'aborted', workers: 'running' });
+  for (const t of result.targets.slice(0, 2))
+    expect(t).toMatchObject({ status: 'aborted', outcome: 'aborted', workers: 'running' });
   for (const t of result.targets.slice(2)) expect(t).toMatchObject({ status: 'not-started', endReason: 'notStarted' });
   expect(await fx.childrenStarted()).toEqual(fx.targets.slice(0, 2));
 

@@ -24,7 +24,11 @@ test('a full reset ends exactly as the runbook expects, keeps what it must, and 
   expect(blobKeys.length).toBeGreaterThan(0);
   const before = await f.objects();
   const otherBefore = await f.objects(f.otherAppPrefix);
-  const countsBefore = { customers: await f.count('customers'), loans: await f.count('loans'), jobs: await f.count('solid_queue_jobs') };
+  const countsBefore = {
+    customers: await f.count('customers'),
+    loans: await f.count('loans'),
+    jobs: await f.count('solid_queue_jobs'),
+  };
   expect(countsBefore.customers).toBeGreaterThan(0);
 
   const worker = await f.startWorker();
@@ -38,7 +42,9 @@ test('a full reset ends exactly as the runbook expects, keeps what it must, and 
   const r = await h.result();
 
   expect(r.outcome).toBe('completed');
-  expect(r.verify?.report).toBe(['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'));
+  expect(r.verify?.report).toBe(
+    ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'),
+  );
   // A count and roles only: logins (e-mails) never enter history, which every Web UI user can read.
   expect(r.accounts).toEqual({ count: 6, roles: { admin: 3, master: 1, supervisor: 1, vendedor: 1 } });
   const serverHistory = serverHistoryText(h.workflowId);
@@ -54,12 +60,16 @@ test('a full reset ends exactly as the runbook expects, keeps what it must, and 
   const deleted = [...before.keys()].filter((k) => !after.has(k));
   expect(r.objectsDeleted?.count).toBe(deleted.length);
   expect(after.size).toBe(f.report.objects!.orphan);
-  expect(deleted.length).toBe(f.report.objects!.blob + f.report.objects!.trackedVariant + f.report.objects!.untrackedVariant);
+  expect(deleted.length).toBe(
+    f.report.objects!.blob + f.report.objects!.trackedVariant + f.report.objects!.untrackedVariant,
+  );
   expect(await f.objects(f.otherAppPrefix)).toEqual(otherBefore);
 
   // Workers are running again.
   expect(f.service('status')).toBe(0);
-  const live = await f.sql<{ n: string }>(`SELECT count(*) AS n FROM solid_queue_processes WHERE last_heartbeat_at > now() - interval '10 seconds'`);
+  const live = await f.sql<{ n: string }>(
+    `SELECT count(*) AS n FROM solid_queue_processes WHERE last_heartbeat_at > now() - interval '10 seconds'`,
+  );
   expect(Number(live[0].n)).toBeGreaterThan(0);
 
   // The backup: mode 0600, the digest on record, and it restores to the pre-reset counts.

@@ -54,7 +54,10 @@ class Receiver {
     for (;;) {
       const hit = this.delivered(hook, event)[0];
       if (hit) return hit.body;
-      if (Date.now() > deadline) throw new Error(`no "${event}" on ${hook}; got ${JSON.stringify(this.got.map((g) => [g.hook, g.status, g.body.event]))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no "${event}" on ${hook}; got ${JSON.stringify(this.got.map((g) => [g.hook, g.status, g.body.event]))}`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -64,7 +67,11 @@ class Receiver {
 }
 
 const WEBHOOKS = {
-  webhooks: [{ urlEnv: 'E2E_HOOK_OK' }, { urlEnv: 'E2E_HOOK_FLAKY', events: ['completed' as const, 'failed' as const] }, { urlEnv: 'E2E_HOOK_DOWN', events: ['completed' as const] }],
+  webhooks: [
+    { urlEnv: 'E2E_HOOK_OK' },
+    { urlEnv: 'E2E_HOOK_FLAKY', events: ['completed' as const, 'failed' as const] },
+    { urlEnv: 'E2E_HOOK_DOWN', events: ['completed' as const] },
+  ],
 };
 
 let f: ResetFixture;
@@ -109,8 +116,16 @@ test('waiting for approval and completing each post a message; a flaky webhook g
   expect(r.outcome).toBe('completed');
 
   const done = await rx.waitFor('ok', 'completed');
-  expect(done).toMatchObject({ event: 'completed', outcome: 'completed', target: f.target, workflowId: h.workflowId, step: 'verify' });
-  expect(done.text).toMatch(/^:white_check_mark: Reset of ".*" \(database .*\) completed: Users: 6, Phone Models: 10, .*; \d+ objects deleted\. Workers: started again\.$/);
+  expect(done).toMatchObject({
+    event: 'completed',
+    outcome: 'completed',
+    target: f.target,
+    workflowId: h.workflowId,
+    step: 'verify',
+  });
+  expect(done.text).toMatch(
+    /^:white_check_mark: Reset of ".*" \(database .*\) completed: Users: 6, Phone Models: 10, .*; \d+ objects deleted\. Workers: started again\.$/,
+  );
   // Delivered before the run returned; the flaky webhook's retry did not post to "ok" a second time.
   expect(rx.delivered('ok', 'completed')).toHaveLength(1);
   expect(rx.delivered('flaky', 'completed')).toHaveLength(1);
@@ -129,7 +144,14 @@ test('waiting for approval and completing each post a message; a flaky webhook g
 test('a failed run posts; so does a pause for an operator and an abort', async () => {
   rx = await new Receiver().listen();
   // A seed command that fails once the tables are truncated: the step waits for an operator.
-  f = await fixture({ seeds: 'command', target: { notify: WEBHOOKS, seedCommand: ['sh', '-c', 'echo "seeding with $DATABASE_URL failed" >&2; exit 3'], timing: { maximumAttempts: 1 } } });
+  f = await fixture({
+    seeds: 'command',
+    target: {
+      notify: WEBHOOKS,
+      seedCommand: ['sh', '-c', 'echo "seeding with $DATABASE_URL failed" >&2; exit 3'],
+      timing: { maximumAttempts: 1 },
+    },
+  });
   expect(f.service('start')).toBe(0);
   const worker = await f.startWorker(rx.env);
 
@@ -137,8 +159,16 @@ test('a failed run posts; so does a pause for an operator and an abort', async (
   const timedOut = await f.start({ mode: 'execute', approvalTimeout: '2s' });
   await expect(timedOut.result()).rejects.toThrow();
   const failed = await rx.waitFor('ok', 'failed');
-  expect(failed).toMatchObject({ event: 'failed', outcome: 'failed', step: 'approval', workflowId: timedOut.workflowId, runId: timedOut.firstExecutionRunId });
-  expect(failed.text).toMatch(/^:x: Reset of ".*" \(database .*\) failed at step "Approval": No approval within 2 seconds/);
+  expect(failed).toMatchObject({
+    event: 'failed',
+    outcome: 'failed',
+    step: 'approval',
+    workflowId: timedOut.workflowId,
+    runId: timedOut.firstExecutionRunId,
+  });
+  expect(failed.text).toMatch(
+    /^:x: Reset of ".*" \(database .*\) failed at step "Approval": No approval within 2 seconds/,
+  );
   expect((await rx.waitFor('flaky', 'failed')).event).toBe('failed');
 
   // Waiting for an operator after the seed command failed, then aborted.
@@ -155,9 +185,14 @@ test('a failed run posts; so does a pause for an operator and an abort', async (
   // A retry that fails again pauses (and posts) again.
   await h.signal(retrySignal);
   await new Promise((r) => setTimeout(r, 500));
-  await waitFor(h, (p) => p.phase === 'waiting-for-operator' && p.steps.find((s) => s.name === 'reset')!.attempts >= 2, 120_000);
+  await waitFor(
+    h,
+    (p) => p.phase === 'waiting-for-operator' && p.steps.find((s) => s.name === 'reset')!.attempts >= 2,
+    120_000,
+  );
   const deadline = Date.now() + 30_000;
-  while (rx.delivered('ok', 'waitingForOperator').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while (rx.delivered('ok', 'waitingForOperator').length < 2 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
   expect(rx.delivered('ok', 'waitingForOperator')).toHaveLength(2);
 
   await h.signal(abortSignal, { reason: 'e2e over', by: 'jest' });
@@ -173,5 +208,10 @@ test('a failed run posts; so does a pause for an operator and an abort', async (
       .sort(),
   ).toEqual(['failed', 'failed']);
 
-  expectNoSecret([...rx.got.map((g) => g.raw), serverHistoryText(h.workflowId), serverHistoryText(timedOut.workflowId), worker.log()]);
+  expectNoSecret([
+    ...rx.got.map((g) => g.raw),
+    serverHistoryText(h.workflowId),
+    serverHistoryText(timedOut.workflowId),
+    worker.log(),
+  ]);
 });

@@ -16,7 +16,9 @@ afterEach(async () => {
 });
 
 async function liveProcesses(fx: ResetFixture): Promise<number> {
-  const r = await fx.sql<{ n: string }>(`SELECT count(*) AS n FROM solid_queue_processes WHERE last_heartbeat_at > now() - interval '5 seconds'`);
+  const r = await fx.sql<{ n: string }>(
+    `SELECT count(*) AS n FROM solid_queue_processes WHERE last_heartbeat_at > now() - interval '5 seconds'`,
+  );
   return Number(r[0].n);
 }
 
@@ -66,8 +68,15 @@ test('a seed command that fails: the run waits; retry after the seeds are fixed 
   const dirSeed = fs.mkdtempSync('/tmp/rr-seed-');
   const wrapper = path.join(dirSeed, 'seed');
   // An operator's broken seeds file, as a command that fails the way `bin/rails db:seed` would.
-  fs.writeFileSync(wrapper, `#!/bin/sh\necho "seeds.rb:12: undefined method 'find_or_create_by!' (NoMethodError)" >&2\nexit 1\n`, { mode: 0o755 });
-  f = await fixture({ seeds: 'command', target: { seedCommand: [wrapper], timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 } } });
+  fs.writeFileSync(
+    wrapper,
+    `#!/bin/sh\necho "seeds.rb:12: undefined method 'find_or_create_by!' (NoMethodError)" >&2\nexit 1\n`,
+    { mode: 0o755 },
+  );
+  f = await fixture({
+    seeds: 'command',
+    target: { seedCommand: [wrapper], timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 } },
+  });
   expect(f.service('start')).toBe(0);
   await f.startWorker();
   const h = await f.start({ mode: 'execute' });
@@ -83,7 +92,9 @@ test('a seed command that fails: the run waits; retry after the seeds are fixed 
   await h.signal(retrySignal);
   const r = await h.result();
   expect(r.outcome).toBe('completed');
-  expect(r.verify?.report).toBe(['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'));
+  expect(r.verify?.report).toBe(
+    ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'),
+  );
   expect(f.service('status')).toBe(0);
   fs.rmSync(dirSeed, { recursive: true, force: true });
 });

@@ -13,7 +13,9 @@ afterEach(async () => {
 
 async function fingerprint(fx: ResetFixture): Promise<string> {
   const tables = await tableChecksums(fx.dbUrl, { exclude: ['solid_queue_processes'] });
-  const objects = [...(await fx.objects('')).entries()].filter(([k]) => k.startsWith(fx.prefix) || k.startsWith(fx.otherAppPrefix)).sort();
+  const objects = [...(await fx.objects('')).entries()]
+    .filter(([k]) => k.startsWith(fx.prefix) || k.startsWith(fx.otherAppPrefix))
+    .sort();
   return createHash('sha256').update(JSON.stringify({ tables, objects })).digest('hex');
 }
 
@@ -29,7 +31,9 @@ test('plan mode reports what would happen and changes nothing', async () => {
   expect(plan.environment).toBe('production');
   expect(plan.errors).toEqual([]);
   const truncated = plan.tables.filter((t) => t.action === 'truncate').map((t) => t.table);
-  expect(truncated).toEqual(expect.arrayContaining(['customers', 'loans', 'users', 'active_storage_blobs', 'solid_queue_jobs']));
+  expect(truncated).toEqual(
+    expect.arrayContaining(['customers', 'loans', 'users', 'active_storage_blobs', 'solid_queue_jobs']),
+  );
   expect(
     plan.tables
       .filter((t) => t.action === 'keep')
@@ -41,7 +45,10 @@ test('plan mode reports what would happen and changes nothing', async () => {
   // Issue 9: from the blob table, not a listing of the bucket — untracked variants have no row, so the plan
   // does not count them (the purge still deletes them); the sample says the blobs' objects are there.
   expect(plan.objectsToDelete.count).toBe(o.blob + o.trackedVariant);
-  expect(plan.objectsToDelete.sample).toEqual({ checked: o.blob + o.trackedVariant, present: o.blob + o.trackedVariant });
+  expect(plan.objectsToDelete.sample).toEqual({
+    checked: o.blob + o.trackedVariant,
+    present: o.blob + o.trackedVariant,
+  });
   expect(plan.digest).toMatch(/^[0-9a-f]{64}$/);
   expect(await fingerprint(f)).toBe(before);
   expect(plan.backupDirFreeBytes).toBeGreaterThan(0);

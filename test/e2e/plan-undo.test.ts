@@ -23,7 +23,11 @@ afterEach(async () => {
 });
 
 const CLI = path.join(REPO_ROOT, 'bin', 'reset-runbook');
-const cli = (args: string[]) => run(CLI, args, { env: { ...(f.workerEnv as Record<string, string>), NO_COLOR: '1', RESET_RUNBOOK_POLL_MS: '300' }, timeoutMs: 180_000 });
+const cli = (args: string[]) =>
+  run(CLI, args, {
+    env: { ...(f.workerEnv as Record<string, string>), NO_COLOR: '1', RESET_RUNBOOK_POLL_MS: '300' },
+    timeoutMs: 180_000,
+  });
 
 /** Edits the fixture's targets file (the worker reads it when it starts). */
 function editTarget(edit: (t: Record<string, any>) => void): void {
@@ -79,7 +83,19 @@ test('a quarantine bucket that does not exist is a plan error naming it; the exe
 test('a backup destination bucket that does not exist is a plan error naming it', async () => {
   f = await fixture();
   const missing = `no-such-backups-${f.id}`;
-  editTarget((t) => (t.backup = { destination: { kind: 's3', bucket: missing, prefix: 'rr/', endpoint: f.endpoint, forcePathStyle: true, region: 'us-east-1' } }));
+  editTarget(
+    (t) =>
+      (t.backup = {
+        destination: {
+          kind: 's3',
+          bucket: missing,
+          prefix: 'rr/',
+          endpoint: f.endpoint,
+          forcePathStyle: true,
+          region: 'us-east-1',
+        },
+      }),
+  );
   await f.startWorker();
   const p = await plan();
   expect(p.errors.join('\n')).toMatch(
@@ -98,7 +114,13 @@ test('with storage.quarantine the plan says tables and files can come back, writ
 
   const p = await plan();
   expect(p.errors).toEqual([]);
-  expect(p.undo).toEqual({ tables: true, files: 'quarantined', quarantineDays: 30, cannotComeBack: [], summary: 'tables and files can come back (quarantine kept 30 days)' });
+  expect(p.undo).toEqual({
+    tables: true,
+    files: 'quarantined',
+    quarantineDays: 30,
+    cannotComeBack: [],
+    summary: 'tables and files can come back (quarantine kept 30 days)',
+  });
   // The probe was written under the quarantine prefix and deleted; nothing is left there.
   const probes = log.requests.filter((r) => r.path.startsWith(`/${f.bucket}/${prefix}reset-runbook-plan-probe-`));
   expect(probes.map((r) => r.method)).toEqual(['PUT', 'DELETE']);
@@ -118,7 +140,9 @@ test('with storage.quarantine the plan says tables and files can come back, writ
   await waitFor(run, (x) => x.phase === 'awaiting-approval');
   const asked = await cli(['approve', run.workflowId]);
   expect(asked.code).toBe(3);
-  expect(asked.stderr).toMatch(/\nundo: tables and files can come back \(quarantine kept 30 days\)\nType the database name/);
+  expect(asked.stderr).toMatch(
+    /\nundo: tables and files can come back \(quarantine kept 30 days\)\nType the database name/,
+  );
   await run.signal(abortSignal, { reason: 'test over' });
   await run.result().catch(() => undefined);
 
@@ -129,10 +153,17 @@ test('with storage.quarantine the plan says tables and files can come back, writ
   const h = await f.start({ mode: 'plan' });
   const q = (await h.result()).plan!;
   const blobs = q.objectsToDelete.count;
-  const amazonBlobs = Number((await f.sql<{ n: string }>(`SELECT count(*) AS n FROM active_storage_blobs WHERE service_name = 'amazon'`))[0].n);
+  const amazonBlobs = Number(
+    (await f.sql<{ n: string }>(`SELECT count(*) AS n FROM active_storage_blobs WHERE service_name = 'amazon'`))[0].n,
+  );
   const lost = `files of service amazon (S3, bucket ${f.bucket}; ${amazonBlobs} blobs) are deleted for good: no storage.quarantine`;
   expect(blobs).toBeGreaterThan(0);
-  expect(q.undo).toEqual({ tables: true, files: 'not-quarantined', cannotComeBack: [lost], summary: `tables can come back (the backup), but ${lost}` });
+  expect(q.undo).toEqual({
+    tables: true,
+    files: 'not-quarantined',
+    cannotComeBack: [lost],
+    summary: `tables can come back (the backup), but ${lost}`,
+  });
   const details = (await h.query(progressQuery)).steps.find((s) => s.name === 'plan')!.detail;
   expect(details).toContain(`undo: tables can come back (the backup), but ${lost}`);
   const text2 = await cli(['plan', f.target]);

@@ -55,10 +55,19 @@ test('materialized views over truncated tables are listed in refresh order, and 
   const mv = plan.materializedViews!;
   // Over kept tables only: not listed. Through a plain view and through another materialized view: listed.
   expect(mv.map((m) => m.name)).toEqual(['public.loan_count', 'public.user_emails', 'public.user_email_count']);
-  expect(mv.find((m) => m.name === 'public.loan_count')).toMatchObject({ dependsOn: ['public.loans'], rows: 1, refresh: true });
-  expect(mv.find((m) => m.name === 'public.user_email_count')).toMatchObject({ dependsOn: ['public.users'], refresh: true });
+  expect(mv.find((m) => m.name === 'public.loan_count')).toMatchObject({
+    dependsOn: ['public.loans'],
+    rows: 1,
+    refresh: true,
+  });
+  expect(mv.find((m) => m.name === 'public.user_email_count')).toMatchObject({
+    dependsOn: ['public.users'],
+    refresh: true,
+  });
   const warnings = plan.warnings.join('\n');
-  expect(warnings).toMatch(/materialized view public\.user_emails \(database "primary", \d+ rows\) reads truncated table\(s\) public\.users: the reset refreshes it after the seeds/);
+  expect(warnings).toMatch(
+    /materialized view public\.user_emails \(database "primary", \d+ rows\) reads truncated table\(s\) public\.users: the reset refreshes it after the seeds/,
+  );
   expect(warnings).not.toMatch(/migration_versions/);
 
   const r = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
@@ -87,9 +96,12 @@ test('with database.refreshMaterializedViews false the plan says the views keep 
   expect(await viewCounts()).toEqual(before);
 });
 
-const NONE_ALIVE_START = /no Solid Queue process is alive before the reset, yet the run will start the workers at the end with ".*solid-queue-service start" \(workers\.whenNoneAliveBefore: "start"/;
-const NONE_ALIVE_LEAVE = /no Solid Queue process is alive before the reset: the workers will be left stopped at the end, as they were \(workers\.whenNoneAliveBefore: "leave"\)/;
-const ALIVE_UNMANAGED = /\d+ Solid Queue process\(es\) are alive in database "primary" .* but this target configures no workers/;
+const NONE_ALIVE_START =
+  /no Solid Queue process is alive before the reset, yet the run will start the workers at the end with ".*solid-queue-service start" \(workers\.whenNoneAliveBefore: "start"/;
+const NONE_ALIVE_LEAVE =
+  /no Solid Queue process is alive before the reset: the workers will be left stopped at the end, as they were \(workers\.whenNoneAliveBefore: "leave"\)/;
+const ALIVE_UNMANAGED =
+  /\d+ Solid Queue process\(es\) are alive in database "primary" .* but this target configures no workers/;
 const NEVER_REGISTERED =
   /no Solid Queue process has ever registered in database "primary" \(solid_queue_processes is empty and its id sequence was never used\): ".*solid-queue-service start" cannot be expected to bring heartbeats back/;
 
@@ -108,7 +120,11 @@ test('each workers warning appears for its own setup and not otherwise', async (
   expect(f.service('start')).toBe(0);
   let p = await planWith();
   only(p);
-  expect(p.settings).toMatchObject({ startWorkersAtEnd: true, restartBudgetSeconds: 300, startCommand: expect.stringMatching(/solid-queue-service start$/) });
+  expect(p.settings).toMatchObject({
+    startWorkersAtEnd: true,
+    restartBudgetSeconds: 300,
+    startCommand: expect.stringMatching(/solid-queue-service start$/),
+  });
   p = await planWith({ whenNoneAliveBefore: 'leave' });
   only(p);
   expect(p.settings.startWorkersAtEnd).toBe(true);

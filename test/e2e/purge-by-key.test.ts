@@ -44,7 +44,11 @@ function patchTarget(fx: ResetFixture, patch: (t: Record<string, any>) => void):
 }
 
 async function put(keys: string[]): Promise<void> {
-  const s3 = new S3Client({ endpoint: f.endpoint, forcePathStyle: true, region: process.env.AWS_REGION ?? 'us-east-1' });
+  const s3 = new S3Client({
+    endpoint: f.endpoint,
+    forcePathStyle: true,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+  });
   let next = 0;
   const lane = async () => {
     while (next < keys.length) {
@@ -59,7 +63,9 @@ async function put(keys: string[]): Promise<void> {
 test("the purge deletes exactly the dropped blobs' objects and untracked variants, in few requests, whatever else the bucket holds", async () => {
   log = await startS3RequestLog(process.env.RR_S3_ENDPOINT!);
   f = await fixture({ scale: 3, pageSize: PAGE, target: { endpoint: log.endpoint } });
-  const blobKeys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key')).map((r) => r.key);
+  const blobKeys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key')).map(
+    (r) => r.key,
+  );
   // The seeds re-create one blob with a recorded key: its object and variants must stay.
   const kept = blobKeys[7];
   const seeds = path.join(f.dir, 'seeds.sql');
@@ -74,7 +80,13 @@ test("the purge deletes exactly the dropped blobs' objects and untracked variant
   // 5x unrelated objects: look-alikes under the prefix, the same keys under other prefixes.
   const unrelated: string[] = [];
   for (const [i, k] of blobKeys.entries()) {
-    unrelated.push(`${f.prefix}${k}.bak`, `${f.prefix}x${k}`, `${f.prefix}variants/${k}x/v`, `${f.prefix}variants-old/${k}/v`, `${f.otherAppPrefix}${k}`);
+    unrelated.push(
+      `${f.prefix}${k}.bak`,
+      `${f.prefix}x${k}`,
+      `${f.prefix}variants/${k}x/v`,
+      `${f.prefix}variants-old/${k}/v`,
+      `${f.otherAppPrefix}${k}`,
+    );
     if (unrelated.length >= 5 * before.size) break;
     void i;
   }
@@ -95,9 +107,12 @@ test("the purge deletes exactly the dropped blobs' objects and untracked variant
   expect(after.has(`${f.prefix}${kept}`)).toBe(true);
   for (const k of untracked.filter((x) => !doomedVariants.includes(x))) expect(after.has(k)).toBe(true);
   for (const k of unrelated.filter((x) => x.startsWith(f.prefix))) expect(after.has(k)).toBe(true);
-  for (const k of unrelated.filter((x) => x.startsWith(f.otherAppPrefix))) expect((await f.objects(k)).has(k)).toBe(true);
+  for (const k of unrelated.filter((x) => x.startsWith(f.otherAppPrefix)))
+    expect((await f.objects(k)).has(k)).toBe(true);
   // Orphans that predate the reset stay too: only the doomed objects went.
-  expect(after.size).toBe(before.size + unrelated.filter((x) => x.startsWith(f.prefix)).length - doomedBlobs.length - doomedVariants.length);
+  expect(after.size).toBe(
+    before.size + unrelated.filter((x) => x.startsWith(f.prefix)).length - doomedBlobs.length - doomedVariants.length,
+  );
   expect(r.objectsDeleted?.count).toBe(doomedBlobs.length + doomedVariants.length);
   expect(r.objectsDeleted?.bytes).toBeGreaterThan(0);
 
@@ -108,13 +123,18 @@ test("the purge deletes exactly the dropped blobs' objects and untracked variant
   const sent = deletes.flatMap((q) => q.keys);
   expect(new Set(sent).size).toBe(sent.length); // no key sent twice
   expect(sent.length).toBe(doomedBlobs.length + doomedVariants.length);
-  expect(deletes.length).toBeLessThanOrEqual(Math.ceil(doomedBlobs.length / PAGE) + Math.ceil(doomedVariants.length / PAGE));
+  expect(deletes.length).toBeLessThanOrEqual(
+    Math.ceil(doomedBlobs.length / PAGE) + Math.ceil(doomedVariants.length / PAGE),
+  );
   expect(deletes.length).toBeLessThanOrEqual((1.1 * sent.length) / PAGE + 2);
   expect(lists.length).toBeGreaterThanOrEqual(1);
   for (const q of lists) expect(q.query.get('prefix')).toBe(`${f.prefix}variants/`);
   expect(lists.length).toBeLessThanOrEqual(1 + Math.floor((untracked.length + blobKeys.length) / 1000));
   expect(log.requests.filter((q) => q.kind === 'head').length).toBeLessThanOrEqual(100);
-  expect(r.plan?.objectsToDelete.sample).toEqual({ checked: Math.min(100, blobKeys.length), present: Math.min(100, blobKeys.length) });
+  expect(r.plan?.objectsToDelete.sample).toEqual({
+    checked: Math.min(100, blobKeys.length),
+    present: Math.min(100, blobKeys.length),
+  });
 });
 
 test('resumed from its heartbeat position, the purge sends no finished key again', async () => {
@@ -125,8 +145,16 @@ test('resumed from its heartbeat position, the purge sends no finished key again
   // What the reset step leaves: a manifest of every blob, and an empty blob table.
   const targets = loadTargetsFile(f.targetsFile, f.workerEnv);
   const runId = 'resume-run';
-  const blobs = await withClient({ name: 'primary', url: f.dbUrl, keepTables: [], refreshMaterializedViews: false }, readBlobs);
-  await writeManifestOnce(backupStoreFor(targets.targets[f.target].backup), manifestName(f.target, runId), { target: f.target, runId, createdAt: new Date().toISOString(), blobs });
+  const blobs = await withClient(
+    { name: 'primary', url: f.dbUrl, keepTables: [], refreshMaterializedViews: false },
+    readBlobs,
+  );
+  await writeManifestOnce(backupStoreFor(targets.targets[f.target].backup), manifestName(f.target, runId), {
+    target: f.target,
+    runId,
+    createdAt: new Date().toISOString(),
+    blobs,
+  });
   await f.sql('TRUNCATE active_storage_attachments, active_storage_variant_records, active_storage_blobs');
   const sorted = blobs.map((b) => b.key).sort();
   const refused = `${f.prefix}${sorted[17]}`; // in the 4th batch: batches after it finish while it is retried
@@ -136,7 +164,9 @@ test('resumed from its heartbeat position, the purge sends no finished key again
   const first = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 });
   let last: HeartbeatProgress | undefined;
   first.on('heartbeat', (d: HeartbeatProgress) => (last = d ?? last));
-  await expect(first.run(act.purgeStorage, { target: f.target, runId })).rejects.toThrow(/S3 refused to delete 1 object\(s\).*retry: it resumes here/);
+  await expect(first.run(act.purgeStorage, { target: f.target, runId })).rejects.toThrow(
+    /S3 refused to delete 1 object\(s\).*retry: it resumes here/,
+  );
   expect(last?.position).toBeDefined();
   const sentBefore = log.requests.filter((q) => q.kind === 'deleteObjects').flatMap((q) => q.keys);
   expect(sentBefore).not.toContain(refused); // the fault proxy kept it from S3
@@ -144,7 +174,11 @@ test('resumed from its heartbeat position, the purge sends no finished key again
 
   proxy.refuse.clear();
   const second = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 });
-  const r = (await second.run(act.purgeStorage, { target: f.target, runId, resumeFrom: last!.position })) as PurgeResult;
+  const r = (await second.run(act.purgeStorage, {
+    target: f.target,
+    runId,
+    resumeFrom: last!.position,
+  })) as PurgeResult;
   const sent = log.requests.filter((q) => q.kind === 'deleteObjects').flatMap((q) => q.keys);
   const counts = new Map<string, number>();
   for (const k of sent) counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -161,7 +195,9 @@ test('a Disk-service target: files of dropped blobs and their variant folders go
   f = await fixture({ scale: 1 });
   // The app stores its files on Disk: "local" (purged) and "archive" (purge: false).
   await f.sql(`UPDATE active_storage_blobs SET service_name = CASE WHEN id % 4 = 0 THEN 'archive' ELSE 'local' END`);
-  const rows = await f.sql<{ key: string; service: string; byte_size: string }>('SELECT key, service_name AS service, byte_size FROM active_storage_blobs');
+  const rows = await f.sql<{ key: string; service: string; byte_size: string }>(
+    'SELECT key, service_name AS service, byte_size FROM active_storage_blobs',
+  );
   const root = path.join(f.dir, 'storage');
   const archive = path.join(f.dir, 'archive');
   const file = (r: string, k: string) => path.join(r, k.slice(0, 2), k.slice(2, 4), k);
@@ -171,7 +207,12 @@ test('a Disk-service target: files of dropped blobs and their variant folders go
   };
   for (const r of rows) write(file(r.service === 'local' ? root : archive, r.key), 'x'.repeat(Number(r.byte_size)));
   const local = rows.filter((r) => r.service === 'local').map((r) => r.key);
-  const variantFiles = local.slice(0, 3).flatMap((k) => [path.join(root, 'va', 'ri', 'variants', k, 'a'.repeat(64)), path.join(root, 'va', 'ri', 'variants', k, 'nested', 'b')]);
+  const variantFiles = local
+    .slice(0, 3)
+    .flatMap((k) => [
+      path.join(root, 'va', 'ri', 'variants', k, 'a'.repeat(64)),
+      path.join(root, 'va', 'ri', 'variants', k, 'nested', 'b'),
+    ]);
   for (const p of variantFiles) write(p, 'variant');
   const survivors = [
     `${file(root, local[0])}.bak`, // a look-alike beside a doomed file
@@ -183,7 +224,10 @@ test('a Disk-service target: files of dropped blobs and their variant folders go
   write(outside, 'outside the root');
   f.writeTargets();
   patchTarget(f, (t) => {
-    t.storage = { services: { local: { kind: 'disk', root: 'storage' }, archive: { kind: 'disk', root: archive, purge: false } }, concurrency: 2 };
+    t.storage = {
+      services: { local: { kind: 'disk', root: 'storage' }, archive: { kind: 'disk', root: archive, purge: false } },
+      concurrency: 2,
+    };
   });
 
   expect(f.service('start')).toBe(0);
@@ -191,7 +235,9 @@ test('a Disk-service target: files of dropped blobs and their variant folders go
   const r = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
   expect(r.outcome).toBe('completed');
   expect(r.plan?.errors).toEqual([]);
-  expect(r.plan?.warnings.some((w) => /service archive has purge: false: the files of its \d+ blob\(s\).*stay/.test(w))).toBe(true);
+  expect(
+    r.plan?.warnings.some((w) => /service archive has purge: false: the files of its \d+ blob\(s\).*stay/.test(w)),
+  ).toBe(true);
   expect(r.plan?.objectsToDelete.count).toBe(local.length);
   expect(r.plan?.objectsToDelete.sample).toEqual({ checked: local.length, present: local.length });
 
@@ -228,7 +274,8 @@ test('the plan shows large tables by estimate ("≈"), and counts them exactly w
   expect(human.stdout).toMatch(/customers\s+≈\d/);
   const counted = await cli(['plan', f.target, '--exact-counts', '--json'], env);
   expect(counted.code).toBe(0);
-  const tables = (json(counted) as { plan: { tables: { table: string; rows: number; estimated?: boolean }[] } }).plan.tables;
+  const tables = (json(counted) as { plan: { tables: { table: string; rows: number; estimated?: boolean }[] } }).plan
+    .tables;
   expect(tables.filter((t) => t.estimated)).toEqual([]);
   expect(tables.find((t) => t.table === 'customers')!.rows).toBe(await f.count('customers'));
 });

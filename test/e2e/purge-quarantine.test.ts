@@ -42,9 +42,15 @@ function withQuarantine(fx: ResetFixture): string {
 test("a quarantined purge that fails midway resumes, after the operator's resume, from its recorded position: each object quarantined once", async () => {
   log = await startS3RequestLog(process.env.RR_S3_ENDPOINT!);
   proxy = await startS3FaultProxy(log.endpoint);
-  f = await fixture({ scale: 2, pageSize: 5, target: { endpoint: proxy.endpoint, timing: { maximumAttempts: 2, heartbeatTimeoutSeconds: 5 } } });
+  f = await fixture({
+    scale: 2,
+    pageSize: 5,
+    target: { endpoint: proxy.endpoint, timing: { maximumAttempts: 2, heartbeatTimeoutSeconds: 5 } },
+  });
   const qPrefix = withQuarantine(f);
-  const blobs = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key')).map((r) => `${f.prefix}${r.key}`);
+  const blobs = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key')).map(
+    (r) => `${f.prefix}${r.key}`,
+  );
   const before = await f.objects();
   const refused = blobs[17]; // in the 4th batch of 5: batches before and after it finish
   proxy.refuse.set(refused, Infinity);
@@ -86,8 +92,10 @@ test("a quarantined purge that fails midway resumes, after the operator's resume
     copies.set(k, (copies.get(k) ?? 0) + 1);
   }
   const deletes = new Map<string, number>();
-  for (const k of log.requests.filter((x) => x.kind === 'deleteObjects').flatMap((x) => x.keys)) deletes.set(k, (deletes.get(k) ?? 0) + 1);
-  for (const k of purged.filter((x) => x !== refused)) expect({ k, copies: copies.get(k), deletes: deletes.get(k) }).toEqual({ k, copies: 1, deletes: 1 });
+  for (const k of log.requests.filter((x) => x.kind === 'deleteObjects').flatMap((x) => x.keys))
+    deletes.set(k, (deletes.get(k) ?? 0) + 1);
+  for (const k of purged.filter((x) => x !== refused))
+    expect({ k, copies: copies.get(k), deletes: deletes.get(k) }).toEqual({ k, copies: 1, deletes: 1 });
   // 2 attempts x 3 tries within each, then the resumed attempt's one.
   expect(copies.get(refused)).toBe(7);
 });
@@ -95,9 +103,15 @@ test("a quarantined purge that fails midway resumes, after the operator's resume
 test('a blob whose object was already missing is counted missing and the run completes; the restore says it did not come back', async () => {
   f = await fixture({ scale: 1 });
   const qPrefix = withQuarantine(f);
-  const blobs = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key')).map((r) => `${f.prefix}${r.key}`);
+  const blobs = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key')).map(
+    (r) => `${f.prefix}${r.key}`,
+  );
   const lost = blobs[3];
-  const s3 = new S3Client({ endpoint: f.endpoint, forcePathStyle: true, region: process.env.AWS_REGION ?? 'us-east-1' });
+  const s3 = new S3Client({
+    endpoint: f.endpoint,
+    forcePathStyle: true,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+  });
   await s3.send(new DeleteObjectCommand({ Bucket: f.bucket, Key: lost }));
   s3.destroy();
   const before = await f.objects();
@@ -110,10 +124,18 @@ test('a blob whose object was already missing is counted missing and the run com
   expect(r.objectsDeleted!.count).toBe(before.size - (await f.objects()).size);
   expect((await f.objects(qPrefix)).size).toBe(r.objectsDeleted!.count);
   const step = (await h.query(progressQuery)).steps.find((s) => s.name === 'purgeStorage');
-  expect(step?.detail).toContain(`1 missing before the reset (blob rows without a file), e.g. s3://${f.bucket}/${lost}`);
-  expect(renderResult(r)).toContain(`storage: 1 file(s) were missing before the reset (blob rows without a file), e.g. s3://${f.bucket}/${lost}`);
+  expect(step?.detail).toContain(
+    `1 missing before the reset (blob rows without a file), e.g. s3://${f.bucket}/${lost}`,
+  );
+  expect(renderResult(r)).toContain(
+    `storage: 1 file(s) were missing before the reset (blob rows without a file), e.g. s3://${f.bucket}/${lost}`,
+  );
 
-  const rh = await f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', { taskQueue: f.taskQueue, workflowId: restoreWorkflowId(f.target), args: [{ target: f.target }] });
+  const rh = await f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', {
+    taskQueue: f.taskQueue,
+    workflowId: restoreWorkflowId(f.target),
+    args: [{ target: f.target }],
+  });
   const waiting = await waitFor(rh as never, (x) => x.phase === 'awaiting-approval');
   expect(waiting.restorePlan).toMatchObject({ objectsMissing: 1, quarantine: { objects: r.objectsDeleted!.count } });
   await rh.signal(approveSignal, { confirmation: f.dbName, by: 'jest' });
@@ -125,8 +147,13 @@ test('a blob whose object was already missing is counted missing and the run com
   const restoreStep = (await rh.query(progressQuery)).steps.find((s) => s.name === 'restoreStorage');
   expect(restoreStep?.detail).toContain('1 purged file(s) cannot come back');
   // The CLI's ending: the count, in red (on a terminal; the status command prints the same text plain here).
-  expect(renderResult(back as never, ANSI)).toContain(ANSI.red('  storage: 1 purged file(s) did not come back: their blob rows point at missing files'));
-  const shown = await cli(['status', restoreWorkflowId(f.target)], { TEMPORAL_ADDRESS: temporalAddress(), RR_TASK_QUEUE: f.taskQueue });
+  expect(renderResult(back as never, ANSI)).toContain(
+    ANSI.red('  storage: 1 purged file(s) did not come back: their blob rows point at missing files'),
+  );
+  const shown = await cli(['status', restoreWorkflowId(f.target)], {
+    TEMPORAL_ADDRESS: temporalAddress(),
+    RR_TASK_QUEUE: f.taskQueue,
+  });
   expect(shown.stdout).toContain('storage: 1 purged file(s) did not come back');
 });
 

@@ -15,7 +15,9 @@ test('a target with a separate queue database is reset as db:seed:replant does',
   await f.startWorker();
   const r = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
   expect(r.outcome).toBe('completed');
-  expect(r.verify?.report).toBe(['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'));
+  expect(r.verify?.report).toBe(
+    ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n'),
+  );
   expect(r.backup!.files.map((x) => x.database)).toEqual(['primary', 'queue']);
   expect(r.backup!.files[1].path).toMatch(/\.queue\.dump$/);
   expect(await f.count('solid_queue_jobs', f.queueDbUrl)).toBe(0);

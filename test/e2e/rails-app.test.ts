@@ -14,7 +14,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
-import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { abortSignal, approveSignal, progressQuery, resetWorkflowId, type ResetResult } from '../../src/contract';
 import type { productionDataReset } from '../../src/workflows';
 import type { TargetConfigInput as TargetConfig } from '../../src/config/types';
@@ -102,7 +108,11 @@ function targetConfig(): TargetConfig {
       },
       timeoutSeconds: 300,
     },
-    storage: { services: { amazon: { bucket, endpoint: process.env.RR_S3_ENDPOINT!, forcePathStyle: true, region: 'us-east-1' } } },
+    storage: {
+      services: {
+        amazon: { bucket, endpoint: process.env.RR_S3_ENDPOINT!, forcePathStyle: true, region: 'us-east-1' },
+      },
+    },
     backup: { dir: path.join(dir, 'backups'), keep: 2, maxAgeMinutes: 60 },
     verify: {
       expect: [
@@ -171,8 +181,15 @@ async function approveAndFinish(h: WorkflowHandle<typeof productionDataReset>, d
 
 beforeAll(() => {
   // Debian's ruby-rails, ruby-pg, ruby-aws-sdk-s3 (scripts/test installs them first; this is for a lone run).
-  execFileSync(path.join(REPO_ROOT, 'scripts', 'install-rails'), { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
-  s3 = new S3Client({ endpoint: process.env.RR_S3_ENDPOINT, forcePathStyle: true, region: process.env.AWS_REGION ?? 'us-east-1' });
+  execFileSync(path.join(REPO_ROOT, 'scripts', 'install-rails'), {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 600_000,
+  });
+  s3 = new S3Client({
+    endpoint: process.env.RR_S3_ENDPOINT,
+    forcePathStyle: true,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -184,7 +201,10 @@ afterAll(async () => {
   await connection?.close().catch(() => undefined);
   for (const db of [dbA, dbB]) await admin(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => undefined);
   const keys = await bucketKeys().catch(() => new Set<string>());
-  if (keys.size) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [...keys].map((Key) => ({ Key })) } })).catch(() => undefined);
+  if (keys.size)
+    await s3
+      .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [...keys].map((Key) => ({ Key })) } }))
+      .catch(() => undefined);
   s3?.destroy();
   if (!process.env.RR_KEEP_TEST_FILES) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -198,9 +218,13 @@ test('bin/rails db:seed through the runbook ends where db:seed:replant ends on a
   await admin(`CREATE DATABASE "${dbA}"`);
   const workerLogStart = startWorker(); // boots while Rails does
   await rails(['db:schema:load', 'db:seed'], railsEnv(dbUrl(dbA)));
-  const generated = JSON.parse((await rails(['runner', 'db/generate.rb', '3'], railsEnv(dbUrl(dbA)))).trim().split('\n').pop()!);
+  const generated = JSON.parse(
+    (await rails(['runner', 'db/generate.rb', '3'], railsEnv(dbUrl(dbA)))).trim().split('\n').pop()!,
+  );
   expect(generated).toEqual({ accounts: 5, documents: 6, blobs: 11, attachments: 9 });
-  const blobsBefore = (await query<{ key: string }>(dbUrl(dbA), 'SELECT key FROM active_storage_blobs')).map((r) => r.key);
+  const blobsBefore = (await query<{ key: string }>(dbUrl(dbA), 'SELECT key FROM active_storage_blobs')).map(
+    (r) => r.key,
+  );
   expect(blobsBefore).toHaveLength(11);
   // Every blob's object is in the bucket (the purged file's is not), beside the orphan.
   expect(await bucketKeys()).toEqual(new Set([...blobsBefore, orphanKey]));

@@ -20,7 +20,14 @@ afterEach(async () => {
   await f?.cleanup();
 });
 
-const EXPECTED = ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n');
+const EXPECTED = [
+  'Users: 6',
+  'Phone Models: 10',
+  'System Settings: 1',
+  'Customers: 0',
+  'Loans: 0',
+  'Queue Jobs: 0',
+].join('\n');
 
 function script(dir: string, name: string, body: string): string {
   const file = path.join(dir, name);
@@ -36,7 +43,9 @@ createdb --maintenance-db="$admin" "$name"
 exec "${REPO_ROOT}/scripts/demo-db" load --schema-only`;
 
 async function databaseOid(): Promise<string> {
-  return (await f.sql<{ oid: string }>(`SELECT oid::text AS oid FROM pg_database WHERE datname = current_database()`))[0].oid;
+  return (
+    await f.sql<{ oid: string }>(`SELECT oid::text AS oid FROM pg_database WHERE datname = current_database()`)
+  )[0].oid;
 }
 
 async function startApproved() {
@@ -67,7 +76,11 @@ test('a rebuild command that drops and re-creates the database runs under the re
 
 test('a rebuild command that fails before dropping anything says nothing was touched, and the abort prints no restore hint', async () => {
   const dir = fs.mkdtempSync('/tmp/rr-rebuild-');
-  const failing = script(dir, 'db-reset', `echo "db/schema.rb not found: run it from the application's folder" >&2\nexit 3`);
+  const failing = script(
+    dir,
+    'db-reset',
+    `echo "db/schema.rb not found: run it from the application's folder" >&2\nexit 3`,
+  );
   f = await fixture({ target: { rebuildCommand: [failing], timing: { maximumAttempts: 1 } } });
   expect(f.service('start')).toBe(0);
   await f.startWorker();
@@ -79,7 +92,11 @@ test('a rebuild command that fails before dropping anything says nothing was tou
   expect(p.waiting?.step).toBe('reset');
   const error = p.waiting?.error ?? '';
   expect(error).toMatch(/^Schema rebuild command \S+db-reset exited with code 3: db\/schema\.rb not found/);
-  expect(error).toMatch(new RegExp(`Nothing was touched: database "primary" \\(${f.dbName}, oid ${oid}\\) and its \\d+ tables are as they were \\(same data files, same rows\\)`));
+  expect(error).toMatch(
+    new RegExp(
+      `Nothing was touched: database "primary" \\(${f.dbName}, oid ${oid}\\) and its \\d+ tables are as they were \\(same data files, same rows\\)`,
+    ),
+  );
   expect(error).not.toMatch(/truncated/);
   expect({ customers: await f.count('customers'), users: await f.count('users') }).toEqual(before);
 
@@ -99,7 +116,11 @@ test('a rebuild command that fails before dropping anything says nothing was tou
 
 test('a rebuild command that fails after re-creating the database says what it changed; the restore command the ending prints brings the rows back', async () => {
   const dir = fs.mkdtempSync('/tmp/rr-rebuild-');
-  const halfway = script(dir, 'db-reset', `${DB_RESET.replace(/^exec /m, '')}\necho "seeding failed: duplicate key" >&2\nexit 4`);
+  const halfway = script(
+    dir,
+    'db-reset',
+    `${DB_RESET.replace(/^exec /m, '')}\necho "seeding failed: duplicate key" >&2\nexit 4`,
+  );
   f = await fixture({ target: { rebuildCommand: [halfway], timing: { maximumAttempts: 1 } } });
   expect(f.service('start')).toBe(0);
   await f.startWorker();
@@ -111,7 +132,9 @@ test('a rebuild command that fails after re-creating the database says what it c
   const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
   const newOid = await databaseOid();
   expect(newOid).not.toBe(oid);
-  expect(p.waiting?.error).toContain(`The database WAS changed by it: database "primary" (${f.dbName}) was dropped and re-created (oid ${oid} → ${newOid})`);
+  expect(p.waiting?.error).toContain(
+    `The database WAS changed by it: database "primary" (${f.dbName}) was dropped and re-created (oid ${oid} → ${newOid})`,
+  );
   expect(await f.count('customers')).toBe(0);
 
   await h.signal(abortSignal, { reason: 'restore instead' });
@@ -125,7 +148,10 @@ test('a rebuild command that fails after re-creating the database says what it c
     input: `${f.dbName}\n`,
     timeoutMs: 240_000,
   });
-  expect({ code: restored.code, out: restored.code === 0 ? '' : restored.stdout + restored.stderr }).toEqual({ code: 0, out: '' });
+  expect({ code: restored.code, out: restored.code === 0 ? '' : restored.stdout + restored.stderr }).toEqual({
+    code: 0,
+    out: '',
+  });
   expect({ customers: await f.count('customers'), users: await f.count('users') }).toEqual(before);
   expect(f.service('status')).toBe(0);
   fs.rmSync(dir, { recursive: true, force: true });

@@ -18,7 +18,14 @@ afterEach(async () => {
   await f?.cleanup();
 });
 
-const EXPECTED = ['Users: 6', 'Phone Models: 10', 'System Settings: 1', 'Customers: 0', 'Loans: 0', 'Queue Jobs: 0'].join('\n');
+const EXPECTED = [
+  'Users: 6',
+  'Phone Models: 10',
+  'System Settings: 1',
+  'Customers: 0',
+  'Loans: 0',
+  'Queue Jobs: 0',
+].join('\n');
 
 /** A second target naming the same database (same urlEnv), served on a task queue of its own. */
 function addTwin(f: ResetFixture): { twin: string; queue: string } {
@@ -30,7 +37,11 @@ function addTwin(f: ResetFixture): { twin: string; queue: string } {
 }
 
 function startOn(f: ResetFixture, queue: string, input: ResetInput, workflowId = resetWorkflowId(input.target)) {
-  return f.client.workflow.start<typeof productionDataReset>('productionDataReset', { taskQueue: queue, workflowId, args: [input] });
+  return f.client.workflow.start<typeof productionDataReset>('productionDataReset', {
+    taskQueue: queue,
+    workflowId,
+    args: [input],
+  });
 }
 
 async function lockRows(f: ResetFixture): Promise<number> {
@@ -58,7 +69,9 @@ test('a second target naming the same database is refused, naming the holder; th
   expect(err).toBeInstanceOf(WorkflowFailedError);
   expect(err.cause?.type).toBe('ResetRefused');
   expect(err.cause?.message).toMatch(/nothing was touched/);
-  expect(err.cause?.message).toContain(`held by another reset: workflow "${first.workflowId}", run ${firstRunId} (target "${f.target}", namespace "default") since `);
+  expect(err.cause?.message).toContain(
+    `held by another reset: workflow "${first.workflowId}", run ${firstRunId} (target "${f.target}", namespace "default") since `,
+  );
   // Refused before its backup: no file of the twin's, the database as it was.
   expect(fs.readdirSync(f.backupDir).filter((x) => x.includes(twin))).toEqual([]);
   expect(await f.count('customers')).toBe(customers);

@@ -33,7 +33,9 @@ function tree(dir: string): Map<string, string> {
   return out;
 }
 
-/** A demo database whose blobs live on a Disk service "local" at <fixture>/storage, each file with contents of its own. */
+/**
+ * A demo database whose blobs live on a Disk service "local" at <fixture>/storage, each file with contents of its own.
+ */
 async function diskTarget(quarantine: boolean) {
   f = await fixture({ scale: 1 });
   await f.sql(`UPDATE active_storage_blobs SET service_name = 'local'`);
@@ -44,10 +46,14 @@ async function diskTarget(quarantine: boolean) {
     fs.writeFileSync(path.join(root, rel), body);
   };
   for (const k of keys) write(path.join(k.slice(0, 2), k.slice(2, 4), k), `file of ${k} ${f.id}`);
-  for (const k of keys.slice(0, 3)) write(path.join('va', 'ri', 'variants', k, 'thumb', 'a'.repeat(64)), `variant of ${k}`);
+  for (const k of keys.slice(0, 3))
+    write(path.join('va', 'ri', 'variants', k, 'thumb', 'a'.repeat(64)), `variant of ${k}`);
   write(path.join('zz', 'zz', 'orphan-from-before'), 'keep');
   const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
-  file.targets[f.target].storage = { services: { local: { kind: 'disk', root } }, ...(quarantine ? { quarantine: {} } : {}) };
+  file.targets[f.target].storage = {
+    services: { local: { kind: 'disk', root } },
+    ...(quarantine ? { quarantine: {} } : {}),
+  };
   fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
   expect(f.service('start')).toBe(0);
   await f.startWorker();
@@ -71,7 +77,9 @@ test('with storage.quarantine, reset then restore brings every Disk file back (s
   expect(reset.plan?.warnings.filter((w) => /deleted for good/.test(w))).toEqual([]);
 
   // Moved, not deleted: the root holds only the orphan; the run's quarantine folder holds the rest, as it was.
-  expect([...tree(root).keys()].filter((k) => !k.startsWith('.reset-quarantine'))).toEqual([path.join('zz', 'zz', 'orphan-from-before')]);
+  expect([...tree(root).keys()].filter((k) => !k.startsWith('.reset-quarantine'))).toEqual([
+    path.join('zz', 'zz', 'orphan-from-before'),
+  ]);
   const runs = fs.readdirSync(path.join(root, '.reset-quarantine'));
   expect(runs).toHaveLength(1);
   const quarantined = tree(path.join(root, '.reset-quarantine', runs[0]));
@@ -80,7 +88,10 @@ test('with storage.quarantine, reset then restore brings every Disk file back (s
 
   const { r } = await restore();
   expect(r.outcome).toBe('completed');
-  expect(r.plan?.quarantine).toMatchObject({ objects: purged.size, folders: [path.join(root, '.reset-quarantine', runs[0])] });
+  expect(r.plan?.quarantine).toMatchObject({
+    objects: purged.size,
+    folders: [path.join(root, '.reset-quarantine', runs[0])],
+  });
   expect(r.plan?.objectsMissing).toBe(0);
   expect(r.objectsRestored?.count).toBe(purged.size);
   expect(r.objectsMissing).toBeUndefined();
@@ -95,7 +106,9 @@ test('without a quarantine the restore counts the Disk files that are gone for g
   const reset = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
   expect(reset.outcome).toBe('completed');
   // Said before the approval: what this reset deletes cannot come back.
-  expect(reset.plan?.warnings).toContain('service local is a Disk service without storage.quarantine: its files are deleted for good, and a restore cannot bring them back');
+  expect(reset.plan?.warnings).toContain(
+    'service local is a Disk service without storage.quarantine: its files are deleted for good, and a restore cannot bring them back',
+  );
   const purged = before.size - 1;
   expect(reset.objectsDeleted?.count).toBe(purged);
   expect(keys.length).toBeGreaterThan(0);
@@ -107,6 +120,10 @@ test('without a quarantine the restore counts the Disk files that are gone for g
   expect(r.message).toContain(`${purged} purged file(s) did not come back`);
   const step = (await h.query(progressQuery)).steps.find((s) => s.name === 'restoreStorage')!;
   expect(step.status).toBe('skipped');
-  expect(step.detail).toContain(`no storage.quarantine: the ${purged} file(s) the reset's purge deleted (S3 objects and Disk files alike) are gone for good`);
-  expect(renderResult(r as never, ANSI)).toContain(ANSI.red(`  storage: ${purged} purged file(s) did not come back: their blob rows point at missing files`));
+  expect(step.detail).toContain(
+    `no storage.quarantine: the ${purged} file(s) the reset's purge deleted (S3 objects and Disk files alike) are gone for good`,
+  );
+  expect(renderResult(r as never, ANSI)).toContain(
+    ANSI.red(`  storage: ${purged} purged file(s) did not come back: their blob rows point at missing files`),
+  );
 });

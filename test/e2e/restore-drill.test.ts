@@ -34,14 +34,19 @@ async function admin(sql: string, url = process.env.RR_PG_ADMIN_URL!): Promise<R
 }
 
 async function scratchDatabases(): Promise<string[]> {
-  return (await admin(`SELECT datname FROM pg_database WHERE datname LIKE '%\\_rr\\_drill\\_%' ORDER BY 1`)).map((r) => r.datname as string);
+  return (await admin(`SELECT datname FROM pg_database WHERE datname LIKE '%\\_rr\\_drill\\_%' ORDER BY 1`)).map(
+    (r) => r.datname as string,
+  );
 }
 
 /** Every ordinary table of the fixture's database, schema.table → rows (counted here, independently). */
 async function counts(): Promise<Record<string, number>> {
-  const tables = await f.sql<{ s: string; t: string }>(`SELECT schemaname AS s, tablename AS t FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`);
+  const tables = await f.sql<{ s: string; t: string }>(
+    `SELECT schemaname AS s, tablename AS t FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
+  );
   const out: Record<string, number> = {};
-  for (const { s, t } of tables) out[`${s}.${t}`] = Number((await f.sql<{ n: string }>(`SELECT count(*) AS n FROM ONLY "${s}"."${t}"`))[0].n);
+  for (const { s, t } of tables)
+    out[`${s}.${t}`] = Number((await f.sql<{ n: string }>(`SELECT count(*) AS n FROM ONLY "${s}"."${t}"`))[0].n);
   return out;
 }
 
@@ -67,7 +72,14 @@ async function limitedRole(createdb: boolean): Promise<string> {
 test('a reset with backup.verify "restore" proves its backup before the approval: every table restored, counts equal', async () => {
   // To the S3 destination: the drill restores the object it reads back from the bucket.
   const prefix = `rr-backups-${Math.random().toString(16).slice(2, 10)}/`;
-  const destination = { kind: 's3' as const, bucket: process.env.RR_S3_BUCKET!, prefix, endpoint: process.env.RR_S3_ENDPOINT!, forcePathStyle: true, region: 'us-east-1' };
+  const destination = {
+    kind: 's3' as const,
+    bucket: process.env.RR_S3_BUCKET!,
+    prefix,
+    endpoint: process.env.RR_S3_ENDPOINT!,
+    forcePathStyle: true,
+    region: 'us-east-1',
+  };
   f = await fixture({ target: { backup: { verify: 'restore', destination } } });
   expect(f.service('start')).toBe(0);
   await f.startWorker();
@@ -103,7 +115,9 @@ test('reset-runbook drill backs up now, restores into a scratch database and pri
   const tables = Object.keys(now).length;
   const rows = Object.values(now).reduce((a, n) => a + n, 0);
   // The lock row the drill itself claimed is in its backup: one row more than counted before it.
-  expect(r.stdout).toContain(`Restore drill of "${f.target}": restore drill: ${tables + 1} tables, ${rows + 1} rows, equal`);
+  expect(r.stdout).toContain(
+    `Restore drill of "${f.target}": restore drill: ${tables + 1} tables, ${rows + 1} rows, equal`,
+  );
   const customers = now['public.customers'].toLocaleString('en-US');
   expect(now['public.customers']).toBeGreaterThan(0);
   expect(r.stdout).toMatch(new RegExp(`public\\.customers\\s+${customers}\\s+${customers}\\n`));
@@ -114,7 +128,9 @@ test('reset-runbook drill backs up now, restores into a scratch database and pri
   expect(f.service('start')).toBe(0);
   const h = await f.start({ mode: 'execute' });
   const waiting = await waitFor(h, (p) => p.phase === 'awaiting-approval');
-  expect(waiting.steps.find((s) => s.name === 'backup')?.detail).toContain('checked with pg_restore --list only: not proven restorable');
+  expect(waiting.steps.find((s) => s.name === 'backup')?.detail).toContain(
+    'checked with pg_restore --list only: not proven restorable',
+  );
   await h.query(progressQuery);
 });
 
@@ -124,8 +140,12 @@ test('a database user without CREATEDB: the drill fails clearly, names what to d
   await f.startWorker({ E2E_DATABASE_URL: url });
   const r = await drill(f.target);
   expect(r.code).toBe(1);
-  expect(r.stderr).toContain(`Restore drill of "${f.target}" failed: Restore drill of target "${f.target}", database "primary"`);
-  expect(r.stderr).toMatch(/cannot create the scratch database "rr_e2e_[0-9a-f]+_rr_drill_[0-9a-f]{6}" on the same server: permission denied to create database \(the database user lacks CREATEDB/);
+  expect(r.stderr).toContain(
+    `Restore drill of "${f.target}" failed: Restore drill of target "${f.target}", database "primary"`,
+  );
+  expect(r.stderr).toMatch(
+    /cannot create the scratch database "rr_e2e_[0-9a-f]+_rr_drill_[0-9a-f]{6}" on the same server: permission denied to create database \(the database user lacks CREATEDB/,
+  );
   expect(r.stderr).toContain('set backup.verify to "list"');
   expect(r.stderr).not.toContain(f.secret);
   expect(await scratchDatabases()).toEqual([]);
@@ -139,16 +159,23 @@ test('a backup that pg_restore --list accepts but that does not restore (an exte
   const r = await drill(f.target);
   expect(r.code).toBe(1);
   expect(r.stderr).toContain(`Restore drill of target "${f.target}", database "primary"`);
-  expect(r.stderr).toMatch(/pg_restore into the scratch database failed \(exit 1\): .*permission denied to create extension "dblink"/s);
+  expect(r.stderr).toMatch(
+    /pg_restore into the scratch database failed \(exit 1\): .*permission denied to create extension "dblink"/s,
+  );
   expect(r.stderr).toContain('The backup is not proven restorable; the scratch database was dropped.');
   expect(await scratchDatabases()).toEqual([]);
 });
 
 test('a dump that lacks a table’s rows passes pg_restore --list but not the drill: the table is named, source and restored', async () => {
-  // A pg_dump wrapper that leaves out one table's data (as --exclude-table-data in a site's wrapper would); payments is referenced by no foreign key, so nothing but the counts notices.
+  // A pg_dump wrapper that leaves out one table's data (as --exclude-table-data in a site's wrapper would); payments is
+  // referenced by no foreign key, so nothing but the counts notices.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-drill-dump-'));
   const pgDump = path.join(dir, 'pg_dump');
-  fs.writeFileSync(pgDump, `#!/bin/sh\nexec '${process.env.RR_PG_BIN}/pg_dump' "$@" --exclude-table-data=public.payments\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    pgDump,
+    `#!/bin/sh\nexec '${process.env.RR_PG_BIN}/pg_dump' "$@" --exclude-table-data=public.payments\n`,
+    { mode: 0o755 },
+  );
   f = await fixture({ target: { backup: { pgDump } } });
   const payments = Number((await f.sql<{ n: string }>('SELECT count(*) AS n FROM payments'))[0].n);
   expect(payments).toBeGreaterThan(0);
@@ -156,7 +183,9 @@ test('a dump that lacks a table’s rows passes pg_restore --list but not the dr
   const r = await drill(f.target);
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(
-    new RegExp(`: 1 of \\d+ tables differ from the source after pg_restore into "rr_e2e_[0-9a-f]+_rr_drill_[0-9a-f]{6}": public\\.payments source ${payments} rows, restored 0 rows\\.`),
+    new RegExp(
+      `: 1 of \\d+ tables differ from the source after pg_restore into "rr_e2e_[0-9a-f]+_rr_drill_[0-9a-f]{6}": public\\.payments source ${payments} rows, restored 0 rows\\.`,
+    ),
   );
   expect(r.stderr).toContain('The backup is not proven restorable; the scratch database was dropped.');
   expect(r.stderr).toContain("This backup's files were removed: a retry of the step takes a new one.");

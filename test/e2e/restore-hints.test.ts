@@ -29,7 +29,11 @@ function runPrinted(line: string, typed: string): Promise<{ code: number | null;
   const [bin, ...args] = line.trim().split(/\s+/);
   expect(bin).toBe('reset-runbook');
   return new Promise((resolve, reject) => {
-    const child = spawn(CLI, args, { cwd: REPO_ROOT, env: { ...f.workerEnv, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(CLI, args, {
+      cwd: REPO_ROOT,
+      env: { ...f.workerEnv, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -110,7 +114,14 @@ function configure(over: Record<string, unknown>, maximumAttempts = 1): void {
     t.backup = {
       ...t.backup,
       dir: undefined,
-      destination: { kind: 's3', bucket: f.bucket, prefix: `backups-${f.id}/`, endpoint: f.endpoint, forcePathStyle: true, region: 'us-east-1' },
+      destination: {
+        kind: 's3',
+        bucket: f.bucket,
+        prefix: `backups-${f.id}/`,
+        endpoint: f.endpoint,
+        forcePathStyle: true,
+        region: 'us-east-1',
+      },
     };
   } else t.storage.quarantine = { bucket: f.bucket, prefix: `quarantine-${f.id}/`, days: 30 };
   t.timing = { ...(t.timing ?? {}), maximumAttempts };
@@ -142,7 +153,11 @@ async function truncated(): Promise<void> {
 }
 
 /** The target as the variant has it, its state before, and a reset started and approved. */
-async function approvedReset(v: Variant, over: Record<string, unknown>, o: { seeds?: 'command'; attempts?: number; workerEnv?: NodeJS.ProcessEnv } = {}) {
+async function approvedReset(
+  v: Variant,
+  over: Record<string, unknown>,
+  o: { seeds?: 'command'; attempts?: number; workerEnv?: NodeJS.ProcessEnv } = {},
+) {
   await setup(v, o.seeds);
   configure(over, o.attempts);
   f.service('start');
@@ -154,7 +169,11 @@ async function approvedReset(v: Variant, over: Record<string, unknown>, o: { see
   return { before, objectsBefore, h, worker };
 }
 
-async function expectUndone(before: Awaited<ReturnType<typeof state>>, objectsBefore: Map<string, unknown>, printed: string) {
+async function expectUndone(
+  before: Awaited<ReturnType<typeof state>>,
+  objectsBefore: Map<string, unknown>,
+  printed: string,
+) {
   const r = await runPrinted(printed, f.dbName);
   expect(r.out).toContain('Restore of');
   expect(r.code).toBe(0);
@@ -167,61 +186,93 @@ async function expectUndone(before: Awaited<ReturnType<typeof state>>, objectsBe
 
 const VARIANTS: Variant[] = ['local backup, S3 files', 'S3 backup, Disk files'];
 
-test.each(VARIANTS)('%s: seeds fail after the TRUNCATE committed, the operator aborts: the printed restore command brings everything back', async (v) => {
-  const { before, objectsBefore, h } = await approvedReset(v, { seeds: { command: ['sh', '-c', 'echo seeding failed >&2; exit 3'], timeoutSeconds: 60 } }, { seeds: 'command' });
-  await waitFor(h, (p) => p.phase === 'waiting-for-operator', 180_000);
-  await h.signal(abortSignal, { by: 'jest', reason: 'seeds broken' });
-  const ending = await endingOf(h.result());
-  expect(ending.outcome).toBe('aborted');
-  expect(ending.restoreCommand).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
-  expect(await f.count('customers')).toBe(0);
-  await expectUndone(before, objectsBefore, ending.restoreCommand!);
-});
+test.each(VARIANTS)(
+  '%s: seeds fail after the TRUNCATE committed, the operator aborts: the printed restore command brings everything back',
+  async (v) => {
+    const { before, objectsBefore, h } = await approvedReset(
+      v,
+      { seeds: { command: ['sh', '-c', 'echo seeding failed >&2; exit 3'], timeoutSeconds: 60 } },
+      { seeds: 'command' },
+    );
+    await waitFor(h, (p) => p.phase === 'waiting-for-operator', 180_000);
+    await h.signal(abortSignal, { by: 'jest', reason: 'seeds broken' });
+    const ending = await endingOf(h.result());
+    expect(ending.outcome).toBe('aborted');
+    expect(ending.restoreCommand).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
+    expect(await f.count('customers')).toBe(0);
+    await expectUndone(before, objectsBefore, ending.restoreCommand!);
+  },
+);
 
-test.each(VARIANTS)('%s: an abort in the middle of a slow seed command: the printed restore command brings everything back', async (v) => {
-  const { before, objectsBefore, h } = await approvedReset(v, { seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } }, { seeds: 'command' });
-  await truncated();
-  await h.signal(abortSignal, { by: 'jest', reason: 'taking too long' });
-  const ending = await endingOf(h.result());
-  expect(ending.outcome).toBe('aborted');
-  expect(ending.restoreCommand).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
-  await expectUndone(before, objectsBefore, ending.restoreCommand!);
-});
+test.each(VARIANTS)(
+  '%s: an abort in the middle of a slow seed command: the printed restore command brings everything back',
+  async (v) => {
+    const { before, objectsBefore, h } = await approvedReset(
+      v,
+      { seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } },
+      { seeds: 'command' },
+    );
+    await truncated();
+    await h.signal(abortSignal, { by: 'jest', reason: 'taking too long' });
+    const ending = await endingOf(h.result());
+    expect(ending.outcome).toBe('aborted');
+    expect(ending.restoreCommand).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
+    await expectUndone(before, objectsBefore, ending.restoreCommand!);
+  },
+);
 
-test.each(VARIANTS)('%s: a worker SIGKILLed right after the COMMIT: the run ends on another worker, and `restore <target>` (no --run) undoes it', async (v) => {
-  const { before, objectsBefore, h, worker: doomed } = await approvedReset(v, {}, { attempts: 3, workerEnv: { RR_CRASH_AT: 'reset.afterCommit' } });
-  // The crash may come before this line (the exit event is then gone): poll the child's state.
-  while (doomed.child.exitCode === null && doomed.child.signalCode === null) await new Promise((r) => setTimeout(r, 200));
-  await f.startWorker();
-  const r = (await h.result()) as ResetResult;
-  expect(r.outcome).toBe('completed');
-  await expectUndone(before, objectsBefore, `reset-runbook restore ${f.target}`);
-  // Undone once: without --run the same reset is not restored again unasked.
-  const again = await cli('restore', f.target, '--confirm', f.dbName);
-  expect(again.code).not.toBe(0);
-  expect(again.out).toContain('was already undone by restore run');
-});
+test.each(VARIANTS)(
+  '%s: a worker SIGKILLed right after the COMMIT: the run ends on another worker, and `restore <target>` (no --run) undoes it',
+  async (v) => {
+    const {
+      before,
+      objectsBefore,
+      h,
+      worker: doomed,
+    } = await approvedReset(v, {}, { attempts: 3, workerEnv: { RR_CRASH_AT: 'reset.afterCommit' } });
+    // The crash may come before this line (the exit event is then gone): poll the child's state.
+    while (doomed.child.exitCode === null && doomed.child.signalCode === null)
+      await new Promise((r) => setTimeout(r, 200));
+    await f.startWorker();
+    const r = (await h.result()) as ResetResult;
+    expect(r.outcome).toBe('completed');
+    await expectUndone(before, objectsBefore, `reset-runbook restore ${f.target}`);
+    // Undone once: without --run the same reset is not restored again unasked.
+    const again = await cli('restore', f.target, '--confirm', f.dbName);
+    expect(again.code).not.toBe(0);
+    expect(again.out).toContain('was already undone by restore run');
+  },
+);
 
-test.each(VARIANTS)('%s: a run terminated after the COMMIT: status says WORKERS MAY STILL BE STOPPED and prints the restore command, which brings everything back', async (v) => {
-  const { before, objectsBefore, h } = await approvedReset(v, { seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } }, { seeds: 'command' });
-  await truncated();
-  await h.terminate('operator pressed Terminate in the Web UI');
-  const status = await cli('status', `reset-${f.target}`);
-  expect(status.code).toBe(7);
-  expect(status.out).toContain('WORKERS MAY STILL BE STOPPED');
-  const list = await cli('list', f.target);
-  expect(list.out).toContain('WORKERS MAY STILL BE STOPPED');
-  const printed = /undo it with: (reset-runbook restore \S+ --run \S+)/.exec(status.out)?.[1];
-  expect(printed).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
-  const out = await expectUndone(before, objectsBefore, printed!);
-  expect(out).not.toContain('held by another reset');
-});
+test.each(VARIANTS)(
+  '%s: a run terminated after the COMMIT: status says WORKERS MAY STILL BE STOPPED and prints the restore command, which brings everything back',
+  async (v) => {
+    const { before, objectsBefore, h } = await approvedReset(
+      v,
+      { seeds: { command: ['sleep', '120'], timeoutSeconds: 300 } },
+      { seeds: 'command' },
+    );
+    await truncated();
+    await h.terminate('operator pressed Terminate in the Web UI');
+    const status = await cli('status', `reset-${f.target}`);
+    expect(status.code).toBe(7);
+    expect(status.out).toContain('WORKERS MAY STILL BE STOPPED');
+    const list = await cli('list', f.target);
+    expect(list.out).toContain('WORKERS MAY STILL BE STOPPED');
+    const printed = /undo it with: (reset-runbook restore \S+ --run \S+)/.exec(status.out)?.[1];
+    expect(printed).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
+    const out = await expectUndone(before, objectsBefore, printed!);
+    expect(out).not.toContain('held by another reset');
+  },
+);
 
 test('rows written after the reset: the restore plan lists them and refuses; --discard-newer-rows restores and says what was discarded', async () => {
   const { before, objectsBefore, h } = await approvedReset('local backup, S3 files', {});
   expect(((await h.result()) as ResetResult).outcome).toBe('completed');
   // The application goes on after the hand-off: a new customer.
-  await f.sql(`INSERT INTO customers (full_name, national_id, created_at, updated_at) VALUES ('Written After', 'AFTER-1', now(), now())`);
+  await f.sql(
+    `INSERT INTO customers (full_name, national_id, created_at, updated_at) VALUES ('Written After', 'AFTER-1', now(), now())`,
+  );
 
   const refused = await cli('restore', f.target, '--confirm', f.dbName);
   expect(refused.code).not.toBe(0);
@@ -232,7 +283,8 @@ test('rows written after the reset: the restore plan lists them and refuses; --d
 
   const out = await expectUndone(before, objectsBefore, `reset-runbook restore ${f.target} --discard-newer-rows`);
   expect(out).toContain('discarded: 1 newer row(s) of primary/public.customers');
-  if (process.env.RR_TRANSCRIPTS) fs.writeFileSync(path.join(process.env.RR_TRANSCRIPTS, 'restore-discard-newer.txt'), `${refused.out}\n---\n${out}`);
+  if (process.env.RR_TRANSCRIPTS)
+    fs.writeFileSync(path.join(process.env.RR_TRANSCRIPTS, 'restore-discard-newer.txt'), `${refused.out}\n---\n${out}`);
 });
 
 test('without storage.quarantine: the plan says before the approval that the files cannot come back, and the restore counts them in red', async () => {
@@ -245,7 +297,9 @@ test('without storage.quarantine: the plan says before the approval that the fil
   await f.startWorker();
   const before = await state();
   const plan = await cli('plan', f.target);
-  expect(plan.out).toMatch(/undo: tables can come back \(the backup\), but files of service \S+ \(S3, bucket [^;]+; \d+ blobs\) are deleted for good: no storage.quarantine/);
+  expect(plan.out).toMatch(
+    /undo: tables can come back \(the backup\), but files of service \S+ \(S3, bucket [^;]+; \d+ blobs\) are deleted for good: no storage.quarantine/,
+  );
   const h = await f.start({ mode: 'execute' });
   await approveWhenAsked(h, f.dbName);
   const reset = (await h.result()) as ResetResult;
@@ -258,5 +312,6 @@ test('without storage.quarantine: the plan says before the approval that the fil
   expect(r.out).toMatch(/purged files that cannot come back: \d+/);
   expect(r.out).toMatch(/storage: \d+ purged file\(s\) did not come back: their blob rows point at missing files/);
   expect((await state()).tables).toEqual(before.tables); // the rows are back, the files are not
-  if (process.env.RR_TRANSCRIPTS) fs.writeFileSync(path.join(process.env.RR_TRANSCRIPTS, 'restore-files-lost.txt'), `${plan.out}\n---\n${r.out}`);
+  if (process.env.RR_TRANSCRIPTS)
+    fs.writeFileSync(path.join(process.env.RR_TRANSCRIPTS, 'restore-files-lost.txt'), `${plan.out}\n---\n${r.out}`);
 });

@@ -33,7 +33,12 @@ async function state(): Promise<Record<string, string>> {
       WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1`,
   );
   const out: Record<string, string> = {};
-  for (const { name } of rels) out[name] = (await f.sql<{ v: string }>(`SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') AS v FROM ONLY ${name} t`))[0].v;
+  for (const { name } of rels)
+    out[name] = (
+      await f.sql<{ v: string }>(
+        `SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '') AS v FROM ONLY ${name} t`,
+      )
+    )[0].v;
   return out;
 }
 
@@ -42,7 +47,9 @@ async function load(backup: BackupRecord, seams: LoadSeams) {
   const d = await withClient(t.primary, (c) => decideTables(c, t.primary));
   const archive = await verifiedLocalCopy(t, backup.files[0]);
   try {
-    return await new MockActivityEnvironment().run(() => restoreInOneTransaction(t, t.primary, archive, d, () => undefined, seams));
+    return await new MockActivityEnvironment().run(() =>
+      restoreInOneTransaction(t, t.primary, archive, d, () => undefined, seams),
+    );
   } finally {
     archive.release();
   }
@@ -63,27 +70,43 @@ test('a short load is rolled back before COMMIT, naming the table; a complete on
     INSERT INTO solid_queue_claimed_executions (job_id, process_id, created_at)
       SELECT id, (SELECT id FROM solid_queue_processes WHERE name = 'worker-at-backup'), now() FROM j;
   `);
-  const [{ job }] = await f.sql<{ job: string }>(`SELECT job_id::text AS job FROM solid_queue_claimed_executions ORDER BY id DESC LIMIT 1`);
+  const [{ job }] = await f.sql<{ job: string }>(
+    `SELECT job_id::text AS job FROM solid_queue_claimed_executions ORDER BY id DESC LIMIT 1`,
+  );
   // The demo's own claims too: every unfinished claimed job goes back to ready.
-  const claimed = await f.count(`solid_queue_claimed_executions c JOIN solid_queue_jobs j ON j.id = c.job_id AND j.finished_at IS NULL`);
+  const claimed = await f.count(
+    `solid_queue_claimed_executions c JOIN solid_queue_jobs j ON j.id = c.job_id AND j.finished_at IS NULL`,
+  );
   expect(claimed).toBeGreaterThan(0);
   const before = await state();
-  const backup = (await new MockActivityEnvironment().run(createBackupActivities(deps()).backupDatabase, { target: f.target })) as BackupRecord;
+  const backup = (await new MockActivityEnvironment().run(createBackupActivities(deps()).backupDatabase, {
+    target: f.target,
+  })) as BackupRecord;
 
   // What the database holds when the restore runs: the reset emptied it, and the live workers registered.
   await f.sql(`TRUNCATE events, customers, solid_queue_jobs, solid_queue_processes CASCADE`);
-  await f.sql(`INSERT INTO solid_queue_processes (kind, last_heartbeat_at, pid, hostname, created_at, name) VALUES ('Worker', now(), 777, 'live-host', now(), 'worker-live')`);
+  await f.sql(
+    `INSERT INTO solid_queue_processes (kind, last_heartbeat_at, pid, hostname, created_at, name) VALUES ('Worker', now(), 777, 'live-host', now(), 'worker-live')`,
+  );
   const now = await state();
   expect(now['public.events_2026']).toBe('0:');
 
   // A selection that misses a partition's entry: nothing is committed.
-  const missed = load(backup, { entries: (lines) => lines.filter((l) => !l.includes(' TABLE DATA public events_2026 ')) });
-  await expect(missed).rejects.toThrow(/load was incomplete \(no rows of public\.events_2026 \(partition of public\.events\) were loaded\)\. Rolled back before COMMIT; nothing was changed/);
+  const missed = load(backup, {
+    entries: (lines) => lines.filter((l) => !l.includes(' TABLE DATA public events_2026 ')),
+  });
+  await expect(missed).rejects.toThrow(
+    /load was incomplete \(no rows of public\.events_2026 \(partition of public\.events\) were loaded\)\. Rolled back before COMMIT; nothing was changed/,
+  );
   expect(await state()).toEqual(now);
 
   // pg_restore streamed other rows than the table holds: the transaction's own check refuses its COMMIT.
-  const miscounted = load(backup, { streamed: (rows) => rows.set('public.customers', rows.get('public.customers')! + 1) });
-  await expect(miscounted).rejects.toThrow(/load was incomplete \(public\.customers holds \d+ rows, the backup streamed \d+\)\. Rolled back before COMMIT; nothing was changed/);
+  const miscounted = load(backup, {
+    streamed: (rows) => rows.set('public.customers', rows.get('public.customers')! + 1),
+  });
+  await expect(miscounted).rejects.toThrow(
+    /load was incomplete \(public\.customers holds \d+ rows, the backup streamed \d+\)\. Rolled back before COMMIT; nothing was changed/,
+  );
   expect(await state()).toEqual(now);
 
   // psql stops at an error (a table locked past lock_timeout): pg_restore is stopped too, never left
@@ -93,26 +116,41 @@ test('a short load is rolled back before COMMIT, naming the table; a complete on
   try {
     await holder.query('BEGIN');
     await holder.query('LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
-    await expect(load(backup, {})).rejects.toThrow(/failed \(psql exit 3\): .*lock timeout.*Rolled back; nothing was changed/s);
+    await expect(load(backup, {})).rejects.toThrow(
+      /failed \(psql exit 3\): .*lock timeout.*Rolled back; nothing was changed/s,
+    );
   } finally {
     await holder.end();
   }
   expect(await state()).toEqual(now);
 
   // The real thing, as the restore step runs it.
-  const r = (await new MockActivityEnvironment().run(() => restoreDatabase(deps(), { target: f.target, backup }))) as RestoreDatabaseResult;
+  const r = (await new MockActivityEnvironment().run(() =>
+    restoreDatabase(deps(), { target: f.target, backup }),
+  )) as RestoreDatabaseResult;
   expect(r.mismatches).toEqual([]);
   expect(r.requeued).toBe(claimed);
   expect(r.counts[`primary/public.events`]).toBe(200);
   const after = await state();
   for (const [k, v] of Object.entries(before)) {
-    if (['public.solid_queue_processes', 'public.solid_queue_claimed_executions', 'public.solid_queue_ready_executions'].includes(k)) continue;
+    if (
+      [
+        'public.solid_queue_processes',
+        'public.solid_queue_claimed_executions',
+        'public.solid_queue_ready_executions',
+      ].includes(k)
+    )
+      continue;
     expect([k, after[k]]).toEqual([k, v]);
   }
   // The live worker's row stays, the one of the worker stopped before the reset does not come back.
   expect(after['public.solid_queue_processes']).toBe(now['public.solid_queue_processes']);
   expect(await f.sql(`SELECT name FROM solid_queue_processes`)).toEqual([{ name: 'worker-live' }]);
   expect(await f.count('solid_queue_claimed_executions')).toBe(0);
-  expect(await f.sql(`SELECT job_id::text AS job FROM solid_queue_ready_executions WHERE job_id = $1`, [job])).toEqual([{ job }]);
-  expect(await f.count('solid_queue_ready_executions')).toBe(Number(before['public.solid_queue_ready_executions'].split(':')[0]) + claimed);
+  expect(await f.sql(`SELECT job_id::text AS job FROM solid_queue_ready_executions WHERE job_id = $1`, [job])).toEqual([
+    { job },
+  ]);
+  expect(await f.count('solid_queue_ready_executions')).toBe(
+    Number(before['public.solid_queue_ready_executions'].split(':')[0]) + claimed,
+  );
 });

@@ -36,16 +36,26 @@ test('a restore step waits while another session holds the database advisory loc
   expect(reset.outcome).toBe('completed');
   expect(await f.count('customers')).toBe(0);
 
-  const h = await f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', { taskQueue: f.taskQueue, workflowId: restoreWorkflowId(f.target), args: [{ target: f.target }] });
+  const h = await f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', {
+    taskQueue: f.taskQueue,
+    workflowId: restoreWorkflowId(f.target),
+    args: [{ target: f.target }],
+  });
   // The restore has claimed the database (before its approval); now another session takes the
   // advisory lock exactly as a destructive step would: same key, same place.
   await waitFor(h, (p) => p.phase === 'awaiting-approval');
   const { key } = await lockKey(await session(f.dbUrl));
   const holder = await session(maintenanceUrl(f.dbUrl)!);
-  expect((await holder.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1::bigint) AS ok`, [key])).rows[0].ok).toBe(true);
+  expect((await holder.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1::bigint) AS ok`, [key])).rows[0].ok).toBe(
+    true,
+  );
   await h.signal(approveSignal, { confirmation: f.dbName, by: 'jest' });
   // An attempt ran and found the lock taken: nothing was loaded.
-  const busy = await waitFor(h, (p) => /is busy: another session of reset-runbook holds its lock/.test(p.steps.find((s) => s.name === 'restore')?.detail ?? ''));
+  const busy = await waitFor(h, (p) =>
+    /is busy: another session of reset-runbook holds its lock/.test(
+      p.steps.find((s) => s.name === 'restore')?.detail ?? '',
+    ),
+  );
   expect(busy.steps.find((s) => s.name === 'restore')!.status).toBe('running');
   expect(await f.count('customers')).toBe(0);
 

@@ -80,7 +80,14 @@ test('partitions, quoted names, identity and serial sequences, a second schema a
   const reset = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
   expect(reset.outcome).toBe('completed');
   const afterReset = await snapshot();
-  for (const t of ['public.events_2025 signup', 'public.events_2025_other', 'public.events_2026', 'public.line items', 'billing.invoices']) expect(afterReset[t]).toBe('0:');
+  for (const t of [
+    'public.events_2025 signup',
+    'public.events_2025_other',
+    'public.events_2026',
+    'public.line items',
+    'billing.invoices',
+  ])
+    expect(afterReset[t]).toBe('0:');
   expect(afterReset['billing.event_counts']).toBe('0:');
 
   const restoreStarted = (await f.sql<{ t: string }>(`SELECT (now() AT TIME ZONE 'UTC')::text AS t`))[0].t;
@@ -93,13 +100,18 @@ test('partitions, quoted names, identity and serial sequences, a second schema a
   expect(r.outcome).toBe('completed');
   expect(await snapshot()).toEqual(before);
   // The restored identity sequence goes on after the restored rows.
-  const [{ id }] = await f.sql<{ id: string }>(`INSERT INTO "line items" ("Description") VALUES ('new') RETURNING id::text AS id`);
+  const [{ id }] = await f.sql<{ id: string }>(
+    `INSERT INTO "line items" ("Description") VALUES ('new') RETURNING id::text AS id`,
+  );
   expect(id).toBe('8');
 
   // Solid Queue: the process rows are the live workers' (none came back from the backup, with its
   // heartbeats of workers stopped before the reset), and the claimed job was put back as ready.
   expect(f.service('status')).toBe(0);
-  const stale = await f.sql<{ n: string }>(`SELECT count(*)::text AS n FROM solid_queue_processes WHERE last_heartbeat_at < $1::timestamp`, [restoreStarted]);
+  const stale = await f.sql<{ n: string }>(
+    `SELECT count(*)::text AS n FROM solid_queue_processes WHERE last_heartbeat_at < $1::timestamp`,
+    [restoreStarted],
+  );
   expect(stale[0].n).toBe('0');
   expect(await f.count('solid_queue_processes')).toBeGreaterThan(0);
   const claim = await f.sql(`SELECT 1 FROM solid_queue_claimed_executions WHERE process_id = 987654`);
@@ -113,7 +125,9 @@ test('partitions, quoted names, identity and serial sequences, a second schema a
   expect(state[0].failed).toBe(false);
   expect(state[0].ready || state[0].finished).toBe(true);
   const p = await h.query(progressQuery);
-  expect(p.steps.find((s) => s.name === 'restore')?.detail).toMatch(/1 job\(s\) claimed by a worker at backup time put back as ready/);
+  expect(p.steps.find((s) => s.name === 'restore')?.detail).toMatch(
+    /1 job\(s\) claimed by a worker at backup time put back as ready/,
+  );
 });
 
 test('with Solid Queue in its own database, the restore brings back no process row of the workers stopped before the reset', async () => {
@@ -127,7 +141,9 @@ test('with Solid Queue in its own database, the restore brings back no process r
   expect(reset.outcome).toBe('completed');
   expect(await f.count('solid_queue_jobs', f.queueDbUrl)).toBe(0);
 
-  const restoreStarted = (await f.sql<{ t: string }>(`SELECT (now() AT TIME ZONE 'UTC')::text AS t`, [], f.queueDbUrl))[0].t;
+  const restoreStarted = (
+    await f.sql<{ t: string }>(`SELECT (now() AT TIME ZONE 'UTC')::text AS t`, [], f.queueDbUrl)
+  )[0].t;
   const h = await f.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', {
     taskQueue: f.taskQueue,
     workflowId: restoreWorkflowId(f.target),

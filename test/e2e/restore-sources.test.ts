@@ -32,7 +32,14 @@ function s3(): S3Client {
 }
 
 function s3Destination(prefix: string) {
-  return { kind: 's3' as const, bucket: process.env.RR_S3_BUCKET!, prefix, endpoint: process.env.RR_S3_ENDPOINT!, forcePathStyle: true, region: 'us-east-1' };
+  return {
+    kind: 's3' as const,
+    bucket: process.env.RR_S3_BUCKET!,
+    prefix,
+    endpoint: process.env.RR_S3_ENDPOINT!,
+    forcePathStyle: true,
+    region: 'us-east-1',
+  };
 }
 
 async function refusal(p: Promise<unknown>): Promise<RestoreResult> {
@@ -89,7 +96,9 @@ test('a tampered S3 backup object is refused: checksum mismatch, nothing touched
   const reset = (await completedReset(f)).r;
   const loc = reset.backup!.files[0].location as { bucket: string; key: string };
   const client = s3();
-  const bytes = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }))).Body!.transformToByteArray());
+  const bytes = Buffer.from(
+    await (await client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }))).Body!.transformToByteArray(),
+  );
   bytes[Math.floor(bytes.length / 2)] ^= 0xff;
   await client.send(new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: bytes }));
   client.destroy();
@@ -129,7 +138,9 @@ test('a local backup written on another host is refused with both hosts named; a
   const r = await refusal(f.startRestore().then((h) => h.result()));
   expect(r.outcome).toBe('rejected');
   expect(r.endReason).toBe('refused');
-  expect(r.message).toContain(`The backup file ${file.path} (database "primary") of target "${f.target}" was written on host "ops-a.example", and this worker runs on host "ops-b.example"`);
+  expect(r.message).toContain(
+    `The backup file ${file.path} (database "primary") of target "${f.target}" was written on host "ops-a.example", and this worker runs on host "ops-b.example"`,
+  );
   expect(r.message).toContain('Run the restore with a worker on host "ops-a.example"');
   expect(r.message).not.toMatch(/does not match its record/);
   expect(await checksums()).toEqual(afterReset);
@@ -154,6 +165,8 @@ test('a local backup missing on the host that wrote it is unreadable, not damage
   fs.rmSync(file.path);
   const r = await refusal(f.startRestore().then((h) => h.result()));
   expect(r.endReason).toBe('refused');
-  expect(r.message).toContain(`The backup file ${file.path} (database "primary") of target "${f.target}" cannot be read on this worker (host "ops-a.example"): there is no such file (ENOENT)`);
+  expect(r.message).toContain(
+    `The backup file ${file.path} (database "primary") of target "${f.target}" cannot be read on this worker (host "ops-a.example"): there is no such file (ENOENT)`,
+  );
   expect(r.message).not.toMatch(/does not match its record|written on host/);
 });

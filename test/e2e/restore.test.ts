@@ -30,7 +30,11 @@ async function checksums(): Promise<Record<string, string>> {
 }
 
 async function jobIds(): Promise<string> {
-  return (await f.sql<{ ids: string }>(`SELECT string_agg(id::text || ':' || class_name, ',' ORDER BY id) AS ids FROM solid_queue_jobs`))[0].ids;
+  return (
+    await f.sql<{ ids: string }>(
+      `SELECT string_agg(id::text || ':' || class_name, ',' ORDER BY id) AS ids FROM solid_queue_jobs`,
+    )
+  )[0].ids;
 }
 
 function withQuarantine(): string {
@@ -84,7 +88,9 @@ test('reset, then restore: every table and every purged object is back', async (
   expect(r.workers?.status).toBe('running');
   // Sequences came back too: a new row gets an id after the restored ones, not a duplicate.
   const [{ max }] = await f.sql<{ max: string }>('SELECT max(id)::text AS max FROM customers');
-  const [{ next }] = await f.sql<{ next: string }>(`SELECT nextval(pg_get_serial_sequence('customers', 'id'))::text AS next`);
+  const [{ next }] = await f.sql<{ next: string }>(
+    `SELECT nextval(pg_get_serial_sequence('customers', 'id'))::text AS next`,
+  );
   expect(Number(next)).toBeGreaterThan(Number(max));
 });
 
@@ -114,7 +120,10 @@ test('a backup whose checksum does not match its record is refused, nothing touc
 /** What the database and the bucket show right after the worker died at `point`, before the run went on. */
 const PAGE_SIZE = 5;
 type RestoreCrashPoint = (typeof RESTORE_CRASH_POINTS)[number];
-const AT_THE_CRASH: Record<RestoreCrashPoint, (c: { customers: number; customersBefore: number; back: number; quarantined: number }) => void> = {
+const AT_THE_CRASH: Record<
+  RestoreCrashPoint,
+  (c: { customers: number; customersBefore: number; back: number; quarantined: number }) => void
+> = {
   // The killed transaction rolled back: the tables are as the reset left them, not half-loaded.
   'restore.loading': (c) => expect(c.customers).toBe(0),
   // Committed, but Temporal never heard: the retry restores it again over itself.
@@ -129,41 +138,49 @@ const AT_THE_CRASH: Record<RestoreCrashPoint, (c: { customers: number; customers
     expect(c.back).toBeLessThan(c.quarantined);
   },
 };
-test.each([...RESTORE_CRASH_POINTS])('a worker killed at %s in the restore is replaced; the restore ends with every table and object back', async (point) => {
-  // Small pages, so that the copying back of the quarantined objects has a middle to crash in.
-  f = await fixture({ pageSize: PAGE_SIZE });
-  const qPrefix = withQuarantine();
-  expect(f.service('start')).toBe(0);
-  const before = await checksums();
-  const jobsBefore = await jobIds();
-  const objectsBefore = await f.objects();
-  const customersBefore = await f.count('customers');
-  const first = await f.startWorker();
-  const { r: reset, runId } = await completedReset(f);
-  await first.kill('SIGKILL');
-  const quarantined = (await f.objects(qPrefix)).size;
-  expect(quarantined).toBe(reset.objectsDeleted!.count);
-  expect(quarantined).toBeGreaterThan(PAGE_SIZE);
-  const afterReset = (await f.objects()).size;
+test.each([...RESTORE_CRASH_POINTS])(
+  'a worker killed at %s in the restore is replaced; the restore ends with every table and object back',
+  async (point) => {
+    // Small pages, so that the copying back of the quarantined objects has a middle to crash in.
+    f = await fixture({ pageSize: PAGE_SIZE });
+    const qPrefix = withQuarantine();
+    expect(f.service('start')).toBe(0);
+    const before = await checksums();
+    const jobsBefore = await jobIds();
+    const objectsBefore = await f.objects();
+    const customersBefore = await f.count('customers');
+    const first = await f.startWorker();
+    const { r: reset, runId } = await completedReset(f);
+    await first.kill('SIGKILL');
+    const quarantined = (await f.objects(qPrefix)).size;
+    expect(quarantined).toBe(reset.objectsDeleted!.count);
+    expect(quarantined).toBeGreaterThan(PAGE_SIZE);
+    const afterReset = (await f.objects()).size;
 
-  const doomed = await f.startWorker({ RR_CRASH_AT: point });
-  const h = await f.startRestore({ resetRunId: runId });
-  const finished = approveAndFinish(h as never, f.dbName) as unknown as Promise<RestoreResult>;
-  await new Promise<void>((resolve) => doomed.child.once('exit', () => resolve()));
-  expect(doomed.child.signalCode).toBe('SIGKILL');
-  expect(doomed.log()).toContain(`crash point ${point} reached`);
-  AT_THE_CRASH[point]({ customers: await f.count('customers'), customersBefore, back: (await f.objects()).size - afterReset, quarantined });
+    const doomed = await f.startWorker({ RR_CRASH_AT: point });
+    const h = await f.startRestore({ resetRunId: runId });
+    const finished = approveAndFinish(h as never, f.dbName) as unknown as Promise<RestoreResult>;
+    await new Promise<void>((resolve) => doomed.child.once('exit', () => resolve()));
+    expect(doomed.child.signalCode).toBe('SIGKILL');
+    expect(doomed.log()).toContain(`crash point ${point} reached`);
+    AT_THE_CRASH[point]({
+      customers: await f.count('customers'),
+      customersBefore,
+      back: (await f.objects()).size - afterReset,
+      quarantined,
+    });
 
-  await f.startWorker();
-  const r = await finished;
-  expect(r.outcome).toBe('completed');
-  expect(r.verify?.ok).toBe(true);
-  expect(r.objectsRestored?.count).toBe(quarantined);
-  expect(await checksums()).toEqual(before);
-  expect(await jobIds()).toEqual(jobsBefore);
-  expect(await f.objects()).toEqual(objectsBefore);
-  expect(f.service('status')).toBe(0);
-  expect(r.workers?.status).toBe('running');
-  const p = await h.query(progressQuery);
-  expect(p.steps.filter((x) => x.status !== 'done').map((x) => x.name)).toEqual([]);
-});
+    await f.startWorker();
+    const r = await finished;
+    expect(r.outcome).toBe('completed');
+    expect(r.verify?.ok).toBe(true);
+    expect(r.objectsRestored?.count).toBe(quarantined);
+    expect(await checksums()).toEqual(before);
+    expect(await jobIds()).toEqual(jobsBefore);
+    expect(await f.objects()).toEqual(objectsBefore);
+    expect(f.service('status')).toBe(0);
+    expect(r.workers?.status).toBe('running');
+    const p = await h.query(progressQuery);
+    expect(p.steps.filter((x) => x.status !== 'done').map((x) => x.name)).toEqual([]);
+  },
+);

@@ -46,7 +46,11 @@ test('a failing stop command that prints its environment leaks no secret anywher
   const t = file.targets[f.target];
   t.secretEnv = ['STRIPE_KEY'];
   // What the target passes explicitly (the service's own variables are already there: DATABASE_URL, SQ_*).
-  Object.assign(t.workers!.env!, { PGPASSWORD: '${PGPASSWORD}', AWS_SECRET_ACCESS_KEY: '${AWS_SECRET_ACCESS_KEY}', STRIPE_KEY: '${STRIPE_KEY}' });
+  Object.assign(t.workers!.env!, {
+    PGPASSWORD: '${PGPASSWORD}',
+    AWS_SECRET_ACCESS_KEY: '${AWS_SECRET_ACCESS_KEY}',
+    STRIPE_KEY: '${STRIPE_KEY}',
+  });
   const decode = `node -e 'console.log(decodeURIComponent(new URL(process.env.DATABASE_URL).password))'`;
   t.workers!.stop = `env | tee ${envFile}; echo "${control} bare=$(${decode})"; echo "url=$DATABASE_URL pg=$PGPASSWORD s3=$AWS_SECRET_ACCESS_KEY stripe=$STRIPE_KEY"; exit 3`;
   fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
@@ -54,7 +58,13 @@ test('a failing stop command that prints its environment leaks no secret anywher
   const secrets = [password, encodeURIComponent(password), url.toString(), pgPassword, s3Secret, stripe];
 
   expect(f.service('start')).toBe(0);
-  const worker = await f.startWorker({ E2E_DATABASE_URL: url.toString(), PGPASSWORD: pgPassword, AWS_SECRET_ACCESS_KEY: s3Secret, STRIPE_KEY: stripe, RR_TEST_CANARY: 'xyz' });
+  const worker = await f.startWorker({
+    E2E_DATABASE_URL: url.toString(),
+    PGPASSWORD: pgPassword,
+    AWS_SECRET_ACCESS_KEY: s3Secret,
+    STRIPE_KEY: stripe,
+    RR_TEST_CANARY: 'xyz',
+  });
   const h = await f.start({ mode: 'execute' });
   await approveWhenAsked(h, f.dbName);
   const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');

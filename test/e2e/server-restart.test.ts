@@ -18,7 +18,11 @@ afterEach(async () => {
 test('a Temporal server restart mid-backup does not lose or repeat the run', async () => {
   // A pg_dump that takes a few seconds before it starts: long enough to restart the server under it.
   const slow = path.join(fs.mkdtempSync('/tmp/rr-slow-'), 'pg_dump');
-  fs.writeFileSync(slow, `#!/bin/sh\n[ "$1" = "--version" ] || sleep 6\nexec ${path.join(process.env.RR_PG_BIN!, 'pg_dump')} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    slow,
+    `#!/bin/sh\n[ "$1" = "--version" ] || sleep 6\nexec ${path.join(process.env.RR_PG_BIN!, 'pg_dump')} "$@"\n`,
+    { mode: 0o755 },
+  );
   f = await fixture({ target: { backup: { pgDump: slow } } });
   expect(f.service('start')).toBe(0);
   await f.startWorker();

@@ -17,7 +17,10 @@ afterEach(async () => {
 
 async function setup() {
   proxy = await startS3FaultProxy(process.env.RR_S3_ENDPOINT!);
-  f = await fixture({ pageSize: 10, target: { endpoint: proxy.endpoint, timing: { maximumAttempts: 2, heartbeatTimeoutSeconds: 5 } } });
+  f = await fixture({
+    pageSize: 10,
+    target: { endpoint: proxy.endpoint, timing: { maximumAttempts: 2, heartbeatTimeoutSeconds: 5 } },
+  });
   expect(f.service('start')).toBe(0);
   const blob = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key LIMIT 1'))[0].key;
   return `${f.prefix}${blob}`;

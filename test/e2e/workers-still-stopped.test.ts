@@ -21,12 +21,19 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
   const seed = path.join(dirSeed, 'seed');
   fs.writeFileSync(seed, `#!/bin/sh\necho "seeds.rb:3: boom" >&2\nexit 1\n`, { mode: 0o755 });
   try {
-    f = await fixture({ seeds: 'command', target: { seedCommand: [seed], timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 } } });
+    f = await fixture({
+      seeds: 'command',
+      target: { seedCommand: [seed], timing: { maximumAttempts: 1, heartbeatTimeoutSeconds: 5 } },
+    });
     // A start command that exits 0 and starts nothing: no heartbeat ever comes back.
     const startCommand = `${path.join(f.dir, 'start-nothing')}`;
     fs.writeFileSync(startCommand, '#!/bin/sh\necho "started (not really)"\n', { mode: 0o755 });
     const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8')) as TargetsFile;
-    Object.assign(file.targets[f.target].workers!, { start: startCommand, startTimeoutSeconds: 2, restartBudgetSeconds: 8 });
+    Object.assign(file.targets[f.target].workers!, {
+      start: startCommand,
+      startTimeoutSeconds: 2,
+      restartBudgetSeconds: 8,
+    });
     fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
 
     expect(f.service('start')).toBe(0);
@@ -56,14 +63,19 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
       restart: { attempt: 2, maxAttempts: 2, lastError: expect.stringMatching(/No Solid Queue heartbeat within 2s/) },
     });
     expect(Date.parse(r.workers!.stoppedSince!)).toBeGreaterThan(0);
-    expect(err.cause?.message).toBe(`WORKERS ARE STILL STOPPED since ${r.workers!.stoppedSince} — start them by hand: ${startCommand}`);
+    expect(err.cause?.message).toBe(
+      `WORKERS ARE STILL STOPPED since ${r.workers!.stoppedSince} — start them by hand: ${startCommand}`,
+    );
     expect(f.service('status')).not.toBe(0); // and that is the truth
 
     const p = await h.query(progressQuery);
     expect(p.phase).toBe('failed');
     expect(p.workers.status).toBe('still-stopped');
     expect(p.steps.filter((s) => ['running', 'waiting-for-operator', 'pending'].includes(s.status))).toEqual([]);
-    expect(p.steps.find((s) => s.name === 'reset')).toMatchObject({ status: 'failed', error: expect.stringMatching(/Seed command .* exited with code 1/) });
+    expect(p.steps.find((s) => s.name === 'reset')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/Seed command .* exited with code 1/),
+    });
     const d = await h.describe();
     expect(d.typedSearchAttributes.get(OUTCOME_KEY)).toBe('failed');
     expect(d.searchAttributes.ResetOutcome).toEqual(['failed']);
@@ -85,7 +97,11 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
     expect(st.stdout).not.toMatch(/: planned/);
     expect(st.code).toBe(7);
     const js = await cli('status', h.workflowId, '--json');
-    expect(JSON.parse(js.stdout)).toMatchObject({ outcome: 'failed', endReason: 'workersStillStopped', workers: { status: 'still-stopped', startCommand } });
+    expect(JSON.parse(js.stdout)).toMatchObject({
+      outcome: 'failed',
+      endReason: 'workersStillStopped',
+      workers: { status: 'still-stopped', startCommand },
+    });
     expect(js.code).toBe(7);
     const ls = await cli('list');
     // `list` prints the run's row, and under it the same red line.

@@ -10,7 +10,19 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dropTarget, Env, makeTarget, REPO, run, Run, stackEnv, startWorker, Target, waitFor, WorkerProcess } from '../cli/harness';
+import {
+  dropTarget,
+  Env,
+  makeTarget,
+  REPO,
+  run,
+  Run,
+  stackEnv,
+  startWorker,
+  Target,
+  waitFor,
+  WorkerProcess,
+} from '../cli/harness';
 import { docCommands, localize, Names, OPERATIONS, Tool } from './doc-commands';
 
 jest.setTimeout(300_000);
@@ -49,7 +61,8 @@ afterAll(async () => {
 
 test('docs/operators/web-ui-and-temporal.md has a temporal and a tctl line for every operation', () => {
   for (const tool of ['temporal', 'tctl'] as Tool[]) {
-    for (const op of OPERATIONS) expect([tool, op, commands[tool][op]?.startsWith(`${tool} workflow `)]).toEqual([tool, op, true]);
+    for (const op of OPERATIONS)
+      expect([tool, op, commands[tool][op]?.startsWith(`${tool} workflow `)]).toEqual([tool, op, true]);
   }
 });
 
@@ -79,7 +92,11 @@ function phaseOf(r: Run): string | undefined {
 async function scenario(tool: Tool): Promise<void> {
   const op = runner(tool);
   // A run left by an earlier failed scenario must not hold the workflow id.
-  await run(stack.RR_TEMPORAL_BIN, ['workflow', 'terminate', '--address', stack.TEMPORAL_ADDRESS, '-w', `reset-${NAME}`, '--reason', 'test setup'], { timeoutMs: 30_000 });
+  await run(
+    stack.RR_TEMPORAL_BIN,
+    ['workflow', 'terminate', '--address', stack.TEMPORAL_ADDRESS, '-w', `reset-${NAME}`, '--reason', 'test setup'],
+    { timeoutMs: 30_000 },
+  );
   fs.rmSync(target.failFlag, { force: true });
   // plan: runs to its result
   const plan = await op('plan');
@@ -88,26 +105,56 @@ async function scenario(tool: Tool): Promise<void> {
   // start with a failing backup: the run pauses; retry after the fix; reset to a point; approve
   fs.writeFileSync(target.failFlag, 'x');
   await op('start');
-  await waitFor(`${tool}: paused at backup`, async () => phaseOf(await op('progress')) === 'waiting-for-operator', 90_000, 1000);
+  await waitFor(
+    `${tool}: paused at backup`,
+    async () => phaseOf(await op('progress')) === 'waiting-for-operator',
+    90_000,
+    1000,
+  );
   fs.rmSync(target.failFlag);
   await op('retry');
-  await waitFor(`${tool}: awaiting approval`, async () => phaseOf(await op('progress')) === 'awaiting-approval', 90_000, 1000);
+  await waitFor(
+    `${tool}: awaiting approval`,
+    async () => phaseOf(await op('progress')) === 'awaiting-approval',
+    90_000,
+    1000,
+  );
   const reset = await op('reset');
   expect(reset.stdout + reset.stderr).toMatch(/reset|RunId/i);
   // The new run replays to the same place: waiting for approval again.
-  await waitFor(`${tool}: awaiting approval after reset`, async () => phaseOf(await op('progress')) === 'awaiting-approval', 90_000, 1000);
+  await waitFor(
+    `${tool}: awaiting approval after reset`,
+    async () => phaseOf(await op('progress')) === 'awaiting-approval',
+    90_000,
+    1000,
+  );
   const d1 = await op('describe');
   expect(d1.stdout).toContain(`reset-${NAME}`);
   expect(d1.stdout).toContain('ResetTarget');
   expect(d1.stdout).not.toMatch(/Status\s+COMPLETED|"status": "Completed"/);
   await op('approve');
-  await waitFor(`${tool}: completed`, async () => /Status\s+COMPLETED|"status": "Completed"/.test((await op('describe')).stdout), 120_000, 1000);
+  await waitFor(
+    `${tool}: completed`,
+    async () => /Status\s+COMPLETED|"status": "Completed"/.test((await op('describe')).stdout),
+    120_000,
+    1000,
+  );
 
   // a second run, aborted while it waits for approval
   await op('start');
-  await waitFor(`${tool}: awaiting approval (2)`, async () => phaseOf(await op('progress')) === 'awaiting-approval', 90_000, 1000);
+  await waitFor(
+    `${tool}: awaiting approval (2)`,
+    async () => phaseOf(await op('progress')) === 'awaiting-approval',
+    90_000,
+    1000,
+  );
   await op('abort');
-  await waitFor(`${tool}: aborted`, async () => /Status\s+FAILED|"status": "Failed"/.test((await op('describe')).stdout), 90_000, 1000);
+  await waitFor(
+    `${tool}: aborted`,
+    async () => /Status\s+FAILED|"status": "Failed"/.test((await op('describe')).stdout),
+    90_000,
+    1000,
+  );
   const after = await op('progress');
   expect(phaseOf(after)).toBe('aborted');
 

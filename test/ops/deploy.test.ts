@@ -17,11 +17,24 @@ test('docker-compose config -q accepts docker-compose.yml', async () => {
   const r = await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { env: {} });
   expect({ code: r.code, stderr: r.stderr.trim() }).toEqual({ code: 0, stderr: '' });
   const full = await run('docker-compose', ['-f', 'docker-compose.yml', 'config']);
-  const services = (/^services:\n([\s\S]*?)^\S/m.exec(full.stdout)?.[1] ?? '').match(/^ {2}[a-z-]+:/gm)?.map((s) => s.trim().replace(':', ''));
-  expect(services?.sort()).toEqual(['app-db', 'minio', 'minio-setup', 'temporal', 'temporal-db', 'temporal-setup', 'temporal-ui', 'worker']);
+  const services = (/^services:\n([\s\S]*?)^\S/m.exec(full.stdout)?.[1] ?? '')
+    .match(/^ {2}[a-z-]+:/gm)
+    ?.map((s) => s.trim().replace(':', ''));
+  expect(services?.sort()).toEqual([
+    'app-db',
+    'minio',
+    'minio-setup',
+    'temporal',
+    'temporal-db',
+    'temporal-setup',
+    'temporal-ui',
+    'worker',
+  ]);
   // Temporal persists in PostgreSQL; the search attributes the runbook sets get registered.
   expect(full.stdout).toMatch(/DB: postgres12/);
-  expect(read('deploy/temporal/register-search-attributes.sh')).toMatch(/for name in ResetTarget ResetStep ResetOutcome/);
+  expect(read('deploy/temporal/register-search-attributes.sh')).toMatch(
+    /for name in ResetTarget ResetStep ResetOutcome/,
+  );
 });
 
 test('the Dockerfile builds in one stage and runs in a slim one as a non-root user, with pg_dump of PG_MAJOR', () => {
@@ -52,7 +65,12 @@ test('systemd-analyze verify accepts the worker unit', async () => {
 
 test("the example targets files pass the worker's validation", () => {
   const example = JSON.parse(read('deploy/targets.example.json'));
-  expect(validateTargetsFile(example, { PRODUCTION_DATABASE_URL: 'postgres://x', PRODUCTION_QUEUE_DATABASE_URL: 'postgres://y' })).toEqual([]);
+  expect(
+    validateTargetsFile(example, {
+      PRODUCTION_DATABASE_URL: 'postgres://x',
+      PRODUCTION_QUEUE_DATABASE_URL: 'postgres://y',
+    }),
+  ).toEqual([]);
   const compose = JSON.parse(read('deploy/compose/targets.json'));
   expect(validateTargetsFile(compose, { APP_DATABASE_URL: 'postgres://x' })).toEqual([]);
   // The compose worker gets exactly the variable its targets file names.

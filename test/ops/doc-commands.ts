@@ -7,11 +7,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO } from '../cli/harness';
 
-export const OPERATIONS = ['plan', 'start', 'progress', 'approve', 'retry', 'abort', 'describe', 'reset', 'list'] as const;
+export const OPERATIONS = [
+  'plan',
+  'start',
+  'progress',
+  'approve',
+  'retry',
+  'abort',
+  'describe',
+  'reset',
+  'list',
+] as const;
 export type Operation = (typeof OPERATIONS)[number];
 export type Tool = 'temporal' | 'tctl';
 
-export function docCommands(file = path.join(REPO, 'docs', 'operators', 'web-ui-and-temporal.md')): Record<Tool, Partial<Record<Operation, string>>> {
+export function docCommands(
+  file = path.join(REPO, 'docs', 'operators', 'web-ui-and-temporal.md'),
+): Record<Tool, Partial<Record<Operation, string>>> {
   const text = fs.readFileSync(file, 'utf8');
   const out: Record<Tool, Partial<Record<Operation, string>>> = { temporal: {}, tctl: {} };
   for (const m of text.matchAll(/```sh op=(\w+) tool=(temporal|tctl)\n([\s\S]*?)```/g)) {

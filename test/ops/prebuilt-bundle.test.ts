@@ -11,13 +11,26 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cli, dropTarget, Env, json, makeTarget, REPO, run, stackEnv, startWorker, Target, WorkerProcess } from '../cli/harness';
+import {
+  cli,
+  dropTarget,
+  Env,
+  json,
+  makeTarget,
+  REPO,
+  run,
+  stackEnv,
+  startWorker,
+  Target,
+  WorkerProcess,
+} from '../cli/harness';
 import { BUNDLE_FILES } from '../../src/workflow-bundle';
 
 jest.setTimeout(300_000);
 
 /** What webpack and the SDK's bundler print while bundling at worker start. */
-const BUNDLER_LINE = /webpack|Workflow bundle created|asset workflow-bundle|modules by path|\[built\]|compiled successfully/;
+const BUNDLER_LINE =
+  /webpack|Workflow bundle created|asset workflow-bundle|modules by path|\[built\]|compiled successfully/;
 const bundlerLines = (log: string) => log.split('\n').filter((l) => BUNDLER_LINE.test(l));
 
 const NAME = `bundle${process.pid}`;
@@ -35,7 +48,11 @@ beforeAll(async () => {
   appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-image-app-'));
   const line = /node --require tsx\/cjs scripts\/build-workflow-bundle\.ts --dir (\S+)/.exec(buildStage);
   if (!line) throw new Error("the Dockerfile's build stage does not run scripts/build-workflow-bundle.ts --dir <dir>");
-  const built = await run(process.execPath, ['--require', 'tsx/cjs', 'scripts/build-workflow-bundle.ts', '--dir', path.join(appDir, line[1])], { timeoutMs: 240_000 });
+  const built = await run(
+    process.execPath,
+    ['--require', 'tsx/cjs', 'scripts/build-workflow-bundle.ts', '--dir', path.join(appDir, line[1])],
+    { timeoutMs: 240_000 },
+  );
   if (built.code !== 0) throw new Error(`the Dockerfile's bundle line failed:\n${built.stderr}`);
   // The image's RR_WORKFLOW_BUNDLE, with /app standing for the temp folder.
   const env = /^\s*RR_WORKFLOW_BUNDLE=(\S+?)\s*\\?$/m.exec(runtimeStage)?.[1];
@@ -56,7 +73,8 @@ async function worker(env: Env): Promise<WorkerProcess> {
 }
 
 test('the Dockerfile builds both bundle variants before pruning dev dependencies, and the runtime stage ships them', () => {
-  const run = /^RUN npx tsc -p deploy\/tsconfig\.build\.json \\\n && node --require tsx\/cjs scripts\/build-workflow-bundle\.ts --dir dist\/workflow-bundles \\\n && npm prune --omit=dev/m;
+  const run =
+    /^RUN npx tsc -p deploy\/tsconfig\.build\.json \\\n && node --require tsx\/cjs scripts\/build-workflow-bundle\.ts --dir dist\/workflow-bundles \\\n && npm prune --omit=dev/m;
   expect(buildStage).toMatch(run);
   expect(buildStage).toMatch(/^COPY scripts\/build-workflow-bundle\.ts \.\/scripts\/$/m);
   expect(runtimeStage).toMatch(/^COPY --from=build --chown=root:root \/app\/dist \.\/dist$/m);
@@ -75,8 +93,14 @@ test('a worker given the prebuilt bundle logs no bundler output and runs a plan'
 });
 
 test('with RR_CODEC_KEYS the worker takes the encoding variant from the same folder, again without bundling', async () => {
-  const w = await worker({ RR_WORKFLOW_BUNDLE: imageBundleEnv, RR_TASK_QUEUE: `rr-bundle-enc-${process.pid}`, RR_CODEC_KEYS: `k1:${randomBytes(32).toString('base64')}` });
-  expect(w.log()).toContain(`workflows from the prebuilt bundle ${path.join(imageBundleEnv, BUNDLE_FILES.encodedFailures)}`);
+  const w = await worker({
+    RR_WORKFLOW_BUNDLE: imageBundleEnv,
+    RR_TASK_QUEUE: `rr-bundle-enc-${process.pid}`,
+    RR_CODEC_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+  });
+  expect(w.log()).toContain(
+    `workflows from the prebuilt bundle ${path.join(imageBundleEnv, BUNDLE_FILES.encodedFailures)}`,
+  );
   expect(bundlerLines(w.log())).toEqual([]);
 });
 
@@ -94,7 +118,9 @@ test('a bundle folder without the variant the keys need is refused at start, nam
       env: { ...target.env, RR_WORKFLOW_BUNDLE: half, RR_CODEC_KEYS: `k1:${randomBytes(32).toString('base64')}` },
     });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`RR_WORKFLOW_BUNDLE=${half}: cannot read ${path.join(half, BUNDLE_FILES.encodedFailures)} (ENOENT); build it with scripts/build-workflow-bundle.ts --dir ${half}`);
+    expect(r.stderr.trim()).toBe(
+      `RR_WORKFLOW_BUNDLE=${half}: cannot read ${path.join(half, BUNDLE_FILES.encodedFailures)} (ENOENT); build it with scripts/build-workflow-bundle.ts --dir ${half}`,
+    );
   } finally {
     fs.rmSync(half, { recursive: true, force: true });
   }

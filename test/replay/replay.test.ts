@@ -21,18 +21,35 @@ test("recorded histories exist for the main paths, from today's code and from v0
       .filter((f) => f.startsWith(prefix))
       .map((f) => f.slice(prefix.length).split('--')[0])
       .sort();
-  expect(names('')).toEqual(expect.arrayContaining(['completed-with-approval', 'plan-only', 'purge-failed-then-aborted', 'reset-failed-then-retried', 'workers-still-stopped']));
-  expect(names('v0.1.')).toEqual(['completed-with-approval', 'plan-only', 'purge-failed-then-aborted', 'reset-failed-then-retried']);
+  expect(names('')).toEqual(
+    expect.arrayContaining([
+      'completed-with-approval',
+      'plan-only',
+      'purge-failed-then-aborted',
+      'reset-failed-then-retried',
+      'workers-still-stopped',
+    ]),
+  );
+  expect(names('v0.1.')).toEqual([
+    'completed-with-approval',
+    'plan-only',
+    'purge-failed-then-aborted',
+    'reset-failed-then-retried',
+  ]);
 });
 
 test('recorded histories of the restore (restoreFromBackup) exist: completed, retried after a pause, aborted', () => {
   const restores = files.filter((f) => workflowType(f) === 'restoreFromBackup').map((f) => f.split('--')[0]);
-  expect(restores.sort()).toEqual(expect.arrayContaining(['restore-completed', 'restore-failed-then-retried', 'restore-storage-failed-then-aborted']));
+  expect(restores.sort()).toEqual(
+    expect.arrayContaining(['restore-completed', 'restore-failed-then-retried', 'restore-storage-failed-then-aborted']),
+  );
 });
 
 test('recorded histories of the fleet (resetFleet) exist: completed after its approval, stopped by the failure threshold, aborted while children ran', () => {
   const fleets = files.filter((f) => workflowType(f) === 'resetFleet').map((f) => f.split('--')[0]);
-  expect(fleets.sort()).toEqual(expect.arrayContaining(['fleet-aborted-while-running', 'fleet-completed-with-approval', 'fleet-failure-threshold']));
+  expect(fleets.sort()).toEqual(
+    expect.arrayContaining(['fleet-aborted-while-running', 'fleet-completed-with-approval', 'fleet-failure-threshold']),
+  );
 });
 
 test.each(files)('replays %s without nondeterminism', async (file) => {
@@ -41,16 +58,25 @@ test.each(files)('replays %s without nondeterminism', async (file) => {
   await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, history, workflowId);
 });
 
-/** A recorded history with two of its scheduled activities' names swapped, replayed: as if older code had run them in the other order. */
+/**
+ * A recorded history with two of its scheduled activities' names swapped, replayed: as if older code had run them in
+ * the other order.
+ */
 async function replaySwapped(prefix: string, first: string, second: string): Promise<void> {
   const file = files.find((f) => f.startsWith(prefix))!;
   const json = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8'));
-  const scheduled = (json.events as any[]).map((e) => e.activityTaskScheduledEventAttributes?.activityType).filter(Boolean);
+  const scheduled = (json.events as any[])
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType)
+    .filter(Boolean);
   const a = scheduled.find((t) => t.name === first);
   const b = scheduled.find((t) => t.name === second);
   expect([a?.name, b?.name]).toEqual([first, second]);
   [a.name, b.name] = [b.name, a.name];
-  return Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, historyFromJSON(json), file.replace(/\.json$/, '').split('--')[1]);
+  return Worker.runReplayHistory(
+    { workflowBundle: { codePath: await workflowBundlePath() } },
+    historyFromJSON(json),
+    file.replace(/\.json$/, '').split('--')[1],
+  );
 }
 
 test('a run whose history disagrees with the code fails the replay (the check above can fail)', async () => {

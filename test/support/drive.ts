@@ -6,7 +6,11 @@ import { approveSignal, progressQuery, type Progress, type ResetResult } from '.
 
 type Handle = WorkflowHandle<typeof productionDataReset>;
 
-export async function waitFor(h: Pick<Handle, 'query'>, pred: (p: Progress) => boolean, ms = 90_000): Promise<Progress> {
+export async function waitFor(
+  h: Pick<Handle, 'query'>,
+  pred: (p: Progress) => boolean,
+  ms = 90_000,
+): Promise<Progress> {
   const deadline = Date.now() + ms;
   let last: Progress | undefined;
   for (;;) {
@@ -41,7 +45,9 @@ export async function approveWhenAsked(h: Handle, database: string): Promise<voi
 }
 
 /** A reset of the fixture's target, approved as asked, that must complete; its result and run id. */
-export async function completedReset(f: Pick<ResetFixture, 'start' | 'dbName'>): Promise<{ r: ResetResult; runId: string }> {
+export async function completedReset(
+  f: Pick<ResetFixture, 'start' | 'dbName'>,
+): Promise<{ r: ResetResult; runId: string }> {
   const h = await f.start({ mode: 'execute' });
   const r = await approveAndFinish(h, f.dbName);
   expect(r.outcome).toBe('completed');

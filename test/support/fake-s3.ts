@@ -6,7 +6,16 @@
  * else touched" whether the code lists the bucket or deletes by key. Any other command fails loudly.
  */
 import { Readable } from 'node:stream';
-import { CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 
 export interface S3Call {
   op: string;
@@ -17,7 +26,12 @@ export interface S3Call {
 type Command = { input: Record<string, unknown> };
 
 function notFound(name: 'NotFound' | 'NoSuchKey', key: string): Error {
-  return Object.assign(new Error(`${name}: ${key}`), { name, Code: name, $fault: 'client', $metadata: { httpStatusCode: 404 } });
+  return Object.assign(new Error(`${name}: ${key}`), {
+    name,
+    Code: name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: 404 },
+  });
 }
 
 export class FakeS3 {
@@ -65,7 +79,7 @@ export class FakeS3 {
   }
 
   async send(cmd: Command): Promise<unknown> {
-    const i = cmd.input as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const i = cmd.input as Record<string, any>;  
     const bucket = String(i.Bucket);
     if (cmd instanceof ListObjectsV2Command) {
       this.log({ op: 'ListObjectsV2', bucket }, i);
@@ -106,7 +120,10 @@ export class FakeS3 {
       this.log({ op: 'GetObject', bucket, key }, i);
       const b = this.objects(bucket).get(key);
       if (!b) throw notFound('NoSuchKey', key);
-      const body = Object.assign(Readable.from([b]), { transformToString: async () => b.toString('utf8'), transformToByteArray: async () => new Uint8Array(b) });
+      const body = Object.assign(Readable.from([b]), {
+        transformToString: async () => b.toString('utf8'),
+        transformToByteArray: async () => new Uint8Array(b),
+      });
       return { Body: body, ContentLength: b.length };
     }
     if (cmd instanceof PutObjectCommand) {

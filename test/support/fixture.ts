@@ -15,7 +15,13 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { demoTarget, type DemoTargetOptions } from '../../demo/target';
 import type { TargetConfigInput } from '../../src/config/types';
 import { load, type GenerateReport } from '../../demo/generate';
-import { resetWorkflowId, restoreWorkflowId, type ResetInput, type RestoreInput, WORKFLOW_TASK_TIMEOUT } from '../../src/contract';
+import {
+  resetWorkflowId,
+  restoreWorkflowId,
+  type ResetInput,
+  type RestoreInput,
+  WORKFLOW_TASK_TIMEOUT,
+} from '../../src/contract';
 import type { productionDataReset, restoreFromBackup } from '../../src/workflows';
 import { REPO_ROOT, temporalAddress, workflowBundlePath } from './temporal';
 import { dataConverterFromEnv } from '../../src/encryption/data-converter';
@@ -107,16 +113,30 @@ export class ResetFixture {
       scale: this.opts.scale ?? 'small',
       seed: this.id,
       fresh: true,
-      ...(opts.storage === false ? {} : { storage: { bucket: this.bucket, endpoint: this.endpoint, prefix: this.prefix, otherAppPrefix: this.otherAppPrefix } }),
+      ...(opts.storage === false
+        ? {}
+        : {
+            storage: {
+              bucket: this.bucket,
+              endpoint: this.endpoint,
+              prefix: this.prefix,
+              otherAppPrefix: this.otherAppPrefix,
+            },
+          }),
     }))!;
     return this.report;
   }
 
   writeTargets(over: Partial<DemoTargetOptions> = {}): void {
-    fs.writeFileSync(this.targetsFile, JSON.stringify({ targets: { [this.target]: this.targetConfig(over) } }, null, 2));
+    fs.writeFileSync(
+      this.targetsFile,
+      JSON.stringify({ targets: { [this.target]: this.targetConfig(over) } }, null, 2),
+    );
   }
 
-  /** This fixture's target as the targets file holds it (the demo's, for this fixture's database, prefix and folders). */
+  /**
+   * This fixture's target as the targets file holds it (the demo's, for this fixture's database, prefix and folders).
+   */
   targetConfig(over: Partial<DemoTargetOptions> = {}): TargetConfigInput {
     return demoTarget({
       urlEnv: 'E2E_DATABASE_URL',
@@ -137,7 +157,13 @@ export class ResetFixture {
   service(cmd: 'start' | 'stop' | 'status'): number {
     try {
       execFileSync(path.join(REPO_ROOT, 'scripts', 'solid-queue-service'), [cmd], {
-        env: { ...process.env, SQ_PID_FILE: this.pidFile, DATABASE_URL: this.dbUrl, QUEUE_DATABASE_URL: this.queueDbUrl ?? '', SQ_HEARTBEAT_SECONDS: '1' },
+        env: {
+          ...process.env,
+          SQ_PID_FILE: this.pidFile,
+          DATABASE_URL: this.dbUrl,
+          QUEUE_DATABASE_URL: this.queueDbUrl ?? '',
+          SQ_HEARTBEAT_SECONDS: '1',
+        },
         stdio: 'pipe',
       });
       return 0;
@@ -162,7 +188,8 @@ export class ResetFixture {
     const full: ResetInput = { target: this.target, ...input };
     return this.client.workflow.start<typeof productionDataReset>('productionDataReset', {
       taskQueue: this.taskQueue,
-      workflowId: workflowId ?? (full.mode === 'execute' ? resetWorkflowId(this.target) : `plan-${this.target}-${Date.now()}`),
+      workflowId:
+        workflowId ?? (full.mode === 'execute' ? resetWorkflowId(this.target) : `plan-${this.target}-${Date.now()}`),
       args: [full],
       workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
     });
@@ -193,11 +220,17 @@ export class ResetFixture {
 
   /** Every key (with size) under a prefix of the stack's bucket. */
   async objects(prefix = this.prefix): Promise<Map<string, number>> {
-    const s3 = new S3Client({ endpoint: this.endpoint, forcePathStyle: true, region: process.env.AWS_REGION ?? 'us-east-1' });
+    const s3 = new S3Client({
+      endpoint: this.endpoint,
+      forcePathStyle: true,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+    });
     const out = new Map<string, number>();
     let token: string | undefined;
     do {
-      const r = await s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const r = await s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const o of r.Contents ?? []) out.set(o.Key!, Number(o.Size));
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
@@ -211,7 +244,8 @@ export class ResetFixture {
     await this.connection?.close().catch(() => undefined);
     const c = new PgClient({ connectionString: need('RR_PG_ADMIN_URL') });
     await c.connect();
-    for (const db of [this.dbName, `${this.dbName}_queue`, `${this.dbName}_restore`]) await c.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+    for (const db of [this.dbName, `${this.dbName}_queue`, `${this.dbName}_restore`])
+      await c.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
     await c.end();
     if (!process.env.RR_KEEP_TEST_FILES) fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -221,7 +255,12 @@ export class ResetFixture {
  * A worker process (src/worker.ts with the prebuilt workflow bundle), ready once it polls; its output
  * goes to `logFile`; `extraEnv` wins over the bundle's path. The caller kills it (WorkerProcess.kill) in its cleanup.
  */
-export async function spawnWorker(o: { env: NodeJS.ProcessEnv; extraEnv?: NodeJS.ProcessEnv; logFile: string; encodedFailures?: boolean }): Promise<WorkerProcess> {
+export async function spawnWorker(o: {
+  env: NodeJS.ProcessEnv;
+  extraEnv?: NodeJS.ProcessEnv;
+  logFile: string;
+  encodedFailures?: boolean;
+}): Promise<WorkerProcess> {
   const bundle = await workflowBundlePath({ encodedFailures: o.encodedFailures });
   const out = fs.openSync(o.logFile, 'a');
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO_ROOT, 'src', 'worker.ts')], {

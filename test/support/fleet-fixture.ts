@@ -13,13 +13,27 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client as PgClient } from 'pg';
 import type { DemoTargetOptions } from '../../demo/target';
 import { countAll, load } from '../../demo/generate';
 import type { TargetConfigInput } from '../../src/config/types';
-import { resetWorkflowId, FLEET_WORKFLOW_TYPE, fleetProgressQuery, fleetWorkflowId, type FleetInput, type FleetProgress, type FleetResult } from '../../src/contract';
+import {
+  resetWorkflowId,
+  FLEET_WORKFLOW_TYPE,
+  fleetProgressQuery,
+  fleetWorkflowId,
+  type FleetInput,
+  type FleetProgress,
+  type FleetResult,
+} from '../../src/contract';
 import { ResetFixture, spawnWorker, type WorkerProcess } from './fixture';
 import { temporalAddress } from './temporal';
 
@@ -51,7 +65,10 @@ export interface FleetFixtureOptions {
 
 export interface Member {
   index: number;
-  /** The target's name (the group's i-th), database, prefix, service and counts: a ResetFixture that is never set up on its own. */
+  /**
+   * The target's name (the group's i-th), database, prefix, service and counts: a ResetFixture that is never set up on
+   * its own.
+   */
   fx: ResetFixture;
   opts: MemberOptions;
   /** The env variable that holds this target's database URL in the workers' environment. */
@@ -102,7 +119,9 @@ export class FleetFixture {
     return m;
   }
 
-  /** Loads every database (a few at a time), marks it staging, starts the services, writes the targets file, connects. */
+  /**
+   * Loads every database (a few at a time), marks it staging, starts the services, writes the targets file, connects.
+   */
   async setup(): Promise<this> {
     const queue = [...this.members];
     const lane = async () => {
@@ -114,7 +133,9 @@ export class FleetFixture {
     await Promise.all([lane(), lane(), lane()]);
     await load({ databaseUrl: this.urlOf(this.seedsDbName), fresh: true, schemaOnly: true });
     this.writeTargets();
-    for (const m of this.members) if (m.opts.workers && m.fx.service('start') !== 0) throw new Error(`the stand-in Solid Queue service of ${m.fx.target} did not start`);
+    for (const m of this.members)
+      if (m.opts.workers && m.fx.service('start') !== 0)
+        throw new Error(`the stand-in Solid Queue service of ${m.fx.target} did not start`);
     this.connection = await Connection.connect({ address: temporalAddress() });
     this.client = new Client({ connection: this.connection });
     return this;
@@ -136,7 +157,19 @@ export class FleetFixture {
       ...m.opts.target,
       backup: {
         ...(m.opts.failingBackup ? { pgDump: failingPgDump(this.dir) } : {}),
-        ...(s3 ? { dir: undefined, destination: { kind: 's3', bucket: m.fx.bucket, prefix: this.backupPrefix, endpoint: m.fx.endpoint, forcePathStyle: true, region: 'us-east-1' } } : {}),
+        ...(s3
+          ? {
+              dir: undefined,
+              destination: {
+                kind: 's3',
+                bucket: m.fx.bucket,
+                prefix: this.backupPrefix,
+                endpoint: m.fx.endpoint,
+                forcePathStyle: true,
+                region: 'us-east-1',
+              },
+            }
+          : {}),
         ...m.opts.target?.backup,
       },
     });
@@ -159,7 +192,11 @@ export class FleetFixture {
   /** A worker process on the fleet's task queue, as host `name`: its own identity and log. */
   async startWorker(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FleetWorker> {
     const host = `${name}-${this.id}`;
-    const w = await spawnWorker({ env: { ...this.workerEnv, RESET_RUNBOOK_HOST: host }, extraEnv, logFile: path.join(this.dir, `worker-${name}.log`) });
+    const w = await spawnWorker({
+      env: { ...this.workerEnv, RESET_RUNBOOK_HOST: host },
+      extraEnv,
+      logFile: path.join(this.dir, `worker-${name}.log`),
+    });
     const fw: FleetWorker = { ...w, name, host, identity: `${w.child.pid}@${os.hostname()}` };
     this.workers.push(fw);
     return fw;
@@ -175,7 +212,10 @@ export class FleetFixture {
     });
   }
 
-  /** The fleet's ending, completed or not (a fleet that did not complete fails with its result as the failure's details). */
+  /**
+   * The fleet's ending, completed or not (a fleet that did not complete fails with its result as the failure's
+   * details).
+   */
   async ending(h: WorkflowHandle): Promise<{ result: FleetResult; failed: boolean }> {
     try {
       return { result: (await h.result()) as FleetResult, failed: false };
@@ -198,7 +238,10 @@ export class FleetFixture {
     for (;;) {
       last = (await this.progress(h)) ?? last;
       if (last && pred(last)) return last;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the fleet; last progress: ${JSON.stringify(last?.targets.map((t) => [t.target, t.status, t.step]))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for the fleet; last progress: ${JSON.stringify(last?.targets.map((t) => [t.target, t.status, t.step]))}`,
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -236,7 +279,9 @@ export class FleetFixture {
   /** Every activity's worker identity in a child's history (ActivityTaskStarted), in order. */
   async activityIdentities(target: string): Promise<string[]> {
     const history = await this.client.workflow.getHandle(resetWorkflowId(target)).fetchHistory();
-    return (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.identity).filter((x): x is string => !!x);
+    return (history.events ?? [])
+      .map((e) => e.activityTaskStartedEventAttributes?.identity)
+      .filter((x): x is string => !!x);
   }
 
   private urlOf(db: string): string {
@@ -271,9 +316,13 @@ export class FleetFixture {
 function failingPgDump(dir: string): string {
   const file = path.join(dir, 'failing-pg_dump');
   const real = path.join(process.env.RR_PG_BIN ?? '/usr/bin', 'pg_dump');
-  fs.writeFileSync(file, `#!/bin/sh\n[ "$1" = --version ] && exec ${real} --version\necho 'pg_dump: error: connection to server failed: FATAL: sorry, too many clients already' >&2\nexit 1\n`, {
-    mode: 0o755,
-  });
+  fs.writeFileSync(
+    file,
+    `#!/bin/sh\n[ "$1" = --version ] && exec ${real} --version\necho 'pg_dump: error: connection to server failed: FATAL: sorry, too many clients already' >&2\nexit 1\n`,
+    {
+      mode: 0o755,
+    },
+  );
   return file;
 }
 

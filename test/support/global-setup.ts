@@ -28,7 +28,8 @@ export default async function globalSetup(globalConfig?: { rootDir: string; test
       .filter((l) => l && !/: running/.test(l))
       .join('; ');
     throw new Error(
-      `the local stack is not up (${down || `scripts/stack status exited ${status.status}`}): ` + `run the tests with scripts/test, or start it with scripts/stack up (RR_NO_STACK=1 skips this check)`,
+      `the local stack is not up (${down || `scripts/stack status exited ${status.status}`}): ` +
+        `run the tests with scripts/test, or start it with scripts/stack up (RR_NO_STACK=1 skips this check)`,
     );
   }
   Object.assign(process.env, readStackEnvVars());

@@ -17,6 +17,7 @@ export async function recordHistory(name: string, h: WorkflowHandle): Promise<vo
   if (process.env.RECORD_HISTORIES !== '1') return;
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   // The workflow id is part of the run's identity (an execute run checks it), and not in the events.
-  for (const old of fs.readdirSync(HISTORIES_DIR)) if (old.startsWith(`${name}--`)) fs.rmSync(path.join(HISTORIES_DIR, old));
+  for (const old of fs.readdirSync(HISTORIES_DIR))
+    if (old.startsWith(`${name}--`)) fs.rmSync(path.join(HISTORIES_DIR, old));
   fs.writeFileSync(path.join(HISTORIES_DIR, `${name}--${h.workflowId}.json`), historyToJSON(await h.fetchHistory()));
 }

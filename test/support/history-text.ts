@@ -25,7 +25,8 @@ export function serverHistoryText(workflowId: string, runId?: string): string {
   const decoded: string[] = [];
   const walk = (v: unknown) => {
     if (typeof v === 'string') {
-      if (v.length >= 4 && /^[A-Za-z0-9+/]+={0,2}$/.test(v) && v.length % 4 === 0) decoded.push(Buffer.from(v, 'base64').toString('utf8'));
+      if (v.length >= 4 && /^[A-Za-z0-9+/]+={0,2}$/.test(v) && v.length % 4 === 0)
+        decoded.push(Buffer.from(v, 'base64').toString('utf8'));
     } else if (Array.isArray(v)) v.forEach(walk);
     else if (v && typeof v === 'object') Object.values(v).forEach(walk);
   };
@@ -39,6 +40,7 @@ export function serverHistoryText(workflowId: string, runId?: string): string {
       .map((l) => JSON.parse(l));
   }
   walk(parsed);
-  if (!/"eventType"|"eventId"/.test(raw)) throw new Error(`temporal workflow show gave no events:\n${raw.slice(0, 500)}`);
+  if (!/"eventType"|"eventId"/.test(raw))
+    throw new Error(`temporal workflow show gave no events:\n${raw.slice(0, 500)}`);
   return raw + '\n' + decoded.join('\n');
 }

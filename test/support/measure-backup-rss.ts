@@ -16,11 +16,18 @@ import { loadTargetsFile } from '../../src/config/load';
 async function child(): Promise<void> {
   let peak = 0;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  const acts = createBackupActivities({ targets: loadTargetsFile(process.env.RESET_RUNBOOK_TARGETS!), env: process.env });
-  const r = (await new MockActivityEnvironment().run(acts.backupDatabase, { target: 'rss' })) as { files: { bytes: number }[] };
+  const acts = createBackupActivities({
+    targets: loadTargetsFile(process.env.RESET_RUNBOOK_TARGETS!),
+    env: process.env,
+  });
+  const r = (await new MockActivityEnvironment().run(acts.backupDatabase, { target: 'rss' })) as {
+    files: { bytes: number }[];
+  };
   clearInterval(timer);
   const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1];
-  process.stdout.write(JSON.stringify({ bytes: r.files[0].bytes, sampledPeakRss: peak, vmHWM: Number(hwm) * 1024 }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ bytes: r.files[0].bytes, sampledPeakRss: peak, vmHWM: Number(hwm) * 1024 }) + '\n',
+  );
 }
 
 async function main(sizes: number[]): Promise<void> {
@@ -39,7 +46,10 @@ async function main(sizes: number[]): Promise<void> {
     await d.query(`CREATE TABLE blob (id int PRIMARY KEY, data bytea)`);
     await d.query(`ALTER TABLE blob ALTER COLUMN data SET STORAGE EXTERNAL`);
     // 1 MB of /dev/urandom per row: pg_dump -Fc cannot compress it, so the dump is as big as the data.
-    await d.query(`INSERT INTO blob SELECT g, pg_read_binary_file('/dev/urandom', 0, 1048576) FROM generate_series(1, $1) g`, [mb]);
+    await d.query(
+      `INSERT INTO blob SELECT g, pg_read_binary_file('/dev/urandom', 0, 1048576) FROM generate_series(1, $1) g`,
+      [mb],
+    );
     await d.end();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-rss-'));
     const targets = path.join(dir, 'targets.json');
@@ -51,7 +61,14 @@ async function main(sizes: number[]): Promise<void> {
             database: { urlEnv: 'RSS_DATABASE_URL' },
             backup: {
               keep: 1,
-              destination: { kind: 's3', bucket: process.env.RR_S3_BUCKET, prefix: `rr-rss-${mb}/`, endpoint: process.env.RR_S3_ENDPOINT, forcePathStyle: true, region: 'us-east-1' },
+              destination: {
+                kind: 's3',
+                bucket: process.env.RR_S3_BUCKET,
+                prefix: `rr-rss-${mb}/`,
+                endpoint: process.env.RR_S3_ENDPOINT,
+                forcePathStyle: true,
+                region: 'us-east-1',
+              },
             },
           },
         },
@@ -63,7 +80,9 @@ async function main(sizes: number[]): Promise<void> {
     });
     const m = JSON.parse(out.trim().split('\n').pop()!);
     const MB = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
-    console.log(`database ${mb} MB of data: dump ${MB(m.bytes)}, peak RSS sampled ${MB(m.sampledPeakRss)}, VmHWM ${MB(m.vmHWM)}`);
+    console.log(
+      `database ${mb} MB of data: dump ${MB(m.bytes)}, peak RSS sampled ${MB(m.sampledPeakRss)}, VmHWM ${MB(m.vmHWM)}`,
+    );
     fs.rmSync(dir, { recursive: true, force: true });
     const c2 = new Client({ connectionString: admin });
     await c2.connect();

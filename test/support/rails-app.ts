@@ -28,7 +28,13 @@ export function rails(args: string[], env: RailsEnv): Promise<string> {
     const child = spawn(path.join(RAILS_APP, 'bin', 'rails'), args, {
       cwd: RAILS_APP,
       // Only what a deploy sets: no RR_*, no PG* of the stack.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', RAILS_ENV: 'production', ...env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/root',
+        LANG: 'C.UTF-8',
+        RAILS_ENV: 'production',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -86,7 +92,9 @@ export async function databaseState(url: string): Promise<DatabaseState> {
       const rows = await c.query(`SELECT ${list} FROM "${table}" ORDER BY ${columns.map((_, i) => i + 1).join(', ')}`);
       tables[table] = rows.rows.map((r) => JSON.stringify(r));
     }
-    const seqs = await c.query<{ sequencename: string; last_value: string | null }>(`SELECT sequencename, last_value::text FROM pg_sequences WHERE schemaname = 'public' ORDER BY sequencename`);
+    const seqs = await c.query<{ sequencename: string; last_value: string | null }>(
+      `SELECT sequencename, last_value::text FROM pg_sequences WHERE schemaname = 'public' ORDER BY sequencename`,
+    );
     return { tables, sequences: Object.fromEntries(seqs.rows.map((r) => [r.sequencename, r.last_value])) };
   } finally {
     await c.end();

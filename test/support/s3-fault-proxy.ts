@@ -38,45 +38,72 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
       const refused: string[] = [];
       const isDelete = req.method === 'POST' && /[?&]delete(=|&|$)/.test(req.url ?? '');
       if (isDelete) {
-        const xml = body.toString('utf8').replace(/<Object>\s*<Key>([^<]*)<\/Key>[\s\S]*?<\/Object>/g, (whole, k: string) => {
-          const key = xmlUnescape(k);
-          const left = state.refuse.get(key) ?? 0;
-          if (left <= 0) return whole;
-          state.refuse.set(key, left - 1);
-          state.refusals++;
-          refused.push(key);
-          return '';
-        });
+        const xml = body
+          .toString('utf8')
+          .replace(/<Object>\s*<Key>([^<]*)<\/Key>[\s\S]*?<\/Object>/g, (whole, k: string) => {
+            const key = xmlUnescape(k);
+            const left = state.refuse.get(key) ?? 0;
+            if (left <= 0) return whole;
+            state.refuse.set(key, left - 1);
+            state.refusals++;
+            refused.push(key);
+            return '';
+          });
         body = Buffer.from(xml, 'utf8');
         if (refused.length && !/<Object>/.test(xml)) {
           // Every key refused: S3 still answers 200 with only errors (an empty <Delete> would be malformed upstream).
-          const errors = refused.map((k) => `<Error><Key>${xmlEscape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`).join('');
+          const errors = refused
+            .map(
+              (k) =>
+                `<Error><Key>${xmlEscape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`,
+            )
+            .join('');
           const answer = `<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${errors}</DeleteResult>`;
-          res.writeHead(200, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(answer)) });
+          res.writeHead(200, {
+            'content-type': 'application/xml',
+            'content-length': String(Buffer.byteLength(answer)),
+          });
           res.end(answer);
           return;
         }
-        for (const h of Object.keys(headers)) if (/^(content-md5|x-amz-checksum-|x-amz-sdk-checksum-algorithm|x-amz-trailer|content-encoding|x-amz-decoded-content-length)/i.test(h)) delete headers[h];
+        for (const h of Object.keys(headers))
+          if (
+            /^(content-md5|x-amz-checksum-|x-amz-sdk-checksum-algorithm|x-amz-trailer|content-encoding|x-amz-decoded-content-length)/i.test(
+              h,
+            )
+          )
+            delete headers[h];
         headers['content-md5'] = createHash('md5').update(body).digest('base64');
         headers['content-length'] = String(body.length);
         headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
       }
-      const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (ur) => {
-        const out: Buffer[] = [];
-        ur.on('data', (c: Buffer) => out.push(c));
-        ur.on('end', () => {
-          let answer = Buffer.concat(out);
-          const h = { ...ur.headers };
-          if (isDelete && refused.length && ur.statusCode === 200) {
-            const errors = refused.map((k) => `<Error><Key>${xmlEscape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`).join('');
-            answer = Buffer.from(answer.toString('utf8').replace('</DeleteResult>', `${errors}</DeleteResult>`), 'utf8');
-            h['content-length'] = String(answer.length);
-            delete h['content-md5'];
-          }
-          res.writeHead(ur.statusCode ?? 502, h);
-          res.end(answer);
-        });
-      });
+      const up = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+        (ur) => {
+          const out: Buffer[] = [];
+          ur.on('data', (c: Buffer) => out.push(c));
+          ur.on('end', () => {
+            let answer = Buffer.concat(out);
+            const h = { ...ur.headers };
+            if (isDelete && refused.length && ur.statusCode === 200) {
+              const errors = refused
+                .map(
+                  (k) =>
+                    `<Error><Key>${xmlEscape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`,
+                )
+                .join('');
+              answer = Buffer.from(
+                answer.toString('utf8').replace('</DeleteResult>', `${errors}</DeleteResult>`),
+                'utf8',
+              );
+              h['content-length'] = String(answer.length);
+              delete h['content-md5'];
+            }
+            res.writeHead(ur.statusCode ?? 502, h);
+            res.end(answer);
+          });
+        },
+      );
       up.on('error', (e) => {
         res.writeHead(502);
         res.end(String(e));

@@ -33,13 +33,36 @@ export async function startS3RequestLog(target: string): Promise<S3RequestLog> {
       const body = Buffer.concat(chunks);
       const url = new URL(req.url ?? '/', 'http://x');
       const isDelete = req.method === 'POST' && url.searchParams.has('delete');
-      const keys = isDelete ? [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => xmlUnescape(m[1])) : [];
-      const kind = isDelete ? 'deleteObjects' : req.method === 'GET' && url.searchParams.get('list-type') === '2' ? 'list' : req.method === 'HEAD' ? 'head' : 'other';
-      log.requests.push({ method: req.method ?? '', path: decodeURIComponent(url.pathname), query: url.searchParams, kind, keys });
-      const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (ur) => {
-        res.writeHead(ur.statusCode ?? 502, ur.headers);
-        ur.pipe(res);
+      const keys = isDelete
+        ? [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => xmlUnescape(m[1]))
+        : [];
+      const kind = isDelete
+        ? 'deleteObjects'
+        : req.method === 'GET' && url.searchParams.get('list-type') === '2'
+          ? 'list'
+          : req.method === 'HEAD'
+            ? 'head'
+            : 'other';
+      log.requests.push({
+        method: req.method ?? '',
+        path: decodeURIComponent(url.pathname),
+        query: url.searchParams,
+        kind,
+        keys,
       });
+      const up = http.request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: upstream.host },
+        },
+        (ur) => {
+          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          ur.pipe(res);
+        },
+      );
       up.on('error', (e) => {
         res.writeHead(502);
         res.end(String(e));

@@ -95,7 +95,10 @@ function toStackEnv(v: StackEnvVars): StackEnv {
 export function stackEnv(): StackEnv {
   const missing = STACK_ENV_KEYS.filter((k) => !process.env[k]);
   if (missing.length) {
-    throw new Error(`${missing.join(', ')} not set: run the tests with scripts/test (it starts the stack), ` + `or scripts/stack up and eval "$(scripts/stack env)"`);
+    throw new Error(
+      `${missing.join(', ')} not set: run the tests with scripts/test (it starts the stack), ` +
+        `or scripts/stack up and eval "$(scripts/stack env)"`,
+    );
   }
   return toStackEnv(Object.fromEntries(STACK_ENV_KEYS.map((k) => [k, process.env[k] as string])) as StackEnvVars);
 }

@@ -33,13 +33,20 @@ function sourceHash(extraDir?: string): string {
  * `encodedFailures`: the bundle for workers with RR_CODEC_KEYS (failure messages in encoded attributes).
  * `workflowsPath`: a test's own workflows module instead of src/workflows/index.ts (its folder is hashed too).
  */
-export async function workflowBundlePath(opts: { encodedFailures?: boolean; workflowsPath?: string } = {}): Promise<string> {
+export async function workflowBundlePath(
+  opts: { encodedFailures?: boolean; workflowsPath?: string } = {},
+): Promise<string> {
   const own = opts.workflowsPath ? `-${path.basename(path.dirname(opts.workflowsPath))}` : '';
-  const file = path.join(os.tmpdir(), `reset-runbook-bundle${own}-${sourceHash(opts.workflowsPath && path.dirname(opts.workflowsPath))}${opts.encodedFailures ? '-encoded-failures' : ''}.js`);
+  const file = path.join(
+    os.tmpdir(),
+    `reset-runbook-bundle${own}-${sourceHash(opts.workflowsPath && path.dirname(opts.workflowsPath))}${opts.encodedFailures ? '-encoded-failures' : ''}.js`,
+  );
   if (!fs.existsSync(file)) {
     const { code } = await bundleWorkflowCode({
       workflowsPath: opts.workflowsPath ?? path.join(ROOT, 'src', 'workflows', 'index.ts'),
-      ...(opts.encodedFailures ? { failureConverterPath: path.join(ROOT, 'src', 'encryption', 'failure-converter.ts') } : {}),
+      ...(opts.encodedFailures
+        ? { failureConverterPath: path.join(ROOT, 'src', 'encryption', 'failure-converter.ts') }
+        : {}),
     });
     fs.writeFileSync(`${file}.tmp`, code);
     fs.renameSync(`${file}.tmp`, file);
@@ -49,7 +56,10 @@ export async function workflowBundlePath(opts: { encodedFailures?: boolean; work
 
 export function temporalAddress(): string {
   const a = process.env.TEMPORAL_ADDRESS;
-  if (!a) throw new Error('TEMPORAL_ADDRESS is not set: run the tests with scripts/test (it starts the stack), or eval "$(scripts/stack env)"');
+  if (!a)
+    throw new Error(
+      'TEMPORAL_ADDRESS is not set: run the tests with scripts/test (it starts the stack), or eval "$(scripts/stack env)"',
+    );
   return a;
 }
 

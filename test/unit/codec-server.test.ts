@@ -17,11 +17,25 @@ let url: string;
 let log = '';
 
 beforeAll(async () => {
-  child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'src', 'cli', 'index.ts'), 'codec-server', '--port', '0', '--origin', ORIGIN, '--json'], {
-    cwd: REPO,
-    env: { ...process.env, RR_CODEC_KEYS: K1, RR_CODEC_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  child = spawn(
+    process.execPath,
+    [
+      '--require',
+      'tsx/cjs',
+      path.join(REPO, 'src', 'cli', 'index.ts'),
+      'codec-server',
+      '--port',
+      '0',
+      '--origin',
+      ORIGIN,
+      '--json',
+    ],
+    {
+      cwd: REPO,
+      env: { ...process.env, RR_CODEC_KEYS: K1, RR_CODEC_TOKEN: TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stderr!.on('data', (d) => (log += d));
   url = await new Promise<string>((resolve, reject) => {
@@ -45,10 +59,17 @@ afterAll(async () => {
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const jsonPayload = (value: unknown) => {
   const p = defaultPayloadConverter.toPayload(value);
-  return { metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(p.data!).toString('base64') };
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    data: Buffer.from(p.data!).toString('base64'),
+  };
 };
 const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: ORIGIN, ...headers }, body: JSON.stringify(body) });
+  fetch(`${url}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: ORIGIN, ...headers },
+    body: JSON.stringify(body),
+  });
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 test('encode then decode gives back the payload; the encoded one holds no clear text', async () => {
@@ -71,14 +92,21 @@ test('encode then decode gives back the payload; the encoded one holds no clear 
 test('CORS preflight for the UI origin: methods and the headers the UI sends; nothing for another origin', async () => {
   const pre = await fetch(`${url}/decode`, {
     method: 'OPTIONS',
-    headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace,authorization' },
+    headers: {
+      origin: ORIGIN,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type,x-namespace,authorization',
+    },
   });
   expect(pre.status).toBe(204);
   expect(pre.headers.get('access-control-allow-origin')).toBe(ORIGIN);
   expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
   const allowed = pre.headers.get('access-control-allow-headers')!.toLowerCase();
   for (const h of ['content-type', 'x-namespace', 'authorization']) expect(allowed).toContain(h);
-  const other = await fetch(`${url}/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+  const other = await fetch(`${url}/decode`, {
+    method: 'OPTIONS',
+    headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+  });
   expect(other.headers.get('access-control-allow-origin')).toBeNull();
 });
 
@@ -91,7 +119,10 @@ test('without the bearer token (or with a wrong one): 401, nothing decoded', asy
 });
 
 test('a payload sealed with a key it does not hold: 400 naming the key id; bad bodies: 400; other paths: 404', async () => {
-  const foreign = { metadata: { encoding: b64('binary/encrypted'), 'encryption-key-id': b64('k9') }, data: randomBytes(40).toString('base64') };
+  const foreign = {
+    metadata: { encoding: b64('binary/encrypted'), 'encryption-key-id': b64('k9') },
+    data: randomBytes(40).toString('base64'),
+  };
   const r = await post('/decode', { payloads: [foreign] }, auth);
   expect(r.status).toBe(400);
   expect(((await r.json()) as any).error).toMatch(/key "k9"/);

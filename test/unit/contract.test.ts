@@ -9,12 +9,20 @@ import { DESTRUCTIVE_ACTIVITIES, FAILURE_TYPES, STEP_TITLES, stepOfActivity, ste
 
 const SRC = path.resolve(__dirname, '..', '..', 'src');
 const files = (dir: string): string[] =>
-  fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
 
 test("every ApplicationFailure type src/ throws or tests for is in the contract's FAILURE_TYPES", () => {
   // In a file that uses ApplicationFailure: a 'CamelCase' argument of a call (nonRetryable(msg, 'Type', …)),
   // { type: 'Type' }, and err.type === 'Type'.
-  const shapes = [/[(,]\s*'([A-Z][a-z]+(?:[A-Z][a-z]+)+)'\s*[,)]/g, /\btype: '([A-Z][A-Za-z]+)'/g, /\.type [!=]== '([A-Z][A-Za-z]+)'/g];
+  const shapes = [
+    /[(,]\s*'([A-Z][a-z]+(?:[A-Z][a-z]+)+)'\s*[,)]/g,
+    /\btype: '([A-Z][A-Za-z]+)'/g,
+    /\.type [!=]== '([A-Z][A-Za-z]+)'/g,
+  ];
   const found = new Set<string>();
   for (const f of files(SRC)) {
     if (f.startsWith(path.join(SRC, 'contract'))) continue;
@@ -27,8 +35,25 @@ test("every ApplicationFailure type src/ throws or tests for is in the contract'
 });
 
 test('the step registry gives each procedure its steps in order, their titles and the activities run under the lock', () => {
-  expect(stepsOf('reset')).toEqual(['plan', 'backup', 'approval', 'stopWorkers', 'reset', 'purgeStorage', 'startWorkers', 'verify']);
-  expect(stepsOf('restore')).toEqual(['plan', 'approval', 'stopWorkers', 'restore', 'restoreStorage', 'startWorkers', 'verify']);
+  expect(stepsOf('reset')).toEqual([
+    'plan',
+    'backup',
+    'approval',
+    'stopWorkers',
+    'reset',
+    'purgeStorage',
+    'startWorkers',
+    'verify',
+  ]);
+  expect(stepsOf('restore')).toEqual([
+    'plan',
+    'approval',
+    'stopWorkers',
+    'restore',
+    'restoreStorage',
+    'startWorkers',
+    'verify',
+  ]);
   // Recorded histories carry these as activity summaries: they must not change.
   expect(STEP_TITLES).toEqual({
     plan: '0 Plan',
@@ -51,5 +76,12 @@ test('the step registry gives each procedure its steps in order, their titles an
     startWorkers: 'startWorkers',
     verifyCounts: 'verify',
   });
-  expect([...DESTRUCTIVE_ACTIVITIES].sort()).toEqual(['purgeStorage', 'resetDatabase', 'restoreDatabase', 'restoreStorage', 'startWorkers', 'stopWorkers']);
+  expect([...DESTRUCTIVE_ACTIVITIES].sort()).toEqual([
+    'purgeStorage',
+    'resetDatabase',
+    'restoreDatabase',
+    'restoreStorage',
+    'startWorkers',
+    'stopWorkers',
+  ]);
 });

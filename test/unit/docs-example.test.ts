@@ -15,7 +15,8 @@ const MARKER = '```json example=rails-targets';
 export function exampleBlock(markdown: string): string {
   const lines = markdown.split('\n');
   const starts = lines.flatMap((l, i) => (l.trim() === MARKER ? [i] : []));
-  if (starts.length !== 1) throw new Error(`expected one ${MARKER} block in docs/operators/rails-example.md, found ${starts.length}`);
+  if (starts.length !== 1)
+    throw new Error(`expected one ${MARKER} block in docs/operators/rails-example.md, found ${starts.length}`);
   const end = lines.findIndex((l, i) => i > starts[0] && l.trim() === '```');
   if (end < 0) throw new Error(`the ${MARKER} block in docs/operators/rails-example.md is not closed`);
   return lines.slice(starts[0] + 1, end).join('\n');
@@ -56,7 +57,9 @@ test('the worked Rails example in docs/operators/rails-example.md is a valid tar
 
 test('the loader does refuse the example when a variable it names is missing (the check is real)', () => {
   const json = exampleBlock(fs.readFileSync(GUIDE, 'utf8'));
-  expect(() => load(json, { SHOP_DATABASE_URL: WORKER_ENV.SHOP_DATABASE_URL })).toThrow(/extraDatabases\[0\]\.urlEnv: environment variable SHOP_QUEUE_DATABASE_URL is not set/);
+  expect(() => load(json, { SHOP_DATABASE_URL: WORKER_ENV.SHOP_DATABASE_URL })).toThrow(
+    /extraDatabases\[0\]\.urlEnv: environment variable SHOP_QUEUE_DATABASE_URL is not set/,
+  );
 });
 
 test('exampleBlock finds exactly one block, and says so otherwise', () => {

@@ -22,7 +22,10 @@ test('seals a payload: encoding binary/encrypted, the key id, no clear text; dec
   expect(text(sealed)).not.toContain('rr_secret_db');
   expect(Buffer.from(sealed.data!).toString('latin1')).not.toContain('phonefin');
   const [back] = await codec.decode([sealed]);
-  expect(defaultPayloadConverter.fromPayload(back)).toEqual({ database: 'rr_secret_db', email: 'master@phonefin.example' });
+  expect(defaultPayloadConverter.fromPayload(back)).toEqual({
+    database: 'rr_secret_db',
+    email: 'master@phonefin.example',
+  });
   // Each seal has its own IV: the same value never gives the same ciphertext.
   const [again] = await codec.encode([plain]);
   expect(Buffer.compare(Buffer.from(again.data!), Buffer.from(sealed.data!))).not.toBe(0);
@@ -34,14 +37,18 @@ test('rotation: "k2,k1" encrypts with k2 and still reads what k1 sealed; k2 alon
   expect(defaultPayloadConverter.fromPayload((await rotated.decode([old]))[0])).toBe('old run');
   const [fresh] = await rotated.encode([defaultPayloadConverter.toPayload('new run')]);
   expect(Buffer.from(fresh.metadata![KEY_ID_KEY]).toString()).toBe('k2');
-  await expect(new AesGcmCodec(parseCodecKeys(k2)).decode([old])).rejects.toThrow(/encrypted with key "k1", which is not in RR_CODEC_KEYS/);
+  await expect(new AesGcmCodec(parseCodecKeys(k2)).decode([old])).rejects.toThrow(
+    /encrypted with key "k1", which is not in RR_CODEC_KEYS/,
+  );
 });
 
 test('an altered payload or a different key under the same id is refused, not garbage', async () => {
   const [sealed] = await new AesGcmCodec(parseCodecKeys(k1)).encode([defaultPayloadConverter.toPayload('x')]);
   const bad = Buffer.from(sealed.data!);
   bad[bad.length - 20] ^= 1;
-  await expect(new AesGcmCodec(parseCodecKeys(k1)).decode([{ ...sealed, data: bad }])).rejects.toThrow(/does not decrypt/);
+  await expect(new AesGcmCodec(parseCodecKeys(k1)).decode([{ ...sealed, data: bad }])).rejects.toThrow(
+    /does not decrypt/,
+  );
   const otherK1 = `k1:${randomBytes(32).toString('base64')}`;
   await expect(new AesGcmCodec(parseCodecKeys(otherK1)).decode([sealed])).rejects.toThrow(/key "k1" does not decrypt/);
 });
@@ -54,7 +61,9 @@ test('plain payloads pass through decode (a run written before encryption was tu
 test('bad RR_CODEC_KEYS are refused with a clear error that never shows key material', () => {
   expect(codecKeysFromEnv({})).toBeUndefined();
   expect(codecKeysFromEnv({ RR_CODEC_KEYS: ' ' })).toBeUndefined();
-  expect(() => parseCodecKeys('k1:' + randomBytes(16).toString('base64'))).toThrow(/key "k1" must be 32 bytes .* got 16 bytes/);
+  expect(() => parseCodecKeys('k1:' + randomBytes(16).toString('base64'))).toThrow(
+    /key "k1" must be 32 bytes .* got 16 bytes/,
+  );
   expect(() => parseCodecKeys('justakey')).toThrow(/entry 1 is not "<key id>:<base64 key>"/);
   expect(() => parseCodecKeys(`${k1},${k1}`)).toThrow(/listed twice/);
   expect(() => parseCodecKeys('bad id:' + randomBytes(32).toString('base64'))).toThrow(/key id "bad id"/);
@@ -71,15 +80,27 @@ test('bad RR_CODEC_KEYS are refused with a clear error that never shows key mate
 test('raw history for the CLI: sealed payloads and encoded failure messages are decoded in place', async () => {
   const codec = new AesGcmCodec(parseCodecKeys(k1));
   const fc = new DefaultFailureConverter({ encodeCommonAttributes: true });
-  const failure = fc.errorToFailure(new Error('pg_dump: database "rr_secret_db" does not exist'), defaultPayloadConverter);
+  const failure = fc.errorToFailure(
+    new Error('pg_dump: database "rr_secret_db" does not exist'),
+    defaultPayloadConverter,
+  );
   expect(failure.message).toBe('Encoded failure');
   failure.encodedAttributes = (await codec.encode([failure.encodedAttributes!]))[0];
   const [input] = await codec.encode([defaultPayloadConverter.toPayload({ target: 'demo' })]);
-  const history = { events: [{ workflowExecutionStartedEventAttributes: { input: { payloads: [input] } } }, { activityTaskFailedEventAttributes: { failure } }] };
+  const history = {
+    events: [
+      { workflowExecutionStartedEventAttributes: { input: { payloads: [input] } } },
+      { activityTaskFailedEventAttributes: { failure } },
+    ],
+  };
   expect(JSON.stringify(history)).not.toContain('rr_secret_db');
   await decodeRawPayloads(history, [codec]);
-  expect(defaultPayloadConverter.fromPayload(history.events[0].workflowExecutionStartedEventAttributes!.input.payloads[0])).toEqual({ target: 'demo' });
-  expect(history.events[1].activityTaskFailedEventAttributes!.failure.message).toBe('pg_dump: database "rr_secret_db" does not exist');
+  expect(
+    defaultPayloadConverter.fromPayload(history.events[0].workflowExecutionStartedEventAttributes!.input.payloads[0]),
+  ).toEqual({ target: 'demo' });
+  expect(history.events[1].activityTaskFailedEventAttributes!.failure.message).toBe(
+    'pg_dump: database "rr_secret_db" does not exist',
+  );
   // Without codecs (encryption off) nothing is touched.
   const untouched = { events: [{ x: { payloads: [input] } }] };
   await decodeRawPayloads(untouched, []);

@@ -6,7 +6,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { fleetWorkflowId, type Share } from '../../src/contract';
 import { checkFleetInput } from '../../src/workflows/fleet-input';
-import { batchSizes, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_FAILURES, isShare, resolveLimits, resolveShare } from '../../src/workflows/fleet-limits';
+import {
+  batchSizes,
+  DEFAULT_MAX_CONCURRENT,
+  DEFAULT_MAX_FAILURES,
+  isShare,
+  resolveLimits,
+  resolveShare,
+} from '../../src/workflows/fleet-limits';
 
 describe('shares', () => {
   test.each<[unknown, boolean]>([
@@ -78,7 +85,14 @@ describe('limits', () => {
   test('defaults: one at a time, the first failure stops the fleet, one batch', () => {
     expect(DEFAULT_MAX_CONCURRENT).toBe(1);
     expect(DEFAULT_MAX_FAILURES).toBe(0);
-    expect(resolveLimits(4, 6, {})).toEqual({ targets: 4, databases: 6, maxConcurrent: 1, maxFailures: 0, batches: [4], given: { maxConcurrent: 1, maxFailures: 0 } });
+    expect(resolveLimits(4, 6, {})).toEqual({
+      targets: 4,
+      databases: 6,
+      maxConcurrent: 1,
+      maxFailures: 0,
+      batches: [4],
+      given: { maxConcurrent: 1, maxFailures: 0 },
+    });
   });
 
   test('shares resolve against the number of targets; the given values are kept for display', () => {
@@ -99,7 +113,9 @@ describe('limits', () => {
     ['50%', 1, 1],
     ['50%', 10, 5],
     [4, 10, 4],
-  ])('maxConcurrent %p over %p targets: %p at once (at least 1)', (v, total, n) => expect(resolveLimits(total, total, { maxConcurrent: v }).maxConcurrent).toBe(n));
+  ])('maxConcurrent %p over %p targets: %p at once (at least 1)', (v, total, n) =>
+    expect(resolveLimits(total, total, { maxConcurrent: v }).maxConcurrent).toBe(n),
+  );
 
   // maxFailures is how many failures are TOLERATED: the fleet stops when failures exceed it.
   test.each<[Share, number, number, number]>([
@@ -110,14 +126,17 @@ describe('limits', () => {
     ['10%', 5, 0, 1],
     ['50%', 5, 2, 3],
     ['100%', 4, 4, 5],
-  ])('maxFailures %p over %p targets tolerates %p: failure number %p stops the fleet', (v, total, tolerated, stopsAt) => {
-    const { maxFailures } = resolveLimits(total, total, { maxFailures: v });
-    expect(maxFailures).toBe(tolerated);
-    // The workflow's rule (fleet.ts overThreshold): failures > maxFailures.
-    const over = (failures: number) => failures > maxFailures;
-    expect(over(stopsAt - 1)).toBe(false);
-    expect(over(stopsAt)).toBe(true);
-  });
+  ])(
+    'maxFailures %p over %p targets tolerates %p: failure number %p stops the fleet',
+    (v, total, tolerated, stopsAt) => {
+      const { maxFailures } = resolveLimits(total, total, { maxFailures: v });
+      expect(maxFailures).toBe(tolerated);
+      // The workflow's rule (fleet.ts overThreshold): failures > maxFailures.
+      const over = (failures: number) => failures > maxFailures;
+      expect(over(stopsAt - 1)).toBe(false);
+      expect(over(stopsAt)).toBe(true);
+    },
+  );
 });
 
 describe('fleet input', () => {
@@ -125,11 +144,21 @@ describe('fleet input', () => {
   const ok = { name: 'staging', targets: ['a', 'b'] };
 
   test('a plan needs only a name and targets; defaults filled in', () => {
-    expect(checkFleetInput(ok, 'plan-fleet-staging-x')).toEqual({ ...ok, mode: 'plan', unattended: false, onChildPause: 'wait' });
+    expect(checkFleetInput(ok, 'plan-fleet-staging-x')).toEqual({
+      ...ok,
+      mode: 'plan',
+      unattended: false,
+      onChildPause: 'wait',
+    });
   });
 
   test('an unattended run aborts a paused child by default, and may run under any id (a schedule appends the time)', () => {
-    expect(checkFleetInput({ name: 'staging', group: 'staging', mode: 'execute', unattended: true }, 'scheduled-staging-2026-01-01T00:00:00Z')).toMatchObject({
+    expect(
+      checkFleetInput(
+        { name: 'staging', group: 'staging', mode: 'execute', unattended: true },
+        'scheduled-staging-2026-01-01T00:00:00Z',
+      ),
+    ).toMatchObject({
       mode: 'execute',
       unattended: true,
       onChildPause: 'abort',
@@ -158,25 +187,50 @@ describe('fleet input', () => {
     ['not an object', 'staging', ID, /the input must be one JSON object/],
     ['null', null, ID, /the input must be one JSON object/],
     ['an array', [ok], ID, /the input must be one JSON object/],
-    ['an unknown field', { ...ok, maxConcurent: 2 }, ID, /unknown field "maxConcurent" \(known: name, targets, group, /],
+    [
+      'an unknown field',
+      { ...ok, maxConcurent: 2 },
+      ID,
+      /unknown field "maxConcurent" \(known: name, targets, group, /,
+    ],
     ['no name', { targets: ['a'] }, ID, /"name" \(the fleet's name\) must be lower-case letters/],
     ['a name with capitals', { ...ok, name: 'Staging' }, ID, /"name" \(the fleet's name\) must be/],
-    ['neither targets nor group', { name: 'staging' }, ID, /give "targets" \(a list of target names\) or "group" \(a group of the targets file\), not both/],
+    [
+      'neither targets nor group',
+      { name: 'staging' },
+      ID,
+      /give "targets" \(a list of target names\) or "group" \(a group of the targets file\), not both/,
+    ],
     ['both targets and group', { ...ok, group: 'staging' }, ID, /give "targets" .* not both/],
     ['targets not a list', { name: 'staging', targets: 'a' }, ID, /"targets" must be a non-empty list of target names/],
     ['an empty list of targets', { name: 'staging', targets: [] }, ID, /"targets" must be a non-empty list/],
     ['a bad target name', { name: 'staging', targets: ['a', 'B c'] }, ID, /"targets" must be a non-empty list/],
-    ['a target twice', { name: 'staging', targets: ['a', 'b', 'a', 'b', 'c'] }, ID, /"targets" names "a", "b" more than once/],
+    [
+      'a target twice',
+      { name: 'staging', targets: ['a', 'b', 'a', 'b', 'c'] },
+      ID,
+      /"targets" names "a", "b" more than once/,
+    ],
     ['a bad group name', { name: 'staging', group: 'Bad Group' }, ID, /"group" must be a group name/],
     ['a group that is not a string', { name: 'staging', group: 3 }, ID, /"group" must be a group name/],
     ['a bad mode', { ...ok, mode: 'run' }, ID, /"mode" must be "plan" or "execute"/],
-    ['maxConcurrent not a share', { ...ok, maxConcurrent: '3' }, ID, /"maxConcurrent" must be a whole number, or a percentage of the targets like "25%" \(at most 100%\)/],
+    [
+      'maxConcurrent not a share',
+      { ...ok, maxConcurrent: '3' },
+      ID,
+      /"maxConcurrent" must be a whole number, or a percentage of the targets like "25%" \(at most 100%\)/,
+    ],
     ['maxConcurrent above 100%', { ...ok, maxConcurrent: '150%' }, ID, /"maxConcurrent" must be a whole number/],
     ['maxConcurrent 0', { ...ok, maxConcurrent: 0 }, ID, /"maxConcurrent" must allow at least one child/],
     ['maxConcurrent 0%', { ...ok, maxConcurrent: '0%' }, ID, /"maxConcurrent" must allow at least one child/],
     ['maxFailures negative', { ...ok, maxFailures: -1 }, ID, /"maxFailures" must be a whole number/],
     ['maxFailures a fraction', { ...ok, maxFailures: 0.5 }, ID, /"maxFailures" must be a whole number/],
-    ['batches not a list', { ...ok, batches: '25%' }, ID, /"batches" must be a non-empty list of sizes, each .* and not 0, e\.g\. \[1, "25%", "100%"\]/],
+    [
+      'batches not a list',
+      { ...ok, batches: '25%' },
+      ID,
+      /"batches" must be a non-empty list of sizes, each .* and not 0, e\.g\. \[1, "25%", "100%"\]/,
+    ],
     ['batches empty', { ...ok, batches: [] }, ID, /"batches" must be a non-empty list/],
     ['a batch of 0', { ...ok, batches: [1, 0] }, ID, /"batches" must be a non-empty list/],
     ['a batch that is no share', { ...ok, batches: [1, 'half'] }, ID, /"batches" must be a non-empty list/],
@@ -189,8 +243,18 @@ describe('fleet input', () => {
     ['a bad approval timeout', { ...ok, approvalTimeout: 'tomorrow' }, ID, /"approvalTimeout" must be /],
     ['unattended not a boolean', { ...ok, unattended: 'yes' }, ID, /"unattended" must be true or false/],
     ['a bad onChildPause', { ...ok, onChildPause: 'retry' }, ID, /"onChildPause" must be "wait" or "abort"/],
-    ['unattended waiting for a person', { ...ok, unattended: true, onChildPause: 'wait' }, ID, /an unattended run cannot wait for a person: "onChildPause" must be "abort" \(or left out\)/],
-    ['an execute run under another id', { ...ok, mode: 'execute' }, 'fleet-other', /a fleet run must have workflow id "fleet-staging" \(got "fleet-other"\)/],
+    [
+      'unattended waiting for a person',
+      { ...ok, unattended: true, onChildPause: 'wait' },
+      ID,
+      /an unattended run cannot wait for a person: "onChildPause" must be "abort" \(or left out\)/,
+    ],
+    [
+      'an execute run under another id',
+      { ...ok, mode: 'execute' },
+      'fleet-other',
+      /a fleet run must have workflow id "fleet-staging" \(got "fleet-other"\)/,
+    ],
   ])('%s is refused, nothing touched', (_, raw, workflowId, problem) => {
     let err: unknown;
     try {
@@ -218,7 +282,9 @@ describe('fleet input', () => {
   });
 
   test('the workflow id is checked only once the rest is right, and not for a plan or an unattended run', () => {
-    expect(() => checkFleetInput({ ...ok, mode: 'execute', mode2: 1 }, 'x')).toThrow(/unknown field "mode2" \(known: [^;]*\)$/);
+    expect(() => checkFleetInput({ ...ok, mode: 'execute', mode2: 1 }, 'x')).toThrow(
+      /unknown field "mode2" \(known: [^;]*\)$/,
+    );
     expect(() => checkFleetInput({ ...ok, mode: 'plan' }, 'x')).not.toThrow();
     expect(() => checkFleetInput({ ...ok, mode: 'execute', unattended: true }, 'x')).not.toThrow();
   });

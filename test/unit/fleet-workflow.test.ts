@@ -57,7 +57,9 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowBundle: { codePath: await workflowBundlePath({ workflowsPath: path.join(__dirname, 'fleet', 'workflows.ts') }) },
+    workflowBundle: {
+      codePath: await workflowBundlePath({ workflowsPath: path.join(__dirname, 'fleet', 'workflows.ts') }),
+    },
     activities: {
       fleetTargets: async (req: FleetTargetsRequest): Promise<FleetTargets> => {
         if (req.group !== undefined) {
@@ -112,7 +114,9 @@ function fakePlan(target: string): Plan {
     highRisk: false,
     tables: [
       { database: 'primary', schema: 'public', table: 'customers', rows: 5, action: 'truncate' },
-      ...(target.includes('-2db-') ? [{ database: 'queue', schema: 'public', table: 'solid_queue_jobs', rows: 3, action: 'truncate' as const }] : []),
+      ...(target.includes('-2db-')
+        ? [{ database: 'queue', schema: 'public', table: 'solid_queue_jobs', rows: 3, action: 'truncate' as const }]
+        : []),
     ],
     foreignKeys: [],
     blobs: { count: 1, bytes: 10 },
@@ -152,7 +156,12 @@ const fleetName = () => `f-${randomUUID().slice(0, 8)}`;
 /** The fleets a test started: a failed test leaves none running (with its children) to disturb the next. */
 const fleets: WorkflowHandle[] = [];
 afterEach(async () => {
-  const open = [...fleets.splice(0), ...new Set(events.filter((e) => e.event === 'start').map((e) => env.client.workflow.getHandle(resetWorkflowId(e.target))))];
+  const open = [
+    ...fleets.splice(0),
+    ...new Set(
+      events.filter((e) => e.event === 'start').map((e) => env.client.workflow.getHandle(resetWorkflowId(e.target))),
+    ),
+  ];
   for (const h of open) {
     const running = await h
       .describe()
@@ -169,7 +178,12 @@ async function startFleet(input: FleetInput, workflowId = fleetWorkflowId(input.
 }
 
 /** Polls the fleet's progress (time does not skip meanwhile: children stay where they are). */
-async function until(h: WorkflowHandle, pred: (p: FleetProgress) => boolean, what = 'the condition', ms = 20000): Promise<FleetProgress> {
+async function until(
+  h: WorkflowHandle,
+  pred: (p: FleetProgress) => boolean,
+  what = 'the condition',
+  ms = 20000,
+): Promise<FleetProgress> {
   const deadline = Date.now() + ms;
   for (;;) {
     const p = await h.query(fleetProgressQuery).catch((e) => {
@@ -177,13 +191,17 @@ async function until(h: WorkflowHandle, pred: (p: FleetProgress) => boolean, wha
       return undefined;
     });
     if (p && pred(p)) return p;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last progress: ${JSON.stringify(p, null, 1)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last progress: ${JSON.stringify(p, null, 1)}`);
     await new Promise((r) => setTimeout(r, 30));
   }
 }
 
 /** The fleet's ending: its result, or the failure it threw (type and the result in its details). */
-async function ending(h: WorkflowHandle, ms = 20000): Promise<{ type?: string; message?: string; result: FleetResult }> {
+async function ending(
+  h: WorkflowHandle,
+  ms = 20000,
+): Promise<{ type?: string; message?: string; result: FleetResult }> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(async () => {
@@ -207,11 +225,20 @@ async function ending(h: WorkflowHandle, ms = 20000): Promise<{ type?: string; m
             env.client.workflow
               .getHandle(resetWorkflowId(e.target))
               .describe()
-              .then((x) => ({ id: x.workflowId, status: x.status.name, pa: x.raw.pendingActivities, hist: x.historyLength }))
+              .then((x) => ({
+                id: x.workflowId,
+                status: x.status.name,
+                pa: x.raw.pendingActivities,
+                hist: x.historyLength,
+              }))
               .catch((er) => String(er)),
           ),
       );
-      reject(new Error(`the fleet did not end within ${ms} ms; its history: ${JSON.stringify(hist)} ${JSON.stringify(d)} ${JSON.stringify(kids)} ${await env.currentTimeMs()}`));
+      reject(
+        new Error(
+          `the fleet did not end within ${ms} ms; its history: ${JSON.stringify(hist)} ${JSON.stringify(d)} ${JSON.stringify(kids)} ${await env.currentTimeMs()}`,
+        ),
+      );
     }, ms);
   });
   try {
@@ -219,7 +246,11 @@ async function ending(h: WorkflowHandle, ms = 20000): Promise<{ type?: string; m
   } catch (err) {
     if (!(err instanceof WorkflowFailedError) || !(err.cause instanceof ApplicationFailure)) throw err;
     expect(err.cause.nonRetryable).toBe(true);
-    return { type: err.cause.type ?? undefined, message: err.cause.message, result: err.cause.details?.[0] as FleetResult };
+    return {
+      type: err.cause.type ?? undefined,
+      message: err.cause.message,
+      result: err.cause.details?.[0] as FleetResult,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -238,7 +269,9 @@ const endOf = (t: string) => events.find((e) => e.event === 'end' && e.target ==
 
 /** The most children running at once, from their own start and end records (an end before a start at the same time). */
 function mostAtOnce(names: string[]): number {
-  const marks = events.filter((e) => names.includes(e.target)).map((e) => ({ at: e.at, d: e.event === 'start' ? 1 : -1 }));
+  const marks = events
+    .filter((e) => names.includes(e.target))
+    .map((e) => ({ at: e.at, d: e.event === 'start' ? 1 : -1 }));
   marks.sort((a, b) => a.at - b.at || a.d - b.d);
   let now = 0;
   let most = 0;
@@ -272,8 +305,21 @@ describe('a fleet that completes', () => {
     await h.signal(fleetApproveSignal, { confirmation: name, databases: 4, by: 'ana' });
     const { result } = await ending(h);
     expect(result).toMatchObject({ name, mode: 'execute', outcome: 'completed', endReason: 'completed' });
-    expect(result.totals).toEqual({ targets: 3, completed: 3, failed: 0, aborted: 0, notStarted: 0, running: 0, waiting: 0, workersStillStopped: 0 });
-    expect(result.targets.map((t) => t.detail)).toEqual(['Users: 6, Accounts: 1', 'Users: 6, Accounts: 1', 'Users: 6, Accounts: 1']);
+    expect(result.totals).toEqual({
+      targets: 3,
+      completed: 3,
+      failed: 0,
+      aborted: 0,
+      notStarted: 0,
+      running: 0,
+      waiting: 0,
+      workersStillStopped: 0,
+    });
+    expect(result.targets.map((t) => t.detail)).toEqual([
+      'Users: 6, Accounts: 1',
+      'Users: 6, Accounts: 1',
+      'Users: 6, Accounts: 1',
+    ]);
     expect(started(ts)).toEqual([...ts].sort());
     expect(mostAtOnce(ts)).toBe(2);
     for (const t of ts) {
@@ -290,10 +336,14 @@ describe('a fleet that completes', () => {
   test("the input's confirmation and database count stand in for the approval; a wrong one refuses the fleet", async () => {
     const ts = targets('ok', 'ok');
     const wrong = fleetName();
-    const refused = await ending(await startFleet({ name: wrong, targets: ts, mode: 'execute', confirmation: wrong, databases: 3 }));
+    const refused = await ending(
+      await startFleet({ name: wrong, targets: ts, mode: 'execute', confirmation: wrong, databases: 3 }),
+    );
     expect(refused.type).toBe('FleetRefused');
     expect(refused.result).toMatchObject({ outcome: 'rejected', endReason: 'refused' });
-    expect(refused.result.message).toBe(`refused; nothing was touched: the input's confirmation ("${wrong}", 3 databases) does not match the fleet "${wrong}" with 2 databases on 2 targets`);
+    expect(refused.result.message).toBe(
+      `refused; nothing was touched: the input's confirmation ("${wrong}", 3 databases) does not match the fleet "${wrong}" with 2 databases on 2 targets`,
+    );
     expect(refused.result.targets.map((t) => t.status)).toEqual(['not-started', 'not-started']);
     expect(started(ts)).toEqual([]);
 
@@ -310,7 +360,9 @@ describe('a fleet that completes', () => {
     const name = fleetName();
     const { result } = await ending(await startFleet({ name, targets: ts }, `plan-fleet-${name}`));
     expect(result).toMatchObject({ mode: 'plan', outcome: 'planned', endReason: 'planned' });
-    expect(result.message).toBe(`1 target(s) cannot be reset: ${ts[1]}: kept table accounts references truncated table customers`);
+    expect(result.message).toBe(
+      `1 target(s) cannot be reset: ${ts[1]}: kept table accounts references truncated table customers`,
+    );
     expect(statuses(result)).toEqual({ [ts[0]]: 'planned', [ts[1]]: 'planned' });
     expect(started(ts)).toEqual([]);
   });
@@ -320,9 +372,15 @@ describe('a fleet that completes', () => {
     const group = `g-${randomUUID().slice(0, 6)}`;
     groups.set(group, { targets: ts, group: { name: group, maxConcurrent: '100%', batches: [1, '25%', '100%'] } });
     const name = fleetName();
-    const { result } = await ending(await startFleet({ name, group, mode: 'execute', confirmation: name, databases: 10 }));
+    const { result } = await ending(
+      await startFleet({ name, group, mode: 'execute', confirmation: name, databases: 10 }),
+    );
     expect(result.outcome).toBe('completed');
-    expect(result.limits).toMatchObject({ maxConcurrent: 10, batches: [1, 2, 7], given: { maxConcurrent: '100%', batches: [1, '25%', '100%'] } });
+    expect(result.limits).toMatchObject({
+      maxConcurrent: 10,
+      batches: [1, 2, 7],
+      given: { maxConcurrent: '100%', batches: [1, '25%', '100%'] },
+    });
     expect(result.targets.map((t) => t.batch)).toEqual([1, 2, 2, 3, 3, 3, 3, 3, 3, 3]);
     const batch = (b: number) => ts.filter((_, i) => result.targets[i].batch === b);
     for (const b of [2, 3]) {
@@ -337,7 +395,9 @@ describe('limits', () => {
   test('maxConcurrent: never more than N children at once, a slot refilled as soon as one ends', async () => {
     const ts = targets('ok', 'ok3', 'ok7', 'ok2', 'ok', 'ok4', 'ok1');
     const name = fleetName();
-    const { result } = await ending(await startFleet({ name, targets: ts, mode: 'execute', maxConcurrent: 3, confirmation: name, databases: 7 }));
+    const { result } = await ending(
+      await startFleet({ name, targets: ts, mode: 'execute', maxConcurrent: 3, confirmation: name, databases: 7 }),
+    );
     expect(result.outcome).toBe('completed');
     expect(started(ts)).toEqual([...ts].sort());
     expect(mostAtOnce(ts)).toBe(3);
@@ -354,7 +414,14 @@ describe('limits', () => {
   test('maxFailures as a count: the failure that exceeds it stops new children; those left are not started, with the reason', async () => {
     const ts = targets('ok', 'fail2', 'fail2', 'ok', 'ok');
     const name = fleetName();
-    const h = await startFleet({ name, targets: ts, mode: 'execute', maxFailures: 1, confirmation: name, databases: 5 });
+    const h = await startFleet({
+      name,
+      targets: ts,
+      mode: 'execute',
+      maxFailures: 1,
+      confirmation: name,
+      databases: 5,
+    });
     const { type, message, result } = await ending(h);
     expect(type).toBe('FleetFailed');
     expect(result).toMatchObject({ outcome: 'failed', endReason: 'failureThreshold' });
@@ -365,10 +432,21 @@ describe('limits', () => {
         .map((t) => startOf(t)!.at)
         .sort((a, b) => a - b),
     );
-    expect(statuses(result)).toEqual({ [ts[0]]: 'completed', [ts[1]]: 'failed', [ts[2]]: 'failed', [ts[3]]: 'not-started', [ts[4]]: 'not-started' });
+    expect(statuses(result)).toEqual({
+      [ts[0]]: 'completed',
+      [ts[1]]: 'failed',
+      [ts[2]]: 'failed',
+      [ts[3]]: 'not-started',
+      [ts[4]]: 'not-started',
+    });
     const why = 'failure threshold reached (2 failed or waiting, 1 allowed)';
-    for (const t of ts.slice(3)) expect(byTarget(result)[t]).toMatchObject({ endReason: 'notStarted', detail: `not started: ${why}` });
-    expect(byTarget(result)[ts[1]]).toMatchObject({ outcome: 'failed', endReason: 'stepFailed', detail: 'TRUNCATE failed: deadlock detected' });
+    for (const t of ts.slice(3))
+      expect(byTarget(result)[t]).toMatchObject({ endReason: 'notStarted', detail: `not started: ${why}` });
+    expect(byTarget(result)[ts[1]]).toMatchObject({
+      outcome: 'failed',
+      endReason: 'stepFailed',
+      detail: 'TRUNCATE failed: deadlock detected',
+    });
     expect(result.message).toBe(`${why}; 1 of 5 completed, 2 failed, 0 aborted, 2 not started`);
     expect(message).toBe(`Fleet "${name}": ${result.message}`);
     await recordHistory('fleet-failure-threshold', h);
@@ -377,7 +455,15 @@ describe('limits', () => {
   test('maxFailures and maxConcurrent as shares of 10 targets: 10% tolerates one failure, 20% runs two at once', async () => {
     const ts = targets('ok', 'fail1', 'ok', 'fail2', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok');
     const name = fleetName();
-    const h = await startFleet({ name, targets: ts, mode: 'execute', maxConcurrent: '20%', maxFailures: '10%', confirmation: name, databases: 10 });
+    const h = await startFleet({
+      name,
+      targets: ts,
+      mode: 'execute',
+      maxConcurrent: '20%',
+      maxFailures: '10%',
+      confirmation: name,
+      databases: 10,
+    });
     const { result } = await ending(h);
     expect(result.limits).toMatchObject({ maxConcurrent: 2, maxFailures: 1 });
     expect(result.endReason).toBe('failureThreshold');
@@ -388,13 +474,27 @@ describe('limits', () => {
     expect(result.totals).toMatchObject({ completed: 3, failed: 2, notStarted: 5 });
     expect(byTarget(result)[ts[4]].status).toBe('completed');
     const p = await h.query(fleetProgressQuery);
-    expect(p.stopped).toMatchObject({ reason: 'failureThreshold', detail: 'failure threshold reached (2 failed or waiting, 1 allowed)' });
+    expect(p.stopped).toMatchObject({
+      reason: 'failureThreshold',
+      detail: 'failure threshold reached (2 failed or waiting, 1 allowed)',
+    });
   });
 
   test('a canary batch that fails stops the later batches (batchFailed), even within maxFailures', async () => {
     const ts = targets('fail1', 'ok', 'ok');
     const name = fleetName();
-    const { type, result } = await ending(await startFleet({ name, targets: ts, mode: 'execute', batches: [1, '100%'], maxFailures: 2, maxConcurrent: 3, confirmation: name, databases: 3 }));
+    const { type, result } = await ending(
+      await startFleet({
+        name,
+        targets: ts,
+        mode: 'execute',
+        batches: [1, '100%'],
+        maxFailures: 2,
+        maxConcurrent: 3,
+        confirmation: name,
+        databases: 3,
+      }),
+    );
     expect(type).toBe('FleetFailed');
     expect(result.endReason).toBe('batchFailed');
     expect(started(ts)).toEqual([ts[0]]);
@@ -406,13 +506,21 @@ describe('limits', () => {
   test('a child that leaves its workers stopped: the fleet ends workersStillStopped, which wins over the threshold', async () => {
     const ts = targets('stuck2', 'ok');
     const name = fleetName();
-    const { type, result } = await ending(await startFleet({ name, targets: ts, mode: 'execute', confirmation: name, databases: 2 }));
+    const { type, result } = await ending(
+      await startFleet({ name, targets: ts, mode: 'execute', confirmation: name, databases: 2 }),
+    );
     expect(type).toBe('FleetFailed');
     expect(result.endReason).toBe('workersStillStopped');
-    expect(byTarget(result)[ts[0]]).toMatchObject({ status: 'failed', endReason: 'workersStillStopped', workers: 'still-stopped' });
+    expect(byTarget(result)[ts[0]]).toMatchObject({
+      status: 'failed',
+      endReason: 'workersStillStopped',
+      workers: 'still-stopped',
+    });
     expect(byTarget(result)[ts[1]].status).toBe('not-started');
     expect(result.totals.workersStillStopped).toBe(1);
-    expect(result.message).toMatch(/^1 target\(s\) left their workers STOPPED: start them by hand \(see each run\); 0 of 2 completed, 1 failed/);
+    expect(result.message).toMatch(
+      /^1 target\(s\) left their workers STOPPED: start them by hand \(see each run\); 0 of 2 completed, 1 failed/,
+    );
   });
 });
 
@@ -437,10 +545,25 @@ describe('children that wait for a person', () => {
   test('a paused child frees its slot but counts as a failure while it waits; resumed, it completes', async () => {
     const ts = targets('pause', 'ok');
     const name = fleetName();
-    const h = await startFleet({ name, targets: ts, mode: 'execute', maxFailures: 1, confirmation: name, databases: 2 });
-    const p = await until(h, (x) => x.targets[0]?.status === 'waiting-for-operator' && x.targets[1]?.status === 'running', 'the pause and the next child');
+    const h = await startFleet({
+      name,
+      targets: ts,
+      mode: 'execute',
+      maxFailures: 1,
+      confirmation: name,
+      databases: 2,
+    });
+    const p = await until(
+      h,
+      (x) => x.targets[0]?.status === 'waiting-for-operator' && x.targets[1]?.status === 'running',
+      'the pause and the next child',
+    );
     expect(p.totals).toMatchObject({ waiting: 1, running: 1 });
-    expect(p.targets[0]).toMatchObject({ phase: 'waiting-for-operator', step: 'reset', stepStatus: 'waiting-for-operator' });
+    expect(p.targets[0]).toMatchObject({
+      phase: 'waiting-for-operator',
+      step: 'reset',
+      stepStatus: 'waiting-for-operator',
+    });
     expect(p.targets[0].detail).toBe(
       `waiting for an operator after "3 Reset the database" failed: TRUNCATE could not lock its tables within 1s (reset-runbook resume|abort ${resetWorkflowId(ts[0])})`,
     );
@@ -456,7 +579,10 @@ describe('children that wait for a person', () => {
     const name = fleetName();
     const h = await startFleet({ name, targets: ts, mode: 'execute', confirmation: name, databases: 2 });
     const p = await until(h, (x) => x.stopped !== undefined, 'the threshold');
-    expect(p).toMatchObject({ phase: 'stopping', stopped: { reason: 'failureThreshold', detail: 'failure threshold reached (1 failed or waiting, 0 allowed)' } });
+    expect(p).toMatchObject({
+      phase: 'stopping',
+      stopped: { reason: 'failureThreshold', detail: 'failure threshold reached (1 failed or waiting, 0 allowed)' },
+    });
     expect(statuses(p)).toEqual({ [ts[0]]: 'waiting-for-operator', [ts[1]]: 'not-started' });
     await env.client.workflow.getHandle(resetWorkflowId(ts[0])).signal(retrySignal);
     const { result } = await ending(h);
@@ -468,10 +594,16 @@ describe('children that wait for a person', () => {
   test('onChildPause "abort" (the default of an unattended run): a paused child is aborted and the fleet goes on within maxFailures', async () => {
     const ts = targets('pause', 'ok');
     const name = fleetName();
-    const { type, result } = await ending(await startFleet({ name, targets: ts, mode: 'execute', unattended: true, maxFailures: 1 }, `scheduled-${name}-x`));
+    const { type, result } = await ending(
+      await startFleet({ name, targets: ts, mode: 'execute', unattended: true, maxFailures: 1 }, `scheduled-${name}-x`),
+    );
     expect(type).toBe('FleetFailed');
     expect(result.endReason).toBe('targetsFailed');
-    expect(byTarget(result)[ts[0]]).toMatchObject({ status: 'aborted', outcome: 'aborted', detail: `Aborted by fleet ${name}: a step failed and this fleet runs unattended` });
+    expect(byTarget(result)[ts[0]]).toMatchObject({
+      status: 'aborted',
+      outcome: 'aborted',
+      detail: `Aborted by fleet ${name}: a step failed and this fleet runs unattended`,
+    });
     expect(byTarget(result)[ts[1]].status).toBe('completed');
     expect(result.message).toBe('1 of 2 completed, 0 failed, 1 aborted, 0 not started');
   });
@@ -479,7 +611,9 @@ describe('children that wait for a person', () => {
   test('onChildPause "abort" in an attended fleet', async () => {
     const ts = targets('pause', 'ok');
     const name = fleetName();
-    const { result } = await ending(await startFleet({ name, targets: ts, mode: 'execute', onChildPause: 'abort', confirmation: name, databases: 2 }));
+    const { result } = await ending(
+      await startFleet({ name, targets: ts, mode: 'execute', onChildPause: 'abort', confirmation: name, databases: 2 }),
+    );
     expect(result.endReason).toBe('failureThreshold');
     expect(statuses(result)).toEqual({ [ts[0]]: 'aborted', [ts[1]]: 'not-started' });
   });
@@ -489,23 +623,35 @@ describe('refusals: nothing is touched', () => {
   test('an unattended fleet with a production target is refused, and the targets with webhooks are told', async () => {
     const ts = targets('ok', 'prod');
     const name = fleetName();
-    const { type, result } = await ending(await startFleet({ name, targets: ts, mode: 'execute', unattended: true, schedule: 'nightly' }, `scheduled-${name}-x`));
+    const { type, result } = await ending(
+      await startFleet(
+        { name, targets: ts, mode: 'execute', unattended: true, schedule: 'nightly' },
+        `scheduled-${name}-x`,
+      ),
+    );
     expect(type).toBe('FleetRefused');
     expect(result).toMatchObject({ outcome: 'rejected', endReason: 'refused' });
     const why = `an unattended run never waits for a person or resets production: ${ts[1]} (environment "production")`;
     expect(result.message).toBe(`refused; nothing was touched: ${why}`);
     expect(started(ts)).toEqual([]);
     expect(notifications.filter((n) => ts.includes(n.target))).toEqual([
-      { target: ts[1], text: `Scheduled reset of "${ts[1]}" (fleet ${name}, schedule nightly) REFUSED, nothing was touched: ${why}` },
+      {
+        target: ts[1],
+        text: `Scheduled reset of "${ts[1]}" (fleet ${name}, schedule nightly) REFUSED, nothing was touched: ${why}`,
+      },
     ]);
   });
 
   test('a plan error refuses the fleet', async () => {
     const ts = targets('ok', 'bad');
     const name = fleetName();
-    const { type, result } = await ending(await startFleet({ name, targets: ts, mode: 'execute', confirmation: name, databases: 2 }));
+    const { type, result } = await ending(
+      await startFleet({ name, targets: ts, mode: 'execute', confirmation: name, databases: 2 }),
+    );
     expect(type).toBe('FleetRefused');
-    expect(result.message).toBe(`refused; nothing was touched: ${ts[1]}: kept table accounts references truncated table customers`);
+    expect(result.message).toBe(
+      `refused; nothing was touched: ${ts[1]}: kept table accounts references truncated table customers`,
+    );
     expect(started(ts)).toEqual([]);
   });
 
@@ -525,17 +671,29 @@ describe('refusals: nothing is touched', () => {
     expect(Date.parse(p.approval!.deadline) - Date.parse(p.approval!.since)).toBe(30 * 60_000);
     const { type, result } = await ending(h);
     expect(type).toBe('FleetFailed');
-    expect(result).toMatchObject({ endReason: 'approvalTimedOut', message: 'no approval within 30m; nothing was touched' });
-    expect(result.targets[0]).toMatchObject({ status: 'not-started', detail: 'not started: no approval within 30m; nothing was touched' });
+    expect(result).toMatchObject({
+      endReason: 'approvalTimedOut',
+      message: 'no approval within 30m; nothing was touched',
+    });
+    expect(result.targets[0]).toMatchObject({
+      status: 'not-started',
+      detail: 'not started: no approval within 30m; nothing was touched',
+    });
     expect(started(ts)).toEqual([]);
   });
 
   test('a target already being reset (reset-<target> running) is not reset twice: that target fails', async () => {
     const ts = targets('ok', 'ok600');
-    const busy = await env.client.workflow.start('productionDataReset', { taskQueue: TASK_QUEUE, workflowId: resetWorkflowId(ts[1]), args: [{ target: ts[1], mode: 'execute' }] });
+    const busy = await env.client.workflow.start('productionDataReset', {
+      taskQueue: TASK_QUEUE,
+      workflowId: resetWorkflowId(ts[1]),
+      args: [{ target: ts[1], mode: 'execute' }],
+    });
     try {
       const name = fleetName();
-      const { result } = await ending(await startFleet({ name, targets: ts, mode: 'execute', maxFailures: 1, confirmation: name, databases: 2 }));
+      const { result } = await ending(
+        await startFleet({ name, targets: ts, mode: 'execute', maxFailures: 1, confirmation: name, databases: 2 }),
+      );
       expect(result.endReason).toBe('targetsFailed');
       expect(byTarget(result)[ts[1]]).toMatchObject({
         status: 'failed',
@@ -583,14 +741,30 @@ describe('abort and cancellation', () => {
   test('abort while children run: every running child ends aborted, none starts after', async () => {
     const ts = targets('ok', 'ok', 'ok', 'ok');
     const name = fleetName();
-    const h = await startFleet({ name, targets: ts, mode: 'execute', maxConcurrent: 2, confirmation: name, databases: 4 });
-    await until(h, (x) => x.totals.running === 2 && x.targets.slice(0, 2).every((t) => t.step === 'reset'), 'two running children');
+    const h = await startFleet({
+      name,
+      targets: ts,
+      mode: 'execute',
+      maxConcurrent: 2,
+      confirmation: name,
+      databases: 4,
+    });
+    await until(
+      h,
+      (x) => x.totals.running === 2 && x.targets.slice(0, 2).every((t) => t.step === 'reset'),
+      'two running children',
+    );
     await h.signal(fleetAbortSignal, { by: 'ana', reason: 'incident' });
     const { type, result } = await ending(h);
     expect(type).toBe('FleetAborted');
     expect(result).toMatchObject({ outcome: 'aborted', endReason: 'aborted' });
     expect(result.message).toBe('aborted by ana: incident; 0 of 4 completed, 0 failed, 2 aborted, 2 not started');
-    expect(statuses(result)).toEqual({ [ts[0]]: 'aborted', [ts[1]]: 'aborted', [ts[2]]: 'not-started', [ts[3]]: 'not-started' });
+    expect(statuses(result)).toEqual({
+      [ts[0]]: 'aborted',
+      [ts[1]]: 'aborted',
+      [ts[2]]: 'not-started',
+      [ts[3]]: 'not-started',
+    });
     expect(byTarget(result)[ts[0]].detail).toBe('Aborted by ana: incident');
     expect(byTarget(result)[ts[2]].detail).toBe('not started: aborted by ana: incident');
     expect(started(ts)).toEqual([...ts.slice(0, 2)].sort());
@@ -611,13 +785,26 @@ describe('abort and cancellation', () => {
   test('a cancelled fleet aborts its running children and waits for them', async () => {
     const ts = targets('ok', 'ok', 'ok');
     const name = fleetName();
-    const h = await startFleet({ name, targets: ts, mode: 'execute', maxConcurrent: 2, confirmation: name, databases: 3 });
-    await until(h, (x) => x.totals.running === 2 && x.targets.slice(0, 2).every((t) => t.step === 'reset'), 'two running children');
+    const h = await startFleet({
+      name,
+      targets: ts,
+      mode: 'execute',
+      maxConcurrent: 2,
+      confirmation: name,
+      databases: 3,
+    });
+    await until(
+      h,
+      (x) => x.totals.running === 2 && x.targets.slice(0, 2).every((t) => t.step === 'reset'),
+      'two running children',
+    );
     await h.cancel();
     const { type, result } = await ending(h);
     expect(type).toBe('FleetFailed');
     expect(result).toMatchObject({ outcome: 'failed', endReason: 'cancelled' });
-    expect(result.message).toBe('aborted by a cancellation of the fleet: the fleet run was cancelled; 0 of 3 completed, 0 failed, 2 aborted, 1 not started');
+    expect(result.message).toBe(
+      'aborted by a cancellation of the fleet: the fleet run was cancelled; 0 of 3 completed, 0 failed, 2 aborted, 1 not started',
+    );
     expect(statuses(result)).toEqual({ [ts[0]]: 'aborted', [ts[1]]: 'aborted', [ts[2]]: 'not-started' });
     for (const t of ts.slice(0, 2)) expect(endOf(t)?.outcome).toBe('aborted');
     expect(started(ts)).toEqual([...ts.slice(0, 2)].sort());
@@ -643,7 +830,10 @@ describe('abort and cancellation', () => {
     await h.cancel();
     const { type, result } = await ending(h);
     expect(type).toBe('FleetFailed');
-    expect(result).toMatchObject({ endReason: 'cancelled', message: 'the fleet was cancelled while waiting for its approval; nothing was touched' });
+    expect(result).toMatchObject({
+      endReason: 'cancelled',
+      message: 'the fleet was cancelled while waiting for its approval; nothing was touched',
+    });
     expect(started(ts)).toEqual([]);
   });
 });

@@ -18,7 +18,12 @@ interface Message {
 
 /** Lints `text` as the file `asFile`, without the rules that need a TypeScript program (those take ~10 s). */
 function lint(asFile: string, text: string): Message[] {
-  const untyped = ['--parser-options', 'projectService:false', '--rule', '{"@typescript-eslint/no-floating-promises":"off","@typescript-eslint/no-deprecated":"off"}'];
+  const untyped = [
+    '--parser-options',
+    'projectService:false',
+    '--rule',
+    '{"@typescript-eslint/no-floating-promises":"off","@typescript-eslint/no-deprecated":"off"}',
+  ];
   const args = [ESLINT, '--format', 'json', '--stdin', '--stdin-filename', asFile, ...untyped];
   const r = spawnSync(process.execPath, args, { cwd: REPO, input: text, encoding: 'utf8' });
   if (r.status !== 0 && r.status !== 1) throw new Error(`eslint exited ${r.status}: ${r.stderr}`);
@@ -56,7 +61,9 @@ describe('workflow code (src/workflows)', () => {
   });
 
   test('may use Date.now() and Math.random(), which the SDK makes deterministic, and nothing else is reported', () => {
-    expect(messages.filter((m) => m.ruleId !== 'no-restricted-imports' && m.ruleId !== 'no-restricted-globals')).toEqual([]);
+    expect(
+      messages.filter((m) => m.ruleId !== 'no-restricted-imports' && m.ruleId !== 'no-restricted-globals'),
+    ).toEqual([]);
   });
 });
 
@@ -67,10 +74,18 @@ test('the same text outside src/workflows (an activity) is allowed its Node APIs
 test('a promise neither awaited nor handled is an error everywhere, with the type information the rule needs', () => {
   // Linting a typed sample takes a whole TypeScript program (~10 s of CPU); `npm run lint` does that on the
   // real tree, so here the configuration that the lint of each kind of file gets is read instead.
-  for (const file of ['src/workflows/runbook.ts', 'src/activities/plan.ts', 'src/cli/index.ts', 'test/unit/lint-rules.test.ts']) {
+  for (const file of [
+    'src/workflows/runbook.ts',
+    'src/activities/plan.ts',
+    'src/cli/index.ts',
+    'test/unit/lint-rules.test.ts',
+  ]) {
     const r = spawnSync(process.execPath, [ESLINT, '--print-config', file], { cwd: REPO, encoding: 'utf8' });
     expect(r.status).toBe(0);
-    const config = JSON.parse(r.stdout) as { rules: Record<string, unknown[]>; languageOptions: { parserOptions?: { projectService?: unknown } } };
+    const config = JSON.parse(r.stdout) as {
+      rules: Record<string, unknown[]>;
+      languageOptions: { parserOptions?: { projectService?: unknown } };
+    };
     expect([file, config.rules['@typescript-eslint/no-floating-promises']?.[0]]).toEqual([file, 2]);
     expect([file, Boolean(config.languageOptions.parserOptions?.projectService)]).toEqual([file, true]);
   }

@@ -11,7 +11,15 @@ const plan = {
   warnings: [],
   settings: { notifications: true, workersConfigured: true, startCommand: 'sudo systemctl start solid_queue' },
 } as unknown as Plan;
-const progress = (over: Partial<Progress>): Progress => ({ target: 'shop', mode: 'execute', phase: 'compensating', steps: [], workers: { status: 'stopped' }, plan, ...over });
+const progress = (over: Partial<Progress>): Progress => ({
+  target: 'shop',
+  mode: 'execute',
+  phase: 'compensating',
+  steps: [],
+  workers: { status: 'stopped' },
+  plan,
+  ...over,
+});
 
 test('workersStillStopped says so first, since when, and the command to run by hand', () => {
   const m = notifyMessage(
@@ -27,14 +35,25 @@ test('workersStillStopped says so first, since when, and the command to run by h
     undefined,
     ids,
   );
-  expect(m).toMatchObject({ event: 'workersStillStopped', target: 'shop', workflowId: 'reset-shop', runId: 'run-1', outcome: null });
+  expect(m).toMatchObject({
+    event: 'workersStillStopped',
+    target: 'shop',
+    workflowId: 'reset-shop',
+    runId: 'run-1',
+    outcome: null,
+  });
   expect(m.text).toBe(
     ':rotating_light: WORKERS ARE STILL STOPPED since 2026-01-01T10:00:00.000Z — start them by hand: sudo systemctl start solid_queue. Reset of "shop" (database shop_production) could not start them again: No Solid Queue heartbeat within 60s.',
   );
 });
 
 test('text is escaped for Slack (<, >, &)', () => {
-  const m = notifyMessage('failed', progress({ phase: 'failed', workers: { status: 'running' } }), { target: 'shop', mode: 'execute', outcome: 'failed', message: 'cmd >&2 <x>' }, ids);
+  const m = notifyMessage(
+    'failed',
+    progress({ phase: 'failed', workers: { status: 'running' } }),
+    { target: 'shop', mode: 'execute', outcome: 'failed', message: 'cmd >&2 <x>' },
+    ids,
+  );
   expect(m.text).toContain('cmd &gt;&amp;2 &lt;x&gt;');
 });
 

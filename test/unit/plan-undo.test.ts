@@ -1,4 +1,6 @@
-/** The plan's undo line (activities/plan-undo.ts) for each storage setup: what can come back, and exactly what cannot. */
+/**
+ * The plan's undo line (activities/plan-undo.ts) for each storage setup: what can come back, and exactly what cannot.
+ */
 import { undoPlan } from '../../src/activities/plan-undo';
 import type { StorageServiceConfig } from '../../src/config/types';
 import { loadedTarget } from '../support/target-config';
@@ -7,7 +9,8 @@ const base = { database: { urlEnv: 'DB' }, backup: { dir: '/tmp/b' } };
 const services = { amazon: { bucket: 'app-files' }, local: { kind: 'disk' as const, root: '/srv/storage' } };
 const withQ = loadedTarget({ ...base, storage: { services, quarantine: { bucket: 'app-quarantine', days: 14 } } });
 const withoutQ = loadedTarget({ ...base, storage: { services } });
-const purged = (cfg: typeof withQ, ...names: string[]) => names.map((name) => ({ name, svc: cfg.storage!.services[name] as StorageServiceConfig, files: 3 }));
+const purged = (cfg: typeof withQ, ...names: string[]) =>
+  names.map((name) => ({ name, svc: cfg.storage!.services[name] as StorageServiceConfig, files: 3 }));
 
 test('with storage.quarantine, S3 and Disk files can come back, for as long as the quarantine keeps them', () => {
   expect(undoPlan(withQ, purged(withQ, 'amazon', 'local'))).toEqual({
@@ -34,5 +37,10 @@ test('without storage.quarantine, each purged service is named as deleted for go
 });
 
 test('no file deleted: only the tables are concerned', () => {
-  expect(undoPlan(withoutQ, [])).toEqual({ tables: true, files: 'none', cannotComeBack: [], summary: 'tables can come back (the backup); no file is deleted' });
+  expect(undoPlan(withoutQ, [])).toEqual({
+    tables: true,
+    files: 'none',
+    cannotComeBack: [],
+    summary: 'tables can come back (the backup); no file is deleted',
+  });
 });

@@ -3,7 +3,18 @@
  * position, ranges done out of order, and what a partly failed batch leaves to do.
  */
 import type { BlobRow } from '../../src/activities/lib/blobs';
-import { addCounts, doneRanges, keyBatches, laterPosition, markDone, parsePosition, progressOf, ServiceKeys, sortManifestBlobs, startPosition } from '../../src/activities/lib/purge-keys';
+import {
+  addCounts,
+  doneRanges,
+  keyBatches,
+  laterPosition,
+  markDone,
+  parsePosition,
+  progressOf,
+  ServiceKeys,
+  sortManifestBlobs,
+  startPosition,
+} from '../../src/activities/lib/purge-keys';
 
 const rows = (service: string, keys: string[]): BlobRow[] => keys.map((key) => ({ service, key, bytes: 1 }));
 
@@ -52,13 +63,29 @@ test('the index moves over contiguous done ranges only; a partly failed batch ke
 });
 
 test('a position of the listing purge (before issue 9) restarts its service; no position starts at the beginning', () => {
-  expect(parsePosition(JSON.stringify({ service: 'amazon', after: 'e2e/abc', deleted: 5, bytes: 50 }))).toMatchObject({ service: 'amazon', phase: 'keys', index: 0, deleted: 5 });
-  expect(parsePosition(JSON.stringify({ service: 'amazon', after: '\uffff', deleted: 5, bytes: 50 })).phase).toBe('done');
+  expect(parsePosition(JSON.stringify({ service: 'amazon', after: 'e2e/abc', deleted: 5, bytes: 50 }))).toMatchObject({
+    service: 'amazon',
+    phase: 'keys',
+    index: 0,
+    deleted: 5,
+  });
+  expect(parsePosition(JSON.stringify({ service: 'amazon', after: '\uffff', deleted: 5, bytes: 50 })).phase).toBe(
+    'done',
+  );
   expect(parsePosition(undefined)).toEqual(startPosition());
 });
 
 test('a position recorded before the quarantine counts reads with them at zero; of two positions the later one wins', () => {
-  const old = { v: 2, service: 'amazon', phase: 'keys', index: 40, skip: [], variantsAfter: '', deleted: 40, bytes: 400 };
+  const old = {
+    v: 2,
+    service: 'amazon',
+    phase: 'keys',
+    index: 40,
+    skip: [],
+    variantsAfter: '',
+    deleted: 40,
+    bytes: 400,
+  };
   const p = parsePosition(JSON.stringify(old));
   expect(p).toMatchObject({ ...old, alreadyGone: 0, missing: 0, missingSample: [], services: {} });
   const later = { ...p, index: 60, deleted: 50, alreadyGone: 10 };
@@ -75,8 +102,23 @@ test('a position recorded before the quarantine counts reads with them at zero; 
 
 test('counts are added per service and in total; the missing sample is bounded', () => {
   const p = startPosition();
-  addCounts(p, 'amazon', true, { deleted: 3, bytes: 30, alreadyGone: 1, missing: 4, missingKeys: ['a', 'b', 'c', 'd'] });
+  addCounts(p, 'amazon', true, {
+    deleted: 3,
+    bytes: 30,
+    alreadyGone: 1,
+    missing: 4,
+    missingKeys: ['a', 'b', 'c', 'd'],
+  });
   addCounts(p, 'local', false, { deleted: 2, bytes: 2, alreadyGone: 0, missing: 3, missingKeys: ['e', 'f', 'g'] });
-  expect(p).toMatchObject({ deleted: 5, bytes: 32, alreadyGone: 1, missing: 7, missingSample: ['a', 'b', 'c', 'd', 'e'] });
-  expect(p.services).toEqual({ amazon: { deleted: 3, bytes: 30, alreadyGone: 1, missing: 4, quarantined: true }, local: { deleted: 2, bytes: 2, alreadyGone: 0, missing: 3, quarantined: false } });
+  expect(p).toMatchObject({
+    deleted: 5,
+    bytes: 32,
+    alreadyGone: 1,
+    missing: 7,
+    missingSample: ['a', 'b', 'c', 'd', 'e'],
+  });
+  expect(p.services).toEqual({
+    amazon: { deleted: 3, bytes: 30, alreadyGone: 1, missing: 4, quarantined: true },
+    local: { deleted: 2, bytes: 2, alreadyGone: 0, missing: 3, quarantined: false },
+  });
 });

@@ -23,7 +23,9 @@ test('the targets reference lists every field, with its default, by section', ()
   expect(text.split('\n')[0]).toMatch(/^_Generated .*`npm run schema`/);
   expect(text).toContain('## `targets.<name>.backup`');
   expect(text).toMatch(/^\| `targets\.<name>\.backup\.keep` \| number ≥ 1 \| `5` \| Backups kept per database\. \|$/m);
-  expect(text).toMatch(/^\| `targets\.<name>\.storage\.services\.<service>\.root` \| non-empty string \| required \| Only with `kind: "disk"`\./m);
+  expect(text).toMatch(
+    /^\| `targets\.<name>\.storage\.services\.<service>\.root` \| non-empty string \| required \| Only with `kind: "disk"`\./m,
+  );
   expect(text).toContain('## `groups.<group>`');
   expect(text).toContain('## `targets.<name>.schedule`');
 });

@@ -10,7 +10,18 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
 import type { restoreFromBackup } from '../../src/workflows';
-import { abortSignal, approveSignal, progressQuery, restoreWorkflowId, retrySignal, type Progress, type RestoreInput, type RestorePlan, type RestoreResult, type StepStatus } from '../../src/contract';
+import {
+  abortSignal,
+  approveSignal,
+  progressQuery,
+  restoreWorkflowId,
+  retrySignal,
+  type Progress,
+  type RestoreInput,
+  type RestorePlan,
+  type RestoreResult,
+  type StepStatus,
+} from '../../src/contract';
 import { recordHistory } from '../support/histories';
 import { workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
@@ -27,7 +38,17 @@ const TASK_QUEUE = `unit-restore-${randomUUID()}`;
 const mocksByTarget = new Map<string, Partial<Record<Name, (args: unknown) => Promise<unknown>>>>();
 let worker: Worker | undefined;
 let running: Promise<void> | undefined;
-const NAMES: Name[] = ['planRestore', 'stopWorkers', 'restoreDatabase', 'restoreStorage', 'startWorkers', 'verifyRestore', 'acquireResetLock', 'releaseResetLock', 'sendNotification'];
+const NAMES: Name[] = [
+  'planRestore',
+  'stopWorkers',
+  'restoreDatabase',
+  'restoreStorage',
+  'startWorkers',
+  'verifyRestore',
+  'acquireResetLock',
+  'releaseResetLock',
+  'sendNotification',
+];
 
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
@@ -53,13 +74,22 @@ afterAll(async () => {
 const DB = 'phonefin_production';
 const target = () => `unit-r-${randomUUID().slice(0, 8)}`;
 
-function fakePlan(t: string, over: Partial<RestorePlan> = {}, settings: Partial<RestorePlan['settings']> = {}): RestorePlan {
+function fakePlan(
+  t: string,
+  over: Partial<RestorePlan> = {},
+  settings: Partial<RestorePlan['settings']> = {},
+): RestorePlan {
   return {
     target: t,
     databaseName: DB,
     highRisk: false,
     resetRunId: 'reset-run-1',
-    backup: { files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }], serverVersion: '15', pgDumpVersion: '15', createdAt: '2026-12-03T07:00:00.000Z' },
+    backup: {
+      files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }],
+      serverVersion: '15',
+      pgDumpVersion: '15',
+      createdAt: '2026-12-03T07:00:00.000Z',
+    },
     backupAgeMinutes: 5,
     checksumsOk: true,
     countsInBackup: { 'primary/public.customers': 5 },
@@ -114,7 +144,11 @@ function mockActivities(plan: RestorePlan, over: Overrides = {}): { calls: Calls
 }
 
 function start(input: RestoreInput) {
-  return env.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', { taskQueue: TASK_QUEUE, workflowId: restoreWorkflowId(input.target), args: [input] });
+  return env.client.workflow.start<typeof restoreFromBackup>('restoreFromBackup', {
+    taskQueue: TASK_QUEUE,
+    workflowId: restoreWorkflowId(input.target),
+    args: [input],
+  });
 }
 type Handle = Awaited<ReturnType<typeof start>>;
 
@@ -144,8 +178,24 @@ async function failure(h: Handle): Promise<{ type?: string; message: string; res
 
 const states = (p: Progress): Record<string, StepStatus> => Object.fromEntries(p.steps.map((s) => [s.name, s.status]));
 const step = (p: Progress, name: string) => p.steps.find((s) => s.name === name)!;
-const NONE_REACHED = { plan: 'skipped', approval: 'skipped', stopWorkers: 'skipped', restore: 'skipped', restoreStorage: 'skipped', startWorkers: 'skipped', verify: 'skipped' };
-const EVERY_STEP_DONE = { plan: 'done', approval: 'done', stopWorkers: 'done', restore: 'done', restoreStorage: 'done', startWorkers: 'done', verify: 'done' };
+const NONE_REACHED = {
+  plan: 'skipped',
+  approval: 'skipped',
+  stopWorkers: 'skipped',
+  restore: 'skipped',
+  restoreStorage: 'skipped',
+  startWorkers: 'skipped',
+  verify: 'skipped',
+};
+const EVERY_STEP_DONE = {
+  plan: 'done',
+  approval: 'done',
+  stopWorkers: 'done',
+  restore: 'done',
+  restoreStorage: 'done',
+  startWorkers: 'done',
+  verify: 'done',
+};
 
 test('the happy path: plan, approval, stop, restore, objects back, start, verify; every step done, the result filled in', async () => {
   const t = target();
@@ -160,7 +210,14 @@ test('the happy path: plan, approval, stop, restore, objects back, start, verify
   expect(waiting.restorePlan?.resetRunId).toBe('reset-run-1');
   await h.signal(approveSignal, { confirmation: DB, by: 'jest' });
   const r = await h.result();
-  expect(m.calls).toEqual(['planRestore', 'stopWorkers', 'restoreDatabase', 'restoreStorage', 'startWorkers', 'verifyRestore']);
+  expect(m.calls).toEqual([
+    'planRestore',
+    'stopWorkers',
+    'restoreDatabase',
+    'restoreStorage',
+    'startWorkers',
+    'verifyRestore',
+  ]);
   expect(m.lockCalls).toEqual(['acquireResetLock', 'releaseResetLock']);
   expect(r).toMatchObject({
     target: t,
@@ -202,18 +259,28 @@ test("the restore step gets the plan's backup and counts; the storage step the p
   expect((await h.result()).outcome).toBe('completed');
   // Both destructive steps carry the run's lock: they run holding the database's advisory lock.
   const lock = { workflowId: h.workflowId, runId: h.firstExecutionRunId, target: t };
-  expect(seen.restoreDatabase).toEqual({ target: t, backup: plan.backup, expected: plan.countsInBackup, resetRunId: 'reset-run-7', lock });
+  expect(seen.restoreDatabase).toEqual({
+    target: t,
+    backup: plan.backup,
+    expected: plan.countsInBackup,
+    resetRunId: 'reset-run-7',
+    lock,
+  });
   expect(seen.restoreStorage).toEqual({ target: t, resetRunId: 'reset-run-7', lock });
   expect(seen.verifyRestore).toEqual({ target: t, expected: plan.countsInBackup, workersRunning: true });
 });
 
 test('a plan with errors is refused: rejected, nothing called after the plan, no lock taken', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t, { errors: ['backup file /b/x.dump does not match its record'], checksumsOk: false }));
+  const m = mockActivities(
+    fakePlan(t, { errors: ['backup file /b/x.dump does not match its record'], checksumsOk: false }),
+  );
   const h = await start({ target: t });
   const f = await failure(h);
   expect(f.type).toBe('RestoreRefused');
-  expect(f.message).toBe(`Restore of "${t}" refused; nothing was touched: backup file /b/x.dump does not match its record`);
+  expect(f.message).toBe(
+    `Restore of "${t}" refused; nothing was touched: backup file /b/x.dump does not match its record`,
+  );
   expect(f.result).toMatchObject({ outcome: 'rejected', endReason: 'refused', workers: { status: 'untouched' } });
   expect(m.calls).toEqual(['planRestore']);
   expect(m.lockCalls).toEqual([]);
@@ -232,7 +299,12 @@ test('a plan that cannot be made fails the run as planFailed, nothing else calle
   const h = await start({ target: t });
   const f = await failure(h);
   expect(f.type).toBe('RestorePlanFailed');
-  expect(f.result).toMatchObject({ outcome: 'failed', endReason: 'planFailed', message: expect.stringMatching(/No reset run/), workers: { status: 'untouched' } });
+  expect(f.result).toMatchObject({
+    outcome: 'failed',
+    endReason: 'planFailed',
+    message: expect.stringMatching(/No reset run/),
+    workers: { status: 'untouched' },
+  });
   expect(m.calls).toEqual(['planRestore']);
   expect(m.lockCalls).toEqual([]);
   expect(states(await h.query(progressQuery))).toEqual({ ...NONE_REACHED, plan: 'failed' });
@@ -258,7 +330,10 @@ test('a wrong confirmation in the approve signal is recorded and waited past; th
   await until(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: 'wrong_db' });
   const p = await until(h, (x) => Boolean(step(x, 'approval').error));
-  expect(step(p, 'approval')).toMatchObject({ status: 'running', error: `rejected approval: confirmation "wrong_db" does not match the database name "${DB}"` });
+  expect(step(p, 'approval')).toMatchObject({
+    status: 'running',
+    error: `rejected approval: confirmation "wrong_db" does not match the database name "${DB}"`,
+  });
   expect(p.phase).toBe('awaiting-approval');
   expect(m.calls).toEqual(['planRestore']);
   await h.signal(approveSignal, { confirmation: DB });
@@ -268,7 +343,9 @@ test('a wrong confirmation in the approve signal is recorded and waited past; th
 test('a database held by another run: refused, naming the holder, nothing touched', async () => {
   const t = target();
   const holder = `database "${DB}" is held by another reset: workflow "reset-other", run r-1`;
-  const m = mockActivities(fakePlan(t), { acquireResetLock: async () => Promise.reject(ApplicationFailure.nonRetryable(holder, 'DatabaseLocked')) });
+  const m = mockActivities(fakePlan(t), {
+    acquireResetLock: async () => Promise.reject(ApplicationFailure.nonRetryable(holder, 'DatabaseLocked')),
+  });
   const h = await start({ target: t });
   const f = await failure(h);
   expect(f.type).toBe('RestoreRefused');
@@ -290,12 +367,24 @@ test('the default 24 h approval timeout, in workflow time: still waiting after 2
   const f = await failure(h);
   expect(await env.currentTimeMs()).toBeGreaterThanOrEqual(Date.parse(approval!.deadline));
   expect(f.type).toBe('ApprovalTimedOut');
-  expect(f.result).toMatchObject({ outcome: 'failed', endReason: 'approvalTimedOut', workers: { status: 'untouched' } });
+  expect(f.result).toMatchObject({
+    outcome: 'failed',
+    endReason: 'approvalTimedOut',
+    workers: { status: 'untouched' },
+  });
   expect(m.calls).toEqual(['planRestore']);
   expect(m.lockCalls).toEqual(['acquireResetLock', 'releaseResetLock']);
   const p = await h.query(progressQuery);
   expect(step(p, 'approval')).toMatchObject({ status: 'failed', error: 'no approval before the deadline' });
-  expect(states(p)).toMatchObject({ plan: 'done', approval: 'failed', stopWorkers: 'skipped', restore: 'skipped', restoreStorage: 'skipped', startWorkers: 'skipped', verify: 'skipped' });
+  expect(states(p)).toMatchObject({
+    plan: 'done',
+    approval: 'failed',
+    stopWorkers: 'skipped',
+    restore: 'skipped',
+    restoreStorage: 'skipped',
+    startWorkers: 'skipped',
+    verify: 'skipped',
+  });
 });
 
 test("the input's approvalTimeout wins over the target's", async () => {
@@ -323,8 +412,18 @@ test('abort while awaiting approval: aborted, nothing touched, the lock given ba
   expect(m.lockCalls).toEqual(['acquireResetLock', 'releaseResetLock']);
   const p = await h.query(progressQuery);
   expect(p.phase).toBe('aborted');
-  expect(step(p, 'approval')).toMatchObject({ status: 'failed', error: expect.stringMatching(/Aborted by jest: wrong backup/) });
-  expect(states(p)).toMatchObject({ plan: 'done', stopWorkers: 'skipped', restore: 'skipped', restoreStorage: 'skipped', startWorkers: 'skipped', verify: 'skipped' });
+  expect(step(p, 'approval')).toMatchObject({
+    status: 'failed',
+    error: expect.stringMatching(/Aborted by jest: wrong backup/),
+  });
+  expect(states(p)).toMatchObject({
+    plan: 'done',
+    stopWorkers: 'skipped',
+    restore: 'skipped',
+    restoreStorage: 'skipped',
+    startWorkers: 'skipped',
+    verify: 'skipped',
+  });
 });
 
 test('a restore step that fails its attempts: workers back, a pause, and a retry stops them again and finishes', async () => {
@@ -340,14 +439,29 @@ test('a restore step that fails its attempts: workers back, a pause, and a retry
   await until(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: DB });
   const paused = await until(h, (p) => p.phase === 'waiting-for-operator');
-  expect(paused.waiting).toMatchObject({ step: 'restore', workersRestarted: true, error: expect.stringMatching(/connection to server lost/) });
+  expect(paused.waiting).toMatchObject({
+    step: 'restore',
+    workersRestarted: true,
+    error: expect.stringMatching(/connection to server lost/),
+  });
   expect(paused.workers.status).toBe('running');
   expect(step(paused, 'restore')).toMatchObject({ status: 'waiting-for-operator', attempts: 2 });
   expect(m.calls).toEqual(['planRestore', 'stopWorkers', 'restoreDatabase', 'restoreDatabase', 'startWorkers']);
   await h.signal(retrySignal);
   const r = await h.result();
-  expect(r).toMatchObject({ outcome: 'completed', endReason: 'completed', workers: { status: 'running' }, restored: { rows: 5 } });
-  expect(m.calls.slice(5)).toEqual(['stopWorkers', 'restoreDatabase', 'restoreStorage', 'startWorkers', 'verifyRestore']);
+  expect(r).toMatchObject({
+    outcome: 'completed',
+    endReason: 'completed',
+    workers: { status: 'running' },
+    restored: { rows: 5 },
+  });
+  expect(m.calls.slice(5)).toEqual([
+    'stopWorkers',
+    'restoreDatabase',
+    'restoreStorage',
+    'startWorkers',
+    'verifyRestore',
+  ]);
   expect(states(await h.query(progressQuery))).toEqual(EVERY_STEP_DONE);
   await recordHistory('restore-failed-then-retried', h);
 });
@@ -355,19 +469,32 @@ test('a restore step that fails its attempts: workers back, a pause, and a retry
 test('counts that differ right after the restore pause the run (not retried by itself); abort ends it with the workers running', async () => {
   const t = target();
   const m = mockActivities(fakePlan(t, {}, { maximumAttempts: 3 }), {
-    restoreDatabase: async () => ({ tables: 1, rows: 4, mismatches: ['primary/public.customers: 4, the backup held 5'], queueDrift: [] }),
+    restoreDatabase: async () => ({
+      tables: 1,
+      rows: 4,
+      mismatches: ['primary/public.customers: 4, the backup held 5'],
+      queueDrift: [],
+    }),
   });
   const h = await start({ target: t, confirmation: DB });
   await until(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: DB });
   const paused = await until(h, (p) => p.phase === 'waiting-for-operator');
-  expect(paused.waiting?.error).toMatch(/^Right after the restore's COMMIT, counts differ from what its transaction checked in:\nprimary\/public.customers: 4, the backup held 5/);
+  expect(paused.waiting?.error).toMatch(
+    /^Right after the restore's COMMIT, counts differ from what its transaction checked in:\nprimary\/public.customers: 4, the backup held 5/,
+  );
   expect(m.calls.filter((c) => c === 'restoreDatabase')).toHaveLength(1);
   await h.signal(abortSignal, { reason: 'look into it', by: 'jest' });
   const f = await failure(h);
   expect(f.result).toMatchObject({ outcome: 'aborted', endReason: 'aborted', workers: { status: 'running' } });
   expect(m.calls).toEqual(['planRestore', 'stopWorkers', 'restoreDatabase', 'startWorkers']);
-  expect(states(await h.query(progressQuery))).toEqual({ ...EVERY_STEP_DONE, restore: 'failed', restoreStorage: 'skipped', startWorkers: 'skipped', verify: 'skipped' });
+  expect(states(await h.query(progressQuery))).toEqual({
+    ...EVERY_STEP_DONE,
+    restore: 'failed',
+    restoreStorage: 'skipped',
+    startWorkers: 'skipped',
+    verify: 'skipped',
+  });
 });
 
 test('abort while waiting: the workers restarted by the pause stay running, the run ends aborted', async () => {
@@ -386,29 +513,51 @@ test('abort while waiting: the workers restarted by the pause stay running, the 
   const f = await failure(h);
   expect(f.type).toBe('RestoreAborted');
   expect(f.message).toBe(`Restore of "${t}" Aborted by jest: objects later`);
-  expect(f.result).toMatchObject({ outcome: 'aborted', endReason: 'aborted', workers: { status: 'running' }, restored: { rows: 5 } });
+  expect(f.result).toMatchObject({
+    outcome: 'aborted',
+    endReason: 'aborted',
+    workers: { status: 'running' },
+    restored: { rows: 5 },
+  });
   // The pause started the workers; the abort did not start them a second time.
   expect(m.calls).toEqual(['planRestore', 'stopWorkers', 'restoreDatabase', 'restoreStorage', 'startWorkers']);
   expect(m.lockCalls).toEqual(['acquireResetLock', 'releaseResetLock']);
   const p = await h.query(progressQuery);
   expect(p.phase).toBe('aborted');
   expect(p.workers.status).toBe('running');
-  expect(states(p)).toEqual({ plan: 'done', approval: 'done', stopWorkers: 'done', restore: 'done', restoreStorage: 'failed', startWorkers: 'skipped', verify: 'skipped' });
+  expect(states(p)).toEqual({
+    plan: 'done',
+    approval: 'done',
+    stopWorkers: 'done',
+    restore: 'done',
+    restoreStorage: 'failed',
+    startWorkers: 'skipped',
+    verify: 'skipped',
+  });
   expect(step(p, 'restoreStorage').error).toMatch(/^CopyObject q\/quarantine\/a.png: AccessDenied.*Aborted by jest/);
-  expect(step(p, 'startWorkers').detail).toMatch(/^not run as a step: the run had started the workers again \(compensation\)/);
+  expect(step(p, 'startWorkers').detail).toMatch(
+    /^not run as a step: the run had started the workers again \(compensation\)/,
+  );
   await recordHistory('restore-storage-failed-then-aborted', h);
 });
 
 test('compensation that never brings the workers back ends the run failed, workersStillStopped, every step final', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t, {}, { startTimeoutSeconds: 1, restartBudgetSeconds: 12, startCommand: 'sudo systemctl start solid_queue' }), {
-    restoreDatabase: async () => {
-      throw ApplicationFailure.nonRetryable('pg_restore: error: could not read input file');
+  const m = mockActivities(
+    fakePlan(
+      t,
+      {},
+      { startTimeoutSeconds: 1, restartBudgetSeconds: 12, startCommand: 'sudo systemctl start solid_queue' },
+    ),
+    {
+      restoreDatabase: async () => {
+        throw ApplicationFailure.nonRetryable('pg_restore: error: could not read input file');
+      },
+      startWorkers: async () => {
+        throw new Error('No Solid Queue heartbeat within 1s');
+      },
     },
-    startWorkers: async () => {
-      throw new Error('No Solid Queue heartbeat within 1s');
-    },
-  });
+  );
   const h = await start({ target: t, confirmation: DB });
   await until(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: DB });
@@ -417,14 +566,30 @@ test('compensation that never brings the workers back ends the run failed, worke
   expect(f.result).toMatchObject({
     outcome: 'failed',
     endReason: 'workersStillStopped',
-    workers: { status: 'still-stopped', startCommand: 'sudo systemctl start solid_queue', restart: { attempt: 2, maxAttempts: 2 } },
+    workers: {
+      status: 'still-stopped',
+      startCommand: 'sudo systemctl start solid_queue',
+      restart: { attempt: 2, maxAttempts: 2 },
+    },
   });
-  expect(f.message).toBe(`WORKERS ARE STILL STOPPED since ${f.result.workers!.stoppedSince} — start them by hand: sudo systemctl start solid_queue`);
+  expect(f.message).toBe(
+    `WORKERS ARE STILL STOPPED since ${f.result.workers!.stoppedSince} — start them by hand: sudo systemctl start solid_queue`,
+  );
   expect(m.calls).toEqual(['planRestore', 'stopWorkers', 'restoreDatabase', 'startWorkers', 'startWorkers']);
   const p = await h.query(progressQuery);
   expect(p.phase).toBe('failed');
-  expect(states(p)).toEqual({ plan: 'done', approval: 'done', stopWorkers: 'done', restore: 'failed', restoreStorage: 'skipped', startWorkers: 'skipped', verify: 'skipped' });
-  expect(step(p, 'restoreStorage').detail).toBe('not reached: the run ended after "3 Restore the database from the backup" failed');
+  expect(states(p)).toEqual({
+    plan: 'done',
+    approval: 'done',
+    stopWorkers: 'done',
+    restore: 'failed',
+    restoreStorage: 'skipped',
+    startWorkers: 'skipped',
+    verify: 'skipped',
+  });
+  expect(step(p, 'restoreStorage').detail).toBe(
+    'not reached: the run ended after "3 Restore the database from the backup" failed',
+  );
   expect(step(p, 'startWorkers').detail).toMatch(/WORKERS ARE STILL STOPPED/);
 });
 
@@ -452,12 +617,26 @@ test('cancelling the run mid-restore waits for the step, starts the workers agai
     release();
   }
   await expect(h.result()).rejects.toThrow(WorkflowFailedError);
-  expect(m.calls).toEqual(['planRestore', 'stopWorkers', 'restoreDatabase', 'restoreDatabase:finished', 'startWorkers']);
+  expect(m.calls).toEqual([
+    'planRestore',
+    'stopWorkers',
+    'restoreDatabase',
+    'restoreDatabase:finished',
+    'startWorkers',
+  ]);
   expect(m.lockCalls).toEqual(['acquireResetLock', 'releaseResetLock']);
   const p = await h.query(progressQuery);
   expect(p.phase).toBe('cancelled');
   expect(p.workers.status).toBe('running');
-  expect(states(p)).toEqual({ plan: 'done', approval: 'done', stopWorkers: 'done', restore: 'failed', restoreStorage: 'skipped', startWorkers: 'skipped', verify: 'skipped' });
+  expect(states(p)).toEqual({
+    plan: 'done',
+    approval: 'done',
+    stopWorkers: 'done',
+    restore: 'failed',
+    restoreStorage: 'skipped',
+    startWorkers: 'skipped',
+    verify: 'skipped',
+  });
 });
 
 test('no quarantine and no workers: the storage and worker steps are skipped, saying why', async () => {
@@ -471,7 +650,12 @@ test('no quarantine and no workers: the storage and worker steps are skipped, sa
   expect(r.objectsRestored).toBeUndefined();
   expect(m.calls).toEqual(['planRestore', 'restoreDatabase', 'verifyRestore']);
   const p = await h.query(progressQuery);
-  expect(states(p)).toEqual({ ...EVERY_STEP_DONE, stopWorkers: 'skipped', restoreStorage: 'skipped', startWorkers: 'skipped' });
+  expect(states(p)).toEqual({
+    ...EVERY_STEP_DONE,
+    stopWorkers: 'skipped',
+    restoreStorage: 'skipped',
+    startWorkers: 'skipped',
+  });
   expect(step(p, 'restoreStorage').detail).toContain('is gone for good and cannot come back');
   expect(step(p, 'stopWorkers').detail).toBe('no workers configured');
 });

@@ -9,7 +9,17 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
-import { abortSignal, approveSignal, OUTCOME_KEY, progressQuery, resetWorkflowId, retrySignal, type Plan, type Progress, type ResetInput } from '../../src/contract';
+import {
+  abortSignal,
+  approveSignal,
+  OUTCOME_KEY,
+  progressQuery,
+  resetWorkflowId,
+  retrySignal,
+  type Plan,
+  type Progress,
+  type ResetInput,
+} from '../../src/contract';
 import { workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 import { recordHistory } from '../support/histories';
@@ -124,7 +134,12 @@ function makeMocks(calls: Calls, plan: Plan, over: Overrides): Activities {
     backupDatabase: async (...args: unknown[]) => {
       calls.push('backupDatabase');
       if (over.backupDatabase) return over.backupDatabase(calls, ...args);
-      return { files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }], serverVersion: '15', pgDumpVersion: '15', createdAt: await serverNow() };
+      return {
+        files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }],
+        serverVersion: '15',
+        pgDumpVersion: '15',
+        createdAt: await serverNow(),
+      };
     },
     stopWorkers: rec('stopWorkers', { staleProcessRows: 0, claimedByDeadProcesses: 0 }),
     resetDatabase: rec('resetDatabase', {
@@ -138,7 +153,13 @@ function makeMocks(calls: Calls, plan: Plan, over: Overrides): Activities {
     purgeStorage: rec('purgeStorage', { deleted: 2, bytes: 20, keptReferenced: 0 }),
     startWorkers: rec('startWorkers', { alive: 3 }),
     sendNotification: rec('sendNotification', undefined),
-    verifyCounts: rec('verifyCounts', { ok: true, lines: [], report: 'Users: 6', hints: [], accounts: { count: 1, roles: { master: 1 } } }),
+    verifyCounts: rec('verifyCounts', {
+      ok: true,
+      lines: [],
+      report: 'Users: 6',
+      hints: [],
+      accounts: { count: 1, roles: { master: 1 } },
+    }),
     // The reset lock: not in `calls` (the step order), but in `lockCalls`, which the lock tests read.
     acquireResetLock: async () => {
       lockCalls.push('acquire');
@@ -160,7 +181,11 @@ function start(taskQueue: string, input: ResetInput, workflowId = resetWorkflowI
   return env.client.workflow.start('productionDataReset', { taskQueue, workflowId, args: [input] });
 }
 
-async function until(h: { query: (q: typeof progressQuery) => Promise<Progress> }, pred: (p: Progress) => boolean, ms = 20000): Promise<Progress> {
+async function until(
+  h: { query: (q: typeof progressQuery) => Promise<Progress> },
+  pred: (p: Progress) => boolean,
+  ms = 20000,
+): Promise<Progress> {
   const deadline = Date.now() + ms;
   for (;;) {
     // A query right after the start may come before the workflow registered its handler: try again.
@@ -190,7 +215,15 @@ test('runs the steps in the runbook order, waiting for approval before anything 
     await h.signal(approveSignal, { confirmation: 'phonefin_production', by: 'test' });
     const r = await h.result();
     expect(r.outcome).toBe('completed');
-    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'verifyCounts']);
+    expect(calls).toEqual([
+      'planReset',
+      'backupDatabase',
+      'stopWorkers',
+      'resetDatabase',
+      'purgeStorage',
+      'startWorkers',
+      'verifyCounts',
+    ]);
     expect(r.accounts).toEqual({ count: 1, roles: { master: 1 } });
     const final = await h.query(progressQuery);
     expect(final.steps.every((s) => s.status === 'done')).toBe(true);
@@ -198,7 +231,9 @@ test('runs the steps in the runbook order, waiting for approval before anything 
     expect(final.workers.status).toBe('running');
     expect(r.endReason).toBe('completed');
     expect(r.workers?.status).toBe('running');
-    expect(final.steps.find((x) => x.name === 'reset')?.detail).toBe('1 rows truncated (1 kept tables: 2 rows kept); 1 blob keys recorded');
+    expect(final.steps.find((x) => x.name === 'reset')?.detail).toBe(
+      '1 rows truncated (1 kept tables: 2 rows kept); 1 blob keys recorded',
+    );
   });
 });
 
@@ -219,7 +254,9 @@ test('bad input fails at once and touches nothing', async () => {
   const t = target();
   const calls: Calls = [];
   await withWorker(mockActivities(calls, fakePlan(t)), async (tq) => {
-    await expect((await start(tq, { target: t, mdoe: 'execute' } as unknown as ResetInput, `x-${t}`)).result()).rejects.toThrow(WorkflowFailedError);
+    await expect(
+      (await start(tq, { target: t, mdoe: 'execute' } as unknown as ResetInput, `x-${t}`)).result(),
+    ).rejects.toThrow(WorkflowFailedError);
     const h = await start(tq, { target: t, mode: 'execute' }, `not-the-reset-id-${t}`);
     const err = await h.result().catch((e) => e);
     expect(String(err.cause?.message)).toMatch(/workflow id "reset-/);
@@ -230,11 +267,14 @@ test('bad input fails at once and touches nothing', async () => {
 test('a plan with errors refuses an execute run before the backup', async () => {
   const t = target();
   const calls: Calls = [];
-  await withWorker(mockActivities(calls, fakePlan(t, { errors: ['kept table x references truncated table y'] })), async (tq) => {
-    const err = await (await start(tq, { target: t, mode: 'execute' })).result().catch((e) => e);
-    expect(err.cause?.type).toBe('ResetRefused');
-    expect(calls).toEqual(['planReset']);
-  });
+  await withWorker(
+    mockActivities(calls, fakePlan(t, { errors: ['kept table x references truncated table y'] })),
+    async (tq) => {
+      const err = await (await start(tq, { target: t, mode: 'execute' })).result().catch((e) => e);
+      expect(err.cause?.type).toBe('ResetRefused');
+      expect(calls).toEqual(['planReset']);
+    },
+  );
 });
 
 test('a failed reset brings the workers back, waits, and a retry stops them again and finishes', async () => {
@@ -244,7 +284,13 @@ test('a failed reset brings the workers back, waits, and a retry stops them agai
   const acts = mockActivities(calls, fakePlan(t, { environment: 'development' }), {
     resetDatabase: async () => {
       if (++resets === 1) throw ApplicationFailure.nonRetryable('TRUNCATE could not lock its tables within 1s');
-      return { manifest: { path: '/m', blobs: 0, bytes: 0 }, countsBefore: {}, countsAfter: {}, truncated: { tables: 0, rows: 0 }, kept: { tables: 0, rows: 0 } };
+      return {
+        manifest: { path: '/m', blobs: 0, bytes: 0 },
+        countsBefore: {},
+        countsAfter: {},
+        truncated: { tables: 0, rows: 0 },
+        kept: { tables: 0, rows: 0 },
+      };
     },
   });
   await withWorker(acts, async (tq) => {
@@ -258,7 +304,18 @@ test('a failed reset brings the workers back, waits, and a retry stops them agai
     await h.signal(retrySignal);
     const r = await h.result();
     expect(r.outcome).toBe('completed');
-    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'verifyCounts']);
+    expect(calls).toEqual([
+      'planReset',
+      'backupDatabase',
+      'stopWorkers',
+      'resetDatabase',
+      'startWorkers',
+      'stopWorkers',
+      'resetDatabase',
+      'purgeStorage',
+      'startWorkers',
+      'verifyCounts',
+    ]);
     await recordHistory('reset-failed-then-retried', h);
   });
 });
@@ -279,12 +336,21 @@ test('abort while waiting ends the run as aborted, with the workers running', as
     await h.signal(abortSignal, { reason: 'test', by: 'jest' });
     const err = await h.result().catch((e) => e);
     expect(err.cause?.type).toBe('ResetAborted');
-    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers']);
+    expect(calls).toEqual([
+      'planReset',
+      'backupDatabase',
+      'stopWorkers',
+      'resetDatabase',
+      'purgeStorage',
+      'startWorkers',
+    ]);
     const p = await h.query(progressQuery);
     expect(p.phase).toBe('aborted');
     // Step 5 is where people look for the workers: it says the pause's restart brought them back.
     expect(p.workers.status).toBe('running');
-    expect(p.steps.find((x) => x.name === 'startWorkers')?.detail).toMatch(/^not run as a step: the run had started the workers again \(compensation\); it ended: Aborted by jest/);
+    expect(p.steps.find((x) => x.name === 'startWorkers')?.detail).toMatch(
+      /^not run as a step: the run had started the workers again \(compensation\); it ended: Aborted by jest/,
+    );
     await recordHistory('purge-failed-then-aborted', h);
   });
 });
@@ -327,9 +393,16 @@ test('no approval before the deadline ends the run with nothing changed', async 
     const err = await (await start(tq, { target: t, mode: 'execute', approvalTimeout: '2s' })).result().catch((e) => e);
     expect(err.cause?.type).toBe('ApprovalTimedOut');
     expect(calls).toEqual(['planReset', 'backupDatabase']);
-    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'failed', endReason: 'approvalTimedOut', workers: { status: 'untouched' } });
+    expect(err.cause?.details?.[0]).toMatchObject({
+      outcome: 'failed',
+      endReason: 'approvalTimedOut',
+      workers: { status: 'untouched' },
+    });
     const p = await env.client.workflow.getHandle(resetWorkflowId(t)).query(progressQuery);
-    expect(p.steps.find((x) => x.name === 'approval')).toMatchObject({ status: 'failed', error: 'no approval before the deadline' });
+    expect(p.steps.find((x) => x.name === 'approval')).toMatchObject({
+      status: 'failed',
+      error: 'no approval before the deadline',
+    });
     expect(p.steps.filter((x) => ['running', 'waiting-for-operator', 'pending'].includes(x.status))).toEqual([]);
   });
 });
@@ -343,7 +416,10 @@ test('a high-risk plan needs the second, distinct confirmation', async () => {
     await h.signal(approveSignal, { confirmation: 'phonefin_production' });
     const p = await until(h, (x) => /REBUILD/.test(x.steps.find((s) => s.name === 'approval')?.error ?? ''));
     expect(p.phase).toBe('awaiting-approval');
-    await h.signal(approveSignal, { confirmation: 'phonefin_production', highRiskConfirmation: 'REBUILD phonefin_production' });
+    await h.signal(approveSignal, {
+      confirmation: 'phonefin_production',
+      highRiskConfirmation: 'REBUILD phonefin_production',
+    });
     expect((await h.result()).outcome).toBe('completed');
   });
 });
@@ -366,7 +442,12 @@ const activeStates = ['running', 'waiting-for-operator', 'pending'];
 test('a restart that never brings the workers back ends the run as failed, workersStillStopped, every step final', async () => {
   const t = target();
   const calls: Calls = [];
-  const plan = settings(fakePlan(t, { environment: 'development' }), { startTimeoutSeconds: 1, restartBudgetSeconds: 12, startCommand: 'sudo systemctl start solid_queue', notifications: true });
+  const plan = settings(fakePlan(t, { environment: 'development' }), {
+    startTimeoutSeconds: 1,
+    restartBudgetSeconds: 12,
+    startCommand: 'sudo systemctl start solid_queue',
+    notifications: true,
+  });
   const events: string[] = [];
   const acts = mockActivities(calls, plan, {
     sendNotification: async (c, m) => {
@@ -395,17 +476,26 @@ test('a restart that never brings the workers back ends the run as failed, worke
       startCommand: 'sudo systemctl start solid_queue',
       restart: { attempt: 2, maxAttempts: 2, lastError: expect.stringMatching(/No Solid Queue heartbeat/) },
     });
-    expect(err.cause?.message).toBe(`WORKERS ARE STILL STOPPED since ${r.workers.stoppedSince} — start them by hand: sudo systemctl start solid_queue`);
+    expect(err.cause?.message).toBe(
+      `WORKERS ARE STILL STOPPED since ${r.workers.stoppedSince} — start them by hand: sudo systemctl start solid_queue`,
+    );
     expect(calls.filter((c) => c === 'startWorkers')).toHaveLength(2);
     // People are told once, and told the worst: not a plain "failed" besides.
     expect(events).toEqual(['workersStillStopped']);
     const p = await h.query(progressQuery);
     expect(p.phase).toBe('failed');
     expect(p.steps.filter((x) => activeStates.includes(x.status))).toEqual([]);
-    expect(p.steps.find((x) => x.name === 'reset')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^Seed command failed/) });
+    expect(p.steps.find((x) => x.name === 'reset')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^Seed command failed/),
+    });
     // Later steps were not reached because step 3 failed, not "because the workers are still stopped".
-    expect(p.steps.find((x) => x.name === 'purgeStorage')?.detail).toBe('not reached: the run ended after "3 Reset the database" failed');
-    expect(p.steps.find((x) => x.name === 'startWorkers')?.detail).toMatch(/starting the workers again \(compensation\) failed: WORKERS ARE STILL STOPPED/);
+    expect(p.steps.find((x) => x.name === 'purgeStorage')?.detail).toBe(
+      'not reached: the run ended after "3 Reset the database" failed',
+    );
+    expect(p.steps.find((x) => x.name === 'startWorkers')?.detail).toMatch(
+      /starting the workers again \(compensation\) failed: WORKERS ARE STILL STOPPED/,
+    );
     const sa = (await h.describe()).typedSearchAttributes;
     expect(sa.get(OUTCOME_KEY)).toBe('failed');
     await recordHistory('workers-still-stopped', h);
@@ -421,9 +511,16 @@ test('abort while awaiting approval: the approval step failed (not running), the
     await h.signal(abortSignal, { reason: 'wrong day', by: 'jest' });
     const err = await h.result().catch((e) => e);
     expect(err.cause?.type).toBe('ResetAborted');
-    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'aborted', endReason: 'aborted', workers: { status: 'untouched' } });
+    expect(err.cause?.details?.[0]).toMatchObject({
+      outcome: 'aborted',
+      endReason: 'aborted',
+      workers: { status: 'untouched' },
+    });
     const p = await h.query(progressQuery);
-    expect(p.steps.find((x) => x.name === 'approval')).toMatchObject({ status: 'failed', error: expect.stringMatching(/Aborted by jest: wrong day/) });
+    expect(p.steps.find((x) => x.name === 'approval')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/Aborted by jest: wrong day/),
+    });
     expect(p.steps.find((x) => x.name === 'reset')).toMatchObject({ status: 'skipped' });
     expect(p.steps.filter((x) => activeStates.includes(x.status))).toEqual([]);
   });
@@ -451,9 +548,16 @@ test('abort at a pause: the paused step becomes failed with its error kept; atte
     expect(calls.filter((c) => c === 'purgeStorage')).toHaveLength(2);
     await h.signal(abortSignal, { reason: 'test', by: 'jest' });
     const err = await h.result().catch((e) => e);
-    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'aborted', endReason: 'aborted', workers: { status: 'running' } });
+    expect(err.cause?.details?.[0]).toMatchObject({
+      outcome: 'aborted',
+      endReason: 'aborted',
+      workers: { status: 'running' },
+    });
     const p = await h.query(progressQuery);
-    expect(p.steps.find((x) => x.name === 'purgeStorage')).toMatchObject({ status: 'failed', error: expect.stringMatching(/^S3 refused to delete 3 object\(s\).*Aborted by jest/) });
+    expect(p.steps.find((x) => x.name === 'purgeStorage')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^S3 refused to delete 3 object\(s\).*Aborted by jest/),
+    });
     expect(p.abortRequested).toMatchObject({ by: 'jest', reason: 'test' });
     expect(p.steps.filter((x) => activeStates.includes(x.status))).toEqual([]);
   });
@@ -465,8 +569,15 @@ test('a backup that would be too old at the TRUNCATE is taken again before the w
   let resets = 0;
   const acts = mockActivities(calls, settings(fakePlan(t), { backupMaxAgeMinutes: 0.02 }), {
     resetDatabase: async () => {
-      if (++resets === 1) throw ApplicationFailure.nonRetryable('Seed command failed; the tables are already truncated');
-      return { manifest: { path: '/m', blobs: 0, bytes: 0 }, countsBefore: {}, countsAfter: {}, truncated: { tables: 0, rows: 0 }, kept: { tables: 0, rows: 0 } };
+      if (++resets === 1)
+        throw ApplicationFailure.nonRetryable('Seed command failed; the tables are already truncated');
+      return {
+        manifest: { path: '/m', blobs: 0, bytes: 0 },
+        countsBefore: {},
+        countsAfter: {},
+        truncated: { tables: 0, rows: 0 },
+        kept: { tables: 0, rows: 0 },
+      };
     },
     resetState: async () => ({ databaseChanged: true }),
   });
@@ -476,20 +587,35 @@ test('a backup that would be too old at the TRUNCATE is taken again before the w
     await env.sleep('2s'); // older than 0.02 min = 1.2 s, in the workflow's time
     await h.signal(approveSignal, { confirmation: 'phonefin_production' });
     await until(h, (x) => x.phase === 'waiting-for-operator');
-    expect(calls).toEqual(['planReset', 'backupDatabase', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'startWorkers']);
+    expect(calls).toEqual([
+      'planReset',
+      'backupDatabase',
+      'backupDatabase',
+      'stopWorkers',
+      'resetDatabase',
+      'startWorkers',
+    ]);
     await env.sleep('2s');
     await h.signal(retrySignal);
     const r = await h.result();
     expect(r.outcome).toBe('completed');
     // The retry asked whether the TRUNCATE had committed, and it had: no backup of the emptied database.
-    expect(calls.slice(6)).toEqual(['resetState', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'startWorkers', 'verifyCounts']);
+    expect(calls.slice(6)).toEqual([
+      'resetState',
+      'stopWorkers',
+      'resetDatabase',
+      'purgeStorage',
+      'startWorkers',
+      'verifyCounts',
+    ]);
     const p = await h.query(progressQuery);
     expect(p.steps.find((x) => x.name === 'backup')?.detail).toMatch(/^refreshed: /);
   });
 });
 
 test('no worker alive before and whenNoneAliveBefore "leave": the workers are stopped for the TRUNCATE and left stopped, also after a failure', async () => {
-  const plan = (t: string) => settings(fakePlan(t, { environment: 'development', workersAlive: 0 }), { startWorkersAtEnd: false });
+  const plan = (t: string) =>
+    settings(fakePlan(t, { environment: 'development', workersAlive: 0 }), { startWorkersAtEnd: false });
   // Completed: step 5 is skipped and says why; the final state says "left stopped", not "running".
   const t = target();
   const calls: Calls = [];
@@ -497,10 +623,20 @@ test('no worker alive before and whenNoneAliveBefore "leave": the workers are st
     const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
     const r = await h.result();
     expect(r.outcome).toBe('completed');
-    expect(calls).toEqual(['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase', 'purgeStorage', 'verifyCounts']);
+    expect(calls).toEqual([
+      'planReset',
+      'backupDatabase',
+      'stopWorkers',
+      'resetDatabase',
+      'purgeStorage',
+      'verifyCounts',
+    ]);
     expect(r.workers?.status).toBe('left-stopped');
     const p = await h.query(progressQuery);
-    expect(p.steps.find((x) => x.name === 'startWorkers')).toMatchObject({ status: 'skipped', detail: expect.stringMatching(/none was alive before the reset/) });
+    expect(p.steps.find((x) => x.name === 'startWorkers')).toMatchObject({
+      status: 'skipped',
+      detail: expect.stringMatching(/none was alive before the reset/),
+    });
   });
   // A failure after the stop: no compensation start either, and the pause says the workers were not started.
   const t2 = target();
@@ -524,8 +660,11 @@ test('no worker alive before and whenNoneAliveBefore "leave": the workers are st
 test('a database held by another run: the run is refused before the backup, naming the holder; nothing else runs', async () => {
   const t = target();
   const calls: Calls = [];
-  const holder = 'database "phonefin_production" is held by another reset: workflow "reset-other", run r-1 (target "other") since 2026-11-27T10:00:00.000Z';
-  const acts = mockActivities(calls, fakePlan(t), { acquireResetLock: async () => Promise.reject(ApplicationFailure.nonRetryable(holder, 'DatabaseLocked')) });
+  const holder =
+    'database "phonefin_production" is held by another reset: workflow "reset-other", run r-1 (target "other") since 2026-11-27T10:00:00.000Z';
+  const acts = mockActivities(calls, fakePlan(t), {
+    acquireResetLock: async () => Promise.reject(ApplicationFailure.nonRetryable(holder, 'DatabaseLocked')),
+  });
   await withWorker(acts, async (tq) => {
     const err = await (await start(tq, { target: t, mode: 'execute' })).result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -547,7 +686,9 @@ test('the reset lock is taken once before the backup and given back at every end
     expect(lockCalls).toEqual(['acquire', 'release']);
   });
   lockCalls = [];
-  const failing = mockActivities([], fakePlan(t, { environment: 'development' }), { backupDatabase: async () => Promise.reject(ApplicationFailure.nonRetryable('disk full')) });
+  const failing = mockActivities([], fakePlan(t, { environment: 'development' }), {
+    backupDatabase: async () => Promise.reject(ApplicationFailure.nonRetryable('disk full')),
+  });
   await withWorker(failing, async (tq) => {
     const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
     await until(h, (p) => p.phase === 'waiting-for-operator');
@@ -575,7 +716,11 @@ test('the default 24 h approval timeout: still waiting after 23 h, ended with no
     expect(err.cause?.type).toBe('ApprovalTimedOut');
     expect(await env.currentTimeMs()).toBeGreaterThanOrEqual(Date.parse(approval!.deadline));
     expect(calls).toEqual(['planReset', 'backupDatabase']);
-    expect(err.cause?.details?.[0]).toMatchObject({ outcome: 'failed', endReason: 'approvalTimedOut', workers: { status: 'untouched' } });
+    expect(err.cause?.details?.[0]).toMatchObject({
+      outcome: 'failed',
+      endReason: 'approvalTimedOut',
+      workers: { status: 'untouched' },
+    });
   });
 });
 
@@ -584,7 +729,10 @@ test('the default 300 s restart budget: attempts paused 2, 4, 8, 16, 32, 60… s
   const calls: Calls = [];
   const at: number[] = [];
   // restartBudgetSeconds left out: the 300 s default; 5 s start timeout + 5 s pause → at most 30 attempts.
-  const plan = settings(fakePlan(t, { environment: 'development' }), { startTimeoutSeconds: 5, startCommand: 'systemctl start solid_queue' });
+  const plan = settings(fakePlan(t, { environment: 'development' }), {
+    startTimeoutSeconds: 5,
+    startCommand: 'systemctl start solid_queue',
+  });
   const acts = mockActivities(calls, plan, {
     resetDatabase: async () => {
       throw ApplicationFailure.nonRetryable('Seed command failed');
@@ -598,7 +746,10 @@ test('the default 300 s restart budget: attempts paused 2, 4, 8, 16, 32, 60… s
     const h = await start(tq, { target: t, mode: 'execute', confirmation: 'phonefin_production' });
     const err = await h.result().catch((e) => e);
     expect(err.cause?.type).toBe('CompensationFailed');
-    expect(err.cause?.details?.[0]).toMatchObject({ endReason: 'workersStillStopped', workers: { status: 'still-stopped', restart: { maxAttempts: 30 } } });
+    expect(err.cause?.details?.[0]).toMatchObject({
+      endReason: 'workersStillStopped',
+      workers: { status: 'still-stopped', restart: { maxAttempts: 30 } },
+    });
     // The pauses (seconds of workflow time, rounded) follow retryDelayMs; the 10th attempt would start after 300 s.
     const gaps = at.slice(1).map((x, i) => Math.round((x - at[i]) / 1000));
     expect(gaps).toEqual([2, 4, 8, 16, 32, 60, 60, 60]);

@@ -7,7 +7,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveTemporalSettings, temporalUnreachableMessage, TemporalSettingsError } from '../../src/temporal-connection';
+import {
+  resolveTemporalSettings,
+  temporalUnreachableMessage,
+  TemporalSettingsError,
+} from '../../src/temporal-connection';
 
 let dir: string;
 let toml: string;
@@ -45,12 +49,29 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test('nothing set: localhost:7233, namespace default, plaintext', () => {
-  expect(resolveTemporalSettings({})).toEqual({ address: 'localhost:7233', namespace: 'default', tls: undefined, describe: 'plaintext' });
+  expect(resolveTemporalSettings({})).toEqual({
+    address: 'localhost:7233',
+    namespace: 'default',
+    tls: undefined,
+    describe: 'plaintext',
+  });
 });
 
 test('variables alone, as the temporal CLI reads them', () => {
-  const s = resolveTemporalSettings({ TEMPORAL_ADDRESS: 'a:1', TEMPORAL_NAMESPACE: 'n', TEMPORAL_API_KEY: 'env-key-456', TEMPORAL_GRPC_META_X_TRACE: 't' });
-  expect(s).toMatchObject({ address: 'a:1', namespace: 'n', apiKey: 'env-key-456', tls: true, metadata: { 'x-trace': 't' }, describe: 'TLS, API key' });
+  const s = resolveTemporalSettings({
+    TEMPORAL_ADDRESS: 'a:1',
+    TEMPORAL_NAMESPACE: 'n',
+    TEMPORAL_API_KEY: 'env-key-456',
+    TEMPORAL_GRPC_META_X_TRACE: 't',
+  });
+  expect(s).toMatchObject({
+    address: 'a:1',
+    namespace: 'n',
+    apiKey: 'env-key-456',
+    tls: true,
+    metadata: { 'x-trace': 't' },
+    describe: 'TLS, API key',
+  });
   expect(s.profile).toBeUndefined();
 });
 
@@ -86,7 +107,9 @@ test('the default file place: $XDG_CONFIG_HOME, else $HOME/.config, /temporalio/
   fs.mkdirSync(path.join(home, '.config', 'temporalio'), { recursive: true });
   fs.copyFileSync(toml, path.join(home, '.config', 'temporalio', 'temporal.toml'));
   expect(resolveTemporalSettings({ HOME: home }).address).toBe('default-host:7233');
-  expect(resolveTemporalSettings({ HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') }).address).toBe('default-host:7233');
+  expect(resolveTemporalSettings({ HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') }).address).toBe(
+    'default-host:7233',
+  );
   // No file there is no error: the defaults apply.
   expect(resolveTemporalSettings({ HOME: path.join(dir, 'nobody') }).address).toBe('localhost:7233');
 });
@@ -94,25 +117,48 @@ test('the default file place: $XDG_CONFIG_HOME, else $HOME/.config, /temporalio/
 test('precedence: flags over variables over the profile over defaults', () => {
   const env = { TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod', TEMPORAL_NAMESPACE: 'env-ns' };
   // A variable wins over the profile field; the profile's other fields stay.
-  expect(resolveTemporalSettings(env)).toMatchObject({ address: 'prod.tmprl.cloud:7233', namespace: 'env-ns', apiKey: 'profile-api-key-123' });
+  expect(resolveTemporalSettings(env)).toMatchObject({
+    address: 'prod.tmprl.cloud:7233',
+    namespace: 'env-ns',
+    apiKey: 'profile-api-key-123',
+  });
   // Flags win over both.
-  expect(resolveTemporalSettings(env, { address: 'flag:1', namespace: 'flag-ns' })).toMatchObject({ address: 'flag:1', namespace: 'flag-ns' });
+  expect(resolveTemporalSettings(env, { address: 'flag:1', namespace: 'flag-ns' })).toMatchObject({
+    address: 'flag:1',
+    namespace: 'flag-ns',
+  });
   // --profile wins over TEMPORAL_PROFILE.
-  expect(resolveTemporalSettings(env, { profile: 'mtls' })).toMatchObject({ address: 'mtls:7233', namespace: 'env-ns', describe: 'mTLS client certificate' });
+  expect(resolveTemporalSettings(env, { profile: 'mtls' })).toMatchObject({
+    address: 'mtls:7233',
+    namespace: 'env-ns',
+    describe: 'mTLS client certificate',
+  });
   // TEMPORAL_TLS=false turns TLS off even where an API key would turn it on.
   expect(resolveTemporalSettings({ ...env, TEMPORAL_TLS: 'false' }).tls).toBe(false);
   // Empty variables count as unset (compose files and EnvironmentFiles write `X=`).
-  expect(resolveTemporalSettings({ ...env, TEMPORAL_NAMESPACE: '', TEMPORAL_ADDRESS: '' })).toMatchObject({ address: 'prod.tmprl.cloud:7233', namespace: 'prod-ns' });
+  expect(resolveTemporalSettings({ ...env, TEMPORAL_NAMESPACE: '', TEMPORAL_ADDRESS: '' })).toMatchObject({
+    address: 'prod.tmprl.cloud:7233',
+    namespace: 'prod-ns',
+  });
 });
 
 test('our earlier variable names still work, and cannot contradict the standard ones', () => {
-  const s = resolveTemporalSettings({ TEMPORAL_TLS_CERT: pem('old-c.pem'), TEMPORAL_TLS_KEY: pem('old-k.pem'), TEMPORAL_TLS_CA: pem('ca.pem') });
-  expect(s.tls).toEqual({ clientCertPair: { crt: Buffer.from('OLD-C.PEM'), key: Buffer.from('OLD-K.PEM') }, serverRootCACertificate: Buffer.from('CA.PEM') });
-  expect(resolveTemporalSettings({ TEMPORAL_TLS_CA_DATA: 'INLINE CA' }).tls).toEqual({ serverRootCACertificate: Buffer.from('INLINE CA') });
+  const s = resolveTemporalSettings({
+    TEMPORAL_TLS_CERT: pem('old-c.pem'),
+    TEMPORAL_TLS_KEY: pem('old-k.pem'),
+    TEMPORAL_TLS_CA: pem('ca.pem'),
+  });
+  expect(s.tls).toEqual({
+    clientCertPair: { crt: Buffer.from('OLD-C.PEM'), key: Buffer.from('OLD-K.PEM') },
+    serverRootCACertificate: Buffer.from('CA.PEM'),
+  });
+  expect(resolveTemporalSettings({ TEMPORAL_TLS_CA_DATA: 'INLINE CA' }).tls).toEqual({
+    serverRootCACertificate: Buffer.from('INLINE CA'),
+  });
   expect(resolveTemporalSettings({ TEMPORAL_TLS: 'yes' }).tls).toBe(true);
-  expect(() => resolveTemporalSettings({ TEMPORAL_TLS_CA: pem('ca.pem'), TEMPORAL_TLS_SERVER_CA_CERT_PATH: pem('c.pem') })).toThrow(
-    /TEMPORAL_TLS_CA and TEMPORAL_TLS_SERVER_CA_CERT_PATH are both set/,
-  );
+  expect(() =>
+    resolveTemporalSettings({ TEMPORAL_TLS_CA: pem('ca.pem'), TEMPORAL_TLS_SERVER_CA_CERT_PATH: pem('c.pem') }),
+  ).toThrow(/TEMPORAL_TLS_CA and TEMPORAL_TLS_SERVER_CA_CERT_PATH are both set/);
 });
 
 test('bad settings are refused with what to fix, before any connection', () => {
@@ -125,11 +171,15 @@ test('bad settings are refused with what to fix, before any connection', () => {
     }
     throw new Error(`accepted ${JSON.stringify(env)}`);
   };
-  expect(bad({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' })).toBe(`Temporal profile "staging" is not in ${toml} (its profiles: default, prod, mtls)`);
+  expect(bad({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' })).toBe(
+    `Temporal profile "staging" is not in ${toml} (its profiles: default, prod, mtls)`,
+  );
   expect(bad({ HOME: path.join(dir, 'nobody') }, { profile: 'prod' })).toMatch(
     /Temporal profile "prod" is not in any config file \(none at .*nobody\/\.config\/temporalio\/temporal\.toml; set TEMPORAL_CONFIG_FILE\)/,
   );
-  expect(bad({ TEMPORAL_CONFIG_FILE: pem('missing.toml') })).toMatch(/^TEMPORAL_CONFIG_FILE=.*missing\.toml: cannot read it \(ENOENT\)$/);
+  expect(bad({ TEMPORAL_CONFIG_FILE: pem('missing.toml') })).toMatch(
+    /^TEMPORAL_CONFIG_FILE=.*missing\.toml: cannot read it \(ENOENT\)$/,
+  );
   const typo = path.join(dir, 'typo.toml');
   fs.writeFileSync(typo, '[profile.default]\nadress = "x:1"\n');
   expect(bad({ TEMPORAL_CONFIG_FILE: typo })).toMatch(/typo\.toml: .*unrecognized in profile\.default: adress/);
@@ -137,7 +187,9 @@ test('bad settings are refused with what to fix, before any connection', () => {
   fs.writeFileSync(broken, '[profile.default\naddress = \n');
   expect(bad({ TEMPORAL_CONFIG_FILE: broken })).toMatch(/broken\.toml: /);
   expect(bad({ TEMPORAL_TLS_CLIENT_CERT_PATH: pem('c.pem') })).toMatch(/client certificate and its key go together/);
-  expect(bad({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: pem('nope.pem') })).toMatch(/^TLS server CA certificate .*nope\.pem: cannot read it \(ENOENT\)$/);
+  expect(bad({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: pem('nope.pem') })).toMatch(
+    /^TLS server CA certificate .*nope\.pem: cannot read it \(ENOENT\)$/,
+  );
   expect(bad({ TEMPORAL_TLS: 'maybe' })).toBe('TEMPORAL_TLS="maybe": use true or false');
   expect(bad({ TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' })).toMatch(/not supported/);
   // A file without profiles is no error, and has no profile to give.
@@ -157,6 +209,11 @@ test('an unreachable server at worker start: one line naming the address and TEM
     "cannot reach Temporal at temporal.internal:7233 (plaintext): Connection refused. Start the server there, or point TEMPORAL_ADDRESS (or TEMPORAL_PROFILE's address) at it; a secured server also needs TEMPORAL_TLS_* / TEMPORAL_API_KEY",
   );
   expect(line).not.toMatch(/tonic|\n/);
-  const viaProfile = temporalUnreachableMessage(resolveTemporalSettings({ TEMPORAL_CONFIG_FILE: toml }), new Error('dns error: no such host'));
-  expect(viaProfile).toMatch(/^cannot reach Temporal at default-host:7233 \(plaintext; profile "default" of .*temporal\.toml\): dns error: no such host\./);
+  const viaProfile = temporalUnreachableMessage(
+    resolveTemporalSettings({ TEMPORAL_CONFIG_FILE: toml }),
+    new Error('dns error: no such host'),
+  );
+  expect(viaProfile).toMatch(
+    /^cannot reach Temporal at default-host:7233 \(plaintext; profile "default" of .*temporal\.toml\): dns error: no such host\./,
+  );
 });

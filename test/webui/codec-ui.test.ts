@@ -13,7 +13,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BrowserContext, Page } from 'playwright-core';
 import { installChromium, launchChromium } from './chromium';
-import { CLI, dropTarget, Env, makeTarget, REPO, run, stackEnv, startWorker, Target, WorkerProcess } from '../cli/harness';
+import {
+  CLI,
+  dropTarget,
+  Env,
+  makeTarget,
+  REPO,
+  run,
+  stackEnv,
+  startWorker,
+  Target,
+  WorkerProcess,
+} from '../cli/harness';
 
 jest.setTimeout(420_000);
 
@@ -48,11 +59,25 @@ function freePort(): Promise<number> {
 }
 
 async function startCodecServer(origin: string): Promise<string> {
-  codec = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'src', 'cli', 'index.ts'), 'codec-server', '--port', '0', '--origin', origin, '--json'], {
-    cwd: REPO,
-    env: { ...process.env, RR_CODEC_KEYS: KEYS },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  codec = spawn(
+    process.execPath,
+    [
+      '--require',
+      'tsx/cjs',
+      path.join(REPO, 'src', 'cli', 'index.ts'),
+      'codec-server',
+      '--port',
+      '0',
+      '--origin',
+      origin,
+      '--json',
+    ],
+    {
+      cwd: REPO,
+      env: { ...process.env, RR_CODEC_KEYS: KEYS },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   return new Promise<string>((resolve, reject) => {
     codec!.stdout!.on('data', (d) => {
@@ -111,9 +136,16 @@ beforeAll(async () => {
   fs.closeSync(log);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const r = await run(stack.RR_TEMPORAL_BIN, ['operator', 'namespace', 'describe', '--namespace', 'default', '--address', address], { timeoutMs: 20_000 });
+    const r = await run(
+      stack.RR_TEMPORAL_BIN,
+      ['operator', 'namespace', 'describe', '--namespace', 'default', '--address', address],
+      { timeoutMs: 20_000 },
+    );
     if (r.code === 0) break;
-    if (Date.now() > deadline) throw new Error(`the test's dev server did not come up:\n${fs.readFileSync(path.join(serverDir, 'temporal.log'), 'utf8')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the test's dev server did not come up:\n${fs.readFileSync(path.join(serverDir, 'temporal.log'), 'utf8')}`,
+      );
     await new Promise((r2) => setTimeout(r2, 500));
   }
   target = await makeTarget(stack, NAME, { codecKeys: KEYS });
@@ -156,7 +188,9 @@ async function waitForText(pred: (t: string) => boolean, shot: string, timeoutMs
     if (Date.now() > deadline) {
       fs.mkdirSync(SHOTS, { recursive: true });
       await page.screenshot({ path: path.join(SHOTS, `${shot}-failure.png`), fullPage: true });
-      throw new Error(`the Web UI never showed what was expected (screenshot test-results/webui/${shot}-failure.png):\n${t.slice(0, 3000)}`);
+      throw new Error(
+        `the Web UI never showed what was expected (screenshot test-results/webui/${shot}-failure.png):\n${t.slice(0, 3000)}`,
+      );
     }
     await page.waitForTimeout(1000);
   }
@@ -164,7 +198,10 @@ async function waitForText(pred: (t: string) => boolean, shot: string, timeoutMs
 
 test('the UI shows the decoded plan through the codec server, and encoded payloads without it', async () => {
   const dbName = `rr_${NAME}`;
-  const planned = await run(CLI, ['plan', NAME], { env: { ...target!.env, TEMPORAL_ADDRESS: address, RR_TASK_QUEUE: TASK_QUEUE }, timeoutMs: 180_000 });
+  const planned = await run(CLI, ['plan', NAME], {
+    env: { ...target!.env, TEMPORAL_ADDRESS: address, RR_TASK_QUEUE: TASK_QUEUE },
+    timeoutMs: 180_000,
+  });
   expect(planned.code).toBe(0);
   const workflowId = /workflow (plan-\S+),/.exec(planned.stderr)![1];
 

@@ -9,7 +9,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BrowserContext, Page } from 'playwright-core';
 import { installChromium, launchChromium } from './chromium';
-import { cli, dropTarget, Env, makeTarget, REPO, run, stackEnv, startWorker, Target, WorkerProcess } from '../cli/harness';
+import {
+  cli,
+  dropTarget,
+  Env,
+  makeTarget,
+  REPO,
+  run,
+  stackEnv,
+  startWorker,
+  Target,
+  WorkerProcess,
+} from '../cli/harness';
 
 jest.setTimeout(300_000);
 
@@ -32,7 +43,11 @@ beforeAll(async () => {
   target = await makeTarget(stack, NAME, { approvalRequired: false });
   env = { ...target.env, RR_TASK_QUEUE: `rr-webui-sched-${process.pid}` };
   // The demo database says production: a schedule is refused for it.
-  await run(path.join(stack.RR_PG_BIN, 'psql'), [target.databaseUrl, '-c', "UPDATE ar_internal_metadata SET value = 'staging' WHERE key = 'environment'"]);
+  await run(path.join(stack.RR_PG_BIN, 'psql'), [
+    target.databaseUrl,
+    '-c',
+    "UPDATE ar_internal_metadata SET value = 'staging' WHERE key = 'environment'",
+  ]);
   worker = await startWorker(env);
   ({ browser, profile } = await launchChromium(executablePath, 1000));
   page = await browser.newPage();
@@ -63,7 +78,9 @@ async function reloadUntil(text: string, timeoutMs = 60_000): Promise<void> {
     if (Date.now() > deadline) {
       fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT.replace('schedule.png', 'schedule-failure.png'), fullPage: true });
-      throw new Error(`the Web UI never showed ${text} at ${page.url()} (screenshot: test-results/webui/schedule-failure.png)`);
+      throw new Error(
+        `the Web UI never showed ${text} at ${page.url()} (screenshot: test-results/webui/schedule-failure.png)`,
+      );
     }
     await page.reload();
   }

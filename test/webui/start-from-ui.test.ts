@@ -11,7 +11,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BrowserContext, Page } from 'playwright-core';
 import { installChromium, launchChromium } from './chromium';
-import { countRows, dropTarget, Env, makeTarget, REPO, stackEnv, startWorker, Target, WorkerProcess } from '../cli/harness';
+import {
+  countRows,
+  dropTarget,
+  Env,
+  makeTarget,
+  REPO,
+  stackEnv,
+  startWorker,
+  Target,
+  WorkerProcess,
+} from '../cli/harness';
 
 jest.setTimeout(300_000);
 
@@ -92,7 +102,9 @@ test('start a reset from the Web UI, approve it with a signal, see it complete',
   await page.getByTestId('workflowType').fill('productionDataReset');
   await typeJson(page, { target: NAME, mode: 'execute', reason: 'started from the Web UI' });
   await page.getByText('Task Queue is Active').waitFor();
-  const started = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes(`/workflows/${WORKFLOW_ID}`));
+  const started = page.waitForResponse(
+    (r) => r.request().method() === 'POST' && r.url().includes(`/workflows/${WORKFLOW_ID}`),
+  );
   await page.getByTestId('start-workflow-button').click();
   expect((await started).status()).toBe(200);
 

@@ -54,7 +54,8 @@ export async function lockSession(db: DatabaseHandle, c: Client): Promise<Client
   try {
     return await connect(url);
   } catch (err) {
-    // 3D000: no such database; 42501: CONNECT denied; 28000: pg_hba.conf rejects it. Anything else is an outage: retried.
+    // 3D000: no such database; 42501: CONNECT denied; 28000: pg_hba.conf rejects it. Anything else is an outage:
+    // retried.
     if (['3D000', '42501', '28000'].includes((err as { code?: string }).code ?? '')) return c;
     throw err;
   }
@@ -73,8 +74,19 @@ export async function lockKey(c: Client): Promise<{ key: string; database: strin
   const sys = await c
     .query<{ s: string }>(`SELECT system_identifier::text AS s FROM pg_control_system()`)
     .then((r) => r.rows[0].s)
-    .catch(async () => (await c.query<{ s: string }>(`SELECT coalesce(host(inet_server_addr()), 'local') || ':' || coalesce(inet_server_port(), 0) AS s`)).rows[0].s);
-  const key = (await c.query<{ k: string }>(`SELECT ('x' || substr(md5($1), 1, 16))::bit(64)::bigint::text AS k`, [`reset-runbook/${sys}/${name}`])).rows[0].k;
+    .catch(
+      async () =>
+        (
+          await c.query<{ s: string }>(
+            `SELECT coalesce(host(inet_server_addr()), 'local') || ':' || coalesce(inet_server_port(), 0) AS s`,
+          )
+        ).rows[0].s,
+    );
+  const key = (
+    await c.query<{ k: string }>(`SELECT ('x' || substr(md5($1), 1, 16))::bit(64)::bigint::text AS k`, [
+      `reset-runbook/${sys}/${name}`,
+    ])
+  ).rows[0].k;
   return { key, database: name };
 }
 

@@ -33,7 +33,9 @@ export interface BackupDestination {
 
 export function backupDestination(t: ResolvedTarget, pgDump: string, pgRestore: string): BackupDestination {
   const store = backupStoreFor(t.config.backup, t.s3);
-  return store instanceof S3Store ? s3Destination(t, store, pgDump, pgRestore) : localDestination(t, store, pgDump, pgRestore);
+  return store instanceof S3Store
+    ? s3Destination(t, store, pgDump, pgRestore)
+    : localDestination(t, store, pgDump, pgRestore);
 }
 
 /** Written to `<name>.partial`, checked, and only then renamed: a file that looks whole is whole. */
@@ -49,7 +51,14 @@ function localDestination(t: ResolvedTarget, store: LocalStore, pgDump: string, 
       const file = path.join(store.dir, name);
       const tocEntries = await checkArchive(pgRestore, file, db);
       fs.renameSync(`${file}.partial`, file);
-      return { database: db.name, path: file, location: { kind: 'local', path: file, host: t.hostname() }, bytes: dumped.bytes, sha256: dumped.sha256, tocEntries };
+      return {
+        database: db.name,
+        path: file,
+        location: { kind: 'local', path: file, host: t.hostname() },
+        bytes: dumped.bytes,
+        sha256: dumped.sha256,
+        tocEntries,
+      };
     },
     async remove(files) {
       for (const f of files) fs.rmSync(f.path, { force: true });
@@ -72,7 +81,11 @@ function s3Destination(t: ResolvedTarget, store: S3Store, pgDump: string, pgRest
       return {
         database: db.name,
         path: `s3://${where.bucket}/${where.key}`,
-        location: { ...where, ...(store.dest.region ? { region: store.dest.region } : {}), ...(store.dest.endpoint ? { endpoint: store.dest.endpoint } : {}) },
+        location: {
+          ...where,
+          ...(store.dest.region ? { region: store.dest.region } : {}),
+          ...(store.dest.endpoint ? { endpoint: store.dest.endpoint } : {}),
+        },
         bytes: dumped.bytes,
         sha256: dumped.sha256,
         tocEntries,

@@ -69,9 +69,15 @@ async function openS3(r: Reader, file: BackupFile): Promise<Readable> {
   // The recorded region and endpoint win (the destination may have moved since); path style and
   // credentials are the worker's, as for the backup itself.
   const dest = r.config.backup.destination;
-  const s3 = r.s3({ region: loc.region ?? dest?.region, endpoint: loc.endpoint ?? dest?.endpoint, forcePathStyle: dest?.forcePathStyle });
+  const s3 = r.s3({
+    region: loc.region ?? dest?.region,
+    endpoint: loc.endpoint ?? dest?.endpoint,
+    forcePathStyle: dest?.forcePathStyle,
+  });
   try {
-    const got = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: cancellation() });
+    const got = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), {
+      abortSignal: cancellation(),
+    });
     return got.Body as Readable;
   } catch (err) {
     const cancel = cancellation();
@@ -79,7 +85,12 @@ async function openS3(r: Reader, file: BackupFile): Promise<Readable> {
     const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
     // A missing object or a refused credential will not change by retrying; a network failure may.
-    const permanent = e.name === 'NoSuchKey' || e.name === 'NoSuchBucket' || status === 404 || status === 403 || e.name === 'AccessDenied';
+    const permanent =
+      e.name === 'NoSuchKey' ||
+      e.name === 'NoSuchBucket' ||
+      status === 404 ||
+      status === 403 ||
+      e.name === 'AccessDenied';
     const message = `The backup object ${file.path} (database "${file.database}") of target "${r.name}" cannot be read from bucket ${loc.bucket}, key ${loc.key}: ${e.name ?? 'error'}${status ? ` (HTTP ${status})` : ''}${e.message && e.message !== e.name ? `: ${e.message.replace(/\.$/, '')}` : ''}. Check that the object exists and that this worker's AWS credentials may read it (s3:GetObject), then start the restore again. Nothing was touched.`;
     if (permanent) throw ApplicationFailure.nonRetryable(message, 'BackupUnreadable');
     throw ApplicationFailure.retryable(message, 'BackupUnreadable');
@@ -95,7 +106,12 @@ function openBackup(r: Reader, file: BackupFile): Promise<Readable> {
  * SHA-256 and size of the file as it is now, read as a stream (never loaded into memory); every chunk
  * also goes to `sink` when given, with its back-pressure respected.
  */
-async function readThrough(r: Reader, file: BackupFile, onBytes?: (n: number) => void, sink?: fs.WriteStream): Promise<{ sha256: string; bytes: number }> {
+async function readThrough(
+  r: Reader,
+  file: BackupFile,
+  onBytes?: (n: number) => void,
+  sink?: fs.WriteStream,
+): Promise<{ sha256: string; bytes: number }> {
   const cancel = cancellation();
   throwIfCancelled(cancel);
   const body = await openBackup(r, file);
@@ -110,12 +126,16 @@ async function readThrough(r: Reader, file: BackupFile, onBytes?: (n: number) =>
       bytes += chunk.length;
       onBytes?.(bytes);
       if (sink?.errored) throw sink.errored;
-      if (sink && !sink.write(chunk)) await new Promise<void>((resolve, reject) => sink.once('drain', resolve).once('error', reject));
+      if (sink && !sink.write(chunk))
+        await new Promise<void>((resolve, reject) => sink.once('drain', resolve).once('error', reject));
     }
   } catch (err) {
     if (cancel?.aborted) throw cancelledFailure(cancel);
     if (err instanceof ApplicationFailure) throw err;
-    throw new Error(`Reading the backup ${file.path} (database "${file.database}") of target "${r.name}" failed after ${bytes} bytes: ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `Reading the backup ${file.path} (database "${file.database}") of target "${r.name}" failed after ${bytes} bytes: ${(err as Error).message}`,
+      { cause: err },
+    );
   } finally {
     cancel?.removeEventListener('abort', stop);
     body.destroy();
@@ -142,7 +162,11 @@ export async function assertChecksum(r: Reader, file: BackupFile, onBytes?: (n: 
  * else the system's temporary folder: TMPDIR), checked on the way. The caller releases it, also on
  * failure; a copy that did not check out is removed here.
  */
-export async function verifiedLocalCopy(r: Reader, file: BackupFile, onBytes?: (n: number) => void): Promise<LocalArchive> {
+export async function verifiedLocalCopy(
+  r: Reader,
+  file: BackupFile,
+  onBytes?: (n: number) => void,
+): Promise<LocalArchive> {
   if (file.location?.kind !== 's3') {
     await assertChecksum(r, file, onBytes);
     return { path: file.path, where: file.path, release: () => undefined };
@@ -151,14 +175,17 @@ export async function verifiedLocalCopy(r: Reader, file: BackupFile, onBytes?: (
   fs.mkdirSync(parent, { recursive: true, mode: 0o700 });
   // A worker killed during an earlier restore of this target left its copy: restores of one target never overlap.
   const prefix = `rr-restore-${r.name}-`;
-  for (const d of fs.readdirSync(parent)) if (d.startsWith(prefix)) fs.rmSync(path.join(parent, d), { recursive: true, force: true });
+  for (const d of fs.readdirSync(parent))
+    if (d.startsWith(prefix)) fs.rmSync(path.join(parent, d), { recursive: true, force: true });
   const dir = fs.mkdtempSync(path.join(parent, prefix));
   const release = () => fs.rmSync(dir, { recursive: true, force: true });
   const copy = path.join(dir, path.posix.basename(file.location.key) || 'backup.dump');
   try {
     const out = fs.createWriteStream(copy, { mode: 0o600 });
     let writeError: Error | undefined;
-    const written = new Promise<void>((resolve) => out.once('finish', resolve).once('error', (e) => resolve(void (writeError = e))));
+    const written = new Promise<void>((resolve) =>
+      out.once('finish', resolve).once('error', (e) => resolve(void (writeError = e))),
+    );
     let now;
     try {
       now = await readThrough(r, file, onBytes, out);

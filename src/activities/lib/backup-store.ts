@@ -14,7 +14,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import type { BackupConfig, S3BackupDestination } from '../../config/types';
 import { s3ClientFor } from './s3';
 
@@ -38,7 +44,10 @@ export interface BackupStore {
 }
 
 /** s3: the worker's S3 client factory (deps.ts); the real client when not given. */
-export function backupStoreFor(b: BackupConfig, s3: (dest: S3BackupDestination) => S3Client = (d) => s3ClientFor(d)): LocalStore | S3Store {
+export function backupStoreFor(
+  b: BackupConfig,
+  s3: (dest: S3BackupDestination) => S3Client = (d) => s3ClientFor(d),
+): LocalStore | S3Store {
   if (b.destination?.kind === 's3') return new S3Store(b.destination, s3);
   if (!b.dir) throw new Error('backup.dir is required without an S3 backup.destination');
   return new LocalStore(b.dir);
@@ -100,7 +109,9 @@ export class S3Store implements BackupStore {
   /** Server-side encryption parameters for every object we write. */
   get encryption() {
     const d = this.dest;
-    return d.serverSideEncryption ? { ServerSideEncryption: d.serverSideEncryption, ...(d.kmsKeyId ? { SSEKMSKeyId: d.kmsKeyId } : {}) } : {};
+    return d.serverSideEncryption
+      ? { ServerSideEncryption: d.serverSideEncryption, ...(d.kmsKeyId ? { SSEKMSKeyId: d.kmsKeyId } : {}) }
+      : {};
   }
   async readText(name: string) {
     try {
@@ -113,15 +124,30 @@ export class S3Store implements BackupStore {
   }
   async writeText(name: string, body: string) {
     // A PUT is atomic: the object is there whole or not at all.
-    await this.s3.send(new PutObjectCommand({ Bucket: this.dest.bucket, Key: this.key(name), Body: body, ContentType: 'application/json', ...this.encryption }));
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.dest.bucket,
+        Key: this.key(name),
+        Body: body,
+        ContentType: 'application/json',
+        ...this.encryption,
+      }),
+    );
   }
   async list(startsWith: string) {
     const out: StoredItem[] = [];
     const prefix = this.key(startsWith);
     let token: string | undefined;
     do {
-      const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.dest.bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const o of r.Contents ?? []) out.push({ name: o.Key!.slice((this.dest.prefix ?? '').length), modified: o.LastModified ?? new Date(0), bytes: Number(o.Size ?? 0) });
+      const r = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.dest.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of r.Contents ?? [])
+        out.push({
+          name: o.Key!.slice((this.dest.prefix ?? '').length),
+          modified: o.LastModified ?? new Date(0),
+          bytes: Number(o.Size ?? 0),
+        });
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
     return out;
@@ -129,8 +155,16 @@ export class S3Store implements BackupStore {
   async remove(names: string[]) {
     for (let i = 0; i < names.length; i += 1000) {
       const batch = names.slice(i, i + 1000);
-      const r = await this.s3.send(new DeleteObjectsCommand({ Bucket: this.dest.bucket, Delete: { Objects: batch.map((n) => ({ Key: this.key(n) })), Quiet: true } }));
-      if (r.Errors?.length) throw new Error(`S3 refused to delete ${r.Errors.length} backup object(s) in bucket ${this.dest.bucket}, e.g. ${r.Errors[0].Key} (${r.Errors[0].Code})`);
+      const r = await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.dest.bucket,
+          Delete: { Objects: batch.map((n) => ({ Key: this.key(n) })), Quiet: true },
+        }),
+      );
+      if (r.Errors?.length)
+        throw new Error(
+          `S3 refused to delete ${r.Errors.length} backup object(s) in bucket ${this.dest.bucket}, e.g. ${r.Errors[0].Key} (${r.Errors[0].Code})`,
+        );
     }
   }
 }

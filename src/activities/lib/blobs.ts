@@ -51,7 +51,10 @@ export async function blobsByService(c: Client): Promise<Map<string, { count: nu
 /** Up to n blob keys of a service, picked at random (the plan's existence sample). */
 export async function sampleBlobKeys(c: Client, service: string, n: number): Promise<string[]> {
   if (n <= 0 || !(await blobTableExists(c))) return [];
-  const r = await c.query<{ key: string }>(`SELECT key FROM active_storage_blobs WHERE service_name = $1 ORDER BY random() LIMIT $2`, [service, n]);
+  const r = await c.query<{ key: string }>(
+    `SELECT key FROM active_storage_blobs WHERE service_name = $1 ORDER BY random() LIMIT $2`,
+    [service, n],
+  );
   return r.rows.map((x) => x.key);
 }
 
@@ -59,7 +62,11 @@ export async function sampleBlobKeys(c: Client, service: string, n: number): Pro
  * The blob key an object belongs to, or undefined for an object no blob pattern names
  * (orphans that predate the reset, other applications' files): those are never ours to delete.
  */
-export function ownerKey(objectKey: string, prefix: string, recorded: { has(key: string): boolean }): string | undefined {
+export function ownerKey(
+  objectKey: string,
+  prefix: string,
+  recorded: { has(key: string): boolean },
+): string | undefined {
   if (!objectKey.startsWith(prefix)) return undefined;
   const rel = objectKey.slice(prefix.length);
   if (recorded.has(rel)) return rel;

@@ -11,11 +11,24 @@
  *   A Rails seed needs DATABASE_URL and RAILS_ENV: the target says so there (docs/operators/configure.md).
  */
 /** Passed through from the worker to every child when set. SSH_AUTH_SOCK: stop/start over ssh with an agent. */
-export const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM', 'SSH_AUTH_SOCK'];
+export const BASE_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+  'SSH_AUTH_SOCK',
+];
 
 export function baseEnv(worker: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(worker)) if (v !== undefined && (BASE_ENV.includes(k) || k.startsWith('LC_'))) out[k] = v;
+  for (const [k, v] of Object.entries(worker))
+    if (v !== undefined && (BASE_ENV.includes(k) || k.startsWith('LC_'))) out[k] = v;
   return out;
 }
 
@@ -37,13 +50,17 @@ export function libpqEnv(url: string, worker: NodeJS.ProcessEnv = process.env): 
 }
 
 /** A target command's environment: the basics plus what the target passes explicitly. */
-export function targetCommandEnv(worker: NodeJS.ProcessEnv, explicit: Record<string, string> | undefined): NodeJS.ProcessEnv {
+export function targetCommandEnv(
+  worker: NodeJS.ProcessEnv,
+  explicit: Record<string, string> | undefined,
+): NodeJS.ProcessEnv {
   return { ...baseEnv(worker), ...expandEnv(explicit, worker) };
 }
 
 /** `${VAR}` in a command's env values is taken from the worker's environment, so secrets stay out of the file. */
 function expandEnv(values: Record<string, string> | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values ?? {})) out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n) => env[n] ?? '');
+  for (const [k, v] of Object.entries(values ?? {}))
+    out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n) => env[n] ?? '');
   return out;
 }

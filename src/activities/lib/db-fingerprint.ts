@@ -41,7 +41,11 @@ async function fingerprintOf(db: DatabaseHandle): Promise<DatabaseFingerprint> {
 }
 
 async function read(c: Client, database: string): Promise<DatabaseFingerprint> {
-  const me = (await c.query<{ name: string; oid: string }>(`SELECT datname AS name, oid::text AS oid FROM pg_database WHERE datname = current_database()`)).rows[0];
+  const me = (
+    await c.query<{ name: string; oid: string }>(
+      `SELECT datname AS name, oid::text AS oid FROM pg_database WHERE datname = current_database()`,
+    )
+  ).rows[0];
   const rels = await c.query<{ schema: string; table: string; id: string; file: string; kind: string }>(
     `SELECT n.nspname AS schema, c.relname AS table, c.oid::text AS id, c.relfilenode::text AS file, c.relkind::text AS kind
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -53,7 +57,11 @@ async function read(c: Client, database: string): Promise<DatabaseFingerprint> {
   for (const r of rels.rows) {
     let v = `${r.id}/${r.file}`;
     if (r.kind === 'r' && !ROWS_NOT_COMPARED.test(r.table)) {
-      const x = (await c.query<{ n: string; x: string | null }>(`SELECT count(*)::text AS n, max(xmin::text::bigint)::text AS x FROM ONLY ${quoted(r)}`)).rows[0];
+      const x = (
+        await c.query<{ n: string; x: string | null }>(
+          `SELECT count(*)::text AS n, max(xmin::text::bigint)::text AS x FROM ONLY ${quoted(r)}`,
+        )
+      ).rows[0];
       v += `/${x.n}/${x.x ?? ''}`;
     }
     tables[`${r.schema}.${r.table}`] = v;
@@ -61,7 +69,9 @@ async function read(c: Client, database: string): Promise<DatabaseFingerprint> {
   return { database, name: me.name, oid: me.oid, tables };
 }
 
-/** What differs between two fingerprints of the same target, one line per database that changed; [] when nothing did. */
+/**
+ * What differs between two fingerprints of the same target, one line per database that changed; [] when nothing did.
+ */
 export function differences(before: DatabaseFingerprint[], after: DatabaseFingerprint[]): string[] {
   const out: string[] = [];
   for (const b of before) {
@@ -69,14 +79,22 @@ export function differences(before: DatabaseFingerprint[], after: DatabaseFinger
     const label = `database "${b.database}" (${b.name || 'missing'})`;
     if (!a || b.oid !== a.oid) {
       if (!b.oid && a && !a.oid) continue;
-      out.push(!a?.oid ? `${label} no longer exists (dropped)` : !b.oid ? `${label} was created (it did not exist before)` : `${label} was dropped and re-created (oid ${b.oid} → ${a.oid})`);
+      out.push(
+        !a?.oid
+          ? `${label} no longer exists (dropped)`
+          : !b.oid
+            ? `${label} was created (it did not exist before)`
+            : `${label} was dropped and re-created (oid ${b.oid} → ${a.oid})`,
+      );
       continue;
     }
     const names = [...new Set([...Object.keys(b.tables), ...Object.keys(a.tables)])].sort();
     const gone = names.filter((n) => !(n in a.tables));
     const added = names.filter((n) => !(n in b.tables));
     const both = names.filter((n) => n in a.tables && n in b.tables);
-    const remade = both.filter((n) => b.tables[n].split('/').slice(0, 2).join('/') !== a.tables[n].split('/').slice(0, 2).join('/'));
+    const remade = both.filter(
+      (n) => b.tables[n].split('/').slice(0, 2).join('/') !== a.tables[n].split('/').slice(0, 2).join('/'),
+    );
     const rows = both.filter((n) => !remade.includes(n) && b.tables[n] !== a.tables[n]);
     const parts: string[] = [];
     if (gone.length) parts.push(`tables dropped: ${list(gone)}`);

@@ -47,5 +47,11 @@ export function realDependencies(env: NodeJS.ProcessEnv): Dependencies {
 /** The given dependencies, the real ones where none is given. */
 export function withDefaults(given: Partial<Dependencies>, env: NodeJS.ProcessEnv): Dependencies {
   const real = realDependencies(env);
-  return { pg: given.pg ?? real.pg, s3: given.s3 ?? real.s3, run: given.run ?? real.run, now: given.now ?? real.now, hostname: given.hostname ?? real.hostname };
+  return {
+    pg: given.pg ?? real.pg,
+    s3: given.s3 ?? real.s3,
+    run: given.run ?? real.run,
+    now: given.now ?? real.now,
+    hostname: given.hostname ?? real.hostname,
+  };
 }

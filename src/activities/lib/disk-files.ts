@@ -21,19 +21,25 @@ export function diskVariantsDir(root: string): string {
   return insideRoot(root, path.join('va', 'ri', 'variants'));
 }
 
-/** root/rel, or an error if it would leave the root (a key with "..", an absolute key, a symlinked folder pointing out). */
+/**
+ * root/rel, or an error if it would leave the root (a key with "..", an absolute key, a symlinked folder pointing out).
+ */
 export function insideRoot(root: string, rel: string): string {
   const base = path.resolve(root);
   const p = path.resolve(base, rel);
   const r = path.relative(base, p);
-  if (r === '' || r.startsWith('..') || path.isAbsolute(r)) throw new Error(`refusing to touch ${p}: outside the Disk service root ${base}`);
+  if (r === '' || r.startsWith('..') || path.isAbsolute(r))
+    throw new Error(`refusing to touch ${p}: outside the Disk service root ${base}`);
   // A folder on the way that is a symlink out of the root would be followed by unlink: check the real parent.
   let parent = path.dirname(p);
   while (!fs.existsSync(parent) && parent !== base) parent = path.dirname(parent);
   const realBase = fs.existsSync(base) ? fs.realpathSync(base) : base;
   const realParent = fs.existsSync(parent) ? fs.realpathSync(parent) : parent;
   const rr = path.relative(realBase, realParent);
-  if (rr.startsWith('..') || path.isAbsolute(rr)) throw new Error(`refusing to touch ${p}: its folder resolves to ${realParent}, outside the Disk service root ${realBase}`);
+  if (rr.startsWith('..') || path.isAbsolute(rr))
+    throw new Error(
+      `refusing to touch ${p}: its folder resolves to ${realParent}, outside the Disk service root ${realBase}`,
+    );
   return p;
 }
 
@@ -70,7 +76,9 @@ export async function removeVariantFolder(root: string, dir: string): Promise<{ 
       const p = insideRoot(root, path.relative(path.resolve(root), path.join(d, e.name)));
       if (e.isDirectory()) {
         await walk(p);
-        await fs.promises.rmdir(p).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+        await fs.promises
+          .rmdir(p)
+          .catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
       } else {
         const st = await fs.promises.lstat(p).catch(() => undefined);
         const r = await unlinkFile(p);
@@ -83,7 +91,9 @@ export async function removeVariantFolder(root: string, dir: string): Promise<{ 
     }
   };
   await walk(dir);
-  await fs.promises.rmdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+  await fs.promises
+    .rmdir(dir)
+    .catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
   return { files, bytes };
 }
 
@@ -92,7 +102,8 @@ export async function diskFileExists(root: string, key: string): Promise<boolean
   try {
     return (await fs.promises.lstat(diskPathFor(root, key))).isFile();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return false;
     throw err;
   }
 }
@@ -122,7 +133,8 @@ export async function moveFile(from: string, to: string): Promise<MoveOutcome> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'Unknown';
     // ENOENT/ENOTDIR may be about either side: only a source that is gone is an answer.
-    if ((code === 'ENOENT' || code === 'ENOTDIR') && !(await exists(from))) return { moved: (await exists(to)) ? 'before' : 'missing', bytes: 0 };
+    if ((code === 'ENOENT' || code === 'ENOTDIR') && !(await exists(from)))
+      return { moved: (await exists(to)) ? 'before' : 'missing', bytes: 0 };
     return { error: code === 'EXDEV' ? 'EXDEV: the quarantine folder is on another volume than the file' : code };
   }
 }
@@ -132,7 +144,12 @@ export async function moveFile(from: string, to: string): Promise<MoveOutcome> {
  * then removes the folders it emptied, `dir` included. Both bases are inside `root`. Returns the files
  * moved now and their bytes; a file already moved is not seen again (its source is gone).
  */
-export async function moveTree(root: string, dir: string, fromBase: string, toBase: string): Promise<{ files: number; bytes: number }> {
+export async function moveTree(
+  root: string,
+  dir: string,
+  fromBase: string,
+  toBase: string,
+): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
   const rel = (p: string) => path.relative(path.resolve(root), p);
@@ -172,7 +189,11 @@ async function entriesOf(d: string): Promise<fs.Dirent[]> {
 
 /** Removes a folder if it is empty; one still holding something (a new upload) stays. */
 async function removeEmptyDir(dir: string): Promise<void> {
-  await fs.promises.rmdir(dir).catch((err: NodeJS.ErrnoException) => (['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(err.code ?? '') ? undefined : Promise.reject(err)));
+  await fs.promises
+    .rmdir(dir)
+    .catch((err: NodeJS.ErrnoException) =>
+      ['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(err.code ?? '') ? undefined : Promise.reject(err),
+    );
 }
 
 /** The files under a folder and their bytes (0, 0 when it does not exist). */

@@ -7,18 +7,32 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DiskStorageServiceConfig, QuarantineConfig } from '../../config/types';
-import { diskPathFor, diskVariantsDir, insideRoot, moveFile, moveTree, removeVariantFolder, unlinkFile } from './disk-files';
+import {
+  diskPathFor,
+  diskVariantsDir,
+  insideRoot,
+  moveFile,
+  moveTree,
+  removeVariantFolder,
+  unlinkFile,
+} from './disk-files';
 import { throwIfCancelled } from './keepalive';
 import { KEY_RETRIES, noCounts, pause, type BatchResult, type Purger } from './purger';
 import { diskQuarantineDir } from './quarantine';
 
-export function diskPurger(svc: DiskStorageServiceConfig, quarantine: { q: QuarantineConfig; runId: string } | undefined): Purger {
+export function diskPurger(
+  svc: DiskStorageServiceConfig,
+  quarantine: { q: QuarantineConfig; runId: string } | undefined,
+): Purger {
   const root = svc.root;
   const qdir = quarantine ? diskQuarantineDir(root, quarantine.q, quarantine.runId) : undefined;
   /** Where a file of the root goes in the quarantine: the same path under the run's folder. */
-  const quarantined = (file: string) => insideRoot(root, path.relative(path.resolve(root), path.join(qdir!, path.relative(path.resolve(root), file))));
+  const quarantined = (file: string) =>
+    insideRoot(root, path.relative(path.resolve(root), path.join(qdir!, path.relative(path.resolve(root), file))));
   /** One file: moved to the quarantine, or unlinked. */
-  const remove = async (file: string): Promise<{ done: 'now' | 'before' | 'missing'; bytes?: number } | { error: string }> => {
+  const remove = async (
+    file: string,
+  ): Promise<{ done: 'now' | 'before' | 'missing'; bytes?: number } | { error: string }> => {
     if (!qdir) {
       const r = await unlinkFile(file);
       // Without a quarantine a file already gone cannot tell an earlier attempt from a file missing all along.
@@ -51,7 +65,9 @@ export function diskPurger(svc: DiskStorageServiceConfig, quarantine: { q: Quara
         pending = failed.map((f) => f.key);
         if (failed.length && attempt === KEY_RETRIES) {
           const codes = [...new Set(failed.map((e) => e.code))].join(', ');
-          const what = qdir ? `move ${failed.length} file(s) of the Disk service at ${root} to its quarantine folder ${qdir}` : `delete ${failed.length} file(s) of the Disk service at ${root}`;
+          const what = qdir
+            ? `move ${failed.length} file(s) of the Disk service at ${root} to its quarantine folder ${qdir}`
+            : `delete ${failed.length} file(s) of the Disk service at ${root}`;
           const error = new Error(
             `Could not ${what} (${codes}), e.g. ${failed[0].file} (key ${failed[0].key.key}); ${doneSoFar() + c.deleted} deleted so far. Check the folder's permissions, then retry: it resumes here.`,
           );
@@ -68,8 +84,11 @@ export function diskPurger(svc: DiskStorageServiceConfig, quarantine: { q: Quara
         names = (await fs.promises.readdir(dir)).sort();
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        // eslint-disable-next-line preserve-caught-error -- the workflow shows the deepest cause; this message names the place and quotes it
-        throw new Error(`Could not read the variants folder ${dir} of the Disk service at ${root}: ${(err as Error).message}`);
+         
+        // the place and quotes it
+        throw new Error(
+          `Could not read the variants folder ${dir} of the Disk service at ${root}: ${(err as Error).message}`,
+        );
       }
       for (const n of names) {
         if (n <= pos.variantsAfter || !keys.has(n)) continue;
@@ -79,8 +98,11 @@ export function diskPurger(svc: DiskStorageServiceConfig, quarantine: { q: Quara
         try {
           r = qdir ? await moveTree(root, folder, path.resolve(root), qdir) : await removeVariantFolder(root, folder);
         } catch (err) {
-          // eslint-disable-next-line preserve-caught-error -- the workflow shows the deepest cause; this message names the place and quotes it
-          throw new Error(`Could not ${qdir ? `move to ${qdir}` : 'delete'} the variants of key ${n} in the Disk service at ${root}: ${(err as Error).message}. Retry: it resumes here.`);
+           
+          // the place and quotes it
+          throw new Error(
+            `Could not ${qdir ? `move to ${qdir}` : 'delete'} the variants of key ${n} in the Disk service at ${root}: ${(err as Error).message}. Retry: it resumes here.`,
+          );
         }
         add({ ...noCounts(), deleted: r.files, bytes: r.bytes });
         pos.variantsAfter = n;

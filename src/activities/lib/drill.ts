@@ -23,7 +23,10 @@ import { redactText } from './secrets';
 import { killGroup, spawnGuarded } from './shell';
 import type { DatabaseHandle } from './target';
 
-/** Every table that holds rows pg_dump dumps: ordinary tables (leaf partitions too) outside the system schemas, not an extension's. */
+/**
+ * Every table that holds rows pg_dump dumps: ordinary tables (leaf partitions too) outside the system schemas, not an
+ * extension's.
+ */
 const TABLES_SQL = `SELECT n.nspname AS schema, c.relname AS name
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
@@ -36,7 +39,9 @@ async function countTables(c: Client, stopped = () => false): Promise<Map<string
   for (const t of (await c.query<{ schema: string; name: string }>(TABLES_SQL)).rows) {
     throwIfCancelled();
     if (stopped()) throw new Error('counting stopped: the dump failed');
-    const r = await c.query<{ n: string }>(`SELECT count(*)::bigint AS n FROM ONLY ${escapeIdentifier(t.schema)}.${escapeIdentifier(t.name)}`);
+    const r = await c.query<{ n: string }>(
+      `SELECT count(*)::bigint AS n FROM ONLY ${escapeIdentifier(t.schema)}.${escapeIdentifier(t.name)}`,
+    );
     out.set(`${t.schema}.${t.name}`, Number(r.rows[0].n));
   }
   return out;
@@ -46,7 +51,10 @@ async function countTables(c: Client, stopped = () => false): Promise<Map<string
  * Runs `dump` with pg_dump's snapshot arguments while the source's tables are counted in the very
  * transaction that exported that snapshot (kept open until both are done).
  */
-export function withSourceSnapshot<T>(db: DatabaseHandle, dump: (snapshotArgs: string[]) => Promise<T>): Promise<{ dumped: T; counts: Map<string, number> }> {
+export function withSourceSnapshot<T>(
+  db: DatabaseHandle,
+  dump: (snapshotArgs: string[]) => Promise<T>,
+): Promise<{ dumped: T; counts: Map<string, number> }> {
   return withClient(
     db,
     async (c) => {
@@ -83,21 +91,34 @@ const DRILL_INFIX = '_rr_drill_';
  * `source`; drops the scratch database at the end (also on failure and cancellation). Throws
  * DrillFailed (counts differ, pg_restore failed) or DrillRefused (the scratch database cannot be made).
  */
-export async function restoreDrill(target: string, db: DatabaseHandle, archive: LocalArchive, source: Map<string, number>, pgRestore: string): Promise<DrillDatabase> {
+export async function restoreDrill(
+  target: string,
+  db: DatabaseHandle,
+  archive: LocalArchive,
+  source: Map<string, number>,
+  pgRestore: string,
+): Promise<DrillDatabase> {
   const what = `Restore drill of target "${target}", database "${db.name}" (backup ${archive.where})`;
   const { name, dropForce } = await withClient(db, async (c) => {
-    const r = await c.query<{ d: string; v: string }>(`SELECT current_database() AS d, current_setting('server_version_num') AS v`);
+    const r = await c.query<{ d: string; v: string }>(
+      `SELECT current_database() AS d, current_setting('server_version_num') AS v`,
+    );
     return { name: r.rows[0].d, dropForce: Number(r.rows[0].v) >= 130000 };
   });
-  const drop = async (c: Client, scratch: string) => c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(scratch)}${dropForce ? ' WITH (FORCE)' : ''}`);
+  const drop = async (c: Client, scratch: string) =>
+    c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(scratch)}${dropForce ? ' WITH (FORCE)' : ''}`);
   // Identifiers are at most 63 bytes: a long database name is shortened, whole characters only.
   let base = name;
   while (Buffer.byteLength(base) > 63 - DRILL_INFIX.length - 6) base = base.slice(0, -1);
   const prefix = `${base}${DRILL_INFIX}`;
   const scratch = `${prefix}${randomBytes(3).toString('hex')}`;
   await withClient(db, async (c) => {
-    // A worker killed during an earlier drill of this database left its scratch database: drills of one target never overlap.
-    const stale = await c.query<{ d: string }>(`SELECT datname AS d FROM pg_catalog.pg_database WHERE starts_with(datname, $1)`, [prefix]);
+    // A worker killed during an earlier drill of this database left its scratch database: drills of one target never
+    // overlap.
+    const stale = await c.query<{ d: string }>(
+      `SELECT datname AS d FROM pg_catalog.pg_database WHERE starts_with(datname, $1)`,
+      [prefix],
+    );
     for (const s of stale.rows) await drop(c, s.d);
     try {
       await c.query(`CREATE DATABASE ${escapeIdentifier(scratch)} TEMPLATE template0`);
@@ -114,7 +135,9 @@ export async function restoreDrill(target: string, db: DatabaseHandle, archive: 
     await runPgRestore(pgRestore, urlOf(db, scratch), scratch, archive, [db.url], what);
     const scratchDb: DatabaseHandle = { ...db, url: urlOf(db, scratch) };
     const restored = await withClient(scratchDb, countTables, 'reset-runbook:drill-count');
-    const tables = [...new Set([...source.keys(), ...restored.keys()])].sort().map((table) => ({ table, source: source.get(table) ?? -1, restored: restored.get(table) ?? -1 }));
+    const tables = [...new Set([...source.keys(), ...restored.keys()])]
+      .sort()
+      .map((table) => ({ table, source: source.get(table) ?? -1, restored: restored.get(table) ?? -1 }));
     const differ = tables.filter((x) => x.source !== x.restored);
     if (differ.length) {
       const says = (n: number) => (n < 0 ? 'no such table' : `${n} rows`);
@@ -128,18 +151,30 @@ export async function restoreDrill(target: string, db: DatabaseHandle, archive: 
         'DrillFailed',
       );
     }
-    return { database: db.name, scratch, tables, rows: tables.reduce((a, x) => a + x.source, 0), restoreSeconds: Math.round((Date.now() - started) / 100) / 10 };
+    return {
+      database: db.name,
+      scratch,
+      tables,
+      rows: tables.reduce((a, x) => a + x.source, 0),
+      restoreSeconds: Math.round((Date.now() - started) / 100) / 10,
+    };
   } finally {
     // Not cancellable: the scratch database goes whatever ended the drill.
     await withDroppable(db, async (c) => drop(c, scratch)).catch((err: Error) => {
-      throw new Error(`${what}: the scratch database "${scratch}" could not be dropped (${err.message}): drop it by hand with DROP DATABASE ${escapeIdentifier(scratch)}.`);
+      throw new Error(
+        `${what}: the scratch database "${scratch}" could not be dropped (${err.message}): drop it by hand with DROP DATABASE ${escapeIdentifier(scratch)}.`,
+      );
     });
   }
 }
 
 /** A plain client for the final DROP: withClient would refuse on an activity already cancelled. */
 async function withDroppable<T>(db: DatabaseHandle, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = (db.connect ?? realPgClient)({ connectionString: db.url, application_name: 'reset-runbook:drill-drop', connectionTimeoutMillis: 10_000 });
+  const c = (db.connect ?? realPgClient)({
+    connectionString: db.url,
+    application_name: 'reset-runbook:drill-drop',
+    connectionTimeoutMillis: 10_000,
+  });
   c.on('error', () => undefined);
   await c.connect();
   try {
@@ -150,17 +185,28 @@ async function withDroppable<T>(db: DatabaseHandle, fn: (c: Client) => Promise<T
 }
 
 /** pg_restore of the whole archive into the scratch database; stops at the first error. */
-function runPgRestore(pgRestore: string, url: string, scratch: string, archive: LocalArchive, secrets: string[], what: string): Promise<void> {
+function runPgRestore(
+  pgRestore: string,
+  url: string,
+  scratch: string,
+  archive: LocalArchive,
+  secrets: string[],
+  what: string,
+): Promise<void> {
   const cancel = cancellation();
   throwIfCancelled(cancel);
   return new Promise((resolve, reject) => {
-    const child = spawnGuarded(pgRestore, ['--no-owner', '--exit-on-error', '--dbname', scratch, archive.path], { env: libpqEnv(url) });
+    const child = spawnGuarded(pgRestore, ['--no-owner', '--exit-on-error', '--dbname', scratch, archive.path], {
+      env: libpqEnv(url),
+    });
     const onCancel = () => killGroup(child);
     cancel?.addEventListener('abort', onCancel, { once: true });
     let stderr = '';
     child.stdout!.resume();
     child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
-    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'DrillFailed')));
+    child.on('error', (err) =>
+      reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'DrillFailed')),
+    );
     child.on('close', (code) => {
       cancel?.removeEventListener('abort', onCancel);
       if (cancel?.aborted) return reject(cancelledFailure(cancel));

@@ -13,7 +13,10 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { HeartbeatProgress } from '../../contract';
 
-export async function withKeepalive<T>(fn: (beat: (p?: HeartbeatProgress) => void) => Promise<T>, everyMs = 2000): Promise<T> {
+export async function withKeepalive<T>(
+  fn: (beat: (p?: HeartbeatProgress) => void) => Promise<T>,
+  everyMs = 2000,
+): Promise<T> {
   const ctx = Context.current();
   let last: HeartbeatProgress | undefined;
   const beat = (p?: HeartbeatProgress) => {

@@ -1,5 +1,6 @@
 /**
- * pg_dump streamed into an S3 upload (lib-storage's multipart Upload), and the uploaded object read back through SHA-256 and
+ * pg_dump streamed into an S3 upload (lib-storage's multipart Upload), and the uploaded object read back through
+ * SHA-256 and
  * `pg_restore --list`: the S3 half of the backup step (the local half is pg-dump.ts).
  */
 import { createHash } from 'node:crypto';
@@ -24,7 +25,14 @@ const PART_BYTES = 8 * 1024 * 1024;
  * has exited 0; any other exit, a failure or a cancellation errors the body, which makes Upload abort
  * the multipart upload: no object appears unless the whole dump went through.
  */
-export async function dumpToS3(pgDump: string, db: DatabaseHandle, store: S3Store, name: string, onBytes: (n: number) => void, extra: string[] = []): Promise<{ bytes: number; sha256: string }> {
+export async function dumpToS3(
+  pgDump: string,
+  db: DatabaseHandle,
+  store: S3Store,
+  name: string,
+  onBytes: (n: number) => void,
+  extra: string[] = [],
+): Promise<{ bytes: number; sha256: string }> {
   const cancel = cancellation();
   throwIfCancelled(cancel);
   const child = spawnGuarded(pgDump, ['-Fc', '--no-password', ...extra], { env: libpqEnv(db.url) });
@@ -50,19 +58,30 @@ export async function dumpToS3(pgDump: string, db: DatabaseHandle, store: S3Stor
   child.stdout!.pipe(body, { end: false });
   const dumped = Promise.all([
     new Promise<number | null>((resolve, reject) => {
-      child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
+      child.on('error', (err) =>
+        reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')),
+      );
       child.on('close', resolve);
     }),
     finished(child.stdout!).catch(() => undefined),
   ]).then(([code]) => {
     if (cancel?.aborted) throw cancelledFailure(cancel);
-    if (code !== 0) throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redactText(stderr.trim(), [db.url])}`);
+    if (code !== 0)
+      throw new Error(
+        `pg_dump of database "${db.name}" exited with code ${code}: ${redactText(stderr.trim(), [db.url])}`,
+      );
     body.end();
   });
   dumped.catch((err: Error) => fail(err));
   const upload = new Upload({
     client: store.s3,
-    params: { Bucket: store.dest.bucket, Key: store.key(name), Body: body, ContentType: 'application/octet-stream', ...store.encryption },
+    params: {
+      Bucket: store.dest.bucket,
+      Key: store.key(name),
+      Body: body,
+      ContentType: 'application/octet-stream',
+      ...store.encryption,
+    },
     partSize: PART_BYTES,
     queueSize: 1,
     leavePartsOnError: false,
@@ -88,7 +107,13 @@ export async function dumpToS3(pgDump: string, db: DatabaseHandle, store: S3Stor
  * wrote) and into `pg_restore --list` on its standard input (the archive's table of contents must be
  * readable). A mismatch removes the object: a backup that cannot be trusted is no backup.
  */
-export async function checkS3Archive(pgRestore: string, store: S3Store, name: string, db: DatabaseHandle, expected: { bytes: number; sha256: string }): Promise<number> {
+export async function checkS3Archive(
+  pgRestore: string,
+  store: S3Store,
+  name: string,
+  db: DatabaseHandle,
+  expected: { bytes: number; sha256: string },
+): Promise<number> {
   const cancel = cancellation();
   throwIfCancelled(cancel);
   const got = await store.s3.send(new GetObjectCommand({ Bucket: store.dest.bucket, Key: store.key(name) }));
@@ -107,7 +132,9 @@ export async function checkS3Archive(pgRestore: string, store: S3Store, name: st
   child.stdin!.on('error', () => (stdinOpen = false));
   child.stdin!.on('close', () => (stdinOpen = false));
   const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'BackupFailed')));
+    child.on('error', (err) =>
+      reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'BackupFailed')),
+    );
     child.on('close', resolve);
   });
   exited.catch(() => undefined);
@@ -148,7 +175,9 @@ export async function checkS3Archive(pgRestore: string, store: S3Store, name: st
   }
   if (code !== 0 || toc.entries() === 0) {
     await store.remove([name]).catch(() => undefined);
-    throw new Error(`pg_restore --list rejected the uploaded dump of database "${db.name}" (${where}, exit ${code}): ${toc.stderr().trim() || 'no entries'}`);
+    throw new Error(
+      `pg_restore --list rejected the uploaded dump of database "${db.name}" (${where}, exit ${code}): ${toc.stderr().trim() || 'no entries'}`,
+    );
   }
   return toc.entries();
 }

@@ -18,7 +18,13 @@ import type { DatabaseHandle } from './target';
  * server session ends when the socket closes), the partial file is removed, and the activity's
  * CancelledFailure is thrown once pg_dump is gone.
  */
-export async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, onBytes: (n: number) => void, extra: string[] = []): Promise<{ bytes: number; sha256: string }> {
+export async function dumpTo(
+  pgDump: string,
+  db: DatabaseHandle,
+  file: string,
+  onBytes: (n: number) => void,
+  extra: string[] = [],
+): Promise<{ bytes: number; sha256: string }> {
   const partial = `${file}.partial`;
   const cancel = cancellation();
   throwIfCancelled(cancel);
@@ -49,7 +55,9 @@ export async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, o
     }),
   );
   const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')));
+    child.on('error', (err) =>
+      reject(ApplicationFailure.nonRetryable(`cannot run ${pgDump}: ${err.message}`, 'BackupFailed')),
+    );
     child.on('close', resolve);
   });
   child.stdout!.pipe(out);
@@ -70,7 +78,9 @@ export async function dumpTo(pgDump: string, db: DatabaseHandle, file: string, o
   }
   if (code !== 0) {
     fs.rmSync(partial, { force: true });
-    throw new Error(`pg_dump of database "${db.name}" exited with code ${code}: ${redactText(stderr.trim(), [db.url])}`);
+    throw new Error(
+      `pg_dump of database "${db.name}" exited with code ${code}: ${redactText(stderr.trim(), [db.url])}`,
+    );
   }
   const fd = fs.openSync(partial, 'r');
   fs.fsyncSync(fd);
@@ -106,7 +116,9 @@ export function checkArchive(pgRestore: string, file: string, db: DatabaseHandle
     const onCancel = () => killGroup(child);
     cancel?.addEventListener('abort', onCancel, { once: true });
     const toc = readToc(child);
-    child.on('error', (err) => reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'BackupFailed')));
+    child.on('error', (err) =>
+      reject(ApplicationFailure.nonRetryable(`cannot run ${pgRestore}: ${err.message}`, 'BackupFailed')),
+    );
     child.on('close', (code) => {
       cancel?.removeEventListener('abort', onCancel);
       if (cancel?.aborted) {
@@ -115,7 +127,11 @@ export function checkArchive(pgRestore: string, file: string, db: DatabaseHandle
       }
       if (code === 0 && toc.entries() > 0) return resolve(toc.entries());
       fs.rmSync(`${file}.partial`, { force: true });
-      reject(new Error(`pg_restore --list rejected the dump of database "${db.name}" (exit ${code}): ${toc.stderr().trim() || 'no entries'}`));
+      reject(
+        new Error(
+          `pg_restore --list rejected the dump of database "${db.name}" (exit ${code}): ${toc.stderr().trim() || 'no entries'}`,
+        ),
+      );
     });
   });
 }

@@ -15,10 +15,18 @@ import type { DatabaseHandle } from './target';
  * SQL seed, would otherwise run on — the server does not notice a client that stops listening),
  * so fn's open transaction fails and is rolled back, and fn rejects promptly.
  */
-export async function withClient<T>(db: DatabaseHandle, fn: (c: Client) => Promise<T>, appName = 'reset-runbook'): Promise<T> {
+export async function withClient<T>(
+  db: DatabaseHandle,
+  fn: (c: Client) => Promise<T>,
+  appName = 'reset-runbook',
+): Promise<T> {
   const signal = cancellation();
   throwIfCancelled(signal);
-  const client = (db.connect ?? realPgClient)({ connectionString: db.url, application_name: appName, connectionTimeoutMillis: 10_000 });
+  const client = (db.connect ?? realPgClient)({
+    connectionString: db.url,
+    application_name: appName,
+    connectionTimeoutMillis: 10_000,
+  });
   // An error event on an idle client would otherwise crash the worker process.
   client.on('error', () => undefined);
   await client.connect();
@@ -46,12 +54,18 @@ export async function withClient<T>(db: DatabaseHandle, fn: (c: Client) => Promi
 async function cancelOnServer(db: DatabaseHandle, client: Client, done: () => boolean): Promise<void> {
   const pid = (client as unknown as { processID?: number }).processID;
   if (!pid) return;
-  const admin = (db.connect ?? realPgClient)({ connectionString: db.url, application_name: 'reset-runbook:cancel', connectionTimeoutMillis: 10_000 });
+  const admin = (db.connect ?? realPgClient)({
+    connectionString: db.url,
+    application_name: 'reset-runbook:cancel',
+    connectionTimeoutMillis: 10_000,
+  });
   admin.on('error', () => undefined);
   try {
     await admin.connect();
     while (!done()) {
-      await admin.query(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [pid]);
+      await admin.query(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [
+        pid,
+      ]);
       await new Promise((r) => setTimeout(r, 250));
     }
   } catch {

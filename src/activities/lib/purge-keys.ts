@@ -54,10 +54,26 @@ export interface BatchCounts {
 export const MISSING_SAMPLE = 5;
 
 export function startPosition(): PurgePosition {
-  return { v: 2, service: '', phase: 'keys', index: 0, skip: [], variantsAfter: '', deleted: 0, bytes: 0, alreadyGone: 0, missing: 0, missingSample: [], services: {} };
+  return {
+    v: 2,
+    service: '',
+    phase: 'keys',
+    index: 0,
+    skip: [],
+    variantsAfter: '',
+    deleted: 0,
+    bytes: 0,
+    alreadyGone: 0,
+    missing: 0,
+    missingSample: [],
+    services: {},
+  };
 }
 
-/** Adds a batch's counts to the totals and to its service's (each key counted once: a batch is added only when it is done). */
+/**
+ * Adds a batch's counts to the totals and to its service's (each key counted once: a batch is added only when it is
+ * done).
+ */
 export function addCounts(pos: PurgePosition, service: string, quarantined: boolean, c: BatchCounts): void {
   const s = (pos.services[service] ??= { deleted: 0, bytes: 0, alreadyGone: 0, missing: 0, quarantined });
   for (const k of ['deleted', 'bytes', 'alreadyGone', 'missing'] as const) {
@@ -67,7 +83,9 @@ export function addCounts(pos: PurgePosition, service: string, quarantined: bool
   for (const k of c.missingKeys) if (pos.missingSample.length < MISSING_SAMPLE) pos.missingSample.push(k);
 }
 
-/** Keys (and variant files) dealt with so far: it only grows, so the larger of two positions of a run is the later one. */
+/**
+ * Keys (and variant files) dealt with so far: it only grows, so the larger of two positions of a run is the later one.
+ */
 export function progressOf(p: PurgePosition): number {
   return p.deleted + p.alreadyGone + p.missing;
 }
@@ -80,23 +98,34 @@ const PHASES = ['keys', 'variants', 'done'];
  */
 export function laterPosition(a: PurgePosition, b: PurgePosition | undefined): PurgePosition {
   if (!b) return a;
-  const key = (p: PurgePosition) => [progressOf(p), p.service, PHASES.indexOf(p.phase), p.index, p.variantsAfter] as const;
+  const key = (p: PurgePosition) =>
+    [progressOf(p), p.service, PHASES.indexOf(p.phase), p.index, p.variantsAfter] as const;
   const [ka, kb] = [key(a), key(b)];
   for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] > kb[i] ? a : b;
   return a;
 }
 
-/** Reads a heartbeat (or recorded) position; one of the listing-based purge (before issue 9) restarts its service from the first key. */
+/**
+ * Reads a heartbeat (or recorded) position; one of the listing-based purge (before issue 9) restarts its service from
+ * the first key.
+ */
 export function parsePosition(s: string | undefined): PurgePosition {
   if (!s) return startPosition();
   const p = JSON.parse(s) as Partial<PurgePosition> & { after?: string };
   // Positions recorded before the quarantine counts existed lack them: zero.
   if (p.v === 2) return { ...startPosition(), ...p };
   // { service, after, deleted, bytes }: deleting a key again is harmless, so resume at the service's start.
-  return { ...startPosition(), service: p.service ?? '', phase: p.after === '\uffff' ? 'done' : 'keys', deleted: p.deleted ?? 0, bytes: p.bytes ?? 0 };
+  return {
+    ...startPosition(),
+    service: p.service ?? '',
+    phase: p.after === '\uffff' ? 'done' : 'keys',
+    deleted: p.deleted ?? 0,
+    bytes: p.bytes ?? 0,
+  };
 }
 
-const byServiceKey = (a: BlobRow, b: BlobRow) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const byServiceKey = (a: BlobRow, b: BlobRow) =>
+  a.service < b.service ? -1 : a.service > b.service ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 
 /**
  * The manifest's blobs, sorted in place (service, key) — the order the position indexes. No copy:

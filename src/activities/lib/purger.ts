@@ -15,7 +15,13 @@ export interface Purger {
   /** Removes the batch's keys, retrying refused ones; `error` when some keep failing, with their blob keys. */
   deleteKeys(keys: BlobRow[], doneSoFar: () => number): Promise<BatchResult>;
   /** The untracked variants of the doomed keys; `add` counts what went, `checkpoint` records `pos.variantsAfter`. */
-  deleteVariants(keys: ServiceKeys, pos: PurgePosition, settings: { pageSize: number; concurrency: number }, add: (c: BatchCounts) => void, checkpoint: () => void): Promise<void>;
+  deleteVariants(
+    keys: ServiceKeys,
+    pos: PurgePosition,
+    settings: { pageSize: number; concurrency: number },
+    add: (c: BatchCounts) => void,
+    checkpoint: () => void,
+  ): Promise<void>;
   close(): void;
 }
 
@@ -28,5 +34,11 @@ export function noCounts(): BatchCounts {
 
 /** Folds b into a (a batch retried within one attempt). */
 export function plus(a: BatchCounts, b: BatchCounts): BatchCounts {
-  return { deleted: a.deleted + b.deleted, bytes: a.bytes + b.bytes, alreadyGone: a.alreadyGone + b.alreadyGone, missing: a.missing + b.missing, missingKeys: [...a.missingKeys, ...b.missingKeys] };
+  return {
+    deleted: a.deleted + b.deleted,
+    bytes: a.bytes + b.bytes,
+    alreadyGone: a.alreadyGone + b.alreadyGone,
+    missing: a.missing + b.missing,
+    missingKeys: [...a.missingKeys, ...b.missingKeys],
+  };
 }

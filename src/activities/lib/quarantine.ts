@@ -28,30 +28,44 @@ export type QuarantineOutcome = 'copied' | 'alreadyQuarantined' | 'missing';
 
 const isNoSuchKey = (err: unknown) => {
   const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NoSuchKey' || e.Code === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+  return (
+    e.name === 'NoSuchKey' || e.Code === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404
+  );
 };
 
 /** Copies one object to the quarantine; every error names both places. */
-export async function quarantineObject(s3: S3Client, from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<QuarantineOutcome> {
+export async function quarantineObject(
+  s3: S3Client,
+  from: { bucket: string; key: string },
+  to: { bucket: string; key: string },
+): Promise<QuarantineOutcome> {
   const where = `s3://${from.bucket}/${from.key} to the quarantine s3://${to.bucket}/${to.key}`;
   try {
     await copyObject(s3, from, to);
     return 'copied';
   } catch (err) {
-    // eslint-disable-next-line preserve-caught-error -- the workflow shows the deepest cause; this message names the place and quotes it
-    if (!isNoSuchKey(err)) throw new Error(`Could not copy ${where}: ${(err as Error).message}. Check both buckets' permissions, then retry: the purge resumes here.`);
+     
+    // place and quotes it
+    if (!isNoSuchKey(err))
+      throw new Error(
+        `Could not copy ${where}: ${(err as Error).message}. Check both buckets' permissions, then retry: the purge resumes here.`,
+      );
   }
   try {
     return (await objectExists(s3, to.bucket, to.key)) ? 'alreadyQuarantined' : 'missing';
   } catch (err) {
-    // eslint-disable-next-line preserve-caught-error -- the workflow shows the deepest cause; this message names the place and quotes it
-    throw new Error(`s3://${from.bucket}/${from.key} is gone; could not check its quarantine copy s3://${to.bucket}/${to.key}: ${(err as Error).message}. Retry: the purge resumes here.`);
+     
+    // place and quotes it
+    throw new Error(
+      `s3://${from.bucket}/${from.key} is gone; could not check its quarantine copy s3://${to.bucket}/${to.key}: ${(err as Error).message}. Retry: the purge resumes here.`,
+    );
   }
 }
 
 /** The folder a Disk service's quarantined files of one reset run live under (inside its root). */
 export function diskQuarantineDir(root: string, q: QuarantineConfig, runId: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(runId) || runId === '.' || runId === '..') throw new Error(`refusing run id "${runId}" as a folder name under ${root}`);
+  if (!/^[A-Za-z0-9._-]+$/.test(runId) || runId === '.' || runId === '..')
+    throw new Error(`refusing run id "${runId}" as a folder name under ${root}`);
   return insideRoot(root, path.join(q.diskFolder, runId));
 }
 

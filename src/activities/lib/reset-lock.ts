@@ -47,13 +47,24 @@ export interface LockHolder extends LockOwner {
 
 async function readHolderOn(c: Client, database: string): Promise<LockHolder | undefined> {
   const r = await c
-    .query<{ workflow_id: string; run_id: string; target: string; namespace: string | null; since: Date }>(`SELECT workflow_id, run_id, target, namespace, since FROM ${TABLE} WHERE id = 1`)
+    .query<{ workflow_id: string; run_id: string; target: string; namespace: string | null; since: Date }>(
+      `SELECT workflow_id, run_id, target, namespace, since FROM ${TABLE} WHERE id = 1`,
+    )
     .catch((err: { code?: string }) => {
       if (err.code === '42P01' || err.code === '3F000') return { rows: [] };
       throw err;
     });
   const row = r.rows[0];
-  return row && { database, workflowId: row.workflow_id, runId: row.run_id, target: row.target, namespace: row.namespace ?? undefined, since: new Date(row.since).toISOString() };
+  return (
+    row && {
+      database,
+      workflowId: row.workflow_id,
+      runId: row.run_id,
+      target: row.target,
+      namespace: row.namespace ?? undefined,
+      since: new Date(row.since).toISOString(),
+    }
+  );
 }
 
 export function describeHolder(h: LockHolder): string {
@@ -69,7 +80,10 @@ function heldFailure(h: LockHolder): ApplicationFailure {
 }
 
 /** The target's databases, each once (an extra database may be the primary under another URL). */
-async function eachDatabase<T>(t: ResolvedTarget, fn: (c: Client, key: string, database: string, db: DatabaseHandle) => Promise<T>): Promise<T[]> {
+async function eachDatabase<T>(
+  t: ResolvedTarget,
+  fn: (c: Client, key: string, database: string, db: DatabaseHandle) => Promise<T>,
+): Promise<T[]> {
   const seen = new Set<string>();
   const out: T[] = [];
   for (const db of t.databases) {
@@ -92,12 +106,10 @@ const CREATE_CLAIM_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (id int PRIMARY 
 async function insertClaim(c: Client, owner: LockOwner): Promise<boolean> {
   await c.query(`CREATE SCHEMA IF NOT EXISTS ${LOCK_SCHEMA}`);
   await c.query(CREATE_CLAIM_TABLE);
-  const r = await c.query(`INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [
-    owner.workflowId,
-    owner.runId,
-    owner.target,
-    owner.namespace ?? null,
-  ]);
+  const r = await c.query(
+    `INSERT INTO ${TABLE} (id, workflow_id, run_id, target, namespace) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+    [owner.workflowId, owner.runId, owner.target, owner.namespace ?? null],
+  );
   return (r.rowCount ?? 0) > 0;
 }
 
@@ -114,7 +126,9 @@ async function claim(c: Client, database: string, owner: LockOwner): Promise<boo
 
 /** For the plan: who holds the target's databases now, if anyone. */
 export async function lockHolders(t: ResolvedTarget): Promise<LockHolder[]> {
-  return (await eachDatabase(t, (c, _k, database) => readHolderOn(c, database))).filter((h): h is LockHolder => Boolean(h));
+  return (await eachDatabase(t, (c, _k, database) => readHolderOn(c, database))).filter((h): h is LockHolder =>
+    Boolean(h),
+  );
 }
 
 /**
@@ -224,9 +238,14 @@ async function takeOver(c: Client, owner: LockOwner): Promise<void> {
   await c.query(`UPDATE ${TABLE} SET run_id = $1 WHERE id = 1 AND workflow_id = $2`, [owner.runId, owner.workflowId]);
 }
 
-/** The advisory lock is taken: by another run (final refusal) or by an earlier attempt of this one still finishing (retry). */
+/**
+ * The advisory lock is taken: by another run (final refusal) or by an earlier attempt of this one still finishing
+ * (retry).
+ */
 async function busy(c: Client, database: string, owner: LockOwner): Promise<Error> {
   const h = await readHolderOn(c, database);
   if (h && !sameRun(h, owner)) return heldFailure(h);
-  return new Error(`database "${database}" is busy: another session of reset-runbook holds its lock (an earlier attempt of this step still running, or another run claiming it). Retrying.`);
+  return new Error(
+    `database "${database}" is busy: another session of reset-runbook holds its lock (an earlier attempt of this step still running, or another run claiming it). Retrying.`,
+  );
 }

@@ -19,7 +19,8 @@ export function removePartials(dir: string, target: string): void {
 }
 
 const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const stampRe = (target: string) => new RegExp(`^backup_pre_reset_${escapeRe(target)}_(\\d{8}-\\d{6})(\\.[a-z0-9_-]+)?\\.(dump|json)$`);
+const stampRe = (target: string) =>
+  new RegExp(`^backup_pre_reset_${escapeRe(target)}_(\\d{8}-\\d{6})(\\.[a-z0-9_-]+)?\\.(dump|json)$`);
 
 /** The S3 backup's record: written last, it is what makes the dumps of a stamp a backup. */
 export function recordName(target: string, stamp: string): string {
@@ -36,7 +37,9 @@ export async function removeUnrecorded(store: S3Store, target: string): Promise<
       .filter((m) => m?.[3] === 'json')
       .map((m) => m![1]),
   );
-  await store.remove(items.filter((i) => re.exec(i.name)?.[3] === 'dump' && !recorded.has(re.exec(i.name)![1])).map((i) => i.name));
+  await store.remove(
+    items.filter((i) => re.exec(i.name)?.[3] === 'dump' && !recorded.has(re.exec(i.name)![1])).map((i) => i.name),
+  );
 }
 
 /**
@@ -67,8 +70,12 @@ export async function pruneOldBackups(store: BackupStore, target: string, keep: 
   const keptItems = items.filter((i) => kept.has(re.exec(i.name)?.[1] ?? '') && re.exec(i.name)?.[3] === complete);
   if (keptItems.length === 0) return;
   const oldestKept = Math.min(...keptItems.map((i) => i.modified.getTime()));
-  const runState = new RegExp(`^(${MANIFEST_PREFIX}|${PURGE_PROGRESS_PREFIX}|${JOURNAL_PREFIX})${escapeRe(target)}_[0-9a-f-]+\\.json$`);
-  const listed = await Promise.all([MANIFEST_PREFIX, PURGE_PROGRESS_PREFIX, JOURNAL_PREFIX].map((p) => store.list(p + target + '_')));
+  const runState = new RegExp(
+    `^(${MANIFEST_PREFIX}|${PURGE_PROGRESS_PREFIX}|${JOURNAL_PREFIX})${escapeRe(target)}_[0-9a-f-]+\\.json$`,
+  );
+  const listed = await Promise.all(
+    [MANIFEST_PREFIX, PURGE_PROGRESS_PREFIX, JOURNAL_PREFIX].map((p) => store.list(p + target + '_')),
+  );
   const stale = listed.flat().filter((i) => runState.test(i.name) && i.modified.getTime() < oldestKept);
   await store.remove(stale.map((i) => i.name));
 }

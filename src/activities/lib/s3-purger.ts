@@ -13,7 +13,12 @@ import { KEY_RETRIES, noCounts, pause, plus, type BatchResult, type Purger } fro
 import { eachLimited, quarantineKey, quarantineObject } from './quarantine';
 import { deleteBatch, listObjects, type S3Object } from './s3';
 
-export function s3Purger(svc: S3StorageServiceConfig, svcName: string, s3: S3Client, quarantine: { q: QuarantineConfig; runId: string } | undefined): Purger {
+export function s3Purger(
+  svc: S3StorageServiceConfig,
+  svcName: string,
+  s3: S3Client,
+  quarantine: { q: QuarantineConfig; runId: string } | undefined,
+): Purger {
   const prefix = svc.prefix ?? '';
   /** Copies to the quarantine what is still there; returns the keys left to delete. */
   const quarantineAll = async (keys: string[], c: BatchCounts): Promise<string[]> => {
@@ -21,7 +26,11 @@ export function s3Purger(svc: S3StorageServiceConfig, svcName: string, s3: S3Cli
     const { q, runId } = quarantine;
     const gone = new Set<string>();
     await eachLimited(keys, 16, async (k) => {
-      const o = await quarantineObject(s3, { bucket: svc.bucket, key: k }, { bucket: q.bucket!, key: quarantineKey(q, runId, svcName, k) });
+      const o = await quarantineObject(
+        s3,
+        { bucket: svc.bucket, key: k },
+        { bucket: q.bucket!, key: quarantineKey(q, runId, svcName, k) },
+      );
       if (o === 'copied') return;
       gone.add(k);
       if (o === 'alreadyQuarantined') c.alreadyGone++;
@@ -44,7 +53,9 @@ export function s3Purger(svc: S3StorageServiceConfig, svcName: string, s3: S3Cli
       pending = await quarantineAll(pending, found);
       c = plus(c, found);
       const r = await deleteBatch(s3, svc, pending).catch((err: Error) => {
-        throw new Error(`DeleteObjects of ${pending.length} key(s) in bucket ${svc.bucket} (e.g. ${pending[0]}) failed: ${err.message}. Retry: the purge resumes here.`);
+        throw new Error(
+          `DeleteObjects of ${pending.length} key(s) in bucket ${svc.bucket} (e.g. ${pending[0]}) failed: ${err.message}. Retry: the purge resumes here.`,
+        );
       });
       for (const k of r.deleted) {
         c.deleted++;
@@ -94,15 +105,23 @@ export function s3Purger(svc: S3StorageServiceConfig, svcName: string, s3: S3Cli
           checkpoint();
           throw failure;
         }
-        // Every doomed object listed up to here is deleted, except those still buffered (listed after the last one taken).
+        // Every doomed object listed up to here is deleted, except those still buffered (listed after the last one
+        // taken).
         if (all) pos.variantsAfter = lastListed;
         else if (take.length) pos.variantsAfter = take[take.length - 1].key;
         checkpoint();
       };
-      const pages = listObjects(s3, { bucket: svc.bucket, prefix: `${prefix}variants/` }, pos.variantsAfter || undefined, 1000);
+      const pages = listObjects(
+        s3,
+        { bucket: svc.bucket, prefix: `${prefix}variants/` },
+        pos.variantsAfter || undefined,
+        1000,
+      );
       for (;;) {
         const next = await pages.next().catch((err: Error) => {
-          throw new Error(`Listing the untracked variants under s3://${svc.bucket}/${prefix}variants/ (after "${lastListed}") failed: ${err.message}. Retry: the purge resumes here.`);
+          throw new Error(
+            `Listing the untracked variants under s3://${svc.bucket}/${prefix}variants/ (after "${lastListed}") failed: ${err.message}. Retry: the purge resumes here.`,
+          );
         });
         if (next.done) break;
         const page = next.value;

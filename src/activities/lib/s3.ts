@@ -2,7 +2,13 @@
  * S3 access for the storage step. One client per ActiveStorage service; credentials come from the
  * standard AWS chain (env, profile, instance role), never from the targets file or the workflow.
  */
-import { CopyObjectCommand, S3Client, ListObjectsV2Command, DeleteObjectsCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  S3Client,
+  ListObjectsV2Command,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+} from '@aws-sdk/client-s3';
 import type { S3StorageServiceConfig as StorageServiceConfig } from '../../config/types';
 
 export interface S3Object {
@@ -11,7 +17,10 @@ export interface S3Object {
 }
 
 /** The real client (deps.ts); activities get theirs from the resolved target's `s3` factory. */
-export function s3ClientFor(svc: Pick<StorageServiceConfig, 'region' | 'endpoint' | 'forcePathStyle'>, env: NodeJS.ProcessEnv = process.env): S3Client {
+export function s3ClientFor(
+  svc: Pick<StorageServiceConfig, 'region' | 'endpoint' | 'forcePathStyle'>,
+  env: NodeJS.ProcessEnv = process.env,
+): S3Client {
   return new S3Client({
     region: svc.region ?? env.AWS_REGION ?? 'us-east-1',
     endpoint: svc.endpoint,
@@ -20,12 +29,20 @@ export function s3ClientFor(svc: Pick<StorageServiceConfig, 'region' | 'endpoint
     // Without a timeout a request that S3 never answers hangs the step for its whole start-to-close
     // time (the keepalive heartbeats on): it is abandoned and retried instead. The timeout is of an idle
     // socket, not of a whole request. RR_S3_REQUEST_TIMEOUT_MS: the fault suite shortens it.
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: Number(process.env.RR_S3_REQUEST_TIMEOUT_MS) || 60_000 },
+    requestHandler: {
+      connectionTimeout: 10_000,
+      requestTimeout: Number(process.env.RR_S3_REQUEST_TIMEOUT_MS) || 60_000,
+    },
   });
 }
 
 /** Pages through ListObjectsV2 under the service's prefix, in key order, from just after `startAfter`. */
-export async function* listObjects(s3: S3Client, svc: Pick<StorageServiceConfig, 'bucket' | 'prefix'>, startAfter?: string, pageSize = 1000): AsyncGenerator<S3Object[]> {
+export async function* listObjects(
+  s3: S3Client,
+  svc: Pick<StorageServiceConfig, 'bucket' | 'prefix'>,
+  startAfter?: string,
+  pageSize = 1000,
+): AsyncGenerator<S3Object[]> {
   let token: string | undefined;
   do {
     const page = await s3.send(
@@ -48,14 +65,21 @@ export interface DeleteOutcome {
 }
 
 /** One DeleteObjects call (at most 1,000 keys); S3 answers per key, and a partial failure is not an exception. */
-export async function deleteBatch(s3: S3Client, svc: Pick<StorageServiceConfig, 'bucket' | 'prefix'>, keys: string[]): Promise<DeleteOutcome> {
+export async function deleteBatch(
+  s3: S3Client,
+  svc: Pick<StorageServiceConfig, 'bucket' | 'prefix'>,
+  keys: string[],
+): Promise<DeleteOutcome> {
   const prefix = svc.prefix ?? '';
   for (const k of keys) {
     // The last line of defence: nothing outside the configured prefix is ever sent for deletion.
-    if (!k.startsWith(prefix)) throw new Error(`refusing to delete ${k}: outside prefix "${prefix}" of bucket ${svc.bucket}`);
+    if (!k.startsWith(prefix))
+      throw new Error(`refusing to delete ${k}: outside prefix "${prefix}" of bucket ${svc.bucket}`);
   }
   if (keys.length === 0) return { deleted: [], errors: [] };
-  const r = await s3.send(new DeleteObjectsCommand({ Bucket: svc.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }));
+  const r = await s3.send(
+    new DeleteObjectsCommand({ Bucket: svc.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }),
+  );
   return {
     deleted: (r.Deleted ?? []).map((d) => d.Key!),
     errors: (r.Errors ?? []).map((e) => ({ key: e.Key ?? '?', code: e.Code ?? 'Unknown', message: e.Message ?? '' })),
@@ -68,12 +92,24 @@ function copySource(bucket: string, key: string): string {
 }
 
 /** A server-side copy (no byte passes through the worker). Objects over 5 GB would need UploadPartCopy. */
-export async function copyObject(s3: S3Client, from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
-  await s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from.bucket, from.key) }));
+export async function copyObject(
+  s3: S3Client,
+  from: { bucket: string; key: string },
+  to: { bucket: string; key: string },
+): Promise<void> {
+  await s3.send(
+    new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource: copySource(from.bucket, from.key) }),
+  );
 }
 
 /** Every object under a prefix of a bucket, in key order. */
-export async function* listUnder(s3: S3Client, bucket: string, prefix: string, startAfter?: string, pageSize?: number): AsyncGenerator<S3Object[]> {
+export async function* listUnder(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  startAfter?: string,
+  pageSize?: number,
+): AsyncGenerator<S3Object[]> {
   yield* listObjects(s3, { bucket, prefix }, startAfter, pageSize);
 }
 

@@ -108,7 +108,13 @@ export function redactError(err: unknown, r: Redactor, depth = 0): unknown {
   try {
     e.message = r.text(e.message);
     if (e.stack) e.stack = r.text(e.stack);
-    if (Array.isArray(e.details)) Object.defineProperty(e, 'details', { value: r.value(e.details), configurable: true, enumerable: true, writable: true });
+    if (Array.isArray(e.details))
+      Object.defineProperty(e, 'details', {
+        value: r.value(e.details),
+        configurable: true,
+        enumerable: true,
+        writable: true,
+      });
     if (e.cause) redactError(e.cause, r, depth + 1);
   } catch {
     // A frozen error: replace it by a plain one saying the same, scrubbed.

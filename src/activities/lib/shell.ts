@@ -14,7 +14,8 @@
  * (PR_SET_PDEATHSIG, kept across exec), and the guard answers with `kill -KILL 0`: the whole group,
  * grandchildren of a shell command included, dies at once — before Temporal's heartbeat timeout can
  * even schedule the retry, so two copies never overlap. (The signal follows the thread that spawned
- * the child: Node spawns from its main thread, which lives exactly as long as the worker.) A pid-file registry reaped before a step
+ * the child: Node spawns from its main thread, which lives exactly as long as the worker.) A pid-file registry reaped
+ * before a step
  * re-runs a command would also work, but only on the same host, only after the fact, and at the risk
  * of killing a recycled pid; the death signal needs no state and no cleanup step. setpriv is part of
  * util-linux, essential on Debian (the Dockerfile's node:20-bookworm-slim has it). The guard also
@@ -49,7 +50,10 @@ function findSetpriv(): string | null {
   if (setprivPath !== undefined) return setprivPath;
   const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/bin', '/bin', '/usr/sbin', '/sbin']);
   setprivPath = dirs.map((d) => path.join(d, 'setpriv')).find((p) => fs.existsSync(p)) ?? null;
-  if (!setprivPath) process.stderr.write('reset-runbook worker: setpriv (util-linux) not found; child commands will not die with this worker if it is killed\n');
+  if (!setprivPath)
+    process.stderr.write(
+      'reset-runbook worker: setpriv (util-linux) not found; child commands will not die with this worker if it is killed\n',
+    );
   return setprivPath;
 }
 
@@ -57,11 +61,22 @@ function findSetpriv(): string | null {
  * Spawns a command in its own process group, guarded so that it dies with this worker. The returned
  * child is the group leader: killGroup(child) stops everything it started.
  */
-export function spawnGuarded(file: string, args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> & { stdin?: boolean } = {}): ChildProcess {
+export function spawnGuarded(
+  file: string,
+  args: string[],
+  opts: Pick<SpawnOptions, 'cwd' | 'env'> & { stdin?: boolean } = {},
+): ChildProcess {
   const setpriv = os.platform() === 'linux' ? findSetpriv() : null;
-  const [cmd, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', GUARD, 'rr-guard', String(process.pid), file, ...args]] : [file, args];
+  const [cmd, argv] = setpriv
+    ? [setpriv, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', GUARD, 'rr-guard', String(process.pid), file, ...args]]
+    : [file, args];
   // No env given: the basics only, never the worker's whole environment (child-env.ts).
-  return spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? baseEnv(process.env), stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+  return spawn(cmd, argv, {
+    cwd: opts.cwd,
+    env: opts.env ?? baseEnv(process.env),
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
 }
 
 export function killGroup(child: ChildProcess): void {
@@ -77,7 +92,10 @@ export function killGroup(child: ChildProcess): void {
  * Runs a command to its end, its deadline, or the activity's cancellation. On cancellation the group
  * is killed and the promise rejects with the activity's CancelledFailure once the process is gone.
  */
-export function runCommand(cmd: string | string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number; redact?: string[]; signal?: AbortSignal }): Promise<CommandResult> {
+export function runCommand(
+  cmd: string | string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number; redact?: string[]; signal?: AbortSignal },
+): Promise<CommandResult> {
   const cancel = opts.signal ?? cancellation();
   return new Promise((resolve, reject) => {
     if (cancel?.aborted) return reject(cancelledFailure(cancel));
@@ -124,7 +142,8 @@ export function runCommand(cmd: string | string[], opts: { cwd?: string; env?: N
 /** The guard shell reports a command killed by signal N as exit 128+N; say it as the signal. */
 function exitOf(code: number | null, signal: NodeJS.Signals | null): Pick<CommandResult, 'code' | 'signal'> {
   if (signal || code === null || code <= 128 || !findSetpriv()) return { code, signal };
-  const name = Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0] as NodeJS.Signals | undefined;
+  const name = Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0] as
+    NodeJS.Signals | undefined;
   return name ? { code: null, signal: name } : { code, signal };
 }
 

@@ -17,7 +17,8 @@ export interface QueueState {
 }
 
 export async function queueState(c: Client, thresholdSeconds: number, since?: Date): Promise<QueueState> {
-  const present = (await c.query<{ ok: boolean }>(`SELECT to_regclass('solid_queue_processes') IS NOT NULL AS ok`)).rows[0].ok;
+  const present = (await c.query<{ ok: boolean }>(`SELECT to_regclass('solid_queue_processes') IS NOT NULL AS ok`))
+    .rows[0].ok;
   const now = (await c.query<{ now: Date }>(`SELECT now() AS now`)).rows[0].now;
   if (!present) return { present, alive: 0, stale: 0, claimedByLive: 0, claimedTotal: 0, now };
   // "alive" = heartbeat within the threshold and, when asked, since a moment (a restart must beat anew).
@@ -33,7 +34,14 @@ export async function queueState(c: Client, thresholdSeconds: number, since?: Da
     [thresholdSeconds, since ?? null],
   );
   const x = r.rows[0];
-  return { present, alive: Number(x.alive), stale: Number(x.stale), claimedByLive: Number(x.claimed_live), claimedTotal: Number(x.claimed_total), now };
+  return {
+    present,
+    alive: Number(x.alive),
+    stale: Number(x.stale),
+    claimedByLive: Number(x.claimed_live),
+    claimedTotal: Number(x.claimed_total),
+    now,
+  };
 }
 
 /**
@@ -53,6 +61,8 @@ export async function processesEverRegistered(c: Client): Promise<boolean | unde
   if (rows.rows[0].any) return true;
   const seq = r.rows[0].seq;
   if (!seq) return undefined;
-  const used = await c.query<{ used: boolean }>(`SELECT pg_sequence_last_value($1::regclass) IS NOT NULL AS used`, [seq]);
+  const used = await c.query<{ used: boolean }>(`SELECT pg_sequence_last_value($1::regclass) IS NOT NULL AS used`, [
+    seq,
+  ]);
   return used.rows[0].used;
 }

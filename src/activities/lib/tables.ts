@@ -25,7 +25,9 @@ export async function decideTables(c: Client, db: DatabaseHandle): Promise<Table
   const errors: string[] = [];
   for (const k of db.keepTables) {
     if (!['schema_migrations', 'ar_internal_metadata'].includes(k) && !tables.some((t) => matchesName(t, k))) {
-      errors.push(`database "${db.name}": kept table "${k}" does not exist in schemas ${schemas.join(', ')}; check keepTables`);
+      errors.push(
+        `database "${db.name}": kept table "${k}" does not exist in schemas ${schemas.join(', ')}; check keepTables`,
+      );
     }
   }
   const fks = await listForeignKeys(c, schemas);
@@ -45,7 +47,8 @@ export async function decideTables(c: Client, db: DatabaseHandle): Promise<Table
       );
     }
   }
-  if (truncate.length === 0) errors.push(`database "${db.name}": no table to truncate in schemas ${schemas.join(', ')}`);
+  if (truncate.length === 0)
+    errors.push(`database "${db.name}": no table to truncate in schemas ${schemas.join(', ')}`);
   return {
     database: db.name,
     truncate,
@@ -65,7 +68,13 @@ export function decisiveParts(decisions: TableDecision[]) {
 }
 
 /** The digest the plan shows and the reset re-derives just before its TRUNCATE. */
-export function planDigest(args: { target: string; databaseName: string; strategy: string; restartIdentity: boolean; decisions: TableDecision[] }): string {
+export function planDigest(args: {
+  target: string;
+  databaseName: string;
+  strategy: string;
+  restartIdentity: boolean;
+  decisions: TableDecision[];
+}): string {
   return digestOf({
     target: args.target,
     databaseName: args.databaseName,

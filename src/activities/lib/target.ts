@@ -6,7 +6,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { LoadedTargets } from '../../config/load';
 import { ALWAYS_KEPT } from '../../config/load';
 import type { TargetConfig } from '../../config/types';
-import { withDefaults, type Clock, type CommandRunner, type Dependencies, type HostName, type PgClientFactory, type S3ClientFactory } from './deps';
+import {
+  withDefaults,
+  type Clock,
+  type CommandRunner,
+  type Dependencies,
+  type HostName,
+  type PgClientFactory,
+  type S3ClientFactory,
+} from './deps';
 
 export interface DatabaseHandle {
   /** "primary", or an extra database's logical name ("queue", "cache", …). */
@@ -14,7 +22,10 @@ export interface DatabaseHandle {
   url: string;
   schemas?: string[];
   keepTables: string[];
-  /** Refresh the materialized views over truncated tables after the seeds (database.refreshMaterializedViews, default true). */
+  /**
+   * Refresh the materialized views over truncated tables after the seeds (database.refreshMaterializedViews, default
+   * true).
+   */
   refreshMaterializedViews: boolean;
   /** Makes this database's clients (withClient, postgres.ts); a real pg Client when not given. */
   connect?: PgClientFactory;
@@ -55,7 +66,11 @@ export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget 
   }
   const url = (envName: string) => {
     const v = deps.env[envName];
-    if (!v) throw ApplicationFailure.nonRetryable(`Target "${name}": environment variable ${envName} is not set on this worker.`, 'MissingSecret');
+    if (!v)
+      throw ApplicationFailure.nonRetryable(
+        `Target "${name}": environment variable ${envName} is not set on this worker.`,
+        'MissingSecret',
+      );
     return v;
   };
   const d = withDefaults(deps, deps.env);
@@ -75,7 +90,17 @@ export function resolveTarget(deps: ActivityDeps, name: string): ResolvedTarget 
     refreshMaterializedViews: x.refreshMaterializedViews,
     connect: d.pg,
   }));
-  return { name, config, primary, databases: [primary, ...extras], env: deps.env, s3: d.s3, run: d.run, now: d.now, hostname: d.hostname };
+  return {
+    name,
+    config,
+    primary,
+    databases: [primary, ...extras],
+    env: deps.env,
+    s3: d.s3,
+    run: d.run,
+    now: d.now,
+    hostname: d.hostname,
+  };
 }
 
 export function databaseByName(t: ResolvedTarget, name = 'primary'): DatabaseHandle {

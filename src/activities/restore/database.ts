@@ -1,4 +1,6 @@
-/** The restore step: one transaction per database, TRUNCATE the reset's tables and load the backup's rows and sequences. */
+/**
+ * The restore step: one transaction per database, TRUNCATE the reset's tables and load the backup's rows and sequences.
+ */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { BackupFile, BackupRecord } from '../../contract';
@@ -18,7 +20,10 @@ export interface RestoreDatabaseResult {
   rows: number;
   /** Tables whose count right after the COMMIT is not what the transaction checked in (something wrote since). */
   mismatches: string[];
-  /** Solid Queue tables whose backup count differs from the reset's count (jobs run between the backup and the TRUNCATE). */
+  /**
+   * Solid Queue tables whose backup count differs from the reset's count (jobs run between the backup and the
+   * TRUNCATE).
+   */
   queueDrift: string[];
   /** Application tables likewise: rows written between the backup and the TRUNCATE, which no backup holds. */
   drift: string[];
@@ -28,7 +33,10 @@ export interface RestoreDatabaseResult {
   requeued: number;
 }
 
-export async function restoreDatabase(deps: ActivityDeps, args: { target: string; backup: BackupRecord; expected?: Record<string, number>; resetRunId?: string }): Promise<RestoreDatabaseResult> {
+export async function restoreDatabase(
+  deps: ActivityDeps,
+  args: { target: string; backup: BackupRecord; expected?: Record<string, number>; resetRunId?: string },
+): Promise<RestoreDatabaseResult> {
   const t = resolveTarget(deps, args.target);
   return withKeepalive(async (beat) => {
     // Checked again here, not only at the plan: hours may pass before the approval. Every file before
@@ -40,14 +48,23 @@ export async function restoreDatabase(deps: ActivityDeps, args: { target: string
     const counts: Record<string, number> = {};
     const mismatches: string[] = [];
     try {
-      for (const f of args.backup.files) archives.set(f, await verifiedLocalCopy(t, f, (n) => beat({ unit: 'bytes', done: n, total: f.bytes })));
+      for (const f of args.backup.files)
+        archives.set(f, await verifiedLocalCopy(t, f, (n) => beat({ unit: 'bytes', done: n, total: f.bytes })));
       // Extra databases first, the primary last, as the reset does.
-      const files = [...args.backup.files].sort((a, b) => Number(a.database === 'primary') - Number(b.database === 'primary'));
+      const files = [...args.backup.files].sort(
+        (a, b) => Number(a.database === 'primary') - Number(b.database === 'primary'),
+      );
       for (const f of files) {
         const db = databaseByName(t, f.database);
         const d = await withClient(db, (c) => decideTables(c, db));
-        if (d.errors.length) throw ApplicationFailure.nonRetryable(`Restore refused; nothing was touched: ${d.errors.join('; ')}`, 'RestoreRefused');
-        const loaded = await restoreInOneTransaction(t, db, archives.get(f)!, d, (n) => beat({ unit: 'bytes', done: n }));
+        if (d.errors.length)
+          throw ApplicationFailure.nonRetryable(
+            `Restore refused; nothing was touched: ${d.errors.join('; ')}`,
+            'RestoreRefused',
+          );
+        const loaded = await restoreInOneTransaction(t, db, archives.get(f)!, d, (n) =>
+          beat({ unit: 'bytes', done: n }),
+        );
         requeued += loaded.requeued;
         await refreshViews(db, d);
         const restored = d.truncate.filter((x) => !isLiveQueueTable(x));
@@ -59,10 +76,15 @@ export async function restoreDatabase(deps: ActivityDeps, args: { target: string
             const k = `${db.name}/${qualified(tb)}`;
             counts[k] = n;
             rows += n;
-            // The transaction checked each table's own rows against the stream; a ready queue also got the requeued claims.
-            const want = (loaded.rows[qualified(tb)] ?? 0) + (tb.table === 'solid_queue_ready_executions' ? loaded.requeued : 0);
+            // The transaction checked each table's own rows against the stream; a ready queue also got the requeued
+            // claims.
+            const want =
+              (loaded.rows[qualified(tb)] ?? 0) + (tb.table === 'solid_queue_ready_executions' ? loaded.requeued : 0);
             const own = await ownRows(c, tb);
-            if (own !== want) mismatches.push(`${k}: ${own}, the backup held ${want} and the restore's transaction had them before its COMMIT`);
+            if (own !== want)
+              mismatches.push(
+                `${k}: ${own}, the backup held ${want} and the restore's transaction had them before its COMMIT`,
+              );
           }
         });
       }
@@ -80,8 +102,19 @@ export async function restoreDatabase(deps: ActivityDeps, args: { target: string
     const queueDrift = drift.filter((m) => QUEUE_TABLE.test(m.split(':')[0]));
     // The reset is undone: a later `restore` without --run says so instead of restoring it again unasked.
     const by = Context.current().info.workflowExecution;
-    if (args.resetRunId && by) await updateJournal(t, args.resetRunId, { restoredBy: { workflowId: by.workflowId, runId: by.runId, at: new Date().toISOString() } });
+    if (args.resetRunId && by)
+      await updateJournal(t, args.resetRunId, {
+        restoredBy: { workflowId: by.workflowId, runId: by.runId, at: new Date().toISOString() },
+      });
     crashPoint('restore.done');
-    return { tables, rows, mismatches, queueDrift, drift: drift.filter((m) => !queueDrift.includes(m)), counts, requeued };
+    return {
+      tables,
+      rows,
+      mismatches,
+      queueDrift,
+      drift: drift.filter((m) => !queueDrift.includes(m)),
+      counts,
+      requeued,
+    };
   });
 }

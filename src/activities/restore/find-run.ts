@@ -37,7 +37,11 @@ export interface RestorePoint {
 const refuse = (message: string) => ApplicationFailure.nonRetryable(message, 'RestoreRefused');
 
 /** The restore point: of the run given, else the latest run of the target whose TRUNCATE committed. */
-export async function findResetRun(client: TemporalClient, t: ResolvedTarget, args: RestorePlanArgs): Promise<RestorePoint> {
+export async function findResetRun(
+  client: TemporalClient,
+  t: ResolvedTarget,
+  args: RestorePlanArgs,
+): Promise<RestorePoint> {
   if (args.resetRunId) return pointOfRun(client, t, args.resetRunId, args.backupPath);
   const store = backupStoreFor(t.config.backup, t.s3);
   const journals = (await store.list(`${JOURNAL_PREFIX}${t.name}_`))
@@ -49,7 +53,9 @@ export async function findResetRun(client: TemporalClient, t: ResolvedTarget, ar
     if (!journal.countsBefore || !(await databaseChanged(t, journal))) continue;
     if (args.backupPath && !journal.backup?.files.some((f) => f.path === args.backupPath)) continue;
     await refuseIfRunning(client, t.name, j.runId);
-    const point = journal.backup ? journalPoint(j.runId, journal, journal.backup) : await pointFromResult(client, t, j.runId, args.backupPath, 0, journal);
+    const point = journal.backup
+      ? journalPoint(j.runId, journal, journal.backup)
+      : await pointFromResult(client, t, j.runId, args.backupPath, 0, journal);
     if (point.restoredBy && !args.backupPath) {
       throw refuse(
         `The latest reset run of "${t.name}" whose TRUNCATE committed, ${j.runId}, was already undone by restore run ${point.restoredBy.runId} at ${point.restoredBy.at}. To restore its backup again, give it: --run ${j.runId}.`,
@@ -61,15 +67,24 @@ export async function findResetRun(client: TemporalClient, t: ResolvedTarget, ar
   return pointFromResult(client, t, undefined, args.backupPath, journals.length);
 }
 
-async function pointOfRun(client: TemporalClient, t: ResolvedTarget, runId: string, backupPath?: string): Promise<RestorePoint> {
+async function pointOfRun(
+  client: TemporalClient,
+  t: ResolvedTarget,
+  runId: string,
+  backupPath?: string,
+): Promise<RestorePoint> {
   await refuseIfRunning(client, t.name, runId);
   const journal = await readJournal(t, runId);
   if (journal.countsBefore && journal.backup) {
     if (!(await databaseChanged(t, journal))) {
-      throw refuse(`Reset run ${runId} of "${t.name}" never committed a TRUNCATE (its journal says so, and PostgreSQL agrees): it did not change the database, so there is nothing to undo.`);
+      throw refuse(
+        `Reset run ${runId} of "${t.name}" never committed a TRUNCATE (its journal says so, and PostgreSQL agrees): it did not change the database, so there is nothing to undo.`,
+      );
     }
     if (backupPath && !journal.backup.files.some((f) => f.path === backupPath)) {
-      throw refuse(`Reset run ${runId} did not take ${backupPath} (it took ${journal.backup.files.map((f) => f.path).join(', ')}).`);
+      throw refuse(
+        `Reset run ${runId} did not take ${backupPath} (it took ${journal.backup.files.map((f) => f.path).join(', ')}).`,
+      );
     }
     return journalPoint(runId, journal, journal.backup);
   }
@@ -100,23 +115,35 @@ async function refuseIfRunning(client: TemporalClient, target: string, runId: st
       throw err;
     });
   if (d?.status.name === 'RUNNING') {
-    throw refuse(`Reset run ${runId} of "${target}" is still running; let it end (or abort it: reset-runbook abort reset-${target}) before restoring.`);
+    throw refuse(
+      `Reset run ${runId} of "${target}" is still running; let it end (or abort it: reset-runbook abort reset-${target}) before restoring.`,
+    );
   }
 }
 
 /** Older runs: the backup and counts from the run's result (a failed run carries it in its failure). */
-async function pointFromResult(client: TemporalClient, t: ResolvedTarget, runId: string | undefined, backupPath: string | undefined, journalsSeen: number, journal?: Journal): Promise<RestorePoint> {
+async function pointFromResult(
+  client: TemporalClient,
+  t: ResolvedTarget,
+  runId: string | undefined,
+  backupPath: string | undefined,
+  journalsSeen: number,
+  journal?: Journal,
+): Promise<RestorePoint> {
   const workflowId = resetWorkflowId(t.name);
   const candidates: string[] = [];
   if (runId) candidates.push(runId);
   else {
-    for await (const w of client.workflow.list({ query: `WorkflowId = "${workflowId}"`, pageSize: 20 })) if (candidates.push(w.runId) >= 20) break;
+    for await (const w of client.workflow.list({ query: `WorkflowId = "${workflowId}"`, pageSize: 20 }))
+      if (candidates.push(w.runId) >= 20) break;
   }
   for (const id of candidates) {
     const h = client.workflow.getHandle(workflowId, id, { followRuns: false });
     const d = await h.describe().catch((err) => {
       if (err instanceof WorkflowNotFoundError)
-        throw refuse(`No reset run ${id} of "${t.name}" in Temporal, and no journal of it in the backup store: check the run id (reset-runbook list ${t.name}).`);
+        throw refuse(
+          `No reset run ${id} of "${t.name}" in Temporal, and no journal of it in the backup store: check the run id (reset-runbook list ${t.name}).`,
+        );
       throw err;
     });
     if (d.status.name === 'RUNNING') continue;
@@ -124,13 +151,25 @@ async function pointFromResult(client: TemporalClient, t: ResolvedTarget, runId:
     const countsBefore = r?.countsBefore ?? journal?.countsBefore;
     if (!r?.backup || !countsBefore) {
       if (!runId) continue;
-      throw refuse(`Reset run ${id} of "${t.name}" recorded no backup and no counts before a TRUNCATE (it ended ${r?.endReason ?? d.status.name} before it truncated): there is nothing to undo.`);
+      throw refuse(
+        `Reset run ${id} of "${t.name}" recorded no backup and no counts before a TRUNCATE (it ended ${r?.endReason ?? d.status.name} before it truncated): there is nothing to undo.`,
+      );
     }
     if (backupPath && !r.backup.files.some((f) => f.path === backupPath)) {
-      if (runId) throw refuse(`Reset run ${id} did not take ${backupPath} (it took ${r.backup.files.map((f) => f.path).join(', ')}).`);
+      if (runId)
+        throw refuse(
+          `Reset run ${id} did not take ${backupPath} (it took ${r.backup.files.map((f) => f.path).join(', ')}).`,
+        );
       continue;
     }
-    return { resetRunId: id, backup: r.backup, countsBefore, countsAfter: r.countsAfter, seedsFinished: r.outcome === 'completed' || undefined, source: 'result' };
+    return {
+      resetRunId: id,
+      backup: r.backup,
+      countsBefore,
+      countsAfter: r.countsAfter,
+      seedsFinished: r.outcome === 'completed' || undefined,
+      source: 'result',
+    };
   }
   throw refuse(
     backupPath

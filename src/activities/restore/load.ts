@@ -59,7 +59,10 @@ export interface LoadSeams {
 }
 
 /** The Solid Queue tables of one schema, when the claims the backup held can be put back as ready jobs. */
-function queueOf(restored: TableRef[], live: TableRef[]): { claimed: TableRef; jobs: TableRef; ready: TableRef } | undefined {
+function queueOf(
+  restored: TableRef[],
+  live: TableRef[],
+): { claimed: TableRef; jobs: TableRef; ready: TableRef } | undefined {
   const claimed = live.find((t) => t.table === 'solid_queue_claimed_executions');
   if (!claimed) return undefined;
   const jobs = restored.find((t) => t.schema === claimed.schema && t.table === 'solid_queue_jobs');
@@ -68,7 +71,14 @@ function queueOf(restored: TableRef[], live: TableRef[]): { claimed: TableRef; j
 }
 
 /** `src`: the backup as a checked, seekable file (backup-source.ts verifiedLocalCopy). */
-export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHandle, src: LocalArchive, d: TableDecision, onBytes: (n: number) => void, seams: LoadSeams = {}): Promise<LoadResult> {
+export async function restoreInOneTransaction(
+  t: ResolvedTarget,
+  db: DatabaseHandle,
+  src: LocalArchive,
+  d: TableDecision,
+  onBytes: (n: number) => void,
+  seams: LoadSeams = {},
+): Promise<LoadResult> {
   const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
   const restored = d.truncate.filter((x) => !isLiveQueueTable(x));
   const live = d.truncate.filter(isLiveQueueTable);
@@ -84,7 +94,9 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
   const sel = selectEntries(toc, relations, sequences);
   if (sel.missing.length || sel.ambiguous.length) {
     const why = [
-      ...(sel.missing.length ? [`the backup has no data entry for ${sel.missing.join(', ')} (created after the backup was taken?)`] : []),
+      ...(sel.missing.length
+        ? [`the backup has no data entry for ${sel.missing.join(', ')} (created after the backup was taken?)`]
+        : []),
       ...(sel.ambiguous.length ? [`its table of contents cannot be read exactly: ${sel.ambiguous.join('; ')}`] : []),
     ];
     throw ApplicationFailure.nonRetryable(
@@ -124,7 +136,9 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
   psql.stdin!.on('error', () => undefined); // psql stopped at an error: its exit code says so
   const psqlExit = new Promise<number | null>((resolve) => psql.on('close', resolve).on('error', () => resolve(127)));
   let restoreRunning = true;
-  const restoreExit = new Promise<number | null>((resolve) => restore.on('close', resolve).on('error', () => resolve(127))).finally(() => (restoreRunning = false));
+  const restoreExit = new Promise<number | null>((resolve) =>
+    restore.on('close', resolve).on('error', () => resolve(127)),
+  ).finally(() => (restoreRunning = false));
   const streamed = new Promise<void>((resolve) => counter.on('end', resolve));
   // psql stopped at an error: pg_restore, writing into a pipe no one reads any more, would wait forever.
   psql.on('close', () => restoreRunning && killGroup(restore));
@@ -143,7 +157,8 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
     if (rc === 0) await Promise.race([streamed, psqlExit]);
     seams.streamed?.(counter.rows);
     const gaps = rc === 0 && !cancel?.aborted ? streamGaps(counter, relations, claimsKey, sequences.length) : [];
-    if (rc === 0 && !cancel?.aborted && gaps.length === 0) psql.stdin!.end(footer(counter, relations, queue, cat.foreignKeys.map(addForeignKey)));
+    if (rc === 0 && !cancel?.aborted && gaps.length === 0)
+      psql.stdin!.end(footer(counter, relations, queue, cat.foreignKeys.map(addForeignKey)));
     else if (gaps.length) psql.stdin!.end('ROLLBACK;\n');
     else killGroup(psql); // no COMMIT is ever sent: the server rolls the transaction back
     const pc = await psqlExit;
@@ -163,10 +178,20 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
       );
     }
     // psql's own error first (it stopped, then pg_restore was stopped); exit null is psql killed by us.
-    if (pc !== 0 && pc !== null) throw new Error(`Restoring ${where} failed (psql exit ${pc}): ${redactText(psqlOut.trim(), secrets)}. Rolled back; nothing was changed.`);
-    if (rc !== 0) throw new Error(`pg_restore of ${where} exited with code ${rc}: ${redactText(restoreErr.trim(), secrets)}. Rolled back; nothing was changed.`);
-    if (pc === 0 && !psqlOut.includes(COMMITTED)) throw new Error(`Restoring ${where}: psql ended without reaching COMMIT (${redactText(psqlOut.trim(), secrets) || 'no output'}).`);
-    if (pc !== 0) throw new Error(`Restoring ${where}: psql was stopped before COMMIT. Rolled back; nothing was changed.`);
+    if (pc !== 0 && pc !== null)
+      throw new Error(
+        `Restoring ${where} failed (psql exit ${pc}): ${redactText(psqlOut.trim(), secrets)}. Rolled back; nothing was changed.`,
+      );
+    if (rc !== 0)
+      throw new Error(
+        `pg_restore of ${where} exited with code ${rc}: ${redactText(restoreErr.trim(), secrets)}. Rolled back; nothing was changed.`,
+      );
+    if (pc === 0 && !psqlOut.includes(COMMITTED))
+      throw new Error(
+        `Restoring ${where}: psql ended without reaching COMMIT (${redactText(psqlOut.trim(), secrets) || 'no output'}).`,
+      );
+    if (pc !== 0)
+      throw new Error(`Restoring ${where}: psql was stopped before COMMIT. Rolled back; nothing was changed.`);
     return { rows: rowsByTable(counter, relations, claimsKey), requeued: Number(REQUEUED.exec(psqlOut)?.[1] ?? 0) };
   } catch (err) {
     kill();
@@ -177,22 +202,36 @@ export async function restoreInOneTransaction(t: ResolvedTarget, db: DatabaseHan
   }
 }
 
-/** What the stream lacks: a table (or partition) with rows now but no COPY block, rows for a table not chosen, a sequence not set. */
-function streamGaps(counter: CopyCounter, relations: RestoreRelation[], claimsKey: string | undefined, sequences: number): string[] {
+/**
+ * What the stream lacks: a table (or partition) with rows now but no COPY block, rows for a table not chosen, a
+ * sequence not set.
+ */
+function streamGaps(
+  counter: CopyCounter,
+  relations: RestoreRelation[],
+  claimsKey: string | undefined,
+  sequences: number,
+): string[] {
   const gaps: string[] = [];
   const keys = new Set(relations.map((r) => `${r.schema}.${r.name}`));
   for (const r of relations.filter((x) => x.kind === 'r')) {
     const k = `${r.schema}.${r.name}`;
-    if (!counter.rows.has(k)) gaps.push(`no rows of ${k === r.root || k === claimsKey ? k : `${k} (partition of ${r.root})`} were loaded`);
+    if (!counter.rows.has(k))
+      gaps.push(`no rows of ${k === r.root || k === claimsKey ? k : `${k} (partition of ${r.root})`} were loaded`);
   }
-  for (const k of counter.rows.keys()) if (!keys.has(k)) gaps.push(`rows of ${k}, which is not a table being restored, were streamed`);
+  for (const k of counter.rows.keys())
+    if (!keys.has(k)) gaps.push(`rows of ${k}, which is not a table being restored, were streamed`);
   for (const u of counter.unreadable) gaps.push(`a COPY of an unreadable table name: ${u}`);
   if (counter.setvals !== sequences) gaps.push(`${counter.setvals} of ${sequences} sequences were set`);
   return gaps;
 }
 
 /** Rows the backup streamed per restored table: a partitioned table's are its partitions'. */
-function rowsByTable(counter: CopyCounter, relations: RestoreRelation[], claimsKey: string | undefined): Record<string, number> {
+function rowsByTable(
+  counter: CopyCounter,
+  relations: RestoreRelation[],
+  claimsKey: string | undefined,
+): Record<string, number> {
   const rows: Record<string, number> = {};
   for (const r of relations) {
     if (r.root === claimsKey) continue;
@@ -206,7 +245,12 @@ function rowsByTable(counter: CopyCounter, relations: RestoreRelation[], claimsK
  * partitioned table counts its whole tree, any other table only its own rows), else the DO block
  * raises and psql (ON_ERROR_STOP) stops before COMMIT. Then the claims, the foreign keys, COMMIT.
  */
-function footer(counter: CopyCounter, relations: RestoreRelation[], queue: ReturnType<typeof queueOf>, addFks: string[]): string {
+function footer(
+  counter: CopyCounter,
+  relations: RestoreRelation[],
+  queue: ReturnType<typeof queueOf>,
+  addFks: string[],
+): string {
   const claimsKey = queue && `${queue.claimed.schema}.${queue.claimed.table}`;
   const rows = rowsByTable(counter, relations, claimsKey);
   const checks: { sql: string; label: string; want: number }[] = [];
@@ -215,17 +259,25 @@ function footer(counter: CopyCounter, relations: RestoreRelation[], queue: Retur
     const ref = quoted({ schema: r.schema, table: r.name });
     checks.push({ sql: r.kind === 'p' ? ref : `ONLY ${ref}`, label: root, want: rows[root] });
   }
-  if (claimsKey) checks.push({ sql: CLAIMS_AT_BACKUP, label: `${claimsKey} (the backup's claims)`, want: counter.rows.get(claimsKey) ?? 0 });
+  if (claimsKey)
+    checks.push({
+      sql: CLAIMS_AT_BACKUP,
+      label: `${claimsKey} (the backup's claims)`,
+      want: counter.rows.get(claimsKey) ?? 0,
+    });
   const tag = `$rr_${randomBytes(6).toString('hex')}$`;
   const check = [
     `DO ${tag} DECLARE n bigint; bad text := ''; BEGIN`,
     ...checks.map(
-      (c) => `  SELECT count(*) INTO n FROM ${c.sql}; IF n <> ${c.want} THEN bad := bad || ${escapeLiteral(c.label)} || ' holds ' || n || ' rows, the backup streamed ${c.want}; '; END IF;`,
+      (c) =>
+        `  SELECT count(*) INTO n FROM ${c.sql}; IF n <> ${c.want} THEN bad := bad || ${escapeLiteral(c.label)} || ' holds ' || n || ' rows, the backup streamed ${c.want}; '; END IF;`,
     ),
     `  IF bad <> '' THEN RAISE EXCEPTION '${INCOMPLETE} %', bad; END IF;`,
     `END ${tag};`,
   ];
-  return ['', ...check, ...(queue ? requeueClaims(queue) : []), ...addFks, 'COMMIT;', `\\echo ${COMMITTED}`, ''].join('\n');
+  return ['', ...check, ...(queue ? requeueClaims(queue) : []), ...addFks, 'COMMIT;', `\\echo ${COMMITTED}`, ''].join(
+    '\n',
+  );
 }
 
 /**
@@ -261,6 +313,8 @@ function collect(file: string, args: string[], db: DatabaseHandle): Promise<stri
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2048)));
     child.on('error', (e) => reject(new Error(`cannot run ${file}: ${e.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${file} ${args[0]} exited with code ${code}: ${err.trim()}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${file} ${args[0]} exited with code ${code}: ${err.trim()}`)),
+    );
   });
 }

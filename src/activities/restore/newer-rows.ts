@@ -34,13 +34,27 @@ export function checkNewerRows(point: RestorePoint, tables: RestorePlan['tables'
   for (const t of tables) {
     const k = `${t.database}/${t.table}`;
     const base = after[k] ?? 0;
-    if (t.rowsNow > base) out.newerRows.push({ database: t.database, table: t.table, rowsNow: t.rowsNow, rowsAfterReset: base, queue: QUEUE_TABLE.test(k) });
+    if (t.rowsNow > base)
+      out.newerRows.push({
+        database: t.database,
+        table: t.table,
+        rowsNow: t.rowsNow,
+        rowsAfterReset: base,
+        queue: QUEUE_TABLE.test(k),
+      });
   }
   const app = out.newerRows.filter((r) => !r.queue);
   if (!app.length) return out;
-  const list = app.map((r) => `${r.database}/${r.table} (${r.rowsNow - r.rowsAfterReset} newer: ${r.rowsNow} now, ${r.rowsAfterReset} after the reset)`).join(', ');
+  const list = app
+    .map(
+      (r) =>
+        `${r.database}/${r.table} (${r.rowsNow - r.rowsAfterReset} newer: ${r.rowsNow} now, ${r.rowsAfterReset} after the reset)`,
+    )
+    .join(', ');
   const blobs = app.find((r) => BLOBS.test(r.table));
-  const files = blobs ? `; the files of the ${blobs.rowsNow - blobs.rowsAfterReset} blob(s) uploaded since stay in storage, referenced by no row` : '';
+  const files = blobs
+    ? `; the files of the ${blobs.rowsNow - blobs.rowsAfterReset} blob(s) uploaded since stay in storage, referenced by no row`
+    : '';
   if (discard) out.warnings.push(`rows written after the reset are DISCARDED (--discard-newer-rows): ${list}${files}`);
   else
     out.errors.push(

@@ -1,4 +1,6 @@
-/** The restore plan: which backup, its checksum, the counts it holds, and what the database holds now. Changes nothing. */
+/**
+ * The restore plan: which backup, its checksum, the counts it holds, and what the database holds now. Changes nothing.
+ */
 import { Context } from '@temporalio/activity';
 import type { RestorePlan } from '../../contract';
 import { assertChecksum } from '../lib/backup-source';
@@ -30,14 +32,18 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
     let done = 0;
     for (const f of backup.files) {
       try {
-        await assertChecksum(t, f, (n) => beat({ unit: 'bytes', done: done + n, total: backup.files.reduce((a, x) => a + x.bytes, 0) }));
+        await assertChecksum(t, f, (n) =>
+          beat({ unit: 'bytes', done: done + n, total: backup.files.reduce((a, x) => a + x.bytes, 0) }),
+        );
       } catch (err) {
         checksumsOk = false;
         errors.push((err as Error).message);
       }
       done += f.bytes;
     }
-    for (const f of backup.files) if (!t.databases.some((d) => d.name === f.database)) errors.push(`the backup holds database "${f.database}", which target "${t.name}" no longer has`);
+    for (const f of backup.files)
+      if (!t.databases.some((d) => d.name === f.database))
+        errors.push(`the backup holds database "${f.database}", which target "${t.name}" no longer has`);
 
     let databaseName = '';
     const countsNow: Record<string, number> = {};
@@ -51,21 +57,34 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
         // Solid Queue's process and claim rows are left as the live workers have them: not the restore's tables.
         for (const tb of d.truncate.filter((x) => !isLiveQueueTable(x))) {
           const k = `${db.name}/${qualified(tb)}`;
-          tables.push({ database: db.name, table: qualified(tb), rowsNow: countsNow[k], rowsInBackup: found.countsBefore?.[k] });
+          tables.push({
+            database: db.name,
+            table: qualified(tb),
+            rowsNow: countsNow[k],
+            rowsInBackup: found.countsBefore?.[k],
+          });
         }
       });
     }
-    for (const k of Object.keys(found.countsBefore ?? {})) if (!(k in countsNow)) errors.push(`table ${k} is in the backup's counts but not in the database now`);
+    for (const k of Object.keys(found.countsBefore ?? {}))
+      if (!(k in countsNow)) errors.push(`table ${k} is in the backup's counts but not in the database now`);
     const newer = checkNewerRows(found, tables, args.discardNewerRows === true);
     errors.push(...newer.errors);
     warnings.push(...newer.warnings);
-    if (found.restoredBy) warnings.push(`reset run ${found.resetRunId} was already undone by restore run ${found.restoredBy.runId} at ${found.restoredBy.at}: this restores its backup again`);
+    if (found.restoredBy)
+      warnings.push(
+        `reset run ${found.resetRunId} was already undone by restore run ${found.restoredBy.runId} at ${found.restoredBy.at}: this restores its backup again`,
+      );
 
     const { quarantine, objectsMissing } = await storageToRestore(t, found.resetRunId, warnings);
 
     let workersAlive = 0;
     const w = t.config.workers;
-    if (w) workersAlive = await withClient(databaseByName(t, w.database), async (c) => (await queueState(c, w.heartbeatThresholdSeconds)).alive);
+    if (w)
+      workersAlive = await withClient(
+        databaseByName(t, w.database),
+        async (c) => (await queueState(c, w.heartbeatThresholdSeconds)).alive,
+      );
     const cfg = t.config;
     const settings = {
       heartbeatTimeoutSeconds: cfg.timing.heartbeatTimeoutSeconds,
@@ -75,7 +94,8 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
       workersConfigured: Boolean(w),
       storageConfigured: Boolean(cfg.storage),
       ...workerSettings(w),
-      startWorkersAtEnd: workersAlive > 0 || (w?.whenNoneAliveBefore ?? DEFAULTS.workers.whenNoneAliveBefore) === 'start',
+      startWorkersAtEnd:
+        workersAlive > 0 || (w?.whenNoneAliveBefore ?? DEFAULTS.workers.whenNoneAliveBefore) === 'start',
       notifications: false,
     };
     const backupAgeMinutes = Math.round((Date.now() - Date.parse(backup.createdAt)) / 60_000);
@@ -96,7 +116,13 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
       warnings,
       errors,
       settings,
-      digest: digestOf({ target: t.name, databaseName, resetRunId: found.resetRunId, files: backup.files.map((f) => f.sha256), tables: tables.map((x) => `${x.database}/${x.table}`) }),
+      digest: digestOf({
+        target: t.name,
+        databaseName,
+        resetRunId: found.resetRunId,
+        files: backup.files.map((f) => f.sha256),
+        tables: tables.map((x) => `${x.database}/${x.table}`),
+      }),
       createdAt: new Date().toISOString(),
     };
   });
@@ -107,7 +133,11 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
  * cannot come back: from the purge's progress record, per service, those it removed without a
  * quarantine, those missing before the reset, and those the quarantine no longer holds.
  */
-async function storageToRestore(t: ResolvedTarget, resetRunId: string | undefined, warnings: string[]): Promise<Pick<RestorePlan, 'quarantine' | 'objectsMissing'>> {
+async function storageToRestore(
+  t: ResolvedTarget,
+  resetRunId: string | undefined,
+  warnings: string[],
+): Promise<Pick<RestorePlan, 'quarantine' | 'objectsMissing'>> {
   const storage = t.config.storage;
   if (!storage || !resetRunId) return {};
   const q = storage.quarantine;
@@ -142,12 +172,28 @@ async function storageToRestore(t: ResolvedTarget, resetRunId: string | undefine
       missing += r.missing + (r.quarantined && q ? Math.max(0, removed - found) : removed);
     }
   }
-  const gone = missing ? `: ${missing} file(s) the reset's purge removed are gone for good, and their restored blob rows will point at missing files` : '';
+  const gone = missing
+    ? `: ${missing} file(s) the reset's purge removed are gone for good, and their restored blob rows will point at missing files`
+    : '';
   if (!q) warnings.push(`storage.quarantine is not configured: the objects the reset purged cannot come back${gone}`);
-  else if (missing) warnings.push(`${missing} purged file(s) cannot come back (missing before the reset, or no longer in the quarantine); their restored blob rows will point at missing files`);
-  if (!record) warnings.push(`no purge progress record for reset run ${resetRunId}: the plan cannot tell how many purged files are missing`);
+  else if (missing)
+    warnings.push(
+      `${missing} purged file(s) cannot come back (missing before the reset, or no longer in the quarantine); their restored blob rows will point at missing files`,
+    );
+  if (!record)
+    warnings.push(
+      `no purge progress record for reset run ${resetRunId}: the plan cannot tell how many purged files are missing`,
+    );
   return {
-    quarantine: q ? { bucket: q.bucket ?? '', prefix: quarantineRunPrefix(q, resetRunId), objects, bytes, ...(folders.length ? { folders } : {}) } : undefined,
+    quarantine: q
+      ? {
+          bucket: q.bucket ?? '',
+          prefix: quarantineRunPrefix(q, resetRunId),
+          objects,
+          bytes,
+          ...(folders.length ? { folders } : {}),
+        }
+      : undefined,
     objectsMissing: record ? missing : undefined,
   };
 }

@@ -30,7 +30,15 @@ export interface RestoreCatalog {
 export async function readCatalog(c: Client, tables: TableRef[]): Promise<RestoreCatalog> {
   // Definitions fully qualified (they are replayed in psql, whose search_path pg_restore empties).
   await c.query(`SET search_path TO ''`);
-  const members = await c.query<{ root_schema: string; root: string; schema: string; name: string; oid: number; kind: string; owner: string }>(
+  const members = await c.query<{
+    root_schema: string;
+    root: string;
+    schema: string;
+    name: string;
+    oid: number;
+    kind: string;
+    owner: string;
+  }>(
     `WITH roots AS (
        SELECT t.schema AS root_schema, t.name AS root, cl.oid, cl.relkind
          FROM unnest($1::text[], $2::text[]) AS t(schema, name)
@@ -45,7 +53,14 @@ export async function readCatalog(c: Client, tables: TableRef[]): Promise<Restor
       ORDER BY 1, 2, 3, 4`,
     [tables.map((t) => t.schema), tables.map((t) => t.table)],
   );
-  const relations = members.rows.map((x) => ({ schema: x.schema, name: x.name, oid: Number(x.oid), kind: x.kind, owner: x.owner, root: `${x.root_schema}.${x.root}` }));
+  const relations = members.rows.map((x) => ({
+    schema: x.schema,
+    name: x.name,
+    oid: Number(x.oid),
+    kind: x.kind,
+    owner: x.owner,
+    root: `${x.root_schema}.${x.root}`,
+  }));
   const oids = relations.map((r) => r.oid);
   const seqs = await c.query<{ schema: string; name: string; owner: string }>(
     `SELECT DISTINCT sn.nspname AS schema, s.relname AS name, pg_catalog.pg_get_userbyid(s.relowner) AS owner
@@ -71,12 +86,21 @@ export async function readCatalog(c: Client, tables: TableRef[]): Promise<Restor
   };
 }
 
-export const dropForeignKey = (f: ForeignKeyDef) => `ALTER TABLE ${f.table} DROP CONSTRAINT ${escapeIdentifier(f.name)};`;
-export const addForeignKey = (f: ForeignKeyDef) => `ALTER TABLE ${f.table} ADD CONSTRAINT ${escapeIdentifier(f.name)} ${f.def};`;
+export const dropForeignKey = (f: ForeignKeyDef) =>
+  `ALTER TABLE ${f.table} DROP CONSTRAINT ${escapeIdentifier(f.name)};`;
+export const addForeignKey = (f: ForeignKeyDef) =>
+  `ALTER TABLE ${f.table} ADD CONSTRAINT ${escapeIdentifier(f.name)} ${f.def};`;
 
-/** A table's rows as the restore loaded them: a partitioned table's whole tree, any other table only its own (not its inheritance children's). */
+/**
+ * A table's rows as the restore loaded them: a partitioned table's whole tree, any other table only its own (not its
+ * inheritance children's).
+ */
 export async function ownRows(c: Client, t: TableRef): Promise<number> {
-  const kind = (await c.query<{ k: string }>(`SELECT relkind AS k FROM pg_catalog.pg_class WHERE oid = $1::regclass`, [quoted(t)])).rows[0].k;
-  const r = await c.query<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${kind === 'p' ? '' : 'ONLY '}${quoted(t)}`);
+  const kind = (
+    await c.query<{ k: string }>(`SELECT relkind AS k FROM pg_catalog.pg_class WHERE oid = $1::regclass`, [quoted(t)])
+  ).rows[0].k;
+  const r = await c.query<{ n: string }>(
+    `SELECT count(*)::bigint AS n FROM ${kind === 'p' ? '' : 'ONLY '}${quoted(t)}`,
+  );
   return Number(r.rows[0].n);
 }

@@ -13,10 +13,17 @@ import { diskQuarantineDir, eachLimited, quarantineRunPrefix } from '../lib/quar
 import { copyObject, listUnder } from '../lib/s3';
 import { resolveTarget, type ActivityDeps } from '../lib/target';
 
-export async function restoreStorage(deps: ActivityDeps, args: { target: string; resetRunId: string }): Promise<{ count: number; bytes: number }> {
+export async function restoreStorage(
+  deps: ActivityDeps,
+  args: { target: string; resetRunId: string },
+): Promise<{ count: number; bytes: number }> {
   const t = resolveTarget(deps, args.target);
   const q = t.config.storage?.quarantine;
-  if (!q) throw ApplicationFailure.nonRetryable(`Target "${t.name}" has no storage.quarantine: nothing to bring back.`, 'BadConfig');
+  if (!q)
+    throw ApplicationFailure.nonRetryable(
+      `Target "${t.name}" has no storage.quarantine: nothing to bring back.`,
+      'BadConfig',
+    );
   return withKeepalive(async (beat) => {
     let count = 0;
     let bytes = 0;
@@ -29,7 +36,8 @@ export async function restoreStorage(deps: ActivityDeps, args: { target: string;
           count += r.files;
           bytes += r.bytes;
         } catch (err) {
-          // eslint-disable-next-line preserve-caught-error -- the workflow shows the deepest cause; this message names the place and quotes it
+           
+          // the place and quotes it
           throw new Error(
             `Could not move the quarantined files of Disk service "${name}" back from ${dir} to ${svc.root}: ${(err as Error).message}. Fix the cause, then retry: files already back stay back.`,
           );
@@ -45,7 +53,9 @@ export async function restoreStorage(deps: ActivityDeps, args: { target: string;
         await eachLimited(page, 16, async (o) => {
           const to = { bucket: svc.bucket, key: o.key.slice(from.length) };
           await copyObject(s3, { bucket: q.bucket!, key: o.key }, to).catch((err: Error) => {
-            throw new Error(`Could not copy s3://${q.bucket}/${o.key} back to s3://${to.bucket}/${to.key}: ${err.message}. Fix the cause, then retry: copying again is harmless.`);
+            throw new Error(
+              `Could not copy s3://${q.bucket}/${o.key} back to s3://${to.bucket}/${to.key}: ${err.message}. Fix the cause, then retry: copying again is harmless.`,
+            );
           });
         });
         count += page.length;

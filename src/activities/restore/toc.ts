@@ -71,7 +71,13 @@ export function selectEntries(toc: string, relations: RestoreRelation[], sequenc
     .split('\n')
     .map((line) => ({ line, m: ENTRY.exec(line) }))
     .filter((e) => e.m)
-    .map((e) => ({ line: e.line, oid: Number(e.m![3]), rest: e.m![5], cands: byDesc[e.m![4]].filter((c) => e.m![5].startsWith(c.prefix)), chosen: undefined as Candidate | undefined }));
+    .map((e) => ({
+      line: e.line,
+      oid: Number(e.m![3]),
+      rest: e.m![5],
+      cands: byDesc[e.m![4]].filter((c) => e.m![5].startsWith(c.prefix)),
+      chosen: undefined as Candidate | undefined,
+    }));
   const taken = new Map<string, number>();
   const take = (e: (typeof entries)[number], c: Candidate) => {
     e.chosen = c;
@@ -82,13 +88,15 @@ export function selectEntries(toc: string, relations: RestoreRelation[], sequenc
     const byOid = e.cands.filter((c) => c.oid !== undefined && c.oid === e.oid);
     if (exact.length === 1) take(e, exact[0]);
     else if (byOid.length === 1) take(e, byOid[0]);
-    else if (exact.length > 1) sel.ambiguous.push(`archive entry "${e.line}" fits ${exact.map((c) => c.key).join(' and ')}`);
+    else if (exact.length > 1)
+      sel.ambiguous.push(`archive entry "${e.line}" fits ${exact.map((c) => c.key).join(' and ')}`);
   }
   const left = entries.filter((e) => !e.chosen);
   for (const c of Object.values(byDesc).flat()) {
     if (taken.has(c.key)) continue;
     const fits = left.filter((e) => e.cands.includes(c));
-    if (fits.length > 1) sel.ambiguous.push(`${c.key} fits archive entries ${fits.map((e) => `"${e.line}"`).join(' and ')}`);
+    if (fits.length > 1)
+      sel.ambiguous.push(`${c.key} fits archive entries ${fits.map((e) => `"${e.line}"`).join(' and ')}`);
     else if (fits.length === 1 && fits[0].cands.filter((x) => !taken.has(x.key)).length > 1)
       sel.ambiguous.push(`archive entry "${fits[0].line}" fits ${fits[0].cands.map((x) => x.key).join(' and ')}`);
     else if (fits.length === 1 && !fits[0].chosen) take(fits[0], c);
@@ -103,7 +111,8 @@ export function selectEntries(toc: string, relations: RestoreRelation[], sequenc
     const key = `${r.schema}.${r.name}`;
     if (!taken.has(key)) sel.missing.push(r.root === key ? r.root : `${key} (partition of ${r.root})`);
   }
-  for (const s of sequences) if (!taken.has(`sequence ${s.schema}.${s.name}`)) sel.missing.push(`sequence ${s.schema}.${s.name}`);
+  for (const s of sequences)
+    if (!taken.has(`sequence ${s.schema}.${s.name}`)) sel.missing.push(`sequence ${s.schema}.${s.name}`);
   for (const [k, n] of taken) if (n > 1) sel.ambiguous.push(`${k} has ${n} entries in the archive`);
   return sel;
 }

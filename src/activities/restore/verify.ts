@@ -14,7 +14,9 @@ export async function verifyRestore(
 ): Promise<{ ok: boolean; report: string; mismatches: string[] }> {
   const t = resolveTarget(deps, args.target);
   return withKeepalive(async () => {
-    const expected = Object.fromEntries(Object.entries(args.expected).filter(([k]) => !(args.workersRunning && /\.solid_queue_[^/]*$/.test(k))));
+    const expected = Object.fromEntries(
+      Object.entries(args.expected).filter(([k]) => !(args.workersRunning && /\.solid_queue_[^/]*$/.test(k))),
+    );
     const lines: string[] = [];
     const mismatches = await compareCounts(t, expected, lines);
     return { ok: mismatches.length === 0, report: lines.join('\n'), mismatches };
@@ -23,7 +25,11 @@ export async function verifyRestore(
 
 export const QUEUE_TABLE = /\.solid_queue_[^/]*$/;
 
-export async function compareCounts(t: ResolvedTarget, expected: Record<string, number>, lines: string[] = []): Promise<string[]> {
+export async function compareCounts(
+  t: ResolvedTarget,
+  expected: Record<string, number>,
+  lines: string[] = [],
+): Promise<string[]> {
   const mismatches: string[] = [];
   for (const [k, want] of Object.entries(expected)) {
     // Solid Queue's process registry is not data: the backup holds the processes alive when it was

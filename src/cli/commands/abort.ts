@@ -23,7 +23,11 @@ export const abortCommand: Command = {
     'run-id': RUN_ID_OPTION,
     reason: { type: 'string', value: '<text>', description: 'why; recorded in the run' },
     'no-wait': { type: 'boolean', description: 'send the signal and return at once' },
-    wait: { type: 'string', value: '<duration>', description: 'how long to show the run ending before returning (default 2m); the run goes on either way' },
+    wait: {
+      type: 'string',
+      value: '<duration>',
+      description: 'how long to show the run ending before returning (default 2m); the run goes on either way',
+    },
   },
   details: `Prints "abort accepted" as soon as the server has recorded the signal, then the run's state as it
 changes (e.g. "restarting workers, attempt 2/5 (budget until 18:40:12Z)") until it ends or --wait passes.
@@ -61,7 +65,15 @@ ending after --wait; 7 when it ended with the workers STILL STOPPED (start them 
       if (Date.now() >= deadline || ctx.signal.aborted) {
         const msg = `${snap.workflowId} is still ending (${line}); the abort stands. follow it: reset-runbook follow ${snap.workflowId}`;
         say(msg);
-        ctx.emit({ ...ids, status: snap.status, phase: phaseOf(snap) ?? null, workers: workersOf(snap) ?? null, outcome: null, message: msg, exitCode: EXIT.running });
+        ctx.emit({
+          ...ids,
+          status: snap.status,
+          phase: phaseOf(snap) ?? null,
+          workers: workersOf(snap) ?? null,
+          outcome: null,
+          message: msg,
+          exitCode: EXIT.running,
+        });
         return EXIT.running;
       }
       await sleep(Math.min(1000, Math.max(0, deadline - Date.now())), ctx.signal);
@@ -70,10 +82,17 @@ ending after --wait; 7 when it ended with the workers STILL STOPPED (start them 
     const outcome = snap.result?.outcome ?? null;
     const stopped = leftStopped(snap);
     const code = exitCodeFor(snap);
-    const exit: ExitCode = stopped ? EXIT.workersStopped : outcome === 'aborted' ? EXIT.ok : code === EXIT.ok ? EXIT.failed : code;
+    const exit: ExitCode = stopped
+      ? EXIT.workersStopped
+      : outcome === 'aborted'
+        ? EXIT.ok
+        : code === EXIT.ok
+          ? EXIT.failed
+          : code;
     ctx.emit(endingJson(snap, exit, { signal: 'abort' }));
     ctx.print(renderEnding(snap, ctx.style));
-    if (outcome !== 'aborted' && !stopped) ctx.note(`${snap.workflowId} ended "${outcome ?? snap.status}" before the abort took effect`);
+    if (outcome !== 'aborted' && !stopped)
+      ctx.note(`${snap.workflowId} ended "${outcome ?? snap.status}" before the abort took effect`);
     return exit;
   },
 };
@@ -89,15 +108,28 @@ export function stateLine(snap: Snapshot): string {
 }
 
 /** What an abort does to the step in flight (src/workflows/operator.ts: every step runs in an abortable scope). */
-export const CANCELLING = 'the abort cancels it: its processes are killed, its statement cancelled and rolled back; then the run ends, starting the workers again if it stopped them';
+export const CANCELLING =
+  'the abort cancels it: its processes are killed, its statement cancelled and rolled back; then the run ends, starting the workers again if it stopped them';
 
 function noWorker(ctx: Context, snap: Snapshot, ids: Record<string, string>, say: (l: string) => void): ExitCode {
   const nw = snap.noWorker!;
   const lines = noWorkerLines(nw, ctx.now()).map((l) => l.trim());
   const msg = `${lines[0].replace(/[:;] the run continues when a worker (starts|runs it)$/, '')}: the abort takes effect when one does`;
   say(msg);
-  if (snap.history) say(`the run's history shows: ${snap.history.phase}${snap.history.currentStep ? `, step ${snap.history.currentStep}` : ''} (${snap.history.why})`);
+  if (snap.history)
+    say(
+      `the run's history shows: ${snap.history.phase}${snap.history.currentStep ? `, step ${snap.history.currentStep}` : ''} (${snap.history.why})`,
+    );
   say(lines[1]);
-  ctx.emit({ ...ids, status: snap.status, phase: phaseOf(snap) ?? null, reason: 'no-worker', noWorker: nw, outcome: null, message: msg, exitCode: EXIT.waiting });
+  ctx.emit({
+    ...ids,
+    status: snap.status,
+    phase: phaseOf(snap) ?? null,
+    reason: 'no-worker',
+    noWorker: nw,
+    outcome: null,
+    message: msg,
+    exitCode: EXIT.waiting,
+  });
   return EXIT.waiting;
 }

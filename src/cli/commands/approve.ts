@@ -15,25 +15,47 @@ export const approveCommand: Command = {
   options: {
     'run-id': RUN_ID_OPTION,
     confirm: { type: 'string', value: '<database>', description: "the database's name (otherwise asked for)" },
-    'confirm-rebuild': { type: 'string', value: "'REBUILD <db>'", description: 'second confirmation a high-risk (rebuild) strategy needs' },
+    'confirm-rebuild': {
+      type: 'string',
+      value: "'REBUILD <db>'",
+      description: 'second confirmation a high-risk (rebuild) strategy needs',
+    },
   },
-  details: 'Exit 0 once the run has taken the approval, 1 if it does not wait for one, 3 if no valid name was given (it keeps waiting).',
+  details:
+    'Exit 0 once the run has taken the approval, 1 if it does not wait for one, 3 if no valid name was given (it keeps waiting).',
   async run(ctx, { args, opts }) {
     const { client } = await ctx.connection();
     const handle = await resolveRun(client, args.run!, opts['run-id'] as string | undefined);
     const snap = await takeSnapshot(client, handle);
     if (snap.status !== 'RUNNING') throw endedRunError(snap, 'approve');
     if (!snap.progress) {
-      const why = snap.noWorker ? noWorkerLines(snap.noWorker, ctx.now())[0].trim() : `no answer to the progress query: ${snap.progressError}`;
+      const why = snap.noWorker
+        ? noWorkerLines(snap.noWorker, ctx.now())[0].trim()
+        : `no answer to the progress query: ${snap.progressError}`;
       const shows = snap.history ? `; its history shows: ${snap.history.phase}` : '';
-      throw new CliError(`cannot approve ${snap.workflowId} now (${why})${shows}`, EXIT.waiting, 'start a worker, then approve; see: reset-runbook status ' + snap.workflowId);
+      throw new CliError(
+        `cannot approve ${snap.workflowId} now (${why})${shows}`,
+        EXIT.waiting,
+        'start a worker, then approve; see: reset-runbook status ' + snap.workflowId,
+      );
     }
     if (snap.progress.phase !== 'awaiting-approval' || !snap.progress.approval) {
       throw new CliError(`${snap.workflowId} does not wait for approval (phase: ${snap.progress.phase})`, EXIT.failed);
     }
-    const approval = await approvalFor(ctx, snap, opts.confirm as string | undefined, opts['confirm-rebuild'] as string | undefined);
+    const approval = await approvalFor(
+      ctx,
+      snap,
+      opts.confirm as string | undefined,
+      opts['confirm-rebuild'] as string | undefined,
+    );
     if (!approval) {
-      ctx.emit({ workflowId: snap.workflowId, runId: snap.runId, signal: null, phase: snap.progress.phase, exitCode: EXIT.waiting });
+      ctx.emit({
+        workflowId: snap.workflowId,
+        runId: snap.runId,
+        signal: null,
+        phase: snap.progress.phase,
+        exitCode: EXIT.waiting,
+      });
       return EXIT.waiting;
     }
     await handle.signal(approveSignal, approval);
@@ -46,8 +68,20 @@ export const approveCommand: Command = {
     }
     const phase = after.progress?.phase ?? after.status.toLowerCase();
     const taken = after.progress?.phase !== 'awaiting-approval';
-    ctx.emit({ workflowId: snap.workflowId, runId: snap.runId, signal: 'approve', by: approval.by, phase, taken, exitCode: taken ? EXIT.ok : EXIT.waiting });
-    ctx.print(taken ? `approved: ${snap.workflowId} is ${phase}. follow: reset-runbook follow ${snap.workflowId}` : `approval sent; ${snap.workflowId} still waits (is a worker running?)`);
+    ctx.emit({
+      workflowId: snap.workflowId,
+      runId: snap.runId,
+      signal: 'approve',
+      by: approval.by,
+      phase,
+      taken,
+      exitCode: taken ? EXIT.ok : EXIT.waiting,
+    });
+    ctx.print(
+      taken
+        ? `approved: ${snap.workflowId} is ${phase}. follow: reset-runbook follow ${snap.workflowId}`
+        : `approval sent; ${snap.workflowId} still waits (is a worker running?)`,
+    );
     return taken ? EXIT.ok : EXIT.waiting;
   },
 };

@@ -15,7 +15,11 @@ export const codecServerCommand: Command = {
   options: {
     port: { type: 'string', value: '<N>', description: 'port to listen on (default 8081; 0: any free port)' },
     host: { type: 'string', value: '<ip>', description: 'address to listen on (default 127.0.0.1)' },
-    origin: { type: 'string', value: '<URL>[,<URL>]', description: "the Web UI's origin(s) allowed by CORS (default: $RR_CODEC_ORIGIN or http://localhost:8233)" },
+    origin: {
+      type: 'string',
+      value: '<URL>[,<URL>]',
+      description: "the Web UI's origin(s) allowed by CORS (default: $RR_CODEC_ORIGIN or http://localhost:8233)",
+    },
   },
   details: `Needs ${CODEC_KEYS_ENV} (the same keys as the worker). With ${CODEC_TOKEN_ENV} set, every request
 must carry "Authorization: Bearer <token>" (401 otherwise). Point the Web UI at it: its codec endpoint
@@ -30,10 +34,15 @@ setting, or \`temporal server start-dev --ui-codec-endpoint http://127.0.0.1:<po
       if (err instanceof EncryptionConfigError) throw new UsageError(err.message);
       throw err;
     }
-    if (!keys) throw new UsageError(`${CODEC_KEYS_ENV} is not set: the codec server needs the keys the worker encrypts with`, 'e.g. RR_CODEC_KEYS="k1:$(openssl rand -base64 32)"');
+    if (!keys)
+      throw new UsageError(
+        `${CODEC_KEYS_ENV} is not set: the codec server needs the keys the worker encrypts with`,
+        'e.g. RR_CODEC_KEYS="k1:$(openssl rand -base64 32)"',
+      );
     const portText = (opts.port as string | undefined) ?? '8081';
     const port = Number(portText);
-    if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port ${JSON.stringify(portText)}: expected a port number`);
+    if (!/^\d+$/.test(portText) || port > 65535)
+      throw new UsageError(`--port ${JSON.stringify(portText)}: expected a port number`);
     const origins = ((opts.origin as string | undefined) ?? env.RR_CODEC_ORIGIN ?? 'http://localhost:8233')
       .split(',')
       .map((s) => s.trim())
@@ -46,13 +55,17 @@ setting, or \`temporal server start-dev --ui-codec-endpoint http://127.0.0.1:<po
         // reported below
       }
       if (!u || !/^https?:$/.test(u.protocol) || u.origin !== o.replace(/\/+$/, ''))
-        throw new UsageError(`--origin ${JSON.stringify(o)}: expected an origin like http://localhost:8233 (scheme, host, port; no path)`);
+        throw new UsageError(
+          `--origin ${JSON.stringify(o)}: expected an origin like http://localhost:8233 (scheme, host, port; no path)`,
+        );
     }
     const token = env[CODEC_TOKEN_ENV] || undefined;
     const server = createCodecServer({ codecs: [new AesGcmCodec(keys)], origins, token, log: (l) => ctx.note(l) });
     const host = (opts.host as string | undefined) ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${host}:${port}: ${e.code ?? e.message}`)));
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new UsageError(`cannot listen on ${host}:${port}: ${e.code ?? e.message}`)),
+      );
       server.listen(port, host, () => resolve());
     });
     const addr = server.address() as AddressInfo;

@@ -14,7 +14,8 @@ function innermost(err: unknown): string {
 
 function renderDrill(target: string, b: BackupRecord, style: Style): string {
   const out = [style.green(style.bold(`Restore drill of "${target}": ${backupProof(b)}`))];
-  for (const f of b.files) out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…)`);
+  for (const f of b.files)
+    out.push(`  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…)`);
   for (const d of b.drill?.databases ?? []) {
     out.push(`  database "${d.database}": restored into "${d.scratch}" (dropped since) in ${d.restoreSeconds} s`);
     const w = Math.max(5, ...d.tables.map((t) => t.table.length));
@@ -39,19 +40,39 @@ target's database. Exit 0 when every table is equal, 1 otherwise (the message sa
   async run(ctx, { args }) {
     const target = checkTarget(args.target!);
     const { client } = await ctx.connection();
-    const handle = await client.workflow.start(DRILL_WORKFLOW_TYPE, { taskQueue: taskQueueOf(ctx.io.env), workflowId: drillWorkflowId(target), args: [{ target }] });
-    ctx.note(`restore drill of "${target}" (workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}): backing up, then restoring into a scratch database ...`);
+    const handle = await client.workflow.start(DRILL_WORKFLOW_TYPE, {
+      taskQueue: taskQueueOf(ctx.io.env),
+      workflowId: drillWorkflowId(target),
+      args: [{ target }],
+    });
+    ctx.note(
+      `restore drill of "${target}" (workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}): backing up, then restoring into a scratch database ...`,
+    );
     let backup: BackupRecord;
     try {
       backup = (await handle.result()) as BackupRecord;
     } catch (err) {
       if (!(err instanceof WorkflowFailedError)) throw err;
       const message = innermost(err);
-      ctx.emit({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, target, ok: false, message, exitCode: EXIT.failed });
+      ctx.emit({
+        workflowId: handle.workflowId,
+        runId: handle.firstExecutionRunId,
+        target,
+        ok: false,
+        message,
+        exitCode: EXIT.failed,
+      });
       ctx.note(ctx.errStyle.red(`Restore drill of "${target}" failed: ${message}`));
       return EXIT.failed;
     }
-    ctx.emit({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, target, ok: true, backup, exitCode: EXIT.ok });
+    ctx.emit({
+      workflowId: handle.workflowId,
+      runId: handle.firstExecutionRunId,
+      target,
+      ok: true,
+      backup,
+      exitCode: EXIT.ok,
+    });
     ctx.print(renderDrill(target, backup, ctx.style));
     return EXIT.ok;
   },

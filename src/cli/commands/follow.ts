@@ -5,7 +5,8 @@ import { resolveRun } from '../snapshot';
 
 export const followCommand: Command = {
   name: 'follow',
-  summary: 'Watch a run live: steps with status and duration, backup and purge progress with rate and ETA, pauses and why.',
+  summary:
+    'Watch a run live: steps with status and duration, backup and purge progress with rate and ETA, pauses and why.',
   positionals: [RUN_ARG],
   options: {
     'run-id': RUN_ID_OPTION,
@@ -18,7 +19,9 @@ With --json, prints one JSON object per change (NDJSON), the last one with "exit
   async run(ctx, { args, opts }) {
     const { client } = await ctx.connection();
     const handle = await resolveRun(client, args.run!, opts['run-id'] as string | undefined);
-    const { snap, code, detached } = await followRun(ctx, client, handle, { exitOnWait: opts['exit-on-wait'] === true });
+    const { snap, code, detached } = await followRun(ctx, client, handle, {
+      exitOnWait: opts['exit-on-wait'] === true,
+    });
     if (!detached && !ctx.live && snap.status !== 'RUNNING') ctx.print(renderEnding(snap, ctx.style));
     return code;
   },

@@ -26,7 +26,16 @@ export const listCommand: Command = {
     const runs = await listRuns(client, { target, limit, running: opts.running === true });
     await Promise.all(runs.map((r) => addEnding(client, r)));
     const fleets = await listFleets(client, { target, limit, running: opts.running === true });
-    ctx.emit({ target: target ?? null, runs: runs.map((r) => ({ ...r, endReason: r.endReason ?? null, workers: r.workers ?? null, stillStopped: r.stillStopped ?? null })), fleets });
+    ctx.emit({
+      target: target ?? null,
+      runs: runs.map((r) => ({
+        ...r,
+        endReason: r.endReason ?? null,
+        workers: r.workers ?? null,
+        stillStopped: r.stillStopped ?? null,
+      })),
+      fleets,
+    });
     ctx.print(renderRunList(runs, ctx.style));
     if (fleets.length) ctx.print(`\n${ctx.style.bold('Fleets')}\n${renderFleetList(fleets, ctx.style)}`);
     return EXIT.ok;
@@ -78,7 +87,8 @@ function first(sa: unknown): string | undefined {
 
 export function summarize(info: WorkflowExecutionInfo): RunSummary {
   const sa = (info.searchAttributes ?? {}) as Record<string, unknown>;
-  const target = first(sa[SEARCH_ATTRIBUTES.target]) ?? /^(?:reset|plan)-(.+?)(?:-\d{8}T\d{6,7})?$/.exec(info.workflowId)?.[1];
+  const target =
+    first(sa[SEARCH_ATTRIBUTES.target]) ?? /^(?:reset|plan)-(.+?)(?:-\d{8}T\d{6,7})?$/.exec(info.workflowId)?.[1];
   return {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -96,7 +106,10 @@ export function summarize(info: WorkflowExecutionInfo): RunSummary {
  * Runs of the runbook, by visibility query on the search attributes. A server where the search
  * attributes are not registered refuses the ResetTarget filter; then the runs are filtered by id.
  */
-export async function listRuns(client: Client, { target, limit, running }: { target?: string; limit: number; running?: boolean }): Promise<RunSummary[]> {
+export async function listRuns(
+  client: Client,
+  { target, limit, running }: { target?: string; limit: number; running?: boolean },
+): Promise<RunSummary[]> {
   const base = `WorkflowType='${WORKFLOW_TYPE}'${running ? ` AND ExecutionStatus='Running'` : ''}`;
   const collect = async (query: string, keep: (r: RunSummary) => boolean) => {
     const out: RunSummary[] = [];

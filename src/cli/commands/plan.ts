@@ -12,17 +12,25 @@ export const planCommand: Command = {
   positionals: [{ name: 'target', required: true, description: "a target in the worker's targets file" }],
   options: {
     reason: { type: 'string', value: '<text>', description: 'why; recorded in the run' },
-    'exact-counts': { type: 'boolean', description: 'count every table exactly (large tables are otherwise shown with their estimate, "≈")' },
+    'exact-counts': {
+      type: 'boolean',
+      description: 'count every table exactly (large tables are otherwise shown with their estimate, "≈")',
+    },
   },
-  details: "Exit 0 when the plan is clean, 1 when it has errors (a reset would stop at them) or the plan run failed, 5 when the target is not in the worker's targets file.",
+  details:
+    "Exit 0 when the plan is clean, 1 when it has errors (a reset would stop at them) or the plan run failed, 5 when the target is not in the worker's targets file.",
   async run(ctx, { args, opts }) {
     const target = checkTarget(args.target!);
     const { client } = await ctx.connection();
     // The poller list is a first hint only (a stopped worker's polls stay listed for a minute);
     // followRun says it as soon as the run's workflow task waits unstarted.
-    const workers = await workersSeen(client, taskQueueOf(ctx.io.env), new Date(), IDLE_REPOLL_SECONDS).catch(() => undefined);
+    const workers = await workersSeen(client, taskQueueOf(ctx.io.env), new Date(), IDLE_REPOLL_SECONDS).catch(
+      () => undefined,
+    );
     if (workers && workers.workflowPollers === 0) {
-      ctx.note(`no worker polls task queue "${taskQueueOf(ctx.io.env)}" yet: the plan runs as soon as one does (Ctrl-C to detach)`);
+      ctx.note(
+        `no worker polls task queue "${taskQueueOf(ctx.io.env)}" yet: the plan runs as soon as one does (Ctrl-C to detach)`,
+      );
     }
     const input: ResetInput = { target, mode: 'plan', reason: opts.reason as string | undefined };
     if (opts['exact-counts'] === true) input.exactCounts = true;
@@ -32,7 +40,11 @@ export const planCommand: Command = {
       args: [input],
     });
     ctx.note(`planning "${target}" (workflow ${handle.workflowId}, run ${handle.firstExecutionRunId}) ...`);
-    const { snap, code: followed, detached } = await followRun(ctx, client, handle, { quiet: true, noWorkerSaid: workers?.workflowPollers === 0 });
+    const {
+      snap,
+      code: followed,
+      detached,
+    } = await followRun(ctx, client, handle, { quiet: true, noWorkerSaid: workers?.workflowPollers === 0 });
     if (detached) return followed;
     let code = followed;
     const result = snap.result;
@@ -55,7 +67,11 @@ export const planCommand: Command = {
       return code;
     }
     if (!plan) {
-      ctx.note(ctx.errStyle.red(`plan of "${target}" ${snap.status.toLowerCase()}: ${result?.message ?? snap.failure ?? 'no plan in the result'}`));
+      ctx.note(
+        ctx.errStyle.red(
+          `plan of "${target}" ${snap.status.toLowerCase()}: ${result?.message ?? snap.failure ?? 'no plan in the result'}`,
+        ),
+      );
       return EXIT.failed;
     }
     if (result?.outcome !== 'planned') ctx.note(`plan run ended "${result?.outcome}": ${result?.message ?? ''}`);

@@ -6,24 +6,50 @@ import { startAndFollow } from './start';
 
 export const restoreCommand: Command = {
   name: 'restore',
-  summary: 'Undo a reset of <target>: restore its backup, bring back quarantined files, restart workers, verify counts.',
+  summary:
+    'Undo a reset of <target>: restore its backup, bring back quarantined files, restart workers, verify counts.',
   positionals: [{ name: 'target', required: true, description: "a target in the worker's targets file" }],
   options: {
-    run: { type: 'string', value: '<reset run id>', description: 'the reset run whose backup to restore (default: the latest run of reset-<target> whose TRUNCATE committed)' },
-    'discard-newer-rows': { type: 'boolean', description: 'accept that rows written after the reset (listed in the plan) are discarded; without it such a restore is refused' },
-    confirm: { type: 'string', value: '<database>', description: "the database's name, typed in advance (otherwise asked for once the plan is made)" },
-    'approval-timeout': { type: 'string', value: '<duration>', description: 'how long the run waits for approval, e.g. 30m, 24h' },
-    detach: { type: 'boolean', description: 'start and return at once (exit 0); approve later with `reset-runbook approve restore-<target>`' },
-    'exit-on-wait': { type: 'boolean', description: 'return with exit 3 if a step fails and the run waits for resume/abort' },
+    run: {
+      type: 'string',
+      value: '<reset run id>',
+      description:
+        'the reset run whose backup to restore (default: the latest run of reset-<target> whose TRUNCATE committed)',
+    },
+    'discard-newer-rows': {
+      type: 'boolean',
+      description:
+        'accept that rows written after the reset (listed in the plan) are discarded; without it such a restore is refused',
+    },
+    confirm: {
+      type: 'string',
+      value: '<database>',
+      description: "the database's name, typed in advance (otherwise asked for once the plan is made)",
+    },
+    'approval-timeout': {
+      type: 'string',
+      value: '<duration>',
+      description: 'how long the run waits for approval, e.g. 30m, 24h',
+    },
+    detach: {
+      type: 'boolean',
+      description: 'start and return at once (exit 0); approve later with `reset-runbook approve restore-<target>`',
+    },
+    'exit-on-wait': {
+      type: 'boolean',
+      description: 'return with exit 3 if a step fails and the run waits for resume/abort',
+    },
   },
   details: `The restore plans first (which backup, its checksum and age, the rows it holds, what the database holds now),
 then waits for an approval with the database's name, like \`start\`. The backup's SHA-256 must match the reset's record.`,
   async run(ctx, { args, opts }) {
     const target = checkTarget(args.target!);
     const confirm = opts.confirm as string | undefined;
-    if (opts['approval-timeout'] !== undefined) checkRunDuration(opts['approval-timeout'] as string, '--approval-timeout');
+    if (opts['approval-timeout'] !== undefined)
+      checkRunDuration(opts['approval-timeout'] as string, '--approval-timeout');
     if (confirm !== undefined && confirm.trim() === '') throw new UsageError('--confirm: give the database name');
-    if (opts.run !== undefined && (opts.run as string).trim() === '') throw new UsageError('--run: give a reset run id');
+    if (opts.run !== undefined && (opts.run as string).trim() === '')
+      throw new UsageError('--run: give a reset run id');
     const { client } = await ctx.connection();
     const input: RestoreInput = { target };
     if (opts.run) input.resetRunId = opts.run as string;

@@ -10,11 +10,13 @@ import { endedRunError } from '../snapshot-exit';
 import type { Snapshot } from '../snapshot-model';
 import { workersOf } from '../workers-view';
 
-const START_WORKER_HINT = 'start a worker: sudo systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker';
+const START_WORKER_HINT =
+  'start a worker: sudo systemctl start reset-runbook-worker | docker compose up -d worker | npm run worker';
 
 export const resumeCommand: Command = {
   name: 'resume',
-  summary: 'Resume a paused run: re-run the step it waits on; for a run whose worker died, say whether a worker polls now.',
+  summary:
+    'Resume a paused run: re-run the step it waits on; for a run whose worker died, say whether a worker polls now.',
   positionals: [RUN_ARG],
   options: { 'run-id': RUN_ID_OPTION },
   details: `A step that failed its retries pauses the run; resume sends it the "retry" signal (exit 0).
@@ -24,16 +26,30 @@ shows (exit 3): the run continues when a worker starts. A run waiting for approv
     const { client } = await ctx.connection();
     const handle = await resolveRun(client, args.run!, opts['run-id'] as string | undefined);
     const snap = await takeSnapshot(client, handle, { workers: true, result: false });
-    const base = { workflowId: snap.workflowId, runId: snap.runId, pollers: snap.pollers ?? null, workers: workersOf(snap) ?? null };
+    const base = {
+      workflowId: snap.workflowId,
+      runId: snap.runId,
+      pollers: snap.pollers ?? null,
+      workers: workersOf(snap) ?? null,
+    };
     if (snap.status !== 'RUNNING') {
-      throw endedRunError(await takeSnapshot(client, handle, { query: false }), 'resume', `a new reset: reset-runbook start ${snap.target ?? '<target>'}`);
+      throw endedRunError(
+        await takeSnapshot(client, handle, { query: false }),
+        'resume',
+        `a new reset: reset-runbook start ${snap.target ?? '<target>'}`,
+      );
     }
     if (snap.noWorker || !snap.progress) {
       const h = snap.history;
       const head = snap.noWorker
         ? noWorkerLines(snap.noWorker, ctx.now())[0].trim()
         : `the run did not answer its progress query (${snap.progressError ?? 'no answer'}); nothing was sent: look at the worker's log`;
-      const lines = [head, ...(h ? historyLines(snap.workflowId, h) : []), ...pendingLines(snap, ctx.now()), START_WORKER_HINT];
+      const lines = [
+        head,
+        ...(h ? historyLines(snap.workflowId, h) : []),
+        ...pendingLines(snap, ctx.now()),
+        START_WORKER_HINT,
+      ];
       ctx.emit({
         ...base,
         action: 'none',
@@ -58,11 +74,18 @@ shows (exit 3): the run continues when a worker starts. A run waiting for approv
         await sleep(500, ctx.signal);
         after = await takeSnapshot(client, handle, { result: false });
         const s = after.progress?.steps.find((x) => x.name === step);
-        if (after.status !== 'RUNNING' || after.progress?.phase !== 'waiting-for-operator' || (s && s.attempts > before)) break;
+        if (
+          after.status !== 'RUNNING' ||
+          after.progress?.phase !== 'waiting-for-operator' ||
+          (s && s.attempts > before)
+        )
+          break;
       }
       const phase = after.progress?.phase ?? after.status.toLowerCase();
       ctx.emit({ ...base, action: 'retry', step, phase, exitCode: EXIT.ok });
-      ctx.print(`retrying step "${step}" of ${snap.workflowId} (it failed: ${p.waiting.error}); now ${phase}.\nfollow: reset-runbook follow ${snap.workflowId}`);
+      ctx.print(
+        `retrying step "${step}" of ${snap.workflowId} (it failed: ${p.waiting.error}); now ${phase}.\nfollow: reset-runbook follow ${snap.workflowId}`,
+      );
       return EXIT.ok;
     }
     if (p?.phase === 'awaiting-approval') {
@@ -85,17 +108,25 @@ export function historyLines(workflowId: string, h: HistoryState): string[] {
   const out = [`the run's history shows: ${h.phase}${h.currentStep ? `, step ${h.currentStep}` : ''} (${h.why})`];
   if (h.lastCompleted) out.push(`  last step completed: ${h.lastCompleted.step} at ${formatTime(h.lastCompleted.at)}`);
   if (h.phase === 'awaiting-approval')
-    out.push(`  it waits for approval${h.approval?.deadline ? ` until ${formatTime(h.approval.deadline)}` : ''}: reset-runbook approve ${workflowId} (once a worker runs it)`);
-  if (h.phase === 'waiting-for-operator' && h.waiting) out.push(`  it is paused at step "${h.waiting.step}": ${h.waiting.error}; resume again once a worker runs it`);
+    out.push(
+      `  it waits for approval${h.approval?.deadline ? ` until ${formatTime(h.approval.deadline)}` : ''}: reset-runbook approve ${workflowId} (once a worker runs it)`,
+    );
+  if (h.phase === 'waiting-for-operator' && h.waiting)
+    out.push(`  it is paused at step "${h.waiting.step}": ${h.waiting.error}; resume again once a worker runs it`);
   for (const s of h.signals.filter((x) => !x.seenByRun))
-    out.push(`  signal "${s.name}" received ${formatTime(s.at)}, not yet taken by the run${s.problem ? ` (it will be refused: ${s.problem})` : ''}`);
-  if (h.workersStoppedSince) out.push(`  Solid Queue workers are stopped by this run since ${formatTime(h.workersStoppedSince)}`);
+    out.push(
+      `  signal "${s.name}" received ${formatTime(s.at)}, not yet taken by the run${s.problem ? ` (it will be refused: ${s.problem})` : ''}`,
+    );
+  if (h.workersStoppedSince)
+    out.push(`  Solid Queue workers are stopped by this run since ${formatTime(h.workersStoppedSince)}`);
   return out;
 }
 
 function pendingLines(snap: Snapshot, now: Date): string[] {
   return snap.activities.map((a) => {
-    const hb = a.lastHeartbeat ? `, last heartbeat ${formatTime(a.lastHeartbeat)} (${formatDuration(now.getTime() - Date.parse(a.lastHeartbeat))} ago)` : '';
+    const hb = a.lastHeartbeat
+      ? `, last heartbeat ${formatTime(a.lastHeartbeat)} (${formatDuration(now.getTime() - Date.parse(a.lastHeartbeat))} ago)`
+      : '';
     const fail = a.lastFailure ? `, last failure: ${a.lastFailure}` : '';
     return `  pending activity ${a.type}: ${a.state.toLowerCase()}, attempt ${a.attempt}${hb}${fail}; it is retried once its timeout passes`;
   });

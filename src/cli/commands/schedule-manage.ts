@@ -11,7 +11,11 @@ import { renderScheduleDescription, renderScheduleList } from '../schedule/rende
 import { nameProblem } from '../schedule/spec';
 import { describeOurs, listOurs, readRun, ScheduleView, viewOf } from '../schedule/view';
 
-const NAME_ARG = { name: 'name', required: true, description: 'the target or group the schedule resets (its id is reset-schedule-<name>)' };
+const NAME_ARG = {
+  name: 'name',
+  required: true,
+  description: 'the target or group the schedule resets (its id is reset-schedule-<name>)',
+};
 
 function checkName(name: string): string {
   const p = nameProblem(name);
@@ -69,7 +73,9 @@ function steer(
     name: `schedule ${verb}`,
     summary,
     positionals: [NAME_ARG],
-    options: withNote ? { note: { type: 'string', value: '<text>', description: 'why (shown by describe and the Web UI)' } } : {},
+    options: withNote
+      ? { note: { type: 'string', value: '<text>', description: 'why (shown by describe and the Web UI)' } }
+      : {},
     async run(ctx, { args, opts }) {
       const { client } = await ctx.connection();
       const { view } = await describeOurs(client, checkName(args.name!));
@@ -101,14 +107,21 @@ export const unpauseVerb = steer(
   true,
 );
 
-export const triggerVerb = steer('trigger', 'Start a run of the schedule now (skipped if one is still running).', async (_ctx, h, v) => {
-  // SKIP, as the schedule's own runs: a trigger never starts a second reset beside one under way.
-  await h.trigger('SKIP');
-  return `triggered schedule ${v.name}: a run starts now unless one is still running (see: reset-runbook schedule describe ${v.name})`;
-});
+export const triggerVerb = steer(
+  'trigger',
+  'Start a run of the schedule now (skipped if one is still running).',
+  async (_ctx, h, v) => {
+    // SKIP, as the schedule's own runs: a trigger never starts a second reset beside one under way.
+    await h.trigger('SKIP');
+    return `triggered schedule ${v.name}: a run starts now unless one is still running (see: reset-runbook schedule describe ${v.name})`;
+  },
+);
 
 export const deleteVerb = steer('delete', 'Delete a schedule (runs it started go on).', async (_ctx, h, v) => {
   await h.delete();
-  const again = v.source === 'targets-file' ? '; the targets file still has it: the next `schedule sync` makes it again unless its block is removed' : '';
+  const again =
+    v.source === 'targets-file'
+      ? '; the targets file still has it: the next `schedule sync` makes it again unless its block is removed'
+      : '';
   return `deleted schedule ${v.name}${again}`;
 });

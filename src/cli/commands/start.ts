@@ -1,5 +1,12 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { approveSignal, ApproveArgs, resetWorkflowId, ResetInput, WORKFLOW_TASK_TIMEOUT, WORKFLOW_TYPE } from '../../contract';
+import {
+  approveSignal,
+  ApproveArgs,
+  resetWorkflowId,
+  ResetInput,
+  WORKFLOW_TASK_TIMEOUT,
+  WORKFLOW_TYPE,
+} from '../../contract';
 import { checkRunDuration } from '../args';
 import { Command, checkTarget, taskQueueOf } from '../command';
 import { Context } from '../context';
@@ -16,16 +23,42 @@ import { endingJson } from '../live';
 
 export const startCommand: Command = {
   name: 'start',
-  summary: 'Start a reset of <target>: plan, backup, approval, stop workers, reset, purge storage, restart workers, verify.',
+  summary:
+    'Start a reset of <target>: plan, backup, approval, stop workers, reset, purge storage, restart workers, verify.',
   positionals: [{ name: 'target', required: true, description: "a target in the worker's targets file" }],
   options: {
-    confirm: { type: 'string', value: '<database>', description: "the database's name, typed in advance (otherwise asked for once the plan is made)" },
-    'confirm-rebuild': { type: 'string', value: "'REBUILD <db>'", description: 'second confirmation a high-risk (rebuild) strategy needs' },
-    reason: { type: 'string', value: '<text>', description: 'why this reset is run; recorded in the run and its result' },
-    'approval-timeout': { type: 'string', value: '<duration>', description: 'how long the run waits for approval, e.g. 30m, 24h' },
-    detach: { type: 'boolean', description: 'start and return at once (exit 0); approve later with `reset-runbook approve`' },
-    'exact-counts': { type: 'boolean', description: 'count every table exactly in the plan (large tables are otherwise shown with their estimate, "≈")' },
-    'exit-on-wait': { type: 'boolean', description: 'return with exit 3 if a step fails and the run waits for resume/abort' },
+    confirm: {
+      type: 'string',
+      value: '<database>',
+      description: "the database's name, typed in advance (otherwise asked for once the plan is made)",
+    },
+    'confirm-rebuild': {
+      type: 'string',
+      value: "'REBUILD <db>'",
+      description: 'second confirmation a high-risk (rebuild) strategy needs',
+    },
+    reason: {
+      type: 'string',
+      value: '<text>',
+      description: 'why this reset is run; recorded in the run and its result',
+    },
+    'approval-timeout': {
+      type: 'string',
+      value: '<duration>',
+      description: 'how long the run waits for approval, e.g. 30m, 24h',
+    },
+    detach: {
+      type: 'boolean',
+      description: 'start and return at once (exit 0); approve later with `reset-runbook approve`',
+    },
+    'exact-counts': {
+      type: 'boolean',
+      description: 'count every table exactly in the plan (large tables are otherwise shown with their estimate, "≈")',
+    },
+    'exit-on-wait': {
+      type: 'boolean',
+      description: 'return with exit 3 if a step fails and the run waits for resume/abort',
+    },
   },
   details: `The run waits for an approval after its plan and backup. Without --confirm, the plan is shown and
 the database's name is asked for (stdin, typed or piped); with --confirm it is checked against the plan.
@@ -34,7 +67,8 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
     const target = checkTarget(args.target!);
     const confirm = opts.confirm as string | undefined;
     const detach = opts.detach === true;
-    if (opts['approval-timeout'] !== undefined) checkRunDuration(opts['approval-timeout'] as string, '--approval-timeout');
+    if (opts['approval-timeout'] !== undefined)
+      checkRunDuration(opts['approval-timeout'] as string, '--approval-timeout');
     if (confirm !== undefined && confirm.trim() === '') throw new UsageError('--confirm: give the database name');
     const { client } = await ctx.connection();
 
@@ -49,7 +83,9 @@ Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow 
     // Without the name in advance, a person approves after seeing the plan: always wait for that.
     else input.requireApproval = true;
 
-    const workers = await workersSeen(client, taskQueueOf(ctx.io.env), new Date(), IDLE_REPOLL_SECONDS).catch(() => undefined);
+    const workers = await workersSeen(client, taskQueueOf(ctx.io.env), new Date(), IDLE_REPOLL_SECONDS).catch(
+      () => undefined,
+    );
     if (workers && workers.workflowPollers === 0) {
       ctx.note(`no worker polls task queue "${taskQueueOf(ctx.io.env)}" yet: the reset starts as soon as one does`);
     }
@@ -91,10 +127,19 @@ export async function startAndFollow(
 ): Promise<ExitCode> {
   let handle;
   try {
-    handle = await client.workflow.start(o.workflowType, { taskQueue: taskQueueOf(ctx.io.env), workflowId: o.workflowId, args: [o.input], workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT });
+    handle = await client.workflow.start(o.workflowType, {
+      taskQueue: taskQueueOf(ctx.io.env),
+      workflowId: o.workflowId,
+      args: [o.input],
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
+    });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new CliError(`a ${o.what} of "${o.target}" is already running (workflow ${o.workflowId})`, EXIT.failed, `follow it: reset-runbook follow ${o.workflowId}`);
+      throw new CliError(
+        `a ${o.what} of "${o.target}" is already running (workflow ${o.workflowId})`,
+        EXIT.failed,
+        `follow it: reset-runbook follow ${o.workflowId}`,
+      );
     }
     throw err;
   }
@@ -128,7 +173,12 @@ export async function startAndFollow(
  * The approval a person gives: the plan shown, the database's name typed (or given with --confirm)
  * and checked against the plan. Undefined when no valid name came (the run keeps waiting).
  */
-export async function approvalFor(ctx: Context, snap: Snapshot, confirm: string | undefined, confirmRebuild: string | undefined): Promise<ApproveArgs | undefined> {
+export async function approvalFor(
+  ctx: Context,
+  snap: Snapshot,
+  confirm: string | undefined,
+  confirmRebuild: string | undefined,
+): Promise<ApproveArgs | undefined> {
   const approval = snap.progress?.approval;
   if (!approval) return undefined;
   const database = approval.database;
@@ -154,19 +204,32 @@ export async function approvalFor(ctx: Context, snap: Snapshot, confirm: string 
     const plan = snap.progress?.restorePlan ?? snap.progress?.plan;
     for (const w of plan?.warnings ?? []) ctx.note(`${ctx.errStyle.yellow('!')} ${w}`);
   } else if (name !== database) {
-    ctx.note(ctx.errStyle.red(`--confirm "${name}" does not match the database in the plan ("${database}"); the run keeps waiting.`));
-    ctx.note(`approve it: reset-runbook approve ${snap.workflowId}   or abort it: reset-runbook abort ${snap.workflowId}`);
+    ctx.note(
+      ctx.errStyle.red(
+        `--confirm "${name}" does not match the database in the plan ("${database}"); the run keeps waiting.`,
+      ),
+    );
+    ctx.note(
+      `approve it: reset-runbook approve ${snap.workflowId}   or abort it: reset-runbook abort ${snap.workflowId}`,
+    );
     return undefined;
   }
   if (name === undefined) {
-    ctx.note(`not approved; the run keeps waiting until ${approval.deadline}. approve: reset-runbook approve ${snap.workflowId}`);
+    ctx.note(
+      `not approved; the run keeps waiting until ${approval.deadline}. approve: reset-runbook approve ${snap.workflowId}`,
+    );
     return undefined;
   }
   const args: ApproveArgs = { confirmation: name, planDigest: approval.planDigest, by: ctx.operator() };
   if (approval.highRisk) {
     const expected = `REBUILD ${database}`;
     let second = confirmRebuild;
-    if (second === undefined) second = await ask(ctx.io, `High risk: the schema is dropped and rebuilt. Type "${expected}" to go on: `, ctx.signal);
+    if (second === undefined)
+      second = await ask(
+        ctx.io,
+        `High risk: the schema is dropped and rebuilt. Type "${expected}" to go on: `,
+        ctx.signal,
+      );
     if (second !== expected) {
       ctx.note(ctx.errStyle.red(`the high-risk confirmation must be exactly "${expected}"; the run keeps waiting.`));
       return undefined;

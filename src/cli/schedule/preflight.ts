@@ -28,7 +28,8 @@ export function refusalsOf(result: FleetResult | undefined, failure?: string): s
     for (const e of t.plan?.errors ?? []) out.push(`${t.target}: plan error: ${e}`);
     if (!t.plan) out.push(`${t.target}: not planned${t.detail ? `: ${t.detail}` : ''}`);
   }
-  if (result && result.outcome !== 'planned' && out.length === 0) out.push(`the plan ended "${result.endReason}"${result.message ? `: ${result.message}` : ''}`);
+  if (result && result.outcome !== 'planned' && out.length === 0)
+    out.push(`the plan ended "${result.endReason}"${result.message ? `: ${result.message}` : ''}`);
   if (!result) out.push(`the plan run failed: ${failure ?? 'no result'}`);
   else if (result.targets.length === 0 && out.length === 0) out.push('the plan has no targets');
   return out;
@@ -38,7 +39,11 @@ export function refusalsOf(result: FleetResult | undefined, failure?: string): s
  * Runs the unattended plan and waits for it, at most `timeoutMs`. A plan nobody picked up is
  * terminated (so it does not run later, unasked) and reported as "no worker answered".
  */
-export async function unattendedPlan(client: Client, what: ScheduleWhat, o: { taskQueue: string; timeoutMs: number; now: Date; signal?: AbortSignal }): Promise<Preflight> {
+export async function unattendedPlan(
+  client: Client,
+  what: ScheduleWhat,
+  o: { taskQueue: string; timeoutMs: number; now: Date; signal?: AbortSignal },
+): Promise<Preflight> {
   const handle = await client.workflow.start(FLEET_WORKFLOW_TYPE, {
     taskQueue: o.taskQueue,
     workflowId: fleetPlanWorkflowId(what.name, o.now),
@@ -65,7 +70,11 @@ export async function unattendedPlan(client: Client, what: ScheduleWhat, o: { ta
         'start a worker for this task queue (RR_TASK_QUEUE), or wait longer with --plan-timeout',
       );
     }
-    throw new CliError(`the unattended plan (workflow ${handle.workflowId}) did not finish within ${secs}s; nothing was created or changed`, EXIT.failed, 'give it longer with --plan-timeout');
+    throw new CliError(
+      `the unattended plan (workflow ${handle.workflowId}) did not finish within ${secs}s; nothing was created or changed`,
+      EXIT.failed,
+      'give it longer with --plan-timeout',
+    );
   }
   const result = done.result && Array.isArray(done.result.targets) ? done.result : undefined;
   return { ...ids, result, refusals: refusalsOf(result, done.failure) };

@@ -20,14 +20,29 @@ export function whenText(w: ScheduleWhen | undefined): string {
 }
 
 function runText(r: ScheduledRun, style: Style): string {
-  const ending = r.outcome ? `${r.outcome}${r.endReason && r.endReason !== r.outcome ? ` (${r.endReason})` : ''}` : r.status.toLowerCase();
-  const colour = r.outcome === 'completed' || r.outcome === 'planned' ? style.green : r.status === 'RUNNING' ? style.yellow : style.red;
+  const ending = r.outcome
+    ? `${r.outcome}${r.endReason && r.endReason !== r.outcome ? ` (${r.endReason})` : ''}`
+    : r.status.toLowerCase();
+  const colour =
+    r.outcome === 'completed' || r.outcome === 'planned'
+      ? style.green
+      : r.status === 'RUNNING'
+        ? style.yellow
+        : style.red;
   return `${formatTime(r.scheduledAt)}  ${colour(ending)}  ${r.workflowId}${r.message ? `  ${r.message}` : ''}`;
 }
 
 export function renderScheduleList(views: ScheduleView[], style: Style): string {
-  if (views.length === 0) return 'No schedules of reset-runbook. Make one: reset-runbook schedule create <target> --cron "0 5 * * *"';
-  const rows = views.map((v) => [v.name, resetsText(v.resets), v.paused ? style.yellow('paused') : 'active', v.source, whenText(v.when), v.nextRuns[0] ? formatTime(v.nextRuns[0]) : '-']);
+  if (views.length === 0)
+    return 'No schedules of reset-runbook. Make one: reset-runbook schedule create <target> --cron "0 5 * * *"';
+  const rows = views.map((v) => [
+    v.name,
+    resetsText(v.resets),
+    v.paused ? style.yellow('paused') : 'active',
+    v.source,
+    whenText(v.when),
+    v.nextRuns[0] ? formatTime(v.nextRuns[0]) : '-',
+  ]);
   const head = ['NAME', 'RESETS', 'STATE', 'SOURCE', 'WHEN', 'NEXT RUN'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i]))));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : padVisible(c, widths[i]))).join('  ');
@@ -50,7 +65,12 @@ export function renderScheduleDescription(v: ScheduleView, style: Style): string
   lines.push('', 'Recent runs:');
   lines.push(...(v.recent.length ? [...v.recent].reverse().map((r) => `  ${runText(r, style)}`) : ['  none yet']));
   if (v.paused && v.pauseOnFailure && v.recent.some((r) => r.status === 'FAILED')) {
-    lines.push('', style.yellow('Paused after a run that did not complete: see why, fix it, then: reset-runbook schedule unpause ' + v.name));
+    lines.push(
+      '',
+      style.yellow(
+        'Paused after a run that did not complete: see why, fix it, then: reset-runbook schedule unpause ' + v.name,
+      ),
+    );
   }
   return lines.join('\n');
 }
@@ -66,7 +86,8 @@ const KIND_LABEL: Record<SyncKind, string> = {
 
 /** The diff of a sync, one line per schedule and its reasons under it; `dryRun` words it as what would happen. */
 export function renderSyncReport(entries: SyncEntry[], o: { dryRun: boolean; file: string }, style: Style): string {
-  const colour = (k: SyncKind) => (k === 'refused' || k === 'conflict' ? style.red : k === 'unchanged' ? style.dim : style.green);
+  const colour = (k: SyncKind) =>
+    k === 'refused' || k === 'conflict' ? style.red : k === 'unchanged' ? style.dim : style.green;
   const lines = [`${o.dryRun ? 'Would sync' : 'Synced'} the schedules of ${o.file}:`];
   if (entries.length === 0) lines.push('  nothing: the file has no schedule blocks and sync owns no schedule');
   for (const e of entries) {

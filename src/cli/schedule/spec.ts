@@ -6,7 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { ScheduleOptions } from '@temporalio/client';
-import { WORKFLOW_TASK_TIMEOUT, FLEET_WORKFLOW_TYPE, FleetInput, ScheduleMemo, scheduledWorkflowId, scheduleId, Share } from '../../contract';
+import {
+  WORKFLOW_TASK_TIMEOUT,
+  FLEET_WORKFLOW_TYPE,
+  FleetInput,
+  ScheduleMemo,
+  scheduledWorkflowId,
+  scheduleId,
+  Share,
+} from '../../contract';
 import { DURATION_RULE, durationToMs, isDuration, TARGET_NAME, TARGET_NAME_RULE } from '../../config/rules';
 
 /** When a schedule runs, as given (a flag or the file's schedule block). */
@@ -48,7 +56,12 @@ const FIELDS = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day-of-month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+  },
   { name: 'day-of-week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
 ];
 
@@ -59,7 +72,8 @@ const FIELDS = [
  */
 export function cronProblem(cron: string): string | undefined {
   const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 5) return `expected five fields (minute hour day-of-month month day-of-week), e.g. "0 5 * * *"; got ${fields.length}`;
+  if (fields.length !== 5)
+    return `expected five fields (minute hour day-of-month month day-of-week), e.g. "0 5 * * *"; got ${fields.length}`;
   for (let i = 0; i < 5; i++) {
     const f = FIELDS[i];
     const value = (v: string): number | undefined => {
@@ -95,17 +109,20 @@ export function timezoneProblem(tz: string): string | undefined {
 /** Every problem with a schedule's `when` (empty when it is fine), each naming the flag or field. */
 export function whenProblems(w: ScheduleWhen): string[] {
   const out: string[] = [];
-  if ((w.cron === undefined) === (w.every === undefined)) out.push('give a cron (--cron "0 5 * * *") or an interval (--every 30s), one of the two');
+  if ((w.cron === undefined) === (w.every === undefined))
+    out.push('give a cron (--cron "0 5 * * *") or an interval (--every 30s), one of the two');
   if (w.cron !== undefined) {
     const p = cronProblem(w.cron);
     if (p) out.push(`cron: ${p}`);
   }
-  if (w.every !== undefined && (!isDuration(w.every) || durationToMs(w.every)! < 1000)) out.push(`every: ${JSON.stringify(w.every)} is not ${DURATION_RULE}, of at least 1s`);
+  if (w.every !== undefined && (!isDuration(w.every) || durationToMs(w.every)! < 1000))
+    out.push(`every: ${JSON.stringify(w.every)} is not ${DURATION_RULE}, of at least 1s`);
   if (w.timezone !== undefined) {
     const p = timezoneProblem(w.timezone);
     if (p) out.push(`timezone: ${p}`);
   }
-  if (w.jitter !== undefined && !isDuration(w.jitter)) out.push(`jitter: ${JSON.stringify(w.jitter)} is not ${DURATION_RULE}`);
+  if (w.jitter !== undefined && !isDuration(w.jitter))
+    out.push(`jitter: ${JSON.stringify(w.jitter)} is not ${DURATION_RULE}`);
   return out;
 }
 
@@ -122,7 +139,13 @@ export function nameProblem(name: string): string | undefined {
 
 /** The input of every run the schedule starts: unattended, so nobody is waited for. */
 export function scheduledFleetInput(what: ScheduleWhat): FleetInput {
-  const input: FleetInput = { name: what.name, mode: 'execute', unattended: true, onChildPause: 'abort', schedule: scheduleId(what.name) };
+  const input: FleetInput = {
+    name: what.name,
+    mode: 'execute',
+    unattended: true,
+    onChildPause: 'abort',
+    schedule: scheduleId(what.name),
+  };
   if ('group' in what.resets) input.group = what.resets.group;
   else input.targets = [what.resets.target];
   if (what.maxConcurrent !== undefined) input.maxConcurrent = what.maxConcurrent;
@@ -142,12 +165,20 @@ export function scheduleDigest(what: ScheduleWhat, when: ScheduleWhen, taskQueue
     v: ACTION_VERSION,
     taskQueue,
     input: scheduledFleetInput(what),
-    when: { cron: when.cron?.trim().split(/\s+/).join(' '), every: when.every, timezone: when.timezone ?? 'UTC', jitter: when.jitter, pauseOnFailure: when.pauseOnFailure },
+    when: {
+      cron: when.cron?.trim().split(/\s+/).join(' '),
+      every: when.every,
+      timezone: when.timezone ?? 'UTC',
+      jitter: when.jitter,
+      pauseOnFailure: when.pauseOnFailure,
+    },
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-/** What the schedule's action memo keeps (readable on every run it starts, and updatable, unlike the schedule's memo). */
+/**
+ * What the schedule's action memo keeps (readable on every run it starts, and updatable, unlike the schedule's memo).
+ */
 export interface ActionMemo {
   schedule: string;
   when: ScheduleWhen;
@@ -155,9 +186,19 @@ export interface ActionMemo {
 }
 
 /** The whole ScheduleOptions of a schedule of ours. */
-export function scheduleOptions(what: ScheduleWhat, when: ScheduleWhen, o: { taskQueue: string; source: ScheduleMemo['source'] }): ScheduleOptions {
+export function scheduleOptions(
+  what: ScheduleWhat,
+  when: ScheduleWhen,
+  o: { taskQueue: string; source: ScheduleMemo['source'] },
+): ScheduleOptions {
   const specDigest = scheduleDigest(what, when, o.taskQueue);
-  const memo: ScheduleMemo = { managedBy: 'reset-runbook', source: o.source, resets: what.resets, taskQueue: o.taskQueue, specDigest };
+  const memo: ScheduleMemo = {
+    managedBy: 'reset-runbook',
+    source: o.source,
+    resets: what.resets,
+    taskQueue: o.taskQueue,
+    specDigest,
+  };
   const actionMemo: ActionMemo = { schedule: scheduleId(what.name), when: { ...when }, specDigest };
   return {
     scheduleId: scheduleId(what.name),

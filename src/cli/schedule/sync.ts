@@ -58,7 +58,11 @@ export function readTargetsFileForSchedules(file: string, taskQueue: string): De
   const r = targetsFileSchema().safeParse(parsed);
   if (!r.success) {
     const problems = describeIssues(r.error.issues);
-    throw new CliError(`${file}: ${problems.length} problem(s) in the targets file:\n  - ${problems.join('\n  - ')}`, EXIT.usage, 'nothing was synced');
+    throw new CliError(
+      `${file}: ${problems.length} problem(s) in the targets file:\n  - ${problems.join('\n  - ')}`,
+      EXIT.usage,
+      'nothing was synced',
+    );
   }
   return desiredSchedules(r.data, taskQueue);
 }
@@ -72,9 +76,16 @@ export function desiredSchedules(file: Pick<ParsedFile, 'targets' | 'groups'>, t
     const when: ScheduleWhen = { cron: s.cron, pauseOnFailure: s.pauseOnFailure };
     if (s.timezone !== undefined) when.timezone = s.timezone;
     if (s.jitter !== undefined) when.jitter = s.jitter;
-    out.push({ name: what.name, what, when, digest: scheduleDigest(what, when, taskQueue), problems: whenProblems(when) });
+    out.push({
+      name: what.name,
+      what,
+      when,
+      digest: scheduleDigest(what, when, taskQueue),
+      problems: whenProblems(when),
+    });
   };
-  for (const [name, t] of Object.entries(file.targets)) if (t.schedule) add({ name, resets: { target: name } }, t.schedule);
+  for (const [name, t] of Object.entries(file.targets))
+    if (t.schedule) add({ name, resets: { target: name } }, t.schedule);
   for (const [name, g] of Object.entries(normalizeGroups(file.groups))) {
     if (!g.schedule) continue;
     const what: ScheduleWhat = { name, resets: { group: name } };
@@ -91,7 +102,11 @@ export function desiredSchedules(file: Pick<ParsedFile, 'targets' | 'groups'>, t
  * updates or deletes one made by `schedule create` (or anybody else's under our id); a file that
  * wants such a name gets a conflict. Sorted by name, so the report reads the same every time.
  */
-export function diffSchedules(desired: DesiredSchedule[], existing: ExistingSchedule[], idOf: (name: string) => string): SyncEntry[] {
+export function diffSchedules(
+  desired: DesiredSchedule[],
+  existing: ExistingSchedule[],
+  idOf: (name: string) => string,
+): SyncEntry[] {
   const out: SyncEntry[] = [];
   const byName = new Map(existing.map((e) => [e.name, e]));
   const wanted = new Set(desired.map((d) => d.name));
@@ -99,15 +114,28 @@ export function diffSchedules(desired: DesiredSchedule[], existing: ExistingSche
     const e = byName.get(d.name);
     const base = { name: d.name, scheduleId: idOf(d.name), resets: d.what.resets, desired: d };
     if (e && e.source !== 'targets-file') {
-      const owner = e.source === 'cli' ? 'it was made by `reset-runbook schedule create`' : 'it is not a schedule of reset-runbook';
-      out.push({ ...base, kind: 'conflict', reasons: [`schedule ${e.scheduleId} exists and sync does not own it: ${owner}; delete it first to let the file manage it`] });
+      const owner =
+        e.source === 'cli' ? 'it was made by `reset-runbook schedule create`' : 'it is not a schedule of reset-runbook';
+      out.push({
+        ...base,
+        kind: 'conflict',
+        reasons: [
+          `schedule ${e.scheduleId} exists and sync does not own it: ${owner}; delete it first to let the file manage it`,
+        ],
+      });
     } else if (d.problems.length) out.push({ ...base, kind: 'refused', reasons: d.problems });
     else if (!e) out.push({ ...base, kind: 'create', reasons: [] });
     else if (e.digest !== d.digest) out.push({ ...base, kind: 'update', reasons: [] });
     else out.push({ ...base, kind: 'unchanged', reasons: [] });
   }
   for (const e of existing) {
-    if (e.source === 'targets-file' && !wanted.has(e.name)) out.push({ kind: 'delete', name: e.name, scheduleId: e.scheduleId, reasons: ['the targets file no longer has it'] });
+    if (e.source === 'targets-file' && !wanted.has(e.name))
+      out.push({
+        kind: 'delete',
+        name: e.name,
+        scheduleId: e.scheduleId,
+        reasons: ['the targets file no longer has it'],
+      });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -44,18 +44,28 @@ export interface ScheduleView {
   updatedAt?: string;
 }
 
-/** The schedule of a name, if it is ours; a CliError (exit 5) when there is none, (exit 1) when it is somebody else's. */
-export async function describeOurs(client: Client, name: string): Promise<{ view: ScheduleView; description: ScheduleDescription }> {
+/**
+ * The schedule of a name, if it is ours; a CliError (exit 5) when there is none, (exit 1) when it is somebody else's.
+ */
+export async function describeOurs(
+  client: Client,
+  name: string,
+): Promise<{ view: ScheduleView; description: ScheduleDescription }> {
   const id = scheduleId(name);
   let d: ScheduleDescription;
   try {
     d = await client.schedule.getHandle(id).describe();
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new CliError(`no schedule "${name}" (${id})`, EXIT.notFound, 'see: reset-runbook schedule list');
+    if (err instanceof ScheduleNotFoundError)
+      throw new CliError(`no schedule "${name}" (${id})`, EXIT.notFound, 'see: reset-runbook schedule list');
     throw err;
   }
   const view = viewOf(d);
-  if (!view) throw new CliError(`schedule ${id} is not one of reset-runbook's (its memo has no managedBy "reset-runbook"); leave it to whoever made it`, EXIT.failed);
+  if (!view)
+    throw new CliError(
+      `schedule ${id} is not one of reset-runbook's (its memo has no managedBy "reset-runbook"); leave it to whoever made it`,
+      EXIT.failed,
+    );
   return { view, description: d };
 }
 
@@ -85,7 +95,10 @@ export function viewOf(d: ScheduleDescription): ScheduleView | undefined {
       runId: a.action.workflow.firstExecutionRunId,
       status: 'UNKNOWN',
     })),
-    running: d.info.runningActions.map((a) => ({ workflowId: a.workflow.workflowId, runId: a.workflow.firstExecutionRunId })),
+    running: d.info.runningActions.map((a) => ({
+      workflowId: a.workflow.workflowId,
+      runId: a.workflow.firstExecutionRunId,
+    })),
     actionsTaken: d.info.numActionsTaken,
     missedCatchupWindow: d.info.numActionsMissedCatchupWindow,
     skippedOverlap: d.info.numActionsSkippedOverlap,
@@ -94,7 +107,10 @@ export function viewOf(d: ScheduleDescription): ScheduleView | undefined {
   };
 }
 
-/** How a scheduled run stands or ended: its status, and for a closed run its FleetResult (a failed run carries it as the failure's details). */
+/**
+ * How a scheduled run stands or ended: its status, and for a closed run its FleetResult (a failed run carries it as the
+ * failure's details).
+ */
 export async function readRun(client: Client, r: ScheduledRun): Promise<ScheduledRun> {
   const handle = client.workflow.getHandle(r.workflowId, r.runId);
   const d = await handle.describe().catch(() => undefined);

@@ -7,7 +7,23 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { CLI, cli, countRows, dropTarget, Env, json, jsonLines, killWorker, makeTarget, REPO, stackEnv, startWorker, Target, waitFor, WorkerProcess } from '../harness';
+import {
+  CLI,
+  cli,
+  countRows,
+  dropTarget,
+  Env,
+  json,
+  jsonLines,
+  killWorker,
+  makeTarget,
+  REPO,
+  stackEnv,
+  startWorker,
+  Target,
+  waitFor,
+  WorkerProcess,
+} from '../harness';
 
 jest.setTimeout(300_000);
 
@@ -70,7 +86,14 @@ describe('plan', () => {
     const r = await cli(['plan', NAME, '--json'], env);
     expect(r.code).toBe(0);
     const body = json(r);
-    expect(body).toMatchObject({ workflowId: expect.stringMatching(new RegExp(`^plan-${NAME}-`)), runId: expect.any(String), target: NAME, status: 'COMPLETED', outcome: 'planned', exitCode: 0 });
+    expect(body).toMatchObject({
+      workflowId: expect.stringMatching(new RegExp(`^plan-${NAME}-`)),
+      runId: expect.any(String),
+      target: NAME,
+      status: 'COMPLETED',
+      outcome: 'planned',
+      exitCode: 0,
+    });
     expect(body.plan.databaseName).toBe(`rr_${NAME}`);
     expect(body.plan.tables.find((t: any) => t.table === 'customers')).toMatchObject({ action: 'truncate', rows: 20 });
     expect(body.plan.tables.find((t: any) => t.table === 'schema_migrations')).toMatchObject({ action: 'keep' });
@@ -78,7 +101,8 @@ describe('plan', () => {
 
     const h = await cli(['plan', NAME], env);
     expect(h.code).toBe(0);
-    for (const s of ['Tables emptied', 'Tables kept', 'customers', 'objects to delete', 'workers alive', 'Warnings']) expect(h.stdout).toContain(s);
+    for (const s of ['Tables emptied', 'Tables kept', 'customers', 'objects to delete', 'workers alive', 'Warnings'])
+      expect(h.stdout).toContain(s);
     // A plan changes nothing.
     expect(await countRows(target.databaseUrl, 'customers')).toBe(20);
   });
@@ -95,19 +119,44 @@ describe('a whole reset: start --detach, follow, approve, status, list', () => {
   test('start --detach, wait for approval (exit 3), wrong name keeps it waiting, approve, follow to the end', async () => {
     const s = await cli(['start', NAME, '--detach', '--json', '--reason', 'e2e'], env);
     expect(s.code).toBe(0);
-    expect(json(s)).toEqual({ workflowId: `reset-${NAME}`, runId: expect.any(String), target: NAME, status: 'RUNNING' });
+    expect(json(s)).toEqual({
+      workflowId: `reset-${NAME}`,
+      runId: expect.any(String),
+      target: NAME,
+      status: 'RUNNING',
+    });
 
     const f = await cli(['follow', NAME, '--exit-on-wait', '--json'], env);
     expect(f.code).toBe(3);
     const lines = jsonLines(f);
     const last = lines[lines.length - 1];
-    expect(last).toMatchObject({ type: 'progress', workflowId: `reset-${NAME}`, status: 'RUNNING', phase: 'awaiting-approval', exitCode: 3 });
+    expect(last).toMatchObject({
+      type: 'progress',
+      workflowId: `reset-${NAME}`,
+      status: 'RUNNING',
+      phase: 'awaiting-approval',
+      exitCode: 3,
+    });
     expect(last.approval.database).toBe(`rr_${NAME}`);
-    expect(last.steps.map((x: any) => x.name)).toEqual(['plan', 'backup', 'approval', 'stopWorkers', 'reset', 'purgeStorage', 'startWorkers', 'verify']);
+    expect(last.steps.map((x: any) => x.name)).toEqual([
+      'plan',
+      'backup',
+      'approval',
+      'stopWorkers',
+      'reset',
+      'purgeStorage',
+      'startWorkers',
+      'verify',
+    ]);
 
     const st = await statusOf(`reset-${NAME}`);
     expect(st.code).toBe(3);
-    expect(st.body).toMatchObject({ phase: 'awaiting-approval', currentStep: 'backup', target: NAME, pollers: { workflowPollers: expect.any(Number) } });
+    expect(st.body).toMatchObject({
+      phase: 'awaiting-approval',
+      currentStep: 'backup',
+      target: NAME,
+      pollers: { workflowPollers: expect.any(Number) },
+    });
 
     const wrong = await cli(['approve', `reset-${NAME}`, '--confirm', 'not-the-db', '--json'], env);
     expect(wrong.code).toBe(3);
@@ -209,10 +258,21 @@ describe('pauses: a failing step, resume; a dead worker', () => {
       150_000,
       5_000,
     );
-    expect(json(gone)).toMatchObject({ action: 'none', reason: 'no-worker', stateFrom: 'history', phase: 'awaiting-approval', noWorker: { taskQueue: `rr-cli-${process.pid}` }, exitCode: 3 });
+    expect(json(gone)).toMatchObject({
+      action: 'none',
+      reason: 'no-worker',
+      stateFrom: 'history',
+      phase: 'awaiting-approval',
+      noWorker: { taskQueue: `rr-cli-${process.pid}` },
+      exitCode: 3,
+    });
     const human = await cli(['resume', NAME], env);
     expect(human.code).toBe(3);
-    expect(human.stdout).toMatch(new RegExp(`no worker (is polling|answered the progress query, though a worker polled) task queue rr-cli-${process.pid}`));
+    expect(human.stdout).toMatch(
+      new RegExp(
+        `no worker (is polling|answered the progress query, though a worker polled) task queue rr-cli-${process.pid}`,
+      ),
+    );
     expect(human.stdout).not.toContain('goes on by itself');
     expect((await statusOf(NAME)).code).toBe(3);
 
@@ -224,7 +284,11 @@ describe('pauses: a failing step, resume; a dead worker', () => {
   });
 
   test('Ctrl-C in follow detaches (exit 3 while waiting) and never cancels the run', async () => {
-    const child = spawn(CLI, ['follow', NAME], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(CLI, ['follow', NAME], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

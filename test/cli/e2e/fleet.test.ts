@@ -8,7 +8,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { cli, countRows, dropTarget, Env, json, jsonLines, makeTarget, stackEnv, startWorker, Target, WorkerProcess } from '../harness';
+import {
+  cli,
+  countRows,
+  dropTarget,
+  Env,
+  json,
+  jsonLines,
+  makeTarget,
+  stackEnv,
+  startWorker,
+  Target,
+  WorkerProcess,
+} from '../harness';
 
 jest.setTimeout(300_000);
 
@@ -39,12 +51,16 @@ beforeAll(async () => {
   for (const t of targets) Object.assign(merged.targets, JSON.parse(fs.readFileSync(t.targetsFile, 'utf8')).targets);
   const file = path.join(targets[0].dir, 'fleet-targets.json');
   fs.writeFileSync(file, JSON.stringify(merged, null, 2));
-  env = Object.assign({}, ...targets.map((t) => t.env), { RESET_RUNBOOK_TARGETS: file, RR_TASK_QUEUE: `rr-fleet-${process.pid}` });
+  env = Object.assign({}, ...targets.map((t) => t.env), {
+    RESET_RUNBOOK_TARGETS: file,
+    RR_TASK_QUEUE: `rr-fleet-${process.pid}`,
+  });
   worker = await startWorker(env);
 });
 
 afterAll(async () => {
-  for (const f of [`fleet-${ID}`, `fleet-${ID}p`, `fleet-${ID}x`]) await cli(['fleet', 'abort', f, '--no-wait'], env).catch(() => undefined);
+  for (const f of [`fleet-${ID}`, `fleet-${ID}p`, `fleet-${ID}x`])
+    await cli(['fleet', 'abort', f, '--no-wait'], env).catch(() => undefined);
   await worker?.stop();
   targets = targets.filter(Boolean);
   for (const t of targets) await dropTarget(t);
@@ -65,31 +81,76 @@ test('fleet plan: every target planned, nothing touched', async () => {
   const r = await cli(['fleet', 'plan', ID, '--group', GROUP, '--batches', '1,100%', '--json'], env);
   expect(r.code).toBe(0);
   const body = json(r);
-  expect(body).toMatchObject({ kind: 'fleet', name: ID, mode: 'plan', status: 'COMPLETED', outcome: 'planned', exitCode: 0 });
+  expect(body).toMatchObject({
+    kind: 'fleet',
+    name: ID,
+    mode: 'plan',
+    status: 'COMPLETED',
+    outcome: 'planned',
+    exitCode: 0,
+  });
   expect(body.workflowId).toMatch(new RegExp(`^plan-fleet-${ID}-`));
-  expect(body.targets.map((t: any) => [t.target, t.status, t.plan.databaseName, t.plan.environment])).toEqual(NAMES.map((n) => [n, 'planned', `rr_${n}`, 'staging']));
+  expect(body.targets.map((t: any) => [t.target, t.status, t.plan.databaseName, t.plan.environment])).toEqual(
+    NAMES.map((n) => [n, 'planned', `rr_${n}`, 'staging']),
+  );
   expect(body.limits).toMatchObject({ targets: 3, databases: 3, batches: [1, 2] });
 
   const h = await cli(['fleet', 'plan', ID, '--targets', NAMES.join(',')], env);
   expect(h.code).toBe(0);
   expect(h.stdout).toContain(`Plan for fleet "${ID}": 3 targets, 3 databases`);
-  for (const n of NAMES) expect(h.stdout).toMatch(new RegExp(`${n}\\s+rr_${n}\\s+staging\\s+\\d+\\s+[\\d,]+\\s+\\d+\\s+no \\(the fleet approval covers it\\)`));
+  for (const n of NAMES)
+    expect(h.stdout).toMatch(
+      new RegExp(`${n}\\s+rr_${n}\\s+staging\\s+\\d+\\s+[\\d,]+\\s+\\d+\\s+no \\(the fleet approval covers it\\)`),
+    );
   for (const t of targets) expect(await countRows(t.databaseUrl, 'customers')).toBe(20);
 });
 
 test('fleet start --confirm --databases: every target reset, then status --json and list', async () => {
-  const r = await cli(['fleet', 'start', ID, '--group', GROUP, '--confirm', ID, '--databases', '3', '--max-concurrent', '2', '--reason', 'e2e', '--json'], env, { timeoutMs: 240_000 });
+  const r = await cli(
+    [
+      'fleet',
+      'start',
+      ID,
+      '--group',
+      GROUP,
+      '--confirm',
+      ID,
+      '--databases',
+      '3',
+      '--max-concurrent',
+      '2',
+      '--reason',
+      'e2e',
+      '--json',
+    ],
+    env,
+    { timeoutMs: 240_000 },
+  );
   const lines = jsonLines(r);
   const last = lines[lines.length - 1];
-  expect(last).toMatchObject({ type: 'result', workflowId: `fleet-${ID}`, status: 'COMPLETED', outcome: 'completed', endReason: 'completed', exitCode: 0 });
+  expect(last).toMatchObject({
+    type: 'result',
+    workflowId: `fleet-${ID}`,
+    status: 'COMPLETED',
+    outcome: 'completed',
+    endReason: 'completed',
+    exitCode: 0,
+  });
   expect(r.code).toBe(0);
-  expect(last.targets.map((t: any) => [t.target, t.status, t.workflowId])).toEqual(NAMES.map((n) => [n, 'completed', `reset-${n}`]));
+  expect(last.targets.map((t: any) => [t.target, t.status, t.workflowId])).toEqual(
+    NAMES.map((n) => [n, 'completed', `reset-${n}`]),
+  );
   expect(lines.some((l) => l.type === 'progress' && l.targets.some((t: any) => t.status === 'running'))).toBe(true);
   for (const t of targets) expect(await countRows(t.databaseUrl, 'customers')).toBe(0);
 
   const st = await cli(['fleet', 'status', `fleet-${ID}`, '--json'], env);
   expect(st.code).toBe(0);
-  expect(json(st)).toMatchObject({ name: ID, status: 'COMPLETED', outcome: 'completed', totals: { targets: 3, completed: 3 } });
+  expect(json(st)).toMatchObject({
+    name: ID,
+    status: 'COMPLETED',
+    outcome: 'completed',
+    totals: { targets: 3, completed: 3 },
+  });
   const human = await cli(['fleet', 'status', ID], env);
   expect(human.stdout).toContain(`Fleet "${ID}": completed`);
 
@@ -105,7 +166,10 @@ test('fleet start --confirm --databases: every target reset, then status --json 
 
 test('fleet start without --confirm: the plan shown, the name and the number of databases typed', async () => {
   const name = `${ID}p`;
-  const r = await cli(['fleet', 'start', name, '--targets', `${NAMES[0]},${NAMES[1]}`], env, { input: `wrong\n${name}\n3\n2\n`, timeoutMs: 240_000 });
+  const r = await cli(['fleet', 'start', name, '--targets', `${NAMES[0]},${NAMES[1]}`], env, {
+    input: `wrong\n${name}\n3\n2\n`,
+    timeoutMs: 240_000,
+  });
   expect(r.stderr).toContain(`Plan for fleet "${name}": 2 targets, 2 databases`);
   expect(r.stderr).toContain(`Type the fleet's name (${name})`);
   expect(r.stderr).toContain(`"wrong" is not "${name}"`);
@@ -121,7 +185,10 @@ test('fleet follow --exit-on-wait stops at the approval (exit 3); fleet abort en
   const f = await cli(['fleet', 'follow', name, '--exit-on-wait', '--json'], env);
   expect(f.code).toBe(3);
   const lines = jsonLines(f);
-  expect(lines[lines.length - 1]).toMatchObject({ phase: 'awaiting-approval', approval: { fleet: name, databases: 1 } });
+  expect(lines[lines.length - 1]).toMatchObject({
+    phase: 'awaiting-approval',
+    approval: { fleet: name, databases: 1 },
+  });
   const wrong = await cli(['fleet', 'approve', name, '--confirm', name, '--databases', '5', '--json'], env);
   expect(wrong.code).toBe(3);
   const a = await cli(['fleet', 'abort', name, '--reason', 'e2e', '--json'], env);

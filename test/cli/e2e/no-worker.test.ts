@@ -6,7 +6,19 @@
  *
  *   npx jest --runInBand test/cli/e2e/no-worker.test.ts
  */
-import { cli, dropTarget, Env, json, killWorker, makeTarget, stackEnv, startWorker, Target, waitFor, WorkerProcess } from '../harness';
+import {
+  cli,
+  dropTarget,
+  Env,
+  json,
+  killWorker,
+  makeTarget,
+  stackEnv,
+  startWorker,
+  Target,
+  waitFor,
+  WorkerProcess,
+} from '../harness';
 
 jest.setTimeout(300_000);
 
@@ -24,7 +36,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) worker = await startWorker(env).catch(() => undefined);
+  if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null)
+    worker = await startWorker(env).catch(() => undefined);
   await cli(['abort', `reset-${NAME}`, '--no-wait'], env).catch(() => undefined);
   await worker?.stop();
   await dropTarget(target);
@@ -32,7 +45,11 @@ afterAll(async () => {
 
 test('worker SIGKILLed while the run waits for approval: status and resume tell it from the history; abort is bounded (exit 3) and takes effect when a worker is back', async () => {
   expect((await cli(['start', NAME, '--detach'], env)).code).toBe(0);
-  await waitFor('approval', async () => json(await cli(['status', NAME, '--json'], env)).phase === 'awaiting-approval', 90_000);
+  await waitFor(
+    'approval',
+    async () => json(await cli(['status', NAME, '--json'], env)).phase === 'awaiting-approval',
+    90_000,
+  );
   // A live, idle worker re-polls only when its long poll ends (up to a minute): its last poll may be
   // older than the heartbeat timeout, but it answers the query, so it is never reported missing.
   await new Promise((r) => setTimeout(r, 15_000));
@@ -67,7 +84,11 @@ test('worker SIGKILLed while the run waits for approval: status and resume tell 
 
   const human = await cli(['status', NAME], env);
   expect(human.code).toBe(3);
-  expect(human.stdout).toMatch(new RegExp(`no worker is polling task queue ${QUEUE} \\(last poll \\d+ s ago\\): the run continues when a worker starts`));
+  expect(human.stdout).toMatch(
+    new RegExp(
+      `no worker is polling task queue ${QUEUE} \\(last poll \\d+ s ago\\): the run continues when a worker starts`,
+    ),
+  );
   expect(human.stdout).toContain('RUNNING / awaiting-approval (from history)');
   expect(human.stdout).toContain(`WAITING FOR APPROVAL  of database "rr_${NAME}"`);
   expect(human.stdout).toMatch(/1 Backup the database\s+done/);
@@ -80,7 +101,13 @@ test('worker SIGKILLed while the run waits for approval: status and resume tell 
   expect(res.stdout).toContain("the run's history shows: awaiting-approval, step approval");
   expect(res.stdout).not.toContain('goes on by itself');
   const resJson = json(await cli(['resume', NAME, '--json'], env));
-  expect(resJson).toMatchObject({ action: 'none', reason: 'no-worker', phase: 'awaiting-approval', stateFrom: 'history', exitCode: 3 });
+  expect(resJson).toMatchObject({
+    action: 'none',
+    reason: 'no-worker',
+    phase: 'awaiting-approval',
+    stateFrom: 'history',
+    exitCode: 3,
+  });
 
   // abort: answers within a bounded wait (the issue: it blocked forever after "abort sent").
   const t0 = Date.now();
@@ -88,7 +115,11 @@ test('worker SIGKILLed while the run waits for approval: status and resume tell 
   const took = Date.now() - t0;
   expect(ab.code).toBe(3);
   expect(ab.stdout).toContain('abort accepted');
-  expect(ab.stdout).toMatch(new RegExp(`no worker is polling task queue ${QUEUE} \\(last poll \\d+ s ago\\): the abort takes effect when one does`));
+  expect(ab.stdout).toMatch(
+    new RegExp(
+      `no worker is polling task queue ${QUEUE} \\(last poll \\d+ s ago\\): the abort takes effect when one does`,
+    ),
+  );
   expect(took).toBeLessThan(30_000); // a few seconds; generous for a loaded 2-core machine
   const abJson = json(await cli(['status', NAME, '--json'], env));
   expect(abJson.history.signals).toEqual([expect.objectContaining({ name: 'abort', seenByRun: false })]);

@@ -54,7 +54,9 @@ afterAll(async () => {
 });
 
 test('the worker connects through TEMPORAL_PROFILE and says which profile of which file', () => {
-  expect(worker!.log()).toContain(`Temporal ${stack.TEMPORAL_ADDRESS} namespace "default" (plaintext, profile "local" of ${toml})`);
+  expect(worker!.log()).toContain(
+    `Temporal ${stack.TEMPORAL_ADDRESS} namespace "default" (plaintext, profile "local" of ${toml})`,
+  );
 });
 
 test('the CLI plans through --profile local; TEMPORAL_PROFILE does the same; without either the default profile is used', async () => {
@@ -65,7 +67,11 @@ test('the CLI plans through --profile local; TEMPORAL_PROFILE does the same; wit
   expect(body.plan.databaseName).toBe(`rr_${NAME}`);
 
   // The `temporal` CLI reads the same file and profile and finds the same run.
-  const t = await run(stack.RR_TEMPORAL_BIN, ['workflow', 'describe', '--workflow-id', body.workflowId, '--output', 'json'], { env: { ...env, TEMPORAL_PROFILE: 'local' } });
+  const t = await run(
+    stack.RR_TEMPORAL_BIN,
+    ['workflow', 'describe', '--workflow-id', body.workflowId, '--output', 'json'],
+    { env: { ...env, TEMPORAL_PROFILE: 'local' } },
+  );
   expect({ code: t.code, stderr: t.stderr }).toEqual({ code: 0, stderr: '' });
   expect(JSON.parse(t.stdout).workflowExecutionInfo.status).toBe('WORKFLOW_EXECUTION_STATUS_COMPLETED');
 
@@ -84,6 +90,11 @@ test('a profile the file does not have is refused before connecting (exit 2), fo
   const r = await cli(['list', '--json', '--profile', 'staging'], env);
   expect(r.code).toBe(2);
   expect(json(r).error).toBe(`Temporal profile "staging" is not in ${toml} (its profiles: default, local)`);
-  const w = await run(process.execPath, ['--require', 'tsx/cjs', 'src/worker.ts'], { env: { ...env, TEMPORAL_PROFILE: 'staging' } });
-  expect({ code: w.code, stderr: w.stderr.trim() }).toEqual({ code: 2, stderr: `Temporal profile "staging" is not in ${toml} (its profiles: default, local)` });
+  const w = await run(process.execPath, ['--require', 'tsx/cjs', 'src/worker.ts'], {
+    env: { ...env, TEMPORAL_PROFILE: 'staging' },
+  });
+  expect({ code: w.code, stderr: w.stderr.trim() }).toEqual({
+    code: 2,
+    stderr: `Temporal profile "staging" is not in ${toml} (its profiles: default, local)`,
+  });
 });

@@ -3,7 +3,8 @@
  * worker: a schedule made on a (non-production) target resets it on its own, unattended, and its child
  * tells the target's webhook; list, describe, pause, delete; a production target's schedule is
  * refused; `schedule sync` (dry run, create, unchanged, update, delete, conflict, refused); a schedule
- * with --pause-on-failure whose run fails pauses itself, is run by hand (trigger) and unpaused; no worker: "no worker answered".
+ * with --pause-on-failure whose run fails pauses itself, is run by hand (trigger) and unpaused; no worker: "no worker
+ * answered".
  *
  *   RR_KEEP_STACK=1 RR_SKIP_CHECKS=1 scripts/test test/cli/e2e/schedule.test.ts
  */
@@ -11,7 +12,18 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { cli, dropTarget, Env, json, makeTarget, stackEnv, startWorker, Target, waitFor, WorkerProcess } from '../harness';
+import {
+  cli,
+  dropTarget,
+  Env,
+  json,
+  makeTarget,
+  stackEnv,
+  startWorker,
+  Target,
+  waitFor,
+  WorkerProcess,
+} from '../harness';
 
 jest.setTimeout(300_000);
 
@@ -33,7 +45,11 @@ function writeTargets(blocks: { target?: object; prod?: object; group?: object }
   const p = JSON.parse(fs.readFileSync(prod.targetsFile, 'utf8')).targets[PROD];
   const file = {
     targets: {
-      [NAME]: { ...t, notify: { webhooks: [{ urlEnv: 'RR_TEST_SCHEDULE_HOOK' }] }, ...(blocks.target ? { schedule: blocks.target } : {}) },
+      [NAME]: {
+        ...t,
+        notify: { webhooks: [{ urlEnv: 'RR_TEST_SCHEDULE_HOOK' }] },
+        ...(blocks.target ? { schedule: blocks.target } : {}),
+      },
       [PROD]: { ...p, ...(blocks.prod ? { schedule: blocks.prod } : {}) },
     },
     groups: { [GROUP]: blocks.group ? { targets: [NAME], schedule: blocks.group } : [NAME] },
@@ -96,7 +112,12 @@ test('create on a target: the schedule resets it on its own, unattended; its chi
   const c = await cli(['schedule', 'create', NAME, '--every', '30s', '--json'], env);
   expect(c.code).toBe(0);
   const made = json(c);
-  expect(made).toMatchObject({ name: NAME, scheduleId: `reset-schedule-${NAME}`, created: true, schedule: { source: 'cli', resets: { target: NAME }, paused: false, overlap: 'SKIP' } });
+  expect(made).toMatchObject({
+    name: NAME,
+    scheduleId: `reset-schedule-${NAME}`,
+    created: true,
+    schedule: { source: 'cli', resets: { target: NAME }, paused: false, overlap: 'SKIP' },
+  });
   expect(made.plan.workflowId).toMatch(new RegExp(`^plan-fleet-${NAME}-`));
   expect(made.schedule.nextRuns.length).toBeGreaterThan(0);
 
@@ -114,14 +135,26 @@ test('create on a target: the schedule resets it on its own, unattended; its chi
     240_000,
     3000,
   );
-  expect(done).toMatchObject({ workflowId: expect.stringMatching(new RegExp(`^scheduled-${NAME}-`)), outcome: 'completed', endReason: 'completed' });
+  expect(done).toMatchObject({
+    workflowId: expect.stringMatching(new RegExp(`^scheduled-${NAME}-`)),
+    outcome: 'completed',
+    endReason: 'completed',
+  });
   const p = await cli(['schedule', 'pause', NAME, '--note', 'checked by the e2e test'], env);
   expect(p.code).toBe(0);
-  await waitFor('the child’s completed notification', async () => posts.find((m) => m.target === NAME && m.event === 'completed'), 30_000);
+  await waitFor(
+    'the child’s completed notification',
+    async () => posts.find((m) => m.target === NAME && m.event === 'completed'),
+    30_000,
+  );
 
   const l = await cli(['schedule', 'list', '--json'], env);
   expect(l.code).toBe(0);
-  expect(json(l).schedules.find((s: any) => s.name === NAME)).toMatchObject({ source: 'cli', paused: true, when: { every: '30s', pauseOnFailure: false } });
+  expect(json(l).schedules.find((s: any) => s.name === NAME)).toMatchObject({
+    source: 'cli',
+    paused: true,
+    when: { every: '30s', pauseOnFailure: false },
+  });
   const text = await cli(['schedule', 'describe', NAME], env);
   expect(text.code).toBe(0);
   expect(text.stdout).toContain('PAUSED  note: checked by the e2e test');
@@ -141,14 +174,22 @@ test('create on a target: the schedule resets it on its own, unattended; its chi
 test("a production target's schedule is refused before anything is made", async () => {
   const r = await cli(['schedule', 'create', PROD, '--cron', '0 5 * * *', '--json'], env);
   expect(r.code).toBe(1);
-  expect(json(r)).toMatchObject({ created: false, refused: [`${PROD}: would need a person: environment "production"`] });
+  expect(json(r)).toMatchObject({
+    created: false,
+    refused: [`${PROD}: would need a person: environment "production"`],
+  });
   expect(r.stderr).toContain('refused');
   expect((await describe_(PROD)).code).toBe(5);
 });
 
 test('sync: dry run, create, unchanged, update, delete; the production block refused', async () => {
-  writeTargets({ target: { cron: '0 5 1 1 *' }, prod: { cron: '0 5 * * *' }, group: { cron: '0 6 1 1 *', timezone: 'Europe/Berlin' } });
-  const kinds = (r: { stdout: string }) => Object.fromEntries(JSON.parse(r.stdout).entries.map((e: any) => [e.name, e.kind]));
+  writeTargets({
+    target: { cron: '0 5 1 1 *' },
+    prod: { cron: '0 5 * * *' },
+    group: { cron: '0 6 1 1 *', timezone: 'Europe/Berlin' },
+  });
+  const kinds = (r: { stdout: string }) =>
+    Object.fromEntries(JSON.parse(r.stdout).entries.map((e: any) => [e.name, e.kind]));
 
   const dry = await cli(['schedule', 'sync', '--dry-run', '--json'], env);
   expect(dry.code).toBe(1);
@@ -161,13 +202,23 @@ test('sync: dry run, create, unchanged, update, delete; the production block ref
   expect(s1.stdout).toContain(`would need a person: environment "production"`);
   expect(s1.stdout).toContain('2 created, 0 updated, 0 deleted, 0 unchanged, 0 conflict(s), 1 refused');
   const g = await describe_(GROUP);
-  expect(g.body).toMatchObject({ source: 'targets-file', resets: { group: GROUP }, when: { cron: '0 6 1 1 *', timezone: 'Europe/Berlin' } });
+  expect(g.body).toMatchObject({
+    source: 'targets-file',
+    resets: { group: GROUP },
+    when: { cron: '0 6 1 1 *', timezone: 'Europe/Berlin' },
+  });
 
-  writeTargets({ target: { cron: '0 4 1 1 *', pauseOnFailure: true }, group: { cron: '0 6 1 1 *', timezone: 'Europe/Berlin' } });
+  writeTargets({
+    target: { cron: '0 4 1 1 *', pauseOnFailure: true },
+    group: { cron: '0 6 1 1 *', timezone: 'Europe/Berlin' },
+  });
   const s2 = await cli(['schedule', 'sync', '--json'], env);
   expect(s2.code).toBe(0);
   expect(kinds(s2)).toEqual({ [NAME]: 'update', [GROUP]: 'unchanged' });
-  expect((await describe_(NAME)).body).toMatchObject({ when: { cron: '0 4 1 1 *', pauseOnFailure: true }, pauseOnFailure: true });
+  expect((await describe_(NAME)).body).toMatchObject({
+    when: { cron: '0 4 1 1 *', pauseOnFailure: true },
+    pauseOnFailure: true,
+  });
   const s3 = await cli(['schedule', 'sync', '--json'], env);
   expect(kinds(s3)).toEqual({ [NAME]: 'unchanged', [GROUP]: 'unchanged' });
 
@@ -195,15 +246,26 @@ test('--pause-on-failure: a run that does not complete pauses the schedule', asy
     // The child's backup failed; unattended, it is aborted rather than left waiting; the fleet fails.
     const failed = d.recent.find((r: any) => r.status === 'FAILED');
     expect(failed).toMatchObject({ outcome: 'failed', message: expect.any(String) });
-    const post = await waitFor('the child’s notification of how it ended', async () => posts.find((m) => m.target === NAME && (m.event === 'aborted' || m.event === 'failed')), 30_000);
+    const post = await waitFor(
+      'the child’s notification of how it ended',
+      async () => posts.find((m) => m.target === NAME && (m.event === 'aborted' || m.event === 'failed')),
+      30_000,
+    );
     // The fleet ends "targetsFailed"; the child tells the webhook it was aborted, at its backup step.
     expect(failed.endReason).toBe('targetsFailed');
-    expect(post).toMatchObject({ workflowId: `reset-${NAME}`, event: 'aborted', text: expect.stringContaining('runs unattended') });
+    expect(post).toMatchObject({
+      workflowId: `reset-${NAME}`,
+      event: 'aborted',
+      text: expect.stringContaining('runs unattended'),
+    });
 
     // The cause fixed, a person runs it once by hand while the schedule stays paused (trigger), then unpauses it.
     fs.rmSync(target.failFlag, { force: true });
     const t = await cli(['schedule', 'trigger', NAME], env);
-    expect({ code: t.code, out: t.stdout }).toEqual({ code: 0, out: expect.stringContaining(`triggered schedule ${NAME}`) });
+    expect({ code: t.code, out: t.stdout }).toEqual({
+      code: 0,
+      out: expect.stringContaining(`triggered schedule ${NAME}`),
+    });
     const after = await waitFor(
       'the triggered run completed',
       async () => {
@@ -225,7 +287,10 @@ test('--pause-on-failure: a run that does not complete pauses the schedule', asy
 });
 
 test('no worker on the task queue: "no worker answered", nothing made', async () => {
-  const r = await cli(['schedule', 'create', NAME, '--every', '30s', '--plan-timeout', '3s'], { ...env, RR_TASK_QUEUE: `rr-schedule-nobody-${process.pid}` });
+  const r = await cli(['schedule', 'create', NAME, '--every', '30s', '--plan-timeout', '3s'], {
+    ...env,
+    RR_TASK_QUEUE: `rr-schedule-nobody-${process.pid}`,
+  });
   expect(r.code).toBe(1);
   expect(r.stderr).toContain('no worker answered');
   expect((await describe_(NAME)).code).toBe(5);

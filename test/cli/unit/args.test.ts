@@ -44,24 +44,42 @@ describe('argument parsing', () => {
     // The rules the targets file and the run's input use (src/config/rules.ts): the CLI refuses what the run would.
     expect(() => checkTarget('Demo.prod')).toThrow(/lower-case letters/);
     expect(checkRunDuration('24h', '--approval-timeout')).toBe('24h');
-    for (const bad of ['1.5h', '90', 'soon']) expect(() => checkRunDuration(bad, '--approval-timeout')).toThrow(/--approval-timeout: .* is not a duration like "30m"/);
+    for (const bad of ['1.5h', '90', 'soon'])
+      expect(() => checkRunDuration(bad, '--approval-timeout')).toThrow(
+        /--approval-timeout: .* is not a duration like "30m"/,
+      );
     expect(taskQueueOf({ RR_TASK_QUEUE: 'q2' })).toBe('q2');
   });
 });
 
 describe('connection settings from TEMPORAL_* variables', () => {
   test('defaults: localhost, namespace default, plaintext', () => {
-    expect(connectionSettings({})).toMatchObject({ address: 'localhost:7233', namespace: 'default', tls: undefined, describe: 'plaintext' });
+    expect(connectionSettings({})).toMatchObject({
+      address: 'localhost:7233',
+      namespace: 'default',
+      tls: undefined,
+      describe: 'plaintext',
+    });
   });
   test('flags win over the environment', () => {
-    expect(connectionSettings({ TEMPORAL_ADDRESS: 'a:1', TEMPORAL_NAMESPACE: 'n' }, { address: 'b:2' })).toMatchObject({ address: 'b:2', namespace: 'n' });
+    expect(connectionSettings({ TEMPORAL_ADDRESS: 'a:1', TEMPORAL_NAMESPACE: 'n' }, { address: 'b:2' })).toMatchObject({
+      address: 'b:2',
+      namespace: 'n',
+    });
   });
   test('mTLS from files, API key turns TLS on, TEMPORAL_TLS=false turns it off', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-tls-'));
     fs.writeFileSync(path.join(dir, 'c.pem'), 'CERT');
     fs.writeFileSync(path.join(dir, 'k.pem'), 'KEY');
-    const s = connectionSettings({ TEMPORAL_TLS_CERT: path.join(dir, 'c.pem'), TEMPORAL_TLS_KEY: path.join(dir, 'k.pem'), TEMPORAL_TLS_SERVER_NAME: 'x' });
-    expect(s.tls).toEqual({ clientCertPair: { crt: Buffer.from('CERT'), key: Buffer.from('KEY') }, serverNameOverride: 'x' });
+    const s = connectionSettings({
+      TEMPORAL_TLS_CERT: path.join(dir, 'c.pem'),
+      TEMPORAL_TLS_KEY: path.join(dir, 'k.pem'),
+      TEMPORAL_TLS_SERVER_NAME: 'x',
+    });
+    expect(s.tls).toEqual({
+      clientCertPair: { crt: Buffer.from('CERT'), key: Buffer.from('KEY') },
+      serverNameOverride: 'x',
+    });
     expect(s.describe).toBe('mTLS client certificate');
     const k = connectionSettings({ TEMPORAL_API_KEY: 'secret-value' });
     expect(k.tls).toBe(true);
@@ -70,7 +88,9 @@ describe('connection settings from TEMPORAL_* variables', () => {
     // Off means off: `undefined` would let the SDK turn TLS on again for the API key.
     expect(connectionSettings({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' }).tls).toBe(false);
     expect(() => connectionSettings({ TEMPORAL_TLS_CERT: path.join(dir, 'c.pem') })).toThrow(/go together/);
-    expect(() => connectionSettings({ TEMPORAL_PROFILE: 'nope' })).toThrow(/Temporal profile "nope" is not in any config file/);
+    expect(() => connectionSettings({ TEMPORAL_PROFILE: 'nope' })).toThrow(
+      /Temporal profile "nope" is not in any config file/,
+    );
     expect(() => connectionSettings({ TEMPORAL_TLS_CA: path.join(dir, 'missing.pem') })).toThrow(/cannot read/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -81,7 +101,8 @@ describe('main: dispatch and exit codes without a server', () => {
     expect((await runMain([])).code).toBe(2);
     const h = await runMain(['--help']);
     expect(h.code).toBe(0);
-    for (const c of ['plan', 'start', 'follow', 'approve', 'resume', 'abort', 'status', 'list']) expect(h.out).toContain(`  ${c} `);
+    for (const c of ['plan', 'start', 'follow', 'approve', 'resume', 'abort', 'status', 'list'])
+      expect(h.out).toContain(`  ${c} `);
     expect(h.out).toContain('3  the run waits for an operator');
   });
   test('unknown command and bad usage: exit 2, JSON error with --json', async () => {

@@ -14,21 +14,49 @@ const plan = (db: string, over: Partial<NonNullable<FleetTarget['plan']>> = {}):
   ...over,
 });
 
-export const LIMITS: FleetLimits = { targets: 3, databases: 4, maxConcurrent: 2, maxFailures: 0, batches: [1, 2], given: { maxConcurrent: 2, maxFailures: 0, batches: [1, '100%'] } };
+export const LIMITS: FleetLimits = {
+  targets: 3,
+  databases: 4,
+  maxConcurrent: 2,
+  maxFailures: 0,
+  batches: [1, 2],
+  given: { maxConcurrent: 2, maxFailures: 0, batches: [1, '100%'] },
+};
 
 export const PLANNED: FleetTarget[] = [
   { target: 'alpha', status: 'planned', workflowId: 'reset-alpha', batch: 1, plan: plan('rr_alpha') },
-  { target: 'beta', status: 'planned', workflowId: 'reset-beta', batch: 2, plan: plan('rr_beta', { databases: 2, rowsToTruncate: 10, warnings: ['large table events'] }) },
+  {
+    target: 'beta',
+    status: 'planned',
+    workflowId: 'reset-beta',
+    batch: 2,
+    plan: plan('rr_beta', { databases: 2, rowsToTruncate: 10, warnings: ['large table events'] }),
+  },
   {
     target: 'gamma',
     status: 'planned',
     workflowId: 'reset-gamma',
     batch: 2,
-    plan: plan('rr_gamma', { environment: 'production', ownApproval: 'environment "production"', tablesToTruncate: 3, rowsToTruncate: 0, objectsToDelete: 0 }),
+    plan: plan('rr_gamma', {
+      environment: 'production',
+      ownApproval: 'environment "production"',
+      tablesToTruncate: 3,
+      rowsToTruncate: 0,
+      objectsToDelete: 0,
+    }),
   },
 ];
 
-const totals = { targets: 3, completed: 0, failed: 0, aborted: 0, notStarted: 0, running: 0, waiting: 0, workersStillStopped: 0 };
+const totals = {
+  targets: 3,
+  completed: 0,
+  failed: 0,
+  aborted: 0,
+  notStarted: 0,
+  running: 0,
+  waiting: 0,
+  workersStillStopped: 0,
+};
 
 export const AWAITING: FleetProgress = {
   kind: 'fleet',
@@ -49,9 +77,30 @@ export const RUNNING: FleetProgress = {
   approvedBy: 'ops@host',
   batch: { index: 2, of: 2 },
   targets: [
-    { ...PLANNED[0], status: 'completed', phase: 'completed', outcome: 'completed', endReason: 'completed', workers: 'running', detail: 'completed' },
-    { ...PLANNED[1], status: 'running', phase: 'running', step: 'backup', stepStatus: 'running', detail: 'pg_dump rr_beta' },
-    { ...PLANNED[2], status: 'awaiting-approval', phase: 'awaiting-approval', step: 'approval', detail: 'waits for its own approval' },
+    {
+      ...PLANNED[0],
+      status: 'completed',
+      phase: 'completed',
+      outcome: 'completed',
+      endReason: 'completed',
+      workers: 'running',
+      detail: 'completed',
+    },
+    {
+      ...PLANNED[1],
+      status: 'running',
+      phase: 'running',
+      step: 'backup',
+      stepStatus: 'running',
+      detail: 'pg_dump rr_beta',
+    },
+    {
+      ...PLANNED[2],
+      status: 'awaiting-approval',
+      phase: 'awaiting-approval',
+      step: 'approval',
+      detail: 'waits for its own approval',
+    },
   ],
   totals: { ...totals, completed: 1, running: 1, waiting: 1 },
 };
@@ -61,7 +110,8 @@ export const ENDED: FleetResult = {
   mode: 'execute',
   outcome: 'failed',
   endReason: 'workersStillStopped',
-  message: '1 target(s) left their workers STOPPED: start them by hand (see each run); 1 of 3 completed, 1 failed, 0 aborted, 1 not started',
+  message:
+    '1 target(s) left their workers STOPPED: start them by hand (see each run); 1 of 3 completed, 1 failed, 0 aborted, 1 not started',
   limits: LIMITS,
   targets: [
     { ...RUNNING.targets[0], restoreCommand: 'reset-runbook restore alpha --run r1' },
@@ -83,5 +133,11 @@ export const ENDED: FleetResult = {
 };
 
 export function snap(over: Partial<FleetSnapshot>): FleetSnapshot {
-  return { workflowId: 'fleet-nightly', runId: 'run-1', status: 'RUNNING', startTime: '2026-12-03T12:00:00.000Z', ...over };
+  return {
+    workflowId: 'fleet-nightly',
+    runId: 'run-1',
+    status: 'RUNNING',
+    startTime: '2026-12-03T12:00:00.000Z',
+    ...over,
+  };
 }

@@ -20,8 +20,12 @@ describe('fleet arguments', () => {
     expect(parseShare('12.5%', 'x')).toBe('12.5%');
     expect(parseShare('0', '--max-failures', 0)).toBe(0);
     expect(parseShare('0%', '--max-failures', 0)).toBe('0%');
-    expect(() => parseShare('110%', '--max-concurrent')).toThrow(new UsageError('--max-concurrent: "110%" is more than 100% of the targets'));
-    expect(() => parseShare('abc', '--max-failures', 0)).toThrow(new UsageError('--max-failures: "abc" is not a count (e.g. 3) or a share of the targets (e.g. 25%)'));
+    expect(() => parseShare('110%', '--max-concurrent')).toThrow(
+      new UsageError('--max-concurrent: "110%" is more than 100% of the targets'),
+    );
+    expect(() => parseShare('abc', '--max-failures', 0)).toThrow(
+      new UsageError('--max-failures: "abc" is not a count (e.g. 3) or a share of the targets (e.g. 25%)'),
+    );
     expect(() => parseShare('0', '--max-concurrent')).toThrow(/at least 1/);
     expect(() => parseShare('0%', '--max-concurrent')).toThrow(/less than one target/);
     expect(() => parseShare('-1', 'x')).toThrow(UsageError);
@@ -41,7 +45,19 @@ describe('fleet arguments', () => {
 
   test('the FleetInput of plan and start', () => {
     expect(
-      fleetInput('nightly', { group: 'staging', 'max-concurrent': '50%', 'max-failures': '1', batches: '1,100%', reason: 'weekly', 'approval-timeout': '30m', 'on-child-pause': 'abort' }, 'execute'),
+      fleetInput(
+        'nightly',
+        {
+          group: 'staging',
+          'max-concurrent': '50%',
+          'max-failures': '1',
+          batches: '1,100%',
+          reason: 'weekly',
+          'approval-timeout': '30m',
+          'on-child-pause': 'abort',
+        },
+        'execute',
+      ),
     ).toEqual({
       name: 'nightly',
       mode: 'execute',
@@ -53,14 +69,22 @@ describe('fleet arguments', () => {
       approvalTimeout: '30m',
       onChildPause: 'abort',
     });
-    expect(fleetInput('n', { targets: 'a,b', confirm: 'n', databases: '3' }, 'execute')).toEqual({ name: 'n', mode: 'execute', targets: ['a', 'b'], confirmation: 'n', databases: 3 });
+    expect(fleetInput('n', { targets: 'a,b', confirm: 'n', databases: '3' }, 'execute')).toEqual({
+      name: 'n',
+      mode: 'execute',
+      targets: ['a', 'b'],
+      confirmation: 'n',
+      databases: 3,
+    });
     // plan takes no confirmation: a plan changes nothing.
     expect(fleetInput('n', { targets: 'a' }, 'plan')).toEqual({ name: 'n', mode: 'plan', targets: ['a'] });
   });
 
   test('usage errors before anything is started', () => {
     const bad = (name: string, opts: Record<string, string>) => () => fleetInput(name, opts, 'execute');
-    expect(bad('n', { targets: 'a', group: 'g' })).toThrow(new UsageError('give exactly one of --targets a,b,c or --group <name>'));
+    expect(bad('n', { targets: 'a', group: 'g' })).toThrow(
+      new UsageError('give exactly one of --targets a,b,c or --group <name>'),
+    );
     expect(bad('n', {})).toThrow(/exactly one of --targets/);
     expect(bad('Nightly!', { targets: 'a' })).toThrow(/fleet name "Nightly!"/);
     expect(bad('n', { group: 'G G' })).toThrow(/--group "G G"/);
@@ -90,7 +114,10 @@ describe('the fleet command group', () => {
     expect(unknown.err).toContain('verbs: plan, start, status, follow, approve, abort');
     const both = await runMain(['fleet', 'start', 'n', '--targets', 'a', '--group', 'g', '--json']);
     expect(both.code).toBe(EXIT.usage);
-    expect(JSON.parse(both.out)).toMatchObject({ error: 'give exactly one of --targets a,b,c or --group <name>', exitCode: 2 });
+    expect(JSON.parse(both.out)).toMatchObject({
+      error: 'give exactly one of --targets a,b,c or --group <name>',
+      exitCode: 2,
+    });
     expect((await runMain(['fleet', 'plan', 'n', '--targets', 'a', '--max-concurrent', '110%'])).code).toBe(EXIT.usage);
     expect((await runMain(['fleet', 'start', 'n', '--group', 'g', '--bogus'])).code).toBe(EXIT.usage);
     expect((await runMain(['fleet', 'status'])).err).toContain('fleet status: missing <fleet>');
@@ -129,9 +156,18 @@ describe('fleet renderers', () => {
     const text = renderFleetView(snap({ progress: AWAITING }), NOW);
     expect(text).toContain('  fleet nightly   mode execute   RUNNING / awaiting-approval   elapsed 5m00s');
     expect(text).toContain('  3 targets: 3 planned');
-    expect(text).toContain('  WAITING FOR THE FLEET APPROVAL of 4 databases since 2026-12-03 12:00:00Z, deadline 2026-12-04 12:00:00Z');
-    expect(text).toContain('  approve: reset-runbook fleet approve nightly    abort: reset-runbook fleet abort nightly');
-    const rejected = renderFleetView(snap({ progress: { ...AWAITING, approval: { ...AWAITING.approval!, rejected: 'databases 3 does not match the plan' } } }), NOW);
+    expect(text).toContain(
+      '  WAITING FOR THE FLEET APPROVAL of 4 databases since 2026-12-03 12:00:00Z, deadline 2026-12-04 12:00:00Z',
+    );
+    expect(text).toContain(
+      '  approve: reset-runbook fleet approve nightly    abort: reset-runbook fleet abort nightly',
+    );
+    const rejected = renderFleetView(
+      snap({
+        progress: { ...AWAITING, approval: { ...AWAITING.approval!, rejected: 'databases 3 does not match the plan' } },
+      }),
+      NOW,
+    );
     expect(rejected).toContain('an approval was refused: databases 3 does not match the plan');
   });
 
@@ -188,8 +224,14 @@ describe('fleet renderers', () => {
       '[12:05:00Z] fleet nightly: awaiting-approval',
       '[12:05:00Z] WAITING FOR THE FLEET APPROVAL of 4 databases: reset-runbook fleet approve nightly',
     ]);
-    const ended = fleetChangeLines(snap({ progress: RUNNING }), snap({ status: 'FAILED', result: ENDED, progress: { ...RUNNING, phase: 'failed', targets: ENDED.targets } }), NOW);
-    expect(ended).toContain('[12:05:00Z] WORKERS ARE STILL STOPPED since 2026-12-03T12:01:00Z for target "beta" — start them by hand: sudo systemctl start solid_queue');
+    const ended = fleetChangeLines(
+      snap({ progress: RUNNING }),
+      snap({ status: 'FAILED', result: ENDED, progress: { ...RUNNING, phase: 'failed', targets: ENDED.targets } }),
+      NOW,
+    );
+    expect(ended).toContain(
+      '[12:05:00Z] WORKERS ARE STILL STOPPED since 2026-12-03T12:01:00Z for target "beta" — start them by hand: sudo systemctl start solid_queue',
+    );
     expect(ended[ended.length - 1]).toBe('[12:05:00Z] fleet failed');
   });
 });
@@ -202,11 +244,22 @@ describe('fleet exit codes and JSON', () => {
     expect(fleetExitCode(snap({ progress: busy }))).toBe(EXIT.running);
     expect(fleetExitCode(snap({ noWorker: true }))).toBe(EXIT.waiting);
     expect(fleetExitCode(snap({ status: 'FAILED', result: ENDED }))).toBe(EXIT.workersStopped);
-    const completed = { ...ENDED, outcome: 'completed' as const, endReason: 'completed' as const, targets: [ENDED.targets[0]] };
+    const completed = {
+      ...ENDED,
+      outcome: 'completed' as const,
+      endReason: 'completed' as const,
+      targets: [ENDED.targets[0]],
+    };
     expect(fleetExitCode(snap({ status: 'COMPLETED', result: completed }))).toBe(EXIT.ok);
     const aborted = { ...completed, outcome: 'aborted' as const, endReason: 'aborted' as const };
     expect(fleetExitCode(snap({ status: 'FAILED', result: aborted }))).toBe(EXIT.failed);
-    const planned = { ...completed, mode: 'plan' as const, outcome: 'planned' as const, endReason: 'planned' as const, targets: PLANNED };
+    const planned = {
+      ...completed,
+      mode: 'plan' as const,
+      outcome: 'planned' as const,
+      endReason: 'planned' as const,
+      targets: PLANNED,
+    };
     expect(fleetExitCode(snap({ status: 'COMPLETED', result: planned }))).toBe(EXIT.ok);
     const brokenPlan = { ...planned, targets: [{ ...PLANNED[0], plan: { ...PLANNED[0].plan!, errors: ['x'] } }] };
     expect(fleetExitCode(snap({ status: 'COMPLETED', result: brokenPlan }))).toBe(EXIT.failed);

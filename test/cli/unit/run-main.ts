@@ -1,8 +1,14 @@
-/** The CLI's `main` in process, with its output captured: for tests of dispatch, usage errors and exit codes without a server. */
+/**
+ * The CLI's `main` in process, with its output captured: for tests of dispatch, usage errors and exit codes without a
+ * server.
+ */
 import { PassThrough } from 'node:stream';
 import { main } from '../../../src/cli/index';
 
-export async function runMain(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+export async function runMain(
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';

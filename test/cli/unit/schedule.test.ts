@@ -10,7 +10,16 @@ import { parseCommandArgs, pickVerb } from '../../../src/cli/args';
 import { COMMANDS } from '../../../src/cli/index';
 import { refusalsOf } from '../../../src/cli/schedule/preflight';
 import { renderScheduleDescription, renderScheduleList, renderSyncReport } from '../../../src/cli/schedule/render';
-import { CATCHUP_WINDOW, cronProblem, scheduleDigest, scheduleOptions, ScheduleWhat, ScheduleWhen, unattendedPlanInput, whenProblems } from '../../../src/cli/schedule/spec';
+import {
+  CATCHUP_WINDOW,
+  cronProblem,
+  scheduleDigest,
+  scheduleOptions,
+  ScheduleWhat,
+  ScheduleWhen,
+  unattendedPlanInput,
+  whenProblems,
+} from '../../../src/cli/schedule/spec';
 import { desiredSchedules, diffSchedules, ExistingSchedule } from '../../../src/cli/schedule/sync';
 import type { ScheduleView } from '../../../src/cli/schedule/view';
 import { PLAIN } from '../../../src/cli/style';
@@ -22,7 +31,8 @@ const daily: ScheduleWhen = { cron: '0 5 * * *', timezone: 'Europe/Berlin', jitt
 
 describe('spec', () => {
   test('cron: five fields, values in range, ranges, steps, lists and names', () => {
-    for (const ok of ['0 5 * * *', '*/15 * * * *', '0 5 1-15/2 jan-mar mon-fri', '30 4,16 * * 0', '0 0 * * 7']) expect(cronProblem(ok)).toBeUndefined();
+    for (const ok of ['0 5 * * *', '*/15 * * * *', '0 5 1-15/2 jan-mar mon-fri', '30 4,16 * * 0', '0 0 * * 7'])
+      expect(cronProblem(ok)).toBeUndefined();
     expect(cronProblem('0 5 * *')).toMatch(/five fields/);
     expect(cronProblem('60 5 * * *')).toMatch(/^minute "60"/);
     expect(cronProblem('0 24 * * *')).toMatch(/^hour/);
@@ -37,11 +47,15 @@ describe('spec', () => {
     expect(whenProblems({ every: '30s', pauseOnFailure: false })).toEqual([]);
     expect(whenProblems({ pauseOnFailure: false })).toEqual([expect.stringMatching(/give a cron .* or an interval/)]);
     expect(whenProblems({ cron: '0 5 * * *', every: '30s', pauseOnFailure: false })).toHaveLength(1);
-    expect(whenProblems({ cron: '0 5 * * *', timezone: 'Mars/Olympus', jitter: 'soon', pauseOnFailure: false })).toEqual([
+    expect(
+      whenProblems({ cron: '0 5 * * *', timezone: 'Mars/Olympus', jitter: 'soon', pauseOnFailure: false }),
+    ).toEqual([
       expect.stringMatching(/^timezone: "Mars\/Olympus" is not an IANA time zone/),
       expect.stringMatching(/^jitter: "soon" is not a duration/),
     ]);
-    expect(whenProblems({ every: '500ms', pauseOnFailure: false })).toEqual([expect.stringMatching(/^every: .*at least 1s/)]);
+    expect(whenProblems({ every: '500ms', pauseOnFailure: false })).toEqual([
+      expect.stringMatching(/^every: .*at least 1s/),
+    ]);
   });
 
   test('ScheduleOptions: our id, an unattended resetFleet in mode execute, SKIP, a short catch-up window, our memo', () => {
@@ -54,11 +68,30 @@ describe('spec', () => {
       taskQueue: 'q1',
       workflowId: 'scheduled-shop',
       workflowTaskTimeout: '5s',
-      args: [{ name: 'shop', targets: ['shop'], mode: 'execute', unattended: true, onChildPause: 'abort', schedule: 'reset-schedule-shop' }],
+      args: [
+        {
+          name: 'shop',
+          targets: ['shop'],
+          mode: 'execute',
+          unattended: true,
+          onChildPause: 'abort',
+          schedule: 'reset-schedule-shop',
+        },
+      ],
     });
     expect(o.policies).toEqual({ overlap: 'SKIP', catchupWindow: CATCHUP_WINDOW, pauseOnFailure: true });
-    expect(o.memo).toEqual({ managedBy: 'reset-runbook', source: 'cli', resets: { target: 'shop' }, taskQueue: 'q1', specDigest: expect.stringMatching(/^[0-9a-f]{16}$/) });
-    expect(o.action.memo).toMatchObject({ schedule: 'reset-schedule-shop', when: daily, specDigest: (o.memo as { specDigest: string }).specDigest });
+    expect(o.memo).toEqual({
+      managedBy: 'reset-runbook',
+      source: 'cli',
+      resets: { target: 'shop' },
+      taskQueue: 'q1',
+      specDigest: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
+    expect(o.action.memo).toMatchObject({
+      schedule: 'reset-schedule-shop',
+      when: daily,
+      specDigest: (o.memo as { specDigest: string }).specDigest,
+    });
 
     const g = scheduleOptions(
       { name: 'eu', resets: { group: 'eu' }, maxConcurrent: '50%', batches: [1, '100%'] },
@@ -66,8 +99,24 @@ describe('spec', () => {
       { taskQueue: 'q1', source: 'targets-file' },
     );
     expect(g.spec).toEqual({ intervals: [{ every: '30s' }] });
-    expect(g.action.args).toEqual([{ name: 'eu', group: 'eu', mode: 'execute', unattended: true, onChildPause: 'abort', schedule: 'reset-schedule-eu', maxConcurrent: '50%', batches: [1, '100%'] }]);
-    expect(unattendedPlanInput(target)).toMatchObject({ name: 'shop', targets: ['shop'], mode: 'plan', unattended: true });
+    expect(g.action.args).toEqual([
+      {
+        name: 'eu',
+        group: 'eu',
+        mode: 'execute',
+        unattended: true,
+        onChildPause: 'abort',
+        schedule: 'reset-schedule-eu',
+        maxConcurrent: '50%',
+        batches: [1, '100%'],
+      },
+    ]);
+    expect(unattendedPlanInput(target)).toMatchObject({
+      name: 'shop',
+      targets: ['shop'],
+      mode: 'plan',
+      unattended: true,
+    });
   });
 
   test('the digest changes with the spec, the policy, the input and the task queue, not with cron spacing', () => {
@@ -84,10 +133,17 @@ describe('sync diff', () => {
   const file = targetsFileSchema().parse({
     targets: {
       a: { database: { urlEnv: 'A_DB' }, backup: { dir: '/b' }, schedule: { cron: '0 5 * * *' } },
-      b: { database: { urlEnv: 'B_DB' }, backup: { dir: '/b' }, schedule: { cron: '0 6 * * *', timezone: 'Nowhere/Land' } },
+      b: {
+        database: { urlEnv: 'B_DB' },
+        backup: { dir: '/b' },
+        schedule: { cron: '0 6 * * *', timezone: 'Nowhere/Land' },
+      },
       c: { database: { urlEnv: 'C_DB' }, backup: { dir: '/b' } },
     },
-    groups: { both: { targets: ['a', 'c'], maxConcurrent: 2, schedule: { cron: '0 7 * * 1', pauseOnFailure: true } }, plain: ['a'] },
+    groups: {
+      both: { targets: ['a', 'c'], maxConcurrent: 2, schedule: { cron: '0 7 * * 1', pauseOnFailure: true } },
+      plain: ['a'],
+    },
   });
 
   test('the file: a schedule per block (targets, then groups with their limits), read without the environment', () => {
@@ -121,9 +177,15 @@ describe('sync diff', () => {
     expect(both.digest).not.toBe('old');
     // A schedule made by `schedule create` is never touched; the file wanting its name is a conflict.
     const conflict = diffSchedules([{ ...a, name: 'mine' }], existing, scheduleId);
-    expect(conflict.find((e) => e.name === 'mine')).toMatchObject({ kind: 'conflict', reasons: [expect.stringMatching(/schedule create/)] });
+    expect(conflict.find((e) => e.name === 'mine')).toMatchObject({
+      kind: 'conflict',
+      reasons: [expect.stringMatching(/schedule create/)],
+    });
     const foreign = diffSchedules([a], [{ name: 'a', scheduleId: scheduleId('a') }], scheduleId);
-    expect(foreign[0]).toMatchObject({ kind: 'conflict', reasons: [expect.stringMatching(/not a schedule of reset-runbook/)] });
+    expect(foreign[0]).toMatchObject({
+      kind: 'conflict',
+      reasons: [expect.stringMatching(/not a schedule of reset-runbook/)],
+    });
     expect(diffSchedules([a], [], scheduleId)[0].kind).toBe('create');
   });
 });
@@ -134,7 +196,16 @@ describe('the unattended plan refuses', () => {
     status: 'planned',
     workflowId: `reset-${target}`,
     batch: 1,
-    plan: plan && { databaseName: target, databases: 1, tablesToTruncate: 1, rowsToTruncate: 1, objectsToDelete: 0, warnings: [], errors: [], ...plan },
+    plan: plan && {
+      databaseName: target,
+      databases: 1,
+      tablesToTruncate: 1,
+      rowsToTruncate: 1,
+      objectsToDelete: 0,
+      warnings: [],
+      errors: [],
+      ...plan,
+    },
   });
   const result = (targets: FleetTarget[], over: Partial<FleetResult> = {}): FleetResult => ({
     name: 'x',
@@ -142,16 +213,26 @@ describe('the unattended plan refuses', () => {
     outcome: 'planned',
     endReason: 'planned',
     targets,
-    totals: { targets: targets.length, completed: 0, failed: 0, aborted: 0, notStarted: 0, running: 0, waiting: 0, workersStillStopped: 0 },
+    totals: {
+      targets: targets.length,
+      completed: 0,
+      failed: 0,
+      aborted: 0,
+      notStarted: 0,
+      running: 0,
+      waiting: 0,
+      workersStillStopped: 0,
+    },
     ...over,
   });
   test('a target that needs a person, plan errors, a failed plan; nothing for a clean plan', () => {
     expect(refusalsOf(result([t('a', {})]))).toEqual([]);
-    expect(refusalsOf(result([t('a', { ownApproval: 'environment "production"' }), t('b', { errors: ['no such table'] })]))).toEqual([
-      'a: would need a person: environment "production"',
-      'b: plan error: no such table',
-    ]);
-    expect(refusalsOf(result([], { outcome: 'failed', endReason: 'planFailed', message: 'unknown target "zz"' }))).toEqual(['the plan ended "planFailed": unknown target "zz"']);
+    expect(
+      refusalsOf(result([t('a', { ownApproval: 'environment "production"' }), t('b', { errors: ['no such table'] })])),
+    ).toEqual(['a: would need a person: environment "production"', 'b: plan error: no such table']);
+    expect(
+      refusalsOf(result([], { outcome: 'failed', endReason: 'planFailed', message: 'unknown target "zz"' })),
+    ).toEqual(['the plan ended "planFailed": unknown target "zz"']);
     expect(refusalsOf(undefined, 'Bad fleet input')).toEqual(['the plan run failed: Bad fleet input']);
   });
 });
@@ -192,17 +273,24 @@ describe('rendering', () => {
     expect(text).toContain('cron "0 5 * * *" (Europe/Berlin), jitter 5m, pauses on failure');
     expect(text).toContain('PAUSED  note: paused after a failed run');
     expect(text).toContain('overlap SKIP, catch-up window 10m00s');
-    expect(text).toMatch(/2030-01-01 04:00:00Z {2}rejected \(refused\) {2}scheduled-shop-.* {2}refused; nothing was touched/);
+    expect(text).toMatch(
+      /2030-01-01 04:00:00Z {2}rejected \(refused\) {2}scheduled-shop-.* {2}refused; nothing was touched/,
+    );
     expect(text).toContain('reset-runbook schedule unpause shop');
   });
   test('list: one line per schedule; none: how to make one', () => {
-    expect(renderScheduleList([view], PLAIN).split('\n')[1]).toMatch(/^shop +target shop +paused +cli +cron "0 5 \* \* \*"/);
+    expect(renderScheduleList([view], PLAIN).split('\n')[1]).toMatch(
+      /^shop +target shop +paused +cli +cron "0 5 \* \* \*"/,
+    );
     expect(renderScheduleList([], PLAIN)).toMatch(/schedule create/);
   });
   test('sync report: one line per schedule with its reasons, the totals worded for a dry run or not', () => {
     const [a, b] = desiredSchedules(
       targetsFileSchema().parse({
-        targets: { a: { database: { urlEnv: 'X' }, backup: { dir: '/b' }, schedule: { cron: '0 5 * * *' } }, b: { database: { urlEnv: 'X' }, backup: { dir: '/b' }, schedule: { cron: '0 5 * * *' } } },
+        targets: {
+          a: { database: { urlEnv: 'X' }, backup: { dir: '/b' }, schedule: { cron: '0 5 * * *' } },
+          b: { database: { urlEnv: 'X' }, backup: { dir: '/b' }, schedule: { cron: '0 5 * * *' } },
+        },
       }),
       'q',
     );
@@ -212,7 +300,9 @@ describe('rendering', () => {
     expect(dry).toMatch(/create {5}a {2}target a {2}cron "0 5 \* \* \*" \(UTC\)/);
     expect(dry).toMatch(/CONFLICT {3}b/);
     expect(dry).toContain('1 to create, 0 to update, 0 to delete, 0 unchanged, 1 conflict(s), 0 refused');
-    expect(renderSyncReport(entries, { dryRun: false, file: 't.json' }, PLAIN)).toContain('1 created, 0 updated, 0 deleted');
+    expect(renderSyncReport(entries, { dryRun: false, file: 't.json' }, PLAIN)).toContain(
+      '1 created, 0 updated, 0 deleted',
+    );
   });
 });
 
@@ -236,11 +326,16 @@ describe('schedule <verb>', () => {
     const r = await runMain(['schedule', 'create', 'shop', '--cron', '0 5 * *', '--timezone', 'Mars/X', '--json']);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out).error).toMatch(/--cron: expected five fields.*--timezone: "Mars\/X"/);
-    expect((await runMain(['schedule', 'create', 'shop', '--every', '30s', '--max-concurrent', '2'])).err).toMatch(/add --group/);
-    expect((await runMain(['schedule', 'create', 'shop', '--every', '30s', '--group', '--batches', '1,x'])).code).toBe(2);
+    expect((await runMain(['schedule', 'create', 'shop', '--every', '30s', '--max-concurrent', '2'])).err).toMatch(
+      /add --group/,
+    );
+    expect((await runMain(['schedule', 'create', 'shop', '--every', '30s', '--group', '--batches', '1,x'])).code).toBe(
+      2,
+    );
     expect((await runMain(['schedule', 'sync'])).err).toMatch(/--file <targets file> or set RESET_RUNBOOK_TARGETS/);
     const h = await runMain(['schedule', '--help']);
     expect(h.code).toBe(0);
-    for (const v of ['create', 'list', 'describe', 'pause', 'unpause', 'trigger', 'delete', 'sync']) expect(h.out).toContain(`  ${v} `);
+    for (const v of ['create', 'list', 'describe', 'pause', 'unpause', 'trigger', 'delete', 'sync'])
+      expect(h.out).toContain(`  ${v} `);
   });
 });

@@ -48,7 +48,10 @@ test('an error that quotes the database URL, its password or a marked secret rea
 test('a result that carries a secret is redacted too, and a clean result passes unchanged', async () => {
   const targets = { file: '/t.json', targets: app(config) };
   const acts = atBoundary(
-    { leaky: async (_: { target?: string }) => ({ note: `dumped ${URL}`, key: 'sk_live_9876', rows: 6 }), clean: async (_: { target?: string }) => ({ report: 'Users: 6' }) },
+    {
+      leaky: async (_: { target?: string }) => ({ note: `dumped ${URL}`, key: 'sk_live_9876', rows: 6 }),
+      clean: async (_: { target?: string }) => ({ report: 'Users: 6' }),
+    },
     { targets, env },
     redactor(collectSecrets(env, targets)),
   );

@@ -48,7 +48,11 @@ beforeEach(async () => {
     [/to_regclass\('active_storage_blobs'\)/, () => [{ ok: true }]],
     [/FROM active_storage_blobs/, () => []],
   ]);
-  deps = { targets: { file: '/t.json', targets: { app: config } }, env: { APP_DB: 'postgres://app:pw@db/app' }, pg: pg.factory };
+  deps = {
+    targets: { file: '/t.json', targets: { app: config } },
+    env: { APP_DB: 'postgres://app:pw@db/app' },
+    pg: pg.factory,
+  };
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -62,7 +66,11 @@ test('a failed move stops the purge naming root, file and key; the retry resumes
   const blocked = path.dirname(inQuarantine(KEYS[5]));
   fs.mkdirSync(path.dirname(blocked), { recursive: true });
   fs.writeFileSync(blocked, 'in the way');
-  await expect(attempt()).rejects.toThrow(new RegExp(`Could not move 1 file\\(s\\) of the Disk service at ${root} to its quarantine folder .*, e\\.g\\. ${inRoot(KEYS[5])} \\(key ${KEYS[5]}\\)`));
+  await expect(attempt()).rejects.toThrow(
+    new RegExp(
+      `Could not move 1 file\\(s\\) of the Disk service at ${root} to its quarantine folder .*, e\\.g\\. ${inRoot(KEYS[5])} \\(key ${KEYS[5]}\\)`,
+    ),
+  );
   // The batches before it went; the failing one's other key too; nothing after it.
   expect(KEYS.filter((k) => !fs.existsSync(inRoot(k)))).toEqual(KEYS.slice(0, 5));
 
@@ -70,13 +78,23 @@ test('a failed move stops the purge naming root, file and key; the retry resumes
   const r = await attempt();
   // Resumed, not restarted: a restart from key 0 would find the first five already moved (alreadyGone).
   expect(r).toMatchObject({ deleted: KEYS.length, alreadyGone: 0, missing: 0 });
-  for (const k of KEYS) expect({ k, root: fs.existsSync(inRoot(k)), quarantined: fs.readFileSync(inQuarantine(k), 'utf8') }).toEqual({ k, root: false, quarantined: `file ${k}` });
+  for (const k of KEYS)
+    expect({ k, root: fs.existsSync(inRoot(k)), quarantined: fs.readFileSync(inQuarantine(k), 'utf8') }).toEqual({
+      k,
+      root: false,
+      quarantined: `file ${k}`,
+    });
 });
 
 test('a file already missing is counted and named, not fatal; a purge run again counts what it moved as already gone', async () => {
   fs.rmSync(inRoot(KEYS[2]));
   const r = await attempt();
-  expect(r).toMatchObject({ deleted: KEYS.length - 1, alreadyGone: 0, missing: 1, missingSample: [`${root}: ${KEYS[2]}`] });
+  expect(r).toMatchObject({
+    deleted: KEYS.length - 1,
+    alreadyGone: 0,
+    missing: 1,
+    missingSample: [`${root}: ${KEYS[2]}`],
+  });
   fs.rmSync(path.join(dir, 'backups', `purge_progress_app_${RUN}.json`));
   const again = await attempt();
   expect(again).toMatchObject({ deleted: 0, alreadyGone: KEYS.length - 1, missing: 1 });

@@ -36,7 +36,12 @@ beforeEach(async () => {
   const config = loadedTarget({
     database: { urlEnv: 'APP_DB' },
     backup: { dir },
-    storage: { services: { amazon: { bucket: BUCKET, prefix: PREFIX } }, pageSize: 3, concurrency: 1, quarantine: { bucket: QUARANTINE } },
+    storage: {
+      services: { amazon: { bucket: BUCKET, prefix: PREFIX } },
+      pageSize: 3,
+      concurrency: 1,
+      quarantine: { bucket: QUARANTINE },
+    },
   });
   await writeManifestOnce(new LocalStore(dir), manifestName('app', RUN), {
     target: 'app',
@@ -50,27 +55,43 @@ beforeEach(async () => {
     [/to_regclass\('active_storage_blobs'\)/, () => [{ ok: true }]],
     [/FROM active_storage_blobs/, () => []],
   ]);
-  deps = { targets: { file: '/t.json', targets: { app: config } }, env: { APP_DB: 'postgres://app:pw@db/app' }, pg: pg.factory, s3: () => s3.client() };
+  deps = {
+    targets: { file: '/t.json', targets: { app: config } },
+    env: { APP_DB: 'postgres://app:pw@db/app' },
+    pg: pg.factory,
+    s3: () => s3.client(),
+  };
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** One attempt of the activity; `heartbeatDetails` only where Temporal would pass them (a heartbeat timeout). */
 function attempt(heartbeatDetails?: HeartbeatProgress) {
-  const env = new MockActivityEnvironment(heartbeatDetails ? { heartbeatDetails, attempt: 2 } : undefined, { logger: new DefaultLogger('ERROR') });
+  const env = new MockActivityEnvironment(heartbeatDetails ? { heartbeatDetails, attempt: 2 } : undefined, {
+    logger: new DefaultLogger('ERROR'),
+  });
   const beats: HeartbeatProgress[] = [];
   env.on('heartbeat', (d: HeartbeatProgress | undefined) => d && beats.push(d));
-  return { beats, result: env.run(createStorageActivities(deps).purgeStorage, { target: 'app', runId: RUN, expectedObjects: DOOMED.length }) as Promise<PurgeResult> };
+  return {
+    beats,
+    result: env.run(createStorageActivities(deps).purgeStorage, {
+      target: 'app',
+      runId: RUN,
+      expectedObjects: DOOMED.length,
+    }) as Promise<PurgeResult>,
+  };
 }
 
 /** CopyObject requests for a key, answered or not (a copy of a key already gone is a request too). */
-const copiesOf = (key: string) => s3.calls.filter((c) => c.op === 'CopyObject' && c.bucket === QUARANTINE && c.key === qKey(key)).length;
+const copiesOf = (key: string) =>
+  s3.calls.filter((c) => c.op === 'CopyObject' && c.bucket === QUARANTINE && c.key === qKey(key)).length;
 const recordFile = () => path.join(dir, purgeProgressName('app', RUN));
 
 /** Fails the CopyObject of `key` (a non-timeout failure: S3 answers 500) until `healed()`. */
 function failCopyOf(key: string) {
   let on = true;
   s3.beforeSend = (call, input) => {
-    if (on && call.op === 'CopyObject' && String(input.CopySource).endsWith(`/${key}`)) throw Object.assign(new Error('We encountered an internal error (injected)'), { name: 'InternalError' });
+    if (on && call.op === 'CopyObject' && String(input.CopySource).endsWith(`/${key}`))
+      throw Object.assign(new Error('We encountered an internal error (injected)'), { name: 'InternalError' });
   };
   return { healed: () => (on = false) };
 }
@@ -78,7 +99,11 @@ function failCopyOf(key: string) {
 test('a retry after a non-timeout failure resumes from the record: no finished key is copied again, each object is quarantined once', async () => {
   const fault = failCopyOf(DOOMED[7]); // in the 3rd batch of 3
   const first = attempt();
-  await expect(first.result).rejects.toThrow(new RegExp(`Could not copy s3://${BUCKET}/${DOOMED[7]} to the quarantine s3://${QUARANTINE}/${qKey(DOOMED[7])}: .*injected`));
+  await expect(first.result).rejects.toThrow(
+    new RegExp(
+      `Could not copy s3://${BUCKET}/${DOOMED[7]} to the quarantine s3://${QUARANTINE}/${qKey(DOOMED[7])}: .*injected`,
+    ),
+  );
   expect(fs.existsSync(recordFile())).toBe(true);
   const doneFirst = DOOMED.filter((k) => !s3.has(BUCKET, k));
   expect(doneFirst).toEqual(DOOMED.slice(0, 6)); // two full batches, then the failing one
@@ -89,7 +114,12 @@ test('a retry after a non-timeout failure resumes from the record: no finished k
 
   for (const k of doneFirst) expect({ k, copies: copiesOf(k) }).toEqual({ k, copies: copiesBefore.get(k) });
   for (const k of DOOMED) {
-    expect({ k, source: s3.has(BUCKET, k), quarantined: s3.has(QUARANTINE, qKey(k)), deletes: s3.deletedCount(BUCKET, k) }).toEqual({ k, source: false, quarantined: true, deletes: 1 });
+    expect({
+      k,
+      source: s3.has(BUCKET, k),
+      quarantined: s3.has(QUARANTINE, qKey(k)),
+      deletes: s3.deletedCount(BUCKET, k),
+    }).toEqual({ k, source: false, quarantined: true, deletes: 1 });
   }
   expect(s3.keys(QUARANTINE)).toHaveLength(DOOMED.length);
   expect(r).toMatchObject({ deleted: DOOMED.length, alreadyGone: 0, missing: 0 });
@@ -125,7 +155,12 @@ test('a blob whose object was already missing is counted as missing, named, and 
   const gone = DOOMED[4];
   s3.drop(BUCKET, gone); // missing before the reset: in neither the bucket nor the quarantine
   const r = await attempt().result;
-  expect(r).toMatchObject({ deleted: DOOMED.length - 1, alreadyGone: 0, missing: 1, missingSample: [`s3://${BUCKET}/${gone}`] });
+  expect(r).toMatchObject({
+    deleted: DOOMED.length - 1,
+    alreadyGone: 0,
+    missing: 1,
+    missingSample: [`s3://${BUCKET}/${gone}`],
+  });
   expect(s3.has(QUARANTINE, qKey(gone))).toBe(false);
   for (const k of DOOMED.filter((x) => x !== gone)) expect(s3.has(QUARANTINE, qKey(k))).toBe(true);
   expect(s3.deletedCount(BUCKET, gone)).toBe(0);

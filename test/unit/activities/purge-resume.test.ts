@@ -26,7 +26,11 @@ const DROPPED = ['b01', 'b02', 'b03', 'b04', 'b05', 'b06', 'b07', 'b08', 'b09', 
 const RESEEDED = 'seed-logo'; // dropped by the TRUNCATE, re-created by the seeds with the same key
 
 /** The objects the purge must delete: the dropped blobs' files and their untracked variants. */
-const DOOMED = [...DROPPED.map((k) => `${PREFIX}${k}`), `${PREFIX}variants/b02/thumb.png`, `${PREFIX}variants/b07/resize/x.jpg`];
+const DOOMED = [
+  ...DROPPED.map((k) => `${PREFIX}${k}`),
+  `${PREFIX}variants/b02/thumb.png`,
+  `${PREFIX}variants/b07/resize/x.jpg`,
+];
 /** Everything else: a re-seeded blob and its variant, look-alikes, orphans from before, another prefix. */
 const KEPT = [
   `${PREFIX}${RESEEDED}`,
@@ -59,7 +63,11 @@ beforeEach(async () => {
     runId: RUN,
     createdAt: new Date().toISOString(),
     // byte_size as the blob row says it: the object's size (the fake stores each object as its key's bytes).
-    blobs: [...DROPPED, RESEEDED].map((key) => ({ key, service: 'amazon', bytes: Buffer.byteLength(`${PREFIX}${key}`) })),
+    blobs: [...DROPPED, RESEEDED].map((key) => ({
+      key,
+      service: 'amazon',
+      bytes: Buffer.byteLength(`${PREFIX}${key}`),
+    })),
   });
   s3 = new FakeS3();
   for (const k of [...DOOMED, ...KEPT]) s3.put(BUCKET, k);
@@ -68,13 +76,20 @@ beforeEach(async () => {
     [/to_regclass\('active_storage_blobs'\)/, () => [{ ok: true }]],
     [/FROM active_storage_blobs/, () => [{ key: RESEEDED, service: 'amazon', bytes: '10' }]],
   ]);
-  deps = { targets: { file: '/t.json', targets: { app: config } }, env: { APP_DB: 'postgres://app:pw@db/app' }, pg: pg.factory, s3: () => s3.client() };
+  deps = {
+    targets: { file: '/t.json', targets: { app: config } },
+    env: { APP_DB: 'postgres://app:pw@db/app' },
+    pg: pg.factory,
+    s3: () => s3.client(),
+  };
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function attempt(heartbeatDetails?: HeartbeatProgress) {
   // The failures are expected: the SDK's WARN line for each would only be noise.
-  const env = new MockActivityEnvironment(heartbeatDetails ? { heartbeatDetails, attempt: 2 } : undefined, { logger: new DefaultLogger('ERROR') });
+  const env = new MockActivityEnvironment(heartbeatDetails ? { heartbeatDetails, attempt: 2 } : undefined, {
+    logger: new DefaultLogger('ERROR'),
+  });
   const beats: HeartbeatProgress[] = [];
   env.on('heartbeat', (d: HeartbeatProgress | undefined) => d && beats.push(d));
   const purge = createStorageActivities(deps).purgeStorage;
@@ -104,10 +119,18 @@ test('killed after some deletes, the next attempt resumes from the heartbeat: ea
   const r = await second.result;
 
   for (const k of DOOMED) {
-    expect({ key: k, present: s3.has(BUCKET, k), deletes: s3.deletedCount(BUCKET, k) }).toEqual({ key: k, present: false, deletes: 1 });
+    expect({ key: k, present: s3.has(BUCKET, k), deletes: s3.deletedCount(BUCKET, k) }).toEqual({
+      key: k,
+      present: false,
+      deletes: 1,
+    });
   }
   for (const k of KEPT) {
-    expect({ key: k, present: s3.has(BUCKET, k), touched: s3.touched(BUCKET, k).filter((c) => c.op !== 'HeadObject') }).toEqual({ key: k, present: true, touched: [] });
+    expect({
+      key: k,
+      present: s3.has(BUCKET, k),
+      touched: s3.touched(BUCKET, k).filter((c) => c.op !== 'HeadObject'),
+    }).toEqual({ key: k, present: true, touched: [] });
   }
   expect(r).toMatchObject({ deleted: DOOMED.length, keptReferenced: 1 });
 });
@@ -115,12 +138,18 @@ test('killed after some deletes, the next attempt resumes from the heartbeat: ea
 test('without a heartbeat to resume from, a completed purge deletes exactly the doomed objects', async () => {
   const r = await attempt().result;
   expect(s3.keys(BUCKET)).toEqual([...KEPT].sort());
-  expect(r).toMatchObject({ deleted: DOOMED.length, bytes: DOOMED.reduce((a, k) => a + Buffer.byteLength(k), 0), keptReferenced: 1 });
+  expect(r).toMatchObject({
+    deleted: DOOMED.length,
+    bytes: DOOMED.reduce((a, k) => a + Buffer.byteLength(k), 0),
+    keptReferenced: 1,
+  });
   for (const k of DOOMED) expect(s3.deletedCount(BUCKET, k)).toBe(1);
 });
 
 test('a missing manifest deletes nothing and says why', async () => {
   fs.rmSync(path.join(dir, manifestName('app', RUN)));
-  await expect(attempt().result).rejects.toThrow(/manifest .* is missing; without it no object can be proven orphaned. Nothing was deleted/);
+  await expect(attempt().result).rejects.toThrow(
+    /manifest .* is missing; without it no object can be proven orphaned. Nothing was deleted/,
+  );
   expect(s3.calls.filter((c) => c.op.startsWith('Delete'))).toEqual([]);
 });

@@ -13,9 +13,19 @@ import { fakePg } from '../../support/fake-pg';
 const config = loadedTarget({
   database: { urlEnv: 'APP_DB' },
   backup: { dir: '/nonexistent' },
-  workers: { stop: 'systemctl stop solid_queue', start: 'systemctl start solid_queue', env: { RAILS_ENV: 'production', DATABASE_URL: '${APP_DB}' } },
+  workers: {
+    stop: 'systemctl stop solid_queue',
+    start: 'systemctl start solid_queue',
+    env: { RAILS_ENV: 'production', DATABASE_URL: '${APP_DB}' },
+  },
 });
-const env = { APP_DB: 'postgres://app:pw@db/app', PATH: '/usr/bin', HOME: '/root', AWS_SECRET_ACCESS_KEY: 'k', STRIPE_KEY: 's' };
+const env = {
+  APP_DB: 'postgres://app:pw@db/app',
+  PATH: '/usr/bin',
+  HOME: '/root',
+  AWS_SECRET_ACCESS_KEY: 'k',
+  STRIPE_KEY: 's',
+};
 
 function setup(alive: number[], clock: number[]) {
   const ran: { cmd: string | string[]; env?: NodeJS.ProcessEnv; timeoutMs: number }[] = [];
@@ -27,11 +37,27 @@ function setup(alive: number[], clock: number[]) {
   const pg = fakePg([
     [/to_regclass\('solid_queue_processes'\)/, () => [{ ok: true }]],
     [/SELECT now\(\)/, () => [{ now: new Date() }]],
-    [/WITH live AS/, () => [{ alive: String(alive[Math.min(polls++, alive.length - 1)]), stale: '2', claimed_live: '0', claimed_total: '3' }]],
+    [
+      /WITH live AS/,
+      () => [
+        {
+          alive: String(alive[Math.min(polls++, alive.length - 1)]),
+          stale: '2',
+          claimed_live: '0',
+          claimed_total: '3',
+        },
+      ],
+    ],
   ]);
   let ticks = 0;
   const now = () => clock[Math.min(ticks++, clock.length - 1)];
-  const acts = createWorkerActivities({ targets: { file: '/t.json', targets: { app: config } }, env, run, pg: pg.factory, now });
+  const acts = createWorkerActivities({
+    targets: { file: '/t.json', targets: { app: config } },
+    env,
+    run,
+    pg: pg.factory,
+    now,
+  });
   const mock = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
   return { ran, pg, stop: () => mock.run(acts.stopWorkers, { target: 'app' }) };
 }
@@ -39,13 +65,21 @@ function setup(alive: number[], clock: number[]) {
 test("the stop command runs once, with the basics and what workers.env passes, nothing else of the worker's", async () => {
   const s = setup([0], [0]);
   await expect(s.stop()).resolves.toEqual({ staleProcessRows: 2, claimedByDeadProcesses: 3 });
-  expect(s.ran).toEqual([{ cmd: 'systemctl stop solid_queue', env: { PATH: '/usr/bin', HOME: '/root', RAILS_ENV: 'production', DATABASE_URL: env.APP_DB }, timeoutMs: 120_000 }]);
+  expect(s.ran).toEqual([
+    {
+      cmd: 'systemctl stop solid_queue',
+      env: { PATH: '/usr/bin', HOME: '/root', RAILS_ENV: 'production', DATABASE_URL: env.APP_DB },
+      timeoutMs: 120_000,
+    },
+  ]);
   expect(s.pg.open()).toBe(0);
 });
 
 test('workers still heartbeating when the clock passes the stop deadline: a clear error, at once', async () => {
   // Deadline taken at 0; the first poll sees a live process and the clock already at 121 s.
   const s = setup([1], [0, 121_000]);
-  await expect(s.stop()).rejects.toThrow(/^Workers still alive 120s after "systemctl stop solid_queue": 1 process\(es\) heartbeating, 0 claimed job\(s\)/);
+  await expect(s.stop()).rejects.toThrow(
+    /^Workers still alive 120s after "systemctl stop solid_queue": 1 process\(es\) heartbeating, 0 claimed job\(s\)/,
+  );
   expect(s.pg.open()).toBe(0);
 });

@@ -16,7 +16,16 @@
  * time), and honours "abort" at any moment by ending aborted, as the runbook does.
  */
 import { ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import { abortSignal, approveSignal, retrySignal, type AbortArgs, type EndReason, type ResetInput, type ResetResult, type WorkersState } from '../../../src/contract';
+import {
+  abortSignal,
+  approveSignal,
+  retrySignal,
+  type AbortArgs,
+  type EndReason,
+  type ResetInput,
+  type ResetResult,
+  type WorkersState,
+} from '../../../src/contract';
 import { RunProgress } from '../../../src/workflows/progress';
 
 export { resetFleet } from '../../../src/workflows/fleet';
@@ -53,17 +62,33 @@ export async function productionDataReset(input: ResetInput): Promise<ResetResul
   });
   await childEvent({ target, event: 'start', at: Date.now(), input, parent: workflowInfo().parent?.workflowId });
 
-  const end = async (outcome: ResetResult['outcome'], endReason: EndReason, message: string, workers: WorkersState['status'] = 'running'): Promise<ResetResult> => {
+  const end = async (
+    outcome: ResetResult['outcome'],
+    endReason: EndReason,
+    message: string,
+    workers: WorkersState['status'] = 'running',
+  ): Promise<ResetResult> => {
     progress.state.workers = { status: workers };
     progress.ended(message, endReason);
     progress.phase(outcome === 'completed' ? 'completed' : outcome === 'aborted' ? 'aborted' : 'failed');
     await childEvent({ target, event: 'end', at: Date.now(), outcome });
     const result: ResetResult = { target, mode: 'execute', outcome, endReason, message, workers: { status: workers } };
-    if (outcome === 'completed') return { ...result, message: undefined, verify: { ok: true, lines: [], report: 'Users: 6\nAccounts: 1', hints: [] } };
-    const type = outcome === 'aborted' ? 'ResetAborted' : endReason === 'workersStillStopped' ? 'CompensationFailed' : 'StepFailed';
+    if (outcome === 'completed')
+      return {
+        ...result,
+        message: undefined,
+        verify: { ok: true, lines: [], report: 'Users: 6\nAccounts: 1', hints: [] },
+      };
+    const type =
+      outcome === 'aborted'
+        ? 'ResetAborted'
+        : endReason === 'workersStillStopped'
+          ? 'CompensationFailed'
+          : 'StepFailed';
     throw ApplicationFailure.nonRetryable(`Reset of "${target}" ${message}`, type, result);
   };
-  const aborted = () => end('aborted', 'aborted', `Aborted by ${abort!.by ?? 'an operator'}${abort!.reason ? `: ${abort!.reason}` : ''}`);
+  const aborted = () =>
+    end('aborted', 'aborted', `Aborted by ${abort!.by ?? 'an operator'}${abort!.reason ? `: ${abort!.reason}` : ''}`);
   /** Works for `ms`; true when an abort came first. */
   const work = async (ms: number) => {
     await condition(() => Boolean(abort), ms);
@@ -88,6 +113,7 @@ export async function productionDataReset(input: ResetInput): Promise<ResetResul
   }
   if (await work(workMs)) return aborted();
   if (kind === 'fail') return end('failed', 'stepFailed', 'TRUNCATE failed: deadlock detected');
-  if (kind === 'stuck') return end('failed', 'workersStillStopped', 'WORKERS ARE STILL STOPPED — start them by hand', 'still-stopped');
+  if (kind === 'stuck')
+    return end('failed', 'workersStillStopped', 'WORKERS ARE STILL STOPPED — start them by hand', 'still-stopped');
   return end('completed', 'completed', 'completed');
 }
