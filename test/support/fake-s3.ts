@@ -79,7 +79,7 @@ export class FakeS3 {
   }
 
   async send(cmd: Command): Promise<unknown> {
-    const i = cmd.input as Record<string, any>;  
+    const i = cmd.input as Record<string, any>;
     const bucket = String(i.Bucket);
     if (cmd instanceof ListObjectsV2Command) {
       this.log({ op: 'ListObjectsV2', bucket }, i);

@@ -84,8 +84,7 @@ export function diskPurger(
         names = (await fs.promises.readdir(dir)).sort();
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-         
-        // the place and quotes it
+        // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
         throw new Error(
           `Could not read the variants folder ${dir} of the Disk service at ${root}: ${(err as Error).message}`,
         );
@@ -98,8 +97,7 @@ export function diskPurger(
         try {
           r = qdir ? await moveTree(root, folder, path.resolve(root), qdir) : await removeVariantFolder(root, folder);
         } catch (err) {
-           
-          // the place and quotes it
+          // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
           throw new Error(
             `Could not ${qdir ? `move to ${qdir}` : 'delete'} the variants of key ${n} in the Disk service at ${root}: ${(err as Error).message}. Retry: it resumes here.`,
           );

@@ -44,9 +44,8 @@ export async function quarantineObject(
     await copyObject(s3, from, to);
     return 'copied';
   } catch (err) {
-     
-    // place and quotes it
     if (!isNoSuchKey(err))
+      // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
       throw new Error(
         `Could not copy ${where}: ${(err as Error).message}. Check both buckets' permissions, then retry: the purge resumes here.`,
       );
@@ -54,8 +53,7 @@ export async function quarantineObject(
   try {
     return (await objectExists(s3, to.bucket, to.key)) ? 'alreadyQuarantined' : 'missing';
   } catch (err) {
-     
-    // place and quotes it
+    // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
     throw new Error(
       `s3://${from.bucket}/${from.key} is gone; could not check its quarantine copy s3://${to.bucket}/${to.key}: ${(err as Error).message}. Retry: the purge resumes here.`,
     );

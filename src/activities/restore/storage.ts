@@ -36,8 +36,7 @@ export async function restoreStorage(
           count += r.files;
           bytes += r.bytes;
         } catch (err) {
-           
-          // the place and quotes it
+          // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
           throw new Error(
             `Could not move the quarantined files of Disk service "${name}" back from ${dir} to ${svc.root}: ${(err as Error).message}. Fix the cause, then retry: files already back stay back.`,
           );
