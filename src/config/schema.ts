@@ -198,7 +198,7 @@ function target(env: Env | undefined) {
  */
 function crossChecks(t: unknown, ctx: z.RefinementCtx): void {
   if (typeof t !== 'object' || t === null) return;
-  const x = t as Record<string, any>;  
+  const x = t as Record<string, any>;
   const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const names = new Set(['primary']);
   if (Array.isArray(x.extraDatabases))

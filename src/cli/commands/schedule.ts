@@ -318,14 +318,12 @@ async function apply(client: Client, e: SyncEntry, taskQueue: string): Promise<v
     else if (e.kind === 'update') {
       const o = scheduleOptions(e.desired!.what, e.desired!.when, { taskQueue, source: 'targets-file' });
       // The schedule's memo cannot be updated: the new digest travels in the action's memo (see spec.ts).
-      await client.schedule
-        .getHandle(e.scheduleId)
-        .update((prev) => ({
-          spec: o.spec,
-          action: o.action,
-          policies: o.policies,
-          state: { paused: prev.state.paused, note: prev.state.note },
-        }));
+      await client.schedule.getHandle(e.scheduleId).update((prev) => ({
+        spec: o.spec,
+        action: o.action,
+        policies: o.policies,
+        state: { paused: prev.state.paused, note: prev.state.note },
+      }));
     } else if (e.kind === 'delete') await client.schedule.getHandle(e.scheduleId).delete();
   } catch (err) {
     e.failed = true;
