@@ -78,6 +78,22 @@ export interface Target {
   env: Env;
 }
 
+/** The demo data set, from a fixed seed: the same rows and objects every time (transcripts quote the counts). */
+async function loadDemo(stack: Env, name: string, databaseUrl: string): Promise<void> {
+  await load({
+    databaseUrl,
+    fresh: true,
+    scale: 1,
+    seed: 'docs',
+    storage: { bucket: stack.RR_S3_BUCKET, endpoint: stack.RR_S3_ENDPOINT, prefix: `${name}/` },
+  });
+}
+
+/** Loads the target's data afresh (after a test reset it), for a test that shows the plan's counts. */
+export async function reloadTarget(stack: Env, t: Target): Promise<void> {
+  await loadDemo(stack, t.name, t.databaseUrl);
+}
+
 /**
  * A target of the test's own: database `rr_<name>` loaded with the demo data set (small scale),
  * its S3 objects under `<name>/`, backups in a temp dir, and a pg_dump that fails on demand.
@@ -94,12 +110,7 @@ export async function makeTarget(
   // The demo loader puts objects with the default AWS credential chain: the stack's test keys.
   for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) if (stack[k]) process.env[k] = stack[k];
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  await load({
-    databaseUrl,
-    fresh: true,
-    scale: 1,
-    storage: { bucket: stack.RR_S3_BUCKET, endpoint: stack.RR_S3_ENDPOINT, prefix: `${name}/` },
-  });
+  await loadDemo(stack, name, databaseUrl);
   const failFlag = path.join(dir, 'fail-backup');
   const pgBin = stack.RR_PG_BIN;
   const pgDump = path.join(dir, 'pg_dump');

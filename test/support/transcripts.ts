@@ -178,7 +178,7 @@ function steady(lines: string[]): string[] {
   for (const l of lines) {
     if (/^\[HH:MM:SSZ\] .*: running$/.test(l)) continue;
     // `abort`'s state lines while the run ends ("[…] failed, step reset (activity … started, …)").
-    if (/^\[HH:MM:SSZ\] [a-z-]+, step \w+ \(/.test(l)) continue;
+    if (/^\[HH:MM:SSZ\] [a-z-]+, step \w+( \(|$)/.test(l)) continue;
     const prev = out[out.length - 1];
     if (prev === l) continue;
     if (prev !== undefined && attempt(l) && attempt(l) === attempt(prev)) {

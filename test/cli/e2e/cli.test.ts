@@ -18,6 +18,7 @@ import {
   jsonLines,
   killWorker,
   makeTarget,
+  reloadTarget,
   REPO,
   stackEnv,
   startWorker,
@@ -244,6 +245,8 @@ describe('a whole reset: start --detach, follow, approve, status, list', () => {
 
 describe('pauses: a failing step, resume; a dead worker', () => {
   test('a step that fails its retries pauses the run (exit 3); resume re-runs it (exit 0)', async () => {
+    // The tests before this one reset the data: the transcript shows the plan of the full demo.
+    await reloadTarget(stack, target);
     fs.writeFileSync(target.failFlag, 'x');
     const s = await cli(['start', NAME, '--confirm', `rr_${NAME}`, '--exit-on-wait'], env);
     expect(s.code).toBe(3);
