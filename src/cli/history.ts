@@ -4,22 +4,11 @@
  * the approval wait (its timer), and the plan's settings (the planReset activity's result).
  * Only facts written in the history; where it cannot tell, it says so (never a guess).
  */
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { temporal } from '@temporalio/proto';
-import {
-  STEP_TITLES,
-  type Mode,
-  type Plan,
-  type ResetInput,
-  type StepName,
-  type StepState,
-  checkApproval,
-} from '../contract';
+import { STEP_TITLES, type Mode, type StepName, checkApproval } from '../contract';
 import { formatTime } from './format';
-import type { HistoryPhase, HistoryState, SignalSeen } from './history-state';
+import { type Event, readEvents, stepOf, stepState } from './history-events';
+import type { HistoryPhase, HistoryState } from './history-state';
 import type { ActivityView } from './snapshot-model';
-
-type Event = temporal.api.history.v1.IHistoryEvent;
 
 const ORDER: StepName[] = [
   'plan',
@@ -32,187 +21,16 @@ const ORDER: StepName[] = [
   'verify',
 ];
 
-/** Activity type -> the step it runs (the compensation's startWorkers is told apart by when it runs). */
-const STEP_OF_ACTIVITY: Record<string, StepName> = {
-  planReset: 'plan',
-  backupDatabase: 'backup',
-  stopWorkers: 'stopWorkers',
-  resetDatabase: 'reset',
-  purgeStorage: 'purgeStorage',
-  startWorkers: 'startWorkers',
-  verifyCounts: 'verify',
-};
-
-function iso(ts: Event['eventTime']): string {
-  if (!ts || ts.seconds == null) return new Date(0).toISOString();
-  return new Date(Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
-}
-
-function decode<T>(payloads: temporal.api.common.v1.IPayload[] | null | undefined): T | undefined {
-  if (!payloads?.length) return undefined;
-  try {
-    return defaultPayloadConverter.fromPayload<T>(payloads[0] as never);
-  } catch {
-    return undefined;
-  }
-}
-
-function innermost(f: temporal.api.failure.v1.IFailure | null | undefined): string {
-  let msg = f?.message ?? 'failed';
-  let e = f?.cause;
-  while (e) {
-    if (e.message) msg = e.message;
-    e = e.cause;
-  }
-  return msg;
-}
-
-function stepOf(type: string | null | undefined, summary: string | undefined): StepName | undefined {
-  if (summary) {
-    const byTitle = (Object.entries(STEP_TITLES) as [StepName, string][]).find(([, t]) => t === summary);
-    if (byTitle) return byTitle[0];
-  }
-  return type ? STEP_OF_ACTIVITY[type] : undefined;
-}
-
 /** The run's state as its history shows it. `pending` are the server's pending activities (describe). */
 export function deriveFromHistory(events: Event[], pending: ActivityView[] = []): HistoryState {
-  let input: ResetInput | undefined;
-  let plan: Plan | undefined;
-  const steps = new Map<StepName, StepState>();
-  const scheduled = new Map<string, { step?: StepName; compensation: boolean; at: string }>();
-  const signals: (SignalSeen & { eventId: number; args?: unknown })[] = [];
-  let lastTaskCompletedId = 0;
-  let taskScheduledAt: string | undefined;
-  let lastFailure: { step: StepName; error: string; at: string; eventId: number } | undefined;
-  let lastCompleted: HistoryState['lastCompleted'];
-  let approvalTimer: { id: string; since: string; deadline?: string; fired: boolean; cancelled: boolean } | undefined;
-  let compensating = false;
-  let ended = false;
-  let endedAt: string | undefined;
-  let stoppedSince: string | undefined;
-
-  const stepState = (name: StepName) => {
-    let s = steps.get(name);
-    if (!s) steps.set(name, (s = { name, title: STEP_TITLES[name], status: 'pending', attempts: 0 }));
-    return s;
-  };
-
-  for (const e of events) {
-    const at = iso(e.eventTime);
-    const id = Number(e.eventId ?? 0);
-    if (e.workflowExecutionStartedEventAttributes) {
-      input = decode<ResetInput>(e.workflowExecutionStartedEventAttributes.input?.payloads);
-    } else if (e.workflowTaskScheduledEventAttributes) {
-      taskScheduledAt = at;
-    } else if (e.workflowTaskStartedEventAttributes) {
-      // taken by a worker; a new scheduled event follows if it fails or times out
-    } else if (e.workflowTaskCompletedEventAttributes) {
-      lastTaskCompletedId = id;
-      taskScheduledAt = undefined;
-    } else if (e.workflowTaskTimedOutEventAttributes || e.workflowTaskFailedEventAttributes) {
-      taskScheduledAt = taskScheduledAt ?? at;
-    } else if (e.activityTaskScheduledEventAttributes) {
-      const a = e.activityTaskScheduledEventAttributes;
-      const summary = decode<string>(e.userMetadata?.summary ? [e.userMetadata.summary] : undefined);
-      const step = stepOf(a.activityType?.name, summary);
-      // A start of the workers after a failure or an abort, before step 5 is due, is compensation.
-      const compensation =
-        step === 'startWorkers' &&
-        (lastFailure !== undefined || signals.some((s) => s.name === 'abort')) &&
-        !steps.has('verify');
-      scheduled.set(String(id), { step, compensation, at });
-      if (compensation) compensating = true;
-      else if (step) {
-        const s = stepState(step);
-        s.status = 'running';
-        s.attempts++;
-        s.startedAt = at;
-        s.endedAt = undefined;
-        s.error = undefined;
-        if (step === 'stopWorkers' && !stoppedSince) stoppedSince = at;
-        if (lastFailure?.step === step) lastFailure = undefined; // an operator's retry re-runs it
-      }
-    } else if (e.activityTaskCompletedEventAttributes) {
-      const a = e.activityTaskCompletedEventAttributes;
-      const sch = scheduled.get(String(a.scheduledEventId));
-      if (sch?.compensation) {
-        compensating = false;
-        stoppedSince = undefined;
-      } else if (sch?.step) {
-        const s = stepState(sch.step);
-        s.status = 'done';
-        s.endedAt = at;
-        lastCompleted = { step: sch.step, at };
-        if (sch.step === 'startWorkers') stoppedSince = undefined;
-        if (sch.step === 'plan') {
-          plan = decode<Plan>(a.result?.payloads);
-          if (plan)
-            s.detail = `${plan.tables.filter((t) => t.action === 'truncate').length} tables to truncate, ${plan.tables.filter((t) => t.action === 'keep').length} kept`;
-        }
-      }
-    } else if (e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes) {
-      const a = (e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes)!;
-      const sch = scheduled.get(String(a.scheduledEventId));
-      const error = innermost(a.failure);
-      if (sch?.compensation) compensating = false;
-      else if (sch?.step) {
-        const s = stepState(sch.step);
-        s.status = 'failed';
-        s.endedAt = at;
-        s.error = error;
-        lastFailure = { step: sch.step, error, at, eventId: id };
-      }
-    } else if (e.activityTaskCanceledEventAttributes) {
-      const sch = scheduled.get(String(e.activityTaskCanceledEventAttributes.scheduledEventId));
-      if (sch?.step && !sch.compensation) {
-        const s = stepState(sch.step);
-        s.status = 'failed';
-        s.endedAt = at;
-        s.error = 'cancelled';
-      }
-    } else if (e.workflowExecutionSignaledEventAttributes) {
-      const a = e.workflowExecutionSignaledEventAttributes;
-      const args = decode<{ by?: string }>(a.input?.payloads);
-      signals.push({ name: a.signalName ?? '?', at, by: args?.by, seenByRun: false, eventId: id, args });
-      if (a.signalName === 'retry' && lastFailure) lastFailure = undefined;
-    } else if (e.timerStartedEventAttributes) {
-      const a = e.timerStartedEventAttributes;
-      const ms = a.startToFireTimeout
-        ? Number(a.startToFireTimeout.seconds ?? 0) * 1000 + Math.floor((a.startToFireTimeout.nanos ?? 0) / 1e6)
-        : undefined;
-      // The only timer the runbook starts after its backup is the approval's deadline.
-      if (steps.get('backup')?.status === 'done' && !steps.has('stopWorkers')) {
-        approvalTimer = {
-          id: a.timerId ?? '',
-          since: at,
-          deadline: ms !== undefined ? new Date(Date.parse(at) + ms).toISOString() : undefined,
-          fired: false,
-          cancelled: false,
-        };
-      }
-    } else if (e.timerFiredEventAttributes) {
-      if (approvalTimer && e.timerFiredEventAttributes.timerId === approvalTimer.id) approvalTimer.fired = true;
-    } else if (e.timerCanceledEventAttributes) {
-      if (approvalTimer && e.timerCanceledEventAttributes.timerId === approvalTimer.id) approvalTimer.cancelled = true;
-    } else if (
-      e.workflowExecutionCompletedEventAttributes ||
-      e.workflowExecutionFailedEventAttributes ||
-      e.workflowExecutionCanceledEventAttributes ||
-      e.workflowExecutionTerminatedEventAttributes ||
-      e.workflowExecutionTimedOutEventAttributes ||
-      e.workflowExecutionContinuedAsNewEventAttributes
-    ) {
-      ended = true;
-      endedAt = at;
-    }
-  }
-  for (const s of signals) s.seenByRun = s.eventId < lastTaskCompletedId;
+  const facts = readEvents(events);
+  const { input, plan, steps, signals, taskScheduledAt, lastFailure, lastCompleted, approvalTimer } = facts;
+  const { compensating, ended, endedAt, stoppedSince } = facts;
 
   // Approval: from the timer to its approve signal (checked as the run checks it), abort or deadline.
   let approval: HistoryState['approval'];
   if (approvalTimer) {
-    const ap = stepState('approval');
+    const ap = stepState(steps, 'approval');
     ap.startedAt = approvalTimer.since;
     ap.attempts = Math.max(ap.attempts, 1);
     const approves = signals.filter(
@@ -280,7 +98,7 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
     phase = 'waiting-for-operator';
     currentStep = lastFailure.step;
     waiting = { step: lastFailure.step, error: lastFailure.error, since: lastFailure.at };
-    const s = stepState(lastFailure.step);
+    const s = stepState(steps, lastFailure.step);
     s.status = 'waiting-for-operator';
     why = `step "${lastFailure.step}" failed its retries at ${formatTime(lastFailure.at)}; no retry signal since`;
   } else if (lastRunning) {

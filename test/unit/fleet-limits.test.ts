@@ -131,7 +131,7 @@ describe('limits', () => {
     (v, total, tolerated, stopsAt) => {
       const { maxFailures } = resolveLimits(total, total, { maxFailures: v });
       expect(maxFailures).toBe(tolerated);
-      // The workflow's rule (fleet.ts overThreshold): failures > maxFailures.
+      // The workflow's rule (fleet-batches.ts overThreshold): failures > maxFailures.
       const over = (failures: number) => failures > maxFailures;
       expect(over(stopsAt - 1)).toBe(false);
       expect(over(stopsAt)).toBe(true);

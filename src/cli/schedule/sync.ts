@@ -1,6 +1,6 @@
 /**
  * `schedule sync`, the pure half: the schedules a targets file asks for (its `schedule` blocks), and
- * the diff between those and the schedules Temporal has. The command (commands/schedule.ts) reads
+ * the diff between those and the schedules Temporal has. The command (commands/schedule-sync.ts) reads
  * both sides and carries the diff out.
  */
 import * as fs from 'node:fs';
