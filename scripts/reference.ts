@@ -242,6 +242,10 @@ function commandSection(spec: CommandSpec, level: string): string[] {
   return lines;
 }
 
+/** A command with verbs (fleet, schedule) has a page of its own, so no page grows past what one reads. */
+const ownPage = (c: CommandSpec) => (c.verbs?.length ?? 0) > 0;
+const pageOf = (c: CommandSpec) => `cli-${c.name}.md`;
+
 export function cliReference(): string {
   const lines = [
     GENERATED("the CLI's argument specs (src/cli/index.ts COMMANDS)"),
@@ -258,18 +262,38 @@ export function cliReference(): string {
     '',
     '## Commands',
     '',
-    ...COMMANDS.map((c) => `- ${code(c.name)}: ${md(c.summary)}`),
+    ...COMMANDS.map((c) => `- ${ownPage(c) ? `[${code(c.name)}](${pageOf(c)})` : code(c.name)}: ${md(c.summary)}`),
   ];
-  for (const c of COMMANDS) lines.push(...commandSection(c, '##'));
+  for (const c of COMMANDS) if (!ownPage(c)) lines.push(...commandSection(c, '##'));
   return lines.join('\n') + '\n';
 }
 
-/** Writes both files; the paths written, relative to the working directory. */
+/** The pages of the commands with verbs: file name → content. */
+export function cliVerbPages(): Record<string, string> {
+  const pages: Record<string, string> = {};
+  for (const c of COMMANDS.filter(ownPage)) {
+    const lines = [
+      GENERATED("the CLI's argument specs (src/cli/index.ts COMMANDS)"),
+      '',
+      `The global options and the other commands: [cli.md](cli.md).`,
+      '',
+      ...commandSection(c, '#'),
+    ];
+    pages[path.join(DOCS, pageOf(c))] = lines.join('\n') + '\n';
+  }
+  return pages;
+}
+
+/** Writes every reference page; the paths written, relative to the working directory. */
 export function writeReferences(): string[] {
   fs.mkdirSync(DOCS, { recursive: true });
-  fs.writeFileSync(TARGETS_REFERENCE_FILE, targetsReference());
-  fs.writeFileSync(CLI_REFERENCE_FILE, cliReference());
-  return [TARGETS_REFERENCE_FILE, CLI_REFERENCE_FILE].map((f) => path.relative(process.cwd(), f));
+  const pages: Record<string, string> = {
+    [TARGETS_REFERENCE_FILE]: targetsReference(),
+    [CLI_REFERENCE_FILE]: cliReference(),
+    ...cliVerbPages(),
+  };
+  for (const [file, text] of Object.entries(pages)) fs.writeFileSync(file, text);
+  return Object.keys(pages).map((f) => path.relative(process.cwd(), f));
 }
 
 if (require.main === module) for (const f of writeReferences()) console.log(`wrote ${f}`);
