@@ -10,8 +10,10 @@
  */
 import type { ActivityInterceptorsFactory, LogEntry, LogExporterConfig, Logger, LogLevel } from '@temporalio/worker';
 import { DefaultLogger } from '@temporalio/worker';
-import { collectSecrets, redactor } from '../activities/lib/secrets';
+import buffer from 'node:buffer';
+import { collectSecrets, redactor, type Redactor } from '../activities/lib/secrets';
 import type { LoadedTargets } from '../config/load';
+import { CODEC_KEYS_ENV } from '../encryption/keys';
 import { jsonLine, textLine, type LineContext } from './log-line';
 
 export const LOG_FORMAT_ENV = 'RR_LOG_FORMAT';
@@ -57,25 +59,30 @@ export interface WorkerLogging {
 /**
  * Reads RR_LOG_FORMAT and RR_LOG_LEVEL (a LoggingConfigError when either is unknown) and builds the
  * worker's logging. A test passes its own `write` (json lines; stdout by default) and leaves the
- * process's warning and crash handlers alone with `processEvents: false`.
+ * process-wide settings (warning and crash handlers, how buffers print) alone with `processWide: false`.
  */
 export function workerLogging(
   env: NodeJS.ProcessEnv = process.env,
   {
     write = (line: string): void => void process.stdout.write(`${line}\n`),
-    processEvents = true,
-  }: { write?: (line: string) => void; processEvents?: boolean } = {},
+    processWide = true,
+  }: { write?: (line: string) => void; processWide?: boolean } = {},
 ): WorkerLogging {
   const format = logFormatOf(env);
   const level = logLevelOf(env);
   // Until the targets file is read, the secrets every worker has: a refused file's message is scrubbed too.
-  const ctx: LineContext = { redactor: redactor(collectSecrets(env, { file: '', targets: {} })), targets: [] };
-  const colors = !!process.stderr.isTTY && process.stderr.hasColors();
+  const ctx: LineContext = { redactor: secretsOf(env, { file: '', targets: {} }), targets: [] };
+  // As the SDK's default logger decides (supports-color): a colour terminal, or FORCE_COLOR set.
+  const colors = process.stderr.isTTY
+    ? process.stderr.hasColors()
+    : !!env.FORCE_COLOR && !['0', 'false'].includes(env.FORCE_COLOR);
   const logFunction =
     format === 'json'
       ? (entry: LogEntry) => write(jsonLine(entry, ctx))
       : (entry: LogEntry) => process.stderr.write(`${textLine(entry, ctx.redactor, colors)}\n`);
   const logger = new DefaultLogger(level, logFunction);
+  // The SDK colours webpack's summary only for a logger marked so, as its own default one is on a terminal.
+  if (format === 'text') Object.assign(logger, { [Symbol.for('logger_has_colors')]: colors });
   // The worker's own lines skip the runtime's 100 ms buffer: an error line must be out before process.exit.
   const own = (lvl: LogLevel, message: string, meta?: Record<string, unknown>) => {
     if (format === 'json')
@@ -91,14 +98,24 @@ export function workerLogging(
     ...(format === 'json' ? { coreLogging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } } : {}),
     activityInterceptors: [activityLogAttributes],
     useTargets(targets) {
-      ctx.redactor = redactor(collectSecrets(env, targets));
+      ctx.redactor = secretsOf(env, targets);
       ctx.targets = Object.keys(targets.targets);
     },
     info: (message, meta) => own('INFO', message, meta),
     error: (message, meta) => own('ERROR', message, meta),
   };
-  if (format === 'json' && processEvents) routeProcessOutput(own);
+  if (processWide) {
+    // The SDK's DEBUG line of the worker's options shows the codec's key bytes through util.inspect: never print bytes.
+    (buffer as { INSPECT_MAX_BYTES: number }).INSPECT_MAX_BYTES = 0;
+    if (format === 'json') routeProcessOutput(own);
+  }
   return logging;
+}
+
+/** The activities' secrets (activities/lib/secrets.ts), and the payload codec's key material. */
+function secretsOf(env: NodeJS.ProcessEnv, targets: LoadedTargets): Redactor {
+  const keys = (env[CODEC_KEYS_ENV] ?? '').split(',').map((e) => e.slice(e.indexOf(':') + 1).trim());
+  return redactor([...collectSecrets(env, targets), ...keys]);
 }
 
 /**

@@ -120,8 +120,14 @@ test('the text line is the SDK default format, redacted', () => {
 
 test('the worker logging: json lines through the SDK logger and the own lines, secrets from the targets file', () => {
   const lines: string[] = [];
-  const env = { RR_LOG_FORMAT: 'json', APP_DB: URL_SECRET, AWS_SECRET_ACCESS_KEY: 'aws-secret-1' };
-  const logging = workerLogging(env, { write: (l) => lines.push(l), processEvents: false });
+  const codecKey = Buffer.alloc(32, 7).toString('base64');
+  const env = {
+    RR_LOG_FORMAT: 'json',
+    APP_DB: URL_SECRET,
+    AWS_SECRET_ACCESS_KEY: 'aws-secret-1',
+    RR_CODEC_KEYS: `k2026:${codecKey}`,
+  };
+  const logging = workerLogging(env, { write: (l) => lines.push(l), processWide: false });
   expect(logging.coreLogging).toMatchObject({ forward: {} });
   logging.error(`refused: aws-secret-1 and ${URL_SECRET}`); // before the targets file: the always-secret names only
   const t: LoadedTargets = {
@@ -134,12 +140,12 @@ test('the worker logging: json lines through the SDK logger and the own lines, s
   logging.useTargets(t);
   logging.logger.info(`connecting to ${URL_SECRET}`, { workflowId: 'reset-app' });
   logging.logger.debug('below INFO: not written');
-  logging.info('started');
+  logging.info(`started, key k2026 (${codecKey})`);
   const parsed = lines.map((l) => JSON.parse(l));
   expect(parsed.map((o) => [o.level, o.message])).toEqual([
     ['error', `refused: [redacted] and postgres://[redacted]@db1:5432/app_production`],
     ['info', 'connecting to [redacted]'],
-    ['info', 'started'],
+    ['info', 'started, key k2026 ([redacted])'],
   ]);
   expect(parsed[1].target).toBe('app');
   expect(lines.join('\n')).not.toMatch(/p%40ss|p@ss|aws-secret-1/);
@@ -157,5 +163,5 @@ test('text stays the default; an unknown format or level is refused, naming the 
   expect(() => logLevelOf({ RR_LOG_LEVEL: 'loud' })).toThrow(
     /RR_LOG_LEVEL="loud" is not a log level: use one of TRACE, DEBUG, INFO, WARN, ERROR/,
   );
-  expect(workerLogging({}).coreLogging).toBeUndefined();
+  expect(workerLogging({}, { processWide: false }).coreLogging).toBeUndefined();
 });
