@@ -17,15 +17,33 @@ afterEach(async () => {
 test('a json worker writes only JSON lines, each activity line with its run, target and step, and no secret', async () => {
   f = await fixture();
   expect(f.service('start')).toBe(0);
-  // A warning emitted as the process starts: Node would print it as plain text on stderr.
+  // A warning as the process starts, and on SIGWINCH one that quotes every secret of the worker's environment:
+  // Node would print both as plain text. NODE_OPTIONS preloads into the SDK's workflow threads too, whose process
+  // warnings nothing of ours sees: the main thread's only.
   const preload = path.join(f.dir, 'warn.js');
-  fs.writeFileSync(preload, "process.emitWarning('a warning from a preloaded module', 'TestWarning');\n");
+  fs.writeFileSync(
+    preload,
+    [
+      "if (require('node:worker_threads').isMainThread) {",
+      "  process.emitWarning('a warning from a preloaded module', 'TestWarning');",
+      "  process.on('SIGWINCH', () => {",
+      '    const url = process.env.E2E_DATABASE_URL;',
+      "    const quoted = [url, new URL(url).password, process.env.AWS_SECRET_ACCESS_KEY].join(' ');",
+      "    process.emitWarning(`leak: ${quoted}`, 'LeakWarning');",
+      '  });',
+      '}',
+      '',
+    ].join('\n'),
+  );
   // DEBUG: the SDK's own line for every activity start and end, so every step shows up.
   const worker = await f.startWorker({
     RR_LOG_FORMAT: 'json',
     RR_LOG_LEVEL: 'DEBUG',
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim(),
   });
+  worker.child.kill('SIGWINCH');
+  const deadline = Date.now() + 10_000;
+  while (!worker.log().includes('LeakWarning') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   const h = await f.start({ mode: 'execute', reason: 'e2e: json logs' });
   const r = await approveAndFinish(h, f.dbName);
   expect(r.outcome).toBe('completed');
@@ -49,6 +67,10 @@ test('a json worker writes only JSON lines, each activity line with its run, tar
   }
   expect(parsed.find((o) => String(o.message).startsWith('reset-runbook worker: task queue'))).toBeDefined();
   expect(parsed).toContainEqual(expect.objectContaining({ level: 'warn', warning: 'TestWarning' }));
+  // The control: a line that did quote the secrets, redacted.
+  expect(parsed).toContainEqual(
+    expect.objectContaining({ warning: 'LeakWarning', message: 'leak: [redacted] [redacted] [redacted]' }),
+  );
 
   const ofRun = parsed.filter((o) => o.workflowId === h.workflowId);
   const activity = ofRun.filter((o) => typeof o.activityType === 'string');
