@@ -3,11 +3,13 @@
  * (stdout and stderr, start to shutdown) is one JSON object, the activities' lines name their run,
  * target and step, and no secret of the worker's environment is in any of them.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { STEP_OF_ACTIVITY } from '../../src/observability/log-line';
 import { approveAndFinish } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
+import { REPO_ROOT } from '../support/temporal';
 
 let f: ResetFixture;
 afterEach(async () => {
@@ -90,4 +92,18 @@ test('a json worker writes only JSON lines, each activity line with its run, tar
   // No secret: the database URL, its password, the S3 secret key.
   expect(text).toContain(f.target); // control: the log does name what it should
   for (const secret of [f.dbUrl, f.secret, `s3-${f.secret}`]) expect(text).not.toContain(secret);
+});
+
+test('an unknown RR_LOG_FORMAT stops the worker at once, exit 2, naming the variable and the allowed values', () => {
+  // Port 1: nothing listens there, so a worker that tried to connect would say so instead.
+  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(REPO_ROOT, 'src', 'worker.ts')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, RR_LOG_FORMAT: 'xml', TEMPORAL_ADDRESS: '127.0.0.1:1' },
+    encoding: 'utf8',
+  });
+  expect(r.status).toBe(2);
+  expect(r.stderr.trim()).toBe(
+    'reset-runbook worker: RR_LOG_FORMAT="xml" is not a log format: use text (the default) or json',
+  );
+  expect(r.stdout).toBe('');
 });

@@ -165,3 +165,15 @@ test('text stays the default; an unknown format or level is refused, naming the 
   );
   expect(workerLogging({}, { processWide: false }).coreLogging).toBeUndefined();
 });
+
+test("the activity interceptor puts the activity's target argument on its lines", async () => {
+  const [factory] = workerLogging({}, { processWide: false }).activityInterceptors;
+  const { inbound, outbound } = factory({} as Parameters<typeof factory>[0]);
+  const same = (a: Record<string, unknown>) => a;
+  expect(outbound!.getLogAttributes!({ activityType: 'purgeStorage' }, same)).toEqual({ activityType: 'purgeStorage' });
+  await inbound!.execute!({ args: [{ target: 'app-eu', mode: 'execute' }], headers: {} }, async () => 'done');
+  expect(outbound!.getLogAttributes!({ activityType: 'purgeStorage' }, same)).toEqual({
+    activityType: 'purgeStorage',
+    target: 'app-eu',
+  });
+});
