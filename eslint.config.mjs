@@ -15,7 +15,8 @@ const NODE_BUILTINS = builtinModules.filter((m) => !ALLOWED_NODE_BUILTINS.has(m)
 // nothing of ours; activities, config and the CLI never import workflow code (the CLI may import a
 // workflow function's type, erased at build, for `client.workflow.start<typeof productionDataReset>`);
 // workflows import only types from activities (`Activities`) and nothing from the CLI; the CLI and
-// the activities do not import each other. Relative specifiers, from any depth below src/<layer>/.
+// the activities do not import each other; observability (the worker's logs) imports no workflow or CLI
+// code. Relative specifiers, from any depth below src/<layer>/.
 const LAYER = {
   workflows: '^(\\.\\./)+workflows(/|$)',
   activities: '^(\\.\\./)+activities(/|$)',
@@ -76,6 +77,7 @@ export default tseslint.config(
                 '!../config/defaults',
                 '!../config/rules',
                 '../encryption/*',
+                '../observability/*',
                 '@temporalio/activity',
                 '@temporalio/client',
                 '@temporalio/worker',
@@ -147,6 +149,15 @@ export default tseslint.config(
       'no-restricted-imports': layerRule(
         { regex: LAYER.workflows, allowTypeImports: true, message: LAYER_MESSAGE },
         { regex: LAYER.activities, message: LAYER_MESSAGE },
+      ),
+    },
+  },
+  {
+    files: ['src/observability/**/*.ts'],
+    rules: {
+      'no-restricted-imports': layerRule(
+        { regex: LAYER.workflows, message: LAYER_MESSAGE },
+        { regex: LAYER.cli, message: LAYER_MESSAGE },
       ),
     },
   },

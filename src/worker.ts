@@ -8,21 +8,23 @@
  * TEMPORAL_TLS_*, TEMPORAL_PROFILE and its TOML file), resolved as the CLI resolves them
  * (src/temporal-connection.ts).
  */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { realDependencies } from './activities/lib/deps';
 import { ConfigError, loadTargetsFromEnv } from './config/load';
 import { TASK_QUEUE } from './contract';
 import { dataConverterFromEnv } from './encryption/data-converter';
 import { CODEC_KEYS_ENV, EncryptionConfigError } from './encryption/keys';
+import { LoggingConfigError, workerLogging, type WorkerLogging } from './observability/logging';
 import { prebuiltWorkflowBundle, WorkflowBundleError } from './workflow-bundle';
 import { resolveTemporalSettings, temporalUnreachableMessage, TemporalSettingsError } from './temporal-connection';
 
 /** Temporal did not answer at start: the message names the address and the variable that sets it. */
 export class TemporalUnreachableError extends Error {}
 
-export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
+export async function createWorker(env: NodeJS.ProcessEnv = process.env, logging?: WorkerLogging) {
   const targets = loadTargetsFromEnv(env);
+  logging?.useTargets(targets);
   // RR_CODEC_KEYS: payloads and failure messages sealed with AES-256-GCM before they reach the server.
   const dataConverter = dataConverterFromEnv(env);
   const temporal = resolveTemporalSettings(env);
@@ -51,6 +53,7 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
     // The real PostgreSQL, S3, child processes and clock; unit tests pass fakes (test/unit/activities).
     activities: createActivities({ targets, env, ...realDependencies(env) }),
     ...(dataConverter ? { dataConverter } : {}),
+    ...(logging ? { interceptors: { activity: logging.activityInterceptors } } : {}),
     // On SIGTERM (systemd stop, a deploy) the step in flight may finish: 90 s, inside the unit's TimeoutStopSec=120.
     shutdownGraceTime: '90s',
     // After a worker dies, its runs' next workflow task waits this long on the dead worker's sticky
@@ -61,10 +64,15 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
   return { worker, connection, targets, temporal, bundle };
 }
 
-async function main() {
+async function main(logging: WorkerLogging) {
+  // RR_LOG_FORMAT/RR_LOG_LEVEL (observability/logging.ts): the SDK's, the activities' and the workflows' lines.
+  Runtime.install({
+    logger: logging.logger,
+    ...(logging.coreLogging ? { telemetryOptions: { logging: logging.coreLogging } } : {}),
+  });
   let made;
   try {
-    made = await createWorker();
+    made = await createWorker(process.env, logging);
   } catch (err) {
     if (
       err instanceof ConfigError ||
@@ -72,11 +80,11 @@ async function main() {
       err instanceof TemporalSettingsError ||
       err instanceof WorkflowBundleError
     ) {
-      console.error(err.message);
+      logging.error(err.message);
       process.exit(2);
     }
     if (err instanceof TemporalUnreachableError) {
-      console.error(`reset-runbook worker: ${err.message}`);
+      logging.error(`reset-runbook worker: ${err.message}`);
       process.exit(1);
     }
     throw err;
@@ -85,7 +93,7 @@ async function main() {
   const sealed = process.env[CODEC_KEYS_ENV]?.trim()
     ? `payloads encrypted (key ${process.env[CODEC_KEYS_ENV]!.trim().split(':')[0]})`
     : 'payloads not encrypted';
-  console.log(
+  logging.info(
     `reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file}), ${sealed}, Temporal ${temporal.address} namespace "${temporal.namespace}" (${temporal.describe}${temporal.profile ? `, ${temporal.profile}` : ''}), workflows ${bundle ? `from the prebuilt bundle ${bundle}` : 'bundled at start'}`,
   );
   try {
@@ -96,8 +104,17 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error(`reset-runbook worker stopped: ${err?.message ?? err}`);
+  let logging: WorkerLogging;
+  try {
+    logging = workerLogging(process.env);
+  } catch (err) {
+    // An unknown format or level: said in plain text (there is no format to use), before anything connects.
+    if (!(err instanceof LoggingConfigError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
+  main(logging).catch((err) => {
+    logging.error(`reset-runbook worker stopped: ${err?.message ?? err}`, { error: err });
     process.exit(1);
   });
 }

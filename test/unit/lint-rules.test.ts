@@ -119,6 +119,9 @@ describe('layers: each folder of src/ imports only what its rule allows', () => 
   test('src/cli imports no workflow code (a workflow function type is allowed) and not the activities', () => {
     expect(refused('src/cli/commands/lint-fixture.ts')).toEqual([1, 4]);
   });
+  test('src/observability (the worker logs) imports neither workflow code (not even types) nor the CLI', () => {
+    expect(refused('src/observability/lint-fixture.ts')).toEqual([1, 2, 3]);
+  });
   test('src/config imports no workflow code', () => {
     expect(refused('src/config/lint-fixture.ts')).toEqual([1, 2]);
   });
