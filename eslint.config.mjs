@@ -15,9 +15,11 @@ const NODE_BUILTINS = builtinModules.filter((m) => !ALLOWED_NODE_BUILTINS.has(m)
 // nothing of ours; activities, config and the CLI never import workflow code (the CLI may import a
 // workflow function's type, erased at build, for `client.workflow.start<typeof productionDataReset>`);
 // workflows import only types from activities (`Activities`) and nothing from the CLI; the CLI and
-// the activities do not import each other. Relative specifiers, from any depth below src/<layer>/.
+// the activities do not import each other; observability (the worker's metrics endpoint) reads only the contract,
+// and only the worker imports it. Relative specifiers, from any depth below src/<layer>/.
 const LAYER = {
   workflows: '^(\\.\\./)+workflows(/|$)',
+  observability: '^(\\.\\./)+observability(/|$)',
   activities: '^(\\.\\./)+activities(/|$)',
   cli: '^(\\.\\./)+cli(/|$)',
   // The contract's files import one another ('./steps') and two packages, nothing else.
@@ -89,6 +91,7 @@ export default tseslint.config(
             },
             // Layers: the CLI talks to workflows through the contract (src/contract), never their code, not even types.
             { regex: LAYER.cli, message: LAYER_MESSAGE },
+            { regex: LAYER.observability, message: LAYER_MESSAGE },
           ],
         },
       ],
@@ -138,6 +141,7 @@ export default tseslint.config(
       'no-restricted-imports': layerRule(
         { regex: LAYER.workflows, message: LAYER_MESSAGE },
         { regex: LAYER.cli, message: LAYER_MESSAGE },
+        { regex: LAYER.observability, message: LAYER_MESSAGE },
       ),
     },
   },
@@ -147,11 +151,27 @@ export default tseslint.config(
       'no-restricted-imports': layerRule(
         { regex: LAYER.workflows, allowTypeImports: true, message: LAYER_MESSAGE },
         { regex: LAYER.activities, message: LAYER_MESSAGE },
+        { regex: LAYER.observability, message: LAYER_MESSAGE },
       ),
     },
   },
   {
     files: ['src/config/**/*.ts'],
-    rules: { 'no-restricted-imports': layerRule({ regex: LAYER.workflows, message: LAYER_MESSAGE }) },
+    rules: {
+      'no-restricted-imports': layerRule(
+        { regex: LAYER.workflows, message: LAYER_MESSAGE },
+        { regex: LAYER.observability, message: LAYER_MESSAGE },
+      ),
+    },
+  },
+  {
+    files: ['src/observability/**/*.ts'],
+    rules: {
+      'no-restricted-imports': layerRule(
+        { regex: LAYER.workflows, message: LAYER_MESSAGE },
+        { regex: LAYER.activities, message: LAYER_MESSAGE },
+        { regex: LAYER.cli, message: LAYER_MESSAGE },
+      ),
+    },
   },
 );

@@ -6,15 +6,16 @@
  *
  * Temporal connection: the standard settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
  * TEMPORAL_TLS_*, TEMPORAL_PROFILE and its TOML file), resolved as the CLI resolves them
- * (src/temporal-connection.ts).
+ * (src/temporal-connection.ts). RR_METRICS_ADDRESS=host:port serves Prometheus metrics (src/observability/metrics.ts).
  */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { realDependencies } from './activities/lib/deps';
 import { ConfigError, loadTargetsFromEnv } from './config/load';
 import { TASK_QUEUE } from './contract';
 import { dataConverterFromEnv } from './encryption/data-converter';
 import { CODEC_KEYS_ENV, EncryptionConfigError } from './encryption/keys';
+import { MetricsConfigError, metricsTelemetryOptions } from './observability/metrics';
 import { prebuiltWorkflowBundle, WorkflowBundleError } from './workflow-bundle';
 import { resolveTemporalSettings, temporalUnreachableMessage, TemporalSettingsError } from './temporal-connection';
 
@@ -64,10 +65,13 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env) {
 async function main() {
   let made;
   try {
+    // Once per process, before the first connection: the runtime's telemetry (metrics) is fixed from then on.
+    Runtime.install({ telemetryOptions: { ...metricsTelemetryOptions() } });
     made = await createWorker();
   } catch (err) {
     if (
       err instanceof ConfigError ||
+      err instanceof MetricsConfigError ||
       err instanceof EncryptionConfigError ||
       err instanceof TemporalSettingsError ||
       err instanceof WorkflowBundleError
