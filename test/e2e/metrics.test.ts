@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { approveSignal, progressQuery } from '../../src/contract';
 import { waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
-import { freePort, parseMetrics, scrape, valueOf, type Sample } from '../support/prometheus';
+import { freePort, parseMetrics, scrape, scrapeUntil, valueOf } from '../support/prometheus';
 import { REPO_ROOT } from '../support/temporal';
 
 let f: ResetFixture;
@@ -43,13 +43,7 @@ test('a reset shows in the worker metrics: waiting, step durations, downtime, co
   expect(r.outcome).toBe('completed');
   const progress = await h.query(progressQuery);
 
-  // The last workflow task's metrics reach the exporter with its completion: allow a moment.
-  let after: Sample[] = [];
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
-    after = parseMetrics(await scrape(address));
-    if (valueOf(after, `${P}runs_ended_total`, { target })) break;
-    await new Promise((res) => setTimeout(res, 200));
-  }
+  const after = await scrapeUntil(address, (x) => valueOf(x, `${P}runs_ended_total`, { target }) !== undefined);
   expect(
     valueOf(after, `${P}runs_ended_total`, { target, kind: 'reset', outcome: 'completed', end_reason: 'completed' }),
   ).toBe(1);

@@ -40,3 +40,16 @@ export function valueOf(samples: Sample[], name: string, labels: Record<string, 
   const hits = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   return hits.length ? hits.reduce((a, s) => a + s.value, 0) : undefined;
 }
+
+/**
+ * Scrapes until `ready` holds (the last workflow task's metrics reach the exporter with its completion,
+ * a moment after a client sees the result), then returns the samples; the last scrape's on timeout.
+ */
+export async function scrapeUntil(address: string, ready: (s: Sample[]) => boolean, ms = 10_000): Promise<Sample[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const samples = parseMetrics(await scrape(address));
+    if (ready(samples) || Date.now() > deadline) return samples;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
