@@ -15,10 +15,11 @@ const NODE_BUILTINS = builtinModules.filter((m) => !ALLOWED_NODE_BUILTINS.has(m)
 // nothing of ours; activities, config and the CLI never import workflow code (the CLI may import a
 // workflow function's type, erased at build, for `client.workflow.start<typeof productionDataReset>`);
 // workflows import only types from activities (`Activities`) and nothing from the CLI; the CLI and
-// the activities do not import each other; observability (the worker's logs) imports no workflow or CLI
-// code. Relative specifiers, from any depth below src/<layer>/.
+// the activities do not import each other; observability (the worker's logs and metrics) imports no workflow
+// or CLI code, and only the worker imports it. Relative specifiers, from any depth below src/<layer>/.
 const LAYER = {
   workflows: '^(\\.\\./)+workflows(/|$)',
+  observability: '^(\\.\\./)+observability(/|$)',
   activities: '^(\\.\\./)+activities(/|$)',
   cli: '^(\\.\\./)+cli(/|$)',
   // The contract's files import one another ('./steps') and two packages, nothing else.
@@ -77,7 +78,6 @@ export default tseslint.config(
                 '!../config/defaults',
                 '!../config/rules',
                 '../encryption/*',
-                '../observability/*',
                 '@temporalio/activity',
                 '@temporalio/client',
                 '@temporalio/worker',
@@ -91,6 +91,7 @@ export default tseslint.config(
             },
             // Layers: the CLI talks to workflows through the contract (src/contract), never their code, not even types.
             { regex: LAYER.cli, message: LAYER_MESSAGE },
+            { regex: LAYER.observability, message: LAYER_MESSAGE },
           ],
         },
       ],
@@ -140,6 +141,7 @@ export default tseslint.config(
       'no-restricted-imports': layerRule(
         { regex: LAYER.workflows, message: LAYER_MESSAGE },
         { regex: LAYER.cli, message: LAYER_MESSAGE },
+        { regex: LAYER.observability, message: LAYER_MESSAGE },
       ),
     },
   },
@@ -149,6 +151,7 @@ export default tseslint.config(
       'no-restricted-imports': layerRule(
         { regex: LAYER.workflows, allowTypeImports: true, message: LAYER_MESSAGE },
         { regex: LAYER.activities, message: LAYER_MESSAGE },
+        { regex: LAYER.observability, message: LAYER_MESSAGE },
       ),
     },
   },
@@ -163,6 +166,11 @@ export default tseslint.config(
   },
   {
     files: ['src/config/**/*.ts'],
-    rules: { 'no-restricted-imports': layerRule({ regex: LAYER.workflows, message: LAYER_MESSAGE }) },
+    rules: {
+      'no-restricted-imports': layerRule(
+        { regex: LAYER.workflows, message: LAYER_MESSAGE },
+        { regex: LAYER.observability, message: LAYER_MESSAGE },
+      ),
+    },
   },
 );

@@ -6,7 +6,7 @@
  *
  * Temporal connection: the standard settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
  * TEMPORAL_TLS_*, TEMPORAL_PROFILE and its TOML file), resolved as the CLI resolves them
- * (src/temporal-connection.ts).
+ * (src/temporal-connection.ts). RR_METRICS_ADDRESS=host:port serves Prometheus metrics (src/observability/metrics.ts).
  */
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
@@ -16,6 +16,7 @@ import { TASK_QUEUE } from './contract';
 import { dataConverterFromEnv } from './encryption/data-converter';
 import { CODEC_KEYS_ENV, EncryptionConfigError } from './encryption/keys';
 import { LoggingConfigError, workerLogging, type WorkerLogging } from './observability/logging';
+import { MetricsConfigError, metricsTelemetryOptions } from './observability/metrics';
 import { prebuiltWorkflowBundle, WorkflowBundleError } from './workflow-bundle';
 import { resolveTemporalSettings, temporalUnreachableMessage, TemporalSettingsError } from './temporal-connection';
 
@@ -65,17 +66,22 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env, logging
 }
 
 async function main(logging: WorkerLogging) {
-  // RR_LOG_FORMAT/RR_LOG_LEVEL (observability/logging.ts): the SDK's, the activities' and the workflows' lines.
-  Runtime.install({
-    logger: logging.logger,
-    ...(logging.coreLogging ? { telemetryOptions: { logging: logging.coreLogging } } : {}),
-  });
   let made;
   try {
+    // Once per process, before the first connection: the runtime's logger (RR_LOG_FORMAT, RR_LOG_LEVEL) and
+    // telemetry (the core's logs; metrics at RR_METRICS_ADDRESS) are fixed from then on.
+    Runtime.install({
+      logger: logging.logger,
+      telemetryOptions: {
+        ...(logging.coreLogging ? { logging: logging.coreLogging } : {}),
+        ...metricsTelemetryOptions(),
+      },
+    });
     made = await createWorker(process.env, logging);
   } catch (err) {
     if (
       err instanceof ConfigError ||
+      err instanceof MetricsConfigError ||
       err instanceof EncryptionConfigError ||
       err instanceof TemporalSettingsError ||
       err instanceof WorkflowBundleError

@@ -8,9 +8,11 @@
  * - The reset lock (lib/reset-lock.ts): a destructive step called with `lock` (the run that claimed the
  *   database, a reset or a restore) runs holding the database's advisory lock, after checking the claim
  *   still names that run.
+ * - Metrics (lib/metrics.ts): what a step did (rows truncated, objects purged, backup size), from its result.
  */
 import { Context } from '@temporalio/activity';
 import { DESTRUCTIVE_ACTIVITIES } from '../contract';
+import { recordActivityMetrics } from './lib/metrics';
 import { redactError, type Redactor } from './lib/secrets';
 import { withResetLock, type LockOwner } from './lib/reset-lock';
 import { resolveTarget, type ActivityDeps } from './lib/target';
@@ -31,6 +33,7 @@ export function atBoundary<T extends Record<string, Fn>>(
     // The steps that change the database, its workers or its objects: the contract's step list says which.
     const destructive = DESTRUCTIVE_ACTIVITIES.includes(name);
     out[name] = async (args: { target?: string; lock?: LockOwner } | undefined) => {
+      const startedMs = Date.now();
       try {
         const { lock, ...rest } = args ?? {};
         const call = () => fn(lock ? rest : args);
@@ -42,6 +45,7 @@ export function atBoundary<T extends Record<string, Fn>>(
                 call,
               )
             : await call();
+        recordActivityMetrics(deps, name, args?.target, result, startedMs);
         return r.value(result);
       } catch (err) {
         throw redactError(err, r);

@@ -9,6 +9,7 @@ export * from './backup';
 export * from './failures';
 export * from './fleet';
 export * from './format';
+export * from './metrics';
 export * from './ids';
 export * from './notify';
 export * from './plan';

@@ -43,6 +43,7 @@ export class Ending<R extends Ended> {
       stepDurationsMs: progress.durations(),
     });
     progress.outcome(outcome);
+    progress.metrics.ended(outcome, endReason, progress.state.steps, this.result.stepDurationsMs ?? {});
     return this.result;
   }
 

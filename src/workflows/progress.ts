@@ -27,14 +27,16 @@ import {
   type StepState,
   type WorkersState,
 } from '../contract';
+import { RunMetrics, type Kind } from './metrics';
 
 const ORDER: StepName[] = stepsOf('reset');
 
 export class RunProgress {
   readonly state: Progress;
+  readonly metrics: RunMetrics;
 
   /** `order`: another procedure's steps (the restore's); default the runbook's. */
-  constructor(target: string, mode: Mode, order: StepName[] = ORDER) {
+  constructor(target: string, mode: Mode, order: StepName[] = ORDER, kind: Kind = 'reset') {
     const steps = (mode === 'plan' ? order.slice(0, 1) : order).map((name): StepState => ({
       name,
       title: STEP_TITLES[name],
@@ -42,6 +44,8 @@ export class RunProgress {
       attempts: 0,
     }));
     this.state = { target, mode, phase: 'planning', steps, workers: { status: 'untouched' } };
+    this.metrics = new RunMetrics(target, kind);
+    this.metrics.started(mode);
     setHandler(progressQuery, () => this.state);
     upsertSearchAttributes([{ key: TARGET_KEY, value: target }]);
     this.publish();
@@ -181,6 +185,7 @@ export class RunProgress {
       );
     if (w.status === 'still-stopped') tail.push('', workersStillStoppedMessage(w));
     setCurrentDetails([head, '', ...lines, ...tail].join('\n'));
+    this.metrics.observe(this.state);
     this.reportToFleet();
   }
 

@@ -21,7 +21,7 @@ const RESTORE_STEPS: StepName[] = stepsOf('restore');
 
 export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResult> {
   const input = checkRestoreInput(raw, workflowInfo().workflowId);
-  const progress = new RunProgress(input.target, 'execute', RESTORE_STEPS);
+  const progress = new RunProgress(input.target, 'execute', RESTORE_STEPS, 'restore');
   progress.state.kind = 'restore';
   const operator = new Operator(progress);
   const workers = progress.state.workers;

@@ -153,11 +153,13 @@ export class StepRunner {
         progress.publish();
         try {
           await this.act.restartWorkers(Math.ceil((deadline - Date.now()) / 1000))({ target: this.target });
+          progress.metrics.restartAttempt(true);
           workers.status = 'running';
           progress.publish();
           return;
         } catch (err) {
           const error = messageOf(err);
+          progress.metrics.restartAttempt(false);
           workers.restart = { ...workers.restart, lastError: error };
           log.warn('Restarting the workers failed', { attempt, maxAttempts, error });
           progress.publish();

@@ -8,6 +8,7 @@ import { Client as PgClient } from 'pg';
 import { abortSignal, retrySignal } from '../../src/contract';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
+import { freePort, scrapeUntil, valueOf } from '../support/prometheus';
 import { REPO_ROOT } from '../support/temporal';
 
 let f: ResetFixture;
@@ -35,10 +36,22 @@ test('a TRUNCATE blocked by another session past lock_timeout: data intact, work
   await blocker.query('BEGIN');
   await blocker.query('LOCK TABLE customers IN ACCESS SHARE MODE');
   try {
-    await f.startWorker();
+    const metrics = `127.0.0.1:${await freePort()}`;
+    await f.startWorker({ RR_METRICS_ADDRESS: metrics });
     const h = await f.start({ mode: 'execute' });
     await approveWhenAsked(h, f.dbName);
     const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
+    // The pause shows in the worker's metrics (the ResetRunbookWaitingForOperator alert), the workers back.
+    const target = f.target;
+    const paused = await scrapeUntil(
+      metrics,
+      (x) => valueOf(x, 'reset_runbook_runs_waiting', { target, reason: 'operator' }) === 1,
+    );
+    expect(valueOf(paused, 'reset_runbook_runs_waiting', { target, reason: 'operator' })).toBe(1);
+    expect(valueOf(paused, 'reset_runbook_runs_waiting', { target, reason: 'approval' })).toBe(0);
+    expect(valueOf(paused, 'reset_runbook_workers_stopped', { target })).toBe(0);
+    expect(valueOf(paused, 'reset_runbook_worker_restart_attempts_total', { target, result: 'ok' })).toBe(1);
+    expect(valueOf(paused, 'reset_runbook_workers_downtime_seconds_count', { target })).toBe(1);
 
     expect(p.waiting?.step).toBe('reset');
     expect(p.waiting?.error).toMatch(/TRUNCATE could not lock its tables within 1s/);
@@ -55,6 +68,10 @@ test('a TRUNCATE blocked by another session past lock_timeout: data intact, work
     const err = await h.result().catch((e) => e);
     expect(err.cause?.type).toBe('ResetAborted');
     expect(err.cause?.message).toMatch(/lock held by a report/);
+    const ended = { target, outcome: 'aborted', end_reason: 'aborted' };
+    const after = await scrapeUntil(metrics, (x) => valueOf(x, 'reset_runbook_runs_ended_total', ended) === 1);
+    expect(valueOf(after, 'reset_runbook_runs_ended_total', ended)).toBe(1);
+    expect(valueOf(after, 'reset_runbook_runs_waiting', { target, reason: 'operator' })).toBe(0);
     expect(await f.count('customers')).toBe(customers);
     expect(await f.objects()).toEqual(objectsBefore);
     expect(f.service('status')).toBe(0);

@@ -10,6 +10,7 @@ import type { TargetsFile } from '../../src/config/types';
 import { CLI, run } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
+import { freePort, scrapeUntil, valueOf } from '../support/prometheus';
 import { from, Transcript, upTo } from '../support/transcripts';
 
 let f: ResetFixture;
@@ -39,7 +40,8 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
     fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
 
     expect(f.service('start')).toBe(0);
-    await f.startWorker();
+    const metrics = `127.0.0.1:${await freePort()}`;
+    await f.startWorker({ RR_METRICS_ADDRESS: metrics });
     const h = await f.start({ mode: 'execute' });
     const asked = await waitFor(h, (p) => p.phase === 'awaiting-approval');
     expect(asked.steps.find((s) => s.name === 'plan')?.detail).toMatch(/workers restarted within 8 s if the run fails/);
@@ -69,6 +71,17 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
       `WORKERS ARE STILL STOPPED since ${r.workers!.stoppedSince} — start them by hand: ${startCommand}`,
     );
     expect(f.service('status')).not.toBe(0); // and that is the truth
+    // What pages a person (the ResetRunbookWorkersStillStopped alert): the gauge, with the attempts and the ending.
+    const target = f.target;
+    const ended = { target, outcome: 'failed', end_reason: 'workersStillStopped' };
+    const m = await scrapeUntil(metrics, (x) => valueOf(x, 'reset_runbook_runs_ended_total', ended) === 1);
+    expect(valueOf(m, 'reset_runbook_runs_ended_total', ended)).toBe(1);
+    expect(valueOf(m, 'reset_runbook_workers_still_stopped', { target })).toBe(1);
+    expect(valueOf(m, 'reset_runbook_workers_stopped', { target })).toBe(1);
+    expect(valueOf(m, 'reset_runbook_worker_restart_attempts_total', { target, result: 'failed' })).toBe(2);
+    expect(valueOf(m, 'reset_runbook_step_duration_seconds_count', { target, step: 'reset', status: 'failed' })).toBe(
+      1,
+    );
 
     const p = await h.query(progressQuery);
     expect(p.phase).toBe('failed');
