@@ -5,6 +5,7 @@
  * rather than the CLI importing workflow code that sets handlers.
  */
 import type { Plan } from './plan';
+import type { ApprovalRecord } from './approval-record';
 import type { ApproveArgs } from './reset';
 
 export type Approvable = Pick<Plan, 'databaseName' | 'highRisk' | 'digest'>;
@@ -35,20 +36,6 @@ export interface ApprovalPolicy {
   allowSelfApproval: boolean;
   /** The identity that started the run, as its input says (absent: not recorded). */
   startedBy?: string;
-}
-
-/** One approval the run counted: who, when, and the plan it approved. */
-export interface ApprovalRecord {
-  identity: string;
-  at: string;
-  planDigest: string;
-}
-
-/** One approval the run did not count, and why (shown in status, follow and the Web UI). */
-export interface ApprovalRefusal {
-  identity?: string;
-  at: string;
-  why: string;
 }
 
 /** The identity an approve signal asserts: `identity`, else `by` (senders before identities existed). */

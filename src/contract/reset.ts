@@ -5,7 +5,7 @@
  * Secrets never appear here: the input names a target, and the worker resolves the target's
  * database URLs and credentials from its own environment.
  */
-import type { ApprovalRecord, ApprovalRefusal } from './approval';
+import type { ApprovalRecord, ApprovalRefusal } from './approval-record';
 import type { BackupRecord } from './backup';
 import type { Plan } from './plan';
 import type { RestorePlan } from './restore';
