@@ -1,4 +1,4 @@
-import { approveSignal, approverProblem, describeApprovals, policyShown } from '../../contract';
+import { approveSignal, approverProblem, describeApprovals, isPlainApproval, policyShown } from '../../contract';
 import { Command, IDENTITY_OPTION, RUN_ARG, RUN_ID_OPTION } from '../command';
 import { Context, sleep } from '../context';
 import { CliError } from '../errors';
@@ -79,7 +79,9 @@ as asserted by this client: docs/operators/approvals.md.`,
     const phase = after.progress?.phase ?? after.status.toLowerCase();
     const taken = after.progress?.phase !== 'awaiting-approval';
     const now = after.progress?.approval;
-    if (!taken && now?.approvals) return counted(ctx, snap, approval.identity!, wait, now);
+    // Plain one-approval runs answer as before four-eyes; a run that counts approvals says how this one fared.
+    if (!taken && now?.approvals && !isPlainApproval(policyShown(now)))
+      return counted(ctx, snap, approval.identity!, wait, now);
     ctx.emit({
       workflowId: snap.workflowId,
       runId: snap.runId,
