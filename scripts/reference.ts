@@ -242,8 +242,12 @@ function commandSection(spec: CommandSpec, level: string): string[] {
   return lines;
 }
 
-/** A command with verbs (fleet, schedule) has a page of its own, so no page grows past what one reads. */
-const ownPage = (c: CommandSpec) => (c.verbs?.length ?? 0) > 0;
+/**
+ * A command with verbs (fleet, schedule) has a page of its own, so no page grows past what one reads; so do the
+ * approval's two (approve, reject), which say who may approve.
+ */
+const OWN_PAGE = new Set(['approve', 'reject']);
+const ownPage = (c: CommandSpec) => (c.verbs?.length ?? 0) > 0 || OWN_PAGE.has(c.name);
 const pageOf = (c: CommandSpec) => `cli-${c.name}.md`;
 
 export function cliReference(): string {

@@ -17,6 +17,7 @@ import { materializedViewWarnings, planTables } from './plan-tables';
 import { undoPlan } from './plan-undo';
 import { planWorkers } from './plan-workers';
 import { planDigest } from './lib/tables';
+import { alwaysApprove, approvalsRequired } from '../config/schema-approval';
 import { resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
 
 export function createPlanActivities(deps: ActivityDeps) {
@@ -123,8 +124,11 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
   const settings = {
     heartbeatTimeoutSeconds: cfg.timing.heartbeatTimeoutSeconds,
     maximumAttempts: cfg.timing.maximumAttempts,
-    approvalRequired: cfg.approval.required,
+    approvalRequired: alwaysApprove(cfg.approval.required),
     approvalTimeout: cfg.approval.timeout,
+    approvalsRequired: approvalsRequired(cfg.approval.required),
+    ...(cfg.approval.approvers?.length ? { approvers: cfg.approval.approvers } : {}),
+    allowSelfApproval: cfg.approval.allowSelfApproval,
     workersConfigured: Boolean(cfg.workers),
     storageConfigured: Boolean(cfg.storage),
     ...workerSettings(cfg.workers),

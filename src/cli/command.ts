@@ -31,6 +31,13 @@ export const RUN_ID_OPTION = {
   description: 'a specific run of that workflow id (default: the latest)',
 };
 
+/** Who this client is to Temporal and to the run's four-eyes count (asserted, not proved: docs/operators/approvals.md). */
+export const IDENTITY_OPTION = {
+  type: 'string' as const,
+  value: '<identity>',
+  description: 'who you are to Temporal and the run (default: $TEMPORAL_IDENTITY, else user@host)',
+};
+
 /** The runbook's task queue; RR_TASK_QUEUE separates environments (and tests) on one server, as for the worker. */
 export function taskQueueOf(env: NodeJS.ProcessEnv): string {
   return env.RR_TASK_QUEUE || TASK_QUEUE;

@@ -43,7 +43,8 @@ export interface Connected {
   close(): Promise<void>;
 }
 
-export async function connect(settings: ConnectionSettings): Promise<Connected> {
+/** `identity`: what the server records as the sender of this client's starts and signals. */
+export async function connect(settings: ConnectionSettings, identity?: string): Promise<Connected> {
   const options: ConnectionOptions = { address: settings.address, connectTimeout: '5s' };
   if (settings.tls !== undefined) options.tls = settings.tls;
   if (settings.apiKey) options.apiKey = settings.apiKey;
@@ -61,6 +62,7 @@ export async function connect(settings: ConnectionSettings): Promise<Connected> 
   const client = new Client({
     connection,
     namespace: settings.namespace,
+    ...(identity ? { identity } : {}),
     ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
   });
   try {

@@ -22,6 +22,8 @@ export class Context {
   /** Styling for stderr (notes, prompts). */
   readonly errStyle: Style;
   private connected?: Promise<Connected>;
+  /** --identity of the command, set before it connects (useIdentity). */
+  private identityFlag?: string;
 
   constructor(
     readonly io: Io,
@@ -61,7 +63,7 @@ export class Context {
         namespace: this.global.namespace,
         profile: this.global.profile,
       });
-      this.connected = connect(settings);
+      this.connected = connect(settings, this.identity());
     }
     return this.connected;
   }
@@ -76,8 +78,29 @@ export class Context {
     }
   }
 
+  /** A command's --identity, before it connects: the client, its signals and the run's input all carry it. */
+  useIdentity(flag: string | undefined): void {
+    if (flag !== undefined && flag.trim() !== '') this.identityFlag = flag.trim();
+  }
+
+  /**
+   * This client's Temporal identity: --identity, else TEMPORAL_IDENTITY, else user@host. Asserted by the
+   * client, not proved: docs/operators/approvals.md says how to make it mean something.
+   */
+  identity(): string {
+    return this.identityFlag ?? (this.io.env.TEMPORAL_IDENTITY?.trim() || `${this.user()}@${this.host()}`);
+  }
+
   /** Who is acting, recorded in approve/abort signals. */
   operator(): string {
+    return `${this.user()}@${this.host()} (reset-runbook CLI)`;
+  }
+
+  private host(): string {
+    return this.io.env.HOSTNAME ?? os.hostname();
+  }
+
+  private user(): string {
     let user = this.io.env.USER ?? this.io.env.LOGNAME;
     if (!user) {
       try {
@@ -86,8 +109,7 @@ export class Context {
         user = 'unknown';
       }
     }
-    const host = this.io.env.HOSTNAME ?? os.hostname();
-    return `${user}@${host} (reset-runbook CLI)`;
+    return user;
   }
 }
 

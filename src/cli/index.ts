@@ -2,7 +2,7 @@
  * reset-runbook: the operator CLI of the production data reset runbook.
  *
  *   reset-runbook plan <target>            reset-runbook follow <run>
- *   reset-runbook start <target>           reset-runbook approve|resume|abort <run>
+ *   reset-runbook start <target>           reset-runbook approve|reject|resume|abort <run>
  *   reset-runbook restore <target> [--run <reset run id>]
  *   reset-runbook drill <target>           (a backup now, proven by a restore into a scratch database)
  *   reset-runbook status <run>             reset-runbook list [target]
@@ -21,6 +21,7 @@ import { fleetCommand } from './commands/fleet';
 import { followCommand } from './commands/follow';
 import { listCommand } from './commands/list';
 import { planCommand } from './commands/plan';
+import { rejectCommand } from './commands/reject';
 import { restoreCommand } from './commands/restore';
 import { scheduleCommand } from './commands/schedule';
 import { resumeCommand } from './commands/resume';
@@ -38,6 +39,7 @@ export const COMMANDS: Command[] = [
   drillCommand,
   followCommand,
   approveCommand,
+  rejectCommand,
   resumeCommand,
   abortCommand,
   statusCommand,

@@ -12,6 +12,7 @@ import { activityLabel, renderView } from './render-view';
 import { RateTracker, takeSnapshot } from './snapshot';
 import { exitCodeFor } from './snapshot-exit';
 import { phaseOf, Snapshot } from './snapshot-model';
+import { approvalChangeLines } from './render-approvals';
 import { endReasonOf, leftStopped, restartLine, shownOutcome, stillStoppedLine, workersOf } from './workers-view';
 
 export type WaitingKind = 'approval' | 'operator' | 'no-worker';
@@ -96,6 +97,7 @@ export function changeLines(prev: Snapshot | undefined, snap: Snapshot, now: Dat
       lines.push(`[${at}] ${s.title}: ${s.status}${s.attempts > 1 ? ` (try ${s.attempts})` : ''}${extra}`);
     }
   }
+  lines.push(...approvalChangeLines(prev?.progress?.approval, snap.progress?.approval, t));
   const kind = waitingKind(snap);
   const prevKind = prev ? waitingKind(prev) : undefined;
   if (kind && kind !== prevKind) {

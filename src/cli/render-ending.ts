@@ -4,6 +4,7 @@
  */
 import { backupProof, type ResetResult, formatBytes } from '../contract';
 import { formatCount, formatDuration, formatTime } from './format';
+import { approvalEndLines } from './render-approvals';
 import { table } from './render';
 import { isRestoreResult, renderRestoreResult } from './render-restore';
 import type { RunSummary, Snapshot } from './snapshot-model';
@@ -33,6 +34,7 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   if (result.message && !(stopped && result.message.startsWith(STILL_STOPPED_PREFIX))) out.push(`  ${result.message}`);
   else if (failure && stopped && !failure.startsWith(STILL_STOPPED_PREFIX)) out.push(`  ${failure}`);
   if (result.reason) out.push(`  reason: ${result.reason}`);
+  out.push(...approvalEndLines(result));
   for (const f of result.backup?.files ?? []) {
     out.push(
       `  backup (${f.database}): ${f.path} (${formatBytes(f.bytes)}, sha256 ${f.sha256.slice(0, 16)}…, ${f.tocEntries} entries)`,

@@ -1,6 +1,7 @@
 /** The live view of one run that `status` prints and `follow` redraws. */
 import type { WorkersState } from '../contract';
 import { formatDuration, formatTime, truncate } from './format';
+import { approvalWaitLines } from './render-approvals';
 import { agoText, progressBar, renderSteps } from './render';
 import { renderResult } from './render-ending';
 import type { ActivityView, Snapshot } from './snapshot-model';
@@ -102,6 +103,7 @@ export function renderView(snap: Snapshot, { now, rates = {}, style = PLAIN }: V
       '',
       style.yellow(style.bold('  WAITING FOR APPROVAL')) +
         `  of database "${approval.database ?? '?'}"${'highRisk' in approval && approval.highRisk ? style.red(' (HIGH RISK)') : ''} since ${formatTime(approval.since)}, deadline ${formatTime(approval.deadline)}`,
+      ...(p?.approval && approval === p.approval ? approvalWaitLines(p.approval, snap.workflowId, style) : []),
       `  approve: reset-runbook approve ${snap.workflowId}    abort: reset-runbook abort ${snap.workflowId}`,
     );
   }

@@ -20,8 +20,9 @@
  */
 import { z } from 'zod';
 import { DEFAULTS } from './defaults';
+import { approval } from './schema-approval';
 import { ENV_NAME, TARGET_NAME, TARGET_NAME_RULE } from './rules';
-import { AT_PARENT, Env, anyStr, bool, duration, list, num, obj, str } from './schema-parts';
+import { AT_PARENT, Env, anyStr, bool, list, num, obj, str } from './schema-parts';
 import { databaseFields, expectedCount, schedule, seeds, strategy, webhook, workers } from './schema-sections';
 import { backup, storage } from './schema-storage';
 import { crossChecks, groupChecks } from './schema-checks';
@@ -122,17 +123,7 @@ function target(env: Env | undefined) {
         .describe('Row counts checked after the reset (step 6), printed in the runbook\'s "Users: 6" form.')
         .optional(),
       schedule: schedule.optional(),
-      approval: obj(
-        {
-          required: bool('Always wait for a person to approve (production always does).').default(
-            DEFAULTS.approval.required,
-          ),
-          timeout: duration('How long a run waits for approval.').default(DEFAULTS.approval.timeout),
-        },
-        'expected an object',
-      )
-        .describe('Whether a person must approve a run, and how long it waits for one.')
-        .prefault({}),
+      approval,
       timing: obj(
         {
           heartbeatTimeoutSeconds: num(

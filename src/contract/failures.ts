@@ -23,6 +23,7 @@ export const FAILURE_TYPES = [
   'ManifestElsewhere',
   'DrillRefused',
   'ApprovalTimedOut',
+  'RunRejected',
   // A step's own failure.
   'BackupFailed',
   'BackupUnreadable',

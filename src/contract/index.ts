@@ -5,6 +5,7 @@
  * may import it, the workflow sandbox included. Import from here ('../contract'), not from its files.
  */
 export * from './approval';
+export * from './approval-record';
 export * from './backup';
 export * from './failures';
 export * from './fleet';

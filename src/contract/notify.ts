@@ -6,17 +6,20 @@ import type { ResetResult } from './reset';
 import type { StepName } from './steps';
 
 /**
- * What a run tells the target's webhooks. waitingForApproval ·
- * waitingForOperator (a step failed its retries) · workersStillStopped (compensation failed) ·
- * completed · failed · aborted.
+ * What a run tells the target's webhooks. waitingForApproval · approvalReceived (one of several
+ * required approvals came; who, and how many are still needed) · waitingForOperator (a step failed its
+ * retries) · workersStillStopped (compensation failed) · completed · failed · aborted · rejected (a
+ * person said no at the approval; nothing was touched).
  */
 export const NOTIFY_EVENTS = [
   'waitingForApproval',
+  'approvalReceived',
   'waitingForOperator',
   'workersStillStopped',
   'completed',
   'failed',
   'aborted',
+  'rejected',
 ] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 

@@ -98,6 +98,12 @@ export interface RunSettings {
   maximumAttempts: number;
   approvalRequired: boolean;
   approvalTimeout: string;
+  /** approval.required as a number: distinct approvals needed (absent: 1, as in plans from before it). */
+  approvalsRequired?: number;
+  /** approval.approvers: the identities that may approve (absent or empty: anyone). */
+  approvers?: string[];
+  /** approval.allowSelfApproval (absent: true, as before it existed). */
+  allowSelfApproval?: boolean;
   workersConfigured: boolean;
   storageConfigured: boolean;
   stopTimeoutSeconds: number;

@@ -5,6 +5,7 @@
  * Secrets never appear here: the input names a target, and the worker resolves the target's
  * database URLs and credentials from its own environment.
  */
+import type { ApprovalRecord, ApprovalRefusal } from './approval-record';
 import type { BackupRecord } from './backup';
 import type { Plan } from './plan';
 import type { RestorePlan } from './restore';
@@ -32,6 +33,11 @@ export interface ResetInput {
   approvalTimeout?: string;
   /** Count every table exactly in the plan, however large (overrides the target's plan.exactCounts). */
   exactCounts?: boolean;
+  /**
+   * Who starts the run, as the starting client asserts it (`reset-runbook start` sends its identity): where
+   * approval.allowSelfApproval is false, this identity's approval does not count.
+   */
+  startedBy?: string;
 }
 
 export interface Progress {
@@ -58,8 +64,24 @@ export interface Progress {
   };
   /** Set the moment an abort signal arrives, so `abort` can say "accepted" while the run compensates. */
   abortRequested?: { by?: string; reason?: string; at: string };
-  /** Set while the run waits for approval. */
-  approval?: { database: string; highRisk: boolean; since: string; deadline: string; planDigest: string };
+  /** Set while the run waits for approval; the four-eyes fields are absent in runs from before them. */
+  approval?: {
+    database: string;
+    highRisk: boolean;
+    since: string;
+    deadline: string;
+    planDigest: string;
+    /** How many distinct approvals the run needs. */
+    required?: number;
+    /** Who may approve (absent: anyone but, where self-approval is off, the starter). */
+    approvers?: string[];
+    allowSelfApproval?: boolean;
+    startedBy?: string;
+    /** The approvals counted so far. */
+    approvals?: ApprovalRecord[];
+    /** The approvals not counted, and why (the starter's, a second by one identity, one not in `approvers`). */
+    refused?: ApprovalRefusal[];
+  };
   plan?: Plan;
   backup?: BackupRecord;
   /**
@@ -77,10 +99,21 @@ export interface ApproveArgs {
   /** If given, must equal the plan digest shown in `progress.approval.planDigest`. */
   planDigest?: string;
   by?: string;
+  /**
+   * The approver's identity as the sending client asserts it: signals do not carry their sender to workflow code, so
+   * the CLI puts its own identity here (TEMPORAL_IDENTITY, --identity, else user@host). Absent: `by` stands in.
+   */
+  identity?: string;
 }
 export interface AbortArgs {
   reason?: string;
   by?: string;
+}
+/** A person says no while the run waits for approval: it ends "rejected", nothing touched. */
+export interface RejectArgs {
+  reason?: string;
+  /** The rejecting client's identity, asserted as for an approval. */
+  identity?: string;
 }
 
 export interface VerifyLine {
@@ -127,6 +160,11 @@ export interface ResetResult {
   stepDurationsMs?: Partial<Record<StepName, number>>;
   /** Why the run ended; set on every ending. */
   endReason?: EndReason;
+  /** Who started the run and the approvals it counted (identity, time, plan digest), when it asked for any. */
+  startedBy?: string;
+  approvals?: ApprovalRecord[];
+  /** Who rejected the run and why (endReason "rejected"). */
+  rejectedBy?: { identity?: string; reason?: string; at: string };
   /** The workers' final state (see WorkersState). */
   workers?: WorkersState;
   /**

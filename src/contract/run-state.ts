@@ -39,6 +39,8 @@ export type EndReason =
   | 'refused'
   | 'planFailed'
   | 'approvalTimedOut'
+  /** A person rejected the run while it waited for approval (`reset-runbook reject`): nothing was touched. */
+  | 'rejected'
   | 'aborted'
   | 'cancelled'
   | 'stepFailed'

@@ -6,9 +6,10 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ChildReport, FleetApproveArgs, FleetProgress } from './fleet';
-import type { AbortArgs, ApproveArgs, Progress } from './reset';
+import type { AbortArgs, ApproveArgs, Progress, RejectArgs } from './reset';
 
 export const approveSignal = defineSignal<[ApproveArgs]>('approve');
+export const rejectSignal = defineSignal<[RejectArgs]>('reject');
 export const retrySignal = defineSignal<[]>('retry');
 export const abortSignal = defineSignal<[AbortArgs]>('abort');
 export const progressQuery = defineQuery<Progress>('progress');

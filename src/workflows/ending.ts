@@ -6,7 +6,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, log, rootCause } from '@temporalio/workflow';
 import type { EndReason, FailureType, NotifyEvent, Phase, ResetResult, RunSettings } from '../contract';
 import { lockActivities } from './activities';
-import { AbortRequested } from './operator';
+import { AbortRequested, RejectRequested } from './operator';
 import { workersStillStoppedMessage, type RunProgress } from './progress';
 import { messageOf, WorkersStillStopped, type StepRunner } from './steps';
 
@@ -86,6 +86,13 @@ export class Ending<R extends Ended> {
       this.end('failed', 'workersStillStopped', 'failed', msg);
       if (notify) await notify('workersStillStopped');
       return ApplicationFailure.nonRetryable(msg, 'CompensationFailed', this.result);
+    }
+    if (err instanceof RejectRequested) {
+      // Said no before anything destructive: not a failure of the run, and nothing to undo.
+      (this.result as Ended & Pick<ResetResult, 'rejectedBy'>).rejectedBy = err.by;
+      this.end('rejected', 'rejected', 'failed', err.message);
+      if (notify) await notify('rejected');
+      return this.failure('RunRejected', ` ${err.message}`);
     }
     if (err instanceof AbortRequested) {
       this.end('aborted', 'aborted', 'aborted', err.message);

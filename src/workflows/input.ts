@@ -14,6 +14,7 @@ export interface CheckedInput {
   reason?: string;
   approvalTimeout?: string;
   exactCounts?: boolean;
+  startedBy?: string;
 }
 
 const KNOWN = new Set([
@@ -24,6 +25,7 @@ const KNOWN = new Set([
   'reason',
   'approvalTimeout',
   'exactCounts',
+  'startedBy',
 ]);
 
 export function checkInput(raw: unknown, workflowId: string): CheckedInput {
@@ -44,7 +46,7 @@ export function checkInput(raw: unknown, workflowId: string): CheckedInput {
     problems.push('"requireApproval" must be true or false');
   if (i.exactCounts !== undefined && typeof i.exactCounts !== 'boolean')
     problems.push('"exactCounts" must be true or false');
-  for (const f of ['confirmation', 'reason'] as const)
+  for (const f of ['confirmation', 'reason', 'startedBy'] as const)
     if (i[f] !== undefined && typeof i[f] !== 'string') problems.push(`"${f}" must be a string`);
   if (i.approvalTimeout !== undefined && !isDuration(i.approvalTimeout))
     problems.push(`"approvalTimeout" must be ${DURATION_RULE}`);
@@ -64,6 +66,7 @@ export function checkInput(raw: unknown, workflowId: string): CheckedInput {
     reason: i.reason,
     approvalTimeout: i.approvalTimeout,
     ...(i.exactCounts !== undefined ? { exactCounts: i.exactCounts } : {}),
+    ...(i.startedBy?.trim() ? { startedBy: i.startedBy.trim() } : {}),
   };
 }
 

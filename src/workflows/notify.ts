@@ -7,6 +7,9 @@
 import { CancellationScope, log, proxyActivities, rootCause, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
+  describeApprovals,
+  isPlainApproval,
+  policyShown,
   STEP_TITLES,
   type NotifyEvent,
   type NotifyMessage,
@@ -43,7 +46,7 @@ export function notifyMessage(
   result: ResetResult | undefined,
   ids: { workflowId: string; runId: string },
 ): NotifyMessage {
-  const step = event === 'waitingForApproval' ? 'approval' : stepConcerned(p);
+  const step = event === 'waitingForApproval' || event === 'approvalReceived' ? 'approval' : stepConcerned(p);
   const stepTitle = step ? `"${STEP_TITLES[step]}"` : '';
   const db = p.plan?.databaseName;
   const run = `Reset of "${p.target}"${db ? ` (database ${db})` : ''}`;
@@ -56,9 +59,15 @@ export function notifyMessage(
       text =
         `:hourglass: ${run} waits for approval${p.approval ? ` until ${p.approval.deadline}` : ''}: ` +
         `${truncate.length} tables to truncate (${rows} rows), ${p.plan?.objectsToDelete.count ?? 0} objects to delete` +
-        `${p.plan?.warnings.length ? `, ${p.plan.warnings.length} warning(s)` : ''}. Read the plan and approve: ${cmd('approve')}`;
+        `${p.plan?.warnings.length ? `, ${p.plan.warnings.length} warning(s)` : ''}. ${approvalsLine(p)}Read the plan and approve: ${cmd('approve')}`;
       break;
     }
+    case 'approvalReceived':
+      text = `:ballot_box_with_check: ${run}: ${approvalsLine(p)}Read the plan and approve: ${cmd('approve')}, or reject it: ${cmd('reject')}`;
+      break;
+    case 'rejected':
+      text = `:no_entry: ${run} ${clause(result?.message ?? 'was rejected')}. ${workersLine(p)}`;
+      break;
     case 'waitingForOperator':
       text = `:warning: ${run}: step ${stepTitle} failed after its retries: ${clause(p.waiting?.error ?? 'see the run')}. ${workersLine(p)} It waits for an operator: ${cmd('resume')} to retry, ${cmd('abort')} to end it.`;
       break;
@@ -87,6 +96,13 @@ export function notifyMessage(
     step: step ?? null,
     text: slackEscape(text),
   };
+}
+
+/** Who approved so far and how many are still needed, for a run that counts approvals ("" otherwise). */
+function approvalsLine(p: Progress): string {
+  const a = p.approval;
+  if (!a?.required || !a.approvals || isPlainApproval(policyShown(a))) return '';
+  return `${describeApprovals(policyShown(a), a.approvals)}. `;
 }
 
 /**

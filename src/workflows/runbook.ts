@@ -14,6 +14,8 @@
 import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import {
   backupProof,
+  isPlainApproval,
+  policyOf,
   restoreCommand,
   type HeartbeatProgress,
   type Plan,
@@ -27,13 +29,20 @@ import { checkInput, durationMs } from './input';
 import { notify } from './notify';
 import { Operator } from './operator';
 import { RunProgress } from './progress';
+import { planSummary, purgeDetail } from './run-lines';
 import { messageOf, StepRunner } from './steps';
 
 export async function productionDataReset(raw: ResetInput): Promise<ResetResult> {
   const input = checkInput(raw, workflowInfo().workflowId);
   const progress = new RunProgress(input.target, input.mode);
   const operator = new Operator(progress);
-  const result: ResetResult = { target: input.target, mode: input.mode, outcome: 'planned', reason: input.reason };
+  const result: ResetResult = {
+    target: input.target,
+    mode: input.mode,
+    outcome: 'planned',
+    reason: input.reason,
+    ...(input.startedBy ? { startedBy: input.startedBy } : {}),
+  };
   const ending = new Ending(input.target, progress, result, {
     label: 'Reset',
     refusedType: 'ResetRefused',
@@ -73,6 +82,13 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
 
   const s = plan.settings;
   const act = stepActivities(s);
+  // Four eyes: approvals counted by identity under the target's policy. Runs started before it replay
+  // their one approval as they took it (docs/versioning.md).
+  const policy = patched('four-eyes') ? policyOf(s, input.startedBy) : undefined;
+  if (policy && !policy.allowSelfApproval && !policy.startedBy)
+    throw ending.refused(
+      'this target does not allow self-approval (approval.allowSelfApproval is false), so the run must say who starts it: give "startedBy" in the input (reset-runbook start does)',
+    );
   const { runId, workflowId } = workflowInfo();
 
   // One reset per database, whatever the workflow id: the run claims its databases before anything is
@@ -161,8 +177,11 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     const isProduction = plan.environment === undefined || plan.environment === 'production';
     const mustAsk =
       input.requireApproval || s.approvalRequired || isProduction || plan.highRisk || input.confirmation === undefined;
-    if (mustAsk) await operator.approve(plan, durationMs(input.approvalTimeout ?? s.approvalTimeout));
-    else
+    if (mustAsk) {
+      await operator.approve(plan, durationMs(input.approvalTimeout ?? s.approvalTimeout), policy);
+      // Plain one-approval runs keep their result as before; the step's detail names the approver.
+      if (policy && !isPlainApproval(policy)) result.approvals = operator.approvals;
+    } else
       progress.skipped(
         'approval',
         `confirmed in the input ("${input.confirmation}"), environment "${plan.environment}"`,
@@ -259,35 +278,4 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   } finally {
     if (lock) await releaseLock(s, input.target, runId);
   }
-}
-
-function planSummary(p: Plan): string {
-  const truncate = p.tables.filter((t) => t.action === 'truncate');
-  const rows = truncate.reduce((a, t) => a + t.rows, 0);
-  const restart = p.settings.workersConfigured
-    ? `, workers restarted within ${p.settings.restartBudgetSeconds ?? DEFAULTS.workers.restartBudgetSeconds} s if the run fails`
-    : '';
-  // "≈": some counts are pg_class estimates (large tables; plan.exactCounts or --exact-counts counts them).
-  const approx = truncate.some((t) => t.estimated) ? '≈' : '';
-  const sample = p.objectsToDelete.sample;
-  const found = sample && sample.checked > 0 ? ` (${sample.present} of ${sample.checked} sampled found)` : '';
-  // The Web UI shows this line: whether the reset can be undone belongs there too (plans recorded before it have no
-  // undo).
-  const undo = p.undo ? `; undo: ${p.undo.summary}` : '';
-  return `${truncate.length} tables to truncate (${approx}${rows} rows), ${p.tables.length - truncate.length} kept, ${p.objectsToDelete.count} objects to delete${found}, ${p.workersAlive} workers alive${restart}${undo}${p.errors.length ? `; ${p.errors.length} error(s)` : ''}`;
-}
-
-/** The purge step's line: what went, what an earlier attempt had already removed, what was never there. */
-function purgeDetail(p: {
-  deleted: number;
-  bytes: number;
-  alreadyGone?: number;
-  missing?: number;
-  missingSample?: string[];
-}): string {
-  const gone = p.alreadyGone ? `; ${p.alreadyGone} already gone (removed by an earlier attempt)` : '';
-  const missing = p.missing
-    ? `; ${p.missing} missing before the reset (blob rows without a file), e.g. ${(p.missingSample ?? []).join(', ')}`
-    : '';
-  return `${p.deleted} objects, ${p.bytes} bytes deleted${gone}${missing}`;
 }

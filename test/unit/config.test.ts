@@ -129,7 +129,7 @@ test('settings for materialized views, workers when none alive, restart budget a
     'targets.a.notify.webhooks[0].urlEnv: expected the NAME of an environment variable holding the webhook URL (never the URL itself)',
     'targets.a.notify.webhooks[1].urlEnv: environment variable UNSET is not set on this worker',
     'targets.a.notify.webhooks[2].urlEnv: environment variable NOT_A_URL does not hold an http(s) URL',
-    'targets.a.notify.webhooks[3].events: expected a non-empty list of "waitingForApproval", "waitingForOperator", "workersStillStopped", "completed", "failed", "aborted" (or leave it out for all)',
+    'targets.a.notify.webhooks[3].events: expected a non-empty list of "waitingForApproval", "approvalReceived", "waitingForOperator", "workersStillStopped", "completed", "failed", "aborted", "rejected" (or leave it out for all)',
     'targets.b.notify: expected {"webhooks": [{"urlEnv": "SLACK_WEBHOOK_URL"}]}',
   ]);
   // A problem never repeats the secret it is about.
@@ -293,7 +293,7 @@ test('defaults are filled once, at load: the loaded config carries every setting
     whenNoneAliveBefore: 'start',
   });
   expect(t.timing).toEqual({ heartbeatTimeoutSeconds: 30, maximumAttempts: 3, lockTimeoutSeconds: 10 });
-  expect(t.approval).toEqual({ required: false, timeout: '24h' });
+  expect(t.approval).toEqual({ required: false, allowSelfApproval: true, timeout: '24h' });
   expect(t.backup).toMatchObject({ keep: 5, maxAgeMinutes: 60 });
   expect(t.database.refreshMaterializedViews).toBe(true);
   expect(t.restartIdentity).toBe(false);

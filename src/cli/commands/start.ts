@@ -2,13 +2,15 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import {
   approveSignal,
   ApproveArgs,
+  describeApprovals,
+  policyShown,
   resetWorkflowId,
   ResetInput,
   WORKFLOW_TASK_TIMEOUT,
   WORKFLOW_TYPE,
 } from '../../contract';
 import { checkRunDuration } from '../args';
-import { Command, checkTarget, taskQueueOf } from '../command';
+import { Command, checkTarget, IDENTITY_OPTION, taskQueueOf } from '../command';
 import { Context } from '../context';
 import { CliError, UsageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -59,11 +61,14 @@ export const startCommand: Command = {
       type: 'boolean',
       description: 'return with exit 3 if a step fails and the run waits for resume/abort',
     },
+    identity: IDENTITY_OPTION,
   },
   details: `The run waits for an approval after its plan and backup. Without --confirm, the plan is shown and
 the database's name is asked for (stdin, typed or piped); with --confirm it is checked against the plan.
 Ctrl-C detaches: the reset goes on; follow it again with \`reset-runbook follow <target>\`.
-Exit 5 when the target is not in the worker's targets file (refused before anything is touched).`,
+Exit 5 when the target is not in the worker's targets file (refused before anything is touched).
+The run records who started it (--identity, $TEMPORAL_IDENTITY, else user@host); where the target does not
+allow self-approval, start does not ask you for the approval: others give it with \`reset-runbook approve\`.`,
   async run(ctx, { args, opts }) {
     const target = checkTarget(args.target!);
     const confirm = opts.confirm as string | undefined;
@@ -71,6 +76,7 @@ Exit 5 when the target is not in the worker's targets file (refused before anyth
     if (opts['approval-timeout'] !== undefined)
       checkRunDuration(opts['approval-timeout'] as string, '--approval-timeout');
     if (confirm !== undefined && confirm.trim() === '') throw new UsageError('--confirm: give the database name');
+    ctx.useIdentity(opts.identity as string | undefined);
     const { client } = await ctx.connection();
 
     const input: ResetInput = {
@@ -78,6 +84,7 @@ Exit 5 when the target is not in the worker's targets file (refused before anyth
       mode: 'execute',
       reason: opts.reason as string | undefined,
       approvalTimeout: opts['approval-timeout'] as string | undefined,
+      startedBy: ctx.identity(),
     };
     if (opts['exact-counts'] === true) input.exactCounts = true;
     if (confirm) input.confirmation = confirm;
@@ -157,6 +164,14 @@ export async function startAndFollow(
     const approval = snap.progress!.approval!;
     const key = `${approval.planDigest}@${approval.since}`;
     if (approved.has(key)) return 'continue';
+    if (approval.allowSelfApproval === false && approval.startedBy === ctx.identity()) {
+      // The run would refuse it: say once who must approve, and keep following while they do.
+      approved.add(key);
+      ctx.note(
+        `${approval.startedBy} started this run and may not approve it; ${describeApprovals(policyShown(approval), approval.approvals ?? [])}: reset-runbook approve ${snap.workflowId}`,
+      );
+      return 'continue';
+    }
     const args = await approvalFor(ctx, snap, o.confirm, o.confirmRebuild);
     if (!args) return 'stop';
     await handle.signal(approveSignal, args);
@@ -229,7 +244,12 @@ export async function approvalFor(
     );
     return undefined;
   }
-  const args: ApproveArgs = { confirmation: name, planDigest: approval.planDigest, by: ctx.operator() };
+  const args: ApproveArgs = {
+    confirmation: name,
+    planDigest: approval.planDigest,
+    by: ctx.operator(),
+    identity: ctx.identity(),
+  };
   if (approval.highRisk) {
     const expected = `REBUILD ${database}`;
     let second = confirmRebuild;
