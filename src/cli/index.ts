@@ -6,6 +6,7 @@
  *   reset-runbook restore <target> [--run <reset run id>]
  *   reset-runbook drill <target>           (a backup now, proven by a restore into a scratch database)
  *   reset-runbook status <run>             reset-runbook list [target]
+ *   reset-runbook audit [target] [--since 30d] [--csv]   (who did what to every run)
  *   reset-runbook fleet plan|start|status|follow|approve|abort <fleet>   (many targets in one run)
  *   reset-runbook schedule <verb> <name>   (create|list|describe|pause|unpause|trigger|delete|sync)
  *   reset-runbook codec-server             (decodes encrypted payloads for the Web UI)
@@ -15,6 +16,7 @@ import { commandHelp, GlobalOptions, parseCommandArgs, pickVerb } from './args';
 import { Command } from './command';
 import { abortCommand } from './commands/abort';
 import { approveCommand } from './commands/approve';
+import { auditCommand } from './commands/audit';
 import { codecServerCommand } from './commands/codec-server';
 import { drillCommand } from './commands/drill';
 import { fleetCommand } from './commands/fleet';
@@ -44,6 +46,7 @@ export const COMMANDS: Command[] = [
   abortCommand,
   statusCommand,
   listCommand,
+  auditCommand,
   fleetCommand,
   scheduleCommand,
   codecServerCommand,
