@@ -1,5 +1,11 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { FLEET_WORKFLOW_TYPE, RESTORE_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../../contract';
+import {
+  FLEET_WORKFLOW_TYPE,
+  RESTORE_WORKFLOW_TYPE,
+  SEARCH_ATTRIBUTES,
+  TARGET_KEY,
+  WORKFLOW_TYPE,
+} from '../../contract';
 import { decodeRawPayloads } from '../../encryption/decode-raw';
 import { AuditKind, AuditListed, AuditRow, auditRow, parseSince, renderAuditTable, toCsv } from '../audit';
 import { Command, checkTarget } from '../command';
@@ -47,11 +53,9 @@ function kindOf(info: WorkflowExecutionInfo): AuditKind {
 }
 
 function listed(info: WorkflowExecutionInfo): AuditListed {
-  const sa = (info.searchAttributes ?? {}) as Record<string, unknown>;
-  const t = sa[SEARCH_ATTRIBUTES.target];
   return {
     kind: kindOf(info),
-    target: Array.isArray(t) && t.length ? String(t[0]) : undefined,
+    target: info.typedSearchAttributes?.get(TARGET_KEY),
     workflowId: info.workflowId,
     runId: info.runId,
     status: info.status.name,
