@@ -122,7 +122,7 @@ export function renderEnding(snap: Snapshot, style: Style = PLAIN): string {
 export function renderRunList(runs: RunSummary[], style: Style = PLAIN): string {
   if (!runs.length) return '  (no runs)';
   const lines = table(
-    ['workflow id', 'kind', 'status', 'outcome', 'step', 'started', 'took'],
+    ['workflow id', 'kind', 'status', 'outcome', 'step', 'started', 'duration'],
     runs.map((r) => [
       r.workflowId,
       r.kind,
