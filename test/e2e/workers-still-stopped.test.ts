@@ -11,7 +11,7 @@ import { CLI, run } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { freePort, scrapeUntil, valueOf } from '../support/prometheus';
-import { from, Transcript, upTo } from '../support/transcripts';
+import { from, Transcript, upTo, lastOf } from '../support/transcripts';
 
 let f: ResetFixture;
 afterEach(async () => {
@@ -134,7 +134,9 @@ test('workers that do not come back: failed, workersStillStopped, bounded attemp
     };
     const page = 'docs/operators/failure-cases.md';
     new Transcript(names)
-      .add(['abort', h.workflowId, '--reason', 'postponed', '--wait', '60s'], a)
+      .add(['abort', h.workflowId, '--reason', 'postponed', '--wait', '60s'], a, {
+        trim: lastOf(/restarting workers, attempt/),
+      })
       .check(page, 'workers-stopped-abort');
     new Transcript(names)
       .add(['follow', h.workflowId], fo, {

@@ -261,3 +261,15 @@ export function upTo(re: RegExp, what: string): (out: string) => string {
     return [...lines.slice(0, i + 1), `[… trimmed: ${what}]`].join('\n');
   };
 }
+
+/** Keeps only the last line matching `re`: a live view attached late sees some of a run's repeated lines, not all. */
+export function lastOf(re: RegExp): (out: string) => string {
+  return (out) => {
+    const lines = out.split('\n');
+    const last = lines
+      .map((l, i) => (re.test(l) ? i : -1))
+      .filter((i) => i >= 0)
+      .pop();
+    return lines.filter((l, i) => !re.test(l) || i === last).join('\n');
+  };
+}
