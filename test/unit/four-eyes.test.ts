@@ -23,6 +23,7 @@ import {
 import { recordHistory } from '../support/histories';
 import { workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
+import { fakePlan } from '../support/fake-plan';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -91,39 +92,10 @@ function target(settings: Partial<RunSettings>): { t: string; calls: string[] } 
   const t = `fe-${randomUUID().slice(0, 8)}`;
   const calls: string[] = [];
   callsByTarget.set(t, calls);
+  const plan = fakePlan(t, { databaseName: DB, digest: 'digest-1234567890abcdef' });
   plans.set(t, {
-    target: t,
-    databaseName: DB,
-    environment: 'production',
-    strategy: 'replant',
-    highRisk: false,
-    tables: [{ database: 'primary', schema: 'public', table: 'customers', rows: 5, action: 'truncate' }],
-    foreignKeys: [],
-    blobs: { count: 1, bytes: 10 },
-    objectsToDelete: { count: 2, bytes: 20 },
-    workersAlive: 1,
-    claimedExecutions: 0,
-    pgDumpVersion: '15.1',
-    serverVersion: '15.1',
-    databaseBytes: 1,
-    backupDirFreeBytes: 10,
-    warnings: [],
-    errors: [],
-    settings: {
-      heartbeatTimeoutSeconds: 5,
-      maximumAttempts: 1,
-      approvalRequired: true,
-      approvalTimeout: '1h',
-      workersConfigured: true,
-      storageConfigured: true,
-      stopTimeoutSeconds: 5,
-      startTimeoutSeconds: 5,
-      approvalsRequired: 2,
-      allowSelfApproval: false,
-      ...settings,
-    },
-    digest: 'digest-1234567890abcdef',
-    createdAt: new Date().toISOString(),
+    ...plan,
+    settings: { ...plan.settings, approvalRequired: true, approvalsRequired: 2, allowSelfApproval: false, ...settings },
   });
   return { t, calls };
 }

@@ -23,6 +23,7 @@ import {
 import { workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 import { recordHistory } from '../support/histories';
+import { fakePlan } from '../support/fake-plan';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -69,41 +70,6 @@ afterAll(async () => {
 
 /** The time the workflows see (the test server's clock, moved forward by every skip). */
 const serverNow = async () => new Date(await env.currentTimeMs()).toISOString();
-
-function fakePlan(target: string, over: Partial<Plan> = {}): Plan {
-  return {
-    target,
-    databaseName: 'phonefin_production',
-    environment: 'production',
-    strategy: 'replant',
-    highRisk: false,
-    tables: [{ database: 'primary', schema: 'public', table: 'customers', rows: 5, action: 'truncate' }],
-    foreignKeys: [],
-    blobs: { count: 1, bytes: 10 },
-    objectsToDelete: { count: 2, bytes: 20 },
-    workersAlive: 1,
-    claimedExecutions: 0,
-    pgDumpVersion: '15.1',
-    serverVersion: '15.1',
-    databaseBytes: 1,
-    backupDirFreeBytes: 10,
-    warnings: [],
-    errors: [],
-    settings: {
-      heartbeatTimeoutSeconds: 5,
-      maximumAttempts: 1,
-      approvalRequired: false,
-      approvalTimeout: '1h',
-      workersConfigured: true,
-      storageConfigured: true,
-      stopTimeoutSeconds: 5,
-      startTimeoutSeconds: 5,
-    },
-    digest: 'd1',
-    createdAt: new Date().toISOString(),
-    ...over,
-  };
-}
 
 type Calls = string[];
 let lockCalls: string[] = [];
