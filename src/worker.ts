@@ -17,15 +17,22 @@ import { dataConverterFromEnv } from './encryption/data-converter';
 import { CODEC_KEYS_ENV, EncryptionConfigError } from './encryption/keys';
 import { LoggingConfigError, workerLogging, type WorkerLogging } from './observability/logging';
 import { MetricsConfigError, metricsTelemetryOptions } from './observability/metrics';
-import { prebuiltWorkflowBundle, WorkflowBundleError } from './workflow-bundle';
+import { TracingConfigError } from './observability/traces-url';
+import { workerTracing, type WorkerTracing } from './observability/worker-tracing';
+import { prebuiltWorkflowBundle, WORKFLOW_INTERCEPTOR_MODULES, WorkflowBundleError } from './workflow-bundle';
 import { resolveTemporalSettings, temporalUnreachableMessage, TemporalSettingsError } from './temporal-connection';
 
 /** Temporal did not answer at start: the message names the address and the variable that sets it. */
 export class TemporalUnreachableError extends Error {}
 
-export async function createWorker(env: NodeJS.ProcessEnv = process.env, logging?: WorkerLogging) {
+export async function createWorker(
+  env: NodeJS.ProcessEnv = process.env,
+  logging?: WorkerLogging,
+  tracing: WorkerTracing = workerTracing(env),
+) {
   const targets = loadTargetsFromEnv(env);
   logging?.useTargets(targets);
+  tracing.useTargets(targets);
   // RR_CODEC_KEYS: payloads and failure messages sealed with AES-256-GCM before they reach the server.
   const dataConverter = dataConverterFromEnv(env);
   const temporal = resolveTemporalSettings(env);
@@ -54,7 +61,12 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env, logging
     // The real PostgreSQL, S3, child processes and clock; unit tests pass fakes (test/unit/activities).
     activities: createActivities({ targets, env, ...realDependencies(env) }),
     ...(dataConverter ? { dataConverter } : {}),
-    ...(logging ? { interceptors: { activity: logging.activityInterceptors } } : {}),
+    interceptors: {
+      ...(bundle ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
+      activity: [...(logging?.activityInterceptors ?? []), ...tracing.activityInterceptors],
+    },
+    // The workflows' spans leave the sandbox here (dropped when tracing is off).
+    sinks: tracing.sinks,
     // On SIGTERM (systemd stop, a deploy) the step in flight may finish: 90 s, inside the unit's TimeoutStopSec=120.
     shutdownGraceTime: '90s',
     // After a worker dies, its runs' next workflow task waits this long on the dead worker's sticky
@@ -67,6 +79,7 @@ export async function createWorker(env: NodeJS.ProcessEnv = process.env, logging
 
 async function main(logging: WorkerLogging) {
   let made;
+  let tracing: WorkerTracing | undefined;
   try {
     // Once per process, before the first connection: the runtime's logger (RR_LOG_FORMAT, RR_LOG_LEVEL) and
     // telemetry (the core's logs; metrics at RR_METRICS_ADDRESS) are fixed from then on.
@@ -77,11 +90,13 @@ async function main(logging: WorkerLogging) {
         ...metricsTelemetryOptions(),
       },
     });
-    made = await createWorker(process.env, logging);
+    tracing = workerTracing(process.env);
+    made = await createWorker(process.env, logging, tracing);
   } catch (err) {
     if (
       err instanceof ConfigError ||
       err instanceof MetricsConfigError ||
+      err instanceof TracingConfigError ||
       err instanceof EncryptionConfigError ||
       err instanceof TemporalSettingsError ||
       err instanceof WorkflowBundleError
@@ -100,12 +115,14 @@ async function main(logging: WorkerLogging) {
     ? `payloads encrypted (key ${process.env[CODEC_KEYS_ENV]!.trim().split(':')[0]})`
     : 'payloads not encrypted';
   logging.info(
-    `reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file}), ${sealed}, Temporal ${temporal.address} namespace "${temporal.namespace}" (${temporal.describe}${temporal.profile ? `, ${temporal.profile}` : ''}), workflows ${bundle ? `from the prebuilt bundle ${bundle}` : 'bundled at start'}`,
+    `reset-runbook worker: task queue "${process.env.RR_TASK_QUEUE ?? TASK_QUEUE}", targets: ${Object.keys(targets.targets).join(', ')} (from ${targets.file}), ${sealed}, Temporal ${temporal.address} namespace "${temporal.namespace}" (${temporal.describe}${temporal.profile ? `, ${temporal.profile}` : ''}), workflows ${bundle ? `from the prebuilt bundle ${bundle}` : 'bundled at start'}, traces ${tracing?.url ? `to ${tracing.url}` : 'off'}`,
   );
   try {
     await worker.run();
   } finally {
     await connection.close();
+    // The spans of the last steps are still batched: send them before the process goes.
+    await tracing?.shutdown().catch(() => undefined);
   }
 }
 

@@ -20,6 +20,16 @@ export const BUNDLE_FILES = {
 
 export class WorkflowBundleError extends Error {}
 
+/**
+ * Bundled with the workflows in every variant, tracing on or off: the SDK's OpenTelemetry interceptors
+ * (a span for the run and for each activity it schedules). Workflow code must not depend on a
+ * worker's settings, or a run would replay differently on a worker started otherwise; so the spans are
+ * always made, and the worker decides whether they leave (src/observability/worker-tracing.ts).
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES: string[] = [
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
+
 /** undefined: no prebuilt bundle, bundle at start. */
 export function prebuiltWorkflowBundle(env: NodeJS.ProcessEnv, encrypted: boolean): string | undefined {
   const given = env[BUNDLE_ENV]?.trim();

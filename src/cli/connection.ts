@@ -14,26 +14,35 @@ import {
   TemporalSettings,
   TemporalSettingsError,
 } from '../temporal-connection';
+import { TracingConfigError, tracesUrl } from '../observability/traces-url';
 import { CliError } from './errors';
 import { EXIT } from './exit-codes';
 
 export interface ConnectionSettings extends TemporalSettings {
   /** The encrypting data converter, when RR_CODEC_KEYS is set. */
   dataConverter?: DataConverter;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT is set: this command's starts and signals are traced (src/observability/tracing.ts). */
+  traced?: boolean;
 }
 
 export function connectionSettings(env: NodeJS.ProcessEnv, flags: TemporalFlags = {}): ConnectionSettings {
   let settings: TemporalSettings;
   let dataConverter: DataConverter | undefined;
+  let traced: boolean;
   try {
     settings = resolveTemporalSettings(env, flags);
     dataConverter = dataConverterFromEnv(env);
+    traced = tracesUrl(env) !== undefined;
   } catch (err) {
-    if (err instanceof TemporalSettingsError || err instanceof EncryptionConfigError)
+    if (
+      err instanceof TemporalSettingsError ||
+      err instanceof EncryptionConfigError ||
+      err instanceof TracingConfigError
+    )
       throw new CliError(err.message, EXIT.usage);
     throw err;
   }
-  return { ...settings, dataConverter };
+  return { ...settings, dataConverter, ...(traced ? { traced } : {}) };
 }
 
 export interface Connected {
@@ -59,11 +68,14 @@ export async function connect(settings: ConnectionSettings, identity?: string): 
       'set TEMPORAL_ADDRESS (and TEMPORAL_TLS_* / TEMPORAL_API_KEY for a secured server) or TEMPORAL_PROFILE, or pass --address / --profile',
     );
   }
+  // Loaded only when on: the OpenTelemetry SDK costs every command's start otherwise.
+  const tracing = settings.traced ? clientTracing() : undefined;
   const client = new Client({
     connection,
     namespace: settings.namespace,
     ...(identity ? { identity } : {}),
     ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
+    ...(tracing ? { interceptors: { workflow: [tracing.interceptor] } } : {}),
   });
   try {
     await client.workflowService.describeNamespace({ namespace: settings.namespace });
@@ -82,5 +94,24 @@ export async function connect(settings: ConnectionSettings, identity?: string): 
       EXIT.unreachable,
     );
   }
-  return { client, connection, settings, close: () => connection.close() };
+  const close = async () => {
+    await connection.close();
+    // The command's spans are batched: send them before the process exits.
+    await tracing?.shutdown().catch(() => undefined);
+  };
+  return { client, connection, settings, close };
+}
+
+function clientTracing() {
+  // require, not import(): tsx runs the CLI from source as CommonJS, where import() cannot load a .ts file.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { tracingFromEnv } = require('../observability/tracing') as typeof import('../observability/tracing');
+  const { OpenTelemetryWorkflowClientInterceptor } =
+    require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const tracing = tracingFromEnv(process.env, 'reset-runbook-cli');
+  return {
+    interceptor: new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer }),
+    shutdown: tracing.shutdown,
+  };
 }

@@ -20,3 +20,4 @@ export * from './restore';
 export * from './run-state';
 export * from './signals';
 export * from './steps';
+export * from './tracing';

@@ -71,7 +71,7 @@ export function workerLogging(
   const format = logFormatOf(env);
   const level = logLevelOf(env);
   // Until the targets file is read, the secrets every worker has: a refused file's message is scrubbed too.
-  const ctx: LineContext = { redactor: secretsOf(env, { file: '', targets: {} }), targets: [] };
+  const ctx: LineContext = { redactor: workerRedactor(env, { file: '', targets: {} }), targets: [] };
   // As the SDK's default logger decides (supports-color): a colour terminal, or FORCE_COLOR set.
   const colors = process.stderr.isTTY
     ? process.stderr.hasColors()
@@ -98,7 +98,7 @@ export function workerLogging(
     ...(format === 'json' ? { coreLogging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } } : {}),
     activityInterceptors: [activityLogAttributes],
     useTargets(targets) {
-      ctx.redactor = secretsOf(env, targets);
+      ctx.redactor = workerRedactor(env, targets);
       ctx.targets = Object.keys(targets.targets);
     },
     info: (message, meta) => own('INFO', message, meta),
@@ -112,8 +112,8 @@ export function workerLogging(
   return logging;
 }
 
-/** The activities' secrets (activities/lib/secrets.ts), and the payload codec's key material. */
-function secretsOf(env: NodeJS.ProcessEnv, targets: LoadedTargets): Redactor {
+/** Every secret this worker holds (the activities' secrets, activities/lib/secrets.ts, and the payload codec's key material) as one redactor. */
+export function workerRedactor(env: NodeJS.ProcessEnv, targets: LoadedTargets): Redactor {
   const keys = (env[CODEC_KEYS_ENV] ?? '').split(',').map((e) => e.slice(e.indexOf(':') + 1).trim());
   return redactor([...collectSecrets(env, targets), ...keys]);
 }

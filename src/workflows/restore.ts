@@ -16,11 +16,13 @@ import { Operator } from './operator';
 import { RunProgress } from './progress';
 import { checkRestoreInput } from './restore-input';
 import { messageOf, StepRunner } from './steps';
+import { traceRun } from './tracing';
 
 const RESTORE_STEPS: StepName[] = stepsOf('restore');
 
 export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResult> {
   const input = checkRestoreInput(raw, workflowInfo().workflowId);
+  traceRun(input.target, 'restore');
   const progress = new RunProgress(input.target, 'execute', RESTORE_STEPS, 'restore');
   progress.state.kind = 'restore';
   const operator = new Operator(progress);

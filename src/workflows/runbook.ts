@@ -31,9 +31,11 @@ import { Operator } from './operator';
 import { RunProgress } from './progress';
 import { planSummary, purgeDetail } from './run-lines';
 import { messageOf, StepRunner } from './steps';
+import { inStepSpan, traceRun } from './tracing';
 
 export async function productionDataReset(raw: ResetInput): Promise<ResetResult> {
   const input = checkInput(raw, workflowInfo().workflowId);
+  traceRun(input.target, 'reset');
   const progress = new RunProgress(input.target, input.mode);
   const operator = new Operator(progress);
   const result: ResetResult = {
@@ -54,10 +56,12 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   progress.started('plan');
   let plan: Plan;
   try {
-    plan = await planActivities().planReset({
-      target: input.target,
-      ...(input.exactCounts !== undefined ? { exactCounts: input.exactCounts } : {}),
-    });
+    plan = await inStepSpan(input.target, 'plan', 1, () =>
+      planActivities().planReset({
+        target: input.target,
+        ...(input.exactCounts !== undefined ? { exactCounts: input.exactCounts } : {}),
+      }),
+    );
   } catch (err) {
     ending.planFailed(err);
     throw err;
@@ -178,7 +182,9 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     const mustAsk =
       input.requireApproval || s.approvalRequired || isProduction || plan.highRisk || input.confirmation === undefined;
     if (mustAsk) {
-      await operator.approve(plan, durationMs(input.approvalTimeout ?? s.approvalTimeout), policy);
+      await inStepSpan(input.target, 'approval', 1, () =>
+        operator.approve(plan, durationMs(input.approvalTimeout ?? s.approvalTimeout), policy),
+      );
       // Plain one-approval runs keep their result as before; the step's detail names the approver.
       if (policy && !isPlainApproval(policy)) result.approvals = operator.approvals;
     } else

@@ -21,6 +21,7 @@ import type { RunSettings, StepName } from '../contract';
 import { restartBudget, retryDelayMs } from './activities';
 import { AbortRequested, Operator } from './operator';
 import { RunProgress, workersStillStoppedMessage } from './progress';
+import { inStepSpan } from './tracing';
 
 export interface WorkerControls {
   stopWorkers: (args: { target: string }) => Promise<unknown>;
@@ -112,7 +113,7 @@ export class StepRunner {
     let lastHeartbeat: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await run(lastHeartbeat);
+        return await inStepSpan(this.target, name, attempt, () => run(lastHeartbeat));
       } catch (err) {
         if (isCancellation(err) || !retryable(err) || attempt >= s.maximumAttempts) throw err;
         // A killed worker's last heartbeat says where it was (the purge resumes from it).

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { HISTORIES_DIR } from '../support/histories';
-import { workflowBundlePath } from '../support/temporal';
+import { droppedSpans, workflowBundlePath } from '../support/temporal';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -55,7 +55,11 @@ test('recorded histories of the fleet (resetFleet) exist: completed after its ap
 test.each(files)('replays %s without nondeterminism', async (file) => {
   const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
   const workflowId = file.replace(/\.json$/, '').split('--')[1];
-  await Worker.runReplayHistory({ workflowBundle: { codePath: await workflowBundlePath() } }, history, workflowId);
+  await Worker.runReplayHistory(
+    { workflowBundle: { codePath: await workflowBundlePath() }, sinks: droppedSpans() },
+    history,
+    workflowId,
+  );
 });
 
 /**
@@ -73,7 +77,7 @@ async function replaySwapped(prefix: string, first: string, second: string): Pro
   expect([a?.name, b?.name]).toEqual([first, second]);
   [a.name, b.name] = [b.name, a.name];
   return Worker.runReplayHistory(
-    { workflowBundle: { codePath: await workflowBundlePath() } },
+    { workflowBundle: { codePath: await workflowBundlePath() }, sinks: droppedSpans() },
     historyFromJSON(json),
     file.replace(/\.json$/, '').split('--')[1],
   );

@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { workerTracing } from '../../src/observability/worker-tracing';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/workflow-bundle';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -26,6 +28,7 @@ function sourceHash(extraDir?: string): string {
   walk(path.join(ROOT, 'src', 'config'));
   walk(path.join(ROOT, 'src', 'encryption'));
   if (extraDir) walk(extraDir);
+  h.update(JSON.stringify(WORKFLOW_INTERCEPTOR_MODULES));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -44,6 +47,7 @@ export async function workflowBundlePath(
   if (!fs.existsSync(file)) {
     const { code } = await bundleWorkflowCode({
       workflowsPath: opts.workflowsPath ?? path.join(ROOT, 'src', 'workflows', 'index.ts'),
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
       ...(opts.encodedFailures
         ? { failureConverterPath: path.join(ROOT, 'src', 'encryption', 'failure-converter.ts') }
         : {}),
@@ -52,6 +56,14 @@ export async function workflowBundlePath(
     fs.renameSync(`${file}.tmp`, file);
   }
   return file;
+}
+
+/**
+ * A test worker's `sinks`: the bundled workflows always make spans (src/workflow-bundle.ts), and a
+ * worker without the sink logs an error for each; this one drops them, as a worker with tracing off does.
+ */
+export function droppedSpans() {
+  return workerTracing({}).sinks;
 }
 
 export function temporalAddress(): string {

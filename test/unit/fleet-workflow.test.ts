@@ -27,7 +27,7 @@ import {
   type FleetTarget,
 } from '../../src/contract';
 import { recordHistory } from '../support/histories';
-import { workflowBundlePath } from '../support/temporal';
+import { droppedSpans, workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 import type { ChildEvent } from './fleet/workflows';
 
@@ -55,6 +55,7 @@ const planStarted = new Set<string>();
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
   worker = await Worker.create({
+    sinks: droppedSpans(),
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: {

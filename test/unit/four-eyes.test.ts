@@ -21,7 +21,7 @@ import {
   type RunSettings,
 } from '../../src/contract';
 import { recordHistory } from '../support/histories';
-import { workflowBundlePath } from '../support/temporal';
+import { droppedSpans, workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 import { fakePlan } from '../support/fake-plan';
 
@@ -71,6 +71,7 @@ beforeAll(async () => {
   };
   const names = ['planReset', 'backupDatabase', ...Object.keys(results)];
   worker = await Worker.create({
+    sinks: droppedSpans(),
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: { codePath: await workflowBundlePath() },

@@ -103,7 +103,8 @@ const LAYER_TEXT = [
   "import { Client } from 'pg';", // 8: a package the contract may not use (nor workflows)
   "import { TASK_QUEUE } from '../contract';", // 9: every layer reads the contract
   "import { metricsTelemetryOptions } from '../observability/metrics';", // 10: the worker's metrics endpoint
-  'void [productionDataReset, formatTime, createActivities, STEPS, defineSignal, condition, ApplicationFailure, Client, TASK_QUEUE, metricsTelemetryOptions];',
+  "import { tracingFromEnv } from '../observability/tracing';", // 11: traces (the CLI's own spans too)
+  'void [productionDataReset, formatTime, createActivities, STEPS, defineSignal, condition, ApplicationFailure, Client, TASK_QUEUE, metricsTelemetryOptions, tracingFromEnv];',
   'export type F = typeof resetFleet;',
   '',
 ].join('\n');
@@ -112,21 +113,21 @@ describe('layers: each folder of src/ imports only what its rule allows', () => 
   const refused = (file: string) => linesOf(lint(file, LAYER_TEXT), 'no-restricted-imports');
 
   test('src/contract imports nothing of ours, and of packages only @temporalio/common and defineSignal/defineQuery', () => {
-    expect(refused('src/contract/lint-fixture.ts')).toEqual([1, 2, 3, 4, 6, 8, 9, 10]);
+    expect(refused('src/contract/lint-fixture.ts')).toEqual([1, 2, 3, 4, 6, 8, 9, 10, 11]);
   });
   test('src/activities imports neither workflow code (not even types) nor the CLI nor observability', () => {
-    expect(refused('src/activities/lib/lint-fixture.ts')).toEqual([1, 2, 3, 10]);
+    expect(refused('src/activities/lib/lint-fixture.ts')).toEqual([1, 2, 3, 10, 11]);
   });
-  test('src/cli imports no workflow code (a workflow function type is allowed), not the activities nor observability', () => {
+  test('src/cli imports no workflow code (a workflow function type is allowed), not the activities, of observability only tracing', () => {
     expect(refused('src/cli/commands/lint-fixture.ts')).toEqual([1, 4, 10]);
   });
   test("src/observability (the worker's logs and metrics) imports neither workflow code (not even types) nor the CLI", () => {
     expect(refused('src/observability/lint-fixture.ts')).toEqual([1, 2, 3]);
   });
   test('src/config imports no workflow code and not observability', () => {
-    expect(refused('src/config/lint-fixture.ts')).toEqual([1, 2, 10]);
+    expect(refused('src/config/lint-fixture.ts')).toEqual([1, 2, 10, 11]);
   });
   test('src/workflows imports nothing of the CLI or observability, not even types, and only types of the activities', () => {
-    expect(refused('src/workflows/lint-fixture.ts')).toEqual([3, 4, 8, 10]);
+    expect(refused('src/workflows/lint-fixture.ts')).toEqual([3, 4, 8, 10, 11]);
   });
 });

@@ -23,7 +23,7 @@ import {
   type StepStatus,
 } from '../../src/contract';
 import { recordHistory } from '../support/histories';
-import { workflowBundlePath } from '../support/temporal';
+import { droppedSpans, workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -58,6 +58,7 @@ beforeAll(async () => {
     return fn(args);
   };
   worker = await Worker.create({
+    sinks: droppedSpans(),
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: { codePath: await workflowBundlePath() },

@@ -20,7 +20,7 @@ import {
   type Progress,
   type ResetInput,
 } from '../../src/contract';
-import { workflowBundlePath } from '../support/temporal';
+import { droppedSpans, workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 import { recordHistory } from '../support/histories';
 import { fakePlan } from '../support/fake-plan';
@@ -55,6 +55,7 @@ beforeAll(async () => {
     'releaseResetLock',
   ];
   worker = await Worker.create({
+    sinks: droppedSpans(),
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: { codePath: await workflowBundlePath() },
