@@ -40,7 +40,7 @@ export default tseslint.config(
     languageOptions: {
       // scripts/*.ts are run by tsx and are outside tsconfig.json's program.
       parserOptions: {
-        projectService: { allowDefaultProject: ['scripts/build-workflow-bundle.ts'] },
+        projectService: { allowDefaultProject: ['scripts/build-workflow-bundle.ts', 'scripts/render-dashboard.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
