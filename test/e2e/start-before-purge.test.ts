@@ -5,8 +5,10 @@
  * yet; released, the run ends exactly as the normal reset does (full-reset.test.ts checks the same).
  */
 import { progressQuery } from '../../src/contract';
+import { cli } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
+import { temporalAddress } from '../support/temporal';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy';
 
 let f: ResetFixture;
@@ -71,4 +73,10 @@ test('workers.startBeforePurge: the workers run while the purge runs, and the re
   );
   expect(await f.objects(f.otherAppPrefix)).toEqual(otherBefore);
   expect(f.service('status')).toBe(0);
+
+  // The CLI lists the steps in the order they ran.
+  const status = await cli(['status', f.target], { TEMPORAL_ADDRESS: temporalAddress(), RR_TASK_QUEUE: f.taskQueue });
+  const rows = status.stdout.split('\n').filter((l) => /^\s+✔\s+\d /.test(l));
+  expect(rows.map((l) => /✔\s+(\d)/.exec(l)![1])).toEqual(['0', '1', '2', '3', '5', '4', '6']);
+  expect(status.stdout).toMatch(/5 Restart Solid Queue workers\s+done.*before the purge/);
 });
