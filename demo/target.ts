@@ -36,6 +36,8 @@ export interface DemoTargetOptions {
   noWorkers?: boolean;
   /** workers.whenNoneAliveBefore (default "start"). */
   whenNoneAliveBefore?: 'start' | 'leave';
+  /** workers.startBeforePurge (default false): the workers start right after the seeds, before the purge. */
+  startBeforePurge?: boolean;
   notify?: TargetConfig['notify'];
 }
 
@@ -77,6 +79,7 @@ export function demoTarget(o: DemoTargetOptions): TargetConfig {
           stopTimeoutSeconds: 60,
           startTimeoutSeconds: 60,
           whenNoneAliveBefore: o.whenNoneAliveBefore,
+          startBeforePurge: o.startBeforePurge,
         },
     storage: {
       services: {

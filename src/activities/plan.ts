@@ -133,6 +133,8 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
     storageConfigured: Boolean(cfg.storage),
     ...workerSettings(cfg.workers),
     startWorkersAtEnd,
+    // Only when it changes something (workers and storage both configured): other plans stay as they were.
+    ...(cfg.workers?.startBeforePurge && cfg.storage ? { startWorkersBeforePurge: true } : {}),
     backupMaxAgeMinutes: cfg.backup.maxAgeMinutes,
     notifications: (cfg.notify?.webhooks.length ?? 0) > 0,
   };

@@ -20,6 +20,7 @@ const ORDER: StepName[] = [
   'startWorkers',
   'verify',
 ];
+const START_FIRST: StepName[] = [...ORDER.slice(0, 5), 'startWorkers', 'purgeStorage', 'verify'];
 
 /** The run's state as its history shows it. `pending` are the server's pending activities (describe). */
 export function deriveFromHistory(events: Event[], pending: ActivityView[] = []): HistoryState {
@@ -68,7 +69,9 @@ export function deriveFromHistory(events: Event[], pending: ActivityView[] = [])
   }
 
   const mode: Mode | undefined = input ? (input.mode ?? 'plan') : undefined;
-  const names = mode === 'plan' ? ORDER.slice(0, 1) : ORDER;
+  // workers.startBeforePurge: the run takes step 5 before step 4, and lists it so.
+  const order = plan?.settings?.startWorkersBeforePurge ? START_FIRST : ORDER;
+  const names = mode === 'plan' ? order.slice(0, 1) : order;
   const stepList = names.map(
     (n) => steps.get(n) ?? { name: n, title: STEP_TITLES[n], status: 'pending' as const, attempts: 0 },
   );

@@ -83,7 +83,9 @@ export function renderPlan(plan: Plan, style: Style = PLAIN): string {
       'after the reset',
       s.startWorkersAtEnd === false
         ? 'left stopped, as they were (workers.whenNoneAliveBefore "leave")'
-        : 'started again (step 5)',
+        : s.startWorkersBeforePurge
+          ? 'started again right after the seeds, before the purge (step 5 before step 4: workers.startBeforePurge)'
+          : 'started again (step 5)',
     );
     if (s.restartBudgetSeconds !== undefined)
       kv(

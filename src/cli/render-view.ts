@@ -139,6 +139,9 @@ export function pauseWorkersLine(restarted: boolean, w: WorkersState | undefined
   if (restarted) return 'Solid Queue workers: started again while the run waits (resume stops them again first)';
   if (w?.status === 'stopped')
     return 'Solid Queue workers: stopped, and left so while the run waits (none was alive before the reset)';
+  // Started by step 5 before this step failed (workers.startBeforePurge): running, and a retry leaves them so.
+  if (w?.status === 'running')
+    return 'Solid Queue workers: running: this run started them again before this step (resume does not stop them)';
   return 'Solid Queue workers: not stopped by this run';
 }
 

@@ -18,6 +18,8 @@ export const DEFAULTS = {
     startTimeoutSeconds: PLAN_DEFAULTS.startTimeoutSeconds,
     restartBudgetSeconds: 300,
     whenNoneAliveBefore: 'start',
+    // The runbook's order (purge, then start) unless a target opts in: docs/operators/configure.md says why.
+    startBeforePurge: false,
   },
   storage: { pageSize: 1000, concurrency: 4, sampleSize: 100, purge: true },
   quarantine: { prefix: 'reset-quarantine/', diskFolder: '.reset-quarantine' },

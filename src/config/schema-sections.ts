@@ -95,6 +95,9 @@ export const workers = obj(
         'When no Solid Queue process is alive before the reset: "start" starts them at the end anyway; "leave" leaves them stopped, as they were.',
       )
       .default(DEFAULTS.workers.whenNoneAliveBefore),
+    startBeforePurge: bool(
+      "Start the workers right after the seeds, before the storage purge: they are stopped only for the TRUNCATE and the seeds, however many files the purge deletes. false keeps the runbook's order (purge, then start).",
+    ).default(DEFAULTS.workers.startBeforePurge),
   },
   'expected an object with "stop" and "start" commands',
 );

@@ -119,6 +119,12 @@ export interface RunSettings {
    * (workers.whenNoneAliveBefore: "start" | "leave"); the plan says which.
    */
   startWorkersAtEnd?: boolean;
+  /**
+   * workers.startBeforePurge: step 5 runs right after step 3, before the purge (step 4), so the workers
+   * are stopped only for the TRUNCATE and the seeds. Absent (plans from before it, or false): the
+   * runbook's order, purge then start.
+   */
+  startWorkersBeforePurge?: boolean;
   /** The target has notification webhooks (their URLs stay in the worker's environment). */
   notifications?: boolean;
 }

@@ -26,6 +26,11 @@ export interface WorkersState {
   status: 'untouched' | 'stopped' | 'restarting' | 'running' | 'still-stopped' | 'left-stopped';
   /** When this run stopped them (ISO time). */
   stoppedSince?: string;
+  /**
+   * When this run last started them again (ISO time; step 5 or compensation): with stoppedSince, the
+   * workers-stopped window. Absent while they are stopped, and in runs from before it.
+   */
+  startedAgainAt?: string;
   /** The target's start command, so an operator can start them by hand (the targets file holds no secrets). */
   startCommand?: string;
   /** While (and after) compensating: attempt n of at most maxAttempts, within the budget ending at deadline. */

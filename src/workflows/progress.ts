@@ -51,6 +51,20 @@ export class RunProgress {
     this.publish();
   }
 
+  /** Lists step `name` just before step `before` (a run that takes its steps in another order says so). */
+  moveBefore(name: StepName, before: StepName): void {
+    const steps = this.state.steps;
+    const moved = steps.splice(
+      steps.findIndex((s) => s.name === name),
+      1,
+    );
+    steps.splice(
+      steps.findIndex((s) => s.name === before),
+      0,
+      ...moved,
+    );
+  }
+
   step(name: StepName): StepState {
     return this.state.steps.find((s) => s.name === name)!;
   }

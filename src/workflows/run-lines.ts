@@ -6,7 +6,7 @@ export function planSummary(p: Plan): string {
   const truncate = p.tables.filter((t) => t.action === 'truncate');
   const rows = truncate.reduce((a, t) => a + t.rows, 0);
   const restart = p.settings.workersConfigured
-    ? `, workers restarted within ${p.settings.restartBudgetSeconds ?? DEFAULTS.workers.restartBudgetSeconds} s if the run fails`
+    ? `, workers restarted within ${p.settings.restartBudgetSeconds ?? DEFAULTS.workers.restartBudgetSeconds} s if the run fails${p.settings.startWorkersBeforePurge ? ', started again before the purge' : ''}`
     : '';
   // "≈": some counts are pg_class estimates (large tables; plan.exactCounts or --exact-counts counts them).
   const approx = truncate.some((t) => t.estimated) ? '≈' : '';

@@ -68,6 +68,34 @@ export class StepRunner {
   }
 
   /**
+   * Step 5: the workers this run stopped are started again (or left stopped on purpose). `note` says why
+   * it runs where it does (before the purge, workers.startBeforePurge). From here on the workers are not
+   * stopped by this run: a later step's pause and every ending leave them alone.
+   */
+  async startWorkers(start: () => Promise<{ alive: number }>, note = ''): Promise<void> {
+    const { s, progress } = this;
+    if (this.stoppedByUs() && s.startWorkersAtEnd === false) {
+      this.leaveStopped();
+      progress.skipped(
+        'startWorkers',
+        `left stopped: none was alive before the reset (workers.whenNoneAliveBefore "leave")${note}`,
+      );
+    } else if (this.stoppedByUs()) {
+      await this.step('startWorkers', start, { detail: (w) => `${w.alive} process(es) alive${note}` });
+      this.markRunning();
+    } else progress.skipped('startWorkers', s.workersConfigured ? 'workers already running' : 'no workers configured');
+  }
+
+  /**
+   * Started again by this run (step 5 or compensation): the end of the workers-stopped window. No publish
+   * of its own: a fleet child's report is a signal, and one more would not replay recorded histories.
+   */
+  private markRunning(): void {
+    this.workers.status = 'running';
+    this.workers.startedAgainAt = new Date().toISOString();
+  }
+
+  /**
    * Runs one step: its activity up to `maximumAttempts` times (each attempt counted), then, if it still
    * fails, brings the workers back and waits for an operator's "retry" or "abort".
    */
@@ -83,6 +111,7 @@ export class StepRunner {
         // A half-done stop still needs undoing, so the workers count as stopped from here.
         workers.status = 'stopped';
         workers.stoppedSince = new Date().toISOString();
+        workers.startedAgainAt = undefined;
         workers.startCommand = s.startCommand;
         workers.restart = undefined;
       }
@@ -155,7 +184,7 @@ export class StepRunner {
         try {
           await this.act.restartWorkers(Math.ceil((deadline - Date.now()) / 1000))({ target: this.target });
           progress.metrics.restartAttempt(true);
-          workers.status = 'running';
+          this.markRunning();
           progress.publish();
           return;
         } catch (err) {

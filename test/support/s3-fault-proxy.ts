@@ -13,6 +13,9 @@ export interface S3FaultProxy {
   /** Keys to refuse, with how many more times each is refused (Infinity: until cleared). */
   refuse: Map<string, number>;
   refusals: number;
+  /** While set, DeleteObjects calls wait for it before they reach S3 (a purge held mid-way); `held` counts them. */
+  hold?: Promise<void>;
+  held: number;
   close(): Promise<void>;
 }
 
@@ -28,11 +31,17 @@ export const xmlUnescape = (s: string) =>
 
 export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
   const upstream = new URL(target);
-  const state: S3FaultProxy = { endpoint: '', refuse: new Map(), refusals: 0, close: async () => undefined };
+  const state: S3FaultProxy = { endpoint: '', refuse: new Map(), refusals: 0, held: 0, close: async () => undefined };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const hold = req.method === 'POST' && /[?&]delete(=|&|$)/.test(req.url ?? '') ? state.hold : undefined;
+      if (!hold) return forward();
+      state.held++;
+      void hold.then(forward);
+    });
+    function forward() {
       let body = Buffer.concat(chunks);
       const headers: http.OutgoingHttpHeaders = { ...req.headers, host: upstream.host };
       const refused: string[] = [];
@@ -109,7 +118,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
         res.end(String(e));
       });
       up.end(body);
-    });
+    }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   state.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

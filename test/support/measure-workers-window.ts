@@ -1,0 +1,79 @@
+/**
+ * The workers-stopped window of a whole reset with workers.startBeforePurge off and on, against the
+ * number of files the purge deletes (a measurement, not a test: the figures go into the closing note).
+ *   eval "$(scripts/stack env)"; npx tsx test/support/measure-workers-window.ts 2000 65000 [1000000:on]
+ * For each count N and each setting it makes a fresh small demo database (scale 1), adds N blobs on an
+ * ActiveStorage Disk service with one file each (files on a local folder are quick to make; moto takes
+ * minutes for 65,000 objects), and runs a real reset: Temporal, a worker process, the stand-in Solid
+ * Queue service. The window is read as the bench reads it (bench/lib/target.ts): the target's stop and
+ * start commands write a timestamp, from the moment the stop begins to the moment the start returns.
+ * Prints one JSON line per run.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT } from './temporal';
+import { approveAndFinish } from './drive';
+import { fixture } from './fixture';
+
+async function once(files: number, startBeforePurge: boolean): Promise<Record<string, unknown>> {
+  const f = await fixture({ scale: 1 });
+  try {
+    const root = path.join(f.dir, 'storage');
+    await f.sql(`UPDATE active_storage_blobs SET service_name = 'local'`);
+    await f.sql(
+      `INSERT INTO active_storage_blobs (key, filename, service_name, byte_size, created_at)
+       SELECT md5('${f.id}-' || g), 'f.bin', 'local', 16, now() FROM generate_series(1, $1::int) g`,
+      [files],
+    );
+    const keys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')).map((r) => r.key);
+    for (const k of keys) {
+      const p = path.join(root, k.slice(0, 2), k.slice(2, 4), k);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, 'x'.repeat(16));
+    }
+    const marks = path.join(f.dir, 'marks.log');
+    const service = path.join(REPO_ROOT, 'scripts', 'solid-queue-service');
+    const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
+    const t = file.targets[f.target];
+    t.storage = { services: { local: { kind: 'disk', root } } };
+    t.workers.stop = `echo "stop $(date +%s%3N)" >> ${marks}; ${service} stop`;
+    t.workers.start = `${service} start && echo "started $(date +%s%3N)" >> ${marks}`;
+    t.workers.startBeforePurge = startBeforePurge;
+    fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
+    if (f.service('start') !== 0) throw new Error('the Solid Queue stand-in did not start');
+    await f.startWorker();
+    const r = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
+    if (r.outcome !== 'completed') throw new Error(`run ended ${r.outcome}: ${r.message}`);
+    const lines = fs.readFileSync(marks, 'utf8').trim().split('\n');
+    const at = (word: string) => Number(lines.find((l) => l.startsWith(`${word} `))!.split(' ')[1]);
+    const w = r.workers!;
+    return {
+      files,
+      startBeforePurge,
+      objectsDeleted: r.objectsDeleted?.count,
+      windowSeconds: (at('started') - at('stop')) / 1000,
+      resultWindowSeconds: (Date.parse(w.startedAgainAt!) - Date.parse(w.stoppedSince!)) / 1000,
+      stepSeconds: Object.fromEntries(Object.entries(r.stepDurationsMs ?? {}).map(([k, v]) => [k, (v ?? 0) / 1000])),
+    };
+  } finally {
+    await f.cleanup();
+  }
+}
+
+async function main(args: string[]): Promise<void> {
+  // Interleaved, off then on, for each count: the machine's load drifts alike for both settings.
+  // "N:on" runs only the setting on (at 1 M files the run with it off holds the workers for minutes).
+  for (const a of args) {
+    const [n, only] = a.split(':');
+    for (const on of only === 'on' ? [true] : [false, true])
+      process.stdout.write(JSON.stringify(await once(Number(n), on)) + '\n');
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  },
+);
