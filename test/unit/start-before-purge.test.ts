@@ -21,7 +21,7 @@ import {
 import { pauseWorkersLine } from '../../src/cli/render-view';
 import { fakePlan } from '../support/fake-plan';
 import { recordHistory } from '../support/histories';
-import { workflowBundlePath } from '../support/temporal';
+import { droppedSpans, workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -55,6 +55,7 @@ beforeAll(async () => {
     return fn(args);
   };
   worker = await Worker.create({
+    sinks: droppedSpans(),
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: { codePath: await workflowBundlePath() },
