@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackupFile } from '../../contract';
-import type { BackupDestination } from './backup-destination';
+import type { BackupDestination } from './backup-destination-types';
 import type { LocalStore, S3Store } from './backup-store';
 import { dumpDir, hashDir, listEntries } from './pg-dump-dir';
 import { checkS3Dir, uploadDir } from './pg-dump-dir-s3';

@@ -5,32 +5,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BackupFile, BackupRecord } from '../../contract';
+import type { BackupDestination } from './backup-destination-types';
 import { backupStoreFor, LocalStore, S3Store } from './backup-store';
 import { checkArchive, dumpTo } from './pg-dump';
 import { fsyncDir, localDirDestination, s3DirDestination, s3Location } from './backup-destination-dir';
 import { checkS3Archive, dumpToS3 } from './pg-dump-s3';
 import { recordName, removePartials, removeUnrecorded } from './retention';
-import type { DatabaseHandle, ResolvedTarget } from './target';
-
-export interface Dumped {
-  bytes: number;
-  sha256: string;
-}
-
-export interface BackupDestination {
-  readonly store: LocalStore | S3Store;
-  /** Before a backup: what an interrupted one left goes (local partial files, S3 dumps without a record). */
-  clearLeftovers(): Promise<void>;
-  /** pg_dump of `db` into the item `name`; `extra`: pg_dump's options (a drill's snapshot). */
-  dump(db: DatabaseHandle, name: string, onBytes: (n: number) => void, extra: string[]): Promise<Dumped>;
-  /** `pg_restore --list` over the dump (a bad one is removed and refused); the file's entry of the record. */
-  check(db: DatabaseHandle, name: string, dumped: Dumped): Promise<BackupFile>;
-  /** Removes the backup's files: a cancelled or undrillable backup must not pass for a complete one. */
-  remove(files: BackupFile[]): Promise<void>;
-  /** After every check: what makes the dumps a backup (S3: the record object; local: the folder synced). */
-  seal(stamp: string, record: BackupRecord): Promise<void>;
-}
+import type { ResolvedTarget } from './target';
 
 export function backupDestination(t: ResolvedTarget, pgDump: string, pgRestore: string): BackupDestination {
   const store = backupStoreFor(t.config.backup, t.s3);
