@@ -5,14 +5,19 @@
  * typed on stdin), brings every table back to the same checksums. The S3 variant also runs the restore
  * drill (backup.verify "restore"), which restores the unpacked folder with `pg_restore -j 2`.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { tableChecksums } from '../../demo/generate';
 import { renderResult } from '../../src/cli/render-ending';
 import { run } from '../cli/harness';
-import { abortSignal, type ResetResult } from '../../src/contract';
+import { abortSignal, type BackupFile, type ResetResult } from '../../src/contract';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
+import { stackEnv } from '../support/stack-env';
 import { REPO_ROOT } from '../support/temporal';
 
 let f: ResetFixture;
@@ -25,6 +30,38 @@ afterEach(async () => {
 async function checksums(): Promise<Record<string, string>> {
   const all = await tableChecksums(f.dbUrl);
   return Object.fromEntries(Object.entries(all).filter(([t]) => !t.startsWith('solid_queue_')));
+}
+
+/**
+ * The restore by hand that docs/operators/configure.md gives, `pg_restore -j 2` of the folder (an S3
+ * object first unpacked by `tar -x`), into a new database: its tables' checksums.
+ */
+async function handRestore(bf: BackupFile): Promise<Record<string, string>> {
+  const env = stackEnv();
+  const hand = `${f.dbName}_hand`;
+  const url = new URL(f.dbUrl);
+  url.pathname = `/${hand}`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-hand-'));
+  await f.sql(`CREATE DATABASE ${hand}`);
+  try {
+    let dir = bf.path;
+    if (bf.location?.kind === 's3') {
+      dir = tmp;
+      const s3 = new S3Client({ endpoint: f.endpoint, forcePathStyle: true, region: 'us-east-1' });
+      const got = await s3.send(new GetObjectCommand({ Bucket: bf.location.bucket, Key: bf.location.key }));
+      const tar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'inherit', 'inherit'] });
+      (got.Body as Readable).pipe(tar.stdin);
+      expect(await new Promise((resolve) => tar.on('close', resolve))).toBe(0);
+    }
+    execFileSync(path.join(env.pgBin, 'pg_restore'), ['-j', '2', '--no-owner', '--exit-on-error', '-d', hand, dir], {
+      env: { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(env.pgPort), PGUSER: 'postgres' },
+    });
+    const all = await tableChecksums(url.toString());
+    return Object.fromEntries(Object.entries(all).filter(([t]) => !t.startsWith('solid_queue_')));
+  } finally {
+    await f.sql(`DROP DATABASE IF EXISTS ${hand} WITH (FORCE)`);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** Runs `reset-runbook …` exactly as the ending printed it, typing the database's name when asked. */
@@ -102,6 +139,9 @@ test.each<Variant>(['local folder', 'S3 destination'])(
       expect(names.filter((n) => /^backup_pre_reset_.*\.json$/.test(n))).toHaveLength(1);
       expect(reset.backup!.drill).toMatchObject({ equal: true });
     }
+
+    // The documented restore by hand: the backup as stored, pg_restore -j 2, the same rows.
+    expect(await handRestore(bf)).toEqual(before);
 
     const printed = /Undo this reset with: (.+)$/m.exec(renderResult(reset))?.[1];
     expect(printed).toBe(`reset-runbook restore ${f.target} --run ${h.firstExecutionRunId}`);
