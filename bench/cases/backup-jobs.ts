@@ -16,12 +16,16 @@ import { figures, ratio, type Figures } from '../lib/stats';
 import { targetEnv } from '../lib/target';
 
 export const JOBS = [1, 2, 4] as const;
+/** To S3 the parallel dump is written to disk, then uploaded: measured at 1 and 2 jobs against the streamed -Fc. */
+export const S3_JOBS = [1, 2] as const;
 
 export interface BackupJobsFigures {
   /** Bare `pg_dump -Fc`. */
   peerSeconds: Figures;
   /** Our backup step per backup.jobs, and its median over the peer's. */
   ours: { jobs: number; seconds: Figures; ratio: number; bytes: number }[];
+  /** The same to the S3 destination (moto on this machine). */
+  oursS3: { jobs: number; seconds: Figures; ratio: number; bytes: number }[];
   peerBytes: number;
   /** A whole restore into an empty database: the -Fc file with -j 1, the -Fd folders with -j N. */
   restore: { what: string; seconds: Figures }[];
@@ -39,17 +43,40 @@ async function admin(ctx: BenchContext, sql: string): Promise<void> {
   }
 }
 
-/** The run fixture as three more targets that differ only in backup.jobs (and their backup folders). */
+/**
+ * The run fixture as more targets that differ only in backup.jobs and where the backup goes: a folder
+ * each (`-j<N>`), and the S3 destination (`-s3-j<N>`: moto, direct, not through the counting proxy).
+ */
 function jobsTargets(ctx: BenchContext) {
-  const targets = Object.fromEntries(
-    JOBS.map((j) => [
-      `${ctx.run.name}-j${j}`,
-      {
-        ...ctx.run.config,
-        backup: { ...ctx.run.config.backup, keep: 1, jobs: j, dir: path.join(ctx.dir, `jobs${j}-backups`) },
+  const local = JOBS.map((j) => [
+    `${ctx.run.name}-j${j}`,
+    {
+      ...ctx.run.config,
+      backup: { ...ctx.run.config.backup, keep: 1, jobs: j, dir: path.join(ctx.dir, `jobs${j}-backups`) },
+    },
+  ]);
+  const s3 = S3_JOBS.map((j) => [
+    `${ctx.run.name}-s3-j${j}`,
+    {
+      ...ctx.run.config,
+      backup: {
+        ...ctx.run.config.backup,
+        keep: 1,
+        jobs: j,
+        // The scratch folder of a parallel dump before its upload.
+        dir: path.join(ctx.dir, `s3-jobs${j}-scratch`),
+        destination: {
+          kind: 's3',
+          bucket: ctx.run.fixture.bucket,
+          prefix: `bench-jobs-${j}/`,
+          endpoint: ctx.stack.s3Endpoint,
+          forcePathStyle: true,
+          region: 'us-east-1',
+        },
       },
-    ]),
-  );
+    },
+  ]);
+  const targets = Object.fromEntries([...local, ...s3]);
   const file = path.join(ctx.dir, 'targets-jobs.json');
   fs.writeFileSync(file, JSON.stringify({ targets }, null, 2) + '\n');
   return ourActivities(file, { ...process.env, ...targetEnv([ctx.run]) });
@@ -76,6 +103,13 @@ export async function backupJobsCase(ctx: BenchContext): Promise<BackupJobsFigur
         const r = await runActivity(acts.backupDatabase, { target: `${ctx.run.name}-j${j}` });
         bytes.set(`j${j}`, r.files[0].bytes);
         paths.set(j, r.files[0].path);
+      },
+    })),
+    ...S3_JOBS.map((j) => ({
+      key: `s3-j${j}`,
+      go: async () => {
+        const r = await runActivity(acts.backupDatabase, { target: `${ctx.run.name}-s3-j${j}` });
+        bytes.set(`s3-j${j}`, r.files[0].bytes);
       },
     })),
   ];
@@ -129,6 +163,10 @@ export async function backupJobsCase(ctx: BenchContext): Promise<BackupJobsFigur
     ours: JOBS.map((j) => {
       const f = figures(times.get(`j${j}`)!);
       return { jobs: j, seconds: f, ratio: ratio(f, peer), bytes: bytes.get(`j${j}`) ?? 0 };
+    }),
+    oursS3: S3_JOBS.map((j) => {
+      const f = figures(times.get(`s3-j${j}`)!);
+      return { jobs: j, seconds: f, ratio: ratio(f, peer), bytes: bytes.get(`s3-j${j}`) ?? 0 };
     }),
     restore: restores.map((r) => ({ what: r.what, seconds: figures(restoreTimes.get(r.what)!) })),
     load,

@@ -149,6 +149,13 @@ export function jobsTable(j: BackupJobsFigures, header: string): string {
       mib(o.bytes),
       x(o.ratio),
     ]),
+    ...j.oursS3.map((o) => [
+      `backup step to S3, jobs ${o.jobs}${o.jobs > 1 ? ` (-Fd -j ${o.jobs}, tar)` : ' (-Fc)'}`,
+      s(o.seconds),
+      o.seconds.runs.join(' '),
+      mib(o.bytes),
+      x(o.ratio),
+    ]),
     ...j.restore.map((r) => [r.what, s(r.seconds), r.seconds.runs.join(' '), '', '']),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
