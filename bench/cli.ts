@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --json] [-- --runs N] [-- --keep] [-- --case backup-jobs]
+ * npm run bench [-- --quick] [-- --json] [-- --runs N] [-- --keep] [-- --case backup-jobs [--no-storage]]
  *
  * The benchmarks: ours and the bare procedure side by side on the same data in the same run,
  * interleaved (ours, peer, ours, peer …), the data re-created between runs. Full: the large demo
@@ -8,7 +8,8 @@
  * keys purge, backup, reset, plan, run. Starts the local stack if it is not up (scripts/stack up, with
  * the usual RR_* port and state knobs); the fixtures live in databases bench_run / bench_purge and
  * buckets bench-run / bench-purge of that stack, dropped at the end unless --keep. `--case backup-jobs`
- * runs only the backup.jobs case (backup -Fc vs -Fd -j N, and their restores) on the run fixture.
+ * runs only the backup.jobs case (backup -Fc vs -Fd -j N, and their restores) on the run fixture;
+ * with --no-storage that fixture has no blobs and no objects (the demo's rows only: no uploads to wait for).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       runs: { type: 'string' },
       keep: { type: 'boolean' },
       case: { type: 'string' },
+      'no-storage': { type: 'boolean' },
     },
   });
   const profile = { ...PROFILES[values.quick ? 'quick' : 'full'] };
@@ -72,7 +74,13 @@ async function main(): Promise<void> {
 
   const runFx = await loadFixture(
     stack,
-    { name: 'run', database: 'bench_run', bucket: 'bench-run', scale: profile.runScale },
+    {
+      name: 'run',
+      database: 'bench_run',
+      bucket: 'bench-run',
+      scale: profile.runScale,
+      noStorage: onlyJobs && values['no-storage'],
+    },
     log,
   );
   // The backup.jobs case alone needs no purge fixture (minutes of uploads to moto at the full scale).
