@@ -5,7 +5,7 @@
  * interleaved (ours, peer, ours, peer …), the data re-created between runs. Full: the large demo
  * (1.1 M rows, 65,000 objects) and a purge of ~10,000 objects; --quick: a medium fixture, under 5
  * minutes. Prints one table (stderr carries the progress); --json prints one object instead, with the
- * keys purge, backup, reset, plan, run. Starts the local stack if it is not up (scripts/stack up, with
+ * keys purge, backup, backupJobs, reset, plan, run. Starts the local stack if it is not up (scripts/stack up, with
  * the usual RR_* port and state knobs); the fixtures live in databases bench_run / bench_purge and
  * buckets bench-run / bench-purge of that stack, dropped at the end unless --keep. `--case backup-jobs`
  * runs only the backup.jobs case (backup -Fc vs -Fd -j N, and their restores) on the run fixture;
