@@ -294,7 +294,7 @@ test('defaults are filled once, at load: the loaded config carries every setting
   });
   expect(t.timing).toEqual({ heartbeatTimeoutSeconds: 30, maximumAttempts: 3, lockTimeoutSeconds: 10 });
   expect(t.approval).toEqual({ required: false, allowSelfApproval: true, timeout: '24h' });
-  expect(t.backup).toMatchObject({ keep: 5, maxAgeMinutes: 60, jobs: 1 });
+  expect(t.backup).toMatchObject({ keep: 5, maxAgeMinutes: 60 });
   expect(t.database.refreshMaterializedViews).toBe(true);
   expect(t.restartIdentity).toBe(false);
   expect(t.strategy).toEqual({ kind: 'replant' });
@@ -527,12 +527,4 @@ test('groups and schedules: members are known targets, each once; a group never 
     'groups.twice[1]: "a" is listed twice',
     'groups.ghost.targets[0]: "nope" is not a target of this file',
   ]);
-});
-
-test('backup.jobs: a whole number from 1 to 64 (1, the default, keeps the single pg_dump -Fc file)', () => {
-  const backup = (jobs: unknown) => ({ targets: { shop: { ...minimal, backup: { dir: '/b', jobs } } } });
-  expect(problems(backup(4), DB_ENV)).toEqual([]);
-  for (const bad of [0, 2.5, 65, '2'])
-    expect(problems(backup(bad), DB_ENV)).toEqual(['targets.shop.backup.jobs: expected a whole number from 1 to 64']);
-  expect(loadTargetsFile(write(backup(2)), DB_ENV).targets.shop.backup.jobs).toBe(2);
 });
