@@ -1,13 +1,15 @@
 /**
- * npm run bench [-- --quick] [-- --json] [-- --runs N] [-- --keep]
+ * npm run bench [-- --quick] [-- --json] [-- --runs N] [-- --keep] [-- --case backup-jobs [--no-storage]]
  *
  * The benchmarks: ours and the bare procedure side by side on the same data in the same run,
  * interleaved (ours, peer, ours, peer …), the data re-created between runs. Full: the large demo
  * (1.1 M rows, 65,000 objects) and a purge of ~10,000 objects; --quick: a medium fixture, under 5
  * minutes. Prints one table (stderr carries the progress); --json prints one object instead, with the
- * keys purge, backup, reset, plan, run. Starts the local stack if it is not up (scripts/stack up, with
+ * keys purge, backup, backupJobs, reset, plan, run. Starts the local stack if it is not up (scripts/stack up, with
  * the usual RR_* port and state knobs); the fixtures live in databases bench_run / bench_purge and
- * buckets bench-run / bench-purge of that stack, dropped at the end unless --keep.
+ * buckets bench-run / bench-purge of that stack, dropped at the end unless --keep. `--case backup-jobs`
+ * runs only the backup.jobs case (backup -Fc vs -Fd -j N, and their restores) on the run fixture;
+ * with --no-storage that fixture has no blobs and no objects (the demo's rows only: no uploads to wait for).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../demo/lib/objects';
 import { backupCase } from './cases/backup';
+import { backupJobsCase } from './cases/backup-jobs';
 import { planCase } from './cases/plan';
 import { purgeCase } from './cases/purge';
 import { resetCase } from './cases/reset';
@@ -24,7 +27,7 @@ import { ourActivities } from './lib/activities';
 import { PROFILES, type BenchContext } from './lib/context';
 import { dropFixture, loadFixture } from './lib/fixture';
 import { listKeys } from './lib/peers';
-import { table, type BenchResults } from './lib/report';
+import { jobsTable, table, type BenchResults } from './lib/report';
 import { startS3Counter } from './lib/s3-counter';
 import { stackUp } from './lib/stack';
 import { benchTarget, targetEnv, writeTargetsFile } from './lib/target';
@@ -48,11 +51,15 @@ async function main(): Promise<void> {
       json: { type: 'boolean' },
       runs: { type: 'string' },
       keep: { type: 'boolean' },
+      case: { type: 'string' },
+      'no-storage': { type: 'boolean' },
     },
   });
   const profile = { ...PROFILES[values.quick ? 'quick' : 'full'] };
   if (values.runs) profile.runs = profile.dbRuns = Number(values.runs);
   if (!(profile.runs >= 1)) throw new Error('--runs must be a positive integer');
+  if (values.case !== undefined && values.case !== 'backup-jobs') throw new Error('--case: only "backup-jobs"');
+  const onlyJobs = values.case === 'backup-jobs';
   const started = Date.now();
   const log = (line: string) =>
     process.stderr.write(`bench [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
@@ -67,14 +74,23 @@ async function main(): Promise<void> {
 
   const runFx = await loadFixture(
     stack,
-    { name: 'run', database: 'bench_run', bucket: 'bench-run', scale: profile.runScale },
+    {
+      name: 'run',
+      database: 'bench_run',
+      bucket: 'bench-run',
+      scale: profile.runScale,
+      noStorage: onlyJobs && values['no-storage'],
+    },
     log,
   );
-  const purgeFx = await loadFixture(
-    stack,
-    { name: 'purge', database: 'bench_purge', bucket: 'bench-purge', scale: profile.purgeScale },
-    log,
-  );
+  // The backup.jobs case alone needs no purge fixture (minutes of uploads to moto at the full scale).
+  const purgeFx = onlyJobs
+    ? runFx
+    : await loadFixture(
+        stack,
+        { name: 'purge', database: 'bench_purge', bucket: 'bench-purge', scale: profile.purgeScale },
+        log,
+      );
   const run = benchTarget(stack, dir, 'bench', runFx, counter.endpoint);
   const purge = benchTarget(stack, dir, 'purge', purgeFx, counter.endpoint);
   const targetsFile = path.join(dir, 'targets.json');
@@ -94,12 +110,22 @@ async function main(): Promise<void> {
     log,
   };
   try {
+    if (onlyJobs) {
+      const jobs = await backupJobsCase(ctx);
+      fs.writeFileSync(path.join(dir, 'results-backup-jobs.json'), JSON.stringify(jobs, null, 2) + '\n');
+      const header = `reset-runbook bench, backup.jobs (${profile.name}): ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, demo scale ${profile.runScale} (${runFx.report.totalRows} rows); ${profile.dbRuns} interleaved run(s) each`;
+      process.stdout.write(
+        (values.json ? JSON.stringify({ backupJobs: jobs }, null, 2) : jobsTable(jobs, header)) + '\n',
+      );
+      return;
+    }
     const backup = await backupCase(ctx);
+    const backupJobs = await backupJobsCase(ctx);
     const plan = await planCase(ctx);
     const reset = await resetCase(ctx);
     const runFigures = await runCase(ctx);
     const purgeFigures = await purgeCase(ctx);
-    const results: BenchResults = { purge: purgeFigures, backup, reset, plan, run: runFigures };
+    const results: BenchResults = { purge: purgeFigures, backup, backupJobs, reset, plan, run: runFigures };
     fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
     const header =
       `reset-runbook bench (${profile.name}): ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}; ` +
@@ -109,13 +135,13 @@ async function main(): Promise<void> {
         ? '\nThe goals are set for the large demo: a quick run shows the trend, `npm run bench` measures them.'
         : '');
     if (values.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-    else process.stdout.write(table(results, header) + '\n');
+    else process.stdout.write(table(results, header) + '\n\n' + jobsTable(backupJobs, 'backup.jobs:') + '\n');
     log(`results also in ${path.join(dir, 'results.json')}`);
   } finally {
     await counter.close();
     if (!values.keep) {
       await dropFixture(stack, runFx);
-      await dropFixture(stack, purgeFx);
+      if (purgeFx !== runFx) await dropFixture(stack, purgeFx);
     }
   }
 }

@@ -26,7 +26,7 @@ export function run(file: string, args: string[], env: NodeJS.ProcessEnv = proce
 }
 
 /** The URL's password goes through libpq's environment, never argv (as the runbook's pg_dump does). */
-function libpq(url: string): NodeJS.ProcessEnv {
+export function libpq(url: string): NodeJS.ProcessEnv {
   const u = new URL(url);
   return {
     ...process.env,

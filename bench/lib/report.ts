@@ -1,5 +1,6 @@
 /** The one table the bench prints: what | ours | peer | ratio | goal | met?, with the goal each figure should meet. */
 import type { BackupFigures } from '../cases/backup';
+import type { BackupJobsFigures } from '../cases/backup-jobs';
 import type { PlanFigures } from '../cases/plan';
 import type { PurgeFigures } from '../cases/purge';
 import type { ResetFigures } from '../cases/reset';
@@ -9,6 +10,7 @@ import type { Figures } from './stats';
 export interface BenchResults {
   purge: PurgeFigures;
   backup: BackupFigures;
+  backupJobs: BackupJobsFigures;
   reset: ResetFigures;
   plan: PlanFigures;
   run: RunFigures;
@@ -131,5 +133,40 @@ export function table(r: BenchResults, header: string): string {
     ...rows.slice(1).map(line),
     '',
     'Seconds are min/median over the interleaved runs; ratios are ours/peer of the medians.',
+  ].join('\n');
+}
+
+/** The backup.jobs case: each side's min/median seconds, its size, and the ratio to bare pg_dump -Fc. */
+export function jobsTable(j: BackupJobsFigures, header: string): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  const rows = [
+    ['what', 'seconds (min/median)', 'runs', 'size', 'ratio to pg_dump -Fc'],
+    ['pg_dump -Fc (bare)', s(j.peerSeconds), j.peerSeconds.runs.join(' '), mib(j.peerBytes), '1.00×'],
+    ...j.ours.map((o) => [
+      `backup step, jobs ${o.jobs}${o.jobs > 1 ? ` (-Fd -j ${o.jobs})` : ' (-Fc)'}`,
+      s(o.seconds),
+      o.seconds.runs.join(' '),
+      mib(o.bytes),
+      x(o.ratio),
+    ]),
+    ...j.oursS3.map((o) => [
+      `backup step to S3, jobs ${o.jobs}${o.jobs > 1 ? ` (-Fd -j ${o.jobs}, tar)` : ' (-Fc)'}`,
+      s(o.seconds),
+      o.seconds.runs.join(' '),
+      mib(o.bytes),
+      x(o.ratio),
+    ]),
+    ...j.restore.map((r) => [r.what, s(r.seconds), r.seconds.runs.join(' '), '', '']),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [
+    header,
+    '',
+    line(rows[0]),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+    '',
+    `1-minute load average before each round: ${j.load.join(', ')}; the order of the sides rotates each round.`,
   ].join('\n');
 }

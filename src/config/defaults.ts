@@ -23,7 +23,7 @@ export const DEFAULTS = {
   },
   storage: { pageSize: 1000, concurrency: 4, sampleSize: 100, purge: true },
   quarantine: { prefix: 'reset-quarantine/', diskFolder: '.reset-quarantine' },
-  backup: { keep: 5, maxAgeMinutes: 60, verify: 'list' },
+  backup: { keep: 5, maxAgeMinutes: 60, verify: 'list', jobs: 1 },
   approval: { required: PLAN_DEFAULTS.approvalRequired, timeout: PLAN_DEFAULTS.approvalTimeout },
   timing: {
     heartbeatTimeoutSeconds: PLAN_DEFAULTS.heartbeatTimeoutSeconds,

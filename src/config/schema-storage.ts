@@ -124,6 +124,11 @@ export const backup = obj(
     maxAgeMinutes: num(0.01, 'The reset refuses a backup older than this (a run takes a fresh one first).').default(
       DEFAULTS.backup.maxAgeMinutes,
     ),
+    jobs: int(
+      1,
+      64,
+      'Parallel pg_dump jobs. 1 (default): one `pg_dump -Fc` file, the quicker for small databases. N > 1: `pg_dump -Fd -j N` (N + 1 connections to the database), kept as a folder in backup.dir, or staged there (else in TMPDIR) and packed into one tar object in S3; the restore drill restores it with `pg_restore -j N` (the undo loads it in one transaction, from one stream).',
+    ).default(DEFAULTS.backup.jobs),
     pgDump: str('pg_dump to use; default from PATH.').optional(),
     pgRestore: str('pg_restore to use; default from PATH.').optional(),
     verify: z

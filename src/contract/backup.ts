@@ -10,6 +10,16 @@ export interface BackupFile {
   path: string;
   /** Where the file is, without secrets (credentials come from the worker's AWS chain). */
   location?: BackupLocation;
+  /**
+   * What was stored (absent in records written before backup.jobs: "custom").
+   * - "custom": one `pg_dump -Fc` file; `bytes` and `sha256` are the file's.
+   * - "directory": `pg_dump -Fd -j <jobs>`: a folder in backup.dir, or one tar object of that folder in
+   *   S3; `bytes` and `sha256` are those of the folder's canonical tar (lib/dump-tar.ts), which is
+   *   the object itself in S3. Restored with `pg_restore -j <jobs>` where the restore can run in parallel.
+   */
+  format?: 'custom' | 'directory';
+  /** With "directory": the pg_dump jobs it was taken with, and the pg_restore jobs suggested. */
+  jobs?: number;
   bytes: number;
   sha256: string;
   /** Entries `pg_restore --list` found in the file: proof it is a complete, readable archive. */

@@ -5,34 +5,22 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BackupFile, BackupRecord } from '../../contract';
+import type { BackupDestination } from './backup-destination-types';
 import { backupStoreFor, LocalStore, S3Store } from './backup-store';
 import { checkArchive, dumpTo } from './pg-dump';
+import { fsyncDir, localDirDestination, s3DirDestination, s3Location } from './backup-destination-dir';
 import { checkS3Archive, dumpToS3 } from './pg-dump-s3';
 import { recordName, removePartials, removeUnrecorded } from './retention';
-import type { DatabaseHandle, ResolvedTarget } from './target';
-
-export interface Dumped {
-  bytes: number;
-  sha256: string;
-}
-
-export interface BackupDestination {
-  readonly store: LocalStore | S3Store;
-  /** Before a backup: what an interrupted one left goes (local partial files, S3 dumps without a record). */
-  clearLeftovers(): Promise<void>;
-  /** pg_dump of `db` into the item `name`; `extra`: pg_dump's options (a drill's snapshot). */
-  dump(db: DatabaseHandle, name: string, onBytes: (n: number) => void, extra: string[]): Promise<Dumped>;
-  /** `pg_restore --list` over the dump (a bad one is removed and refused); the file's entry of the record. */
-  check(db: DatabaseHandle, name: string, dumped: Dumped): Promise<BackupFile>;
-  /** Removes the backup's files: a cancelled or undrillable backup must not pass for a complete one. */
-  remove(files: BackupFile[]): Promise<void>;
-  /** After every check: what makes the dumps a backup (S3: the record object; local: the folder synced). */
-  seal(stamp: string, record: BackupRecord): Promise<void>;
-}
+import type { ResolvedTarget } from './target';
 
 export function backupDestination(t: ResolvedTarget, pgDump: string, pgRestore: string): BackupDestination {
   const store = backupStoreFor(t.config.backup, t.s3);
+  // backup.jobs > 1: pg_dump -Fd -j N (backup-destination-dir.ts); 1 keeps the single -Fc file.
+  const jobs = t.config.backup.jobs ?? 1;
+  if (jobs > 1)
+    return store instanceof S3Store
+      ? s3DirDestination(t, store, pgDump, pgRestore, jobs)
+      : localDirDestination(t, store, pgDump, pgRestore, jobs);
   return store instanceof S3Store
     ? s3Destination(t, store, pgDump, pgRestore)
     : localDestination(t, store, pgDump, pgRestore);
@@ -81,11 +69,7 @@ function s3Destination(t: ResolvedTarget, store: S3Store, pgDump: string, pgRest
       return {
         database: db.name,
         path: `s3://${where.bucket}/${where.key}`,
-        location: {
-          ...where,
-          ...(store.dest.region ? { region: store.dest.region } : {}),
-          ...(store.dest.endpoint ? { endpoint: store.dest.endpoint } : {}),
-        },
+        location: s3Location(store, name),
         bytes: dumped.bytes,
         sha256: dumped.sha256,
         tocEntries,
@@ -96,13 +80,4 @@ function s3Destination(t: ResolvedTarget, store: S3Store, pgDump: string, pgRest
     },
     seal: (stamp, record) => store.writeText(recordName(t.name, stamp), JSON.stringify(record)),
   };
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -20,6 +20,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupFile } from '../../contract';
+import { packDir, TarExtractor } from './dump-tar';
 import { cancellation, cancelledFailure, throwIfCancelled } from './keepalive';
 import type { ResolvedTarget } from './target';
 
@@ -32,6 +33,8 @@ export interface LocalArchive {
   where: string;
   /** Removes a temporary copy (an S3 object's); a backup.dir file is left where it is. */
   release(): void;
+  /** A parallel dump's folder (format "directory"): the jobs pg_restore may use where it restores into a database. */
+  jobs?: number;
 }
 
 const LOCAL_ERRORS: Record<string, string> = {
@@ -42,9 +45,12 @@ const LOCAL_ERRORS: Record<string, string> = {
 };
 
 async function openLocal(r: Reader, file: BackupFile): Promise<Readable> {
-  let fd: fs.promises.FileHandle;
+  const folder = file.format === 'directory';
+  let fd: fs.promises.FileHandle | undefined;
   try {
-    fd = await fs.promises.open(file.path, 'r');
+    // A parallel dump's folder is read as its canonical tar: the bytes its checksum was taken over.
+    if (folder) await fs.promises.readdir(file.path);
+    else fd = await fs.promises.open(file.path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
     const here = r.hostname();
@@ -61,7 +67,7 @@ async function openLocal(r: Reader, file: BackupFile): Promise<Readable> {
       'BackupUnreadable',
     );
   }
-  return fd.createReadStream();
+  return fd ? fd.createReadStream() : packDir(file.path);
 }
 
 async function openS3(r: Reader, file: BackupFile): Promise<Readable> {
@@ -110,7 +116,7 @@ async function readThrough(
   r: Reader,
   file: BackupFile,
   onBytes?: (n: number) => void,
-  sink?: fs.WriteStream,
+  sink?: (chunk: Buffer) => Promise<void>,
 ): Promise<{ sha256: string; bytes: number }> {
   const cancel = cancellation();
   throwIfCancelled(cancel);
@@ -125,9 +131,7 @@ async function readThrough(
       hash.update(chunk);
       bytes += chunk.length;
       onBytes?.(bytes);
-      if (sink?.errored) throw sink.errored;
-      if (sink && !sink.write(chunk))
-        await new Promise<void>((resolve, reject) => sink.once('drain', resolve).once('error', reject));
+      await sink?.(chunk);
     }
   } catch (err) {
     if (cancel?.aborted) throw cancelledFailure(cancel);
@@ -167,9 +171,10 @@ export async function verifiedLocalCopy(
   file: BackupFile,
   onBytes?: (n: number) => void,
 ): Promise<LocalArchive> {
+  const jobs = file.format === 'directory' ? file.jobs : undefined;
   if (file.location?.kind !== 's3') {
     await assertChecksum(r, file, onBytes);
-    return { path: file.path, where: file.path, release: () => undefined };
+    return { path: file.path, where: file.path, release: () => undefined, jobs };
   }
   const parent = r.config.backup.dir ?? os.tmpdir();
   fs.mkdirSync(parent, { recursive: true, mode: 0o700 });
@@ -181,6 +186,7 @@ export async function verifiedLocalCopy(
   const release = () => fs.rmSync(dir, { recursive: true, force: true });
   const copy = path.join(dir, path.posix.basename(file.location.key) || 'backup.dump');
   try {
+    if (file.format === 'directory') return { ...(await unpackedCopy(r, file, copy, onBytes)), release, jobs };
     const out = fs.createWriteStream(copy, { mode: 0o600 });
     let writeError: Error | undefined;
     const written = new Promise<void>((resolve) =>
@@ -188,7 +194,11 @@ export async function verifiedLocalCopy(
     );
     let now;
     try {
-      now = await readThrough(r, file, onBytes, out);
+      now = await readThrough(r, file, onBytes, async (chunk) => {
+        if (out.errored) throw out.errored;
+        if (!out.write(chunk))
+          await new Promise<void>((resolve, reject) => out.once('drain', resolve).once('error', reject));
+      });
     } catch (err) {
       if (!writeError) throw err;
     } finally {
@@ -206,4 +216,32 @@ export async function verifiedLocalCopy(
     release();
     throw err;
   }
+}
+
+/**
+ * A parallel dump's tar object unpacked into the folder `copy` as it streams in, through SHA-256:
+ * pg_restore reads the folder only once the whole tar's checksum equals the record's.
+ */
+async function unpackedCopy(
+  r: Reader,
+  file: BackupFile,
+  copy: string,
+  onBytes?: (n: number) => void,
+): Promise<{ path: string; where: string }> {
+  fs.mkdirSync(copy, { mode: 0o700 });
+  const tar = new TarExtractor(copy);
+  let now;
+  try {
+    now = await readThrough(r, file, onBytes, (chunk) => tar.write(chunk));
+    await tar.end();
+  } catch (err) {
+    await tar.abort();
+    if (err instanceof ApplicationFailure || cancellation()?.aborted) throw err;
+    throw ApplicationFailure.nonRetryable(
+      `Unpacking ${file.path} (database "${file.database}") into ${copy} failed: ${(err as Error).message}. pg_restore needs room for the unpacked folder (${file.bytes} bytes): free space there or point backup.dir (or TMPDIR) at a larger folder; a damaged object fails its checksum too. Nothing was touched.`,
+      'BackupCopyFailed',
+    );
+  }
+  if (now.sha256 !== file.sha256 || now.bytes !== file.bytes) throw refuseMismatch(file, now);
+  return { path: copy, where: file.path };
 }

@@ -87,7 +87,8 @@ export class LocalStore implements BackupStore {
       });
   }
   async remove(names: string[]) {
-    for (const n of names) fs.rmSync(path.join(this.dir, n), { force: true });
+    // recursive: a parallel backup's dump (backup.jobs > 1) is a folder.
+    for (const n of names) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true });
   }
 }
 

@@ -196,9 +196,15 @@ function runPgRestore(
   const cancel = cancellation();
   throwIfCancelled(cancel);
   return new Promise((resolve, reject) => {
-    const child = spawnGuarded(pgRestore, ['--no-owner', '--exit-on-error', '--dbname', scratch, archive.path], {
-      env: libpqEnv(url),
-    });
+    // A parallel dump's folder restores in parallel too (into a database, which the drill's is).
+    const jobs = archive.jobs && archive.jobs > 1 ? ['-j', String(archive.jobs)] : [];
+    const child = spawnGuarded(
+      pgRestore,
+      ['--no-owner', '--exit-on-error', ...jobs, '--dbname', scratch, archive.path],
+      {
+        env: libpqEnv(url),
+      },
+    );
     const onCancel = () => killGroup(child);
     cancel?.addEventListener('abort', onCancel, { once: true });
     let stderr = '';

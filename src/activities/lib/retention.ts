@@ -15,7 +15,8 @@ import type { BackupStore, S3Store } from './backup-store';
  */
 export function removePartials(dir: string, target: string): void {
   const re = new RegExp(`^backup_pre_reset_${escapeRe(target)}_\\d{8}-\\d{6}(\\.[^/]+)?\\.dump\\.partial$`);
-  for (const f of fs.readdirSync(dir)) if (re.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+  // recursive: a parallel backup's (backup.jobs > 1) partial dump is a folder.
+  for (const f of fs.readdirSync(dir)) if (re.test(f)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
 }
 
 const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
