@@ -42,8 +42,8 @@ export function approvalChangeLines(prev: Wait | undefined, now: Wait | undefine
   return out;
 }
 
-/** The ending's lines: who started the run, who approved it, who rejected it. */
-export function approvalEndLines(r: ResetResult): string[] {
+/** The ending's lines: who started the run (a reset or a restore), who approved it, who rejected it. */
+export function approvalEndLines(r: Pick<ResetResult, 'startedBy' | 'approvals' | 'rejectedBy'>): string[] {
   const out: string[] = [];
   if (r.approvals?.length) {
     if (r.startedBy) out.push(`  started by: ${r.startedBy}`);
