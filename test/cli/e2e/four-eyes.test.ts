@@ -3,7 +3,7 @@
  * database says so) that needs two approvals and refuses self-approval, with no list of approvers.
  * Started by alice, approved by alice (refused), bob and carol (completed), and `audit --csv` names
  * bob and carol on that run's row: issue 18's done-when. A second run rejected by bob ends "rejected"
- * with the database untouched.
+ * with the database untouched; a restore of the first follows the same rules.
  *
  *   npx jest --runInBand test/cli/e2e/four-eyes.test.ts
  */
@@ -50,9 +50,9 @@ afterAll(async () => {
 const as = (identity: string, args: string[]) => cli([...args, '--identity', identity], env);
 const approve = (identity: string) => as(identity, ['approve', NAME, '--confirm', DB, '--json']);
 
-async function awaitingApproval(): Promise<any> {
+async function awaitingApproval(run = NAME): Promise<any> {
   return waitFor('the run to wait for approval', async () => {
-    const s = json(await cli(['status', NAME, '--json'], env));
+    const s = json(await cli(['status', run, '--json'], env));
     return s.phase === 'awaiting-approval' && s.approval ? s : undefined;
   });
 }
@@ -125,4 +125,39 @@ test('reject: the run ends "rejected", nothing touched; status exits 1', async (
   expect(await countRows(target.databaseUrl, 'users')).toBe(before);
   const human = await cli(['status', NAME], env);
   expect(human.stdout).toContain('rejected by: bob@ops');
+});
+
+test('a restore of that reset obeys the same rules: alice refused, bob and carol approve; status, the ending and audit name them', async () => {
+  const RUN = `restore-${NAME}`;
+  const started = await as('alice@ops', ['restore', NAME, '--detach', '--json']);
+  expect(started.code).toBe(0);
+  const { runId } = json(started);
+  await awaitingApproval(RUN);
+  const byRun = (identity: string) => as(identity, ['approve', RUN, '--confirm', DB, '--json']);
+
+  const self = await byRun('alice@ops');
+  expect(self.code).toBe(1);
+  expect(json(self)).toMatchObject({ counted: false, refused: expect.stringContaining('started this run') });
+  expect((await byRun('bob@ops')).code).toBe(0);
+  const status = await cli(['status', RUN], env);
+  expect(status.stdout).toContain('1 of 2 approvals: bob@ops');
+  expect(status.stdout).toContain('needs 1 more approval, not from alice@ops (started the run)');
+  expect(await countRows(target.databaseUrl, 'customers')).toBe(0);
+
+  expect((await byRun('carol@ops')).code).toBe(0);
+  const done = await cli(['follow', RUN], env, { timeoutMs: 240_000 });
+  expect(done.code).toBe(0);
+  expect(done.stdout).toContain('started by: alice@ops');
+  expect(done.stdout).toMatch(/approved by: bob@ops .*carol@ops/);
+  expect(await countRows(target.databaseUrl, 'customers')).toBe(20);
+
+  const csv = await cli(['audit', NAME, '--since', '1h', '--csv'], env);
+  const [head, ...body] = parseCsv(csv.stdout);
+  const row = body.map((cells) => Object.fromEntries(head.map((h, i) => [h, cells[i]]))).find((r) => r.runId === runId);
+  expect(row).toMatchObject({
+    kind: 'restore',
+    outcome: 'completed',
+    startedBy: 'alice@ops',
+    approvers: 'bob@ops;carol@ops',
+  });
 });
