@@ -10,14 +10,14 @@ import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
 import { baseEnv } from './lib/child-env';
 import { describeHolder, lockHolders } from './lib/reset-lock';
-import { workerSettings } from './lib/run-settings';
+import { approvalSettings, workerSettings } from './lib/run-settings';
 import { probeBackupStore, probeQuarantine } from './plan-probes';
 import { planStorage } from './plan-storage';
 import { materializedViewWarnings, planTables } from './plan-tables';
 import { undoPlan } from './plan-undo';
 import { planWorkers } from './plan-workers';
 import { planDigest } from './lib/tables';
-import { alwaysApprove, approvalsRequired } from '../config/schema-approval';
+import { alwaysApprove } from '../config/schema-approval';
 import { resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
 
 export function createPlanActivities(deps: ActivityDeps) {
@@ -126,9 +126,7 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
     maximumAttempts: cfg.timing.maximumAttempts,
     approvalRequired: alwaysApprove(cfg.approval.required),
     approvalTimeout: cfg.approval.timeout,
-    approvalsRequired: approvalsRequired(cfg.approval.required),
-    ...(cfg.approval.approvers?.length ? { approvers: cfg.approval.approvers } : {}),
-    allowSelfApproval: cfg.approval.allowSelfApproval,
+    ...approvalSettings(cfg.approval),
     workersConfigured: Boolean(cfg.workers),
     storageConfigured: Boolean(cfg.storage),
     ...workerSettings(cfg.workers),

@@ -30,8 +30,10 @@ export function approvalWaitLines(a: Wait, workflowId: string, style: Style = PL
 /** follow's new lines since the last poll: each approval counted or refused, once. */
 export function approvalChangeLines(prev: Wait | undefined, now: Wait | undefined, t: string): string[] {
   if (!now?.approvals) return [];
-  const out: string[] = [];
   const policy = policyShown(now);
+  // A plain one-approval run says it in its approval step's line, as before four-eyes (a plain restore's transcripts).
+  if (isPlainApproval(policy)) return [];
+  const out: string[] = [];
   const counted = now.approvals.slice(prev?.approvals?.length ?? 0);
   for (let i = 0; i < counted.length; i++) {
     const upTo = now.approvals.slice(0, now.approvals.length - counted.length + i + 1);
@@ -42,8 +44,8 @@ export function approvalChangeLines(prev: Wait | undefined, now: Wait | undefine
   return out;
 }
 
-/** The ending's lines: who started the run, who approved it, who rejected it. */
-export function approvalEndLines(r: ResetResult): string[] {
+/** The ending's lines: who started the run (a reset or a restore), who approved it, who rejected it. */
+export function approvalEndLines(r: Pick<ResetResult, 'startedBy' | 'approvals' | 'rejectedBy'>): string[] {
   const out: string[] = [];
   if (r.approvals?.length) {
     if (r.startedBy) out.push(`  started by: ${r.startedBy}`);

@@ -1,6 +1,7 @@
 /** A restore's plan and result: a restore's result reaches the same views as a reset's. */
 import { type ResetResult, type RestorePlan, type RestoreResult, formatBytes } from '../contract';
 import { formatCount } from './format';
+import { approvalEndLines } from './render-approvals';
 import { table } from './render';
 import { PLAIN, Style } from './style';
 import type { LeftStopped } from './snapshot-model';
@@ -85,6 +86,7 @@ export function renderRestoreResult(r: RestoreResult, style: Style, failure?: st
   if (stopped) out.push(style.red(style.bold(`  ${stillStoppedLine(stopped)}`)));
   else if (r.workers) out.push(`  ${workersEndLine(r.workers)}`);
   if (r.message && !(stopped && r.message.startsWith(STILL_STOPPED_PREFIX))) out.push(`  ${r.message}`);
+  out.push(...approvalEndLines(r));
   for (const f of r.plan?.backup.files ?? []) out.push(`  backup (${f.database}): ${f.path}`);
   // The plan's warnings again at the end: on the --confirm path nobody saw the plan.
   for (const w of r.plan?.warnings ?? []) out.push(`  ${style.yellow('!')} ${w}`);

@@ -71,6 +71,12 @@ export interface FleetInput {
   onChildPause?: 'wait' | 'abort';
   /** The schedule that started this run, if any (set in the schedule's action). */
   schedule?: string;
+  /**
+   * Who started the fleet (`reset-runbook fleet start` sends its identity): every child's `startedBy`, so a
+   * target's `approval.allowSelfApproval: false` refuses this person's approval of the child, as for a reset
+   * they started themselves.
+   */
+  startedBy?: string;
 }
 
 /** The approve signal of a fleet: the fleet's name and the number of databases, as the plan shows them. */

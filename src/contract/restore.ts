@@ -1,6 +1,7 @@
 /**
  * The restore (undo a reset): its input, the plan its approval shows, and its result.
  */
+import type { ApprovalRecord } from './approval-record';
 import type { BackupRecord } from './backup';
 import type { RunSettings } from './plan';
 import type { EndReason, WorkersState } from './run-state';
@@ -23,6 +24,11 @@ export interface RestoreInput {
    * Accept that rows written after the reset (listed in the plan) are discarded; without it such a restore is refused.
    */
   discardNewerRows?: boolean;
+  /**
+   * Who starts the restore (`reset-runbook restore` sends its identity): the target's four-eyes rules apply to it as to
+   * a reset's starter (approval.allowSelfApproval).
+   */
+  startedBy?: string;
 }
 
 export interface RestorePlan {
@@ -77,4 +83,9 @@ export interface RestoreResult {
   verify?: { ok: boolean; report: string; mismatches: string[] };
   workers?: WorkersState;
   stepDurationsMs?: Partial<Record<StepName, number>>;
+  /** Who started the restore, and the approvals it counted where the target counts them by identity (as a reset's). */
+  startedBy?: string;
+  approvals?: ApprovalRecord[];
+  /** Who said no while it waited for approval (the restore ends "rejected", nothing touched). */
+  rejectedBy?: { identity?: string; reason?: string; at: string };
 }

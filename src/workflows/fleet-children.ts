@@ -30,7 +30,9 @@ import { messageOf } from './steps';
 
 /**
  * What a child is told: the database name as confirmation where the fleet's approval covers it, nothing where its own
- * is needed.
+ * is needed; and who started the fleet, so the child's own approval follows the target's self-approval rule for that
+ * person. No patch: fleets from before `startedBy` existed have none in their input (it was an unknown field, refused),
+ * so their children's inputs are what they were.
  */
 export function childInput(fleet: CheckedFleetInput, t: FleetTarget): ResetInput {
   const covered = t.plan && !t.plan.ownApproval;
@@ -40,6 +42,7 @@ export function childInput(fleet: CheckedFleetInput, t: FleetTarget): ResetInput
     reason: `fleet ${fleet.name}${fleet.schedule ? ` (schedule ${fleet.schedule})` : ''}${fleet.reason ? `: ${fleet.reason}` : ''}`,
     ...(covered ? { confirmation: t.plan!.databaseName } : {}),
     ...(fleet.approvalTimeout ? { approvalTimeout: fleet.approvalTimeout } : {}),
+    ...(fleet.startedBy ? { startedBy: fleet.startedBy } : {}),
   };
 }
 

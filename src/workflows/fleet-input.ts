@@ -29,6 +29,7 @@ const KNOWN = new Set([
   'unattended',
   'onChildPause',
   'schedule',
+  'startedBy',
 ]);
 
 export function checkFleetInput(raw: unknown, workflowId: string): CheckedFleetInput {
@@ -70,7 +71,7 @@ export function checkFleetInput(raw: unknown, workflowId: string): CheckedFleetI
   ) {
     problems.push(`"batches" must be a non-empty list of sizes, each ${SHARE_RULE} and not 0, e.g. [1, "25%", "100%"]`);
   }
-  for (const f of ['confirmation', 'reason', 'schedule'] as const)
+  for (const f of ['confirmation', 'reason', 'schedule', 'startedBy'] as const)
     if (i[f] !== undefined && typeof i[f] !== 'string') problems.push(`"${f}" must be a string`);
   if (i.databases !== undefined && !(Number.isInteger(i.databases) && i.databases > 0))
     problems.push('"databases" must be a whole number > 0');
@@ -89,7 +90,15 @@ export function checkFleetInput(raw: unknown, workflowId: string): CheckedFleetI
     problems.push(`a fleet run must have workflow id "${fleetWorkflowId(i.name)}" (got "${workflowId}")`);
   }
   if (problems.length) throw bad(problems);
-  return { ...i, mode, unattended, onChildPause: i.onChildPause ?? (unattended ? 'abort' : 'wait') };
+  const { startedBy, ...rest } = i;
+  return {
+    ...rest,
+    mode,
+    unattended,
+    onChildPause: i.onChildPause ?? (unattended ? 'abort' : 'wait'),
+    // A blank starter is no starter: the child then refuses a target without self-approval, as a reset would.
+    ...(startedBy?.trim() ? { startedBy: startedBy.trim() } : {}),
+  };
 }
 
 function bad(problems: string[]) {

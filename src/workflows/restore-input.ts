@@ -3,7 +3,15 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import { restoreWorkflowId, type RestoreInput } from '../contract';
 import { DURATION_RULE, TARGET_NAME, isDuration } from '../config/rules';
 
-const KNOWN = new Set(['target', 'resetRunId', 'backupPath', 'confirmation', 'approvalTimeout', 'discardNewerRows']);
+const KNOWN = new Set([
+  'target',
+  'resetRunId',
+  'backupPath',
+  'confirmation',
+  'approvalTimeout',
+  'discardNewerRows',
+  'startedBy',
+]);
 
 export function checkRestoreInput(raw: unknown, workflowId: string): RestoreInput {
   const problems: string[] = [];
@@ -17,6 +25,7 @@ export function checkRestoreInput(raw: unknown, workflowId: string): RestoreInpu
   for (const f of ['resetRunId', 'backupPath', 'confirmation'] as const)
     if (i[f] !== undefined && (typeof i[f] !== 'string' || i[f] === ''))
       problems.push(`"${f}" must be a non-empty string`);
+  if (i.startedBy !== undefined && typeof i.startedBy !== 'string') problems.push('"startedBy" must be a string');
   if (i.discardNewerRows !== undefined && typeof i.discardNewerRows !== 'boolean')
     problems.push('"discardNewerRows" must be true or false');
   if (i.approvalTimeout !== undefined && !isDuration(i.approvalTimeout))
@@ -35,6 +44,8 @@ export function checkRestoreInput(raw: unknown, workflowId: string): RestoreInpu
     approvalTimeout: i.approvalTimeout,
   };
   if (i.discardNewerRows) input.discardNewerRows = true;
+  // A blank starter is no starter: a target without self-approval then refuses the restore, as a reset.
+  if (i.startedBy?.trim()) input.startedBy = i.startedBy.trim();
   return input;
 }
 

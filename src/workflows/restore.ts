@@ -8,8 +8,16 @@
  * ends the run first starts them again; a step that fails its attempts waits for "retry" or "abort".
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import { stepsOf, type RestoreInput, type RestorePlan, type RestoreResult, type StepName } from '../contract';
+import {
+  isPlainApproval,
+  stepsOf,
+  type RestoreInput,
+  type RestorePlan,
+  type RestoreResult,
+  type StepName,
+} from '../contract';
 import { lockActivities, restoreActivities, stepActivities } from './activities';
+import { fourEyesPolicy } from './approvals';
 import { Ending, releaseLock } from './ending';
 import { durationMs } from './input';
 import { Operator } from './operator';
@@ -27,7 +35,11 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
   progress.state.kind = 'restore';
   const operator = new Operator(progress);
   const workers = progress.state.workers;
-  const result: RestoreResult = { target: input.target, outcome: 'failed' };
+  const result: RestoreResult = {
+    target: input.target,
+    outcome: 'failed',
+    ...(input.startedBy ? { startedBy: input.startedBy } : {}),
+  };
   const ending = new Ending(input.target, progress, result, {
     label: 'Restore',
     refusedType: 'RestoreRefused',
@@ -59,6 +71,9 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
   }
 
   const s = plan.settings;
+  // Four eyes, as for a reset: the target's approval rules, the starter from the input. Restores started before
+  // this count one approval from anyone, as they did (docs/versioning.md).
+  const policy = fourEyesPolicy('four-eyes-restore', s, input.startedBy, (why) => ending.refused(why));
   // One destructive run per database: a restore claims it like a reset, so neither runs beside the other.
   const { runId, workflowId } = workflowInfo();
   const lock = { workflowId, runId, target: input.target };
@@ -75,7 +90,9 @@ export async function restoreFromBackup(raw: RestoreInput): Promise<RestoreResul
   const act = restoreActivities(s);
   try {
     // A restore replaces what the database holds now: a person always approves it, with the database's name.
-    await operator.approve(plan, durationMs(input.approvalTimeout ?? s.approvalTimeout));
+    await operator.approve(plan, durationMs(input.approvalTimeout ?? s.approvalTimeout), policy);
+    // Plain one-approval restores keep their result as before; the step's detail names the approver.
+    if (policy && !isPlainApproval(policy)) result.approvals = operator.approvals;
 
     // 2 — stop workers: nothing writes while the tables are emptied and reloaded.
     if (s.workersConfigured) await runner.stopWorkers();

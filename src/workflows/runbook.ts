@@ -16,7 +16,6 @@ import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@t
 import {
   backupProof,
   isPlainApproval,
-  policyOf,
   restoreCommand,
   type HeartbeatProgress,
   type Plan,
@@ -25,6 +24,7 @@ import {
 } from '../contract';
 import { lockActivities, planActivities, stepActivities } from './activities';
 import { DEFAULTS } from '../config/defaults';
+import { fourEyesPolicy } from './approvals';
 import { Ending, releaseLock } from './ending';
 import { checkInput, durationMs } from './input';
 import { notify } from './notify';
@@ -92,11 +92,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   if (startFirst) progress.moveBefore('startWorkers', 'purgeStorage');
   // Four eyes: approvals counted by identity under the target's policy. Runs started before it replay
   // their one approval as they took it (docs/versioning.md).
-  const policy = patched('four-eyes') ? policyOf(s, input.startedBy) : undefined;
-  if (policy && !policy.allowSelfApproval && !policy.startedBy)
-    throw ending.refused(
-      'this target does not allow self-approval (approval.allowSelfApproval is false), so the run must say who starts it: give "startedBy" in the input (reset-runbook start does)',
-    );
+  const policy = fourEyesPolicy('four-eyes', s, input.startedBy, (why) => ending.refused(why));
   const { runId, workflowId } = workflowInfo();
 
   // One reset per database, whatever the workflow id: the run claims its databases before anything is

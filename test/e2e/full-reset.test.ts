@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { approveSignal } from '../../src/contract';
+import { cli, json } from '../cli/harness';
 import { waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { serverHistoryText } from '../support/history-text';
@@ -71,6 +72,18 @@ test('a full reset ends exactly as the runbook expects, keeps what it must, and 
     `SELECT count(*) AS n FROM solid_queue_processes WHERE last_heartbeat_at > now() - interval '10 seconds'`,
   );
   expect(Number(live[0].n)).toBeGreaterThan(0);
+
+  // The audit, as an operator runs it: the workers' downtime, read from the run's history (from the stop
+  // to the start), spans at least the reset and the purge that ran while they were stopped.
+  const audit = await cli(['audit', f.target, '--since', '1h', '--json'], {});
+  expect(audit.code).toBe(0);
+  const row = json<any[]>(audit).find((x) => x.workflowId === h.workflowId);
+  expect(row).toMatchObject({ kind: 'reset', outcome: 'completed', workersStatus: 'running' });
+  const down: number = row.workersDownSeconds;
+  expect(down).toEqual(expect.any(Number));
+  const whileStopped = (r.stepDurationsMs?.reset ?? 0) + (r.stepDurationsMs?.purgeStorage ?? 0);
+  expect(down * 1000).toBeGreaterThanOrEqual(whileStopped - 1000); // the CLI rounds to whole seconds
+  expect(down * 1000).toBeLessThanOrEqual(Date.parse(row.endedAt) - Date.parse(row.startedAt) + 1000);
 
   // The backup: mode 0600, the digest on record, and it restores to the pre-reset counts.
   const file = r.backup!.files[0];

@@ -7,14 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import type { Activities } from '../../src/activities';
 import {
   approveSignal,
   progressQuery,
   rejectSignal,
   resetWorkflowId,
   type ApproveArgs,
-  type Plan,
   type Progress,
   type ResetInput,
   type ResetResult,
@@ -24,58 +22,26 @@ import { recordHistory } from '../support/histories';
 import { droppedSpans, workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 import { fakePlan } from '../support/fake-plan';
+import { DESTRUCTIVE, mockResetActivities } from '../support/mock-reset-activities';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 let env: TestWorkflowEnvironment;
 const TASK_QUEUE = `four-eyes-${randomUUID()}`;
-const callsByTarget = new Map<string, string[]>();
-const plans = new Map<string, Plan>();
+const { callsByTarget, plans, activities } = mockResetActivities(async () =>
+  new Date(await env.currentTimeMs()).toISOString(),
+);
 let worker: Worker | undefined;
 let running: Promise<void> | undefined;
 
-const now = async () => new Date(await env.currentTimeMs()).toISOString();
-const results: Record<string, unknown> = {
-  stopWorkers: { staleProcessRows: 0, claimedByDeadProcesses: 0 },
-  resetDatabase: {
-    manifest: { path: '/b/m.json', blobs: 1, bytes: 10 },
-    countsBefore: { a: 1 },
-    countsAfter: { a: 0 },
-    truncated: { tables: 1, rows: 1 },
-    kept: { tables: 0, rows: 0 },
-  },
-  resetState: { databaseChanged: false },
-  purgeStorage: { deleted: 2, bytes: 20, keptReferenced: 0 },
-  startWorkers: { alive: 3 },
-  sendNotification: undefined,
-  verifyCounts: { ok: true, lines: [], report: 'Users: 6', hints: [], accounts: { count: 1, roles: {} } },
-  acquireResetLock: [],
-  releaseResetLock: { released: 1 },
-};
-
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
-  const act = (name: string) => async (args: { target?: string }) => {
-    const calls = callsByTarget.get(String(args?.target));
-    if (!calls) throw ApplicationFailure.nonRetryable(`no mocks for target ${args?.target}`);
-    if (!name.endsWith('ResetLock')) calls.push(name);
-    if (name === 'planReset') return plans.get(args.target!);
-    if (name === 'backupDatabase')
-      return {
-        files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }],
-        serverVersion: '15',
-        pgDumpVersion: '15',
-        createdAt: await now(),
-      };
-    return results[name];
-  };
-  const names = ['planReset', 'backupDatabase', ...Object.keys(results)];
   worker = await Worker.create({
     sinks: droppedSpans(),
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: { codePath: await workflowBundlePath() },
-    activities: Object.fromEntries(names.map((n) => [n, act(n)])) as unknown as Activities,
+    activities,
   });
   running = worker.run();
 });
@@ -85,7 +51,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const DESTRUCTIVE = ['stopWorkers', 'resetDatabase', 'purgeStorage'];
 const DB = 'phonefin_production';
 
 /** A production target that needs `settings`' approvals; returns its name and the calls its activities get. */

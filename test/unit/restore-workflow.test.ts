@@ -22,6 +22,7 @@ import {
   type RestoreResult,
   type StepStatus,
 } from '../../src/contract';
+import { fakeRestorePlan } from '../support/fake-plan';
 import { recordHistory } from '../support/histories';
 import { droppedSpans, workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
@@ -74,47 +75,6 @@ afterAll(async () => {
 
 const DB = 'phonefin_production';
 const target = () => `unit-r-${randomUUID().slice(0, 8)}`;
-
-function fakePlan(
-  t: string,
-  over: Partial<RestorePlan> = {},
-  settings: Partial<RestorePlan['settings']> = {},
-): RestorePlan {
-  return {
-    target: t,
-    databaseName: DB,
-    highRisk: false,
-    resetRunId: 'reset-run-1',
-    backup: {
-      files: [{ database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 }],
-      serverVersion: '15',
-      pgDumpVersion: '15',
-      createdAt: '2026-12-03T07:00:00.000Z',
-    },
-    backupAgeMinutes: 5,
-    checksumsOk: true,
-    countsInBackup: { 'primary/public.customers': 5 },
-    countsNow: { 'primary/public.customers': 0 },
-    tables: [{ database: 'primary', table: 'public.customers', rowsNow: 0, rowsInBackup: 5 }],
-    quarantine: { bucket: 'q', prefix: 'quarantine/', objects: 2, bytes: 20 },
-    warnings: [],
-    errors: [],
-    settings: {
-      heartbeatTimeoutSeconds: 5,
-      maximumAttempts: 1,
-      approvalRequired: true,
-      approvalTimeout: '1h',
-      workersConfigured: true,
-      storageConfigured: true,
-      stopTimeoutSeconds: 5,
-      startTimeoutSeconds: 5,
-      ...settings,
-    },
-    digest: 'd1',
-    createdAt: new Date().toISOString(),
-    ...over,
-  };
-}
 
 /** Records every call in `calls` (the lock's in `lockCalls`: not a step), answering as a healthy target would. */
 function mockActivities(plan: RestorePlan, over: Overrides = {}): { calls: Calls; lockCalls: Calls } {
@@ -200,7 +160,7 @@ const EVERY_STEP_DONE = {
 
 test('the happy path: plan, approval, stop, restore, objects back, start, verify; every step done, the result filled in', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t));
+  const m = mockActivities(fakeRestorePlan(t));
   const h = await start({ target: t });
   const waiting = await until(h, (p) => p.phase === 'awaiting-approval');
   // Nothing but the plan (and the lock) before the approval.
@@ -248,7 +208,7 @@ test("the restore step gets the plan's backup and counts; the storage step the p
     seen[name] = args;
     return value;
   };
-  const plan = fakePlan(t, { resetRunId: 'reset-run-7' });
+  const plan = fakeRestorePlan(t, { resetRunId: 'reset-run-7' });
   mockActivities(plan, {
     restoreDatabase: keep('restoreDatabase', { tables: 1, rows: 5, mismatches: [], queueDrift: [] }),
     restoreStorage: keep('restoreStorage', { count: 2, bytes: 20 }),
@@ -274,7 +234,7 @@ test("the restore step gets the plan's backup and counts; the storage step the p
 test('a plan with errors is refused: rejected, nothing called after the plan, no lock taken', async () => {
   const t = target();
   const m = mockActivities(
-    fakePlan(t, { errors: ['backup file /b/x.dump does not match its record'], checksumsOk: false }),
+    fakeRestorePlan(t, { errors: ['backup file /b/x.dump does not match its record'], checksumsOk: false }),
   );
   const h = await start({ target: t });
   const f = await failure(h);
@@ -292,7 +252,7 @@ test('a plan with errors is refused: rejected, nothing called after the plan, no
 
 test('a plan that cannot be made fails the run as planFailed, nothing else called', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t), {
+  const m = mockActivities(fakeRestorePlan(t), {
     planRestore: async () => {
       throw ApplicationFailure.nonRetryable('No reset run of target found: nothing to restore', 'NoResetRun');
     },
@@ -313,7 +273,7 @@ test('a plan that cannot be made fails the run as planFailed, nothing else calle
 
 test('a confirmation typed in advance that does not match the database is refused before the lock', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t));
+  const m = mockActivities(fakeRestorePlan(t));
   const h = await start({ target: t, confirmation: 'phonefin_staging' });
   const f = await failure(h);
   expect(f.type).toBe('RestoreRefused');
@@ -326,7 +286,7 @@ test('a confirmation typed in advance that does not match the database is refuse
 
 test('a wrong confirmation in the approve signal is recorded and waited past; the right one goes on', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t));
+  const m = mockActivities(fakeRestorePlan(t));
   const h = await start({ target: t });
   await until(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: 'wrong_db' });
@@ -344,7 +304,7 @@ test('a wrong confirmation in the approve signal is recorded and waited past; th
 test('a database held by another run: refused, naming the holder, nothing touched', async () => {
   const t = target();
   const holder = `database "${DB}" is held by another reset: workflow "reset-other", run r-1`;
-  const m = mockActivities(fakePlan(t), {
+  const m = mockActivities(fakeRestorePlan(t), {
     acquireResetLock: async () => Promise.reject(ApplicationFailure.nonRetryable(holder, 'DatabaseLocked')),
   });
   const h = await start({ target: t });
@@ -358,7 +318,7 @@ test('a database held by another run: refused, naming the holder, nothing touche
 
 test('the default 24 h approval timeout, in workflow time: still waiting after 23 h, ended with nothing touched after 24 h', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t, {}, { approvalTimeout: '24h' }));
+  const m = mockActivities(fakeRestorePlan(t, {}, { approvalTimeout: '24h' }));
   const h = await start({ target: t });
   // The deadline is the workflow's own (its timer started before this test reads the clock).
   const { approval } = await until(h, (p) => p.phase === 'awaiting-approval');
@@ -390,7 +350,7 @@ test('the default 24 h approval timeout, in workflow time: still waiting after 2
 
 test("the input's approvalTimeout wins over the target's", async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t, {}, { approvalTimeout: '24h' }));
+  const m = mockActivities(fakeRestorePlan(t, {}, { approvalTimeout: '24h' }));
   const h = await start({ target: t, approvalTimeout: '2m' });
   const { approval } = await until(h, (p) => p.phase === 'awaiting-approval');
   expect(Date.parse(approval!.deadline) - Date.parse(approval!.since)).toBe(120_000);
@@ -402,7 +362,7 @@ test("the input's approvalTimeout wins over the target's", async () => {
 
 test('abort while awaiting approval: aborted, nothing touched, the lock given back', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t));
+  const m = mockActivities(fakeRestorePlan(t));
   const h = await start({ target: t });
   await until(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(abortSignal, { reason: 'wrong backup', by: 'jest' });
@@ -430,7 +390,7 @@ test('abort while awaiting approval: aborted, nothing touched, the lock given ba
 test('a restore step that fails its attempts: workers back, a pause, and a retry stops them again and finishes', async () => {
   const t = target();
   let restores = 0;
-  const m = mockActivities(fakePlan(t, {}, { maximumAttempts: 2 }), {
+  const m = mockActivities(fakeRestorePlan(t, {}, { maximumAttempts: 2 }), {
     restoreDatabase: async () => {
       if (++restores <= 2) throw new Error('pg_restore: connection to server lost');
       return { tables: 1, rows: 5, mismatches: [], queueDrift: [] };
@@ -469,7 +429,7 @@ test('a restore step that fails its attempts: workers back, a pause, and a retry
 
 test('counts that differ right after the restore pause the run (not retried by itself); abort ends it with the workers running', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t, {}, { maximumAttempts: 3 }), {
+  const m = mockActivities(fakeRestorePlan(t, {}, { maximumAttempts: 3 }), {
     restoreDatabase: async () => ({
       tables: 1,
       rows: 4,
@@ -500,7 +460,7 @@ test('counts that differ right after the restore pause the run (not retried by i
 
 test('abort while waiting: the workers restarted by the pause stay running, the run ends aborted', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t), {
+  const m = mockActivities(fakeRestorePlan(t), {
     restoreStorage: async () => {
       throw ApplicationFailure.nonRetryable('CopyObject q/quarantine/a.png: AccessDenied');
     },
@@ -545,7 +505,7 @@ test('abort while waiting: the workers restarted by the pause stay running, the 
 test('compensation that never brings the workers back ends the run failed, workersStillStopped, every step final', async () => {
   const t = target();
   const m = mockActivities(
-    fakePlan(
+    fakeRestorePlan(
       t,
       {},
       { startTimeoutSeconds: 1, restartBudgetSeconds: 12, startCommand: 'sudo systemctl start solid_queue' },
@@ -598,7 +558,7 @@ test('cancelling the run mid-restore waits for the step, starts the workers agai
   const t = target();
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
-  const m = mockActivities(fakePlan(t), {
+  const m = mockActivities(fakeRestorePlan(t), {
     restoreDatabase: async (c) => {
       await gate; // the cancellation lands while the workers are stopped and the load runs
       c.push('restoreDatabase:finished');
@@ -642,7 +602,7 @@ test('cancelling the run mid-restore waits for the step, starts the workers agai
 
 test('no quarantine and no workers: the storage and worker steps are skipped, saying why', async () => {
   const t = target();
-  const m = mockActivities(fakePlan(t, { quarantine: undefined }, { workersConfigured: false }));
+  const m = mockActivities(fakeRestorePlan(t, { quarantine: undefined }, { workersConfigured: false }));
   const h = await start({ target: t });
   await until(h, (p) => p.phase === 'awaiting-approval');
   await h.signal(approveSignal, { confirmation: DB });

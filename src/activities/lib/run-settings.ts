@@ -1,6 +1,21 @@
 import type { RunSettings } from '../../contract';
 import { DEFAULTS } from '../../config/defaults';
-import type { WorkersConfig } from '../../config/types';
+import { approvalsRequired } from '../../config/schema-approval';
+import type { TargetConfig, WorkersConfig } from '../../config/types';
+
+/**
+ * The four-eyes part of a run's settings: how many distinct approvals, from whom, and whether the starter's counts.
+ * A reset's plan and a restore's alike, so a restore is approved under the same rules as the reset it undoes.
+ */
+export function approvalSettings(
+  a: TargetConfig['approval'],
+): Pick<RunSettings, 'approvalsRequired' | 'approvers' | 'allowSelfApproval'> {
+  return {
+    approvalsRequired: approvalsRequired(a.required),
+    ...(a.approvers?.length ? { approvers: a.approvers } : {}),
+    allowSelfApproval: a.allowSelfApproval,
+  };
+}
 
 /**
  * The workers' part of a run's settings. The loaded config has its defaults filled in; a target

@@ -13,7 +13,7 @@ import { listUnder } from '../lib/s3';
 import { backupStoreFor } from '../lib/backup-store';
 import { readPurgeProgress } from '../manifest';
 import { queueState } from '../lib/solid-queue';
-import { workerSettings } from '../lib/run-settings';
+import { approvalSettings, workerSettings } from '../lib/run-settings';
 import { DEFAULTS } from '../../config/defaults';
 import { decideTables } from '../lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from '../lib/target';
@@ -91,6 +91,8 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
       maximumAttempts: cfg.timing.maximumAttempts,
       approvalRequired: true,
       approvalTimeout: cfg.approval.timeout,
+      // Four eyes: the restore counts its approvals as the target's reset does.
+      ...approvalSettings(cfg.approval),
       workersConfigured: Boolean(w),
       storageConfigured: Boolean(cfg.storage),
       ...workerSettings(w),

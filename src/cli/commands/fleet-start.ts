@@ -13,7 +13,7 @@ import {
   type FleetInput,
 } from '../../contract';
 import type { OptionSpec } from '../args';
-import { Command, taskQueueOf } from '../command';
+import { Command, IDENTITY_OPTION, taskQueueOf } from '../command';
 import { Context } from '../context';
 import { CliError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -137,15 +137,19 @@ export const fleetStartCommand: Command = {
       type: 'boolean',
       description: 'return with exit 3 if a child waits for its own approval or an operator',
     },
+    identity: IDENTITY_OPTION,
   },
   details: `Without --confirm, the fleet plans every target and waits; the plan is shown (one line per target)
 and the fleet's name and the number of databases are asked for (stdin, typed or piped). With --confirm
 <name> --databases <n> the fleet checks them against its plan and starts without asking.
 Then one line per target until the fleet ends. Ctrl-C detaches: the fleet goes on; follow it again
 with \`reset-runbook fleet follow <fleet>\`. Exit codes as for one run: 0 completed, 1 failed/aborted/refused,
-3 waits for a person, 4 detached while running, 7 a child left its workers STILL STOPPED.`,
+3 waits for a person, 4 detached while running, 7 a child left its workers STILL STOPPED.
+The fleet records who started it (--identity, $TEMPORAL_IDENTITY, else user@host) and tells every child: where a
+target does not allow self-approval, you may not approve that child's own approval; others give it.`,
   async run(ctx, { args, opts }) {
-    const input = fleetInput(args.fleet!, opts, 'execute');
+    ctx.useIdentity(opts.identity as string | undefined);
+    const input = { ...fleetInput(args.fleet!, opts, 'execute'), startedBy: ctx.identity() };
     const { client } = await ctx.connection();
     await warnNoWorker(ctx, client, 'fleet');
     const handle = await startFleet(ctx, client, fleetWorkflowId(input.name), input);

@@ -1,6 +1,6 @@
 import { RESTORE_WORKFLOW_TYPE, restoreWorkflowId, type RestoreInput } from '../../contract';
 import { checkRunDuration } from '../args';
-import { Command, checkTarget } from '../command';
+import { Command, IDENTITY_OPTION, checkTarget } from '../command';
 import { UsageError } from '../errors';
 import { startAndFollow } from './start';
 
@@ -39,9 +39,13 @@ export const restoreCommand: Command = {
       type: 'boolean',
       description: 'return with exit 3 if a step fails and the run waits for resume/abort',
     },
+    identity: IDENTITY_OPTION,
   },
   details: `The restore plans first (which backup, its checksum and age, the rows it holds, what the database holds now),
-then waits for an approval with the database's name, like \`start\`. The backup's SHA-256 must match the reset's record.`,
+then waits for an approval with the database's name, like \`start\`. The backup's SHA-256 must match the reset's record.
+The target's four-eyes rules (approval.required, approvers, allowSelfApproval) apply as to a reset: the run records
+who started it (--identity, $TEMPORAL_IDENTITY, else user@host), and where you may not approve your own restore,
+others give the approvals with \`reset-runbook approve restore-<target>\`.`,
   async run(ctx, { args, opts }) {
     const target = checkTarget(args.target!);
     const confirm = opts.confirm as string | undefined;
@@ -50,8 +54,9 @@ then waits for an approval with the database's name, like \`start\`. The backup'
     if (confirm !== undefined && confirm.trim() === '') throw new UsageError('--confirm: give the database name');
     if (opts.run !== undefined && (opts.run as string).trim() === '')
       throw new UsageError('--run: give a reset run id');
+    ctx.useIdentity(opts.identity as string | undefined);
     const { client } = await ctx.connection();
-    const input: RestoreInput = { target };
+    const input: RestoreInput = { target, startedBy: ctx.identity() };
     if (opts.run) input.resetRunId = opts.run as string;
     if (opts['approval-timeout']) input.approvalTimeout = opts['approval-timeout'] as string;
     if (opts['discard-newer-rows'] === true) input.discardNewerRows = true;

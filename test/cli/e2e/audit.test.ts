@@ -75,7 +75,7 @@ test('audit lists an approved reset, an aborted one and a restore, with who, out
   expect(sha).toMatch(/^[0-9a-f]{64}$/);
   expect(completed.rowsBefore).toBeGreaterThan(completed.rowsAfter);
   expect(completed.objectsDeleted).toBeGreaterThan(0);
-  // The test's target names no workers: nothing was stopped, so no downtime (unit-tested with workers).
+  // The test's target names no workers: nothing was stopped, so no downtime (with workers: test/e2e/full-reset.test.ts).
   expect(completed.workersDownSeconds).toBeNull();
   expect(aborted).toMatchObject({ outcome: 'aborted', abortedBy: { identity: 'carol@ops', reason: 'not today' } });
   expect(aborted.endReason).toEqual(expect.any(String));
