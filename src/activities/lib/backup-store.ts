@@ -84,7 +84,7 @@ export class LocalStore implements BackupStore {
   }
   async readStream(name: string) {
     const f = path.join(this.dir, name);
-    return fs.existsSync(f) ? fs.createReadStream(f, { highWaterMark: 256 * 1024 }) : undefined;
+    return fs.existsSync(f) ? fs.createReadStream(f, { highWaterMark: 64 * 1024 }) : undefined;
   }
   async writeStream(name: string, body: AsyncIterable<string>) {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });

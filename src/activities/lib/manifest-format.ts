@@ -169,17 +169,28 @@ function v2Reader(store: BackupStore, name: string, where: string): ManifestRead
   };
 }
 
-/** Lines with their newline (the last one without, if the bytes end mid-line). */
+/**
+ * Lines with their newline (the last one without, if the bytes end mid-line). A line is a view into the
+ * chunk it came in; only one split by a chunk's end is copied.
+ */
 async function* lines(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let rest: Buffer | undefined;
   for await (const chunk of src) {
-    const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
-    for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, start)) {
-      yield buf.subarray(start, nl + 1);
+    if (rest) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) {
+        rest = Buffer.concat([rest, chunk]);
+        continue;
+      }
+      yield Buffer.concat([rest, chunk.subarray(0, nl + 1)]);
       start = nl + 1;
     }
-    rest = start < buf.length ? buf.subarray(start) : undefined;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      yield chunk.subarray(start, nl + 1);
+      start = nl + 1;
+    }
+    rest = start < chunk.length ? Buffer.from(chunk.subarray(start)) : undefined;
   }
   if (rest) yield rest;
 }
@@ -189,6 +200,7 @@ async function* parseV2(src: AsyncIterable<Buffer>, where: string): AsyncGenerat
   const totals = emptyTotals();
   let n = 0;
   let ended = false;
+  let service = '';
   for await (const raw of lines(src)) {
     n++;
     const cut = raw[raw.length - 1] !== 10;
@@ -206,9 +218,10 @@ async function* parseV2(src: AsyncIterable<Buffer>, where: string): AsyncGenerat
       if ((v as { version?: unknown } | null)?.version !== 2)
         throw manifestDamaged(where, 'its first line is no version-2 header');
     } else if (Array.isArray(v)) {
-      const [service, key, bytes] = v as unknown[];
-      if (typeof service !== 'string' || typeof key !== 'string' || typeof bytes !== 'number' || v.length !== 3)
+      const [s, key, bytes] = v as unknown[];
+      if (typeof s !== 'string' || typeof key !== 'string' || typeof bytes !== 'number' || v.length !== 3)
         throw manifestDamaged(where, `line ${n} is not a [service, key, bytes] row`);
+      if (s !== service) service = s; // one string per service, not one per row: rows wait in batches
       const row = { service, key, bytes };
       count(totals, row);
       hash.update(raw);
