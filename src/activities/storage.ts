@@ -89,19 +89,6 @@ export function createStorageActivities(deps: ActivityDeps) {
       const services = t.config.storage?.services ?? {};
       const settings = t.config.storage!; // pageSize, concurrency: filled in at load
       const quarantine = t.config.storage?.quarantine;
-      // After the seeds the blob table holds only what they made: a small set.
-      const stillReferenced = new Map<string, Set<string>>();
-      for (const b of await withClient(t.primary, readBlobs)) {
-        if (!stillReferenced.has(b.service)) stillReferenced.set(b.service, new Set());
-        stillReferenced.get(b.service)!.add(b.key);
-      }
-      const referenced = (svc: string) => stillReferenced.get(svc) ?? new Set<string>();
-      // The whole manifest read once, checked, before anything is deleted: a cut or altered one deletes
-      // nothing. What it counts (rows and still-referenced keys per service) is all that is kept of it.
-      const keptPerService = new Map<string, number>();
-      const totals = await manifest.check((b) => {
-        if (referenced(b.service).has(b.key)) keptPerService.set(b.service, (keptPerService.get(b.service) ?? 0) + 1);
-      });
       // The later of the last heartbeat (a killed worker's, passed on by the workflow) and the record.
       const heartbeat =
         args.resumeFrom ?? (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
@@ -110,6 +97,20 @@ export function createStorageActivities(deps: ActivityDeps) {
       let keptReferenced = 0;
 
       return withKeepalive(async (beat) => {
+        // After the seeds the blob table holds only what they made: a small set.
+        const stillReferenced = new Map<string, Set<string>>();
+        for (const b of await withClient(t.primary, readBlobs)) {
+          if (!stillReferenced.has(b.service)) stillReferenced.set(b.service, new Set());
+          stillReferenced.get(b.service)!.add(b.key);
+        }
+        const referenced = (svc: string) => stillReferenced.get(svc) ?? new Set<string>();
+        // The whole manifest read once, checked, before anything is deleted (heartbeating: a million rows
+        // take seconds): a cut or altered one deletes nothing. Only its counts are kept: rows and
+        // still-referenced keys per service.
+        const keptPerService = new Map<string, number>();
+        const totals = await manifest.check((b) => {
+          if (referenced(b.service).has(b.key)) keptPerService.set(b.service, (keptPerService.get(b.service) ?? 0) + 1);
+        });
         // The plan's figure counts blobs only; untracked variants come on top, so the total grows with them.
         // Done: every key dealt with (already gone and missing ones too), so a resumed bar still reaches its end.
         const report = () => {
