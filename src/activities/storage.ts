@@ -141,7 +141,14 @@ export function createStorageActivities(deps: ActivityDeps) {
           keptReferenced += keptPerService.get(svcName) ?? 0;
           if (pos.service && svcName < pos.service) continue; // finished before the crash
           if (pos.service !== svcName)
-            Object.assign(pos, { service: svcName, phase: 'keys', index: 0, skip: [], variantsAfter: '' });
+            Object.assign(pos, {
+              service: svcName,
+              phase: 'keys',
+              index: 0,
+              skip: [],
+              variantsAfter: '',
+              variantsRows: 0,
+            });
           if (pos.phase === 'done' || !svc.purge || rowCount === 0) {
             pos.phase = 'done';
             checkpoint();
