@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from 'pg';
-import { readBlobs } from './lib/blobs';
+import { blobTableEmpty, streamBlobs } from './lib/blobs';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
@@ -21,6 +21,7 @@ import type { BackupRecord } from '../contract';
 import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal } from './journal';
 import { backupStoreFor } from './lib/backup-store';
 import { manifestLocation, manifestName, readManifest, writeManifestOnce } from './manifest';
+import type { ManifestTotals } from './lib/manifest-format';
 import { runRebuild } from './rebuild';
 
 export interface ResetArgs {
@@ -135,24 +136,24 @@ async function recordBlobs(t: ResolvedTarget, runId: string, expectedBlobs: numb
   const store = backupStoreFor(t.config.backup, t.s3);
   const name = manifestName(t.name, runId);
   // Read first: after this run's TRUNCATE the blob table is empty, and only the first copy is true.
-  let m = await readManifest(store, name);
-  if (!m) {
-    const blobs = await withClient(t.primary, readBlobs);
-    if (blobs.length === 0 && (expectedBlobs ?? 0) > 0) {
-      // The plan saw blobs and the table is empty with no manifest: this run's TRUNCATE ran on a worker
-      // whose local backup.dir this one cannot read. An empty manifest here would purge nothing, silently.
-      throw ApplicationFailure.nonRetryable(
-        `No purge manifest for this run in ${manifestLocation(store, name)}, and active_storage_blobs is empty though the plan counted ${expectedBlobs} blobs (target "${t.name}"): the TRUNCATE most likely ran on another worker host, whose backup.dir holds the manifest. Retry on a worker that can read that folder (or copy the file here), or use an S3 backup destination so every worker shares it. Recording an empty manifest would leave those blobs' files in the bucket.`,
-        'ManifestElsewhere',
-      );
-    }
-    m = await writeManifestOnce(store, name, { target: t.name, runId, createdAt: new Date().toISOString(), blobs });
-  }
-  return {
-    path: manifestLocation(store, name),
-    blobs: m.blobs.length,
-    bytes: m.blobs.reduce((a, b) => a + b.bytes, 0),
-  };
+  const existing = await readManifest(store, name);
+  let m: ManifestTotals;
+  if (existing) m = await existing.check();
+  else
+    m = await withClient(t.primary, async (c) => {
+      if ((await blobTableEmpty(c)) && (expectedBlobs ?? 0) > 0) {
+        // The plan saw blobs and the table is empty with no manifest: this run's TRUNCATE ran on a worker
+        // whose local backup.dir this one cannot read. An empty manifest here would purge nothing, silently.
+        throw ApplicationFailure.nonRetryable(
+          `No purge manifest for this run in ${manifestLocation(store, name)}, and active_storage_blobs is empty though the plan counted ${expectedBlobs} blobs (target "${t.name}"): the TRUNCATE most likely ran on another worker host, whose backup.dir holds the manifest. Retry on a worker that can read that folder (or copy the file here), or use an S3 backup destination so every worker shares it. Recording an empty manifest would leave those blobs' files in the bucket.`,
+          'ManifestElsewhere',
+        );
+      }
+      // Straight from a cursor into the store: no list of every key in memory.
+      const header = { target: t.name, runId, createdAt: new Date().toISOString() };
+      return writeManifestOnce(store, name, { ...header, blobs: streamBlobs(c) });
+    });
+  return { path: manifestLocation(store, name), blobs: m.rows, bytes: m.bytes };
 }
 
 async function assertPlanStillHolds(t: ResolvedTarget, expected: string, changed: boolean): Promise<TableDecision[]> {

@@ -3,18 +3,21 @@
  * (50,000 keys do not belong in workflow history) beside the backups (backup-store.ts: the local
  * folder, or the S3 destination that every worker reads). Written once per run and never rewritten:
  * after the TRUNCATE the blob table is empty, so a retry, on whatever worker, must read the first copy.
+ * Its bytes are JSON lines, streamed both ways (lib/manifest-format.ts); the name keeps its `.json`
+ * ending, which retention and operators already know.
  */
 import type { BlobRow } from './lib/blobs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupStore } from './lib/backup-store';
+import {
+  emptyTotals,
+  manifestChunks,
+  openManifest,
+  type ManifestHeader,
+  type ManifestReader,
+  type ManifestTotals,
+} from './lib/manifest-format';
 import { parsePosition, type PurgePosition } from './lib/purge-keys';
-
-export interface Manifest {
-  target: string;
-  runId: string;
-  createdAt: string;
-  blobs: BlobRow[];
-}
 
 export const MANIFEST_PREFIX = 'purge_manifest_';
 
@@ -22,16 +25,25 @@ export function manifestName(target: string, runId: string): string {
   return `${MANIFEST_PREFIX}${target}_${runId}.json`;
 }
 
-export async function readManifest(store: BackupStore, name: string): Promise<Manifest | undefined> {
-  const text = await store.readText(name);
-  return text === undefined ? undefined : (JSON.parse(text) as Manifest);
+export function readManifest(store: BackupStore, name: string): Promise<ManifestReader | undefined> {
+  return openManifest(store, name, manifestLocation(store, name));
 }
 
-export async function writeManifestOnce(store: BackupStore, name: string, m: Manifest): Promise<Manifest> {
+/**
+ * Writes the manifest from rows as they arrive (a cursor's), unless one is there already: then that one,
+ * checked, is the answer (after this run's TRUNCATE only the first copy is true). The totals either way.
+ */
+export async function writeManifestOnce(
+  store: BackupStore,
+  name: string,
+  m: ManifestHeader & { blobs: AsyncIterable<BlobRow> | Iterable<BlobRow> },
+): Promise<ManifestTotals> {
   const existing = await readManifest(store, name);
-  if (existing) return existing;
-  await store.writeText(name, JSON.stringify(m));
-  return m;
+  if (existing) return existing.check();
+  const { blobs, ...header } = m;
+  const totals = emptyTotals();
+  await store.writeStream(name, manifestChunks(header, blobs, totals));
+  return totals;
 }
 
 /** Where the manifest is, as the reset's result shows it: a path, or s3://bucket/key. */

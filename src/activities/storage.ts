@@ -31,10 +31,9 @@ import {
   parsePosition,
   progressOf,
   runBounded,
-  ServiceKeys,
-  sortManifestBlobs,
   type KeyBatch,
 } from './lib/purge-keys';
+import type { DoomedKeys } from './lib/purger';
 import { s3Purger } from './lib/s3-purger';
 import { resolveTarget, type ActivityDeps } from './lib/target';
 import { backupStoreFor } from './lib/backup-store';
@@ -90,13 +89,6 @@ export function createStorageActivities(deps: ActivityDeps) {
       const services = t.config.storage?.services ?? {};
       const settings = t.config.storage!; // pageSize, concurrency: filled in at load
       const quarantine = t.config.storage?.quarantine;
-      // After the seeds the blob table holds only what they made: a small set.
-      const stillReferenced = new Map<string, Set<string>>();
-      for (const b of await withClient(t.primary, readBlobs)) {
-        if (!stillReferenced.has(b.service)) stillReferenced.set(b.service, new Set());
-        stillReferenced.get(b.service)!.add(b.key);
-      }
-      sortManifestBlobs(manifest.blobs);
       // The later of the last heartbeat (a killed worker's, passed on by the workflow) and the record.
       const heartbeat =
         args.resumeFrom ?? (Context.current().info.heartbeatDetails as HeartbeatProgress | undefined)?.position;
@@ -105,6 +97,20 @@ export function createStorageActivities(deps: ActivityDeps) {
       let keptReferenced = 0;
 
       return withKeepalive(async (beat) => {
+        // After the seeds the blob table holds only what they made: a small set.
+        const stillReferenced = new Map<string, Set<string>>();
+        for (const b of await withClient(t.primary, readBlobs)) {
+          if (!stillReferenced.has(b.service)) stillReferenced.set(b.service, new Set());
+          stillReferenced.get(b.service)!.add(b.key);
+        }
+        const referenced = (svc: string) => stillReferenced.get(svc) ?? new Set<string>();
+        // The whole manifest read once, checked, before anything is deleted (heartbeating: a million rows
+        // take seconds): a cut or altered one deletes nothing. Only its counts are kept: rows and
+        // still-referenced keys per service.
+        const keptPerService = new Map<string, number>();
+        const totals = await manifest.check((b) => {
+          if (referenced(b.service).has(b.key)) keptPerService.set(b.service, (keptPerService.get(b.service) ?? 0) + 1);
+        });
         // The plan's figure counts blobs only; untracked variants come on top, so the total grows with them.
         // Done: every key dealt with (already gone and missing ones too), so a resumed bar still reaches its end.
         const report = () => {
@@ -130,12 +136,20 @@ export function createStorageActivities(deps: ActivityDeps) {
         };
         for (const svcName of Object.keys(services).sort()) {
           const svc = services[svcName];
-          const keys = new ServiceKeys(manifest.blobs, svcName, stillReferenced.get(svcName) ?? new Set());
-          keptReferenced += keys.referencedCount();
+          const rowCount = totals.services[svcName]?.rows ?? 0;
+          const kept = referenced(svcName);
+          keptReferenced += keptPerService.get(svcName) ?? 0;
           if (pos.service && svcName < pos.service) continue; // finished before the crash
           if (pos.service !== svcName)
-            Object.assign(pos, { service: svcName, phase: 'keys', index: 0, skip: [], variantsAfter: '' });
-          if (pos.phase === 'done' || !svc.purge || keys.length === 0) {
+            Object.assign(pos, {
+              service: svcName,
+              phase: 'keys',
+              index: 0,
+              skip: [],
+              variantsAfter: '',
+              variantsRows: 0,
+            });
+          if (pos.phase === 'done' || !svc.purge || rowCount === 0) {
             pos.phase = 'done';
             checkpoint();
             continue;
@@ -143,32 +157,36 @@ export function createStorageActivities(deps: ActivityDeps) {
           const q = quarantine ? { q: quarantine, runId: args.runId } : undefined;
           const purger = svc.kind === 'disk' ? diskPurger(svc, q) : s3Purger(svc, svcName, t.s3(svc), q);
           const add = (c: Parameters<typeof addCounts>[3]) => addCounts(pos, svcName, purger.quarantined, c);
+          const doomed: DoomedKeys = async function* () {
+            let i = 0;
+            for await (const b of manifest.rows(svcName)) {
+              const index = i++;
+              if (!kept.has(b.key)) yield { key: b.key, index };
+            }
+          };
+          const batches = keyBatches(manifest.rows(svcName), (k) => !kept.has(k), pos, settings.pageSize);
           try {
             if (pos.phase === 'keys') {
-              await runBounded(
-                keyBatches(keys, pos, settings.pageSize),
-                settings.concurrency,
-                async (batch: KeyBatch) => {
-                  throwIfCancelled();
-                  const done = await purger.deleteKeys(batch.keys, () => pos.deleted);
-                  add(done);
-                  if (done.error) {
-                    // What of this batch is done stays done: a resume sends only the failed keys' stretch again.
-                    const failed = new Set(batch.indexes.filter((_, j) => done.failed!.has(batch.keys[j].key)));
-                    for (const [a, b] of doneRanges(batch, failed)) markDone(pos, a, b);
-                    checkpoint();
-                    throw done.error;
-                  }
-                  markDone(pos, batch.from, batch.to);
+              await runBounded(batches, settings.concurrency, async (batch: KeyBatch) => {
+                throwIfCancelled();
+                const done = await purger.deleteKeys(batch.keys, () => pos.deleted);
+                add(done);
+                if (done.error) {
+                  // What of this batch is done stays done: a resume sends only the failed keys' stretch again.
+                  const failed = new Set(batch.indexes.filter((_, j) => done.failed!.has(batch.keys[j].key)));
+                  for (const [a, b] of doneRanges(batch, failed)) markDone(pos, a, b);
                   checkpoint();
-                  firstBatchDone();
-                },
-              );
-              Object.assign(pos, { phase: 'variants', index: keys.length, skip: [], variantsAfter: '' });
+                  throw done.error;
+                }
+                markDone(pos, batch.from, batch.to);
+                checkpoint();
+                firstBatchDone();
+              });
+              Object.assign(pos, { phase: 'variants', index: rowCount, skip: [], variantsAfter: '', variantsRows: 0 });
               checkpoint();
             }
             if (pos.phase === 'variants') {
-              await purger.deleteVariants(keys, pos, settings, add, checkpoint);
+              await purger.deleteVariants(doomed, pos, settings, add, checkpoint);
               pos.phase = 'done';
               checkpoint();
             }
@@ -177,6 +195,7 @@ export function createStorageActivities(deps: ActivityDeps) {
             await record.flush().catch(() => undefined);
             throw err;
           } finally {
+            await batches.return(undefined); // a failed batch leaves the manifest's reading open: close it
             purger.close();
           }
         }

@@ -21,6 +21,7 @@ export const FAILURE_TYPES = [
   'BackupChecksumMismatch',
   'ManifestMissing',
   'ManifestElsewhere',
+  'ManifestDamaged',
   'DrillRefused',
   'ApprovalTimedOut',
   'RunRejected',

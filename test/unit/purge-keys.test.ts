@@ -11,7 +11,6 @@ import {
   markDone,
   parsePosition,
   progressOf,
-  ServiceKeys,
   sortManifestBlobs,
   startPosition,
 } from '../../src/activities/lib/purge-keys';
@@ -24,25 +23,56 @@ function manifest() {
   return blobs;
 }
 
-test("a service's keys come sorted, referenced ones are not doomed, has() answers without a copy", () => {
-  const keys = new ServiceKeys(manifest(), 'b', new Set(['k3']));
-  expect(Array.from({ length: keys.length }, (_, i) => keys.at(i).key)).toEqual(['k1', 'k2', 'k3', 'k5', 'k7', 'k9']);
-  expect(keys.has('k5')).toBe(true);
-  expect(keys.has('k3')).toBe(false); // referenced after the seeds
-  expect(keys.has('x')).toBe(false); // another service's key
-  expect(keys.referencedCount()).toBe(1);
+async function* serviceRows(service: string): AsyncGenerator<BlobRow> {
+  for (const b of manifest()) if (b.service === service) yield b;
+}
+
+const collect = async <T>(g: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const x of g) out.push(x);
+  return out;
+};
+
+test('a version-1 manifest is sorted by service, then key (the order recorded positions index)', () => {
+  expect(manifest().map((b) => `${b.service}/${b.key}`)).toEqual([
+    'a/x',
+    'a/y',
+    'a/z',
+    'b/k1',
+    'b/k2',
+    'b/k3',
+    'b/k5',
+    'b/k7',
+    'b/k9',
+  ]);
 });
 
-test('batches hold at most `size` doomed keys, cover contiguous index ranges, and skip what is done', () => {
-  const keys = new ServiceKeys(manifest(), 'b', new Set(['k3']));
-  const all = [...keyBatches(keys, startPosition(), 2)];
+test('batches hold at most `size` doomed keys, cover contiguous index ranges, and skip what is done', async () => {
+  const doomed = (k: string) => k !== 'k3'; // k3: referenced again after the seeds
+  const all = await collect(keyBatches(serviceRows('b'), doomed, startPosition(), 2));
   expect(all.map((b) => [b.from, b.to, b.keys.map((k) => k.key)])).toEqual([
     [0, 2, ['k1', 'k2']],
     [2, 5, ['k5', 'k7']],
     [5, 6, ['k9']],
   ]);
   const pos = { ...startPosition(), service: 'b', index: 1, skip: [[2, 5]] as [number, number][] };
-  expect([...keyBatches(keys, pos, 2)].map((b) => b.keys.map((k) => k.key))).toEqual([['k2'], ['k9']]);
+  expect((await collect(keyBatches(serviceRows('b'), doomed, pos, 2))).map((b) => b.keys.map((k) => k.key))).toEqual([
+    ['k2'],
+    ['k9'],
+  ]);
+  // A skip range reaching past the last row, and one in the middle of a batch.
+  const pos2 = {
+    ...startPosition(),
+    index: 0,
+    skip: [
+      [1, 2],
+      [4, 99],
+    ] as [number, number][],
+  };
+  expect((await collect(keyBatches(serviceRows('b'), doomed, pos2, 5))).map((b) => [b.from, b.to])).toEqual([
+    [0, 1],
+    [2, 4],
+  ]);
 });
 
 test('the index moves over contiguous done ranges only; a partly failed batch keeps its failed stretch', () => {

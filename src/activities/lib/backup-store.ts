@@ -14,6 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -21,6 +22,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import type { BackupConfig, S3BackupDestination } from '../../config/types';
 import { s3ClientFor } from './s3';
 
@@ -39,6 +41,10 @@ export interface BackupStore {
   readText(name: string): Promise<string | undefined>;
   /** Whole or not at all: a reader never sees half an item. */
   writeText(name: string, body: string): Promise<void>;
+  /** The item's bytes as they arrive (a large item is never held whole); undefined when absent. */
+  readStream(name: string): Promise<AsyncIterable<Buffer> | undefined>;
+  /** Like writeText, from chunks as they are made: a reader sees the whole item or none of it. */
+  writeStream(name: string, body: AsyncIterable<string>): Promise<void>;
   list(startsWith: string): Promise<StoredItem[]>;
   remove(names: string[]): Promise<void>;
 }
@@ -76,6 +82,24 @@ export class LocalStore implements BackupStore {
     }
     fs.renameSync(tmp, file);
   }
+  async readStream(name: string) {
+    const f = path.join(this.dir, name);
+    return fs.existsSync(f) ? fs.createReadStream(f, { highWaterMark: 64 * 1024 }) : undefined;
+  }
+  async writeStream(name: string, body: AsyncIterable<string>) {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const file = path.join(this.dir, name);
+    const tmp = `${file}.partial`;
+    const fh = await fs.promises.open(tmp, 'w', 0o600);
+    try {
+      for await (const chunk of body) await fh.write(chunk);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    // Renamed only once every chunk is on disk: a crash mid-write leaves a .partial, never a short item.
+    fs.renameSync(tmp, file);
+  }
   async list(startsWith: string) {
     if (!fs.existsSync(this.dir)) return [];
     return fs
@@ -91,6 +115,9 @@ export class LocalStore implements BackupStore {
     for (const n of names) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true });
   }
 }
+
+/** lib-storage's smallest part: a streamed item up to this size goes in one PUT. */
+const PART_BYTES = 5 * 1024 * 1024;
 
 export class S3Store implements BackupStore {
   readonly kind = 's3' as const;
@@ -123,17 +150,60 @@ export class S3Store implements BackupStore {
       throw err;
     }
   }
-  async writeText(name: string, body: string) {
+  async readStream(name: string) {
+    try {
+      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.dest.bucket, Key: this.key(name) }));
+      return r.Body as Readable;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  }
+  async writeStream(name: string, body: AsyncIterable<string>) {
+    // Up to one part's worth, one PUT (atomic). Beyond it a multipart upload, which becomes visible only
+    // when it completes (aborted on failure): whole or nothing too. One part filling and one on the wire,
+    // so memory does not grow with the item.
+    const chunks = asBuffers(body)[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
+    let size = 0;
+    for (let next = await chunks.next(); ; next = await chunks.next()) {
+      if (next.done) return this.put(name, Buffer.concat(head), 'application/x-ndjson');
+      head.push(next.value);
+      size += next.value.length;
+      if (size >= PART_BYTES) break;
+    }
+    async function* rest() {
+      yield* head.splice(0);
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+    }
+    await new Upload({
+      client: this.s3,
+      params: {
+        Bucket: this.dest.bucket,
+        Key: this.key(name),
+        Body: Readable.from(rest()),
+        ContentType: 'application/x-ndjson',
+        ...this.encryption,
+      },
+      partSize: PART_BYTES,
+      queueSize: 1,
+      leavePartsOnError: false,
+    }).done();
+  }
+  private async put(name: string, body: string | Buffer, contentType: string) {
     // A PUT is atomic: the object is there whole or not at all.
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.dest.bucket,
         Key: this.key(name),
         Body: body,
-        ContentType: 'application/json',
+        ContentType: contentType,
         ...this.encryption,
       }),
     );
+  }
+  async writeText(name: string, body: string) {
+    await this.put(name, body, 'application/json');
   }
   async list(startsWith: string) {
     const out: StoredItem[] = [];
@@ -168,4 +238,8 @@ export class S3Store implements BackupStore {
         );
     }
   }
+}
+
+async function* asBuffers(body: AsyncIterable<string>): AsyncGenerator<Buffer> {
+  for await (const s of body) yield Buffer.from(s, 'utf8');
 }

@@ -1,7 +1,8 @@
 /**
- * Which S3 objects belong to which ActiveStorage blobs. A blob's object lives at `<prefix><key>`;
- * untracked variants (the pre-7.0 style, still written when variant tracking is off) live under
- * `<prefix>variants/<key>/…`. Tracked variants have blob rows of their own, so they are blobs too.
+ * The ActiveStorage blob table, as the reset, plan and purge read it. A blob's object lives at
+ * `<prefix><key>`; untracked variants (the pre-7.0 style, still written when variant tracking is off)
+ * live under `<prefix>variants/<key>/…` (variant-owners.ts). Tracked variants have blob rows of their
+ * own, so they are blobs too.
  */
 import type { Client } from 'pg';
 
@@ -16,6 +17,37 @@ export async function blobTableExists(c: Client): Promise<boolean> {
   return r.rows[0].ok;
 }
 
+/**
+ * Every blob row, ordered by service then key, through a server-side cursor: at most `fetch` rows are
+ * in memory at a time, whatever the table holds (the manifest is written from this). The cursor lives
+ * in a read-only transaction on `c`, ended when the rows are read or the reader stops.
+ */
+export async function* streamBlobs(c: Client, fetch = 2000): AsyncGenerator<BlobRow> {
+  if (!(await blobTableExists(c))) return;
+  await c.query('BEGIN READ ONLY');
+  let done = false;
+  try {
+    await c.query(
+      `DECLARE rr_blobs NO SCROLL CURSOR FOR SELECT key, service_name AS service, byte_size::bigint AS bytes FROM active_storage_blobs ORDER BY service_name COLLATE "C", key COLLATE "C"`,
+    );
+    for (;;) {
+      const r = await c.query<{ key: string; service: string; bytes: string }>(`FETCH ${fetch} FROM rr_blobs`);
+      for (const x of r.rows) yield { key: x.key, service: x.service, bytes: Number(x.bytes) };
+      if (r.rows.length < fetch) break;
+    }
+    await c.query('COMMIT');
+    done = true;
+  } finally {
+    if (!done) await c.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
+export async function blobTableEmpty(c: Client): Promise<boolean> {
+  if (!(await blobTableExists(c))) return true;
+  return !(await c.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM active_storage_blobs) AS any`)).rows[0].any;
+}
+
+/** Every blob row at once: only for a table known to be small (what the seeds made). */
 export async function readBlobs(c: Client): Promise<BlobRow[]> {
   if (!(await blobTableExists(c))) return [];
   const r = await c.query<{ key: string; service: string; bytes: string }>(
@@ -56,21 +88,4 @@ export async function sampleBlobKeys(c: Client, service: string, n: number): Pro
     [service, n],
   );
   return r.rows.map((x) => x.key);
-}
-
-/**
- * The blob key an object belongs to, or undefined for an object no blob pattern names
- * (orphans that predate the reset, other applications' files): those are never ours to delete.
- */
-export function ownerKey(
-  objectKey: string,
-  prefix: string,
-  recorded: { has(key: string): boolean },
-): string | undefined {
-  if (!objectKey.startsWith(prefix)) return undefined;
-  const rel = objectKey.slice(prefix.length);
-  if (recorded.has(rel)) return rel;
-  const m = /^variants\/([^/]+)\//.exec(rel);
-  if (m && recorded.has(m[1])) return m[1];
-  return undefined;
 }

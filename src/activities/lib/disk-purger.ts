@@ -77,34 +77,44 @@ export function diskPurger(
       }
       return c;
     },
-    async deleteVariants(keys, pos, _settings, add, checkpoint) {
+    async deleteVariants(doomed, pos, _settings, add, checkpoint) {
+      // Driven by the manifest, not by a listing of the folder: a readdir returns every name at once (as
+      // many as there are blobs with variants), and the folder's order is no order the manifest shares.
+      // One lstat per doomed key instead, in order, so the position is a row index.
       const dir = diskVariantsDir(root);
-      let names: string[];
+      if (!fs.existsSync(dir)) return;
+      const rows = doomed();
+      let seen = 0;
       try {
-        names = (await fs.promises.readdir(dir)).sort();
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
-        throw new Error(
-          `Could not read the variants folder ${dir} of the Disk service at ${root}: ${(err as Error).message}`,
-        );
-      }
-      for (const n of names) {
-        if (n <= pos.variantsAfter || !keys.has(n)) continue;
-        throwIfCancelled();
-        const folder = path.join(dir, n);
-        let r: { files: number; bytes: number };
-        try {
-          r = qdir ? await moveTree(root, folder, path.resolve(root), qdir) : await removeVariantFolder(root, folder);
-        } catch (err) {
-          // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
-          throw new Error(
-            `Could not ${qdir ? `move to ${qdir}` : 'delete'} the variants of key ${n} in the Disk service at ${root}: ${(err as Error).message}. Retry: it resumes here.`,
-          );
+        for await (const { key, index } of rows) {
+          // A position recorded before variantsRows existed named the last folder done (names sorted).
+          if (pos.variantsRows !== undefined ? index < pos.variantsRows : key <= pos.variantsAfter) continue;
+          if (++seen % 1000 === 0) {
+            // lstat below is synchronous (fast, and 1 M of them must be): let heartbeats and an abort through.
+            await new Promise((res) => setImmediate(res));
+            throwIfCancelled();
+          }
+          pos.variantsRows = index + 1;
+          const folder = path.join(dir, key);
+          if (key.includes('/') || key === '.' || key === '..' || !fs.existsSync(folder)) {
+            if (seen % 5000 === 0) checkpoint();
+            continue;
+          }
+          let r: { files: number; bytes: number };
+          try {
+            r = qdir ? await moveTree(root, folder, path.resolve(root), qdir) : await removeVariantFolder(root, folder);
+          } catch (err) {
+            pos.variantsRows = index;
+            // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
+            throw new Error(
+              `Could not ${qdir ? `move to ${qdir}` : 'delete'} the variants of key ${key} in the Disk service at ${root}: ${(err as Error).message}. Retry: it resumes here.`,
+            );
+          }
+          add({ ...noCounts(), deleted: r.files, bytes: r.bytes });
+          checkpoint();
         }
-        add({ ...noCounts(), deleted: r.files, bytes: r.bytes });
-        pos.variantsAfter = n;
-        checkpoint();
+      } finally {
+        await rows.return(undefined); // closes the manifest's reading when this stops early
       }
     },
     close: () => undefined,

@@ -3,8 +3,8 @@
  * those keys directly, in batches, instead of walking the bucket. Its cost grows with what is
  * deleted, not with what the bucket holds.
  *
- * The position (the heartbeat's opaque string) is an index into the manifest's key list of one
- * service, sorted by key: everything before `index` is done, plus the ranges in `skip` (batches that
+ * The position (the heartbeat's opaque string) is an index into the manifest's rows of one service,
+ * in the manifest's order (sorted by key): everything before `index` is done, plus the ranges in `skip` (batches that
  * finished while an earlier one was still in flight). A new worker resumes from it and deletes no
  * finished batch again; a batch in flight at a crash is sent again, which S3 answers as done.
  */
@@ -19,8 +19,13 @@ export interface PurgePosition {
   index: number;
   /** Ranges [from, to) beyond `index` already done. */
   skip: [number, number][];
-  /** In the variants phase: the listing resumes after this key (or folder name, on Disk). */
+  /** In the variants phase: the listing resumes after this key (or folder name, on Disk, before variantsRows). */
   variantsAfter: string;
+  /**
+   * Disk, in the variants phase: the service's rows before this index are checked for a variants folder.
+   * Absent in positions recorded before it (their Disk purge walked the folder by name: variantsAfter).
+   */
+  variantsRows?: number;
   deleted: number;
   bytes: number;
   /** Keys already gone from the source: quarantined (or deleted) by an earlier attempt whose position was lost. */
@@ -99,7 +104,7 @@ const PHASES = ['keys', 'variants', 'done'];
 export function laterPosition(a: PurgePosition, b: PurgePosition | undefined): PurgePosition {
   if (!b) return a;
   const key = (p: PurgePosition) =>
-    [progressOf(p), p.service, PHASES.indexOf(p.phase), p.index, p.variantsAfter] as const;
+    [progressOf(p), p.service, PHASES.indexOf(p.phase), p.index, p.variantsAfter, p.variantsRows ?? -1] as const;
   const [ka, kb] = [key(a), key(b)];
   for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] > kb[i] ? a : b;
   return a;
@@ -128,8 +133,8 @@ const byServiceKey = (a: BlobRow, b: BlobRow) =>
   a.service < b.service ? -1 : a.service > b.service ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 
 /**
- * The manifest's blobs, sorted in place (service, key) — the order the position indexes. No copy:
- * the manifest is the only list of keys the purge holds.
+ * A version-1 manifest's blobs (read whole), sorted in place (service, key): the order the positions of
+ * the purge that read them indexed. A version-2 manifest is written in that order and never sorted.
  */
 export function sortManifestBlobs(blobs: BlobRow[]): void {
   for (let i = 1; i < blobs.length; i++) {
@@ -140,62 +145,8 @@ export function sortManifestBlobs(blobs: BlobRow[]): void {
   }
 }
 
-/** A service's slice of the sorted manifest, with the keys the seeds made referenced again left out. */
-export class ServiceKeys {
-  readonly from: number;
-  readonly to: number;
-  constructor(
-    private readonly blobs: BlobRow[],
-    readonly service: string,
-    private readonly referenced: Set<string>,
-  ) {
-    this.from = lowerBound(blobs, service, '');
-    let hi = this.from;
-    while (hi < blobs.length && blobs[hi].service === service) hi++;
-    this.to = hi;
-  }
-  get length(): number {
-    return this.to - this.from;
-  }
-  at(i: number): BlobRow {
-    return this.blobs[this.from + i];
-  }
-  /** A recorded key of this service that no blob references after the seeds: ours to delete. */
-  doomed(i: number): boolean {
-    return !this.referenced.has(this.at(i).key);
-  }
-  /** Set-like, for ownerKey: is `key` a recorded, unreferenced key of this service? (binary search, no extra copy) */
-  has(key: string): boolean {
-    let lo = this.from;
-    let hi = this.to;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.blobs[mid].key < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < this.to && this.blobs[lo].key === key && !this.referenced.has(key);
-  }
-  referencedCount(): number {
-    let n = 0;
-    for (let i = 0; i < this.length; i++) if (!this.doomed(i)) n++;
-    return n;
-  }
-}
-
-function lowerBound(blobs: BlobRow[], service: string, key: string): number {
-  let lo = 0;
-  let hi = blobs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const b = blobs[mid];
-    if (b.service < service || (b.service === service && b.key < key)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 export interface KeyBatch {
-  /** The manifest index range [from, to) this batch stands for (referenced keys inside it are skipped). */
+  /** The index range [from, to) of the service's rows this batch stands for (referenced keys inside it are skipped). */
   from: number;
   to: number;
   keys: BlobRow[];
@@ -203,32 +154,40 @@ export interface KeyBatch {
   indexes: number[];
 }
 
-/** Batches of at most `size` doomed keys, from the position on, jumping over ranges already done. */
-export function* keyBatches(keys: ServiceKeys, pos: PurgePosition, size: number): Generator<KeyBatch> {
+/**
+ * Batches of at most `size` doomed keys, from the position on, jumping over ranges already done, made
+ * from a service's rows as they stream in: only the batch being filled is held here.
+ */
+export async function* keyBatches(
+  rows: AsyncIterable<BlobRow>,
+  doomed: (key: string) => boolean,
+  pos: PurgePosition,
+  size: number,
+): AsyncGenerator<KeyBatch> {
   const skip = [...pos.skip].sort((a, b) => a[0] - b[0]);
-  let i = pos.index;
-  let batch: KeyBatch = { from: i, to: i, keys: [], indexes: [] };
-  const flush = function* (to: number): Generator<KeyBatch> {
-    batch.to = to;
-    if (batch.to > batch.from) yield batch;
-    batch = { from: to, to, keys: [], indexes: [] };
-  };
-  while (i < keys.length) {
-    if (skip.length && skip[0][0] <= i) {
-      const [, end] = skip.shift()!;
-      yield* flush(i);
-      i = Math.max(i, end);
-      batch = { from: i, to: i, keys: [], indexes: [] };
+  let batch: KeyBatch = { from: pos.index, to: pos.index, keys: [], indexes: [] };
+  let i = 0;
+  for await (const row of rows) {
+    const at = i++;
+    if (at < pos.index) continue;
+    while (skip.length && skip[0][1] <= at) skip.shift();
+    if (skip.length && skip[0][0] <= at) {
+      // Inside a range done before: what was gathered up to it goes out; the next batch starts after it.
+      if (batch.to > batch.from) yield batch;
+      batch = { from: skip[0][1], to: skip[0][1], keys: [], indexes: [] };
       continue;
     }
-    if (keys.doomed(i)) {
-      batch.keys.push(keys.at(i));
-      batch.indexes.push(i);
+    batch.to = at + 1;
+    if (doomed(row.key)) {
+      batch.keys.push(row);
+      batch.indexes.push(at);
     }
-    i++;
-    if (batch.keys.length >= size) yield* flush(i);
+    if (batch.keys.length >= size) {
+      yield batch;
+      batch = { from: at + 1, to: at + 1, keys: [], indexes: [] };
+    }
   }
-  yield* flush(i);
+  if (batch.to > batch.from) yield batch;
 }
 
 /**
@@ -263,12 +222,17 @@ export function doneRanges(batch: KeyBatch, failed: Set<number>): [number, numbe
  * Runs each item of `items` through `fn`, at most `limit` at a time, pulling lazily (the generator is
  * never drained ahead). The first failure stops new work; the ones in flight finish, then it is thrown.
  */
-export async function runBounded<T>(items: Iterator<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function runBounded<T>(
+  items: Iterator<T> | AsyncIterator<T>,
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let failure: unknown;
   let failed = false;
   const lane = async () => {
     while (!failed) {
-      const next = items.next();
+      // An async generator queues concurrent next() calls: each lane gets its own batch.
+      const next = await items.next();
       if (next.done) return;
       try {
         await fn(next.value);

@@ -1,6 +1,9 @@
 /** What the purge loop (storage.ts) asks of one storage service: S3 (s3-purger.ts) or Disk (disk-purger.ts). */
 import type { BlobRow } from './blobs';
-import type { BatchCounts, PurgePosition, ServiceKeys } from './purge-keys';
+import type { BatchCounts, PurgePosition } from './purge-keys';
+
+/** One service's doomed keys (recorded, not referenced after the seeds) with their row index: a fresh reading of the manifest each call. */
+export type DoomedKeys = () => AsyncGenerator<{ key: string; index: number }>;
 
 export interface BatchResult extends BatchCounts {
   /** Some keys kept failing (the step's retry resumes): what of the batch is done stays done. */
@@ -14,9 +17,9 @@ export interface Purger {
   readonly quarantined: boolean;
   /** Removes the batch's keys, retrying refused ones; `error` when some keep failing, with their blob keys. */
   deleteKeys(keys: BlobRow[], doneSoFar: () => number): Promise<BatchResult>;
-  /** The untracked variants of the doomed keys; `add` counts what went, `checkpoint` records `pos.variantsAfter`. */
+  /** The untracked variants of the doomed keys; `add` counts what went, `checkpoint` records the position. */
   deleteVariants(
-    keys: ServiceKeys,
+    doomed: DoomedKeys,
     pos: PurgePosition,
     settings: { pageSize: number; concurrency: number },
     add: (c: BatchCounts) => void,

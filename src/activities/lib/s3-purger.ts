@@ -6,12 +6,12 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { QuarantineConfig, S3StorageServiceConfig } from '../../config/types';
-import { ownerKey } from './blobs';
 import { throwIfCancelled } from './keepalive';
 import { runBounded, type BatchCounts } from './purge-keys';
 import { KEY_RETRIES, noCounts, pause, plus, type BatchResult, type Purger } from './purger';
 import { eachLimited, quarantineKey, quarantineObject } from './quarantine';
 import { deleteBatch, listObjects, type S3Object } from './s3';
+import { folderMatcher, inFolderOrder, variantFolder } from './variant-owners';
 
 export function s3Purger(
   svc: S3StorageServiceConfig,
@@ -73,6 +73,67 @@ export function s3Purger(
     }
     return c;
   };
+  type VariantArgs = Parameters<Purger['deleteVariants']>;
+  /** The listing of `variants/`, each object of a doomed blob's folder (`owned`) deleted. */
+  const listAndDelete = async (
+    owned: (folder: string) => Promise<boolean>,
+    pos: VariantArgs[1],
+    settings: VariantArgs[2],
+    add: VariantArgs[3],
+    checkpoint: VariantArgs[4],
+  ) => {
+    let buffer: S3Object[] = [];
+    let lastListed = pos.variantsAfter;
+    // Mid-listing only full calls go out; the rest waits for more (a partial call only at the end).
+    const flush = async (all: boolean) => {
+      const n = all ? buffer.length : buffer.length - (buffer.length % settings.pageSize);
+      const take = buffer.slice(0, n);
+      buffer = buffer.slice(n);
+      const chunks: S3Object[][] = [];
+      for (let i = 0; i < take.length; i += settings.pageSize) chunks.push(take.slice(i, i + settings.pageSize));
+      let done = noCounts();
+      let failure: Error | undefined;
+      await runBounded(chunks[Symbol.iterator](), settings.concurrency, async (chunk) => {
+        const r = await deleteObjects(chunk, () => pos.deleted + done.deleted);
+        done = plus(done, r);
+        if (r.error) failure ??= r.error;
+      });
+      // What went is counted even when some calls failed: a deleted object is not listed again.
+      add(done);
+      if (failure) {
+        checkpoint();
+        throw failure;
+      }
+      // Every doomed object listed up to here is deleted, except those still buffered (listed after the last one
+      // taken).
+      if (all) pos.variantsAfter = lastListed;
+      else if (take.length) pos.variantsAfter = take[take.length - 1].key;
+      checkpoint();
+    };
+    const pages = listObjects(
+      s3,
+      { bucket: svc.bucket, prefix: `${prefix}variants/` },
+      pos.variantsAfter || undefined,
+      1000,
+    );
+    for (;;) {
+      const next = await pages.next().catch((err: Error) => {
+        throw new Error(
+          `Listing the untracked variants under s3://${svc.bucket}/${prefix}variants/ (after "${lastListed}") failed: ${err.message}. Retry: the purge resumes here.`,
+        );
+      });
+      if (next.done) break;
+      const page = next.value;
+      throwIfCancelled();
+      for (const o of page) {
+        const folder = variantFolder(o.key, prefix);
+        if (folder !== undefined && (await owned(folder))) buffer.push(o);
+      }
+      if (page.length) lastListed = page[page.length - 1].key;
+      if (buffer.length >= settings.pageSize * settings.concurrency) await flush(false);
+    }
+    await flush(true);
+  };
   return {
     quarantined: Boolean(quarantine),
     deleteKeys: (keys, doneSoFar) =>
@@ -80,58 +141,21 @@ export function s3Purger(
         keys.map((b) => ({ key: `${prefix}${b.key}`, size: b.bytes })),
         doneSoFar,
       ),
-    async deleteVariants(keys, pos, settings, add, checkpoint) {
+    async deleteVariants(doomed, pos, settings, add, checkpoint) {
       // The one listing: untracked variants are named by no row. Deleted in full DeleteObjects calls;
-      // the position moves past a listed key only once everything before it is deleted.
-      let buffer: S3Object[] = [];
-      let lastListed = pos.variantsAfter;
-      // Mid-listing only full calls go out; the rest waits for more (a partial call only at the end).
-      const flush = async (all: boolean) => {
-        const n = all ? buffer.length : buffer.length - (buffer.length % settings.pageSize);
-        const take = buffer.slice(0, n);
-        buffer = buffer.slice(n);
-        const chunks: S3Object[][] = [];
-        for (let i = 0; i < take.length; i += settings.pageSize) chunks.push(take.slice(i, i + settings.pageSize));
-        let done = noCounts();
-        let failure: Error | undefined;
-        await runBounded(chunks[Symbol.iterator](), settings.concurrency, async (chunk) => {
-          const r = await deleteObjects(chunk, () => pos.deleted + done.deleted);
-          done = plus(done, r);
-          if (r.error) failure ??= r.error;
-        });
-        // What went is counted even when some calls failed: a deleted object is not listed again.
-        add(done);
-        if (failure) {
-          checkpoint();
-          throw failure;
-        }
-        // Every doomed object listed up to here is deleted, except those still buffered (listed after the last one
-        // taken).
-        if (all) pos.variantsAfter = lastListed;
-        else if (take.length) pos.variantsAfter = take[take.length - 1].key;
-        checkpoint();
-      };
-      const pages = listObjects(
-        s3,
-        { bucket: svc.bucket, prefix: `${prefix}variants/` },
-        pos.variantsAfter || undefined,
-        1000,
-      );
-      for (;;) {
-        const next = await pages.next().catch((err: Error) => {
-          throw new Error(
-            `Listing the untracked variants under s3://${svc.bucket}/${prefix}variants/ (after "${lastListed}") failed: ${err.message}. Retry: the purge resumes here.`,
-          );
-        });
-        if (next.done) break;
-        const page = next.value;
-        throwIfCancelled();
-        for (const o of page) if (ownerKey(o.key, prefix, keys)) buffer.push(o);
-        if (page.length) lastListed = page[page.length - 1].key;
-        if (buffer.length >= settings.pageSize * settings.concurrency) await flush(false);
+      // the position moves past a listed key only once everything before it is deleted. Whose variants
+      // they are: a merge of the sorted listing with the sorted doomed keys (variant-owners.ts).
+      const keys = inFolderOrder(keysOf(doomed()));
+      try {
+        await listAndDelete(folderMatcher(keys), pos, settings, add, checkpoint);
+      } finally {
+        await keys.return(undefined); // closes the manifest's reading when the listing stops early
       }
-      await flush(true);
     },
     close: () => s3.destroy(),
   };
+}
+
+async function* keysOf(rows: AsyncIterable<{ key: string }>): AsyncGenerator<string> {
+  for await (const r of rows) yield r.key;
 }

@@ -1,45 +1,75 @@
 /**
- * ownerKey decides what the purge (and the plan's count) may delete: an object belongs to a dropped
- * blob only when its key is `<prefix><blob key>` or `<prefix>variants/<blob key>/…`. Everything else —
- * look-alike keys, other prefixes, orphans — is never ours. Pure function, table-driven.
+ * What the purge's listing of `variants/` may delete: an object belongs to a dropped blob only when its
+ * key is `<prefix>variants/<blob key>/…` and that key is a doomed one, found by a merge of the sorted
+ * listing with the sorted manifest (src/activities/lib/variant-owners.ts). Everything else — look-alike
+ * keys, other prefixes, orphans — is never ours. Table-driven, plus the orders the merge depends on.
  */
-import { ownerKey } from '../../../src/activities/lib/blobs';
+import {
+  compareCodePoints,
+  folderMatcher,
+  inFolderOrder,
+  variantFolder,
+} from '../../../src/activities/lib/variant-owners';
 
-const recorded = new Set(['abc123', 'xyz', 'with space', 'ünï']);
+async function* from<T>(xs: T[]): AsyncGenerator<T> {
+  for (const x of xs) yield x;
+}
+const collect = async <T>(g: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const x of g) out.push(x);
+  return out;
+};
+const byCodePoint = (xs: string[]) => [...xs].sort(compareCodePoints);
 
 describe.each([
-  ['app/', 'app/abc123', 'abc123', 'the blob itself under the prefix'],
   ['app/', 'app/variants/abc123/3f9a/thumb.png', 'abc123', 'an untracked variant'],
   ['app/', 'app/variants/xyz/a/b/c', 'xyz', 'a variant nested deeper'],
-  ['app/', 'app/with space', 'with space', 'a key with a space'],
   ['app/', 'app/variants/ünï/x', 'ünï', 'a non-ASCII key'],
-  ['', 'abc123', 'abc123', 'no prefix'],
   ['', 'variants/abc123/x', 'abc123', 'a variant with no prefix'],
-  ['app/', 'abc123', undefined, 'the bare key outside the prefix'],
-  ['app/', 'other/abc123', undefined, "another application's prefix"],
-  ['app/', 'app2/abc123', undefined, 'a prefix that only starts alike'],
-  ['app', 'app/abc123', undefined, 'a prefix without its slash does not strip one'],
-  ['app/', 'app/abc1234', undefined, 'a longer key'],
-  ['app/', 'app/abc12', undefined, 'a shorter key'],
-  ['app/', 'app/ABC123', undefined, 'case differs'],
-  ['app/', 'app/abc123/', undefined, 'a trailing slash'],
-  ['app/', 'app/abc123.bak', undefined, 'a suffix'],
-  ['app/', 'app/x/abc123', undefined, 'the key in a sub-folder'],
+  ['app/', 'app/abc123', undefined, 'the blob itself: deleted by key, not by the listing'],
+  ['app/', 'other/variants/abc123/x', undefined, "another application's prefix"],
+  ['app/', 'app2/variants/abc123/x', undefined, 'a prefix that only starts alike'],
   ['app/', 'app/variants/abc123', undefined, 'variants/<key> with nothing under it is no variant'],
-  ['app/', 'app/variants/abc1234/x', undefined, 'a variant of a longer key'],
-  ['app/', 'app/variants/other/abc123/x', undefined, 'the key deeper in a variant path'],
   ['app/', 'app/x/variants/abc123/t', undefined, 'a variants folder that is not at the prefix'],
   ['app/', 'app/variantsabc123/x', undefined, 'variants without its slash'],
   ['app/', 'app/variants//abc123/x', undefined, 'an empty segment before the key'],
   ['app/', 'app/', undefined, 'the prefix itself'],
-  ['app/', 'app/orphan-from-last-year', undefined, 'an orphan no recorded blob names'],
-])('prefix %j, object %j', (prefix, key, owner, why) => {
-  test(`→ ${owner === undefined ? 'kept' : `blob ${owner}`} (${why})`, () => {
-    expect(ownerKey(key, prefix, recorded)).toBe(owner);
+])('prefix %j, object %j', (prefix, key, folder, why) => {
+  test(`→ ${folder === undefined ? 'no variant folder' : `folder ${folder}`} (${why})`, () => {
+    expect(variantFolder(key, prefix)).toBe(folder);
   });
 });
 
-test('an empty manifest owns nothing', () => {
-  expect(ownerKey('app/abc123', 'app/', new Set())).toBeUndefined();
-  expect(ownerKey('app/variants/abc123/x', 'app/', new Set())).toBeUndefined();
+test('the merge finds exactly the doomed keys among listed folders, whatever lies between them', async () => {
+  const doomed = byCodePoint(['abc123', 'with space', 'xyz', 'ünï']);
+  const owned = folderMatcher(inFolderOrder(from(doomed)));
+  const listed = byCodePoint(['abc12', 'abc123', 'abc1234', 'ABC123', 'orphan', 'with space', 'xyz', 'zzz', 'ünï']);
+  const hits: string[] = [];
+  for (const f of [...listed].sort((a, b) => compareCodePoints(`${a}/`, `${b}/`))) if (await owned(f)) hits.push(f);
+  expect(hits).toEqual(['abc123', 'with space', 'xyz', 'ünï']);
+  // An empty manifest owns nothing.
+  expect(await folderMatcher(inFolderOrder(from<string>([])))('abc123')).toBe(false);
+});
+
+test('keys sorted by key come out in their folders\' order ("ab-1/" before "ab/"); keys with a slash have no folder', async () => {
+  const keys = byCodePoint(['ab', 'ab-1', 'ab-2', 'ab.x', 'ab0', 'ab/c', 'b', 'a b', 'a']);
+  const out = await collect(inFolderOrder(from(keys)));
+  const folders = ['ab', 'ab-1', 'ab-2', 'ab.x', 'ab0', 'b', 'a b', 'a'].sort((x, y) =>
+    compareCodePoints(`${x}/`, `${y}/`),
+  );
+  expect(out).toEqual(folders);
+  // And the merge over them finds every one, asked in listing order.
+  const owned = folderMatcher(inFolderOrder(from(keys)));
+  for (const f of folders) expect(await owned(f)).toBe(true);
+});
+
+test('code point order is UTF-8 byte order (S3 listings, PostgreSQL "C"), not UTF-16 order', () => {
+  const astral = '\u{1F600}'; // a surrogate pair in UTF-16
+  const high = '\uFF21'; // a BMP character above the surrogates
+  expect(astral < high).toBe(true); // JavaScript's own comparison
+  expect(compareCodePoints(astral, high)).toBeGreaterThan(0);
+  expect(Buffer.compare(Buffer.from(astral), Buffer.from(high))).toBeGreaterThan(0);
+  expect(compareCodePoints('abc', 'abd')).toBeLessThan(0);
+  expect(compareCodePoints('ab', 'abc')).toBeLessThan(0);
+  expect(compareCodePoints('x', 'x')).toBe(0);
 });

@@ -1,0 +1,246 @@
+/**
+ * The purge manifest's bytes, written and read as a stream: neither the reset nor the purge ever holds
+ * every key (a million keys are ~60 MB of rows, and the worker's memory must not grow with the data).
+ *
+ * Version 2, JSON lines (any key, even one with a newline in it, stays on its line: JSON escapes it):
+ *   {"format":"reset-runbook-purge-manifest","version":2,"target":…,"runId":…,"createdAt":…}
+ *   ["<service>","<key>",<bytes>]        one per blob, ordered by service then key (PostgreSQL's "C" collation)
+ *   {"end":{"rows":N,"bytes":B,"sha256":"…"}}   the SHA-256 of every byte before this line
+ * Version 1, written before: one JSON object {target, runId, createdAt, blobs: [{key, service, bytes}]}.
+ * It is still read (a run in flight, a backup written before), whole, as it always was, and in the same
+ * order (sorted in memory), so a purge position recorded against it still points at the same keys.
+ *
+ * The end line is what tells a whole manifest from a cut one: a reader that runs out of bytes before it,
+ * or whose count or checksum differs from it, throws ManifestDamaged. The purge reads the manifest through
+ * once (check) before it deletes anything, so a damaged manifest deletes nothing.
+ */
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { BackupStore } from './backup-store';
+import type { BlobRow } from './blobs';
+import { sortManifestBlobs } from './purge-keys';
+
+export const MANIFEST_FORMAT = 'reset-runbook-purge-manifest';
+/** How a version-2 manifest begins (JSON.stringify keeps the header's key order). */
+const V2_START = `{"format":"${MANIFEST_FORMAT}"`;
+/** Rows are written in chunks of about this many characters: few writes, little held. */
+const CHUNK_CHARS = 64 * 1024;
+
+export interface ManifestHeader {
+  target: string;
+  runId: string;
+  createdAt: string;
+}
+
+export interface Totals {
+  rows: number;
+  bytes: number;
+}
+
+export interface ManifestTotals extends Totals {
+  services: Record<string, Totals>;
+}
+
+export interface ManifestReader {
+  readonly version: 1 | 2;
+  /** Reads every row once, checked (count, checksum, end line); visit sees each. Throws ManifestDamaged. */
+  check(visit?: (row: BlobRow) => void): Promise<ManifestTotals>;
+  /** One service's rows in the manifest's order: the order a purge position's index counts. */
+  rows(service: string): AsyncGenerator<BlobRow>;
+}
+
+export function emptyTotals(): ManifestTotals {
+  return { rows: 0, bytes: 0, services: {} };
+}
+
+function count(t: ManifestTotals, r: BlobRow): void {
+  const s = (t.services[r.service] ??= { rows: 0, bytes: 0 });
+  t.rows++;
+  s.rows++;
+  t.bytes += r.bytes;
+  s.bytes += r.bytes;
+}
+
+/** A version-2 manifest's text, chunk by chunk, from rows as they arrive; `totals` fills in as they go. */
+export async function* manifestChunks(
+  header: ManifestHeader,
+  rows: AsyncIterable<BlobRow> | Iterable<BlobRow>,
+  totals: ManifestTotals,
+): AsyncGenerator<string> {
+  const hash = createHash('sha256');
+  let buf = JSON.stringify({ format: MANIFEST_FORMAT, version: 2, ...header }) + '\n';
+  for await (const r of rows) {
+    buf += JSON.stringify([r.service, r.key, r.bytes]) + '\n';
+    count(totals, r);
+    if (buf.length >= CHUNK_CHARS) {
+      hash.update(buf, 'utf8');
+      yield buf;
+      buf = '';
+    }
+  }
+  hash.update(buf, 'utf8');
+  yield buf + JSON.stringify({ end: { rows: totals.rows, bytes: totals.bytes, sha256: hash.digest('hex') } }) + '\n';
+}
+
+export function manifestDamaged(where: string, what: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `The purge manifest ${where} is damaged: ${what}. Nothing was deleted from it; retrying cannot repair it. Put back an intact copy (e.g. an earlier version of the object, if the bucket keeps versions) and retry, or abort: the dropped blobs' files then stay in storage.`,
+    'ManifestDamaged',
+  );
+}
+
+/** The manifest's reader, by its first bytes; undefined when there is none. `where` names it in errors. */
+export async function openManifest(
+  store: BackupStore,
+  name: string,
+  where: string,
+): Promise<ManifestReader | undefined> {
+  const stream = await store.readStream(name);
+  if (!stream) return undefined;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const it = stream[Symbol.asyncIterator]();
+  while (length < V2_START.length) {
+    const next = await it.next();
+    if (next.done) break;
+    chunks.push(next.value);
+    length += next.value.length;
+  }
+  if (Buffer.concat(chunks).toString('utf8').startsWith(V2_START)) {
+    await it.return?.(); // closes the file or the GET: each reading opens its own
+    return v2Reader(store, name, where);
+  }
+  // Version 1 is one JSON document: it can only be read whole (as it always was).
+  for (let next = await it.next(); !next.done; next = await it.next()) chunks.push(next.value);
+  let m: { blobs?: unknown };
+  try {
+    m = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { blobs?: unknown };
+  } catch (err) {
+    throw manifestDamaged(where, `it is neither a version-2 manifest nor JSON (${(err as Error).message}): cut short?`);
+  }
+  if (!Array.isArray(m?.blobs)) throw manifestDamaged(where, 'it is JSON without a "blobs" list');
+  return v1Reader(m.blobs as BlobRow[]);
+}
+
+function v1Reader(blobs: BlobRow[]): ManifestReader {
+  sortManifestBlobs(blobs); // the order the purge's positions were recorded against
+  return {
+    version: 1,
+    async check(visit) {
+      const t = emptyTotals();
+      for (const b of blobs) {
+        count(t, b);
+        visit?.(b);
+      }
+      return t;
+    },
+    async *rows(service) {
+      for (const b of blobs) if (b.service === service) yield b;
+    },
+  };
+}
+
+function v2Reader(store: BackupStore, name: string, where: string): ManifestReader {
+  // Every reading checks the whole file again as it goes: it was checked before the first deletion, and a
+  // copy that changed since (it never should) fails here rather than being half believed.
+  const open = async () => {
+    const s = await store.readStream(name);
+    if (!s) throw manifestDamaged(where, 'it was there a moment ago and is gone now');
+    return parseV2(s, where);
+  };
+  return {
+    version: 2,
+    async check(visit) {
+      const rows = await open();
+      for (let next = await rows.next(); ; next = await rows.next()) {
+        if (next.done) return next.value;
+        visit?.(next.value);
+      }
+    },
+    async *rows(service) {
+      const rows = await open();
+      try {
+        for (let next = await rows.next(); !next.done; next = await rows.next())
+          if (next.value.service === service) yield next.value;
+      } finally {
+        await rows.return(emptyTotals()); // a reader stopped early (a failed batch) closes the file or the GET
+      }
+    },
+  };
+}
+
+/**
+ * Lines with their newline (the last one without, if the bytes end mid-line). A line is a view into the
+ * chunk it came in; only one split by a chunk's end is copied.
+ */
+async function* lines(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let rest: Buffer | undefined;
+  for await (const chunk of src) {
+    let start = 0;
+    if (rest) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) {
+        rest = Buffer.concat([rest, chunk]);
+        continue;
+      }
+      yield Buffer.concat([rest, chunk.subarray(0, nl + 1)]);
+      start = nl + 1;
+    }
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      yield chunk.subarray(start, nl + 1);
+      start = nl + 1;
+    }
+    rest = start < chunk.length ? Buffer.from(chunk.subarray(start)) : undefined;
+  }
+  if (rest) yield rest;
+}
+
+async function* parseV2(src: AsyncIterable<Buffer>, where: string): AsyncGenerator<BlobRow, ManifestTotals> {
+  const hash = createHash('sha256');
+  const totals = emptyTotals();
+  let n = 0;
+  let ended = false;
+  let service = '';
+  for await (const raw of lines(src)) {
+    n++;
+    const cut = raw[raw.length - 1] !== 10;
+    if (ended) {
+      if (raw.toString('utf8').trim()) throw manifestDamaged(where, `line ${n} follows its end line`);
+      continue;
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw manifestDamaged(where, `line ${n} is not JSON${cut ? ' (the last line is cut short: truncated)' : ''}`);
+    }
+    if (n === 1) {
+      if ((v as { version?: unknown } | null)?.version !== 2)
+        throw manifestDamaged(where, 'its first line is no version-2 header');
+    } else if (Array.isArray(v)) {
+      const [s, key, bytes] = v as unknown[];
+      if (typeof s !== 'string' || typeof key !== 'string' || typeof bytes !== 'number' || v.length !== 3)
+        throw manifestDamaged(where, `line ${n} is not a [service, key, bytes] row`);
+      if (s !== service) service = s; // one string per service, not one per row: rows wait in batches
+      const row = { service, key, bytes };
+      count(totals, row);
+      hash.update(raw);
+      yield row;
+      continue;
+    } else if (v && typeof v === 'object' && 'end' in v) {
+      const end = (v as { end: { rows?: unknown; bytes?: unknown; sha256?: unknown } }).end;
+      const sha = hash.digest('hex');
+      if (end.rows !== totals.rows || end.bytes !== totals.bytes || end.sha256 !== sha)
+        throw manifestDamaged(
+          where,
+          `its end line records ${String(end.rows)} rows, ${String(end.bytes)} bytes, SHA-256 ${String(end.sha256)}; the rows read add up to ${totals.rows}, ${totals.bytes} and ${sha}`,
+        );
+      ended = true;
+      continue;
+    } else throw manifestDamaged(where, `line ${n} is neither a row nor the end line`);
+    hash.update(raw);
+  }
+  if (!ended)
+    throw manifestDamaged(where, `it stops after ${totals.rows} rows without its end line: cut short (truncated)`);
+  return totals;
+}

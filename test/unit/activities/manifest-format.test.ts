@@ -1,0 +1,207 @@
+/**
+ * The purge manifest as a stream (src/activities/lib/manifest-format.ts): written from rows as they
+ * come, read back row by row with its count and checksum checked, the old one-document format still
+ * read, and a cut or altered manifest refused with ManifestDamaged — before the purge deletes anything.
+ * A real folder (LocalStore) and the in-memory S3 stand-in (S3Store, its multipart upload included).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LocalStore, S3Store } from '../../../src/activities/lib/backup-store';
+import type { BlobRow } from '../../../src/activities/lib/blobs';
+import { manifestName, readManifest, writeManifestOnce } from '../../../src/activities/manifest';
+import { FakeS3 } from '../../support/fake-s3';
+
+let dir: string;
+let store: LocalStore;
+const NAME = manifestName('app', 'run-1');
+const header = { target: 'app', runId: 'run-1', createdAt: '2026-12-03T00:00:00.000Z' };
+const file = () => path.join(dir, NAME);
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-unit-manifest-'));
+  store = new LocalStore(dir);
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Rows made one at a time, counting how many were made before the consumer asked for the next. */
+async function* generated(n: number, service = 'amazon'): AsyncGenerator<BlobRow> {
+  for (let i = 0; i < n; i++) yield { service, key: `k${String(i).padStart(7, '0')}`, bytes: i % 7 };
+}
+const collect = async <T>(g: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const x of g) out.push(x);
+  return out;
+};
+
+test('written from a stream of rows and read back per service, in order, with the totals', async () => {
+  const rows: BlobRow[] = [
+    { service: 'amazon', key: 'a1', bytes: 10 },
+    { service: 'amazon', key: 'a2\nwith a newline', bytes: 20 },
+    { service: 'local', key: 'ünï "quoted"', bytes: 5 },
+  ];
+  const totals = await writeManifestOnce(store, NAME, { ...header, blobs: rows });
+  expect(totals).toEqual({
+    rows: 3,
+    bytes: 35,
+    services: { amazon: { rows: 2, bytes: 30 }, local: { rows: 1, bytes: 5 } },
+  });
+  const lines = fs.readFileSync(file(), 'utf8').trimEnd().split('\n');
+  expect(JSON.parse(lines[0])).toEqual({ format: 'reset-runbook-purge-manifest', version: 2, ...header });
+  expect(lines).toHaveLength(5); // header, 3 rows (the newline in a key is escaped), end
+  const m = (await readManifest(store, NAME))!;
+  expect(m.version).toBe(2);
+  expect(await m.check()).toEqual(totals);
+  expect(await collect(m.rows('amazon'))).toEqual(rows.slice(0, 2));
+  expect(await collect(m.rows('local'))).toEqual(rows.slice(2));
+  expect(await collect(m.rows('other'))).toEqual([]);
+  // Written once: a second write returns the first copy's totals and leaves it as it was.
+  const before = fs.readFileSync(file(), 'utf8');
+  expect(await writeManifestOnce(store, NAME, { ...header, blobs: [] })).toEqual(totals);
+  expect(fs.readFileSync(file(), 'utf8')).toBe(before);
+});
+
+test('50,000 rows go through in chunks: the writer never holds them all, the file has no partial copy left', async () => {
+  let pulled = 0;
+  let maxAhead = 0;
+  let written = 0;
+  // A store that counts what reached it, to see the rows leave as they are made.
+  const counting = Object.assign(Object.create(store) as LocalStore, {
+    writeStream: async (name: string, body: AsyncIterable<string>) => {
+      async function* seen() {
+        for await (const chunk of body) {
+          written += chunk.split('\n').length - 1;
+          maxAhead = Math.max(maxAhead, pulled - written);
+          yield chunk;
+        }
+      }
+      await store.writeStream(name, seen());
+    },
+  });
+  async function* rows() {
+    for await (const r of generated(50_000)) {
+      pulled++;
+      yield r;
+    }
+  }
+  const totals = await writeManifestOnce(counting, NAME, { ...header, blobs: rows() });
+  expect(totals.rows).toBe(50_000);
+  expect(maxAhead).toBeLessThan(2_000); // one chunk of ~64 KB, not 50,000 rows
+  expect(fs.readdirSync(dir)).toEqual([NAME]);
+  const m = (await readManifest(store, NAME))!;
+  let n = 0;
+  let ordered = true;
+  let last = '';
+  for await (const r of m.rows('amazon')) {
+    ordered &&= r.key > last;
+    last = r.key;
+    n++;
+  }
+  expect({ n, ordered }).toEqual({ n: 50_000, ordered: true });
+});
+
+test('the old format (one JSON document) is still read, sorted as the purge positions of its time expect', async () => {
+  fs.writeFileSync(
+    file(),
+    JSON.stringify({
+      ...header,
+      blobs: [
+        { key: 'k9', service: 'b', bytes: 1 },
+        { key: 'x', service: 'a', bytes: 2 },
+        { key: 'k1', service: 'b', bytes: 3 },
+      ],
+    }),
+  );
+  const m = (await readManifest(store, NAME))!;
+  expect(m.version).toBe(1);
+  expect(await m.check()).toEqual({
+    rows: 3,
+    bytes: 6,
+    services: { a: { rows: 1, bytes: 2 }, b: { rows: 2, bytes: 4 } },
+  });
+  expect((await collect(m.rows('b'))).map((r) => r.key)).toEqual(['k1', 'k9']);
+  // And a retry of the reset keeps it (written once), reporting its figures.
+  expect((await writeManifestOnce(store, NAME, { ...header, blobs: [] })).rows).toBe(3);
+});
+
+test('no manifest reads as undefined', async () => {
+  expect(await readManifest(store, NAME)).toBeUndefined();
+});
+
+describe('a damaged manifest is refused, naming the file and what is wrong', () => {
+  const write = async (n = 3000) => {
+    await writeManifestOnce(store, NAME, { ...header, blobs: generated(n) });
+    return fs.readFileSync(file(), 'utf8');
+  };
+  const refused = async (re: RegExp) => {
+    const m = await readManifest(store, NAME);
+    const err = await m!.check().then(
+      () => undefined,
+      (e: Error & { type?: string }) => e,
+    );
+    expect(err).toBeDefined();
+    expect(err!.type).toBe('ManifestDamaged');
+    expect(err!.message).toContain(file());
+    expect(err!.message).toMatch(re);
+    expect(err!.message).toMatch(/Nothing was deleted/);
+  };
+
+  test('cut short mid-line', async () => {
+    const text = await write();
+    fs.writeFileSync(file(), text.slice(0, Math.floor(text.length / 2)));
+    await refused(/not JSON \(the last line is cut short: truncated\)/);
+  });
+  test('cut short at a line end: no end line', async () => {
+    const text = await write();
+    const lines = text.split('\n');
+    fs.writeFileSync(file(), lines.slice(0, 1000).join('\n') + '\n');
+    await refused(/stops after 999 rows without its end line/);
+  });
+  test('a row changed: the checksum differs', async () => {
+    const text = await write();
+    fs.writeFileSync(file(), text.replace('"k0000042"', '"k0000043"'));
+    await refused(/end line records 3000 rows.*SHA-256/);
+  });
+  test('a row dropped: the count differs', async () => {
+    const text = await write();
+    fs.writeFileSync(file(), text.replace('["amazon","k0000042",0]\n', ''));
+    await refused(/end line records 3000 rows, .* the rows read add up to 2999/);
+  });
+  test('something after the end line', async () => {
+    await write(5);
+    fs.appendFileSync(file(), '["amazon","extra",1]\n');
+    await refused(/follows its end line/);
+  });
+  test('an old-format manifest cut short', async () => {
+    fs.writeFileSync(file(), JSON.stringify({ ...header, blobs: [{ key: 'k', service: 's', bytes: 1 }] }).slice(0, 60));
+    const err = await readManifest(store, NAME).catch((e: Error & { type?: string }) => e);
+    expect((err as { type?: string }).type).toBe('ManifestDamaged');
+    expect((err as Error).message).toMatch(/neither a version-2 manifest nor JSON/);
+  });
+  test('a reading stopped early closes the file (no descriptor left open)', async () => {
+    await write();
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const m = (await readManifest(store, NAME))!;
+    const rows = m.rows('amazon');
+    await rows.next();
+    expect(fds()).toBeGreaterThan(before);
+    await rows.return(undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fds()).toBe(before);
+  });
+});
+
+test('in S3: written through an upload, read back as a stream', async () => {
+  const s3 = new FakeS3();
+  const s3store = new S3Store(
+    { kind: 's3', bucket: 'backups', prefix: 'app/' } as ConstructorParameters<typeof S3Store>[0],
+    () => s3.client(),
+  );
+  const totals = await writeManifestOnce(s3store, NAME, { ...header, blobs: generated(20_000) });
+  expect(totals.rows).toBe(20_000);
+  expect(s3.keys('backups')).toEqual([`app/${NAME}`]);
+  const m = (await readManifest(s3store, NAME))!;
+  expect(m.version).toBe(2);
+  expect(await m.check()).toEqual(totals);
+});
