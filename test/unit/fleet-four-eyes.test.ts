@@ -20,7 +20,7 @@ import {
 } from '../../src/contract';
 import { fakePlan } from '../support/fake-plan';
 import { DESTRUCTIVE, mockResetActivities } from '../support/mock-reset-activities';
-import { workflowBundlePath } from '../support/temporal';
+import { droppedSpans, workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -36,6 +36,7 @@ let running: Promise<void> | undefined;
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
   worker = await Worker.create({
+    sinks: droppedSpans(),
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: { codePath: await workflowBundlePath() },

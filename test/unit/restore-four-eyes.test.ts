@@ -22,7 +22,7 @@ import { renderRestoreResult } from '../../src/cli/render-restore';
 import { PLAIN } from '../../src/cli/style';
 import { fakeRestorePlan } from '../support/fake-plan';
 import { recordHistory } from '../support/histories';
-import { workflowBundlePath } from '../support/temporal';
+import { droppedSpans, workflowBundlePath } from '../support/temporal';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -57,6 +57,7 @@ beforeAll(async () => {
       : ANSWERS[name];
   };
   worker = await Worker.create({
+    sinks: droppedSpans(),
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: { codePath: await workflowBundlePath() },
