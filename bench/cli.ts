@@ -12,7 +12,6 @@
  * with --no-storage that fixture has no blobs and no objects (the demo's rows only: no uploads to wait for).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -27,6 +26,7 @@ import { ourActivities } from './lib/activities';
 import { PROFILES, type BenchContext } from './lib/context';
 import { dropFixture, loadFixture } from './lib/fixture';
 import { listKeys } from './lib/peers';
+import { describeMachine, sampleMachine } from './lib/machine';
 import { jobsTable, table, type BenchResults } from './lib/report';
 import { startS3Counter } from './lib/s3-counter';
 import { stackUp } from './lib/stack';
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
   if (values.case !== undefined && values.case !== 'backup-jobs') throw new Error('--case: only "backup-jobs"');
   const onlyJobs = values.case === 'backup-jobs';
   const started = Date.now();
+  const machine = sampleMachine();
   const log = (line: string) =>
     process.stderr.write(`bench [${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 
@@ -113,9 +114,10 @@ async function main(): Promise<void> {
     if (onlyJobs) {
       const jobs = await backupJobsCase(ctx);
       fs.writeFileSync(path.join(dir, 'results-backup-jobs.json'), JSON.stringify(jobs, null, 2) + '\n');
-      const header = `reset-runbook bench, backup.jobs (${profile.name}): ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, demo scale ${profile.runScale} (${runFx.report.totalRows} rows); ${profile.dbRuns} interleaved run(s) each`;
+      const m = machine.stop();
+      const header = `reset-runbook bench, backup.jobs (${profile.name}): ${new Date().toISOString().slice(0, 10)}, ${describeMachine(m)}, demo scale ${profile.runScale} (${runFx.report.totalRows} rows); ${profile.dbRuns} interleaved run(s) each`;
       process.stdout.write(
-        (values.json ? JSON.stringify({ backupJobs: jobs }, null, 2) : jobsTable(jobs, header)) + '\n',
+        (values.json ? JSON.stringify({ backupJobs: jobs, machine: m }, null, 2) : jobsTable(jobs, header)) + '\n',
       );
       return;
     }
@@ -125,10 +127,19 @@ async function main(): Promise<void> {
     const reset = await resetCase(ctx);
     const runFigures = await runCase(ctx);
     const purgeFigures = await purgeCase(ctx);
-    const results: BenchResults = { purge: purgeFigures, backup, backupJobs, reset, plan, run: runFigures };
+    const m = machine.stop();
+    const results: BenchResults = {
+      purge: purgeFigures,
+      backup,
+      backupJobs,
+      reset,
+      plan,
+      run: runFigures,
+      machine: m,
+    };
     fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
     const header =
-      `reset-runbook bench (${profile.name}): ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}; ` +
+      `reset-runbook bench (${profile.name}): ${new Date().toISOString().slice(0, 10)}, ${describeMachine(m)}; ` +
       `demo scale ${profile.runScale} (${runFx.report.totalRows} rows, ${runFx.objects} objects), purge of ${purgeFx.doomedKeys.length} objects; ${profile.runs} interleaved run(s) each ` +
       `(${profile.dbRuns} for backup/plan/reset); ${((Date.now() - started) / 1000).toFixed(0)} s in all` +
       (profile.name === 'quick'

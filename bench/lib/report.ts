@@ -5,6 +5,7 @@ import type { PlanFigures } from '../cases/plan';
 import type { PurgeFigures } from '../cases/purge';
 import type { ResetFigures } from '../cases/reset';
 import type { RunFigures } from '../cases/run';
+import type { MachineFigures } from './machine';
 import type { Figures } from './stats';
 
 export interface BenchResults {
@@ -14,6 +15,8 @@ export interface BenchResults {
   reset: ResetFigures;
   plan: PlanFigures;
   run: RunFigures;
+  /** The same keys at every scale: a regression check compares runs of alike load. */
+  machine: MachineFigures;
 }
 
 const s = (f: Figures) => `${f.min.toFixed(2)}/${f.median.toFixed(2)}`;
