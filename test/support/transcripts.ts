@@ -273,3 +273,19 @@ export function lastOf(re: RegExp): (out: string) => string {
     return lines.filter((l, i) => !re.test(l) || i === last).join('\n');
   };
 }
+
+/**
+ * Moves the first line matching `line` to just after the last line matching `anchor`, when it came before it: a live
+ * view prints what each poll newly sees, and two changes a run publishes moments apart may land in one poll or two.
+ */
+export function placeAfter(line: RegExp, anchor: RegExp): (out: string) => string {
+  return (out) => {
+    const lines = out.split('\n');
+    const i = lines.findIndex((l) => line.test(l));
+    const last = lines.map((l, k) => (anchor.test(l) ? k : -1)).reduce((a, b) => Math.max(a, b), -1);
+    if (i < 0 || last < i) return out;
+    const moved = lines.splice(i, 1)[0]!;
+    lines.splice(last, 0, moved);
+    return lines.join('\n');
+  };
+}
