@@ -8,16 +8,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Store } from './backup-store';
 import { packDir, TarExtractor } from './dump-tar';
 import { cancellation, cancelledFailure, throwIfCancelled } from './keepalive';
 import { listEntries } from './pg-dump-dir';
+import { dumpUpload, hashingBody } from './s3-dump-upload';
 import type { DatabaseHandle } from './target';
-
-const PART_BYTES = 8 * 1024 * 1024;
 
 /** Uploads the folder's tar as `name`; a failure or cancellation aborts the multipart upload (no object). */
 export async function uploadDir(
@@ -28,30 +26,9 @@ export async function uploadDir(
 ): Promise<{ bytes: number; sha256: string }> {
   const cancel = cancellation();
   throwIfCancelled(cancel);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const body = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      onBytes(bytes);
-      done(null, chunk);
-    },
-  });
+  const { body, stored } = hashingBody(onBytes);
   const packed = pipeline(packDir(dir), body);
-  const upload = new Upload({
-    client: store.s3,
-    params: {
-      Bucket: store.dest.bucket,
-      Key: store.key(name),
-      Body: body,
-      ContentType: 'application/x-tar',
-      ...store.encryption,
-    },
-    partSize: PART_BYTES,
-    queueSize: 1,
-    leavePartsOnError: false,
-  });
+  const upload = dumpUpload(store, name, body, 'application/x-tar');
   const onCancel = () => body.destroy(cancelledFailure(cancel!));
   cancel?.addEventListener('abort', onCancel, { once: true });
   try {
@@ -64,7 +41,7 @@ export async function uploadDir(
   } finally {
     cancel?.removeEventListener('abort', onCancel);
   }
-  return { bytes, sha256: hash.digest('hex') };
+  return stored();
 }
 
 /**

@@ -4,20 +4,18 @@
  * `pg_restore --list`: the S3 half of the backup step (the local half is pg-dump.ts).
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { ApplicationFailure } from '@temporalio/common';
 import type { S3Store } from './backup-store';
 import { baseEnv, libpqEnv } from './child-env';
 import { cancellation, cancelledFailure, throwIfCancelled } from './keepalive';
 import { readToc } from './pg-dump';
+import { dumpUpload, hashingBody } from './s3-dump-upload';
 import { redactText } from './secrets';
 import { killGroup, spawnGuarded } from './shell';
 import type { DatabaseHandle } from './target';
-
-const PART_BYTES = 8 * 1024 * 1024;
 
 /**
  * Streams pg_dump into the bucket through lib-storage's Upload: one part filling and one on the wire
@@ -38,16 +36,7 @@ export async function dumpToS3(
   const child = spawnGuarded(pgDump, ['-Fc', '--no-password', ...extra], { env: libpqEnv(db.url) });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4096)));
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const body = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      onBytes(bytes);
-      done(null, chunk);
-    },
-  });
+  const { body, stored } = hashingBody(onBytes);
   const fail = (err: Error) => {
     killGroup(child);
     body.destroy(err);
@@ -73,20 +62,7 @@ export async function dumpToS3(
     body.end();
   });
   dumped.catch((err: Error) => fail(err));
-  const upload = new Upload({
-    client: store.s3,
-    params: {
-      Bucket: store.dest.bucket,
-      Key: store.key(name),
-      Body: body,
-      ContentType: 'application/octet-stream',
-      ...store.encryption,
-    },
-    partSize: PART_BYTES,
-    queueSize: 1,
-    leavePartsOnError: false,
-  });
-  const uploaded = upload.done();
+  const uploaded = dumpUpload(store, name, body, 'application/octet-stream').done();
   try {
     await Promise.all([dumped, uploaded]);
   } catch (err) {
@@ -99,7 +75,7 @@ export async function dumpToS3(
   } finally {
     cancel?.removeEventListener('abort', onCancel);
   }
-  return { bytes, sha256: hash.digest('hex') };
+  return stored();
 }
 
 /**
