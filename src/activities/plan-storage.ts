@@ -11,14 +11,23 @@ import { eachLimited } from './lib/quarantine';
 import { objectExists } from './lib/s3';
 import type { ResolvedTarget } from './lib/target';
 
-export async function planStorage(t: ResolvedTarget, blobsDropped: boolean, warnings: string[], errors: string[]) {
+/**
+ * blobsDropped: whether the truncation drops the blob table; a promise lets the blob table be read while the
+ * tables are still being decided (nothing is sampled before it settles).
+ */
+export async function planStorage(
+  t: ResolvedTarget,
+  blobsDropped: boolean | Promise<boolean>,
+  warnings: string[],
+  errors: string[],
+) {
   const services = t.config.storage?.services ?? {};
   const { sampleSize, concurrency } = t.config.storage ?? { sampleSize: 0, concurrency: 1 };
   return withClient(t.primary, async (c) => {
     const blobs = await summariseBlobs(c);
+    if (!(await blobsDropped) || blobs.count === 0)
+      return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete: { count: 0, bytes: 0 }, purged: [] };
     const objectsToDelete: Plan['objectsToDelete'] = { count: 0, bytes: 0 };
-    if (!blobsDropped || blobs.count === 0)
-      return { blobs: { count: blobs.count, bytes: blobs.bytes }, objectsToDelete, purged: [] };
     const missing = blobs.services.filter((s) => !services[s]);
     if (missing.length) {
       errors.push(

@@ -22,10 +22,15 @@ export interface TablesPlan {
   errors: string[];
 }
 
-/** counting.exactCounts: count every table; otherwise a large table's estimate stands in for its count. */
+/**
+ * counting.exactCounts: count every table; otherwise a large table's estimate stands in for its count.
+ * `decided` hears each database's decision as soon as it is made, before its tables are counted (the plan's
+ * storage sample starts from the primary's).
+ */
 export async function planTables(
   t: ResolvedTarget,
   counting: { exactCounts: boolean; estimateAboveRows: number },
+  decided?: (d: TableDecision) => void,
 ): Promise<TablesPlan> {
   const strategy = t.config.strategy.kind;
   const errors: string[] = [];
@@ -57,6 +62,7 @@ export async function planTables(
       }
       const d = await decideTables(c, db);
       decisions.push(d);
+      decided?.(d);
       const estimates = counting.exactCounts ? new Map<string, number>() : await rowEstimates(c);
       errors.push(...d.errors);
       for (const [action, list] of [

@@ -42,23 +42,20 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
   const warnings: string[] = [];
   const errors: string[] = [];
   const strategy = cfg.strategy.kind;
-  const {
-    tables,
-    decisions,
-    materializedViews,
-    databaseName,
-    environment,
-    serverVersion,
-    databaseBytes,
-    errors: tableErrors,
-  } = await planTables(t, counting);
-  errors.push(...tableErrors);
-
-  // Storage: the objects of every blob the truncation drops (all of them, unless the blob table is kept).
-  const blobsDropped = tables.some(
-    (x) => x.database === 'primary' && x.table === 'active_storage_blobs' && x.action === 'truncate',
+  // Everything the plan reads starts at once: the tables, the blob table and its sample (HEAD requests, the
+  // longest part), the workers, pg_dump and the lock holders. The sample waits only for the primary's
+  // decision (is the blob table truncated?), not for its tables' counts.
+  let primaryDecided: (dropsBlobs: boolean) => void = () => undefined;
+  const blobsDropped = new Promise<boolean>((resolve) => (primaryDecided = resolve));
+  const planned = planTables(t, counting, (d) => {
+    if (d.database === 'primary') primaryDecided(d.truncate.some((x) => x.table === 'active_storage_blobs'));
+  });
+  // Settled whatever happens (the first call wins): a failed table plan leaves no sample waiting.
+  planned.then(
+    (p) => primaryDecided(p.tables.some((x) => x.database === 'primary' && isDroppedBlobTable(x))),
+    () => primaryDecided(false),
   );
-  // The storage sample (HEAD requests) runs while the rest of the plan reads the database.
+  // Each part keeps its own warnings; they are joined below in the order the plan has always shown them.
   const storageWarnings: string[] = [];
   const storageErrors: string[] = [];
   const storage = planStorage(t, blobsDropped, storageWarnings, storageErrors);
@@ -71,14 +68,34 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
     probeBackupStore(t, probeErrors, probeWarnings),
   ]);
   probes.catch(() => undefined);
+  const workerWarnings: string[] = [];
+  const workers = planWorkers(t, workerWarnings);
+  workers.catch(() => undefined);
+  const pgDump = cfg.backup.pgDump ?? 'pg_dump';
+  const pgDumpRun = t.run([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(t.env) });
+  pgDumpRun.catch(() => undefined);
+  const holders = lockHolders(t);
+  holders.catch(() => undefined);
+
+  const {
+    tables,
+    decisions,
+    materializedViews,
+    databaseName,
+    environment,
+    serverVersion,
+    databaseBytes,
+    errors: tableErrors,
+  } = await planned;
+  errors.push(...tableErrors);
 
   warnings.push(...materializedViewWarnings(materializedViews));
 
-  const { workersAlive, claimedExecutions, startWorkersAtEnd } = await planWorkers(t, warnings);
+  const { workersAlive, claimedExecutions, startWorkersAtEnd } = await workers;
+  warnings.push(...workerWarnings);
 
   // pg_dump must be at least the server's major version, or it refuses to dump.
-  const pgDump = cfg.backup.pgDump ?? 'pg_dump';
-  const v = await t.run([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(t.env) });
+  const v = await pgDumpRun;
   const pgDumpVersion = v.code === 0 ? (/(\d+(?:\.\d+)*)/.exec(v.output)?.[1] ?? v.output.trim()) : '';
   if (!pgDumpVersion)
     errors.push(
@@ -107,8 +124,7 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
   if (environment === undefined)
     warnings.push('ar_internal_metadata has no environment: treating the database as production');
   if (!cfg.seeds) warnings.push('no seeds configured: every truncated table stays empty');
-  for (const h of await lockHolders(t))
-    warnings.push(`${describeHolder(h)}: an execute run is refused until that run ends`);
+  for (const h of await holders) warnings.push(`${describeHolder(h)}: an execute run is refused until that run ends`);
   if (claimedExecutions > 0)
     warnings.push(
       `${claimedExecutions} job(s) are claimed right now; stopping the workers will let them finish or release them`,
@@ -168,6 +184,9 @@ export async function makePlan(t: ResolvedTarget, opts: { exactCounts?: boolean 
     undo: undoPlan(cfg, purged),
   };
 }
+
+const isDroppedBlobTable = (x: { table: string; action: string }) =>
+  x.table === 'active_storage_blobs' && x.action === 'truncate';
 
 const major = (v: string) => Number(/^(\d+)/.exec(v)?.[1] ?? 0);
 
