@@ -3,7 +3,13 @@
  * so a killed worker is noticed after `heartbeatTimeout`, and the step is retried on another.
  * After `maximumAttempts` the runbook asks an operator.
  */
-import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DEFAULTS } from '../config/defaults';
 import { PLAN_DEFAULTS, STEP_TITLES, type RunSettings, type StepName } from '../contract';
@@ -76,12 +82,23 @@ export function stepActivities(s: RunSettings) {
  * The reset lock (activities/lib/reset-lock.ts): retried by the server on a connection error; a
  * database held by another run is a final refusal (DatabaseLocked, non-retryable).
  */
-export function lockActivities(s: RunSettings) {
+export function lockActivities(s: RunSettings, local = false) {
+  const retry: RetryPolicy = {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 10,
+  };
+  // Local (runs patched 'reset-lock-local-activity'): a few short statements, idempotent (claiming again what
+  // this run holds, or giving back what it no longer holds, changes nothing), so it runs inside the workflow
+  // task: no activity task and no second workflow task, about one round trip less at each end of a run. A
+  // worker lost meanwhile loses the workflow task, and the next one runs it again.
+  if (local) return proxyLocalActivities<Activities>({ summary: 'Reset lock', startToCloseTimeout: '120s', retry });
   return proxyActivities<Activities>({
     summary: 'Reset lock',
     startToCloseTimeout: '120s',
     heartbeatTimeout: `${s.heartbeatTimeoutSeconds}s`,
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
+    retry,
   });
 }
 

@@ -120,9 +120,12 @@ export class Ending<R extends Ended> {
   }
 }
 
-/** Whatever the ending, the databases are given back; if that fails, the next run's refusal names this run. */
-export async function releaseLock(s: RunSettings, target: string, runId: string): Promise<void> {
-  await CancellationScope.nonCancellable(() => lockActivities(s).releaseResetLock({ target, owner: { runId } })).catch(
-    (e) => log.error('Could not release the reset lock', { error: rootCause(e) }),
-  );
+/**
+ * Whatever the ending, the databases are given back; if that fails, the next run's refusal names this run. `local`:
+ * as the run took them (lockActivities).
+ */
+export async function releaseLock(s: RunSettings, target: string, runId: string, local = false): Promise<void> {
+  await CancellationScope.nonCancellable(() =>
+    lockActivities(s, local).releaseResetLock({ target, owner: { runId } }),
+  ).catch((e) => log.error('Could not release the reset lock', { error: rootCause(e) }));
 }

@@ -99,9 +99,11 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   // touched (even the backup), every destructive step runs under the database's advisory lock, and the
   // claim is given back at the end (the finally below). Runs started before this existed go without.
   const lock = patched('one-reset-per-database') ? { workflowId, runId, target: input.target } : undefined;
+  // Taken and given back by a local activity (activities.ts); runs started before, by an activity.
+  const lockLocal = lock !== undefined && patched('reset-lock-local-activity');
   if (lock) {
     try {
-      await lockActivities(s).acquireResetLock({ target: input.target, owner: lock });
+      await lockActivities(s, lockLocal).acquireResetLock({ target: input.target, owner: lock });
     } catch (err) {
       throw ending.refused(messageOf(err));
     }
@@ -274,6 +276,6 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   } catch (err) {
     throw await ending.failed(err, runner, pointToRestore);
   } finally {
-    if (lock) await releaseLock(s, input.target, runId);
+    if (lock) await releaseLock(s, input.target, runId, lockLocal);
   }
 }

@@ -18,10 +18,13 @@ export async function withKeepalive<T>(
   everyMs = 2000,
 ): Promise<T> {
   const ctx = Context.current();
+  // A local activity (the reset lock's) has no heartbeat: the workflow task it runs in is kept alive instead,
+  // and its cancellation reaches it all the same.
+  const local = ctx.info.isLocal;
   let last: HeartbeatProgress | undefined;
   const beat = (p?: HeartbeatProgress) => {
     if (p) last = p;
-    ctx.heartbeat(last);
+    if (!local) ctx.heartbeat(last);
   };
   const timer = setInterval(() => beat(), everyMs);
   try {
