@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from 'pg';
-import { blobTableEmpty, streamBlobs } from './lib/blobs';
+import { blobTableEmpty } from './lib/blobs';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
@@ -20,8 +20,8 @@ import { resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTar
 import type { BackupRecord } from '../contract';
 import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal } from './journal';
 import { backupStoreFor } from './lib/backup-store';
-import { manifestLocation, manifestName, readManifest, writeManifestOnce } from './manifest';
-import type { ManifestTotals } from './lib/manifest-format';
+import { manifestDeltaName, manifestLocation, manifestName, readManifest, writeTableManifest } from './manifest';
+import type { Totals } from './lib/manifest-format';
 import { runRebuild } from './rebuild';
 
 export interface ResetArgs {
@@ -33,6 +33,14 @@ export interface ResetArgs {
   expectedBlobs?: number;
   /** The backup that protects this TRUNCATE: kept in the journal, where a restore finds it whatever ends the run. */
   backup?: BackupRecord;
+  /** What recordBlobKeys wrote before the workers stopped: the reset then records only the rows since. */
+  keysBefore?: Totals;
+}
+
+export interface BlobKeysOutcome {
+  path: string;
+  blobs: number;
+  bytes: number;
 }
 export interface ResetOutcome {
   manifest: { path: string; blobs: number; bytes: number };
@@ -53,7 +61,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         // a retry (a seed command fixed an hour later) must finish the job, never refuse for age.
         const changed = await databaseChanged(t, journal);
         if (!changed) refuseStaleBackup(t, args.backupCreatedAt);
-        const manifest = await recordBlobs(t, args.runId, args.expectedBlobs);
+        const manifest = await recordBlobs(t, args, changed);
         const decisions = await assertPlanStillHolds(t, args.planDigest, changed);
         // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
         let countsBefore = changed ? journal.countsBefore : undefined;
@@ -109,6 +117,29 @@ export function createDatabaseActivities(deps: ActivityDeps) {
       });
     },
 
+    /**
+     * Before the workers stop (workers.startBeforePurge): every blob key as it is now, into the manifest
+     * (version 3), so that the reset, while they are stopped, records only the rows written since (its
+     * delta) and their downtime does not grow with the number of files. Written once: a retry, or a
+     * retried step later, keeps it (the delta is taken against its horizon, however old).
+     */
+    async recordBlobKeys(args: { target: string; runId: string }): Promise<BlobKeysOutcome> {
+      const t = resolveTarget(deps, args.target);
+      return withKeepalive(async () => {
+        const store = backupStoreFor(t.config.backup, t.s3);
+        const name = manifestName(t.name, args.runId);
+        const existing = await readManifest(store, name);
+        const m = existing
+          ? await existing.check()
+          : await withClient(t.primary, (c) =>
+              writeTableManifest(store, name, c, manifestHeader(t, args.runId), {
+                delta: manifestDeltaName(t.name, args.runId),
+              }),
+            );
+        return { path: manifestLocation(store, name), blobs: m.rows, bytes: m.bytes };
+      });
+    },
+
     /** For the workflow, before it decides to refresh a stale backup: has this run already changed the database? */
     async resetState(args: { target: string; runId: string }): Promise<{ databaseChanged: boolean }> {
       const t = resolveTarget(deps, args.target);
@@ -132,28 +163,70 @@ function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
   }
 }
 
-async function recordBlobs(t: ResolvedTarget, runId: string, expectedBlobs: number | undefined) {
+const manifestHeader = (t: ResolvedTarget, runId: string) => ({
+  target: t.name,
+  runId,
+  createdAt: new Date(t.now()).toISOString(),
+});
+
+/**
+ * The purge manifest, before the TRUNCATE erases the blob rows: written here from the whole table, or,
+ * when recordBlobKeys wrote it before the workers stopped, completed by a delta of the rows since.
+ */
+async function recordBlobs(t: ResolvedTarget, args: ResetArgs, changed: boolean): Promise<BlobKeysOutcome> {
   const store = backupStoreFor(t.config.backup, t.s3);
-  const name = manifestName(t.name, runId);
+  const name = manifestName(t.name, args.runId);
   // Read first: after this run's TRUNCATE the blob table is empty, and only the first copy is true.
   const existing = await readManifest(store, name);
-  let m: ManifestTotals;
-  if (existing) m = await existing.check();
-  else
-    m = await withClient(t.primary, async (c) => {
-      if ((await blobTableEmpty(c)) && (expectedBlobs ?? 0) > 0) {
-        // The plan saw blobs and the table is empty with no manifest: this run's TRUNCATE ran on a worker
-        // whose local backup.dir this one cannot read. An empty manifest here would purge nothing, silently.
-        throw ApplicationFailure.nonRetryable(
-          `No purge manifest for this run in ${manifestLocation(store, name)}, and active_storage_blobs is empty though the plan counted ${expectedBlobs} blobs (target "${t.name}"): the TRUNCATE most likely ran on another worker host, whose backup.dir holds the manifest. Retry on a worker that can read that folder (or copy the file here), or use an S3 backup destination so every worker shares it. Recording an empty manifest would leave those blobs' files in the bucket.`,
-          'ManifestElsewhere',
-        );
-      }
-      // Straight from a cursor into the store: no list of every key in memory.
-      const header = { target: t.name, runId, createdAt: new Date().toISOString() };
-      return writeManifestOnce(store, name, { ...header, blobs: streamBlobs(c) });
-    });
-  return { path: manifestLocation(store, name), blobs: m.rows, bytes: m.bytes };
+  const where = manifestLocation(store, name);
+  if (existing?.version === 3) return { path: where, ...(await recordDelta(t, args, changed, existing)) };
+  if (existing) {
+    const m = await existing.check();
+    return { path: where, blobs: m.rows, bytes: m.bytes };
+  }
+  const m = await withClient(t.primary, async (c) => {
+    if ((await blobTableEmpty(c)) && (args.expectedBlobs ?? 0) > 0) {
+      // The plan saw blobs and the table is empty with no manifest: this run's TRUNCATE ran on a worker
+      // whose local backup.dir this one cannot read. An empty manifest here would purge nothing, silently.
+      throw ApplicationFailure.nonRetryable(
+        `No purge manifest for this run in ${where}, and active_storage_blobs is empty though the plan counted ${args.expectedBlobs} blobs (target "${t.name}"): the TRUNCATE most likely ran on another worker host, whose backup.dir holds the manifest. Retry on a worker that can read that folder (or copy the file here), or use an S3 backup destination so every worker shares it. Recording an empty manifest would leave those blobs' files in the bucket.`,
+        'ManifestElsewhere',
+      );
+    }
+    // Straight from PostgreSQL's COPY into the store: no list of every key, no object per row.
+    return writeTableManifest(store, name, c, manifestHeader(t, args.runId));
+  });
+  return { path: where, blobs: m.rows, bytes: m.bytes };
+}
+
+/**
+ * The delta of a manifest written before the workers stopped: the rows its reading may have missed,
+ * taken again on every attempt until this run's TRUNCATE commits (the workers ran in between, after a
+ * failed attempt), then kept. The figures are the two added up: a row updated in between counts twice
+ * here, once in the purge (which merges them).
+ */
+async function recordDelta(
+  t: ResolvedTarget,
+  args: ResetArgs,
+  changed: boolean,
+  base: NonNullable<Awaited<ReturnType<typeof readManifest>>>,
+): Promise<{ blobs: number; bytes: number }> {
+  const store = backupStoreFor(t.config.backup, t.s3);
+  const name = manifestDeltaName(t.name, args.runId);
+  let delta = changed ? await readManifest(store, name) : undefined;
+  if (!delta) {
+    const horizon = base.horizon;
+    if (!horizon) throw new Error(`the purge manifest of run ${args.runId} names no horizon for its delta`);
+    await withClient(t.primary, (c) =>
+      writeTableManifest(store, name, c, manifestHeader(t, args.runId), { since: horizon }),
+    );
+    delta = (await readManifest(store, name))!;
+  }
+  const d = await delta.check();
+  // Without the figures of recordBlobKeys (a worker restarted in between), the merged reading gives them.
+  const before = args.keysBefore ?? (await base.check());
+  if (!args.keysBefore) return { blobs: before.rows, bytes: before.bytes };
+  return { blobs: before.rows + d.rows, bytes: before.bytes + d.bytes };
 }
 
 async function assertPlanStillHolds(t: ResolvedTarget, expected: string, changed: boolean): Promise<TableDecision[]> {

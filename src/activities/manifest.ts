@@ -6,12 +6,16 @@
  * Its bytes are JSON lines, streamed both ways (lib/manifest-format.ts); the name keeps its `.json`
  * ending, which retention and operators already know.
  */
+import type { Client } from 'pg';
 import type { BlobRow } from './lib/blobs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupStore } from './lib/backup-store';
+import { withBlobLines } from './lib/blob-lines';
 import {
   emptyTotals,
   manifestChunks,
+  type BlobHorizon,
+  manifestFromLines,
   openManifest,
   type ManifestHeader,
   type ManifestReader,
@@ -23,6 +27,11 @@ export const MANIFEST_PREFIX = 'purge_manifest_';
 
 export function manifestName(target: string, runId: string): string {
   return `${MANIFEST_PREFIX}${target}_${runId}.json`;
+}
+
+/** The reset's delta of a manifest written before the workers stopped (manifest-format.ts, version 3). */
+export function manifestDeltaName(target: string, runId: string): string {
+  return `${MANIFEST_PREFIX}${target}_${runId}.delta.json`;
 }
 
 export function readManifest(store: BackupStore, name: string): Promise<ManifestReader | undefined> {
@@ -44,6 +53,29 @@ export async function writeManifestOnce(
   const totals = emptyTotals();
   await store.writeStream(name, manifestChunks(header, blobs, totals));
   return totals;
+}
+
+/**
+ * The blob table's keys into the store, straight from PostgreSQL (lib/blob-lines.ts): the whole table
+ * (`since` absent), or only the rows a reading with horizon `since` may have missed (a delta). With
+ * `delta`, the manifest is written as version 3, naming that delta and its own horizon. Overwrites.
+ */
+export async function writeTableManifest(
+  store: BackupStore,
+  name: string,
+  c: Client,
+  header: ManifestHeader,
+  opts: { delta?: string; since?: BlobHorizon } = {},
+): Promise<ManifestTotals & { horizon: BlobHorizon }> {
+  return withBlobLines(
+    c,
+    async ({ horizon, totals, lines }) => {
+      const h = opts.delta ? { ...header, horizon, delta: opts.delta } : header;
+      await store.writeStream(name, manifestFromLines(h, lines, totals));
+      return { ...totals, horizon };
+    },
+    opts.since,
+  );
 }
 
 /** Where the manifest is, as the reset's result shows it: a path, or s3://bucket/key. */

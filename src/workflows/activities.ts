@@ -68,6 +68,14 @@ export function stepActivities(s: RunSettings) {
     startWorkers: once('startWorkers', s.startTimeoutSeconds + 120).startWorkers,
     verify: once('verify', 1800).verifyCounts,
     /**
+     * workers.startBeforePurge: the blob keys, recorded before the workers stop (retried by the server; if
+     * it still fails, the reset records them all itself, as without the setting).
+     */
+    recordBlobKeys: proxyActivities<Activities>({
+      ...options('reset', s, 6 * 3600),
+      summary: 'Record the blob keys (before the workers stop)',
+    }).recordBlobKeys,
+    /**
      * Before a stale backup is refreshed: whether this run's TRUNCATE already changed the database (retried by the
      * server).
      */

@@ -12,7 +12,7 @@
  * goes behind patched('<change-id>') and follows docs/versioning.md (deprecatePatch, how long a
  * patch stays, `npm run replay:record`); test/replay proves recorded runs still replay.
  */
-import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import {
   backupProof,
   isPlainApproval,
@@ -194,6 +194,18 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
 
     // 2 — stop workers: no live Solid Queue process, no claimed execution.
     await ensureFreshBackup();
+    // With the workers started before the purge, the blob keys are recorded before they stop as well: the
+    // reset then records only the rows written since, and their downtime no longer grows with the files.
+    // Best effort: without it the reset records every key itself, as it always did.
+    let keysBefore: { rows: number; bytes: number } | undefined;
+    if (startFirst && patched('blob-keys-before-stop')) {
+      try {
+        const k = await act.recordBlobKeys({ target: input.target, runId });
+        keysBefore = { rows: k.blobs, bytes: k.bytes };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+      }
+    }
     if (s.workersConfigured) await stopWorkers();
     else progress.skipped('stopWorkers', 'no workers configured');
 
@@ -209,6 +221,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
           expectedBlobs: plan.blobs.count,
           backup,
           lock,
+          ...(keysBefore ? { keysBefore } : {}),
         }),
       {
         needsWorkersStopped: true,

@@ -1,7 +1,7 @@
 /**
  * Memory flat in the data, as the database sees it: on a real PostgreSQL with 5,000 blobs and their
- * files on a Disk service, the plan, the reset (which writes the manifest from a cursor), the purge and
- * verify each run with a client that counts the rows every query returns. None may fetch a table's
+ * files on a Disk service, the plan, the reset (which writes the manifest from COPY's bytes), the purge
+ * and verify each run with a client that counts the rows every query returns. None may fetch a table's
  * keys whole: no answer is larger than one cursor fetch (2,000 rows), and the work is still all done.
  */
 import * as fs from 'node:fs';
@@ -49,10 +49,13 @@ test(`plan, reset, purge and verify of ${N} blobs: no query returns more than on
   const pg = (config: ClientConfig) => {
     const c = new Client(config);
     const query = c.query.bind(c) as (...a: unknown[]) => Promise<QueryResult>;
-    (c as unknown as { query: unknown }).query = async (...a: unknown[]) => {
-      const r = await query(...a);
-      for (const x of Array.isArray(r) ? r : [r]) largest[step] = Math.max(largest[step] ?? 0, x?.rows?.length ?? 0);
-      return r;
+    (c as unknown as { query: unknown }).query = (...a: unknown[]) => {
+      const r = query(...a) as unknown;
+      if (!(r instanceof Promise)) return r; // a submittable (COPY's stream): bytes, no rows
+      return r.then((x: QueryResult | QueryResult[]) => {
+        for (const y of Array.isArray(x) ? x : [x]) largest[step] = Math.max(largest[step] ?? 0, y?.rows?.length ?? 0);
+        return x;
+      });
     };
     return c;
   };
@@ -79,5 +82,6 @@ test(`plan, reset, purge and verify of ${N} blobs: no query returns more than on
   // A client that fetched the blob table whole would show 5,000 here.
   for (const s of ['plan', 'reset', 'purge', 'verify'])
     expect({ s, rows: Math.min(largest[s] ?? 0, 2000) }).toEqual({ s, rows: largest[s] ?? 0 });
-  expect(largest.reset).toBe(2000); // the cursor's fetches: full ones, then the rest
+  // The reset's keys come as COPY's bytes, not as rows: its answers are counts and a few settings.
+  expect(largest.reset).toBeLessThan(50);
 });

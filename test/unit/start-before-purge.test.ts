@@ -35,6 +35,7 @@ let running: Promise<void> | undefined;
 const NAMES: (keyof Activities)[] = [
   'planReset',
   'backupDatabase',
+  'recordBlobKeys',
   'stopWorkers',
   'resetDatabase',
   'resetState',
@@ -75,8 +76,17 @@ const planOf = (t: string): Plan => {
   return { ...p, settings: { ...p.settings, startWorkersBeforePurge: true } };
 };
 
-/** Mocks that record their calls in order; `purge` replaces the purge (a gate, a failure). */
-function register(t: string, calls: string[], purge?: () => Promise<unknown>): void {
+/**
+ * Mocks that record their calls in order; `purge` replaces the purge (a gate, a failure), `keys` the
+ * recording of the blob keys before the stop. Every reset's arguments land in `resets`.
+ */
+function register(
+  t: string,
+  calls: string[],
+  purge?: () => Promise<unknown>,
+  keys?: () => Promise<unknown>,
+  resets: unknown[] = [],
+): void {
   const rec = (name: string, value: unknown) => async () => {
     calls.push(name);
     return value;
@@ -89,14 +99,22 @@ function register(t: string, calls: string[], purge?: () => Promise<unknown>): v
       const file = { database: 'primary', path: '/b/x.dump', bytes: 1, sha256: 'ab', tocEntries: 3 };
       return { files: [file], serverVersion: '15', pgDumpVersion: '15', createdAt };
     },
+    recordBlobKeys: async () => {
+      calls.push('recordBlobKeys');
+      return keys ? keys() : { path: '/b/m.json', blobs: 5, bytes: 50 };
+    },
     stopWorkers: rec('stopWorkers', { staleProcessRows: 0, claimedByDeadProcesses: 0 }),
-    resetDatabase: rec('resetDatabase', {
-      manifest: { path: '/b/m.json', blobs: 1, bytes: 10 },
-      countsBefore: { a: 1 },
-      countsAfter: { a: 0 },
-      truncated: { tables: 1, rows: 1 },
-      kept: { tables: 0, rows: 0 },
-    }),
+    resetDatabase: async (args: unknown) => {
+      calls.push('resetDatabase');
+      resets.push(args);
+      return {
+        manifest: { path: '/b/m.json', blobs: 6, bytes: 60 },
+        countsBefore: { a: 1 },
+        countsAfter: { a: 0 },
+        truncated: { tables: 1, rows: 1 },
+        kept: { tables: 0, rows: 0 },
+      };
+    },
     resetState: rec('resetState', { databaseChanged: true }),
     purgeStorage: async () => {
       calls.push('purgeStorage');
@@ -135,17 +153,24 @@ function gate() {
   return { closed, open };
 }
 
-const UP_TO_RESET = ['planReset', 'backupDatabase', 'stopWorkers', 'resetDatabase'];
+const UP_TO_RESET = ['planReset', 'backupDatabase', 'recordBlobKeys', 'stopWorkers', 'resetDatabase'];
 const target = () => `sbp-${randomUUID().slice(0, 8)}`;
 
 test('the workers start right after the seeds and run while the purge runs; every view lists step 5 before step 4', async () => {
   const t = target();
   const calls: string[] = [];
+  const resets: unknown[] = [];
   const g = gate();
-  register(t, calls, async () => {
-    await g.closed;
-    return { deleted: 2, bytes: 20, keptReferenced: 0 };
-  });
+  register(
+    t,
+    calls,
+    async () => {
+      await g.closed;
+      return { deleted: 2, bytes: 20, keptReferenced: 0 };
+    },
+    undefined,
+    resets,
+  );
   const h = await start(t);
   let during: Progress;
   try {
@@ -171,6 +196,8 @@ test('the workers start right after the seeds and run while the purge runs; ever
   const r = await h.result();
   expect(r.outcome).toBe('completed');
   expect(calls).toEqual([...UP_TO_RESET, 'startWorkers', 'purgeStorage', 'verifyCounts']);
+  // The keys were recorded before the stop, and the reset was told so (it records only the rows since).
+  expect(resets).toEqual([expect.objectContaining({ keysBefore: { rows: 5, bytes: 50 } })]);
   // The result's window ends when step 5 ended, before the purge began.
   const w = r.workers!;
   expect(w.status).toBe('running');
@@ -230,4 +257,24 @@ test('an abort while the purge runs ends the run aborted, the workers running, a
   expect(p.steps.find((s) => s.name === 'startWorkers')?.status).toBe('done');
   expect(p.steps.find((s) => s.name === 'purgeStorage')?.status).toBe('failed');
   expect(p.steps.find((s) => s.name === 'verify')?.detail).toMatch(/^not reached: Aborted by jest/);
+});
+
+test('recording the keys before the stop fails: the run goes on, and the reset records them all itself', async () => {
+  const t = target();
+  const calls: string[] = [];
+  const resets: unknown[] = [];
+  register(
+    t,
+    calls,
+    undefined,
+    async () => {
+      throw ApplicationFailure.nonRetryable('backup store not writable');
+    },
+    resets,
+  );
+  const r = await (await start(t)).result();
+  expect(r.outcome).toBe('completed');
+  expect(calls).toEqual([...UP_TO_RESET, 'startWorkers', 'purgeStorage', 'verifyCounts']);
+  expect(resets).toHaveLength(1);
+  expect(resets[0]).not.toHaveProperty('keysBefore');
 });

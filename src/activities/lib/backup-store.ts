@@ -44,7 +44,7 @@ export interface BackupStore {
   /** The item's bytes as they arrive (a large item is never held whole); undefined when absent. */
   readStream(name: string): Promise<AsyncIterable<Buffer> | undefined>;
   /** Like writeText, from chunks as they are made: a reader sees the whole item or none of it. */
-  writeStream(name: string, body: AsyncIterable<string>): Promise<void>;
+  writeStream(name: string, body: AsyncIterable<string | Buffer>): Promise<void>;
   list(startsWith: string): Promise<StoredItem[]>;
   remove(names: string[]): Promise<void>;
 }
@@ -86,13 +86,13 @@ export class LocalStore implements BackupStore {
     const f = path.join(this.dir, name);
     return fs.existsSync(f) ? fs.createReadStream(f, { highWaterMark: 64 * 1024 }) : undefined;
   }
-  async writeStream(name: string, body: AsyncIterable<string>) {
+  async writeStream(name: string, body: AsyncIterable<string | Buffer>) {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const file = path.join(this.dir, name);
     const tmp = `${file}.partial`;
     const fh = await fs.promises.open(tmp, 'w', 0o600);
     try {
-      for await (const chunk of body) await fh.write(chunk);
+      for await (const chunk of body) await (typeof chunk === 'string' ? fh.write(chunk) : fh.write(chunk));
       await fh.sync();
     } finally {
       await fh.close();
@@ -159,7 +159,7 @@ export class S3Store implements BackupStore {
       throw err;
     }
   }
-  async writeStream(name: string, body: AsyncIterable<string>) {
+  async writeStream(name: string, body: AsyncIterable<string | Buffer>) {
     // Up to one part's worth, one PUT (atomic). Beyond it a multipart upload, which becomes visible only
     // when it completes (aborted on failure): whole or nothing too. One part filling and one on the wire,
     // so memory does not grow with the item.
@@ -240,6 +240,6 @@ export class S3Store implements BackupStore {
   }
 }
 
-async function* asBuffers(body: AsyncIterable<string>): AsyncGenerator<Buffer> {
-  for await (const s of body) yield Buffer.from(s, 'utf8');
+async function* asBuffers(body: AsyncIterable<string | Buffer>): AsyncGenerator<Buffer> {
+  for await (const s of body) yield typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
 }

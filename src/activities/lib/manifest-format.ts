@@ -6,6 +6,12 @@
  *   {"format":"reset-runbook-purge-manifest","version":2,"target":…,"runId":…,"createdAt":…}
  *   ["<service>","<key>",<bytes>]        one per blob, ordered by service then key (PostgreSQL's "C" collation)
  *   {"end":{"rows":N,"bytes":B,"sha256":"…"}}   the SHA-256 of every byte before this line
+ * Version 3, a manifest written before the workers stop (workers.startBeforePurge): version 2's lines,
+ * with a header that also names its delta and the horizon of the snapshot it was read from:
+ *   {"format":…,"version":3,"target":…,"runId":…,"createdAt":…,"horizon":{"xmin":…,"at":…},"delta":"<name>"}
+ * The delta is a version-2 manifest the reset writes just before its TRUNCATE, with the rows this one may
+ * not have seen (lib/blob-lines.ts). A version-3 manifest is read only with its delta, merged in order
+ * (a key in both counts once); a reader from before version 3 refuses it rather than miss the delta.
  * Version 1, written before: one JSON object {target, runId, createdAt, blobs: [{key, service, bytes}]}.
  * It is still read (a run in flight, a backup written before), whole, as it always was, and in the same
  * order (sorted in memory), so a purge position recorded against it still points at the same keys.
@@ -19,6 +25,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { BackupStore } from './backup-store';
 import type { BlobRow } from './blobs';
 import { sortManifestBlobs } from './purge-keys';
+import { compareCodePoints } from './variant-owners';
 
 export const MANIFEST_FORMAT = 'reset-runbook-purge-manifest';
 /** How a version-2 manifest begins (JSON.stringify keeps the header's key order). */
@@ -32,6 +39,21 @@ export interface ManifestHeader {
   createdAt: string;
 }
 
+/**
+ * What a reading of the blob table saw (lib/blob-lines.ts): the oldest transaction it could not see (a
+ * 32-bit xid), and the database's clock then.
+ */
+export interface BlobHorizon {
+  xmin: string;
+  at: string;
+}
+
+/** A version-3 manifest's header adds these. */
+export interface BaseParts {
+  horizon: BlobHorizon;
+  delta: string;
+}
+
 export interface Totals {
   rows: number;
   bytes: number;
@@ -42,7 +64,9 @@ export interface ManifestTotals extends Totals {
 }
 
 export interface ManifestReader {
-  readonly version: 1 | 2;
+  readonly version: 1 | 2 | 3;
+  /** Version 3: the horizon of the reading it was written from (its delta is taken against it). */
+  readonly horizon?: BlobHorizon;
   /** Reads every row once, checked (count, checksum, end line); visit sees each. Throws ManifestDamaged. */
   check(visit?: (row: BlobRow) => void): Promise<ManifestTotals>;
   /** One service's rows in the manifest's order: the order a purge position's index counts. */
@@ -82,6 +106,35 @@ export async function* manifestChunks(
   yield buf + JSON.stringify({ end: { rows: totals.rows, bytes: totals.bytes, sha256: hash.digest('hex') } }) + '\n';
 }
 
+/**
+ * A manifest's bytes from lines already in the manifest's form (COPY's, lib/blob-lines.ts) and their
+ * totals, known before the first line: the header, the lines as they come, the end line. A line count
+ * that disagrees with the totals fails the write (the two come from one snapshot: they never should).
+ */
+export async function* manifestFromLines(
+  header: ManifestHeader & Partial<BaseParts>,
+  lines: AsyncIterable<Buffer> | Iterable<Buffer>,
+  totals: ManifestTotals,
+): AsyncGenerator<Buffer | string> {
+  const hash = createHash('sha256');
+  const version = header.delta ? 3 : 2;
+  const first = JSON.stringify({ format: MANIFEST_FORMAT, version, ...header }) + '\n';
+  hash.update(first, 'utf8');
+  yield first;
+  let n = 0;
+  let last = 10;
+  for await (const chunk of lines) {
+    if (!chunk.length) continue;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+    last = chunk[chunk.length - 1];
+    hash.update(chunk);
+    yield chunk;
+  }
+  if (n !== totals.rows || last !== 10)
+    throw new Error(`the blob table gave ${n} manifest lines for ${totals.rows} rows; nothing was recorded`);
+  yield JSON.stringify({ end: { rows: totals.rows, bytes: totals.bytes, sha256: hash.digest('hex') } }) + '\n';
+}
+
 export function manifestDamaged(where: string, what: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(
     `The purge manifest ${where} is damaged: ${what}. Nothing was deleted from it; retrying cannot repair it. Put back an intact copy (e.g. an earlier version of the object, if the bucket keeps versions) and retry, or abort: the dropped blobs' files then stay in storage.`,
@@ -89,7 +142,7 @@ export function manifestDamaged(where: string, what: string): ApplicationFailure
   );
 }
 
-/** The manifest's reader, by its first bytes; undefined when there is none. `where` names it in errors. */
+/** The manifest's reader, by its first line; undefined when there is none. `where` names it in errors. */
 export async function openManifest(
   store: BackupStore,
   name: string,
@@ -98,16 +151,18 @@ export async function openManifest(
   const stream = await store.readStream(name);
   if (!stream) return undefined;
   const chunks: Buffer[] = [];
-  let length = 0;
   const it = stream[Symbol.asyncIterator]();
-  while (length < V2_START.length) {
-    const next = await it.next();
-    if (next.done) break;
+  // The first line (a version 3's names its delta); a version 1 has none and is read whole below anyway.
+  for (let next = await it.next(); !next.done; next = await it.next()) {
     chunks.push(next.value);
-    length += next.value.length;
+    if (next.value.includes(10)) break;
   }
-  if (Buffer.concat(chunks).toString('utf8').startsWith(V2_START)) {
+  const head = Buffer.concat(chunks).toString('utf8');
+  if (head.startsWith(V2_START)) {
     await it.return?.(); // closes the file or the GET: each reading opens its own
+    const header = firstLine(head);
+    if (header?.version === 3 && typeof header.delta === 'string' && header.horizon)
+      return v3Reader(store, name, where, header.delta, header.horizon);
     return v2Reader(store, name, where);
   }
   // Version 1 is one JSON document: it can only be read whole (as it always was).
@@ -120,6 +175,14 @@ export async function openManifest(
   }
   if (!Array.isArray(m?.blobs)) throw manifestDamaged(where, 'it is JSON without a "blobs" list');
   return v1Reader(m.blobs as BlobRow[]);
+}
+
+function firstLine(text: string): (Partial<BaseParts> & { version?: unknown }) | undefined {
+  try {
+    return JSON.parse(text.slice(0, text.indexOf('\n') === -1 ? undefined : text.indexOf('\n'))) as Partial<BaseParts>;
+  } catch {
+    return undefined; // the full reading says what is wrong with it
+  }
 }
 
 function v1Reader(blobs: BlobRow[]): ManifestReader {
@@ -146,7 +209,7 @@ function v2Reader(store: BackupStore, name: string, where: string): ManifestRead
   const open = async () => {
     const s = await store.readStream(name);
     if (!s) throw manifestDamaged(where, 'it was there a moment ago and is gone now');
-    return parseV2(s, where);
+    return parseV2(s, where, 2);
   };
   return {
     version: 2,
@@ -167,6 +230,69 @@ function v2Reader(store: BackupStore, name: string, where: string): ManifestRead
       }
     },
   };
+}
+
+/**
+ * A version-3 manifest and its delta, read as one: both parsed and checked as they go, merged in the
+ * manifest's order, a key found in both given once (a row updated between the two readings).
+ */
+function v3Reader(
+  store: BackupStore,
+  name: string,
+  where: string,
+  delta: string,
+  horizon: BlobHorizon,
+): ManifestReader {
+  const deltaWhere = where.endsWith(name) ? where.slice(0, where.length - name.length) + delta : delta;
+  const open = async () => {
+    const s = await store.readStream(name);
+    if (!s) throw manifestDamaged(where, 'it was there a moment ago and is gone now');
+    const d = await store.readStream(delta);
+    if (!d) throw manifestDamaged(where, `the reset's delta of it, ${deltaWhere}, is missing`);
+    return merged(parseV2(s, where, 3), parseV2(d, deltaWhere, 2));
+  };
+  return {
+    version: 3,
+    horizon,
+    async check(visit) {
+      const t = emptyTotals();
+      for await (const r of await open()) {
+        count(t, r);
+        visit?.(r);
+      }
+      return t;
+    },
+    async *rows(service) {
+      const rows = await open();
+      try {
+        for await (const r of rows) if (r.service === service) yield r;
+      } finally {
+        await rows.return(undefined);
+      }
+    },
+  };
+}
+
+const compareRows = (a: BlobRow, b: BlobRow) =>
+  a.service === b.service ? compareCodePoints(a.key, b.key) : compareCodePoints(a.service, b.service);
+
+type Parsed = AsyncGenerator<BlobRow, ManifestTotals>;
+
+async function* merged(a: Parsed, b: Parsed): AsyncGenerator<BlobRow, void> {
+  try {
+    let x = await a.next();
+    let y = await b.next();
+    while (!x.done || !y.done) {
+      const order = x.done ? 1 : y.done ? -1 : compareRows(x.value, y.value);
+      if (order <= 0) yield x.value as BlobRow;
+      else yield y.value as BlobRow;
+      if (order <= 0) x = await a.next();
+      if (order >= 0) y = await b.next();
+    }
+  } finally {
+    await a.return(emptyTotals()); // a reader stopped early closes both files or GETs
+    await b.return(emptyTotals());
+  }
 }
 
 /**
@@ -195,7 +321,11 @@ async function* lines(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   if (rest) yield rest;
 }
 
-async function* parseV2(src: AsyncIterable<Buffer>, where: string): AsyncGenerator<BlobRow, ManifestTotals> {
+async function* parseV2(
+  src: AsyncIterable<Buffer>,
+  where: string,
+  version: 2 | 3,
+): AsyncGenerator<BlobRow, ManifestTotals> {
   const hash = createHash('sha256');
   const totals = emptyTotals();
   let n = 0;
@@ -215,8 +345,8 @@ async function* parseV2(src: AsyncIterable<Buffer>, where: string): AsyncGenerat
       throw manifestDamaged(where, `line ${n} is not JSON${cut ? ' (the last line is cut short: truncated)' : ''}`);
     }
     if (n === 1) {
-      if ((v as { version?: unknown } | null)?.version !== 2)
-        throw manifestDamaged(where, 'its first line is no version-2 header');
+      if ((v as { version?: unknown } | null)?.version !== version)
+        throw manifestDamaged(where, `its first line is no version-${version} header`);
     } else if (Array.isArray(v)) {
       const [s, key, bytes] = v as unknown[];
       if (typeof s !== 'string' || typeof key !== 'string' || typeof bytes !== 'number' || v.length !== 3)

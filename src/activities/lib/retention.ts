@@ -72,7 +72,7 @@ export async function pruneOldBackups(store: BackupStore, target: string, keep: 
   if (keptItems.length === 0) return;
   const oldestKept = Math.min(...keptItems.map((i) => i.modified.getTime()));
   const runState = new RegExp(
-    `^(${MANIFEST_PREFIX}|${PURGE_PROGRESS_PREFIX}|${JOURNAL_PREFIX})${escapeRe(target)}_[0-9a-f-]+\\.json$`,
+    `^(${MANIFEST_PREFIX}|${PURGE_PROGRESS_PREFIX}|${JOURNAL_PREFIX})${escapeRe(target)}_[0-9a-f-]+(\\.delta)?\\.json$`,
   );
   const listed = await Promise.all(
     [MANIFEST_PREFIX, PURGE_PROGRESS_PREFIX, JOURNAL_PREFIX].map((p) => store.list(p + target + '_')),

@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalStore, S3Store } from '../../../src/activities/lib/backup-store';
 import type { BlobRow } from '../../../src/activities/lib/blobs';
-import { manifestName, readManifest, writeManifestOnce } from '../../../src/activities/manifest';
+import { manifestFromLines } from '../../../src/activities/lib/manifest-format';
+import { manifestDeltaName, manifestName, readManifest, writeManifestOnce } from '../../../src/activities/manifest';
 import { FakeS3 } from '../../support/fake-s3';
 
 let dir: string;
@@ -204,4 +205,63 @@ test('in S3: written through an upload, read back as a stream', async () => {
   const m = (await readManifest(s3store, NAME))!;
   expect(m.version).toBe(2);
   expect(await m.check()).toEqual(totals);
+});
+
+/** A version-3 manifest (written before the workers stop) from rows, as COPY would give its lines. */
+async function writeBase(rows: BlobRow[]): Promise<void> {
+  const totals = { rows: 0, bytes: 0, services: {} as Record<string, { rows: number; bytes: number }> };
+  for (const r of rows) {
+    const s = (totals.services[r.service] ??= { rows: 0, bytes: 0 });
+    totals.rows++;
+    totals.bytes += r.bytes;
+    s.rows++;
+    s.bytes += r.bytes;
+  }
+  const lines = rows.map((r) => Buffer.from(JSON.stringify([r.service, r.key, r.bytes]) + '\n'));
+  const base = { ...header, horizon: { xmin: '1234', at: header.createdAt }, delta: manifestDeltaName('app', 'run-1') };
+  await store.writeStream(NAME, manifestFromLines(base, lines, totals));
+}
+
+test('a manifest written before the stop is read with its delta: merged in code point order, a key in both once', async () => {
+  const r = (service: string, key: string, bytes = 1): BlobRow => ({ service, key, bytes });
+  // U+E000 sorts before an astral character in UTF-8 (PostgreSQL's "C"), after it in UTF-16 (JavaScript's <).
+  await writeBase([r('amazon', 'a'), r('amazon', 'c'), r('amazon', '\uE000x'), r('local', 'm', 5)]);
+  await writeManifestOnce(store, manifestDeltaName('app', 'run-1'), {
+    ...header,
+    blobs: [r('amazon', 'b'), r('amazon', 'c'), r('amazon', '😀'), r('local', 'a', 7)],
+  });
+  const m = (await readManifest(store, NAME))!;
+  expect(m.version).toBe(3);
+  expect(m.horizon).toEqual({ xmin: '1234', at: header.createdAt });
+  const seen: string[] = [];
+  expect(await m.check((x) => seen.push(`${x.service}/${x.key}`))).toEqual({
+    rows: 7,
+    bytes: 17,
+    services: { amazon: { rows: 5, bytes: 5 }, local: { rows: 2, bytes: 12 } },
+  });
+  expect(seen).toEqual(['amazon/a', 'amazon/b', 'amazon/c', 'amazon/\uE000x', 'amazon/😀', 'local/a', 'local/m']);
+  expect((await collect(m.rows('local'))).map((x) => x.key)).toEqual(['a', 'm']);
+});
+
+test('a manifest written before the stop without its delta, or with a damaged one, deletes nothing', async () => {
+  await writeBase([{ service: 'amazon', key: 'a', bytes: 1 }]);
+  const m = (await readManifest(store, NAME))!;
+  await expect(m.check()).rejects.toMatchObject({
+    type: 'ManifestDamaged',
+    message: expect.stringMatching(/delta.*missing/),
+  });
+  const delta = path.join(dir, manifestDeltaName('app', 'run-1'));
+  await writeManifestOnce(store, manifestDeltaName('app', 'run-1'), { ...header, blobs: generated(10) });
+  fs.writeFileSync(delta, fs.readFileSync(delta, 'utf8').replace('k0000003', 'k0000009'));
+  await expect(m.check()).rejects.toMatchObject({ type: 'ManifestDamaged', message: expect.stringMatching(/SHA-256/) });
+  await expect(collect(m.rows('amazon'))).rejects.toMatchObject({ type: 'ManifestDamaged' });
+});
+
+test('lines that do not add up to the totals fail the write, and nothing is left under the name', async () => {
+  const lines = [Buffer.from('["amazon","a",1]\n')];
+  const totals = { rows: 2, bytes: 2, services: { amazon: { rows: 2, bytes: 2 } } };
+  await expect(store.writeStream(NAME, manifestFromLines(header, lines, totals))).rejects.toThrow(
+    /1 manifest lines for 2 rows/,
+  );
+  expect(fs.existsSync(file())).toBe(false);
 });
