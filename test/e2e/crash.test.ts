@@ -31,6 +31,7 @@ test.concurrent.each(points)(
     const f = new ResetFixture({ pageSize: 5 });
     try {
       const [doomed] = await f.setupWithWorkers([{ RR_CRASH_AT: point }]);
+      expect(f.service('status')).toBe(0); // started by setupWithWorkers, which throws if the start fails
       const blobKeys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')).map((r) => r.key);
       const otherBefore = await f.objects(f.otherAppPrefix);
 
