@@ -2,7 +2,7 @@
  * The fault-injection suite: runs fault scenarios against the real stack (Temporal, PostgreSQL, S3,
  * pg_dump, workers as processes SIGKILLed for real) and prints one table of figures.
  *
- *   npm run faults                      quick mode (CI): a representative subset, ~3 minutes
+ *   npm run faults                      quick mode (CI): a representative subset on two suites at once, ~2-3 minutes
  *   npm run faults -- --full            every scenario, 30 chaos runs, the large fixture; writes docs/reliability.md
  *   npm run faults -- --seed 1234       replay the chaos runs' kill moments
  *   npm run faults -- --only chaos      scenarios whose name contains a word (repeatable); with --full,
