@@ -2,7 +2,7 @@
  * The fault-injection suite: runs fault scenarios against the real stack (Temporal, PostgreSQL, S3,
  * pg_dump, workers as processes SIGKILLed for real) and prints one table of figures.
  *
- *   npm run faults                      quick mode (CI): a representative subset, ~3 minutes
+ *   npm run faults                      quick mode (CI): a representative subset on two suites at once, ~2-3 minutes
  *   npm run faults -- --full            every scenario, 30 chaos runs, the large fixture; writes docs/reliability.md
  *   npm run faults -- --seed 1234       replay the chaos runs' kill moments
  *   npm run faults -- --only chaos      scenarios whose name contains a word (repeatable); with --full,
@@ -64,34 +64,46 @@ export async function main(argv: string[]): Promise<number> {
   const selected = o.only.length ? jobs.filter((j) => o.only.some((w) => j.name.includes(w))) : jobs;
   const selectedLarge = o.only.length ? large.filter((j) => o.only.some((w) => j.name.includes(w))) : large;
 
-  const outcomes: Outcome[] = [];
-  const suite = new Suite();
+  // Quick mode (CI) runs its scenarios on two suites at once: each has its own target, database, key prefix, task
+  // queue, workers and fault proxy, and none of quick mode's faults reaches past its own suite (the server-wide ones,
+  // the PostgreSQL and Temporal outages and max_connections, are full mode's), while most of a scenario is waiting
+  // (heartbeat timeouts, polls). Full mode keeps one suite: its figures are the document's.
+  const lanes = o.full || selected.length < 2 ? 1 : 2;
+  const suites = Array.from({ length: lanes }, () => new Suite());
   if (selected.length) {
     const t = Date.now();
-    await suite.start();
+    await Promise.all(suites.map((s) => s.start()));
     console.log(
-      `  the suite's target, data and two workers ready in ${((Date.now() - t) / 1000).toFixed(0)} s${suite.smallDiskDir ? '' : ' (no tmpfs could be mounted: the disk-full scenario will fail)'}`,
+      `  the suite's target, data and two workers ready in ${((Date.now() - t) / 1000).toFixed(0)} s${lanes > 1 ? ` (${lanes} suites, scenarios shared out between them)` : ''}${suites[0].smallDiskDir ? '' : ' (no tmpfs could be mounted: the disk-full scenario will fail)'}`,
     );
   }
-  const all: { name: string; run: () => Promise<Outcome> }[] = [
-    ...selected.map((j) => ({ name: j.name, run: () => j.run(suite) })),
+  const all: { name: string; run: (suite: Suite) => Promise<Outcome> }[] = [
+    ...selected.map((j) => ({ name: j.name, run: (suite: Suite) => j.run(suite) })),
     ...selectedLarge,
   ];
-  const interrupted = () => void suite.close().finally(() => process.exit(130));
+  const interrupted = () => void Promise.all(suites.map((s) => s.close())).finally(() => process.exit(130));
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
-  for (const j of all) {
-    const t = Date.now();
-    process.stdout.write(`  ${j.name} ... `);
-    const out = await j.run();
-    outcomes.push(out);
-    const rec = out.recoveryMs.length ? `, recovery ${(Math.max(...out.recoveryMs) / 1000).toFixed(1)} s` : '';
-    console.log(
-      `${out.problems.length ? 'FAILED' : 'ok'} (${out.got}, ${((Date.now() - t) / 1000).toFixed(0)} s${rec})`,
-    );
-    for (const p of out.problems) console.log(`      ${p}`);
-  }
+  // Each suite takes the next scenario when it is free; the table keeps the scenarios' order.
+  const outcomes: Outcome[] = new Array(all.length);
+  let next = 0;
+  await Promise.all(
+    suites.map(async (suite, lane) => {
+      for (let i = next++; i < all.length; i = next++) {
+        const j = all[i];
+        const t = Date.now();
+        if (lanes === 1) process.stdout.write(`  ${j.name} ... `);
+        const out = await j.run(suite);
+        outcomes[i] = out;
+        const rec = out.recoveryMs.length ? `, recovery ${(Math.max(...out.recoveryMs) / 1000).toFixed(1)} s` : '';
+        console.log(
+          `${lanes === 1 ? '' : `  [suite ${lane + 1}] ${j.name} ... `}${out.problems.length ? 'FAILED' : 'ok'} (${out.got}, ${((Date.now() - t) / 1000).toFixed(0)} s${rec})`,
+        );
+        for (const p of out.problems) console.log(`      ${p}`);
+      }
+    }),
+  );
 
-  await suite.close();
+  await Promise.all(suites.map((s) => s.close()));
   const summary = summarise(outcomes);
   console.log('');
   console.log(renderTable(summary));

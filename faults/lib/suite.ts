@@ -155,16 +155,33 @@ exec ${realRestore} "$@"`,
     );
   }
 
-  /** Two workers poll at all times (replacements start in parallel). */
+  /** Replacements booting (ensureWorkers): counted as workers, so two callers never start one each. */
+  private readonly booting = new Set<Promise<WorkerProcess>>();
+  private closing = false;
+
+  /**
+   * Two workers poll at all times: replacements start in parallel, and the boots already under way count (and are
+   * waited for).
+   */
   async ensureWorkers(n = 2): Promise<void> {
-    const alive = this.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null).length;
-    await Promise.all(Array.from({ length: Math.max(0, n - alive) }, () => this.worker()));
+    const missing = Math.max(0, n - this.alive().length - this.booting.size);
+    for (let i = 0; i < missing; i++) {
+      const boot = this.worker();
+      this.booting.add(boot);
+      void boot.finally(() => this.booting.delete(boot)).catch(() => undefined);
+    }
+    await Promise.all(this.booting);
   }
 
   async worker(env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
     const w = await this.f.startWorker({ RR_CRASH_FILE: this.crashFile, RR_S3_REQUEST_TIMEOUT_MS: '3000', ...env });
     this.workers.push(w);
-    w.child.once('exit', () => this.deaths.push({ at: Date.now(), pid: w.child.pid! }));
+    w.child.once('exit', () => {
+      this.deaths.push({ at: Date.now(), pid: w.child.pid! });
+      // The replacement boots at once (seconds of node and SDK start-up), while the standby carries the run on, not
+      // when the next scenario asks for two workers; a failed boot is the next ensureWorkers' to retry.
+      if (!this.closing) void this.ensureWorkers().catch(() => undefined);
+    });
     return w;
   }
 
@@ -220,7 +237,9 @@ exec ${realRestore} "$@"`,
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.rssTimer) clearInterval(this.rssTimer);
+    await Promise.allSettled(this.booting);
     await this.f.cleanup().catch(() => undefined);
     if (this.smallDiskDir) unmount(this.smallDiskDir);
     await this.proxy?.close();

@@ -71,6 +71,7 @@ export class ResetFixture {
   client!: Client;
   private connection?: Connection;
   private workers: WorkerProcess[] = [];
+  private workersStarted = 0;
 
   constructor(readonly opts: FixtureOptions = {}) {
     const admin = new URL(need('RR_PG_ADMIN_URL'));
@@ -99,12 +100,31 @@ export class ResetFixture {
   }
 
   async setup(): Promise<this> {
-    await this.loadData();
+    // The targets file needs nothing from the data: written first, the data load and the connection overlap.
     this.writeTargets();
+    await Promise.all([this.loadData(), this.connect()]);
+    return this;
+  }
+
+  /** The fixture's Temporal client (payloads sealed when the fixture has codec keys). */
+  private async connect(): Promise<void> {
     this.connection = await Connection.connect({ address: temporalAddress() });
     const dataConverter = dataConverterFromEnv({ RR_CODEC_KEYS: this.opts.codecKeys });
     this.client = new Client({ connection: this.connection, ...(dataConverter ? { dataConverter } : {}) });
-    return this;
+  }
+
+  /**
+   * setup(), the Solid Queue stand-in started and the first workers (one per env in `workers`), in the time of the
+   * slowest: a worker's boot (node, tsx, the SDK: several seconds, most of a short test's set-up) needs only the
+   * targets file, so it runs while the data loads and the service starts instead of after them.
+   */
+  async setupWithWorkers(workers: NodeJS.ProcessEnv[]): Promise<WorkerProcess[]> {
+    this.writeTargets(); // before any worker reads it, and not again while they boot
+    const booting = Promise.all(workers.map((env) => this.startWorker(env)));
+    booting.catch(() => undefined); // awaited below: no unhandled rejection while the data loads
+    await Promise.all([this.loadData(), this.connect()]);
+    if (this.service('start') !== 0) throw new Error('the stand-in Solid Queue service did not start');
+    return booting;
   }
 
   /** The demo data set (fresh), its objects under this fixture's prefix unless `storage` is false. */
@@ -176,12 +196,9 @@ export class ResetFixture {
 
   async startWorker(extraEnv: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
     const encrypted = !!(extraEnv.RR_CODEC_KEYS ?? this.workerEnv.RR_CODEC_KEYS);
-    const w = await spawnWorker({
-      env: this.workerEnv,
-      extraEnv,
-      logFile: path.join(this.dir, `worker-${this.workers.length + 1}.log`),
-      encodedFailures: encrypted,
-    });
+    // Numbered before the await: workers started at once (Promise.all) each get a log of their own.
+    const logFile = path.join(this.dir, `worker-${++this.workersStarted}.log`);
+    const w = await spawnWorker({ env: this.workerEnv, extraEnv, logFile, encodedFailures: encrypted });
     this.workers.push(w);
     return w;
   }
