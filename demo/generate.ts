@@ -159,6 +159,9 @@ export async function generate(opts: GenerateOptions): Promise<GenerateReport> {
       log(`rows: app data (scale ${scale}, seed ${seedValue}) ...`);
       add(await generateAppRows(c, ctx));
       if (opts.storage) {
+        // The rows just made have no statistics yet: at xlarge the planner then nests loops over the
+        // blob/attachment CTEs (hours). Hash joins are what a bulk INSERT … SELECT wants anyway.
+        await c.query('SET LOCAL enable_nestloop = off');
         const serviceName = opts.storage.serviceName ?? (isDisk(opts.storage) ? 'local' : 'amazon');
         add(await generateStorageRows(c, { seed: seedValue, serviceName }));
         blobs = await blobKeys(c);
