@@ -52,10 +52,10 @@ async function admin<T>(stack: BenchStack, fn: (c: Client) => Promise<T>): Promi
 
 const template = (db: string) => `${db}_template`;
 
-/** `scripts/demo-db load … --json`: the demo as its own loader makes it. */
-function demoDbLoad(args: string[]): Promise<GenerateReport> {
+/** `scripts/demo-db load … --json`: the demo as its own loader makes it; its progress lines go to log. */
+function demoDbLoad(args: string[], log: (l: string) => void): Promise<GenerateReport> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       path.join(REPO, 'scripts', 'demo-db'),
       ['load', ...args, '--json'],
       { maxBuffer: 16 << 20 },
@@ -67,6 +67,9 @@ function demoDbLoad(args: string[]): Promise<GenerateReport> {
         resolve(JSON.parse(stdout) as GenerateReport);
       },
     );
+    child.stderr?.on('data', (b: Buffer) => {
+      for (const l of b.toString().split('\n')) if (l.startsWith('demo-db: ')) log(`  ${l}`);
+    });
   });
 }
 
@@ -129,21 +132,24 @@ export async function loadFixture(
       await c.query(`DROP DATABASE IF EXISTS ${template(o.database)}`);
     });
     if (o.storageDir) fs.rmSync(o.storageDir, { recursive: true, force: true });
-    report = await demoDbLoad([
-      '--fresh',
-      '--database-url',
-      url,
-      '--scale',
-      String(o.scale),
-      '--seed',
-      '1',
-      // No blobs and no objects: for a case that only dumps the database (the uploads take minutes).
-      ...(o.noStorage
-        ? ['--no-storage']
-        : o.storageDir
-          ? ['--storage-dir', o.storageDir]
-          : ['--bucket', o.bucket, '--s3-endpoint', stack.s3Endpoint]),
-    ]);
+    report = await demoDbLoad(
+      [
+        '--fresh',
+        '--database-url',
+        url,
+        '--scale',
+        String(o.scale),
+        '--seed',
+        '1',
+        // No blobs and no objects: for a case that only dumps the database (the uploads take minutes).
+        ...(o.noStorage
+          ? ['--no-storage']
+          : o.storageDir
+            ? ['--storage-dir', o.storageDir]
+            : ['--bucket', o.bucket, '--s3-endpoint', stack.s3Endpoint]),
+      ],
+      log,
+    );
     if (!report?.objects && !o.noStorage) throw new Error(`fixture ${o.name}: the demo load made no objects`);
   }
   const c = new Client({ connectionString: url });
