@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import type { RunFigures } from './cases/run';
 import { stepsChart } from './lib/chart';
 import type { MachineFigures } from './lib/machine';
-import { RUN_STEPS, stepSlopes, TOUCHES, type ScalePoint } from './lib/steps';
+import { fixed2, RUN_STEPS, stepSlopes, TOUCHES, type ScalePoint } from './lib/steps';
 
 /** What an onlyRun bench writes (bench/cli.ts). */
 export interface RunResultsFile {
@@ -36,7 +36,7 @@ export function scalePoint(r: RunResultsFile): ScalePoint {
   return { name: r.scale.name, rows: r.scale.rows, files: r.scale.deletedObjects, steps: r.run.steps };
 }
 
-const f2 = (n: number) => n.toFixed(2);
+const f2 = fixed2;
 
 /** The markdown tables: per scale and step, median (min–max) of ours and the script; then the fitted lines. */
 export function markdown(results: RunResultsFile[]): string {

@@ -100,6 +100,7 @@ export function stepsChart(points: ScalePoint[], o: ChartOptions): string {
       { f: fit.peer, color: PEER, get: (p: ScalePoint) => p.steps[step].peer, label: 'script' },
     ];
     for (const s of sides) {
+      if (step === 'plan' && s.label === 'script') continue; // the script has no plan
       const ya = s.f.intercept;
       const yb = s.f.intercept + s.f.slope * xMax;
       out.push(

@@ -159,5 +159,11 @@ export function stepSlopes(points: ScalePoint[]): StepSlope[] {
 
 /** "1.23 s per M rows + 0.40 s" (slope per million). */
 export function describeFit(f: Fit, per: 'rows' | 'files'): string {
-  return `${(f.slope * 1e6).toFixed(2)} s per M ${per} + ${f.intercept.toFixed(2)} s`;
+  return `${fixed2(f.slope * 1e6)} s per M ${per} + ${fixed2(f.intercept)} s`;
+}
+
+/** Two decimals, without the "-0.00" of a tiny negative. */
+export function fixed2(n: number): string {
+  const t = n.toFixed(2);
+  return t === '-0.00' ? '0.00' : t;
 }

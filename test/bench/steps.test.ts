@@ -2,6 +2,7 @@
 import {
   describeFit,
   fitLine,
+  fixed2,
   ourStepSeconds,
   peerStepSeconds,
   RUN_STEPS,
@@ -96,4 +97,10 @@ test('stepSlopes: per step against what it touches (files for the purge, rows ot
   expect(slopes.purgeStorage.ours.slope * 1e6).toBeCloseTo(20, 3);
   expect(slopes.stopWorkers.ours.slope * 1e6).toBeCloseTo(0, 6);
   expect(slopes.stopWorkers.ours.intercept).toBeCloseTo(0.3, 6);
+});
+
+test('fixed2 never prints "-0.00"', () => {
+  expect(fixed2(-0.001)).toBe('0.00');
+  expect(fixed2(-0.01)).toBe('-0.01');
+  expect(fixed2(1.005)).toMatch(/^1\.0[01]$/);
 });
