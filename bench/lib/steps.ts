@@ -159,7 +159,8 @@ export function stepSlopes(points: ScalePoint[]): StepSlope[] {
 
 /** "1.23 s per M rows + 0.40 s" (slope per million). */
 export function describeFit(f: Fit, per: 'rows' | 'files'): string {
-  return `${fixed2(f.slope * 1e6)} s per M ${per} + ${fixed2(f.intercept)} s`;
+  const b = fixed2(f.intercept);
+  return `${fixed2(f.slope * 1e6)} s per M ${per} ${b.startsWith('-') ? `− ${b.slice(1)}` : `+ ${b}`} s`;
 }
 
 /** Two decimals, without the "-0.00" of a tiny negative. */

@@ -18,6 +18,7 @@ test('fitLine: an exact line gives its slope, intercept and r² = 1', () => {
   expect(f.intercept).toBeCloseTo(0.5, 9);
   expect(f.r2).toBeCloseTo(1, 9);
   expect(describeFit(f, 'rows')).toBe('2.00 s per M rows + 0.50 s');
+  expect(describeFit({ slope: 1e-6, intercept: -1.5, r2: null }, 'files')).toBe('1.00 s per M files − 1.50 s');
 });
 
 test('fitLine: a flat step has slope 0 and its constant as the fixed part; noise lowers r²', () => {
