@@ -8,9 +8,10 @@
  * $RR_STATE_DIR/bench-fixtures/) instead of moto S3, and runs the whole-run case only (the purge case
  * is S3's): the same data at every scale in minutes, where moto takes an hour at xlarge. --case run
  * runs only the whole-run case. Each whole run's per-step times (ours from the run's result, the
- * script's from its own timestamps) go to `run.steps`, and the results file
- * keeps them for the chart (bench/chart.ts) in `$RR_STATE_DIR/bench-run-<scale>-<storage>.json`. --reuse uses a fixture an earlier `--keep` or `--load-only`
- * left (its template database and folder); --load-only loads the fixture, keeps it and stops.
+ * script's from its own timestamps) go to `run.steps`; a whole-run-only bench keeps its results in
+ * `$RR_STATE_DIR/bench-run-<scale>-<storage>.json` for the chart (bench/chart.ts). --reuse uses a
+ * fixture an earlier `--keep` or `--load-only` left (its template database and folder); --load-only
+ * loads the fixture, keeps it and stops.
  *
  * The benchmarks: ours and the bare procedure side by side on the same data in the same run,
  * interleaved (ours, peer, ours, peer …), the data re-created between runs. Full: the large demo
