@@ -1,5 +1,17 @@
 /**
- * npm run bench [-- --quick] [-- --json] [-- --runs N] [-- --keep] [-- --case backup-jobs [--no-storage]]
+ * npm run bench [-- --scale quick|large|xlarge] [-- --storage s3|disk] [-- --json] [-- --runs N] [-- --keep]
+ *               [-- --reuse] [-- --load-only] [-- --case run|backup-jobs [--no-storage]] [-- --quick]
+ *
+ * --scale picks the data: quick (scale 30, 25,000 rows), large (the default: 1.1 M rows, 65,000 objects),
+ * xlarge (11 M rows, 650,000 files; Disk service only, whole run only); --quick is --scale quick.
+ * --storage disk puts the run fixture's files on ActiveStorage's Disk service (a folder under
+ * $RR_STATE_DIR/bench-fixtures/) instead of moto S3, and runs the whole-run case only (the purge case
+ * is S3's): the same data at every scale in minutes, where moto takes an hour at xlarge. --case run
+ * runs only the whole-run case. Each whole run's per-step times (ours from the run's result, the
+ * script's from its own timestamps) go to `run.steps`; a whole-run-only bench keeps its results in
+ * `$RR_STATE_DIR/bench-run-<scale>-<storage>.json` for the chart (bench/chart.ts). --reuse uses a
+ * fixture an earlier `--keep` or `--load-only` left (its template database and folder); --load-only
+ * loads the fixture, keeps it and stops.
  *
  * The benchmarks: ours and the bare procedure side by side on the same data in the same run,
  * interleaved (ours, peer, ours, peer …), the data re-created between runs. Full: the large demo
@@ -16,6 +28,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../demo/lib/objects';
+import { chartOf, type RunResultsFile } from './chart';
 import { backupCase } from './cases/backup';
 import { backupJobsCase } from './cases/backup-jobs';
 import { planCase } from './cases/plan';
@@ -23,11 +36,11 @@ import { purgeCase } from './cases/purge';
 import { resetCase } from './cases/reset';
 import { runCase } from './cases/run';
 import { ourActivities } from './lib/activities';
-import { PROFILES, type BenchContext } from './lib/context';
+import { PROFILES, type BenchContext, type Profile, type StorageKind } from './lib/context';
 import { dropFixture, loadFixture } from './lib/fixture';
 import { listKeys } from './lib/peers';
 import { describeMachine, sampleMachine } from './lib/machine';
-import { jobsTable, table, type BenchResults } from './lib/report';
+import { jobsTable, runStepsTable, table, type BenchResults } from './lib/report';
 import { startS3Counter } from './lib/s3-counter';
 import { stackUp } from './lib/stack';
 import { benchTarget, targetEnv, writeTargetsFile } from './lib/target';
@@ -53,13 +66,35 @@ async function main(): Promise<void> {
       keep: { type: 'boolean' },
       case: { type: 'string' },
       'no-storage': { type: 'boolean' },
+      scale: { type: 'string' },
+      storage: { type: 'string' },
+      reuse: { type: 'boolean' },
+      'load-only': { type: 'boolean' },
     },
   });
-  const profile = { ...PROFILES[values.quick ? 'quick' : 'full'] };
+  if (values.quick && values.scale && values.scale !== 'quick')
+    throw new Error(`--quick is --scale quick: it cannot go with --scale ${values.scale}`);
+  const scaleName = values.quick ? 'quick' : (values.scale ?? 'large');
+  if (!(scaleName in PROFILES)) throw new Error(`--scale: quick, large or xlarge, not ${JSON.stringify(scaleName)}`);
+  const profile: Profile = { ...PROFILES[scaleName as Profile['name']] };
+  const storage = (values.storage ?? (scaleName === 'xlarge' ? 'disk' : 's3')) as StorageKind;
+  if (storage !== 's3' && storage !== 'disk') throw new Error(`--storage: s3 or disk, not ${JSON.stringify(storage)}`);
+  if (scaleName === 'xlarge' && storage === 's3')
+    throw new Error(
+      '--scale xlarge is on the Disk service only: moto takes about an hour for its 650,000 uploads (use --storage disk)',
+    );
   if (values.runs) profile.runs = profile.dbRuns = Number(values.runs);
   if (!(profile.runs >= 1)) throw new Error('--runs must be a positive integer');
-  if (values.case !== undefined && values.case !== 'backup-jobs') throw new Error('--case: only "backup-jobs"');
+  if (values.case !== undefined && values.case !== 'backup-jobs' && values.case !== 'run')
+    throw new Error('--case: "run" or "backup-jobs"');
+  if (storage === 'disk' && values.case === 'backup-jobs')
+    throw new Error('--case backup-jobs runs on S3 (its off-host destinations): drop --storage disk');
+  if (values['no-storage'] && values.case !== 'backup-jobs')
+    throw new Error('--no-storage goes with --case backup-jobs');
   const onlyJobs = values.case === 'backup-jobs';
+  // The Disk service has no purge case (S3's DeleteObjects) to run: the whole run is what it measures.
+  const onlyRun = values.case === 'run' || storage === 'disk';
+  const keep = values.keep || values['load-only'];
   const started = Date.now();
   const machine = sampleMachine();
   const log = (line: string) =>
@@ -77,26 +112,35 @@ async function main(): Promise<void> {
     stack,
     {
       name: 'run',
-      database: 'bench_run',
+      // One database (and folder) per scale on the Disk service, so that fixtures kept for --reuse coexist.
+      database: storage === 'disk' ? `bench_run_${profile.name}_disk` : 'bench_run',
       bucket: 'bench-run',
       scale: profile.runScale,
       noStorage: onlyJobs && values['no-storage'],
+      storageDir: storage === 'disk' ? path.join(stack.stateDir, 'bench-fixtures', `${profile.name}-disk`) : undefined,
+      reuse: values.reuse,
     },
     log,
   );
-  // The backup.jobs case alone needs no purge fixture (minutes of uploads to moto at the full scale).
-  const purgeFx = onlyJobs
-    ? runFx
-    : await loadFixture(
-        stack,
-        { name: 'purge', database: 'bench_purge', bucket: 'bench-purge', scale: profile.purgeScale },
-        log,
-      );
+  if (values['load-only']) {
+    log(`--load-only: fixture kept in ${runFx.database}_template${runFx.storageDir ? ` and ${runFx.storageDir}` : ''}`);
+    return;
+  }
+  // The backup.jobs and run cases alone need no purge fixture (minutes of uploads to moto at the full scale).
+  const purgeFx =
+    onlyJobs || onlyRun
+      ? runFx
+      : await loadFixture(
+          stack,
+          { name: 'purge', database: 'bench_purge', bucket: 'bench-purge', scale: profile.purgeScale },
+          log,
+        );
   const run = benchTarget(stack, dir, 'bench', runFx, counter.endpoint);
-  const purge = benchTarget(stack, dir, 'purge', purgeFx, counter.endpoint);
+  const purge = purgeFx === runFx ? run : benchTarget(stack, dir, 'purge', purgeFx, counter.endpoint);
+  const targets = purge === run ? [run] : [run, purge];
   const targetsFile = path.join(dir, 'targets.json');
-  writeTargetsFile(targetsFile, [run, purge]);
-  const tenv = targetEnv([run, purge]);
+  writeTargetsFile(targetsFile, targets);
+  const tenv = targetEnv(targets);
   const ctx: BenchContext = {
     stack,
     profile,
@@ -119,6 +163,46 @@ async function main(): Promise<void> {
       process.stdout.write(
         (values.json ? JSON.stringify({ backupJobs: jobs, machine: m }, null, 2) : jobsTable(jobs, header)) + '\n',
       );
+      return;
+    }
+    if (onlyRun) {
+      const runFigures = await runCase(ctx);
+      const m = machine.stop();
+      const results = {
+        scale: {
+          name: profile.name,
+          demoScale: profile.runScale,
+          storage,
+          rows: runFx.report.totalRows,
+          files: runFx.objects,
+          deletedObjects: runFx.doomedKeys.length,
+          databaseBytes: runFigures.databaseBytes,
+        },
+        run: runFigures,
+        machine: m,
+        date: new Date().toISOString(),
+        seconds: Math.round((Date.now() - started) / 1000),
+      };
+      fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+      const keepFile = path.join(stack.stateDir, `bench-run-${profile.name}-${storage}.json`);
+      fs.writeFileSync(keepFile, JSON.stringify(results, null, 2) + '\n');
+      const header =
+        `reset-runbook bench, whole run (${profile.name}, ${storage === 'disk' ? 'Disk service' : 'S3'}): ${results.date.slice(0, 10)}, ${describeMachine(m)}; ` +
+        `demo scale ${profile.runScale} (${runFx.report.totalRows} rows, ${runFx.objects} ${storage === 'disk' ? 'files' : 'objects'}, ${runFx.doomedKeys.length} deleted by a reset); ` +
+        `${profile.runs} interleaved run(s) each; ${results.seconds} s in all`;
+      if (values.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+      else process.stdout.write(runStepsTable(runFigures, header) + '\n');
+      log(`results also in ${keepFile}`);
+      // The per-step chart, once two scales or more of this storage have results here.
+      const files = fs
+        .readdirSync(stack.stateDir)
+        .filter((n) => n.startsWith('bench-run-') && n.endsWith(`-${storage}.json`))
+        .map((n) => JSON.parse(fs.readFileSync(path.join(stack.stateDir, n), 'utf8')) as RunResultsFile);
+      if (files.length >= 2) {
+        const svg = path.join(stack.stateDir, `bench-steps-${storage}.svg`);
+        fs.writeFileSync(svg, chartOf(files));
+        log(`per-step chart of ${files.map((f) => f.scale.name).join(', ')}: ${svg} (npx tsx bench/chart.ts for docs)`);
+      }
       return;
     }
     const backup = await backupCase(ctx);
@@ -150,7 +234,7 @@ async function main(): Promise<void> {
     log(`results also in ${path.join(dir, 'results.json')}`);
   } finally {
     await counter.close();
-    if (!values.keep) {
+    if (!keep) {
       await dropFixture(stack, runFx);
       if (purgeFx !== runFx) await dropFixture(stack, purgeFx);
     }

@@ -27,9 +27,22 @@ import { generateAppRows } from './lib/app-rows';
 import { generateQueueRows } from './lib/queue-rows';
 import { blobKeys, generateStorageRows, untrackedVariantKeys } from './lib/storage-rows';
 import { ensureBucket, putObjects, s3Client, StorageOptions } from './lib/objects';
+import { DISK_BLOB_KEY_SQL, limitFolders, writeDiskFiles } from './lib/disk-objects';
 
 export { loadSchema, seed, countAll, tableChecksums, ensureDatabase };
 export type { StorageOptions };
+
+/** ActiveStorage's Disk service: the files go to a local folder (demo/lib/disk-objects.ts) instead of a bucket. */
+export interface DiskStorageOptions {
+  kind: 'disk';
+  /** The service's root folder (created if missing). */
+  root: string;
+  /** active_storage_blobs.service_name. Default "local" (Rails' storage.yml name for the Disk service). */
+  serviceName?: string;
+}
+
+const isDisk = (s: StorageOptions | DiskStorageOptions | undefined): s is DiskStorageOptions =>
+  (s as DiskStorageOptions | undefined)?.kind === 'disk';
 
 export interface GenerateOptions {
   databaseUrl: string;
@@ -42,7 +55,7 @@ export interface GenerateOptions {
   /** The fixed "now" every generated timestamp derives from. */
   baseTime?: string;
   /** Without it no ActiveStorage rows and no objects are made (a database-only data set). */
-  storage?: StorageOptions;
+  storage?: StorageOptions | DiskStorageOptions;
   log?: (line: string) => void;
 }
 
@@ -66,6 +79,8 @@ export interface GenerateReport {
   /** null when no storage was given. */
   objects: ObjectCounts | null;
   bucket: string | null;
+  /** The Disk service's root folder, when the files went there instead of a bucket. */
+  storageDir?: string | null;
   prefix: string;
   otherAppPrefix: string;
   seconds: { rows: number; objects: number; total: number };
@@ -139,11 +154,16 @@ export async function generate(opts: GenerateOptions): Promise<GenerateReport> {
     if (u[0].n === 0) throw new Error(`${databaseName(opts.databaseUrl)} has no users: seed it first (seeds.sql).`);
     await assertEmpty(c, ['customers', 'active_storage_blobs'], databaseName(opts.databaseUrl));
     await installSqlHelpers(c);
+    if (isDisk(opts.storage)) await c.query(DISK_BLOB_KEY_SQL);
     await inTransaction(c, async () => {
       log(`rows: app data (scale ${scale}, seed ${seedValue}) ...`);
       add(await generateAppRows(c, ctx));
       if (opts.storage) {
-        add(await generateStorageRows(c, { seed: seedValue, serviceName: opts.storage.serviceName ?? 'amazon' }));
+        // The rows just made have no statistics yet: at xlarge the planner then nests loops over the
+        // blob/attachment CTEs (hours). Hash joins are what a bulk INSERT … SELECT wants anyway.
+        await c.query('SET LOCAL enable_nestloop = off');
+        const serviceName = opts.storage.serviceName ?? (isDisk(opts.storage) ? 'local' : 'amazon');
+        add(await generateStorageRows(c, { seed: seedValue, serviceName }));
         blobs = await blobKeys(c);
         untracked = await untrackedVariantKeys(c);
       }
@@ -160,12 +180,38 @@ export async function generate(opts: GenerateOptions): Promise<GenerateReport> {
   const rowsDone = Date.now();
 
   let objects: ObjectCounts | null = null;
-  const prefix = opts.storage?.prefix ?? '';
-  const otherAppPrefix = opts.storage?.otherAppPrefix ?? 'other-app/';
-  if (opts.storage) {
-    const s3 = s3Client(opts.storage);
+  const disk = isDisk(opts.storage) ? opts.storage : undefined;
+  const s3opts = isDisk(opts.storage) ? undefined : opts.storage;
+  const prefix = s3opts?.prefix ?? '';
+  const otherAppPrefix = s3opts?.otherAppPrefix ?? 'other-app/';
+  const countObjects = (total: number): ObjectCounts => {
+    const tracked = blobs.filter((b) => b.trackedVariant).length;
+    return {
+      blob: blobs.length - tracked,
+      trackedVariant: tracked,
+      untrackedVariant: untracked.length,
+      orphan: plan.orphanObjects,
+      otherApp: plan.otherAppObjects,
+      total,
+    };
+  };
+  if (disk) {
+    // The same files as on S3 (orphans, other app's included), at their Disk paths; orphans' keys get
+    // the blobs' folder limit so that they share the blobs' folders.
+    const uploads = [
+      ...blobs.map((b) => ({ storedKey: b.key, bodyKey: b.key })),
+      ...untracked.map((k) => ({ storedKey: k, bodyKey: k })),
+      ...orphanKeys(seedValue, plan.orphanObjects).map((k) => ({ storedKey: limitFolders(k), bodyKey: k })),
+      ...otherAppKeys(seedValue, plan.otherAppObjects).map((k) => ({ storedKey: otherAppPrefix + k, bodyKey: k })),
+    ];
+    log(`objects: writing ${uploads.length} files under ${disk.root} (Disk service layout) ...`);
+    writeDiskFiles(disk.root, uploads);
+    objects = countObjects(uploads.length);
+  } else if (s3opts) {
+    const storage = s3opts;
+    const s3 = s3Client(storage);
     try {
-      await ensureBucket(s3, opts.storage.bucket);
+      await ensureBucket(s3, storage.bucket);
       const orphans = orphanKeys(seedValue, plan.orphanObjects);
       const others = otherAppKeys(seedValue, plan.otherAppObjects);
       const uploads = [
@@ -174,17 +220,9 @@ export async function generate(opts: GenerateOptions): Promise<GenerateReport> {
         ...orphans.map((k) => ({ storedKey: prefix + k, bodyKey: k })),
         ...others.map((k) => ({ storedKey: otherAppPrefix + k, bodyKey: k })),
       ];
-      log(`objects: uploading ${uploads.length} to bucket ${opts.storage.bucket} ...`);
-      await putObjects(s3, opts.storage.bucket, uploads, opts.storage.concurrency ?? 32);
-      const tracked = blobs.filter((b) => b.trackedVariant).length;
-      objects = {
-        blob: blobs.length - tracked,
-        trackedVariant: tracked,
-        untrackedVariant: untracked.length,
-        orphan: orphans.length,
-        otherApp: others.length,
-        total: uploads.length,
-      };
+      log(`objects: uploading ${uploads.length} to bucket ${storage.bucket} ...`);
+      await putObjects(s3, storage.bucket, uploads, storage.concurrency ?? 32);
+      objects = countObjects(uploads.length);
     } finally {
       s3.destroy();
     }
@@ -198,7 +236,8 @@ export async function generate(opts: GenerateOptions): Promise<GenerateReport> {
     rows,
     totalRows: Object.values(rows).reduce((a, b) => a + b, 0),
     objects,
-    bucket: opts.storage?.bucket ?? null,
+    bucket: s3opts?.bucket ?? null,
+    storageDir: disk?.root ?? null,
     prefix,
     otherAppPrefix,
     seconds: { rows: (rowsDone - started) / 1000, objects: (done - rowsDone) / 1000, total: (done - started) / 1000 },

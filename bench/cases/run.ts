@@ -4,9 +4,12 @@
  * target's commands — vs. the runbook as a script (bench/peer-script.ts). Before every run the database
  * is re-created, the deleted objects are put back and the Solid Queue stand-in is started.
  * Ours is started with the Temporal client and approved as soon as it asks (the progress query, polled
- * every 50 ms), as an operator with `--confirm` would be.
+ * every 50 ms), as an operator with `--confirm` would be. On a Disk-service fixture the target's storage
+ * is that folder and the script deletes files by path. Per step: ours from the result's stepDurationsMs,
+ * the script's from its own timestamps (bench/lib/steps.ts).
  */
 import * as path from 'node:path';
+import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import {
   approveSignal,
@@ -23,6 +26,7 @@ import { recreateDatabase, recreateObjects } from '../lib/fixture';
 import { run as runProgram } from '../lib/peers';
 import type { RequestCounts } from '../lib/s3-counter';
 import { figures, ratio, type Figures } from '../lib/stats';
+import { ourStepSeconds, peerStepSeconds, stepFigures, type RunStep, type StepFigures } from '../lib/steps';
 import { lastWindowSeconds, SERVICE, serviceEnv } from '../lib/target';
 import { buildBundle, startWorker } from '../lib/worker-process';
 import { runPeerScript } from '../peer-script';
@@ -36,6 +40,10 @@ export interface RunFigures {
   workerRss: { idleMiB: Figures; peakMiB: Figures; peakAboveIdleMiB: Figures };
   requests: { ours: RequestCounts; peer: RequestCounts };
   objectsDeleted: { ours: number; peer: number };
+  /** Each step of the whole run, ours and the script's (median, min, max over the runs). */
+  steps: Record<RunStep, StepFigures>;
+  /** pg_database_size of the fixture as loaded. */
+  databaseBytes: number;
 }
 
 async function ourRun(ctx: BenchContext, client: Client): Promise<{ seconds: number; result: ResetResult }> {
@@ -84,13 +92,24 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
     .terminate('bench: a new bench run')
     .catch(() => undefined);
   let fresh = true;
+  let databaseBytes = 0;
   const prepare = async () => {
     await runProgram('/bin/sh', ['-c', `${SERVICE} status >/dev/null && ${SERVICE} stop || true`], env);
     await recreateDatabase(ctx.stack, f);
     if (!fresh) await recreateObjects(f);
+    else {
+      const c = new PgClient({ connectionString: f.url });
+      await c.connect();
+      databaseBytes = Number((await c.query(`SELECT pg_database_size(current_database()) AS b`)).rows[0].b);
+      await c.end();
+    }
     fresh = false;
+    // Settle the copy's checkpoint and the files' writeback before the clock starts, for both sides.
+    await runProgram('/bin/sync', []);
     await runProgram(SERVICE, ['start'], env);
   };
+  const oursSteps: Record<RunStep, number>[] = [];
+  const peerSteps: Record<RunStep, number>[] = [];
   const ours: number[] = [];
   const peer: number[] = [];
   const oursWindow: number[] = [];
@@ -121,8 +140,9 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
         ours.push(o.seconds);
         oursWindow.push(lastWindowSeconds(t));
         deleted.ours = o.result.objectsDeleted?.count ?? 0;
+        oursSteps.push(ourStepSeconds(o.result.stepDurationsMs ?? {}, o.seconds));
         ctx.log(
-          `${label}: ours ${o.seconds.toFixed(2)} s, workers stopped ${oursWindow[i].toFixed(2)} s, worker RSS idle ${idle[i].toFixed(0)} MiB peak ${peak[i].toFixed(0)} MiB`,
+          `${label}: ours ${o.seconds.toFixed(2)} s, workers stopped ${oursWindow[i].toFixed(2)} s, worker RSS idle ${idle[i].toFixed(0)} MiB peak ${peak[i].toFixed(0)} MiB; ${stepsLine(oursSteps[i])}`,
         );
       } finally {
         await worker.stop();
@@ -138,12 +158,16 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
         commandEnv: env,
         s3: ctx.s3,
         bucket: f.bucket,
+        storageDir: f.storageDir,
       });
       requests.peer = { ...ctx.counter.counts };
       peer.push(p.seconds);
       peerWindow.push(lastWindowSeconds(t));
       deleted.peer = p.objectsDeleted;
-      ctx.log(`${label}: script ${p.seconds.toFixed(2)} s, workers stopped ${peerWindow[i].toFixed(2)} s`);
+      peerSteps.push(peerStepSeconds(p.steps, p.seconds));
+      ctx.log(
+        `${label}: script ${p.seconds.toFixed(2)} s, workers stopped ${peerWindow[i].toFixed(2)} s; ${stepsLine(peerSteps[i])}`,
+      );
     }
   } finally {
     await runProgram('/bin/sh', ['-c', `${SERVICE} status >/dev/null && ${SERVICE} stop || true`], env).catch(
@@ -167,5 +191,12 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
     },
     requests,
     objectsDeleted: deleted,
+    steps: stepFigures(oursSteps, peerSteps),
+    databaseBytes,
   };
 }
+
+const stepsLine = (s: Record<RunStep, number>) =>
+  Object.entries(s)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');

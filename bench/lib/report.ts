@@ -7,6 +7,7 @@ import type { ResetFigures } from '../cases/reset';
 import type { RunFigures } from '../cases/run';
 import type { MachineFigures } from './machine';
 import type { Figures } from './stats';
+import { RUN_STEPS, TOUCHES } from './steps';
 
 export interface BenchResults {
   purge: PurgeFigures;
@@ -171,5 +172,41 @@ export function jobsTable(j: BackupJobsFigures, header: string): string {
     ...rows.slice(1).map(line),
     '',
     `1-minute load average before each round: ${j.load.join(', ')}; the order of the sides rotates each round.`,
+  ].join('\n');
+}
+
+const spread = (f: Figures) => `${f.median.toFixed(2)} (${f.min.toFixed(2)}–${f.max.toFixed(2)})`;
+
+/** The whole run step by step: median (min–max) seconds of ours and of the script, and the ratio. */
+export function runStepsTable(r: RunFigures, header: string): string {
+  const rows = [
+    ['what', 'ours, s', 'script, s', 'ratio', 'grows with'],
+    ['whole run', spread(r.oursSeconds), spread(r.peerSeconds), x(r.ratio), ''],
+    [
+      'workers stopped (stop → start)',
+      spread(r.workersStopped.oursSeconds),
+      spread(r.workersStopped.peerSeconds),
+      x(r.workersStopped.ratio),
+      '',
+    ],
+    ...RUN_STEPS.map((st) => [
+      `  ${st}`,
+      spread(r.steps[st].ours),
+      st === 'plan' ? '— (none)' : spread(r.steps[st].peer),
+      r.steps[st].ratio === null ? '—' : x(r.steps[st].ratio),
+      TOUCHES[st] === 'none' ? 'nothing (fixed)' : TOUCHES[st],
+    ]),
+    ['worker peak RSS above idle, MiB', spread(r.workerRss.peakAboveIdleMiB), '—', '—', ''],
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [
+    header,
+    '',
+    line(rows[0]),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+    '',
+    'Seconds are median (min–max) over the interleaved runs; ratios are ours/script of the medians. "other" is the whole run less its steps.',
   ].join('\n');
 }

@@ -46,6 +46,9 @@ export function benchTarget(
     backup: { keep: 2, pgDump: path.join(stack.pgBin, 'pg_dump'), pgRestore: path.join(stack.pgBin, 'pg_restore') },
   });
   config.workers = { ...config.workers!, stop: stopCommand, start: startCommand };
+  // A Disk-service fixture: the demo's blobs name service "local", whose files are in that folder.
+  if (fixture.storageDir)
+    config.storage = { ...config.storage!, services: { local: { kind: 'disk', root: fixture.storageDir } } };
   return { name, fixture, urlEnv, config, pidFile, marksFile, stopCommand, startCommand };
 }
 
