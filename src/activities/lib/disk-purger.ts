@@ -17,8 +17,12 @@ import {
   unlinkFile,
 } from './disk-files';
 import { throwIfCancelled } from './keepalive';
+import { runBounded } from './purge-keys';
 import { KEY_RETRIES, noCounts, pause, type BatchResult, type Purger } from './purger';
 import { diskQuarantineDir } from './quarantine';
+
+/** Variant folders removed between two checkpoints of the purge's position. */
+const VARIANT_CHUNK = 200;
 
 export function diskPurger(
   svc: DiskStorageServiceConfig,
@@ -77,14 +81,46 @@ export function diskPurger(
       }
       return c;
     },
-    async deleteVariants(doomed, pos, _settings, add, checkpoint) {
+    async deleteVariants(doomed, pos, settings, add, checkpoint) {
       // Driven by the manifest, not by a listing of the folder: a readdir returns every name at once (as
       // many as there are blobs with variants), and the folder's order is no order the manifest shares.
-      // One lstat per doomed key instead, in order, so the position is a row index.
+      // One lstat per doomed key instead, in order, so the position is a row index. The folders found are
+      // removed `concurrency` at a time, a chunk of rows after another, and the position moves past a
+      // chunk only once all of it is done: one checkpoint per chunk, not per folder (at 570,000 blobs a
+      // record per folder held the purge to ~150 folders a second).
       const dir = diskVariantsDir(root);
       if (!fs.existsSync(dir)) return;
       const rows = doomed();
+      let chunk: { key: string; folder: string }[] = [];
+      let chunkStart = pos.variantsRows ?? 0;
+      let end = chunkStart;
       let seen = 0;
+      const flush = async (next: number) => {
+        const folders = chunk;
+        chunk = [];
+        const lanes = folders[Symbol.iterator]();
+        try {
+          await runBounded(lanes, settings.concurrency, async ({ key, folder }) => {
+            let r: { files: number; bytes: number };
+            try {
+              r = qdir
+                ? await moveTree(root, folder, path.resolve(root), qdir)
+                : await removeVariantFolder(root, folder);
+            } catch (err) {
+              // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
+              throw new Error(
+                `Could not ${qdir ? `move to ${qdir}` : 'delete'} the variants of key ${key} in the Disk service at ${root}: ${(err as Error).message}. Retry: it resumes here.`,
+              );
+            }
+            add({ ...noCounts(), deleted: r.files, bytes: r.bytes });
+          });
+        } catch (err) {
+          pos.variantsRows = chunkStart; // the chunk again on retry: a folder already gone is skipped
+          throw err;
+        }
+        pos.variantsRows = chunkStart = next;
+        checkpoint();
+      };
       try {
         for await (const { key, index } of rows) {
           // A position recorded before variantsRows existed named the last folder done (names sorted).
@@ -94,25 +130,13 @@ export function diskPurger(
             await new Promise((res) => setImmediate(res));
             throwIfCancelled();
           }
-          pos.variantsRows = index + 1;
+          end = index + 1;
           const folder = path.join(dir, key);
-          if (key.includes('/') || key === '.' || key === '..' || !fs.existsSync(folder)) {
-            if (seen % 5000 === 0) checkpoint();
-            continue;
-          }
-          let r: { files: number; bytes: number };
-          try {
-            r = qdir ? await moveTree(root, folder, path.resolve(root), qdir) : await removeVariantFolder(root, folder);
-          } catch (err) {
-            pos.variantsRows = index;
-            // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
-            throw new Error(
-              `Could not ${qdir ? `move to ${qdir}` : 'delete'} the variants of key ${key} in the Disk service at ${root}: ${(err as Error).message}. Retry: it resumes here.`,
-            );
-          }
-          add({ ...noCounts(), deleted: r.files, bytes: r.bytes });
-          checkpoint();
+          if (!(key.includes('/') || key === '.' || key === '..' || !fs.existsSync(folder)))
+            chunk.push({ key, folder });
+          if (chunk.length >= VARIANT_CHUNK || seen % 5000 === 0) await flush(end);
         }
+        await flush(end);
       } finally {
         await rows.return(undefined); // closes the manifest's reading when this stops early
       }
