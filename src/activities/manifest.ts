@@ -10,7 +10,8 @@ import type { Client } from 'pg';
 import type { BlobRow } from './lib/blobs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupStore } from './lib/backup-store';
-import { withBlobLines } from './lib/blob-lines';
+import { newerThanSql, withBlobLines } from './lib/blob-lines';
+import { streamBlobs } from './lib/blobs';
 import {
   emptyTotals,
   manifestChunks,
@@ -56,9 +57,10 @@ export async function writeManifestOnce(
 }
 
 /**
- * The blob table's keys into the store, straight from PostgreSQL (lib/blob-lines.ts): the whole table
- * (`since` absent), or only the rows a reading with horizon `since` may have missed (a delta). With
- * `delta`, the manifest is written as version 3, naming that delta and its own horizon. Overwrites.
+ * The blob table's keys into the store: the whole table straight from PostgreSQL's COPY (lib/blob-lines.ts),
+ * or, with `since`, only the rows a reading with that horizon may have missed (a delta: few rows, so one
+ * cursor over them, not COPY's two scans of the table). With `delta`, the manifest is written as version
+ * 3, naming that delta and its own horizon. Overwrites.
  */
 export async function writeTableManifest(
   store: BackupStore,
@@ -66,16 +68,17 @@ export async function writeTableManifest(
   c: Client,
   header: ManifestHeader,
   opts: { delta?: string; since?: BlobHorizon } = {},
-): Promise<ManifestTotals & { horizon: BlobHorizon }> {
-  return withBlobLines(
-    c,
-    async ({ horizon, totals, lines }) => {
-      const h = opts.delta ? { ...header, horizon, delta: opts.delta } : header;
-      await store.writeStream(name, manifestFromLines(h, lines, totals));
-      return { ...totals, horizon };
-    },
-    opts.since,
-  );
+): Promise<ManifestTotals> {
+  if (opts.since) {
+    const totals = emptyTotals();
+    await store.writeStream(name, manifestChunks(header, streamBlobs(c, 2000, newerThanSql(opts.since)), totals));
+    return totals;
+  }
+  return withBlobLines(c, async ({ horizon, totals, lines }) => {
+    const h = opts.delta ? { ...header, horizon, delta: opts.delta } : header;
+    await store.writeStream(name, manifestFromLines(h, lines, totals));
+    return totals;
+  });
 }
 
 /** Where the manifest is, as the reset's result shows it: a path, or s3://bucket/key. */

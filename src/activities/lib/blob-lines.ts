@@ -10,7 +10,7 @@
  * JSON line through untouched: JSON never holds a raw control character, so nothing is ever quoted.
  *
  * Everything is read in one REPEATABLE READ transaction: the totals, the lines, and `seen`, the
- * snapshot's horizon, which tells a later reading which rows this one may not have seen (`newerThan`).
+ * snapshot's horizon, which tells a later reading which rows this one may not have seen (`newerThanSql`).
  */
 import type { Readable } from 'node:stream';
 import type { Client } from 'pg';
@@ -36,21 +36,16 @@ const ORDER = `ORDER BY service_name COLLATE "C", key COLLATE "C"`;
  * bit since 9.4), so a VACUUM FREEZE in between hides nothing. An updated row comes again (harmless: every
  * blob row is about to be truncated, and the purge merges the two readings).
  */
-function newerThanSql(h: BlobHorizon): string {
+export function newerThanSql(h: BlobHorizon): string {
   if (!/^\d+$/.test(h.xmin)) throw new Error(`not a transaction id: ${JSON.stringify(h.xmin)}`);
   return `age(xmin) <= age('${Math.max(3, Number(h.xmin))}'::xid)`;
 }
 
 /**
- * Reads the blob table (every row, or with `newerThan` only those a reading with that horizon may have
- * missed) and hands its totals and lines to `use`, inside one read-only snapshot. The transaction ends
+ * Reads the whole blob table and hands its totals and lines to `use`, inside one read-only snapshot. The transaction ends
  * when `use` does; `use` must read the lines through.
  */
-export async function withBlobLines<T>(
-  c: Client,
-  use: (b: BlobLines) => Promise<T>,
-  newerThan?: BlobHorizon,
-): Promise<T> {
+export async function withBlobLines<T>(c: Client, use: (b: BlobLines) => Promise<T>): Promise<T> {
   await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   let done = false;
   let copy: Readable | undefined;
@@ -64,11 +59,10 @@ export async function withBlobLines<T>(
     if (!(await blobTableExists(c))) {
       result = await use({ horizon, totals: emptyTotals(), lines: [] as Buffer[] });
     } else {
-      const where = newerThan ? `WHERE ${newerThanSql(newerThan)}` : '';
       const totals = emptyTotals();
       const r = await c.query<{ service: string; n: string; b: string }>(
         `SELECT service_name AS service, count(*)::bigint AS n, coalesce(sum(byte_size), 0)::bigint AS b
-           FROM active_storage_blobs ${where} GROUP BY 1`,
+           FROM active_storage_blobs GROUP BY 1`,
       );
       for (const x of r.rows) {
         totals.services[x.service] = { rows: Number(x.n), bytes: Number(x.b) };
@@ -77,7 +71,7 @@ export async function withBlobLines<T>(
       }
       copy = c.query(
         copyTo(
-          `COPY (SELECT ${LINE} FROM active_storage_blobs ${where} ${ORDER}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`,
+          `COPY (SELECT ${LINE} FROM active_storage_blobs ${ORDER}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`,
         ),
       );
       // A reader that stops early leaves the stream whole, so that it can be drained below.

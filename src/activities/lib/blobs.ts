@@ -19,16 +19,17 @@ export async function blobTableExists(c: Client): Promise<boolean> {
 
 /**
  * Every blob row, ordered by service then key, through a server-side cursor: at most `fetch` rows are
- * in memory at a time, whatever the table holds (the manifest is written from this). The cursor lives
- * in a read-only transaction on `c`, ended when the rows are read or the reader stops.
+ * in memory at a time, whatever the table holds. `where`, an SQL condition, narrows the rows (a manifest's
+ * delta: lib/blob-lines.ts). The cursor lives in a read-only transaction on `c`, ended when the rows are
+ * read or the reader stops.
  */
-export async function* streamBlobs(c: Client, fetch = 2000): AsyncGenerator<BlobRow> {
+export async function* streamBlobs(c: Client, fetch = 2000, where = ''): AsyncGenerator<BlobRow> {
   if (!(await blobTableExists(c))) return;
   await c.query('BEGIN READ ONLY');
   let done = false;
   try {
     await c.query(
-      `DECLARE rr_blobs NO SCROLL CURSOR FOR SELECT key, service_name AS service, byte_size::bigint AS bytes FROM active_storage_blobs ORDER BY service_name COLLATE "C", key COLLATE "C"`,
+      `DECLARE rr_blobs NO SCROLL CURSOR FOR SELECT key, service_name AS service, byte_size::bigint AS bytes FROM active_storage_blobs ${where ? `WHERE ${where}` : ''} ORDER BY service_name COLLATE "C", key COLLATE "C"`,
     );
     for (;;) {
       const r = await c.query<{ key: string; service: string; bytes: string }>(`FETCH ${fetch} FROM rr_blobs`);
