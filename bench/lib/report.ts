@@ -125,19 +125,21 @@ export function goalRows(r: BenchResults): string[][] {
   ];
 }
 
-export function table(r: BenchResults, header: string): string {
-  const rows = [['what', 'ours', 'peer', 'ratio', 'goal', 'met?'], ...goalRows(r)];
+/** A header line, a Markdown table padded to its columns (the first row is the head), and a note below it. */
+function markdownTable(header: string, rows: string[][], note: string): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [
+  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  return [header, '', line(rows[0]), rule, ...rows.slice(1).map(line), '', note].join('\n');
+}
+
+export function table(r: BenchResults, header: string): string {
+  const rows = [['what', 'ours', 'peer', 'ratio', 'goal', 'met?'], ...goalRows(r)];
+  return markdownTable(
     header,
-    '',
-    line(rows[0]),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.slice(1).map(line),
-    '',
+    rows,
     'Seconds are min/median over the interleaved runs; ratios are ours/peer of the medians.',
-  ].join('\n');
+  );
 }
 
 /** The backup.jobs case: each side's min/median seconds, its size, and the ratio to bare pg_dump -Fc. */
@@ -162,17 +164,11 @@ export function jobsTable(j: BackupJobsFigures, header: string): string {
     ]),
     ...j.restore.map((r) => [r.what, s(r.seconds), r.seconds.runs.join(' '), '', '']),
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [
+  return markdownTable(
     header,
-    '',
-    line(rows[0]),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.slice(1).map(line),
-    '',
+    rows,
     `1-minute load average before each round: ${j.load.join(', ')}; the order of the sides rotates each round.`,
-  ].join('\n');
+  );
 }
 
 const spread = (f: Figures) => `${f.median.toFixed(2)} (${f.min.toFixed(2)}–${f.max.toFixed(2)})`;
@@ -198,15 +194,9 @@ export function runStepsTable(r: RunFigures, header: string): string {
     ]),
     ['worker peak RSS above idle, MiB', spread(r.workerRss.peakAboveIdleMiB), '—', '—', ''],
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [
+  return markdownTable(
     header,
-    '',
-    line(rows[0]),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.slice(1).map(line),
-    '',
+    rows,
     'Seconds are median (min–max) over the interleaved runs; ratios are ours/script of the medians. "other" is the whole run less its steps.',
-  ].join('\n');
+  );
 }
