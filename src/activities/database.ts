@@ -61,14 +61,18 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         // a retry (a seed command fixed an hour later) must finish the job, never refuse for age.
         const changed = await databaseChanged(t, journal);
         if (!changed) refuseStaleBackup(t, args.backupCreatedAt);
-        const manifest = await recordBlobs(t, args, changed);
-        const decisions = await assertPlanStillHolds(t, args.planDigest, changed);
-        // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
-        let countsBefore = changed ? journal.countsBefore : undefined;
-        if (!countsBefore) {
-          countsBefore = await countAll(t, decisions);
-          await writeJournal(t, { ...journal, countsBefore, backup: args.backup ?? journal.backup });
-        }
+        // The manifest and the counts read different tables on their own connections: at once, so the
+        // workers-stopped window holds the longer of the two, not both (a million blob keys, or 11 M rows).
+        const [manifest, { decisions, counted }] = await bothSettled(
+          recordBlobs(t, args, changed),
+          assertPlanStillHolds(t, args.planDigest, changed).then(async (decisions) => ({
+            decisions,
+            // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
+            counted: changed && journal.countsBefore ? undefined : await countAll(t, decisions),
+          })),
+        );
+        const countsBefore = counted ?? journal.countsBefore!;
+        if (counted) await writeJournal(t, { ...journal, countsBefore, backup: args.backup ?? journal.backup });
         throwIfCancelled();
         const countNow = async () =>
           countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
@@ -148,6 +152,17 @@ export function createDatabaseActivities(deps: ActivityDeps) {
       }));
     },
   };
+}
+
+/**
+ * Both results, once both have ended: a failure of either is thrown (the first's if both fail) only after the
+ * other has settled, so no query is left running on a connection while the step reports its failure.
+ */
+async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 function refuseStaleBackup(t: ResolvedTarget, createdAt: string): void {
