@@ -33,13 +33,13 @@ export function createBackupActivities(deps: ActivityDeps) {
       const pgDump = t.config.backup.pgDump ?? 'pg_dump';
       const pgRestore = t.config.backup.pgRestore ?? 'pg_restore';
       const dest = backupDestination(t, pgDump, pgRestore);
-      await dest.clearLeftovers();
       const stamp = timestamp(new Date(t.now()));
-      const version = await t.run([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(t.env) });
-      const serverVersion = await withClient(
-        t.primary,
-        async (c) => (await c.query(`SHOW server_version`)).rows[0].server_version as string,
-      );
+      // Independent preliminaries, at once: each is a round trip (a folder, a process, a connection).
+      const [, version, serverVersion] = await Promise.all([
+        dest.clearLeftovers(),
+        t.run([pgDump, '--version'], { timeoutMs: 10_000, env: baseEnv(t.env) }),
+        withClient(t.primary, async (c) => (await c.query(`SHOW server_version`)).rows[0].server_version as string),
+      ]);
 
       return withKeepalive(async (beat) => {
         const files: BackupFile[] = [];
