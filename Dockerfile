@@ -36,7 +36,12 @@ RUN set -eux; \
     rm -rf /var/lib/apt/lists/*; \
     pg_dump --version
 
+# glibc's malloc with fixed thresholds (docs/operators/deploy.md, "The worker's memory"): by default each
+# freed large block raises them, and the memory a streamed dump or manifest passed through stays with the
+# process; fixed, it goes back to the system.
 ENV NODE_ENV=production \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
     PATH=/app/bin:/usr/lib/postgresql/${PG_MAJOR}/bin:$PATH \
     RESET_RUNBOOK_TARGETS=/etc/reset-runbook/targets.json \
     RR_WORKFLOW_BUNDLE=/app/dist/workflow-bundles

@@ -1,6 +1,7 @@
 /**
- * A real worker process (src/worker.ts, as scripts/demo starts it) with the bench's targets file, and
- * its memory as the kernel counts it: VmRSS now, VmHWM (the peak since it started).
+ * A real worker process (src/worker.ts, as scripts/demo starts it, with the image's malloc settings) with
+ * the bench's targets file, and its memory as the kernel counts it: VmRSS now, VmHWM (the peak since it
+ * started).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,6 +14,13 @@ export interface WorkerProcess {
   memory(): { rssMiB: number; hwmMiB: number };
   stop(): Promise<void>;
 }
+
+/**
+ * The worker runs with glibc's malloc thresholds fixed, as the image (Dockerfile), the systemd unit and
+ * scripts/demo start it (docs/operators/deploy.md, "The worker's memory"); test/ops/deploy.test.ts keeps
+ * the four equal.
+ */
+export const WORKER_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' } as const;
 
 function status(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -29,6 +37,7 @@ export async function startWorker(o: {
   const out = fs.openSync(o.log, 'w');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...WORKER_MALLOC_ENV,
     ...o.env,
     RESET_RUNBOOK_TARGETS: o.targetsFile,
     RR_WORKFLOW_BUNDLE: o.bundle,

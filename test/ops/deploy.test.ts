@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { validateTargetsFile } from '../../src/config/load';
+import { WORKER_MALLOC_ENV } from '../../bench/lib/worker-process';
 import { REPO, run } from '../cli/harness';
 
 const read = (p: string) => fs.readFileSync(path.join(REPO, p), 'utf8');
@@ -61,6 +62,17 @@ test('systemd-analyze verify accepts the worker unit', async () => {
   expect(text).toMatch(/^User=runbook$/m);
   expect(text).toMatch(/^EnvironmentFile=\/etc\/reset-runbook\/worker.env$/m);
   expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/reset-runbook\/dist\/src\/worker.js$/m);
+});
+
+test('every way of starting the worker sets the same malloc thresholds (docs/operators/deploy.md)', () => {
+  const want = Object.entries(WORKER_MALLOC_ENV).map(([k, v]) => `${k}=${v}`);
+  expect(want).toEqual(['MALLOC_MMAP_THRESHOLD_=131072', 'MALLOC_TRIM_THRESHOLD_=131072']);
+  const setIn = (text: string) => want.filter((kv) => new RegExp(`(^|\\s)${kv}(\\s|$)`, 'm').test(text));
+  // The image's ENV, the unit's Environment=, the demo's worker, and the docs that tell everyone else.
+  expect(setIn(read('Dockerfile'))).toEqual(want);
+  expect(setIn(/^Environment=(MALLOC.*)$/m.exec(read('deploy/reset-runbook-worker.service'))?.[1] ?? '')).toEqual(want);
+  expect(setIn(read('scripts/demo'))).toEqual(want);
+  expect(setIn(read('docs/operators/deploy.md'))).toEqual(want);
 });
 
 test("the example targets files pass the worker's validation", () => {
