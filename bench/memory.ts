@@ -1,8 +1,9 @@
 /**
  * Peak memory of the process that runs the reset's database and storage steps, as the number of files
  * grows: planReset, resetDatabase (which writes the purge manifest) and purgeStorage, in a fresh
- * process each time, on a Disk service (bench/lib/memory-fixture.ts). Its figure is VmHWM (the kernel's
- * peak resident set) minus VmRSS once the activities are loaded (idle), as the full bench reads a worker.
+ * process each time (with the worker's malloc settings), on a Disk service (bench/lib/memory-fixture.ts).
+ * Its figure is VmHWM (the kernel's peak resident set) minus VmRSS once the activities are loaded (idle),
+ * as the full bench reads a worker.
  *
  *   npx tsx bench/memory.ts                                    # 100,000 and 1,000,000 objects, this tree
  *   npx tsx bench/memory.ts --objects 100000,1000000 --old <git ref> --runs 2 [--json] [--keep]
@@ -18,6 +19,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ensureTemplate, expectedDeleted, fillRoot, recreateDatabase } from './lib/memory-fixture';
 import { REPO, stackUp } from './lib/stack';
+import { WORKER_MALLOC_ENV } from './lib/worker-process';
 
 interface ChildResult {
   idleMiB: number;
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
         );
         const out = execFileSync(process.execPath, ['--require', 'tsx/cjs', __filename, '--child', side.src], {
           cwd: REPO,
-          env: { ...process.env, RESET_RUNBOOK_TARGETS: targets, MEM_DATABASE_URL: url },
+          env: { ...process.env, ...WORKER_MALLOC_ENV, RESET_RUNBOOK_TARGETS: targets, MEM_DATABASE_URL: url },
           encoding: 'utf8',
           stdio: ['ignore', 'pipe', 'inherit'],
           maxBuffer: 1 << 20,
