@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { ensureTemplate, expectedDeleted, fillRoot, recreateDatabase } from './lib/memory-fixture';
+import { ensureTemplate, expectedDeleted, fillRoot, recreateDatabase, writeFixtureTargets } from './lib/memory-fixture';
 import { REPO, stackUp } from './lib/stack';
 import { WORKER_MALLOC_ENV } from './lib/worker-process';
 
@@ -119,12 +119,13 @@ async function main(): Promise<void> {
     const template = await ensureTemplate(stack.pgAdminUrl, db, n);
     const root = path.join(dir, `files-${n}`);
     const targets = path.join(dir, `targets-${n}.json`);
-    const target = {
-      database: { urlEnv: 'MEM_DATABASE_URL' },
-      backup: { dir: path.join(dir, `backups-${n}`), keep: 1 },
-      storage: { services: { local: { kind: 'disk', root } } },
-    };
-    fs.writeFileSync(targets, JSON.stringify({ targets: { mem: target } }, null, 2));
+    writeFixtureTargets(targets, {
+      name: 'mem',
+      urlEnv: 'MEM_DATABASE_URL',
+      root,
+      backups: path.join(dir, `backups-${n}`),
+      keep: 1,
+    });
     for (let i = 0; i < runs; i++) {
       // Interleaved, and the order flips every run: neither side always goes first on a warm cache.
       for (const side of i % 2 ? [...sides].reverse() : sides) {

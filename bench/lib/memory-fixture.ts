@@ -110,3 +110,21 @@ export function expectedDeleted(n: number): number {
   for (let i = 0; i < n; i++) if (hasVariants(i)) v++;
   return n + v;
 }
+
+/**
+ * The targets file for this fixture: target `name` on the database its `urlEnv` names, its blobs' files
+ * in the Disk folder `root`, its backups (and purge manifests) in `backups`; verify expects no blob row
+ * after a reset. Used by bench/memory.ts and the e2e tests that read the fixture's steps.
+ */
+export function writeFixtureTargets(
+  file: string,
+  o: { name: string; urlEnv: string; root: string; backups: string; keep?: number },
+): void {
+  const target = {
+    database: { urlEnv: o.urlEnv },
+    backup: { dir: o.backups, ...(o.keep !== undefined ? { keep: o.keep } : {}) },
+    storage: { services: { local: { kind: 'disk', root: o.root } } },
+    verify: { expect: [{ label: 'Blobs', table: 'active_storage_blobs', count: 0 }] },
+  };
+  fs.writeFileSync(file, JSON.stringify({ targets: { [o.name]: target } }, null, 2) + '\n');
+}

@@ -9,7 +9,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Client, type ClientConfig, type QueryResult } from 'pg';
-import { ensureTemplate, expectedDeleted, fillRoot, recreateDatabase } from '../../bench/lib/memory-fixture';
+import {
+  ensureTemplate,
+  expectedDeleted,
+  fillRoot,
+  recreateDatabase,
+  writeFixtureTargets,
+} from '../../bench/lib/memory-fixture';
 import { createActivities } from '../../src/activities';
 import { loadTargetsFile } from '../../src/config/load';
 
@@ -31,19 +37,7 @@ test(`plan, reset, purge and verify of ${N} blobs: no query returns more than on
   const root = path.join(dir, 'storage');
   fillRoot(root, N);
   const targets = path.join(dir, 'targets.json');
-  fs.writeFileSync(
-    targets,
-    JSON.stringify({
-      targets: {
-        app: {
-          database: { urlEnv: 'APP_DATABASE_URL' },
-          backup: { dir: path.join(dir, 'backups') },
-          storage: { services: { local: { kind: 'disk', root } } },
-          verify: { expect: [{ label: 'Blobs', table: 'active_storage_blobs', count: 0 }] },
-        },
-      },
-    }),
-  );
+  writeFixtureTargets(targets, { name: 'app', urlEnv: 'APP_DATABASE_URL', root, backups: path.join(dir, 'backups') });
   const largest: Record<string, number> = {};
   let step = '';
   const pg = (config: ClientConfig) => {

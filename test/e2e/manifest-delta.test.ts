@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
-import { ensureTemplate, fillRoot, recreateDatabase } from '../../bench/lib/memory-fixture';
+import { ensureTemplate, fillRoot, recreateDatabase, writeFixtureTargets } from '../../bench/lib/memory-fixture';
 import { createActivities } from '../../src/activities';
 import {
   manifestDeltaName,
@@ -58,19 +58,7 @@ function setUp() {
   const root = path.join(dir, 'storage');
   fillRoot(root, N);
   const targets = path.join(dir, 'targets.json');
-  fs.writeFileSync(
-    targets,
-    JSON.stringify({
-      targets: {
-        app: {
-          database: { urlEnv: 'APP_DATABASE_URL' },
-          backup: { dir: path.join(dir, 'backups') },
-          storage: { services: { local: { kind: 'disk', root } } },
-          verify: { expect: [{ label: 'Blobs', table: 'active_storage_blobs', count: 0 }] },
-        },
-      },
-    }),
-  );
+  writeFixtureTargets(targets, { name: 'app', urlEnv: 'APP_DATABASE_URL', root, backups: path.join(dir, 'backups') });
   const env = { APP_DATABASE_URL: url };
   const acts = createActivities({ targets: loadTargetsFile(targets, env), env });
   const run = <A, R>(fn: (a: A) => Promise<R>, args: A): Promise<R> =>

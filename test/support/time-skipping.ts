@@ -9,8 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../src/contract';
-import { REPO_ROOT } from './temporal';
+import { droppedSpans, REPO_ROOT, workflowBundlePath } from './temporal';
 
 /** RR_TEST_SERVER_BIN, else the stack's tools venv (RR_TOOLS_DIR, by default <repo>/.stack/tools). */
 export function testServerPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -42,4 +43,44 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     throw err;
   }
   return env;
+}
+
+/**
+ * The workflow unit tests' set-up: one time-skipping server and one worker for the whole file (one per
+ * test cost a second or more each), started before its first test and torn down after its last.
+ * `activities` is called once the server is up (mocks may read its clock); `ready` receives the
+ * environment the tests start their workflows on; `beforeShutdown` releases whatever a test left
+ * waiting, so that the worker's shutdown does not wait on it.
+ */
+export function withTimeSkippingWorker(o: {
+  taskQueue: string;
+  activities: (env: TestWorkflowEnvironment) => object;
+  ready: (env: TestWorkflowEnvironment) => void;
+  /** Another workflows module than src/workflows (e.g. test doubles of the fleet's children). */
+  workflowsPath?: string;
+  beforeShutdown?: () => void;
+}): void {
+  let env: TestWorkflowEnvironment | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  beforeAll(async () => {
+    env = await createTimeSkippingEnv();
+    worker = await Worker.create({
+      sinks: droppedSpans(),
+      connection: env.nativeConnection,
+      taskQueue: o.taskQueue,
+      workflowBundle: {
+        codePath: await workflowBundlePath({ workflowsPath: o.workflowsPath }),
+      },
+      activities: o.activities(env),
+    });
+    running = worker.run();
+    o.ready(env);
+  });
+  afterAll(async () => {
+    o.beforeShutdown?.();
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await env?.teardown();
+  });
 }

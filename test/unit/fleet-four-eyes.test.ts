@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import {
   approveSignal,
   fleetWorkflowId,
@@ -20,8 +20,7 @@ import {
 } from '../../src/contract';
 import { fakePlan } from '../support/fake-plan';
 import { DESTRUCTIVE, mockResetActivities } from '../support/mock-reset-activities';
-import { droppedSpans, workflowBundlePath } from '../support/temporal';
-import { createTimeSkippingEnv } from '../support/time-skipping';
+import { withTimeSkippingWorker } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -30,27 +29,14 @@ const TASK_QUEUE = `fleet-four-eyes-${randomUUID()}`;
 const { callsByTarget, plans, activities } = mockResetActivities(async () =>
   new Date(await env.currentTimeMs()).toISOString(),
 );
-let worker: Worker | undefined;
-let running: Promise<void> | undefined;
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  worker = await Worker.create({
-    sinks: droppedSpans(),
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities: {
-      ...activities,
-      fleetTargets: async ({ targets }: { targets?: string[] }) => ({ targets: targets ?? [] }),
-    },
-  });
-  running = worker.run();
-});
-afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
-  await env?.teardown();
+withTimeSkippingWorker({
+  taskQueue: TASK_QUEUE,
+  activities: () => ({
+    ...activities,
+    fleetTargets: async ({ targets }: { targets?: string[] }) => ({ targets: targets ?? [] }),
+  }),
+  ready: (e) => (env = e),
 });
 
 const DB = 'phonefin_production';

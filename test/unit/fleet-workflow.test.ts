@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { FleetTargets, FleetTargetsRequest } from '../../src/activities/fleet';
 import {
   abortSignal,
@@ -27,8 +27,7 @@ import {
   type FleetTarget,
 } from '../../src/contract';
 import { recordHistory } from '../support/histories';
-import { droppedSpans, workflowBundlePath } from '../support/temporal';
-import { createTimeSkippingEnv } from '../support/time-skipping';
+import { withTimeSkippingWorker } from '../support/time-skipping';
 import type { ChildEvent } from './fleet/workflows';
 
 // The time-skipping test server has been seen, on a machine whose two cores were saturated by other
@@ -40,8 +39,6 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 let env: TestWorkflowEnvironment;
 const TASK_QUEUE = `unit-fleet-${randomUUID()}`;
-let worker: Worker | undefined;
-let running: Promise<void> | undefined;
 
 /** What the children recorded (start, end, their input), and the notifications the fleet sent. */
 const events: ChildEvent[] = [];
@@ -52,53 +49,43 @@ const groups = new Map<string, FleetTargets>();
 const planGates = new Map<string, () => void>();
 const planStarted = new Set<string>();
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  worker = await Worker.create({
-    sinks: droppedSpans(),
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: {
-      codePath: await workflowBundlePath({ workflowsPath: path.join(__dirname, 'fleet', 'workflows.ts') }),
+withTimeSkippingWorker({
+  taskQueue: TASK_QUEUE,
+  workflowsPath: path.join(__dirname, 'fleet', 'workflows.ts'),
+  activities: () => ({
+    fleetTargets: async (req: FleetTargetsRequest): Promise<FleetTargets> => {
+      if (req.group !== undefined) {
+        const g = groups.get(req.group);
+        if (!g) throw ApplicationFailure.nonRetryable(`Unknown group "${req.group}".`, 'UnknownGroup');
+        return g;
+      }
+      return { targets: req.targets ?? [] };
     },
-    activities: {
-      fleetTargets: async (req: FleetTargetsRequest): Promise<FleetTargets> => {
-        if (req.group !== undefined) {
-          const g = groups.get(req.group);
-          if (!g) throw ApplicationFailure.nonRetryable(`Unknown group "${req.group}".`, 'UnknownGroup');
-          return g;
+    planReset: async ({ target }: { target: string }): Promise<Plan> => {
+      planStarted.add(target);
+      if (target.startsWith('slow')) {
+        const ctx = Context.current();
+        const released = new Promise<void>((r) => planGates.set(target, r));
+        const beat = setInterval(() => ctx.heartbeat(), 200);
+        try {
+          await Promise.race([released, ctx.cancelled]);
+        } finally {
+          clearInterval(beat);
         }
-        return { targets: req.targets ?? [] };
-      },
-      planReset: async ({ target }: { target: string }): Promise<Plan> => {
-        planStarted.add(target);
-        if (target.startsWith('slow')) {
-          const ctx = Context.current();
-          const released = new Promise<void>((r) => planGates.set(target, r));
-          const beat = setInterval(() => ctx.heartbeat(), 200);
-          try {
-            await Promise.race([released, ctx.cancelled]);
-          } finally {
-            clearInterval(beat);
-          }
-        }
-        return fakePlan(target);
-      },
-      sendNotification: async (m: { target: string; text: string }) => {
-        notifications.push({ target: m.target, text: m.text });
-      },
-      childEvent: async (e: ChildEvent) => {
-        events.push(e);
-      },
+      }
+      return fakePlan(target);
     },
-  });
-  running = worker.run();
-});
-afterAll(async () => {
-  for (const release of planGates.values()) release();
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
-  await env?.teardown();
+    sendNotification: async (m: { target: string; text: string }) => {
+      notifications.push({ target: m.target, text: m.text });
+    },
+    childEvent: async (e: ChildEvent) => {
+      events.push(e);
+    },
+  }),
+  ready: (e) => (env = e),
+  beforeShutdown: () => {
+    for (const release of planGates.values()) release();
+  },
 });
 
 /**

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import {
   approveSignal,
   progressQuery,
@@ -19,8 +19,7 @@ import {
   type RunSettings,
 } from '../../src/contract';
 import { recordHistory } from '../support/histories';
-import { droppedSpans, workflowBundlePath } from '../support/temporal';
-import { createTimeSkippingEnv } from '../support/time-skipping';
+import { withTimeSkippingWorker } from '../support/time-skipping';
 import { fakePlan } from '../support/fake-plan';
 import { DESTRUCTIVE, mockResetActivities } from '../support/mock-reset-activities';
 
@@ -31,24 +30,11 @@ const TASK_QUEUE = `four-eyes-${randomUUID()}`;
 const { callsByTarget, plans, activities } = mockResetActivities(async () =>
   new Date(await env.currentTimeMs()).toISOString(),
 );
-let worker: Worker | undefined;
-let running: Promise<void> | undefined;
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  worker = await Worker.create({
-    sinks: droppedSpans(),
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities,
-  });
-  running = worker.run();
-});
-afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
-  await env?.teardown();
+withTimeSkippingWorker({
+  taskQueue: TASK_QUEUE,
+  activities: () => activities,
+  ready: (e) => (env = e),
 });
 
 const DB = 'phonefin_production';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import {
   approveSignal,
   progressQuery,
@@ -22,8 +22,7 @@ import { renderRestoreResult } from '../../src/cli/render-restore';
 import { PLAIN } from '../../src/cli/style';
 import { fakeRestorePlan } from '../support/fake-plan';
 import { recordHistory } from '../support/histories';
-import { droppedSpans, workflowBundlePath } from '../support/temporal';
-import { createTimeSkippingEnv } from '../support/time-skipping';
+import { withTimeSkippingWorker } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -43,32 +42,21 @@ const ANSWERS: Record<string, unknown> = {
 };
 /** Each target's settings and the calls its activities got. */
 const targets = new Map<string, { settings: Partial<RunSettings>; calls: string[] }>();
-let worker: Worker | undefined;
-let running: Promise<void> | undefined;
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  const act = (name: string) => async (args: { target?: string }) => {
-    const t = targets.get(String(args?.target));
-    if (!t) throw ApplicationFailure.nonRetryable(`no mocks for target ${args?.target}`);
-    t.calls.push(name);
-    return name === 'planRestore'
-      ? fakeRestorePlan(args.target!, { digest: 'restore-digest-0123' }, t.settings)
-      : ANSWERS[name];
-  };
-  worker = await Worker.create({
-    sinks: droppedSpans(),
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities: Object.fromEntries(['planRestore', ...Object.keys(ANSWERS)].map((n) => [n, act(n)])),
-  });
-  running = worker.run();
-});
-afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
-  await env?.teardown();
+withTimeSkippingWorker({
+  taskQueue: TASK_QUEUE,
+  activities: () => {
+    const act = (name: string) => async (args: { target?: string }) => {
+      const t = targets.get(String(args?.target));
+      if (!t) throw ApplicationFailure.nonRetryable(`no mocks for target ${args?.target}`);
+      t.calls.push(name);
+      return name === 'planRestore'
+        ? fakeRestorePlan(args.target!, { digest: 'restore-digest-0123' }, t.settings)
+        : ANSWERS[name];
+    };
+    return Object.fromEntries(['planRestore', ...Object.keys(ANSWERS)].map((n) => [n, act(n)]));
+  },
+  ready: (e) => (env = e),
 });
 
 /** A restore of a target needing two approvals, none from its starter (alice unless `over` says otherwise). */

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
 import type { restoreFromBackup } from '../../src/workflows';
 import {
@@ -24,8 +24,7 @@ import {
 } from '../../src/contract';
 import { fakeRestorePlan } from '../support/fake-plan';
 import { recordHistory } from '../support/histories';
-import { droppedSpans, workflowBundlePath } from '../support/temporal';
-import { createTimeSkippingEnv } from '../support/time-skipping';
+import { withTimeSkippingWorker } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -37,8 +36,6 @@ let env: TestWorkflowEnvironment;
 // One worker for the file: it hands each activity call to the mocks of the test whose target it names.
 const TASK_QUEUE = `unit-restore-${randomUUID()}`;
 const mocksByTarget = new Map<string, Partial<Record<Name, (args: unknown) => Promise<unknown>>>>();
-let worker: Worker | undefined;
-let running: Promise<void> | undefined;
 const NAMES: Name[] = [
   'planRestore',
   'stopWorkers',
@@ -51,26 +48,17 @@ const NAMES: Name[] = [
   'sendNotification',
 ];
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  const dispatch = (name: Name) => async (args: { target?: string }) => {
-    const fn = mocksByTarget.get(String(args?.target))?.[name];
-    if (!fn) throw ApplicationFailure.nonRetryable(`no mock ${name} registered for target ${args?.target}`);
-    return fn(args);
-  };
-  worker = await Worker.create({
-    sinks: droppedSpans(),
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities: Object.fromEntries(NAMES.map((n) => [n, dispatch(n)])),
-  });
-  running = worker.run();
-});
-afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
-  await env?.teardown();
+withTimeSkippingWorker({
+  taskQueue: TASK_QUEUE,
+  activities: () => {
+    const dispatch = (name: Name) => async (args: { target?: string }) => {
+      const fn = mocksByTarget.get(String(args?.target))?.[name];
+      if (!fn) throw ApplicationFailure.nonRetryable(`no mock ${name} registered for target ${args?.target}`);
+      return fn(args);
+    };
+    return Object.fromEntries(NAMES.map((n) => [n, dispatch(n)]));
+  },
+  ready: (e) => (env = e),
 });
 
 const DB = 'phonefin_production';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
 import {
   abortSignal,
@@ -20,8 +20,7 @@ import {
   type Progress,
   type ResetInput,
 } from '../../src/contract';
-import { droppedSpans, workflowBundlePath } from '../support/temporal';
-import { createTimeSkippingEnv } from '../support/time-skipping';
+import { withTimeSkippingWorker } from '../support/time-skipping';
 import { recordHistory } from '../support/histories';
 import { fakePlan } from '../support/fake-plan';
 
@@ -32,41 +31,30 @@ let env: TestWorkflowEnvironment;
 // call to the mocks of the test whose target the call names.
 const TASK_QUEUE = `unit-${randomUUID()}`;
 const mocksByTarget = new Map<string, Activities>();
-let worker: Worker | undefined;
-let running: Promise<void> | undefined;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  const dispatch = (name: keyof Activities) => async (args: { target?: string }) => {
-    const mocks = mocksByTarget.get(String(args?.target));
-    if (!mocks) throw ApplicationFailure.nonRetryable(`no mocks registered for target ${args?.target}`);
-    return (mocks[name] as (a: unknown) => Promise<unknown>)(args);
-  };
-  const names: (keyof Activities)[] = [
-    'planReset',
-    'backupDatabase',
-    'stopWorkers',
-    'resetDatabase',
-    'resetState',
-    'purgeStorage',
-    'startWorkers',
-    'sendNotification',
-    'verifyCounts',
-    'acquireResetLock',
-    'releaseResetLock',
-  ];
-  worker = await Worker.create({
-    sinks: droppedSpans(),
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities: Object.fromEntries(names.map((n) => [n, dispatch(n)])),
-  });
-  running = worker.run();
-});
-afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
-  await env?.teardown();
+withTimeSkippingWorker({
+  taskQueue: TASK_QUEUE,
+  activities: () => {
+    const dispatch = (name: keyof Activities) => async (args: { target?: string }) => {
+      const mocks = mocksByTarget.get(String(args?.target));
+      if (!mocks) throw ApplicationFailure.nonRetryable(`no mocks registered for target ${args?.target}`);
+      return (mocks[name] as (a: unknown) => Promise<unknown>)(args);
+    };
+    const names: (keyof Activities)[] = [
+      'planReset',
+      'backupDatabase',
+      'stopWorkers',
+      'resetDatabase',
+      'resetState',
+      'purgeStorage',
+      'startWorkers',
+      'sendNotification',
+      'verifyCounts',
+      'acquireResetLock',
+      'releaseResetLock',
+    ];
+    return Object.fromEntries(names.map((n) => [n, dispatch(n)]));
+  },
+  ready: (e) => (env = e),
 });
 
 /** The time the workflows see (the test server's clock, moved forward by every skip). */

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
 import {
   abortSignal,
@@ -21,8 +21,7 @@ import {
 import { pauseWorkersLine } from '../../src/cli/render-view';
 import { fakePlan } from '../support/fake-plan';
 import { recordHistory } from '../support/histories';
-import { droppedSpans, workflowBundlePath } from '../support/temporal';
-import { createTimeSkippingEnv } from '../support/time-skipping';
+import { withTimeSkippingWorker } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -30,8 +29,6 @@ let env: TestWorkflowEnvironment;
 const TASK_QUEUE = `unit-sbp-${randomUUID()}`;
 /** Each test's activities, by the target its calls name (one worker serves the file). */
 const mocks = new Map<string, Partial<Activities>>();
-let worker: Worker | undefined;
-let running: Promise<void> | undefined;
 const NAMES: (keyof Activities)[] = [
   'planReset',
   'backupDatabase',
@@ -47,27 +44,18 @@ const NAMES: (keyof Activities)[] = [
   'releaseResetLock',
 ];
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  const dispatch = (name: keyof Activities) => async (args: { target?: string }) => {
-    const m = mocks.get(String(args?.target));
-    const fn = m?.[name] as ((a: unknown) => Promise<unknown>) | undefined;
-    if (!fn) throw ApplicationFailure.nonRetryable(`no mock ${name} for target ${args?.target}`);
-    return fn(args);
-  };
-  worker = await Worker.create({
-    sinks: droppedSpans(),
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities: Object.fromEntries(NAMES.map((n) => [n, dispatch(n)])),
-  });
-  running = worker.run();
-});
-afterAll(async () => {
-  if (worker?.getState() === 'RUNNING') worker.shutdown();
-  await running;
-  await env?.teardown();
+withTimeSkippingWorker({
+  taskQueue: TASK_QUEUE,
+  activities: () => {
+    const dispatch = (name: keyof Activities) => async (args: { target?: string }) => {
+      const m = mocks.get(String(args?.target));
+      const fn = m?.[name] as ((a: unknown) => Promise<unknown>) | undefined;
+      if (!fn) throw ApplicationFailure.nonRetryable(`no mock ${name} for target ${args?.target}`);
+      return fn(args);
+    };
+    return Object.fromEntries(NAMES.map((n) => [n, dispatch(n)]));
+  },
+  ready: (e) => (env = e),
 });
 
 /** The plan of a target with workers.startBeforePurge on. */
