@@ -2,7 +2,8 @@
  * run: the whole workflow — a real Temporal dev server, a real worker process (a fresh one per run, so
  * its VmHWM is that run's peak), the demo's real Solid Queue stand-in stopped and started by the
  * target's commands — vs. the runbook as a script (bench/peer-script.ts). Before every run the database
- * is re-created, the deleted objects are put back and the Solid Queue stand-in is started.
+ * is re-created, the deleted objects are put back and the Solid Queue stand-in is started; our worker is
+ * up and idle for at least SETTLE_MS before its run; its idle RSS is read, and its peak reset, just before.
  * Ours is started with the Temporal client and approved as soon as it asks (the progress query, polled
  * every 50 ms), as an operator with `--confirm` would be. On a Disk-service fixture the target's storage
  * is that folder and the script deletes files by path. Per step: ours from the result's stepDurationsMs,
@@ -36,7 +37,7 @@ export interface RunFigures {
   peerSeconds: Figures;
   ratio: number;
   workersStopped: { oursSeconds: Figures; peerSeconds: Figures; ratio: number };
-  /** The worker process: VmRSS once it is ready (idle), VmHWM after the run (peak). */
+  /** The worker process: VmRSS after it sat idle, just before the run (idle); VmHWM after the run, reset just before it (peak). */
   workerRss: { idleMiB: Figures; peakMiB: Figures; peakAboveIdleMiB: Figures };
   requests: { ours: RequestCounts; peer: RequestCounts };
   objectsDeleted: { ours: number; peer: number };
@@ -76,6 +77,9 @@ async function ourRun(ctx: BenchContext, client: Client): Promise<{ seconds: num
     return done;
   }).then(({ seconds, value }) => ({ seconds, result: value }));
 }
+
+/** How long a worker has been up, idle, before a run starts (at least 1 s after the data is ready). */
+const SETTLE_MS = 15_000;
 
 export async function runCase(ctx: BenchContext): Promise<RunFigures> {
   const t = ctx.run;
@@ -121,7 +125,9 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
   try {
     for (let i = 0; i < ctx.profile.runs; i++) {
       const label = `run ${i + 1}/${ctx.profile.runs}`;
-      await prepare();
+      // The worker is started first and waits while the data is put back, as a deployed worker waits for
+      // work: a run begun a second after the worker's start also measured the start-up's uncollected
+      // garbage (xlarge: 57-66 MiB above idle that way, 22 MiB for a worker up for minutes).
       const worker = await startWorker({
         targetsFile: ctx.targetsFile,
         bundle,
@@ -129,7 +135,11 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
         log: path.join(ctx.dir, `worker-${i + 1}.log`),
       });
       try {
-        await new Promise((r) => setTimeout(r, 1000));
+        const ready = Date.now();
+        await prepare();
+        await new Promise((r) => setTimeout(r, Math.max(1000, SETTLE_MS - (Date.now() - ready))));
+        // The peak from here on is the run's: not the start-up's, which a settled worker has shed since.
+        worker.resetPeak();
         idle.push(worker.memory().rssMiB);
         ctx.counter.reset();
         const o = await ourRun(ctx, client);

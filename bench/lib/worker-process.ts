@@ -12,6 +12,8 @@ export interface WorkerProcess {
   pid: number;
   log: string;
   memory(): { rssMiB: number; hwmMiB: number };
+  /** Sets VmHWM back to the current VmRSS (Linux's clear_refs "5"), so that a later reading is the peak since. */
+  resetPeak(): void;
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export async function startWorker(o: {
     pid,
     log: o.log,
     memory: () => ({ rssMiB: status(pid, 'VmRSS'), hwmMiB: status(pid, 'VmHWM') }),
+    resetPeak: () => fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'),
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
