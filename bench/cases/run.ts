@@ -127,7 +127,9 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
       const label = `run ${i + 1}/${ctx.profile.runs}`;
       // The worker is started first and waits while the data is put back, as a deployed worker waits for
       // work: a run begun a second after the worker's start also measured the start-up's uncollected
-      // garbage (xlarge: 57-66 MiB above idle that way, 22 MiB for a worker up for minutes).
+      // garbage. The script then waits as long after its own data is put back, so that both start as
+      // long after the database's re-creation (PostgreSQL writes its copy out meanwhile).
+      let gapMs = 0;
       const worker = await startWorker({
         targetsFile: ctx.targetsFile,
         bundle,
@@ -137,7 +139,8 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
       try {
         const ready = Date.now();
         await prepare();
-        await new Promise((r) => setTimeout(r, Math.max(1000, SETTLE_MS - (Date.now() - ready))));
+        gapMs = Math.max(1000, SETTLE_MS - (Date.now() - ready));
+        await new Promise((r) => setTimeout(r, gapMs));
         // The peak from here on is the run's: not the start-up's, which a settled worker has shed since.
         worker.resetPeak();
         idle.push(worker.memory().rssMiB);
@@ -158,6 +161,7 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
         await worker.stop();
       }
       await prepare();
+      await new Promise((r) => setTimeout(r, gapMs));
       ctx.counter.reset();
       const p = await runPeerScript({
         databaseUrl: f.url,
