@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../src/contract';
 import { droppedSpans, REPO_ROOT, workflowBundlePath } from './temporal';
@@ -83,4 +84,22 @@ export function withTimeSkippingWorker(o: {
     await running;
     await env?.teardown();
   });
+}
+
+/**
+ * Activities for a worker that serves a whole test file: each call goes to the mock of the test whose
+ * target the call's arguments name (`mocksOf(target)`); a call no test registered fails for good.
+ */
+export function dispatchByTarget(
+  names: readonly string[],
+  mocksOf: (target: string) => object | undefined,
+): Record<string, (args: { target?: string }) => Promise<unknown>> {
+  const dispatch = (name: string) => async (args: { target?: string }) => {
+    const fn = (mocksOf(String(args?.target)) as Record<string, ((a: unknown) => Promise<unknown>) | undefined>)?.[
+      name
+    ];
+    if (!fn) throw ApplicationFailure.nonRetryable(`no mock ${name} registered for target ${args?.target}`);
+    return fn(args);
+  };
+  return Object.fromEntries(names.map((n) => [n, dispatch(n)]));
 }

@@ -24,7 +24,7 @@ import {
 } from '../../src/contract';
 import { fakeRestorePlan } from '../support/fake-plan';
 import { recordHistory } from '../support/histories';
-import { withTimeSkippingWorker } from '../support/time-skipping';
+import { dispatchByTarget, withTimeSkippingWorker } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -50,14 +50,7 @@ const NAMES: Name[] = [
 
 withTimeSkippingWorker({
   taskQueue: TASK_QUEUE,
-  activities: () => {
-    const dispatch = (name: Name) => async (args: { target?: string }) => {
-      const fn = mocksByTarget.get(String(args?.target))?.[name];
-      if (!fn) throw ApplicationFailure.nonRetryable(`no mock ${name} registered for target ${args?.target}`);
-      return fn(args);
-    };
-    return Object.fromEntries(NAMES.map((n) => [n, dispatch(n)]));
-  },
+  activities: () => dispatchByTarget(NAMES, (t) => mocksByTarget.get(t)),
   ready: (e) => (env = e),
 });
 

@@ -20,7 +20,7 @@ import {
   type Progress,
   type ResetInput,
 } from '../../src/contract';
-import { withTimeSkippingWorker } from '../support/time-skipping';
+import { dispatchByTarget, withTimeSkippingWorker } from '../support/time-skipping';
 import { recordHistory } from '../support/histories';
 import { fakePlan } from '../support/fake-plan';
 
@@ -31,29 +31,22 @@ let env: TestWorkflowEnvironment;
 // call to the mocks of the test whose target the call names.
 const TASK_QUEUE = `unit-${randomUUID()}`;
 const mocksByTarget = new Map<string, Activities>();
+const NAMES: (keyof Activities)[] = [
+  'planReset',
+  'backupDatabase',
+  'stopWorkers',
+  'resetDatabase',
+  'resetState',
+  'purgeStorage',
+  'startWorkers',
+  'sendNotification',
+  'verifyCounts',
+  'acquireResetLock',
+  'releaseResetLock',
+];
 withTimeSkippingWorker({
   taskQueue: TASK_QUEUE,
-  activities: () => {
-    const dispatch = (name: keyof Activities) => async (args: { target?: string }) => {
-      const mocks = mocksByTarget.get(String(args?.target));
-      if (!mocks) throw ApplicationFailure.nonRetryable(`no mocks registered for target ${args?.target}`);
-      return (mocks[name] as (a: unknown) => Promise<unknown>)(args);
-    };
-    const names: (keyof Activities)[] = [
-      'planReset',
-      'backupDatabase',
-      'stopWorkers',
-      'resetDatabase',
-      'resetState',
-      'purgeStorage',
-      'startWorkers',
-      'sendNotification',
-      'verifyCounts',
-      'acquireResetLock',
-      'releaseResetLock',
-    ];
-    return Object.fromEntries(names.map((n) => [n, dispatch(n)]));
-  },
+  activities: () => dispatchByTarget(NAMES, (t) => mocksByTarget.get(t)),
   ready: (e) => (env = e),
 });
 

@@ -21,7 +21,7 @@ import {
 import { pauseWorkersLine } from '../../src/cli/render-view';
 import { fakePlan } from '../support/fake-plan';
 import { recordHistory } from '../support/histories';
-import { withTimeSkippingWorker } from '../support/time-skipping';
+import { dispatchByTarget, withTimeSkippingWorker } from '../support/time-skipping';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -46,15 +46,7 @@ const NAMES: (keyof Activities)[] = [
 
 withTimeSkippingWorker({
   taskQueue: TASK_QUEUE,
-  activities: () => {
-    const dispatch = (name: keyof Activities) => async (args: { target?: string }) => {
-      const m = mocks.get(String(args?.target));
-      const fn = m?.[name] as ((a: unknown) => Promise<unknown>) | undefined;
-      if (!fn) throw ApplicationFailure.nonRetryable(`no mock ${name} for target ${args?.target}`);
-      return fn(args);
-    };
-    return Object.fromEntries(NAMES.map((n) => [n, dispatch(n)]));
-  },
+  activities: () => dispatchByTarget(NAMES, (t) => mocks.get(t)),
   ready: (e) => (env = e),
 });
 
