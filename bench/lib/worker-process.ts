@@ -1,7 +1,7 @@
 /**
  * A real worker process (src/worker.ts, as scripts/demo starts it, with the image's malloc settings) with
  * the bench's targets file, and its memory as the kernel counts it: VmRSS now, VmHWM (the peak since it
- * started).
+ * started, or since resetPeak).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
