@@ -1,8 +1,9 @@
 /**
- * Step 1 — backup. `pg_dump -Fc` of every database the reset will touch, streamed with its SHA-256
- * computed on the way, to one of two destinations (lib/backup-destination.ts, one path for both):
- * - local (backup.dir): written to `<name>.partial`, checked with `pg_restore --list`, and only then
- *   renamed to its final name: a file that looks whole is whole.
+ * Step 1 — backup. `pg_dump -Fc` of every database the reset will touch, with its SHA-256, to one of
+ * two destinations (lib/backup-destination.ts, one path for both):
+ * - local (backup.dir): written by pg_dump to `<name>.partial`, synced, read back through SHA-256,
+ *   checked with `pg_restore --list`, and only then renamed to its final name: a file that looks whole
+ *   is whole.
  * - S3 (backup.destination): streamed as a multipart upload (one part buffered, one in flight: memory
  *   stays flat whatever the dump's size), then read back from the bucket through SHA-256 and
  *   `pg_restore --list`; only when every file checks out is the backup's record object written,

@@ -67,7 +67,7 @@ test('a write that fails stops pg_dump and leaves no partial file', async () => 
   expect(ourPgDumps()).toEqual([]);
 
   await expect(backup()).rejects.toThrow(
-    /writing the backup of database "primary" to .*\.dump\.partial failed: ENOSPC.*pg_dump was stopped and the partial file removed/,
+    /writing the backup of database "primary" to .*\.dump\.partial failed: ENOSPC.*pg_dump stopped and the partial file was removed/,
   );
   // Right when the activity fails: pg_dump is gone, not left blocked on a pipe no one reads.
   expect(ourPgDumps()).toEqual([]);
