@@ -1,7 +1,7 @@
 /**
  * Peak memory of the process that runs the reset's database and storage steps, as the number of files
  * grows: planReset, resetDatabase (which writes the purge manifest) and purgeStorage, in a fresh
- * process each time (with the worker's malloc settings), on a Disk service (bench/lib/memory-fixture.ts).
+ * process each time (with the worker's malloc settings and V8 flags), on a Disk service (bench/lib/memory-fixture.ts).
  * Its figure is VmHWM (the kernel's peak resident set) minus VmRSS once the activities are loaded (idle),
  * as the full bench reads a worker.
  *
@@ -19,7 +19,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ensureTemplate, expectedDeleted, fillRoot, recreateDatabase, writeFixtureTargets } from './lib/memory-fixture';
 import { REPO, stackUp } from './lib/stack';
-import { WORKER_MALLOC_ENV } from './lib/worker-process';
+import { WORKER_MALLOC_ENV, WORKER_NODE_FLAGS } from './lib/worker-process';
 
 interface ChildResult {
   idleMiB: number;
@@ -135,13 +135,17 @@ async function main(): Promise<void> {
         log(
           `${n} objects, ${side.name}: ${made} files put back in ${((Date.now() - t0) / 1000).toFixed(1)} s; running`,
         );
-        const out = execFileSync(process.execPath, ['--require', 'tsx/cjs', __filename, '--child', side.src], {
-          cwd: REPO,
-          env: { ...process.env, ...WORKER_MALLOC_ENV, RESET_RUNBOOK_TARGETS: targets, MEM_DATABASE_URL: url },
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-          maxBuffer: 1 << 20,
-        });
+        const out = execFileSync(
+          process.execPath,
+          [...WORKER_NODE_FLAGS, '--require', 'tsx/cjs', __filename, '--child', side.src],
+          {
+            cwd: REPO,
+            env: { ...process.env, ...WORKER_MALLOC_ENV, RESET_RUNBOOK_TARGETS: targets, MEM_DATABASE_URL: url },
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+            maxBuffer: 1 << 20,
+          },
+        );
         const r = JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
         if (r.deleted !== expectedDeleted(n))
           log(`WARNING: ${r.deleted} files deleted, ${expectedDeleted(n)} expected`);

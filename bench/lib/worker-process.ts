@@ -20,9 +20,10 @@ export interface WorkerProcess {
 /**
  * The worker runs with glibc's malloc thresholds fixed, as the image (Dockerfile), the systemd unit and
  * scripts/demo start it (docs/operators/deploy.md, "The worker's memory"); test/ops/deploy.test.ts keeps
- * the four equal.
+ * the four equal. Its V8 young generation is kept small the same way (WORKER_NODE_FLAGS).
  */
 export const WORKER_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' } as const;
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4'] as const;
 
 function status(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -45,11 +46,15 @@ export async function startWorker(o: {
     RR_WORKFLOW_BUNDLE: o.bundle,
   };
   delete env.RR_CODEC_KEYS;
-  const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(REPO, 'src', 'worker.ts')], {
-    cwd: REPO,
-    env,
-    stdio: ['ignore', out, out],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...WORKER_NODE_FLAGS, '--require', 'tsx/cjs', path.join(REPO, 'src', 'worker.ts')],
+    {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', out, out],
+    },
+  );
   fs.closeSync(out);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const deadline = Date.now() + 120_000;

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { validateTargetsFile } from '../../src/config/load';
-import { WORKER_MALLOC_ENV } from '../../bench/lib/worker-process';
+import { WORKER_MALLOC_ENV, WORKER_NODE_FLAGS } from '../../bench/lib/worker-process';
 import { REPO, run } from '../cli/harness';
 
 const read = (p: string) => fs.readFileSync(path.join(REPO, p), 'utf8');
@@ -47,7 +47,7 @@ test('the Dockerfile builds in one stage and runs in a slim one as a non-root us
   const user = /^USER (\S+)$/m.exec(df)?.[1];
   expect(user).toBe('runbook');
   expect(df).toMatch(/useradd --system --uid 10001/);
-  expect(df).toMatch(/CMD \["node", "dist\/src\/worker\.js"\]/);
+  expect(df).toMatch(/^CMD \["node", .*"dist\/src\/worker\.js"\]$/m);
   // Whatever the runtime stage copies must exist in the build stage's output.
   expect(read('.dockerignore')).toMatch(/^node_modules$/m);
 });
@@ -61,7 +61,7 @@ test('systemd-analyze verify accepts the worker unit', async () => {
   const text = fs.readFileSync(unit, 'utf8');
   expect(text).toMatch(/^User=runbook$/m);
   expect(text).toMatch(/^EnvironmentFile=\/etc\/reset-runbook\/worker.env$/m);
-  expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/reset-runbook\/dist\/src\/worker.js$/m);
+  expect(text).toMatch(/^ExecStart=\/usr\/bin\/node (--[a-z-]+=\S+ )*\/opt\/reset-runbook\/dist\/src\/worker.js$/m);
 });
 
 test('every way of starting the worker sets the same malloc thresholds (docs/operators/deploy.md)', () => {
@@ -73,6 +73,22 @@ test('every way of starting the worker sets the same malloc thresholds (docs/ope
   expect(setIn(/^Environment=(MALLOC.*)$/m.exec(read('deploy/reset-runbook-worker.service'))?.[1] ?? '')).toEqual(want);
   expect(setIn(read('scripts/demo'))).toEqual(want);
   expect(setIn(read('docs/operators/deploy.md'))).toEqual(want);
+});
+
+test('every way of starting the worker gives node the same young-generation limit (docs/operators/deploy.md)', () => {
+  expect(WORKER_NODE_FLAGS).toEqual(['--max-semi-space-size=4']);
+  const flags = WORKER_NODE_FLAGS.join(' ');
+  // The node command line that starts the worker, in each place that starts it.
+  expect(JSON.parse(/^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1] ?? '[]')).toEqual([
+    'node',
+    ...WORKER_NODE_FLAGS,
+    'dist/src/worker.js',
+  ]);
+  expect(/^ExecStart=(.*)$/m.exec(read('deploy/reset-runbook-worker.service'))?.[1]).toBe(
+    `/usr/bin/node ${flags} /opt/reset-runbook/dist/src/worker.js`,
+  );
+  expect(read('scripts/demo')).toContain(`nohup node ${flags} --require tsx/cjs src/worker.ts`);
+  expect(read('docs/operators/deploy.md')).toContain(`node ${flags} dist/src/worker.js`);
 });
 
 test("the example targets files pass the worker's validation", () => {
