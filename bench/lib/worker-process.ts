@@ -25,6 +25,12 @@ export interface WorkerProcess {
 export const WORKER_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' } as const;
 export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4'] as const;
 
+/** RR_BENCH_WORKER_NODE_FLAGS (space-separated, may be empty) replaces them, to measure another setting. */
+function workerNodeFlags(): readonly string[] {
+  const given = process.env.RR_BENCH_WORKER_NODE_FLAGS;
+  return given === undefined ? WORKER_NODE_FLAGS : given.split(' ').filter(Boolean);
+}
+
 function status(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
@@ -48,7 +54,7 @@ export async function startWorker(o: {
   delete env.RR_CODEC_KEYS;
   const child: ChildProcess = spawn(
     process.execPath,
-    [...WORKER_NODE_FLAGS, '--require', 'tsx/cjs', path.join(REPO, 'src', 'worker.ts')],
+    [...workerNodeFlags(), '--require', 'tsx/cjs', path.join(REPO, 'src', 'worker.ts')],
     {
       cwd: REPO,
       env,
