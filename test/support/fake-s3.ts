@@ -101,8 +101,8 @@ export class FakeS3 {
       this.log({ op: 'DeleteObjects', bucket }, i);
       for (const key of keys) this.calls.push({ op: 'DeleteObjects', bucket, key });
       for (const key of keys) this.remove(bucket, key);
-      // Like S3: deleting a missing key succeeds.
-      return { Deleted: keys.map((Key) => ({ Key })), Errors: [] };
+      // Like S3: deleting a missing key succeeds; in quiet mode the answer names only the failures.
+      return { Deleted: i.Delete.Quiet ? undefined : keys.map((Key) => ({ Key })), Errors: [] };
     }
     const key = String(i.Key);
     if (cmd instanceof DeleteObjectCommand) {
