@@ -118,12 +118,23 @@ export function expectedDeleted(n: number): number {
  */
 export function writeFixtureTargets(
   file: string,
-  o: { name: string; urlEnv: string; root: string; backups: string; keep?: number },
+  o: {
+    name: string;
+    urlEnv: string;
+    root: string;
+    backups: string;
+    keep?: number;
+    /** The blobs' service on S3 (path-style, at this endpoint) instead of the Disk folder `root`. */
+    s3?: { bucket: string; endpoint: string };
+  },
 ): void {
+  const service = o.s3
+    ? { kind: 's3', bucket: o.s3.bucket, endpoint: o.s3.endpoint, forcePathStyle: true }
+    : { kind: 'disk', root: o.root };
   const target = {
     database: { urlEnv: o.urlEnv },
     backup: { dir: o.backups, ...(o.keep !== undefined ? { keep: o.keep } : {}) },
-    storage: { services: { local: { kind: 'disk', root: o.root } } },
+    storage: { services: { local: service } },
     verify: { expect: [{ label: 'Blobs', table: 'active_storage_blobs', count: 0 }] },
   };
   fs.writeFileSync(file, JSON.stringify({ targets: { [o.name]: target } }, null, 2) + '\n');

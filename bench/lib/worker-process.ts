@@ -26,7 +26,7 @@ export const WORKER_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM
 export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4'] as const;
 
 /** RR_BENCH_WORKER_NODE_FLAGS (space-separated, may be empty) replaces them, to measure another setting. */
-function workerNodeFlags(): readonly string[] {
+export function workerNodeFlags(): readonly string[] {
   const given = process.env.RR_BENCH_WORKER_NODE_FLAGS;
   return given === undefined ? WORKER_NODE_FLAGS : given.split(' ').filter(Boolean);
 }
