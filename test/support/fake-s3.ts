@@ -34,6 +34,29 @@ function notFound(name: 'NotFound' | 'NoSuchKey', key: string): Error {
   });
 }
 
+/**
+ * The keys of a DeleteObjects call. The purge writes the body itself, in a middleware of the command
+ * (src/activities/lib/s3.ts, deleteObjectsXml) and sends no Objects in its input: that middleware is run
+ * here, alone, and the keys read back from the XML it writes.
+ */
+async function deletedKeys(cmd: DeleteObjectsCommand): Promise<string[]> {
+  const given = cmd.input.Delete?.Objects ?? [];
+  if (given.length) return given.map((o) => o.Key!);
+  let body = '';
+  const run = cmd.middlewareStack.resolve(async (args) => {
+    body = String((args.request as { body?: unknown }).body ?? '');
+    return { output: {} as never, response: {} };
+  }, {} as never);
+  await run({ input: cmd.input, request: { body: undefined } } as never);
+  const unescape = (s: string) =>
+    s.replace(/&(amp|lt|gt|quot|apos|#x[0-9A-Fa-f]+);/g, (_, e: string) =>
+      e.startsWith('#x')
+        ? String.fromCodePoint(parseInt(e.slice(2), 16))
+        : ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[e],
+    );
+  return [...body.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => unescape(m[1]));
+}
+
 export class FakeS3 {
   private readonly buckets = new Map<string, Map<string, Buffer>>();
   readonly calls: S3Call[] = [];
@@ -97,7 +120,7 @@ export class FakeS3 {
       };
     }
     if (cmd instanceof DeleteObjectsCommand) {
-      const keys = (i.Delete.Objects as { Key: string }[]).map((o) => o.Key);
+      const keys = await deletedKeys(cmd as DeleteObjectsCommand);
       this.log({ op: 'DeleteObjects', bucket }, i);
       for (const key of keys) this.calls.push({ op: 'DeleteObjects', bucket, key });
       for (const key of keys) this.remove(bucket, key);
