@@ -52,15 +52,15 @@ export function createBackupActivities(deps: ActivityDeps) {
         try {
           for (const db of t.databases) {
             const name = `backup_pre_reset_${t.name}_${stamp}${db.name === 'primary' ? '' : `.${db.name}`}.dump`;
-            // Called for every chunk of the dump (64 KiB): a heartbeat each time would be encoded and handed
-            // to the SDK's core thousands of times a second, only for the core to throttle them away.
+            // An S3 dump calls this for every chunk it uploads (64 KiB): a heartbeat each time would be encoded
+            // and handed to the SDK's core thousands of times a second, only for the core to throttle them
+            // away. Every figure is recorded; one goes out at most every PROGRESS_EVERY_MS (the timer sends the latest).
             let beatAt = 0;
             const onBytes = (bytes: number) => {
               const now = Date.now();
-              if (now - beatAt >= PROGRESS_EVERY_MS) {
-                beatAt = now;
-                beat({ unit: 'bytes', done: done + bytes });
-              }
+              const send = now - beatAt >= PROGRESS_EVERY_MS;
+              if (send) beatAt = now;
+              beat({ unit: 'bytes', done: done + bytes }, { send });
               crashPoint('backup.streaming');
             };
             // With a drill, the dump reads the snapshot in which the source's tables are counted.

@@ -13,18 +13,21 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { HeartbeatProgress } from '../../contract';
 
-export async function withKeepalive<T>(
-  fn: (beat: (p?: HeartbeatProgress) => void) => Promise<T>,
-  everyMs = 2000,
-): Promise<T> {
+/**
+ * `beat(p)` records the step's progress and sends it at once; `beat(p, { send: false })` only records it,
+ * for the timer's next heartbeat (a caller whose progress comes faster than heartbeats are worth sending).
+ */
+export type Beat = (p?: HeartbeatProgress, o?: { send?: boolean }) => void;
+
+export async function withKeepalive<T>(fn: (beat: Beat) => Promise<T>, everyMs = 2000): Promise<T> {
   const ctx = Context.current();
   // A local activity (the reset lock's) has no heartbeat: the workflow task it runs in is kept alive instead,
   // and its cancellation reaches it all the same.
   const local = ctx.info.isLocal;
   let last: HeartbeatProgress | undefined;
-  const beat = (p?: HeartbeatProgress) => {
+  const beat: Beat = (p, o) => {
     if (p) last = p;
-    if (!local) ctx.heartbeat(last);
+    if (!local && o?.send !== false) ctx.heartbeat(last);
   };
   const timer = setInterval(() => beat(), everyMs);
   try {
