@@ -21,6 +21,9 @@ import { runBounded } from './purge-keys';
 import { KEY_RETRIES, noCounts, pause, type BatchResult, type Purger } from './purger';
 import { diskQuarantineDir } from './quarantine';
 
+/** Files of one batch removed at once (libuv's pool runs four at a time; the rest wait their turn there). */
+const FILES_IN_FLIGHT = 8;
+
 /** Variant folders removed between two checkpoints of the purge's position. */
 const VARIANT_CHUNK = 200;
 
@@ -53,9 +56,17 @@ export function diskPurger(
       for (let attempt = 1; pending.length && attempt <= KEY_RETRIES; attempt++) {
         throwIfCancelled();
         const failed: { key: (typeof keys)[number]; code: string; file: string }[] = [];
-        for (const b of pending) {
-          const file = diskPathFor(root, b.key);
-          const r = await remove(file);
+        // Several files at once: each unlink waits for a trip through libuv's thread pool, and one at a time
+        // a batch of 1,000 took ~0.3 s, most of it waiting (two batches are all a small purge has). The
+        // outcomes are tallied afterwards in the batch's order, so counts and samples do not depend on timing.
+        const outcomes = new Array<Awaited<ReturnType<typeof remove>>>(pending.length);
+        const files = pending.map((b) => diskPathFor(root, b.key));
+        await runBounded(pending.keys(), FILES_IN_FLIGHT, async (j) => {
+          outcomes[j] = await remove(files[j]);
+        });
+        for (const [j, b] of pending.entries()) {
+          const file = files[j];
+          const r = outcomes[j];
           if ('error' in r) failed.push({ key: b, code: r.error, file });
           else if (r.done === 'now') {
             c.deleted++;
