@@ -49,14 +49,22 @@ export function maintenanceUrl(url: string): string | undefined {
  * target's own session `c` when the maintenance database cannot be reached with these credentials.
  */
 export async function lockSession(db: DatabaseHandle, c: Client): Promise<Client> {
+  return (await openLockSession(db)) ?? c;
+}
+
+/**
+ * The maintenance database's session for the lock, or undefined when the target's own session must
+ * take it instead: callers may open it while they connect to the target, and must end it if unused.
+ */
+export async function openLockSession(db: DatabaseHandle): Promise<Client | undefined> {
   const url = maintenanceUrl(db.url);
-  if (!url) return c;
+  if (!url) return undefined;
   try {
     return await connect(url);
   } catch (err) {
     // 3D000: no such database; 42501: CONNECT denied; 28000: pg_hba.conf rejects it. Anything else is an outage:
     // retried.
-    if (['3D000', '42501', '28000'].includes((err as { code?: string }).code ?? '')) return c;
+    if (['3D000', '42501', '28000'].includes((err as { code?: string }).code ?? '')) return undefined;
     throw err;
   }
 }

@@ -27,7 +27,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from 'pg';
-import { connect, lockKey, lockSession, tryAdvisory, unlockAndEnd } from './advisory-lock';
+import { connect, lockKey, lockSession, openLockSession, tryAdvisory, unlockAndEnd } from './advisory-lock';
 import type { DatabaseHandle, ResolvedTarget } from './target';
 
 export const LOCK_SCHEMA = 'reset_runbook';
@@ -77,6 +77,19 @@ function heldFailure(h: LockHolder): ApplicationFailure {
     'DatabaseLocked',
     h,
   );
+}
+
+/**
+ * The target database's session and the advisory lock's own (lockSession), opened at once: each is a
+ * round trip and an authentication. On failure neither stays open. `lock` undefined: the lock goes on `c`.
+ */
+async function openSessions(db: DatabaseHandle): Promise<{ c: Client; lock?: Client }> {
+  const [target, maintenance] = await Promise.allSettled([connect(db.url), openLockSession(db)]);
+  if (target.status === 'fulfilled' && maintenance.status === 'fulfilled')
+    return { c: target.value, lock: maintenance.value };
+  if (target.status === 'fulfilled') await target.value.end().catch(() => undefined);
+  if (maintenance.status === 'fulfilled') await maintenance.value?.end().catch(() => undefined);
+  throw target.status === 'rejected' ? target.reason : (maintenance as PromiseRejectedResult).reason;
 }
 
 /** The target's databases, each once (an extra database may be the primary under another URL). */
@@ -170,38 +183,45 @@ export async function releaseResetLock(t: ResolvedTarget, owner: Pick<LockOwner,
 /**
  * Runs a destructive step holding the advisory lock of each of the target's databases on a session of
  * its own (on the maintenance database: see the header), after checking that the claim row names this
- * run (and re-making it if it vanished). No session to the target database stays open while the step
- * runs, so a rebuild command can drop it; the claim row is made again afterwards if the step took it.
+ * run (and re-making it if it vanished). With the rebuild strategy no session to the target database
+ * stays open while the step runs, so its command can drop it, and the claim row is made again afterwards
+ * on a new session if the step took it. Otherwise the session that checked the claim waits, idle and
+ * holding no lock, to check it again after the step: one connection less per step (each costs a few
+ * milliseconds of authentication, and a run has a dozen of them).
  */
 export async function withResetLock<T>(t: ResolvedTarget, owner: LockOwner, fn: () => Promise<T>): Promise<T> {
-  const held: { m: Client; key: string; db: DatabaseHandle; database: string }[] = [];
+  const held: { m: Client; key: string; db: DatabaseHandle; database: string; c?: Client }[] = [];
   const seen = new Set<string>();
+  const keepTarget = t.config.strategy?.kind !== 'rebuild';
   try {
     for (const db of t.databases) {
-      const c = await connect(db.url);
+      const { c, lock } = await openSessions(db);
       let m: Client | undefined;
+      let kept = false;
       try {
         const { key, database } = await lockKey(c);
         if (seen.has(key)) continue;
         seen.add(key);
-        m = await lockSession(db, c);
+        m = lock ?? c;
         if (!(await tryAdvisory(m, key))) {
-          const e = await busy(c, database, owner);
-          if (m !== c) await m.end().catch(() => undefined);
           m = undefined;
-          throw e;
+          throw await busy(c, database, owner);
         }
-        held.push({ m, key, db, database });
+        kept = keepTarget && m !== c;
+        held.push({ m, key, db, database, ...(kept ? { c } : {}) });
         await claim(c, database, owner);
       } finally {
-        // The target's own session ends here, unless it is the lock's session (no maintenance database).
-        if (m !== c) await c.end().catch(() => undefined);
+        // The target's own session ends here, unless it is the lock's session (no maintenance database)
+        // or waits for the check after the step; the maintenance session, unless it holds the lock.
+        if (m !== c && !kept) await c.end().catch(() => undefined);
+        if (m === undefined) await lock?.end().catch(() => undefined);
       }
     }
     return await fn();
   } finally {
-    for (const { m, key, db, database } of held) {
-      await remakeClaim(db, database, owner).catch(() => undefined);
+    for (const { m, key, db, database, c } of held) {
+      await remakeClaim(db, database, owner, c).catch(() => undefined);
+      if (c) await c.end().catch(() => undefined);
       await unlockAndEnd(m, key, m);
       await m.end().catch(() => undefined);
     }
@@ -212,14 +232,15 @@ export async function withResetLock<T>(t: ResolvedTarget, owner: LockOwner, fn: 
  * After a step that dropped and re-created the database (a rebuild): its claim row went with it. Made
  * again while the advisory lock is still held, so no other run claims the database in between. A
  * database that is gone (a rebuild that failed after dropping it) is left: the next step re-makes it.
+ * `open`: the session kept from before the step, when the step could not drop the database.
  */
-async function remakeClaim(db: DatabaseHandle, database: string, owner: LockOwner): Promise<void> {
-  const c = await connect(db.url);
+async function remakeClaim(db: DatabaseHandle, database: string, owner: LockOwner, open?: Client): Promise<void> {
+  const c = open ?? (await connect(db.url));
   try {
     const h = await readHolderOn(c, database);
     if (!h) await insertClaim(c, owner);
   } finally {
-    await c.end().catch(() => undefined);
+    if (!open) await c.end().catch(() => undefined);
   }
 }
 
