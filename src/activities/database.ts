@@ -12,7 +12,7 @@ import { blobTableEmpty } from './lib/blobs';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
-import { countRows, qualified, quoted, withClient } from './lib/postgres';
+import { countRows, qualified, quoted, withClient, withClients } from './lib/postgres';
 import { describeFailure } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { targetCommandEnv } from './lib/child-env';
@@ -65,17 +65,16 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         // workers-stopped window holds the longer of the two, not both (a million blob keys, or 11 M rows).
         const [manifest, { decisions, counted }] = await bothSettled(
           recordBlobs(t, args, changed),
-          assertPlanStillHolds(t, args.planDigest, changed).then(async (decisions) => ({
-            decisions,
-            // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
-            counted: changed && journal.countsBefore ? undefined : await countAll(t, decisions),
-          })),
+          // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
+          checkPlanAndCount(t, args.planDigest, changed, !(changed && journal.countsBefore)),
         );
         const countsBefore = counted ?? journal.countsBefore!;
         if (counted) await writeJournal(t, { ...journal, countsBefore, backup: args.backup ?? journal.backup });
         throwIfCancelled();
-        const countNow = async () =>
-          countAll(t, await Promise.all(t.databases.map((db) => withClient(db, (c) => decideTables(c, db)))));
+        const countNow = () =>
+          withClients(t.databases, async (cs) =>
+            countAll(t, await Promise.all(t.databases.map((db, i) => decideTables(cs[i], db))), cs),
+          );
         try {
           const strategy = t.config.strategy ?? { kind: 'replant' as const };
           if (strategy.kind === 'rebuild') {
@@ -244,43 +243,55 @@ async function recordDelta(
   return { blobs: before.rows + d.rows, bytes: before.bytes + d.bytes };
 }
 
-async function assertPlanStillHolds(t: ResolvedTarget, expected: string, changed: boolean): Promise<TableDecision[]> {
-  const decisions: TableDecision[] = [];
-  let databaseName = '';
-  for (const db of t.databases) {
-    await withClient(db, async (c) => {
-      if (db.name === 'primary') databaseName = (await c.query(`SELECT current_database() AS n`)).rows[0].n;
-      decisions.push(await decideTables(c, db));
+/**
+ * Proves the tables are still those the approved plan showed, then (`count`) counts their rows, on the
+ * same session per database: the plan's check must pass before anything is counted.
+ */
+async function checkPlanAndCount(
+  t: ResolvedTarget,
+  expected: string,
+  changed: boolean,
+  count: boolean,
+): Promise<{ decisions: TableDecision[]; counted?: Record<string, number> }> {
+  return withClients(t.databases, async (cs) => {
+    const decisions: TableDecision[] = [];
+    let databaseName = '';
+    for (const [i, db] of t.databases.entries()) {
+      if (db.name === 'primary') databaseName = (await cs[i].query(`SELECT current_database() AS n`)).rows[0].n;
+      decisions.push(await decideTables(cs[i], db));
+    }
+    const errors = decisions.flatMap((d) => d.errors);
+    const now = planDigest({
+      target: t.name,
+      databaseName,
+      strategy: t.config.strategy.kind,
+      restartIdentity: t.config.restartIdentity,
+      decisions,
     });
-  }
-  const errors = decisions.flatMap((d) => d.errors);
-  const now = planDigest({
-    target: t.name,
-    databaseName,
-    strategy: t.config.strategy.kind,
-    restartIdentity: t.config.restartIdentity,
-    decisions,
+    if (errors.length || now !== expected) {
+      throw ApplicationFailure.nonRetryable(
+        `The tables of target "${t.name}" are no longer those the approved plan showed${errors.length ? ` (${errors.join('; ')})` : ' (a table was added, removed or renamed, or the configuration changed)'}; ${
+          changed
+            ? "this run's TRUNCATE had already committed. Restore the configuration the plan was made with and retry, so that the seeds and the purge finish with this run's manifest."
+            : 'nothing was truncated. Abort and start a new reset to see the new plan.'
+        }`,
+        'PlanChanged',
+      );
+    }
+    return { decisions, ...(count ? { counted: await countAll(t, decisions, cs) } : {}) };
   });
-  if (errors.length || now !== expected) {
-    throw ApplicationFailure.nonRetryable(
-      `The tables of target "${t.name}" are no longer those the approved plan showed${errors.length ? ` (${errors.join('; ')})` : ' (a table was added, removed or renamed, or the configuration changed)'}; ${
-        changed
-          ? "this run's TRUNCATE had already committed. Restore the configuration the plan was made with and retry, so that the seeds and the purge finish with this run's manifest."
-          : 'nothing was truncated. Abort and start a new reset to see the new plan.'
-      }`,
-      'PlanChanged',
-    );
-  }
-  return decisions;
 }
 
-async function countAll(t: ResolvedTarget, decisions: TableDecision[]): Promise<Record<string, number>> {
+/** `clients`: one open session per database, in t.databases' order (as withClients gives them). */
+async function countAll(
+  t: ResolvedTarget,
+  decisions: TableDecision[],
+  clients: Client[],
+): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const d of decisions) {
-    const db = t.databases.find((x) => x.name === d.database)!;
-    await withClient(db, async (c) => {
-      for (const tb of [...d.truncate, ...d.keep]) out[`${d.database}/${qualified(tb)}`] = await countRows(c, tb);
-    });
+    const c = clients[t.databases.findIndex((x) => x.name === d.database)];
+    for (const tb of [...d.truncate, ...d.keep]) out[`${d.database}/${qualified(tb)}`] = await countRows(c, tb);
   }
   return out;
 }

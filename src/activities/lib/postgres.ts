@@ -48,6 +48,20 @@ export async function withClient<T>(
 }
 
 /**
+ * One session per database, all open while fn runs (each as withClient opens it): for work that reads
+ * every database and then reads them again, so it pays one connection per database, not one per read.
+ */
+export async function withClients<T>(
+  dbs: readonly DatabaseHandle[],
+  fn: (clients: Client[]) => Promise<T>,
+  appName?: string,
+): Promise<T> {
+  const open = (i: number, held: Client[]): Promise<T> =>
+    i === dbs.length ? fn(held) : withClient(dbs[i], (c) => open(i + 1, [...held, c]), appName);
+  return open(0, []);
+}
+
+/**
  * Cancels the client's statement until fn is done: a cancel that lands between two statements
  * (e.g. just before the TRUNCATE starts) would otherwise be lost.
  */
