@@ -36,14 +36,19 @@ export function createWorkerActivities(deps: ActivityDeps) {
       const timeoutMs = w.stopTimeoutSeconds * 1000;
       const deadline = t.now() + timeoutMs;
       return withKeepalive(async (beat) => {
-        const r = await t.run(w.stop, {
+        const command = t.run(w.stop, {
           cwd: w.cwd,
           env: commandEnv(t),
           timeoutMs,
           redact: t.databases.map((d) => d.url),
         });
-        if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
-        return withClient(databaseByName(t, w.database), async (c) => {
+        command.catch(() => undefined); // awaited below, whatever happens to the session
+        // The session that reads the process table opens while the command runs (a connection costs a few
+        // milliseconds the workers would otherwise spend stopped); nothing is read before the command ends,
+        // and a failure to connect is reported only once the command has ended too.
+        const session = withClient(databaseByName(t, w.database), async (c) => {
+          const r = await command;
+          if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
           for (;;) {
             const q = await queueState(c, w.heartbeatThresholdSeconds);
             beat({ unit: 'processes', done: q.alive });
@@ -59,6 +64,11 @@ export function createWorkerActivities(deps: ActivityDeps) {
             }
             await Context.current().sleep(POLL_MS);
           }
+        });
+        return session.catch(async (err) => {
+          const r = await command; // the command's own failure is the news, as when it ran first
+          if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
+          throw err;
         });
       });
     },

@@ -83,3 +83,77 @@ test('workers still heartbeating when the clock passes the stop deadline: a clea
   );
   expect(s.pg.open()).toBe(0);
 });
+
+/** A stop command that ends when `finish` is called, and a session whose connection can be made to fail. */
+function slowStop(code: number, connectError?: Error) {
+  const events: string[] = [];
+  let finish!: () => void;
+  const ended = new Promise<void>((r) => (finish = r));
+  const run: CommandRunner = async () => {
+    events.push('command started');
+    await ended;
+    events.push('command ended');
+    return { code, signal: null, output: code ? 'Failed to stop solid_queue.service' : '', timedOut: false };
+  };
+  const pg = fakePg([
+    [/to_regclass\('solid_queue_processes'\)/, () => [{ ok: true }]],
+    [/SELECT now\(\)/, () => [{ now: new Date() }]],
+    [/WITH live AS/, () => [{ alive: '0', stale: '0', claimed_live: '0', claimed_total: '0' }]],
+  ]);
+  const factory: typeof pg.factory = (c) => {
+    const client = pg.factory(c);
+    const connect = client.connect.bind(client);
+    const query = client.query.bind(client) as (sql: string, params?: unknown[]) => Promise<unknown>;
+    return Object.assign(client, {
+      connect: async () => {
+        events.push('connect');
+        if (connectError) throw connectError;
+        return connect();
+      },
+      query: (sql: string, params?: unknown[]) => {
+        events.push('query');
+        return query(sql, params);
+      },
+    }) as typeof client;
+  };
+  const acts = createWorkerActivities({
+    targets: { file: '/t.json', targets: { app: config } },
+    env,
+    run,
+    pg: factory,
+    now: () => 0,
+  });
+  const mock = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+  const result = mock.run(acts.stopWorkers, { target: 'app' });
+  result.catch(() => undefined);
+  return { events, finish, result };
+}
+
+test('the session that reads the process table opens while the stop command runs, and reads only after it ended', async () => {
+  const s = slowStop(0);
+  await new Promise((r) => setTimeout(r, 20));
+  expect(s.events).toEqual(['command started', 'connect']);
+  s.finish();
+  await expect(s.result).resolves.toEqual({ staleProcessRows: 0, claimedByDeadProcesses: 0 });
+  expect(s.events.slice(2)).toEqual(['command ended', 'query', 'query', 'query']);
+});
+
+test('a database that cannot be reached fails the stop only once the command has ended', async () => {
+  const s = slowStop(0, new Error('connect ECONNREFUSED 10.0.0.5:5432'));
+  let settled = false;
+  s.result.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((r) => setTimeout(r, 20));
+  expect(settled).toBe(false);
+  s.finish();
+  await expect(s.result).rejects.toThrow(/ECONNREFUSED/);
+  expect(s.events).toEqual(['command started', 'connect', 'command ended']);
+});
+
+test('a failed stop command is the error reported, even when the database cannot be reached either', async () => {
+  const s = slowStop(1, new Error('connect ECONNREFUSED 10.0.0.5:5432'));
+  s.finish();
+  await expect(s.result).rejects.toThrow(/^Stop command "systemctl stop solid_queue"/);
+});
