@@ -207,7 +207,8 @@ function v2Reader(store: BackupStore, name: string, where: string): ManifestRead
   // Every reading checks the whole file again as it goes: it was checked before the first deletion, and a
   // copy that changed since (it never should) fails here rather than being half believed.
   const open = async () => {
-    const s = await store.readStream(name);
+    // parseV2 copies what it keeps (strings, the hash's state, a line split across two chunks).
+    const s = await store.readStream(name, { reuse: true });
     if (!s) throw manifestDamaged(where, 'it was there a moment ago and is gone now');
     return parseV2(s, where, 2);
   };
@@ -245,9 +246,10 @@ function v3Reader(
 ): ManifestReader {
   const deltaWhere = where.endsWith(name) ? where.slice(0, where.length - name.length) + delta : delta;
   const open = async () => {
-    const s = await store.readStream(name);
+    // parseV2 copies what it keeps (strings, the hash's state, a line split across two chunks).
+    const s = await store.readStream(name, { reuse: true });
     if (!s) throw manifestDamaged(where, 'it was there a moment ago and is gone now');
-    const d = await store.readStream(delta);
+    const d = await store.readStream(delta, { reuse: true });
     if (!d) throw manifestDamaged(where, `the reset's delta of it, ${deltaWhere}, is missing`);
     return merged(parseV2(s, where, 3), parseV2(d, deltaWhere, 2));
   };
