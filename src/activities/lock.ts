@@ -11,8 +11,8 @@
 import { Context, log } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { withKeepalive } from './lib/keepalive';
-import { acquireResetLock, lockHolders, releaseResetLock, type LockHolder, type LockOwner } from './lib/reset-lock';
-import { resolveTarget, type ActivityDeps, type ResolvedTarget } from './lib/target';
+import { acquireResetLock, releaseResetLock, type LockHolder, type LockOwner } from './lib/reset-lock';
+import { resolveTarget, type ActivityDeps } from './lib/target';
 
 export function createLockActivities(deps: ActivityDeps) {
   return {
@@ -20,10 +20,7 @@ export function createLockActivities(deps: ActivityDeps) {
       const t = resolveTarget(deps, args.target);
       const namespace = Context.current().info.namespace;
       const owner = { ...args.owner, namespace: args.owner.namespace ?? namespace };
-      return withKeepalive(async () => {
-        await clearClaimsOfClosedRuns(t, owner);
-        return acquireResetLock(t, owner);
-      });
+      return withKeepalive(() => acquireResetLock(t, owner, (h) => claimOfClosedRun(h, owner)));
     },
     async releaseResetLock(args: { target: string; owner: Pick<LockOwner, 'runId'> }): Promise<{ released: number }> {
       const t = resolveTarget(deps, args.target);
@@ -32,28 +29,31 @@ export function createLockActivities(deps: ActivityDeps) {
   };
 }
 
-async function clearClaimsOfClosedRuns(t: ResolvedTarget, owner: LockOwner): Promise<void> {
+/**
+ * Whether another run's claim was left by a run Temporal says is over, which may be cleared (logged when so).
+ * Never for our own workflow id (acquire takes it over), another namespace's run (not ours to judge), or a
+ * run whose state cannot be read.
+ */
+async function claimOfClosedRun(h: LockHolder, owner: LockOwner): Promise<boolean> {
   let client;
   try {
     client = Context.current().client;
   } catch {
-    return; // no Temporal client (a unit test's mock environment): nothing to ask
+    return false; // no Temporal client (a unit test's mock environment): nothing to ask
   }
-  for (const h of await lockHolders(t)) {
-    if (h.workflowId === owner.workflowId) continue; // our own id: acquire takes it over
-    if (h.namespace && h.namespace !== owner.namespace) continue; // another namespace: not ours to judge
-    const status = await client.workflow
-      .getHandle(h.workflowId, h.runId, { followRuns: false })
-      .describe()
-      .then((d) => d.status.name)
-      .catch((err) => (err instanceof WorkflowNotFoundError ? 'NOT_FOUND' : 'UNKNOWN'));
-    if (status === 'RUNNING' || status === 'UNKNOWN') continue;
-    await releaseResetLock(t, { runId: h.runId });
-    log.warn('Cleared the claim of a closed run (it ended without giving the database back, e.g. terminated)', {
-      database: h.database,
-      workflowId: h.workflowId,
-      runId: h.runId,
-      status,
-    });
-  }
+  if (h.workflowId === owner.workflowId) return false;
+  if (h.namespace && h.namespace !== owner.namespace) return false;
+  const status = await client.workflow
+    .getHandle(h.workflowId, h.runId, { followRuns: false })
+    .describe()
+    .then((d) => d.status.name)
+    .catch((err) => (err instanceof WorkflowNotFoundError ? 'NOT_FOUND' : 'UNKNOWN'));
+  if (status === 'RUNNING' || status === 'UNKNOWN') return false;
+  log.warn('Clearing the claim of a closed run (it ended without giving the database back, e.g. terminated)', {
+    database: h.database,
+    workflowId: h.workflowId,
+    runId: h.runId,
+    status,
+  });
+  return true;
 }

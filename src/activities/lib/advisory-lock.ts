@@ -45,16 +45,9 @@ export function maintenanceUrl(url: string): string | undefined {
 }
 
 /**
- * The session that takes the advisory lock (see the header): on the maintenance database, or on the
- * target's own session `c` when the maintenance database cannot be reached with these credentials.
- */
-export async function lockSession(db: DatabaseHandle, c: Client): Promise<Client> {
-  return (await openLockSession(db)) ?? c;
-}
-
-/**
- * The maintenance database's session for the lock, or undefined when the target's own session must
- * take it instead: callers may open it while they connect to the target, and must end it if unused.
+ * The session that takes the advisory lock (see the header): on the maintenance database, or undefined
+ * when the maintenance database cannot be reached with these credentials and the target's own session
+ * must take it instead. Callers open it while they connect to the target, and end it if unused.
  */
 export async function openLockSession(db: DatabaseHandle): Promise<Client | undefined> {
   const url = maintenanceUrl(db.url);

@@ -27,7 +27,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from 'pg';
-import { connect, lockKey, lockSession, openLockSession, tryAdvisory, unlockAndEnd } from './advisory-lock';
+import { connect, lockKey, openLockSession, tryAdvisory, unlockAndEnd } from './advisory-lock';
 import type { DatabaseHandle, ResolvedTarget } from './target';
 
 export const LOCK_SCHEMA = 'reset_runbook';
@@ -80,7 +80,7 @@ function heldFailure(h: LockHolder): ApplicationFailure {
 }
 
 /**
- * The target database's session and the advisory lock's own (lockSession), opened at once: each is a
+ * The target database's session and the advisory lock's own (openLockSession), opened at once: each is a
  * round trip and an authentication. On failure neither stays open. `lock` undefined: the lock goes on `c`.
  */
 async function openSessions(db: DatabaseHandle): Promise<{ c: Client; lock?: Client }> {
@@ -95,18 +95,21 @@ async function openSessions(db: DatabaseHandle): Promise<{ c: Client; lock?: Cli
 /** The target's databases, each once (an extra database may be the primary under another URL). */
 async function eachDatabase<T>(
   t: ResolvedTarget,
-  fn: (c: Client, key: string, database: string, db: DatabaseHandle) => Promise<T>,
+  fn: (c: Client, key: string, database: string, db: DatabaseHandle, lock?: Client) => Promise<T>,
+  opts: { lockSession?: boolean } = {},
 ): Promise<T[]> {
   const seen = new Set<string>();
   const out: T[] = [];
   for (const db of t.databases) {
-    const c = await connect(db.url);
+    // With `lockSession`, the advisory lock's own session too (undefined: the lock goes on `c`), opened at once.
+    const { c, lock } = opts.lockSession ? await openSessions(db) : { c: await connect(db.url), lock: undefined };
     try {
       const { key, database } = await lockKey(c);
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push(await fn(c, key, database, db));
+      out.push(await fn(c, key, database, db, lock));
     } finally {
+      await lock?.end().catch(() => undefined);
       await c.end().catch(() => undefined);
     }
   }
@@ -148,19 +151,33 @@ export async function lockHolders(t: ResolvedTarget): Promise<LockHolder[]> {
  * Claims every database of the target for this run, or refuses naming the holder (DatabaseLocked,
  * final) with nothing claimed. Claiming again a database this run holds is a no-op: re-taken after a crash.
  */
-export async function acquireResetLock(t: ResolvedTarget, owner: LockOwner): Promise<LockHolder[]> {
+export async function acquireResetLock(
+  t: ResolvedTarget,
+  owner: LockOwner,
+  isClosed?: (h: LockHolder) => Promise<boolean>,
+): Promise<LockHolder[]> {
   let claimedNow = false;
   try {
-    return await eachDatabase(t, async (c, key, database, db) => {
-      const m = await lockSession(db, c);
-      try {
-        if (!(await tryAdvisory(m, key))) throw await busy(c, database, owner);
-        if (await claim(c, database, owner)) claimedNow = true;
-        return (await readHolderOn(c, database))!;
-      } finally {
-        await unlockAndEnd(m, key, c);
-      }
-    });
+    return await eachDatabase(
+      t,
+      async (c, key, database, _db, lock) => {
+        const m = lock ?? c;
+        // Another run's claim, made by a run that is over (`isClosed`: terminated, so its ending never gave it
+        // back), is no claim: cleared first, on the same session. If that run's last step is still running,
+        // it still holds the advisory lock below, and this attempt is told to retry, not refused.
+        const h = await readHolderOn(c, database);
+        if (h && !sameRun(h, owner) && isClosed && (await isClosed(h)))
+          await c.query(`DELETE FROM ${TABLE} WHERE run_id = $1`, [h.runId]);
+        try {
+          if (!(await tryAdvisory(m, key))) throw await busy(c, database, owner);
+          if (await claim(c, database, owner)) claimedNow = true;
+          return (await readHolderOn(c, database))!;
+        } finally {
+          await unlockAndEnd(m, key, c);
+        }
+      },
+      { lockSession: true },
+    );
   } catch (err) {
     // Nothing half-claimed: a second database held by someone else gives back the first.
     if (claimedNow) await releaseResetLock(t, owner).catch(() => undefined);
