@@ -126,12 +126,16 @@ function slowStop(code: number, connectError?: Error) {
   const mock = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
   const result = mock.run(acts.stopWorkers, { target: 'app' });
   result.catch(() => undefined);
-  return { events, finish, result };
+  /** Until the session has tried to connect (at most 5 s): the command is still running then. */
+  const connecting = async () => {
+    for (let i = 0; i < 500 && !events.includes('connect'); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  return { events, finish, result, connecting };
 }
 
 test('the session that reads the process table opens while the stop command runs, and reads only after it ended', async () => {
   const s = slowStop(0);
-  await new Promise((r) => setTimeout(r, 20));
+  await s.connecting();
   expect(s.events).toEqual(['command started', 'connect']);
   s.finish();
   await expect(s.result).resolves.toEqual({ staleProcessRows: 0, claimedByDeadProcesses: 0 });
@@ -145,6 +149,7 @@ test('a database that cannot be reached fails the stop only once the command has
     () => (settled = true),
     () => (settled = true),
   );
+  await s.connecting();
   await new Promise((r) => setTimeout(r, 20));
   expect(settled).toBe(false);
   s.finish();
