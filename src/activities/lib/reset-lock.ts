@@ -166,8 +166,7 @@ export async function acquireResetLock(
         // back), is no claim: cleared first, on the same session. If that run's last step is still running,
         // it still holds the advisory lock below, and this attempt is told to retry, not refused.
         const h = await readHolderOn(c, database);
-        if (h && !sameRun(h, owner) && isClosed && (await isClosed(h)))
-          await c.query(`DELETE FROM ${TABLE} WHERE run_id = $1`, [h.runId]);
+        if (h && !sameRun(h, owner) && isClosed && (await isClosed(h))) await deleteClaimsOf(c, h.runId);
         try {
           if (!(await tryAdvisory(m, key))) throw await busy(c, database, owner);
           if (await claim(c, database, owner)) claimedNow = true;
@@ -187,14 +186,17 @@ export async function acquireResetLock(
 
 /** Gives the databases back (only this run's claims). Idempotent. */
 export async function releaseResetLock(t: ResolvedTarget, owner: Pick<LockOwner, 'runId'>): Promise<number> {
-  const n = await eachDatabase(t, async (c) => {
-    const r = await c.query(`DELETE FROM ${TABLE} WHERE run_id = $1`, [owner.runId]).catch((err: { code?: string }) => {
-      if (err.code === '42P01' || err.code === '3F000') return { rowCount: 0 };
-      throw err;
-    });
-    return r.rowCount ?? 0;
-  });
+  const n = await eachDatabase(t, (c) => deleteClaimsOf(c, owner.runId));
   return n.reduce((a, x) => a + x, 0);
+}
+
+/** Deletes a run's claim rows on this database; 0 where the claim table (or its schema) was never made. */
+async function deleteClaimsOf(c: Client, runId: string): Promise<number> {
+  const r = await c.query(`DELETE FROM ${TABLE} WHERE run_id = $1`, [runId]).catch((err: { code?: string }) => {
+    if (err.code === '42P01' || err.code === '3F000') return { rowCount: 0 };
+    throw err;
+  });
+  return r.rowCount ?? 0;
 }
 
 /**
