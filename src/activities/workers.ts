@@ -36,19 +36,18 @@ export function createWorkerActivities(deps: ActivityDeps) {
       const timeoutMs = w.stopTimeoutSeconds * 1000;
       const deadline = t.now() + timeoutMs;
       return withKeepalive(async (beat) => {
-        const command = t.run(w.stop, {
-          cwd: w.cwd,
-          env: commandEnv(t),
-          timeoutMs,
-          redact: t.databases.map((d) => d.url),
-        });
-        command.catch(() => undefined); // awaited below, whatever happens to the session
+        // Settles once the command has ended: rejected when it failed.
+        const stopped = t
+          .run(w.stop, { cwd: w.cwd, env: commandEnv(t), timeoutMs, redact: t.databases.map((d) => d.url) })
+          .then((r) => {
+            if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
+          });
+        stopped.catch(() => undefined); // awaited below, whatever happens to the session
         // The session that reads the process table opens while the command runs (a connection costs a few
         // milliseconds the workers would otherwise spend stopped); nothing is read before the command ends,
         // and a failure to connect is reported only once the command has ended too.
         const session = withClient(databaseByName(t, w.database), async (c) => {
-          const r = await command;
-          if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
+          await stopped;
           for (;;) {
             const q = await queueState(c, w.heartbeatThresholdSeconds);
             beat({ unit: 'processes', done: q.alive });
@@ -66,8 +65,7 @@ export function createWorkerActivities(deps: ActivityDeps) {
           }
         });
         return session.catch(async (err) => {
-          const r = await command; // the command's own failure is the news, as when it ran first
-          if (r.code !== 0) throw new Error(describeFailure(`Stop command "${w.stop}"`, r));
+          await stopped; // the command's own failure is the news, as when it ran first
           throw err;
         });
       });
