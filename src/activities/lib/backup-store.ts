@@ -25,6 +25,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BackupConfig, S3BackupDestination } from '../../config/types';
 import { s3ClientFor } from './s3';
+import { fileChunks } from './file-chunks';
 
 export interface StoredItem {
   name: string;
@@ -64,16 +65,11 @@ export function backupStoreFor(
   return new LocalStore(b.dir);
 }
 
-/** A file's bytes through one buffer, read only when the next chunk is asked for (see readStream's `reuse`). */
+/** A file's bytes through one 64 KiB buffer (see readStream's `reuse`), closed when the reader stops. */
 async function* readReusing(file: string): AsyncGenerator<Buffer> {
   const fh = await fs.promises.open(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(64 * 1024);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) return;
-      yield buf.subarray(0, bytesRead);
-    }
+    yield* fileChunks(fh, 64 * 1024);
   } finally {
     await fh.close();
   }

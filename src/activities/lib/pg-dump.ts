@@ -12,6 +12,7 @@ import { cancellation, cancelledFailure, throwIfCancelled } from './keepalive';
 import { redactText } from './secrets';
 import { killGroup, spawnGuarded } from './shell';
 import type { DatabaseHandle } from './target';
+import { fileChunks } from './file-chunks';
 
 /**
  * Runs pg_dump into `<file>.partial`, then reads the file back through SHA-256. On cancellation pg_dump
@@ -102,17 +103,15 @@ export async function dumpTo(
   }
 }
 
-/** SHA-256 of an open file from its start, through one buffer: nothing allocated per chunk, the event loop free. */
+/** SHA-256 of an open file from its start, through one 1 MiB buffer (fileChunks), the event loop free. */
 async function hashFile(fh: fs.promises.FileHandle, cancel?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(1024 * 1024);
   let bytes = 0;
-  for (;;) {
+  throwIfCancelled(cancel);
+  for await (const chunk of fileChunks(fh, 1024 * 1024)) {
+    hash.update(chunk);
+    bytes += chunk.length;
     throwIfCancelled(cancel);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, bytes);
-    if (bytesRead === 0) break;
-    hash.update(buf.subarray(0, bytesRead));
-    bytes += bytesRead;
   }
   return { bytes, sha256: hash.digest('hex') };
 }
