@@ -1,7 +1,7 @@
 /**
  * What the blob table costs inside the workers-stopped window with workers.startBeforePurge (a
  * measurement, not a test: the figures go into docs/runbook.md and the closing note).
- *   eval "$(scripts/stack env)"; npx tsx test/support/measure-window-floor.ts 65000 1000000
+ *   npx tsx test/support/measure-window-floor.ts 65000 1000000     (starts the local stack: scripts/stack up)
  * For each size N it makes a scratch database holding only an ActiveStorage-shaped blob table of N rows,
  * takes a horizon as the reading before the stop does, adds two rows after it, and times, on the
  * server's own connections, the three things the reset does to that table while the workers are
@@ -10,14 +10,9 @@
  * rounds each; prints one JSON line per round. The scratch database is dropped at the end.
  */
 import { Client } from 'pg';
+import { databaseUrl, stackUp } from '../../bench/lib/stack';
 
 const ROUNDS = 3;
-
-function urlFor(admin: string, db: string): string {
-  const u = new URL(admin);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const s = performance.now();
@@ -47,14 +42,13 @@ async function fill(c: Client, rows: number): Promise<string> {
 }
 
 async function main(sizes: number[]): Promise<void> {
-  const admin = process.env.RR_PG_ADMIN_URL;
-  if (!admin) throw new Error('RR_PG_ADMIN_URL is not set: eval "$(scripts/stack env)" first');
+  const stack = stackUp((l) => process.stderr.write(`${l}\n`));
   const db = `rr_window_floor_${process.pid}`;
-  const a = new Client({ connectionString: admin });
+  const a = new Client({ connectionString: stack.pgAdminUrl });
   await a.connect();
   await a.query(`CREATE DATABASE ${db}`);
-  const c = new Client({ connectionString: urlFor(admin, db) });
-  const c2 = new Client({ connectionString: urlFor(admin, db) });
+  const c = new Client({ connectionString: databaseUrl(stack, db) });
+  const c2 = new Client({ connectionString: databaseUrl(stack, db) });
   try {
     await c.connect();
     await c2.connect();
