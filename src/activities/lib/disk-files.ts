@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { throwIfCancelled } from './keepalive';
 
 export function diskPathFor(root: string, key: string): string {
-  return insideRoot(root, path.join(key.slice(0, 2), key.slice(2, 4), key));
+  return diskRoot(root).pathFor(key);
 }
 
 /** The folder that holds every untracked variant's folder (one per blob key). */
@@ -25,24 +25,56 @@ export function diskVariantsDir(root: string): string {
  * root/rel, or an error if it would leave the root (a key with "..", an absolute key, a symlinked folder pointing out).
  */
 export function insideRoot(root: string, rel: string): string {
+  return diskRoot(root).inside(rel);
+}
+
+export interface DiskRoot {
+  /** Where Rails keeps the blob `key`, checked as `inside` checks. */
+  pathFor(key: string): string;
+  /** root/rel, or an error if it would leave the root (a key with "..", an absolute key, a symlinked folder pointing out). */
+  inside(rel: string): string;
+}
+
+/**
+ * One root, for many paths under it (a purge asks for every file: a million times at a million objects):
+ * the root's real path is resolved once, then each path costs one realpath of its folder, where each
+ * used to cost five calls (two existence checks and a realpath for the root, two for the folder).
+ */
+export function diskRoot(root: string): DiskRoot {
   const base = path.resolve(root);
-  const p = path.resolve(base, rel);
-  const r = path.relative(base, p);
-  if (r === '' || r.startsWith('..') || path.isAbsolute(r))
-    throw new Error(`refusing to touch ${p}: outside the Disk service root ${base}`);
-  // A folder on the way that is a symlink out of the root would be followed by unlink: check the real parent.
-  let parent = path.dirname(p);
-  while (!fs.existsSync(parent) && parent !== base) parent = path.dirname(parent);
-  // The native realpath: one call, where fs.realpathSync walks every component in JavaScript (an lstat
-  // and a few strings each). The purge asks this for every file: a million times at a million objects.
-  const realBase = fs.existsSync(base) ? fs.realpathSync.native(base) : base;
-  const realParent = fs.existsSync(parent) ? fs.realpathSync.native(parent) : parent;
-  const rr = path.relative(realBase, realParent);
-  if (rr.startsWith('..') || path.isAbsolute(rr))
-    throw new Error(
-      `refusing to touch ${p}: its folder resolves to ${realParent}, outside the Disk service root ${realBase}`,
-    );
-  return p;
+  let realBase: string | undefined;
+  const inside = (rel: string): string => {
+    const p = path.resolve(base, rel);
+    const r = path.relative(base, p);
+    if (r === '' || r.startsWith('..') || path.isAbsolute(r))
+      throw new Error(`refusing to touch ${p}: outside the Disk service root ${base}`);
+    // A folder on the way that is a symlink out of the root would be followed by unlink: check the real
+    // parent, or the nearest one that exists (the native realpath: one call, where fs.realpathSync walks
+    // every component in JavaScript).
+    let parent = path.dirname(p);
+    let realParent = realIfExists(parent);
+    while (realParent === undefined && parent !== base) {
+      parent = path.dirname(parent);
+      realParent = realIfExists(parent);
+    }
+    realBase ??= realIfExists(base); // once the root exists: it is not looked up again
+    const rr = path.relative(realBase ?? base, realParent ?? parent);
+    if (rr.startsWith('..') || path.isAbsolute(rr))
+      throw new Error(
+        `refusing to touch ${p}: its folder resolves to ${realParent}, outside the Disk service root ${realBase ?? base}`,
+      );
+    return p;
+  };
+  return { inside, pathFor: (key) => inside(path.join(key.slice(0, 2), key.slice(2, 4), key)) };
+}
+
+/** The real path, or undefined where there is nothing to resolve (as fs.existsSync says false: any error). */
+function realIfExists(p: string): string | undefined {
+  try {
+    return fs.realpathSync.native(p);
+  } catch {
+    return undefined;
+  }
 }
 
 export type UnlinkOutcome = { deleted: boolean } | { error: string };
@@ -64,6 +96,8 @@ export async function unlinkFile(file: string): Promise<UnlinkOutcome> {
  * followed), then the folder itself. Returns the files removed and their bytes.
  */
 export async function removeVariantFolder(root: string, dir: string): Promise<{ files: number; bytes: number }> {
+  const under = diskRoot(root);
+  const base = path.resolve(root);
   let files = 0;
   let bytes = 0;
   const walk = async (d: string): Promise<void> => {
@@ -75,7 +109,7 @@ export async function removeVariantFolder(root: string, dir: string): Promise<{ 
       throw err;
     }
     for (const e of entries) {
-      const p = insideRoot(root, path.relative(path.resolve(root), path.join(d, e.name)));
+      const p = under.inside(path.relative(base, path.join(d, e.name)));
       if (e.isDirectory()) {
         await walk(p);
         await fs.promises
@@ -154,18 +188,20 @@ export async function moveTree(
 ): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
-  const rel = (p: string) => path.relative(path.resolve(root), p);
+  const under = diskRoot(root);
+  const base = path.resolve(root);
+  const rel = (p: string) => path.relative(base, p);
   const walk = async (d: string): Promise<void> => {
     const entries = await entriesOf(d);
     for (const e of entries) {
       throwIfCancelled(); // a restore's whole quarantine folder can be large: an abort stops between files
-      const p = insideRoot(root, rel(path.join(d, e.name)));
+      const p = under.inside(rel(path.join(d, e.name)));
       if (e.isDirectory()) {
         await walk(p);
         await removeEmptyDir(p);
         continue;
       }
-      const to = insideRoot(root, rel(path.join(toBase, path.relative(fromBase, p))));
+      const to = under.inside(rel(path.join(toBase, path.relative(fromBase, p))));
       const r = await moveFile(p, to);
       if ('error' in r) throw new Error(`cannot move ${p} to ${to} (${r.error})`);
       if (r.moved === 'now') {

@@ -7,15 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DiskStorageServiceConfig, QuarantineConfig } from '../../config/types';
-import {
-  diskPathFor,
-  diskVariantsDir,
-  insideRoot,
-  moveFile,
-  moveTree,
-  removeVariantFolder,
-  unlinkFile,
-} from './disk-files';
+import { diskRoot, diskVariantsDir, moveFile, moveTree, removeVariantFolder, unlinkFile } from './disk-files';
 import { throwIfCancelled } from './keepalive';
 import { runBounded } from './purge-keys';
 import { KEY_RETRIES, noCounts, pause, type BatchResult, type Purger } from './purger';
@@ -32,10 +24,12 @@ export function diskPurger(
   quarantine: { q: QuarantineConfig; runId: string } | undefined,
 ): Purger {
   const root = svc.root;
+  const base = path.resolve(root);
+  // Every file's path is checked against the root, whose real path is looked up once per purge.
+  const under = diskRoot(root);
   const qdir = quarantine ? diskQuarantineDir(root, quarantine.q, quarantine.runId) : undefined;
   /** Where a file of the root goes in the quarantine: the same path under the run's folder. */
-  const quarantined = (file: string) =>
-    insideRoot(root, path.relative(path.resolve(root), path.join(qdir!, path.relative(path.resolve(root), file))));
+  const quarantined = (file: string) => under.inside(path.relative(base, path.join(qdir!, path.relative(base, file))));
   /** One file: moved to the quarantine, or unlinked. */
   const remove = async (
     file: string,
@@ -60,7 +54,7 @@ export function diskPurger(
         // a batch of 1,000 took ~0.3 s, most of it waiting (two batches are all a small purge has). The
         // outcomes are tallied afterwards in the batch's order, so counts and samples do not depend on timing.
         const outcomes = new Array<Awaited<ReturnType<typeof remove>>>(pending.length);
-        const files = pending.map((b) => diskPathFor(root, b.key));
+        const files = pending.map((b) => under.pathFor(b.key));
         await runBounded(pending.keys(), FILES_IN_FLIGHT, async (j) => {
           outcomes[j] = await remove(files[j]);
         });
