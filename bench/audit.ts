@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { WORKFLOW_TYPE, type ResetInput } from '../src/contract';
-import { buildBundle, startWorker } from './lib/worker-process';
+import { buildWorkerCode, startWorker } from './lib/worker-process';
 import { databaseUrl, REPO, stackUp } from './lib/stack';
 
 const log = (l: string) => process.stderr.write(`${l}\n`);
@@ -37,9 +37,8 @@ async function main(): Promise<void> {
   );
   const queue = `rr-bench-audit-${process.pid}`;
   const env = { BENCH_AUDIT_URL: url, RR_TASK_QUEUE: queue };
-  const bundle = path.join(dir, 'bundle.js');
-  await buildBundle(bundle);
-  const worker = await startWorker({ targetsFile, bundle, env, log: path.join(dir, 'worker.log') });
+  const code = await buildWorkerCode(dir);
+  const worker = await startWorker({ targetsFile, code, env, log: path.join(dir, 'worker.log') });
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const client = new Client({ connection, namespace: stack.namespace });
   try {

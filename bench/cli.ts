@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --scale quick|large|xlarge|s3-200k] [-- --storage s3|disk] [-- --s3-server moto|memory]
- *               [-- --json] [-- --runs N] [-- --keep] [-- --reuse] [-- --load-only]
+ *               [-- --json] [-- --runs N] [-- --keep] [-- --reuse] [-- --load-only] [-- --warm]
  *               [-- --case run|backup-jobs [--no-storage]] [-- --quick]
  *
  * --scale picks the data: quick (scale 30, 25,000 rows), large (the default: 1.1 M rows, 65,000 objects),
@@ -15,7 +15,9 @@
  * script's from its own timestamps) go to `run.steps`; a whole-run-only bench keeps its results in
  * `$RR_STATE_DIR/bench-run-<scale>-<storage>.json` for the chart (bench/chart.ts). --reuse uses a
  * fixture an earlier `--keep` or `--load-only` left (its template database and folder); --load-only
- * loads the fixture, keeps it and stops.
+ * loads the fixture, keeps it and stops. --warm: in the whole-run case each worker first serves one run
+ * of its own, not measured, so the measured run is a deployed worker's usual one, not the first after
+ * its start (`run.worker` says which; memory figures are a fresh worker's only).
  *
  * The benchmarks: ours and the bare procedure side by side on the same data in the same run,
  * interleaved (ours, peer, ours, peer …), the data re-created between runs. Full: the large demo
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
       reuse: { type: 'boolean' },
       'load-only': { type: 'boolean' },
       's3-server': { type: 'string' },
+      warm: { type: 'boolean' },
     },
   });
   if (values.quick && values.scale && values.scale !== 'quick')
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
     s3: s3Client({ bucket: 'bench-run', endpoint: counter.endpoint }),
     run,
     purge,
+    warmWorker: values.warm === true,
     log,
   };
   try {
@@ -201,12 +205,16 @@ async function main(): Promise<void> {
         seconds: Math.round((Date.now() - started) / 1000),
       };
       fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-      const keepFile = path.join(stack.stateDir, `bench-run-${profile.name}-${storage}.json`);
+      // A warm worker's figures are kept apart: the chart draws fresh workers' runs, as every scale has them.
+      const keepFile = path.join(
+        stack.stateDir,
+        `bench-run-${profile.name}-${storage}${ctx.warmWorker ? '-warm-worker' : ''}.json`,
+      );
       fs.writeFileSync(keepFile, JSON.stringify(results, null, 2) + '\n');
       const header =
         `reset-runbook bench, whole run (${profile.name}, ${storage === 'disk' ? 'Disk service' : 'S3'}): ${results.date.slice(0, 10)}, ${describeMachine(m)}; ` +
         `demo scale ${profile.runScale} (${runFx.report.totalRows} rows, ${runFx.objects} ${storage === 'disk' ? 'files' : 'objects'}, ${runFx.doomedKeys.length} deleted by a reset); ` +
-        `${profile.runs} interleaved run(s) each; ${results.seconds} s in all`;
+        `${profile.runs} interleaved run(s) each${ctx.warmWorker ? ", ours each its worker's second (--warm)" : ''}; ${results.seconds} s in all`;
       if (values.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
       else process.stdout.write(runStepsTable(runFigures, header) + '\n');
       log(`results also in ${keepFile}`);

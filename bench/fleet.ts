@@ -36,7 +36,7 @@ import {
 import { demoTarget } from '../demo/target';
 import { timed } from './lib/activities';
 import { databaseUrl, stackUp, type BenchStack } from './lib/stack';
-import { buildBundle, startWorker, type WorkerProcess } from './lib/worker-process';
+import { buildWorkerCode, startWorker, type WorkerProcess } from './lib/worker-process';
 
 const TASK_QUEUE = 'reset-runbook-bench-fleet';
 const FLEET = 'bench';
@@ -217,19 +217,18 @@ async function main(): Promise<void> {
 
   log(`loading ${n} small demo databases ...`);
   await reload();
-  const bundle = path.join(dir, 'workflow-bundle.js');
-  log('building the workflow bundle ...');
-  await buildBundle(bundle);
+  log('compiling the worker and its workflow bundle ...');
+  const code = await buildWorkerCode(dir);
   const workers = [
     await startWorker({
       targetsFile,
-      bundle,
+      code,
       env: { ...env, RESET_RUNBOOK_HOST: 'bench-a' },
       log: path.join(dir, 'worker-a.log'),
     }),
     await startWorker({
       targetsFile,
-      bundle,
+      code,
       env: { ...env, RESET_RUNBOOK_HOST: 'bench-b' },
       log: path.join(dir, 'worker-b.log'),
     }),

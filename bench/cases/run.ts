@@ -1,17 +1,19 @@
 /**
- * run: the whole workflow — a real Temporal dev server, a real worker process (a fresh one per run, so
- * its VmHWM is that run's peak), the demo's real Solid Queue stand-in stopped and started by the
- * target's commands — vs. the runbook as a script (bench/peer-script.ts). Before every run the database
- * is re-created, the deleted objects are put back and the Solid Queue stand-in is started; our worker is
- * up and idle for at least SETTLE_MS before its run; its idle RSS is read, and its peak reset, just before.
- * Ours is started with the Temporal client and approved as soon as it asks (the progress query, polled
- * every 50 ms), as an operator with `--confirm` would be. On a Disk-service fixture the target's storage
- * is that folder and the script deletes files by path. Per step: ours from the result's stepDurationsMs,
- * the script's from its own timestamps (bench/lib/steps.ts).
+ * run: the whole workflow — a real Temporal dev server, a real worker process run as the image runs it
+ * (compiled, prebuilt bundle; a fresh one per run, so its VmHWM is that run's peak; with --warm it first
+ * serves one unmeasured run), the demo's real Solid Queue stand-in stopped and started by the target's
+ * commands — vs. the runbook as a script (bench/peer-script.ts). Before every run the database is
+ * re-created, the deleted objects are put back and the Solid Queue stand-in is started; our worker is up
+ * and idle for at least SETTLE_MS before its run; its idle RSS is read, and its peak reset, just before.
+ * Ours is started with the Temporal client and approved as soon as it asks (the driver reads the progress
+ * each time the run's history grows), as an operator with `--confirm` would be. On a Disk-service fixture
+ * the target's storage is that folder and the script deletes files by path. Per step: ours from the
+ * result's stepDurationsMs, the script's from its own timestamps (bench/lib/steps.ts).
  */
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import {
   approveSignal,
   progressQuery,
@@ -29,16 +31,26 @@ import type { RequestCounts } from '../lib/s3-counter';
 import { figures, ratio, type Figures } from '../lib/stats';
 import { ourStepSeconds, peerStepSeconds, stepFigures, type RunStep, type StepFigures } from '../lib/steps';
 import { lastWindowSeconds, SERVICE, serviceEnv } from '../lib/target';
-import { buildBundle, startWorker } from '../lib/worker-process';
+import { buildWorkerCode, startWorker, type WorkerProcess } from '../lib/worker-process';
 import { runPeerScript } from '../peer-script';
 
 export interface RunFigures {
+  /** fresh: each measured run is its worker's first; warm (--warm): its second, after one unmeasured run. */
+  worker: 'fresh' | 'warm';
   oursSeconds: Figures;
   peerSeconds: Figures;
   ratio: number;
   workersStopped: { oursSeconds: Figures; peerSeconds: Figures; ratio: number };
-  /** The worker process: VmRSS after it sat idle, just before the run (idle); VmHWM after the run, reset just before it (peak). */
-  workerRss: { idleMiB: Figures; peakMiB: Figures; peakAboveIdleMiB: Figures };
+  /**
+   * The worker process: VmRSS after it sat idle, just before the run (idle); VmHWM after the run, reset just
+   * before it (peak); and the peak above idle during each activity (from its scheduling to the next one's).
+   */
+  workerRss: {
+    idleMiB: Figures;
+    peakMiB: Figures;
+    peakAboveIdleMiB: Figures;
+    peakAboveIdleByActivityMiB: Record<string, Figures>;
+  };
   requests: { ours: RequestCounts; peer: RequestCounts };
   objectsDeleted: { ours: number; peer: number };
   /** Each step of the whole run, ours and the script's (median, min, max over the runs). */
@@ -47,14 +59,28 @@ export interface RunFigures {
   databaseBytes: number;
 }
 
-async function ourRun(ctx: BenchContext, client: Client): Promise<{ seconds: number; result: ResetResult }> {
+async function ourRun(
+  ctx: BenchContext,
+  client: Client,
+  peaks?: StepPeaks,
+): Promise<{ seconds: number; result: ResetResult }> {
   const input: ResetInput = { target: ctx.run.name, mode: 'execute', reason: 'bench' };
-  return timed(async () => {
+  let watching: Promise<void> = Promise.resolve();
+  const r = await timed(async () => {
     const handle = await client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: TASK_QUEUE,
       workflowId: resetWorkflowId(ctx.run.name),
       args: [input],
     });
+    const history = (token?: Uint8Array) =>
+      client.workflowService.getWorkflowExecutionHistory({
+        namespace: ctx.stack.namespace,
+        execution: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId },
+        nextPageToken: token,
+        waitNewEvent: true,
+        maximumPageSize: 1000,
+      });
+    if (peaks) watching = watchActivities(history, peaks);
     const done = handle.result() as Promise<ResetResult>;
     let finished = false;
     done.then(
@@ -76,19 +102,54 @@ async function ourRun(ctx: BenchContext, client: Client): Promise<{ seconds: num
         });
         break;
       }
-      const page = await client.workflowService.getWorkflowExecutionHistory({
-        namespace: ctx.stack.namespace,
-        execution: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId },
-        nextPageToken: token,
-        waitNewEvent: true,
-        maximumPageSize: 1000,
-      });
+      const page = await history(token);
       // No token: the whole history has been read and the run is closed.
       if (!page.nextPageToken?.length) break;
       token = page.nextPageToken;
     }
     return done;
-  }).then(({ seconds, value }) => ({ seconds, result: value }));
+  });
+  await watching;
+  return { seconds: r.seconds, result: r.value };
+}
+
+/**
+ * The worker's peak during each activity of a run, above its idle RSS: its VmHWM read, and reset, each time
+ * the run's history schedules the next activity (and when it closes), so the figure of an activity is the
+ * highest the worker reached from its scheduling to the next one's.
+ */
+interface StepPeaks {
+  worker: WorkerProcess;
+  idleMiB: number;
+  byActivity: Record<string, number>;
+}
+
+async function watchActivities(
+  history: (token?: Uint8Array) => Promise<temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse>,
+  peaks: StepPeaks,
+): Promise<void> {
+  // Before the first activity: the run's first workflow task.
+  let current: string | undefined = '(start)';
+  const mark = (next: string | undefined) => {
+    if (current !== undefined) {
+      const above = peaks.worker.memory().hwmMiB - peaks.idleMiB;
+      peaks.byActivity[current] = Math.max(peaks.byActivity[current] ?? 0, above);
+    }
+    // The last reading leaves VmHWM alone: the run's own peak is read after it from the segments.
+    if (next !== undefined) peaks.worker.resetPeak();
+    current = next;
+  };
+  let token: Uint8Array | undefined;
+  for (;;) {
+    const page = await history(token);
+    for (const e of page.history?.events ?? []) {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (name) mark(name);
+    }
+    if (!page.nextPageToken?.length) break;
+    token = page.nextPageToken;
+  }
+  mark(undefined);
 }
 
 /** How long a worker has been up, idle, before a run starts (at least 1 s after the data is ready). */
@@ -97,9 +158,8 @@ const SETTLE_MS = 15_000;
 export async function runCase(ctx: BenchContext): Promise<RunFigures> {
   const t = ctx.run;
   const f = t.fixture;
-  const bundle = path.join(ctx.dir, 'workflow-bundle.js');
-  ctx.log('run: building the workflow bundle ...');
-  await buildBundle(bundle);
+  ctx.log('run: compiling the worker and its workflow bundle ...');
+  const code = await buildWorkerCode(ctx.dir);
   const connection = await Connection.connect({ address: ctx.stack.temporalAddress });
   const client = new Client({ connection, namespace: ctx.stack.namespace });
   const env = serviceEnv(t);
@@ -133,6 +193,7 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
   const peerWindow: number[] = [];
   const idle: number[] = [];
   const peak: number[] = [];
+  const byActivity: Record<string, number>[] = [];
   const requests = { ours: { ...ctx.counter.counts }, peer: { ...ctx.counter.counts } };
   const deleted = { ours: 0, peer: 0 };
   try {
@@ -145,11 +206,20 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
       let gapMs = 0;
       const worker = await startWorker({
         targetsFile: ctx.targetsFile,
-        bundle,
+        code,
         env: ctx.targetEnv,
         log: path.join(ctx.dir, `worker-${i + 1}.log`),
       });
       try {
+        // --warm: a deployed worker has usually served runs before; its first run after a start also pays
+        // for code run for the first time (V8 compiles lazily) and the workflow sandbox's first activation.
+        if (ctx.warmWorker) {
+          await prepare();
+          const w = await ourRun(ctx, client);
+          if (w.result.outcome !== 'completed')
+            throw new Error(`our warm-up run ended ${w.result.outcome}: ${w.result.message ?? ''}`);
+          ctx.log(`${label}: the worker's unmeasured first run ${w.seconds.toFixed(2)} s`);
+        }
         const ready = Date.now();
         await prepare();
         gapMs = Math.max(1000, SETTLE_MS - (Date.now() - ready));
@@ -158,17 +228,24 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
         worker.resetPeak();
         idle.push(worker.memory().rssMiB);
         ctx.counter.reset();
-        const o = await ourRun(ctx, client);
+        const stepPeaks: StepPeaks = { worker, idleMiB: idle[i], byActivity: {} };
+        const o = await ourRun(ctx, client, stepPeaks);
         requests.ours = { ...ctx.counter.counts };
         if (o.result.outcome !== 'completed')
           throw new Error(`our run ended ${o.result.outcome}: ${o.result.message ?? ''}`);
-        peak.push(worker.memory().hwmMiB);
+        // The peak was read, and reset, at each activity: the run's is the highest of them.
+        peak.push(idle[i] + Math.max(0, ...Object.values(stepPeaks.byActivity)));
+        byActivity.push(stepPeaks.byActivity);
         ours.push(o.seconds);
         oursWindow.push(lastWindowSeconds(t));
         deleted.ours = o.result.objectsDeleted?.count ?? 0;
         oursSteps.push(ourStepSeconds(o.result.stepDurationsMs ?? {}, o.seconds));
         ctx.log(
-          `${label}: ours ${o.seconds.toFixed(2)} s, workers stopped ${oursWindow[i].toFixed(2)} s, worker RSS idle ${idle[i].toFixed(0)} MiB peak ${peak[i].toFixed(0)} MiB; ${stepsLine(oursSteps[i])}`,
+          `${label}: ours ${o.seconds.toFixed(2)} s, workers stopped ${oursWindow[i].toFixed(2)} s, worker RSS idle ${idle[i].toFixed(0)} MiB peak ${peak[i].toFixed(0)} MiB (above idle: ${Object.entries(
+            stepPeaks.byActivity,
+          )
+            .map(([a, m]) => `${a} ${m.toFixed(0)}`)
+            .join(', ')}); ${stepsLine(oursSteps[i])}`,
         );
       } finally {
         await worker.stop();
@@ -207,6 +284,7 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
   const ow = figures(oursWindow);
   const pw = figures(peerWindow);
   return {
+    worker: ctx.warmWorker ? 'warm' : 'fresh',
     oursSeconds: of,
     peerSeconds: pf,
     ratio: ratio(of, pf),
@@ -215,6 +293,12 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
       idleMiB: figures(idle),
       peakMiB: figures(peak),
       peakAboveIdleMiB: figures(peak.map((p, i) => p - idle[i])),
+      peakAboveIdleByActivityMiB: Object.fromEntries(
+        [...new Set(byActivity.flatMap((b) => Object.keys(b)))].map((a) => [
+          a,
+          figures(byActivity.map((b) => b[a] ?? 0)),
+        ]),
+      ),
     },
     requests,
     objectsDeleted: deleted,

@@ -49,5 +49,7 @@ export interface BenchContext {
   s3: S3Client;
   run: BenchTarget;
   purge: BenchTarget;
+  /** --warm: the whole-run case's worker serves one unmeasured run before the measured one. */
+  warmWorker: boolean;
   log(line: string): void;
 }

@@ -1,7 +1,7 @@
 /**
- * A real worker process (src/worker.ts, as scripts/demo starts it, with the image's malloc settings) with
- * the bench's targets file, and its memory as the kernel counts it: VmRSS now, VmHWM (the peak since it
- * started, or since resetPeak).
+ * A real worker process, run as the image runs it (the TypeScript compiled by tsc, a prebuilt workflow
+ * bundle, the image's Node flags and malloc settings) with the bench's targets file, and its memory as the
+ * kernel counts it: VmRSS now, VmHWM (the peak since it started, or since resetPeak).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -37,9 +37,15 @@ function status(pid: number, field: string): number {
   return Number(m[1]) / 1024;
 }
 
+/** What a bench worker runs: src compiled by tsc (`main`), and the workflow bundle. */
+export interface WorkerCode {
+  main: string;
+  bundle: string;
+}
+
 export async function startWorker(o: {
   targetsFile: string;
-  bundle: string;
+  code: WorkerCode;
   env: Record<string, string>;
   log: string;
 }): Promise<WorkerProcess> {
@@ -49,18 +55,16 @@ export async function startWorker(o: {
     ...WORKER_MALLOC_ENV,
     ...o.env,
     RESET_RUNBOOK_TARGETS: o.targetsFile,
-    RR_WORKFLOW_BUNDLE: o.bundle,
+    RR_WORKFLOW_BUNDLE: o.code.bundle,
+    // The compiled tree may sit outside the repository (RR_STATE_DIR): its requires still find our node_modules.
+    NODE_PATH: path.join(REPO, 'node_modules'),
   };
   delete env.RR_CODEC_KEYS;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...workerNodeFlags(), '--require', 'tsx/cjs', path.join(REPO, 'src', 'worker.ts')],
-    {
-      cwd: REPO,
-      env,
-      stdio: ['ignore', out, out],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, [...workerNodeFlags(), o.code.main], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', out, out],
+  });
   fs.closeSync(out);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const deadline = Date.now() + 120_000;
@@ -87,21 +91,45 @@ export async function startWorker(o: {
   };
 }
 
-/** Builds the workflow bundle once (scripts/build-workflow-bundle.ts), so each worker starts in seconds. */
-export function buildBundle(file: string): Promise<void> {
+/**
+ * Builds what the image builds (Dockerfile): src compiled by tsc into `dir`/dist and the workflow bundle,
+ * once per bench, both at once. The worker used to run through tsx, which the image does not: its first run
+ * paid for source-mapped stacks and transpiled code the shipped worker never carries.
+ */
+export async function buildWorkerCode(dir: string): Promise<WorkerCode> {
+  const dist = path.join(dir, 'dist');
+  fs.rmSync(dist, { recursive: true, force: true });
+  const bundle = path.join(dir, 'workflow-bundle.js');
+  await Promise.all([
+    build('compiling src (tsc)', path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), [
+      '-p',
+      path.join(REPO, 'deploy', 'tsconfig.build.json'),
+      '--outDir',
+      dist,
+    ]),
+    build('building the workflow bundle', '--require', [
+      'tsx/cjs',
+      path.join(REPO, 'scripts', 'build-workflow-bundle.ts'),
+      bundle,
+    ]),
+  ]);
+  return { main: path.join(dist, 'src', 'worker.js'), bundle };
+}
+
+/** Runs node with `first` and `args` in the repository; its output is kept for the error only. */
+function build(what: string, first: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--require', 'tsx/cjs', path.join(REPO, 'scripts', 'build-workflow-bundle.ts'), file],
-      {
-        cwd: REPO,
-        env: { ...process.env, RR_CODEC_KEYS: '' },
-        stdio: 'ignore',
-      },
-    );
+    const child = spawn(process.execPath, [first, ...args], {
+      cwd: REPO,
+      env: { ...process.env, RR_CODEC_KEYS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`building the workflow bundle failed (exit ${code})`)),
+      code === 0 ? resolve() : reject(new Error(`${what} failed (exit ${code}):\n${output.slice(-2000)}`)),
     );
   });
 }
