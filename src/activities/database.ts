@@ -12,7 +12,7 @@ import { blobTableEmpty } from './lib/blobs';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
-import { countRows, qualified, quoted, withClient, withClients } from './lib/postgres';
+import { countRowsOf, qualified, quoted, withClient, withClients } from './lib/postgres';
 import { describeFailure } from './lib/shell';
 import { decideTables, planDigest, type TableDecision } from './lib/tables';
 import { targetCommandEnv } from './lib/child-env';
@@ -291,7 +291,9 @@ async function countAll(
   const out: Record<string, number> = {};
   for (const d of decisions) {
     const c = clients[t.databases.findIndex((x) => x.name === d.database)];
-    for (const tb of [...d.truncate, ...d.keep]) out[`${d.database}/${qualified(tb)}`] = await countRows(c, tb);
+    const tables = [...d.truncate, ...d.keep];
+    const counts = await countRowsOf(c, tables);
+    tables.forEach((tb, i) => (out[`${d.database}/${qualified(tb)}`] = counts[i]));
   }
   return out;
 }

@@ -5,7 +5,7 @@
 import type { Client } from 'pg';
 import type { MaterializedViewPlan, TablePlan } from '../contract';
 import { materializedViewRows, materializedViewsOver } from './lib/matviews';
-import { countRows, qualified, tableExists, withClient } from './lib/postgres';
+import { countRowsOf, qualified, tableExists, withClient } from './lib/postgres';
 import { decideTables, type TableDecision } from './lib/tables';
 import type { ResolvedTarget } from './lib/target';
 
@@ -65,32 +65,32 @@ export async function planTables(
       decided?.(d);
       const estimates = counting.exactCounts ? new Map<string, number>() : await rowEstimates(c);
       errors.push(...d.errors);
-      for (const [action, list] of [
-        ['truncate', d.truncate],
-        ['keep', d.keep],
-      ] as const) {
-        for (const tb of list) {
-          // A large table's count takes longer than the rest of the plan: its estimate says as much to a person.
-          const estimate = counting.exactCounts ? undefined : estimates.get(qualified(tb));
-          if (estimate !== undefined && estimate >= counting.estimateAboveRows)
-            tables.push({
-              database: db.name,
-              schema: tb.schema,
-              table: tb.table,
-              rows: estimate,
-              estimated: true,
-              action,
-            });
-          else
-            tables.push({
-              database: db.name,
-              schema: tb.schema,
-              table: tb.table,
-              rows: await countRows(c, tb),
-              action,
-            });
-        }
-      }
+      const listed = [
+        ...d.truncate.map((tb) => ({ tb, action: 'truncate' as const })),
+        ...d.keep.map((tb) => ({ tb, action: 'keep' as const })),
+      ].map(({ tb, action }) => {
+        // A large table's count takes longer than the rest of the plan: its estimate says as much to a person.
+        const estimate = counting.exactCounts ? undefined : estimates.get(qualified(tb));
+        return {
+          tb,
+          action,
+          estimate: estimate !== undefined && estimate >= counting.estimateAboveRows ? estimate : undefined,
+        };
+      });
+      // The others counted exactly, all in one statement, in the listing's order.
+      const counted = await countRowsOf(
+        c,
+        listed.filter((x) => x.estimate === undefined).map((x) => x.tb),
+      );
+      let next = 0;
+      for (const x of listed)
+        tables.push({
+          database: db.name,
+          schema: x.tb.schema,
+          table: x.tb.table,
+          ...(x.estimate !== undefined ? { rows: x.estimate, estimated: true } : { rows: counted[next++] }),
+          action: x.action,
+        });
       // A rebuild recreates the schema, views included; only a replant leaves views over emptied tables.
       if (strategy === 'replant') {
         for (const m of await materializedViewsOver(c, d.truncate)) {

@@ -6,7 +6,7 @@ import type { RestorePlan } from '../../contract';
 import { assertChecksum } from '../lib/backup-source';
 import { digestOf } from '../lib/digest';
 import { withKeepalive } from '../lib/keepalive';
-import { countRows, qualified, withClient } from '../lib/postgres';
+import { countRowsOf, qualified, withClient } from '../lib/postgres';
 import { countFiles } from '../lib/disk-files';
 import { diskQuarantineDir, quarantineRunPrefix } from '../lib/quarantine';
 import { listUnder } from '../lib/s3';
@@ -53,7 +53,9 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
         if (db.name === 'primary') databaseName = (await c.query(`SELECT current_database() AS n`)).rows[0].n;
         const d = await decideTables(c, db);
         errors.push(...d.errors);
-        for (const tb of [...d.truncate, ...d.keep]) countsNow[`${db.name}/${qualified(tb)}`] = await countRows(c, tb);
+        const all = [...d.truncate, ...d.keep];
+        const counts = await countRowsOf(c, all);
+        all.forEach((tb, i) => (countsNow[`${db.name}/${qualified(tb)}`] = counts[i]));
         // Solid Queue's process and claim rows are left as the live workers have them: not the restore's tables.
         for (const tb of d.truncate.filter((x) => !isLiveQueueTable(x))) {
           const k = `${db.name}/${qualified(tb)}`;
