@@ -86,23 +86,34 @@ export function createWorkerActivities(deps: ActivityDeps) {
             redact: t.databases.map((d) => d.url),
           });
           if (r.code !== 0) throw new Error(describeFailure(`Start command "${w.start}"`, r));
-          for (;;) {
-            const q = await queueState(c, w.heartbeatThresholdSeconds, since);
-            beat({ unit: 'processes', done: q.alive });
-            if (q.alive > 0 || !q.present) {
-              if (w.status) {
-                const s = await t.run(w.status, { cwd: w.cwd, env: commandEnv(t), timeoutMs: 30_000 });
-                if (s.code !== 0) throw new Error(describeFailure(`Status command "${w.status}"`, s));
+          const status = () => t.run(w.status!, { cwd: w.cwd, env: commandEnv(t), timeoutMs: 30_000 });
+          // The status command runs beside the first read of the process table: most starts are done by
+          // then, and the two waits overlap. One that failed then (a service may say "activating" until its
+          // processes are up) is asked again once a heartbeat is seen.
+          const early = w.status ? status() : undefined;
+          early?.catch(() => undefined); // awaited below, whatever happens
+          try {
+            for (;;) {
+              const q = await queueState(c, w.heartbeatThresholdSeconds, since);
+              beat({ unit: 'processes', done: q.alive });
+              if (q.alive > 0 || !q.present) {
+                if (early) {
+                  let s = await early;
+                  if (s.code !== 0) s = await status();
+                  if (s.code !== 0) throw new Error(describeFailure(`Status command "${w.status}"`, s));
+                }
+                crashPoint('startWorkers.done');
+                return { alive: q.alive };
               }
-              crashPoint('startWorkers.done');
-              return { alive: q.alive };
+              if (t.now() > deadline) {
+                throw new Error(
+                  `No Solid Queue heartbeat within ${Math.round(timeoutMs / 1000)}s after "${w.start}". Check the service's log on its host, then retry.`,
+                );
+              }
+              await Context.current().sleep(POLL_MS);
             }
-            if (t.now() > deadline) {
-              throw new Error(
-                `No Solid Queue heartbeat within ${Math.round(timeoutMs / 1000)}s after "${w.start}". Check the service's log on its host, then retry.`,
-              );
-            }
-            await Context.current().sleep(POLL_MS);
+          } finally {
+            await early?.catch(() => undefined); // nothing the step started outlives it
           }
         }),
       );

@@ -162,3 +162,89 @@ test('a failed stop command is the error reported, even when the database cannot
   s.finish();
   await expect(s.result).rejects.toThrow(/^Stop command "systemctl stop solid_queue"/);
 });
+
+/**
+ * The start step with a status command whose answers are given in turn (exit codes), each held until
+ * `release` is called when `hold` is set; `alive` is what each read of the process table sees.
+ */
+function startWith(statusCodes: number[], alive: number[], hold = false) {
+  const events: string[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let statusRuns = 0;
+  const run: CommandRunner = async (cmd) => {
+    const name = String(cmd).includes('is-active') ? 'status' : 'start';
+    events.push(`${name} started`);
+    let code = 0;
+    if (name === 'status') {
+      code = statusCodes[Math.min(statusRuns++, statusCodes.length - 1)];
+      if (hold) await released;
+    }
+    events.push(`${name} ended`);
+    return { code, signal: null, output: code ? 'activating' : '', timedOut: false };
+  };
+  let polls = 0;
+  const pg = fakePg([
+    [/to_regclass\('solid_queue_processes'\)/, () => [{ ok: true }]],
+    [/SELECT now\(\)/, () => [{ now: new Date() }]],
+    [
+      /WITH live AS/,
+      () => {
+        // The first read is before the start command (the time heartbeats are counted from).
+        const after = events.includes('start ended');
+        if (after) events.push('process table read');
+        return [
+          {
+            alive: after ? String(alive[Math.min(polls++, alive.length - 1)]) : '0',
+            stale: '0',
+            claimed_live: '0',
+            claimed_total: '0',
+          },
+        ];
+      },
+    ],
+  ]);
+  const withStatus = loadedTarget({
+    database: { urlEnv: 'APP_DB' },
+    backup: { dir: '/nonexistent' },
+    workers: {
+      stop: 'systemctl stop solid_queue',
+      start: 'systemctl start solid_queue',
+      status: 'systemctl is-active solid_queue',
+    },
+  });
+  const acts = createWorkerActivities({
+    targets: { file: '/t.json', targets: { app: withStatus } },
+    env,
+    run,
+    pg: pg.factory,
+    now: () => 0,
+  });
+  const mock = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+  const result = mock.run(acts.startWorkers, { target: 'app' });
+  result.catch(() => undefined);
+  return { events, release, result, pg };
+}
+
+test('the status command runs while the process table is read, not after it', async () => {
+  const s = startWith([0], [1], true);
+  for (let i = 0; i < 500 && !s.events.includes('process table read'); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(s.events).toEqual(['start started', 'start ended', 'status started', 'process table read']);
+  s.release();
+  await expect(s.result).resolves.toEqual({ alive: 1 });
+  expect(s.events.slice(4)).toEqual(['status ended']);
+  expect(s.pg.open()).toBe(0);
+});
+
+test('a status that failed before the heartbeats were seen is asked again once they are', async () => {
+  const s = startWith([3, 0], [0, 1]);
+  await expect(s.result).resolves.toEqual({ alive: 1 });
+  expect(s.events.filter((e) => e === 'status started')).toHaveLength(2);
+});
+
+test('a status that still fails with the heartbeats seen fails the start', async () => {
+  const s = startWith([3, 3], [1]);
+  await expect(s.result).rejects.toThrow(/^Status command "systemctl is-active solid_queue"/);
+  expect(s.events.filter((e) => e === 'status started')).toHaveLength(2);
+  expect(s.pg.open()).toBe(0);
+});
