@@ -20,10 +20,10 @@ export interface WorkerProcess {
 /**
  * The worker runs with glibc's malloc thresholds fixed, as the image (Dockerfile), the systemd unit and
  * scripts/demo start it (docs/operators/deploy.md, "The worker's memory"); test/ops/deploy.test.ts keeps
- * the four equal. Its V8 young generation is kept small the same way (WORKER_NODE_FLAGS).
+ * the four equal. Its V8 generations are held the same way (WORKER_NODE_FLAGS).
  */
 export const WORKER_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' } as const;
-export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4'] as const;
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=10'] as const;
 
 /** RR_BENCH_WORKER_NODE_FLAGS (space-separated, may be empty) replaces them, to measure another setting. */
 export function workerNodeFlags(): readonly string[] {
