@@ -12,9 +12,9 @@ import { blobTableEmpty } from './lib/blobs';
 import { crashPoint } from './lib/faults';
 import { throwIfCancelled, withKeepalive } from './lib/keepalive';
 import { materializedViewsOver, refreshMaterializedView } from './lib/matviews';
-import { countRowsOf, qualified, quoted, withClient, withClients } from './lib/postgres';
+import { qualified, quoted, withClient, withClients } from './lib/postgres';
 import { describeFailure } from './lib/shell';
-import { decideTables, planDigest, type TableDecision } from './lib/tables';
+import { countDecision, decideTables, planDigest, type TableDecision } from './lib/tables';
 import { targetCommandEnv } from './lib/child-env';
 import { resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
 import type { BackupRecord } from '../contract';
@@ -290,10 +290,7 @@ async function countAll(
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const d of decisions) {
-    const c = clients[t.databases.findIndex((x) => x.name === d.database)];
-    const tables = [...d.truncate, ...d.keep];
-    const counts = await countRowsOf(c, tables);
-    tables.forEach((tb, i) => (out[`${d.database}/${qualified(tb)}`] = counts[i]));
+    Object.assign(out, await countDecision(clients[t.databases.findIndex((x) => x.name === d.database)], d));
   }
   return out;
 }

@@ -5,7 +5,7 @@
 import type { Client } from 'pg';
 import { digestOf } from './digest';
 import type { ForeignKeyEdge } from '../../contract';
-import { listForeignKeys, listTables, matchesName, qualified, schemasOf, type TableRef } from './postgres';
+import { countRowsOf, listForeignKeys, listTables, matchesName, qualified, schemasOf, type TableRef } from './postgres';
 import type { DatabaseHandle } from './target';
 
 export interface TableDecision {
@@ -14,6 +14,13 @@ export interface TableDecision {
   keep: TableRef[];
   foreignKeys: ForeignKeyEdge[];
   errors: string[];
+}
+
+/** Every table of one database's decision counted, keyed "<database>/<schema>.<table>" (one statement: countRowsOf). */
+export async function countDecision(c: Client, d: TableDecision): Promise<Record<string, number>> {
+  const tables = [...d.truncate, ...d.keep];
+  const counts = await countRowsOf(c, tables);
+  return Object.fromEntries(tables.map((tb, i) => [`${d.database}/${qualified(tb)}`, counts[i]]));
 }
 
 export async function decideTables(c: Client, db: DatabaseHandle): Promise<TableDecision> {

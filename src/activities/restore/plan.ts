@@ -6,7 +6,7 @@ import type { RestorePlan } from '../../contract';
 import { assertChecksum } from '../lib/backup-source';
 import { digestOf } from '../lib/digest';
 import { withKeepalive } from '../lib/keepalive';
-import { countRowsOf, qualified, withClient } from '../lib/postgres';
+import { qualified, withClient } from '../lib/postgres';
 import { countFiles } from '../lib/disk-files';
 import { diskQuarantineDir, quarantineRunPrefix } from '../lib/quarantine';
 import { listUnder } from '../lib/s3';
@@ -15,7 +15,7 @@ import { readPurgeProgress } from '../manifest';
 import { queueState } from '../lib/solid-queue';
 import { approvalSettings, workerSettings } from '../lib/run-settings';
 import { DEFAULTS } from '../../config/defaults';
-import { decideTables } from '../lib/tables';
+import { countDecision, decideTables } from '../lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps, type ResolvedTarget } from '../lib/target';
 import { findResetRun, type RestorePlanArgs } from './find-run';
 import { checkNewerRows } from './newer-rows';
@@ -53,9 +53,7 @@ export async function planRestore(deps: ActivityDeps, args: RestorePlanArgs): Pr
         if (db.name === 'primary') databaseName = (await c.query(`SELECT current_database() AS n`)).rows[0].n;
         const d = await decideTables(c, db);
         errors.push(...d.errors);
-        const all = [...d.truncate, ...d.keep];
-        const counts = await countRowsOf(c, all);
-        all.forEach((tb, i) => (countsNow[`${db.name}/${qualified(tb)}`] = counts[i]));
+        Object.assign(countsNow, await countDecision(c, d));
         // Solid Queue's process and claim rows are left as the live workers have them: not the restore's tables.
         for (const tb of d.truncate.filter((x) => !isLiveQueueTable(x))) {
           const k = `${db.name}/${qualified(tb)}`;
