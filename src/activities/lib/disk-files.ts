@@ -29,6 +29,8 @@ export function insideRoot(root: string, rel: string): string {
 }
 
 export interface DiskRoot {
+  /** The root, resolved (not through symlinks): what paths under it are relative to. */
+  base: string;
   /** Where Rails keeps the blob `key`, checked as `inside` checks. */
   pathFor(key: string): string;
   /** root/rel, or an error if it would leave the root (a key with "..", an absolute key, a symlinked folder pointing out). */
@@ -65,7 +67,7 @@ export function diskRoot(root: string): DiskRoot {
       );
     return p;
   };
-  return { inside, pathFor: (key) => inside(path.join(key.slice(0, 2), key.slice(2, 4), key)) };
+  return { base, inside, pathFor: (key) => inside(path.join(key.slice(0, 2), key.slice(2, 4), key)) };
 }
 
 /** The real path, or undefined where there is nothing to resolve (as fs.existsSync says false: any error). */
@@ -97,7 +99,6 @@ export async function unlinkFile(file: string): Promise<UnlinkOutcome> {
  */
 export async function removeVariantFolder(root: string, dir: string): Promise<{ files: number; bytes: number }> {
   const under = diskRoot(root);
-  const base = path.resolve(root);
   let files = 0;
   let bytes = 0;
   const walk = async (d: string): Promise<void> => {
@@ -109,7 +110,7 @@ export async function removeVariantFolder(root: string, dir: string): Promise<{ 
       throw err;
     }
     for (const e of entries) {
-      const p = under.inside(path.relative(base, path.join(d, e.name)));
+      const p = under.inside(path.relative(under.base, path.join(d, e.name)));
       if (e.isDirectory()) {
         await walk(p);
         await fs.promises
@@ -189,8 +190,7 @@ export async function moveTree(
   let files = 0;
   let bytes = 0;
   const under = diskRoot(root);
-  const base = path.resolve(root);
-  const rel = (p: string) => path.relative(base, p);
+  const rel = (p: string) => path.relative(under.base, p);
   const walk = async (d: string): Promise<void> => {
     const entries = await entriesOf(d);
     for (const e of entries) {

@@ -24,12 +24,12 @@ export function diskPurger(
   quarantine: { q: QuarantineConfig; runId: string } | undefined,
 ): Purger {
   const root = svc.root;
-  const base = path.resolve(root);
   // Every file's path is checked against the root, whose real path is looked up once per purge.
   const under = diskRoot(root);
   const qdir = quarantine ? diskQuarantineDir(root, quarantine.q, quarantine.runId) : undefined;
   /** Where a file of the root goes in the quarantine: the same path under the run's folder. */
-  const quarantined = (file: string) => under.inside(path.relative(base, path.join(qdir!, path.relative(base, file))));
+  const quarantined = (file: string) =>
+    under.inside(path.relative(under.base, path.join(qdir!, path.relative(under.base, file))));
   /** One file: moved to the quarantine, or unlinked. */
   const remove = async (
     file: string,
