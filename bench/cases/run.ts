@@ -12,8 +12,7 @@
  */
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { Client, Connection } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import {
   approveSignal,
   progressQuery,
@@ -59,57 +58,27 @@ export interface RunFigures {
   databaseBytes: number;
 }
 
+/** Our run, to its end; `what` names it in the error if it does not complete. */
 async function ourRun(
   ctx: BenchContext,
   client: Client,
+  what: string,
   peaks?: StepPeaks,
 ): Promise<{ seconds: number; result: ResetResult }> {
   const input: ResetInput = { target: ctx.run.name, mode: 'execute', reason: 'bench' };
-  let watching: Promise<void> = Promise.resolve();
+  let driving: Promise<void> = Promise.resolve();
   const r = await timed(async () => {
     const handle = await client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: TASK_QUEUE,
       workflowId: resetWorkflowId(ctx.run.name),
       args: [input],
     });
-    const history = (token?: Uint8Array) =>
-      client.workflowService.getWorkflowExecutionHistory({
-        namespace: ctx.stack.namespace,
-        execution: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId },
-        nextPageToken: token,
-        waitNewEvent: true,
-        maximumPageSize: 1000,
-      });
-    if (peaks) watching = watchActivities(history, peaks);
-    const done = handle.result() as Promise<ResetResult>;
-    let finished = false;
-    done.then(
-      () => (finished = true),
-      () => (finished = true),
-    );
-    // The bench plays an operator who approves at once. It asks for the progress each time the run's
-    // history grows (a long poll: the server answers when an event is written), not on a timer: polling
-    // the query every 10 ms loaded the worker and the server while the backup ran (+0.3 s at large), and
-    // every 50 ms added ~25 ms of the driver's own latency to every run.
-    let token: Uint8Array | undefined;
-    while (!finished) {
-      const p = await handle.query(progressQuery).catch(() => undefined);
-      if (p?.approval) {
-        await handle.signal(approveSignal, {
-          confirmation: p.approval.database,
-          planDigest: p.approval.planDigest,
-          by: 'bench',
-        });
-        break;
-      }
-      const page = await history(token);
-      // No token: the whole history has been read and the run is closed.
-      if (!page.nextPageToken?.length) break;
-      token = page.nextPageToken;
-    }
-    return done;
+    driving = drive(ctx, client, handle, peaks);
+    driving.catch(() => undefined); // awaited below, once the run is done
+    return handle.result() as Promise<ResetResult>;
   });
-  await watching;
+  await driving;
+  if (r.value.outcome !== 'completed') throw new Error(`${what} ended ${r.value.outcome}: ${r.value.message ?? ''}`);
   return { seconds: r.seconds, result: r.value };
 }
 
@@ -124,13 +93,23 @@ interface StepPeaks {
   byActivity: Record<string, number>;
 }
 
-async function watchActivities(
-  history: (token?: Uint8Array) => Promise<temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse>,
-  peaks: StepPeaks,
+/**
+ * Plays an operator who approves at once and, with `peaks`, reads the worker's peak at each activity. It reads
+ * the run's history as it grows (a long poll: the server answers when an event is written) and asks for the
+ * progress on each answer until the run has been approved, not on a timer: polling the query every 10 ms
+ * loaded the worker and the server while the backup ran (+0.3 s at large), and every 50 ms added ~25 ms of
+ * the driver's own latency to every run.
+ */
+async function drive(
+  ctx: BenchContext,
+  client: Client,
+  handle: WorkflowHandleWithFirstExecutionRunId,
+  peaks?: StepPeaks,
 ): Promise<void> {
   // Before the first activity: the run's first workflow task.
   let current: string | undefined = '(start)';
   const mark = (next: string | undefined) => {
+    if (!peaks) return;
     if (current !== undefined) {
       const above = peaks.worker.memory().hwmMiB - peaks.idleMiB;
       peaks.byActivity[current] = Math.max(peaks.byActivity[current] ?? 0, above);
@@ -139,13 +118,32 @@ async function watchActivities(
     if (next !== undefined) peaks.worker.resetPeak();
     current = next;
   };
+  let approved = false;
   let token: Uint8Array | undefined;
   for (;;) {
-    const page = await history(token);
+    if (!approved) {
+      const p = await handle.query(progressQuery).catch(() => undefined);
+      if (p?.approval) {
+        await handle.signal(approveSignal, {
+          confirmation: p.approval.database,
+          planDigest: p.approval.planDigest,
+          by: 'bench',
+        });
+        approved = true;
+      }
+    }
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: ctx.stack.namespace,
+      execution: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId },
+      nextPageToken: token,
+      waitNewEvent: true,
+      maximumPageSize: 1000,
+    });
     for (const e of page.history?.events ?? []) {
       const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
       if (name) mark(name);
     }
+    // No token: the whole history has been read and the run is closed.
     if (!page.nextPageToken?.length) break;
     token = page.nextPageToken;
   }
@@ -215,9 +213,7 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
         // for code run for the first time (V8 compiles lazily) and the workflow sandbox's first activation.
         if (ctx.warmWorker) {
           await prepare();
-          const w = await ourRun(ctx, client);
-          if (w.result.outcome !== 'completed')
-            throw new Error(`our warm-up run ended ${w.result.outcome}: ${w.result.message ?? ''}`);
+          const w = await ourRun(ctx, client, 'our warm-up run');
           ctx.log(`${label}: the worker's unmeasured first run ${w.seconds.toFixed(2)} s`);
         }
         const ready = Date.now();
@@ -229,10 +225,8 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
         idle.push(worker.memory().rssMiB);
         ctx.counter.reset();
         const stepPeaks: StepPeaks = { worker, idleMiB: idle[i], byActivity: {} };
-        const o = await ourRun(ctx, client, stepPeaks);
+        const o = await ourRun(ctx, client, 'our run', stepPeaks);
         requests.ours = { ...ctx.counter.counts };
-        if (o.result.outcome !== 'completed')
-          throw new Error(`our run ended ${o.result.outcome}: ${o.result.message ?? ''}`);
         // The peak was read, and reset, at each activity: the run's is the highest of them.
         peak.push(idle[i] + Math.max(0, ...Object.values(stepPeaks.byActivity)));
         byActivity.push(stepPeaks.byActivity);
