@@ -1,7 +1,7 @@
 /**
  * The S3 faults the suite injects, in front of test/support/s3-fault-proxy.ts (which refuses chosen
  * keys of a DeleteObjects call) in front of the stack's S3 server: a share of requests answered
- * 503 SlowDown or 500, their connection reset, or held past the client's request timeout; ListObjectsV2
+ * 503 SlowDown, 500 or 403, their connection reset, or never answered (until the client gives up); ListObjectsV2
  * failing from its second page on (mid-walk). Bound to port 0; pass-through until a rule is set.
  */
 import * as http from 'node:http';
@@ -14,12 +14,15 @@ export interface ChaosRule {
    * CopyObject (PUT with x-amz-copy-source).
    */
   match: 'any' | 'list' | 'list-continued' | 'delete' | 'copy';
-  action: 'slowdown' | 'error500' | 'reset' | 'delay';
+  /**
+   * forbidden: 403 AccessDenied, a failure that does not pass by itself (a bucket policy, a wrong key); hold: never
+   * answered, until the client gives up.
+   */
+  action: 'slowdown' | 'error500' | 'forbidden' | 'reset' | 'hold';
   /** Every n-th matching request (1: each). */
   every: number;
   /** How many faults at most (Infinity: until cleared). */
   times: number;
-  delayMs?: number;
 }
 
 export interface ChaosProxy {
@@ -70,9 +73,10 @@ export async function startChaosProxy(s3Endpoint: string): Promise<ChaosProxy> {
       state.injected < r.times &&
       (r.match === 'any' || r.match === kind || (r.match === 'list' && kind === 'list-continued')) &&
       ++matched % r.every === 0;
-    if (hit && r.action !== 'delay') {
+    if (hit) {
       state.injected++;
       req.resume();
+      if (r.action === 'hold') return;
       if (r.action === 'reset') {
         req.socket.destroy();
         return;
@@ -80,27 +84,24 @@ export async function startChaosProxy(s3Endpoint: string): Promise<ChaosProxy> {
       const [status, code, msg] =
         r.action === 'slowdown'
           ? [503, 'SlowDown', 'Please reduce your request rate.']
-          : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
+          : r.action === 'forbidden'
+            ? [403, 'AccessDenied', 'Access Denied']
+            : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
       const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${msg}</Message><RequestId>faults</RequestId></Error>`;
       res.writeHead(status, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(body)) });
       res.end(body);
       return;
     }
-    if (hit) state.injected++;
-    const forward = () => {
-      state.seen[kind === 'list-continued' ? 'list' : kind]++;
-      const up = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-        (ur) => {
-          res.writeHead(ur.statusCode ?? 502, ur.headers);
-          ur.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    };
-    if (hit) setTimeout(forward, r!.delayMs ?? 10_000);
-    else forward();
+    state.seen[kind === 'list-continued' ? 'list' : kind]++;
+    const up = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        ur.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   state.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

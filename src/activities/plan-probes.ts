@@ -10,16 +10,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Store } from './lib/backup-store';
+import { retryPlanIfTransient, s3ErrorText } from './lib/s3';
 import type { ResolvedTarget } from './lib/target';
 
 const PROBE = 'reset-runbook-plan-probe-';
 const BODY = 'written and removed by the plan of reset-runbook; safe to delete\n';
-
-function s3Error(err: unknown): string {
-  const e = err as { name?: string; message?: string; Code?: string };
-  const name = e.Code ?? e.name;
-  return name && e.message && !e.message.startsWith(name) ? `${name}: ${e.message}` : (e.message ?? String(err));
-}
 
 /** storage.quarantine: written through the client of each S3 service whose files are purged (the copy runs there). */
 export async function probeQuarantine(t: ResolvedTarget, errors: string[], warnings: string[]): Promise<void> {
@@ -38,8 +33,9 @@ export async function probeQuarantine(t: ResolvedTarget, errors: string[], warni
     try {
       await writeAndRemove(s3, bucket, key, warnings, 'storage.quarantine');
     } catch (err) {
+      retryPlanIfTransient(err, `writing a probe to the quarantine bucket ${q.bucket}`);
       errors.push(
-        `the quarantine bucket ${q.bucket} (storage.quarantine, reached with the settings of service ${name}) cannot be written: PutObject ${q.bucket}/${key} failed: ${s3Error(err)}. The purge copies every object there before deleting it; create the bucket (with a lifecycle rule expiring ${root || 'its objects'}${q.days ? ` after ${q.days} days` : ''}), give the worker's credentials s3:PutObject on it, or fix storage.quarantine.bucket`,
+        `the quarantine bucket ${q.bucket} (storage.quarantine, reached with the settings of service ${name}) cannot be written: PutObject ${q.bucket}/${key} failed: ${s3ErrorText(err)}. The purge copies every object there before deleting it; create the bucket (with a lifecycle rule expiring ${root || 'its objects'}${q.days ? ` after ${q.days} days` : ''}), give the worker's credentials s3:PutObject on it, or fix storage.quarantine.bucket`,
       );
     } finally {
       s3.destroy();
@@ -62,8 +58,9 @@ export async function probeBackupStore(t: ResolvedTarget, errors: string[], warn
       await store.writeText(name, BODY);
       await remove(store.s3, b.destination.bucket, store.key(name), warnings, 'backup.destination');
     } catch (err) {
+      retryPlanIfTransient(err, `writing a probe to the backup destination bucket ${b.destination.bucket}`);
       errors.push(
-        `the backup destination bucket ${b.destination.bucket} (backup.destination) cannot be written: PutObject ${at.bucket}/${at.key} failed: ${s3Error(err)}. The backup, the purge manifest and the journal are kept there; create the bucket, give the worker's credentials s3:PutObject on it, or fix backup.destination`,
+        `the backup destination bucket ${b.destination.bucket} (backup.destination) cannot be written: PutObject ${at.bucket}/${at.key} failed: ${s3ErrorText(err)}. The backup, the purge manifest and the journal are kept there; create the bucket, give the worker's credentials s3:PutObject on it, or fix backup.destination`,
       );
     } finally {
       store.s3.destroy();
@@ -106,7 +103,7 @@ async function remove(s3: S3Client, bucket: string, key: string, warnings: strin
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   } catch (err) {
     warnings.push(
-      `the plan wrote a probe object to ${bucket}/${key} (${setting}) and could not remove it (${s3Error(err)}): delete it by hand`,
+      `the plan wrote a probe object to ${bucket}/${key} (${setting}) and could not remove it (${s3ErrorText(err)}): delete it by hand`,
     );
   }
 }

@@ -8,7 +8,7 @@ import { blobsByService, sampleBlobKeys, summariseBlobs } from './lib/blobs';
 import { diskFileExists } from './lib/disk-files';
 import { withClient } from './lib/postgres';
 import { eachLimited } from './lib/quarantine';
-import { objectExists } from './lib/s3';
+import { objectExists, retryPlanIfTransient } from './lib/s3';
 import type { ResolvedTarget } from './lib/target';
 
 /**
@@ -83,6 +83,7 @@ export async function planStorage(
             }
           }
         } catch (err) {
+          if (svc.kind === 's3') retryPlanIfTransient(err, `sampling bucket ${svc.bucket} (service ${name})`);
           errors.push(
             `cannot read ${svc.kind === 'disk' ? `Disk service root ${svc.root}` : `bucket ${svc.bucket}`} (service ${name}): ${(err as Error).message}; check ${svc.kind === 'disk' ? 'the folder and its permissions' : 'the endpoint, region and credentials'}`,
           );

@@ -29,6 +29,7 @@ export const FAILURE_TYPES = [
   'BackupFailed',
   'BackupUnreadable',
   'BackupCopyFailed',
+  'StorageUnavailable',
   'PurgeRecordUnreadable',
   'RestoreIncomplete',
   'DrillFailed',

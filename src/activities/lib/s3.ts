@@ -9,6 +9,7 @@ import {
   DeleteObjectsCommand,
   HeadObjectCommand,
 } from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { S3StorageServiceConfig as StorageServiceConfig } from '../../config/types';
 
 export interface S3Object {
@@ -28,10 +29,12 @@ export function s3ClientFor(
     maxAttempts: 5,
     // Without a timeout a request that S3 never answers hangs the step for its whole start-to-close
     // time (the keepalive heartbeats on): it is abandoned and retried instead. The timeout is of an idle
-    // socket, not of a whole request. RR_S3_REQUEST_TIMEOUT_MS: the fault suite shortens it.
+    // socket (socketTimeout), not of a whole request: a large upload may take long, and the SDK's
+    // requestTimeout only logs a warning unless told otherwise. RR_S3_REQUEST_TIMEOUT_MS: the fault
+    // suite shortens it.
     requestHandler: {
       connectionTimeout: 10_000,
-      requestTimeout: Number(process.env.RR_S3_REQUEST_TIMEOUT_MS) || 60_000,
+      socketTimeout: Number(env.RR_S3_REQUEST_TIMEOUT_MS) || 60_000,
     },
   });
 }
@@ -153,6 +156,39 @@ export async function* listUnder(
   pageSize?: number,
 ): AsyncGenerator<S3Object[]> {
   yield* listObjects(s3, { bucket, prefix }, startAfter, pageSize);
+}
+
+/**
+ * Whether an S3 failure may pass by itself: throttling (503 SlowDown, 429), a server error, a dropped
+ * connection or a request timeout. A refused credential, a missing bucket, a wrong region or an endpoint
+ * nobody listens on will not, and retrying them only delays the answer.
+ */
+export function s3FailureIsTransient(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  if (/^(SlowDown|Throttling(Exception)?|RequestTimeout|TimeoutError)$/.test(e.name ?? '')) return true;
+  if (/^(ECONNRESET|EPIPE|ETIMEDOUT|ECONNABORTED)$/.test(e.code ?? '')) return true;
+  return /socket hang up/i.test(e.message ?? '');
+}
+
+/** An S3 error as one phrase: its code, then its message. */
+export function s3ErrorText(err: unknown): string {
+  const e = err as { name?: string; message?: string; Code?: string };
+  const name = e.Code ?? e.name;
+  return name && e.message && !e.message.startsWith(name) ? `${name}: ${e.message}` : (e.message ?? String(err));
+}
+
+/**
+ * For the plan: a transient failure (s3FailureIsTransient) fails the plan's attempt, which the server
+ * tries again (planOptions), instead of becoming a plan error that refuses the run.
+ */
+export function retryPlanIfTransient(err: unknown, what: string): void {
+  if (s3FailureIsTransient(err))
+    throw ApplicationFailure.retryable(
+      `${what} failed: ${s3ErrorText(err)}; S3 is throttling or failing for now, so the plan is tried again (nothing was touched)`,
+      'StorageUnavailable',
+    );
 }
 
 /** Whether an object exists (HEAD); a 404 is an answer, any other failure is thrown. */

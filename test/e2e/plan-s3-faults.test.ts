@@ -1,0 +1,65 @@
+/**
+ * The plan's S3 requests (its HEAD sample of the blobs, its probes of the buckets it will write to) meet
+ * a failing S3. A throttled or briefly failing S3 fails the plan's attempt, which the server tries again,
+ * and the run goes on; a refusal that will not pass by itself (403) is a plan error on the first attempt.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { startChaosProxy, type ChaosProxy } from '../../faults/lib/chaos-proxy';
+import { fixture, type ResetFixture } from '../support/fixture';
+
+let f: ResetFixture;
+let proxy: ChaosProxy;
+afterEach(async () => {
+  await f?.cleanup();
+  await proxy?.close();
+});
+
+async function setup() {
+  proxy = await startChaosProxy(process.env.RR_S3_ENDPOINT!);
+  f = await fixture({ target: { endpoint: proxy.endpoint } });
+  await f.startWorker();
+}
+
+/** The attempt the plan activity is on while it runs, or ended on. */
+async function planAttempt(h: WorkflowHandle): Promise<number> {
+  const pending = (await h.describe()).raw.pendingActivities ?? [];
+  if (pending.length) return pending[0].attempt ?? 1;
+  const started = (await h.fetchHistory()).events!.find((e) => e.activityTaskStartedEventAttributes);
+  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+}
+
+test('S3 answering 503 SlowDown to the whole first attempt: the plan is tried again and comes back clean', async () => {
+  await setup();
+  proxy.rule = { match: 'any', action: 'slowdown', every: 1, times: Infinity };
+  const h = await f.start({ mode: 'plan' });
+  const deadline = Date.now() + 60_000;
+  // Until the second attempt starts, or the run ends without one (the assertions below then say how).
+  while ((await planAttempt(h)) < 2 && (await h.describe()).status.name === 'RUNNING') {
+    if (Date.now() > deadline) throw new Error('the plan was not tried a second time within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const faulted = proxy.injected;
+  proxy.rule = undefined; // S3 stops throttling
+  const r = await h.result();
+  expect(faulted).toBeGreaterThan(0);
+  expect(r.outcome).toBe('planned');
+  expect(r.plan!.errors).toEqual([]);
+  const o = f.report.objects!;
+  expect(r.plan!.objectsToDelete.sample).toEqual({
+    checked: o.blob + o.trackedVariant,
+    present: o.blob + o.trackedVariant,
+  });
+  expect(await planAttempt(h)).toBeGreaterThanOrEqual(2);
+});
+
+test('S3 refusing with 403 AccessDenied: a plan error naming the bucket, on the first attempt', async () => {
+  await setup();
+  proxy.rule = { match: 'any', action: 'forbidden', every: 1, times: Infinity };
+  const h = await f.start({ mode: 'plan' });
+  const r = await h.result();
+  expect(r.outcome).toBe('planned');
+  expect(r.plan!.errors.join('\n')).toMatch(
+    new RegExp(`cannot read bucket ${f.bucket} \\(service \\w+\\): .*check the endpoint, region and credentials`),
+  );
+  expect(await planAttempt(h)).toBe(1);
+});
