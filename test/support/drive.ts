@@ -6,16 +6,24 @@ import { approveSignal, progressQuery, type Progress, type ResetResult } from '.
 
 type Handle = WorkflowHandle<typeof productionDataReset>;
 
+/**
+ * The run's progress, or undefined when no worker answers within 5 s. A query fails while no worker
+ * polls (after a crash), and one handed to a worker killed before it answered waits for the server's
+ * own timeout (~30 s): the deadline is the one the CLI puts on its queries (src/cli/snapshot.ts).
+ */
+export function progressOf(h: Pick<Handle, 'query' | 'client'>): Promise<Progress | undefined> {
+  return h.client.withDeadline(Date.now() + 5000, () => h.query(progressQuery)).catch(() => undefined);
+}
+
 export async function waitFor(
-  h: Pick<Handle, 'query'>,
+  h: Pick<Handle, 'query' | 'client'>,
   pred: (p: Progress) => boolean,
   ms = 90_000,
 ): Promise<Progress> {
   const deadline = Date.now() + ms;
   let last: Progress | undefined;
   for (;;) {
-    // A query fails while no worker polls (after a crash); that is part of what tests go through.
-    last = (await h.query(progressQuery).catch(() => undefined)) ?? last;
+    last = (await progressOf(h)) ?? last;
     if (last && pred(last)) return last;
     if (Date.now() > deadline) throw new Error(`timed out waiting; last progress: ${JSON.stringify(last, null, 1)}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -28,7 +36,7 @@ export async function approveAndFinish(h: Handle, database: string): Promise<Res
   const result = h.result().finally(() => (done = true));
   let approved = false;
   while (!done && !approved) {
-    const p = await h.query(progressQuery).catch(() => undefined);
+    const p = await progressOf(h);
     if (p?.phase === 'awaiting-approval') {
       await h.signal(approveSignal, { confirmation: database, by: 'jest' });
       approved = true;
