@@ -8,7 +8,7 @@ import { updateJournal } from '../journal';
 import { verifiedLocalCopy, type LocalArchive } from '../lib/backup-source';
 import { crashPoint } from '../lib/faults';
 import { withKeepalive } from '../lib/keepalive';
-import { countRows, qualified, withClient } from '../lib/postgres';
+import { countRowsOf, qualified, withClient } from '../lib/postgres';
 import { decideTables } from '../lib/tables';
 import { databaseByName, resolveTarget, type ActivityDeps } from '../lib/target';
 import { restoreInOneTransaction, refreshViews } from './load';
@@ -71,8 +71,9 @@ export async function restoreDatabase(
         tables += restored.length;
         // Counted now, before the workers start: from then on Solid Queue's own tables change by themselves.
         await withClient(db, async (c) => {
-          for (const tb of restored) {
-            const n = await countRows(c, tb);
+          const restoredCounts = await countRowsOf(c, restored);
+          for (const [i, tb] of restored.entries()) {
+            const n = restoredCounts[i];
             const k = `${db.name}/${qualified(tb)}`;
             counts[k] = n;
             rows += n;

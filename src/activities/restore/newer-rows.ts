@@ -9,8 +9,7 @@
  */
 import type { RestorePlan } from '../../contract';
 import type { RestorePoint } from './find-run';
-
-const QUEUE_TABLE = /\.solid_queue_[^/]*$/;
+import { QUEUE_TABLE } from './verify';
 
 const BLOBS = /\.active_storage_blobs$/;
 
