@@ -11,7 +11,7 @@ type Handle = WorkflowHandle<typeof productionDataReset>;
  * polls (after a crash), and one handed to a worker killed before it answered waits for the server's
  * own timeout (~30 s): the deadline is the one the CLI puts on its queries (src/cli/snapshot.ts).
  */
-export function progressOf(h: Pick<Handle, 'query' | 'client'>): Promise<Progress | undefined> {
+function progressOf(h: Pick<Handle, 'query' | 'client'>): Promise<Progress | undefined> {
   return h.client.withDeadline(Date.now() + 5000, () => h.query(progressQuery)).catch(() => undefined);
 }
 
