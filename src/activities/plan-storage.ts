@@ -8,7 +8,7 @@ import { blobsByService, sampleBlobKeys, summariseBlobs } from './lib/blobs';
 import { diskFileExists } from './lib/disk-files';
 import { withClient } from './lib/postgres';
 import { eachLimited } from './lib/quarantine';
-import { objectExists, retryPlanIfTransient } from './lib/s3';
+import { objectExists, retryPlanIfTransient, s3ErrorText } from './lib/s3';
 import type { ResolvedTarget } from './lib/target';
 
 /**
@@ -85,7 +85,7 @@ export async function planStorage(
         } catch (err) {
           if (svc.kind === 's3') retryPlanIfTransient(err, `sampling bucket ${svc.bucket} (service ${name})`);
           errors.push(
-            `cannot read ${svc.kind === 'disk' ? `Disk service root ${svc.root}` : `bucket ${svc.bucket}`} (service ${name}): ${(err as Error).message}; check ${svc.kind === 'disk' ? 'the folder and its permissions' : 'the endpoint, region and credentials'}`,
+            `cannot read ${svc.kind === 'disk' ? `Disk service root ${svc.root}` : `bucket ${svc.bucket}`} (service ${name}): ${svc.kind === 'disk' ? (err as Error).message : s3ErrorText(err)}; check ${svc.kind === 'disk' ? 'the folder and its permissions' : 'the endpoint, region and credentials'}`,
           );
         }
       }

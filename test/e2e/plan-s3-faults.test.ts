@@ -1,9 +1,12 @@
 /**
  * The plan's S3 requests (its HEAD sample of the blobs, its probes of the buckets it will write to) meet
  * a failing S3. A throttled or briefly failing S3 fails the plan's attempt, which the server tries again,
- * and the run goes on; a refusal that will not pass by itself (403) is a plan error on the first attempt.
+ * and the run goes on; one that stays so ends the run at its plan, saying so truthfully in the CLI's
+ * views, with the workers never touched; a refusal that will not pass by itself (403) is a plan error on
+ * the first attempt.
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import { CLI, run } from '../cli/harness';
 import { startChaosProxy, type ChaosProxy } from '../../faults/lib/chaos-proxy';
 import { fixture, type ResetFixture } from '../support/fixture';
 
@@ -59,7 +62,47 @@ test('S3 refusing with 403 AccessDenied: a plan error naming the bucket, on the 
   const r = await h.result();
   expect(r.outcome).toBe('planned');
   expect(r.plan!.errors.join('\n')).toMatch(
-    new RegExp(`cannot read bucket ${f.bucket} \\(service \\w+\\): .*check the endpoint, region and credentials`),
+    new RegExp(
+      `cannot read bucket ${f.bucket} \\(service \\w+\\): UnknownError \\(HTTP 403\\); check the endpoint, region and credentials`,
+    ),
   );
   expect(await planAttempt(h)).toBe(1);
+});
+
+test('S3 throttling every attempt: the run ends at its plan, says it was tried 3 times, workers never touched', async () => {
+  await setup();
+  expect(f.service('start')).toBe(0);
+  proxy.rule = { match: 'any', action: 'slowdown', every: 1, times: Infinity };
+  const h = await f.start({ mode: 'execute' });
+  await expect(h.result()).rejects.toThrow();
+  expect(await planAttempt(h)).toBe(3);
+  const ending =
+    /failed: UnknownError \(HTTP 503\); S3 is throttling or failing for now\. The plan was tried 3 times; nothing was touched\. Start the reset again once S3 answers/;
+
+  const text = await run(CLI, ['status', f.target], {
+    env: { ...f.workerEnv, NO_COLOR: '1' } as Record<string, string>,
+  });
+  expect(text.code).toBe(1);
+  expect(text.stdout).toMatch(/FAILED \/ failed/);
+  expect(text.stdout).toMatch(/✖ {2}0 Plan +failed/);
+  expect(text.stdout).toMatch(new RegExp(`FAILED: .*${ending.source}`));
+  expect(text.stdout).not.toMatch(/is tried again/);
+
+  const json = await run(CLI, ['status', f.target, '--json'], { env: f.workerEnv as Record<string, string> });
+  const view = JSON.parse(json.stdout) as {
+    outcome: string;
+    steps: { name: string; status: string; error?: string }[];
+    workers: { status: string };
+    failure: string;
+  };
+  expect(view.outcome).toBe('failed');
+  expect(view.steps.find((x) => x.name === 'plan')).toMatchObject({
+    status: 'failed',
+    error: expect.stringMatching(ending),
+  });
+  expect(view.steps.filter((x) => x.name !== 'plan').map((x) => x.status)).toEqual(Array(7).fill('skipped'));
+  expect(view.failure).toMatch(ending);
+  // Never stopped: the target's own status command says they run, and the views say untouched.
+  expect(view.workers.status).toBe('untouched');
+  expect(f.service('status')).toBe(0);
 });

@@ -9,7 +9,8 @@ import {
   DeleteObjectsCommand,
   HeadObjectCommand,
 } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { PLAN_DEFAULTS } from '../../contract';
 import type { S3StorageServiceConfig as StorageServiceConfig } from '../../config/types';
 
 export interface S3Object {
@@ -172,11 +173,16 @@ export function s3FailureIsTransient(err: unknown): boolean {
   return /socket hang up/i.test(e.message ?? '');
 }
 
-/** An S3 error as one phrase: its code, then its message. */
+/**
+ * An S3 error as one phrase: its code, then its message. An error without a body (a HEAD's: the SDK
+ * calls every one "UnknownError") is told by its HTTP status.
+ */
 export function s3ErrorText(err: unknown): string {
-  const e = err as { name?: string; message?: string; Code?: string };
+  const e = err as { name?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   const name = e.Code ?? e.name;
-  return name && e.message && !e.message.startsWith(name) ? `${name}: ${e.message}` : (e.message ?? String(err));
+  if (name && e.message && !e.message.startsWith(name)) return `${name}: ${e.message}`;
+  const status = e.$metadata?.httpStatusCode;
+  return `${e.message ?? String(err)}${status ? ` (HTTP ${status})` : ''}`;
 }
 
 /**
@@ -184,11 +190,17 @@ export function s3ErrorText(err: unknown): string {
  * tries again (planOptions), instead of becoming a plan error that refuses the run.
  */
 export function retryPlanIfTransient(err: unknown, what: string): void {
-  if (s3FailureIsTransient(err))
-    throw ApplicationFailure.retryable(
-      `${what} failed: ${s3ErrorText(err)}; S3 is throttling or failing for now, so the plan is tried again (nothing was touched)`,
-      'StorageUnavailable',
-    );
+  if (!s3FailureIsTransient(err)) return;
+  // The last attempt's message is the run's ending: it must not promise another.
+  const { attempt } = Context.current().info;
+  throw ApplicationFailure.retryable(
+    `${what} failed: ${s3ErrorText(err)}; S3 is throttling or failing for now. ${
+      attempt >= PLAN_DEFAULTS.maximumAttempts
+        ? `The plan was tried ${attempt} times; nothing was touched. Start the reset again once S3 answers`
+        : 'The plan is tried again; nothing was touched'
+    }`,
+    'StorageUnavailable',
+  );
 }
 
 /** Whether an object exists (HEAD); a 404 is an answer, any other failure is thrown. */

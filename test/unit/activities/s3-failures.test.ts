@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { s3ClientFor, s3FailureIsTransient } from '../../../src/activities/lib/s3';
+import { s3ClientFor, s3ErrorText, s3FailureIsTransient } from '../../../src/activities/lib/s3';
 
 type Answer = 'slowdown' | 'error500' | 'forbidden' | 'reset' | 'hang';
 
@@ -87,3 +87,11 @@ test("our client gives up on a request S3 never answers (the socket's idle timeo
     s3.destroy();
   }
 }, 40_000);
+
+test('a HEAD refused with no body is told by its status: all S3 gives it is "UnknownError"', async () => {
+  expect(s3ErrorText(await failureOf('forbidden'))).toBe('UnknownError (HTTP 403)');
+  expect(s3ErrorText(await failureOf('slowdown'))).toBe('UnknownError (HTTP 503)');
+  expect(s3ErrorText({ name: 'NoSuchBucket', message: 'The specified bucket does not exist' })).toBe(
+    'NoSuchBucket: The specified bucket does not exist',
+  );
+});
