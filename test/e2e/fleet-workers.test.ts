@@ -73,7 +73,8 @@ test('twenty targets on two workers, four at once: both run activities, every ta
     if (m.opts.workers) expect(m.fx.service('start')).toBe(0);
   }
   const h = await fleet();
-  // Kill host-a while it runs a child's step (its activity started), past the first few targets.
+  // Kill host-a while it runs a child's step (its activity started), past the first few targets. stepRunningOn
+  // leaves it frozen on that step.
   const victim = await stepRunningOn(fx, a, 4);
   await a.kill('SIGKILL');
   const killedAt = Date.now();
@@ -122,6 +123,10 @@ async function stepRunningOn(
     const fleetState = await fx.progress(fx.client.workflow.getHandle(fleetWorkflowId(fx.name)));
     const done = fleetState?.totals.completed ?? 0;
     if (done >= completed) {
+      // Looked for with the worker frozen (SIGSTOP), so the step found cannot finish between the look and the
+      // kill (a backup of the demo takes ~0.2 s: it did once); a completion already on the wire lands meanwhile.
+      w.child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 300));
       for (const t of fleetState!.targets.filter((x) => x.status === 'running')) {
         const d = await fx.client.workflow.getHandle(resetWorkflowId(t.target)).describe();
         const p = d.raw.pendingActivities?.find(
@@ -130,8 +135,9 @@ async function stepRunningOn(
             x.lastWorkerIdentity === w.identity &&
             x.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
         );
-        if (p) return { target: t.target, activity: p.activityType?.name ?? '?' };
+        if (p) return { target: t.target, activity: p.activityType?.name ?? '?' }; // left frozen: the caller kills it
       }
+      w.child.kill('SIGCONT');
     }
     if (Date.now() > deadline) throw new Error(`no step of a running child ran on ${w.name} within 120 s`);
     await new Promise((r) => setTimeout(r, 100));
