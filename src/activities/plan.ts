@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
 import { formatBytes, type Plan } from '../contract';
 import { crashPoint } from './lib/faults';
 import { withKeepalive } from './lib/keepalive';
@@ -27,7 +28,8 @@ export function createPlanActivities(deps: ActivityDeps) {
       return withKeepalive(async () => {
         const plan = await makePlan(resolveTarget(deps, args.target), { exactCounts: args.exactCounts });
         crashPoint('plan.done');
-        return plan;
+        const { attempt } = Context.current().info;
+        return attempt > 1 ? { ...plan, attempt } : plan;
       });
     },
   };

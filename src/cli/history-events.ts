@@ -127,6 +127,11 @@ export function readEvents(events: Event[]): HistoryFacts {
         if (step === 'stopWorkers' && !stoppedSince) stoppedSince = at;
         if (lastFailure?.step === step) lastFailure = undefined; // an operator's retry re-runs it
       }
+    } else if (e.activityTaskStartedEventAttributes) {
+      // An activity the server retries (the plan) is scheduled once; its started event names the last try.
+      const a = e.activityTaskStartedEventAttributes;
+      const sch = scheduled.get(String(a.scheduledEventId));
+      if (sch?.step && !sch.compensation) stepState(steps, sch.step).attempts += Math.max(0, (a.attempt ?? 1) - 1);
     } else if (e.activityTaskCompletedEventAttributes) {
       const a = e.activityTaskCompletedEventAttributes;
       const sch = scheduled.get(String(a.scheduledEventId));

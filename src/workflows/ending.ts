@@ -3,8 +3,24 @@
  * reads (steps, phase, search attributes), the last notification and the failure thrown agree; once
  * things may have changed, the workers come back first and workers left stopped outrank any other reason.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, log, rootCause } from '@temporalio/workflow';
-import type { EndReason, FailureType, NotifyEvent, Phase, ResetResult, RunSettings } from '../contract';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  rootCause,
+} from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
+import {
+  PLAN_DEFAULTS,
+  type EndReason,
+  type FailureType,
+  type NotifyEvent,
+  type Phase,
+  type ResetResult,
+  type RunSettings,
+} from '../contract';
 import { lockActivities } from './activities';
 import { AbortRequested, RejectRequested } from './operator';
 import { workersStillStoppedMessage, type RunProgress } from './progress';
@@ -50,6 +66,9 @@ export class Ending<R extends Ended> {
   /** The plan failed, nothing was touched; returns the message that says why. */
   planFailed(err: unknown): string {
     const message = messageOf(err);
+    // The server retried the plan (planOptions): its row counts every attempt, not the one failure seen here.
+    if (err instanceof ActivityFailure && err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED)
+      this.progress.step('plan').attempts = PLAN_DEFAULTS.maximumAttempts;
     this.progress.failed('plan', message);
     this.end('failed', 'planFailed', 'failed', message);
     return message;

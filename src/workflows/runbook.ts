@@ -69,6 +69,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   }
   result.plan = plan;
   progress.state.plan = plan;
+  if (plan.attempt) progress.step('plan').attempts = plan.attempt; // the server's tries (ending.ts planFailed)
   progress.finished('plan', planSummary(plan));
   if (input.mode === 'plan') {
     return ending.end(

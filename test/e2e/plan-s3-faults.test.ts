@@ -52,7 +52,15 @@ test('S3 answering 503 SlowDown to the whole first attempt: the plan is tried ag
     checked: o.blob + o.trackedVariant,
     present: o.blob + o.trackedVariant,
   });
-  expect(await planAttempt(h)).toBeGreaterThanOrEqual(2);
+  const tries = await planAttempt(h);
+  expect(tries).toBeGreaterThanOrEqual(2);
+  // Every view counts the server's tries in the plan's row: the run's own state, and its history's reading.
+  expect(r.plan!.attempt).toBe(tries);
+  const json = await run(CLI, ['status', h.workflowId, '--json'], { env: f.workerEnv as Record<string, string> });
+  expect((JSON.parse(json.stdout) as { steps: { name: string; attempts: number }[] }).steps[0]).toMatchObject({
+    name: 'plan',
+    attempts: tries,
+  });
 });
 
 test('S3 refusing with 403 AccessDenied: a plan error naming the bucket, on the first attempt', async () => {
@@ -84,7 +92,7 @@ test('S3 throttling every attempt: the run ends at its plan, says it was tried 3
   });
   expect(text.code).toBe(1);
   expect(text.stdout).toMatch(/FAILED \/ failed/);
-  expect(text.stdout).toMatch(/✖ {2}0 Plan +failed/);
+  expect(text.stdout).toMatch(/✖ {2}0 Plan +failed +\S+ +3 /); // tries: 3
   expect(text.stdout).toMatch(new RegExp(`FAILED: .*${ending.source}`));
   expect(text.stdout).not.toMatch(/is tried again/);
 
@@ -98,6 +106,7 @@ test('S3 throttling every attempt: the run ends at its plan, says it was tried 3
   expect(view.outcome).toBe('failed');
   expect(view.steps.find((x) => x.name === 'plan')).toMatchObject({
     status: 'failed',
+    attempts: 3,
     error: expect.stringMatching(ending),
   });
   expect(view.steps.filter((x) => x.name !== 'plan').map((x) => x.status)).toEqual(Array(7).fill('skipped'));
