@@ -126,6 +126,8 @@ test('the keys recorded before the stop and the reset’s delta hold every dropp
   const d = await delta.check();
   expect(d.rows).toBe(5);
   expect(reset.manifest.blobs).toBe(N + d.rows);
+  // The table's figure, which a restore checks its load against, is exact to the row.
+  expect(reset.countsBefore['primary/public.active_storage_blobs']).toBe(atTruncate.length);
 
   const purge = await run(acts.purgeStorage, { target: 'app', runId: 'd-1' });
   expect(purge.deleted).toBeGreaterThanOrEqual(atTruncate.length);
