@@ -1,9 +1,9 @@
 /**
  * Step 3 — reset the database: what `rails db:seed:replant` does, made safe to retry.
- * Order matters: refuse a stale backup (before this run's first TRUNCATE only: see journal.ts), record
- * the blob keys (the purge needs them and the TRUNCATE erases them), prove the tables are still those
- * the plan showed, then one TRUNCATE per database with SQL seeds in the same transaction, or a seed
- * command after it commits.
+ * Order matters: refuse a stale backup (before this run's first TRUNCATE only: see journal.ts), prove
+ * the tables are still those the plan showed, lock them against writers (the web app still runs), record
+ * the blob keys (the purge needs them and the TRUNCATE erases them) and the counts, then one TRUNCATE per
+ * database in the transaction that holds the locks, with SQL seeds in it, or a seed command after it commits.
  */
 import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
@@ -18,7 +18,7 @@ import { countDecision, decideTables, planDigest, type TableDecision } from './l
 import { targetCommandEnv } from './lib/child-env';
 import { resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
 import type { BackupRecord } from '../contract';
-import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal } from './journal';
+import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal, type Journal } from './journal';
 import { backupStoreFor } from './lib/backup-store';
 import { manifestDeltaName, manifestLocation, manifestName, readManifest, writeTableManifest } from './manifest';
 import type { Totals } from './lib/manifest-format';
@@ -61,44 +61,50 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         // a retry (a seed command fixed an hour later) must finish the job, never refuse for age.
         const changed = await databaseChanged(t, journal);
         if (!changed) refuseStaleBackup(t, args.backupCreatedAt);
-        // The manifest and the counts read different tables on their own connections: at once, so the
-        // workers-stopped window holds the longer of the two, not both (a million blob keys, or 11 M rows).
-        const [manifest, { decisions, counted }] = await bothSettled(
-          recordBlobs(t, args, changed),
-          // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
-          checkPlanAndCount(t, args.planDigest, changed, !(changed && journal.countsBefore)),
-        );
-        const countsBefore = counted ?? journal.countsBefore!;
-        if (counted) await writeJournal(t, { ...journal, countsBefore, backup: args.backup ?? journal.backup });
-        throwIfCancelled();
+        // The figures of the first TRUNCATE, recorded before it: a retry counts emptied tables.
+        const count = !(changed && journal.countsBefore);
         const countNow = () =>
           withClients(t.databases, async (cs) =>
             countAll(t, await Promise.all(t.databases.map((db, i) => decideTables(cs[i], db))), cs),
           );
+        const strategy = t.config.strategy ?? { kind: 'replant' as const };
+        // Set once read: a failure after that may have changed the database, one before cannot have.
+        let readings: Readings | undefined;
         try {
-          const strategy = t.config.strategy ?? { kind: 'replant' as const };
           if (strategy.kind === 'rebuild') {
+            readings = await readUnlocked(t, args, changed, count, journal);
             await runRebuild(t, args.runId, strategy, changed);
           } else {
-            // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
-            for (const d of [...decisions].reverse()) await truncate(t, d, args.runId);
+            // One session per database, in the transaction its TRUNCATE commits, from before the readings:
+            // once it holds its tables, what is read is what is truncated (see lockAndRead).
+            await withClients(
+              t.databases,
+              async (sessions) => {
+                readings = await lockAndRead(t, args, changed, count, journal, sessions);
+                // Extra databases first: the primary holds the seeds, and its commit is the one that "counts".
+                for (const d of [...readings.decisions].reverse())
+                  await truncate(t, d, args.runId, sessions[t.databases.findIndex((x) => x.name === d.database)]);
+              },
+              'reset-runbook:truncate',
+            );
             throwIfCancelled();
             const seeds = t.config.seeds;
             if (seeds && 'command' in seeds) {
               await runTargetCommand(t, 'Seed command', seeds.command, seeds.cwd, seeds.env, seeds.timeoutSeconds);
             }
             // After the seeds, so the views show the seeded rows, not the old ones nor none.
-            for (const d of decisions) await refreshViews(t, d);
+            for (const d of readings!.decisions) await refreshViews(t, d);
           }
         } catch (err) {
           // What a failed seed left behind, so that a restore can tell it from rows written later.
-          if (await databaseChanged(t, await readJournal(t, args.runId)).catch(() => false)) {
+          if (readings && (await databaseChanged(t, await readJournal(t, args.runId)).catch(() => false))) {
             await countNow()
               .then((c) => updateJournal(t, args.runId, { countsAfter: c, seedsFinished: false }))
               .catch(() => undefined);
           }
           throw err;
         }
+        const { manifest, decisions, countsBefore } = readings!;
         const countsAfter = await countNow();
         await updateJournal(t, args.runId, { countsAfter, seedsFinished: true });
         crashPoint('reset.done');
@@ -187,17 +193,23 @@ const manifestHeader = (t: ResolvedTarget, runId: string) => ({
  * The purge manifest, before the TRUNCATE erases the blob rows: written here from the whole table, or,
  * when recordBlobKeys wrote it before the workers stopped, completed by a delta of the rows since.
  */
-async function recordBlobs(t: ResolvedTarget, args: ResetArgs, changed: boolean): Promise<BlobKeysOutcome> {
+async function recordBlobs(
+  t: ResolvedTarget,
+  args: ResetArgs,
+  changed: boolean,
+  locked: Promise<unknown> = Promise.resolve(),
+): Promise<BlobKeysOutcome> {
   const store = backupStoreFor(t.config.backup, t.s3);
   const name = manifestName(t.name, args.runId);
   // Read first: after this run's TRUNCATE the blob table is empty, and only the first copy is true.
   const existing = await readManifest(store, name);
   const where = manifestLocation(store, name);
-  if (existing?.version === 3) return { path: where, ...(await recordDelta(t, args, changed, existing)) };
+  if (existing?.version === 3) return { path: where, ...(await recordDelta(t, args, changed, existing, locked)) };
   if (existing) {
     const m = await existing.check();
     return { path: where, blobs: m.rows, bytes: m.bytes };
   }
+  await locked;
   const m = await withClient(t.primary, async (c) => {
     if ((await blobTableEmpty(c)) && (args.expectedBlobs ?? 0) > 0) {
       // The plan saw blobs and the table is empty with no manifest: this run's TRUNCATE ran on a worker
@@ -224,6 +236,7 @@ async function recordDelta(
   args: ResetArgs,
   changed: boolean,
   base: NonNullable<Awaited<ReturnType<typeof readManifest>>>,
+  locked: Promise<unknown>,
 ): Promise<{ blobs: number; bytes: number }> {
   const store = backupStoreFor(t.config.backup, t.s3);
   const name = manifestDeltaName(t.name, args.runId);
@@ -231,6 +244,7 @@ async function recordDelta(
   if (!delta) {
     const horizon = base.horizon;
     if (!horizon) throw new Error(`the purge manifest of run ${args.runId} names no horizon for its delta`);
+    await locked;
     await withClient(t.primary, (c) =>
       writeTableManifest(store, name, c, manifestHeader(t, args.runId), { since: horizon }),
     );
@@ -243,6 +257,92 @@ async function recordDelta(
   return { blobs: before.rows + d.rows, bytes: before.bytes + d.bytes };
 }
 
+interface Readings {
+  manifest: BlobKeysOutcome;
+  decisions: TableDecision[];
+  countsBefore: Record<string, number>;
+}
+
+/**
+ * The readings before a replant's TRUNCATE, on the sessions that will run it, each database's truncated
+ * tables locked first in SHARE mode (writers wait, readers go on). The app's web processes still run while
+ * the workers are stopped: without the lock a blob row committed between the keys' reading and the
+ * TRUNCATE was erased with its key never recorded (its file stayed in the bucket), and the counts a restore
+ * checks against missed it. Held, such a write waits, and lands after the reset, in the seeded tables; an
+ * insert still open when the lock is asked for is waited for (lock_timeout), and recorded.
+ * The blob table is locked at once, before the plan is checked, so that the keys' reading (the longest,
+ * at a million blobs) starts without waiting for the check; the other tables once the check has passed,
+ * and then they are counted.
+ */
+async function lockAndRead(
+  t: ResolvedTarget,
+  args: ResetArgs,
+  changed: boolean,
+  count: boolean,
+  journal: Journal,
+  sessions: Client[],
+): Promise<Readings> {
+  const lockMs = Math.round(t.config.timing.lockTimeoutSeconds * 1000);
+  const refused = (i: number) => (err: Error & { code?: string }) => {
+    throw explainTruncateError(t, t.databases[i], err, false);
+  };
+  // One round trip each; the primary (sessions[0]) holds the blob table.
+  const begun = Promise.all(
+    sessions.map((c, i) =>
+      c
+        .query(`BEGIN; SET LOCAL lock_timeout = '${lockMs}ms'${i === 0 ? `; ${LOCK_BLOB_TABLE}` : ''}`)
+        .catch(refused(i)),
+    ),
+  );
+  const locked = begun
+    .then(() => checkPlanAndCount(t, args.planDigest, changed, false, sessions))
+    .then(async ({ decisions }) => {
+      for (const d of decisions) {
+        const i = t.databases.findIndex((x) => x.name === d.database);
+        await sessions[i].query(`LOCK TABLE ${d.truncate.map(quoted).join(', ')} IN SHARE MODE`).catch(refused(i));
+      }
+      return decisions;
+    });
+  // The keys on a connection of their own, beside the counts on the locked sessions: the workers-stopped
+  // window holds the longer of the two, not both (a million blob keys, or 11 M rows).
+  const [manifest, [decisions, counted]] = await bothSettled(
+    recordBlobs(t, args, changed, begun),
+    locked.then(async (ds) => [ds, count ? await countAll(t, ds, sessions) : undefined] as const),
+  );
+  return { manifest, decisions, countsBefore: await keepCounts(t, journal, args, counted) };
+}
+
+/** The table the manifest reads (lib/blobs.ts), where the app has one: kept or not, its keys are read. */
+const LOCK_BLOB_TABLE = `DO $$ BEGIN IF to_regclass('active_storage_blobs') IS NOT NULL THEN LOCK TABLE active_storage_blobs IN SHARE MODE; END IF; END $$`;
+
+/** The same readings for a rebuild, whose command needs the databases free of this step's sessions. */
+async function readUnlocked(
+  t: ResolvedTarget,
+  args: ResetArgs,
+  changed: boolean,
+  count: boolean,
+  journal: Journal,
+): Promise<Readings> {
+  const [manifest, { decisions, counted }] = await bothSettled(
+    recordBlobs(t, args, changed),
+    checkPlanAndCount(t, args.planDigest, changed, count),
+  );
+  return { manifest, decisions, countsBefore: await keepCounts(t, journal, args, counted) };
+}
+
+/** The first TRUNCATE's figures go to the journal with the backup that protects it; a retry reports them. */
+async function keepCounts(
+  t: ResolvedTarget,
+  journal: Journal,
+  args: ResetArgs,
+  counted: Record<string, number> | undefined,
+): Promise<Record<string, number>> {
+  if (!counted) return journal.countsBefore!;
+  await writeJournal(t, { ...journal, countsBefore: counted, backup: args.backup ?? journal.backup });
+  throwIfCancelled();
+  return counted;
+}
+
 /**
  * Proves the tables are still those the approved plan showed, then (`count`) counts their rows, on the
  * same session per database: the plan's check must pass before anything is counted.
@@ -252,8 +352,10 @@ async function checkPlanAndCount(
   expected: string,
   changed: boolean,
   count: boolean,
+  sessions?: Client[],
 ): Promise<{ decisions: TableDecision[]; counted?: Record<string, number> }> {
-  return withClients(t.databases, async (cs) => {
+  const onSessions = <T>(fn: (cs: Client[]) => Promise<T>) => (sessions ? fn(sessions) : withClients(t.databases, fn));
+  return onSessions(async (cs) => {
     const decisions: TableDecision[] = [];
     let databaseName = '';
     for (const [i, db] of t.databases.entries()) {
@@ -295,36 +397,28 @@ async function countAll(
   return out;
 }
 
-async function truncate(t: ResolvedTarget, d: TableDecision, runId: string): Promise<void> {
+/** On `c`, the session lockAndRead opened its transaction and took the locks on: the TRUNCATE, the SQL seeds, COMMIT. */
+async function truncate(t: ResolvedTarget, d: TableDecision, runId: string, c: Client): Promise<void> {
   const db = t.databases.find((x) => x.name === d.database)!;
   const seeds = t.config.seeds;
   const sqlSeed =
     seeds && 'sqlFile' in seeds && seeds.database === db.name ? fs.readFileSync(seeds.sqlFile, 'utf8') : undefined;
-  const lockTimeout = t.config.timing.lockTimeoutSeconds;
-  await withClient(
-    db,
-    async (c: Client) => {
-      await c.query('BEGIN');
-      try {
-        await c.query(`SET LOCAL lock_timeout = '${Math.round(lockTimeout * 1000)}ms'`);
-        // One statement for all tables: foreign keys between them need no CASCADE, and the plan has
-        // proved no kept table references them. RESTART IDENTITY only on request (see config docs).
-        const identity = t.config.restartIdentity ? 'RESTART IDENTITY' : 'CONTINUE IDENTITY';
-        await c.query(`TRUNCATE TABLE ${d.truncate.map(quoted).join(', ')} ${identity}`);
-        if (sqlSeed) await c.query(sqlSeed);
-        await recordTransaction(t, runId, db.name, c);
-        crashPoint('reset.beforeCommit');
-        // An abort that arrived during the seeds still rolls everything back.
-        throwIfCancelled();
-        await c.query('COMMIT');
-        crashPoint('reset.afterCommit');
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw explainTruncateError(t, db, err as Error & { code?: string }, Boolean(sqlSeed));
-      }
-    },
-    'reset-runbook:truncate',
-  );
+  try {
+    // One statement for all tables: foreign keys between them need no CASCADE, and the plan has
+    // proved no kept table references them. RESTART IDENTITY only on request (see config docs).
+    const identity = t.config.restartIdentity ? 'RESTART IDENTITY' : 'CONTINUE IDENTITY';
+    await c.query(`TRUNCATE TABLE ${d.truncate.map(quoted).join(', ')} ${identity}`);
+    if (sqlSeed) await c.query(sqlSeed);
+    await recordTransaction(t, runId, db.name, c);
+    crashPoint('reset.beforeCommit');
+    // An abort that arrived during the seeds still rolls everything back.
+    throwIfCancelled();
+    await c.query('COMMIT');
+    crashPoint('reset.afterCommit');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw explainTruncateError(t, db, err as Error & { code?: string }, Boolean(sqlSeed));
+  }
 }
 
 function explainTruncateError(

@@ -133,9 +133,10 @@ function target(env: Env | undefined) {
           maximumAttempts: num(1, 'Attempts per step before the run waits for an operator.').default(
             DEFAULTS.timing.maximumAttempts,
           ),
-          lockTimeoutSeconds: num(1, 'How long the TRUNCATE waits for a table lock held by another session.').default(
-            DEFAULTS.timing.lockTimeoutSeconds,
-          ),
+          lockTimeoutSeconds: num(
+            1,
+            "How long the reset step waits for each lock on the tables it empties (taken against writers before it reads the blob keys, then the TRUNCATE's) while another session holds one.",
+          ).default(DEFAULTS.timing.lockTimeoutSeconds),
         },
         'expected an object',
       )

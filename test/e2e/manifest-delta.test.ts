@@ -79,10 +79,11 @@ function setUp() {
   return { acts, run, file, put, addBlob, store: new LocalStore(path.join(dir, 'backups')) };
 }
 
-async function manifestKeys(store: LocalStore, runId: string): Promise<Set<string>> {
+async function manifestKeys(store: LocalStore, runId: string, withDelta = true): Promise<Set<string>> {
   const keys = new Set<string>();
   const m = (await readManifest(store, manifestName('app', runId)))!;
-  expect(m.version).toBe(3);
+  if (withDelta) expect(m.version).toBe(3);
+  else expect(m.version).not.toBe(3);
   await m.check((b) => keys.add(b.key));
   return keys;
 }
@@ -188,4 +189,51 @@ test('COPY writes the same bytes as the row-by-row writer, whatever the keys hol
   const keys: string[] = [];
   await (await readManifest(a, 'm.json'))!.check((r) => keys.push(r.key));
   for (const k of odd) expect(keys).toContain(k);
+});
+
+/**
+ * The web app keeps writing while the workers are stopped. A blob row whose transaction is still open when
+ * the reset starts commits while the reset waits for its tables: it must be recorded (and counted) before
+ * the TRUNCATE erases it, or its file stays behind. Without the lock the reset read the keys first, and its
+ * TRUNCATE, waiting for the same transaction, then erased a row no reading had seen.
+ */
+describe.each([
+  ['with the keys recorded before the stop (its delta)', true],
+  ['with every key recorded by the reset', false],
+])('a blob row committed while the reset waits for its tables, %s', (_name, before) => {
+  test('is recorded, counted and its file purged', async () => {
+    const { acts, run, file, addBlob, store } = setUp();
+    const plan = await run(acts.planReset, { target: 'app' });
+    const runId = before ? 'd-lock-delta' : 'd-lock-whole';
+    const keysBefore = before ? await run(acts.recordBlobKeys, { target: 'app', runId }) : undefined;
+    const web = await connect();
+    await web.query('BEGIN');
+    await addBlob(web, 'eeuploaded-during-the-reset');
+    const reset = run(acts.resetDatabase, {
+      target: 'app',
+      runId,
+      planDigest: plan.digest,
+      backupCreatedAt: new Date().toISOString(),
+      expectedBlobs: plan.blobs.count,
+      ...(keysBefore ? { keysBefore: { rows: keysBefore.blobs, bytes: keysBefore.bytes } } : {}),
+    });
+    // The reset waits for the open insert (whether to lock or to truncate); then the upload commits.
+    const watcher = await connect();
+    const deadline = Date.now() + 20_000;
+    while (
+      Number((await watcher.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE NOT granted`)).rows[0].n) ===
+      0
+    ) {
+      if (Date.now() > deadline) throw new Error('the reset never waited for the open insert');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await web.query('COMMIT');
+    const done = await reset;
+    const keys = await manifestKeys(store, runId, before);
+    expect(keys.has('eeuploaded-during-the-reset')).toBe(true);
+    expect(done.countsBefore['primary/public.active_storage_blobs']).toBe(N + 1);
+    expect(done.manifest.blobs).toBe(N + 1);
+    await run(acts.purgeStorage, { target: 'app', runId });
+    expect(fs.existsSync(file('eeuploaded-during-the-reset'))).toBe(false);
+  });
 });
