@@ -9,14 +9,25 @@
  * start commands write a timestamp, from the moment the stop begins to the moment the start returns.
  * Prints one JSON line per run.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './temporal';
 import { approveAndFinish } from './drive';
 import { fixture } from './fixture';
 
+/** The run in progress: a measurement stopped with Ctrl-C or `kill` still removes what it started. */
+let current: { cleanup(): Promise<void> } | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    process.stderr.write(`${signal}: cleaning up the run in progress\n`);
+    // A worker still starting is not in the fixture's list yet: every child of this process goes first.
+    spawnSync('pkill', ['-KILL', '-P', String(process.pid)]);
+    void (current?.cleanup() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+
 async function once(files: number, startBeforePurge: boolean): Promise<Record<string, unknown>> {
-  const f = await fixture({ scale: 1 });
+  const f = (current = await fixture({ scale: 1 }));
   try {
     const root = path.join(f.dir, 'storage');
     await f.sql(`UPDATE active_storage_blobs SET service_name = 'local'`);
@@ -56,6 +67,7 @@ async function once(files: number, startBeforePurge: boolean): Promise<Record<st
       stepSeconds: Object.fromEntries(Object.entries(r.stepDurationsMs ?? {}).map(([k, v]) => [k, (v ?? 0) / 1000])),
     };
   } finally {
+    current = undefined;
     await f.cleanup();
   }
 }
