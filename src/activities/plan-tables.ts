@@ -5,8 +5,9 @@
 import type { Client } from 'pg';
 import type { MaterializedViewPlan, TablePlan } from '../contract';
 import { materializedViewRows, materializedViewsOver } from './lib/matviews';
+import { lockKey } from './lib/advisory-lock';
 import { countRowsOf, qualified, tableExists, withClient } from './lib/postgres';
-import { decideTables, type TableDecision } from './lib/tables';
+import { decideTables, sharedTables, type TableDecision } from './lib/tables';
 import type { ResolvedTarget } from './lib/target';
 
 export interface TablesPlan {
@@ -41,9 +42,12 @@ export async function planTables(
   let serverVersion = '';
   let databaseBytes = 0;
   const materializedViews: MaterializedViewPlan[] = [];
+  /** Which server and database each of the target's databases is (only asked when there are several). */
+  const identities = new Map<string, string>();
 
   for (const db of t.databases) {
     await withClient(db, async (c) => {
+      if (t.databases.length > 1) identities.set(db.name, (await lockKey(c)).key);
       const info = (
         await c.query<{ name: string; version: string; bytes: string }>(
           `SELECT current_database() AS name, current_setting('server_version') AS version, pg_database_size(current_database())::bigint AS bytes`,
@@ -105,6 +109,7 @@ export async function planTables(
       }
     });
   }
+  errors.push(...sharedTables(decisions, identities));
   return { tables, decisions, materializedViews, databaseName, environment, serverVersion, databaseBytes, errors };
 }
 

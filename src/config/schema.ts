@@ -83,7 +83,7 @@ function target(env: Env | undefined) {
           { error: 'expected a list' },
         )
         .describe(
-          "The application's other databases (database.yml's queue, cache, cable): reset and backed up with the primary one.",
+          "The application's other databases (database.yml's queue, cache, cable): reset and backed up with the primary one. One that is another's own database under a second URL must reset other schemas of it (the plan refuses the same tables twice).",
         )
         .optional(),
       restartIdentity: bool(

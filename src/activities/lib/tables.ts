@@ -90,3 +90,25 @@ export function planDigest(args: {
     tables: decisiveParts(args.decisions),
   });
 }
+
+/**
+ * An extra database that is another's own (the same server and database under a second URL) may reset
+ * other schemas of it, not the same tables: the reset locks each database's tables on a session of its
+ * own before it truncates any (activities/database.ts), and one table on two sessions would wait on itself.
+ * `identities`: each database's server and name (advisory-lock.ts's lockKey), by logical name.
+ */
+export function sharedTables(decisions: TableDecision[], identities: Map<string, string>): string[] {
+  const errors: string[] = [];
+  decisions.forEach((a, i) =>
+    decisions.slice(i + 1).forEach((b) => {
+      if (!identities.get(a.database) || identities.get(a.database) !== identities.get(b.database)) return;
+      const theirs = new Set(b.truncate.map(qualified));
+      const both = a.truncate.map(qualified).filter((x) => theirs.has(x));
+      if (both.length)
+        errors.push(
+          `databases "${a.database}" and "${b.database}" are one database (the same server and name), and both would truncate ${both.slice(0, 3).join(', ')}${both.length > 3 ? ` and ${both.length - 3} more` : ''}: give them different schemas (database.schemas), or remove "${b.database}" from extraDatabases`,
+        );
+    }),
+  );
+  return errors;
+}
