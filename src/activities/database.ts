@@ -190,8 +190,9 @@ const manifestHeader = (t: ResolvedTarget, runId: string) => ({
 });
 
 /**
- * The purge manifest, before the TRUNCATE erases the blob rows: written here from the whole table, or,
- * when recordBlobKeys wrote it before the workers stopped, completed by a delta of the rows since.
+ * The purge manifest, before the TRUNCATE erases the blob rows, in two readings: every key (by
+ * recordBlobKeys before the workers stopped, or here before the lock), then, once `locked` (the blob table
+ * held against writers), the rows since: the delta.
  */
 async function recordBlobs(
   t: ResolvedTarget,
@@ -209,8 +210,10 @@ async function recordBlobs(
     const m = await existing.check();
     return { path: where, blobs: m.rows, bytes: m.bytes };
   }
-  await locked;
-  const m = await withClient(t.primary, async (c) => {
+  // Every key as it is now, before the lock (a million keys take seconds: the app's writes must not wait
+  // for them), with the horizon of that reading; then, under the lock, the rows since (its delta), as
+  // with the keys recorded before the stop.
+  const first = await withClient(t.primary, async (c) => {
     if ((await blobTableEmpty(c)) && (args.expectedBlobs ?? 0) > 0) {
       // The plan saw blobs and the table is empty with no manifest: this run's TRUNCATE ran on a worker
       // whose local backup.dir this one cannot read. An empty manifest here would purge nothing, silently.
@@ -220,13 +223,18 @@ async function recordBlobs(
       );
     }
     // Straight from PostgreSQL's COPY into the store: no list of every key, no object per row.
-    return writeTableManifest(store, name, c, manifestHeader(t, args.runId));
+    return writeTableManifest(store, name, c, manifestHeader(t, args.runId), {
+      delta: manifestDeltaName(t.name, args.runId),
+    });
   });
-  return { path: where, blobs: m.rows, bytes: m.bytes };
+  const keysBefore = { rows: first.rows, bytes: first.bytes };
+  const written = (await readManifest(store, name))!;
+  return { path: where, ...(await recordDelta(t, { ...args, keysBefore }, changed, written, locked)) };
 }
 
 /**
- * The delta of a manifest written before the workers stopped: the rows its reading may have missed,
+ * The delta of a manifest written before the lock (by recordBlobKeys before the workers stopped, or just
+ * now by recordBlobs): the rows its reading may have missed,
  * taken again on every attempt until this run's TRUNCATE commits (the workers ran in between, after a
  * failed attempt), then kept. The figures are the two added up: a row updated in between counts twice
  * here, once in the purge (which merges them).

@@ -6,10 +6,11 @@
  *   {"format":"reset-runbook-purge-manifest","version":2,"target":…,"runId":…,"createdAt":…}
  *   ["<service>","<key>",<bytes>]        one per blob, ordered by service then key (PostgreSQL's "C" collation)
  *   {"end":{"rows":N,"bytes":B,"sha256":"…"}}   the SHA-256 of every byte before this line
- * Version 3, a manifest written before the workers stop (workers.startBeforePurge): version 2's lines,
- * with a header that also names its delta and the horizon of the snapshot it was read from:
+ * Version 3, every key as read before the reset locks the blob table (before the workers stop, with
+ * workers.startBeforePurge; else by the reset step, just before its lock): version 2's lines, with a
+ * header that also names its delta and the horizon of the snapshot it was read from:
  *   {"format":…,"version":3,"target":…,"runId":…,"createdAt":…,"horizon":{"xmin":…,"at":…},"delta":"<name>"}
- * The delta is a version-2 manifest the reset writes just before its TRUNCATE, with the rows this one may
+ * The delta is a version-2 manifest the reset writes under its lock, before its TRUNCATE, with the rows this one may
  * not have seen (lib/blob-lines.ts). A version-3 manifest is read only with its delta, merged in order
  * (a key in both counts once); a reader from before version 3 refuses it rather than miss the delta.
  * Version 1, written before: one JSON object {target, runId, createdAt, blobs: [{key, service, bytes}]}.
