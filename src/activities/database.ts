@@ -21,7 +21,7 @@ import type { BackupRecord } from '../contract';
 import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal, type Journal } from './journal';
 import { backupStoreFor } from './lib/backup-store';
 import { manifestDeltaName, manifestLocation, manifestName, readManifest, writeTableManifest } from './manifest';
-import type { Totals } from './lib/manifest-format';
+import type { ManifestReader, Totals } from './lib/manifest-format';
 import { runRebuild } from './rebuild';
 
 export interface ResetArgs {
@@ -189,30 +189,27 @@ const manifestHeader = (t: ResolvedTarget, runId: string) => ({
   createdAt: new Date(t.now()).toISOString(),
 });
 
+/** What the keys' first reading left: a manifest to complete with its delta under the lock, or one kept whole. */
+type KeysRead =
+  { where: string; kept: BlobKeysOutcome } | { where: string; base: ManifestReader; keysBefore: Totals | undefined };
+
 /**
- * The purge manifest, before the TRUNCATE erases the blob rows, in two readings: every key (by
- * recordBlobKeys before the workers stopped, or here before the lock), then, once `locked` (the blob table
- * held against writers), the rows since: the delta.
+ * The purge manifest's first reading, unlocked: every key as it is now, with the horizon of that reading
+ * (a million keys take seconds, and the app's writes must not wait for them). Written by recordBlobKeys
+ * before the workers stopped, or here. Once the blob table is held against writers, recordDelta adds
+ * the rows since. A manifest without a delta (an older worker's, this run's) is kept as it is.
  */
-async function recordBlobs(
-  t: ResolvedTarget,
-  args: ResetArgs,
-  changed: boolean,
-  locked: Promise<unknown> = Promise.resolve(),
-): Promise<BlobKeysOutcome> {
+async function readKeys(t: ResolvedTarget, args: ResetArgs): Promise<KeysRead> {
   const store = backupStoreFor(t.config.backup, t.s3);
   const name = manifestName(t.name, args.runId);
   // Read first: after this run's TRUNCATE the blob table is empty, and only the first copy is true.
   const existing = await readManifest(store, name);
   const where = manifestLocation(store, name);
-  if (existing?.version === 3) return { path: where, ...(await recordDelta(t, args, changed, existing, locked)) };
+  if (existing?.version === 3) return { where, base: existing, keysBefore: args.keysBefore };
   if (existing) {
     const m = await existing.check();
-    return { path: where, blobs: m.rows, bytes: m.bytes };
+    return { where, kept: { path: where, blobs: m.rows, bytes: m.bytes } };
   }
-  // Every key as it is now, before the lock (a million keys take seconds: the app's writes must not wait
-  // for them), with the horizon of that reading; then, under the lock, the rows since (its delta), as
-  // with the keys recorded before the stop.
   const first = await withClient(t.primary, async (c) => {
     if ((await blobTableEmpty(c)) && (args.expectedBlobs ?? 0) > 0) {
       // The plan saw blobs and the table is empty with no manifest: this run's TRUNCATE ran on a worker
@@ -227,24 +224,26 @@ async function recordBlobs(
       delta: manifestDeltaName(t.name, args.runId),
     });
   });
-  const keysBefore = { rows: first.rows, bytes: first.bytes };
-  const written = (await readManifest(store, name))!;
-  return { path: where, ...(await recordDelta(t, { ...args, keysBefore }, changed, written, locked)) };
+  return { where, base: (await readManifest(store, name))!, keysBefore: { rows: first.rows, bytes: first.bytes } };
+}
+
+/** The manifest whole: the first reading, and (the caller holding the blob table, where it can) its delta. */
+async function completeKeys(t: ResolvedTarget, args: ResetArgs, changed: boolean, k: KeysRead) {
+  if ('kept' in k) return k.kept;
+  return { path: k.where, ...(await recordDelta(t, { ...args, keysBefore: k.keysBefore }, changed, k.base)) };
 }
 
 /**
- * The delta of a manifest written before the lock (by recordBlobKeys before the workers stopped, or just
- * now by recordBlobs): the rows its reading may have missed,
- * taken again on every attempt until this run's TRUNCATE commits (the workers ran in between, after a
- * failed attempt), then kept. The figures are the two added up: a row updated in between counts twice
- * here, once in the purge (which merges them).
+ * The delta of a manifest's first reading: the rows it may have missed, taken again on every attempt
+ * until this run's TRUNCATE commits (the workers ran in between, after a failed attempt), then kept.
+ * The figures are the two added up: a row updated in between counts twice here, once in the purge
+ * (which merges them).
  */
 async function recordDelta(
   t: ResolvedTarget,
   args: ResetArgs,
   changed: boolean,
-  base: NonNullable<Awaited<ReturnType<typeof readManifest>>>,
-  locked: Promise<unknown>,
+  base: ManifestReader,
 ): Promise<{ blobs: number; bytes: number }> {
   const store = backupStoreFor(t.config.backup, t.s3);
   const name = manifestDeltaName(t.name, args.runId);
@@ -252,14 +251,13 @@ async function recordDelta(
   if (!delta) {
     const horizon = base.horizon;
     if (!horizon) throw new Error(`the purge manifest of run ${args.runId} names no horizon for its delta`);
-    await locked;
     await withClient(t.primary, (c) =>
       writeTableManifest(store, name, c, manifestHeader(t, args.runId), { since: horizon }),
     );
     delta = (await readManifest(store, name))!;
   }
   const d = await delta.check();
-  // Without the figures of recordBlobKeys (a worker restarted in between), the merged reading gives them.
+  // Without the figures of the first reading (a worker restarted in between), the merged reading gives them.
   const before = args.keysBefore ?? (await base.check());
   if (!args.keysBefore) return { blobs: before.rows, bytes: before.bytes };
   return { blobs: before.rows + d.rows, bytes: before.bytes + d.bytes };
@@ -294,27 +292,26 @@ async function lockAndRead(
   const refused = (i: number) => (err: Error & { code?: string }) => {
     throw explainTruncateError(t, t.databases[i], err, false);
   };
-  // One round trip each; the primary (sessions[0]) holds the blob table.
   const begun = Promise.all(
-    sessions.map((c, i) =>
-      c
-        .query(`BEGIN; SET LOCAL lock_timeout = '${lockMs}ms'${i === 0 ? `; ${LOCK_BLOB_TABLE}` : ''}`)
-        .catch(refused(i)),
-    ),
+    sessions.map((c, i) => c.query(`BEGIN; SET LOCAL lock_timeout = '${lockMs}ms'`).catch(refused(i))),
   );
-  const locked = begun
-    .then(() => checkPlanAndCount(t, args.planDigest, changed, false, sessions))
-    .then(async ({ decisions }) => {
-      for (const d of decisions) {
-        const i = t.databases.findIndex((x) => x.name === d.database);
-        await sessions[i].query(`LOCK TABLE ${d.truncate.map(quoted).join(', ')} IN SHARE MODE`).catch(refused(i));
-      }
-      return decisions;
-    });
-  // The keys on a connection of their own, beside the counts on the locked sessions: the workers-stopped
+  // The keys' first reading unlocked, then the blob table locked at once (on the primary's session,
+  // sessions[0]): the delta's scan, the longest reading at a million blobs, need not wait for the plan's
+  // check. The other tables once both are done, so no write waits for the first reading either.
+  const keys = readKeys(t, args);
+  const blobsLocked = Promise.all([keys, begun]).then(() => sessions[0].query(LOCK_BLOB_TABLE).catch(refused(0)));
+  const checked = begun.then(() => checkPlanAndCount(t, args.planDigest, changed, false, sessions));
+  const locked = Promise.all([checked, blobsLocked]).then(async ([{ decisions }]) => {
+    for (const d of decisions) {
+      const i = t.databases.findIndex((x) => x.name === d.database);
+      await sessions[i].query(`LOCK TABLE ${d.truncate.map(quoted).join(', ')} IN SHARE MODE`).catch(refused(i));
+    }
+    return decisions;
+  });
+  // The delta on a connection of its own, beside the counts on the locked sessions: the workers-stopped
   // window holds the longer of the two, not both (a million blob keys, or 11 M rows).
   const [manifest, [decisions, counted]] = await bothSettled(
-    recordBlobs(t, args, changed, begun),
+    blobsLocked.then(async () => completeKeys(t, args, changed, await keys)),
     locked.then(async (ds) => [ds, count ? await countAll(t, ds, sessions) : undefined] as const),
   );
   return { manifest, decisions, countsBefore: await keepCounts(t, journal, args, counted) };
@@ -332,7 +329,7 @@ async function readUnlocked(
   journal: Journal,
 ): Promise<Readings> {
   const [manifest, { decisions, counted }] = await bothSettled(
-    recordBlobs(t, args, changed),
+    readKeys(t, args).then((k) => completeKeys(t, args, changed, k)),
     checkPlanAndCount(t, args.planDigest, changed, count),
   );
   return { manifest, decisions, countsBefore: await keepCounts(t, journal, args, counted) };

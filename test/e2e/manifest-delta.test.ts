@@ -241,3 +241,47 @@ describe.each([
     expect(fs.existsSync(file('eeuploaded-during-the-reset'))).toBe(false);
   });
 });
+
+test('while the reset reads every key, it holds no lock that makes the app’s writes wait', async () => {
+  const { acts, run, store } = setUp();
+  const plan = await run(acts.planReset, { target: 'app' });
+  // A session holds the blob table whole, so the reset's first reading waits where it can be seen.
+  const holder = await connect();
+  await holder.query('BEGIN');
+  await holder.query('LOCK TABLE active_storage_blobs IN ACCESS EXCLUSIVE MODE');
+  const reset = run(acts.resetDatabase, {
+    target: 'app',
+    runId: 'd-first-reading',
+    planDigest: plan.digest,
+    backupCreatedAt: new Date().toISOString(),
+    expectedBlobs: plan.blobs.count,
+  });
+  const watcher = await connect();
+  const locks = async () =>
+    (
+      await watcher.query<{ mode: string; granted: boolean }>(
+        `SELECT mode, granted FROM pg_locks WHERE locktype = 'relation' AND pid <> ALL($1) AND mode <> 'AccessShareLock'
+           AND relation IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)`,
+        [[(holder as unknown as { processID: number }).processID]],
+      )
+    ).rows;
+  const reading = async () =>
+    Number(
+      (
+        await watcher.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_locks WHERE NOT granted AND mode = 'AccessShareLock' AND relation = 'active_storage_blobs'::regclass`,
+        )
+      ).rows[0].n,
+    ) > 0;
+  const deadline = Date.now() + 20_000;
+  while (!(await reading())) {
+    if (Date.now() > deadline) throw new Error('the reset never began to read the keys');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // Time enough for a lock asked for alongside the reading to show.
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await locks()).toEqual([]);
+  await holder.query('COMMIT');
+  await reset;
+  expect((await manifestKeys(store, 'd-first-reading')).size).toBe(N);
+});
