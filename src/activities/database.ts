@@ -1,9 +1,10 @@
 /**
  * Step 3 — reset the database: what `rails db:seed:replant` does, made safe to retry.
- * Order matters: refuse a stale backup (before this run's first TRUNCATE only: see journal.ts), prove
- * the tables are still those the plan showed, lock them against writers (the web app still runs), record
- * the blob keys (the purge needs them and the TRUNCATE erases them) and the counts, then one TRUNCATE per
- * database in the transaction that holds the locks, with SQL seeds in it, or a seed command after it commits.
+ * Order matters: refuse a stale backup (before this run's first TRUNCATE only: see journal.ts), record
+ * every blob key (the purge needs them and the TRUNCATE erases them), prove the tables are still those
+ * the plan showed, lock them against writers (the web app still runs), record the blob rows written since
+ * the keys were read and the counts, then one TRUNCATE per database in the transaction that holds the
+ * locks, with SQL seeds in it, or a seed command after it commits.
  */
 import * as fs from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
@@ -19,7 +20,7 @@ import { targetCommandEnv } from './lib/child-env';
 import { resolveTarget, type ActivityDeps, type DatabaseHandle, type ResolvedTarget } from './lib/target';
 import type { BackupRecord } from '../contract';
 import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal, type Journal } from './journal';
-import { backupStoreFor } from './lib/backup-store';
+import { backupStoreFor, type BackupStore } from './lib/backup-store';
 import { manifestDeltaName, manifestLocation, manifestName, readManifest, writeTableManifest } from './manifest';
 import type { ManifestReader, Totals } from './lib/manifest-format';
 import { runRebuild } from './rebuild';
@@ -140,11 +141,7 @@ export function createDatabaseActivities(deps: ActivityDeps) {
         const existing = await readManifest(store, name);
         const m = existing
           ? await existing.check()
-          : await withClient(t.primary, (c) =>
-              writeTableManifest(store, name, c, manifestHeader(t, args.runId), {
-                delta: manifestDeltaName(t.name, args.runId),
-              }),
-            );
+          : await withClient(t.primary, (c) => writeFirstReading(t, store, args.runId, c));
         return { path: manifestLocation(store, name), blobs: m.rows, bytes: m.bytes };
       });
     },
@@ -189,6 +186,13 @@ const manifestHeader = (t: ResolvedTarget, runId: string) => ({
   createdAt: new Date(t.now()).toISOString(),
 });
 
+/** Every blob key as it is now, with the horizon of that reading: a version-3 manifest that names its delta. */
+function writeFirstReading(t: ResolvedTarget, store: BackupStore, runId: string, c: Client) {
+  return writeTableManifest(store, manifestName(t.name, runId), c, manifestHeader(t, runId), {
+    delta: manifestDeltaName(t.name, runId),
+  });
+}
+
 /** What the keys' first reading left: a manifest to complete with its delta under the lock, or one kept whole. */
 type KeysRead =
   { where: string; kept: BlobKeysOutcome } | { where: string; base: ManifestReader; keysBefore: Totals | undefined };
@@ -220,9 +224,7 @@ async function readKeys(t: ResolvedTarget, args: ResetArgs): Promise<KeysRead> {
       );
     }
     // Straight from PostgreSQL's COPY into the store: no list of every key, no object per row.
-    return writeTableManifest(store, name, c, manifestHeader(t, args.runId), {
-      delta: manifestDeltaName(t.name, args.runId),
-    });
+    return writeFirstReading(t, store, args.runId, c);
   });
   return { where, base: (await readManifest(store, name))!, keysBefore: { rows: first.rows, bytes: first.bytes } };
 }
@@ -230,7 +232,7 @@ async function readKeys(t: ResolvedTarget, args: ResetArgs): Promise<KeysRead> {
 /** The manifest whole: the first reading, and (the caller holding the blob table, where it can) its delta. */
 async function completeKeys(t: ResolvedTarget, args: ResetArgs, changed: boolean, k: KeysRead) {
   if ('kept' in k) return k.kept;
-  return { path: k.where, ...(await recordDelta(t, { ...args, keysBefore: k.keysBefore }, changed, k.base)) };
+  return { path: k.where, ...(await recordDelta(t, args.runId, changed, k.base, k.keysBefore)) };
 }
 
 /**
@@ -241,26 +243,29 @@ async function completeKeys(t: ResolvedTarget, args: ResetArgs, changed: boolean
  */
 async function recordDelta(
   t: ResolvedTarget,
-  args: ResetArgs,
+  runId: string,
   changed: boolean,
   base: ManifestReader,
+  keysBefore: Totals | undefined,
 ): Promise<{ blobs: number; bytes: number }> {
   const store = backupStoreFor(t.config.backup, t.s3);
-  const name = manifestDeltaName(t.name, args.runId);
+  const name = manifestDeltaName(t.name, runId);
   let delta = changed ? await readManifest(store, name) : undefined;
   if (!delta) {
     const horizon = base.horizon;
-    if (!horizon) throw new Error(`the purge manifest of run ${args.runId} names no horizon for its delta`);
+    if (!horizon) throw new Error(`the purge manifest of run ${runId} names no horizon for its delta`);
     await withClient(t.primary, (c) =>
-      writeTableManifest(store, name, c, manifestHeader(t, args.runId), { since: horizon }),
+      writeTableManifest(store, name, c, manifestHeader(t, runId), { since: horizon }),
     );
     delta = (await readManifest(store, name))!;
   }
   const d = await delta.check();
   // Without the figures of the first reading (a worker restarted in between), the merged reading gives them.
-  const before = args.keysBefore ?? (await base.check());
-  if (!args.keysBefore) return { blobs: before.rows, bytes: before.bytes };
-  return { blobs: before.rows + d.rows, bytes: before.bytes + d.bytes };
+  if (!keysBefore) {
+    const merged = await base.check();
+    return { blobs: merged.rows, bytes: merged.bytes };
+  }
+  return { blobs: keysBefore.rows + d.rows, bytes: keysBefore.bytes + d.bytes };
 }
 
 interface Readings {
@@ -271,14 +276,15 @@ interface Readings {
 
 /**
  * The readings before a replant's TRUNCATE, on the sessions that will run it, each database's truncated
- * tables locked first in SHARE mode (writers wait, readers go on). The app's web processes still run while
- * the workers are stopped: without the lock a blob row committed between the keys' reading and the
- * TRUNCATE was erased with its key never recorded (its file stayed in the bucket), and the counts a restore
- * checks against missed it. Held, such a write waits, and lands after the reset, in the seeded tables; an
- * insert still open when the lock is asked for is waited for (lock_timeout), and recorded.
- * The blob table is locked at once, before the plan is checked, so that the keys' reading (the longest,
- * at a million blobs) starts without waiting for the check; the other tables once the check has passed,
- * and then they are counted.
+ * tables locked in SHARE mode (writers wait, readers go on) before what is recorded under them is read.
+ * The app's web processes still run while the workers are stopped: without the lock a blob row committed
+ * between the keys' reading and the TRUNCATE was erased with its key never recorded (its file stayed in the
+ * bucket), and the counts a restore checks against missed it. Held, such a write waits, and lands after
+ * the reset, in the seeded tables; an insert still open when the lock is asked for is waited for
+ * (lock_timeout), and recorded. Every key is read first, unlocked (readKeys), so no write waits for them.
+ * The blob table is locked as soon as they are written, before the plan's check has to be done, so that
+ * the delta's scan (the longest reading at a million blobs) does not wait for it; the other tables once
+ * both are done, and then they are counted.
  */
 async function lockAndRead(
   t: ResolvedTarget,
@@ -295,9 +301,7 @@ async function lockAndRead(
   const begun = Promise.all(
     sessions.map((c, i) => c.query(`BEGIN; SET LOCAL lock_timeout = '${lockMs}ms'`).catch(refused(i))),
   );
-  // The keys' first reading unlocked, then the blob table locked at once (on the primary's session,
-  // sessions[0]): the delta's scan, the longest reading at a million blobs, need not wait for the plan's
-  // check. The other tables once both are done, so no write waits for the first reading either.
+  // The blob table on the primary's session (sessions[0]).
   const keys = readKeys(t, args);
   const blobsLocked = Promise.all([keys, begun]).then(() => sessions[0].query(LOCK_BLOB_TABLE).catch(refused(0)));
   const checked = begun.then(() => checkPlanAndCount(t, args.planDigest, changed, false, sessions));

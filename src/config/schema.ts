@@ -135,7 +135,7 @@ function target(env: Env | undefined) {
           ),
           lockTimeoutSeconds: num(
             1,
-            "How long the reset step waits for each lock on the tables it empties (taken against writers before it reads the blob keys, then the TRUNCATE's) while another session holds one.",
+            "How long the reset step waits for each lock on the tables it empties (taken against writers before it reads the rows it records, then the TRUNCATE's) while another session holds one.",
           ).default(DEFAULTS.timing.lockTimeoutSeconds),
         },
         'expected an object',
