@@ -109,7 +109,12 @@ export async function planTables(
       }
     });
   }
-  errors.push(...sharedTables(decisions, identities));
+  // Named as the targets file names them: the primary's settings, then each extra's by its place in the list.
+  const schemasSetting = (name: string) => {
+    const i = t.databases.findIndex((d) => d.name === name);
+    return i <= 0 ? 'database.schemas' : `extraDatabases[${i - 1}].schemas`;
+  };
+  errors.push(...sharedTables(decisions, identities, schemasSetting));
   return { tables, decisions, materializedViews, databaseName, environment, serverVersion, databaseBytes, errors };
 }
 

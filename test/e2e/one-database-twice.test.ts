@@ -74,7 +74,7 @@ test('the same tables under two names: the plan refuses, naming both; a reset le
   const { plan, reset } = setUp();
   const p = await plan();
   expect(p.errors).toEqual([
-    'databases "primary" and "queue" are one database (the same server and name), and both would truncate public.active_storage_blobs: give them different schemas (database.schemas), or remove "queue" from extraDatabases',
+    'databases "primary" and "queue" are one database (the same server and name), and both would truncate public.active_storage_blobs: give them different schemas (database.schemas, extraDatabases[0].schemas), or remove "queue" from extraDatabases',
   ]);
   // What the refusal spares: the queue's TRUNCATE waits for the primary's own lock until lock_timeout.
   const err = await reset('twice-0', p).catch((e: Error) => e);

@@ -97,7 +97,11 @@ export function planDigest(args: {
  * own before it truncates any (activities/database.ts), and one table on two sessions would wait on itself.
  * `identities`: each database's server and name (advisory-lock.ts's lockKey), by logical name.
  */
-export function sharedTables(decisions: TableDecision[], identities: Map<string, string>): string[] {
+export function sharedTables(
+  decisions: TableDecision[],
+  identities: Map<string, string>,
+  schemasSetting: (database: string) => string,
+): string[] {
   const errors: string[] = [];
   decisions.forEach((a, i) =>
     decisions.slice(i + 1).forEach((b) => {
@@ -106,7 +110,7 @@ export function sharedTables(decisions: TableDecision[], identities: Map<string,
       const both = a.truncate.map(qualified).filter((x) => theirs.has(x));
       if (both.length)
         errors.push(
-          `databases "${a.database}" and "${b.database}" are one database (the same server and name), and both would truncate ${both.slice(0, 3).join(', ')}${both.length > 3 ? ` and ${both.length - 3} more` : ''}: give them different schemas (database.schemas), or remove "${b.database}" from extraDatabases`,
+          `databases "${a.database}" and "${b.database}" are one database (the same server and name), and both would truncate ${both.slice(0, 3).join(', ')}${both.length > 3 ? ` and ${both.length - 3} more` : ''}: give them different schemas (${schemasSetting(a.database)}, ${schemasSetting(b.database)}), or remove "${b.database}" from extraDatabases`,
         );
     }),
   );
