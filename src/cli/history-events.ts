@@ -20,6 +20,12 @@ const STEP_OF_ACTIVITY: Record<string, StepName> = {
   verifyCounts: 'verify',
 };
 
+/** The marker the SDK records for a local activity once it has ended. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+const planDetail = (plan: Plan) =>
+  `${plan.tables.filter((t) => t.action === 'truncate').length} tables to truncate, ${plan.tables.filter((t) => t.action === 'keep').length} kept`;
+
 function iso(ts: Event['eventTime']): string {
   if (!ts || ts.seconds == null) return new Date(0).toISOString();
   return new Date(Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
@@ -128,7 +134,8 @@ export function readEvents(events: Event[]): HistoryFacts {
         if (lastFailure?.step === step) lastFailure = undefined; // an operator's retry re-runs it
       }
     } else if (e.activityTaskStartedEventAttributes) {
-      // An activity the server retries (the plan) is scheduled once; its started event names the last try.
+      // An activity the server retries (the plan, in runs from before it was local) is scheduled once; its started
+      // event names the last try.
       const a = e.activityTaskStartedEventAttributes;
       const sch = scheduled.get(String(a.scheduledEventId));
       if (sch?.step && !sch.compensation) stepState(steps, sch.step).attempts += Math.max(0, (a.attempt ?? 1) - 1);
@@ -146,8 +153,7 @@ export function readEvents(events: Event[]): HistoryFacts {
         if (sch.step === 'startWorkers') stoppedSince = undefined;
         if (sch.step === 'plan') {
           plan = decode<Plan>(a.result?.payloads);
-          if (plan)
-            s.detail = `${plan.tables.filter((t) => t.action === 'truncate').length} tables to truncate, ${plan.tables.filter((t) => t.action === 'keep').length} kept`;
+          if (plan) s.detail = planDetail(plan);
         }
       }
     } else if (e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes) {
@@ -169,6 +175,37 @@ export function readEvents(events: Event[]): HistoryFacts {
         s.status = 'failed';
         s.endedAt = at;
         s.error = 'cancelled';
+      }
+    } else if (e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER) {
+      // A local activity (the plan, the verify: src/workflows/activities.ts) leaves one marker once it has ended,
+      // with its type and last try in `data`, and its result or failure.
+      const m = e.markerRecordedEventAttributes;
+      const data = decode<{ activity_type?: string; attempt?: number; backoff?: unknown }>(m.details?.data?.payloads);
+      const summary = decode<string>(e.userMetadata?.summary ? [e.userMetadata.summary] : undefined);
+      const step = stepOf(data?.activity_type, summary);
+      if (!step || step === 'startWorkers') continue;
+      const s = stepState(steps, step);
+      // The plan's tries are the policy's, all in this marker; every other step's are the workflow's, one per marker.
+      s.attempts = step === 'plan' ? Math.max(s.attempts, data?.attempt ?? 1) : s.attempts + 1;
+      s.startedAt = s.startedAt ?? at;
+      if (m.failure && data?.backoff) {
+        s.status = 'running'; // tried again after a timer
+      } else if (m.failure) {
+        const error = innermost(m.failure);
+        s.status = 'failed';
+        s.endedAt = at;
+        s.error = error;
+        lastFailure = { step, error, at, eventId: id };
+      } else {
+        s.status = 'done';
+        s.endedAt = at;
+        s.error = undefined;
+        lastCompleted = { step, at };
+        if (lastFailure?.step === step) lastFailure = undefined;
+        if (step === 'plan') {
+          plan = decode<Plan>(m.details?.result?.payloads);
+          if (plan) s.detail = planDetail(plan);
+        }
       }
     } else if (e.workflowExecutionSignaledEventAttributes) {
       const a = e.workflowExecutionSignaledEventAttributes;

@@ -72,7 +72,7 @@ export interface Plan {
   /** SHA-256 over the plan's decisive parts (tables and actions, strategy, database): what an approval binds to. */
   digest: string;
   createdAt: string;
-  /** The try of the plan's activity that made it, when the server had to try it again (the plan's row counts them). */
+  /** The try of the plan's activity that made it, when it had to be tried again (the plan's row counts them). */
   attempt?: number;
   /** What a restore can bring back after this reset, said before the approval (missing in plans recorded before it). */
   undo?: UndoPlan;

@@ -39,7 +39,7 @@ function options(
  */
 export const PLAN_HEARTBEAT_TIMEOUT_SECONDS = 5;
 
-/** The plan is retried by the server (its attempts are not a step's): 1 s after a lost worker is noticed. */
+/** The plan is retried by its policy (its attempts are not a step's), the first time 1 s after its failure. */
 function planOptions(startToCloseSeconds: number): ActivityOptions {
   const o = options(
     'plan',
@@ -49,8 +49,24 @@ function planOptions(startToCloseSeconds: number): ActivityOptions {
   return { ...o, retry: { ...o.retry, initialInterval: '1s' } };
 }
 
-export function planActivities() {
-  return proxyActivities<Pick<Activities, 'planReset'>>(planOptions(600));
+/**
+ * Local (runs patched 'plan-local-activity'): the plan only reads, so running it again changes nothing, and it takes
+ * a tenth of a second to a second (docs/benchmarks.md), so it runs inside the run's first workflow task: no activity
+ * task, and no second workflow task before the lock and the backup (about 0.05 s of every run). Its retries are the
+ * same policy, run by the worker. Two things differ, and both stay small for a short step: a worker lost during the
+ * plan is noticed when the workflow task times out (5 s, as the plan's heartbeat did; 10 s for a run started
+ * without the CLI), and the run answers queries once the plan is done (`status` falls back to the history meanwhile).
+ * A plan asked to count every table exactly (ResetInput.exactCounts) may take minutes: it stays an activity.
+ */
+export function planActivities(local = false) {
+  const o = planOptions(600);
+  if (local)
+    return proxyLocalActivities<Pick<Activities, 'planReset'>>({
+      summary: o.summary,
+      startToCloseTimeout: o.startToCloseTimeout,
+      retry: o.retry,
+    });
+  return proxyActivities<Pick<Activities, 'planReset'>>(o);
 }
 
 /**
@@ -60,6 +76,18 @@ export function planActivities() {
  */
 export function stepActivities(s: RunSettings) {
   const once = (step: StepName, seconds: number) => proxyActivities<Activities>(options(step, s, seconds, 1));
+  /**
+   * Local (runs patched 'verify-local-activity'): step 6 counts the tables after the reset, which hold only the
+   * seeds (0.02-0.07 s at every scale measured), and only reads: it runs inside the workflow task that follows
+   * the workers' start, and the run ends in that task. One attempt, as every step's: the runbook retries it.
+   */
+  const local = (step: StepName, seconds: number) =>
+    proxyLocalActivities<Activities>({
+      summary: STEP_TITLES[step],
+      startToCloseTimeout: `${seconds}s`,
+      retry: { maximumAttempts: 1 },
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    });
   return {
     backup: once('backup', 12 * 3600).backupDatabase,
     stopWorkers: once('stopWorkers', s.stopTimeoutSeconds + 120).stopWorkers,
@@ -67,6 +95,7 @@ export function stepActivities(s: RunSettings) {
     purgeStorage: once('purgeStorage', 12 * 3600).purgeStorage,
     startWorkers: once('startWorkers', s.startTimeoutSeconds + 120).startWorkers,
     verify: once('verify', 1800).verifyCounts,
+    verifyLocal: local('verify', 1800).verifyCounts,
     /**
      * workers.startBeforePurge: the blob keys, recorded before the workers stop (retried by the server; if
      * it still fails, the reset records them all itself, as without the setting).

@@ -24,7 +24,7 @@ import {
 import { lockActivities } from './activities';
 import { AbortRequested, RejectRequested } from './operator';
 import { workersStillStoppedMessage, type RunProgress } from './progress';
-import { messageOf, WorkersStillStopped, type StepRunner } from './steps';
+import { messageOf, retryable, WorkersStillStopped, type StepRunner } from './steps';
 
 /** What a run's result says about its ending; a reset's and a restore's results alike. */
 type Ended = Pick<ResetResult, 'outcome' | 'endReason' | 'message' | 'workers' | 'stepDurationsMs'>;
@@ -66,9 +66,11 @@ export class Ending<R extends Ended> {
   /** The plan failed, nothing was touched; returns the message that says why. */
   planFailed(err: unknown): string {
     const message = messageOf(err);
-    // The server retried the plan (planOptions): its row counts every attempt, not the one failure seen here.
-    if (err instanceof ActivityFailure && err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED)
-      this.progress.step('plan').attempts = PLAN_DEFAULTS.maximumAttempts;
+    // The plan was retried (planOptions): its row counts every attempt, not the one failure seen here. A local
+    // activity's failure carries no retry state: one the policy retries was retried until its last attempt.
+    const exhausted =
+      err instanceof ActivityFailure ? err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED : retryable(err);
+    if (exhausted) this.progress.step('plan').attempts = PLAN_DEFAULTS.maximumAttempts;
     this.progress.failed('plan', message);
     this.end('failed', 'planFailed', 'failed', message);
     return message;

@@ -34,6 +34,14 @@ import { planSummary, purgeDetail } from './run-lines';
 import { messageOf, StepRunner } from './steps';
 import { inStepSpan, traceRun } from './tracing';
 
+/** The patches asked for after the plan and before the backup's activity (planLocal: asked first). */
+const PATCHES_AFTER_THE_PLAN = [
+  'start-workers-before-purge',
+  'four-eyes',
+  'one-reset-per-database',
+  'reset-lock-local-activity',
+] as const;
+
 export async function productionDataReset(raw: ResetInput): Promise<ResetResult> {
   const input = checkInput(raw, workflowInfo().workflowId);
   traceRun(input.target, 'reset');
@@ -56,9 +64,17 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
   // 0 — plan: what will happen, with nothing changed. A plan run ends here.
   progress.started('plan');
   let plan: Plan;
+  // The plan runs inside this workflow task (activities.ts says why); runs started before, as an activity.
+  const planLocal = input.exactCounts !== true && patched('plan-local-activity');
+  // Every patch the run asks for between the plan and its first activity is asked for now, before the plan. A patch
+  // asked for after a local activity, in the workflow task that activity ended in, can replay as absent: the SDK
+  // looks for its marker among that task's events, and the task may have been completed with the activity's marker
+  // before the code after it ran (a query at that moment does it). Asked again later, a patch gives the same answer
+  // and records no second marker.
+  if (planLocal) for (const id of PATCHES_AFTER_THE_PLAN) patched(id);
   try {
     plan = await inStepSpan(input.target, 'plan', 1, () =>
-      planActivities().planReset({
+      planActivities(planLocal).planReset({
         target: input.target,
         ...(input.exactCounts !== undefined ? { exactCounts: input.exactCounts } : {}),
       }),
@@ -269,11 +285,13 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
     // 5 — start workers: heartbeats come back.
     if (!startFirst) await startWorkers();
 
-    // 6 — verify: the runbook's expected output.
+    // 6 — verify: the runbook's expected output. Counted inside the workflow task (activities.ts); runs started
+    // before, as an activity.
+    const countRows = patched('verify-local-activity') ? act.verifyLocal : act.verify;
     const verify = await step(
       'verify',
       async () => {
-        const v = await act.verify({ target: input.target });
+        const v = await countRows({ target: input.target });
         if (!v.ok)
           throw ApplicationFailure.nonRetryable(
             `Verify found unexpected counts:\n${v.report}\n${v.hints.join('\n')}`,

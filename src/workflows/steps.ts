@@ -229,10 +229,21 @@ function lostWorker(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'HEARTBEAT';
 }
 
+/**
+ * What an activity reported, however it ran: a regular activity's failure arrives wrapped in an ActivityFailure, a
+ * local activity's (the plan, the verify, the lock: activities.ts) as its own ApplicationFailure or TimeoutFailure.
+ * undefined: not an activity's failure (the workflow's own).
+ */
+export function activityFailure(err: unknown): Error | undefined {
+  if (err instanceof ActivityFailure) return err.cause ?? err;
+  if (err instanceof ApplicationFailure || err instanceof TimeoutFailure) return err;
+  return undefined;
+}
+
 /** Whether the workflow should try an activity again: not when it said its failure is final. */
 export function retryable(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
+  const cause = activityFailure(err);
+  return cause !== undefined && !(cause instanceof ApplicationFailure && cause.nonRetryable);
 }
 
 /**

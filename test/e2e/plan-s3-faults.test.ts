@@ -1,14 +1,15 @@
 /**
  * The plan's S3 requests (its HEAD sample of the blobs, its probes of the buckets it will write to) meet
- * a failing S3. A throttled or briefly failing S3 fails the plan's attempt, which the server tries again,
+ * a failing S3. A throttled or briefly failing S3 fails the plan's attempt, which is tried again,
  * and the run goes on; one that stays so ends the run at its plan, saying so truthfully in the CLI's
  * views, with the workers never touched; a refusal that will not pass by itself (403) is a plan error on
  * the first attempt.
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { CLI, run } from '../cli/harness';
 import { startChaosProxy, type ChaosProxy } from '../../faults/lib/chaos-proxy';
-import { fixture, type ResetFixture } from '../support/fixture';
+import { fixture, type ResetFixture, type WorkerProcess } from '../support/fixture';
 
 let f: ResetFixture;
 let proxy: ChaosProxy;
@@ -17,30 +18,44 @@ afterEach(async () => {
   await proxy?.close();
 });
 
+let worker: WorkerProcess;
 async function setup() {
   proxy = await startChaosProxy(process.env.RR_S3_ENDPOINT!);
   f = await fixture({ target: { endpoint: proxy.endpoint } });
-  await f.startWorker();
+  worker = await f.startWorker();
 }
 
-/** The attempt the plan activity is on while it runs, or ended on. */
+/**
+ * The attempt the plan ended on: the plan runs as a local activity (src/workflows/activities.ts), whose marker names
+ * its last try once it has ended; 0 while it runs.
+ */
 async function planAttempt(h: WorkflowHandle): Promise<number> {
-  const pending = (await h.describe()).raw.pendingActivities ?? [];
-  if (pending.length) return pending[0].attempt ?? 1;
-  const started = (await h.fetchHistory()).events!.find((e) => e.activityTaskStartedEventAttributes);
-  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+  for (const e of (await h.fetchHistory()).events!) {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_local_activity' || !m.details?.data?.payloads?.[0]) continue;
+    const data = defaultPayloadConverter.fromPayload<{ activity_type: string; attempt: number }>(
+      m.details.data.payloads[0],
+    );
+    if (data.activity_type === 'planReset') return data.attempt;
+  }
+  return 0;
+}
+
+/** Until the worker reports the plan's first try failed (the SDK's "Activity failed", at warn). */
+async function firstTryFailed(w: WorkerProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!/Activity failed \{[^}]*activityType: 'planReset'/.test(w.log())) {
+    if (Date.now() > deadline) throw new Error(`the plan's first try did not fail within 60 s:\n${w.log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 test('S3 answering 503 SlowDown to the whole first attempt: the plan is tried again and comes back clean', async () => {
   await setup();
   proxy.rule = { match: 'any', action: 'slowdown', every: 1, times: Infinity };
   const h = await f.start({ mode: 'plan' });
-  const deadline = Date.now() + 60_000;
-  // Until the second attempt starts, or the run ends without one (the assertions below then say how).
-  while ((await planAttempt(h)) < 2 && (await h.describe()).status.name === 'RUNNING') {
-    if (Date.now() > deadline) throw new Error('the plan was not tried a second time within 60 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // The whole first try meets the throttling; the next, a second later, does not.
+  await firstTryFailed(worker);
   const faulted = proxy.injected;
   proxy.rule = undefined; // S3 stops throttling
   const r = await h.result();

@@ -186,8 +186,8 @@ export function s3ErrorText(err: unknown): string {
 }
 
 /**
- * For the plan: a transient failure (s3FailureIsTransient) fails the plan's attempt, which the server
- * tries again (planOptions), instead of becoming a plan error that refuses the run.
+ * For the plan: a transient failure (s3FailureIsTransient) fails the plan's attempt, which is tried
+ * again (planOptions), instead of becoming a plan error that refuses the run.
  */
 export function retryPlanIfTransient(err: unknown, what: string): void {
   if (!s3FailureIsTransient(err)) return;

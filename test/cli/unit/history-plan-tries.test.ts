@@ -1,10 +1,12 @@
 /**
  * The plan is retried by the server (one scheduled event, one started event naming the last try), where
  * every other step's tries are the workflow's own (a scheduled event each). `status` read from history
- * counts both kinds as tries.
+ * counts both kinds as tries. Runs from 2026-12-05 plan and verify in local activities: one marker each
+ * once the activity has ended, naming its type and last try.
  */
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { readEvents } from '../../../src/cli/history-events';
+import { fakePlan } from '../../support/fake-plan';
 
 const at = (s: number) => new Date(Date.UTC(2026, 11, 5, 4, 0, s)).toISOString();
 const TYPE: Record<string, string> = {
@@ -13,6 +15,7 @@ const TYPE: Record<string, string> = {
   activityTaskStartedEventAttributes: 'EVENT_TYPE_ACTIVITY_TASK_STARTED',
   activityTaskFailedEventAttributes: 'EVENT_TYPE_ACTIVITY_TASK_FAILED',
   activityTaskCompletedEventAttributes: 'EVENT_TYPE_ACTIVITY_TASK_COMPLETED',
+  markerRecordedEventAttributes: 'EVENT_TYPE_MARKER_RECORDED',
 };
 
 /** Events as `temporal workflow show -o json` prints them, read as the CLI reads a fetched history. */
@@ -72,4 +75,77 @@ test("a step the workflow retries counts one try per scheduled event, each start
     );
   }
   expect(read(events).steps.get('backup')!.attempts).toBe(2);
+});
+
+/** A JSON payload as `temporal workflow show -o json` prints it. */
+const payload = (v: unknown) => ({
+  payloads: [
+    {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from(JSON.stringify(v)).toString('base64'),
+    },
+  ],
+});
+
+/** The marker the SDK records for a local activity once it has ended (its try count in `data`). */
+function localActivity(
+  eventId: number,
+  type: string,
+  attempt: number,
+  end: { result?: unknown; failure?: string },
+): Event {
+  return {
+    eventId,
+    eventTime: at(eventId),
+    markerRecordedEventAttributes: {
+      markerName: 'core_local_activity',
+      details: {
+        data: payload({ seq: eventId, attempt, activity_id: String(eventId), activity_type: type, backoff: null }),
+        ...(end.result !== undefined ? { result: payload(end.result) } : {}),
+      },
+      ...(end.failure ? { failure: { message: end.failure } } : {}),
+    },
+  };
+}
+
+test.each([
+  [3, 'failed', 3],
+  [2, 'completed', 2],
+] as const)('a plan run as a local activity whose last try was %i and %s counts %i tries', (lastTry, ending, tries) => {
+  const plan = fakePlan('t');
+  const facts = read([
+    { eventId: 1, eventTime: at(0), workflowExecutionStartedEventAttributes: {} },
+    localActivity(5, 'planReset', lastTry, ending === 'failed' ? { failure: 'S3 is throttling' } : { result: plan }),
+  ]);
+  const step = facts.steps.get('plan')!;
+  expect(step).toMatchObject({ status: ending === 'failed' ? 'failed' : 'done', attempts: tries });
+  if (ending === 'failed') expect(facts.lastFailure).toMatchObject({ step: 'plan', error: 'S3 is throttling' });
+  else {
+    expect(facts.plan?.digest).toBe(plan.digest);
+    expect(step.detail).toBe('1 tables to truncate, 0 kept');
+  }
+});
+
+test('a verify run as a local activity: one try per marker; failed, then done after the retry', () => {
+  const failed = read([
+    { eventId: 1, eventTime: at(0), workflowExecutionStartedEventAttributes: {} },
+    localActivity(30, 'verifyCounts', 1, { failure: 'connection reset' }),
+  ]);
+  expect(failed.steps.get('verify')).toMatchObject({ status: 'failed', attempts: 1, error: 'connection reset' });
+  expect(failed.lastFailure?.step).toBe('verify');
+  const done = read([
+    { eventId: 1, eventTime: at(0), workflowExecutionStartedEventAttributes: {} },
+    localActivity(30, 'verifyCounts', 1, { failure: 'connection reset' }),
+    localActivity(40, 'verifyCounts', 1, { result: { ok: true, report: 'Users: 6' } }),
+  ]);
+  expect(done.steps.get('verify')).toMatchObject({ status: 'done', attempts: 2 });
+  expect(done.lastFailure).toBeUndefined();
+});
+
+test("the reset lock's local activity is no step", () => {
+  const facts = read([
+    { eventId: 1, eventTime: at(0), workflowExecutionStartedEventAttributes: {} },
+    localActivity(9, 'acquireResetLock', 1, { result: [] }),
+  ]);
+  expect([...facts.steps.keys()]).toEqual([]);
 });
