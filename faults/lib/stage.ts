@@ -164,13 +164,21 @@ export class Stage {
 
   /**
    * Each death in this scenario: the first activity attempt started after it on another worker (history event times).
+   * A local activity (the plan, the verify, the lock) has no started event of its own: it runs inside a workflow
+   * task, so that task's start counts as its attempt's.
    */
   async measureRecovery(h: Handle): Promise<void> {
     const events = (await h.fetchHistory()).events ?? [];
     const E = temporal.api.enums.v1.EventType;
-    const starts = events
-      .filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED)
-      .map((e) => ({ at: tsMs(e.eventTime), identity: e.activityTaskStartedEventAttributes?.identity ?? '' }));
+    const starts: { at: number; identity: string }[] = [];
+    let task: { at: number; identity: string } | undefined;
+    for (const e of events) {
+      if (e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+        starts.push({ at: tsMs(e.eventTime), identity: e.activityTaskStartedEventAttributes?.identity ?? '' });
+      else if (e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+        task = { at: tsMs(e.eventTime), identity: e.workflowTaskStartedEventAttributes?.identity ?? '' };
+      else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity' && task) starts.push(task);
+    }
     const end = tsMs(events[events.length - 1]?.eventTime);
     for (const d of this.suite.deaths.filter((x) => x.at >= this.started && x.at < end)) {
       const next = starts
