@@ -3,6 +3,7 @@ import { temporal } from '@temporalio/proto';
 import * as fs from 'node:fs';
 import type { productionDataReset } from '../../src/workflows';
 import {
+  LOCAL_ACTIVITY_MARKER,
   resetWorkflowId,
   type Progress,
   type ResetInput,
@@ -177,7 +178,7 @@ export class Stage {
         starts.push({ at: tsMs(e.eventTime), identity: e.activityTaskStartedEventAttributes?.identity ?? '' });
       else if (e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_STARTED)
         task = { at: tsMs(e.eventTime), identity: e.workflowTaskStartedEventAttributes?.identity ?? '' };
-      else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity' && task) starts.push(task);
+      else if (e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER && task) starts.push(task);
     }
     const end = tsMs(events[events.length - 1]?.eventTime);
     for (const d of this.suite.deaths.filter((x) => x.at >= this.started && x.at < end)) {

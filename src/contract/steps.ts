@@ -120,6 +120,13 @@ export function stepOfActivity(p: Procedure): Record<string, StepName> {
   return out;
 }
 
+/**
+ * The marker the SDK records in a run's history once a local activity (the plan, the verify, the reset lock) has
+ * ended: its type and last try in `details.data`, its result or failure beside them. Local activities have no
+ * activity events, so whatever reads a history for steps reads these.
+ */
+export const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
 /** The activities of the destructive steps, any procedure's: the ones the boundary runs under the reset lock. */
 export const DESTRUCTIVE_ACTIVITIES: readonly string[] = [
   ...new Set(STEPS.filter((s) => s.destructive).flatMap((s) => Object.values(activities(s)))),

@@ -7,6 +7,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { LOCAL_ACTIVITY_MARKER } from '../../src/contract';
 import { CLI, run } from '../cli/harness';
 import { startChaosProxy, type ChaosProxy } from '../../faults/lib/chaos-proxy';
 import { fixture, type ResetFixture, type WorkerProcess } from '../support/fixture';
@@ -32,7 +33,7 @@ async function setup() {
 async function planAttempt(h: WorkflowHandle): Promise<number> {
   for (const e of (await h.fetchHistory()).events!) {
     const m = e.markerRecordedEventAttributes;
-    if (m?.markerName !== 'core_local_activity' || !m.details?.data?.payloads?.[0]) continue;
+    if (m?.markerName !== LOCAL_ACTIVITY_MARKER || !m.details?.data?.payloads?.[0]) continue;
     const data = defaultPayloadConverter.fromPayload<{ activity_type: string; attempt: number }>(
       m.details.data.payloads[0],
     );
