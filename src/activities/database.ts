@@ -22,7 +22,7 @@ import type { BackupRecord } from '../contract';
 import { databaseChanged, readJournal, recordTransaction, updateJournal, writeJournal, type Journal } from './journal';
 import { backupStoreFor, type BackupStore } from './lib/backup-store';
 import { manifestDeltaName, manifestLocation, manifestName, readManifest, writeTableManifest } from './manifest';
-import type { ManifestReader, Totals } from './lib/manifest-format';
+import type { BlobHorizon, ManifestReader, Totals } from './lib/manifest-format';
 import { runRebuild } from './rebuild';
 
 export interface ResetArgs {
@@ -193,9 +193,15 @@ function writeFirstReading(t: ResolvedTarget, store: BackupStore, runId: string,
   });
 }
 
-/** What the keys' first reading left: a manifest to complete with its delta under the lock, or one kept whole. */
+/**
+ * What the keys' first reading left: a manifest kept whole, or one to complete with its delta under the lock,
+ * against its horizon. Its figures come with it, or (a worker restarted since recordBlobKeys wrote it) from
+ * the merged reading once the delta is written.
+ */
 type KeysRead =
-  { where: string; kept: BlobKeysOutcome } | { where: string; base: ManifestReader; keysBefore: Totals | undefined };
+  | { where: string; kept: BlobKeysOutcome }
+  | { where: string; horizon: BlobHorizon | undefined; keysBefore: Totals }
+  | { where: string; horizon: BlobHorizon | undefined; keysBefore: undefined; merged: ManifestReader };
 
 /**
  * The purge manifest's first reading, unlocked: every key as it is now, with the horizon of that reading
@@ -209,7 +215,10 @@ async function readKeys(t: ResolvedTarget, args: ResetArgs): Promise<KeysRead> {
   // Read first: after this run's TRUNCATE the blob table is empty, and only the first copy is true.
   const existing = await readManifest(store, name);
   const where = manifestLocation(store, name);
-  if (existing?.version === 3) return { where, base: existing, keysBefore: args.keysBefore };
+  if (existing?.version === 3)
+    return args.keysBefore
+      ? { where, horizon: existing.horizon, keysBefore: args.keysBefore }
+      : { where, horizon: existing.horizon, keysBefore: undefined, merged: existing };
   if (existing) {
     const m = await existing.check();
     return { where, kept: { path: where, blobs: m.rows, bytes: m.bytes } };
@@ -226,13 +235,13 @@ async function readKeys(t: ResolvedTarget, args: ResetArgs): Promise<KeysRead> {
     // Straight from PostgreSQL's COPY into the store: no list of every key, no object per row.
     return writeFirstReading(t, store, args.runId, c);
   });
-  return { where, base: (await readManifest(store, name))!, keysBefore: { rows: first.rows, bytes: first.bytes } };
+  return { where, horizon: first.horizon, keysBefore: { rows: first.rows, bytes: first.bytes } };
 }
 
 /** The manifest whole: the first reading, and (the caller holding the blob table, where it can) its delta. */
 async function completeKeys(t: ResolvedTarget, args: ResetArgs, changed: boolean, k: KeysRead) {
   if ('kept' in k) return k.kept;
-  return { path: k.where, ...(await recordDelta(t, args.runId, changed, k.base, k.keysBefore)) };
+  return { path: k.where, ...(await recordDelta(t, args.runId, changed, k)) };
 }
 
 /**
@@ -245,27 +254,21 @@ async function recordDelta(
   t: ResolvedTarget,
   runId: string,
   changed: boolean,
-  base: ManifestReader,
-  keysBefore: Totals | undefined,
+  k: Exclude<KeysRead, { kept: BlobKeysOutcome }>,
 ): Promise<{ blobs: number; bytes: number }> {
   const store = backupStoreFor(t.config.backup, t.s3);
   const name = manifestDeltaName(t.name, runId);
-  let delta = changed ? await readManifest(store, name) : undefined;
-  if (!delta) {
-    const horizon = base.horizon;
+  let d = changed ? await (await readManifest(store, name))?.check() : undefined;
+  if (!d) {
+    const horizon = k.horizon;
     if (!horizon) throw new Error(`the purge manifest of run ${runId} names no horizon for its delta`);
-    await withClient(t.primary, (c) =>
+    d = await withClient(t.primary, (c) =>
       writeTableManifest(store, name, c, manifestHeader(t, runId), { since: horizon }),
     );
-    delta = (await readManifest(store, name))!;
   }
-  const d = await delta.check();
-  // Without the figures of the first reading (a worker restarted in between), the merged reading gives them.
-  if (!keysBefore) {
-    const merged = await base.check();
-    return { blobs: merged.rows, bytes: merged.bytes };
-  }
-  return { blobs: keysBefore.rows + d.rows, bytes: keysBefore.bytes + d.bytes };
+  if (k.keysBefore) return { blobs: k.keysBefore.rows + d.rows, bytes: k.keysBefore.bytes + d.bytes };
+  const merged = await k.merged.check();
+  return { blobs: merged.rows, bytes: merged.bytes };
 }
 
 interface Readings {

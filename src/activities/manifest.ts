@@ -60,7 +60,8 @@ export async function writeManifestOnce(
  * The blob table's keys into the store: the whole table straight from PostgreSQL's COPY (lib/blob-lines.ts),
  * or, with `since`, only the rows a reading with that horizon may have missed (a delta: few rows, so one
  * cursor over them, not COPY's two scans of the table). With `delta`, the manifest is written as version
- * 3, naming that delta and its own horizon. Overwrites.
+ * 3, naming that delta and its own horizon. Overwrites. Returns what it wrote (the totals, and the horizon
+ * of a version 3), so that the writer need not read the file back to learn them.
  */
 export async function writeTableManifest(
   store: BackupStore,
@@ -68,7 +69,7 @@ export async function writeTableManifest(
   c: Client,
   header: ManifestHeader,
   opts: { delta?: string; since?: BlobHorizon } = {},
-): Promise<ManifestTotals> {
+): Promise<WrittenManifest> {
   if (opts.since) {
     const totals = emptyTotals();
     await store.writeStream(name, manifestChunks(header, streamBlobs(c, 2000, newerThanSql(opts.since)), totals));
@@ -77,9 +78,11 @@ export async function writeTableManifest(
   return withBlobLines(c, async ({ horizon, totals, lines }) => {
     const h = opts.delta ? { ...header, horizon, delta: opts.delta } : header;
     await store.writeStream(name, manifestFromLines(h, lines, totals));
-    return totals;
+    return opts.delta ? { ...totals, horizon } : totals;
   });
 }
+
+export type WrittenManifest = ManifestTotals & { horizon?: BlobHorizon };
 
 /** Where the manifest is, as the reset's result shows it: a path, or s3://bucket/key. */
 export function manifestLocation(store: BackupStore, name: string): string {
