@@ -4,24 +4,22 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { STEP_TITLES, type Plan, type ResetInput, type StepName, type StepState } from '../contract';
+import {
+  LOCAL_ACTIVITY_MARKER,
+  STEP_TITLES,
+  stepOfActivity,
+  verifyMismatchMessage,
+  type Plan,
+  type ResetInput,
+  type StepName,
+  type StepState,
+} from '../contract';
 import type { SignalSeen } from './history-state';
 
 export type Event = temporal.api.history.v1.IHistoryEvent;
 
 /** Activity type -> the step it runs (the compensation's startWorkers is told apart by when it runs). */
-const STEP_OF_ACTIVITY: Record<string, StepName> = {
-  planReset: 'plan',
-  backupDatabase: 'backup',
-  stopWorkers: 'stopWorkers',
-  resetDatabase: 'reset',
-  purgeStorage: 'purgeStorage',
-  startWorkers: 'startWorkers',
-  verifyCounts: 'verify',
-};
-
-/** The marker the SDK records for a local activity once it has ended. */
-const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+const STEP_OF_ACTIVITY = stepOfActivity('reset');
 
 const planDetail = (plan: Plan) =>
   `${plan.tables.filter((t) => t.action === 'truncate').length} tables to truncate, ${plan.tables.filter((t) => t.action === 'keep').length} kept`;
@@ -31,7 +29,9 @@ function iso(ts: Event['eventTime']): string {
   return new Date(Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
 }
 
-function decode<T>(payloads: temporal.api.common.v1.IPayload[] | null | undefined): T | undefined {
+type Payloads = temporal.api.common.v1.IPayload[] | null | undefined;
+
+function decode<T>(payloads: Payloads): T | undefined {
   if (!payloads?.length) return undefined;
   try {
     return defaultPayloadConverter.fromPayload<T>(payloads[0] as never);
@@ -98,6 +98,34 @@ export function readEvents(events: Event[]): HistoryFacts {
   let endedAt: string | undefined;
   let stoppedSince: string | undefined;
 
+  // How a step's end reads, whether an activity's event or a local activity's marker tells it.
+  const stepDone = (step: StepName, at: string, result: Payloads, eventId: number) => {
+    if (step === 'verify') {
+      // Step 6 returns its counts even when they are wrong, and the run fails the step on them.
+      const v = decode<{ ok?: boolean; report?: string; hints?: string[] }>(result);
+      if (v?.ok === false)
+        return stepFailed(step, at, verifyMismatchMessage({ report: v.report ?? '', hints: v.hints ?? [] }), eventId);
+    }
+    const s = stepState(steps, step);
+    s.status = 'done';
+    s.endedAt = at;
+    s.error = undefined;
+    lastCompleted = { step, at };
+    if (lastFailure?.step === step) lastFailure = undefined;
+    if (step === 'startWorkers') stoppedSince = undefined;
+    if (step === 'plan') {
+      plan = decode<Plan>(result);
+      if (plan) s.detail = planDetail(plan);
+    }
+  };
+  const stepFailed = (step: StepName, at: string, error: string, eventId: number) => {
+    const s = stepState(steps, step);
+    s.status = 'failed';
+    s.endedAt = at;
+    s.error = error;
+    lastFailure = { step, error, at, eventId };
+  };
+
   for (const e of events) {
     const at = iso(e.eventTime);
     const id = Number(e.eventId ?? 0);
@@ -145,29 +173,12 @@ export function readEvents(events: Event[]): HistoryFacts {
       if (sch?.compensation) {
         compensating = false;
         stoppedSince = undefined;
-      } else if (sch?.step) {
-        const s = stepState(steps, sch.step);
-        s.status = 'done';
-        s.endedAt = at;
-        lastCompleted = { step: sch.step, at };
-        if (sch.step === 'startWorkers') stoppedSince = undefined;
-        if (sch.step === 'plan') {
-          plan = decode<Plan>(a.result?.payloads);
-          if (plan) s.detail = planDetail(plan);
-        }
-      }
+      } else if (sch?.step) stepDone(sch.step, at, a.result?.payloads, id);
     } else if (e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes) {
       const a = (e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes)!;
       const sch = scheduled.get(String(a.scheduledEventId));
-      const error = innermost(a.failure);
       if (sch?.compensation) compensating = false;
-      else if (sch?.step) {
-        const s = stepState(steps, sch.step);
-        s.status = 'failed';
-        s.endedAt = at;
-        s.error = error;
-        lastFailure = { step: sch.step, error, at, eventId: id };
-      }
+      else if (sch?.step) stepFailed(sch.step, at, innermost(a.failure), id);
     } else if (e.activityTaskCanceledEventAttributes) {
       const sch = scheduled.get(String(e.activityTaskCanceledEventAttributes.scheduledEventId));
       if (sch?.step && !sch.compensation) {
@@ -190,23 +201,8 @@ export function readEvents(events: Event[]): HistoryFacts {
       s.startedAt = s.startedAt ?? at;
       if (m.failure && data?.backoff) {
         s.status = 'running'; // tried again after a timer
-      } else if (m.failure) {
-        const error = innermost(m.failure);
-        s.status = 'failed';
-        s.endedAt = at;
-        s.error = error;
-        lastFailure = { step, error, at, eventId: id };
-      } else {
-        s.status = 'done';
-        s.endedAt = at;
-        s.error = undefined;
-        lastCompleted = { step, at };
-        if (lastFailure?.step === step) lastFailure = undefined;
-        if (step === 'plan') {
-          plan = decode<Plan>(m.details?.result?.payloads);
-          if (plan) s.detail = planDetail(plan);
-        }
-      }
+      } else if (m.failure) stepFailed(step, at, innermost(m.failure), id);
+      else stepDone(step, at, m.details?.result?.payloads, id);
     } else if (e.workflowExecutionSignaledEventAttributes) {
       const a = e.workflowExecutionSignaledEventAttributes;
       const args = decode<{ by?: string }>(a.input?.payloads);

@@ -42,3 +42,11 @@ export const FAILURE_TYPES = [
   'CompensationFailed',
 ] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
+
+/**
+ * Step 6's failure when the counts are not what the target expects. The verify returns its counts either way and
+ * the run fails the step on them (workflows/runbook.ts); the CLI's history reader says the same from the result.
+ */
+export function verifyMismatchMessage(v: { report: string; hints: readonly string[] }): string {
+  return `Verify found unexpected counts:\n${v.report}\n${v.hints.join('\n')}`;
+}

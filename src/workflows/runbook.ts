@@ -17,6 +17,7 @@ import {
   backupProof,
   isPlainApproval,
   restoreCommand,
+  verifyMismatchMessage,
   type HeartbeatProgress,
   type Plan,
   type ResetInput,
@@ -292,12 +293,7 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
       'verify',
       async () => {
         const v = await countRows({ target: input.target });
-        if (!v.ok)
-          throw ApplicationFailure.nonRetryable(
-            `Verify found unexpected counts:\n${v.report}\n${v.hints.join('\n')}`,
-            'VerifyMismatch',
-            v,
-          );
+        if (!v.ok) throw ApplicationFailure.nonRetryable(verifyMismatchMessage(v), 'VerifyMismatch', v);
         return v;
       },
       { detail: (v) => v.report.replace(/\n/g, ', ') },

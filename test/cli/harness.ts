@@ -248,6 +248,16 @@ export function cli(args: string[], env: Env, opts: { input?: string; timeoutMs?
   return run(CLI, args, { env, ...opts });
 }
 
+/**
+ * Runs a recovery line exactly as the CLI printed it (`reset-runbook resume <id>`): the rule that every recovery
+ * the tool offers is tested as printed, on the path that prints it.
+ */
+export function cliAsPrinted(line: string, env: Env): Promise<Run> {
+  const [bin, ...args] = line.split(' ');
+  if (bin !== 'reset-runbook') throw new Error(`not a reset-runbook command line: ${JSON.stringify(line)}`);
+  return cli(args, env);
+}
+
 /** Parses the single JSON document a --json command prints. */
 export function json<T = any>(r: Run): T {
   try {

@@ -6,9 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TargetsFile } from '../../src/config/types';
 import { abortSignal, approveSignal } from '../../src/contract';
+import { cli, cliAsPrinted, json } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
-import { REPO_ROOT } from '../support/temporal';
+import { REPO_ROOT, temporalAddress } from '../support/temporal';
 
 let f: ResetFixture;
 afterEach(async () => {
@@ -62,6 +63,85 @@ test('seeds that still create demo data: verify names the table and the likely c
   await h.result().catch(() => undefined);
   fs.rmSync(path.dirname(seeds), { recursive: true, force: true });
 });
+
+/**
+ * Step 6 runs as a local activity (src/workflows/activities.ts): it leaves no activity events, only markers.
+ * A verify that fails its tries pauses the run; `status` shows it from the run's own state and, with the worker
+ * gone, from the history's markers (src/cli/history-events.ts), and both print the same recovery. Once the
+ * operator has removed the demo row, that line, run exactly as printed, completes the run.
+ */
+test('a verify that fails: status shows it live and from history, and the printed resume completes the run', async () => {
+  const seeds = path.join(fs.mkdtempSync('/tmp/rr-seeds-'), 'seeds.sql');
+  fs.writeFileSync(
+    seeds,
+    fs.readFileSync(path.join(REPO_ROOT, 'demo', 'db', 'seeds.sql'), 'utf8') +
+      `\nINSERT INTO customers (full_name, national_id, created_at, updated_at) VALUES ('Demo Customer', 'DEMO-0001', now(), now());\n`,
+  );
+  try {
+    f = await fixture({ target: { seedSqlFile: seeds } });
+    expect(f.service('start')).toBe(0);
+    const worker = await f.startWorker();
+    const h = await f.start({ mode: 'execute' });
+    await approveWhenAsked(h, f.dbName);
+    const p = await waitFor(h, (x) => x.phase === 'waiting-for-operator');
+    expect(p.waiting?.step).toBe('verify');
+    // A count that does not match is not retried by the workflow: the operator decides.
+    const tries = p.steps.find((x) => x.name === 'verify')!.attempts;
+    expect(tries).toBe(1);
+
+    const env = { TEMPORAL_ADDRESS: temporalAddress(), RR_TASK_QUEUE: f.taskQueue, NO_COLOR: '1' };
+    const resumeLine = `retry the step: reset-runbook resume ${h.workflowId}`;
+    const live = await cli(['status', f.target], env);
+    expect(live.code).toBe(3);
+    expect(live.stdout).toContain('PAUSED at step "verify"');
+    expect(live.stdout).toContain('Customers: expected 0, found 1');
+    expect(live.stdout).toContain(resumeLine);
+
+    // The worker gone, the same facts come from the history's local-activity markers.
+    await worker.kill('SIGKILL');
+    const fromHistory = await waitForCli(async () => {
+      const r = await cli(['status', f.target, '--json'], env);
+      return json(r).stateFrom === 'history' ? r : undefined;
+    });
+    expect(fromHistory.code).toBe(3);
+    const body = json(fromHistory);
+    expect(body).toMatchObject({ phase: 'waiting-for-operator', currentStep: 'verify' });
+    const verify = body.steps.find((x: { name: string }) => x.name === 'verify');
+    expect(verify).toMatchObject({ status: 'waiting-for-operator', attempts: tries });
+    expect(verify.error).toContain('Customers: expected 0, found 1');
+    expect(body.steps.find((x: { name: string }) => x.name === 'reset').status).toBe('done');
+    const human = await cli(['status', f.target], env);
+    expect(human.stdout).toContain('(from history)');
+    expect(human.stdout).toContain('PAUSED at step "verify"');
+    expect(human.stdout).toContain('Customers: expected 0, found 1');
+    const printed = /retry the step: (reset-runbook resume \S+)/.exec(human.stdout)?.[1];
+    expect(printed).toBe(`reset-runbook resume ${h.workflowId}`);
+
+    // The operator removes the demo row and runs the printed line, with a worker back.
+    await f.sql(`DELETE FROM customers WHERE national_id = 'DEMO-0001'`);
+    await f.startWorker();
+    const resumed = await cliAsPrinted(printed!, env);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('retrying step "verify"');
+    const r = await h.result();
+    expect(r.outcome).toBe('completed');
+    expect(r.verify?.ok).toBe(true);
+    expect(f.service('status')).toBe(0);
+  } finally {
+    fs.rmSync(path.dirname(seeds), { recursive: true, force: true });
+  }
+});
+
+/** Until the CLI's answer is the one wanted: the server gives up on a dead worker's query after a few seconds. */
+async function waitForCli<T>(get: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const r = await get();
+    if (r !== undefined) return r;
+    if (Date.now() > until) throw new Error('the CLI never gave the answer waited for');
+    await new Promise((res) => setTimeout(res, 1_000));
+  }
+}
 
 test('the rebuild strategy runs its command only after the second, distinct confirmation', async () => {
   // What `bin/rails db:reset` does for the demo: drop and recreate the schema, then the seeds.

@@ -142,6 +142,40 @@ test('a verify run as a local activity: one try per marker; failed, then done af
   expect(done.lastFailure).toBeUndefined();
 });
 
+/** Step 6's counts when they are wrong: the activity returns them, and the run fails the step on them. */
+const WRONG_COUNTS = { ok: false, report: 'Users: 6\nCustomers: 1', hints: ['Customers: expected 0, found 1.'] };
+
+test.each([
+  ['a local activity', (id: number) => [localActivity(id, 'verifyCounts', 1, { result: WRONG_COUNTS })]],
+  [
+    'an activity (runs from before 2026-12-05)',
+    (id: number) => [
+      {
+        eventId: id,
+        eventTime: at(30),
+        activityTaskScheduledEventAttributes: { activityType: { name: 'verifyCounts' } },
+      },
+      {
+        eventId: id + 1,
+        eventTime: at(31),
+        activityTaskCompletedEventAttributes: { scheduledEventId: String(id), result: payload(WRONG_COUNTS) },
+      },
+    ],
+  ],
+] as const)(
+  "a verify that counted wrong, run as %s, is the step that failed, with the run's message",
+  (_, verifyEvents) => {
+    const facts = read([
+      { eventId: 1, eventTime: at(0), workflowExecutionStartedEventAttributes: {} },
+      ...verifyEvents(30),
+    ]);
+    const message = 'Verify found unexpected counts:\nUsers: 6\nCustomers: 1\nCustomers: expected 0, found 1.';
+    expect(facts.steps.get('verify')).toMatchObject({ status: 'failed', attempts: 1, error: message });
+    expect(facts.lastFailure).toMatchObject({ step: 'verify', error: message });
+    expect(facts.lastCompleted).toBeUndefined();
+  },
+);
+
 test("the reset lock's local activity is no step", () => {
   const facts = read([
     { eventId: 1, eventTime: at(0), workflowExecutionStartedEventAttributes: {} },
