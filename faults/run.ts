@@ -4,6 +4,7 @@
  *
  *   npm run faults                      quick mode (CI): a representative subset on two suites at once, ~2-3 minutes
  *   npm run faults -- --full            every scenario, 30 chaos runs, the large fixture; writes docs/reliability.md
+ *                                       (its figures; the sections written by hand below them are kept)
  *   npm run faults -- --seed 1234       replay the chaos runs' kill moments
  *   npm run faults -- --only chaos      scenarios whose name contains a word (repeatable); with --full,
  *                                       the figures go to a file in the temp folder, not docs/reliability.md
@@ -21,7 +22,7 @@ import { readStackEnvVars } from '../test/support/stack-env';
 import { ALL_POINTS, QUICK_POINTS, crashAt } from './scenarios/crashes';
 import { chaosRun } from './scenarios/chaos';
 import { faultScenarios } from './scenarios/catalogue';
-import { renderMarkdown, renderTable, summarise } from './lib/table';
+import { handWrittenSections, renderMarkdown, renderTable, summarise } from './lib/table';
 import { Suite, type Job, type Outcome } from './lib/harness';
 import { largeReset } from './scenarios/load';
 
@@ -114,10 +115,16 @@ export async function main(argv: string[]): Promise<number> {
     const file = o.only.length
       ? path.join(os.tmpdir(), `reliability-only-${o.only.join('-').replace(/[^A-Za-z0-9.-]+/g, '_')}.md`)
       : path.join(__dirname, '..', 'docs', 'reliability.md');
-    fs.writeFileSync(
-      file,
-      renderMarkdown(summary, outcomes, { date: new Date().toISOString(), machine: machine(), seed: o.seed, seconds }),
-    );
+    const figures = renderMarkdown(summary, outcomes, {
+      date: new Date().toISOString(),
+      machine: machine(),
+      seed: o.seed,
+      seconds,
+    });
+    const kept = o.only.length
+      ? ''
+      : handWrittenSections(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
+    fs.writeFileSync(file, kept ? `${figures}\n${kept}` : figures);
     console.log(
       `written: ${path.relative(process.cwd(), file)}${o.only.length ? ' (a partial run: docs/reliability.md is left as it was)' : ''}`,
     );

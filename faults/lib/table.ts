@@ -110,7 +110,7 @@ export function renderMarkdown(
     `Written by \`npm run faults -- --full\` (faults/run.ts) on ${meta.date.slice(0, 10)} (${meta.date}), on ${meta.machine}:`,
     `${outcomes.length} scenarios in ${Math.round(meta.seconds / 60)} min, chaos seed ${meta.seed} (\`npm run faults -- --full --seed ${meta.seed}\` replays the kills).`,
     'Every scenario runs against the real stack: Temporal dev server, PostgreSQL, moto S3 (behind a fault proxy where S3 faults are injected), real pg_dump, workers as processes killed with SIGKILL.',
-    "Rows and objects are checked by counting every table and listing the bucket after the run, not by reading logs. Recovery: a worker's death → the next activity attempt started on a live worker (history event times); goal heartbeat timeout (5 s) + 3 s.",
+    "Rows and objects are checked by counting every table and listing the bucket after the run, not by reading logs. Recovery: a worker's death → the next activity attempt started on a live worker, or the next workflow task that ran a local activity there (history event times); goal heartbeat timeout (5 s) + 3 s.",
     RESTORE_NOTE,
     '',
   );
@@ -149,4 +149,14 @@ export function renderMarkdown(
   }
   out.push('');
   return out.join('\n');
+}
+
+/**
+ * The sections written by hand below the generated ones (what a run found and what changed for it, earlier
+ * runs): everything from the first heading after "## Scenarios". A full run rewrites the figures and keeps these.
+ */
+export function handWrittenSections(previous: string | undefined): string {
+  const at = previous?.indexOf('\n## Scenarios') ?? -1;
+  const next = at < 0 ? -1 : previous!.indexOf('\n## ', at + 1);
+  return next < 0 ? '' : previous!.slice(next + 1);
 }
