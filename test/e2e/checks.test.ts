@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TargetsFile } from '../../src/config/types';
 import { abortSignal, approveSignal } from '../../src/contract';
-import { cli, cliAsPrinted, json } from '../cli/harness';
+import { cli, cliAsPrinted, json, waitFor as waitUntil } from '../cli/harness';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { REPO_ROOT, temporalAddress } from '../support/temporal';
@@ -99,7 +99,8 @@ test('a verify that fails: status shows it live and from history, and the printe
 
     // The worker gone, the same facts come from the history's local-activity markers.
     await worker.kill('SIGKILL');
-    const fromHistory = await waitForCli(async () => {
+    // The server gives up on a dead worker's query after a few seconds.
+    const fromHistory = await waitUntil('status to read the run from its history', async () => {
       const r = await cli(['status', f.target, '--json'], env);
       return json(r).stateFrom === 'history' ? r : undefined;
     });
@@ -131,17 +132,6 @@ test('a verify that fails: status shows it live and from history, and the printe
     fs.rmSync(path.dirname(seeds), { recursive: true, force: true });
   }
 });
-
-/** Until the CLI's answer is the one wanted: the server gives up on a dead worker's query after a few seconds. */
-async function waitForCli<T>(get: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const r = await get();
-    if (r !== undefined) return r;
-    if (Date.now() > until) throw new Error('the CLI never gave the answer waited for');
-    await new Promise((res) => setTimeout(res, 1_000));
-  }
-}
 
 test('the rebuild strategy runs its command only after the second, distinct confirmation', async () => {
   // What `bin/rails db:reset` does for the demo: drop and recreate the schema, then the seeds.
