@@ -38,6 +38,13 @@ test("recorded histories exist for the main paths, from today's code and from v0
   ]);
 });
 
+test('recorded histories name no folder of the machine that recorded them (stack traces say <repo>)', () => {
+  // A stack frame's absolute path: "(/somewhere/test/…" or "at /somewhere/src/…".
+  const machinePath = /(?:\(|at )\/[^\s)"]*\/(?:test|src|node_modules)\//;
+  const naming = files.filter((f) => machinePath.test(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8')));
+  expect(naming).toEqual([]);
+});
+
 test('recorded histories of the restore (restoreFromBackup) exist: completed, retried after a pause, aborted', () => {
   const restores = files.filter((f) => workflowType(f) === 'restoreFromBackup').map((f) => f.split('--')[0]);
   expect(restores.sort()).toEqual(

@@ -13,11 +13,19 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 export const HISTORIES_DIR = path.resolve(__dirname, '..', 'replay', 'histories');
 
+/** What a recorded history says in place of the checkout's folder (its failures' stack traces name files). */
+export const REPO_PLACEHOLDER = '<repo>';
+const REPO = path.resolve(__dirname, '..', '..');
+
 export async function recordHistory(name: string, h: WorkflowHandle): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   // The workflow id is part of the run's identity (an execute run checks it), and not in the events.
   for (const old of fs.readdirSync(HISTORIES_DIR))
     if (old.startsWith(`${name}--`)) fs.rmSync(path.join(HISTORIES_DIR, old));
-  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}--${h.workflowId}.json`), historyToJSON(await h.fetchHistory()));
+  // The repository holds no path of the machine that recorded it.
+  const json = historyToJSON(await h.fetchHistory())
+    .split(REPO)
+    .join(REPO_PLACEHOLDER);
+  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}--${h.workflowId}.json`), json);
 }
