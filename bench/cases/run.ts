@@ -30,12 +30,14 @@ import type { RequestCounts } from '../lib/s3-counter';
 import { figures, ratio, type Figures } from '../lib/stats';
 import { ourStepSeconds, peerStepSeconds, stepFigures, type RunStep, type StepFigures } from '../lib/steps';
 import { lastWindowSeconds, SERVICE, serviceEnv } from '../lib/target';
-import { buildWorkerCode, startWorker, type WorkerProcess } from '../lib/worker-process';
+import { buildWorkerCode, startWorker, workerNodeFlags, type WorkerProcess } from '../lib/worker-process';
 import { runPeerScript } from '../peer-script';
 
 export interface RunFigures {
   /** fresh: each measured run is its worker's first; warm (--warm): its second, after one unmeasured run. */
   worker: 'fresh' | 'warm';
+  /** The node flags the worker ran with (the defaults, or RR_BENCH_WORKER_NODE_FLAGS): runs under other flags do not compare. */
+  workerNodeFlags: string[];
   oursSeconds: Figures;
   peerSeconds: Figures;
   ratio: number;
@@ -279,6 +281,7 @@ export async function runCase(ctx: BenchContext): Promise<RunFigures> {
   const pw = figures(peerWindow);
   return {
     worker: ctx.warmWorker ? 'warm' : 'fresh',
+    workerNodeFlags: [...workerNodeFlags()],
     oursSeconds: of,
     peerSeconds: pf,
     ratio: ratio(of, pf),
