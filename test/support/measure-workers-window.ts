@@ -7,7 +7,8 @@
  * minutes for 65,000 objects), and runs a real reset: Temporal, a worker process, the stand-in Solid
  * Queue service. The window is read as the bench reads it (bench/lib/target.ts): the target's stop and
  * start commands write a timestamp, from the moment the stop begins to the moment the start returns.
- * Prints one JSON line per run.
+ * Prints one JSON line per run, then on stderr the window's growth from the fewest files to the most
+ * with the setting on (test/support/window-growth.ts).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,6 +16,7 @@ import * as path from 'node:path';
 import { REPO_ROOT } from './temporal';
 import { approveAndFinish } from './drive';
 import { fixture } from './fixture';
+import { windowGrowth, type WindowRun } from './window-growth';
 
 /** The run in progress: a measurement stopped with Ctrl-C or `kill` still removes what it started. */
 let current: { cleanup(): Promise<void> } | undefined;
@@ -26,7 +28,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     void (current?.cleanup() ?? Promise.resolve()).finally(() => process.exit(130));
   });
 
-async function once(files: number, startBeforePurge: boolean): Promise<Record<string, unknown>> {
+async function once(files: number, startBeforePurge: boolean): Promise<WindowRun & Record<string, unknown>> {
   const f = (current = await fixture({ scale: 1 }));
   try {
     const root = path.join(f.dir, 'storage');
@@ -75,11 +77,18 @@ async function once(files: number, startBeforePurge: boolean): Promise<Record<st
 async function main(args: string[]): Promise<void> {
   // Interleaved, off then on, for each count: the machine's load drifts alike for both settings.
   // "N:on" runs only the setting on (at 1 M files the run with it off holds the workers for minutes).
+  const runs: WindowRun[] = [];
   for (const a of args) {
     const [n, only] = a.split(':');
-    for (const on of only === 'on' ? [true] : [false, true])
-      process.stdout.write(JSON.stringify(await once(Number(n), on)) + '\n');
+    for (const on of only === 'on' ? [true] : [false, true]) {
+      const r = await once(Number(n), on);
+      runs.push(r);
+      process.stdout.write(JSON.stringify(r) + '\n');
+    }
   }
+  // On stderr: stdout stays one JSON line per run.
+  const growth = windowGrowth(runs);
+  if (growth) process.stderr.write(`${growth}\n`);
 }
 
 main(process.argv.slice(2)).then(
