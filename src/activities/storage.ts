@@ -46,6 +46,8 @@ import { manifestLocation, manifestName, purgeProgressWriter, readManifest, read
 export interface PurgeResult {
   /** Removed by this purge (with a quarantine: copied or moved there first). */
   deleted: number;
+  /** Of `deleted`: untracked variant files, which the plan's count of objects to delete leaves out (no row names them). */
+  variants: number;
   bytes: number;
   /** Blobs the seeds re-created with the same key: their files stay. */
   keptReferenced: number;
@@ -186,7 +188,11 @@ export function createStorageActivities(deps: ActivityDeps) {
               checkpoint();
             }
             if (pos.phase === 'variants') {
-              await purger.deleteVariants(doomed, pos, settings, add, checkpoint);
+              const addVariants = (c: Parameters<typeof add>[0]) => {
+                add(c);
+                pos.variantsDeleted += c.deleted;
+              };
+              await purger.deleteVariants(doomed, pos, settings, addVariants, checkpoint);
               pos.phase = 'done';
               checkpoint();
             }
@@ -203,6 +209,7 @@ export function createStorageActivities(deps: ActivityDeps) {
         crashPoint('purge.done');
         return {
           deleted: pos.deleted,
+          variants: pos.variantsDeleted,
           bytes: pos.bytes,
           keptReferenced,
           alreadyGone: pos.alreadyGone,

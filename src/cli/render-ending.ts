@@ -46,7 +46,7 @@ export function renderResult(result: ResetResult, style: Style = PLAIN, failure?
   if (result.restoreCommand) out.push(style.yellow(`  ${changed} Undo this reset with: ${result.restoreCommand}`));
   if (result.objectsDeleted) {
     out.push(
-      `  storage: ${formatCount(result.objectsDeleted.count)} objects deleted (${formatBytes(result.objectsDeleted.bytes)})` +
+      `  storage: ${formatCount(result.objectsDeleted.count)} objects deleted (${formatBytes(result.objectsDeleted.bytes)}${result.objectsDeleted.variants ? `; ${formatCount(result.objectsDeleted.variants)} of them untracked variants` : ''})` +
         (result.objectsDeleted.errors ? style.red(`, ${result.objectsDeleted.errors} errors`) : '') +
         (result.objectsDeleted.alreadyGone
           ? `, ${formatCount(result.objectsDeleted.alreadyGone)} already gone (removed by an earlier attempt)`

@@ -154,6 +154,8 @@ export interface ResetResult {
     alreadyGone?: number;
     missing?: number;
     missingSample?: string[];
+    /** Of count: untracked variant files, which the plan's objectsToDelete does not count (no row names them). */
+    variants?: number;
   };
   /** The accounts after the reset: a count and roles, never logins (history is readable by all UI users). */
   accounts?: AccountsSummary;

@@ -21,6 +21,7 @@ export function planSummary(p: Plan): string {
 /** The purge step's line: what went, what an earlier attempt had already removed, what was never there. */
 export function purgeDetail(p: {
   deleted: number;
+  variants?: number;
   bytes: number;
   alreadyGone?: number;
   missing?: number;
@@ -30,5 +31,7 @@ export function purgeDetail(p: {
   const missing = p.missing
     ? `; ${p.missing} missing before the reset (blob rows without a file), e.g. ${(p.missingSample ?? []).join(', ')}`
     : '';
-  return `${p.deleted} objects, ${p.bytes} bytes deleted${gone}${missing}`;
+  // The plan counted blobs only: the variants say why more went than it announced.
+  const variants = p.variants ? ` (${p.variants} of them untracked variants)` : '';
+  return `${p.deleted} objects${variants}, ${p.bytes} bytes deleted${gone}${missing}`;
 }

@@ -280,6 +280,8 @@ export async function productionDataReset(raw: ResetInput): Promise<ResetResult>
         alreadyGone: purged.alreadyGone ?? 0,
         missing: purged.missing ?? 0,
         missingSample: purged.missingSample ?? [],
+        // Absent from results recorded before it, and when there were none.
+        ...(purged.variants ? { variants: purged.variants } : {}),
       };
     } else progress.skipped('purgeStorage', 'no storage configured');
 

@@ -186,6 +186,9 @@ test('resumed from its heartbeat position, the purge sends no finished key again
   for (const k of sorted) expect(counts.get(`${f.prefix}${k}`)).toBe(1);
   const variants = [...counts.keys()].filter((k) => k.startsWith(`${f.prefix}variants/`)).length;
   expect(r.deleted).toBe(sorted.length + variants);
+  // Of them the untracked variants, which the plan's count leaves out: the step's line names them.
+  expect(variants).toBeGreaterThan(0);
+  expect(r.variants).toBe(variants);
   const after = await f.objects();
   for (const k of sorted) expect(after.has(`${f.prefix}${k}`)).toBe(false);
   expect(after.size).toBe(f.report.objects!.orphan);
@@ -248,6 +251,7 @@ test('a Disk-service target: files of dropped blobs and their variant folders go
   for (const rr of rows.filter((x) => x.service === 'archive')) expect(fs.existsSync(file(archive, rr.key))).toBe(true);
   expect(fs.readFileSync(outside, 'utf8')).toBe('outside the root');
   expect(r.objectsDeleted?.count).toBe(local.length + variantFiles.length);
+  expect(r.objectsDeleted?.variants).toBe(variantFiles.length);
 });
 
 test('the plan shows large tables by estimate ("≈"), and counts them exactly when asked', async () => {

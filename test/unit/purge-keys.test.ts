@@ -117,7 +117,7 @@ test('a position recorded before the quarantine counts reads with them at zero; 
     bytes: 400,
   };
   const p = parsePosition(JSON.stringify(old));
-  expect(p).toMatchObject({ ...old, alreadyGone: 0, missing: 0, missingSample: [], services: {} });
+  expect(p).toMatchObject({ ...old, alreadyGone: 0, missing: 0, missingSample: [], services: {}, variantsDeleted: 0 });
   const later = { ...p, index: 60, deleted: 50, alreadyGone: 10 };
   expect(laterPosition(p, later)).toBe(later);
   expect(laterPosition(later, p)).toBe(later);

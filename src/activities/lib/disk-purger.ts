@@ -120,7 +120,9 @@ export function diskPurger(
             add({ ...noCounts(), deleted: r.files, bytes: r.bytes });
           });
         } catch (err) {
-          pos.variantsRows = chunkStart; // the chunk again on retry: a folder already gone is skipped
+          // The chunk again on retry: a folder already gone is skipped, so what went is recorded now or never counted.
+          pos.variantsRows = chunkStart;
+          checkpoint();
           throw err;
         }
         pos.variantsRows = chunkStart = next;

@@ -27,6 +27,11 @@ export interface PurgePosition {
    */
   variantsRows?: number;
   deleted: number;
+  /**
+   * Of `deleted`, untracked variant files (the variants phase): no row names them, so the plan's count of
+   * objects to delete does not include them. 0 in positions recorded before it.
+   */
+  variantsDeleted: number;
   bytes: number;
   /** Keys already gone from the source: quarantined (or deleted) by an earlier attempt whose position was lost. */
   alreadyGone: number;
@@ -67,6 +72,7 @@ export function startPosition(): PurgePosition {
     skip: [],
     variantsAfter: '',
     deleted: 0,
+    variantsDeleted: 0,
     bytes: 0,
     alreadyGone: 0,
     missing: 0,

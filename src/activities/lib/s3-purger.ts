@@ -92,11 +92,14 @@ export function s3Purger(
       const chunks: S3Object[][] = [];
       for (let i = 0; i < take.length; i += settings.pageSize) chunks.push(take.slice(i, i + settings.pageSize));
       let done = noCounts();
-      let failure: Error | undefined;
+      let failure: unknown;
+      // A call that throws (S3 unreachable) ends the run of calls once those in flight are done; theirs count too.
       await runBounded(chunks[Symbol.iterator](), settings.concurrency, async (chunk) => {
         const r = await deleteObjects(chunk, () => pos.deleted + done.deleted);
         done = plus(done, r);
         if (r.error) failure ??= r.error;
+      }).catch((err: unknown) => {
+        failure ??= err;
       });
       // What went is counted even when some calls failed: a deleted object is not listed again.
       add(done);

@@ -158,6 +158,10 @@ describe('plan and result', () => {
     };
     const text = renderResult(r, ANSI);
     expect(text).toContain('storage: 40 objects deleted (2.51 KiB), 3 already gone (removed by an earlier attempt)');
+    // With untracked variants among them (the plan counted blobs only), the line says how many.
+    expect(renderResult({ ...r, objectsDeleted: { ...r.objectsDeleted!, variants: 5 } })).toContain(
+      'storage: 40 objects deleted (2.51 KiB; 5 of them untracked variants), 3 already gone',
+    );
     expect(text).toContain(
       ANSI.yellow('  storage: 1 file(s) were missing before the reset (blob rows without a file), e.g. s3://app/k1'),
     );

@@ -132,7 +132,7 @@ test('killed after some deletes, the next attempt resumes from the heartbeat: ea
       touched: s3.touched(BUCKET, k).filter((c) => c.op !== 'HeadObject'),
     }).toEqual({ key: k, present: true, touched: [] });
   }
-  expect(r).toMatchObject({ deleted: DOOMED.length, keptReferenced: 1 });
+  expect(r).toMatchObject({ deleted: DOOMED.length, variants: 2, keptReferenced: 1 });
 });
 
 test('without a heartbeat to resume from, a completed purge deletes exactly the doomed objects', async () => {
@@ -140,9 +140,34 @@ test('without a heartbeat to resume from, a completed purge deletes exactly the 
   expect(s3.keys(BUCKET)).toEqual([...KEPT].sort());
   expect(r).toMatchObject({
     deleted: DOOMED.length,
+    // Of them, the untracked variants the plan's count (blobs only) leaves out.
+    variants: 2,
     bytes: DOOMED.reduce((a, k) => a + Buffer.byteLength(k), 0),
     keptReferenced: 1,
   });
+  for (const k of DOOMED) expect(s3.deletedCount(BUCKET, k)).toBe(1);
+});
+
+test('killed between two variants, the resumed purge still counts both: the count travels in the position', async () => {
+  // One object a call, so the first variant can go and the second fail.
+  const config = deps.targets.targets.app;
+  config.storage!.pageSize = 1;
+  let failed = false;
+  s3.beforeSend = (call) => {
+    const variantsGone = DOOMED.filter((k) => k.includes('/variants/') && !s3.has(BUCKET, k)).length;
+    if (!failed && call.op.startsWith('Delete') && variantsGone === 1) {
+      failed = true;
+      throw new Error('connect ECONNREFUSED (injected)');
+    }
+  };
+  const first = attempt();
+  await expect(first.result).rejects.toThrow(/ECONNREFUSED \(injected\)/);
+  const last = first.beats[first.beats.length - 1];
+  // The test means something only if the first attempt stopped between the two.
+  expect(JSON.parse(last.position!)).toMatchObject({ phase: 'variants', variantsDeleted: 1 });
+
+  const r = await attempt(last).result;
+  expect(r).toMatchObject({ deleted: DOOMED.length, variants: 2 });
   for (const k of DOOMED) expect(s3.deletedCount(BUCKET, k)).toBe(1);
 });
 
