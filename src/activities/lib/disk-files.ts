@@ -95,9 +95,14 @@ export async function unlinkFile(file: string): Promise<UnlinkOutcome> {
 
 /**
  * Everything inside one variant folder (files and nested folders; symlinks are removed, never
- * followed), then the folder itself. Returns the files removed and their bytes.
+ * followed), then the folder itself. Returns the files removed and their bytes; `onFile` hears of each
+ * one as it goes, so a caller that counts them loses none to a failure later in the folder.
  */
-export async function removeVariantFolder(root: string, dir: string): Promise<{ files: number; bytes: number }> {
+export async function removeVariantFolder(
+  root: string,
+  dir: string,
+  onFile?: (bytes: number) => void,
+): Promise<{ files: number; bytes: number }> {
   const under = diskRoot(root);
   let files = 0;
   let bytes = 0;
@@ -121,8 +126,10 @@ export async function removeVariantFolder(root: string, dir: string): Promise<{ 
         const r = await unlinkFile(p);
         if ('error' in r) throw new Error(`cannot delete ${p} (${r.error})`);
         if (r.deleted) {
+          const size = st?.isFile() ? st.size : 0;
           files++;
-          bytes += st?.isFile() ? st.size : 0;
+          bytes += size;
+          onFile?.(size);
         }
       }
     }
@@ -179,13 +186,15 @@ export async function moveFile(from: string, to: string): Promise<MoveOutcome> {
 /**
  * Moves every file under `dir` (a folder under `fromBase`) to the same relative path under `toBase`,
  * then removes the folders it emptied, `dir` included. Both bases are inside `root`. Returns the files
- * moved now and their bytes; a file already moved is not seen again (its source is gone).
+ * moved now and their bytes; a file already moved is not seen again (its source is gone). `onFile` hears
+ * of each file moved, as removeVariantFolder's does.
  */
 export async function moveTree(
   root: string,
   dir: string,
   fromBase: string,
   toBase: string,
+  onFile?: (bytes: number) => void,
 ): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
@@ -207,6 +216,7 @@ export async function moveTree(
       if (r.moved === 'now') {
         files++;
         bytes += r.bytes;
+        onFile?.(r.bytes);
       }
     }
   };
@@ -215,10 +225,13 @@ export async function moveTree(
   return { files, bytes };
 }
 
-/** A folder's entries; none when it does not exist (already moved or never made). */
+/**
+ * A folder's entries, in name order (the same walk on every file system: a retry goes the way the failed
+ * attempt went); none when it does not exist (already moved or never made).
+ */
 async function entriesOf(d: string): Promise<fs.Dirent[]> {
   try {
-    return await fs.promises.readdir(d, { withFileTypes: true });
+    return (await fs.promises.readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new Error(`cannot read the folder ${d} (${(err as NodeJS.ErrnoException).code})`, { cause: err });

@@ -106,18 +106,17 @@ export function diskPurger(
         const lanes = folders[Symbol.iterator]();
         try {
           await runBounded(lanes, settings.concurrency, async ({ key, folder }) => {
-            let r: { files: number; bytes: number };
+            // Counted file by file: a folder that fails part-way has its removed files counted too.
+            const counted = (bytes: number) => add({ ...noCounts(), deleted: 1, bytes });
             try {
-              r = qdir
-                ? await moveTree(root, folder, path.resolve(root), qdir)
-                : await removeVariantFolder(root, folder);
+              if (qdir) await moveTree(root, folder, path.resolve(root), qdir, counted);
+              else await removeVariantFolder(root, folder, counted);
             } catch (err) {
               // eslint-disable-next-line preserve-caught-error -- the message names the place and quotes the cause
               throw new Error(
                 `Could not ${qdir ? `move to ${qdir}` : 'delete'} the variants of key ${key} in the Disk service at ${root}: ${(err as Error).message}. Retry: it resumes here.`,
               );
             }
-            add({ ...noCounts(), deleted: r.files, bytes: r.bytes });
           });
         } catch (err) {
           // The chunk again on retry: a folder already gone is skipped, so what went is recorded now or never counted.

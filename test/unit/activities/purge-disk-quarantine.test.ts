@@ -100,7 +100,7 @@ test('a file already missing is counted and named, not fatal; a purge run again 
   expect(again).toMatchObject({ deleted: 0, alreadyGone: KEYS.length - 1, missing: 1 });
 });
 
-test('a variant folder that fails after another of its chunk was moved: the retry counts both, each file once', async () => {
+test('a variant folder that fails after another of its chunk was moved, and after one of its own files: the retry counts every file once', async () => {
   const variant = (k: string) => path.join(root, 'va', 'ri', 'variants', k, 'thumb', 'v.png');
   const inQuarantineVariant = (k: string) =>
     path.join(root, '.reset-quarantine', RUN, 'va', 'ri', 'variants', k, 'thumb', 'v.png');
@@ -108,18 +108,22 @@ test('a variant folder that fails after another of its chunk was moved: the retr
     fs.mkdirSync(path.dirname(variant(k)), { recursive: true });
     fs.writeFileSync(variant(k), `variant of ${k}`);
   }
+  // In the failing folder, a file walked (in name order) before the one that fails.
+  const first = path.join(root, 'va', 'ri', 'variants', KEYS[1], 'a.png');
+  fs.writeFileSync(first, 'first');
   // The second folder's quarantine place is taken by a file: its move fails after the first one's went.
   const blocked = path.dirname(inQuarantineVariant(KEYS[1]));
   fs.mkdirSync(path.dirname(blocked), { recursive: true });
   fs.writeFileSync(blocked, 'in the way');
   await expect(attempt()).rejects.toThrow(new RegExp(`Could not move to .* the variants of key ${KEYS[1]}`));
-  // The test means something only if the first folder went before the failure.
+  // The test means something only if the first folder, and the failing folder's first file, went before the failure.
   expect(fs.existsSync(variant(KEYS[0]))).toBe(false);
+  expect(fs.existsSync(first)).toBe(false);
   expect(fs.existsSync(variant(KEYS[1]))).toBe(true);
 
   fs.rmSync(blocked);
   const r = await attempt();
-  // Every key's file and both variants, though the first variant went in the failed attempt.
-  expect(r).toMatchObject({ deleted: KEYS.length + 2, variants: 2, alreadyGone: 0, missing: 0 });
+  // Every key's file and the three variant files, though two went in the failed attempt.
+  expect(r).toMatchObject({ deleted: KEYS.length + 3, variants: 3, alreadyGone: 0, missing: 0 });
   for (const k of KEYS.slice(0, 2)) expect(fs.readFileSync(inQuarantineVariant(k), 'utf8')).toBe(`variant of ${k}`);
 });
