@@ -14,7 +14,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 export const HISTORIES_DIR = path.resolve(__dirname, '..', 'replay', 'histories');
 
 /** What a recorded history says in place of the checkout's folder (its failures' stack traces name files). */
-export const REPO_PLACEHOLDER = '<repo>';
+const REPO_PLACEHOLDER = '<repo>';
 const REPO = path.resolve(__dirname, '..', '..');
 
 export async function recordHistory(name: string, h: WorkflowHandle): Promise<void> {
