@@ -19,7 +19,12 @@ import { LoggingConfigError, workerLogging, type WorkerLogging } from './observa
 import { MetricsConfigError, metricsTelemetryOptions } from './observability/metrics';
 import { TracingConfigError } from './observability/traces-url';
 import { workerTracing, type WorkerTracing } from './observability/worker-tracing';
-import { prebuiltWorkflowBundle, WORKFLOW_INTERCEPTOR_MODULES, WorkflowBundleError } from './workflow-bundle';
+import {
+  lineSourceMaps,
+  prebuiltWorkflowBundle,
+  WORKFLOW_INTERCEPTOR_MODULES,
+  WorkflowBundleError,
+} from './workflow-bundle';
 import { resolveTemporalSettings, temporalUnreachableMessage, TemporalSettingsError } from './temporal-connection';
 
 /** Temporal did not answer at start: the message names the address and the variable that sets it. */
@@ -57,7 +62,9 @@ export async function createWorker(
     namespace: temporal.namespace,
     // One queue per deployment by default; RR_TASK_QUEUE separates environments (and tests) on one server.
     taskQueue: env.RR_TASK_QUEUE ?? TASK_QUEUE,
-    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
+    ...(bundle
+      ? { workflowBundle: { codePath: bundle } }
+      : { workflowsPath: require.resolve('./workflows'), bundlerOptions: { webpackConfigHook: lineSourceMaps } }),
     // The real PostgreSQL, S3, child processes and clock; unit tests pass fakes (test/unit/activities).
     activities: createActivities({ targets, env, ...realDependencies(env) }),
     ...(dataConverter ? { dataConverter } : {}),

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { workerTracing } from '../../src/observability/worker-tracing';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/workflow-bundle';
+import { lineSourceMaps, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_SOURCE_MAP } from '../../src/workflow-bundle';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -28,7 +28,7 @@ function sourceHash(extraDir?: string): string {
   walk(path.join(ROOT, 'src', 'config'));
   walk(path.join(ROOT, 'src', 'encryption'));
   if (extraDir) walk(extraDir);
-  h.update(JSON.stringify(WORKFLOW_INTERCEPTOR_MODULES));
+  h.update(JSON.stringify(WORKFLOW_INTERCEPTOR_MODULES)).update(WORKFLOW_SOURCE_MAP);
   return h.digest('hex').slice(0, 16);
 }
 
@@ -48,6 +48,7 @@ export async function workflowBundlePath(
     const { code } = await bundleWorkflowCode({
       workflowsPath: opts.workflowsPath ?? path.join(ROOT, 'src', 'workflows', 'index.ts'),
       workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+      webpackConfigHook: lineSourceMaps,
       ...(opts.encodedFailures
         ? { failureConverterPath: path.join(ROOT, 'src', 'encryption', 'failure-converter.ts') }
         : {}),
