@@ -130,9 +130,11 @@ export function createStorageActivities(deps: ActivityDeps) {
           record.save();
         };
         let crashed = false;
-        const firstBatchDone = () => {
+        // The fault suite's crash point: after the first batch, once its record is on disk.
+        const firstBatchDone = async () => {
           if (!crashed) {
             crashed = true;
+            await record.flush();
             crashPoint('purge.afterFirstPage');
           }
         };
@@ -161,12 +163,16 @@ export function createStorageActivities(deps: ActivityDeps) {
           const add = (c: Parameters<typeof addCounts>[3]) => addCounts(pos, svcName, purger.quarantined, c);
           const doomed: DoomedKeys = async function* () {
             let i = 0;
-            for await (const b of manifest.rows(svcName)) {
-              const index = i++;
-              if (!kept.has(b.key)) yield { key: b.key, index };
+            for await (const chunk of manifest.chunks(svcName)) {
+              const out: { key: string; index: number }[] = [];
+              for (const b of chunk) {
+                const index = i++;
+                if (!kept.has(b.key)) out.push({ key: b.key, index });
+              }
+              yield out;
             }
           };
-          const batches = keyBatches(manifest.rows(svcName), (k) => !kept.has(k), pos, settings.pageSize);
+          const batches = keyBatches(manifest.chunks(svcName), (k) => !kept.has(k), pos, settings.pageSize);
           try {
             if (pos.phase === 'keys') {
               await runBounded(batches, settings.concurrency, async (batch: KeyBatch) => {
@@ -182,7 +188,7 @@ export function createStorageActivities(deps: ActivityDeps) {
                 }
                 markDone(pos, batch.from, batch.to);
                 checkpoint();
-                firstBatchDone();
+                await firstBatchDone();
               });
               Object.assign(pos, { phase: 'variants', index: rowCount, skip: [], variantsAfter: '', variantsRows: 0 });
               checkpoint();

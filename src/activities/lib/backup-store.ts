@@ -75,6 +75,9 @@ async function* readReusing(file: string): AsyncGenerator<Buffer> {
   }
 }
 
+/** The LocalStore writes in flight, by file. */
+const writing = new Map<string, Promise<void>>();
+
 export class LocalStore implements BackupStore {
   readonly kind = 'local' as const;
   constructor(readonly dir: string) {}
@@ -86,17 +89,31 @@ export class LocalStore implements BackupStore {
     return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined;
   }
   async writeText(name: string, body: string) {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const file = path.join(this.dir, name);
-    const tmp = `${file}.partial`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    // One write of a file at a time in this process: two at once would share its .partial.
+    const mine = (writing.get(file) ?? Promise.resolve()).catch(() => undefined).then(() => this.write(file, body));
+    writing.set(file, mine);
     try {
-      fs.writeSync(fd, body);
-      fs.fsyncSync(fd);
+      await mine;
     } finally {
-      fs.closeSync(fd);
+      if (writing.get(file) === mine) writing.delete(file);
     }
-    fs.renameSync(tmp, file);
+  }
+  /**
+   * Off the event loop: the purge records its position after every batch, and a synchronous fsync there
+   * held every response in flight (at 176,000 objects on S3, ~0.25 s of a 3 s purge).
+   */
+  private async write(file: string, body: string) {
+    await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${file}.partial`;
+    const fh = await fs.promises.open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(body);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, file);
   }
   async readStream(name: string, opts: { reuse?: boolean } = {}) {
     const f = path.join(this.dir, name);
