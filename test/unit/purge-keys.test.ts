@@ -23,8 +23,10 @@ function manifest() {
   return blobs;
 }
 
-async function* serviceRows(service: string): AsyncGenerator<BlobRow> {
-  for (const b of manifest()) if (b.service === service) yield b;
+/** A service's rows as the manifest's reader gives them: chunks, here of two rows (a chunk ends mid-batch). */
+async function* serviceRows(service: string): AsyncGenerator<BlobRow[]> {
+  const rows = manifest().filter((b) => b.service === service);
+  for (let i = 0; i < rows.length; i += 2) yield rows.slice(i, i + 2);
 }
 
 const collect = async <T>(g: AsyncIterable<T>): Promise<T[]> => {

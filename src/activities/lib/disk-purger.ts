@@ -128,20 +128,21 @@ export function diskPurger(
         checkpoint();
       };
       try {
-        for await (const { key, index } of rows) {
-          // A position recorded before variantsRows existed named the last folder done (names sorted).
-          if (pos.variantsRows !== undefined ? index < pos.variantsRows : key <= pos.variantsAfter) continue;
-          if (++seen % 1000 === 0) {
-            // lstat below is synchronous (fast, and 1 M of them must be): let heartbeats and an abort through.
-            await new Promise((res) => setImmediate(res));
-            throwIfCancelled();
+        for await (const doomedChunk of rows)
+          for (const { key, index } of doomedChunk) {
+            // A position recorded before variantsRows existed named the last folder done (names sorted).
+            if (pos.variantsRows !== undefined ? index < pos.variantsRows : key <= pos.variantsAfter) continue;
+            if (++seen % 1000 === 0) {
+              // lstat below is synchronous (fast, and 1 M of them must be): let heartbeats and an abort through.
+              await new Promise((res) => setImmediate(res));
+              throwIfCancelled();
+            }
+            end = index + 1;
+            const folder = path.join(dir, key);
+            if (!(key.includes('/') || key === '.' || key === '..' || !fs.existsSync(folder)))
+              chunk.push({ key, folder });
+            if (chunk.length >= VARIANT_CHUNK || seen % 5000 === 0) await flush(end);
           }
-          end = index + 1;
-          const folder = path.join(dir, key);
-          if (!(key.includes('/') || key === '.' || key === '..' || !fs.existsSync(folder)))
-            chunk.push({ key, folder });
-          if (chunk.length >= VARIANT_CHUNK || seen % 5000 === 0) await flush(end);
-        }
         await flush(end);
       } finally {
         await rows.return(undefined); // closes the manifest's reading when this stops early

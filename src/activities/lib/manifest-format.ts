@@ -70,8 +70,24 @@ export interface ManifestReader {
   readonly horizon?: BlobHorizon;
   /** Reads every row once, checked (count, checksum, end line); visit sees each. Throws ManifestDamaged. */
   check(visit?: (row: BlobRow) => void): Promise<ManifestTotals>;
-  /** One service's rows in the manifest's order: the order a purge position's index counts. */
+  /**
+   * One service's rows in the manifest's order (the order a purge position's index counts), as read: a
+   * chunk of the file's rows at a time. The purge's loops run over arrays: a promise per row and per layer
+   * of generators cost ~15 ms per layer at 176,000 rows, and the purge reads the manifest twice.
+   */
+  chunks(service: string): AsyncGenerator<BlobRow[]>;
+  /** The same rows one by one. */
   rows(service: string): AsyncGenerator<BlobRow>;
+}
+
+/** The rows of a service's chunks one by one (a reader stopped early closes the reading). */
+async function* oneByOne(chunks: AsyncGenerator<BlobRow[]>): AsyncGenerator<BlobRow> {
+  for await (const c of chunks) yield* c;
+}
+
+/** A chunk's rows of one service: the chunk itself when they all are (the manifest is in service order). */
+function ofService(chunk: BlobRow[], service: string): BlobRow[] {
+  return chunk.every((r) => r.service === service) ? chunk : chunk.filter((r) => r.service === service);
 }
 
 export function emptyTotals(): ManifestTotals {
@@ -198,8 +214,12 @@ function v1Reader(blobs: BlobRow[]): ManifestReader {
       }
       return t;
     },
-    async *rows(service) {
-      for (const b of blobs) if (b.service === service) yield b;
+    async *chunks(service) {
+      const mine = blobs.filter((b) => b.service === service);
+      for (let i = 0; i < mine.length; i += 1000) yield mine.slice(i, i + 1000);
+    },
+    rows(service) {
+      return oneByOne(this.chunks(service));
     },
   };
 }
@@ -216,20 +236,25 @@ function v2Reader(store: BackupStore, name: string, where: string): ManifestRead
   return {
     version: 2,
     async check(visit) {
-      const rows = await open();
-      for (let next = await rows.next(); ; next = await rows.next()) {
+      const parsed = await open();
+      for (let next = await parsed.next(); ; next = await parsed.next()) {
         if (next.done) return next.value;
-        visit?.(next.value);
+        if (visit) for (const r of next.value) visit(r);
       }
     },
-    async *rows(service) {
-      const rows = await open();
+    async *chunks(service) {
+      const parsed = await open();
       try {
-        for (let next = await rows.next(); !next.done; next = await rows.next())
-          if (next.value.service === service) yield next.value;
+        for (let next = await parsed.next(); !next.done; next = await parsed.next()) {
+          const mine = ofService(next.value, service);
+          if (mine.length) yield mine;
+        }
       } finally {
-        await rows.return(emptyTotals()); // a reader stopped early (a failed batch) closes the file or the GET
+        await parsed.return(emptyTotals()); // a reader stopped early (a failed batch) closes the file or the GET
       }
+    },
+    rows(service) {
+      return oneByOne(this.chunks(service));
     },
   };
 }
@@ -259,19 +284,26 @@ function v3Reader(
     horizon,
     async check(visit) {
       const t = emptyTotals();
-      for await (const r of await open()) {
-        count(t, r);
-        visit?.(r);
-      }
+      for await (const chunk of await open())
+        for (const r of chunk) {
+          count(t, r);
+          visit?.(r);
+        }
       return t;
     },
-    async *rows(service) {
-      const rows = await open();
+    async *chunks(service) {
+      const parsed = await open();
       try {
-        for await (const r of rows) if (r.service === service) yield r;
+        for await (const chunk of parsed) {
+          const mine = ofService(chunk, service);
+          if (mine.length) yield mine;
+        }
       } finally {
-        await rows.return(undefined);
+        await parsed.return(undefined);
       }
+    },
+    rows(service) {
+      return oneByOne(this.chunks(service));
     },
   };
 }
@@ -279,18 +311,37 @@ function v3Reader(
 const compareRows = (a: BlobRow, b: BlobRow) =>
   a.service === b.service ? compareCodePoints(a.key, b.key) : compareCodePoints(a.service, b.service);
 
-type Parsed = AsyncGenerator<BlobRow, ManifestTotals>;
+type Parsed = AsyncGenerator<BlobRow[], ManifestTotals>;
 
-async function* merged(a: Parsed, b: Parsed): AsyncGenerator<BlobRow, void> {
+/** The next chunk with a row in it; undefined once the reading has ended. */
+async function refill(g: Parsed): Promise<BlobRow[] | undefined> {
+  for (;;) {
+    const next = await g.next();
+    if (next.done) return undefined;
+    if (next.value.length) return next.value;
+  }
+}
+
+async function* merged(a: Parsed, b: Parsed): AsyncGenerator<BlobRow[], void> {
+  // Each side's chunk in hand and the place in it; undefined once that side has ended.
+  let xs: BlobRow[] | undefined = [];
+  let ys: BlobRow[] | undefined = [];
+  let i = 0;
+  let j = 0;
   try {
-    let x = await a.next();
-    let y = await b.next();
-    while (!x.done || !y.done) {
-      const order = x.done ? 1 : y.done ? -1 : compareRows(x.value, y.value);
-      if (order <= 0) yield x.value as BlobRow;
-      else yield y.value as BlobRow;
-      if (order <= 0) x = await a.next();
-      if (order >= 0) y = await b.next();
+    for (;;) {
+      if (xs && i === xs.length) [xs, i] = [await refill(a), 0];
+      if (ys && j === ys.length) [ys, j] = [await refill(b), 0];
+      if (!xs && !ys) return;
+      const out: BlobRow[] = [];
+      // Until the chunk of a side that has not ended runs out (it is refilled above).
+      while ((!xs || i < xs.length) && (!ys || j < ys.length)) {
+        const order = !xs ? 1 : !ys ? -1 : compareRows(xs[i], ys[j]);
+        out.push(order <= 0 ? xs![i] : ys![j]);
+        if (order <= 0) i++;
+        if (order >= 0) j++;
+      }
+      yield out;
     }
   } finally {
     await a.return(emptyTotals()); // a reader stopped early closes both files or GETs
@@ -299,12 +350,14 @@ async function* merged(a: Parsed, b: Parsed): AsyncGenerator<BlobRow, void> {
 }
 
 /**
- * Lines with their newline (the last one without, if the bytes end mid-line). A line is a view into the
- * chunk it came in; only one split by a chunk's end is copied.
+ * Lines with their newline (the last one without, if the bytes end mid-line), those of one chunk of
+ * the bytes at a time. A line is a view into the chunk it came in, valid until the next is asked for;
+ * only one split by a chunk's end is copied.
  */
-async function* lines(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+async function* lines(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer[]> {
   let rest: Buffer | undefined;
   for await (const chunk of src) {
+    const out: Buffer[] = [];
     let start = 0;
     if (rest) {
       const nl = chunk.indexOf(10);
@@ -312,16 +365,17 @@ async function* lines(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         rest = Buffer.concat([rest, chunk]);
         continue;
       }
-      yield Buffer.concat([rest, chunk.subarray(0, nl + 1)]);
+      out.push(Buffer.concat([rest, chunk.subarray(0, nl + 1)]));
       start = nl + 1;
     }
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      yield chunk.subarray(start, nl + 1);
+      out.push(chunk.subarray(start, nl + 1));
       start = nl + 1;
     }
     rest = start < chunk.length ? Buffer.from(chunk.subarray(start)) : undefined;
+    yield out;
   }
-  if (rest) yield rest;
+  if (rest) yield [rest];
 }
 
 const [OPEN, QUOTE, COMMA, CLOSE, BACKSLASH, NEWLINE] = [0x5b, 0x22, 0x2c, 0x5d, 0x5c, 0x0a];
@@ -350,18 +404,19 @@ async function* parseV2(
   src: AsyncIterable<Buffer>,
   where: string,
   version: 2 | 3,
-): AsyncGenerator<BlobRow, ManifestTotals> {
+): AsyncGenerator<BlobRow[], ManifestTotals> {
   const hash = createHash('sha256');
   const totals = emptyTotals();
   let n = 0;
   let ended = false;
   let service = '';
-  for await (const raw of lines(src)) {
+  /** One line: its row, or undefined (the header, the end line, blank lines after it). Throws ManifestDamaged. */
+  const parse = (raw: Buffer): BlobRow | undefined => {
     n++;
     const cut = raw[raw.length - 1] !== 10;
     if (ended) {
       if (raw.toString('utf8').trim()) throw manifestDamaged(where, `line ${n} follows its end line`);
-      continue;
+      return undefined;
     }
     if (n > 1) {
       const fast = plainRow(raw, service);
@@ -369,8 +424,7 @@ async function* parseV2(
         service = fast.service;
         count(totals, fast);
         hash.update(raw);
-        yield fast;
-        continue;
+        return fast;
       }
     }
     let v: unknown;
@@ -390,8 +444,7 @@ async function* parseV2(
       const row = { service, key, bytes };
       count(totals, row);
       hash.update(raw);
-      yield row;
-      continue;
+      return row;
     } else if (v && typeof v === 'object' && 'end' in v) {
       const end = (v as { end: { rows?: unknown; bytes?: unknown; sha256?: unknown } }).end;
       const sha = hash.digest('hex');
@@ -401,9 +454,24 @@ async function* parseV2(
           `its end line records ${String(end.rows)} rows, ${String(end.bytes)} bytes, SHA-256 ${String(end.sha256)}; the rows read add up to ${totals.rows}, ${totals.bytes} and ${sha}`,
         );
       ended = true;
-      continue;
+      return undefined;
     } else throw manifestDamaged(where, `line ${n} is neither a row nor the end line`);
     hash.update(raw);
+    return undefined;
+  };
+  for await (const raws of lines(src)) {
+    const out: BlobRow[] = [];
+    try {
+      for (const raw of raws) {
+        const row = parse(raw);
+        if (row) out.push(row);
+      }
+    } catch (err) {
+      // The rows before a damaged line go out before its error, as when they were read one by one.
+      if (out.length) yield out;
+      throw err;
+    }
+    yield out;
   }
   if (!ended)
     throw manifestDamaged(where, `it stops after ${totals.rows} rows without its end line: cut short (truncated)`);

@@ -165,7 +165,7 @@ export interface KeyBatch {
  * from a service's rows as they stream in: only the batch being filled is held here.
  */
 export async function* keyBatches(
-  rows: AsyncIterable<BlobRow>,
+  chunks: AsyncIterable<BlobRow[]>,
   doomed: (key: string) => boolean,
   pos: PurgePosition,
   size: number,
@@ -173,26 +173,27 @@ export async function* keyBatches(
   const skip = [...pos.skip].sort((a, b) => a[0] - b[0]);
   let batch: KeyBatch = { from: pos.index, to: pos.index, keys: [], indexes: [] };
   let i = 0;
-  for await (const row of rows) {
-    const at = i++;
-    if (at < pos.index) continue;
-    while (skip.length && skip[0][1] <= at) skip.shift();
-    if (skip.length && skip[0][0] <= at) {
-      // Inside a range done before: what was gathered up to it goes out; the next batch starts after it.
-      if (batch.to > batch.from) yield batch;
-      batch = { from: skip[0][1], to: skip[0][1], keys: [], indexes: [] };
-      continue;
+  for await (const chunk of chunks)
+    for (const row of chunk) {
+      const at = i++;
+      if (at < pos.index) continue;
+      while (skip.length && skip[0][1] <= at) skip.shift();
+      if (skip.length && skip[0][0] <= at) {
+        // Inside a range done before: what was gathered up to it goes out; the next batch starts after it.
+        if (batch.to > batch.from) yield batch;
+        batch = { from: skip[0][1], to: skip[0][1], keys: [], indexes: [] };
+        continue;
+      }
+      batch.to = at + 1;
+      if (doomed(row.key)) {
+        batch.keys.push(row);
+        batch.indexes.push(at);
+      }
+      if (batch.keys.length >= size) {
+        yield batch;
+        batch = { from: at + 1, to: at + 1, keys: [], indexes: [] };
+      }
     }
-    batch.to = at + 1;
-    if (doomed(row.key)) {
-      batch.keys.push(row);
-      batch.indexes.push(at);
-    }
-    if (batch.keys.length >= size) {
-      yield batch;
-      batch = { from: at + 1, to: at + 1, keys: [], indexes: [] };
-    }
-  }
   if (batch.to > batch.from) yield batch;
 }
 

@@ -3,7 +3,7 @@ import type { BlobRow } from './blobs';
 import type { BatchCounts, PurgePosition } from './purge-keys';
 
 /** One service's doomed keys (recorded, not referenced after the seeds) with their row index: a fresh reading of the manifest each call. */
-export type DoomedKeys = () => AsyncGenerator<{ key: string; index: number }>;
+export type DoomedKeys = () => AsyncGenerator<{ key: string; index: number }[]>;
 
 export interface BatchResult extends BatchCounts {
   /** Some keys kept failing (the step's retry resumes): what of the batch is done stays done. */

@@ -159,6 +159,6 @@ export function s3Purger(
   };
 }
 
-async function* keysOf(rows: AsyncIterable<{ key: string }>): AsyncGenerator<string> {
-  for await (const r of rows) yield r.key;
+async function* keysOf(chunks: AsyncIterable<{ key: string }[]>): AsyncGenerator<string[]> {
+  for await (const c of chunks) yield c.map((r) => r.key);
 }

@@ -32,33 +32,45 @@ export function variantFolder(objectKey: string, prefix: string): string | undef
 }
 
 /**
- * Keys sorted by key, re-ordered as their folders `<key>/` sort (the listing's order). The two orders
- * differ only where a key is another's prefix followed by a character before "/" ("ab-1/" lists before
- * "ab/"): such a key is held back until the keys that extend it have gone by. What is held is a chain of
- * nested prefixes, as long as a key at most. Keys with a "/" have no variants folder: left out.
+ * Keys sorted by key, re-ordered as their folders `<key>/` sort (the listing's order), a chunk at a time
+ * as they come. The two orders differ only where a key is another's prefix followed by a character
+ * before "/" ("ab-1/" lists before "ab/"): such a key is held back until the keys that extend it have
+ * gone by. What is held is a chain of nested prefixes, as long as a key at most. Keys with a "/" have no
+ * variants folder: left out.
  */
-export async function* inFolderOrder(keys: AsyncIterable<string>): AsyncGenerator<string> {
+export async function* inFolderOrder(chunks: AsyncIterable<string[]>): AsyncGenerator<string[]> {
   const held: string[] = [];
-  for await (const k of keys) {
-    if (k.includes('/')) continue;
-    for (let top = held.at(-1); top !== undefined; top = held.at(-1)) {
-      if (k.startsWith(top) && k.charCodeAt(top.length) < 0x2f) break;
-      yield held.pop()!;
+  for await (const keys of chunks) {
+    const out: string[] = [];
+    for (const k of keys) {
+      if (k.includes('/')) continue;
+      for (let top = held.at(-1); top !== undefined; top = held.at(-1)) {
+        if (k.startsWith(top) && k.charCodeAt(top.length) < 0x2f) break;
+        out.push(held.pop()!);
+      }
+      held.push(k);
     }
-    held.push(k);
+    yield out;
   }
-  while (held.length) yield held.pop()!;
+  yield held.reverse();
 }
 
 /**
- * A membership test for folder names asked in ascending listing order against keys in the same order:
- * each call moves the keys forward, never back, so nothing but the current key is held.
+ * A membership test for folder names asked in ascending listing order against keys in the same order
+ * (a chunk at a time): each call moves the keys forward, never back, so nothing but the current chunk is held.
  */
-export function folderMatcher(keys: AsyncIterator<string>): (folder: string) => Promise<boolean> {
-  let cur: IteratorResult<string> | undefined;
+export function folderMatcher(chunks: AsyncIterator<string[]>): (folder: string) => Promise<boolean> {
+  let keys: string[] = [];
+  let i = 0;
+  let ended = false;
   return async (folder) => {
-    cur ??= await keys.next();
-    while (!cur.done && compareCodePoints(`${cur.value}/`, `${folder}/`) < 0) cur = await keys.next();
-    return !cur.done && cur.value === folder;
+    const f = `${folder}/`;
+    for (;;) {
+      for (; i < keys.length; i++) if (compareCodePoints(`${keys[i]}/`, f) >= 0) return keys[i] === folder;
+      if (ended) return false;
+      const next = await chunks.next();
+      if (next.done) ended = true;
+      else [keys, i] = [next.value, 0];
+    }
   };
 }

@@ -243,6 +243,51 @@ test('a manifest written before the stop is read with its delta: merged in code 
   expect((await collect(m.rows('local'))).map((x) => x.key)).toEqual(['a', 'm']);
 });
 
+test('a manifest and its delta of many chunks each merge across chunk ends: every row once, in order, a service a chunk at a time', async () => {
+  const r = (service: string, i: number, bytes = 1): BlobRow => ({
+    service,
+    key: `k${String(i).padStart(7, '0')}`,
+    bytes,
+  });
+  // ~10 of the reading's 64 KiB chunks in the manifest, ~4 in the delta; a key in both every 9th row.
+  const base = [
+    ...Array.from({ length: 12_000 }, (_, i) => r('amazon', 2 * i)),
+    ...Array.from({ length: 8_000 }, (_, i) => r('local', i)),
+  ];
+  const delta = Array.from({ length: 7_000 }, (_, i) => r('amazon', i % 3 ? 6 * i + 1 : 6 * i, 2));
+  await writeBase(base);
+  await writeManifestOnce(store, manifestDeltaName('app', 'run-1'), { ...header, blobs: delta });
+  const m = (await readManifest(store, NAME))!;
+  const amazon = [
+    ...new Map([...base, ...delta].filter((x) => x.service === 'amazon').map((x) => [x.key, x])).keys(),
+  ].sort();
+  const seen: string[] = [];
+  const totals = await m.check((x) => seen.push(`${x.service}/${x.key}`));
+  expect(seen).toEqual([
+    ...amazon.map((k) => `amazon/${k}`),
+    ...base.filter((x) => x.service === 'local').map((x) => `local/${x.key}`),
+  ]);
+  expect(totals.services.amazon.rows).toBe(amazon.length);
+  const chunks = await collect(m.chunks('amazon'));
+  expect(chunks.length).toBeGreaterThan(5);
+  for (const c of chunks) expect(c.length).toBeGreaterThan(0);
+  expect(chunks.flat().map((x) => x.key)).toEqual(amazon);
+  expect((await collect(m.rows('local'))).length).toBe(8_000);
+});
+
+test('the rows before a damaged line, in the same chunk, are read before its error', async () => {
+  await writeManifestOnce(store, NAME, { ...header, blobs: generated(5_000) });
+  fs.writeFileSync(file(), fs.readFileSync(file(), 'utf8').replace('["amazon","k0004000",3]', '["amazon","k0004000",'));
+  const m = (await readManifest(store, NAME))!;
+  const keys: string[] = [];
+  const err = await (async () => {
+    for await (const x of m.rows('amazon')) keys.push(x.key);
+  })().catch((e: Error & { type?: string }) => e);
+  expect(err).toMatchObject({ type: 'ManifestDamaged', message: expect.stringMatching(/line 4002 is not JSON/) });
+  expect(keys.length).toBe(4_000);
+  expect(keys.at(-1)).toBe('k0003999');
+});
+
 test('a manifest written before the stop without its delta, or with a damaged one, deletes nothing', async () => {
   await writeBase([{ service: 'amazon', key: 'a', bytes: 1 }]);
   const m = (await readManifest(store, NAME))!;

@@ -11,14 +11,17 @@ import {
   variantFolder,
 } from '../../../src/activities/lib/variant-owners';
 
-async function* from<T>(xs: T[]): AsyncGenerator<T> {
-  for (const x of xs) yield x;
+/** The keys as the manifest gives them, `size` to a chunk (each test runs with several sizes). */
+async function* from<T>(xs: T[], size: number): AsyncGenerator<T[]> {
+  for (let i = 0; i < xs.length; i += size) yield xs.slice(i, i + size);
 }
-const collect = async <T>(g: AsyncIterable<T>): Promise<T[]> => {
+const collect = async <T>(g: AsyncIterable<T[]>): Promise<T[]> => {
   const out: T[] = [];
-  for await (const x of g) out.push(x);
+  for await (const x of g) out.push(...x);
   return out;
 };
+/** Chunk sizes: one key a chunk, chunk ends between any two keys, and every key in one chunk. */
+const SIZES = [1, 2, 3, 1000];
 const byCodePoint = (xs: string[]) => [...xs].sort(compareCodePoints);
 
 describe.each([
@@ -40,28 +43,34 @@ describe.each([
   });
 });
 
-test('the merge finds exactly the doomed keys among listed folders, whatever lies between them', async () => {
-  const doomed = byCodePoint(['abc123', 'with space', 'xyz', 'ünï']);
-  const owned = folderMatcher(inFolderOrder(from(doomed)));
-  const listed = byCodePoint(['abc12', 'abc123', 'abc1234', 'ABC123', 'orphan', 'with space', 'xyz', 'zzz', 'ünï']);
-  const hits: string[] = [];
-  for (const f of [...listed].sort((a, b) => compareCodePoints(`${a}/`, `${b}/`))) if (await owned(f)) hits.push(f);
-  expect(hits).toEqual(['abc123', 'with space', 'xyz', 'ünï']);
-  // An empty manifest owns nothing.
-  expect(await folderMatcher(inFolderOrder(from<string>([])))('abc123')).toBe(false);
-});
+test.each(SIZES)(
+  'the merge finds exactly the doomed keys among listed folders, whatever lies between them (chunks of %i)',
+  async (size) => {
+    const doomed = byCodePoint(['abc123', 'with space', 'xyz', 'ünï']);
+    const owned = folderMatcher(inFolderOrder(from(doomed, size)));
+    const listed = byCodePoint(['abc12', 'abc123', 'abc1234', 'ABC123', 'orphan', 'with space', 'xyz', 'zzz', 'ünï']);
+    const hits: string[] = [];
+    for (const f of [...listed].sort((a, b) => compareCodePoints(`${a}/`, `${b}/`))) if (await owned(f)) hits.push(f);
+    expect(hits).toEqual(['abc123', 'with space', 'xyz', 'ünï']);
+    // An empty manifest owns nothing.
+    expect(await folderMatcher(inFolderOrder(from<string>([], size)))('abc123')).toBe(false);
+  },
+);
 
-test('keys sorted by key come out in their folders\' order ("ab-1/" before "ab/"); keys with a slash have no folder', async () => {
-  const keys = byCodePoint(['ab', 'ab-1', 'ab-2', 'ab.x', 'ab0', 'ab/c', 'b', 'a b', 'a']);
-  const out = await collect(inFolderOrder(from(keys)));
-  const folders = ['ab', 'ab-1', 'ab-2', 'ab.x', 'ab0', 'b', 'a b', 'a'].sort((x, y) =>
-    compareCodePoints(`${x}/`, `${y}/`),
-  );
-  expect(out).toEqual(folders);
-  // And the merge over them finds every one, asked in listing order.
-  const owned = folderMatcher(inFolderOrder(from(keys)));
-  for (const f of folders) expect(await owned(f)).toBe(true);
-});
+test.each(SIZES)(
+  'keys sorted by key come out in their folders\' order ("ab-1/" before "ab/"); keys with a slash have no folder (chunks of %i)',
+  async (size) => {
+    const keys = byCodePoint(['ab', 'ab-1', 'ab-2', 'ab.x', 'ab0', 'ab/c', 'b', 'a b', 'a']);
+    const out = await collect(inFolderOrder(from(keys, size)));
+    const folders = ['ab', 'ab-1', 'ab-2', 'ab.x', 'ab0', 'b', 'a b', 'a'].sort((x, y) =>
+      compareCodePoints(`${x}/`, `${y}/`),
+    );
+    expect(out).toEqual(folders);
+    // And the merge over them finds every one, asked in listing order.
+    const owned = folderMatcher(inFolderOrder(from(keys, size)));
+    for (const f of folders) expect(await owned(f)).toBe(true);
+  },
+);
 
 test('code point order is UTF-8 byte order (S3 listings, PostgreSQL "C"), not UTF-16 order', () => {
   const astral = '\u{1F600}'; // a surrogate pair in UTF-16
