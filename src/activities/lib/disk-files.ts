@@ -95,26 +95,13 @@ export async function unlinkFile(file: string): Promise<UnlinkOutcome> {
 
 /**
  * Everything inside one variant folder (files and nested folders; symlinks are removed, never
- * followed), then the folder itself. Returns the files removed and their bytes; `onFile` hears of each
- * one as it goes, so a caller that counts them loses none to a failure later in the folder.
+ * followed), then the folder itself. `onFile` hears of each file removed, with its bytes, as it goes: a
+ * caller that counts them loses none to a failure later in the folder.
  */
-export async function removeVariantFolder(
-  root: string,
-  dir: string,
-  onFile?: (bytes: number) => void,
-): Promise<{ files: number; bytes: number }> {
+export async function removeVariantFolder(root: string, dir: string, onFile: (bytes: number) => void): Promise<void> {
   const under = diskRoot(root);
-  let files = 0;
-  let bytes = 0;
   const walk = async (d: string): Promise<void> => {
-    let entries: fs.Dirent[];
-    try {
-      entries = await fs.promises.readdir(d, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    for (const e of entries) {
+    for (const e of await entriesOf(d)) {
       const p = under.inside(path.relative(under.base, path.join(d, e.name)));
       if (e.isDirectory()) {
         await walk(p);
@@ -125,12 +112,7 @@ export async function removeVariantFolder(
         const st = await fs.promises.lstat(p).catch(() => undefined);
         const r = await unlinkFile(p);
         if ('error' in r) throw new Error(`cannot delete ${p} (${r.error})`);
-        if (r.deleted) {
-          const size = st?.isFile() ? st.size : 0;
-          files++;
-          bytes += size;
-          onFile?.(size);
-        }
+        if (r.deleted) onFile(st?.isFile() ? st.size : 0);
       }
     }
   };
@@ -138,7 +120,6 @@ export async function removeVariantFolder(
   await fs.promises
     .rmdir(dir)
     .catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
-  return { files, bytes };
 }
 
 /** Whether a blob's file is on disk (the plan's sample). */
@@ -187,7 +168,7 @@ export async function moveFile(from: string, to: string): Promise<MoveOutcome> {
  * Moves every file under `dir` (a folder under `fromBase`) to the same relative path under `toBase`,
  * then removes the folders it emptied, `dir` included. Both bases are inside `root`. Returns the files
  * moved now and their bytes; a file already moved is not seen again (its source is gone). `onFile` hears
- * of each file moved, as removeVariantFolder's does.
+ * of each file moved, as removeVariantFolder's does. Both walk the folder in name order (entriesOf).
  */
 export async function moveTree(
   root: string,
