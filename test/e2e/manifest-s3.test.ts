@@ -8,6 +8,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { S3Store } from '../../src/activities/lib/backup-store';
 import type { BlobRow } from '../../src/activities/lib/blobs';
 import { manifestName, readManifest, writeManifestOnce } from '../../src/activities/manifest';
+import { rowsOf } from '../support/manifest-rows';
 
 const prefix = `rr-manifest-${randomUUID().slice(0, 8)}/`;
 const dest = {
@@ -44,7 +45,7 @@ test('a manifest of 150,000 rows (~7 MB): a multipart upload, read back whole an
   expect(await m.check()).toEqual(totals);
   let n = 0;
   let inOrder = true;
-  for await (const r of m.rows('backup')) inOrder &&= r.key === `k${String(75_000 + n++).padStart(27, '0')}`;
+  for await (const r of rowsOf(m, 'backup')) inOrder &&= r.key === `k${String(75_000 + n++).padStart(27, '0')}`;
   expect({ n, inOrder }).toEqual({ n: 75_000, inOrder: true });
   store.s3.destroy();
 });

@@ -76,18 +76,18 @@ export interface ManifestReader {
    * of generators cost ~15 ms per layer at 176,000 rows, and the purge reads the manifest twice.
    */
   chunks(service: string): AsyncGenerator<BlobRow[]>;
-  /** The same rows one by one. */
-  rows(service: string): AsyncGenerator<BlobRow>;
 }
 
-/** The rows of a service's chunks one by one (a reader stopped early closes the reading). */
-async function* oneByOne(chunks: AsyncGenerator<BlobRow[]>): AsyncGenerator<BlobRow> {
-  for await (const c of chunks) yield* c;
-}
-
-/** A chunk's rows of one service: the chunk itself when they all are (the manifest is in service order). */
-function ofService(chunk: BlobRow[], service: string): BlobRow[] {
-  return chunk.every((r) => r.service === service) ? chunk : chunk.filter((r) => r.service === service);
+/**
+ * One service's rows of a reading's chunks (each the chunk itself when all its rows are that service's:
+ * the manifest is in service order). A reader stopped early (a failed batch) closes the reading, and with
+ * it the file or the GET: for-await does.
+ */
+async function* ofService(parsed: AsyncIterable<BlobRow[]>, service: string): AsyncGenerator<BlobRow[]> {
+  for await (const chunk of parsed) {
+    const mine = chunk.every((r) => r.service === service) ? chunk : chunk.filter((r) => r.service === service);
+    if (mine.length) yield mine;
+  }
 }
 
 export function emptyTotals(): ManifestTotals {
@@ -218,9 +218,6 @@ function v1Reader(blobs: BlobRow[]): ManifestReader {
       const mine = blobs.filter((b) => b.service === service);
       for (let i = 0; i < mine.length; i += 1000) yield mine.slice(i, i + 1000);
     },
-    rows(service) {
-      return oneByOne(this.chunks(service));
-    },
   };
 }
 
@@ -243,18 +240,7 @@ function v2Reader(store: BackupStore, name: string, where: string): ManifestRead
       }
     },
     async *chunks(service) {
-      const parsed = await open();
-      try {
-        for (let next = await parsed.next(); !next.done; next = await parsed.next()) {
-          const mine = ofService(next.value, service);
-          if (mine.length) yield mine;
-        }
-      } finally {
-        await parsed.return(emptyTotals()); // a reader stopped early (a failed batch) closes the file or the GET
-      }
-    },
-    rows(service) {
-      return oneByOne(this.chunks(service));
+      yield* ofService(await open(), service);
     },
   };
 }
@@ -292,18 +278,7 @@ function v3Reader(
       return t;
     },
     async *chunks(service) {
-      const parsed = await open();
-      try {
-        for await (const chunk of parsed) {
-          const mine = ofService(chunk, service);
-          if (mine.length) yield mine;
-        }
-      } finally {
-        await parsed.return(undefined);
-      }
-    },
-    rows(service) {
-      return oneByOne(this.chunks(service));
+      yield* ofService(await open(), service);
     },
   };
 }
