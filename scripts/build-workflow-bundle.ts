@@ -13,13 +13,12 @@ import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from '../src/encryption/data-converter';
 import { CODEC_KEYS_ENV } from '../src/encryption/keys';
-import { BUNDLE_FILES, lineSourceMaps, WORKFLOW_INTERCEPTOR_MODULES } from '../src/workflow-bundle';
+import { BUNDLE_FILES, WORKFLOW_BUNDLE_OPTIONS } from '../src/workflow-bundle';
 
 async function build(out: string, encodedFailures: boolean): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../src/workflows'),
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    webpackConfigHook: lineSourceMaps,
+    ...WORKFLOW_BUNDLE_OPTIONS,
     logger: undefined,
     ...(encodedFailures ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}),
   });

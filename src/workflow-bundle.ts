@@ -45,6 +45,12 @@ export const lineSourceMaps: NonNullable<BundleOptions['webpackConfigHook']> = (
   devtool: WORKFLOW_SOURCE_MAP,
 });
 
+/** What every prebuilt bundle is built with, beside its workflows' path: the image's and the tests' alike. */
+export const WORKFLOW_BUNDLE_OPTIONS = {
+  workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+  webpackConfigHook: lineSourceMaps,
+} satisfies Partial<BundleOptions>;
+
 /** undefined: no prebuilt bundle, bundle at start. */
 export function prebuiltWorkflowBundle(env: NodeJS.ProcessEnv, encrypted: boolean): string | undefined {
   const given = env[BUNDLE_ENV]?.trim();

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { workerTracing } from '../../src/observability/worker-tracing';
-import { lineSourceMaps, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_SOURCE_MAP } from '../../src/workflow-bundle';
+import { WORKFLOW_BUNDLE_OPTIONS, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_SOURCE_MAP } from '../../src/workflow-bundle';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -47,8 +47,7 @@ export async function workflowBundlePath(
   if (!fs.existsSync(file)) {
     const { code } = await bundleWorkflowCode({
       workflowsPath: opts.workflowsPath ?? path.join(ROOT, 'src', 'workflows', 'index.ts'),
-      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-      webpackConfigHook: lineSourceMaps,
+      ...WORKFLOW_BUNDLE_OPTIONS,
       ...(opts.encodedFailures
         ? { failureConverterPath: path.join(ROOT, 'src', 'encryption', 'failure-converter.ts') }
         : {}),
