@@ -1,7 +1,7 @@
 /**
  * The workers-stopped window of a whole reset with workers.startBeforePurge off and on, against the
  * number of files the purge deletes (a measurement, not a test: the figures go into the closing note).
- *   eval "$(scripts/stack env)"; npx tsx test/support/measure-workers-window.ts 2000 65000 [1000000:on]
+ *   eval "$(scripts/stack env)"; npx tsx test/support/measure-workers-window.ts [--at-rest] 2000 65000 [1000000:on]
  * For each count N and each setting it makes a fresh small demo database (scale 1), adds N blobs on an
  * ActiveStorage Disk service with one file each (files on a local folder are quick to make; moto takes
  * minutes for 65,000 objects), and runs a real reset: Temporal, a worker process, the stand-in Solid
@@ -9,6 +9,10 @@
  * start commands write a timestamp, from the moment the stop begins to the moment the start returns.
  * Prints one JSON line per run, then on stderr the window's growth from the fewest files to the most
  * with the setting on (test/support/window-growth.ts).
+ * --at-rest (before the counts): the blob table and its files as production has them, not just written.
+ * Before each run the table is vacuumed (its hint bits set, its visibility map made), PostgreSQL takes a
+ * checkpoint and the kernel writes the files out (sync): a fixture's first reading otherwise pays for the
+ * pages its inserts just dirtied, inside the window.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -28,7 +32,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     void (current?.cleanup() ?? Promise.resolve()).finally(() => process.exit(130));
   });
 
-async function once(files: number, startBeforePurge: boolean): Promise<WindowRun & Record<string, unknown>> {
+async function once(
+  files: number,
+  startBeforePurge: boolean,
+  atRest: boolean,
+): Promise<WindowRun & Record<string, unknown>> {
   const f = (current = await fixture({ scale: 1 }));
   try {
     const root = path.join(f.dir, 'storage');
@@ -43,6 +51,11 @@ async function once(files: number, startBeforePurge: boolean): Promise<WindowRun
       const p = path.join(root, k.slice(0, 2), k.slice(2, 4), k);
       fs.mkdirSync(path.dirname(p), { recursive: true });
       fs.writeFileSync(p, 'x'.repeat(16));
+    }
+    if (atRest) {
+      await f.sql('VACUUM (ANALYZE) active_storage_blobs');
+      await f.sql('CHECKPOINT');
+      if (spawnSync('sync').status !== 0) throw new Error('sync failed');
     }
     const marks = path.join(f.dir, 'marks.log');
     const service = path.join(REPO_ROOT, 'scripts', 'solid-queue-service');
@@ -63,6 +76,7 @@ async function once(files: number, startBeforePurge: boolean): Promise<WindowRun
     return {
       files,
       startBeforePurge,
+      atRest,
       objectsDeleted: r.objectsDeleted?.count,
       windowSeconds: (at('started') - at('stop')) / 1000,
       resultWindowSeconds: (Date.parse(w.startedAgainAt!) - Date.parse(w.stoppedSince!)) / 1000,
@@ -78,10 +92,14 @@ async function main(args: string[]): Promise<void> {
   // Interleaved, off then on, for each count: the machine's load drifts alike for both settings.
   // "N:on" runs only the setting on (at 1 M files the run with it off holds the workers for minutes).
   const runs: WindowRun[] = [];
-  for (const a of args) {
+  const atRest = args.includes('--at-rest');
+  const counts = args.filter((x) => x !== '--at-rest');
+  for (const a of counts)
+    if (!/^\d+(:on)?$/.test(a)) throw new Error(`"${a}": expected a number of files, N or N:on, or --at-rest`);
+  for (const a of counts) {
     const [n, only] = a.split(':');
     for (const on of only === 'on' ? [true] : [false, true]) {
-      const r = await once(Number(n), on);
+      const r = await once(Number(n), on, atRest);
       runs.push(r);
       process.stdout.write(JSON.stringify(r) + '\n');
     }
