@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './temporal';
 import { approveAndFinish } from './drive';
+import { writeDiskFiles } from './disk-layout';
 import { fixture } from './fixture';
 import { windowGrowth, type WindowRun } from './window-growth';
 
@@ -47,11 +48,7 @@ async function once(
       [files],
     );
     const keys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')).map((r) => r.key);
-    for (const k of keys) {
-      const p = path.join(root, k.slice(0, 2), k.slice(2, 4), k);
-      fs.mkdirSync(path.dirname(p), { recursive: true });
-      fs.writeFileSync(p, 'x'.repeat(16));
-    }
+    writeDiskFiles(root, keys, () => 'x'.repeat(16));
     if (atRest) {
       await f.sql('VACUUM (ANALYZE) active_storage_blobs');
       await f.sql('CHECKPOINT');

@@ -7,28 +7,23 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { LocalStore } from '../../../src/activities/lib/backup-store';
 import { manifestName, writeManifestOnce } from '../../../src/activities/manifest';
-import { createStorageActivities, type PurgeResult } from '../../../src/activities/storage';
 import { loadedTarget } from '../../support/target-config';
-import { fakePg } from '../../support/fake-pg';
+import { diskFile, writeDiskFiles } from '../../support/disk-layout';
+import { purgeDeps, purgeOnce } from '../../support/purge-deps';
 
 const RUN = 'run-1';
 const KEYS = Array.from({ length: 40 }, (_, i) => `k${String(i).padStart(2, '0')}abcdefghij`);
 let dir: string;
 let root: string;
 
-const inRoot = (k: string) => path.join(root, k.slice(0, 2), k.slice(2, 4), k);
+const inRoot = (k: string) => diskFile(root, k);
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-unit-disk-batch-'));
   root = path.join(dir, 'storage');
-  for (const k of KEYS) {
-    fs.mkdirSync(path.dirname(inRoot(k)), { recursive: true });
-    fs.writeFileSync(inRoot(k), `file ${k}`);
-  }
+  writeDiskFiles(root, KEYS, (k) => `file ${k}`);
 });
 afterEach(() => {
   jest.restoreAllMocks();
@@ -62,19 +57,7 @@ test('one batch, one lane: its files are unlinked several at a time, at most 8, 
       inFlight--;
     }
   });
-  const pg = fakePg([
-    [/to_regclass\('active_storage_blobs'\)/, () => [{ ok: true }]],
-    [/FROM active_storage_blobs/, () => []],
-  ]);
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  const r = (await env.run(
-    createStorageActivities({
-      targets: { file: '/t.json', targets: { app: config } },
-      env: { APP_DB: 'postgres://app:pw@db/app' },
-      pg: pg.factory,
-    }).purgeStorage,
-    { target: 'app', runId: RUN },
-  )) as PurgeResult;
+  const r = await purgeOnce(purgeDeps(config), RUN);
   expect(most).toBeGreaterThan(1);
   expect(most).toBeLessThanOrEqual(8);
   expect(r).toMatchObject({ deleted: KEYS.length - 1, alreadyGone: 1, bytes: (KEYS.length - 1) * 10 });

@@ -7,14 +7,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { LocalStore } from '../../../src/activities/lib/backup-store';
 import type { ActivityDeps } from '../../../src/activities/lib/target';
 import { manifestName, writeManifestOnce } from '../../../src/activities/manifest';
-import { createStorageActivities, type PurgeResult } from '../../../src/activities/storage';
+import type { PurgeResult } from '../../../src/activities/storage';
 import { loadedTarget } from '../../support/target-config';
-import { fakePg } from '../../support/fake-pg';
+import { diskFile, diskKeyPath, writeDiskFiles } from '../../support/disk-layout';
+import { purgeDeps, purgeOnce } from '../../support/purge-deps';
 
 const RUN = 'run-1';
 const KEYS = Array.from({ length: 9 }, (_, i) => `k${i}abcdefghij`);
@@ -22,17 +21,13 @@ let dir: string;
 let root: string;
 let deps: ActivityDeps;
 
-const rel = (k: string) => path.join(k.slice(0, 2), k.slice(2, 4), k);
-const inRoot = (k: string) => path.join(root, rel(k));
-const inQuarantine = (k: string) => path.join(root, '.reset-quarantine', RUN, rel(k));
+const inRoot = (k: string) => diskFile(root, k);
+const inQuarantine = (k: string) => path.join(root, '.reset-quarantine', RUN, diskKeyPath(k));
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-unit-disk-q-'));
   root = path.join(dir, 'storage');
-  for (const k of KEYS) {
-    fs.mkdirSync(path.dirname(inRoot(k)), { recursive: true });
-    fs.writeFileSync(inRoot(k), `file ${k}`);
-  }
+  writeDiskFiles(root, KEYS, (k) => `file ${k}`);
   const config = loadedTarget({
     database: { urlEnv: 'APP_DB' },
     backup: { dir: path.join(dir, 'backups') },
@@ -44,22 +39,11 @@ beforeEach(async () => {
     createdAt: new Date().toISOString(),
     blobs: KEYS.map((key) => ({ key, service: 'local', bytes: 1 })),
   });
-  const pg = fakePg([
-    [/to_regclass\('active_storage_blobs'\)/, () => [{ ok: true }]],
-    [/FROM active_storage_blobs/, () => []],
-  ]);
-  deps = {
-    targets: { file: '/t.json', targets: { app: config } },
-    env: { APP_DB: 'postgres://app:pw@db/app' },
-    pg: pg.factory,
-  };
+  deps = purgeDeps(config);
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function attempt(): Promise<PurgeResult> {
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  return env.run(createStorageActivities(deps).purgeStorage, { target: 'app', runId: RUN }) as Promise<PurgeResult>;
-}
+const attempt = (): Promise<PurgeResult> => purgeOnce(deps, RUN);
 
 test('a failed move stops the purge naming root, file and key; the retry resumes from the record and moves each file once', async () => {
   // The 6th key's quarantine folder cannot be made: a file stands where the folder must go.

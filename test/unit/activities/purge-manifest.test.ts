@@ -7,14 +7,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { LocalStore } from '../../../src/activities/lib/backup-store';
 import type { ActivityDeps } from '../../../src/activities/lib/target';
 import { manifestName, purgeProgressName, writeManifestOnce } from '../../../src/activities/manifest';
-import { createStorageActivities, type PurgeResult } from '../../../src/activities/storage';
+import type { PurgeResult } from '../../../src/activities/storage';
 import { loadedTarget } from '../../support/target-config';
-import { fakePg } from '../../support/fake-pg';
+import { diskFile, writeDiskFiles } from '../../support/disk-layout';
+import { purgeDeps, purgeOnce } from '../../support/purge-deps';
 
 const RUN = 'run-1';
 const KEYS = Array.from({ length: 12 }, (_, i) => `k${String(i).padStart(2, '0')}abcdefgh`);
@@ -25,7 +24,7 @@ let root: string;
 let backups: string;
 let deps: ActivityDeps;
 
-const inRoot = (k: string) => path.join(root, k.slice(0, 2), k.slice(2, 4), k);
+const inRoot = (k: string) => diskFile(root, k);
 const variants = (k: string) => path.join(root, 'va', 'ri', 'variants', k);
 const manifestFile = () => path.join(backups, manifestName('app', RUN));
 const blobs = () => KEYS.map((key) => ({ key, service: 'local', bytes: 3 }));
@@ -34,10 +33,7 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-unit-purge-manifest-'));
   root = path.join(dir, 'storage');
   backups = path.join(dir, 'backups');
-  for (const k of KEYS) {
-    fs.mkdirSync(path.dirname(inRoot(k)), { recursive: true });
-    fs.writeFileSync(inRoot(k), 'abc');
-  }
+  writeDiskFiles(root, KEYS, () => 'abc');
   for (const k of WITH_VARIANTS) {
     fs.mkdirSync(path.join(variants(k), 'd1'), { recursive: true });
     fs.writeFileSync(path.join(variants(k), 'd1', 'thumb'), 'vv');
@@ -50,22 +46,11 @@ beforeEach(() => {
     backup: { dir: backups },
     storage: { services: { local: { kind: 'disk', root } }, pageSize: 3, concurrency: 2 },
   });
-  const pg = fakePg([
-    [/to_regclass\('active_storage_blobs'\)/, () => [{ ok: true }]],
-    [/FROM active_storage_blobs/, () => [{ key: RESEEDED, service: 'local', bytes: '3' }]],
-  ]);
-  deps = {
-    targets: { file: '/t.json', targets: { app: config } },
-    env: { APP_DB: 'postgres://app:pw@db/app' },
-    pg: pg.factory,
-  };
+  deps = purgeDeps(config, { blobsNow: [{ key: RESEEDED, service: 'local', bytes: '3' }] });
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function attempt(): Promise<PurgeResult> {
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  return env.run(createStorageActivities(deps).purgeStorage, { target: 'app', runId: RUN }) as Promise<PurgeResult>;
-}
+const attempt = (): Promise<PurgeResult> => purgeOnce(deps, RUN);
 
 const left = () => KEYS.filter((k) => fs.existsSync(inRoot(k)));
 const variantsLeft = () => fs.readdirSync(path.join(root, 'va', 'ri', 'variants')).sort();

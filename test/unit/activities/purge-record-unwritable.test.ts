@@ -7,27 +7,22 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { LocalStore } from '../../../src/activities/lib/backup-store';
 import { manifestName, purgeProgressName, writeManifestOnce } from '../../../src/activities/manifest';
-import { createStorageActivities, type PurgeResult } from '../../../src/activities/storage';
 import { loadedTarget } from '../../support/target-config';
-import { fakePg } from '../../support/fake-pg';
+import { diskFile, writeDiskFiles } from '../../support/disk-layout';
+import { purgeDeps, purgeOnce } from '../../support/purge-deps';
 
 const RUN = 'run-1';
 const KEYS = Array.from({ length: 40 }, (_, i) => `k${String(i).padStart(2, '0')}abcdefghij`);
 let dir: string;
 let root: string;
-const inRoot = (k: string) => path.join(root, k.slice(0, 2), k.slice(2, 4), k);
+const inRoot = (k: string) => diskFile(root, k);
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rr-unit-record-unwritable-'));
   root = path.join(dir, 'storage');
-  for (const k of KEYS) {
-    fs.mkdirSync(path.dirname(inRoot(k)), { recursive: true });
-    fs.writeFileSync(inRoot(k), `file ${k}`);
-  }
+  writeDiskFiles(root, KEYS, (k) => `file ${k}`);
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -44,19 +39,8 @@ test('a progress record that cannot be written stops the purge with a retry that
     createdAt: new Date().toISOString(),
     blobs: KEYS.map((key) => ({ key, service: 'local', bytes: 10 })),
   });
-  const pg = fakePg([
-    [/to_regclass\('active_storage_blobs'\)/, () => [{ ok: true }]],
-    [/FROM active_storage_blobs/, () => []],
-  ]);
-  const purge = () =>
-    new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(
-      createStorageActivities({
-        targets: { file: '/t.json', targets: { app: config } },
-        env: { APP_DB: 'postgres://app:pw@db/app' },
-        pg: pg.factory,
-      }).purgeStorage,
-      { target: 'app', runId: RUN },
-    ) as Promise<PurgeResult>;
+  const deps = purgeDeps(config);
+  const purge = () => purgeOnce(deps, RUN);
   // The record's .partial is a folder: opening it for writing fails (EISDIR), as a full or read-only disk would.
   const partial = path.join(backups, `${purgeProgressName('app', RUN)}.partial`);
   fs.mkdirSync(partial);

@@ -17,7 +17,7 @@ import { createStorageActivities, type PurgeResult } from '../../../src/activiti
 import type { HeartbeatProgress } from '../../../src/contract';
 import { loadedTarget } from '../../support/target-config';
 import { FakeS3 } from '../../support/fake-s3';
-import { fakePg } from '../../support/fake-pg';
+import { purgeDeps } from '../../support/purge-deps';
 
 const BUCKET = 'app-storage';
 const QUARANTINE = 'app-quarantine';
@@ -51,16 +51,7 @@ beforeEach(async () => {
   });
   s3 = new FakeS3();
   for (const k of DOOMED) s3.put(BUCKET, k, `content of ${k}`);
-  const pg = fakePg([
-    [/to_regclass\('active_storage_blobs'\)/, () => [{ ok: true }]],
-    [/FROM active_storage_blobs/, () => []],
-  ]);
-  deps = {
-    targets: { file: '/t.json', targets: { app: config } },
-    env: { APP_DB: 'postgres://app:pw@db/app' },
-    pg: pg.factory,
-    s3: () => s3.client(),
-  };
+  deps = purgeDeps(config, { s3: () => s3.client() });
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -17,7 +17,7 @@ import type { TargetConfig } from '../../../src/config/types';
 import { loadedTarget } from '../../support/target-config';
 import type { HeartbeatProgress } from '../../../src/contract';
 import { FakeS3 } from '../../support/fake-s3';
-import { fakePg } from '../../support/fake-pg';
+import { purgeDeps } from '../../support/purge-deps';
 
 const BUCKET = 'app-storage';
 const PREFIX = 'app/';
@@ -72,16 +72,7 @@ beforeEach(async () => {
   s3 = new FakeS3();
   for (const k of [...DOOMED, ...KEPT]) s3.put(BUCKET, k);
   // After the seeds, the blob table holds only the re-seeded blob.
-  const pg = fakePg([
-    [/to_regclass\('active_storage_blobs'\)/, () => [{ ok: true }]],
-    [/FROM active_storage_blobs/, () => [{ key: RESEEDED, service: 'amazon', bytes: '10' }]],
-  ]);
-  deps = {
-    targets: { file: '/t.json', targets: { app: config } },
-    env: { APP_DB: 'postgres://app:pw@db/app' },
-    pg: pg.factory,
-    s3: () => s3.client(),
-  };
+  deps = purgeDeps(config, { blobsNow: [{ key: RESEEDED, service: 'amazon', bytes: '10' }], s3: () => s3.client() });
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
