@@ -1,7 +1,7 @@
 /**
  * The workers-stopped window of a whole reset with workers.startBeforePurge off and on, against the
  * number of files the purge deletes (a measurement, not a test: the figures go into the closing note).
- *   eval "$(scripts/stack env)"; npx tsx test/support/measure-workers-window.ts [--at-rest] 2000 65000 [1000000:on]
+ *   eval "$(scripts/stack env)"; npx tsx test/support/measure-workers-window.ts [--at-rest] [--floor] 2000 65000 [1000000:on]
  * For each count N and each setting it makes a fresh small demo database (scale 1), adds N blobs on an
  * ActiveStorage Disk service with one file each (files on a local folder are quick to make; moto takes
  * minutes for 65,000 objects), and runs a real reset: Temporal, a worker process, the stand-in Solid
@@ -13,14 +13,21 @@
  * Before each run the table is vacuumed (its hint bits set, its visibility map made), PostgreSQL takes a
  * checkpoint and the kernel writes the files out (sync): a fixture's first reading otherwise pays for the
  * pages its inserts just dirtied, inside the window.
+ * --floor: after each run with the setting on, a floor run on a like fixture (interleaved, so that the
+ * machine's drift falls alike on both): the target's own stop command, the TRUNCATE and the seeds in one
+ * psql transaction (bench/lib/peers.ts, as the bare script does them), the target's own start command.
+ * Nothing is read or recorded before the TRUNCATE: the least any tool holds the workers for, and how much
+ * of the window's growth with the files is PostgreSQL's alone.
  */
 import { spawnSync } from 'node:child_process';
+import { Client } from 'pg';
+import { psqlTruncateAndSeed, tablesToTruncate } from '../../bench/lib/peers';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './temporal';
 import { approveAndFinish } from './drive';
 import { writeDiskFiles } from './disk-layout';
-import { fixture } from './fixture';
+import { fixture, type ResetFixture } from './fixture';
 import { windowGrowth, type WindowRun } from './window-growth';
 
 /** The run in progress: a measurement stopped with Ctrl-C or `kill` still removes what it started. */
@@ -33,11 +40,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     void (current?.cleanup() ?? Promise.resolve()).finally(() => process.exit(130));
   });
 
-async function once(
-  files: number,
-  startBeforePurge: boolean,
-  atRest: boolean,
-): Promise<WindowRun & Record<string, unknown>> {
+/** A small demo database plus `files` blobs on a Disk service, one file each; the Solid Queue stand-in running. */
+async function prepare(files: number, atRest: boolean): Promise<{ f: ResetFixture; root: string; marks: string }> {
   const f = (current = await fixture({ scale: 1 }));
   try {
     const root = path.join(f.dir, 'storage');
@@ -54,31 +58,84 @@ async function once(
       await f.sql('CHECKPOINT');
       if (spawnSync('sync').status !== 0) throw new Error('sync failed');
     }
-    const marks = path.join(f.dir, 'marks.log');
-    const service = path.join(REPO_ROOT, 'scripts', 'solid-queue-service');
+    if (f.service('start') !== 0) throw new Error('the Solid Queue stand-in did not start');
+    return { f, root, marks: path.join(f.dir, 'marks.log') };
+  } catch (e) {
+    current = undefined;
+    await f.cleanup();
+    throw e;
+  }
+}
+
+/** The target's stop and start commands, each writing its timestamp where the window is read from. */
+function markedCommands(marks: string): { stop: string; start: string } {
+  const service = path.join(REPO_ROOT, 'scripts', 'solid-queue-service');
+  return {
+    stop: `echo "stop $(date +%s%3N)" >> ${marks}; ${service} stop`,
+    start: `${service} start && echo "started $(date +%s%3N)" >> ${marks}`,
+  };
+}
+
+function windowOf(marks: string): number {
+  const lines = fs.readFileSync(marks, 'utf8').trim().split('\n');
+  const at = (word: string) => Number(lines.find((l) => l.startsWith(`${word} `))!.split(' ')[1]);
+  return (at('started') - at('stop')) / 1000;
+}
+
+async function once(
+  files: number,
+  startBeforePurge: boolean,
+  atRest: boolean,
+): Promise<WindowRun & Record<string, unknown>> {
+  const { f, root, marks } = await prepare(files, atRest);
+  try {
     const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
     const t = file.targets[f.target];
     t.storage = { services: { local: { kind: 'disk', root } } };
-    t.workers.stop = `echo "stop $(date +%s%3N)" >> ${marks}; ${service} stop`;
-    t.workers.start = `${service} start && echo "started $(date +%s%3N)" >> ${marks}`;
-    t.workers.startBeforePurge = startBeforePurge;
+    Object.assign(t.workers, markedCommands(marks), { startBeforePurge });
     fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
-    if (f.service('start') !== 0) throw new Error('the Solid Queue stand-in did not start');
     await f.startWorker();
     const r = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
     if (r.outcome !== 'completed') throw new Error(`run ended ${r.outcome}: ${r.message}`);
-    const lines = fs.readFileSync(marks, 'utf8').trim().split('\n');
-    const at = (word: string) => Number(lines.find((l) => l.startsWith(`${word} `))!.split(' ')[1]);
     const w = r.workers!;
     return {
       files,
       startBeforePurge,
       atRest,
       objectsDeleted: r.objectsDeleted?.count,
-      windowSeconds: (at('started') - at('stop')) / 1000,
+      windowSeconds: windowOf(marks),
       resultWindowSeconds: (Date.parse(w.startedAgainAt!) - Date.parse(w.stoppedSince!)) / 1000,
       stepSeconds: Object.fromEntries(Object.entries(r.stepDurationsMs ?? {}).map(([k, v]) => [k, (v ?? 0) / 1000])),
     };
+  } finally {
+    current = undefined;
+    await f.cleanup();
+  }
+}
+
+/**
+ * The floor: the same fixture's workers stopped, its tables truncated and seeded, its workers started, by
+ * the same commands as a run's, with nothing read before the TRUNCATE. The files stay (no purge: it comes
+ * after the window either way).
+ */
+async function floorOnce(files: number, atRest: boolean): Promise<WindowRun & Record<string, unknown>> {
+  const { f, marks } = await prepare(files, atRest);
+  try {
+    const pgBin = process.env.RR_PG_BIN;
+    if (!pgBin) throw new Error('--floor needs RR_PG_BIN: run eval "$(scripts/stack env)" first');
+    const c = new Client({ connectionString: f.dbUrl });
+    await c.connect();
+    const tables = await tablesToTruncate(c).finally(() => c.end());
+    const env = { ...process.env, SQ_PID_FILE: f.pidFile, DATABASE_URL: f.dbUrl, SQ_HEARTBEAT_SECONDS: '1' };
+    const sh = (command: string) => {
+      const r = spawnSync('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      if (r.status !== 0) throw new Error(`"${command}" exited ${r.status}: ${r.stderr}`);
+    };
+    const { stop, start } = markedCommands(marks);
+    sh(stop);
+    await psqlTruncateAndSeed(pgBin, f.dbUrl, tables);
+    sh(start);
+    return { files, startBeforePurge: true, floor: true, atRest, windowSeconds: windowOf(marks) };
   } finally {
     current = undefined;
     await f.cleanup();
@@ -89,16 +146,25 @@ async function main(args: string[]): Promise<void> {
   // Interleaved, off then on, for each count: the machine's load drifts alike for both settings.
   // "N:on" runs only the setting on (at 1 M files the run with it off holds the workers for minutes).
   const runs: WindowRun[] = [];
+  const flags = ['--at-rest', '--floor'];
   const atRest = args.includes('--at-rest');
-  const counts = args.filter((x) => x !== '--at-rest');
+  const floor = args.includes('--floor');
+  const counts = args.filter((x) => !flags.includes(x));
   for (const a of counts)
-    if (!/^\d+(:on)?$/.test(a)) throw new Error(`"${a}": expected a number of files, N or N:on, or --at-rest`);
+    if (!/^\d+(:on)?$/.test(a))
+      throw new Error(`"${a}": expected a number of files, N or N:on, or one of ${flags.join(', ')}`);
+  if (!counts.length) throw new Error('expected at least one number of files (N or N:on)');
   for (const a of counts) {
     const [n, only] = a.split(':');
     for (const on of only === 'on' ? [true] : [false, true]) {
       const r = await once(Number(n), on, atRest);
       runs.push(r);
       process.stdout.write(JSON.stringify(r) + '\n');
+      if (on && floor) {
+        const b = await floorOnce(Number(n), atRest);
+        runs.push(b);
+        process.stdout.write(JSON.stringify(b) + '\n');
+      }
     }
   }
   // On stderr: stdout stays one JSON line per run.

@@ -27,3 +27,14 @@ test('runs with the setting off, and a middle count, do not enter the figures', 
 test('one file count with the setting on: nothing to compare', () => {
   expect(windowGrowth([run(65000, 0.3), run(65000, 0.4), run(1000000, 9, false)])).toBeUndefined();
 });
+
+test("floor runs get a line of their own and stay out of the setting's figures", () => {
+  const floor = (files: number, windowSeconds: number): WindowRun => ({ ...run(files, windowSeconds), floor: true });
+  const runs = [run(65000, 0.4), floor(65000, 0.3), run(1000000, 0.5), floor(1000000, 0.33)];
+  expect(windowGrowth(runs)).toBe(
+    'workers.startBeforePurge window, means: 65,000 files 0.400 s (1 run(s)), 1,000,000 files 0.500 s (1 run(s)): ' +
+      '1.25× (goal: within 1.10×), +0.107 s per million files\n' +
+      'the floor (stop, TRUNCATE + seeds in one psql transaction, start), means: 65,000 files 0.300 s (1 run(s)), ' +
+      '1,000,000 files 0.330 s (1 run(s)): 1.10× (goal: within 1.10×), +0.032 s per million files',
+  );
+});
