@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
 import { ensureTemplate, fillRoot, recreateDatabase, writeFixtureTargets } from '../../bench/lib/memory-fixture';
+import { diskFile, diskKeyPath, writeDiskFile } from '../support/disk-layout';
 import { createActivities } from '../../src/activities';
 import {
   manifestDeltaName,
@@ -65,11 +66,8 @@ function setUp() {
   const run = <A, R>(fn: (a: A) => Promise<R>, args: A): Promise<R> =>
     new MockActivityEnvironment().run(fn, args) as Promise<R>;
   /** A blob row with its file, as an app writes one. */
-  const file = (key: string) => path.join(root, key.slice(0, 2), key.slice(2, 4), key);
-  const put = (key: string) => {
-    fs.mkdirSync(path.dirname(file(key)), { recursive: true });
-    fs.writeFileSync(file(key), 'new');
-  };
+  const file = (key: string) => diskFile(root, key);
+  const put = (key: string) => writeDiskFile(root, diskKeyPath(key), 'new');
   const addBlob = async (c: Client, key: string) => {
     put(key);
     await c.query(

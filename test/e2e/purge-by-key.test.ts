@@ -23,6 +23,7 @@ import { temporalAddress } from '../support/temporal';
 import { fixture, type ResetFixture } from '../support/fixture';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy';
 import { startS3RequestLog, type S3RequestLog } from '../support/s3-request-log';
+import { diskFile, diskVariantPath } from '../support/disk-layout';
 
 let f: ResetFixture;
 let log: S3RequestLog | undefined;
@@ -203,7 +204,7 @@ test('a Disk-service target: files of dropped blobs and their variant folders go
   );
   const root = path.join(f.dir, 'storage');
   const archive = path.join(f.dir, 'archive');
-  const file = (r: string, k: string) => path.join(r, k.slice(0, 2), k.slice(2, 4), k);
+  const file = diskFile;
   const write = (p: string, body: string) => {
     fs.mkdirSync(path.dirname(p), { recursive: true });
     fs.writeFileSync(p, body);
@@ -213,13 +214,13 @@ test('a Disk-service target: files of dropped blobs and their variant folders go
   const variantFiles = local
     .slice(0, 3)
     .flatMap((k) => [
-      path.join(root, 'va', 'ri', 'variants', k, 'a'.repeat(64)),
-      path.join(root, 'va', 'ri', 'variants', k, 'nested', 'b'),
+      path.join(root, diskVariantPath(k, 'a'.repeat(64))),
+      path.join(root, diskVariantPath(k, 'nested', 'b')),
     ]);
   for (const p of variantFiles) write(p, 'variant');
   const survivors = [
     `${file(root, local[0])}.bak`, // a look-alike beside a doomed file
-    path.join(root, 'va', 'ri', 'variants', `${local[1]}x`, 'c'), // a look-alike variant folder
+    path.join(root, diskVariantPath(`${local[1]}x`, 'c')), // a look-alike variant folder
     path.join(root, 'zz', 'zz', 'zzzzzzzzzzzzzzzzzzzzzzzzzzzz'), // an orphan that predates the reset
   ];
   for (const p of survivors) write(p, 'keep');
@@ -246,7 +247,7 @@ test('a Disk-service target: files of dropped blobs and their variant folders go
 
   for (const k of local) expect(fs.existsSync(file(root, k))).toBe(false);
   for (const p of variantFiles) expect(fs.existsSync(p)).toBe(false);
-  for (const k of local.slice(0, 3)) expect(fs.existsSync(path.join(root, 'va', 'ri', 'variants', k))).toBe(false);
+  for (const k of local.slice(0, 3)) expect(fs.existsSync(path.join(root, diskVariantPath(k)))).toBe(false);
   for (const p of survivors) expect(fs.readFileSync(p, 'utf8')).toBe('keep');
   for (const rr of rows.filter((x) => x.service === 'archive')) expect(fs.existsSync(file(archive, rr.key))).toBe(true);
   expect(fs.readFileSync(outside, 'utf8')).toBe('outside the root');

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cli, cliAsPrinted, json, waitFor } from '../cli/harness';
 import { approveAndFinish } from '../support/drive';
+import { diskVariantPath, writeDiskFile, writeDiskFiles } from '../support/disk-layout';
 import { fixture, type ResetFixture } from '../support/fixture';
 
 let f: ResetFixture;
@@ -21,18 +22,12 @@ test('a variant folder fails after some files went: paused with the workers runn
   const root = path.join(f.dir, 'storage');
   await f.sql(`UPDATE active_storage_blobs SET service_name = 'local'`);
   const keys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key')).map((r) => r.key);
-  const write = (p: string, body: string) => {
-    fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, body);
-  };
-  for (const k of keys) write(path.join(root, k.slice(0, 2), k.slice(2, 4), k), 'x');
+  writeDiskFiles(root, keys, () => 'x');
   // Three blobs' variant folders, two files each; the third folder's second file (in name order) cannot move.
-  const variant = (base: string, k: string, n: string) => path.join(base, 'va', 'ri', 'variants', k, n);
-  const quarantine = path.join(root, '.reset-quarantine');
-  const variants = keys
-    .slice(0, 3)
-    .flatMap((k) => [variant(root, k, 'a.png'), variant(root, k, path.join('thumb', 'v.png'))]);
-  for (const p of variants) write(p, 'variant');
+  // Paths relative to the root.
+  const variants = keys.slice(0, 3).flatMap((k) => [diskVariantPath(k, 'a.png'), diskVariantPath(k, 'thumb', 'v.png')]);
+  for (const p of variants) writeDiskFile(root, p, 'variant');
+  const exists = (p: string) => fs.existsSync(path.join(root, p));
   const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
   const t = file.targets[f.target];
   t.storage = { services: { local: { kind: 'disk', root } }, concurrency: 1, quarantine: {} };
@@ -43,10 +38,8 @@ test('a variant folder fails after some files went: paused with the workers runn
   const env = f.workerEnv as Record<string, string>;
   const h = await f.start({ mode: 'execute' });
   // The run's id names the quarantine folder: block it once the run exists, before its purge.
-  const blocked = path.dirname(
-    variant(path.join(quarantine, h.firstExecutionRunId), keys[2], path.join('thumb', 'v.png')),
-  );
-  write(blocked, 'in the way');
+  const blocked = path.join('.reset-quarantine', h.firstExecutionRunId, diskVariantPath(keys[2], 'thumb'));
+  writeDiskFile(root, blocked, 'in the way');
   const finished = approveAndFinish(h, f.dbName);
 
   const paused = await waitFor(
@@ -63,7 +56,7 @@ test('a variant folder fails after some files went: paused with the workers runn
     new RegExp(`Could not move to .* the variants of key ${keys[2]} .*Retry: it resumes here`),
   );
   // The test means something only if files went before the failure: two folders and the third's first file.
-  expect(variants.filter((p) => fs.existsSync(p))).toEqual([variants[5]]);
+  expect(variants.filter(exists)).toEqual([variants[5]]);
   // The workers: started again while the run waits, and they are.
   expect(paused.workers.status).toBe('running');
   expect(f.service('status')).toBe(0);
@@ -73,7 +66,7 @@ test('a variant folder fails after some files went: paused with the workers runn
   const printed = /retry the step: (reset-runbook resume \S+)/.exec(text)?.[1];
   expect(printed).toBe(`reset-runbook resume ${h.workflowId}`);
 
-  fs.rmSync(blocked);
+  fs.rmSync(path.join(root, blocked));
   const resumed = await cliAsPrinted(printed!, env);
   expect(resumed.code).toBe(0);
   const r = await finished;
@@ -85,7 +78,7 @@ test('a variant folder fails after some files went: paused with the workers runn
     variants: variants.length,
     alreadyGone: 0,
   });
-  for (const p of variants) expect(fs.existsSync(p)).toBe(false);
+  for (const p of variants) expect(exists(p)).toBe(false);
   const end = (await cli(['status', f.target], env)).stdout;
   expect(end).toContain(`${keys.length + variants.length} objects (${variants.length} of them untracked variants)`);
   expect(end).toContain('Solid Queue workers: running');

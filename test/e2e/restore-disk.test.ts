@@ -10,6 +10,7 @@ import { approveSignal, progressQuery, type RestoreResult } from '../../src/cont
 import { renderResult } from '../../src/cli/render-ending';
 import { ANSI } from '../../src/cli/style';
 import { approveAndFinish, waitFor } from '../support/drive';
+import { diskVariantPath, writeDiskFile, writeDiskFiles } from '../support/disk-layout';
 import { fixture, type ResetFixture } from '../support/fixture';
 
 let f: ResetFixture;
@@ -41,14 +42,9 @@ async function diskTarget(quarantine: boolean) {
   await f.sql(`UPDATE active_storage_blobs SET service_name = 'local'`);
   const keys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs ORDER BY key')).map((r) => r.key);
   const root = path.join(f.dir, 'storage');
-  const write = (rel: string, body: string) => {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), body);
-  };
-  for (const k of keys) write(path.join(k.slice(0, 2), k.slice(2, 4), k), `file of ${k} ${f.id}`);
-  for (const k of keys.slice(0, 3))
-    write(path.join('va', 'ri', 'variants', k, 'thumb', 'a'.repeat(64)), `variant of ${k}`);
-  write(path.join('zz', 'zz', 'orphan-from-before'), 'keep');
+  writeDiskFiles(root, keys, (k) => `file of ${k} ${f.id}`);
+  for (const k of keys.slice(0, 3)) writeDiskFile(root, diskVariantPath(k, 'thumb', 'a'.repeat(64)), `variant of ${k}`);
+  writeDiskFile(root, path.join('zz', 'zz', 'orphan-from-before'), 'keep');
   const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
   file.targets[f.target].storage = {
     services: { local: { kind: 'disk', root } },
@@ -72,7 +68,7 @@ test('with storage.quarantine, reset then restore brings every Disk file back (s
   const { root, keys, before } = await diskTarget(true);
   const reset = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
   expect(reset.outcome).toBe('completed');
-  const variants = [...before.keys()].filter((k) => k.startsWith(path.join('va', 'ri', 'variants')));
+  const variants = [...before.keys()].filter((k) => k.startsWith(diskVariantPath('')));
   expect(reset.objectsDeleted).toMatchObject({ count: keys.length + variants.length, alreadyGone: 0, missing: 0 });
   expect(reset.plan?.warnings.filter((w) => /deleted for good/.test(w))).toEqual([]);
 

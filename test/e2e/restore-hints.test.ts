@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tableChecksums } from '../../demo/generate';
 import { abortSignal, type ResetResult } from '../../src/contract';
+import { writeDiskFiles } from '../support/disk-layout';
 import { approveWhenAsked, waitFor } from '../support/drive';
 import { ResetFixture } from '../support/fixture';
 import { REPO_ROOT } from '../support/temporal';
@@ -121,11 +122,8 @@ async function withCase(v: Variant, seeds: 'command' | undefined, body: (c: Case
     if (v === 'S3 backup, Disk files') {
       await f.sql(`UPDATE active_storage_blobs SET service_name = 'local'`);
       c.diskRoot = path.join(f.dir, 'storage');
-      for (const { key } of await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')) {
-        const file = path.join(c.diskRoot, key.slice(0, 2), key.slice(2, 4), key);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, `file of ${key}`);
-      }
+      const keys = (await f.sql<{ key: string }>('SELECT key FROM active_storage_blobs')).map((r) => r.key);
+      writeDiskFiles(c.diskRoot, keys, (key) => `file of ${key}`);
     }
     await body(c);
   } finally {

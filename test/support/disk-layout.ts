@@ -7,9 +7,16 @@ export const diskKeyPath = (key: string) => path.join(key.slice(0, 2), key.slice
 
 export const diskFile = (root: string, key: string) => path.join(root, diskKeyPath(key));
 
+/** A file under a blob's variants folder, relative to the root: `va/ri/variants/<key>/<...parts>`. */
+export const diskVariantPath = (key: string, ...parts: string[]) => path.join('va', 'ri', 'variants', key, ...parts);
+
+/** One file at `rel` under the root, its folders made. */
+export function writeDiskFile(root: string, rel: string, body: string): void {
+  const p = path.join(root, rel);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, body);
+}
+
 export function writeDiskFiles(root: string, keys: string[], body: (key: string) => string): void {
-  for (const k of keys) {
-    fs.mkdirSync(path.dirname(diskFile(root, k)), { recursive: true });
-    fs.writeFileSync(diskFile(root, k), body(k));
-  }
+  for (const k of keys) writeDiskFile(root, diskKeyPath(k), body(k));
 }
