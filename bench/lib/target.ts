@@ -35,8 +35,7 @@ export function benchTarget(
   const urlEnv = `BENCH_${name.toUpperCase()}_DATABASE_URL`;
   const pidFile = path.join(dir, `${name}-solid_queue.pid`);
   const marksFile = path.join(dir, `${name}-marks.log`);
-  const stopCommand = `echo "stop $(date +%s%3N)" >> ${marksFile}; ${SERVICE} stop`;
-  const startCommand = `${SERVICE} start && echo "started $(date +%s%3N)" >> ${marksFile}`;
+  const { stop: stopCommand, start: startCommand } = markedWorkerCommands(marksFile);
   const config = demoTarget({
     urlEnv,
     bucket: fixture.bucket,
@@ -75,13 +74,29 @@ export function serviceEnv(t: BenchTarget): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * The stand-in's stop and start commands, each writing a timestamp to marksFile: from the moment the stop
+ * begins to the moment the start returns (windowSecondsIn).
+ */
+export function markedWorkerCommands(marksFile: string): { stop: string; start: string } {
+  return {
+    stop: `echo "stop $(date +%s%3N)" >> ${marksFile}; ${SERVICE} stop`,
+    start: `${SERVICE} start && echo "started $(date +%s%3N)" >> ${marksFile}`,
+  };
+}
+
 /** The last stop → started window in the marks file, in seconds. */
 export function lastWindowSeconds(t: BenchTarget): number {
-  const lines = fs.readFileSync(t.marksFile, 'utf8').trim().split('\n');
+  return windowSecondsIn(t.marksFile);
+}
+
+/** The last stop → started window in a marks file written by markedWorkerCommands, in seconds. */
+export function windowSecondsIn(marksFile: string): number {
+  const lines = fs.readFileSync(marksFile, 'utf8').trim().split('\n');
   const stop = [...lines].reverse().find((l) => l.startsWith('stop '));
   const started = [...lines].reverse().find((l) => l.startsWith('started '));
-  if (!stop || !started) throw new Error(`no stop/start marks in ${t.marksFile}`);
+  if (!stop || !started) throw new Error(`no stop/start marks in ${marksFile}`);
   const w = (Number(started.split(' ')[1]) - Number(stop.split(' ')[1])) / 1000;
-  if (!(w > 0)) throw new Error(`the last start in ${t.marksFile} is not after the last stop`);
+  if (!(w > 0)) throw new Error(`the last start in ${marksFile} is not after the last stop`);
   return w;
 }

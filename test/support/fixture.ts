@@ -175,17 +175,22 @@ export class ResetFixture {
     });
   }
 
+  /** The environment the stand-in Solid Queue service runs with, as the target's workers commands give it. */
+  get serviceEnv(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      SQ_PID_FILE: this.pidFile,
+      DATABASE_URL: this.dbUrl,
+      QUEUE_DATABASE_URL: this.queueDbUrl ?? '',
+      SQ_HEARTBEAT_SECONDS: '1',
+    };
+  }
+
   /** The stand-in Solid Queue service, as the target's own start command would run it. */
   service(cmd: 'start' | 'stop' | 'status'): number {
     try {
       execFileSync(path.join(REPO_ROOT, 'scripts', 'solid-queue-service'), [cmd], {
-        env: {
-          ...process.env,
-          SQ_PID_FILE: this.pidFile,
-          DATABASE_URL: this.dbUrl,
-          QUEUE_DATABASE_URL: this.queueDbUrl ?? '',
-          SQ_HEARTBEAT_SECONDS: '1',
-        },
+        env: this.serviceEnv,
         stdio: 'pipe',
       });
       return 0;

@@ -20,11 +20,11 @@
  * of the window's growth with the files is PostgreSQL's alone.
  */
 import { spawnSync } from 'node:child_process';
-import { Client } from 'pg';
-import { psqlTruncateAndSeed, tablesToTruncate } from '../../bench/lib/peers';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REPO_ROOT } from './temporal';
+import { Client } from 'pg';
+import { psqlTruncateAndSeed, tablesToTruncate } from '../../bench/lib/peers';
+import { markedWorkerCommands, windowSecondsIn } from '../../bench/lib/target';
 import { approveAndFinish } from './drive';
 import { writeDiskFiles } from './disk-layout';
 import { fixture, type ResetFixture } from './fixture';
@@ -67,21 +67,6 @@ async function prepare(files: number, atRest: boolean): Promise<{ f: ResetFixtur
   }
 }
 
-/** The target's stop and start commands, each writing its timestamp where the window is read from. */
-function markedCommands(marks: string): { stop: string; start: string } {
-  const service = path.join(REPO_ROOT, 'scripts', 'solid-queue-service');
-  return {
-    stop: `echo "stop $(date +%s%3N)" >> ${marks}; ${service} stop`,
-    start: `${service} start && echo "started $(date +%s%3N)" >> ${marks}`,
-  };
-}
-
-function windowOf(marks: string): number {
-  const lines = fs.readFileSync(marks, 'utf8').trim().split('\n');
-  const at = (word: string) => Number(lines.find((l) => l.startsWith(`${word} `))!.split(' ')[1]);
-  return (at('started') - at('stop')) / 1000;
-}
-
 async function once(
   files: number,
   startBeforePurge: boolean,
@@ -92,7 +77,7 @@ async function once(
     const file = JSON.parse(fs.readFileSync(f.targetsFile, 'utf8'));
     const t = file.targets[f.target];
     t.storage = { services: { local: { kind: 'disk', root } } };
-    Object.assign(t.workers, markedCommands(marks), { startBeforePurge });
+    Object.assign(t.workers, markedWorkerCommands(marks), { startBeforePurge });
     fs.writeFileSync(f.targetsFile, JSON.stringify(file, null, 2));
     await f.startWorker();
     const r = await approveAndFinish(await f.start({ mode: 'execute' }), f.dbName);
@@ -103,7 +88,7 @@ async function once(
       startBeforePurge,
       atRest,
       objectsDeleted: r.objectsDeleted?.count,
-      windowSeconds: windowOf(marks),
+      windowSeconds: windowSecondsIn(marks),
       resultWindowSeconds: (Date.parse(w.startedAgainAt!) - Date.parse(w.stoppedSince!)) / 1000,
       stepSeconds: Object.fromEntries(Object.entries(r.stepDurationsMs ?? {}).map(([k, v]) => [k, (v ?? 0) / 1000])),
     };
@@ -126,16 +111,15 @@ async function floorOnce(files: number, atRest: boolean): Promise<WindowRun & Re
     const c = new Client({ connectionString: f.dbUrl });
     await c.connect();
     const tables = await tablesToTruncate(c).finally(() => c.end());
-    const env = { ...process.env, SQ_PID_FILE: f.pidFile, DATABASE_URL: f.dbUrl, SQ_HEARTBEAT_SECONDS: '1' };
     const sh = (command: string) => {
-      const r = spawnSync('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const r = spawnSync('/bin/sh', ['-c', command], { env: f.serviceEnv, stdio: ['ignore', 'ignore', 'pipe'] });
       if (r.status !== 0) throw new Error(`"${command}" exited ${r.status}: ${r.stderr}`);
     };
-    const { stop, start } = markedCommands(marks);
+    const { stop, start } = markedWorkerCommands(marks);
     sh(stop);
     await psqlTruncateAndSeed(pgBin, f.dbUrl, tables);
     sh(start);
-    return { files, startBeforePurge: true, floor: true, atRest, windowSeconds: windowOf(marks) };
+    return { files, startBeforePurge: true, floor: true, atRest, windowSeconds: windowSecondsIn(marks) };
   } finally {
     current = undefined;
     await f.cleanup();
